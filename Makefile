@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` and `make test` (both set everything up first).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck unit system-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Set up and run the offline demo (a two-day scenario replayed in under a minute).
+demo: $(STAMP)
+	$(BIN)/oki-monitor demo
+
+## Set up and run every check CI runs: lint, types, the test suite (SQLite, PostgreSQL, SMTP, browser).
+test: $(STAMP) system-deps lint typecheck unit
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+## Benchmarks (on demand, never in CI): writes bench/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

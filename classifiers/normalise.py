@@ -1,0 +1,242 @@
+"""Normalisation of Indonesian social-media text, the way every classifier stage reads it.
+
+`normalise(text)` is pure and cheap (a few regex passes and one dictionary lookup per
+token) because it runs on every post before vectorising, gazetteer lookup and issue
+grouping. The output is lower-case words separated by single spaces:
+
+- URLs are dropped; mentions are dropped except official OKI accounts, which become
+  words ("@pemkaboki" -> "pemkab oki") because they are evidence of relevance;
+- hashtags keep their words ("#JalanRusak" -> "jalan rusak");
+- emoji that carry meaning for complaints become words ("😡" -> "marah"), others vanish;
+- money becomes the token ``nominaluang``; digits glued to units are split ("3kg" -> "3 kg");
+- letter elongation is undone ("parahhhh" -> "parah", "tolooong" -> "tolong");
+- "anak2" becomes "anak anak";
+- slang, abbreviations and Palembang words are mapped through a lexicon written for this
+  project (``classifiers/data/slang_id.tsv``), e.g. "gk" / "dak" -> "tidak", "nian" -> "sekali",
+  "cak mano" -> "bagaimana".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LEXICON_PATH = DATA_DIR / "slang_id.tsv"
+
+# Official accounts are evidence that a post talks to or about Pemkab OKI; keep them as words.
+# The handles are guesses from the research notes (not verified live), so they live here, in one place.
+OFFICIAL_HANDLES: dict[str, str] = {
+    "pemkaboki": "pemkab oki",
+    "pemkab_oki": "pemkab oki",
+    "humaspemkaboki": "humas pemkab oki",
+    "humas_oki": "humas pemkab oki",
+    "humasoki": "humas pemkab oki",
+    "diskominfooki": "diskominfo oki",
+    "diskominfo_oki": "diskominfo oki",
+    "kominfooki": "diskominfo oki",
+    "bupatioki": "bupati oki",
+    "polresoki": "polres oki",
+    "polres_oki": "polres oki",
+    "bpbdoki": "bpbd oki",
+    "dinkesoki": "dinkes oki",
+    "infooki": "info oki",
+    "info_oki": "info oki",
+    "okiterkini": "oki terkini",
+    "kayuagunginfo": "kayuagung info",
+    "infokayuagung": "info kayuagung",
+}
+
+# Hashtags that are one glued word; split so the place/topic words are seen.
+HASHTAG_WORDS: dict[str, str] = {
+    "okihebat": "oki hebat",
+    "okimaju": "oki maju",
+    "okimajuberkelanjutan": "oki maju berkelanjutan",
+    "infooki": "info oki",
+    "beritaoki": "berita oki",
+    "kabupatenoki": "kabupaten oki",
+    "pemkaboki": "pemkab oki",
+    "oganKomeringilir": "ogan komering ilir",
+    "ogankomeringilir": "ogan komering ilir",
+    "kayuagung": "kayuagung",
+    "bumibendeseguguk": "bumi bende seguguk",
+    "bendeseguguk": "bende seguguk",
+    "jalanrusak": "jalan rusak",
+    "lapor": "lapor",
+    "sumsel": "sumsel",
+}
+
+# Emoji whose meaning matters for reading complaints; everything else in the symbol
+# ranges is removed. Meaning words are chosen so the complaint model can use them.
+_EMOJI_WORDS: dict[str, str] = {
+    "😡": "marah", "🤬": "marah", "😠": "marah", "👿": "marah", "💢": "marah",
+    "😤": "kesal", "😒": "kesal", "🙄": "kesal", "😑": "kesal", "😩": "lelah", "😫": "lelah",
+    "😭": "sedih", "😢": "sedih", "😞": "sedih", "😔": "sedih", "💔": "sedih", "🥺": "sedih",
+    "😱": "takut", "😨": "takut", "😰": "takut",
+    "🙏": "mohon",
+    "👍": "bagus", "👏": "bagus", "💪": "semangat", "🥰": "senang", "😍": "senang", "❤": "senang",
+    "♥": "senang", "😊": "senang", "😁": "senang", "🤩": "senang", "✅": "selesai",
+    "😂": "tertawa", "🤣": "tertawa",
+    "🚨": "darurat", "🆘": "darurat", "⚠": "peringatan",
+    "💀": "mati",
+}
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9.-]+\.(?:com|id|net|org|co\.id|go\.id|ly|me)/\S*", re.I)
+_MENTION = re.compile(r"@([A-Za-z0-9_.]+)")
+_HASHTAG = re.compile(r"#([A-Za-z0-9_]+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])")
+# Money: "Rp 50.000", "rp50rb", "50 ribu", "2jt", "1,5 juta", "100k". The amount itself is rarely
+# what a complaint is about; that money is mentioned is (levies, bills, prices).
+_MONEY = re.compile(
+    r"\brp\.?\s?\d[\d.,]*\s?(?:rb|ribu|k|jt|juta|m|miliar)?\b"
+    r"|\b\d[\d.,]*\s?(?:rb|ribu|rebu|k|jt|juta|jeti|miliar|milyar)\b",
+)
+_THOUSANDS = re.compile(r"(?<=\d)[.,](?=\d{3}\b)")
+_REDUP = re.compile(r"\b([a-z]{2,})2\b")
+_DIGIT_ALPHA = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+_LONG_RUN = re.compile(r"([a-z])\1{2,}")
+_END_RUN = re.compile(r"([a-z])\1+\b")
+_TOKEN = re.compile(r"[a-z0-9]+")
+_HAS_DIGIT = re.compile(r"\d")
+
+# Real words ending in a doubled letter; the end-of-word elongation rule must not touch them.
+_KEEP_DOUBLE_END = frozenset({"allah", "akk", "tt", "ll", "jj"})
+
+
+def _build_emoji_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for emoji, word in _EMOJI_WORDS.items():
+        table[ord(emoji[0])] = f" {word} "
+    # Variation selectors, zero-width joiners and skin tones glue emoji together; drop them.
+    for cp in (0xFE0F, 0xFE0E, 0x200D, 0x20E3, *range(0x1F3FB, 0x1F400)):
+        table.setdefault(cp, " ")
+    return table
+
+
+_EMOJI_TABLE = _build_emoji_table()
+_PHRASE_HEADS: set[str] = set()
+_SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]")
+
+
+@lru_cache(maxsize=1)
+def load_lexicon(path: Path = LEXICON_PATH) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """Read the slang lexicon: single-word entries and two-word phrases ("cak mano")."""
+    words: dict[str, str] = {}
+    phrases: dict[tuple[str, str], str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        slang, _, standard = raw.partition("\t")
+        slang, standard = slang.strip().lower(), standard.strip().lower()
+        if not standard:
+            continue
+        parts = slang.split()
+        if len(parts) == 1:
+            words[parts[0]] = standard
+        elif len(parts) == 2:
+            phrases[(parts[0], parts[1])] = standard
+    # Phrases that need two words to mean something; "cak" alone means "seperti".
+    phrases.setdefault(("cak", "mano"), "bagaimana")
+    phrases.setdefault(("cak", "mana"), "bagaimana")
+    phrases.setdefault(("cak", "ini"), "seperti ini")
+    phrases.setdefault(("cak", "itu"), "seperti itu")
+    phrases.setdefault(("oki", "doki"), "oke")
+    _PHRASE_HEADS.update(a for a, _ in phrases)
+    return words, phrases
+
+
+def _mention(match: re.Match[str]) -> str:
+    handle = match.group(1).lower().rstrip(".")
+    return f" {OFFICIAL_HANDLES[handle]} " if handle in OFFICIAL_HANDLES else " "
+
+
+def _hashtag(match: re.Match[str]) -> str:
+    tag = match.group(1)
+    known = HASHTAG_WORDS.get(tag.lower())
+    if known:
+        return f" {known} "
+    return " " + _CAMEL.sub(" ", tag).replace("_", " ") + " "
+
+
+def _unelongate(token: str) -> str:
+    # Runs of 3+ were already collapsed text-wide; here only a doubled last letter ("parahh").
+    if len(token) > 3 and token[-1] == token[-2] and token not in _KEEP_DOUBLE_END and not token.isdigit():
+        return token.rstrip(token[-1]) + token[-1]
+    return token
+
+
+def normalise(text: str) -> str:
+    """Return `text` as lower-case standard-Indonesian words separated by single spaces.
+
+    Pure and deterministic; see the module docstring for what each step does and why.
+    """
+    if not text:
+        return ""
+    words, phrases = load_lexicon()
+    # Each pass is guarded by a cheap test: most posts have no URL, emoji or digits, and
+    # this function runs on every post (the classifier's throughput target is 20k posts/s).
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_EMOJI_TABLE)
+        text = _SYMBOLS.sub(" ", text)
+    if "/" in text or "www" in text:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(_mention, text)
+    if "#" in text:
+        text = _HASHTAG.sub(_hashtag, text)
+    text = text.lower()
+    if _HAS_DIGIT.search(text):
+        text = _THOUSANDS.sub("", text)
+        text = _MONEY.sub(" nominaluang ", text)
+        text = _REDUP.sub(r"\1 \1", text)
+        text = _DIGIT_ALPHA.sub(" ", text)
+    tokens = _TOKEN.findall(text)
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        mapped = words.get(tok)
+        if mapped is None:
+            tok = _unelongate(tok)
+            mapped = words.get(tok)
+            if mapped is None and _has_long_run(tok):
+                tok = _LONG_RUN.sub(r"\1", tok)
+                mapped = words.get(tok)
+        if i + 1 < n and tok in _PHRASE_HEADS:
+            pair = phrases.get((tok, tokens[i + 1]))
+            if pair is not None:
+                out.append(pair)
+                i += 2
+                continue
+        out.append(mapped if mapped is not None else tok)
+        i += 1
+    return " ".join(out)
+
+
+def _has_long_run(tok: str) -> bool:
+    return any(tok[k] == tok[k + 1] == tok[k + 2] for k in range(len(tok) - 2))
+
+
+def lexicon_coverage(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    """How well the lexicon handles (slang, formal) pairs from another lexicon.
+
+    ``covered``: share of distinct slang forms our normaliser changes at all;
+    ``exact``: share it maps to exactly the reference formal form. Used by the eval
+    command against the colloquial-Indonesian lexicon (evaluation only, never shipped).
+    """
+    seen: dict[str, str] = {}
+    for slang, formal in pairs:
+        seen.setdefault(slang.lower().strip(), formal.lower().strip())
+    items = [(s, f) for s, f in seen.items() if s and " " not in s and s != f]
+    if not items:
+        return {"forms": 0.0, "covered": 0.0, "exact": 0.0}
+    changed = exact = 0
+    for slang, formal in items:
+        got = normalise(slang)
+        if got != slang:
+            changed += 1
+        if got == formal:
+            exact += 1
+    return {"forms": float(len(items)), "covered": changed / len(items), "exact": exact / len(items)}

@@ -1,0 +1,324 @@
+"""Facebook Graph API: posts of configured Pages (the regency's and agencies') and the comments under them.
+
+Wire format (developers.facebook.com/docs/graph-api/reference/page/feed and
+``/object/comments``): ``GET /v{N}/{page-id}/posts`` with reaction, comment and share
+summaries, cursor paging through ``paging.cursors.after``; comments with
+``order=reverse_chronological`` so a run stops at the first comment already seen.
+
+Access realistically covers Pages the deployment manages (a Page or system-user
+token with ``pages_read_engagement``); other Pages need Meta's Page Public Content
+Access review. Usage headers (``X-App-Usage``, ``X-Business-Use-Case-Usage``) are
+read on every response and a run stops calling at 95 % usage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
+from collectors.budget import (
+    GraphObjectGone,
+    RateLimit,
+    as_object,
+    expect_list,
+    expect_object,
+    graph_get,
+    pick_secret,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "facebook"
+POST_FIELDS = (
+    "id,message,created_time,permalink_url,shares,"
+    "reactions.summary(total_count).limit(0),comments.summary(true).limit(0)"
+)
+COMMENT_FIELDS = "id,message,created_time,like_count,comment_count,permalink_url,from{name}"
+
+
+class Settings(BaseModel):
+    """``settings:`` of a ``facebook`` source in config.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://graph.facebook.com"
+    api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
+    token_env: str = "FB_PAGE_TOKEN"
+    page_ids: list[str] = Field(default_factory=list)
+    """Numeric ids of the Pages to read (Pemkab OKI, Diskominfo, OPD pages)."""
+    max_pages: int = Field(3, ge=1, le=20)
+    """Result pages per Page (and per comment list) per run."""
+    page_size: int = Field(25, ge=1, le=100)
+    watch_posts: int = Field(10, ge=0, le=100)
+    """How many of the most recent posts per run have their new comments read."""
+    watch_hours: float = Field(72, gt=0)
+    first_run_hours: float = Field(48, gt=0)
+
+
+def _time(value: Any) -> datetime:
+    # Graph returns "2025-09-15T03:00:00+0000", which fromisoformat reads on Python 3.11+.
+    if not isinstance(value, str):
+        raise ValueError("created_time missing")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"created_time {value!r} has no timezone")
+    return parsed.astimezone(UTC)
+
+
+def _total(obj: Any) -> int:
+    value = as_object(as_object(obj).get("summary")).get("total_count")
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _n(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def parse_post(post: Any, source: str, page_id: str) -> RawItem | None:
+    """A Page post as a RawItem; ``None`` for posts without text (photo-only); ``ValueError`` if malformed."""
+    if not isinstance(post, dict) or not isinstance(post.get("id"), str):
+        raise ValueError("post without id")
+    message = post.get("message")
+    created = _time(post.get("created_time"))
+    if not isinstance(message, str) or not message.strip():
+        return None
+    return RawItem(
+        source=source,
+        platform=PLATFORM,
+        external_id=post["id"],
+        text=message,
+        created_at=created,
+        url=post.get("permalink_url") if isinstance(post.get("permalink_url"), str) else None,
+        kind="post",
+        likes=_total(post.get("reactions")),
+        replies=_total(post.get("comments")),
+        shares=_n(as_object(post.get("shares")).get("count")),
+        extra={"page_id": page_id},
+    )
+
+
+def parse_comment(comment: Any, source: str, post_id: str) -> RawItem:
+    """A comment under a Page post."""
+    if not isinstance(comment, dict) or not isinstance(comment.get("id"), str):
+        raise ValueError("comment without id")
+    message = comment.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise ValueError(f"comment {comment['id']} has no text")
+    author = as_object(comment.get("from")).get("name")
+    return RawItem(
+        source=source,
+        platform=PLATFORM,
+        external_id=comment["id"],
+        text=message,
+        created_at=_time(comment.get("created_time")),
+        url=comment.get("permalink_url") if isinstance(comment.get("permalink_url"), str) else None,
+        author=author if isinstance(author, str) else None,
+        kind="comment",
+        parent_id=post_id,
+        likes=_n(comment.get("like_count")),
+        replies=_n(comment.get("comment_count")),
+    )
+
+
+@dataclass
+class _Run:
+    items: list[RawItem] = field(default_factory=list)
+    rejected: int = 0
+    calls: int = 0
+    usage: RateLimit = field(default_factory=RateLimit)
+
+
+class _Stop(Exception):
+    """Usage reached the ceiling: stop calling for this run."""
+
+
+class FacebookCollector:
+    """Page posts and their comments, and by-id lookup of reactions, comments and shares."""
+
+    platform = PLATFORM
+    max_ids_per_call = 50
+    """``GET /?ids=`` takes up to 50 ids."""
+
+    def __init__(self, name: str, settings: Settings, token: str) -> None:
+        self.name = name
+        self.settings = settings
+        self._token = token
+        self.last_lookup_rate_limit = RateLimit()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"FacebookCollector(name={self.name!r})"
+
+    def _url(self, path: str) -> str:
+        return f"{self.settings.base_url.rstrip('/')}/{self.settings.api_version}/{path.lstrip('/')}"
+
+    def _get(self, run: _Run, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> Any:
+        if run.usage.exhausted(now):
+            raise _Stop()
+        body, usage = graph_get(
+            client, self._url(path), params, self._token, "Facebook", [self.settings.token_env], now
+        )
+        if usage.used_percent is not None:  # not every response carries the headers: keep the last known
+            run.usage = usage
+        run.calls += 1
+        return body
+
+    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
+        """New posts of each Page since its watermark, then new comments of the most recent posts."""
+        s = self.settings
+        run = _Run()
+        pages: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("pages")).items()}
+        watched: dict[str, JSONDict] = {
+            k: dict(v) for k, v in as_object(cursor.get("posts")).items() if isinstance(v, dict)
+        }
+        try:
+            for page_id in s.page_ids:
+                self._page_posts(run, client, now, page_id, pages, watched)
+            recent = sorted(watched, key=lambda p: str(watched[p].get("created")), reverse=True)[: s.watch_posts]
+            for post_id in recent:
+                try:
+                    newest = self._comments(run, client, now, post_id, watched[post_id].get("seen"))
+                except GraphObjectGone as exc:
+                    log.info("source %s: post %s no longer readable (%s)", self.name, post_id, exc)
+                    watched.pop(post_id, None)
+                    continue
+                if newest:
+                    watched[post_id]["seen"] = newest
+        except _Stop:
+            log.warning("source %s: Graph API usage at %s%%; stopping this run", self.name, run.usage.used_percent)
+        horizon = (now - timedelta(hours=s.watch_hours)).isoformat()
+        kept = {k: v for k, v in watched.items() if str(v.get("created", "")) >= horizon}
+        return FetchResult(
+            items=run.items,
+            cursor={"pages": pages, "posts": kept},
+            rejected=run.rejected,
+            calls=run.calls,
+            rate_limit=run.usage.to_json(),
+        )
+
+    def _page_posts(
+        self,
+        run: _Run,
+        client: httpx.Client,
+        now: datetime,
+        page_id: str,
+        pages: dict[str, str],
+        watched: dict[str, JSONDict],
+    ) -> None:
+        s = self.settings
+        since = pages.get(page_id) or (now - timedelta(hours=s.first_run_hours)).isoformat()
+        params = {
+            "fields": POST_FIELDS,
+            "limit": str(s.page_size),
+            "since": str(int(datetime.fromisoformat(since).timestamp())),
+        }
+        newest = pages.get(page_id)
+        for _ in range(s.max_pages):
+            data = expect_object(self._get(run, client, f"{page_id}/posts", params, now), "Facebook posts")
+            for raw in expect_list(data, "data", "Facebook posts"):
+                try:
+                    item = parse_post(raw, self.name, page_id)
+                except (ValueError, TypeError) as exc:
+                    run.rejected += 1
+                    log.warning("source %s: Facebook post skipped: %s", self.name, exc)
+                    continue
+                if item is None:
+                    continue
+                stamp = item.created_at.isoformat()
+                if pages.get(page_id) and stamp <= pages[page_id]:
+                    continue  # ``since`` is inclusive to the second: the boundary post was stored last run
+                run.items.append(item)
+                watched.setdefault(item.external_id, {"created": stamp})
+                newest = max(newest or stamp, stamp)
+            after = as_object(as_object(data.get("paging")).get("cursors")).get("after")
+            if not after or not as_object(data.get("paging")).get("next"):
+                break
+            params = {**params, "after": str(after)}
+        if newest:
+            pages[page_id] = newest
+
+    def _comments(self, run: _Run, client: httpx.Client, now: datetime, post_id: str, seen: Any) -> str | None:
+        params = {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "filter": "stream", "limit": "50"}
+        newest = seen if isinstance(seen, str) else None
+        for _ in range(self.settings.max_pages):
+            data = expect_object(self._get(run, client, f"{post_id}/comments", params, now), "Facebook comments")
+            reached = False
+            for raw in expect_list(data, "data", "Facebook comments"):
+                try:
+                    item = parse_comment(raw, self.name, post_id)
+                except (ValueError, TypeError) as exc:
+                    run.rejected += 1
+                    log.warning("source %s: Facebook comment skipped: %s", self.name, exc)
+                    continue
+                stamp = item.created_at.isoformat()
+                if isinstance(seen, str) and stamp <= seen:
+                    reached = True
+                    break
+                run.items.append(item)
+                newest = max(newest or stamp, stamp)
+            after = as_object(as_object(data.get("paging")).get("cursors")).get("after")
+            if reached or not after or not as_object(data.get("paging")).get("next"):
+                break
+            params = {**params, "after": str(after)}
+        return newest
+
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        """Fresh counts by id; a post id starts with its Page id (``{page}_{post}``), anything else is a comment."""
+        prefixes = tuple(f"{p}_" for p in self.settings.page_ids)
+        posts = [i for i in external_ids if prefixes and i.startswith(prefixes)]
+        comments = [i for i in external_ids if not (prefixes and i.startswith(prefixes))]
+        run = _Run()
+        readings: list[MetricsReading] = []
+        post_fields = "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares"
+        for ids, fields in ((posts, post_fields), (comments, "like_count,comment_count")):
+            for start in range(0, len(ids), self.max_ids_per_call):
+                chunk = ids[start : start + self.max_ids_per_call]
+                try:
+                    body = self._get(run, client, "", {"ids": ",".join(chunk), "fields": fields}, now)
+                except _Stop:
+                    self.last_lookup_rate_limit = run.usage
+                    return readings, run.calls
+                except GraphObjectGone:
+                    continue  # one deleted object fails the whole multi-id call; its siblings wait a run
+                readings.extend(parse_lookup(body))
+        self.last_lookup_rate_limit = run.usage
+        return readings, run.calls
+
+
+def parse_lookup(body: Any) -> list[MetricsReading]:
+    """Readings from a multi-id ``GET /?ids=`` body (``{id: object}``)."""
+    data = expect_object(body, "Facebook lookup")
+    readings = []
+    for key, obj in data.items():
+        if not isinstance(obj, dict):
+            continue
+        if "reactions" in obj or "shares" in obj:
+            readings.append(
+                MetricsReading(
+                    str(obj.get("id", key)),
+                    likes=_total(obj.get("reactions")),
+                    replies=_total(obj.get("comments")),
+                    shares=_n(as_object(obj.get("shares")).get("count")),
+                )
+            )
+        else:
+            readings.append(
+                MetricsReading(
+                    str(obj.get("id", key)),
+                    likes=_n(obj.get("like_count")),
+                    replies=_n(obj.get("comment_count")),
+                )
+            )
+    return readings
+
+
+def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> FacebookCollector:
+    """Build the collector; a missing Page token is an :class:`AuthFailed` naming the variable."""
+    parsed = Settings.model_validate(dict(settings))
+    return FacebookCollector(name, parsed, pick_secret(secrets, parsed.token_env, "Facebook"))

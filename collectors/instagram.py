@@ -1,0 +1,293 @@
+"""Instagram Graph API: comments on the regency's business-account media, and recent media of hashtags.
+
+Wire format (developers.facebook.com/docs/instagram-platform/instagram-graph-api):
+``GET /{ig-user-id}/media`` for the account's own media, ``GET /{media-id}/comments``
+for comments under them (where residents complain), ``GET /ig_hashtag_search`` once per
+hashtag (the id is kept in the cursor: an account may query only 30 unique hashtags
+per rolling 7 days), then ``GET /{hashtag-id}/recent_media``.
+
+Comment ids are stored as ``{media_id}_{comment_id}``: both parts are Instagram's own
+ids, and the prefix lets the by-id lookup ask each kind for the fields it has
+(``comments_count`` does not exist on a comment).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
+from collectors.budget import (
+    GraphObjectGone,
+    RateLimit,
+    as_object,
+    expect_list,
+    expect_object,
+    graph_get,
+    pick_secret,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "instagram"
+MEDIA_FIELDS = "id,caption,media_type,comments_count,like_count,permalink,timestamp"
+COMMENT_FIELDS = "id,text,timestamp,like_count,username"
+MAX_HASHTAGS = 30
+"""Unique hashtags an account may query per rolling 7 days (ig-hashtag-search docs)."""
+
+
+class Settings(BaseModel):
+    """``settings:`` of an ``instagram`` source in config.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://graph.facebook.com"
+    api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
+    token_env: str = "IG_ACCESS_TOKEN"
+    ig_user_id: str = ""
+    """The regency's Instagram business account id (linked to its Facebook Page)."""
+    hashtags: list[str] = Field(default_factory=list, max_length=MAX_HASHTAGS)
+    """Without '#'; at most 30 (Instagram's 7-day limit per account)."""
+    own_media: int = Field(10, ge=0, le=50)
+    """How many of the account's latest media have their new comments read each run."""
+    max_pages: int = Field(2, ge=1, le=20)
+    first_run_hours: float = Field(24, gt=0)
+
+
+def _time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("timestamp missing")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no timezone")
+    return parsed.astimezone(UTC)
+
+
+def _n(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def parse_media(media: Any, source: str, via: str) -> RawItem | None:
+    """A media object as a post (``None`` when it has no caption to read)."""
+    if not isinstance(media, dict) or not isinstance(media.get("id"), str):
+        raise ValueError("media without id")
+    created = _time(media.get("timestamp"))
+    caption = media.get("caption")
+    if not isinstance(caption, str) or not caption.strip():
+        return None
+    return RawItem(
+        source=source,
+        platform=PLATFORM,
+        external_id=media["id"],
+        text=caption,
+        created_at=created,
+        url=media.get("permalink") if isinstance(media.get("permalink"), str) else None,
+        kind="post",
+        likes=_n(media.get("like_count")),
+        replies=_n(media.get("comments_count")),
+        extra={"via": via, "media_type": media.get("media_type")},
+    )
+
+
+def parse_comment(comment: Any, source: str, media_id: str, permalink: str | None) -> RawItem:
+    """A comment under one of the account's media."""
+    if not isinstance(comment, dict) or not isinstance(comment.get("id"), str):
+        raise ValueError("comment without id")
+    text = comment.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"comment {comment['id']} has no text")
+    return RawItem(
+        source=source,
+        platform=PLATFORM,
+        external_id=f"{media_id}_{comment['id']}",
+        text=text,
+        created_at=_time(comment.get("timestamp")),
+        url=permalink,
+        author=comment.get("username") if isinstance(comment.get("username"), str) else None,
+        kind="comment",
+        parent_id=media_id,
+        likes=_n(comment.get("like_count")),
+    )
+
+
+@dataclass
+class _Run:
+    items: list[RawItem] = field(default_factory=list)
+    rejected: int = 0
+    calls: int = 0
+    usage: RateLimit = field(default_factory=RateLimit)
+
+
+class _Stop(Exception):
+    """Usage reached the ceiling: stop calling for this run."""
+
+
+class InstagramCollector:
+    """Own-media comments and hashtag recent media, and by-id lookup of like/comment counts."""
+
+    platform = PLATFORM
+    max_ids_per_call = 50
+
+    def __init__(self, name: str, settings: Settings, token: str) -> None:
+        self.name = name
+        self.settings = settings
+        self._token = token
+        self.last_lookup_rate_limit = RateLimit()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"InstagramCollector(name={self.name!r})"
+
+    def _get(self, run: _Run, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> Any:
+        if run.usage.exhausted(now):
+            raise _Stop()
+        url = f"{self.settings.base_url.rstrip('/')}/{self.settings.api_version}/{path.lstrip('/')}"
+        body, usage = graph_get(client, url, params, self._token, "Instagram", [self.settings.token_env], now)
+        run.calls += 1
+        if usage.used_percent is not None:
+            run.usage = usage
+        return body
+
+    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
+        """New hashtag media since each tag's watermark, and new comments on the account's latest media."""
+        s = self.settings
+        run = _Run()
+        tag_ids: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("hashtag_ids")).items()}
+        tag_seen: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("hashtags")).items()}
+        media_seen: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("media")).items()}
+        try:
+            for tag in s.hashtags:
+                self._hashtag(run, client, now, tag.lstrip("#").lower(), tag_ids, tag_seen)
+            if s.ig_user_id and s.own_media:
+                self._own_media(run, client, now, media_seen)
+        except _Stop:
+            log.warning("source %s: Graph API usage at %s%%; stopping this run", self.name, run.usage.used_percent)
+        return FetchResult(
+            items=run.items,
+            cursor={"hashtag_ids": tag_ids, "hashtags": tag_seen, "media": media_seen},
+            rejected=run.rejected,
+            calls=run.calls,
+            rate_limit=run.usage.to_json(),
+        )
+
+    def _hashtag(
+        self,
+        run: _Run,
+        client: httpx.Client,
+        now: datetime,
+        tag: str,
+        tag_ids: dict[str, str],
+        tag_seen: dict[str, str],
+    ) -> None:
+        s = self.settings
+        if tag not in tag_ids:
+            body = self._get(run, client, "ig_hashtag_search", {"user_id": s.ig_user_id, "q": tag}, now)
+            found = expect_list(expect_object(body, "Instagram hashtag search"), "data", "Instagram hashtag search")
+            hashtag_id = as_object(found[0]).get("id") if found else None
+            if not isinstance(hashtag_id, str):
+                log.warning("source %s: Instagram knows no hashtag #%s", self.name, tag)
+                return
+            tag_ids[tag] = hashtag_id
+        seen = tag_seen.get(tag) or (now - timedelta(hours=s.first_run_hours)).isoformat()
+        newest = seen
+        params = {"user_id": s.ig_user_id, "fields": MEDIA_FIELDS, "limit": "50"}
+        for _ in range(s.max_pages):
+            try:
+                body = self._get(run, client, f"{tag_ids[tag]}/recent_media", params, now)
+            except GraphObjectGone as exc:
+                log.warning("source %s: hashtag #%s unreadable (%s)", self.name, tag, exc)
+                return
+            data = expect_object(body, "Instagram recent_media")
+            older = False
+            for raw in expect_list(data, "data", "Instagram recent_media"):
+                try:
+                    item = parse_media(raw, self.name, f"#{tag}")
+                except (ValueError, TypeError) as exc:
+                    run.rejected += 1
+                    log.warning("source %s: Instagram media skipped: %s", self.name, exc)
+                    continue
+                if item is None:
+                    continue
+                stamp = item.created_at.isoformat()
+                if stamp <= seen:
+                    older = True  # recent_media is newest first, with no "since" parameter
+                    continue
+                run.items.append(item)
+                newest = max(newest, stamp)
+            after = as_object(as_object(data.get("paging")).get("cursors")).get("after")
+            if older or not after or not as_object(data.get("paging")).get("next"):
+                break
+            params = {**params, "after": str(after)}
+        tag_seen[tag] = newest
+
+    def _own_media(self, run: _Run, client: httpx.Client, now: datetime, media_seen: dict[str, str]) -> None:
+        s = self.settings
+        body = self._get(run, client, f"{s.ig_user_id}/media", {"fields": MEDIA_FIELDS, "limit": str(s.own_media)}, now)
+        for raw in expect_list(expect_object(body, "Instagram media"), "data", "Instagram media"):
+            media = as_object(raw)
+            media_id = media.get("id")
+            if not isinstance(media_id, str):
+                run.rejected += 1
+                continue
+            if _n(media.get("comments_count")) == 0:
+                continue  # no comments: save the call
+            seen = media_seen.get(media_id, "")
+            permalink = media.get("permalink") if isinstance(media.get("permalink"), str) else None
+            try:
+                comments = self._get(
+                    run, client, f"{media_id}/comments", {"fields": COMMENT_FIELDS, "limit": "50"}, now
+                )
+            except GraphObjectGone:
+                continue
+            newest = seen
+            for rc in expect_list(expect_object(comments, "Instagram comments"), "data", "Instagram comments"):
+                try:
+                    item = parse_comment(rc, self.name, media_id, permalink)
+                except (ValueError, TypeError) as exc:
+                    run.rejected += 1
+                    log.warning("source %s: Instagram comment skipped: %s", self.name, exc)
+                    continue
+                stamp = item.created_at.isoformat()
+                if seen and stamp <= seen:
+                    continue
+                run.items.append(item)
+                newest = max(newest, stamp)
+            if newest:
+                media_seen[media_id] = newest
+
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        """Fresh counts: media get like and comment counts, comments (``media_comment`` ids) their likes."""
+        media = [i for i in external_ids if "_" not in i]
+        comments = {i.split("_", 1)[1]: i for i in external_ids if "_" in i}
+        run = _Run()
+        readings: list[MetricsReading] = []
+        for ids, fields in ((media, "like_count,comments_count"), (list(comments), "like_count")):
+            for start in range(0, len(ids), self.max_ids_per_call):
+                chunk = ids[start : start + self.max_ids_per_call]
+                try:
+                    body = self._get(run, client, "", {"ids": ",".join(chunk), "fields": fields}, now)
+                except _Stop:
+                    self.last_lookup_rate_limit = run.usage
+                    return readings, run.calls
+                except GraphObjectGone:
+                    continue
+                for key, obj in expect_object(body, "Instagram lookup").items():
+                    if not isinstance(obj, dict):
+                        continue
+                    ext = comments.get(key, key)
+                    readings.append(
+                        MetricsReading(ext, likes=_n(obj.get("like_count")), replies=_n(obj.get("comments_count")))
+                    )
+        self.last_lookup_rate_limit = run.usage
+        return readings, run.calls
+
+
+def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> InstagramCollector:
+    """Build the collector; a missing token is an :class:`AuthFailed` naming the variable."""
+    parsed = Settings.model_validate(dict(settings))
+    return InstagramCollector(name, parsed, pick_secret(secrets, parsed.token_env, "Instagram"))

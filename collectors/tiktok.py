@@ -1,0 +1,356 @@
+"""TikTok Research API: videos by keyword and region, their comments, and video lookup by id.
+
+Only for deployments with an approved research project (developers.tiktok.com/doc/
+about-research-api): a regency monitoring service will usually not qualify, so this
+source ships disabled. Wire format (developers.tiktok.com/doc/research-api-specs-query-videos):
+
+- ``POST /v2/oauth/token/`` with the client key and secret (client-credentials grant)
+  gives a client access token (``clt.…``, about 2 h); it is kept in memory and renewed
+  once when the API reports it invalid.
+- ``POST /v2/research/video/query/?fields=…`` with a JSON query (``and``/``or``
+  conditions on ``region_code``, ``keyword``, ``video_id``), a ``start_date``/``end_date``
+  window of at most 30 days (``YYYYMMDD``), and ``cursor`` + ``search_id`` paging while
+  ``has_more``.
+- ``POST /v2/research/video/comment/list/?fields=…`` for the comments of one video.
+
+Every response carries ``{"data": …, "error": {"code", "message", "log_id"}}``;
+``error.code`` is ``"ok"`` on success.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
+from collectors.budget import (
+    QuotaLedger,
+    as_list,
+    as_object,
+    auth_failed,
+    decode_json,
+    expect_list,
+    expect_object,
+    missing_secret,
+    rate_limited,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "tiktok"
+VIDEO_FIELDS = (
+    "id,video_description,create_time,region_code,username,like_count,comment_count,share_count,"
+    "view_count,hashtag_names"
+)
+COMMENT_FIELDS = "id,video_id,text,like_count,reply_count,parent_comment_id,create_time"
+MAX_WINDOW_DAYS = 30
+AUTH_CODES = {
+    "access_token_invalid",
+    "access_token_expired",
+    "invalid_client",
+    "scope_not_authorized",
+    "unauthorized",
+    "invalid_token",
+}
+RATE_CODES = {"rate_limit_exceeded", "daily_quota_limit_exceeded", "too_many_requests"}
+
+
+class Settings(BaseModel):
+    """``settings:`` of a ``tiktok`` source in config.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://open.tiktokapis.com"
+    client_key_env: str = "TIKTOK_CLIENT_KEY"
+    client_secret_env: str = "TIKTOK_CLIENT_SECRET"
+    keywords: list[str] = Field(default_factory=lambda: ["kayuagung", "ogan komering ilir", "pemkab oki"])
+    region_codes: list[str] = Field(default_factory=lambda: ["ID"])
+    max_count: int = Field(100, ge=1, le=100)
+    max_pages: int = Field(3, ge=1, le=50)
+    first_run_days: int = Field(2, ge=1, le=MAX_WINDOW_DAYS)
+    comment_videos: int = Field(5, ge=0, le=100)
+    """How many of the most-engaged new videos of a run have their comments read."""
+    daily_request_budget: int = Field(800, ge=1)
+    """Requests per UTC day for fetching (the Research API allows about 1,000 a day)."""
+
+
+def _day(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%d")
+
+
+def _n(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def parse_video(video: Any, source: str) -> RawItem:
+    """One ``data.videos[]`` element as a post."""
+    if not isinstance(video, dict) or not isinstance(video.get("id"), int | str):
+        raise ValueError("video without id")
+    video_id = str(video["id"])  # a 64-bit number on the wire; kept as text so JavaScript never rounds it
+    text = video.get("video_description")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"video {video_id} has no description")
+    created = video.get("create_time")
+    if not isinstance(created, int):
+        raise ValueError(f"video {video_id} has no create_time")
+    username = video.get("username") if isinstance(video.get("username"), str) else None
+    url = f"https://www.tiktok.com/@{username}/video/{video_id}" if username else None
+    return RawItem(
+        source=source,
+        platform=PLATFORM,
+        external_id=video_id,
+        text=text,
+        created_at=datetime.fromtimestamp(created, UTC),
+        url=url,
+        author=username,
+        kind="post",
+        likes=_n(video.get("like_count")),
+        shares=_n(video.get("share_count")),
+        replies=_n(video.get("comment_count")),
+        views=_n(video.get("view_count")),
+        extra={
+            "hashtags": [h for h in as_list(video.get("hashtag_names")) if isinstance(h, str)],
+            "region_code": video.get("region_code"),
+        },
+    )
+
+
+def parse_comment(comment: Any, source: str, video_url: str | None) -> RawItem:
+    """One ``data.comments[]`` element."""
+    if not isinstance(comment, dict) or not isinstance(comment.get("id"), int | str):
+        raise ValueError("comment without id")
+    text = comment.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"comment {comment['id']} has no text")
+    created = comment.get("create_time")
+    if not isinstance(created, int):
+        raise ValueError(f"comment {comment['id']} has no create_time")
+    return RawItem(
+        source=source,
+        platform=PLATFORM,
+        external_id=str(comment["id"]),
+        text=text,
+        created_at=datetime.fromtimestamp(created, UTC),
+        url=video_url,
+        kind="comment",
+        parent_id=str(comment.get("video_id")) if comment.get("video_id") is not None else None,
+        likes=_n(comment.get("like_count")),
+        replies=_n(comment.get("reply_count")),
+    )
+
+
+@dataclass
+class _Run:
+    ledger: QuotaLedger
+    budget: int
+    items: list[RawItem] = field(default_factory=list)
+    rejected: int = 0
+    calls: int = 0
+
+
+class _BudgetSpent(Exception):
+    pass
+
+
+class TikTokCollector:
+    """Research API video query and comments, with the client token renewed in memory."""
+
+    platform = PLATFORM
+    max_ids_per_call = 100
+
+    def __init__(self, name: str, settings: Settings, client_key: str, client_secret: str) -> None:
+        self.name = name
+        self.settings = settings
+        self._key = client_key
+        self._secret = client_secret
+        self._token: str | None = None
+        self._token_expires: datetime | None = None
+
+    def __repr__(self) -> str:  # never show the secrets
+        return f"TikTokCollector(name={self.name!r})"
+
+    @property
+    def _env_vars(self) -> list[str]:
+        return [self.settings.client_key_env, self.settings.client_secret_env]
+
+    def _access_token(self, client: httpx.Client, now: datetime) -> str:
+        if self._token and self._token_expires and now < self._token_expires:
+            return self._token
+        response = client.post(
+            f"{self.settings.base_url.rstrip('/')}/v2/oauth/token/",
+            data={"client_key": self._key, "client_secret": self._secret, "grant_type": "client_credentials"},
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        body = decode_json(response, "TikTok token")
+        token = as_object(body).get("access_token")
+        if response.status_code >= 400 or not isinstance(token, str):
+            detail = str(as_object(body).get("error_description") or as_object(body).get("error") or "")
+            raise auth_failed("TikTok", response.status_code, self._env_vars, detail)
+        expires_in = as_object(body).get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 7200.0
+        self._token = token
+        self._token_expires = now + timedelta(seconds=max(lifetime - 300, 60))  # renew 5 min early
+        return token
+
+    def _post(self, client: httpx.Client, path: str, fields: str, payload: JSONDict, now: datetime) -> JSONDict:
+        for attempt in (1, 2):
+            token = self._access_token(client, now)
+            response = client.post(
+                f"{self.settings.base_url.rstrip('/')}{path}",
+                params={"fields": fields},
+                json=payload,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            body = decode_json(response, "TikTok")
+            error = as_object(as_object(body).get("error"))
+            code = str(error.get("code", "ok" if response.status_code < 400 else "")).lower()
+            message = str(error.get("message", ""))[:200]
+            if code == "ok" and response.status_code < 400:
+                return expect_object(body, "TikTok", "data")
+            if code in AUTH_CODES or response.status_code == 401:
+                if attempt == 1 and code in ("access_token_invalid", "access_token_expired"):
+                    self._token = None  # client tokens expire; get a fresh one once before giving up
+                    continue
+                raise auth_failed("TikTok", response.status_code, self._env_vars, f"{code}: {message}")
+            if code in RATE_CODES or response.status_code == 429:
+                if code == "daily_quota_limit_exceeded":
+                    tomorrow = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+                    wait = (tomorrow - now).total_seconds()
+                else:
+                    wait = 60.0
+                raise rate_limited("TikTok", wait, f"{code}: {message}")
+            raise SourceError(f"TikTok answered HTTP {response.status_code} ({code}: {message}); the next run retries")
+        raise SourceError("TikTok: token renewal did not help")  # pragma: no cover - loop always returns or raises
+
+    def _call(
+        self, run: _Run, client: httpx.Client, path: str, fields: str, payload: JSONDict, now: datetime
+    ) -> JSONDict:
+        if not run.ledger.can_spend(1, run.budget):
+            raise _BudgetSpent()
+        run.ledger = run.ledger.spend(1)
+        run.calls += 1
+        return self._post(client, path, fields, payload, now)
+
+    def _query(self, extra: list[JSONDict]) -> JSONDict:
+        query: JSONDict = {
+            "and": [{"operation": "IN", "field_name": "region_code", "field_values": list(self.settings.region_codes)}]
+        }
+        query.update({"or": extra} if extra else {})
+        return query
+
+    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
+        """Videos created since the watermark day matching any keyword in the configured regions."""
+        s = self.settings
+        run = _Run(
+            ledger=QuotaLedger.load(cursor, now.astimezone(UTC).date().isoformat()), budget=s.daily_request_budget
+        )
+        seen = cursor.get("newest_create_time")
+        start = (
+            datetime.fromtimestamp(int(seen), UTC) if isinstance(seen, int) else now - timedelta(days=s.first_run_days)
+        )
+        start = max(start, now - timedelta(days=MAX_WINDOW_DAYS - 1))
+        keywords = [{"operation": "EQ", "field_name": "keyword", "field_values": [k]} for k in s.keywords]
+        payload: JSONDict = {
+            "query": self._query(keywords),
+            "start_date": _day(start),
+            "end_date": _day(now),
+            "max_count": s.max_count,
+            "is_random": False,
+        }
+        newest = seen if isinstance(seen, int) else 0
+        try:
+            for _ in range(s.max_pages):
+                data = self._call(run, client, "/v2/research/video/query/", VIDEO_FIELDS, payload, now)
+                for raw in expect_list(data, "videos", "TikTok video query"):
+                    try:
+                        item = parse_video(raw, self.name)
+                    except (ValueError, TypeError) as exc:
+                        run.rejected += 1
+                        log.warning("source %s: TikTok video skipped: %s", self.name, exc)
+                        continue
+                    stamp = int(item.created_at.timestamp())
+                    if isinstance(seen, int) and stamp <= seen:
+                        continue
+                    run.items.append(item)
+                    newest = max(newest, stamp)
+                if not data.get("has_more"):
+                    break
+                payload = {**payload, "cursor": data.get("cursor"), "search_id": data.get("search_id")}
+            videos = list(run.items)
+            busiest = sorted(videos, key=lambda v: v.likes + v.shares + v.replies, reverse=True)
+            for video in busiest[: s.comment_videos]:
+                if video.replies == 0:
+                    continue  # no comments: save the request
+                data = self._call(
+                    run,
+                    client,
+                    "/v2/research/video/comment/list/",
+                    COMMENT_FIELDS,
+                    {"video_id": int(video.external_id), "max_count": 100, "cursor": 0},
+                    now,
+                )
+                for raw in expect_list(data, "comments", "TikTok comments"):
+                    try:
+                        run.items.append(parse_comment(raw, self.name, video.url))
+                    except (ValueError, TypeError) as exc:
+                        run.rejected += 1
+                        log.warning("source %s: TikTok comment skipped: %s", self.name, exc)
+        except _BudgetSpent:
+            log.warning("source %s: daily request budget of %d spent; keeping what was read", self.name, run.budget)
+        new_cursor: JSONDict = {"quota": run.ledger.to_json()}
+        if newest:
+            new_cursor["newest_create_time"] = newest
+        return FetchResult(
+            items=run.items,
+            cursor=new_cursor,
+            rejected=run.rejected,
+            calls=run.calls,
+            rate_limit={"quota_used": run.ledger.used, "quota_budget": run.budget},
+        )
+
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        """Fresh counts of videos (a ``video_id IN`` query over the last 30 days); comments cannot be looked up."""
+        ids = [i for i in external_ids if i.isdigit()]
+        readings: list[MetricsReading] = []
+        calls = 0
+        start = _day(now - timedelta(days=MAX_WINDOW_DAYS - 1))
+        for begin in range(0, len(ids), self.max_ids_per_call):
+            chunk = ids[begin : begin + self.max_ids_per_call]
+            query = {"and": [{"operation": "IN", "field_name": "video_id", "field_values": chunk}]}
+            payload: JSONDict = {"query": query, "start_date": start, "end_date": _day(now), "max_count": len(chunk)}
+            calls += 1
+            data = self._post(
+                client, "/v2/research/video/query/", "id,like_count,comment_count,share_count,view_count", payload, now
+            )
+            for raw in expect_list(data, "videos", "TikTok lookup"):
+                video = as_object(raw)
+                if video.get("id") is None:
+                    continue
+                readings.append(
+                    MetricsReading(
+                        str(video["id"]),
+                        likes=_n(video.get("like_count")),
+                        shares=_n(video.get("share_count")),
+                        replies=_n(video.get("comment_count")),
+                        views=_n(video.get("view_count")),
+                    )
+                )
+        return readings, calls
+
+
+def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> TikTokCollector:
+    """Build the collector; missing client credentials are an :class:`AuthFailed` naming the variable."""
+    parsed = Settings.model_validate(dict(settings))
+    key = secrets.get(parsed.client_key_env)
+    if not key:
+        raise missing_secret("TikTok", parsed.client_key_env)
+    secret = secrets.get(parsed.client_secret_env)
+    if not secret:
+        raise missing_secret("TikTok", parsed.client_secret_env)
+    return TikTokCollector(name, parsed, key, secret)

@@ -1,0 +1,391 @@
+"""X (Twitter) API v2 recent search, and post lookup by id for engagement tracking.
+
+Wire format: ``GET /2/tweets/search/recent`` (docs.x.com, x-api/posts/search) with an
+app-only bearer token. Polling follows the documented pattern: ``since_id`` is the
+newest id already stored, and a run that pages keeps the same ``since_id`` while it
+follows ``meta.next_token``. A run stopped by ``max_pages`` or by an exhausted
+rate-limit window saves where it stopped (``resume``) and finishes next time, so
+nothing in between is skipped.
+
+Every response carries ``x-rate-limit-limit/remaining/reset``; when ``remaining``
+reaches 0 the collector stops paging instead of earning a 429.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
+from collectors.budget import (
+    RateLimit,
+    as_list,
+    as_object,
+    auth_failed,
+    decode_json,
+    expect_list,
+    expect_object,
+    pick_secret,
+    rate_limited,
+    x_rate_limit,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "x"
+MAX_QUERY_CHARS = 512
+"""Recent-search query limit on non-Enterprise access (openapi.json)."""
+
+DEFAULT_TERMS: tuple[str, ...] = (
+    "Ogan Komering Ilir",
+    "Kabupaten OKI",
+    "Kab OKI",
+    "Pemkab OKI",
+    "Bupati OKI",
+    "Kayuagung",
+    "Kayu Agung",
+    "Bende Seguguk",
+    "Tulung Selapan",
+    "Pangkalan Lampam",
+    "Sirah Pulau Padang",
+    "Air Sugihan",
+    "Cengal OKI",
+    "Pedamaran",
+    "Lempuing",
+    "Jejawi OKI",
+    "Pampangan OKI",
+    "Teluk Gelam",
+    "Tanjung Lubuk",
+    "Mesuji OKI",
+)
+"""Gazetteer terms (shared/research/oki-gazetteer.md §1, §3 positive signals), strongest first:
+the query builder drops from the end when the 512-character limit is reached."""
+
+DEFAULT_EXCLUDE: tuple[str, ...] = ("KTT", "Palestina", "Setiana", "printer")
+"""Confusers of "OKI" (OIC summits, Oki Setiana Dewi, OKI printers) excluded in the query itself."""
+
+TWEET_FIELDS = "created_at,public_metrics,author_id,conversation_id,in_reply_to_user_id,lang,referenced_tweets"
+
+
+class Settings(BaseModel):
+    """``settings:`` of an ``x`` source in config.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://api.x.com"
+    token_env: str = "X_BEARER_TOKEN"
+    query: str | None = None
+    """A hand-written query; when empty one is built from ``terms`` and ``exclude``."""
+    terms: list[str] = Field(default_factory=lambda: list(DEFAULT_TERMS))
+    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+    include_retweets: bool = False
+    max_results: int = Field(100, ge=10, le=100)
+    max_pages: int = Field(5, ge=1, le=50)
+    """Pages per run; at $0.005 per post read this caps one run at max_pages × max_results posts."""
+    first_run_hours: float = Field(24, gt=0, le=168)
+    """How far back the very first run looks (recent search covers 7 days)."""
+
+
+def _quote(term: str) -> str:
+    term = term.replace('"', "").strip()
+    return f'"{term}"' if " " in term else term
+
+
+def build_query(
+    terms: Sequence[str],
+    exclude: Sequence[str] = (),
+    *,
+    include_retweets: bool = False,
+    max_chars: int = MAX_QUERY_CHARS,
+) -> str:
+    """An X search query: any of ``terms`` (phrases quoted), none of ``exclude``, within ``max_chars``.
+
+    Terms are kept in order until the limit would be passed: the caller lists the
+    strongest OKI evidence first.
+    """
+    suffix_parts = [f"-{_quote(t)}" for t in exclude if t.strip()]
+    if not include_retweets:
+        suffix_parts.append("-is:retweet")
+    suffix = " ".join(suffix_parts)
+    kept: list[str] = []
+    for term in (t for t in terms if t.strip()):
+        candidate = [*kept, _quote(term)]
+        body = "(" + " OR ".join(candidate) + ")" if len(candidate) > 1 else candidate[0]
+        if len(f"{body} {suffix}".strip()) > max_chars:
+            break
+        kept = candidate
+    if not kept:
+        raise ValueError(f"X query: no search term fits in {max_chars} characters; shorten `terms`")
+    body = "(" + " OR ".join(kept) + ")" if len(kept) > 1 else kept[0]
+    return f"{body} {suffix}".strip()
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("created_at missing")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"created_at {value!r} has no timezone")
+    return parsed
+
+
+def _count(metrics: Mapping[str, Any], key: str) -> int:
+    value = metrics.get(key, 0)
+    return int(value) if isinstance(value, int | float) and value >= 0 else 0
+
+
+def parse_tweet(tweet: Any, users: Mapping[str, Mapping[str, Any]], source: str) -> RawItem:
+    """One ``data[]`` element as a :class:`RawItem`; ``ValueError`` says why it is unusable."""
+    if not isinstance(tweet, dict):
+        raise ValueError("post is not an object")
+    tweet_id, text = tweet.get("id"), tweet.get("text")
+    if not isinstance(tweet_id, str) or not tweet_id.isdigit():
+        raise ValueError(f"post id {tweet_id!r} is not a numeric string")
+    if not isinstance(text, str):
+        raise ValueError("post has no text")
+    metrics = as_object(tweet.get("public_metrics"))
+    user = as_object(users.get(str(tweet.get("author_id"))))
+    username = user.get("username") if isinstance(user.get("username"), str) else None
+    refs = as_list(tweet.get("referenced_tweets"))
+    replied_to = next((r.get("id") for r in refs if isinstance(r, dict) and r.get("type") == "replied_to"), None)
+    quoted = next((r.get("id") for r in refs if isinstance(r, dict) and r.get("type") == "quoted"), None)
+    url = f"https://x.com/{username}/status/{tweet_id}" if username else f"https://x.com/i/web/status/{tweet_id}"
+    extra: JSONDict = {
+        "bookmarks": _count(metrics, "bookmark_count"),
+        "quotes": _count(metrics, "quote_count"),
+    }
+    if isinstance(tweet.get("lang"), str):
+        extra["lang"] = tweet["lang"]
+    if quoted:
+        extra["quoted_id"] = str(quoted)
+    conversation = tweet.get("conversation_id")
+    return RawItem(
+        source=source,
+        platform=PLATFORM,
+        external_id=tweet_id,
+        text=text,
+        created_at=_parse_time(tweet.get("created_at")),
+        url=url,
+        author=username,
+        kind="comment" if replied_to else "post",
+        # A reply joins its conversation root, so a thread under one viral post groups together.
+        parent_id=str(conversation or replied_to) if replied_to else None,
+        likes=_count(metrics, "like_count"),
+        # Retweets and quotes both carry the post to new audiences: both count as spread.
+        shares=_count(metrics, "retweet_count") + _count(metrics, "quote_count"),
+        replies=_count(metrics, "reply_count"),
+        views=_count(metrics, "impression_count"),
+        extra=extra,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One parsed recent-search page."""
+
+    items: list[RawItem]
+    rejected: int
+    newest_id: str | None
+    next_token: str | None
+
+
+def parse_search_page(body: Any, source: str) -> SearchPage:
+    """Parse a recent-search body; bad posts are skipped and counted, a bad envelope raises."""
+    what = "X recent search"
+    data = expect_object(body, what)
+    meta = expect_object(data, what, "meta")
+    includes = expect_object(data, what, "includes")
+    users = {str(u["id"]): u for u in expect_list(includes, "users", what) if isinstance(u, dict) and "id" in u}
+    items: list[RawItem] = []
+    rejected = 0
+    for tweet in expect_list(data, "data", what):
+        try:
+            items.append(parse_tweet(tweet, users, source))
+        except (ValueError, TypeError) as exc:
+            rejected += 1
+            log.warning("source %s: X post skipped: %s", source, exc)
+    newest = meta.get("newest_id")
+    token = meta.get("next_token")
+    return SearchPage(
+        items=items,
+        rejected=rejected,
+        newest_id=str(newest) if newest else None,
+        next_token=str(token) if token else None,
+    )
+
+
+def _newer(a: str | None, b: str | None) -> str | None:
+    """The larger of two snowflake ids (numeric strings compare by length, then digits)."""
+    if not a:
+        return b
+    if not b:
+        return a
+    return max(a, b, key=lambda s: (len(s), s))
+
+
+class XCollector:
+    """Recent search over the OKI gazetteer, and by-id lookup of public metrics."""
+
+    platform = PLATFORM
+    max_ids_per_call = 100
+    """``GET /2/tweets?ids=`` takes up to 100 ids."""
+
+    def __init__(self, name: str, settings: Settings, token: str) -> None:
+        self.name = name
+        self.settings = settings
+        self._token = token
+        self.query = settings.query or build_query(
+            settings.terms, settings.exclude, include_retweets=settings.include_retweets
+        )
+        self.last_lookup_rate_limit: RateLimit = RateLimit()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"XCollector(name={self.name!r})"
+
+    def _get(self, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> tuple[Any, RateLimit]:
+        response = client.get(
+            self.settings.base_url.rstrip("/") + path,
+            params=dict(params),
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
+        limit = x_rate_limit(response.headers)
+        if response.status_code in (401, 403):
+            detail = _problem_detail(response)
+            raise auth_failed("X", response.status_code, [self.settings.token_env], detail)
+        if response.status_code == 429:
+            detail = _problem_detail(response)
+            wait = limit.retry_after(now)
+            if "usage-capped" in detail or "UsageCapExceeded" in detail:
+                # Monthly credits are gone: no point retrying within the window.
+                wait = max(wait, 6 * 3600.0)
+            raise rate_limited("X", wait, detail)
+        if response.status_code >= 400:
+            raise SourceError(
+                f"X answered HTTP {response.status_code} ({_problem_detail(response)}); the next run retries"
+            )
+        return decode_json(response, "X"), limit
+
+    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
+        """New posts since ``cursor["since_id"]`` (first run: the last ``first_run_hours``)."""
+        since_id = cursor.get("since_id")
+        resume = cursor.get("resume") if isinstance(cursor.get("resume"), dict) else None
+        # A chain of pages keeps the lower bound it started with, or its next_token is invalid.
+        if resume:
+            bound: JSONDict = {k: resume[k] for k in ("since_id", "start_time") if resume.get(k)}
+            token = resume.get("next_token")
+        elif since_id:
+            bound, token = {"since_id": str(since_id)}, None
+        else:
+            start = now - timedelta(hours=self.settings.first_run_hours)
+            bound, token = {"start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ")}, None
+        newest = since_id
+        items: list[RawItem] = []
+        rejected = calls = 0
+        limit = RateLimit()
+        next_resume: JSONDict | None = None
+        for page_no in range(self.settings.max_pages):
+            params = {
+                "query": self.query,
+                "max_results": str(self.settings.max_results),
+                "tweet.fields": TWEET_FIELDS,
+                "expansions": "author_id",
+                "user.fields": "username,name",
+                **{k: str(v) for k, v in bound.items()},
+            }
+            if token:
+                params["next_token"] = str(token)
+            try:
+                body, limit = self._get(client, "/2/tweets/search/recent", params, now)
+            except RateLimited as exc:
+                if not items:
+                    raise
+                # Rate-limited mid-chain: keep what we have and finish the chain next run.
+                log.warning("source %s: %s; keeping %d posts read so far", self.name, exc, len(items))
+                next_resume = {**bound, "next_token": token}
+                limit = RateLimit(remaining=0, reset_at=now + timedelta(seconds=exc.retry_after or 900))
+                break
+            calls += 1
+            page = parse_search_page(body, self.name)
+            items.extend(page.items)
+            rejected += page.rejected
+            newest = _newer(newest, page.newest_id)
+            token = page.next_token
+            if not token:
+                break
+            if limit.exhausted(now) or page_no == self.settings.max_pages - 1:
+                next_resume = {**bound, "next_token": token}
+                break
+        new_cursor: JSONDict = {"since_id": newest} if newest else {}
+        if next_resume:
+            new_cursor["resume"] = next_resume
+        rate = limit.to_json()
+        lookup_window = self.last_lookup_rate_limit.to_json()
+        if lookup_window:
+            # Search and lookup have separate windows; the source row keeps both (tracking reads "lookup").
+            rate["lookup"] = lookup_window
+        return FetchResult(items=items, cursor=new_cursor, rejected=rejected, calls=calls, rate_limit=rate)
+
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        """Fresh ``public_metrics`` for up to 100 posts per call; deleted posts are simply absent."""
+        readings: list[MetricsReading] = []
+        calls = 0
+        ids = [i for i in external_ids if i.isdigit()]
+        for start in range(0, len(ids), self.max_ids_per_call):
+            chunk = ids[start : start + self.max_ids_per_call]
+            body, self.last_lookup_rate_limit = self._get(
+                client, "/2/tweets", {"ids": ",".join(chunk), "tweet.fields": "public_metrics"}, now
+            )
+            calls += 1
+            readings.extend(parse_lookup(body))
+        return readings, calls
+
+
+def parse_lookup(body: Any) -> list[MetricsReading]:
+    """Readings from a ``GET /2/tweets`` body; entries in ``errors`` (deleted, protected) are skipped."""
+    data = expect_object(body, "X post lookup")
+    readings = []
+    for tweet in expect_list(data, "data", "X post lookup"):
+        if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
+            continue
+        metrics = as_object(tweet.get("public_metrics"))
+        readings.append(
+            MetricsReading(
+                external_id=tweet["id"],
+                likes=_count(metrics, "like_count"),
+                shares=_count(metrics, "retweet_count") + _count(metrics, "quote_count"),
+                replies=_count(metrics, "reply_count"),
+                views=_count(metrics, "impression_count"),
+            )
+        )
+    return readings
+
+
+def _problem_detail(response: httpx.Response) -> str:
+    """A short reason from either error shape X uses (problem JSON or legacy ``errors``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or ""
+    if isinstance(body, dict):
+        kind = str(body.get("type", ""))
+        parts = [str(body.get(k)) for k in ("title", "detail") if body.get(k)]
+        if kind and kind != "about:blank":
+            parts.append(kind.rsplit("/", 1)[-1])
+        errors = body.get("errors")
+        if isinstance(errors, list):
+            parts.extend(str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message"))
+        return "; ".join(parts)
+    return ""
+
+
+def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> XCollector:
+    """Build the collector; a missing bearer token is an :class:`AuthFailed` naming the variable."""
+    parsed = Settings.model_validate(dict(settings))
+    token = pick_secret(secrets, parsed.token_env, "X")
+    return XCollector(name, parsed, token)

@@ -1,0 +1,115 @@
+"""`oki-monitor`: one entry point, one module per command under monitor/commands/.
+
+A command module exposes NAME, HELP, add_arguments(parser) and run(args, ctx).
+Adding a command is adding a file; this module discovers them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+
+from monitor import __version__, commands
+from monitor.clock import Clock, SystemClock
+from monitor.config import DEFAULT_CONFIG, AppConfig, ConfigError, load_config
+from monitor.db import Database, SchemaOutOfDate
+from monitor.redact import setup_logging
+
+log = logging.getLogger("oki-monitor")
+
+
+class Context:
+    """What a command needs, built lazily so `--help` and `detect` never touch config or DB."""
+
+    def __init__(self, config_path: Path, clock: Clock | None = None) -> None:
+        self.config_path = config_path
+        self.clock: Clock = clock or SystemClock()
+        self._db: Database | None = None
+
+    @cached_property
+    def config(self) -> AppConfig:
+        from monitor.sources import validate_sources
+
+        cfg = load_config(self.config_path)
+        validate_sources(cfg, self.config_path)
+        return cfg
+
+    def database(self) -> Database:
+        """The configured database (OKI_MONITOR_DATABASE_URL wins over the file)."""
+        if self._db is None:
+            self._db = Database(self.config.database_url)
+        return self._db
+
+    def checked_database(self) -> Database:
+        """The database, refusing a schema that is behind this code."""
+        db = self.database()
+        db.check_schema()
+        return db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+def _command_modules() -> list[ModuleType]:
+    modules = []
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"monitor.commands.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            modules.append(module)
+    return modules
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    parser = argparse.ArgumentParser(
+        prog="oki-monitor",
+        description="OKI Viral Monitor: hears public-service complaints early and warns the right agency.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: ./config.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    by_name: dict[str, ModuleType] = {}
+    for module in _command_modules():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        # --config is accepted after the command too, as the contract says "on every command".
+        p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        module.add_arguments(p)
+        by_name[module.NAME] = module
+    return parser, by_name
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, by_name = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    ctx = Context(args.config)
+    try:
+        code: int = by_name[args.command].run(args, ctx)
+        return code
+    except ConfigError as exc:
+        print(f"Kesalahan konfigurasi: {exc}", file=sys.stderr)
+        return 2
+    except SchemaOutOfDate as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

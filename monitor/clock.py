@@ -1,0 +1,67 @@
+"""Injected time: every decision reads the clock it is given, so replays are reproducible."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Current time, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SimulatedClock:
+    """A clock that only moves when told to (demo replays, tests)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("SimulatedClock needs a timezone-aware start time")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta`` and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError("a simulated clock never goes back")
+        with self._lock:
+            self._now += delta
+            return self._now
+
+    def set(self, when: datetime) -> None:
+        with self._lock:
+            self._now = when.astimezone(UTC)
+
+
+def to_wib(when: datetime) -> datetime:
+    """The same instant in WIB (UTC+7), which is how users read times."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(WIB)
+
+
+def format_wib(when: datetime | None, with_date: bool = True) -> str:
+    """``29 Nov 2026 14:05 WIB`` — the one way users see a time."""
+    if when is None:
+        return "-"
+    local = to_wib(when)
+    months = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
+    if with_date:
+        return f"{local.day} {months[local.month - 1]} {local.year} {local:%H:%M} WIB"
+    return f"{local:%H:%M} WIB"

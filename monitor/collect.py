@@ -1,0 +1,139 @@
+"""Run one source: fetch, store, then (only then) advance its cursor, and record its health."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+
+from collectors.base import AuthFailed, Collector, RateLimited, SourceError
+from monitor.config import AppConfig, SourceConfig
+from monitor.db import Database
+from monitor.ingest import Ingestor, IngestReport
+from monitor.models import Source
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass
+class CollectReport:
+    source: str
+    ok: bool
+    skipped: str | None = None
+    fetched: int = 0
+    ingest: IngestReport | None = None
+    not_modified: bool = False
+    error: str | None = None
+
+
+def backoff_delay(failures: int, interval: float, retry_after: float | None, rng: random.Random) -> timedelta:
+    """Exponential backoff with jitter, never shorter than what the source asked for."""
+    base = min(interval * (2 ** max(failures - 1, 0)), MAX_BACKOFF.total_seconds())
+    delay = base * (0.5 + rng.random() / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return timedelta(seconds=min(delay, MAX_BACKOFF.total_seconds()))
+
+
+def run_source(
+    db: Database,
+    config: AppConfig,
+    src: SourceConfig,
+    collector: Collector,
+    client: httpx.Client,
+    now: datetime,
+    *,
+    ingestor: Ingestor | None = None,
+    force: bool = False,
+    rng: random.Random | None = None,
+) -> CollectReport:
+    """Fetch new items of one source and store them; the cursor moves only after the items are stored."""
+    rng = rng or random.Random()
+    ingestor = ingestor or Ingestor(config)
+    with db.session() as session:
+        row = ingestor.source_row(session, src.name, src.kind)
+        if row.backoff_until and row.backoff_until > now and not force:
+            return CollectReport(src.name, ok=False, skipped=f"menunggu hingga {row.backoff_until.isoformat()}")
+        if row.status == "auth_failed" and not force:
+            return CollectReport(
+                src.name, ok=False, skipped="token ditolak; perbaiki token lalu jalankan dengan --force"
+            )
+        cursor = dict(row.cursor or {})
+        source_id = row.id
+    try:
+        result = collector.fetch(cursor, client, now)
+    except SourceError as exc:
+        return _record_failure(db, src, source_id, exc, now, rng)
+    except (httpx.HTTPError, ValueError) as exc:  # a collector bug or transport error must not kill the job
+        return _record_failure(db, src, source_id, SourceError(f"{exc.__class__.__name__}: {exc}"), now, rng)
+    with db.session() as session:
+        row = session.get(Source, source_id)
+        assert row is not None
+        report = IngestReport()
+        batch = config.ingest.batch_size
+        for start in range(0, len(result.items), batch):
+            report.add(ingestor.store(session, row, result.items[start : start + batch], now))
+        # Same transaction: the cursor can never get ahead of what is stored.
+        row.cursor = result.cursor
+        row.last_run_at = now
+        row.last_success_at = now
+        row.status = "ok"
+        row.last_error = None
+        row.consecutive_failures = 0
+        row.backoff_until = None
+        row.items_last_run = report.stored
+        row.items_total += report.stored
+        row.rejected_total += report.rejected + result.rejected
+        _count_calls(row, result.calls, now)
+        if result.rate_limit:
+            row.rate_limit = dict(result.rate_limit)
+    log.info(
+        "source %s: %d fetched, %d new, %d known, %d filtered, %d rejected%s",
+        src.name,
+        len(result.items),
+        report.stored,
+        report.duplicates,
+        report.filtered,
+        report.rejected + result.rejected,
+        " (not modified)" if result.not_modified else "",
+    )
+    return CollectReport(src.name, ok=True, fetched=len(result.items), ingest=report, not_modified=result.not_modified)
+
+
+def _count_calls(row: Source, calls: int, now: datetime) -> None:
+    day = now.date().isoformat()
+    if row.calls_day != day:
+        row.calls_day, row.calls_today = day, 0
+    row.calls_today += calls
+
+
+def _record_failure(
+    db: Database, src: SourceConfig, source_id: int, exc: SourceError, now: datetime, rng: random.Random
+) -> CollectReport:
+    with db.session() as session:
+        row = session.get(Source, source_id)
+        assert row is not None
+        row.last_run_at = now
+        row.last_error = str(exc)[:2000]
+        row.last_error_at = now
+        row.consecutive_failures += 1
+        if isinstance(exc, AuthFailed):
+            row.status = "auth_failed"  # stop hammering until someone fixes the token
+        elif isinstance(exc, RateLimited):
+            row.status = "rate_limited"
+        else:
+            row.status = "error"
+        row.backoff_until = now + backoff_delay(row.consecutive_failures, src.interval_seconds, exc.retry_after, rng)
+    log.warning("source %s failed: %s", src.name, exc)
+    return CollectReport(src.name, ok=False, error=str(exc))
+
+
+def source_ids(db: Database) -> dict[str, int]:
+    with db.session() as session:
+        return {name: sid for sid, name in session.execute(select(Source.id, Source.name))}

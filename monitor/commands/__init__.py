@@ -1,0 +1,1 @@
+"""CLI commands, one module each (see monitor/cli.py for the protocol)."""

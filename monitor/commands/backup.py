@@ -1,0 +1,26 @@
+"""`oki-monitor backup FILE`: a consistent copy of the SQLite database while the app runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from monitor.cli import Context
+from monitor.retention import backup_sqlite
+
+NAME = "backup"
+HELP = "copy the SQLite database consistently while the app runs (PostgreSQL: use pg_dump)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", type=Path, help="backup file to write, e.g. backups/oki-2026-11-29.db")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    try:
+        path = backup_sqlite(ctx.database(), args.target)
+    except ValueError as exc:
+        print(str(exc))
+        return 2
+    print(f"Cadangan tersimpan: {path}")
+    return 0

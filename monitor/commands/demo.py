@@ -1,0 +1,31 @@
+"""`oki-monitor demo [--serve --port N]`: the bundled scenario end to end, offline."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from monitor.cli import Context
+
+NAME = "demo"
+HELP = "replay the bundled two-day scenario offline and print a report (--serve keeps the dashboard up)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workdir", type=Path, default=Path("var/demo"), help="where the demo database goes")
+    parser.add_argument("--serve", action="store_true", help="then keep the dashboard running on the demo data")
+    parser.add_argument("--port", type=int, default=8080, help="dashboard port with --serve (127.0.0.1)")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from monitor.demo.runner import run_demo
+
+    result = run_demo(ctx.config, args.workdir)
+    for line in result.lines:
+        print(line)
+    ok = result.first_alert_at is not None and result.peak_at is not None and result.first_alert_at < result.peak_at
+    if args.serve:
+        from monitor.demo.serve import serve_demo
+
+        serve_demo(result, args.port)
+    return 0 if ok else 1

@@ -1,0 +1,36 @@
+"""`oki-monitor import FILE`: store items exported from another system (CSV or JSON lines)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from collectors.import_file import parse_import_file
+
+from monitor.cli import Context
+from monitor.ingest import ingest_raw
+
+NAME = "import"
+HELP = "import posts from a CSV or JSON-lines file (e.g. an SP4N-LAPOR! or WhatsApp hotline export)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    db = ctx.checked_database()
+    if not args.file.exists():
+        print(f"Berkas tidak ditemukan: {args.file}")
+        return 2
+    items, errors = parse_import_file(args.file, now=ctx.clock.now())
+    for err in errors[:20]:
+        print(f"dilewati: {err}")
+    if len(errors) > 20:
+        print(f"... dan {len(errors) - 20} baris lain dilewati")
+    report = ingest_raw(db, ctx.config, items, ctx.clock.now())
+    print(
+        f"{len(items)} baris terbaca: {report.stored} disimpan, {report.duplicates} sudah ada, "
+        f"{report.filtered} bukan OKI, {report.rejected + len(errors)} ditolak"
+    )
+    return 0 if not errors and not report.rejected else 1

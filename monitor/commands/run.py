@@ -1,0 +1,71 @@
+"""`oki-monitor run`: the scheduler and the dashboard together, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from monitor.cli import Context
+from monitor.scheduler import acquire_lease, build_scheduler, owner_id, release_lease
+from monitor.service import MonitorService
+
+log = logging.getLogger(__name__)
+
+NAME = "run"
+HELP = "run collectors, pipeline and alert delivery on schedule, and serve the dashboard"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-web", action="store_true", help="scheduler only, no dashboard")
+    parser.add_argument("--host", help="dashboard address (default from config web.host)")
+    parser.add_argument("--port", type=int, help="dashboard port (default from config web.port)")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    db = ctx.checked_database()
+    service = MonitorService(ctx.config, db, ctx.clock)
+    for name, reason in service.disabled.items():
+        log.info("source %s: %s", name, reason)
+    owner = owner_id()
+    acquire_lease(service, owner, ctx.clock.now())
+    scheduler = build_scheduler(service, owner)
+    stop = threading.Event()
+    server = None
+    if not args.no_web:
+        import uvicorn
+
+        from monitor.web.app import create_app
+
+        host = args.host or ctx.config.web.host
+        port = args.port or ctx.config.web.port
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning")
+        )
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after running jobs finish", signum)
+        stop.set()
+        if server is not None:
+            server.should_exit = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    scheduler.start()
+    log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
+    try:
+        if server is not None:
+            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+            log.info("dashboard on http://%s:%s", server.config.host, server.config.port)
+            server.run()
+        else:
+            stop.wait()
+    finally:
+        # wait=True: a job in the middle of a transaction finishes (or rolls back) before exit.
+        scheduler.shutdown(wait=True)
+        release_lease(service, owner)
+        service.close()
+        log.info("stopped cleanly")
+    return 0

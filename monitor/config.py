@@ -1,0 +1,219 @@
+"""config.yaml, validated. A wrong key or value stops the program with one line naming it.
+
+Secrets never live in the file: the config names environment variables, and
+:func:`secret` reads them. Every secret read is registered with the log
+redactor so it can never reach a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from classifiers.virality import ViralityParams
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from alerts.config import AlertsConfig
+from monitor import redact
+
+DATABASE_ENV = "OKI_MONITOR_DATABASE_URL"
+DEFAULT_CONFIG = Path("config.yaml")
+
+TOPICS: tuple[str, ...] = (
+    "infrastruktur",
+    "air_bersih",
+    "listrik",
+    "kesehatan",
+    "pendidikan",
+    "adminduk",
+    "bansos",
+    "lingkungan",
+    "bencana",
+    "transportasi",
+    "ketenagakerjaan",
+    "pungli_korupsi",
+    "pertanian",
+    "ketertiban",
+    "harga_kebutuhan",
+    "pelayanan_publik",
+)
+"""The taxonomy keys (shared/design/taxonomy.md): a contract with classify and routing."""
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message names the key and what is expected."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgencyConfig(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    emails: list[str] = Field(default_factory=list)
+    telegram_chat_ids: list[str] = Field(default_factory=list)
+    non_pemkab: bool = False
+    """Not a Pemkab OPD (PLN, BPJS, ...): alerts go as 'forward/inform' via the liaison."""
+
+
+class SourceConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: str
+    enabled: bool = True
+    interval_seconds: int = Field(600, ge=10)
+    token_env: list[str] = Field(default_factory=list)
+    """Environment variables the source needs; missing ones keep it disabled with a message."""
+    daily_call_budget: int | None = Field(None, ge=1)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("token_env", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ClassifierConfig(_Strict):
+    model_path: str | None = None
+    """Trained model file; empty means var/models/classifier.joblib, trained on first use."""
+    triage_threshold: float = Field(0.6, ge=0, le=1)
+
+
+class IngestConfig(_Strict):
+    prefilter: bool = True
+    """Drop items with no OKI evidence at all before classification (the classifier is not fed the whole internet)."""
+    batch_size: int = Field(1000, ge=1, le=50_000)
+    max_text_chars: int = Field(5000, ge=100)
+
+
+class IssuesConfig(_Strict):
+    match_window_hours: float = Field(72, gt=0)
+    min_similarity: float = Field(0.2, ge=0, le=1)
+    close_after_hours: float = Field(72, gt=0)
+    regression_window_days: float = Field(30, gt=0)
+
+
+class ScheduleConfig(_Strict):
+    pipeline_seconds: int = Field(60, ge=5)
+    delivery_seconds: int = Field(15, ge=1)
+    tracking_seconds: int = Field(300, ge=30)
+    retention_hours: int = Field(24, ge=1)
+    misfire_grace_fraction: float = Field(0.5, gt=0, le=1)
+    """A late job still runs if it is at most this fraction of its interval late."""
+
+
+class PrivacyConfig(_Strict):
+    pseudonymise_authors: bool = True
+    author_key_env: str = "OKI_MONITOR_AUTHOR_KEY"
+    retention_days: int = Field(180, ge=1)
+
+
+class WebConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    secret_key_env: str = "OKI_MONITOR_SECRET_KEY"
+    ingest_token_env: str = "OKI_MONITOR_INGEST_TOKEN"
+    secure_cookies: bool = False
+
+
+class AppConfig(_Strict):
+    region: str = "Kabupaten Ogan Komering Ilir"
+    database_url: str = "sqlite:///var/oki-monitor.db"
+    agencies: list[AgencyConfig]
+    routing: dict[str, str]
+    sources: list[SourceConfig] = Field(default_factory=list)
+    classifier: ClassifierConfig = Field(default_factory=lambda: ClassifierConfig())
+    ingest: IngestConfig = Field(default_factory=lambda: IngestConfig())
+    issues: IssuesConfig = Field(default_factory=lambda: IssuesConfig())
+    virality: ViralityParams = Field(default_factory=lambda: ViralityParams())
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
+    schedules: ScheduleConfig = Field(default_factory=lambda: ScheduleConfig())
+    privacy: PrivacyConfig = Field(default_factory=lambda: PrivacyConfig())
+    web: WebConfig = Field(default_factory=lambda: WebConfig())
+
+    @model_validator(mode="after")
+    def _check_references(self) -> AppConfig:
+        codes = [a.code for a in self.agencies]
+        dup = {c for c in codes if codes.count(c) > 1}
+        if dup:
+            raise ValueError(f"agencies: duplicate code(s) {sorted(dup)}")
+        missing = [t for t in TOPICS if t not in self.routing]
+        if missing:
+            raise ValueError(f"routing: every topic needs an agency; missing {missing}")
+        unknown_topics = [t for t in self.routing if t not in TOPICS]
+        if unknown_topics:
+            raise ValueError(f"routing: unknown topic(s) {unknown_topics}; expected keys of taxonomy.md")
+        bad = {t: a for t, a in self.routing.items() if a not in codes}
+        if bad:
+            raise ValueError(f"routing: agency code(s) not in agencies: {bad}")
+        names = [s.name for s in self.sources]
+        dup_s = {n for n in names if names.count(n) > 1}
+        if dup_s:
+            raise ValueError(f"sources: duplicate name(s) {sorted(dup_s)}")
+        return self
+
+    def agency(self, code: str | None) -> AgencyConfig | None:
+        return next((a for a in self.agencies if a.code == code), None)
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no source named {name!r} in config (known: {', '.join(s.name for s in self.sources)})")
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = re.sub(r"^Value error, ", "", first["msg"])
+    got = ""
+    if first["type"] not in ("missing", "value_error") and "input" in first:
+        shown = repr(first["input"])
+        got = f" (got {shown[:60]})"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{path}: {loc}: {msg}{got}{more}"
+
+
+def parse_config(data: Mapping[str, Any], path: Path = DEFAULT_CONFIG) -> AppConfig:
+    """Validate an already-read mapping; raise :class:`ConfigError` with one clear line."""
+    try:
+        cfg = AppConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_format_error(path, exc)) from None
+    override = os.environ.get(DATABASE_ENV)
+    if override:
+        cfg = cfg.model_copy(update={"database_url": override})
+    return cfg
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG) -> AppConfig:
+    """Read and validate a config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; pass --config FILE or run from the project folder") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return parse_config(data, path)
+
+
+def secret(env_name: str | None) -> str | None:
+    """Read a secret from the environment and make sure logs never show it."""
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    if value:
+        redact.register(value)
+    return value or None

@@ -1,0 +1,200 @@
+"""Replays the bundled scenario through the real collectors, pipeline and alert delivery, offline.
+
+A local HTTP server serves the scenario in each source's wire format as it
+would look at the simulated time; a local SMTP server (aiosmtpd) and a local
+Telegram Bot API stub receive the alerts. Nothing touches the internet.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from monitor.clock import SimulatedClock, format_wib
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.demo.scenario import HOURS, START, ScenarioPost, build_scenario, peak_time
+from monitor.demo.smtp_sink import SmtpSink
+from monitor.models import Alert, Delivery, Issue, IssuePost, Label, Post
+from monitor.service import MonitorService
+
+log = logging.getLogger(__name__)
+
+STEP = timedelta(minutes=10)
+DEMO_TOKEN_ENV = "OKI_MONITOR_TELEGRAM_TOKEN"
+DEMO_TOKEN = "123456789:DEMO-token-not-secret"
+
+
+@dataclass
+class DemoResult:
+    """What the demo did, for the report and for tests."""
+
+    config: AppConfig
+    db: Database
+    posts_served: int = 0
+    posts_stored: int = 0
+    seconds: float = 0.0
+    peak_at: datetime | None = None
+    first_alert_at: datetime | None = None
+    road_issue_id: int | None = None
+    emails: list[Any] = field(default_factory=list)
+    telegram_messages: list[Any] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+def demo_config(base: AppConfig, db_url: str, replay_base: str, smtp_port: int, telegram_base: str) -> AppConfig:
+    """The shipped config with sources and channels pointed at the local demo servers."""
+    from monitor.demo.replay_server import demo_sources
+
+    data = base.model_dump(by_alias=True)
+    data["database_url"] = db_url
+    data["sources"] = demo_sources(replay_base)
+    data["alerts"]["smtp"].update({"host": "127.0.0.1", "port": smtp_port, "security": "none", "enabled": True})
+    data["alerts"]["telegram"].update({"api_base": telegram_base, "token_env": DEMO_TOKEN_ENV, "enabled": True})
+    return AppConfig.model_validate(data)
+
+
+def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResult:
+    """Run the whole scenario; returns what happened (the report is in ``result.lines``)."""
+    from monitor.demo.replay_server import ReplayServer
+    from monitor.demo.telegram_stub import TelegramStub
+
+    started = time.perf_counter()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    posts = build_scenario()
+    clock = SimulatedClock(START)
+    os.environ[DEMO_TOKEN_ENV] = DEMO_TOKEN
+    with ReplayServer(posts, clock.now) as replay, SmtpSink() as smtp, TelegramStub(DEMO_TOKEN) as telegram:
+        cfg = demo_config(base, f"sqlite:///{workdir / 'demo.db'}", replay.base_url, smtp.port, telegram.base_url)
+        db = Database(cfg.database_url)
+        db.upgrade()
+        service = MonitorService(cfg, db, clock)
+        result = DemoResult(config=cfg, db=db)
+        next_run = {name: START for name in service.collectors}
+        end = START + timedelta(hours=HOURS)
+        acked = False
+        step = 0
+        while clock.now() < end:
+            now = clock.now()
+            for name, due in next_run.items():
+                if now >= due:
+                    service.collect(name)
+                    next_run[name] = now + timedelta(seconds=cfg.source(name).interval_seconds)
+            service.pipeline()
+            if step % 3 == 0:
+                service.track()
+                service.housekeeping()
+            service.deliver()
+            if not acked:
+                acked = _maybe_acknowledge(db, telegram, now)
+            service.poll_acks()
+            clock.advance(STEP)
+            step += 1
+        service.deliver()
+        service.close()
+        result.emails = list(smtp.received)
+        result.telegram_messages = list(telegram.sent_messages())
+    result.posts_served = len(posts)
+    result.peak_at = peak_time(posts)
+    result.seconds = time.perf_counter() - started
+    _report(result, posts)
+    return result
+
+
+def _maybe_acknowledge(db: Database, telegram: Any, now: datetime) -> bool:
+    """The agency presses "Tindak lanjuti" an hour after its alert was escalated (so the demo shows both)."""
+    with db.session() as session:
+        alert = session.scalar(select(Alert).where(Alert.kind == "escalation").order_by(Alert.created_at).limit(1))
+        if alert is None or alert.parent_alert_id is None or now - alert.created_at < timedelta(hours=1):
+            return False
+        first = session.get(Alert, alert.parent_alert_id)
+        if first is None:
+            return False
+        token = first.ack_token
+    return bool(telegram.press_ack_button(token))
+
+
+def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
+    db = result.db
+    lines = result.lines
+    with db.session() as session:
+        stored = session.scalar(select(func.count()).select_from(Post)) or 0
+        result.posts_stored = int(stored)
+        relevant = session.scalar(select(func.count()).select_from(Label).where(Label.relevant)) or 0
+        complaints = (
+            session.scalar(select(func.count()).select_from(Label).where(Label.relevant, Label.is_complaint)) or 0
+        )
+        issues = list(session.scalars(select(Issue).order_by(Issue.score.desc())))
+        alerts = list(session.scalars(select(Alert).order_by(Alert.created_at)))
+        deliveries = list(session.scalars(select(Delivery)))
+        road_ids = {p.item.external_id for p in posts if p.role == "road"}
+        lookalike_ids = {p.item.external_id for p in posts if p.role == "lookalike"}
+        membership = dict(
+            session.execute(
+                select(Post.external_id, IssuePost.issue_id).join(IssuePost, IssuePost.post_id == Post.id)
+            ).all()
+        )
+    road_issue_counts: dict[int, int] = {}
+    for ext, iid in membership.items():
+        if ext in road_ids:
+            road_issue_counts[iid] = road_issue_counts.get(iid, 0) + 1
+    road_issue = max(road_issue_counts, key=lambda i: road_issue_counts[i]) if road_issue_counts else None
+    result.road_issue_id = road_issue
+    lookalike_issues = {membership[e] for e in lookalike_ids if e in membership}
+    road_alerts = [a for a in alerts if a.issue_id == road_issue]
+    if road_alerts:
+        result.first_alert_at = road_alerts[0].created_at
+
+    lines.append("== Laporan demo OKI Viral Monitor ==")
+    lines.append(f"Skenario: {format_wib(START)} s.d. {format_wib(START + timedelta(hours=HOURS))} (disimulasikan)")
+    lines.append(
+        f"Unggahan disajikan: {result.posts_served}; tersimpan (lolos saring awal): {stored}; "
+        f"tentang OKI: {relevant}; keluhan: {complaints}"
+    )
+    lines.append(f"Isu terbentuk: {len(issues)}")
+    for issue in issues[:6]:
+        lines.append(
+            f"  #{issue.id} [{issue.stage}] {issue.title} — {issue.post_count} unggahan, skor {issue.score:.0f}"
+        )
+    lines.append(
+        f"Unggahan mirip (Oki Setiana Dewi, KTT OKI, OKU, Mesuji Lampung, ...) yang masuk isu: {len(lookalike_issues)}"
+    )
+    lines.append(
+        f"Peringatan tercatat: {len(alerts)}; pengiriman: "
+        f"{sum(d.status == 'sent' for d in deliveries)} terkirim, "
+        f"{sum(d.status not in ('sent',) for d in deliveries)} belum/gagal"
+    )
+    for alert in alerts[:12]:
+        ack = (
+            f", ditindaklanjuti {format_wib(alert.acknowledged_at)} oleh {alert.acknowledged_by}"
+            if alert.acknowledged_at
+            else ""
+        )
+        lines.append(
+            f"  {format_wib(alert.created_at)} → {alert.receiver} ({alert.kind}, tahap {alert.stage or '-'}) "
+            f"isu #{alert.issue_id}{ack}"
+        )
+    if result.first_alert_at and result.peak_at:
+        lead = result.peak_at - result.first_alert_at
+        hours, minutes = divmod(int(lead.total_seconds() // 60), 60)
+        when = "sebelum" if lead.total_seconds() > 0 else "SESUDAH"
+        lines.append(
+            f"Isu jalan rusak Cengal: peringatan pertama {format_wib(result.first_alert_at)}, "
+            f"puncak {format_wib(result.peak_at)} → {hours} jam {minutes} menit {when} puncak"
+        )
+    else:
+        lines.append("Isu jalan rusak Cengal: TIDAK ada peringatan (periksa konfigurasi)")
+    lines.append(
+        f"Email diterima server SMTP lokal: {len(result.emails)}; pesan Telegram: {len(result.telegram_messages)}"
+    )
+    lines.append(f"Selesai dalam {result.seconds:.1f} detik.")

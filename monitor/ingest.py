@@ -1,0 +1,295 @@
+"""Store collected items: idempotent, batched, one bad item never costs the batch.
+
+The same (source, external id) never makes a second row; a newer engagement
+count on a known post is appended as a metrics snapshot instead. Authors are
+pseudonymised here, before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets as pysecrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from collectors.dedupe import canonical_url, content_hash
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from collectors.base import RawItem
+from monitor.config import AppConfig, secret
+from monitor.db import Database
+from monitor.models import Post, PostMetric, Source
+
+log = logging.getLogger(__name__)
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass
+class IngestReport:
+    """Counts of what one ingest call did."""
+
+    stored: int = 0
+    duplicates: int = 0
+    """Already stored (same source and external id)."""
+    updated: int = 0
+    """Known posts with a new engagement reading (a snapshot was appended)."""
+    rejected: int = 0
+    filtered: int = 0
+    """No OKI evidence at all: not stored (pre-filter)."""
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.updated += other.updated
+        self.rejected += other.rejected
+        self.filtered += other.filtered
+        self.errors.extend(other.errors)
+
+
+class AuthorPseudonymiser:
+    """Keyed hash of author handles (UU PDP): stable per deployment, not reversible without the key."""
+
+    def __init__(self, key: bytes | None, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._key = key or b""
+
+    @classmethod
+    def from_config(cls, config: AppConfig, key_dir: Path = Path("var")) -> AuthorPseudonymiser:
+        """Key from the configured env var, else a random key kept in var/author.key (created once)."""
+        if not config.privacy.pseudonymise_authors:
+            return cls(None, enabled=False)
+        value = secret(config.privacy.author_key_env)
+        if value:
+            return cls(value.encode())
+        path = key_dir / "author.key"
+        if not path.exists():
+            key_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(pysecrets.token_hex(32))
+            log.warning(
+                "no %s set: created a random author-pseudonymisation key in %s; keep it with backups",
+                config.privacy.author_key_env,
+                path,
+            )
+        return cls(path.read_text().strip().encode())
+
+    def __call__(self, author: str | None) -> str | None:
+        if not author:
+            return None
+        handle = author.strip().lstrip("@").lower()
+        if not self.enabled:
+            return handle[:100]
+        digest = hmac.new(self._key, handle.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+        return "a_" + digest[:24]
+
+
+def _clean_text(text: str, limit: int) -> str:
+    # PostgreSQL rejects NUL in text; lone surrogates cannot be encoded to UTF-8.
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return text[:limit]
+
+
+def validate_item(item: RawItem, now: datetime) -> str | None:
+    """Why an item cannot be stored, or None if it can."""
+    if not item.external_id or not str(item.external_id).strip():
+        return "no external id"
+    if len(item.external_id) > 300:
+        return "external id longer than 300 characters"
+    if not (item.text or "").strip() and not (item.title or "").strip():
+        return "empty text"
+    if item.created_at.tzinfo is None:
+        return "created_at has no timezone"
+    if item.created_at < EARLIEST:
+        return f"created_at {item.created_at.isoformat()} is before 2000"
+    if item.created_at > now + FUTURE_TOLERANCE:
+        return f"created_at {item.created_at.isoformat()} is in the future"
+    for name in ("likes", "shares", "replies", "views"):
+        value = getattr(item, name)
+        if not isinstance(value, int) or value < 0:
+            return f"{name} must be a non-negative integer"
+    return None
+
+
+class Ingestor:
+    """Stores RawItems for one configured deployment."""
+
+    def __init__(self, config: AppConfig, pseudonymise: AuthorPseudonymiser | None = None) -> None:
+        from monitor.prefilter import has_oki_evidence
+
+        self.config = config
+        self.pseudonymise = pseudonymise or AuthorPseudonymiser.from_config(config)
+        self._evidence = has_oki_evidence
+
+    def source_row(self, session: Session, name: str, kind: str) -> Source:
+        """The Source row for ``name``, created on first use."""
+        row = session.scalar(select(Source).where(Source.name == name))
+        if row is None:
+            row = Source(name=name, kind=kind, enabled=True, cursor={})
+            session.add(row)
+            session.flush()
+        return row
+
+    def store(self, session: Session, source: Source, items: Sequence[RawItem], now: datetime) -> IngestReport:
+        """Store one batch in the caller's transaction; bad items are logged and skipped."""
+        report = IngestReport()
+        latest: dict[str, RawItem] = {}
+        for item in items:
+            problem = validate_item(item, now)
+            if problem:
+                report.rejected += 1
+                msg = f"source {source.name}: item {str(item.external_id)[:80]!r} skipped: {problem}"
+                report.errors.append(msg)
+                log.warning(msg)
+                continue
+            if self.config.ingest.prefilter and not self._evidence(f"{item.title or ''} {item.text}"):
+                report.filtered += 1
+                continue
+            latest[item.external_id] = item  # duplicate ids within one page: the last reading wins
+        if not latest:
+            return report
+        existing = {
+            p.external_id: p
+            for p in session.scalars(
+                select(Post).where(Post.source_id == source.id, Post.external_id.in_(list(latest)))
+            )
+        }
+        fresh: list[RawItem] = []
+        for ext_id, item in latest.items():
+            post = existing.get(ext_id)
+            if post is None:
+                fresh.append(item)
+                continue
+            report.duplicates += 1
+            counts = (item.likes, item.shares, item.replies, item.views)
+            if counts != (post.likes, post.shares, post.replies, post.views):
+                post.likes, post.shares, post.replies, post.views = counts
+                session.add(
+                    PostMetric(
+                        post_id=post.id, at=now, likes=counts[0], shares=counts[1], replies=counts[2], views=counts[3]
+                    )
+                )
+                report.updated += 1
+        if fresh:
+            try:
+                with session.begin_nested():
+                    self._insert(session, source, fresh, now)
+                report.stored += len(fresh)
+            except SQLAlchemyError:
+                # Find the bad one(s): retry each item alone so the others are kept.
+                for item in fresh:
+                    try:
+                        with session.begin_nested():
+                            self._insert(session, source, [item], now)
+                        report.stored += 1
+                    except SQLAlchemyError as exc:
+                        report.rejected += 1
+                        msg = (
+                            f"source {source.name}: item {item.external_id[:80]!r} not stored: {exc.__class__.__name__}"
+                        )
+                        report.errors.append(msg)
+                        log.warning(msg)
+        return report
+
+    def _insert(self, session: Session, source: Source, items: Iterable[RawItem], now: datetime) -> None:
+        limit = self.config.ingest.max_text_chars
+        posts: list[Post] = []
+        for item in items:
+            text = _clean_text(item.text or "", limit)
+            title = _clean_text(item.title, 500) if item.title else None
+            canon = canonical_url(item.url) if item.url else None
+            chash = content_hash(f"{title or ''}\n{text}")
+            posts.append(
+                Post(
+                    source_id=source.id,
+                    platform=item.platform,
+                    external_id=item.external_id,
+                    kind=item.kind,
+                    url=item.url,
+                    canonical_url=canon,
+                    author_key=self.pseudonymise(item.author),
+                    title=title,
+                    text=text,
+                    parent_external_id=item.parent_id,
+                    created_at=item.created_at,
+                    collected_at=now,
+                    content_hash=chash,
+                    likes=item.likes,
+                    shares=item.shares,
+                    replies=item.replies,
+                    views=item.views,
+                    extra=dict(item.extra),
+                    stage="new",
+                )
+            )
+        session.add_all(posts)
+        session.flush()
+        self._link_duplicates(session, source, posts)
+        for post in posts:
+            if post.likes or post.shares or post.replies or post.views:
+                session.add(
+                    PostMetric(
+                        post_id=post.id,
+                        at=now,
+                        likes=post.likes,
+                        shares=post.shares,
+                        replies=post.replies,
+                        views=post.views,
+                    )
+                )
+        session.flush()
+
+    def _link_duplicates(self, session: Session, source: Source, posts: list[Post]) -> None:
+        """Mark the same story arriving through another source (same canonical URL or same text)."""
+        hashes = {p.content_hash for p in posts}
+        urls = {p.canonical_url for p in posts if p.canonical_url}
+        new_ids = {p.id for p in posts}
+        earlier: dict[str, int] = {}
+        if hashes:
+            for pid, h in session.execute(
+                select(Post.id, Post.content_hash).where(Post.content_hash.in_(hashes)).order_by(Post.id)
+            ):
+                if pid not in new_ids:
+                    earlier.setdefault("h:" + h, pid)
+        if urls:
+            for pid, u in session.execute(
+                select(Post.id, Post.canonical_url).where(Post.canonical_url.in_(urls)).order_by(Post.id)
+            ):
+                if pid not in new_ids and u:
+                    earlier.setdefault("u:" + u, pid)
+        seen: dict[str, int] = {}
+        for post in posts:
+            keys = ["h:" + post.content_hash] + (["u:" + post.canonical_url] if post.canonical_url else [])
+            original = next((earlier.get(k) or seen.get(k) for k in keys if earlier.get(k) or seen.get(k)), None)
+            if original is not None and original != post.id:
+                post.duplicate_of_id = original
+            for k in keys:
+                seen.setdefault(k, post.id)
+
+
+def ingest_raw(
+    db: Database, config: AppConfig, items: Sequence[RawItem], now: datetime, *, kind: str = "import"
+) -> IngestReport:
+    """Store items from any origin (import file, push API), grouped by their source name."""
+    ingestor = Ingestor(config)
+    report = IngestReport()
+    by_source: dict[str, list[RawItem]] = {}
+    for item in items:
+        by_source.setdefault(item.source, []).append(item)
+    batch = config.ingest.batch_size
+    for name, group in by_source.items():
+        for start in range(0, len(group), batch):
+            with db.session() as session:
+                source = ingestor.source_row(session, name, kind)
+                report.add(ingestor.store(session, source, group[start : start + batch], now))
+    return report

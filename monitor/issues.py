@@ -1,0 +1,357 @@
+"""Group labelled posts into issues: one real-world problem each.
+
+A post joins the open issue of the same topic and place whose words it shares
+most, if they are close in time; reposts, quotes, replies and syndicated copies
+join as *spread* of the post they copy. Users can merge, split and resolve; the
+history is kept in ``issue_events``. A resolved issue that comes back is
+reopened as a regression.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from classifiers.normalise import normalise
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from monitor.config import AppConfig
+from monitor.models import Issue, IssueEvent, IssuePost, Label, Post
+
+TOPIC_TITLES: dict[str, str] = {
+    "infrastruktur": "Infrastruktur",
+    "air_bersih": "Air bersih",
+    "listrik": "Listrik",
+    "kesehatan": "Kesehatan",
+    "pendidikan": "Pendidikan",
+    "adminduk": "Administrasi kependudukan",
+    "bansos": "Bantuan sosial",
+    "lingkungan": "Lingkungan",
+    "bencana": "Bencana",
+    "transportasi": "Transportasi",
+    "ketenagakerjaan": "Ketenagakerjaan",
+    "pungli_korupsi": "Pungli/korupsi",
+    "pertanian": "Pertanian",
+    "ketertiban": "Ketertiban",
+    "harga_kebutuhan": "Harga kebutuhan",
+    "pelayanan_publik": "Pelayanan publik",
+}
+
+# Words that say nothing about *which* problem a post is about.
+_STOP = frozenset(
+    """
+    a ada admin akan aku atau bagaimana banget bapak belum besok bisa bu dan dari deh dengan desa di dia
+    dong ga gak gimana hari ibu ilir ini itu jadi juga kab kabupaten kah kami kamu kapan karena ke kec
+    kecamatan kelurahan kemarin kita kok komering lagi lah masih mereka min mohon nggak nya ogan oki
+    pada pak pemkab pun rt rw saja sama sampai sangat saya sejak sekali sih sudah tak the tidak tolong
+    untuk warga ya yang
+    """.split()
+)
+_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+SIMHASH_NEAR = 6
+"""Max differing bits between two 64-bit simhashes for near-duplicate texts."""
+
+
+def terms_of(text: str) -> Counter[str]:
+    """Content words of a text, normalised the way the classifier reads it."""
+    words = _WORD.findall(normalise(text).lower())
+    return Counter(w for w in words if w not in _STOP)
+
+
+def simhash(terms: Counter[str]) -> int:
+    """64-bit simhash of a bag of words: near-identical texts differ in few bits."""
+    weights = [0] * 64
+    for word, count in terms.items():
+        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += count if h >> bit & 1 else -count
+    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+
+
+def cosine(a: Counter[str] | dict[str, float], b: Counter[str] | dict[str, float]) -> float:
+    if not a or not b:
+        return 0.0
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
+    na = math.sqrt(sum(v * v for v in a.values()))
+    nb = math.sqrt(sum(v * v for v in b.values()))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def make_title(topic: str, kecamatan: str | None, desa: str | None, terms: Counter[str] | dict[str, float]) -> str:
+    """A short Indonesian title: topic, place and the words the posts share most."""
+    top = [w for w, _ in sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:4]]
+    place = f"Desa {desa}, {kecamatan}" if desa and kecamatan else (kecamatan or "lokasi belum jelas")
+    words = f": {' '.join(top)}" if top else ""
+    return f"{TOPIC_TITLES.get(topic, topic)} di {place}{words}"
+
+
+@dataclass(frozen=True)
+class Placement:
+    issue_id: int
+    created: bool
+    spread: bool
+    similarity: float
+    regression: bool = False
+
+
+class IssueGrouper:
+    """Places classified complaint posts into issues, inside the caller's transaction."""
+
+    MAX_SIGS = 200
+    TERM_CAP = 60
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.window = timedelta(hours=config.issues.match_window_hours)
+
+    def place(self, session: Session, post: Post, label: Label, now: datetime) -> Placement:
+        terms = terms_of(f"{post.title or ''} {post.text or ''}")
+        sig = simhash(terms)
+        # 1. Spread of something already in an issue: a syndicated copy, a repost, a reply.
+        original = self._original_issue(session, post)
+        if original is not None:
+            return self._join(session, original, post, label, terms, sig, now, 1.0, spread=True)
+        # 2. The closest open issue about the same topic and place, recently active.
+        best, best_sim, near = self._best_match(session, label, terms, sig, post.created_at, statuses=("open",))
+        if best is not None and (best_sim >= self._threshold(best, label) or near):
+            return self._join(session, best, post, label, terms, sig, now, best_sim, spread=near)
+        # 3. A problem that was marked resolved and is back: reopen it as a regression.
+        back, back_sim, back_near = self._best_match(
+            session,
+            label,
+            terms,
+            sig,
+            post.created_at,
+            statuses=("resolved",),
+            window=timedelta(days=self.config.issues.regression_window_days),
+        )
+        if back is not None and (back_sim >= self._threshold(back, label) + 0.1 or back_near):
+            back.status, back.regression, back.resolved_at = "open", True, None
+            back.stage = "baru"
+            session.add(
+                IssueEvent(issue_id=back.id, at=now, kind="regression", detail={"post_id": post.id}, actor="sistem")
+            )
+            placement = self._join(session, back, post, label, terms, sig, now, back_sim, spread=False)
+            return Placement(placement.issue_id, False, False, back_sim, regression=True)
+        issue = Issue(
+            topic=label.topic,
+            agency_code=self.config.routing.get(label.topic),
+            kecamatan=label.kecamatan,
+            desa=label.desa,
+            title=make_title(label.topic, label.kecamatan, label.desa, terms),
+            status="open",
+            stage="baru",
+            first_seen=post.created_at,
+            last_seen=post.created_at,
+            created_at=now,
+            updated_at=now,
+            urgent=label.urgent,
+            terms={},
+        )
+        session.add(issue)
+        session.flush()
+        session.add(IssueEvent(issue_id=issue.id, at=now, kind="created", detail={"post_id": post.id}, actor="sistem"))
+        placement = self._join(session, issue, post, label, terms, sig, now, 1.0, spread=False)
+        return Placement(placement.issue_id, True, False, 1.0)
+
+    def _threshold(self, issue: Issue, label: Label) -> float:
+        base = self.config.issues.min_similarity
+        # Same named place is strong evidence; an unplaced post needs more shared words.
+        if label.kecamatan and issue.kecamatan == label.kecamatan:
+            return base
+        return base + 0.2
+
+    def _original_issue(self, session: Session, post: Post) -> Issue | None:
+        origin_ids: list[int] = []
+        if post.duplicate_of_id:
+            origin_ids.append(post.duplicate_of_id)
+        if post.parent_external_id:
+            parent = session.scalar(
+                select(Post.id).where(Post.source_id == post.source_id, Post.external_id == post.parent_external_id)
+            )
+            if parent is not None:
+                origin_ids.append(parent)
+        if not origin_ids:
+            return None
+        return session.scalar(
+            select(Issue)
+            .join(IssuePost, IssuePost.issue_id == Issue.id)
+            .where(IssuePost.post_id.in_(origin_ids), Issue.status == "open")
+            .limit(1)
+        )
+
+    def _best_match(
+        self,
+        session: Session,
+        label: Label,
+        terms: Counter[str],
+        sig: int,
+        at: datetime,
+        statuses: Sequence[str],
+        window: timedelta | None = None,
+    ) -> tuple[Issue | None, float, bool]:
+        window = window or self.window
+        query = select(Issue).where(
+            Issue.topic == label.topic,
+            Issue.status.in_(statuses),
+            Issue.last_seen >= at - window,
+        )
+        if label.kecamatan:
+            query = query.where((Issue.kecamatan == label.kecamatan) | (Issue.kecamatan.is_(None)))
+        best: Issue | None = None
+        best_sim, near = 0.0, False
+        for issue in session.scalars(query):
+            sim = cosine(terms, issue.terms.get("w", {}))
+            if label.desa and issue.desa == label.desa:
+                sim += 0.15
+            is_near = any(bin(sig ^ s).count("1") <= SIMHASH_NEAR for s in issue.terms.get("sigs", []))
+            if is_near:
+                sim = max(sim, 0.95)
+            if sim > best_sim:
+                best, best_sim, near = issue, sim, is_near
+        return best, best_sim, near
+
+    def _join(
+        self,
+        session: Session,
+        issue: Issue,
+        post: Post,
+        label: Label,
+        terms: Counter[str],
+        sig: int,
+        now: datetime,
+        similarity: float,
+        spread: bool,
+    ) -> Placement:
+        weights: dict[str, float] = dict(issue.terms.get("w", {}))
+        for word, count in terms.items():
+            weights[word] = weights.get(word, 0.0) + count
+        if len(weights) > self.TERM_CAP:
+            weights = dict(sorted(weights.items(), key=lambda kv: -kv[1])[: self.TERM_CAP])
+        sigs = [*issue.terms.get("sigs", []), sig][-self.MAX_SIGS :]
+        issue.terms = {"w": weights, "sigs": sigs}  # reassign: JSON columns track assignment, not mutation
+        if issue.kecamatan is None and label.kecamatan:
+            issue.kecamatan = label.kecamatan
+        if issue.desa is None and label.desa:
+            issue.desa = label.desa
+        issue.title = make_title(issue.topic, issue.kecamatan, issue.desa, weights)
+        issue.first_seen = min(issue.first_seen, post.created_at)
+        issue.last_seen = max(issue.last_seen, post.created_at)
+        issue.urgent = issue.urgent or label.urgent
+        issue.post_count += 1
+        issue.updated_at = now
+        session.add(
+            IssuePost(
+                post_id=post.id, issue_id=issue.id, similarity=round(similarity, 4), is_spread=spread, added_at=now
+            )
+        )
+        post.stage = "grouped"
+        return Placement(issue.id, False, spread, similarity)
+
+
+def close_quiet(session: Session, config: AppConfig, now: datetime) -> int:
+    """Close open issues with no new post for the quiet period."""
+    cutoff = now - timedelta(hours=config.issues.close_after_hours)
+    quiet = list(session.scalars(select(Issue).where(Issue.status == "open", Issue.last_seen < cutoff)))
+    for issue in quiet:
+        issue.status, issue.closed_at, issue.updated_at = "closed", now, now
+        issue.stage = "mereda"
+        session.add(IssueEvent(issue_id=issue.id, at=now, kind="closed_quiet", detail={}, actor="sistem"))
+    return len(quiet)
+
+
+def resolve_issue(session: Session, issue_id: int, actor: str, now: datetime) -> Issue:
+    """The agency says the problem is fixed."""
+    issue = _get(session, issue_id)
+    issue.status, issue.resolved_at, issue.updated_at = "resolved", now, now
+    session.add(IssueEvent(issue_id=issue.id, at=now, kind="resolved", detail={}, actor=actor))
+    return issue
+
+
+def merge_issues(session: Session, target_id: int, other_ids: Iterable[int], actor: str, now: datetime) -> Issue:
+    """Fold other issues into ``target_id``; their posts move, they stay as 'merged' pointers."""
+    target = _get(session, target_id)
+    for other_id in other_ids:
+        if other_id == target_id:
+            continue
+        other = _get(session, other_id)
+        session.execute(update(IssuePost).where(IssuePost.issue_id == other.id).values(issue_id=target.id))
+        weights = dict(target.terms.get("w", {}))
+        for word, w in other.terms.get("w", {}).items():
+            weights[word] = weights.get(word, 0.0) + w
+        target.terms = {"w": weights, "sigs": [*target.terms.get("sigs", []), *other.terms.get("sigs", [])]}
+        target.first_seen = min(target.first_seen, other.first_seen)
+        target.last_seen = max(target.last_seen, other.last_seen)
+        target.urgent = target.urgent or other.urgent
+        other.status, other.merged_into_id, other.updated_at = "merged", target.id, now
+        session.add(IssueEvent(issue_id=target.id, at=now, kind="merged", detail={"from": other.id}, actor=actor))
+        session.add(IssueEvent(issue_id=other.id, at=now, kind="merged_into", detail={"into": target.id}, actor=actor))
+    _recount(session, target)
+    target.updated_at = now
+    return target
+
+
+def split_issue(session: Session, issue_id: int, post_ids: Sequence[int], actor: str, now: datetime) -> Issue:
+    """Move some posts of an issue into a new issue (they were a different problem)."""
+    source = _get(session, issue_id)
+    members = set(session.scalars(select(IssuePost.post_id).where(IssuePost.issue_id == issue_id)))
+    moving = [p for p in post_ids if p in members]
+    if not moving or len(moving) == len(members):
+        raise ValueError("pilih sebagian (bukan semua) unggahan isu ini untuk dipisahkan")
+    posts = list(session.scalars(select(Post).where(Post.id.in_(moving))))
+    terms: Counter[str] = Counter()
+    for p in posts:
+        terms.update(terms_of(f"{p.title or ''} {p.text or ''}"))
+    new = Issue(
+        topic=source.topic,
+        agency_code=source.agency_code,
+        kecamatan=source.kecamatan,
+        desa=source.desa,
+        title=make_title(source.topic, source.kecamatan, source.desa, terms),
+        status="open",
+        stage="baru",
+        first_seen=min(p.created_at for p in posts),
+        last_seen=max(p.created_at for p in posts),
+        created_at=now,
+        updated_at=now,
+        urgent=source.urgent,
+        terms={"w": dict(terms), "sigs": [simhash(terms_of(p.text or "")) for p in posts]},
+    )
+    session.add(new)
+    session.flush()
+    session.execute(update(IssuePost).where(IssuePost.post_id.in_(moving)).values(issue_id=new.id))
+    session.add(
+        IssueEvent(issue_id=source.id, at=now, kind="split", detail={"to": new.id, "posts": moving}, actor=actor)
+    )
+    session.add(IssueEvent(issue_id=new.id, at=now, kind="split_from", detail={"from": source.id}, actor=actor))
+    _recount(session, source)
+    _recount(session, new)
+    return new
+
+
+def _recount(session: Session, issue: Issue) -> None:
+    session.flush()
+    count, first, last = session.execute(
+        select(func.count(), func.min(Post.created_at), func.max(Post.created_at))
+        .select_from(IssuePost)
+        .join(Post, Post.id == IssuePost.post_id)
+        .where(IssuePost.issue_id == issue.id)
+    ).one()
+    issue.post_count = int(count)
+    if first is not None:
+        issue.first_seen, issue.last_seen = first, last
+
+
+def _get(session: Session, issue_id: int) -> Issue:
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise LookupError(f"isu #{issue_id} tidak ditemukan")
+    return issue

@@ -1,0 +1,423 @@
+"""Database tables (SQLAlchemy 2). The database is the queue between stages.
+
+Times are stored as naive UTC and always returned timezone-aware (UTC), so
+SQLite and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC; refuses naive input (a bug upstream)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass a timezone-aware time")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class Source(Base):
+    """A configured collector and its cursor and health."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_run_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    backoff_until: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    """ok | disabled | error | auth_failed | rate_limited"""
+    items_last_run: Mapped[int] = mapped_column(Integer, default=0)
+    items_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    calls_day: Mapped[str | None] = mapped_column(String(10))
+    calls_today: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limit: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Post(Base):
+    """One public post, comment or news item; unique per source and external id."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id", name="uq_posts_source_external"),
+        Index("ix_posts_created_at", "created_at"),
+        Index("ix_posts_content_hash", "content_hash"),
+        Index("ix_posts_canonical_url", "canonical_url"),
+        Index("ix_posts_stage", "stage", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    platform: Mapped[str] = mapped_column(String(30))
+    external_id: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20), default="post")
+    url: Mapped[str | None] = mapped_column(Text)
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    author_key: Mapped[str | None] = mapped_column(String(100))
+    """Pseudonymised author (keyed hash) unless privacy.pseudonymise_authors is off."""
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    """Raw text; set to NULL by the retention purge."""
+    parent_external_id: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    collected_at: Mapped[datetime]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    """Same story already stored through another source or as a repost."""
+    likes: Mapped[int] = mapped_column(BigInteger, default=0)
+    shares: Mapped[int] = mapped_column(BigInteger, default=0)
+    replies: Mapped[int] = mapped_column(BigInteger, default=0)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stage: Mapped[str] = mapped_column(String(20), default="new")
+    """Pipeline position: new → classified → grouped | filtered (not relevant / not a complaint)."""
+    purged_at: Mapped[datetime | None]
+
+
+class PostMetric(Base):
+    """An engagement snapshot of a post: virality is growth, so every reading is kept."""
+
+    __tablename__ = "post_metrics"
+    __table_args__ = (Index("ix_post_metrics_post_at", "post_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    likes: Mapped[int] = mapped_column(BigInteger, default=0)
+    shares: Mapped[int] = mapped_column(BigInteger, default=0)
+    replies: Mapped[int] = mapped_column(BigInteger, default=0)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Label(Base):
+    """What one model version said about one post."""
+
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("post_id", "model_version", name="uq_labels_post_model"),
+        Index("ix_labels_topic_kec", "topic", "kecamatan"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(80))
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    relevance_score: Mapped[float] = mapped_column(Float)
+    is_complaint: Mapped[bool] = mapped_column(Boolean)
+    complaint_score: Mapped[float] = mapped_column(Float)
+    topic: Mapped[str] = mapped_column(String(40))
+    topic_score: Mapped[float] = mapped_column(Float)
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    kecamatan: Mapped[str | None] = mapped_column(String(40))
+    desa: Mapped[str | None] = mapped_column(String(80))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgency_cues: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    confidence: Mapped[float] = mapped_column(Float)
+    needs_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class LabelCorrection(Base):
+    """A human correction of a label; kept apart from model output and fed to retraining."""
+
+    __tablename__ = "label_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(30))
+    """relevant | is_complaint | topic | kecamatan | agency"""
+    value: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str | None] = mapped_column(Text)
+    """Copy of the post text at correction time, so retraining survives the retention purge."""
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(30), default="dashboard")
+    """dashboard | telegram | email"""
+    created_at: Mapped[datetime]
+
+
+class Issue(Base):
+    """One real-world problem, gathered from the posts about it."""
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        Index("ix_issues_status_score", "status", "score"),
+        Index("ix_issues_agency", "agency_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    kecamatan: Mapped[str | None] = mapped_column(String(40))
+    desa: Mapped[str | None] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    """open | closed (quiet) | resolved (by the agency) | merged"""
+    stage: Mapped[str] = mapped_column(String(20), default="baru")
+    """baru | naik | viral | mereda"""
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    p_viral: Mapped[float] = mapped_column(Float, default=0.0)
+    eta_minutes: Mapped[float | None] = mapped_column(Float)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    buzzer_suspected: Mapped[bool] = mapped_column(Boolean, default=False)
+    regression: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Came back after it was marked resolved."""
+    post_count: Mapped[int] = mapped_column(Integer, default=0)
+    author_count: Mapped[int] = mapped_column(Integer, default=0)
+    engagement: Mapped[float] = mapped_column(Float, default=0.0)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Bag of normalised words (term → weight) used to match new posts."""
+
+
+class IssuePost(Base):
+    """Membership of a post in an issue (a post belongs to one issue at a time)."""
+
+    __tablename__ = "issue_posts"
+    __table_args__ = (Index("ix_issue_posts_issue", "issue_id"),)
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    similarity: Mapped[float] = mapped_column(Float, default=1.0)
+    is_spread: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A repost, quote, syndicated copy or comment: spread of an existing post, not a new voice."""
+    added_at: Mapped[datetime]
+
+
+class IssueEvent(Base):
+    """History of an issue: created, merged, split, resolved, reopened, stage changes."""
+
+    __tablename__ = "issue_events"
+    __table_args__ = (Index("ix_issue_events_issue", "issue_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str | None] = mapped_column(String(100))
+
+
+class Signal(Base):
+    """A virality assessment of an issue (or a topic × kecamatan scope) at one time, with evidence."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_issue_at", "issue_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
+    scope: Mapped[str | None] = mapped_column(String(100))
+    """For scope-level signals: 'topic:kecamatan'."""
+    at: Mapped[datetime]
+    stage: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    spike: Mapped[bool] = mapped_column(Boolean, default=False)
+    p_viral: Mapped[float] = mapped_column(Float, default=0.0)
+    eta_minutes: Mapped[float | None] = mapped_column(Float)
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+    authors: Mapped[int] = mapped_column(Integer, default=0)
+    engagement: Mapped[float] = mapped_column(Float, default=0.0)
+    velocity: Mapped[float] = mapped_column(Float, default=0.0)
+    platforms: Mapped[int] = mapped_column(Integer, default=0)
+    news_pickup: Mapped[int] = mapped_column(Integer, default=0)
+    buzzer_suspected: Mapped[bool] = mapped_column(Boolean, default=False)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Agency(Base):
+    """An OPD (or a non-Pemkab body) that receives alerts; mirrored from config."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    non_pemkab: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Alert(Base):
+    """A decision to tell a receiver about an issue; stored with its deliveries in one transaction."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_issue_receiver", "issue_id", "receiver"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
+    receiver: Mapped[str] = mapped_column(String(100))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(30))
+    """first | update | repeat | escalation | regression | group | digest | source_health | crisis"""
+    stage: Mapped[str | None] = mapped_column(String(20))
+    parent_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    """The first alert of this issue to this receiver (updates refer to it)."""
+    created_at: Mapped[datetime]
+    ack_token: Mapped[str] = mapped_column(String(64), unique=True)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    ack_due_at: Mapped[datetime | None]
+    respond_due_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Everything the renderer needs, frozen at decision time."""
+
+
+class Delivery(Base):
+    """The outbox: one message to one recipient over one channel."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    channel: Mapped[str] = mapped_column(String(30))
+    recipient: Mapped[str] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    """pending | sent | failed (will retry) | dead (permanent failure, shown to admins)"""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    """The channel's id for the sent message (Telegram message_id, SMTP Message-ID)."""
+
+
+class DeliveryAttempt(Base):
+    """Each try at sending a delivery, kept for the dashboard and for audits."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[float | None] = mapped_column(Float)
+
+
+class Silence(Base):
+    """Mute alerts matching some labels until a time (Alertmanager-style)."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matchers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    until_escalation: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """A dashboard user: admin, comms, agency (bound to one agency) or analyst."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    """Who did, exported or viewed what (UU PDP accountability)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class JobRun(Base):
+    """Last run of each scheduled job (liveness) and the scheduler lease."""
+
+    __tablename__ = "job_runs"
+
+    job_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+
+
+class ScopeCount(Base):
+    """Aggregated complaint counts per hour, topic and kecamatan: kept after the raw posts are purged."""
+
+    __tablename__ = "scope_counts"
+    __table_args__ = (
+        UniqueConstraint("hour", "topic", "kecamatan", "agency_code", "platform", name="uq_scope_counts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hour: Mapped[datetime]
+    topic: Mapped[str] = mapped_column(String(40))
+    kecamatan: Mapped[str] = mapped_column(String(40), default="")
+    agency_code: Mapped[str] = mapped_column(String(40), default="")
+    platform: Mapped[str] = mapped_column(String(30), default="")
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    complaints: Mapped[int] = mapped_column(Integer, default=0)
+    engagement: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,292 @@
+"""The stages after ingest, each re-runnable on stored data: classify → group → assess → alert.
+
+Every stage reads its input from the database and writes its output there in
+one transaction per batch, so a crash between stages loses nothing and a
+restart continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from classifiers.virality import EngagementReading, PostEvent, assess
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.labels import Labels
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.issues import IssueGrouper, close_quiet
+from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal
+
+log = logging.getLogger(__name__)
+
+NEWS_PLATFORMS = frozenset({"rss", "googlenews"})
+SIGNAL_EVERY = timedelta(minutes=5)
+
+
+class Classifier(Protocol):
+    version: str
+
+    def predict(self, texts: list[str]) -> list[Labels]: ...
+
+
+@dataclass
+class PipelineReport:
+    classified: int = 0
+    complaints: int = 0
+    grouped: int = 0
+    new_issues: int = 0
+    regressions: int = 0
+    assessed: int = 0
+    stage_changes: list[tuple[int, str, str]] = field(default_factory=list)
+    closed: int = 0
+    alerts: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def engagement_of(likes: int, shares: int, replies: int, views: int) -> float:
+    """One engagement number: shares weigh most (they spread), views least (cheap, often inflated)."""
+    return likes + 2.0 * shares + 1.5 * replies + 0.01 * views
+
+
+def classify_new(
+    session: Session, classifier: Classifier, config: AppConfig, now: datetime, limit: int = 2000
+) -> tuple[int, int]:
+    """Label posts not yet read; returns (classified, complaints kept for grouping)."""
+    posts = list(session.scalars(select(Post).where(Post.stage == "new").order_by(Post.id).limit(limit)))
+    if not posts:
+        return 0, 0
+    texts = [
+        f"{p.title}. {p.text}" if p.title and p.title not in (p.text or "") else (p.text or p.title or "")
+        for p in posts
+    ]
+    labels = classifier.predict(texts)
+    kept = 0
+    counts: dict[tuple[datetime, str, str, str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    for post, lab in zip(posts, labels, strict=True):
+        agency = config.routing.get(lab.topic)
+        session.add(
+            Label(
+                post_id=post.id,
+                model_version=classifier.version,
+                relevant=lab.relevant,
+                relevance_score=lab.relevance_score,
+                is_complaint=lab.is_complaint,
+                complaint_score=lab.complaint_score,
+                topic=lab.topic,
+                topic_score=lab.topic_score,
+                agency_code=agency,
+                kecamatan=lab.kecamatan,
+                desa=lab.desa,
+                urgent=lab.urgent,
+                urgency_cues=list(lab.urgency_cues),
+                confidence=lab.confidence,
+                needs_triage=lab.needs_triage,
+                created_at=now,
+            )
+        )
+        if lab.relevant and lab.is_complaint:
+            post.stage = "classified"
+            kept += 1
+        else:
+            post.stage = "filtered"
+        if lab.relevant:
+            hour = post.created_at.replace(minute=0, second=0, microsecond=0)
+            key = (hour, lab.topic, lab.kecamatan or "", agency or "", post.platform)
+            agg = counts[key]
+            agg[0] += 1
+            agg[1] += 1 if lab.is_complaint else 0
+            agg[2] += engagement_of(post.likes, post.shares, post.replies, post.views)
+    _add_scope_counts(session, counts)
+    return len(posts), kept
+
+
+def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, str, str], list[float]]) -> None:
+    """Hourly aggregates that survive the retention purge (trends read these)."""
+    for (hour, topic, kec, agency, platform), (n, c, eng) in counts.items():
+        row = session.scalar(
+            select(ScopeCount).where(
+                ScopeCount.hour == hour,
+                ScopeCount.topic == topic,
+                ScopeCount.kecamatan == kec,
+                ScopeCount.agency_code == agency,
+                ScopeCount.platform == platform,
+            )
+        )
+        if row is None:
+            session.add(
+                ScopeCount(
+                    hour=hour,
+                    topic=topic,
+                    kecamatan=kec,
+                    agency_code=agency,
+                    platform=platform,
+                    posts=int(n),
+                    complaints=int(c),
+                    engagement=eng,
+                )
+            )
+            session.flush()
+        else:
+            row.posts += int(n)
+            row.complaints += int(c)
+            row.engagement += eng
+
+
+def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2000) -> tuple[int, int, int, set[int]]:
+    """Place classified complaint posts into issues; returns (grouped, new issues, regressions, touched ids)."""
+    grouper = IssueGrouper(config)
+    rows = session.execute(
+        select(Post, Label)
+        .join(Label, Label.post_id == Post.id)
+        .where(Post.stage == "classified")
+        .order_by(Post.created_at, Post.id)
+        .limit(limit)
+    ).all()
+    grouped = created = regressions = 0
+    touched: set[int] = set()
+    seen_posts: set[int] = set()
+    for post, label in rows:
+        if post.id in seen_posts:  # several model versions: use the first (newest model run wins later)
+            continue
+        seen_posts.add(post.id)
+        placement = grouper.place(session, post, label, now)
+        grouped += 1
+        created += placement.created
+        regressions += placement.regression
+        touched.add(placement.issue_id)
+        session.flush()
+    return grouped, created, regressions, touched
+
+
+def assess_issues(
+    session: Session, config: AppConfig, now: datetime, issue_ids: set[int] | None = None
+) -> tuple[int, list[tuple[int, str, str]]]:
+    """Re-assess open issues' virality; returns (count, [(issue id, old stage, new stage)])."""
+    query = select(Issue).where(Issue.status == "open")
+    if issue_ids is not None:
+        query = query.where(Issue.id.in_(issue_ids))
+    issues = list(session.scalars(query))
+    changes: list[tuple[int, str, str]] = []
+    for issue in issues:
+        posts = list(
+            session.scalars(
+                select(Post)
+                .join(IssuePost, IssuePost.post_id == Post.id)
+                .where(IssuePost.issue_id == issue.id, Post.created_at <= now)
+            )
+        )
+        if not posts:
+            continue
+        events = [
+            PostEvent(
+                at=p.created_at,
+                author=p.author_key or f"anon-{p.id}",
+                platform=p.platform,
+                engagement=engagement_of(p.likes, p.shares, p.replies, p.views),
+                is_news=p.platform in NEWS_PLATFORMS or p.kind == "news",
+            )
+            for p in posts
+        ]
+        ids = [p.id for p in posts]
+        readings = [
+            EngagementReading(
+                at=m.at, post_key=str(m.post_id), engagement=engagement_of(m.likes, m.shares, m.replies, m.views)
+            )
+            for m in session.scalars(
+                select(PostMetric).where(PostMetric.post_id.in_(ids), PostMetric.at <= now).order_by(PostMetric.at)
+            )
+        ]
+        result = assess(events, readings, now, config.virality, previous_stage=issue.stage)
+        old = issue.stage
+        issue.stage, issue.score, issue.p_viral = result.stage, result.score, result.p_viral
+        issue.eta_minutes = result.eta_minutes
+        issue.author_count, issue.engagement = result.authors, result.engagement
+        issue.buzzer_suspected = result.buzzer_suspected
+        issue.post_count = len(posts)
+        issue.updated_at = now
+        last = session.scalar(select(Signal.at).where(Signal.issue_id == issue.id).order_by(Signal.at.desc()).limit(1))
+        if old != result.stage or last is None or now - last >= SIGNAL_EVERY:
+            session.add(
+                Signal(
+                    issue_id=issue.id,
+                    at=now,
+                    stage=result.stage,
+                    score=result.score,
+                    spike=result.spike,
+                    p_viral=result.p_viral,
+                    eta_minutes=result.eta_minutes,
+                    mentions=result.mentions,
+                    authors=result.authors,
+                    engagement=result.engagement,
+                    velocity=result.velocity,
+                    platforms=result.platforms,
+                    news_pickup=result.news_pickup,
+                    buzzer_suspected=result.buzzer_suspected,
+                    reasons=list(result.reasons),
+                )
+            )
+        if old != result.stage:
+            changes.append((issue.id, old, result.stage))
+            session.add(
+                IssueEvent(
+                    issue_id=issue.id,
+                    at=now,
+                    kind="stage",
+                    detail={"from": old, "to": result.stage, "reasons": list(result.reasons)},
+                    actor="sistem",
+                )
+            )
+    return len(issues), changes
+
+
+AlertHook = Callable[[Session, AppConfig, datetime], list[object]]
+
+
+def run_pipeline(
+    db: Database,
+    classifier: Classifier,
+    config: AppConfig,
+    now: datetime,
+    *,
+    alert_hook: AlertHook | None = None,
+    batch: int = 2000,
+) -> PipelineReport:
+    """One pass of every stage after ingest. Safe to run again at any time."""
+    report = PipelineReport()
+    t0 = time.perf_counter()
+    while True:
+        with db.session() as session:
+            n, kept = classify_new(session, classifier, config, now, limit=batch)
+        report.classified += n
+        report.complaints += kept
+        if n < batch:
+            break
+    t1 = time.perf_counter()
+    touched: set[int] = set()
+    while True:
+        with db.session() as session:
+            g, created, regressions, ids = group_new(session, config, now, limit=batch)
+        report.grouped += g
+        report.new_issues += created
+        report.regressions += regressions
+        touched |= ids
+        if g < batch:
+            break
+    t2 = time.perf_counter()
+    with db.session() as session:
+        report.assessed, report.stage_changes = assess_issues(session, config, now)
+        report.closed = close_quiet(session, config, now)
+        if alert_hook is not None:
+            # Same transaction as the stage decision: an alert is never decided and lost.
+            report.alerts = len(alert_hook(session, config, now))
+    t3 = time.perf_counter()
+    report.seconds = {"classify": t1 - t0, "group": t2 - t1, "assess_alert": t3 - t2}
+    return report

@@ -1,0 +1,126 @@
+"""APScheduler 3 wiring: one scheduler process, one instance per job, coalesced misfires.
+
+APScheduler job stores must never be shared by two schedulers, so a lease row
+in the database makes sure only one `oki-monitor run` schedules jobs; every
+collector keeps its own cursor in the database, so a run that was interrupted
+is simply caught up by the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+
+from monitor.models import JobRun
+from monitor.service import MonitorService
+
+log = logging.getLogger(__name__)
+
+LEASE_ID = "scheduler-lease"
+LEASE_SECONDS = 90
+
+
+class LeaseHeld(RuntimeError):
+    """Another scheduler process holds the lease."""
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lease(service: MonitorService, owner: str, now: datetime) -> None:
+    """Take (or renew) the single-scheduler lease; raise LeaseHeld if another live process has it."""
+    with service.db.session() as session:
+        row = session.get(JobRun, LEASE_ID, with_for_update=not service.db.is_sqlite)
+        if row is None:
+            row = JobRun(job_id=LEASE_ID)
+            session.add(row)
+        elif row.lease_owner not in (None, owner) and row.lease_expires_at and row.lease_expires_at > now:
+            raise LeaseHeld(
+                f"scheduler lain ({row.lease_owner}) sedang berjalan sampai {row.lease_expires_at:%H:%M:%S} UTC; "
+                "hentikan proses itu atau tunggu lease habis"
+            )
+        row.lease_owner = owner
+        row.lease_expires_at = now + timedelta(seconds=LEASE_SECONDS)
+
+
+def release_lease(service: MonitorService, owner: str) -> None:
+    with service.db.session() as session:
+        row = session.get(JobRun, LEASE_ID)
+        if row is not None and row.lease_owner == owner:
+            row.lease_owner, row.lease_expires_at = None, None
+
+
+def _record(service: MonitorService, job_id: str, ok: bool, error: str | None) -> None:
+    now = service.clock.now()
+    with service.db.session() as session:
+        row = session.get(JobRun, job_id) or JobRun(job_id=job_id)
+        session.add(row)
+        row.last_finished_at = now
+        if ok:
+            row.last_success_at = now
+            row.last_error = None
+        else:
+            row.last_error = (error or "")[:2000]
+
+
+def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
+    """A scheduler with every job of this deployment, not yet started."""
+    cfg = service.config
+    scheduler = BackgroundScheduler(
+        timezone="Asia/Jakarta",
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    grace = cfg.schedules.misfire_grace_fraction
+
+    def add(job_id: str, func: Callable[[], Any], seconds: int) -> None:
+        scheduler.add_job(
+            func,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            misfire_grace_time=max(1, int(seconds * grace)),
+            jitter=max(1, seconds // 10),
+            next_run_time=service.clock.now(),
+        )
+
+    for name in service.collectors:
+        add(f"collect:{name}", lambda name=name: service.collect(name), cfg.source(name).interval_seconds)
+    add("pipeline", service.pipeline, cfg.schedules.pipeline_seconds)
+    add("deliver", service.deliver, cfg.schedules.delivery_seconds)
+    add("telegram-acks", service.poll_acks, max(cfg.schedules.delivery_seconds, 10))
+    add("housekeeping", service.housekeeping, 300)
+    add("tracking", service.track, cfg.schedules.tracking_seconds)
+    add("retention", service.purge, cfg.schedules.retention_hours * 3600)
+    add("lease", lambda: acquire_lease(service, owner, service.clock.now()), LEASE_SECONDS // 3)
+
+    def on_event(event: JobExecutionEvent) -> None:
+        if event.job_id == "lease":
+            return
+        error = None
+        if event.exception is not None:
+            error = "".join(traceback.format_exception_only(type(event.exception), event.exception)).strip()
+            log.error("job %s failed: %s", event.job_id, error)
+        try:
+            _record(service, event.job_id, event.exception is None, error)
+        except Exception:  # the database may be the thing that is down; the next run retries
+            log.exception("could not record run of job %s", event.job_id)
+
+    scheduler.add_listener(on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    return scheduler
+
+
+def last_runs(service: MonitorService) -> dict[str, JobRun]:
+    with service.db.session() as session:
+        return {r.job_id: r for r in session.scalars(select(JobRun))}

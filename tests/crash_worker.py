@@ -1,0 +1,68 @@
+"""A worker process for the kill -9 tests: collects a numbered stream through the real run_source.
+
+    python -m tests.crash_worker DB_URL N
+
+Collects items 0..N-1 in pages of 37 through monitor.collect.run_source with a
+cursor {"offset": k}, until the stored cursor reaches N. Prints "done" at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from collectors.base import FetchResult, RawItem
+from monitor.collect import run_source
+from monitor.config import SourceConfig, load_config
+from monitor.db import Database
+from monitor.models import Source
+
+T0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+PAGE = 37
+
+
+class NumberedCollector:
+    name = "numbered"
+    platform = "mastodon"
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def fetch(self, cursor: dict[str, Any], client: httpx.Client, now: datetime) -> FetchResult:
+        start = int(cursor.get("offset", 0))
+        end = min(start + PAGE, self.total)
+        items = [
+            RawItem(
+                source=self.name,
+                platform=self.platform,
+                external_id=f"n{i}",
+                text=f"Jalan rusak di Kayuagung OKI laporan nomor {i}",
+                created_at=T0 + timedelta(seconds=i),
+                author=f"u{i % 17}",
+            )
+            for i in range(start, end)
+        ]
+        return FetchResult(items=items, cursor={"offset": end}, calls=1)
+
+
+def main() -> None:
+    url, total = sys.argv[1], int(sys.argv[2])
+    config = load_config("config.yaml")
+    src = SourceConfig(name="numbered", kind="mastodon", interval_seconds=60)
+    db = Database(url)
+    collector = NumberedCollector(total)
+    with httpx.Client() as client:
+        while True:
+            with db.session() as s:
+                row = s.query(Source).filter_by(name="numbered").one_or_none()
+                if row is not None and int(row.cursor.get("offset", 0)) >= total:
+                    break
+            run_source(db, config, src, collector, client, T0 + timedelta(hours=1), force=True)
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()

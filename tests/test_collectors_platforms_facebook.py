@@ -1,0 +1,117 @@
+"""Facebook Graph API page posts and comments, replayed from recorded exchanges on a local server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from collectors.base import AuthFailed, RateLimited, SourceError
+from collectors.facebook import FacebookCollector, create
+from tests.test_collectors_platforms_replay import fixture, query_has, query_lacks, replay
+
+NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
+TOKEN = "EAAGtestPageToken0123456789"
+POSTS = "/v21.0/1000001/posts"
+
+
+def make(base_url: str, **settings: object) -> FacebookCollector:
+    return create("fb-pemkab", {"base_url": base_url, "page_ids": ["1000001"], **settings},
+                  {"FB_PAGE_TOKEN": TOKEN})
+
+
+def test_posts_paging_comments_and_counts() -> None:
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "posts_page1.json"), when=query_lacks("after"))
+        server.add("GET", POSTS, fixture("facebook", "posts_page2.json"), when=query_has(after="QVFIUkpsM2ZAQ"))
+        server.add("GET", "/v21.0/1000001_2000003/comments", fixture("facebook", "comments.json"))
+        server.add("GET", "/v21.0/1000001_2000001/comments", fixture("facebook", "posts_empty.json"))
+        result = make(server.base_url).fetch({}, client, NOW)
+    by_id = {i.external_id: i for i in result.items}
+    assert set(by_id) == {"1000001_2000003", "1000001_2000001", "2000003_3000002", "2000003_3000001"}
+    post = by_id["1000001_2000003"]
+    assert (post.likes, post.replies, post.shares) == (310, 40, 12)
+    assert post.created_at == datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
+    comment = by_id["2000003_3000002"]
+    assert comment.kind == "comment" and comment.parent_id == "1000001_2000003"
+    assert (comment.likes, comment.replies, comment.author) == (15, 2, "Budi Santoso")
+    assert result.rejected == 1  # the post with an unreadable date; the photo-only post is skipped quietly
+    assert result.calls == 4
+    assert result.cursor["pages"] == {"1000001": "2026-11-02T04:00:00+00:00"}
+    assert result.cursor["posts"]["1000001_2000003"]["seen"] == "2026-11-02T04:30:00+00:00"
+    first = server.calls(POSTS)[0]
+    assert first.headers["authorization"] == f"Bearer {TOKEN}"
+    assert "reactions.summary(total_count)" in first.query["fields"]
+    assert first.query["since"] == str(int(datetime(2026, 10, 31, 5, 0, tzinfo=UTC).timestamp()))
+    assert all(TOKEN not in str(r.query) for r in server.requests)
+    assert result.rate_limit["used_percent"] == 14  # the last response that carried X-App-Usage
+
+
+def test_nothing_new_keeps_watermarks_and_stops_at_seen_comments() -> None:
+    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+              "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00",
+                                            "seen": "2026-11-02T04:30:00+00:00"}}}
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
+        server.add("GET", "/v21.0/1000001_2000003/comments", fixture("facebook", "comments.json"))
+        result = make(server.base_url).fetch(cursor, client, NOW)
+    assert result.items == [] and result.calls == 2
+    assert result.cursor == cursor
+
+
+def test_usage_ceiling_stops_calling() -> None:
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "usage_high.json"))
+        result = make(server.base_url).fetch({}, client, NOW)
+    assert len(server.requests) == 1 and [i.external_id for i in result.items] == ["1000001_2000009"]
+    assert result.rate_limit["used_percent"] == 97
+
+
+def test_throttled_is_rate_limited_with_regain_time() -> None:
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "throttled_613.json"))
+        with pytest.raises(RateLimited) as info:
+            make(server.base_url).fetch({}, client, NOW)
+    assert info.value.retry_after == pytest.approx(25 * 60)
+    assert "613" in str(info.value)
+
+
+def test_expired_token_is_auth_failed() -> None:
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "token_expired_190.json"))
+        with pytest.raises(AuthFailed) as info:
+            make(server.base_url).fetch({}, client, NOW)
+    assert "FB_PAGE_TOKEN" in str(info.value) and "190" in str(info.value) and TOKEN not in str(info.value)
+    with pytest.raises(AuthFailed, match="FB_PAGE_TOKEN"):
+        create("fb", {"page_ids": ["1"]}, {})
+
+
+def test_deleted_post_is_dropped_from_watch_list() -> None:
+    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+              "posts": {"1000001_2000002": {"created": "2026-11-02T03:00:00+00:00"}}}
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
+        server.add("GET", "/v21.0/1000001_2000002/comments", fixture("facebook", "object_gone_100.json"))
+        result = make(server.base_url).fetch(cursor, client, NOW)
+    assert result.cursor["posts"] == {}
+
+
+def test_malformed_body() -> None:
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "malformed_200.json"))
+        with pytest.raises(SourceError, match="not JSON"):
+            make(server.base_url).fetch({}, client, NOW)
+
+
+def test_lookup_posts_and_comments_by_id() -> None:
+    with replay() as (server, client):
+        server.add("GET", "/v21.0/", fixture("facebook", "lookup_posts.json"), when=query_has(ids="1000001_2000003"))
+        server.add("GET", "/v21.0/", fixture("facebook", "lookup_comments.json"), when=query_has(ids="2000003_3000002"))
+        collector = make(server.base_url)
+        readings, calls = collector.lookup(["1000001_2000003", "2000003_3000002"], client, NOW)
+    assert calls == 2
+    assert {r.external_id: (r.likes, r.replies, r.shares) for r in readings} == {
+        "1000001_2000003": (1204, 230, 57), "2000003_3000002": (96, 11, 0)}
+    post_call, comment_call = server.requests
+    assert "shares" in post_call.query["fields"] and "shares" not in comment_call.query["fields"]
+    assert collector.last_lookup_rate_limit.used_percent is not None

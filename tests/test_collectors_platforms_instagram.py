@@ -1,0 +1,108 @@
+"""Instagram Graph API hashtag media and own-media comments, replayed from recorded exchanges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from collectors.base import AuthFailed, RateLimited, SourceError
+from collectors.instagram import InstagramCollector, create
+from tests.test_collectors_platforms_replay import ReplayServer, fixture, query_has, query_lacks, replay
+
+NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
+TOKEN = "IGQVJtestToken0123456789"
+USER = "17841400000000001"
+TAG_ID = "17843853986012965"
+
+
+def make(base_url: str, **settings: object) -> InstagramCollector:
+    return create("ig-pemkab", {"base_url": base_url, "ig_user_id": USER, "hashtags": ["#Kayuagung"], **settings},
+                  {"IG_ACCESS_TOKEN": TOKEN})
+
+
+def serve(server: ReplayServer) -> None:
+    server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "hashtag_search.json"))
+    server.add("GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media.json"),
+               when=query_lacks("after"))
+    server.add("GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media_page2.json"),
+               when=query_has(after="NTAyYmJhZAZD"))
+    server.add("GET", f"/v21.0/{USER}/media", fixture("instagram", "own_media.json"))
+    server.add("GET", "/v21.0/17900000000000001/comments", fixture("instagram", "comments.json"))
+
+
+def test_hashtag_media_and_own_media_comments() -> None:
+    with replay() as (server, client):
+        serve(server)
+        result = make(server.base_url).fetch({}, client, NOW)
+    ids = [i.external_id for i in result.items]
+    # page 2 stops at the first media older than the 24 h first-run window
+    assert ids == ["17880997618081620", "17880997618081610",
+                   "17900000000000001_17858893269000001", "17900000000000001_17858893269000002"]
+    media = result.items[0]
+    assert (media.likes, media.replies, media.url) == (230, 14, "https://www.instagram.com/p/Cxyz001/")
+    comment = result.items[2]
+    assert comment.kind == "comment" and comment.parent_id == "17900000000000001" and comment.likes == 41
+    assert comment.author == "warga_cengal"
+    assert result.rejected == 2  # media without timestamp, comment without text
+    search = server.calls("/v21.0/ig_hashtag_search")[0]
+    assert search.query == {"user_id": USER, "q": "kayuagung"}
+    assert result.cursor["hashtag_ids"] == {"kayuagung": TAG_ID}
+    assert result.cursor["hashtags"]["kayuagung"] == "2026-11-02T04:20:00+00:00"
+    assert result.cursor["media"] == {"17900000000000001": "2026-11-02T03:30:00+00:00"}
+    assert server.calls("/v21.0/17900000000000002/comments") == []  # no comments: no call
+    assert result.calls == 5
+
+
+def test_second_run_reuses_hashtag_id_and_nothing_new() -> None:
+    with replay() as (server, client):
+        serve(server)
+        collector = make(server.base_url)
+        first = collector.fetch({}, client, NOW)
+        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media_empty.json"))
+        second = collector.fetch(first.cursor, client, NOW)
+    assert len(server.calls("/v21.0/ig_hashtag_search")) == 1  # the 30-per-week hashtag budget is spared
+    assert second.items == []
+    assert second.cursor == first.cursor
+
+
+def test_invalid_token_is_auth_failed() -> None:
+    with replay() as (server, client):
+        server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "token_invalid_190.json"))
+        with pytest.raises(AuthFailed) as info:
+            make(server.base_url).fetch({}, client, NOW)
+    assert "IG_ACCESS_TOKEN" in str(info.value) and TOKEN not in str(info.value)
+    with pytest.raises(AuthFailed, match="IG_ACCESS_TOKEN"):
+        create("ig", {}, {})
+
+
+def test_app_limit_is_rate_limited() -> None:
+    with replay() as (server, client):
+        server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "throttled_4.json"))
+        with pytest.raises(RateLimited, match="#4"):
+            make(server.base_url).fetch({}, client, NOW)
+
+
+def test_malformed_body() -> None:
+    with replay() as (server, client):
+        server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "malformed_200.json"))
+        with pytest.raises(SourceError, match="not JSON"):
+            make(server.base_url).fetch({}, client, NOW)
+
+
+def test_too_many_hashtags_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="30"):
+        create("ig", {"hashtags": [f"t{i}" for i in range(31)]}, {"IG_ACCESS_TOKEN": TOKEN})
+
+
+def test_lookup_media_and_comments() -> None:
+    with replay() as (server, client):
+        server.add("GET", "/v21.0/", fixture("instagram", "lookup_media.json"), when=query_has(ids="17880997618081620"))
+        server.add("GET", "/v21.0/", fixture("instagram", "lookup_comments.json"),
+                   when=query_has(ids="17858893269000001"))
+        readings, calls = make(server.base_url).lookup(
+            ["17880997618081620", "17900000000000001_17858893269000001"], client, NOW)
+    assert calls == 2
+    assert {r.external_id: (r.likes, r.replies) for r in readings} == {
+        "17880997618081620": (1730, 96), "17900000000000001_17858893269000001": (210, 0)}
+    assert server.requests[1].query["fields"] == "like_count"

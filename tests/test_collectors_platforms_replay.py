@@ -1,0 +1,195 @@
+"""A local HTTP server that replays recorded platform API exchanges, and its own tests.
+
+A recorded exchange is a JSON file under ``tests/fixtures/<platform>/``:
+``{"status": 200, "headers": {...}, "body": <JSON or a string>}``; each folder's
+README names the documentation page the wire format comes from. Routes match on
+method, path and (optionally) query parameters; a route given several replies
+serves them in order and repeats the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class Reply:
+    """One HTTP response to serve."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+def fixture(platform: str, name: str, **header_overrides: str) -> Reply:
+    """A recorded exchange from ``tests/fixtures/<platform>/<name>``."""
+    data = json.loads((FIXTURES / platform / name).read_text(encoding="utf-8"))
+    headers = dict(data.get("headers", {}))
+    headers.update({k.replace("_", "-"): v for k, v in header_overrides.items()})
+    return Reply(status=data.get("status", 200), body=data.get("body"), headers=headers)
+
+
+@dataclass
+class Seen:
+    """A request the server received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+Responder = Callable[[dict[str, str]], Reply]
+"""Builds a reply from the query (for scenarios whose numbers change over time)."""
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    replies: list[Reply | Responder]
+    when: Callable[[dict[str, str]], bool] | None = None
+    served: int = 0
+
+
+class ReplayServer:
+    """Serves recorded replies on 127.0.0.1 (never the internet) and records every request."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                reply = server._match(self.command, parts.path, query,
+                                      {k.lower(): v for k, v in self.headers.items()}, body)
+                payload = reply.encoded()
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json; charset=UTF-8", **reply.headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = _handle
+            do_POST = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def add(self, method: str, path: str, *replies: Reply | Responder,
+            when: Callable[[dict[str, str]], bool] | None = None) -> Route:
+        """Serve ``replies`` (in order, last repeated) to ``method path`` when ``when(query)`` holds."""
+        route = Route(method, path, list(replies), when)
+        self.routes.insert(0, route)  # later routes win, so a test can override a default
+        return route
+
+    def _match(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
+               body: bytes) -> Reply:
+        with self._lock:
+            self.requests.append(Seen(method, path, query, headers, body))
+            for route in self.routes:
+                if route.method == method and route.path == path and (route.when is None or route.when(query)):
+                    reply = route.replies[min(route.served, len(route.replies) - 1)]
+                    route.served += 1
+                    return reply if isinstance(reply, Reply) else reply(query)
+        return Reply(404, {"error": f"no recorded reply for {method} {path}"})
+
+    def calls(self, path: str | None = None) -> list[Seen]:
+        return [r for r in self.requests if path is None or r.path == path]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@contextmanager
+def replay() -> Iterator[tuple[ReplayServer, httpx.Client]]:
+    """A running replay server and a client with a short timeout."""
+    server = ReplayServer()
+    server.start()
+    try:
+        with httpx.Client(timeout=5.0) as client:
+            yield server, client
+    finally:
+        server.stop()
+
+
+def query_has(**expected: str) -> Callable[[Mapping[str, str]], bool]:
+    """A route condition: the query carries these parameters with these values."""
+    return lambda query: all(query.get(k.replace("__", ".")) == v for k, v in expected.items())
+
+
+def query_lacks(*names: str) -> Callable[[Mapping[str, str]], bool]:
+    """A route condition: the query does not carry any of these parameters."""
+    return lambda query: all(n not in query for n in names)
+
+
+# --- tests of the replay helper itself -------------------------------------------------
+
+
+def test_replay_serves_in_order_and_records() -> None:
+    with replay() as (server, client):
+        server.add("GET", "/a", Reply(200, {"n": 1}), Reply(429, {"n": 2}, {"x-rate-limit-remaining": "0"}))
+        first = client.get(server.base_url + "/a", params={"q": "1"})
+        second = client.get(server.base_url + "/a")
+        third = client.get(server.base_url + "/a")
+        missing = client.get(server.base_url + "/b")
+    assert first.json() == {"n": 1}
+    assert second.status_code == 429 and second.headers["x-rate-limit-remaining"] == "0"
+    assert third.status_code == 429
+    assert missing.status_code == 404
+    assert [r.query for r in server.calls("/a")] == [{"q": "1"}, {}, {}]
+
+
+def test_every_fixture_is_a_recorded_exchange_with_a_cited_source() -> None:
+    folders = [p for p in FIXTURES.iterdir() if p.is_dir() and p.name in
+               {"x", "youtube", "facebook", "instagram", "tiktok"}]
+    assert len(folders) == 5
+    for folder in folders:
+        readme = (folder / "README.md").read_text(encoding="utf-8")
+        assert "https://" in readme, f"{folder.name}: README must cite the documentation page"
+        files = list(folder.glob("*.json"))
+        assert files, folder
+        for path in files:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            assert isinstance(data.get("status"), int), path
+            assert "body" in data, path

@@ -1,0 +1,182 @@
+"""Grouping posts into issues: same problem joins, copies are spread, different problems stay apart."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from classifiers.labels import Labels
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.issues import IssueGrouper, close_quiet, merge_issues, resolve_issue, split_issue, terms_of
+from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, Source
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+BASE_LABEL = Labels(
+    relevant=True,
+    relevance_score=0.99,
+    is_complaint=True,
+    complaint_score=0.95,
+    topic="infrastruktur",
+    topic_score=0.9,
+    kecamatan="Cengal",
+    desa="Sri Tanjung",
+    urgent=False,
+    urgency_cues=(),
+    confidence=0.9,
+    needs_triage=False,
+    model_version="t",
+)
+
+
+class Harness:
+    def __init__(self, db: Database, config: AppConfig) -> None:
+        self.db, self.config = db, config
+        self.grouper = IssueGrouper(config)
+        self.n = 0
+        with db.session() as s:
+            src = Source(name="t", kind="mastodon", cursor={})
+            s.add(src)
+            s.flush()
+            self.source_id = src.id
+
+    def add(
+        self,
+        text: str,
+        *,
+        at: datetime = NOW,
+        label: Labels = BASE_LABEL,
+        parent: str | None = None,
+        dup_of: int | None = None,
+    ) -> tuple[int, int]:
+        """Store a post with a label and place it; returns (post id, issue id)."""
+        self.n += 1
+        with self.db.session() as s:
+            post = Post(
+                source_id=self.source_id,
+                platform="mastodon",
+                external_id=f"p{self.n}",
+                text=text,
+                created_at=at,
+                collected_at=at,
+                content_hash=f"h{self.n}",
+                stage="classified",
+                parent_external_id=parent,
+                duplicate_of_id=dup_of,
+            )
+            s.add(post)
+            s.flush()
+            lab = Label(
+                post_id=post.id,
+                model_version="t",
+                relevant=True,
+                relevance_score=1,
+                is_complaint=True,
+                complaint_score=1,
+                topic=label.topic,
+                topic_score=1,
+                kecamatan=label.kecamatan,
+                desa=label.desa,
+                confidence=1,
+                created_at=at,
+            )
+            s.add(lab)
+            s.flush()
+            placement = self.grouper.place(s, post, label, at)
+            return post.id, placement.issue_id
+
+
+def test_same_problem_joins_one_issue(db: Database, config: AppConfig) -> None:
+    h = Harness(db, config)
+    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    _, b = h.add("jalan sri tanjung cengal makin rusak, lubang dimana-mana", at=NOW + timedelta(hours=1))
+    _, c = h.add("Truk amblas di jalan rusak Sri Tanjung Cengal", at=NOW + timedelta(hours=3))
+    assert a == b == c
+    with db.session() as s:
+        issue = s.get(Issue, a)
+        assert issue is not None
+        assert issue.post_count == 3 and issue.agency_code == "pupr" and issue.kecamatan == "Cengal"
+        assert "Cengal" in issue.title and issue.title.startswith("Infrastruktur")
+
+
+def test_two_problems_in_one_kecamatan_stay_apart(db: Database, config: AppConfig) -> None:
+    h = Harness(db, config)
+    _, road = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    water_label = replace(BASE_LABEL, topic="air_bersih", desa=None)
+    _, water = h.add("Air PDAM di Cengal mati tiga hari, warga beli air galon", label=water_label)
+    bridge_label = replace(BASE_LABEL, desa="Sungai Lumpur")
+    _, bridge = h.add("Jembatan gantung Sungai Lumpur putus, anak sekolah menyeberang pakai perahu", label=bridge_label)
+    assert len({road, water, bridge}) == 3
+
+
+def test_reply_and_syndicated_copy_are_spread(db: Database, config: AppConfig) -> None:
+    h = Harness(db, config)
+    pid, issue = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    _, reply_issue = h.add("setuju, parah nian", parent="p1", at=NOW + timedelta(minutes=5))
+    _, copy_issue = h.add("Warga keluhkan jalan rusak (salinan berita)", dup_of=pid, at=NOW + timedelta(minutes=9))
+    assert reply_issue == copy_issue == issue
+    with db.session() as s:
+        spread = dict(s.execute(select(IssuePost.post_id, IssuePost.is_spread)).all())
+    assert spread == {1: False, 2: True, 3: True}
+
+
+def test_old_issue_outside_window_is_not_joined(db: Database, config: AppConfig) -> None:
+    h = Harness(db, config)
+    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    later = NOW + timedelta(hours=config.issues.match_window_hours + 1)
+    _, b = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah lagi", at=later)
+    assert a != b
+
+
+def test_resolved_issue_that_comes_back_is_reopened_as_regression(db: Database, config: AppConfig) -> None:
+    h = Harness(db, config)
+    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    with db.session() as s:
+        resolve_issue(s, a, "pupr-user", NOW + timedelta(hours=2))
+    _, b = h.add("Jalan Sri Tanjung Cengal rusak lagi, lubang besar muncul lagi", at=NOW + timedelta(days=3))
+    assert a == b
+    with db.session() as s:
+        issue = s.get(Issue, a)
+        assert issue is not None and issue.status == "open" and issue.regression
+        kinds = list(s.scalars(select(IssueEvent.kind).where(IssueEvent.issue_id == a)))
+    assert "regression" in kinds and "resolved" in kinds
+
+
+def test_merge_and_split_keep_history(db: Database, config: AppConfig) -> None:
+    h = Harness(db, config)
+    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    other = replace(BASE_LABEL, topic="transportasi", desa=None)
+    p2, b = h.add("Truk ODOL lewat Cengal bikin macet dan jalan hancur", label=other)
+    assert a != b
+    with db.session() as s:
+        merge_issues(s, a, [b], "comms", NOW)
+    with db.session() as s:
+        target, merged = s.get(Issue, a), s.get(Issue, b)
+        assert target is not None and merged is not None
+        assert target.post_count == 2 and merged.status == "merged" and merged.merged_into_id == a
+    with db.session() as s:
+        new = split_issue(s, a, [p2], "comms", NOW)
+        new_id = new.id
+    with db.session() as s:
+        assert s.scalar(select(IssuePost.issue_id).where(IssuePost.post_id == p2)) == new_id
+        kinds = set(s.scalars(select(IssueEvent.kind).where(IssueEvent.issue_id == a)))
+    assert {"created", "merged", "split"} <= kinds
+
+
+def test_quiet_issue_closes(db: Database, config: AppConfig) -> None:
+    h = Harness(db, config)
+    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    with db.session() as s:
+        assert close_quiet(s, config, NOW + timedelta(hours=1)) == 0
+        assert close_quiet(s, config, NOW + timedelta(hours=config.issues.close_after_hours + 1)) == 1
+        issue = s.get(Issue, a)
+        assert issue is not None and issue.status == "closed"
+
+
+def test_terms_ignore_filler_words() -> None:
+    terms = terms_of("Mohon pak, jalan di desa kami rusak banget!!!")
+    assert "jalan" in terms and "rusak" in terms
+    assert "mohon" not in terms and "kami" not in terms
