@@ -103,6 +103,7 @@ _HAS_DIGIT = re.compile(r"\d")
 
 # Real words ending in a doubled letter; the end-of-word elongation rule must not touch them.
 _KEEP_DOUBLE_END = frozenset({"allah", "akk", "tt", "ll", "jj"})
+_ROMAN = frozenset({"ii", "iii", "iv", "vi", "vii", "viii", "xii", "xiii"})
 
 
 def _build_emoji_table() -> dict[int, str]:
@@ -162,7 +163,13 @@ def _hashtag(match: re.Match[str]) -> str:
 
 def _unelongate(token: str) -> str:
     # Runs of 3+ were already collapsed text-wide; here only a doubled last letter ("parahh").
-    if len(token) > 3 and token[-1] == token[-2] and token not in _KEEP_DOUBLE_END and not token.isdigit():
+    if (
+        len(token) > 3
+        and token[-1] == token[-2]
+        and token not in _KEEP_DOUBLE_END
+        and token not in _ROMAN
+        and not token.isdigit()
+    ):
         return token.rstrip(token[-1]) + token[-1]
     return token
 
@@ -216,6 +223,8 @@ def normalise(text: str) -> str:
 
 
 def _has_long_run(tok: str) -> bool:
+    if tok in _ROMAN:
+        return False  # "Pedamaran III" is a village name, not an elongated "i"
     return any(tok[k] == tok[k + 1] == tok[k + 2] for k in range(len(tok) - 2))
 
 

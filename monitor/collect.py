@@ -73,8 +73,9 @@ def run_source(
     except (httpx.HTTPError, ValueError) as exc:  # a collector bug or transport error must not kill the job
         return _record_failure(db, src, source_id, SourceError(f"{exc.__class__.__name__}: {exc}"), now, rng)
     with db.session() as session:
-        row = session.get(Source, source_id)
-        assert row is not None
+        stored_row = session.get(Source, source_id)
+        assert stored_row is not None
+        row = stored_row
         report = IngestReport()
         batch = config.ingest.batch_size
         for start in range(0, len(result.items), batch):
@@ -92,7 +93,7 @@ def run_source(
         row.rejected_total += report.rejected + result.rejected
         _count_calls(row, result.calls, now)
         if result.rate_limit:
-            row.rate_limit = dict(result.rate_limit)
+            row.rate_limit = {**(row.rate_limit or {}), **result.rate_limit}  # keep tracking's lookup window
     log.info(
         "source %s: %d fetched, %d new, %d known, %d filtered, %d rejected%s",
         src.name,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import AppConfig
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post
+from monitor.prefilter import place_words
 
 TOPIC_TITLES: dict[str, str] = {
     "infrastruktur": "Infrastruktur",
@@ -61,7 +62,8 @@ SIMHASH_NEAR = 6
 def terms_of(text: str) -> Counter[str]:
     """Content words of a text, normalised the way the classifier reads it."""
     words = _WORD.findall(normalise(text).lower())
-    return Counter(w for w in words if w not in _STOP)
+    places = place_words()  # the place is matched separately (kecamatan, desa), not as shared words
+    return Counter(w for w in words if w not in _STOP and w not in places)
 
 
 def simhash(terms: Counter[str]) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.engine import make_url
 
 from monitor.config import AppConfig
@@ -31,6 +31,10 @@ class PurgeReport:
     cutoff: datetime
 
 
+def _count(result: object) -> int:
+    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
+
+
 def purge(db: Database, config: AppConfig, now: datetime, *, actor: str = "sistem") -> PurgeReport:
     """Blank the text and author of posts older than the retention period and drop their metrics."""
     cutoff = now - timedelta(days=config.privacy.retention_days)
@@ -40,17 +44,15 @@ def purge(db: Database, config: AppConfig, now: datetime, *, actor: str = "siste
             .where(Post.created_at < cutoff, Post.purged_at.is_(None))
             .values(text=None, title=None, author_key=None, url=None, extra={}, purged_at=now)
         )
-        posts = session.execute(old_posts).rowcount or 0
+        posts = _count(session.execute(old_posts))
         old_metrics = delete(PostMetric).where(PostMetric.at < cutoff)
-        metrics = session.execute(old_metrics).rowcount or 0
-        corr = (
-            session.execute(
-                update(LabelCorrection)
-                .where(LabelCorrection.created_at < cutoff, LabelCorrection.text.is_not(None))
-                .values(text=None)
-            ).rowcount
-            or 0
+        metrics = _count(session.execute(old_metrics))
+        old_corrections = (
+            update(LabelCorrection)
+            .where(LabelCorrection.created_at < cutoff, LabelCorrection.text.is_not(None))
+            .values(text=None)
         )
+        corr = _count(session.execute(old_corrections))
         session.add(
             AuditLog(
                 at=now,

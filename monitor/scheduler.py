@@ -14,6 +14,7 @@ import socket
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
@@ -53,6 +54,10 @@ def acquire_lease(service: MonitorService, owner: str, now: datetime) -> None:
         row.lease_expires_at = now + timedelta(seconds=LEASE_SECONDS)
 
 
+def _renew_lease(service: MonitorService, owner: str) -> None:
+    acquire_lease(service, owner, service.clock.now())
+
+
 def release_lease(service: MonitorService, owner: str) -> None:
     with service.db.session() as session:
         row = session.get(JobRun, LEASE_ID)
@@ -90,20 +95,22 @@ def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
             id=job_id,
             name=job_id,
             replace_existing=True,
+            coalesce=True,
+            max_instances=1,
             misfire_grace_time=max(1, int(seconds * grace)),
             jitter=max(1, seconds // 10),
             next_run_time=service.clock.now(),
         )
 
     for name in service.collectors:
-        add(f"collect:{name}", lambda name=name: service.collect(name), cfg.source(name).interval_seconds)
+        add(f"collect:{name}", partial(service.collect, name), cfg.source(name).interval_seconds)
     add("pipeline", service.pipeline, cfg.schedules.pipeline_seconds)
     add("deliver", service.deliver, cfg.schedules.delivery_seconds)
     add("telegram-acks", service.poll_acks, max(cfg.schedules.delivery_seconds, 10))
     add("housekeeping", service.housekeeping, 300)
     add("tracking", service.track, cfg.schedules.tracking_seconds)
     add("retention", service.purge, cfg.schedules.retention_hours * 3600)
-    add("lease", lambda: acquire_lease(service, owner, service.clock.now()), LEASE_SECONDS // 3)
+    add("lease", partial(_renew_lease, service, owner), LEASE_SECONDS // 3)
 
     def on_event(event: JobExecutionEvent) -> None:
         if event.job_id == "lease":

@@ -31,7 +31,8 @@ USER_AGENT = "oki-viral-monitor/0.1 (+https://github.com/; Diskominfo OKI)"
 def _optional(path: str) -> Callable[..., Any] | None:
     module, _, name = path.rpartition(".")
     try:
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+        return found
     except (ModuleNotFoundError, AttributeError):
         return None
 

@@ -30,6 +30,7 @@ import httpx
 from sqlalchemy import func, select
 
 from collectors.base import AuthFailed, MetricsReading, RateLimited, SourceError
+from monitor.clock import format_wib
 from monitor.db import Database
 from monitor.models import Issue, IssuePost, Post, PostMetric, Source
 
@@ -310,7 +311,7 @@ def _budgets(
                 report.skipped[name] = "token ditolak (401/403); perbaiki token, pelacakan berhenti sampai itu"
                 continue
             if row.backoff_until is not None and row.backoff_until > now:
-                report.skipped[name] = f"menunggu batas laju hingga {row.backoff_until.isoformat()}"
+                report.skipped[name] = f"menunggu batas laju hingga {format_wib(row.backoff_until)}"
                 continue
             used = row.calls_today if row.calls_day == _day_key(now) else 0
             src = configured.get(name)
@@ -322,12 +323,15 @@ def _budgets(
                 per_run_cap=params.per_run_cap,
                 burst=params.burst,
             )
-            window = _rate_limit_cap(_lookup_rate_limit(collector, row), now)
-            if window is not None:
-                allowed = min(allowed, window)
             if allowed <= 0:
                 report.skipped[name] = "anggaran panggilan API hari ini habis"
                 continue
+            window = _rate_limit_cap(_lookup_rate_limit(collector, row), now)
+            if window is not None and window <= 0:
+                report.skipped[name] = "jatah panggilan jendela batas laju saat ini habis; dicoba lagi setelah reset"
+                continue
+            if window is not None:
+                allowed = min(allowed, window)
             report.budget[name] = allowed
             budgets[name] = SourceBudget(allowed, int(collector.max_ids_per_call))
     return budgets

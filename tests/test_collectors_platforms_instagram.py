@@ -106,3 +106,14 @@ def test_lookup_media_and_comments() -> None:
     assert {r.external_id: (r.likes, r.replies) for r in readings} == {
         "17880997618081620": (1730, 96), "17900000000000001_17858893269000001": (210, 0)}
     assert server.requests[1].query["fields"] == "like_count"
+
+
+def test_usage_ceiling_stops_before_the_next_call() -> None:
+    with replay() as (server, client):
+        serve(server)
+        server.add("GET", "/v21.0/ig_hashtag_search",
+                   fixture("instagram", "hashtag_search.json", x_app_usage='{"call_count":96,"total_time":10}'))
+        result = make(server.base_url).fetch({}, client, NOW)
+    assert len(server.requests) == 1 and result.items == [] and result.calls == 1
+    assert result.rate_limit["used_percent"] == 96
+    assert result.cursor["hashtag_ids"] == {"kayuagung": TAG_ID}  # the looked-up id is kept all the same

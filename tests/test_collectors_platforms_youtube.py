@@ -173,3 +173,11 @@ def test_lookup_quota_exceeded_is_rate_limited() -> None:
         server.add("GET", "/videos", fixture("youtube", "quota_exceeded_403.json"))
         with pytest.raises(RateLimited):
             make(server.base_url).lookup(["AbCdEfGhIjK"], client, NOW)
+
+
+def test_short_rate_limit_is_a_brief_pause_not_a_day() -> None:
+    with replay() as (server, client):
+        server.add("GET", "/search", fixture("youtube", "rate_limit_exceeded_403.json"))
+        with pytest.raises(RateLimited) as info:
+            make(server.base_url).fetch({}, client, NOW)
+    assert info.value.retry_after == 60

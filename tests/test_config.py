@@ -62,7 +62,7 @@ def test_routing_to_unknown_agency_is_reported() -> None:
 
 def test_unknown_source_kind_is_reported(tmp_path: Path) -> None:
     data = _base()
-    data["sources"].append({"name": "x1", "kind": "myspace", "settings": {}})
+    data["sources"] = [{"name": "x1", "kind": "myspace", "settings": {}}]
     cfg = parse_config(data)
     with pytest.raises(ConfigError, match=r"sources\.\d+\.kind: unknown source kind 'myspace'"):
         validate_sources(cfg, tmp_path / "c.yaml")

@@ -23,7 +23,7 @@ BASE_LABEL = Labels(
     topic="infrastruktur",
     topic_score=0.9,
     kecamatan="Cengal",
-    desa="Sri Tanjung",
+    desa="Sungai Lumpur",
     urgent=False,
     urgency_cues=(),
     confidence=0.9,
@@ -91,9 +91,9 @@ class Harness:
 
 def test_same_problem_joins_one_issue(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
-    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
-    _, b = h.add("jalan sri tanjung cengal makin rusak, lubang dimana-mana", at=NOW + timedelta(hours=1))
-    _, c = h.add("Truk amblas di jalan rusak Sri Tanjung Cengal", at=NOW + timedelta(hours=3))
+    _, a = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
+    _, b = h.add("jalan sungai lumpur cengal makin rusak, lubang dimana-mana", at=NOW + timedelta(hours=1))
+    _, c = h.add("Truk amblas di jalan rusak Sungai Lumpur Cengal", at=NOW + timedelta(hours=3))
     assert a == b == c
     with db.session() as s:
         issue = s.get(Issue, a)
@@ -104,7 +104,7 @@ def test_same_problem_joins_one_issue(db: Database, config: AppConfig) -> None:
 
 def test_two_problems_in_one_kecamatan_stay_apart(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
-    _, road = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    _, road = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
     water_label = replace(BASE_LABEL, topic="air_bersih", desa=None)
     _, water = h.add("Air PDAM di Cengal mati tiga hari, warga beli air galon", label=water_label)
     bridge_label = replace(BASE_LABEL, desa="Sungai Lumpur")
@@ -114,7 +114,7 @@ def test_two_problems_in_one_kecamatan_stay_apart(db: Database, config: AppConfi
 
 def test_reply_and_syndicated_copy_are_spread(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
-    pid, issue = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    pid, issue = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
     _, reply_issue = h.add("setuju, parah nian", parent="p1", at=NOW + timedelta(minutes=5))
     _, copy_issue = h.add("Warga keluhkan jalan rusak (salinan berita)", dup_of=pid, at=NOW + timedelta(minutes=9))
     assert reply_issue == copy_issue == issue
@@ -125,18 +125,18 @@ def test_reply_and_syndicated_copy_are_spread(db: Database, config: AppConfig) -
 
 def test_old_issue_outside_window_is_not_joined(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
-    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    _, a = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
     later = NOW + timedelta(hours=config.issues.match_window_hours + 1)
-    _, b = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah lagi", at=later)
+    _, b = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah lagi", at=later)
     assert a != b
 
 
 def test_resolved_issue_that_comes_back_is_reopened_as_regression(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
-    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    _, a = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
     with db.session() as s:
         resolve_issue(s, a, "pupr-user", NOW + timedelta(hours=2))
-    _, b = h.add("Jalan Sri Tanjung Cengal rusak lagi, lubang besar muncul lagi", at=NOW + timedelta(days=3))
+    _, b = h.add("Jalan Sungai Lumpur Cengal rusak lagi, lubang besar muncul lagi", at=NOW + timedelta(days=3))
     assert a == b
     with db.session() as s:
         issue = s.get(Issue, a)
@@ -147,7 +147,7 @@ def test_resolved_issue_that_comes_back_is_reopened_as_regression(db: Database, 
 
 def test_merge_and_split_keep_history(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
-    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    _, a = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
     other = replace(BASE_LABEL, topic="transportasi", desa=None)
     p2, b = h.add("Truk ODOL lewat Cengal bikin macet dan jalan hancur", label=other)
     assert a != b
@@ -168,7 +168,7 @@ def test_merge_and_split_keep_history(db: Database, config: AppConfig) -> None:
 
 def test_quiet_issue_closes(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
-    _, a = h.add("Jalan di Desa Sri Tanjung Cengal rusak parah, lubang besar")
+    _, a = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
     with db.session() as s:
         assert close_quiet(s, config, NOW + timedelta(hours=1)) == 0
         assert close_quiet(s, config, NOW + timedelta(hours=config.issues.close_after_hours + 1)) == 1

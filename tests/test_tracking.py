@@ -307,3 +307,18 @@ def test_collectors_without_lookup_are_ignored(tdb: Database) -> None:
     assert report.due == 0 and report.calls == {} and report.skipped == {}
     assert "slow down" in flaky.errors["x-oki"]
     assert json.dumps(flaky.budget) == '{"x-oki": 20}'
+
+
+def test_stored_lookup_window_is_respected_after_restart(tdb: Database) -> None:
+    seed(tdb)
+    now = T0 + HOUR
+    with tdb.session() as s:
+        src = s.scalar(select(Source).where(Source.name == "x-oki"))
+        assert src is not None
+        src.rate_limit = {"remaining": 300, "lookup": {"remaining": 0, "reset": (now + 5 * MIN).isoformat()}}
+    gone = VanishingLookup()
+    with httpx.Client() as client:
+        blocked = run_tracking(tdb, make_config("http://127.0.0.1:9"), now, client, {"x-oki": gone})
+        reopened = run_tracking(tdb, make_config("http://127.0.0.1:9"), now + 6 * MIN, client, {"x-oki": gone})
+    assert gone.calls == 1
+    assert "jendela" in blocked.skipped["x-oki"] and reopened.calls == {"x-oki": 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from monitor.cli import main
+from monitor.cli import Context
+from monitor.commands import track
 from monitor.commands.track import format_report
 from monitor.db import Database
 from monitor.models import Issue, IssuePost, Post, PostMetric, Source
@@ -59,7 +61,13 @@ def test_track_once_measures_and_prints(tmp_path: Path, monkeypatch: pytest.Monk
     with replay() as (server, _client):
         server.add("GET", "/2/tweets", fixture("x", "lookup.json"))
         config = write_config(tmp_path, server.base_url, db_url)
-        code = main(["--config", str(config), "track", "--once"])
+        parser = argparse.ArgumentParser()
+        track.add_arguments(parser)
+        ctx = Context(config)
+        try:
+            code = track.run(parser.parse_args(["--once"]), ctx)
+        finally:
+            ctx.close()
     out = capsys.readouterr().out
     assert code == 0, out
     assert "1 diukur ulang" in out and "x-oki: 1 panggilan API" in out

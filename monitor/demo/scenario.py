@@ -56,24 +56,24 @@ class ScenarioPost:
 
 
 ROAD_TEXTS = [
-    "Jalan di Desa Sri Tanjung Kec. Cengal rusak parah, lubang sebesar kolam, motor warga jatuh tiap hari #OKI",
+    "Jalan di Desa Sungai Lumpur Kec. Cengal rusak parah, lubang sebesar kolam, motor warga jatuh tiap hari #OKI",
     "Min @pemkaboki jalan poros Cengal dak pacak dilewati lagi, kapan diperbaiki?",
-    "Jalan Sri Tanjung Cengal makin ancur, truk sawit amblas lagi pagi ini. Pemkab OKI kemana?",
-    "Sudah 3 bulan jalan desa Sri Tanjung rusak, anak sekolah jalan kaki lewat lumpur. Tolong Dinas PUPR OKI",
-    "jln ke sri tanjung cengal ancur nian, mobil ambulans dak biso masuk 😡 #kabupatenoki",
+    "Jalan Sungai Lumpur Cengal makin ancur, truk sawit amblas lagi pagi ini. Pemkab OKI kemana?",
+    "Sudah 3 bulan jalan desa Sungai Lumpur rusak, anak sekolah jalan kaki lewat lumpur. Tolong Dinas PUPR OKI",
+    "jln ke sungai lumpur cengal ancur nian, mobil ambulans dak biso masuk 😡 #kabupatenoki",
     "Warga Cengal OKI tanam pohon pisang di tengah jalan rusak sebagai protes",
-    "Ini jalan kabupaten apa kubangan kerbau? Sri Tanjung, Cengal, Ogan Komering Ilir",
+    "Ini jalan kabupaten apa kubangan kerbau? Sungai Lumpur, Cengal, Ogan Komering Ilir",
     "Parah galak jalan di Cengal ni, lubang dimano-mano, la berapa kali motor nyungsep",
-    "Jalan rusak di Desa Sri Tanjung Cengal viral, warga minta Bupati OKI turun langsung",
-    "Tolong diviralkan! Jalan poros Sri Tanjung Kecamatan Cengal OKI rusak berat bertahun-tahun",
+    "Jalan rusak di Desa Sungai Lumpur Cengal viral, warga minta Bupati OKI turun langsung",
+    "Tolong diviralkan! Jalan poros Sungai Lumpur Kecamatan Cengal OKI rusak berat bertahun-tahun",
     "Kondisi jalan Cengal OKI pas ujan, lumpur sedengkul. Kapan diaspal pak?",
-    "Anak2 sekolah di Sri Tanjung Cengal harus dorong motor tiap pagi gara2 jalan rusak",
+    "Anak2 sekolah di Sungai Lumpur Cengal harus dorong motor tiap pagi gara2 jalan rusak",
     "Pemkab OKI jangan diam aja, jalan Cengal ni la hancur, ekonomi warga lumpuh",
     "Jalan rusak Cengal OKI: truk terguling, sopir luka. Sampai kapan dibiarkan?",
-    "Ikut nyuarakan jalan rusak di Desa Sri Tanjung Kec Cengal Kab OKI 🙏 semoga cepat ditangani",
+    "Ikut nyuarakan jalan rusak di Desa Sungai Lumpur Kec Cengal Kab OKI 🙏 semoga cepat ditangani",
 ]
 ROAD_NEWS = [
-    "Warga Desa Sri Tanjung Keluhkan Jalan Rusak Parah di Kecamatan Cengal OKI",
+    "Warga Desa Sungai Lumpur Keluhkan Jalan Rusak Parah di Kecamatan Cengal OKI",
     "Jalan Poros Cengal OKI Rusak Berat, Warga Tanam Pisang sebagai Protes",
     "Video Jalan Rusak di Cengal OKI Viral, DPRD Minta Dinas PUPR Bertindak",
 ]

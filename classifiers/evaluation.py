@@ -1,0 +1,236 @@
+"""Measuring the classifier: held-out corpus, Surabaya complaints, sentiment sanity sets, baseline.
+
+Pure functions over examples and predictions; file reading is limited to the loaders at the
+bottom, which take paths so tests can point them at small fixtures. The evaluation-only sets
+(Surabaya Media Center, LAPOR!, colloquial lexicon) have no license: they are read here for
+measurement and never copied into the repository or used for training.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from classifiers.gazetteer import get_gazetteer
+from classifiers.labels import Labels
+from classifiers.model import TOPICS, Example
+from classifiers.normalise import normalise
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SURABAYA_MAP = DATA_DIR / "surabaya_topic_map.csv"
+
+
+class Predictor(Protocol):
+    """Anything with the classifier's batch `predict`."""
+
+    def predict(self, texts: Sequence[str]) -> list[Labels]: ...
+
+
+def per_class(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Precision/recall/F1/support per class, in `labels` order."""
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(labels), zero_division=0)
+    return [
+        {"label": lab, "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+        for i, lab in enumerate(labels)
+    ]
+
+
+def binary_f1(y_true: Sequence[bool], y_pred: Sequence[bool]) -> float:
+    """F1 of the positive class."""
+    return float(f1_score(np.array(y_true, dtype=bool), np.array(y_pred, dtype=bool), zero_division=0))
+
+
+def topic_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, float]:
+    """Accuracy and macro-F1 over the classes present in the truth."""
+    present = sorted(set(y_true))
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)) if y_true else 0.0,
+        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+        if y_true
+        else 0.0,
+        "n": float(len(y_true)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Mistake:
+    """A wrong topic with the model's confidence in it (for the "worst mistakes" list)."""
+
+    text: str
+    truth: str
+    predicted: str
+    score: float
+
+
+def score_predictions(examples: Sequence[Example], labels: Sequence[Labels]) -> dict[str, Any]:
+    """Relevance F1, complaint F1, topic accuracy/macro-F1 (complaints), kecamatan accuracy (named places)."""
+    rel = [(e.relevant, lab.relevant) for e, lab in zip(examples, labels, strict=True) if e.relevant is not None]
+    comp = [
+        (e.is_complaint, lab.is_complaint)
+        for e, lab in zip(examples, labels, strict=True)
+        if e.is_complaint is not None
+    ]
+    top = [
+        (e.topic, lab.topic)
+        for e, lab in zip(examples, labels, strict=True)
+        if e.topic is not None and e.is_complaint
+    ]
+    kec = [(e.kecamatan, lab.kecamatan) for e, lab in zip(examples, labels, strict=True) if e.kecamatan]
+    result: dict[str, Any] = {
+        "relevance_f1": binary_f1([bool(a) for a, _ in rel], [b for _, b in rel]) if rel else None,
+        "complaint_f1": binary_f1([bool(a) for a, _ in comp], [b for _, b in comp]) if comp else None,
+        "topic": topic_scores([str(a) for a, _ in top], [b for _, b in top]),
+        "kecamatan_accuracy": (sum(1 for a, b in kec if a == b) / len(kec)) if kec else None,
+        "n": len(examples),
+        "triage_share": sum(1 for lab in labels if lab.needs_triage) / len(labels) if labels else 0.0,
+    }
+    return result
+
+
+def score_examples(classifier: Predictor, examples: Sequence[Example]) -> dict[str, Any]:
+    """Predict `examples` and score them (see :func:`score_predictions`)."""
+    labels = classifier.predict([e.text for e in examples])
+    return score_predictions(examples, labels)
+
+
+def worst_mistakes(texts: Sequence[str], truth: Sequence[str], labels: Sequence[Labels], k: int = 10) -> list[Mistake]:
+    """The `k` wrong topics the model was most sure about."""
+    wrong = [
+        Mistake(t, y, lab.topic, lab.topic_score)
+        for t, y, lab in zip(texts, truth, labels, strict=True)
+        if y != lab.topic
+    ]
+    return sorted(wrong, key=lambda m: -m.score)[:k]
+
+
+def topic_confusion(truth: Sequence[str], predicted: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Confusion matrix over all taxonomy keys (rows: truth, columns: predicted)."""
+    labels = list(TOPICS)
+    return labels, confusion_matrix(truth, predicted, labels=labels)
+
+
+# ------------------------------------------------------------------------------------------
+# Keyword baseline: what a careful person would write in an afternoon. The model must beat it.
+# ------------------------------------------------------------------------------------------
+BASELINE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "infrastruktur": ("jalan", "jembatan", "lubang", "aspal", "drainase", "lampu jalan", "pju", "gorong"),
+    "air_bersih": ("pdam", "air bersih", "ledeng", "air keruh", "pipa"),
+    "listrik": ("listrik", "pln", "mati lampu", "padam", "token"),
+    "kesehatan": ("puskesmas", "rumah sakit", "rsud", "bpjs", "dokter", "pasien", "dbd", "obat"),
+    "pendidikan": ("sekolah", "guru", "murid", "ppdb", "siswa", "sd", "smp"),
+    "adminduk": ("ktp", "kk", "akta", "disdukcapil", "dukcapil", "blanko"),
+    "bansos": ("bansos", "pkh", "bpnt", "blt", "dtks", "bantuan"),
+    "lingkungan": ("sampah", "limbah", "pencemaran", "bau", "pohon"),
+    "bencana": ("banjir", "kebakaran", "karhutla", "asap", "longsor", "puting beliung"),
+    "transportasi": ("parkir", "angkutan", "truk", "terminal", "macet", "lalu lintas"),
+    "ketenagakerjaan": ("gaji", "upah", "buruh", "phk", "karyawan", "pekerja"),
+    "pungli_korupsi": ("pungli", "pungutan liar", "korupsi", "suap", "oknum"),
+    "pertanian": ("pupuk", "petani", "sawah", "karet", "sawit", "irigasi", "panen"),
+    "ketertiban": ("judi", "balap liar", "mabuk", "tawuran", "pkl", "preman"),
+    "harga_kebutuhan": ("harga", "gas", "lpg", "elpiji", "bbm", "sembako", "minyak goreng"),
+    "pelayanan_publik": ("pelayanan", "kantor", "camat", "kades", "izin", "pegawai"),
+}
+_COMPLAINT_WORDS = re.compile(
+    r"\b(?:rusak|tidak|belum|mohon|tolong|keluh|kecewa|parah|lambat|mati|langka|mahal|kapan|kenapa|sulit)\b"
+)
+
+
+class KeywordBaseline:
+    """Keyword counting for topic and complaint; relevance = any OKI evidence and no confuser."""
+
+    version = "keyword-baseline"
+
+    def predict(self, texts: Sequence[str]) -> list[Labels]:
+        """Labels from keyword rules only."""
+        gaz = get_gazetteer()
+        patterns = {
+            t: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ws) + r")\b") for t, ws in BASELINE_KEYWORDS.items()
+        }
+        out = []
+        for text in texts:
+            norm = normalise(text)
+            ev = gaz.evidence(norm)
+            counts = {t: len(p.findall(norm)) for t, p in patterns.items()}
+            topic = max(TOPICS, key=lambda t: (counts[t], -TOPICS.index(t)))
+            if counts[topic] == 0:
+                topic = "pelayanan_publik"
+            relevant = ev.positive and not ev.confuser and not ev.neighbour
+            complaint = bool(_COMPLAINT_WORDS.search(norm))
+            out.append(
+                Labels(
+                    relevant=relevant,
+                    relevance_score=float(relevant),
+                    is_complaint=complaint,
+                    complaint_score=float(complaint),
+                    topic=topic,
+                    topic_score=1.0,
+                    kecamatan=ev.kecamatan if relevant else None,
+                    desa=ev.desa if relevant else None,
+                    urgent=False,
+                    urgency_cues=(),
+                    confidence=1.0,
+                    needs_triage=False,
+                    model_version=self.version,
+                )
+            )
+        return out
+
+
+# ------------------------------------------------------------------------------------------
+# Loaders for evaluation-only data (paths injected).
+# ------------------------------------------------------------------------------------------
+def load_surabaya_map(path: Path = SURABAYA_MAP) -> dict[str, str]:
+    """Surabaya topic name -> taxonomy key ("-" rows, the unmappable ones, are left out)."""
+    mapping: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = row["taxonomy_key"].strip()
+            if key and key != "-":
+                if key not in TOPICS:
+                    raise ValueError(f"{path}: {row['topik']!r} maps to unknown key {key!r}")
+                mapping[row["topik"].strip()] = key
+    return mapping
+
+
+def load_surabaya(path: Path, mapping: dict[str, str]) -> tuple[list[str], list[str], int]:
+    """(texts, taxonomy keys, rows skipped as unmapped) from a Surabaya complaints CSV."""
+    texts: list[str] = []
+    keys: list[str] = []
+    skipped = 0
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = mapping.get(row["topik"].strip())
+            if key is None or not row["keluhan"].strip():
+                skipped += 1
+                continue
+            texts.append(row["keluhan"])
+            keys.append(key)
+    return texts, keys, skipped
+
+
+def load_sentiment(path: Path) -> tuple[list[str], list[bool]]:
+    """(texts, is-negative) from the LAPOR! app tweets (full_text,status) or NusaX (id,text,label) CSV."""
+    texts: list[str] = []
+    negative: list[bool] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            text = row.get("full_text") or row.get("text") or ""
+            label = (row.get("status") or row.get("label") or "").strip().lower()
+            if not text.strip() or not label:
+                continue
+            texts.append(text)
+            negative.append(label in {"negatif", "negative"})
+    return texts, negative
+
+
+def load_lexicon_pairs(path: Path) -> list[tuple[str, str]]:
+    """(slang, formal) pairs from the colloquial Indonesian lexicon CSV."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [(row["slang"], row["formal"]) for row in csv.DictReader(fh) if row.get("slang")]

@@ -1,0 +1,462 @@
+"""The text classifier: relevance (gazetteer rules + model), complaint, topic, place, urgency.
+
+Three linear models share one feature matrix (word + character n-grams, see
+:mod:`classifiers.features`); each is a LinearSVC wrapped in sigmoid calibration so its scores
+are probabilities. Relevance also sees the gazetteer evidence as features, and decisive
+evidence overrides the model (a confuser with no OKI signal is never relevant; no OKI
+evidence at all is never relevant). Training is deterministic for a seed and takes seconds.
+
+Public interface (other stages code against it): :class:`TextClassifier`,
+:func:`load_classifier`, :func:`train`, :data:`TOPICS`, :data:`TRIAGE_THRESHOLD`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from classifiers.features import NgramFeatures
+from classifiers.gazetteer import Evidence, get_gazetteer
+from classifiers.labels import Labels
+from classifiers.normalise import normalise
+from classifiers.urgency import urgency_cues
+
+log = logging.getLogger(__name__)
+
+TOPICS: tuple[str, ...] = (
+    "infrastruktur",
+    "air_bersih",
+    "listrik",
+    "kesehatan",
+    "pendidikan",
+    "adminduk",
+    "bansos",
+    "lingkungan",
+    "bencana",
+    "transportasi",
+    "ketenagakerjaan",
+    "pungli_korupsi",
+    "pertanian",
+    "ketertiban",
+    "harga_kebutuhan",
+    "pelayanan_publik",
+)
+"""Taxonomy keys (shared/design/taxonomy.md), in the same order as monitor.config.TOPICS."""
+
+TRIAGE_THRESHOLD = 0.6
+"""Default: posts whose overall confidence is below this go to the comms team's triage queue."""
+
+MODEL_FORMAT = 1
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CORPUS_PATH = DATA_DIR / "corpus.jsonl"
+EXTERNAL_NEGATIVES = DATA_DIR / "external" / "smsa_sample.tsv"
+MODEL_FILE = "classifier.joblib"
+
+# Everything that changes what a trained model would be. A model file whose data hash differs
+# from the current one is stale and the default location retrains it.
+_HASHED_FILES = (
+    CORPUS_PATH,
+    EXTERNAL_NEGATIVES,
+    DATA_DIR / "slang_id.tsv",
+    DATA_DIR / "oki_wilayah.csv",
+    DATA_DIR / "sumsel_desa_kelurahan.csv",
+    DATA_DIR / "sumsel_kabupaten_kecamatan.csv",
+    Path(__file__),
+    Path(__file__).with_name("features.py"),
+    Path(__file__).with_name("normalise.py"),
+    Path(__file__).with_name("gazetteer.py"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled text; a ``None`` label means "not labelled for this decision"."""
+
+    text: str
+    relevant: bool | None = None
+    is_complaint: bool | None = None
+    topic: str | None = None
+    kecamatan: str | None = None
+    split: str = "train"
+    source: str = "corpus"
+    template: str = ""
+
+
+def load_corpus(path: Path = CORPUS_PATH) -> list[Example]:
+    """The written OKI corpus (classifiers/data/corpus.jsonl)."""
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            out.append(
+                Example(
+                    text=row["text"],
+                    relevant=row["relevant"],
+                    is_complaint=row["is_complaint"],
+                    topic=row["topic"],
+                    kecamatan=row.get("kecamatan"),
+                    split=row.get("split", "train"),
+                    template=row.get("template", ""),
+                )
+            )
+    return out
+
+
+def load_external_negatives(path: Path = EXTERNAL_NEGATIVES) -> list[Example]:
+    """General Indonesian reviews/comments (IndoNLU SmSA sample, Apache-2.0): never about OKI."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.rsplit("\t", 1)[0].strip()
+        if text:
+            out.append(Example(text=text, relevant=False, source="smsa"))
+    return out
+
+
+def corrections_to_examples(corrections: Iterable[tuple[str, dict[str, object]]]) -> list[Example]:
+    """User corrections (text, {"relevant"?, "is_complaint"?, "topic"?}) as training examples.
+
+    Unknown topics and non-boolean flags are skipped with a warning: one bad correction must
+    not stop training.
+    """
+    out = []
+    for text, fields in corrections:
+        if not isinstance(text, str) or not text.strip():
+            log.warning("correction skipped: empty text")
+            continue
+        rel = fields.get("relevant")
+        comp = fields.get("is_complaint")
+        topic = fields.get("topic")
+        if rel is not None and not isinstance(rel, bool):
+            log.warning("correction skipped: 'relevant' must be true/false, got %r", rel)
+            continue
+        if comp is not None and not isinstance(comp, bool):
+            log.warning("correction skipped: 'is_complaint' must be true/false, got %r", comp)
+            continue
+        if topic is not None and topic not in TOPICS:
+            log.warning("correction skipped: unknown topic %r (expected one of taxonomy.md)", topic)
+            continue
+        out.append(Example(text=text, relevant=rel, is_complaint=comp, topic=topic, source="correction"))  # type: ignore[arg-type]
+    return out
+
+
+def data_hash() -> str:
+    """SHA-256 over the training data, lexicon, gazetteer files and the code that shapes features."""
+    digest = hashlib.sha256(f"format={MODEL_FORMAT}".encode())
+    for path in _HASHED_FILES:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that must match for a saved model to be trusted."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": __import__("scipy").__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def _evidence_matrix(evidence: Sequence[Evidence]) -> sp.csr_matrix:
+    # Counts are clipped: a second kecamatan name adds information, a fifth does not.
+    rows = np.array(
+        [
+            (
+                min(e.strong, 2),
+                min(e.place, 2),
+                min(e.weak, 2),
+                min(e.confuser, 2),
+                min(e.neighbour, 2),
+                min(e.bare_oki, 2),
+                1.0 if e.positive else 0.0,
+            )
+            for e in evidence
+        ],
+        dtype=np.float64,
+    ).reshape(len(evidence), 7)
+    return sp.csr_matrix(rows * 0.5)
+
+
+def _calibrated(seed: int, c: float = 0.5) -> CalibratedClassifierCV:
+    return CalibratedClassifierCV(
+        LinearSVC(C=c, random_state=seed, max_iter=5000),
+        method="sigmoid",
+        cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=seed),
+    )
+
+
+class TextClassifier:
+    """Reads posts. Build with :func:`train` / :func:`load_classifier`; `predict` is batch."""
+
+    def __init__(
+        self,
+        features: NgramFeatures,
+        relevance: CalibratedClassifierCV,
+        complaint: CalibratedClassifierCV,
+        topic: CalibratedClassifierCV,
+        metadata: dict[str, Any],
+        triage_threshold: float = TRIAGE_THRESHOLD,
+    ) -> None:
+        self.features = features
+        self.relevance = relevance
+        self.complaint = complaint
+        self.topic = topic
+        self.metadata = metadata
+        self.triage_threshold = triage_threshold
+        self.version: str = str(metadata.get("version", "unknown"))
+        self._topic_names = [str(c) for c in topic.classes_]
+        self._rel_pos = int(np.flatnonzero(relevance.classes_ == 1)[0])
+        self._comp_pos = int(np.flatnonzero(complaint.classes_ == 1)[0])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def scores(self, texts: Sequence[str]) -> tuple[list[str], list[Evidence], np.ndarray, np.ndarray, np.ndarray]:
+        """Normalised texts, gazetteer evidence, and raw model probabilities (before rules)."""
+        norm = [normalise(t or "") for t in texts]
+        X = self.features.transform(norm)
+        gaz = get_gazetteer()
+        evidence = [gaz.evidence(t) for t in norm]
+        Xr = sp.hstack([X, _evidence_matrix(evidence)], format="csr")
+        p_rel = self.relevance.predict_proba(Xr)[:, self._rel_pos]
+        p_comp = self.complaint.predict_proba(X)[:, self._comp_pos]
+        p_topic = self.topic.predict_proba(X)
+        return norm, evidence, p_rel, p_comp, p_topic
+
+    def predict(self, texts: Sequence[str]) -> list[Labels]:
+        """Labels for each text, same order. Empty or odd input gives a low-confidence label, never an error."""
+        if not texts:
+            return []
+        norm, evidence, p_rel, p_comp, p_topic = self.scores(texts)
+        best = p_topic.argmax(axis=1)
+        best_p = p_topic[np.arange(len(texts)), best]
+        names = self._topic_names
+        threshold = self.triage_threshold
+        version = self.version
+        out: list[Labels] = []
+        for i, ev in enumerate(evidence):
+            rs = relevance_rule(float(p_rel[i]), ev)
+            relevant = rs >= 0.5
+            cs = float(p_comp[i])
+            is_complaint = cs >= 0.5
+            ts = float(best_p[i])
+            conf = max(rs, 1.0 - rs)
+            if relevant:
+                conf = min(conf, max(cs, 1.0 - cs))
+                if is_complaint:
+                    conf = min(conf, ts)
+            cues = urgency_cues(norm[i]) if relevant else ()
+            out.append(
+                Labels(
+                    relevant=relevant,
+                    relevance_score=round(rs, 4),
+                    is_complaint=is_complaint,
+                    complaint_score=round(cs, 4),
+                    topic=names[best[i]],
+                    topic_score=round(ts, 4),
+                    kecamatan=ev.kecamatan if relevant else None,
+                    desa=ev.desa if relevant else None,
+                    urgent=bool(cues) and is_complaint,
+                    urgency_cues=cues,
+                    confidence=round(conf, 4),
+                    needs_triage=conf < threshold,
+                    model_version=version,
+                )
+            )
+        return out
+
+
+def relevance_rule(p_model: float, ev: Evidence) -> float:
+    """Combine the model's relevance probability with decisive gazetteer evidence.
+
+    - no OKI evidence at all: not relevant (the model alone cannot place a post in OKI);
+    - a confuser or a neighbouring regency and no strong or unique OKI name: not relevant;
+    - a strong OKI signal (Pemkab OKI, Kayuagung, ...) with no confuser: relevant;
+    - a unique OKI place name with no confuser: relevant unless the model is very sure it is not;
+    - anything else (weak names such as Mesuji, a bare "OKI"): the model decides.
+    """
+    if not ev.positive:
+        return min(p_model, 0.2)
+    negative = ev.confuser or ev.neighbour
+    if negative and not (ev.strong or ev.place):
+        return min(p_model, 0.3)
+    if ev.strong and not ev.confuser:
+        return max(p_model, 0.9)
+    if ev.place and not negative:
+        return max(p_model, 0.7) if p_model > 0.1 else p_model
+    return p_model
+
+
+@dataclass(frozen=True, slots=True)
+class _Fitted:
+    features: NgramFeatures
+    relevance: CalibratedClassifierCV
+    complaint: CalibratedClassifierCV
+    topic: CalibratedClassifierCV
+
+
+def _fit(examples: Sequence[Example], seed: int) -> _Fitted:
+    norm = [normalise(e.text) for e in examples]
+    features = NgramFeatures().fit(norm)
+    X = features.transform(norm)
+    X.sum_duplicates()
+    gaz = get_gazetteer()
+    E = _evidence_matrix([gaz.evidence(t) for t in norm])
+    # Corrections count three times: they are few, and they are what users told us.
+    weight = np.array([3.0 if e.source == "correction" else 1.0 for e in examples])
+
+    rel_idx = np.array([i for i, e in enumerate(examples) if e.relevant is not None])
+    Xr = sp.hstack([X, E], format="csr")[rel_idx]
+    y_rel = np.array([int(bool(examples[i].relevant)) for i in rel_idx])
+    relevance = _calibrated(seed).fit(Xr, y_rel, sample_weight=weight[rel_idx])
+
+    comp_idx = np.array([i for i, e in enumerate(examples) if e.is_complaint is not None])
+    y_comp = np.array([int(bool(examples[i].is_complaint)) for i in comp_idx])
+    complaint = _calibrated(seed).fit(X[comp_idx], y_comp, sample_weight=weight[comp_idx])
+
+    top_idx = np.array([i for i, e in enumerate(examples) if e.topic is not None])
+    y_top = np.array([examples[i].topic for i in top_idx])
+    topic = _calibrated(seed, c=0.7).fit(X[top_idx], y_top, sample_weight=weight[top_idx])
+    return _Fitted(features, relevance, complaint, topic)
+
+
+def _classifier(fitted: _Fitted, metadata: dict[str, Any]) -> TextClassifier:
+    return TextClassifier(fitted.features, fitted.relevance, fitted.complaint, fitted.topic, metadata)
+
+
+def train(
+    output: Path,
+    corrections: Iterable[tuple[str, dict[str, object]]] = (),
+    seed: int = 0,
+) -> dict[str, object]:
+    """Train on the bundled corpus (+ permissive external negatives + corrections) and save to `output`.
+
+    First a model is fitted on the template-held-out training split and scored on the held-out
+    split (the honest numbers in the metadata); then the shipped model is fitted on everything.
+    Returns the metadata stored next to the model.
+    """
+    from classifiers.evaluation import score_examples  # local: evaluation imports this module
+
+    started = datetime.now(UTC)
+    corpus = load_corpus()
+    external = load_external_negatives()
+    fixes = corrections_to_examples(corrections)
+
+    train_part = [e for e in corpus if e.split == "train"] + external[::2] + fixes
+    test_part = [e for e in corpus if e.split == "test"]
+    held_out = _classifier(_fit(train_part, seed), {"version": "held-out"})
+    metrics = score_examples(held_out, test_part)
+
+    everything = corpus + external + fixes
+    fitted = _fit(everything, seed)
+    digest = data_hash()
+    metadata: dict[str, Any] = {
+        "format": MODEL_FORMAT,
+        "version": f"svc-{digest[:10]}-s{seed}" + (f"-c{len(fixes)}" if fixes else ""),
+        "data_hash": digest,
+        "trained_at": started.isoformat(timespec="seconds"),
+        "seed": seed,
+        "libraries": library_versions(),
+        "examples": {
+            "corpus": len(corpus),
+            "external_negatives": len(external),
+            "corrections": len(fixes),
+            "held_out_train": len(train_part),
+            "held_out_test": len(test_part),
+        },
+        "held_out_metrics": metrics,
+        "triage_threshold": TRIAGE_THRESHOLD,
+        "train_seconds": 0.0,
+    }
+    metadata["train_seconds"] = round((datetime.now(UTC) - started).total_seconds(), 2)
+    classifier = _classifier(fitted, metadata)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    joblib.dump({"metadata": metadata, "classifier": classifier}, tmp, compress=3)
+    os.replace(tmp, output)  # atomic: a concurrent reader sees the old file or the new one
+    with _LOCK:
+        _CACHE[output.resolve()] = classifier
+    return metadata
+
+
+_CACHE: dict[Path, TextClassifier] = {}
+_LOCK = threading.Lock()
+
+
+def default_model_path() -> Path:
+    """``$OKI_MONITOR_MODEL_DIR/classifier.joblib`` or ``./var/models/classifier.joblib``."""
+    base = os.environ.get("OKI_MONITOR_MODEL_DIR")
+    return (Path(base) if base else Path.cwd() / "var" / "models") / MODEL_FILE
+
+
+def _is_current(metadata: dict[str, Any]) -> bool:
+    return (
+        metadata.get("format") == MODEL_FORMAT
+        and metadata.get("data_hash") == data_hash()
+        and metadata.get("libraries") == library_versions()
+    )
+
+
+def load_classifier(path: Path | None = None) -> TextClassifier:
+    """Load a trained classifier (cached per path within the process).
+
+    With ``path=None`` the default location is used, and a missing or stale model (other
+    training data, code or library versions) is retrained there from the bundled corpus.
+    An explicit path must exist; a stale explicit model is used with a warning.
+    """
+    auto = path is None
+    target = (default_model_path() if path is None else path).resolve()
+    with _LOCK:
+        cached = _CACHE.get(target)
+        if cached is not None:
+            return cached
+        if target.exists():
+            try:
+                payload = joblib.load(target)
+                classifier: TextClassifier = payload["classifier"]
+                metadata = payload["metadata"]
+            except Exception as exc:  # a truncated or foreign file: say so, retrain if we may
+                if not auto:
+                    raise RuntimeError(
+                        f"Model file {target} cannot be read ({exc}). Run `oki-monitor train --output {target}`."
+                    ) from exc
+                log.warning("model file %s unreadable (%s); retraining", target, exc)
+            else:
+                if _is_current(metadata) or not auto:
+                    if not _is_current(metadata):
+                        log.warning(
+                            "model %s was trained from other data or library versions; "
+                            "run `oki-monitor train` to refresh it",
+                            target,
+                        )
+                    _CACHE[target] = classifier
+                    return classifier
+                log.info("model %s is stale; retraining from the bundled corpus", target)
+        elif not auto:
+            raise FileNotFoundError(
+                f"No model file at {target}. Run `oki-monitor train --output {target}` first."
+            )
+    train(target)
+    with _LOCK:
+        return _CACHE[target]
