@@ -78,9 +78,7 @@ def score_predictions(examples: Sequence[Example], labels: Sequence[Labels]) -> 
         if e.is_complaint is not None
     ]
     top = [
-        (e.topic, lab.topic)
-        for e, lab in zip(examples, labels, strict=True)
-        if e.topic is not None and e.is_complaint
+        (e.topic, lab.topic) for e, lab in zip(examples, labels, strict=True) if e.topic is not None and e.is_complaint
     ]
     kec = [(e.kecamatan, lab.kecamatan) for e, lab in zip(examples, labels, strict=True) if e.kecamatan]
     result: dict[str, Any] = {

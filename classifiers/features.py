@@ -11,6 +11,7 @@ raw TF, smoothed IDF and rows scaled to unit length.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,7 +40,7 @@ class NgramFeatures:
     def _char_grams(self, word: str) -> list[str]:
         padded = f" {word} "
         lo, hi = self.char_range
-        out = []
+        out: list[str] = []
         for n in range(lo, hi + 1):
             out.extend(f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1))
         return out
@@ -47,7 +48,7 @@ class NgramFeatures:
     def _terms(self, text: str) -> list[str]:
         words = text.split()
         terms = [f"w:{w}" for w in words]
-        terms.extend(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+        terms.extend(f"b:{a} {b}" for a, b in pairwise(words))
         for w in words:
             terms.extend(self._char_grams(w))
         return terms
@@ -78,12 +79,18 @@ class NgramFeatures:
         """Number of columns `transform` produces."""
         return len(self.vocab)
 
+    def warm(self) -> None:
+        """Fill the per-word cache with every word seen in training (about 0.1 s, once per process)."""
+        for term in self.vocab:
+            if term.startswith("w:"):
+                self._word_ids(term[2:])
+
     def _word_ids(self, word: str) -> np.ndarray:
         ids = self._word_cache.get(word)
         if ids is None:
-            vocab = self.vocab
-            cols = [vocab[g] for g in self._char_grams(word) if g in vocab]
-            unigram = vocab.get(f"w:{word}")
+            get = self.vocab.get
+            cols = [c for c in map(get, self._char_grams(word)) if c is not None]
+            unigram = get(f"w:{word}")
             if unigram is not None:
                 cols.append(unigram)
             ids = np.array(cols, dtype=np.int32) if cols else _EMPTY
@@ -100,6 +107,8 @@ class NgramFeatures:
         (raw TF x IDF); skipping the per-row merge is what keeps this fast. Row length is
         taken over those entries; training and prediction share the definition.
         """
+        if not self._word_cache:
+            self.warm()
         cache = self._word_cache
         word_ids = self._word_ids
         bigram_get = self._bigrams.get
@@ -110,13 +119,12 @@ class NgramFeatures:
         bi_len = np.zeros(n, dtype=np.int64)
         for r, text in enumerate(texts):
             words = text.split()
-            arrs = list(map(cache.get, words))
-            if any(a is None for a in arrs):
-                arrs = [a if a is not None else word_ids(w) for a, w in zip(arrs, words, strict=True)]
+            found = list(map(cache.get, words))
+            arrs = [a if a is not None else word_ids(w) for a, w in zip(found, words, strict=True)]
             chunks.extend(arrs)
             chunk_rows.extend([r] * len(arrs))
             if len(words) > 1:
-                cols = [c for c in map(bigram_get, zip(words, words[1:], strict=False)) if c is not None]
+                cols = [c for c in map(bigram_get, pairwise(words)) if c is not None]
                 if cols:
                     bi_cols.extend(cols)
                     bi_len[r] = len(cols)
@@ -138,7 +146,5 @@ class NgramFeatures:
         b_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(bi_len, out=b_ptr[1:])
         single = sp.csr_matrix((w_vals / norms[w_rows], word_cols, w_ptr), shape=(n, self._n_single))
-        pairs = sp.csr_matrix(
-            (b_vals / norms[b_rows], bigram_cols, b_ptr), shape=(n, len(self.vocab) - self._n_single)
-        )
+        pairs = sp.csr_matrix((b_vals / norms[b_rows], bigram_cols, b_ptr), shape=(n, len(self.vocab) - self._n_single))
         return sp.hstack([single, pairs], format="csr")

@@ -19,10 +19,12 @@ Evidence strength follows the research notes (shared/research/oki-gazetteer.md):
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -215,15 +217,64 @@ NEIGHBOURS: tuple[str, ...] = (
 # Single-word desa names that are ordinary words or too short to trust without "desa ..." before them.
 _NEEDS_CUE = frozenset(
     {
-        "anyar", "darat", "pantai", "berkat", "nusantara", "paku", "kuro", "toman", "sepang", "riding",
-        "lirik", "keman", "kandis", "pedu", "deling", "rambai", "bangsal", "pulauan", "balian", "terate",
-        "serdang", "petaling", "tapus", "jungkal", "kuripan", "embacang", "belanti", "benawa", "jermun",
-        "perigi", "kedaton", "lingkis", "secondong", "serapek", "bubusan", "sukaraja", "sukadana",
-        "sukamaju", "sukarami", "sidomulyo", "kotabumi", "maribaya", "kalideras", "pelimbangan",
-        "kutaraja", "sukamulya", "sukadamai", "muarabaru", "cambai", "celikah",
+        "anyar",
+        "darat",
+        "pantai",
+        "berkat",
+        "nusantara",
+        "paku",
+        "kuro",
+        "toman",
+        "sepang",
+        "riding",
+        "lirik",
+        "keman",
+        "kandis",
+        "pedu",
+        "deling",
+        "rambai",
+        "bangsal",
+        "pulauan",
+        "balian",
+        "terate",
+        "serdang",
+        "petaling",
+        "tapus",
+        "jungkal",
+        "kuripan",
+        "embacang",
+        "belanti",
+        "benawa",
+        "jermun",
+        "perigi",
+        "kedaton",
+        "lingkis",
+        "secondong",
+        "serapek",
+        "bubusan",
+        "sukaraja",
+        "sukadana",
+        "sukamaju",
+        "sukarami",
+        "sidomulyo",
+        "kotabumi",
+        "maribaya",
+        "kalideras",
+        "pelimbangan",
+        "kutaraja",
+        "sukamulya",
+        "sukadamai",
+        "muarabaru",
+        "cambai",
+        "celikah",
     }
 )
 _CUES = frozenset({"desa", "kelurahan", "dusun", "kecamatan", "kampung"})
+# Words that follow a cue without being a place ("desa kami", "kecamatan setempat").
+_NOT_PLACES = frozenset(
+    "kami kita saya kamu ini itu yang di ke dari dan tersebut setempat sekitar sebelah lain tetangga "
+    "kalian mereka dia kito tidak sudah belum juga lagi saja sini sana situ untuk dengan pun nya".split()
+)
 
 _STRENGTH_ORDER = {"confuser": 0, "neighbour": 1, "weak": 2, "place": 3, "strong": 4}
 
@@ -241,9 +292,11 @@ class Entry:
     needs_cue: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+# PlaceMatch and Evidence are created for every post; frozen dataclasses pay a setattr call per
+# field on creation, so these two are plain slotted dataclasses (treat them as read-only).
+@dataclass(slots=True)
 class PlaceMatch:
-    """A name found in a text (token span in the normalised text)."""
+    """A name found in a text (character span in the normalised text)."""
 
     phrase: str
     start: int
@@ -252,7 +305,7 @@ class PlaceMatch:
     fuzzy: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evidence:
     """What the gazetteer found in one text, summarised for relevance and place."""
 
@@ -280,8 +333,13 @@ class Gazetteer:
     heads: set[str] = field(default_factory=set)
     """First words of all names: most tokens are not, and are skipped with one set lookup."""
     max_len: int = 1
-    fuzzy_names: dict[int, dict[str, list[Entry]]] = field(default_factory=dict)
+    name_words: set[str] = field(default_factory=set)
+    """Every word of every name: such a word is never a typo of a kecamatan."""
+    fuzzy_names: dict[tuple[int, str], dict[str, list[Entry]]] = field(default_factory=dict)
     typo_prefix: dict[str, dict[str, Entry]] = field(default_factory=dict)
+    pattern: re.Pattern[str] = field(default_factory=lambda: re.compile(r"(?!x)x"))
+    cue_pattern: re.Pattern[str] = field(default_factory=lambda: re.compile(r"(?!x)x"))
+    typo_pattern: re.Pattern[str] | None = None
     """Kecamatan names written as one word, by first three letters: "kayuuagung", "pedamran"."""
 
     def add(self, phrase: str, entry: Entry, fuzzy: bool = False) -> None:
@@ -293,73 +351,89 @@ class Gazetteer:
             bucket.append(entry)
         self.max_len = max(self.max_len, len(key))
         self.heads.add(key[0])
+        self.name_words.update(key)
         if fuzzy and len(" ".join(key)) >= 5:
-            self.fuzzy_names.setdefault(len(key), {}).setdefault(" ".join(key), []).append(entry)
+            # Keyed by (words, first letter): typos rarely hit the first letter, and the
+            # narrower candidate list keeps a fuzzy lookup in the microseconds.
+            bucket_names = self.fuzzy_names.setdefault((len(key), key[0][0]), {})
+            bucket_names.setdefault(" ".join(key), []).append(entry)
+
+    def compile(self) -> None:
+        """Build the scanning regexes; call after the last `add`."""
+        names = [" ".join(key) for key in self.index]
+        self.pattern = re.compile(r"\b(?:" + _trie_regex(names) + r")\b")
+        self.cue_pattern = re.compile(r"\b(?:" + "|".join(sorted(_CUES)) + r") ([a-z0-9]+)")
+        prefixes = sorted(self.typo_prefix)
+        self.typo_pattern = re.compile(r"\b(?:" + "|".join(prefixes) + r")[a-z]{3,}\b") if prefixes else None
 
     def find(self, normalised: str) -> list[PlaceMatch]:
-        """All names in already-normalised text, longest match first at each position."""
-        tokens = normalised.split()
-        heads = self.heads
-        # Only positions where a name can start, or right after a cue, need any work.
-        typo_prefix = self.typo_prefix
-        starts = [
-            i for i, t in enumerate(tokens) if t in heads or t in _CUES or (len(t) > 5 and t[:3] in typo_prefix)
-        ]
-        if not starts:
-            return []
+        """All names in already-normalised text (character offsets), longest match at each position.
+
+        Exact names are found by one regex built as a trie of all names (the scan runs in C);
+        fuzzy matching is tried only right after a place cue and for long words that start like
+        a kecamatan name, and only where no exact name was found.
+        """
         found: list[PlaceMatch] = []
-        n = len(tokens)
+        covered: set[int] = set()
         index = self.index
-        free = 0  # first token not inside an earlier match
-        for pos in starts:
-            for i in (pos, pos + 1) if tokens[pos] in _CUES else (pos,):
-                if i < free or i >= n:
+        for m in self.pattern.finditer(normalised):
+            phrase = m.group()
+            start = m.start()
+            entries = index[tuple(phrase.split())]
+            cued = _previous_word(normalised, start) in _CUES
+            hit = False
+            for entry in entries:
+                if entry.needs_cue and not cued:
                     continue
-                cued = i > 0 and tokens[i - 1] in _CUES
-                if tokens[i] in heads:
-                    matched = False
-                    for size in range(min(self.max_len, n - i), 0, -1):
-                        entries = index.get(tuple(tokens[i : i + size]))
-                        if entries is None:
-                            continue
-                        for entry in entries:
-                            if entry.needs_cue and not cued:
-                                continue
-                            found.append(PlaceMatch(" ".join(tokens[i : i + size]), i, i + size, entry))
-                            matched = True
-                        if matched:
-                            free = i + size
-                            break
-                    if matched:
-                        continue
-                if cued and tokens[i] not in _CUES:
-                    fuzzy = self._fuzzy_at(tokens, i)
-                    if fuzzy is not None:
-                        found.append(fuzzy)
-                        free = fuzzy.end
-                        continue
-                candidates = typo_prefix.get(tokens[i][:3]) if len(tokens[i]) > 5 else None
-                if candidates:
-                    best = process.extractOne(tokens[i], candidates.keys(), scorer=fuzz.ratio, score_cutoff=86)
-                    if best is not None:
-                        found.append(PlaceMatch(best[0], i, i + 1, candidates[best[0]], fuzzy=True))
-                        free = i + 1
+                found.append(PlaceMatch(phrase, start, m.end(), entry))
+                hit = True
+            if hit:
+                covered.add(start)
+        # Fuzzy guesses only help when no exact place was found: they are for the post that
+        # names its place once, misspelled.
+        if any(m.entry.kecamatan for m in found):
+            return found
+        if "desa" in normalised or "kecamatan" in normalised or "kelurahan" in normalised or "dusun" in normalised:
+            for m in self.cue_pattern.finditer(normalised):
+                if m.start(1) in covered:
+                    continue
+                fuzzy = self._fuzzy_at(normalised, m.start(1))
+                if fuzzy is not None:
+                    found.append(fuzzy)
+                    covered.add(fuzzy.start)
+        if self.typo_pattern is not None:
+            for m in self.typo_pattern.finditer(normalised):
+                if m.start() in covered:
+                    continue
+                word = m.group()
+                if word in self.name_words:
+                    continue
+                candidates = self.typo_prefix.get(word[:3])
+                if not candidates:
+                    continue
+                best = process.extractOne(word, candidates.keys(), scorer=fuzz.ratio, score_cutoff=86)
+                if best is not None:
+                    found.append(PlaceMatch(best[0], m.start(), m.end(), candidates[best[0]], fuzzy=True))
         return found
 
-    def _fuzzy_at(self, tokens: list[str], i: int) -> PlaceMatch | None:
+    def _fuzzy_at(self, text: str, pos: int) -> PlaceMatch | None:
         # Typos in place names after a cue ("desa sri tanjng", "kec pedamran"); the cue makes a
         # fuzzy guess safe enough, and restricting to it keeps the cost off ordinary words.
+        words = text[pos:].split(" ", 3)[:3]
+        if not words or words[0] in _NOT_PLACES or len(words[0]) < 3:
+            return None
         for size in (3, 2, 1):
-            names = self.fuzzy_names.get(size)
-            if not names or i + size > len(tokens):
+            if size > len(words):
                 continue
-            query = " ".join(tokens[i : i + size])
+            names = self.fuzzy_names.get((size, words[0][0]))
+            if not names:
+                continue
+            query = " ".join(words[:size])
             if len(query) < 5:
                 continue
             best = process.extractOne(query, names.keys(), scorer=fuzz.ratio, score_cutoff=84)
             if best is not None:
-                entry = names[best[0]][0]
-                return PlaceMatch(best[0], i, i + size, entry, fuzzy=True)
+                return PlaceMatch(best[0], pos, pos + len(query), names[best[0]][0], fuzzy=True)
         return None
 
     def evidence(self, normalised: str) -> Evidence:
@@ -367,7 +441,6 @@ class Gazetteer:
         matches = self.find(normalised)
         counts = dict.fromkeys(_STRENGTH_ORDER, 0)
         kec_votes: dict[str, float] = {}
-        desa: str | None = None
         for m in matches:
             counts[m.entry.strength] += 1
             if m.entry.kecamatan:
@@ -380,12 +453,14 @@ class Gazetteer:
                 if m.entry.kind == "desa" and len(self.index.get(tuple(m.phrase.split()), ())) > 1:
                     weight = 1.0
                 kec_votes[m.entry.kecamatan] = kec_votes.get(m.entry.kecamatan, 0.0) + weight
-            if m.entry.kind == "desa" and desa is None:
-                desa = m.entry.desa
-        tokens = normalised.split()
-        oki_in_phrase = sum(1 for m in matches if "oki" in m.phrase.split())
-        bare = max(0, tokens.count("oki") - oki_in_phrase)
+        bare = 0
+        if "oki" in normalised:
+            oki_in_phrase = sum(1 for m in matches if "oki" in m.phrase.split())
+            bare = max(0, normalised.split().count("oki") - oki_in_phrase)
         kecamatan = max(kec_votes, key=lambda k: (kec_votes[k], -KECAMATAN.index(k))) if kec_votes else None
+        # Only a desa that lies in the chosen kecamatan is reported (a "Sri Tanjung" named
+        # together with "Kec. Cengal" is not the Seritanjung of Tanjung Lubuk).
+        desa = next((m.entry.desa for m in matches if m.entry.kind == "desa" and m.entry.kecamatan == kecamatan), None)
         return Evidence(
             matches=tuple(matches),
             strong=counts["strong"],
@@ -475,7 +550,37 @@ def get_gazetteer() -> Gazetteer:
         if normalise(phrase) in oki_names:
             continue
         gaz.add(phrase, Entry("neighbour", "neighbour"))
+    gaz.compile()
     return gaz
+
+
+def _previous_word(text: str, start: int) -> str:
+    if start < 2:
+        return ""
+    return text[text.rfind(" ", 0, start - 1) + 1 : start - 1]
+
+
+def _trie_regex(names: Iterable[str]) -> str:
+    """A regex alternation factored as a trie, so the scan does not try every name at every position.
+
+    An optional continuation is greedy, so the longest name wins ("pedamaran timur" over
+    "pedamaran"); with the trailing word boundary the regex backtracks to a shorter one.
+    """
+    trie: dict[str, Any] = {}
+    for name in names:
+        node = trie
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
 
 
 def find_places(text: str) -> Evidence:

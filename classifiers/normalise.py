@@ -71,15 +71,43 @@ HASHTAG_WORDS: dict[str, str] = {
 # Emoji whose meaning matters for reading complaints; everything else in the symbol
 # ranges is removed. Meaning words are chosen so the complaint model can use them.
 _EMOJI_WORDS: dict[str, str] = {
-    "😡": "marah", "🤬": "marah", "😠": "marah", "👿": "marah", "💢": "marah",
-    "😤": "kesal", "😒": "kesal", "🙄": "kesal", "😑": "kesal", "😩": "lelah", "😫": "lelah",
-    "😭": "sedih", "😢": "sedih", "😞": "sedih", "😔": "sedih", "💔": "sedih", "🥺": "sedih",
-    "😱": "takut", "😨": "takut", "😰": "takut",
+    "😡": "marah",
+    "🤬": "marah",
+    "😠": "marah",
+    "👿": "marah",
+    "💢": "marah",
+    "😤": "kesal",
+    "😒": "kesal",
+    "🙄": "kesal",
+    "😑": "kesal",
+    "😩": "lelah",
+    "😫": "lelah",
+    "😭": "sedih",
+    "😢": "sedih",
+    "😞": "sedih",
+    "😔": "sedih",
+    "💔": "sedih",
+    "🥺": "sedih",
+    "😱": "takut",
+    "😨": "takut",
+    "😰": "takut",
     "🙏": "mohon",
-    "👍": "bagus", "👏": "bagus", "💪": "semangat", "🥰": "senang", "😍": "senang", "❤": "senang",
-    "♥": "senang", "😊": "senang", "😁": "senang", "🤩": "senang", "✅": "selesai",
-    "😂": "tertawa", "🤣": "tertawa",
-    "🚨": "darurat", "🆘": "darurat", "⚠": "peringatan",
+    "👍": "bagus",
+    "👏": "bagus",
+    "💪": "semangat",
+    "🥰": "senang",
+    "😍": "senang",
+    "❤": "senang",
+    "♥": "senang",
+    "😊": "senang",
+    "😁": "senang",
+    "🤩": "senang",
+    "✅": "selesai",
+    "😂": "tertawa",
+    "🤣": "tertawa",
+    "🚨": "darurat",
+    "🆘": "darurat",
+    "⚠": "peringatan",
     "💀": "mati",
 }
 
@@ -103,7 +131,7 @@ _HAS_DIGIT = re.compile(r"\d")
 
 # Real words ending in a doubled letter; the end-of-word elongation rule must not touch them.
 _KEEP_DOUBLE_END = frozenset({"allah", "akk", "tt", "ll", "jj"})
-_ROMAN = frozenset({"ii", "iii", "iv", "vi", "vii", "viii", "xii", "xiii"})
+_ROMAN = frozenset({"ii", "iii", "vii", "viii", "xii", "xiii"})
 
 
 def _build_emoji_table() -> dict[int, str]:
@@ -199,6 +227,8 @@ def normalise(text: str) -> str:
         text = _MONEY.sub(" nominaluang ", text)
         text = _REDUP.sub(r"\1 \1", text)
         text = _DIGIT_ALPHA.sub(" ", text)
+    if _LONG_RUN.search(text):
+        text = _LONG_RUN.sub(_collapse, text)
     tokens = _TOKEN.findall(text)
     out: list[str] = []
     i, n = 0, len(tokens)
@@ -208,9 +238,6 @@ def normalise(text: str) -> str:
         if mapped is None:
             tok = _unelongate(tok)
             mapped = words.get(tok)
-            if mapped is None and _has_long_run(tok):
-                tok = _LONG_RUN.sub(r"\1", tok)
-                mapped = words.get(tok)
         if i + 1 < n and tok in _PHRASE_HEADS:
             pair = phrases.get((tok, tokens[i + 1]))
             if pair is not None:
@@ -222,10 +249,10 @@ def normalise(text: str) -> str:
     return " ".join(out)
 
 
-def _has_long_run(tok: str) -> bool:
-    if tok in _ROMAN:
-        return False  # "Pedamaran III" is a village name, not an elongated "i"
-    return any(tok[k] == tok[k + 1] == tok[k + 2] for k in range(len(tok) - 2))
+def _collapse(match: re.Match[str]) -> str:
+    run = match.group(0)
+    # "Pedamaran III" is a village name, not an elongated "i".
+    return run if run == "iii" else match.group(1)
 
 
 def lexicon_coverage(pairs: list[tuple[str, str]]) -> dict[str, float]:

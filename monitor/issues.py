@@ -55,6 +55,8 @@ _STOP = frozenset(
     """.split()
 )
 _WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+CROSS_TOPIC_PENALTY = 0.2
+"""Extra similarity a post needs to join an issue the classifier filed under another topic."""
 SIMHASH_NEAR = 6
 """Max differing bits between two 64-bit simhashes for near-duplicate texts."""
 
@@ -201,19 +203,24 @@ class IssueGrouper:
         window: timedelta | None = None,
     ) -> tuple[Issue | None, float, bool]:
         window = window or self.window
-        query = select(Issue).where(
-            Issue.topic == label.topic,
-            Issue.status.in_(statuses),
-            Issue.last_seen >= at - window,
-        )
+        query = select(Issue).where(Issue.status.in_(statuses), Issue.last_seen >= at - window)
         if label.kecamatan:
-            query = query.where((Issue.kecamatan == label.kecamatan) | (Issue.kecamatan.is_(None)))
+            # Readers disagree on the topic of one problem ("truck stuck on the broken road": roads or
+            # transport?), so in the same kecamatan an issue of another topic may match, with a penalty.
+            query = query.where(
+                ((Issue.topic == label.topic) & ((Issue.kecamatan == label.kecamatan) | Issue.kecamatan.is_(None)))
+                | (Issue.kecamatan == label.kecamatan)
+            )
+        else:
+            query = query.where(Issue.topic == label.topic)
         best: Issue | None = None
         best_sim, near = 0.0, False
         for issue in session.scalars(query):
             sim = cosine(terms, issue.terms.get("w", {}))
             if label.desa and issue.desa == label.desa:
                 sim += 0.15
+            if issue.topic != label.topic:
+                sim -= CROSS_TOPIC_PENALTY
             is_near = any(bin(sig ^ s).count("1") <= SIMHASH_NEAR for s in issue.terms.get("sigs", []))
             if is_near:
                 sim = max(sim, 0.95)

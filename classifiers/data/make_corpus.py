@@ -457,9 +457,20 @@ CONFUSER_TEXTS = [
 ]
 
 NEIGHBOUR_PLACES = [
-    "Baturaja OKU", "OKU Timur", "Martapura OKU Timur", "Muaradua OKU Selatan", "Belitang OKU Timur",
-    "Indralaya Ogan Ilir", "Tanjung Raja Ogan Ilir", "Pemulutan Ogan Ilir", "Mesuji Lampung",
-    "Kabupaten Mesuji Lampung", "Tulang Bawang Lampung", "Banyuasin", "Muara Enim", "Prabumulih",
+    "Baturaja OKU",
+    "OKU Timur",
+    "Martapura OKU Timur",
+    "Muaradua OKU Selatan",
+    "Belitang OKU Timur",
+    "Indralaya Ogan Ilir",
+    "Tanjung Raja Ogan Ilir",
+    "Pemulutan Ogan Ilir",
+    "Mesuji Lampung",
+    "Kabupaten Mesuji Lampung",
+    "Tulang Bawang Lampung",
+    "Banyuasin",
+    "Muara Enim",
+    "Prabumulih",
     "Lahat",
 ]
 
@@ -525,21 +536,59 @@ QUESTION_TOPICS = {
 }
 
 PLEAS = [
-    "mohon segera diperbaiki", "tolong ditindaklanjuti", "kapan diperbaiki pak?", "mohon perhatiannya",
-    "tolong jingok kami", "mohon bantuannya", "segera turun ke lapangan pak", "kami butuh solusi",
-    "jangan diam saja", "tolong nian", "mohon ditertibkan", "kagek lah nunggu viral baru diurus",
-    "cepat ditangani", "kami tunggu tindakan nyata",
+    "mohon segera diperbaiki",
+    "tolong ditindaklanjuti",
+    "kapan diperbaiki pak?",
+    "mohon perhatiannya",
+    "tolong jingok kami",
+    "mohon bantuannya",
+    "segera turun ke lapangan pak",
+    "kami butuh solusi",
+    "jangan diam saja",
+    "tolong nian",
+    "mohon ditertibkan",
+    "kagek lah nunggu viral baru diurus",
+    "cepat ditangani",
+    "kami tunggu tindakan nyata",
 ]
 EMO_BAD = ["😡", "😡😡", "😭", "🙏", "😤", "🤬", "😢🙏", "💔", "", "", "", "!!!", "??", "🙄"]
 EMO_GOOD = ["👍", "🙏", "😍", "👏👏", "❤️", "", "", "💪"]
 DURATIONS = [
-    "Sudah sebulan", "Dari tahun lalu", "Berbulan-bulan", "Sudah lamo nian", "Dua minggu", "Bertahun-tahun",
-    "Sudah tigo hari", "Dari zaman bupati lama",
+    "Sudah sebulan",
+    "Dari tahun lalu",
+    "Berbulan-bulan",
+    "Sudah lamo nian",
+    "Dua minggu",
+    "Bertahun-tahun",
+    "Sudah tigo hari",
+    "Dari zaman bupati lama",
 ]
-TAGS = ["#OKI", "#KabOKI", "#OganKomeringIlir", "#Kayuagung", "#OKIMaju", "#JalanRusak", "#Viral",
-        "#SumselViral", "", "", ""]
-OKI_SIGNALS = ["@pemkaboki", "Pemkab OKI", "@diskominfo_oki", "Kab. OKI", "pak Bupati OKI", "#OKI",
-               "Kabupaten OKI", "Pemda OKI", "@humaspemkaboki", "Ogan Komering Ilir", ""]
+TAGS = [
+    "#OKI",
+    "#KabOKI",
+    "#OganKomeringIlir",
+    "#Kayuagung",
+    "#OKIMaju",
+    "#JalanRusak",
+    "#Viral",
+    "#SumselViral",
+    "",
+    "",
+    "",
+]
+OKI_SIGNALS = [
+    "@pemkaboki",
+    "Pemkab OKI",
+    "@diskominfo_oki",
+    "Kab. OKI",
+    "pak Bupati OKI",
+    "#OKI",
+    "Kabupaten OKI",
+    "Pemda OKI",
+    "@humaspemkaboki",
+    "Ogan Komering Ilir",
+    "",
+]
 
 
 WEAK_KECAMATAN = {"Mesuji", "Tanjung Lubuk", "Pedamaran", "Lempuing"}
@@ -583,11 +632,22 @@ def _typo(rng: random.Random, word: str) -> str:
 def _style(rng: random.Random, text: str) -> str:
     """Social-media noise: case, elongation, abbreviations, the odd typo."""
     swaps = {
-        " tidak ": [" gak ", " dak ", " tdk ", " ga ", " idak "], " yang ": [" yg "], " sudah ": [" udh ", " sdh ", " dah "],
-        " sekali": [" nian", " bgt"], " sampai ": [" sampe ", " smpe "], " dengan ": [" dgn "], " tolong ": [" tlg "],
-        " belum ": [" blm ", " belom "], " bisa ": [" pacak ", " bs "], " kapan ": [" kpn "], " jalan ": [" jln ", " jl "],
-        " desa ": [" ds ", " dusun "], " kecamatan ": [" kec ", " kec. "], " banget": [" bgt", " bangettt"],
-        " parah": [" parahhh", " parah"], " bagaimana": [" cak mano", " gmn"],
+        " tidak ": [" gak ", " dak ", " tdk ", " ga ", " idak "],
+        " yang ": [" yg "],
+        " sudah ": [" udh ", " sdh ", " dah "],
+        " sekali": [" nian", " bgt"],
+        " sampai ": [" sampe ", " smpe "],
+        " dengan ": [" dgn "],
+        " tolong ": [" tlg "],
+        " belum ": [" blm ", " belom "],
+        " bisa ": [" pacak ", " bs "],
+        " kapan ": [" kpn "],
+        " jalan ": [" jln ", " jl "],
+        " desa ": [" ds ", " dusun "],
+        " kecamatan ": [" kec ", " kec. "],
+        " banget": [" bgt", " bangettt"],
+        " parah": [" parahhh", " parah"],
+        " bagaimana": [" cak mano", " gmn"],
     }
     padded = f" {text} "
     for src, alts in swaps.items():
@@ -639,8 +699,9 @@ class Places:
         kec = rng.choice(self.kec)
         if r < 0.30:
             desa, kec = rng.choice(self.desa)
-            fmt = rng.choice(["di Desa {d} Kec. {k}", "di Ds. {d}, {k}", "Desa {d} Kecamatan {k}",
-                              "di {d} kec {k}", "dusun {d} {k}"])
+            fmt = rng.choice(
+                ["di Desa {d} Kec. {k}", "di Ds. {d}, {k}", "Desa {d} Kecamatan {k}", "di {d} kec {k}", "dusun {d} {k}"]
+            )
             name = _typo(rng, desa) if rng.random() < 0.12 and len(desa) > 6 and " " not in desa else desa
             return Place(fmt.format(d=name, k=self.kec_name(kec)), kec, desa, "place")
         if r < 0.48:
@@ -653,8 +714,9 @@ class Places:
             weak = kec in WEAK_KECAMATAN and "OKI" not in fmt
             return Place(fmt.format(k=self.kec_name(kec)), kec, None, "weak" if weak else "place")
         if r < 0.90:
-            mention = rng.choice(["di Kayuagung", "Kota Kayuagung", "di Kabupaten OKI", "di OKI",
-                                  "di Ogan Komering Ilir"])
+            mention = rng.choice(
+                ["di Kayuagung", "Kota Kayuagung", "di Kabupaten OKI", "di OKI", "di Ogan Komering Ilir"]
+            )
             return Place(mention, "Kayu Agung" if "Kayuagung" in mention else None, None, "strong")
         return Place("", None, None, "none")
 
@@ -667,9 +729,24 @@ def _fill_oki(rng: random.Random, place: Place) -> str:
     return rng.choice([s for s in OKI_SIGNALS if s and s != "#OKI"])
 
 
-_SIGNALS = ("pemkab oki", "kab. oki", "kabupaten oki", "bupati oki", "@pemkaboki", "@diskominfo_oki", "pemda oki",
-            "ogan komering ilir", "kayuagung", "@humaspemkaboki", "#kaboki", "#okimaju", "#ogankomeringilir",
-            " oki ", " oki,", " oki.")
+_SIGNALS = (
+    "pemkab oki",
+    "kab. oki",
+    "kabupaten oki",
+    "bupati oki",
+    "@pemkaboki",
+    "@diskominfo_oki",
+    "pemda oki",
+    "ogan komering ilir",
+    "kayuagung",
+    "@humaspemkaboki",
+    "#kaboki",
+    "#okimaju",
+    "#ogankomeringilir",
+    " oki ",
+    " oki,",
+    " oki.",
+)
 
 
 def _relevant(text: str, place: Place) -> bool:
@@ -691,19 +768,28 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
         t: set(rng.sample(range(len(ps)), k=max(3, len(ps) // 5))) for t, ps in COMPLAINTS.items()
     }
 
-    def add(text: str, relevant: bool, complaint: bool | None, topic: str | None, place: Place | None,
-            template: str, test: bool) -> None:
-        rows.append({
-            "id": f"c{len(rows):05d}",
-            "text": text,
-            "relevant": relevant,
-            "is_complaint": complaint,
-            "topic": topic,
-            "kecamatan": place.kecamatan if place and relevant else None,
-            "desa": place.desa if place and relevant else None,
-            "template": template,
-            "split": "test" if test else "train",
-        })
+    def add(
+        text: str,
+        relevant: bool,
+        complaint: bool | None,
+        topic: str | None,
+        place: Place | None,
+        template: str,
+        test: bool,
+    ) -> None:
+        rows.append(
+            {
+                "id": f"c{len(rows):05d}",
+                "text": text,
+                "relevant": relevant,
+                "is_complaint": complaint,
+                "topic": topic,
+                "kecamatan": place.kecamatan if place and relevant else None,
+                "desa": place.desa if place and relevant else None,
+                "template": template,
+                "split": "test" if test else "train",
+            }
+        )
 
     def clean(text: str) -> str:
         return " ".join(text.replace(" ,", ",").replace(" .", ".").split())
@@ -715,24 +801,42 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
             place = places.pick()
             p = _style(rng, _pick(rng, phrases[pi]))
             text = COMPLAINT_FRAMES[fi].format(
-                p=p, place=place.mention, oki=_fill_oki(rng, place), plea=rng.choice(PLEAS),
-                emo=rng.choice(EMO_BAD), dur=rng.choice(DURATIONS), dur2=rng.choice(DURATIONS).lower(),
+                p=p,
+                place=place.mention,
+                oki=_fill_oki(rng, place),
+                plea=rng.choice(PLEAS),
+                emo=rng.choice(EMO_BAD),
+                dur=rng.choice(DURATIONS),
+                dur2=rng.choice(DURATIONS).lower(),
                 tags=rng.choice(TAGS),
             )
             text = clean(text)
             rel = _relevant(text, place)
             add(text, rel, True, topic, place, f"{topic}/p{pi}/f{fi}", pi in held_phr[topic] or fi in held_frames)
         # The same problems next door: complaints, right topic, but not about OKI.
-        for k in range(14):
+        for _k in range(14):
             pi = rng.randrange(len(phrases))
             fi = rng.randrange(len(COMPLAINT_FRAMES))
             where = rng.choice(NEIGHBOUR_PLACES)
             text = COMPLAINT_FRAMES[fi].format(
-                p=_style(rng, _pick(rng, phrases[pi])), place=f"di {where}", oki="", plea=rng.choice(PLEAS),
-                emo=rng.choice(EMO_BAD), dur=rng.choice(DURATIONS), dur2="lama", tags="",
+                p=_style(rng, _pick(rng, phrases[pi])),
+                place=f"di {where}",
+                oki="",
+                plea=rng.choice(PLEAS),
+                emo=rng.choice(EMO_BAD),
+                dur=rng.choice(DURATIONS),
+                dur2="lama",
+                tags="",
             )
-            add(clean(text), False, True, topic, None, f"{topic}/p{pi}/f{fi}/nb",
-                pi in held_phr[topic] or fi in held_frames)
+            add(
+                clean(text),
+                False,
+                True,
+                topic,
+                None,
+                f"{topic}/p{pi}/f{fi}/nb",
+                pi in held_phr[topic] or fi in held_frames,
+            )
         goods = GOOD[topic]
         for k in range(36):
             gi = k % len(goods)
@@ -743,11 +847,19 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
             if "{place}" not in goods[gi]:
                 place = Place("", None, None, "none")
             g = _pick(rng, goods[gi]).format(place=place.mention.removeprefix("di ").strip())
-            text = NONCOMPLAINT_FRAMES[fi].format(g=g, oki=_fill_oki(rng, place), tags=rng.choice(TAGS),
-                                                  emo_good=rng.choice(EMO_GOOD))
+            text = NONCOMPLAINT_FRAMES[fi].format(
+                g=g, oki=_fill_oki(rng, place), tags=rng.choice(TAGS), emo_good=rng.choice(EMO_GOOD)
+            )
             text = clean(_style(rng, text))
-            add(text, _relevant(text, place) or "kayuagung" in text.lower(), False, topic, place,
-                f"{topic}/g{gi}/n{fi}", gi == 0 or fi in held_nc_frames)
+            add(
+                text,
+                _relevant(text, place) or "kayuagung" in text.lower(),
+                False,
+                topic,
+                place,
+                f"{topic}/g{gi}/n{fi}",
+                gi == 0 or fi in held_nc_frames,
+            )
     for topic, qs in QUESTION_TOPICS.items():
         for k in range(10):
             qi = k % len(qs)
@@ -757,8 +869,9 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
                 place = Place("Kayuagung", "Kayu Agung", None, "strong")
             if "{place}" not in QUESTION_FRAMES[fi]:
                 place = Place("", None, None, "none")
-            text = QUESTION_FRAMES[fi].format(q=qs[qi], place=place.mention.removeprefix("di ").strip(),
-                                              oki=_fill_oki(rng, place))
+            text = QUESTION_FRAMES[fi].format(
+                q=qs[qi], place=place.mention.removeprefix("di ").strip(), oki=_fill_oki(rng, place)
+            )
             text = clean(_style(rng, text))
             add(text, _relevant(text, place), False, topic, place, f"{topic}/q{qi}/f{fi}", fi == 2)
     for k in range(260):

@@ -1,0 +1,103 @@
+"""Benchmark: text classifier throughput on one core, training time, per-stage cost.
+
+Posts are the written corpus recombined (a sentence from one post + a tail from another +
+a random number), so texts are distinct but the vocabulary is realistic. The process is pinned
+to one CPU and BLAS to one thread. Target: >= 20,000 posts/s; training < 60 s.
+
+    python bench/classify.py [--n 50000] [--batch 1000]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from classifiers.gazetteer import get_gazetteer  # noqa: E402
+from classifiers.model import CORPUS_PATH, _evidence_array, load_classifier, train  # noqa: E402
+from classifiers.normalise import normalise  # noqa: E402
+from classifiers.urgency import urgency_cues  # noqa: E402
+
+
+def make_posts(n: int, seed: int = 7) -> list[str]:
+    """Distinct realistic posts recombined from the corpus."""
+    rng = random.Random(seed)
+    texts = [json.loads(line)["text"] for line in CORPUS_PATH.read_text(encoding="utf-8").splitlines()]
+    out = []
+    for _ in range(n):
+        a, b = rng.choice(texts), rng.choice(texts)
+        head = a.split(",")[0]
+        tail = b.split(",")[-1]
+        out.append(f"{head}, {tail} {rng.randrange(1000)}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        meta = train(Path(tmp) / "classifier.joblib")
+        train_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from classifiers import model as model_module
+
+        model_module._CACHE.clear()
+        clf = load_classifier(Path(tmp) / "classifier.joblib")
+        load_s = time.perf_counter() - t0
+
+    posts = make_posts(args.n)
+    clf.predict(posts[:200])  # first call fills lazy caches (word n-grams, gazetteer regex)
+
+    t0 = time.perf_counter()
+    for i in range(0, len(posts), args.batch):
+        clf.predict(posts[i : i + args.batch])
+    total = time.perf_counter() - t0
+
+    # Per-stage cost on the same posts (one big batch), microseconds per post.
+    n = len(posts)
+    stages: dict[str, float] = {}
+    t0 = time.perf_counter()
+    norm = [normalise(p) for p in posts]
+    stages["normalise"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    X = clf.features.transform(norm)
+    stages["features"] = time.perf_counter() - t0
+    gaz = get_gazetteer()
+    t0 = time.perf_counter()
+    evidence = [gaz.evidence(t) for t in norm]
+    stages["gazetteer"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    clf._heads.predict(X, _evidence_array(evidence))
+    stages["models"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for t in norm:
+        urgency_cues(t)
+    stages["urgency"] = time.perf_counter() - t0
+
+    print(f"training: {train_s:.1f} s (target < 60 s); metadata says {meta['train_seconds']} s")
+    print(f"load from file: {load_s * 1000:.0f} ms")
+    print(f"classify: {n} posts in batches of {args.batch}: {n / total:,.0f} posts/s on one core (target 20,000)")
+    for name, seconds in stages.items():
+        print(f"  {name:<10} {seconds / n * 1e6:6.1f} us/post")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""`oki-monitor classify`: JSON lines {"id","text"} in, one JSON line of labels out per input, same order."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
+    from monitor.cli import Context
+
+NAME = "classify"
+HELP = (
+    "baca JSON lines {id,text} (stdin atau --input) dan tulis label per baris: relevan, keluhan, topik, OPD, kecamatan"
+)
+
+BATCH = 2000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", type=Path, help="JSON-lines file (default: stdin)")
+    parser.add_argument("--model", type=Path, help="model file (default: config classifier.model_path or var/models)")
+
+
+def _batches(stream: TextIO) -> Iterator[list[tuple[int, object, str | None, str | None]]]:
+    """(line number, id, text, error) per input line, in batches; a bad line carries its error."""
+    batch: list[tuple[int, object, str | None, str | None]] = []
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            batch.append((number, None, None, f"baris {number}: bukan JSON yang sah ({exc.msg})"))
+        else:
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                batch.append(
+                    (
+                        number,
+                        item.get("id") if isinstance(item, dict) else None,
+                        None,
+                        f'baris {number}: butuh objek dengan "text" berupa teks',
+                    )
+                )
+            else:
+                batch.append((number, item.get("id"), item["text"], None))
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from classifiers.model import load_classifier
+
+    config = ctx.config
+    model_path = args.model or (Path(config.classifier.model_path) if config.classifier.model_path else None)
+    try:
+        classifier = load_classifier(model_path)
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"Model tidak bisa dimuat: {exc}", file=sys.stderr)
+        return 2
+    classifier.triage_threshold = config.classifier.triage_threshold
+    routing = config.routing
+    if args.input is not None and not args.input.exists():
+        print(f"Berkas input tidak ditemukan: {args.input}", file=sys.stderr)
+        return 2
+    stream: TextIO = args.input.open(encoding="utf-8") if args.input else sys.stdin
+    bad = 0
+    out = sys.stdout
+    try:
+        for batch in _batches(stream):
+            texts = [text for _, _, text, _ in batch if text is not None]
+            labels = iter(classifier.predict(texts))
+            for _number, item_id, text, error in batch:
+                if text is None:
+                    bad += 1
+                    print(error, file=sys.stderr)
+                    out.write(json.dumps({"id": item_id, "error": error}, ensure_ascii=False) + "\n")
+                    continue
+                lab = next(labels)
+                record = {
+                    "id": item_id,
+                    "relevant": lab.relevant,
+                    "is_complaint": lab.is_complaint,
+                    "topic": lab.topic,
+                    "agency": routing.get(lab.topic),
+                    "kecamatan": lab.kecamatan,
+                    "confidence": lab.confidence,
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if args.input:
+            stream.close()
+    if bad:
+        print(
+            f"{bad} baris dilewati karena formatnya salah (lihat pesan di atas); baris lain tetap diproses.",
+            file=sys.stderr,
+        )
+    return 0

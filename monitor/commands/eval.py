@@ -1,0 +1,193 @@
+"""`oki-monitor eval`: per-class scores, confusion matrix (table + PNG), worst mistakes, baseline.
+
+Sets: the held-out templates of the written corpus (model fitted without them), Surabaya
+Media Center complaints 2023 H1 (mapped to the taxonomy by classifiers/data/surabaya_topic_map.csv;
+nothing is trained on it), and complaint-vs-not on two sentiment sets as a sanity check.
+Evaluation-only data is read from --data-dir and never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
+    from monitor.cli import Context
+
+NAME = "eval"
+HELP = "ukur pengklasifikasi: skor per kelas, matriks kebingungan (tabel + PNG), kesalahan terburuk, baseline"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, default=Path("var/eval"), help="where the PNG and JSON go (default var/eval)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("../shared/data"), help="shared evaluation data (default ../shared/data)"
+    )
+    parser.add_argument("--model", type=Path, help="model for the external sets (default: the configured one)")
+    parser.add_argument("--worst", type=int, default=10, help="how many worst mistakes to list")
+
+
+def _table(rows: Sequence[dict[str, Any]]) -> str:
+    lines = [f"  {'kelas':<18} {'presisi':>8} {'recall':>8} {'F1':>8} {'jumlah':>7}"]
+    for r in rows:
+        lines.append(
+            f"  {r['label']:<18} {r['precision']:>8.3f} {r['recall']:>8.3f} {r['f1']:>8.3f} {r['support']:>7d}"
+        )
+    return "\n".join(lines)
+
+
+def _confusion_table(labels: list[str], matrix: Any) -> str:
+    short = [lab[:5] for lab in labels]
+    head = " " * 18 + " ".join(f"{s:>5}" for s in short)
+    rows = [head]
+    for lab, row in zip(labels, matrix, strict=True):
+        rows.append(f"  {lab:<16}" + " ".join(f"{int(v):>5}" for v in row))
+    return "\n".join(rows)
+
+
+def _png(labels: list[str], matrix: Any, title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 8))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("prediksi")
+    ax.set_ylabel("label sebenarnya")
+    ax.set_title(title)
+    peak = matrix.max() if matrix.size else 0
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if matrix[i, j]:
+                ax.text(
+                    j,
+                    i,
+                    str(int(matrix[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if matrix[i, j] > peak / 2 else "black",
+                )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from classifiers import evaluation as ev
+    from classifiers.model import fit_held_out, load_classifier
+    from classifiers.normalise import lexicon_coverage
+
+    report: dict[str, Any] = {}
+    baseline = ev.KeywordBaseline()
+
+    print("== 1. Korpus OKI, template yang disisihkan (model dilatih tanpa template itu) ==")
+    held_model, _train, test = fit_held_out(0)
+    texts = [e.text for e in test]
+    labels = held_model.predict(texts)
+    base_labels = baseline.predict(texts)
+    own = ev.score_predictions(test, labels)
+    own_base = ev.score_predictions(test, base_labels)
+    report["held_out"] = {"model": own, "baseline": own_base}
+    print(f"  {'':<24}{'model':>10}{'baseline':>10}")
+    for name, a, b in (
+        ("relevansi F1", own["relevance_f1"], own_base["relevance_f1"]),
+        ("keluhan F1", own["complaint_f1"], own_base["complaint_f1"]),
+        ("topik macro-F1", own["topic"]["macro_f1"], own_base["topic"]["macro_f1"]),
+        ("topik akurasi", own["topic"]["accuracy"], own_base["topic"]["accuracy"]),
+        ("kecamatan akurasi", own["kecamatan_accuracy"], own_base["kecamatan_accuracy"]),
+    ):
+        print(f"  {name:<24}{_fmt(a):>10}{_fmt(b):>10}")
+    complaints = [(e, lab) for e, lab in zip(test, labels, strict=True) if e.is_complaint and e.topic]
+    truth = [str(e.topic) for e, _ in complaints]
+    pred = [lab.topic for _, lab in complaints]
+    print("  Topik per kelas (keluhan):")
+    print(_table(ev.per_class(truth, pred, sorted(set(truth)))))
+    names, matrix = ev.topic_confusion(truth, pred)
+    _png(names, matrix, "Topik — korpus OKI held-out", args.out / "confusion_heldout.png")
+
+    data = args.data_dir
+    surabaya_csv = data / "surabaya_mediacenter_complaints" / "complaints_2023H1.csv"
+    if not surabaya_csv.exists():
+        print(
+            f"\nData evaluasi tidak ditemukan di {data}; beri --data-dir yang benar. Bagian 2–4 dilewati.",
+            file=sys.stderr,
+        )
+    else:
+        config_path = None
+        try:
+            config_path = ctx.config.classifier.model_path
+        except Exception:  # eval works without a config file
+            config_path = None
+        model = load_classifier(args.model or (Path(config_path) if config_path else None))
+        print("\n== 2. Surabaya Media Center 2023 H1 (tidak pernah dipakai melatih) ==")
+        mapping = ev.load_surabaya_map()
+        s_texts, s_truth, skipped = ev.load_surabaya(surabaya_csv, mapping)
+        s_labels = model.predict(s_texts)
+        s_base = baseline.predict(s_texts)
+        s_pred = [lab.topic for lab in s_labels]
+        sm = ev.topic_scores(s_truth, s_pred)
+        sb = ev.topic_scores(s_truth, [lab.topic for lab in s_base])
+        detected = sum(1 for lab in s_labels if lab.is_complaint) / max(1, len(s_labels))
+        report["surabaya_2023h1"] = {
+            "model": sm,
+            "baseline": sb,
+            "skipped_unmapped": skipped,
+            "complaint_recall": detected,
+        }
+        print(f"  {len(s_texts)} keluhan terpetakan, {skipped} dilewati (topik tanpa padanan taksonomi)")
+        print(
+            f"  topik akurasi {sm['accuracy']:.3f} · macro-F1 {sm['macro_f1']:.3f}  "
+            f"(baseline kata kunci: {sb['accuracy']:.3f} · {sb['macro_f1']:.3f})"
+        )
+        print(f"  dikenali sebagai keluhan: {detected:.3f}")
+        print(_table(ev.per_class(s_truth, s_pred, sorted(set(s_truth)))))
+        names, matrix = ev.topic_confusion(s_truth, s_pred)
+        print("  Matriks kebingungan (baris: label, kolom: prediksi):")
+        print(_confusion_table(names, matrix))
+        _png(names, matrix, "Topik — Surabaya 2023 H1", args.out / "confusion_surabaya.png")
+        print(f"  {args.worst} kesalahan paling yakin:")
+        for m in ev.worst_mistakes(s_texts, s_truth, s_labels, args.worst):
+            snippet = " ".join(m.text.split())[:110]
+            print(f"   - [{m.truth} → {m.predicted} {m.score:.2f}] {snippet}")
+
+        print("\n== 3. Keluhan vs bukan: set sentimen (negatif = keluhan), cek kewajaran ==")
+        report["sentiment"] = {}
+        for label, path in (
+            ("LAPOR! app tweets", data / "lapor_app_tweets_sentiment" / "dataset_label.csv"),
+            ("NusaX id (test)", data / "nusax_senti_indonesian" / "test.csv"),
+        ):
+            if not path.exists():
+                continue
+            t, neg = ev.load_sentiment(path)
+            got = [lab.is_complaint for lab in model.predict(t)]
+            got_b = [lab.is_complaint for lab in baseline.predict(t)]
+            f_m, f_b = ev.binary_f1(neg, got), ev.binary_f1(neg, got_b)
+            report["sentiment"][label] = {"model_f1": f_m, "baseline_f1": f_b, "n": len(t)}
+            print(f"  {label:<20} n={len(t):<5} keluhan F1 model {f_m:.3f} · baseline {f_b:.3f}")
+
+        lex = data / "colloquial_indonesian_lexicon" / "colloquial-indonesian-lexicon.csv"
+        if lex.exists():
+            print("\n== 4. Cakupan leksikon slang terhadap colloquial-indonesian-lexicon ==")
+            cov = lexicon_coverage(ev.load_lexicon_pairs(lex))
+            report["lexicon_coverage"] = cov
+            print(f"  {int(cov['forms'])} bentuk slang · diubah {cov['covered']:.3f} · tepat sama {cov['exact']:.3f}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"\nGambar dan laporan JSON: {args.out}/")
+    return 0

@@ -1,0 +1,158 @@
+"""The trained model: loads, answers known examples, matches scikit-learn, uses corrections; the commands."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import classifiers.model as model_module
+from classifiers.model import TOPICS, TextClassifier, load_classifier, train
+
+ROAD_POSTS = [
+    "Jalan di Desa Sri Tanjung Kec. Cengal rusak parah, lubang sebesar kolam, motor warga jatuh tiap hari #OKI",
+    "Min @pemkaboki jalan poros Cengal dak pacak dilewati lagi, kapan diperbaiki?",
+]
+LOOK_ALIKES = [
+    "Ceramah Ustazah Oki Setiana Dewi bikin adem",
+    "KTT OKI kecam serangan Israel",
+    "Jalan rusak di Baturaja OKU belum juga diperbaiki",
+    "Banjir di Mesuji Lampung rendam ratusan rumah",
+]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    directory = tmp_path_factory.mktemp("model")
+    train(directory / "classifier.joblib")
+    yield directory
+
+
+@pytest.fixture(scope="module")
+def clf(model_dir: Path) -> TextClassifier:
+    model_module._CACHE.clear()
+    return load_classifier(model_dir / "classifier.joblib")
+
+
+def test_demo_road_posts_are_relevant_infrastructure_complaints_in_cengal(clf: TextClassifier) -> None:
+    for lab in clf.predict(ROAD_POSTS):
+        assert lab.relevant and lab.is_complaint
+        assert lab.topic == "infrastruktur"
+        assert lab.kecamatan == "Cengal"
+        assert lab.model_version == clf.version
+
+
+def test_look_alikes_are_not_relevant(clf: TextClassifier) -> None:
+    for text, lab in zip(LOOK_ALIKES, clf.predict(LOOK_ALIKES), strict=True):
+        assert not lab.relevant, text
+        assert lab.kecamatan is None
+
+
+def test_background_chatter_is_relevant_but_not_a_complaint(clf: TextClassifier) -> None:
+    (lab,) = clf.predict(["Selamat pagi Kayuagung, cuaca cerah"])
+    assert lab.relevant and not lab.is_complaint
+    assert lab.kecamatan == "Kayu Agung"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("air PDAM mati tiga hari di Kayuagung, tolong min", "air_bersih"),
+        ("listrik padam terus di Tulung Selapan, PLN kemano", "listrik"),
+        ("pupuk subsidi langka di desa Sri Tanjung Cengal, petani menjerit", "pertanian"),
+        ("bikin KTP di Disdukcapil OKI sudah 3 bulan belum jadi", "adminduk"),
+        ("gas elpiji 3 kg langka di Pedamaran OKI, harga 40 ribu", "harga_kebutuhan"),
+    ],
+)
+def test_known_topics(clf: TextClassifier, text: str, topic: str) -> None:
+    (lab,) = clf.predict([text])
+    assert lab.topic == topic
+    assert lab.topic in TOPICS
+
+
+def test_urgency_and_triage(clf: TextClassifier) -> None:
+    (flood,) = clf.predict(["Banjir setinggi dada di Desa Ulak Kapal, anak-anak mengungsi, darurat!"])
+    assert flood.urgent and "banjir" in flood.urgency_cues and "darurat" in flood.urgency_cues
+    clf.triage_threshold = 1.01  # everything is below it
+    try:
+        assert all(lab.needs_triage for lab in clf.predict(ROAD_POSTS))
+    finally:
+        clf.triage_threshold = model_module.TRIAGE_THRESHOLD
+
+
+def test_empty_and_odd_input_do_not_raise(clf: TextClassifier) -> None:
+    labels = clf.predict(["", "🙏🙏", "1234"])
+    assert len(labels) == 3 and not any(lab.relevant for lab in labels)
+    assert clf.predict([]) == []
+
+
+def test_fast_scoring_equals_scikit_learn_predict_proba(clf: TextClassifier) -> None:
+    texts = ROAD_POSTS + LOOK_ALIKES + ["air pdam mati di kayuagung"]
+    norm, evidence, p_rel, p_comp, p_topic = clf.scores(texts)
+    X = clf.features.transform(norm)
+    Xr = sp.hstack([X, model_module._evidence_matrix(evidence)], format="csr")
+    assert np.allclose(p_rel, clf.relevance.predict_proba(Xr)[:, 1])
+    assert np.allclose(p_comp, clf.complaint.predict_proba(X)[:, 1])
+    assert np.allclose(p_topic, clf.topic.predict_proba(X))
+
+
+def test_metadata_and_default_location_loads_without_retraining(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKI_MONITOR_MODEL_DIR", str(model_dir))
+    model_module._CACHE.clear()
+    calls: list[Path] = []
+    monkeypatch.setattr(model_module, "train", lambda out, *a, **k: calls.append(out))
+    first = load_classifier()
+    assert load_classifier() is first  # cached per path
+    assert calls == []
+    meta = first.metadata
+    assert meta["data_hash"] == model_module.data_hash()
+    assert set(meta["libraries"]) >= {"scikit-learn", "numpy", "python"}
+    assert meta["held_out_metrics"]["topic"]["macro_f1"] > 0.5
+
+
+def test_missing_explicit_model_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="oki-monitor train"):
+        load_classifier(tmp_path / "nope.joblib")
+
+
+def test_corrections_validation_skips_only_bad_items() -> None:
+    examples = model_module.corrections_to_examples(
+        [("jalan rusak", {"topic": "infrastruktur"}), ("x", {"topic": "bukan_topik"}), ("y", {"relevant": "ya"})]
+    )
+    assert [e.text for e in examples] == ["jalan rusak"]
+
+
+def _ctx() -> SimpleNamespace:
+    routing = {t: ("pupr" if t == "infrastruktur" else "diskominfo") for t in TOPICS}
+    return SimpleNamespace(
+        config=SimpleNamespace(routing=routing, classifier=SimpleNamespace(model_path=None, triage_threshold=0.6))
+    )
+
+
+def test_classify_command_contract(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.commands import classify
+
+    monkeypatch.setenv("OKI_MONITOR_MODEL_DIR", str(model_dir))
+    lines = [json.dumps({"id": "a", "text": ROAD_POSTS[0]}), "not json", json.dumps({"id": 7, "text": LOOK_ALIKES[1]})]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    parser = argparse.ArgumentParser()
+    classify.add_arguments(parser)
+    assert classify.run(parser.parse_args([]), _ctx()) == 0  # type: ignore[arg-type]
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["id"] for o in out] == ["a", None, 7]
+    assert set(out[0]) == {"id", "relevant", "is_complaint", "topic", "agency", "kecamatan", "confidence"}
+    assert out[0]["agency"] == "pupr" and out[0]["kecamatan"] == "Cengal" and out[0]["relevant"] is True
+    assert "error" in out[1]
+    assert out[2]["relevant"] is False and out[2]["kecamatan"] is None
