@@ -1,10 +1,14 @@
-"""The `alerts:` section of config.yaml: channels, receivers and the routing tree."""
+"""The `alerts:` section of config.yaml: channels, receivers, the routing tree and alert hygiene."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from alerts.holidays import NATIONAL_HOLIDAYS
 
 
 class _Strict(BaseModel):
@@ -28,11 +32,14 @@ class TelegramSettings(_Strict):
     api_base: str = "https://api.telegram.org"
     token_env: str = "OKI_MONITOR_TELEGRAM_TOKEN"
     timeout_seconds: float = Field(15.0, gt=0)
+    webhook_secret_env: str | None = None
+    """Set when updates arrive by webhook: the value Telegram sends as X-Telegram-Bot-Api-Secret-Token."""
 
 
 class WebhookTarget(_Strict):
     url: str
     secret_env: str | None = None
+    """Environment variable holding the HMAC-SHA256 key used to sign each request body."""
 
 
 class Receiver(_Strict):
@@ -45,20 +52,77 @@ class Receiver(_Strict):
     webhook: list[WebhookTarget] = Field(default_factory=list)
 
 
+MATCH_KEYS = ("topic", "agency", "kecamatan", "stage", "urgent")
+
+
 class Route(_Strict):
     """A node of the routing tree (Alertmanager-style).
 
-    ``match`` keys: topic, agency, kecamatan, stage, urgent; each a list of accepted values.
-    The special receiver ``$agency`` means the issue's own agency.
+    ``match`` keys: topic, agency, kecamatan, stage, urgent; each a list of accepted values
+    (``urgent: ["true"]``). The special receiver ``$agency`` means the issue's own agency.
+    A node without ``receiver`` inherits its parent's; timers are inherited the same way.
     """
 
     receiver: str | None = None
     match: dict[str, list[str]] = Field(default_factory=dict)
     continue_: bool = Field(False, alias="continue")
     routes: list[Route] = Field(default_factory=list)
-    repeat_interval_hours: float | None = None
-    escalate_after_minutes: float | None = None
+    repeat_interval_hours: float | None = Field(None, gt=0)
+    escalate_after_minutes: float | None = Field(None, gt=0)
     escalate_to: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _known_keys(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = [k for k in value if k not in MATCH_KEYS]
+        if unknown:
+            raise ValueError(f"route match: unknown key(s) {unknown}; use {list(MATCH_KEYS)}")
+        return {k: [str(v).lower() if k == "urgent" else str(v) for v in vs] for k, vs in value.items()}
+
+
+class QuietHours(_Strict):
+    """Hold non-urgent alerts during the night (WIB); deliveries go out when quiet hours end."""
+
+    enabled: bool = True
+    start: time = time(21, 0)
+    end: time = time(6, 0)
+    bypass_topics: list[str] = Field(default_factory=lambda: ["bencana", "kesehatan"])
+    bypass_urgent: bool = True
+    """Urgent issues (deaths, children, disasters: set by the classifier) are never held."""
+
+
+class InhibitRule(_Strict):
+    """While an open issue matches ``source``, alerts matching ``target`` with the same ``equal`` labels are muted."""
+
+    source: dict[str, list[str]]
+    target: dict[str, list[str]]
+    equal: list[str] = Field(default_factory=lambda: ["kecamatan"])
+
+
+class SlaSettings(_Strict):
+    """SP4N-LAPOR!-style clocks: working days in WIB, skipping weekends and national holidays."""
+
+    respond_working_days: int = Field(5, ge=1)
+    """LAPOR!: an agency follows up a report within 5 working days."""
+    holidays: list[date] = Field(default_factory=lambda: list(NATIONAL_HOLIDAYS))
+
+
+class RetrySettings(_Strict):
+    base_seconds: float = Field(5.0, gt=0)
+    max_seconds: float = Field(600.0, gt=0)
+    max_attempts: int = Field(50, ge=1)
+    max_age_hours: float = Field(24.0, gt=0)
+    lease_seconds: float = Field(120.0, gt=0)
+    """A delivery claimed by a worker that died is retried after this long."""
+
+
+class GroupingSettings(_Strict):
+    """Several small first alerts for one receiver decided together go out as one message."""
+
+    enabled: bool = True
+    max_score: float = 60.0
+    """Only issues scoring below this (and not urgent) are 'small'."""
+    min_issues: int = Field(2, ge=2)
 
 
 class AlertsConfig(_Strict):
@@ -71,3 +135,42 @@ class AlertsConfig(_Strict):
     """Stages at which an issue's agency is told (the first alert comes at the first of these)."""
     repeat_interval_hours: float = Field(24.0, gt=0)
     escalate_after_minutes: float = Field(120.0, gt=0)
+    escalate_to: str | None = None
+    """Default receiver for escalations (e.g. the comms head); None means no escalation."""
+    admin_receiver: str | None = None
+    """Who hears about silent sources and dead deliveries; None means the Diskominfo agency."""
+    crisis_words: list[str] = Field(
+        default_factory=lambda: [
+            "meninggal", "tewas", "korban jiwa", "tenggelam", "banjir bandang", "longsor",
+            "kebakaran", "terbakar", "anak hilang", "keracunan", "wabah", "jebol", "ambruk",
+        ]
+    )
+    """Words in an issue's title that alert at once, without waiting for a statistical spike."""
+    quiet_hours: QuietHours = Field(default_factory=lambda: QuietHours())
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=lambda: [
+            InhibitRule(
+                source={"topic": ["bencana"]},
+                target={"topic": ["infrastruktur", "air_bersih", "listrik", "transportasi"]},
+                equal=["kecamatan"],
+            )
+        ]
+    )
+    sla: SlaSettings = Field(default_factory=lambda: SlaSettings())
+    retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
+    grouping: GroupingSettings = Field(default_factory=lambda: GroupingSettings())
+    digest_time: time = time(7, 0)
+    """Daily summary per agency at this WIB time."""
+    source_silence_factor: float = Field(4.0, gt=1)
+    """A source is silent when its last item is older than this many times its usual gap."""
+    ack_secret_env: str = "OKI_MONITOR_SECRET_KEY"
+    """Key that signs acknowledge links in e-mails (shared with the dashboard's session key)."""
+
+    @field_validator("crisis_words")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [re.sub(r"\s+", " ", w.strip().lower()) for w in value if w.strip()]
+
+    def receiver(self, name: str) -> Receiver | None:
+        """The receiver called ``name``, or None."""
+        return next((r for r in self.receivers if r.name == name), None)

@@ -18,12 +18,24 @@ import scipy.sparse as sp
 
 _EMPTY = np.zeros(0, dtype=np.int32)
 
+LEXICON_WEIGHT = 3
+"""Term count of a lexicon word's shared topic feature. 1 left it drowned among ~60 n-grams per
+word; 3 gave the best held-out topic macro-F1 (0.86 -> 0.93; 6 was no better)."""
+
 
 class NgramFeatures:
     """Fit on normalised texts; `transform` returns a CSR matrix (rows L2-normalised)."""
 
-    def __init__(self, char_range: tuple[int, int] = (2, 5), min_df: int = 2, max_cache: int = 300_000) -> None:
+    def __init__(
+        self,
+        char_range: tuple[int, int] = (2, 5),
+        min_df: int = 2,
+        max_cache: int = 300_000,
+        lexicon: dict[str, str] | None = None,
+    ) -> None:
         self.char_range = char_range
+        self.lexicon = dict(lexicon or {})
+        """word -> class name: each such word also fires a shared feature "t:<class>"."""
         self.min_df = min_df
         self.max_cache = max_cache
         self.vocab: dict[str, int] = {}
@@ -39,10 +51,15 @@ class NgramFeatures:
 
     def _char_grams(self, word: str) -> list[str]:
         padded = f" {word} "
+        # The shared lexicon feature rides along with the word's n-grams, so it is cached
+        # per word and costs nothing per post.
+        tag = self.lexicon.get(word)
         lo, hi = self.char_range
         out: list[str] = []
         for n in range(lo, hi + 1):
             out.extend(f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1))
+        if tag is not None:
+            out.extend([f"t:{tag}"] * LEXICON_WEIGHT)
         return out
 
     def _terms(self, text: str) -> list[str]:

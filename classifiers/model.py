@@ -67,6 +67,7 @@ MODEL_FORMAT = 1
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CORPUS_PATH = DATA_DIR / "corpus.jsonl"
 EXTERNAL_NEGATIVES = DATA_DIR / "external" / "smsa_sample.tsv"
+TOPIC_LEXICON = DATA_DIR / "topic_lexicon.tsv"
 MODEL_FILE = "classifier.joblib"
 
 # Everything that changes what a trained model would be. A model file whose data hash differs
@@ -75,6 +76,7 @@ _HASHED_FILES = (
     CORPUS_PATH,
     EXTERNAL_NEGATIVES,
     DATA_DIR / "slang_id.tsv",
+    TOPIC_LEXICON,
     DATA_DIR / "oki_wilayah.csv",
     DATA_DIR / "sumsel_desa_kelurahan.csv",
     DATA_DIR / "sumsel_kabupaten_kecamatan.csv",
@@ -120,14 +122,23 @@ def load_corpus(path: Path = CORPUS_PATH) -> list[Example]:
 
 
 def load_external_negatives(path: Path = EXTERNAL_NEGATIVES) -> list[Example]:
-    """General Indonesian reviews/comments (IndoNLU SmSA sample, Apache-2.0): never about OKI."""
+    """General Indonesian reviews/comments (IndoNLU SmSA sample, Apache-2.0): never about OKI.
+
+    They teach relevance what "not about OKI" looks like, and complaint detection that
+    negative experiences written in ordinary Indonesian are complaints.
+    """
     if not path.exists():
         return []
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.rsplit("\t", 1)[0].strip()
-        if text:
-            out.append(Example(text=text, relevant=False, source="smsa"))
+        text, _, label = line.rpartition("\t")
+        text = text.strip()
+        if not text:
+            continue
+        # A negative review is a complaint about something (just not about OKI); a positive
+        # one is not. Neutral rows are left out of the complaint decision: they mix both.
+        complaint = {"negative": True, "positive": False}.get(label.strip())
+        out.append(Example(text=text, relevant=False, is_complaint=complaint, source="smsa"))
     return out
 
 
@@ -396,9 +407,20 @@ class _Fitted:
     topic: CalibratedClassifierCV
 
 
+def load_topic_lexicon(path: Path = TOPIC_LEXICON) -> dict[str, str]:
+    """Domain word -> taxonomy key (classifiers/data/topic_lexicon.tsv)."""
+    out: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.strip() and not raw.startswith("#"):
+            word, _, topic = raw.partition("\t")
+            if topic.strip() in TOPICS:
+                out[word.strip()] = topic.strip()
+    return out
+
+
 def _fit(examples: Sequence[Example], seed: int) -> _Fitted:
     norm = [normalise(e.text) for e in examples]
-    features = NgramFeatures().fit(norm)
+    features = NgramFeatures(lexicon=load_topic_lexicon()).fit(norm)
     X = features.transform(norm)
     X.sum_duplicates()
     gaz = get_gazetteer()

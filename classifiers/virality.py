@@ -1,10 +1,15 @@
-"""Spike detection and virality forecasting (pure, deterministic; time comes from ``now``).
+"""Is this issue starting to blow up? Signals, spike test, viral forecast and stage, for one issue at a time.
 
-This is the walking-skeleton detector: an issue's recent posting rate is
-compared with its own trailing baseline (a Poisson test that copes with the
-0-2 posts a day most issues have), and its early growth is extrapolated
-log-linearly (the Szabo-Huberman observation that early reach predicts later
-reach) into a probability of reaching the viral level and a time until then.
+The pipeline calls :func:`assess` every few minutes for each open issue with
+all its posts and engagement snapshots. Everything here is pure: no clock, no
+database, no randomness; time comes from ``now``.
+
+The spike test is the streaming detector of :mod:`classifiers.spike`, the same
+one :func:`detect_onsets` runs for ``oki-monitor detect``, the topic ×
+kecamatan scan (:func:`scan_series`) and the evaluations. The forecast is
+:mod:`classifiers.forecast`. Coordinated bursts (a few accounts posting in
+concert) are found by :func:`buzzer_flags`; their posts count for less in
+every number that decides the stage, and the reasons say so.
 """
 
 from __future__ import annotations
@@ -13,10 +18,16 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from classifiers.calendar_id import IndonesianCalendar, to_local, to_utc
+from classifiers.forecast import fit_growth, forecast
+from classifiers.spike import DetectorOutput, DetectorSettings, run_detector
+
+STAGES = ("baru", "naik", "viral", "mereda")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +35,12 @@ class PostEvent:
     """One post that belongs to an issue."""
 
     at: datetime
+    """tz-aware UTC publication time"""
     author: str
+    """pseudonymised author key"""
     platform: str
     engagement: float
+    """latest likes+shares+replies (+ a little of views) known at ``now``"""
     is_news: bool
 
 
@@ -40,64 +54,247 @@ class EngagementReading:
 
 
 class ViralityParams(BaseModel):
-    """The `virality:` section of config.yaml."""
+    """``virality:`` in config.yaml. Every field has a default tuned on the simulator and NAB realTweets."""
 
     model_config = ConfigDict(extra="forbid")
 
     bin_minutes: int = Field(5, ge=1, le=60)
-    viral_mentions: int = Field(60, ge=1)
-    """Posts within `window_hours` that make an issue viral."""
-    viral_engagement: float = Field(5000.0, gt=0)
-    window_hours: float = Field(24.0, gt=0)
-    naik_probability: float = Field(0.5, ge=0, le=1)
-    """Forecast probability of going viral at which an issue is `naik` (and its agency is warned)."""
-    naik_min_mentions: int = Field(5, ge=1)
+    """Width of a time bin for every series."""
+    viral_mentions: int = Field(60, ge=2)
+    """An issue is viral at this many posts within ``viral_window_hours`` ..."""
+    viral_window_hours: float = Field(24, gt=0)
+    viral_engagement: float = Field(5000, gt=0)
+    """... or at this total engagement."""
+    horizon_hours: float = Field(24, gt=0, le=168)
+    """p_viral is the chance of reaching the viral level within this many hours."""
+    naik_probability: float = Field(0.5, gt=0, le=1)
+    """Enter ``naik`` at this p_viral (or when the spike detector fires)."""
+    naik_exit_probability: float = Field(0.25, ge=0, le=1)
+    """Leave ``naik`` (to ``mereda``) only below this p_viral and with no spike: hysteresis."""
+    naik_min_posts: int = Field(5, ge=1)
     naik_min_authors: int = Field(3, ge=1)
-    spike_z: float = Field(3.0, gt=0)
-    recent_hours: float = Field(2.0, gt=0)
-    mereda_fraction: float = Field(0.3, gt=0, lt=1)
-    """A `naik`/`viral` issue cools (`mereda`) when its rate falls below this fraction of its peak rate."""
-    buzzer_share: float = Field(0.6, gt=0, le=1)
-    """Share of recent posts from the three busiest accounts above which growth looks coordinated."""
+    """A handful of posts by one or two people never makes an issue ``naik``."""
+    mereda_fraction: float = Field(0.35, gt=0, lt=1)
+    """A viral issue is ``mereda`` when its last-3-hour rate falls below this share of its peak rate."""
+    spike_threshold: float = Field(4.0, gt=0)
+    """Detector score at which an alarm starts (≈ standard deviations on the square-root scale)."""
+    spike_release: float = Field(1.5, ge=0)
+    release_minutes: int = Field(30, ge=0)
+    """An alarm ends after the score stays below ``spike_release`` this long."""
+    min_excess: float = Field(4.0, ge=0)
+    """Posts above expectation in the last hour needed before any alarm."""
+    baseline_half_life_hours: float = Field(24, gt=0)
+    season_days: float = Field(7, gt=0)
+    """How many days of a slot's history shape its daily/weekly factor."""
+    relative_error: float = Field(0.15, ge=0)
+    """Relative uncertainty of the baseline; keeps large noisy series calm."""
+    growth_weight: float = Field(0.5, ge=0)
+    """Score bonus per consecutive rising hour (accelerating growth alerts earlier)."""
+    rebase_after_hours: float = Field(6, gt=0)
+    """A flat excess lasting this long is a new normal, not a spike."""
+    warmup_hours: float = Field(24, ge=0)
+    """A series without a known level is watched this long before it may alert."""
+    rhythm_prior: bool = True
+    """Seed the daily rhythm with Indonesian social-media hours (WIB) instead of a flat line."""
+    ramadan_profile: bool = True
+    extra_holidays: list[date] = Field(default_factory=list)
+    """Holidays missing from the built-in table (e.g. cuti bersama)."""
+    issue_prior_per_hour: float = Field(0.5, ge=0)
+    """Baseline posting rate of a brand-new issue."""
+    lookback_hours: float = Field(72, gt=0)
+    growth_half_life_hours: float = Field(3, gt=0)
+    damping_hours: float = Field(12, gt=0)
+    """How fast a cascade's growth fades (self-exciting kernel)."""
+    prior_growth_sd: float = Field(0.15, ge=0)
+    """Spread of growth rates beyond the fit's own error (per hour)."""
+    buzzer_window_minutes: int = Field(360, ge=10)
+    buzzer_burst_seconds: int = Field(120, ge=10)
+    buzzer_repeat_posts: int = Field(3, ge=2)
+    """An account with this many posts in the window is posting in bulk."""
+    buzzer_share_threshold: float = Field(0.4, gt=0, le=1)
+    buzzer_min_posts: int = Field(8, ge=1)
+    buzzer_weight: float = Field(0.3, ge=0, le=1)
+    """How much one buzzer-like post counts compared with an organic one."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ViralityParams:
+        if self.naik_exit_probability > self.naik_probability:
+            raise ValueError("naik_exit_probability must not exceed naik_probability (hysteresis)")
+        if self.spike_release > self.spike_threshold:
+            raise ValueError("spike_release must not exceed spike_threshold")
+        return self
+
+    def detector_settings(self, initial_level: float | None = None) -> DetectorSettings:
+        """The detector's knobs in bins."""
+        per_hour = 60.0 / self.bin_minutes
+        return DetectorSettings(
+            bin_minutes=self.bin_minutes,
+            level_half_life_bins=self.baseline_half_life_hours * per_hour,
+            season_days=self.season_days,
+            relative_error=self.relative_error,
+            spike_threshold=self.spike_threshold,
+            spike_release=self.spike_release,
+            release_bins=max(1, round(self.release_minutes / self.bin_minutes)),
+            min_excess=self.min_excess,
+            growth_weight=self.growth_weight,
+            rebase_after_bins=max(1, round(self.rebase_after_hours * per_hour)),
+            warmup_bins=round(self.warmup_hours * per_hour),
+            use_prior=self.rhythm_prior,
+            initial_level=initial_level,
+        )
+
+    def calendar(self) -> IndonesianCalendar:
+        """The calendar the baseline uses."""
+        return IndonesianCalendar(self.extra_holidays, ramadan=self.ramadan_profile)
 
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
+    """The verdict on one issue at one time, with the evidence behind it."""
+
     stage: str
+    """"baru" | "naik" | "viral" | "mereda\""""
     score: float
+    """0..100 rise score used to rank the board (buzzer-weighted)"""
     spike: bool
     p_viral: float
     eta_minutes: float | None
     mentions: int
+    """posts in the viral window (raw count)"""
     authors: int
     engagement: float
     velocity: float
+    """engagement gained per hour over the last hour"""
     platforms: int
     news_pickup: int
+    """distinct news portals/feeds carrying the issue (news posts)"""
     buzzer_suspected: bool
     buzzer_share: float
     reasons: tuple[str, ...]
 
 
-def _hourly_counts(times: Sequence[datetime], now: datetime, hours: int) -> np.ndarray:
-    counts = np.zeros(hours)
-    for t in times:
-        age = (now - t).total_seconds() / 3600
-        if 0 <= age < hours:
-            counts[hours - 1 - int(age)] += 1
-    return counts
+def score_to_unit(score: float, params: ViralityParams) -> float:
+    """Map a detector score to 0..1 (0.5 at the alarm threshold) for reports and NAB."""
+    return float(score / (score + params.spike_threshold)) if score > 0 else 0.0
 
 
-def _growth_rate(hourly: np.ndarray) -> float:
-    """Per-hour exponential growth rate of the cumulative count over the last hours (0 if not growing)."""
-    cum = np.cumsum(hourly)
-    tail = cum[-6:]
-    if tail[-1] < 3 or tail[0] == tail[-1]:
-        return 0.0
-    x = np.arange(len(tail), dtype=float)
-    y = np.log(tail + 1.0)
-    slope = float(np.polyfit(x, y, 1)[0])
-    return max(slope, 0.0)
+def run_series(
+    timestamps: Sequence[datetime], values: np.ndarray, params: ViralityParams, initial_level: float | None = None
+) -> DetectorOutput:
+    """Run the detector over one or many series (rows of ``values``) sharing ``timestamps``."""
+    slots = params.calendar().slots(timestamps)
+    return run_detector(np.atleast_2d(values), slots, params.detector_settings(initial_level))
+
+
+def detect_onsets(
+    timestamps: Sequence[datetime], values: Sequence[float], params: ViralityParams | None = None
+) -> list[tuple[datetime, float]]:
+    """The same streaming detector, used by `detect` and by the topic×kecamatan scan; returns (onset time, score).
+
+    One entry per alarm episode (its first bin), score in 0..1. Rows are read
+    as consecutive bins in the order given; naive timestamps are local (WIB) time.
+    """
+    params = params or ViralityParams()
+    if len(timestamps) != len(values):
+        raise ValueError(f"{len(timestamps)} timestamps but {len(values)} values")
+    if not timestamps:
+        return []
+    out = run_series(timestamps, np.asarray(values, dtype=float), params)
+    idx = np.nonzero(out.onset[0])[0]
+    return [(timestamps[i], score_to_unit(float(out.score[0, i]), params)) for i in idx]
+
+
+def series_baseline(
+    timestamps: Sequence[datetime], values: Sequence[float], params: ViralityParams | None = None
+) -> list[float]:
+    """Expected value per bin (what the detector compared each bin with), for the dashboard chart."""
+    params = params or ViralityParams()
+    if not timestamps:
+        return []
+    out = run_series(timestamps, np.asarray(values, dtype=float), params)
+    return [float(v) for v in out.expected[0]]
+
+
+def scan_series(
+    start: datetime, values: np.ndarray, params: ViralityParams | None = None
+) -> list[list[tuple[datetime, float]]]:
+    """Onsets for many regular series at once (rows of ``values``, bin 0 at ``start``), e.g. topic × kecamatan.
+
+    Returns, per row, the list of (onset time, score 0..1).
+    """
+    params = params or ViralityParams()
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    slots = params.calendar().regular_slots(start, values.shape[1], params.bin_minutes)
+    out = run_detector(values, slots, params.detector_settings())
+    step = timedelta(minutes=params.bin_minutes)
+    result: list[list[tuple[datetime, float]]] = []
+    for row in range(values.shape[0]):
+        idx = np.nonzero(out.onset[row])[0]
+        result.append([(start + step * int(i), score_to_unit(float(out.score[row, i]), params)) for i in idx])
+    return result
+
+
+# --- buzzer-like bursts ---------------------------------------------------------------
+
+
+def buzzer_flags(
+    seconds: np.ndarray, authors: Sequence[str], params: ViralityParams, now_seconds: float
+) -> np.ndarray:
+    """Which posts (sorted by time, as seconds) look coordinated, among those in the recent window.
+
+    Two patterns, both about accounts rather than text: an account posting
+    ``buzzer_repeat_posts`` or more times in the window (its extra posts are
+    flagged), and a burst of posts from several accounts within
+    ``buzzer_burst_seconds`` far denser than the issue's own recent pace.
+    """
+    n = len(seconds)
+    flags = np.zeros(n, dtype=bool)
+    if n == 0:
+        return flags
+    window = params.buzzer_window_minutes * 60.0
+    recent = seconds >= now_seconds - window
+    idx = np.nonzero(recent)[0]
+    if idx.size < params.buzzer_min_posts:
+        return flags
+    seen: Counter[str] = Counter()
+    counts = Counter(authors[i] for i in idx)
+    for i in idx:
+        a = authors[i]
+        seen[a] += 1
+        if counts[a] >= params.buzzer_repeat_posts and seen[a] > 1:
+            flags[i] = True
+    # Bursts: posts whose burst-window neighbourhood holds far more than the window's average pace.
+    burst = float(params.buzzer_burst_seconds)
+    ts = seconds[idx]
+    pace = idx.size * burst / window
+    lo = np.searchsorted(ts, ts - burst / 2, side="left")
+    hi = np.searchsorted(ts, ts + burst / 2, side="right")
+    dense = (hi - lo) >= max(5.0, 6.0 * pace)
+    for k in np.nonzero(dense)[0]:
+        group = {authors[idx[j]] for j in range(lo[k], hi[k])}
+        if len(group) >= 3:
+            flags[idx[k]] = True
+    return flags
+
+
+# --- assessment -----------------------------------------------------------------------
+
+
+def _engagement_at(readings: Sequence[EngagementReading], when: datetime) -> float:
+    """Total engagement known at ``when``: per post, the last reading at or before it."""
+    latest: dict[str, tuple[datetime, float]] = {}
+    for r in readings:
+        if r.at <= when:
+            prev = latest.get(r.post_key)
+            if prev is None or r.at >= prev[0]:
+                latest[r.post_key] = (r.at, r.engagement)
+    return sum(v for _, v in latest.values())
+
+
+def _fmt_minutes(minutes: float) -> str:
+    if minutes < 90:
+        return f"{minutes:.0f} menit"
+    return f"{minutes / 60:.1f} jam".replace(".", ",")
 
 
 def assess(
@@ -107,117 +304,176 @@ def assess(
     params: ViralityParams,
     previous_stage: str | None = None,
 ) -> Assessment:
-    """Where an issue stands now: stage, rise score, spike, forecast, buzzer flag, with reasons."""
-    window = params.window_hours
-    recent = [e for e in events if e.at <= now and (now - e.at).total_seconds() <= window * 3600]
-    mentions = len(recent)
-    authors = len({e.author for e in recent})
-    engagement = float(sum(e.engagement for e in events if e.at <= now))
-    platforms = len({e.platform for e in recent})
-    news = sum(1 for e in recent if e.is_news)
-    hourly = _hourly_counts([e.at for e in events], now, 48)
-    recent_h = max(round(params.recent_hours), 1)
-    observed = float(hourly[-recent_h:].sum())
-    base_rate = max(float(hourly[:-recent_h].sum()) / (48 - recent_h), 0.05)
-    expected = base_rate * recent_h
-    z = (observed - expected) / math.sqrt(expected)
-    spike = observed >= 3 and z >= params.spike_z
-    velocity = observed / recent_h
-    rate = _growth_rate(hourly)
-    cum = max(mentions, 1)
-    horizon = 12.0
-    projected = cum * math.exp(min(rate * horizon, 20.0))
-    sigma = 0.6
-    p_viral = 1.0 / (1.0 + math.exp(-(math.log(projected) - math.log(params.viral_mentions)) / sigma))
-    eta = None
-    if mentions < params.viral_mentions and rate > 0:
-        eta = 60.0 * math.log(params.viral_mentions / cum) / rate
-    # Coordinated bursts: a few accounts carry most of the recent growth.
-    last = [e.author for e in events if 0 <= (now - e.at).total_seconds() <= params.recent_hours * 3600]
-    top = sum(c for _, c in Counter(last).most_common(3))
-    buzzer_share = top / len(last) if len(last) >= 6 else 0.0
-    buzzer = buzzer_share >= params.buzzer_share
-    if buzzer:
-        p_viral *= 1.0 - 0.5 * buzzer_share
-    viral_now = mentions >= params.viral_mentions or engagement >= params.viral_engagement
-    rising = (spike or p_viral >= params.naik_probability) and mentions >= params.naik_min_mentions
-    rising = rising and authors >= params.naik_min_authors
-    peak_velocity = float(max(np.convolve(hourly, np.ones(recent_h), "valid").max() / recent_h, velocity))
-    cooling = velocity < params.mereda_fraction * peak_velocity
-    reasons: list[str] = []
-    if viral_now:
-        stage = "viral"
-        reasons.append(f"{mentions} unggahan dalam {window:.0f} jam, keterlibatan {engagement:,.0f}")
-    elif previous_stage in ("naik", "viral") and cooling:
-        stage = "mereda"
-        reasons.append(f"laju turun ke {velocity:.1f} unggahan/jam dari puncak {peak_velocity:.1f}")
-    elif (rising and (previous_stage != "mereda" or spike)) or previous_stage == "naik":
-        # From `mereda` only a fresh spike brings an issue back: a slow tail must not flap.
-        stage = "naik"
-        if spike:
-            reasons.append(
-                f"laju {velocity:.1f} unggahan/jam, {observed / max(expected, 1e-9):.0f}x di atas garis dasar"
-            )
-        reasons.append(f"peluang viral {p_viral:.0%}")
+    """Signals, spike test, forecast and stage of one issue at ``now`` (posts after ``now`` are ignored)."""
+    now = to_utc(now)
+    prev = previous_stage if previous_stage in STAGES else "baru"
+    evs = sorted((e for e in events if to_utc(e.at) <= now), key=lambda e: to_utc(e.at))
+    bin_s = params.bin_minutes * 60.0
+    if not evs:
+        return Assessment(prev if prev != "naik" else "mereda", 0.0, False, 0.0, None, 0, 0, 0.0, 0.0, 0, 0,
+                          False, 0.0, ("belum ada unggahan",))
+    now_s = now.timestamp()
+    secs = np.array([to_utc(e.at).timestamp() for e in evs])
+    authors_all = [e.author for e in evs]
+    flags = buzzer_flags(secs, authors_all, params, now_s)
+    weights = np.where(flags, params.buzzer_weight, 1.0)
+
+    # Signals over the viral window.
+    win_s = params.viral_window_hours * 3600.0
+    in_win = secs > now_s - win_s
+    mentions = int(in_win.sum())
+    eff_mentions = float(weights[in_win].sum())
+    authors = len({e.author for e in evs})
+    platforms = len({e.platform for e in evs})
+    news_pickup = sum(1 for e in evs if e.is_news)
+    engagement = float(sum(max(e.engagement, 0.0) for e in evs))
+    if readings:
+        engagement = max(engagement, _engagement_at(readings, now))
+        velocity = max(engagement - _engagement_at(readings, now - timedelta(hours=1)), 0.0)
     else:
-        stage = "mereda" if previous_stage == "mereda" else "baru"
-    if previous_stage == "viral" and stage == "naik":
-        stage = "viral"  # no flapping down from viral except by cooling
-    if buzzer:
-        reasons.append(f"{buzzer_share:.0%} unggahan terbaru dari 3 akun (indikasi pendengung)")
-    if news:
-        reasons.append(f"diberitakan {news} portal")
-    score = round(100.0 * p_viral * (1.0 - 0.5 * buzzer_share if buzzer else 1.0), 1)
+        velocity = float(sum(max(e.engagement, 0.0) for e in evs if to_utc(e.at).timestamp() > now_s - 3600))
+    recent_w = secs >= now_s - params.buzzer_window_minutes * 60.0
+    buzzer_share = float(flags[recent_w].sum() / max(recent_w.sum(), 1))
+    buzzer_suspected = bool(flags.sum() >= max(3, params.buzzer_min_posts // 2)
+                            and buzzer_share >= params.buzzer_share_threshold)
+    eff_engagement = engagement * (1.0 - buzzer_share * (1.0 - params.buzzer_weight))
+
+    # The weighted mention series, bin-aligned so its last bin ends at `now`.
+    start_s = max(secs[0], now_s - params.lookback_hours * 3600.0)
+    n_bins = max(1, math.ceil((now_s - start_s) / bin_s))
+    first_bin_s = now_s - n_bins * bin_s
+    keep = secs > first_bin_s
+    pos = np.minimum(((secs[keep] - first_bin_s) // bin_s).astype(int), n_bins - 1)
+    series = np.bincount(pos, weights=weights[keep], minlength=n_bins)
+    start = datetime.fromtimestamp(first_bin_s, tz=now.tzinfo)
+    slots = params.calendar().regular_slots(start, n_bins, params.bin_minutes)
+    prior = params.issue_prior_per_hour * params.bin_minutes / 60.0
+    det = run_detector(series[None, :], slots, params.detector_settings(initial_level=prior))
+    spike = bool(det.alarm[0, -1])
+    z_now = float(det.score[0, -1])
+    hour_bins = max(1, round(60 / params.bin_minutes))
+    expected_hour = float(det.expected[0, -hour_bins:].sum())
+    rate_hour = float(series[-hour_bins:].sum())
+
+    # Forecast from the last hours' growth.
+    per_15 = max(1, round(15 / params.bin_minutes))
+    k = min(n_bins, round(12 * 60 / params.bin_minutes))
+    tail = series[-k:]
+    cut = len(tail) - (len(tail) // per_15) * per_15
+    coarse = tail[cut:].reshape(-1, per_15).sum(axis=1) if len(tail) >= per_15 else tail
+    fit = fit_growth(coarse, per_15 * params.bin_minutes / 60.0, params.growth_half_life_hours)
+    tau = np.arange(1, int(params.horizon_hours * 4) + 1) * 0.25
+    win_times = secs[in_win]
+    win_w = weights[in_win]
+    leave_at = (win_times + win_s - now_s) / 3600.0
+    order = np.argsort(leave_at)
+    cum = np.concatenate(([0.0], np.cumsum(win_w[order])))
+    leaving = cum[np.searchsorted(leave_at[order], tau, side="right")]
+    fc = forecast(
+        fit,
+        window_now=eff_mentions,
+        leaving=leaving,
+        tau=tau,
+        viral_count=float(params.viral_mentions),
+        engagement_now=eff_engagement,
+        engagement_rate=velocity * (1.0 - buzzer_share * (1.0 - params.buzzer_weight)),
+        viral_engagement=params.viral_engagement,
+        damping_hours=params.damping_hours,
+        prior_growth_sd=params.prior_growth_sd,
+    )
+    small = mentions < params.naik_min_posts or authors < params.naik_min_authors or eff_mentions < params.naik_min_posts
+    p_viral = 0.0 if small and fc.p_viral < 1.0 else fc.p_viral
+    eta = fc.eta_minutes if p_viral >= params.naik_exit_probability else None
+
+    # Stage with hysteresis.
+    viral_now = eff_mentions >= params.viral_mentions or eff_engagement >= params.viral_engagement
+    hourly = np.add.reduceat(series, np.arange(0, n_bins, hour_bins)) if n_bins else series
+    peak = float(hourly.max()) if hourly.size else 0.0
+    last3 = float(series[-3 * hour_bins:].sum()) / 3.0
+    cooling = peak > 0 and last3 < params.mereda_fraction * peak and not spike
+    rising = not small and (spike or p_viral >= params.naik_probability)
+    holding = not small and (spike or p_viral >= params.naik_exit_probability)
+    if prev == "viral":
+        stage = "mereda" if cooling else "viral"
+    elif viral_now:
+        stage = "viral"
+    elif prev == "naik":
+        stage = "naik" if holding else "mereda"
+    elif rising:
+        stage = "naik"
+    else:
+        stage = "mereda" if prev == "mereda" else "baru"
+    if stage == "viral":
+        eta = None
+
+    spike_part = min(1.0, z_now / (2.0 * params.spike_threshold))
+    progress = min(1.0, eff_mentions / params.viral_mentions)
+    score = 100.0 * (0.55 * p_viral + 0.25 * spike_part + 0.20 * progress)
+    if stage == "viral":
+        score = max(score, 80.0)
+    score *= 1.0 - 0.5 * buzzer_share
+    score = float(min(100.0, max(0.0, score)))
+
+    reasons: list[str] = []
+    ratio = rate_hour / expected_hour if expected_hour > 0 else 0.0
+    laju = f"laju {rate_hour:.0f} unggahan/jam"
+    if ratio >= 1.5:
+        laju += f", {ratio:.0f}x di atas garis dasar".replace(".", ",")
+    reasons.append(laju)
+    if spike:
+        reasons.append("lonjakan terdeteksi")
+    if fit.growth > 0.05 and not small:
+        reasons.append(f"tumbuh {100 * (math.exp(fit.growth) - 1):.0f}% per jam")
+    reasons.append(f"{mentions} unggahan dari {authors} akun di {platforms} platform dalam "
+                   f"{params.viral_window_hours:g} jam")
+    if news_pickup:
+        reasons.append(f"diberitakan {news_pickup} kali oleh portal berita")
+    if engagement > 0:
+        reasons.append(f"keterlibatan {engagement:,.0f} (+{velocity:,.0f}/jam)".replace(",", "."))
+    if stage == "viral":
+        reasons.append(f"sudah melewati ambang viral ({params.viral_mentions} unggahan/"
+                       f"{params.viral_window_hours:g} jam atau keterlibatan {params.viral_engagement:,.0f})"
+                       .replace(",", "."))
+    elif not small:
+        chance = f"peluang viral {100 * p_viral:.0f}% dalam {params.horizon_hours:g} jam"
+        if eta is not None:
+            chance += f", perkiraan {_fmt_minutes(eta)} lagi"
+        reasons.append(chance)
+    else:
+        reasons.append("masih sedikit unggahan/akun")
+    if stage == "mereda":
+        reasons.append("laju menurun")
+    if buzzer_suspected:
+        reasons.append(f"diduga digerakkan akun terkoordinasi (buzzer): {100 * buzzer_share:.0f}% unggahan terbaru, "
+                       "bobotnya diturunkan")
     return Assessment(
         stage=stage,
-        score=score,
+        score=round(score, 1),
         spike=spike,
-        p_viral=round(p_viral, 4),
-        eta_minutes=None if viral_now else eta,
+        p_viral=round(float(p_viral), 4),
+        eta_minutes=None if eta is None else round(eta, 1),
         mentions=mentions,
         authors=authors,
-        engagement=engagement,
-        velocity=velocity,
+        engagement=round(engagement, 1),
+        velocity=round(velocity, 1),
         platforms=platforms,
-        news_pickup=news,
-        buzzer_suspected=buzzer,
+        news_pickup=news_pickup,
+        buzzer_suspected=buzzer_suspected,
         buzzer_share=round(buzzer_share, 3),
         reasons=tuple(reasons),
     )
 
 
-def series_baseline(
-    timestamps: Sequence[datetime], values: Sequence[float], params: ViralityParams | None = None
-) -> list[float]:
-    """Expected value per bin: the trailing median of the previous day of bins."""
-    params = params or ViralityParams()
-    arr = np.asarray(values, dtype=float)
-    span = max(int(24 * 60 / params.bin_minutes), 1)
-    out = []
-    for i in range(len(arr)):
-        lo = max(0, i - span)
-        out.append(float(np.median(arr[lo:i])) if i > lo else float(arr[i]))
-    return out
-
-
-def detect_onsets(
-    timestamps: Sequence[datetime], values: Sequence[float], params: ViralityParams | None = None
-) -> list[tuple[datetime, float]]:
-    """Alert onsets in a series: a robust z-score over the trailing day, one onset per episode."""
-    params = params or ViralityParams()
-    arr = np.asarray(values, dtype=float)
-    onsets: list[tuple[datetime, float]] = []
-    if len(arr) < 10:
-        return onsets
-    step = (timestamps[1] - timestamps[0]) if len(timestamps) > 1 else timedelta(minutes=params.bin_minutes)
-    span = max(int(timedelta(days=1) / step), 10)
-    in_episode_until = -1
-    for i in range(span, len(arr)):
-        window = arr[i - span : i]
-        med = float(np.median(window))
-        mad = float(np.median(np.abs(window - med))) * 1.4826 + 1.0
-        z = (arr[i] - med) / mad
-        if z >= params.spike_z * 2 and i > in_episode_until:
-            onsets.append((timestamps[i], round(min(z / 20.0, 1.0), 4)))
-            in_episode_until = i + span
-    return onsets
+__all__ = [
+    "STAGES",
+    "Assessment",
+    "EngagementReading",
+    "PostEvent",
+    "ViralityParams",
+    "assess",
+    "buzzer_flags",
+    "detect_onsets",
+    "scan_series",
+    "series_baseline",
+    "to_local",
+]

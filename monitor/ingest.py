@@ -19,7 +19,7 @@ from pathlib import Path
 
 from collectors.dedupe import canonical_url, content_hash
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from collectors.base import RawItem
@@ -92,6 +92,13 @@ class AuthorPseudonymiser:
             return handle[:100]
         digest = hmac.new(self._key, handle.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
         return "a_" + digest[:24]
+
+
+def _database_unavailable(exc: SQLAlchemyError) -> bool:
+    """A lost connection, lock timeout or deadlock: retry later, never skip the items as bad."""
+    if isinstance(exc, OperationalError | InterfaceError | PendingRollbackError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _clean_text(text: str, limit: int) -> str:
@@ -185,7 +192,9 @@ class Ingestor:
                 with session.begin_nested():
                     self._insert(session, source, fresh, now)
                 report.stored += len(fresh)
-            except SQLAlchemyError:
+            except SQLAlchemyError as batch_exc:
+                if _database_unavailable(batch_exc):
+                    raise  # an outage is not a bad item: fail the run so nothing is counted as rejected
                 # Find the bad one(s): retry each item alone so the others are kept.
                 for item in fresh:
                     try:
@@ -193,6 +202,8 @@ class Ingestor:
                             self._insert(session, source, [item], now)
                         report.stored += 1
                     except SQLAlchemyError as exc:
+                        if _database_unavailable(exc):
+                            raise
                         report.rejected += 1
                         msg = (
                             f"source {source.name}: item {item.external_id[:80]!r} not stored: {exc.__class__.__name__}"

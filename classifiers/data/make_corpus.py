@@ -31,6 +31,13 @@ OUT = HERE / "corpus.jsonl"
 # ---------------------------------------------------------------------------------------------
 COMPLAINTS: dict[str, list[str]] = {
     "infrastruktur": [
+        "PJU di gang kami padam sudah {tiga hari|seminggu}, mohon lampunya diganti",
+        "saluran air depan rumah dangkal dan perlu dikeruk, tiap hujan {tergenang|meluap}",
+        "genangan air di jalan tiap hujan karena saluran tersumbat",
+        "paving jalan kampung {lepas|ambles}, mohon dipaving ulang",
+        "kabel {wifi|telepon} menjuntai rendah melintang di jalan, bahaya bagi pengendara",
+        "plengsengan sungai {retak|longsor}, mohon diperbaiki sebelum ambrol",
+        "jalan kampung masih tanah, kalau hujan becek, mohon diaspal",
         "jalan {poros|desa|kabupaten} rusak parah, lubang {segede|sebesar} kolam",
         "jalan berlubang {dimana-mana|sepanjang 2 km}, motor warga jatuh tiap hari",
         "jembatan {gantung|kayu|besi} {mau ambruk|sudah miring|papannya lapuk}",
@@ -55,6 +62,8 @@ COMPLAINTS: dict[str, list[str]] = {
         "perbaikan jalan {setengah hati|cuma tambal sulam}, seminggu rusak lagi",
     ],
     "air_bersih": [
+        "mohon bantuan petugas PDAM cek meteran, pemakaian {tidak wajar|melonjak}",
+        "air PDAM kecil sekali sejak {minggu lalu|kemarin}, sudah lapor belum ada petugas",
         "air PDAM mati {tiga hari|seminggu|dari kemarin}, warga terpaksa beli air galon",
         "air ledeng keruh {kecoklatan|bau lumpur|ada cacingnya}",
         "air PDAM cuma ngalir tengah malam, siang kering kerontang",
@@ -93,6 +102,9 @@ COMPLAINTS: dict[str, list[str]] = {
         "petugas PLN {lambat|tidak datang} padahal gangguan sudah dilaporkan",
     ],
     "kesehatan": [
+        "ada warga kena DBD tapi fogging belum dilakukan di lingkungan kami",
+        "rujukan BPJS dari puskesmas ke rumah sakit dipersulit",
+        "pelayanan di puskesmas {lama|tidak ramah}, pasien dibentak petugas loket",
         "pelayanan di {RSUD|rumah sakit} lambat, pasien {menunggu|antri} berjam-jam",
         "puskesmas {tutup|kosong} pas jam kerja, dokter tidak ada",
         "pasien BPJS {ditolak|disuruh bayar} di rumah sakit",
@@ -113,6 +125,9 @@ COMPLAINTS: dict[str, list[str]] = {
         "vaksin anak di posyandu {habis|tidak datang}",
     ],
     "pendidikan": [
+        "ijazah anak ditahan sekolah karena tunggakan {SPP|uang gedung}",
+        "dana PIP anak kami belum cair padahal sudah terdaftar",
+        "anak kami tidak diterima di SMP negeri lewat jalur {zonasi|afirmasi}",
         "gedung SD {rusak|atapnya bocor|hampir roboh}, murid belajar di teras",
         "PPDB zonasi {kacau|curang}, anak kami tidak diterima padahal dekat",
         "sekolah {minta pungutan|narik uang} seragam dan buku mahal nian",
@@ -132,6 +147,9 @@ COMPLAINTS: dict[str, list[str]] = {
         "TK dan SD {tutup|libur} karena guru tidak digaji",
     ],
     "adminduk": [
+        "mohon bantuan konsolidasi NIK, data di KK {tidak sesuai|belum terdaftar}",
+        "urus pindah datang {ditolak|dipersulit}, disuruh balik ke kelurahan",
+        "cetak akta {kelahiran|kematian} sudah {dua minggu|sebulan} belum selesai",
         "bikin KTP sudah {tiga bulan|setahun} belum jadi, katanya blanko habis",
         "antrean di Disdukcapil {panjang nian|dari subuh}, dilayani cuma sedikit",
         "urus KK dipersulit, {bolak-balik|disuruh datang lagi} terus",
@@ -150,6 +168,10 @@ COMPLAINTS: dict[str, list[str]] = {
         "jaringan di kantor Dukcapil down terus, warga pulang dengan tangan kosong",
     ],
     "bansos": [
+        "sudah mengajukan sebagai keluarga miskin tapi belum disetujui {dinsos|kelurahan}",
+        "BPJS PBI ibu saya dinonaktifkan, mohon diaktifkan kembali lewat dinas sosial",
+        "bantuan permakanan untuk lansia {tidak datang|berhenti} sejak {bulan lalu|lama}",
+        "kami keluarga tidak mampu tapi tidak terdata sebagai penerima bantuan",
         "bansos PKH {tidak sampai|dipotong} ke warga miskin",
         "BLT dana desa {salah sasaran|dibagi ke keluarga kades}",
         "sudah terdaftar DTKS tapi {tidak pernah|belum sekalipun} dapat bantuan",
@@ -168,6 +190,11 @@ COMPLAINTS: dict[str, list[str]] = {
         "PBI jaminan kesehatan dari dinsos dicabut, warga miskin bingung",
     ],
     "lingkungan": [
+        "mohon pemangkasan pohon di depan rumah, {dahannya|rantingnya} sudah mengenai kabel",
+        "pohon {mati kering|lapuk} rawan tumbang, mohon segera ditebang",
+        "sampah hasil kerja bakti belum diangkut, mohon dikirim truk sampah",
+        "saluran penuh sampah dan lumpur, mohon dibersihkan petugas kebersihan",
+        "TPS penuh {sampai ke jalan|berhari-hari}, petugas tidak mengangkut",
         "sampah menumpuk {berhari-hari|seminggu} tidak diangkut, bau busuk",
         "limbah pabrik sawit dibuang ke sungai, ikan mati",
         "air sungai {hitam|berbusa|bau} karena limbah perusahaan",
@@ -206,6 +233,10 @@ COMPLAINTS: dict[str, list[str]] = {
         "darurat asap, ISPA meningkat, masker tidak dibagikan",
     ],
     "transportasi": [
+        "traffic light di perempatan mati, {macet|hampir tabrakan}",
+        "marka jalan pudar dan zebra cross tidak terlihat",
+        "polisi tidur terlalu tinggi, motor warga sering jatuh",
+        "halte bus {rusak|tidak ada atap}, penumpang kepanasan",
         "parkir liar di depan pasar bikin macet {tiap pagi|parah}",
         "jukir liar {narik|minta} uang parkir seenaknya",
         "truk {ODOL|kelebihan muatan|batubara} lewat jalan desa, jalan hancur",
@@ -224,6 +255,8 @@ COMPLAINTS: dict[str, list[str]] = {
         "truk angkutan perusahaan lewat siang hari, debu dan macet",
     ],
     "ketenagakerjaan": [
+        "mohon info lowongan kerja untuk lulusan SMA, pengangguran banyak",
+        "THR karyawan {tidak dibayar|dicicil} oleh perusahaan",
         "gaji buruh kebun {telat tiga bulan|belum dibayar}",
         "perusahaan sawit PHK sepihak {tanpa pesangon|puluhan karyawan}",
         "upah di bawah UMK, lembur tidak dibayar",
@@ -241,6 +274,7 @@ COMPLAINTS: dict[str, list[str]] = {
         "tenaga honorer dirumahkan tanpa kejelasan nasib",
     ],
     "pungli_korupsi": [
+        "petugas {minta uang|minta imbalan} untuk tanda tangan surat",
         "oknum {perangkat desa|petugas} minta uang {nominaluang|pelicin} buat urus surat",
         "dana desa {diselewengkan|tidak transparan}, pembangunan fiktif",
         "pungli di {jembatan timbang|pos} terhadap sopir truk",
@@ -275,6 +309,8 @@ COMPLAINTS: dict[str, list[str]] = {
         "petani plasma sawit tidak {menerima hasil|dibayar} dari perusahaan",
     ],
     "ketertiban": [
+        "petasan dan mercon tiap malam {mengganggu|bikin kaget} warga",
+        "PKL berjualan di trotoar sampai pejalan kaki turun ke jalan",
         "PKL jualan di trotoar dan badan jalan, {macet|semrawut}",
         "judi {togel|sabung ayam|online} marak di kampung, aparat diam",
         "balap liar tiap malam minggu, {knalpot brong|bising} ganggu warga",
@@ -309,6 +345,11 @@ COMPLAINTS: dict[str, list[str]] = {
         "harga daging {mahal|melambung} tidak terjangkau warga",
     ],
     "pelayanan_publik": [
+        "surat pengantar nikah dari kelurahan {lama nian|tidak kunjung selesai}",
+        "petugas kelurahan tidak ada di tempat saat jam pelayanan",
+        "aplikasi layanan online kelurahan error, tidak bisa {login|ajukan surat}",
+        "izin bangunan PBG sudah diajukan {berbulan-bulan|lama} belum ada kabar",
+        "tagihan PBB {salah|tidak sesuai} luas tanah, mohon dikoreksi",
         "pelayanan di kantor {kecamatan|desa} lambat, pegawai {datang siang|tidak ada}",
         "urus surat di kantor desa {dipersulit|lama nian}, kades jarang di tempat",
         "izin usaha {berbelit-belit|lama} di {dinas|kantor perizinan}",
@@ -408,6 +449,11 @@ GOOD: dict[str, list[str]] = {
     ],
     "pelayanan_publik": [
         "pelayanan di kantor camat {place} cepat dan ramah",
+        "punya keluhan soal layanan publik? sampaikan lewat SP4N-LAPOR atau WA pengaduan",
+        "sosialisasi aplikasi pengaduan masyarakat digelar di {place}",
+        "pengaduan warga {place} soal {jalan rusak|air PDAM|lampu jalan} sudah ditindaklanjuti, terima kasih",
+        "kanal pengaduan buka 24 jam, laporkan keluhan Anda disertai foto dan lokasi",
+        "Diskominfo tanggapi laporan warga {place} dengan cepat, masalah langsung diselesaikan",
         "mal pelayanan publik Kayuagung buka sampai sore",
         "kantor desa {place} sekarang pakai layanan online",
     ],
@@ -504,6 +550,9 @@ COMPLAINT_FRAMES = [
     "Capek nian kami, {p} {place}. {plea}",
     "{place} darurat! {p} {emo}",
     "Bapak ibu pejabat {oki} coba jingok {place}, {p}",
+    "Selamat siang Bapak/Ibu {oki}, mohon izin melaporkan {p} {place}. Terima kasih",
+    "Dengan hormat, kami warga {place} menyampaikan bahwa {p}. Mohon tindak lanjutnya",
+    "Mohon bantuannya Pak/Bu, {p} {place}, sudah {dur2} belum ada penanganan",
 ]
 
 NONCOMPLAINT_FRAMES = [
@@ -795,7 +844,7 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
         return " ".join(text.replace(" ,", ",").replace(" .", ".").split())
 
     for topic, phrases in COMPLAINTS.items():
-        for k in range(190):
+        for k in range(230):
             pi = k % len(phrases)
             fi = rng.randrange(len(COMPLAINT_FRAMES))
             place = places.pick()

@@ -9,7 +9,7 @@ from monitor.cli import Context
 from monitor.retention import backup_sqlite
 
 NAME = "backup"
-HELP = "copy the SQLite database consistently while the app runs (PostgreSQL: use pg_dump)"
+HELP = "salin basis data SQLite secara konsisten saat aplikasi berjalan (PostgreSQL: pakai pg_dump)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

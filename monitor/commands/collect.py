@@ -8,7 +8,7 @@ from monitor.cli import Context
 from monitor.service import MonitorService
 
 NAME = "collect"
-HELP = "run one source (or all enabled sources) once and print what was stored"
+HELP = "jalankan satu sumber (atau semua yang aktif) sekali dan tampilkan apa yang disimpan"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import argparse
 from monitor.cli import Context
 
 NAME = "db"
-HELP = "manage the database schema (upgrade applies migrations; current shows the revision)"
+HELP = "kelola skema basis data (upgrade menerapkan migrasi; current menampilkan revisi)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

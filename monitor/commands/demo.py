@@ -8,7 +8,7 @@ from pathlib import Path
 from monitor.cli import Context
 
 NAME = "demo"
-HELP = "replay the bundled two-day scenario offline and print a report (--serve keeps the dashboard up)"
+HELP = "putar ulang skenario dua hari secara luring dan cetak laporan (--serve: dasbor tetap menyala)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from collectors.import_file import parse_import_file
-
 from monitor.cli import Context
-from monitor.ingest import ingest_raw
 
 NAME = "import"
-HELP = "import posts from a CSV or JSON-lines file (e.g. an SP4N-LAPOR! or WhatsApp hotline export)"
+HELP = "impor unggahan dari berkas CSV atau JSON lines (mis. ekspor SP4N-LAPOR! atau hotline WhatsApp)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from collectors.import_file import parse_import_file
+
+    from monitor.ingest import ingest_raw
+
     db = ctx.checked_database()
     if not args.file.exists():
         print(f"Berkas tidak ditemukan: {args.file}")

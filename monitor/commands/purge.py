@@ -9,7 +9,7 @@ from monitor.clock import format_wib
 from monitor.retention import purge
 
 NAME = "purge"
-HELP = "delete raw post text and engagement history older than privacy.retention_days (counts are kept)"
+HELP = "hapus teks unggahan dan riwayat metrik yang lebih tua dari privacy.retention_days (jumlah agregat disimpan)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from monitor.service import MonitorService
 log = logging.getLogger(__name__)
 
 NAME = "run"
-HELP = "run collectors, pipeline and alert delivery on schedule, and serve the dashboard"
+HELP = "jalankan pengumpul, pipeline dan pengiriman peringatan sesuai jadwal, sekaligus dasbor"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

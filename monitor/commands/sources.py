@@ -12,7 +12,7 @@ from monitor.models import Source
 from monitor.sources import source_states
 
 NAME = "sources"
-HELP = "list configured sources and their health"
+HELP = "daftar sumber di konfigurasi dan kesehatannya"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

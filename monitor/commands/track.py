@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from monitor.cli import Context
 
 NAME = "track"
-HELP = "re-measure engagement (likes, shares, replies, views) of posts in open issues once"
+HELP = "ukur ulang keterlibatan (suka, bagikan, balasan, tayangan) unggahan dalam isu terbuka, sekali"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,8 +25,10 @@ def format_report(report: TrackingReport, disabled: dict[str, str]) -> list[str]
         f"dalam {report.batches} panggilan kelompok, {report.missing} tidak ditemukan lagi."
     ]
     for source in sorted(set(report.calls) | set(report.budget)):
-        lines.append(f"  {source}: {report.calls.get(source, 0)} panggilan API "
-                     f"(jatah putaran ini {report.budget.get(source, 0)})")
+        lines.append(
+            f"  {source}: {report.calls.get(source, 0)} panggilan API "
+            f"(jatah putaran ini {report.budget.get(source, 0)})"
+        )
     for source, count in sorted(report.deferred.items()):
         lines.append(f"  {source}: {count} unggahan ditunda ke putaran berikut (anggaran)")
     for source, reason in sorted(report.skipped.items()):

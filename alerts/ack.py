@@ -1,0 +1,145 @@
+"""Acknowledgement (from Telegram, a signed e-mail link or the dashboard) and one-tap label feedback.
+
+Acknowledging any alert of an issue acknowledges the issue: escalation stops for every
+receiver, and the time to acknowledge is recorded for the agency's statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.config import AppConfig, secret
+from monitor.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Post
+
+_SALT = "oki-alert-action"
+LINK_MAX_AGE_DAYS = 30
+
+FEEDBACK = {
+    "n": ("is_complaint", "false", "bukan keluhan"),
+    "o": ("relevant", "false", "bukan tentang OKI"),
+    "d": ("agency", "salah_dinas", "salah dinas"),
+}
+"""Feedback button code → (LabelCorrection.field, value, what the user is told)."""
+
+
+class AckError(LookupError):
+    """The acknowledgement could not be applied; the message is for the person who pressed."""
+
+
+@dataclass(frozen=True)
+class LinkAction:
+    token: str
+    action: str
+    """'ack' or a feedback code (n, o, d)."""
+
+
+def _serializer(config: AppConfig) -> URLSafeTimedSerializer | None:
+    key = secret(config.alerts.ack_secret_env)
+    return URLSafeTimedSerializer(key, salt=_SALT) if key else None
+
+
+def sign_ack_link(config: AppConfig, token: str, action: str = "ack") -> str | None:
+    """A signed dashboard URL that acknowledges (or gives feedback on) an alert; None without a key."""
+    ser = _serializer(config)
+    if ser is None:
+        return None
+    signed = ser.dumps({"t": token, "a": action})
+    return f"{config.alerts.dashboard_url.rstrip('/')}/alerts/action/{signed}"
+
+
+def verify_ack_link(config: AppConfig, signed: str, *, max_age_days: int = LINK_MAX_AGE_DAYS) -> LinkAction:
+    """Check a signed link and return what it asks for; raise :class:`AckError` when it is bad or old."""
+    ser = _serializer(config)
+    if ser is None:
+        raise AckError("Tautan tidak dapat diperiksa: kunci rahasia server belum diatur.")
+    try:
+        data = ser.loads(signed, max_age=max_age_days * 86400)
+    except SignatureExpired:
+        raise AckError("Tautan sudah kedaluwarsa. Silakan konfirmasi lewat dasbor.") from None
+    except BadSignature:
+        raise AckError("Tautan tidak sah atau rusak. Silakan konfirmasi lewat dasbor.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("t"), str):
+        raise AckError("Tautan tidak sah. Silakan konfirmasi lewat dasbor.")
+    return LinkAction(token=data["t"], action=str(data.get("a", "ack")))
+
+
+def _find(session: Session, token: str | None, alert_id: int | None) -> Alert:
+    alert = None
+    if token:
+        alert = session.scalar(select(Alert).where(Alert.ack_token == token))
+    elif alert_id is not None:
+        alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise AckError("Peringatan tidak ditemukan (tautan/tombol lama atau salah).")
+    return alert
+
+
+def acknowledge(
+    session: Session, *, token: str | None = None, alert_id: int | None = None, actor: str, now: datetime
+) -> Alert:
+    """Mark an alert (and its issue, and every alert of that issue) acknowledged; idempotent."""
+    alert = _find(session, token, alert_id)
+    issue_ids = {alert.issue_id} if alert.issue_id is not None else set()
+    if alert.kind == "group":
+        issue_ids |= {int(i["id"]) for i in alert.payload.get("group", []) if i.get("id") is not None}
+    related = [alert]
+    if issue_ids:
+        related += list(session.scalars(select(Alert).where(Alert.issue_id.in_(issue_ids))))
+    changed = False
+    for a in related:
+        if a.acknowledged_at is None:
+            a.acknowledged_at = now
+            a.acknowledged_by = actor
+            changed = True
+    for iid in sorted(issue_ids):
+        issue = session.get(Issue, iid)
+        if issue is not None and issue.acknowledged_at is None:
+            issue.acknowledged_at = now
+            issue.acknowledged_by = actor
+            session.add(
+                IssueEvent(issue_id=iid, at=now, kind="acknowledged", detail={"alert_id": alert.id}, actor=actor)
+            )
+    if changed:
+        session.add(AuditLog(at=now, actor=actor, action="alert.acknowledge", target=f"alert:{alert.id}", detail={}))
+    session.flush()
+    return alert
+
+
+def record_feedback(
+    session: Session, *, token: str, code: str, actor: str, now: datetime, source: str = "telegram"
+) -> str:
+    """Store one-tap feedback as label corrections for the alert's example posts; return the reply text."""
+    if code not in FEEDBACK:
+        raise AckError("Jenis masukan tidak dikenal.")
+    alert = _find(session, token, None)
+    field, value, said = FEEDBACK[code]
+    if field == "agency":
+        value = f"bukan:{alert.agency_code or '?'}"
+    post_ids = [int(p["id"]) for p in alert.payload.get("posts", []) if p.get("id") is not None]
+    added = 0
+    for pid in post_ids:
+        exists = session.scalar(
+            select(LabelCorrection.id).where(
+                LabelCorrection.post_id == pid,
+                LabelCorrection.field == field,
+                LabelCorrection.value == value,
+                LabelCorrection.source == source,
+            )
+        )
+        post = session.get(Post, pid)
+        if exists is not None or post is None:
+            continue
+        session.add(
+            LabelCorrection(post_id=pid, field=field, value=value, text=post.text, source=source, created_at=now)
+        )
+        added += 1
+    session.add(
+        AuditLog(at=now, actor=actor, action="alert.feedback", target=f"alert:{alert.id}", detail={"code": code})
+    )
+    session.flush()
+    return f"Terima kasih, masukan “{said}” dicatat untuk {added} unggahan."

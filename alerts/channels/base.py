@@ -1,0 +1,56 @@
+"""The one small protocol every channel implements, and the two ways a send can fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: either a callback (Telegram) or a link."""
+
+    text: str
+    callback_data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """Everything a channel may use; each channel picks the parts it can show."""
+
+    idempotency_key: str
+    subject: str
+    plain: str
+    html: str
+    telegram_html: str
+    chart_png: bytes | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    thread_key: str | None = None
+    """Idempotency key of the first alert of the thread (e-mail In-Reply-To)."""
+    json_body: dict[str, object] = field(default_factory=dict)
+    """Structured form for webhooks."""
+
+
+class TemporaryFailure(Exception):
+    """Try again later; ``retry_after`` (seconds) is the channel's own requested wait, if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Retrying will not help (bad address, bot blocked): the delivery is marked dead and shown."""
+
+
+class Channel(Protocol):
+    kind: str
+
+    def send(self, message: OutgoingMessage, recipient: str) -> str:
+        """Send one message; return the channel's id for it, or raise one of the failures above."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

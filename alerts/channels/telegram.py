@@ -1,0 +1,291 @@
+"""Telegram Bot API over httpx: alerts with an acknowledge button, and reading the button presses.
+
+Sending: ``sendMessage`` (HTML parse mode, text already escaped and fitted to 4096 by
+:mod:`alerts.render`) with an inline keyboard, then the growth chart via ``sendPhoto``
+as a reply. Telegram has no idempotency key, so a timeout after the request left is
+treated as temporary (a possible duplicate is preferred to a lost alert).
+
+Receiving: :func:`poll_updates` (getUpdates, offset kept in the database) or
+:func:`handle_webhook` (the dashboard forwards POSTs that carry the secret-token header).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.channels.base import Button, OutgoingMessage, PermanentFailure, TemporaryFailure
+from alerts.config import TelegramSettings
+from monitor.config import AppConfig, secret
+from monitor.db import Database
+from monitor.models import Source
+
+log = logging.getLogger(__name__)
+
+OFFSET_SOURCE = "_telegram_bot_updates"
+"""Name of the row in ``sources`` that keeps the getUpdates offset (kind starts with '_': internal)."""
+
+
+class TelegramApiError(Exception):
+    """A Bot API call failed; ``temporary`` says whether retrying may help."""
+
+    def __init__(self, message: str, *, temporary: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.retry_after = retry_after
+
+
+class TelegramClient:
+    """A thin Bot API client: one method, errors mapped to what the outbox needs to know."""
+
+    def __init__(self, settings: TelegramSettings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.token = secret(settings.token_env)
+        self._client = client or httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds, connect=5.0))
+
+    def call(self, method: str, payload: dict[str, Any] | None = None, files: dict[str, Any] | None = None) -> Any:
+        """Call ``method`` and return its ``result``; raise :class:`TelegramApiError` on any failure."""
+        if not self.token:
+            raise TelegramApiError(
+                f"token bot Telegram belum diatur: isi variabel lingkungan {self.settings.token_env}",
+                temporary=True,
+                retry_after=600,
+            )
+        url = f"{self.settings.api_base.rstrip('/')}/bot{self.token}/{method}"
+        try:
+            if files:
+                form = {k: json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in (payload or {}).items()}
+                response = self._client.post(url, data=form, files=files)
+            else:
+                response = self._client.post(url, json=payload or {})
+        except httpx.TimeoutException:
+            raise TelegramApiError(
+                "Telegram tidak menjawab tepat waktu (pesan mungkin sudah terkirim)", temporary=True
+            ) from None
+        except httpx.TransportError as exc:
+            raise TelegramApiError(f"Telegram tidak terjangkau: {exc.__class__.__name__}", temporary=True) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code == 200 and body.get("ok"):
+            return body.get("result")
+        code = int(body.get("error_code") or response.status_code)
+        description = str(body.get("description") or f"HTTP {response.status_code}")
+        params = body.get("parameters") or {}
+        if code == 429:
+            retry = params.get("retry_after") or response.headers.get("Retry-After")
+            raise TelegramApiError(description, temporary=True, retry_after=float(retry) if retry else None)
+        if "migrate_to_chat_id" in params:
+            raise TelegramApiError(
+                f"grup sudah menjadi supergroup; ganti chat id dengan {params['migrate_to_chat_id']} di config",
+                temporary=False,
+            )
+        if code == 401:
+            raise TelegramApiError("token bot Telegram ditolak (401); periksa token", temporary=True, retry_after=600)
+        if code >= 500:
+            raise TelegramApiError(description, temporary=True)
+        raise TelegramApiError(description, temporary=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def chat_id(recipient: str) -> int | str:
+    """Numeric chat ids go as integers, ``@channel`` names as strings."""
+    try:
+        return int(recipient)
+    except ValueError:
+        return recipient
+
+
+def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:
+    """An InlineKeyboardMarkup from rows of buttons."""
+    rows = []
+    for row in buttons:
+        rows.append(
+            [
+                {"text": b.text, "callback_data": b.callback_data}
+                if b.callback_data
+                else {"text": b.text, "url": b.url}
+                for b in row
+            ]
+        )
+    return {"inline_keyboard": rows}
+
+
+class TelegramChannel:
+    kind = "telegram"
+
+    def __init__(self, settings: TelegramSettings, client: httpx.Client | None = None) -> None:
+        self.api = TelegramClient(settings, client)
+
+    def send(self, message: OutgoingMessage, recipient: str) -> str:
+        """Send the alert text with its buttons, then the chart; return the message id."""
+        payload: dict[str, Any] = {
+            "chat_id": chat_id(recipient),
+            "text": message.telegram_html,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        }
+        if message.buttons:
+            payload["reply_markup"] = keyboard(message.buttons)
+        try:
+            result = self.api.call("sendMessage", payload)
+        except TelegramApiError as exc:
+            if exc.temporary:
+                raise TemporaryFailure(str(exc), exc.retry_after) from None
+            raise PermanentFailure(f"Telegram menolak pesan ke chat {recipient}: {exc}") from None
+        message_id = str((result or {}).get("message_id", ""))
+        if message.chart_png:
+            # The chart is a courtesy: the alert already arrived, so its failure must not resend the text.
+            try:
+                self.api.call(
+                    "sendPhoto",
+                    {
+                        "chat_id": chat_id(recipient),
+                        "caption": "Grafik pertumbuhan isu",
+                        "reply_parameters": {"message_id": int(message_id or 0)},
+                    },
+                    files={"photo": ("grafik.png", message.chart_png, "image/png")},
+                )
+            except TelegramApiError as exc:
+                log.warning("chart to chat %s not sent: %s", recipient, exc)
+        return message_id
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def create(config: AppConfig) -> TelegramChannel:
+    """The Telegram channel from ``alerts.telegram``."""
+    return TelegramChannel(config.alerts.telegram)
+
+
+# --- receiving button presses ---------------------------------------------------------------------
+
+
+def handle_update(
+    session: Session, config: AppConfig, update: dict[str, Any], now: datetime, api: TelegramClient | None = None
+) -> bool:
+    """Apply one Update (a button press); return True when it was an acknowledgement or feedback.
+
+    Telegram calls (answerCallbackQuery, editMessageReplyMarkup) are best effort: the
+    acknowledgement is recorded even when they fail.
+    """
+    from alerts.ack import AckError, acknowledge, record_feedback
+
+    query = update.get("callback_query")
+    if not isinstance(query, dict):
+        return False
+    data = str(query.get("data") or "")
+    user = query.get("from") or {}
+    actor = f"telegram:@{user['username']}" if user.get("username") else f"telegram:{user.get('id', '?')}"
+    answer = "Perintah tidak dikenal"
+    handled = False
+    try:
+        if data.startswith("ack:"):
+            acknowledge(session, token=data[4:], actor=actor, now=now)
+            answer, handled = "Dicatat, terima kasih. Silakan tindak lanjuti.", True
+        elif data.startswith("fb:") and data.count(":") == 2:
+            _, code, token = data.split(":")
+            answer = record_feedback(session, token=token, code=code, actor=actor, now=now, source="telegram")
+            handled = True
+    except AckError as exc:
+        answer = str(exc)
+    if api is not None:
+        _answer(api, query, answer, actor if data.startswith("ack:") and handled else None)
+    return handled
+
+
+def _answer(api: TelegramClient, query: dict[str, Any], text: str, acked_by: str | None) -> None:
+    try:
+        api.call("answerCallbackQuery", {"callback_query_id": query.get("id"), "text": text[:200]})
+        message = query.get("message") or {}
+        if acked_by and message.get("message_id") and (message.get("chat") or {}).get("id") is not None:
+            who = acked_by.removeprefix("telegram:")
+            done = {"text": f"✅ Diterima oleh {who}", "callback_data": "noop"}
+            api.call(
+                "editMessageReplyMarkup",
+                {
+                    "chat_id": message["chat"]["id"],
+                    "message_id": message["message_id"],
+                    "reply_markup": {"inline_keyboard": [[done]]},
+                },
+            )
+    except TelegramApiError as exc:
+        log.info("telegram reply to a button press failed: %s", exc)
+
+
+def _offset_row(session: Session) -> Source:
+    row = session.scalar(select(Source).where(Source.name == OFFSET_SOURCE))
+    if row is None:
+        row = Source(name=OFFSET_SOURCE, kind="_internal", enabled=False, cursor={"offset": 0}, status="ok")
+        session.add(row)
+        session.flush()
+    return row
+
+
+def poll_updates(db: Database, config: AppConfig, now: datetime, *, client: httpx.Client | None = None) -> int:
+    """Read pending updates once (short poll) and apply them; return how many were handled.
+
+    The offset is stored in the same transaction as the acknowledgements it confirms, so a
+    crash re-reads (and idempotently re-applies) at most the last batch.
+    """
+    api = TelegramClient(config.alerts.telegram, client)
+    handled = 0
+    try:
+        with db.session() as session:
+            offset = int((_offset_row(session).cursor or {}).get("offset", 0))
+        try:
+            updates = api.call(
+                "getUpdates", {"offset": offset, "limit": 100, "timeout": 0, "allowed_updates": ["callback_query"]}
+            )
+        except TelegramApiError as exc:
+            log.warning("telegram getUpdates failed: %s", exc)
+            return 0
+        if not updates:
+            return 0
+        with db.session() as session:
+            for update in updates:
+                if handle_update(session, config, update, now, api):
+                    handled += 1
+                offset = max(offset, int(update.get("update_id", 0)) + 1)
+            row = _offset_row(session)
+            row.cursor = {"offset": offset}
+            row.last_run_at = now
+    finally:
+        api.close()
+    return handled
+
+
+def verify_webhook_secret(config: AppConfig, header_value: str | None) -> bool:
+    """True when the X-Telegram-Bot-Api-Secret-Token header matches the configured secret."""
+    expected = secret(config.alerts.telegram.webhook_secret_env)
+    return bool(expected and header_value and hmac.compare_digest(expected, header_value))
+
+
+def handle_webhook(db: Database, config: AppConfig, header_secret: str | None, body: bytes, now: datetime) -> int:
+    """Apply a webhook POST from Telegram; returns the HTTP status the dashboard should answer."""
+    if not verify_webhook_secret(config, header_secret):
+        return 403
+    try:
+        update = json.loads(body)
+    except ValueError:
+        return 400
+    if not isinstance(update, dict):
+        return 400
+    api = TelegramClient(config.alerts.telegram)
+    try:
+        with db.session() as session:
+            handle_update(session, config, update, now, api)
+    finally:
+        api.close()
+    return 200

@@ -1,0 +1,392 @@
+"""Decide who is told what about which issue, now: the alerting state machine.
+
+For every open issue and every receiver its route names, the history of alerts in the
+database is the state (Alertmanager's notification log, but durable and in the same
+transaction as the decision):
+
+* no alert yet and the issue reached an alert stage (or carries crisis words) → ``first``
+  (or ``crisis``); several small first alerts for one receiver in one pass → one ``group``;
+* the issue climbed above the highest stage already told → ``update`` referring to the first;
+* same stage, not acknowledged, older than the repeat interval → ``repeat``;
+* came back after being resolved → ``regression``;
+* not acknowledged by its deadline, or past its SLA response deadline → ``escalation``
+  to the route's ``escalate_to`` receiver.
+
+Silences, inhibition and quiet hours are applied before any of this, in Alertmanager's order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.hygiene import (
+    STAGE_RANK,
+    active_silences,
+    bypasses_quiet_hours,
+    in_quiet_hours,
+    inhibited_by,
+    is_silenced,
+    quiet_hours_end,
+)
+from alerts.queue import queue_alert, receiver_label
+from alerts.render import clean_post_text
+from alerts.routing import Labels, RouteMatch, route
+from alerts.sla import add_working_days
+from monitor.config import AppConfig
+from monitor.models import Alert, Issue, IssuePost, Post, Signal
+
+log = logging.getLogger(__name__)
+
+ROOT_KINDS = ("first", "crisis")
+TOLD_KINDS = ("first", "crisis", "update", "repeat", "regression")
+"""Alerts that tell a receiver about an issue's state (escalations go to someone else)."""
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    issue: Issue
+    labels: Labels
+    match: RouteMatch
+    crisis: str | None
+
+
+def labels_for(issue: Issue, config: AppConfig) -> Labels:
+    """Routing labels of an issue; its agency falls back to the topic's default agency."""
+    agency = issue.agency_code or config.routing.get(issue.topic, "")
+    return Labels(issue.topic, agency, issue.kecamatan or "", issue.stage, bool(issue.urgent))
+
+
+def crisis_reason(issue: Issue, config: AppConfig) -> str | None:
+    """Crisis words found in the issue (title or terms), or 'mendesak' for urgent issues; else None."""
+    text = " ".join([issue.title or "", *list((issue.terms or {}).keys())]).lower()
+    text = re.sub(r"\s+", " ", text)
+    found = [w for w in config.alerts.crisis_words if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)]
+    if found:
+        return ", ".join(found[:3])
+    return "mendesak" if issue.urgent else None
+
+
+def issue_payload(session: Session, config: AppConfig, issue: Issue) -> dict[str, Any]:
+    """What the renderer needs about an issue, frozen now (text cleaned: no handles, shortened)."""
+    agency = config.agency(issue.agency_code or config.routing.get(issue.topic))
+    signals = list(
+        session.scalars(select(Signal).where(Signal.issue_id == issue.id).order_by(Signal.at.desc()).limit(24))
+    )
+    growth = [[s.at.isoformat(), s.mentions] for s in reversed(signals)]
+    rows = session.execute(
+        select(Post)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(IssuePost.issue_id == issue.id, Post.text.is_not(None))
+        .order_by((Post.likes + Post.shares + Post.replies).desc(), Post.id)
+        .limit(3)
+    ).scalars()
+    posts = [
+        {"id": p.id, "text": clean_post_text(p.title if not p.text else p.text), "url": p.url, "platform": p.platform}
+        for p in rows
+    ]
+    return {
+        "issue": {
+            "id": issue.id,
+            "title": issue.title,
+            "topic": issue.topic,
+            "agency_code": agency.code if agency else issue.agency_code,
+            "agency_name": agency.name if agency else issue.agency_code,
+            "kecamatan": issue.kecamatan,
+            "desa": issue.desa,
+            "stage": issue.stage,
+            "score": round(float(issue.score or 0), 1),
+            "p_viral": round(float(issue.p_viral or 0), 3),
+            "eta_minutes": issue.eta_minutes,
+            "post_count": issue.post_count,
+            "author_count": issue.author_count,
+            "urgent": bool(issue.urgent),
+        },
+        "growth": growth,
+        "posts": posts,
+    }
+
+
+def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
+    """Decide and store the alerts due now (with their deliveries); the caller commits."""
+    cfg = config.alerts
+    issues = list(session.scalars(select(Issue).where(Issue.status == "open").order_by(Issue.id)))
+    labels = {i.id: labels_for(i, config) for i in issues}
+    open_sources = [(i.id, labels[i.id]) for i in issues]
+    silences = active_silences(session, now)
+    history: dict[tuple[int, str], list[Alert]] = defaultdict(list)
+    if issues:
+        q = select(Alert).where(Alert.issue_id.in_([i.id for i in issues])).order_by(Alert.id)
+        for a in session.scalars(q):
+            assert a.issue_id is not None
+            history[(a.issue_id, a.receiver)].append(a)
+
+    created: list[Alert] = []
+    to_group: dict[str, list[_Candidate]] = defaultdict(list)
+    for issue in issues:
+        lab = labels[issue.id]
+        crisis = crisis_reason(issue, config)
+        stage_alertable = issue.stage in cfg.alert_stages
+        if not stage_alertable and not crisis:
+            continue
+        if inhibited_by(cfg.inhibit_rules, issue.id, lab, open_sources) is not None:
+            continue
+        if is_silenced(silences, lab, issue.id, now):
+            continue
+        for match in route(cfg, lab):
+            told = [a for a in history[(issue.id, match.receiver)] if a.kind in TOLD_KINDS]
+            cand = _Candidate(issue, lab, match, crisis)
+            if not told:
+                if _groupable(cand, config):
+                    to_group[match.receiver].append(cand)
+                else:
+                    created.append(
+                        _tell(session, config, cand, "crisis" if crisis and not stage_alertable else "first", None, now)
+                    )
+                continue
+            created.extend(_follow_up(session, config, cand, told, now))
+
+    for receiver, cands in to_group.items():
+        if len(cands) >= cfg.grouping.min_issues:
+            created.extend(_tell_group(session, config, receiver, cands, now))
+        else:
+            created.extend(_tell(session, config, c, "first", None, now) for c in cands)
+
+    created.extend(_escalate(session, config, now))
+    return created
+
+
+def _groupable(c: _Candidate, config: AppConfig) -> bool:
+    g = config.alerts.grouping
+    return (
+        g.enabled
+        and c.crisis is None
+        and not c.issue.urgent
+        and float(c.issue.score or 0) < g.max_score
+        and c.issue.stage == config.alerts.alert_stages[0]
+    )
+
+
+def _follow_up(session: Session, config: AppConfig, c: _Candidate, told: list[Alert], now: datetime) -> list[Alert]:
+    issue = c.issue
+    root = next((a for a in told if a.kind in ROOT_KINDS), told[0])
+    rank = STAGE_RANK.get(issue.stage, -1)
+    told_rank = max(STAGE_RANK.get(a.stage or "", -1) for a in told)
+    if rank > told_rank and (issue.stage in config.alerts.alert_stages or c.crisis):
+        return [_tell(session, config, c, "update", root, now, previous_stage=told[-1].stage)]
+    if issue.regression and issue.resolved_at is not None:
+        regressions = [a for a in told if a.kind == "regression" and a.created_at >= issue.resolved_at]
+        if not regressions:
+            return [_tell(session, config, c, "regression", root, now)]
+    last = told[-1]
+    acked = issue.acknowledged_at is not None or any(a.acknowledged_at is not None for a in told)
+    if not acked and now - last.created_at >= timedelta(hours=c.match.repeat_interval_hours):
+        return [_tell(session, config, c, "repeat", root, now)]
+    return []
+
+
+def _deliver_at(config: AppConfig, lab: Labels, now: datetime) -> datetime:
+    quiet = config.alerts.quiet_hours
+    if in_quiet_hours(now, quiet) and not bypasses_quiet_hours(lab, quiet):
+        return quiet_hours_end(now, quiet)
+    return now
+
+
+def _tell(
+    session: Session,
+    config: AppConfig,
+    c: _Candidate,
+    kind: str,
+    root: Alert | None,
+    now: datetime,
+    *,
+    previous_stage: str | None = None,
+) -> Alert:
+    cfg = config.alerts
+    payload = issue_payload(session, config, c.issue)
+    deliver_at = _deliver_at(config, c.labels, now)
+    ack_due = deliver_at + timedelta(minutes=c.match.escalate_after_minutes)
+    if root is not None and kind == "update":
+        respond_due = root.respond_due_at
+    else:
+        respond_due = add_working_days(deliver_at, cfg.sla.respond_working_days, cfg.sla.holidays)
+    payload |= {
+        "escalate_to": c.match.escalate_to,
+        "crisis": c.crisis,
+        "reason": c.crisis if kind == "crisis" else None,
+        "sla_days": cfg.sla.respond_working_days,
+        "ack_due_at": ack_due.isoformat(),
+        "respond_due_at": respond_due.isoformat() if respond_due else None,
+        "deliver_at": deliver_at.isoformat(),
+    }
+    if root is not None:
+        payload |= {
+            "first_alert_id": root.id,
+            "first_sent_at": root.created_at.isoformat(),
+            "previous_stage": previous_stage,
+            "thread_alert_id": root.id,
+        }
+    return queue_alert(
+        session,
+        config,
+        receiver=c.match.receiver,
+        kind=kind,
+        now=now,
+        payload=payload,
+        issue_id=c.issue.id,
+        agency_code=c.labels.agency,
+        stage=c.issue.stage,
+        parent_alert_id=root.id if root is not None else None,
+        deliver_at=deliver_at,
+        ack_due_at=ack_due,
+        respond_due_at=respond_due,
+    )
+
+
+def _tell_group(
+    session: Session, config: AppConfig, receiver: str, cands: list[_Candidate], now: datetime
+) -> list[Alert]:
+    cfg = config.alerts
+    deliver_at = max(_deliver_at(config, c.labels, now) for c in cands)
+    match = cands[0].match
+    ack_due = deliver_at + timedelta(minutes=match.escalate_after_minutes)
+    respond_due = add_working_days(deliver_at, cfg.sla.respond_working_days, cfg.sla.holidays)
+    agencies = {c.labels.agency for c in cands}
+    agency = next(iter(agencies)) if len(agencies) == 1 else None
+    items = [issue_payload(session, config, c.issue)["issue"] for c in cands]
+    group = queue_alert(
+        session,
+        config,
+        receiver=receiver,
+        kind="group",
+        now=now,
+        payload={
+            "group": items,
+            "agency_name": receiver_label(config, receiver),
+            "escalate_to": match.escalate_to,
+            "ack_due_at": ack_due.isoformat(),
+            "respond_due_at": respond_due.isoformat(),
+            "sla_days": cfg.sla.respond_working_days,
+        },
+        agency_code=agency,
+        stage=cfg.alert_stages[0],
+        deliver_at=deliver_at,
+        ack_due_at=ack_due,
+        respond_due_at=respond_due,
+    )
+    members = [
+        queue_alert(
+            session,
+            config,
+            receiver=receiver,
+            kind="first",
+            now=now,
+            payload={"grouped_into": group.id, "issue": item},
+            issue_id=c.issue.id,
+            agency_code=c.labels.agency,
+            stage=c.issue.stage,
+            respond_due_at=respond_due,
+            with_deliveries=False,
+        )
+        for c, item in zip(cands, items, strict=True)
+    ]
+    return [group, *members]
+
+
+def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
+    """Escalate alerts not acknowledged by their deadline, and roots past their SLA response deadline."""
+    created: list[Alert] = []
+    q = select(Alert).where(
+        Alert.kind.in_([*TOLD_KINDS, "group"]),
+        Alert.acknowledged_at.is_(None),
+        Alert.escalated_at.is_(None),
+        Alert.ack_due_at.is_not(None),
+        Alert.ack_due_at <= now,
+    )
+    done: set[tuple[int | None, str]] = set()
+    for alert in session.scalars(q.order_by(Alert.id)):
+        issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
+        if issue is not None and not _needs_ack(alert, issue):
+            continue
+        target = alert.payload.get("escalate_to")
+        alert.escalated_at = now
+        key = (alert.issue_id if alert.issue_id is not None else -alert.id, str(target))
+        if not target or key in done:
+            continue
+        done.add(key)
+        root_id = alert.parent_alert_id or alert.id
+        created.append(_escalation(session, config, alert, root_id, str(target), issue, now, "tidak ada konfirmasi"))
+
+    sla_q = select(Alert).where(
+        Alert.kind.in_([*ROOT_KINDS, "regression", "group"]),
+        Alert.respond_due_at.is_not(None),
+        Alert.respond_due_at <= now,
+    )
+    for alert in session.scalars(sla_q.order_by(Alert.id)):
+        if alert.payload.get("sla_escalated"):
+            continue
+        issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
+        if issue is not None and (issue.resolved_at is not None or issue.status != "open"):
+            continue
+        target = alert.payload.get("escalate_to")
+        alert.payload = {**alert.payload, "sla_escalated": now.isoformat()}
+        if not target:
+            continue
+        reason = f"lewat batas SLA {config.alerts.sla.respond_working_days} hari kerja"
+        created.append(_escalation(session, config, alert, alert.id, str(target), issue, now, reason))
+    return created
+
+
+def _needs_ack(alert: Alert, issue: Issue) -> bool:
+    if issue.status != "open":
+        return False
+    if issue.acknowledged_at is None:
+        return True
+    # An issue that came back after being resolved needs a fresh acknowledgement.
+    return alert.kind == "regression" and issue.acknowledged_at < alert.created_at
+
+
+def _escalation(
+    session: Session,
+    config: AppConfig,
+    alert: Alert,
+    root_id: int,
+    target: str,
+    issue: Issue | None,
+    now: datetime,
+    reason: str,
+) -> Alert:
+    base = issue_payload(session, config, issue) if issue is not None else {"group": alert.payload.get("group", [])}
+    payload = base | {
+        "escalation": {
+            "from": alert.receiver,
+            "from_name": receiver_label(config, alert.receiver),
+            "since": alert.created_at.isoformat(),
+            "reason": reason,
+            "alert_id": alert.id,
+        },
+        "first_alert_id": root_id,
+        "respond_due_at": alert.respond_due_at.isoformat() if alert.respond_due_at else None,
+        "sla_days": config.alerts.sla.respond_working_days,
+    }
+    return queue_alert(
+        session,
+        config,
+        receiver=target,
+        kind="escalation",
+        now=now,
+        payload=payload,
+        issue_id=alert.issue_id,
+        agency_code=alert.agency_code,
+        stage=issue.stage if issue is not None else alert.stage,
+        parent_alert_id=root_id,
+        respond_due_at=alert.respond_due_at,
+        escalation_level=alert.escalation_level + 1,
+    )

@@ -1,0 +1,283 @@
+"""The delivery worker: send what the outbox holds, at least once, in order per recipient.
+
+Safety against being killed at any point comes from three steps per delivery, each its
+own transaction:
+
+1. claim: ``pending``/``failed`` rows that are due become ``sending`` with a lease
+   (``next_attempt_at = now + lease``) and ``attempts + 1``;
+2. send through the channel (outside any transaction);
+3. confirm: ``sent`` (or ``failed`` with a backoff, or ``dead``) and a ``DeliveryAttempt`` row.
+
+A worker killed between 2 and 3 leaves the row ``sending``; once the lease runs out the
+next run sends it again (the only possible duplicate: one per kill). Rows that were
+claimed but not yet sent are re-sent after the lease too, which is not a duplicate.
+
+Per (channel, recipient) delivery is FIFO: while an earlier delivery to the same
+recipient is failing, later ones wait behind it, so a mail server that comes back gets
+the queued alerts in the order they were decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.ack import sign_ack_link
+from alerts.channels import load_channel
+from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
+from alerts.chart import growth_chart
+from alerts.config import RetrySettings
+from alerts.queue import idempotency_key
+from alerts.render import FEEDBACK_LABELS, Links, render
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.models import Alert, Delivery, DeliveryAttempt
+
+log = logging.getLogger(__name__)
+
+SCAN_LIMIT = 5000
+"""How many unsent rows one claim looks at (ordering needs to see earlier rows per recipient)."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    """Temporary failures: will be retried after a backoff."""
+    dead: int = 0
+    """Permanent failures or out of retries: marked dead and shown to admins."""
+    deferred: int = 0
+    """Claimed but put back because an earlier delivery to the same recipient failed in this run."""
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff_seconds(attempt: int, retry: RetrySettings, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with jitter (half fixed, half random), never shorter than the channel asked."""
+    ceiling = min(retry.max_seconds, retry.base_seconds * (2 ** max(attempt - 1, 0)))
+    delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return max(delay, retry_after or 0.0)
+
+
+def _claim(db: Database, config: AppConfig, now: datetime, limit: int) -> list[int]:
+    lease = timedelta(seconds=config.alerts.retry.lease_seconds)
+    with db.session() as session:
+        q = (
+            select(Delivery)
+            .where(Delivery.status.in_(("pending", "failed", "sending")))
+            .order_by(Delivery.id)
+            .limit(SCAN_LIMIT)
+        )
+        if not db.is_sqlite:
+            # Two workers never claim the same row; SQLite gets the same from BEGIN IMMEDIATE.
+            q = q.with_for_update(skip_locked=True)
+        blocked: set[tuple[str, str]] = set()
+        claimed: list[int] = []
+        for d in session.scalars(q):
+            key = (d.channel, d.recipient)
+            if key in blocked:
+                continue
+            due = d.next_attempt_at <= now
+            if not due:
+                # A row held back on purpose (quiet hours) does not block others; a failing or in-flight one does.
+                if d.attempts > 0 or d.status == "sending":
+                    blocked.add(key)
+                continue
+            if len(claimed) >= limit:
+                break
+            if d.status == "sending":
+                session.add(
+                    DeliveryAttempt(
+                        delivery_id=d.id,
+                        at=now,
+                        ok=False,
+                        error="pengiriman sebelumnya terputus (proses berhenti); dikirim ulang, mungkin ganda",
+                    )
+                )
+            d.status = "sending"
+            d.attempts += 1
+            d.next_attempt_at = now + lease
+            claimed.append(d.id)
+    return claimed
+
+
+def build_message(
+    session: Session, config: AppConfig, delivery: Delivery, chart_cache: dict[int, Any]
+) -> OutgoingMessage:
+    """Render a delivery's alert for its channel (links signed now; payload frozen at decision time)."""
+    alert = session.get(Alert, delivery.alert_id)
+    if alert is None:
+        raise PermanentFailure(f"peringatan #{delivery.alert_id} tidak ada lagi di basis data")
+    payload = dict(alert.payload)
+    dash = config.alerts.dashboard_url.rstrip("/")
+    issue_url = f"{dash}/issues/{alert.issue_id}" if alert.issue_id is not None else None
+    acknowledgeable = alert.kind not in ("digest", "source_health")
+    has_posts = bool(payload.get("posts")) and alert.issue_id is not None
+    ack_link = sign_ack_link(config, alert.ack_token) if acknowledgeable and delivery.channel == "email" else None
+    feedback: dict[str, str] = {}
+    if has_posts and delivery.channel == "email":
+        for code, label in FEEDBACK_LABELS.items():
+            link = sign_ack_link(config, alert.ack_token, code)
+            if link:
+                feedback[label] = link
+    rendered = render(payload, Links(dashboard=dash, issue=issue_url, ack=ack_link, feedback=feedback))
+    buttons: list[tuple[Button, ...]] = []
+    if acknowledgeable:
+        buttons.append((Button("✅ Tindak lanjuti", callback_data=f"ack:{alert.ack_token}"),))
+    if has_posts:
+        buttons.append(
+            tuple(
+                Button(label, callback_data=f"fb:{code}:{alert.ack_token}") for code, label in FEEDBACK_LABELS.items()
+            )
+        )
+    if dash.startswith("https://") and issue_url:
+        # Telegram refuses URL buttons to plain-http or internal hosts, so only a public https dashboard gets one.
+        buttons.append((Button("Buka dasbor", url=issue_url),))
+    if alert.id not in chart_cache:
+        growth = payload.get("growth") or []
+        chart_cache[alert.id] = growth_chart(growth) if len(growth) >= 2 else None
+    thread = (
+        idempotency_key(alert.parent_alert_id, delivery.channel, delivery.recipient) if alert.parent_alert_id else None
+    )
+    return OutgoingMessage(
+        idempotency_key=delivery.idempotency_key,
+        subject=rendered.subject,
+        plain=rendered.plain,
+        html=rendered.html,
+        telegram_html=rendered.telegram,
+        chart_png=chart_cache[alert.id],
+        buttons=tuple(buttons),
+        thread_key=thread,
+        json_body={
+            "alert_id": alert.id,
+            "kind": alert.kind,
+            "stage": alert.stage,
+            "issue": payload.get("issue"),
+            "parent_alert_id": alert.parent_alert_id,
+            "created_at": alert.created_at.isoformat(),
+            "dashboard_url": issue_url or dash,
+        },
+    )
+
+
+def _record(
+    db: Database,
+    delivery_id: int,
+    now: datetime,
+    *,
+    ok: bool,
+    external_id: str | None = None,
+    error: str | None = None,
+    retry_after: float | None = None,
+    permanent: bool = False,
+    config: AppConfig,
+    rng: random.Random,
+) -> str:
+    retry = config.alerts.retry
+    with db.session() as session:
+        d = session.get(Delivery, delivery_id)
+        if d is None:
+            return "missing"
+        session.add(DeliveryAttempt(delivery_id=d.id, at=now, ok=ok, error=error, retry_after=retry_after))
+        if ok:
+            d.status, d.sent_at, d.external_id, d.last_error = "sent", now, external_id, None
+            return "sent"
+        d.last_error = error
+        too_old = now - d.created_at >= timedelta(hours=retry.max_age_hours)
+        if permanent or d.attempts >= retry.max_attempts or too_old:
+            d.status = "dead"
+            if not permanent:
+                d.last_error = f"{error} (menyerah setelah {d.attempts} percobaan)"
+            return "dead"
+        d.status = "failed"
+        d.next_attempt_at = now + timedelta(seconds=backoff_seconds(d.attempts, retry, retry_after, rng))
+        return "failed"
+
+
+def _release(db: Database, delivery_id: int, now: datetime) -> None:
+    """Give back a claimed row untouched (an earlier delivery to its recipient just failed)."""
+    with db.session() as session:
+        d = session.get(Delivery, delivery_id)
+        if d is not None and d.status == "sending":
+            d.attempts -= 1
+            d.status = "failed" if d.attempts > 0 else "pending"
+            d.next_attempt_at = now
+
+
+def deliver_due(
+    db: Database,
+    config: AppConfig,
+    now: datetime,
+    *,
+    limit: int = 100,
+    channels: dict[str, Channel] | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Claim due deliveries, send each through its channel, record every attempt and outcome."""
+    rng = rng or random.Random()
+    report = DeliveryReport()
+    ids = _claim(db, config, now, limit)
+    report.claimed = len(ids)
+    if not ids:
+        return report
+    owned: dict[str, Channel] = {}
+    chart_cache: dict[int, Any] = {}
+    failing: set[tuple[str, str]] = set()
+    try:
+        for delivery_id in ids:
+            with db.session() as session:
+                d = session.get(Delivery, delivery_id)
+                if d is None:
+                    continue
+                key = (d.channel, d.recipient)
+                if key in failing:
+                    report.deferred += 1
+                    _release(db, delivery_id, now)
+                    continue
+                try:
+                    message = build_message(session, config, d, chart_cache)
+                except PermanentFailure as exc:
+                    report.dead += 1
+                    report.errors.append(str(exc))
+                    _record(db, delivery_id, now, ok=False, error=str(exc), permanent=True, config=config, rng=rng)
+                    continue
+            try:
+                channel = (channels or {}).get(key[0]) or owned.get(key[0])
+                if channel is None:
+                    channel = owned[key[0]] = load_channel(key[0], config)
+                external_id = channel.send(message, key[1])
+            except TemporaryFailure as exc:
+                failing.add(key)
+                outcome = _record(
+                    db, delivery_id, now, ok=False, error=str(exc), retry_after=exc.retry_after, config=config, rng=rng
+                )
+            except (PermanentFailure, ValueError) as exc:
+                outcome = _record(
+                    db, delivery_id, now, ok=False, error=str(exc), permanent=True, config=config, rng=rng
+                )
+            except Exception as exc:  # a channel bug must not stop the other deliveries
+                log.exception("channel %s crashed on delivery %s", key[0], delivery_id)
+                failing.add(key)
+                outcome = _record(
+                    db, delivery_id, now, ok=False, error=f"galat internal: {exc!r}", config=config, rng=rng
+                )
+            else:
+                outcome = _record(db, delivery_id, now, ok=True, external_id=external_id, config=config, rng=rng)
+            if outcome == "sent":
+                report.sent += 1
+            elif outcome == "dead":
+                report.dead += 1
+            elif outcome == "failed":
+                report.failed += 1
+    finally:
+        for ch in owned.values():
+            ch.close()
+    return report

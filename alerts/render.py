@@ -1,0 +1,354 @@
+"""Turn a frozen alert payload into message text: subject, plain text, HTML e-mail, Telegram HTML.
+
+Pure: no DB, no network, no clock (times come from the payload). Every piece of
+collected text goes through :func:`clean_post_text` and is escaped for the target
+format, so a post can never inject markup into a message.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.clock import format_wib
+
+TELEGRAM_LIMIT = 4096
+"""Telegram's limit for a message text (counted in UTF-16 code units)."""
+POST_CHARS = 220
+
+TOPIC_LABELS = {
+    "infrastruktur": "Infrastruktur (jalan, jembatan, drainase)",
+    "air_bersih": "Air bersih (PDAM)",
+    "listrik": "Listrik (PLN)",
+    "kesehatan": "Kesehatan",
+    "pendidikan": "Pendidikan",
+    "adminduk": "Administrasi kependudukan",
+    "bansos": "Bantuan sosial",
+    "lingkungan": "Lingkungan hidup",
+    "bencana": "Bencana",
+    "transportasi": "Transportasi",
+    "ketenagakerjaan": "Ketenagakerjaan",
+    "pungli_korupsi": "Pungli / korupsi",
+    "pertanian": "Pertanian",
+    "ketertiban": "Ketertiban umum",
+    "harga_kebutuhan": "Harga kebutuhan pokok",
+    "pelayanan_publik": "Pelayanan publik",
+}
+STAGE_LABELS = {"baru": "BARU", "naik": "NAIK", "viral": "VIRAL", "mereda": "MEREDA"}
+KIND_PREFIX = {
+    "first": "Peringatan",
+    "crisis": "KRISIS",
+    "update": "Pembaruan",
+    "repeat": "Pengingat",
+    "escalation": "ESKALASI",
+    "regression": "Muncul lagi",
+    "group": "Ringkasan isu",
+    "digest": "Ringkasan harian",
+    "source_health": "Sumber data diam",
+}
+
+_HANDLE = re.compile(r"(?<![\w.])@[A-Za-z0-9_.]{1,30}")
+_URL = re.compile(r"https?://\S+")
+_SPACE = re.compile(r"\s+")
+# Control characters other than newline/tab break mail headers and Telegram parsing.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where buttons and links point; built by the outbox (it holds the signing key)."""
+
+    dashboard: str
+    issue: str | None = None
+    ack: str | None = None
+    feedback: dict[str, str] = field(default_factory=dict)
+    """Feedback label → signed URL, for e-mail (Telegram uses buttons instead)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    plain: str
+    html: str
+    telegram: str
+
+
+FEEDBACK_LABELS = {"n": "Bukan keluhan", "o": "Bukan OKI", "d": "Salah dinas"}
+
+
+def clean_post_text(text: str | None, limit: int = POST_CHARS) -> str:
+    """Post text fit for a message: handles and links removed, whitespace folded, shortened."""
+    if not text:
+        return ""
+    text = _CONTROL.sub(" ", text)
+    text = _HANDLE.sub("@…", text)
+    text = _URL.sub("", text)
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) > limit:
+        cut = text[: limit - 1]
+        space = cut.rfind(" ")
+        text = (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
+    return text
+
+
+def eta_text(eta_minutes: float | None) -> str | None:
+    """'diperkirakan viral dalam ~3 jam' style forecast, or None when there is none."""
+    if eta_minutes is None or eta_minutes < 0:
+        return None
+    if eta_minutes < 90:
+        return f"diperkirakan viral dalam ~{max(5, round(eta_minutes / 5) * 5)} menit"
+    return f"diperkirakan viral dalam ~{round(eta_minutes / 60)} jam"
+
+
+def growth_text(growth: list[list[Any]]) -> str | None:
+    """'12 → 45 unggahan dalam 3 jam' from the growth series, or None when too short."""
+    if len(growth) < 2:
+        return None
+    try:
+        t0, v0 = datetime.fromisoformat(str(growth[0][0])), float(growth[0][1])
+        t1, v1 = datetime.fromisoformat(str(growth[-1][0])), float(growth[-1][1])
+    except (ValueError, TypeError, IndexError):
+        return None
+    hours = max((t1 - t0).total_seconds() / 3600, 0.0)
+    span = f"{hours:.0f} jam" if hours >= 1 else f"{hours * 60:.0f} menit"
+    return f"{v0:.0f} → {v1:.0f} unggahan dalam {span}"
+
+
+def _when(value: Any) -> str:
+    if not value:
+        return "-"
+    try:
+        return format_wib(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return "-"
+
+
+@dataclass
+class _Doc:
+    """A message as blocks; each block is rendered to plain, HTML and Telegram HTML in step."""
+
+    title: str
+    blocks: list[tuple[str, list[tuple[str, str | None, bool]]]] = field(default_factory=list)
+    """(block kind, parts) where a part is (text, link, bold); kind 'p' paragraph, 'li' list item, 'post' optional."""
+
+    def add(self, *parts: tuple[str, str | None, bool], kind: str = "p") -> None:
+        self.blocks.append((kind, list(parts)))
+
+
+def _t(text: str, link: str | None = None, bold: bool = False) -> tuple[str, str | None, bool]:
+    return (text, link, bold)
+
+
+def _html_part(part: tuple[str, str | None, bool]) -> str:
+    text, link, bold = part
+    out = html.escape(text, quote=False)
+    if link:
+        out = f'<a href="{html.escape(link, quote=True)}">{out}</a>'
+    if bold:
+        out = f"<b>{out}</b>"
+    return out
+
+
+def _plain_part(part: tuple[str, str | None, bool]) -> str:
+    text, link, _ = part
+    return f"{text} ({link})" if link else text
+
+
+def _build(payload: dict[str, Any], links: Links) -> _Doc:
+    kind = str(payload.get("kind", "first"))
+    issue: dict[str, Any] = payload.get("issue") or {}
+    prefix = KIND_PREFIX.get(kind, "Peringatan")
+    if kind == "digest":
+        return _build_digest(payload, links, prefix)
+    if kind == "source_health":
+        return _build_source(payload, links, prefix)
+    if kind == "group":
+        return _build_group(payload, links, prefix)
+    stage = STAGE_LABELS.get(str(issue.get("stage", "")), str(issue.get("stage", "")).upper())
+    kec = issue.get("kecamatan") or "lokasi belum diketahui"
+    doc = _Doc(f"[{prefix} · {stage}] {issue.get('title', 'Isu')} – Kec. {kec}")
+    doc.add(_t(f"[{prefix} · {stage}] ", None, True), _t(str(issue.get("title", "Isu")), None, True))
+    where = f"Kecamatan {kec}" + (f", desa {issue['desa']}" if issue.get("desa") else "")
+    doc.add(_t("Apa: "), _t(TOPIC_LABELS.get(str(issue.get("topic")), str(issue.get("topic")))))
+    doc.add(_t("Di mana: "), _t(where))
+    doc.add(_t("Dinas: "), _t(str(issue.get("agency_name") or issue.get("agency_code") or "-")))
+    stats = f"{issue.get('post_count', 0)} unggahan dari {issue.get('author_count', 0)} akun"
+    grow = growth_text(payload.get("growth") or [])
+    if grow:
+        stats += f"; {grow}"
+    doc.add(_t("Perkembangan: "), _t(stats))
+    eta = eta_text(issue.get("eta_minutes")) if issue.get("stage") != "viral" else None
+    p = float(issue.get("p_viral") or 0)
+    if eta:
+        doc.add(_t("Perkiraan: "), _t(f"{eta} (peluang {p:.0%})", None, True))
+    if kind == "update" and payload.get("first_sent_at"):
+        doc.add(
+            _t(
+                f"Isu ini naik dari tahap {STAGE_LABELS.get(str(payload.get('previous_stage')), '-')} ke {stage}; "
+                f"peringatan pertama #{payload.get('first_alert_id')} dikirim {_when(payload.get('first_sent_at'))}."
+            )
+        )
+    if kind == "regression":
+        doc.add(_t("Isu ini sudah ditandai selesai, tetapi keluhan muncul lagi.", None, True))
+    if kind == "crisis" and payload.get("reason"):
+        doc.add(_t(f"Kata krisis terdeteksi: {payload['reason']}. Dikirim segera tanpa menunggu lonjakan.", None, True))
+    if kind == "escalation":
+        esc: dict[str, Any] = payload.get("escalation") or {}
+        doc.add(
+            _t(
+                f"Belum ditindaklanjuti oleh {esc.get('from_name', '-')} sejak {_when(esc.get('since'))}"
+                f" ({esc.get('reason', 'batas waktu terlewati')}).",
+                None,
+                True,
+            )
+        )
+    if issue.get("urgent"):
+        doc.add(_t("⚠ Mendesak: menyangkut keselamatan (bencana/korban/anak).", None, True))
+    posts = payload.get("posts") or []
+    if posts:
+        doc.add(_t("Contoh unggahan:", None, True))
+        for i, post in enumerate(posts[:3], 1):
+            text = clean_post_text(str(post.get("text") or ""))
+            url = post.get("url") or None
+            label = f"{post.get('platform', 'sumber')}"
+            doc.add(_t(f"{i}. “{text}” "), _t(f"[{label}]", url), kind="post")
+    doc.add(_t("Yang perlu dilakukan: "), _t(_advice(kind, issue)))
+    if payload.get("ack_due_at") or payload.get("respond_due_at"):
+        doc.add(
+            _t(
+                f"Batas tindak lanjut: {_when(payload.get('ack_due_at'))}; "
+                f"batas tanggapan (SLA {payload.get('sla_days', 5)} hari kerja): "
+                f"{_when(payload.get('respond_due_at'))}."
+            )
+        )
+    ack_hint = "tekan tombol “Tindak lanjuti” (Telegram), buka tautan konfirmasi (e-mail) atau dasbor"
+    if links.ack:
+        doc.add(_t("Konfirmasi: "), _t(ack_hint + ". "), _t("Konfirmasi tindak lanjut", links.ack, True))
+    else:
+        doc.add(_t("Konfirmasi: "), _t(ack_hint + "."))
+    doc.add(_t("Detail dan bukti: "), _t("buka di dasbor", links.issue or links.dashboard))
+    if links.feedback:
+        parts = [_t("Label salah? ")]
+        for label, url in links.feedback.items():
+            parts.append(_t(label, url))
+            parts.append(_t(" · "))
+        doc.add(*parts[:-1])
+    return doc
+
+
+def _advice(kind: str, issue: dict[str, Any]) -> str:
+    if kind == "escalation":
+        return "pastikan dinas terkait menindaklanjuti dan beri tanggapan publik."
+    if issue.get("stage") == "viral":
+        return "segera beri klarifikasi/tanggapan resmi dan tindak lanjut di lapangan."
+    return "periksa laporan, koordinasikan tindak lanjut, dan siapkan tanggapan sebelum isu membesar."
+
+
+def _build_group(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
+    items: list[dict[str, Any]] = payload.get("group") or []
+    doc = _Doc(f"[{prefix}] {len(items)} isu baru untuk {payload.get('agency_name', 'dinas')}")
+    doc.add(_t(f"[{prefix}] ", None, True), _t(f"{len(items)} isu kecil baru", None, True))
+    for it in items:
+        kec = it.get("kecamatan") or "?"
+        doc.add(
+            _t(f"• {it.get('title', 'Isu')} – Kec. {kec} ({it.get('post_count', 0)} unggahan) "),
+            _t("[detail]", f"{links.dashboard}/issues/{it.get('id')}"),
+            kind="li",
+        )
+    doc.add(_t("Konfirmasi: "), _t("satu konfirmasi berlaku untuk semua isu di ringkasan ini."))
+    if links.ack:
+        doc.add(_t("Konfirmasi tindak lanjut", links.ack, True))
+    return doc
+
+
+def _build_digest(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
+    d: dict[str, Any] = payload.get("digest") or {}
+    doc = _Doc(f"[{prefix}] {payload.get('agency_name', 'Dinas')} – {d.get('date', '')}")
+    doc.add(_t(f"[{prefix}] {payload.get('agency_name', 'Dinas')} – {d.get('date', '')}", None, True))
+    doc.add(
+        _t(f"Isu terbuka: {d.get('open', 0)}; baru 24 jam: {d.get('new', 0)}; selesai 24 jam: {d.get('resolved', 0)}")
+    )
+    doc.add(
+        _t(
+            f"Rata-rata waktu konfirmasi: {d.get('ack_text', '-')}; "
+            f"rata-rata waktu selesai: {d.get('resolve_text', '-')}"
+        )
+    )
+    overdue = d.get("overdue", 0)
+    if overdue:
+        doc.add(_t(f"Lewat batas SLA: {overdue} isu", None, True))
+    for it in (d.get("top") or [])[:5]:
+        doc.add(
+            _t(
+                f"• [{STAGE_LABELS.get(str(it.get('stage')), '')}] {it.get('title', '')} "
+                f"– Kec. {it.get('kecamatan') or '?'}"
+            ),
+            kind="li",
+        )
+    doc.add(_t("Dasbor: "), _t("buka", links.dashboard))
+    return doc
+
+
+def _build_source(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
+    s: dict[str, Any] = payload.get("source") or {}
+    doc = _Doc(f"[{prefix}] {s.get('name', '?')}")
+    doc.add(_t(f"[{prefix}] ", None, True), _t(str(s.get("name", "?")), None, True))
+    doc.add(
+        _t(f"Item terakhir: {_when(s.get('last_item_at'))}; biasanya ada item setiap ~{s.get('usual_gap_text', '?')}.")
+    )
+    if s.get("last_error"):
+        doc.add(_t(f"Galat terakhir: {s['last_error']}"))
+    doc.add(
+        _t("Yang perlu dilakukan: periksa token/alamat sumber dan log kolektor. "),
+        _t("Status sumber", f"{links.dashboard}/sources"),
+    )
+    return doc
+
+
+def _fit_telegram(doc: _Doc) -> str:
+    blocks = list(doc.blocks)
+
+    def assemble(bs: list[tuple[str, list[tuple[str, str | None, bool]]]]) -> str:
+        return "\n".join("".join(_html_part(p) for p in parts) for _, parts in bs)
+
+    text = assemble(blocks)
+    # Drop example posts from the end first: the headline, the ask and the ack hint must survive.
+    while _utf16_len(text) > TELEGRAM_LIMIT and any(k == "post" for k, _ in blocks):
+        idx = max(i for i, (k, _) in enumerate(blocks) if k == "post")
+        del blocks[idx]
+        text = assemble(blocks)
+    while _utf16_len(text) > TELEGRAM_LIMIT and len(blocks) > 1:
+        # Still too long (huge title/group): shorten the longest block's texts.
+        idx = max(range(len(blocks)), key=lambda i: sum(len(p[0]) for p in blocks[i][1]))
+        k, parts = blocks[idx]
+        blocks[idx] = (k, [(clean_post_text(p[0], max(20, len(p[0]) // 2)), p[1], p[2]) for p in parts])
+        text = assemble(blocks)
+    return text
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def render(payload: dict[str, Any], links: Links) -> Rendered:
+    """Render one alert for every channel; the Telegram text always fits in one message."""
+    doc = _build(payload, links)
+    subject = _CONTROL.sub(" ", doc.title).replace("\n", " ")[:180]
+    plain = "\n\n".join("".join(_plain_part(p) for p in parts) for _, parts in doc.blocks)
+    body = "\n".join(
+        f"<li>{''.join(_html_part(p) for p in parts)}</li>"
+        if k == "li"
+        else f"<p>{''.join(_html_part(p) for p in parts)}</p>"
+        for k, parts in doc.blocks
+    )
+    chart = '<p><img src="cid:chart" alt="Grafik pertumbuhan isu" width="480"></p>' if payload.get("growth") else ""
+    html_body = (
+        '<!doctype html><html lang="id"><head><meta charset="utf-8"></head>'
+        f'<body style="font-family:sans-serif;max-width:640px">{body}{chart}'
+        '<p style="color:#666;font-size:12px">OKI Viral Monitor · Pemkab Ogan Komering Ilir · waktu dalam WIB</p>'
+        "</body></html>"
+    )
+    return Rendered(subject=subject, plain=plain, html=html_body, telegram=_fit_telegram(doc))

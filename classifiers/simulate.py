@@ -1,0 +1,148 @@
+"""Synthetic mention-count series with known answers, for evaluating and testing the spike detector.
+
+Each series is weeks of 5-minute counts of posts about one scope: a base
+rate (from about one post a day to dozens an hour) shaped by the Indonesian
+daily and weekly rhythm, over-dispersed noise (gamma-Poisson), and events:
+
+* ``shift``: a lasting level change (×0.5 to ×2) that must *not* be alerted;
+* ``stalled``: a burst that grows for an hour or three to 1.5-3× the base, then fades,
+  never coming near the viral level (a false alarm if alerted);
+* ``viral``: exponential growth (doubling every 30-120 minutes) from a small
+  seed to well above the viral level, then decay. ``cross_bin`` is the first
+  bin whose true hourly rate is at or above the viral level; an alert before it is early.
+
+Deterministic for a given seed (numpy's PCG64).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from classifiers.calendar_id import IndonesianCalendar, rhythm_prior
+
+DEFAULT_START = datetime(2026, 1, 4, 17, 0, tzinfo=UTC)
+"""Monday 5 January 2026, 00:00 WIB."""
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One planted event: kind, first bin, bin it crossed the viral level (viral only), last bin."""
+
+    kind: str
+    start_bin: int
+    cross_bin: int | None
+    end_bin: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimSeries:
+    """A simulated series, its true rate per bin, the viral level (posts/hour) and the planted events."""
+
+    start: datetime
+    values: np.ndarray
+    rate: np.ndarray
+    viral_per_hour: float
+    episodes: tuple[Episode, ...]
+
+
+def rhythm(start: datetime, bins: int, bin_minutes: int) -> np.ndarray:
+    """Relative activity per bin (mean ≈ 1) from the Indonesian daily/weekly prior."""
+    slots = IndonesianCalendar().regular_slots(start, bins, bin_minutes)
+    shape = rhythm_prior()[slots]
+    # Sundays and holidays are a little quieter overall.
+    shape = np.where((slots // 24) % 2 == 1, 0.85 * shape, shape)
+    return shape / shape.mean()
+
+
+def simulate_series(
+    rng: np.random.Generator,
+    *,
+    weeks: float = 2.0,
+    bin_minutes: int = 5,
+    start: datetime = DEFAULT_START,
+    base_per_hour: float | None = None,
+    viral_rate: float = 0.5,
+    stalled_rate: float = 1.5,
+    shift_rate: float = 0.7,
+) -> SimSeries:
+    """One series; the ``*_rate`` arguments are expected events per week."""
+    per_hour = 60 // bin_minutes
+    bins = int(weeks * 7 * 24 * per_hour)
+    if base_per_hour is None:
+        base_per_hour = float(math.exp(rng.uniform(math.log(0.05), math.log(40.0))))
+    base = np.full(bins, base_per_hour / per_hour)
+    shape = rhythm(start, bins, bin_minutes)
+    # Each scope has its own phase: shift its rhythm by up to an hour.
+    shape = np.roll(shape, int(rng.integers(-per_hour, per_hour + 1)))
+    level = np.ones(bins)
+    extra = np.zeros(bins)
+    episodes: list[Episode] = []
+    viral_per_hour = max(10.0 * base_per_hour, 20.0)
+    warm = 2 * 24 * per_hour  # leave the first two days quiet so every detector has history
+    span = bins - warm - 12 * per_hour
+
+    def place(count_rate: float) -> list[int]:
+        k = int(rng.poisson(count_rate * weeks))
+        return sorted(int(warm + rng.integers(0, max(span, 1))) for _ in range(k)) if span > 0 else []
+
+    for b in place(shift_rate):
+        factor = float(rng.choice([0.5, 0.7, 1.4, 1.7, 2.0]))
+        level[b:] *= factor
+        episodes.append(Episode("shift", b, None, min(bins - 1, b + 6 * per_hour)))
+    t_bins = np.arange(bins)
+    for b in place(stalled_rate):
+        peak = rng.uniform(1.5, 3.0) - 1.0
+        rise = int(rng.uniform(1.0, 3.0) * per_hour)
+        seed = 0.1 * peak
+        g = math.log(peak / seed) / rise
+        local_base = base[b] * level[b]
+        dt = t_bins[b:] - b
+        bump = np.where(dt < rise, seed * np.exp(g * dt), peak * np.exp(-(dt - rise) / (2.0 * per_hour)))
+        extra[b:] += local_base * bump
+        episodes.append(Episode("stalled", b, None, min(bins - 1, b + rise + 6 * per_hour)))
+    for b in place(viral_rate):
+        doubling = rng.uniform(30.0, 120.0) / bin_minutes
+        g = math.log(2.0) / doubling
+        seed_hourly = max(0.3 * base_per_hour, 0.5)
+        peak_hourly = viral_per_hour * rng.uniform(2.0, 5.0)
+        rise = int(math.log(peak_hourly / seed_hourly) / g)
+        dt = t_bins[b:] - b
+        hourly = np.where(dt < rise, seed_hourly * np.exp(g * dt), peak_hourly * np.exp(-(dt - rise) / (4.0 * per_hour)))
+        extra[b:] += hourly / per_hour
+        total_hourly = (base[b:] * level[b:] * shape[b:] + extra[b:]) * per_hour
+        over = np.nonzero(total_hourly >= viral_per_hour)[0]
+        cross = b + int(over[0]) if over.size else None
+        below = np.nonzero((dt > rise) & (hourly < seed_hourly))[0]
+        end = b + int(below[0]) if below.size else bins - 1
+        episodes.append(Episode("viral", b, cross, end))
+    rate = base * level * shape + extra
+    dispersion = float(rng.uniform(2.0, 10.0))
+    noisy = rng.gamma(dispersion, rate / dispersion)
+    values = rng.poisson(noisy).astype(float)
+    return SimSeries(start, values, rate, viral_per_hour, tuple(sorted(episodes, key=lambda e: e.start_bin)))
+
+
+def simulate(seed: int = 7, n_series: int = 200, weeks: float = 2.0, bin_minutes: int = 5) -> list[SimSeries]:
+    """A reproducible set of series (the evaluation's default corpus)."""
+    rng = np.random.default_rng(seed)
+    return [simulate_series(rng, weeks=weeks, bin_minutes=bin_minutes) for _ in range(n_series)]
+
+
+def regency_week(
+    seed: int, n_series: int, bin_minutes: int = 5, start: datetime = DEFAULT_START
+) -> tuple[np.ndarray, datetime]:
+    """A cheap n_series × one-week count matrix with rhythm and noise, for the speed benchmark."""
+    rng = np.random.default_rng(seed)
+    bins = 7 * 24 * 60 // bin_minutes
+    shape = rhythm(start, bins, bin_minutes)
+    base = np.exp(rng.uniform(math.log(0.002), math.log(2.0), size=(n_series, 1)))
+    return rng.poisson(base * shape[None, :]).astype(np.float32), start
+
+
+def step(bin_minutes: int) -> timedelta:
+    """The bin width as a timedelta."""
+    return timedelta(minutes=bin_minutes)

@@ -1,0 +1,165 @@
+"""Pieces every open-source collector shares: settings for limits, pacing, time checks and HTML-to-text.
+
+All pure except :class:`Pacer` (which sleeps, with an injectable clock).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from bs4 import BeautifulSoup, Tag
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from collectors.http import DEFAULT_DEADLINE, DEFAULT_MAX_BYTES, FetchLimits
+
+log = logging.getLogger("collectors")
+
+S = TypeVar("S", bound=BaseModel)
+
+OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""Anything older is a broken timestamp (epoch 0, a parser default), not a real post."""
+FUTURE_SLACK = timedelta(days=1)
+"""Clock skew and time-zone mistakes tolerated before a future timestamp counts as broken."""
+
+
+class CommonSettings(BaseModel):
+    """Settings every open-source collector accepts in its ``settings:`` block."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_pages: int = Field(3, ge=1, le=50)
+    """Pages fetched per run at most; the rest is picked up next run."""
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024, le=200 * 1024 * 1024)
+    """Largest response body accepted (after decompression)."""
+    deadline_seconds: float = Field(DEFAULT_DEADLINE, gt=0, le=600)
+    """Total time allowed for one HTTP fetch, however slowly the server drips."""
+    min_request_interval: float = Field(1.0, ge=0, le=600)
+    """Seconds kept between two requests of this source (politeness; per-source rate limit)."""
+    allow_private_redirects: bool = False
+    """Only for tests and the offline demo: allow redirects into 127.0.0.1 / private networks."""
+
+    def limits(self) -> FetchLimits:
+        """The :class:`FetchLimits` these settings describe."""
+        return FetchLimits(
+            max_bytes=self.max_bytes, deadline=self.deadline_seconds, allow_private=self.allow_private_redirects
+        )
+
+
+def validate_settings(model: type[S], name: str, settings: Any) -> S:
+    """``settings`` validated against ``model``; a :class:`ValueError` naming the source and field otherwise."""
+    try:
+        return model.model_validate(dict(settings or {}))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(settings)"
+        raise ValueError(f"source {name}: settings.{loc}: {err['msg']}") from None
+
+
+class Pacer:
+    """Keeps at least ``interval`` seconds between consecutive requests of one source."""
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = interval
+        self._sleep = sleep
+        self._clock = clock
+        self._last: float | None = None
+
+    def wait(self) -> None:
+        """Sleep just long enough; the first request of a process goes at once."""
+        if self.interval > 0 and self._last is not None:
+            gap = self._last + self.interval - self._clock()
+            if gap > 0:
+                self._sleep(gap)
+        self._last = self._clock()
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive value is taken to be UTC already (what most APIs mean)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """An ISO 8601 / RFC 3339 timestamp as aware UTC, or None if ``value`` is not one."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    # Python before 3.11 disliked >6 fractional digits; 3.11 accepts most, but trim to be safe.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+def time_problem(created: datetime, now: datetime) -> str | None:
+    """Why ``created`` cannot be a real publication time (far future, before 2000), or None if fine."""
+    if created > now + FUTURE_SLACK:
+        return f"timestamp {created.isoformat()} is in the future"
+    if created < OLDEST:
+        return f"timestamp {created.isoformat()} is before 2000"
+    return None
+
+
+def to_int(value: Any) -> int:
+    """A non-negative count from a JSON number or numeric string; anything else counts as 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float) and value == value and abs(value) < 1e15:
+        return max(int(value), 0)
+    if isinstance(value, str) and value.strip().isdigit() and len(value) < 16:
+        return int(value.strip())
+    return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_BLANKS = re.compile(r"\n{3,}")
+_BLOCK = {"p", "div", "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "section"}
+
+
+def clean_text(text: str, limit: int = 20_000) -> str:
+    """Plain text tidied: NFC, no control characters, single spaces, at most two line breaks in a row."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()[:limit]
+
+
+def html_to_text(html: str, limit: int = 20_000) -> str:
+    """Visible text of an HTML fragment: ``<br>`` and block ends become line breaks; scripts dropped.
+
+    Uses a real HTML parser (html.parser via BeautifulSoup), never regexes, so broken
+    markup degrades to text instead of leaking tags.
+    """
+    if "<" not in html and "&" not in html:
+        return clean_text(html, limit)
+    soup = BeautifulSoup(html[: limit * 10], "html.parser")
+    for bad in soup.find_all(["script", "style", "noscript", "template", "iframe", "object"]):
+        bad.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for block in soup.find_all(_BLOCK):
+        if isinstance(block, Tag):
+            block.append("\n")
+    return clean_text(soup.get_text(), limit)
+
+
+def log_rejected(source: str, item_id: object, reason: str) -> None:
+    """Log one skipped item in a way an operator can grep for."""
+    log.warning("source %s: item %.80r skipped: %s", source, str(item_id), reason)

@@ -1,0 +1,400 @@
+"""Safe HTTP fetching shared by every collector: size caps, a total deadline, redirects and status mapping.
+
+httpx alone is not enough against a hostile or broken server (see the research notes,
+reliability-security-performance.md §4): it has no body size limit, its timeouts are per
+read (a server dripping one byte a second never times out), and ``iter_bytes()`` hands
+out a whole decompressed network read at once (a 64 KiB gzip read can be 67 MB). So
+:func:`safe_get`:
+
+* streams the body with ``iter_raw()`` and decompresses it itself with a bounded
+  ``zlib`` decompressor, so the cap (:attr:`FetchLimits.max_bytes`, default 10 MiB)
+  holds *after* decompression, and rejects a ``Content-Length`` over the cap before
+  reading anything;
+* enforces a total deadline per fetch (:attr:`FetchLimits.deadline`, default 30 s) on
+  top of httpx's connect/read timeouts;
+* follows at most :attr:`FetchLimits.max_redirects` redirects itself, refuses loops,
+  non-HTTP schemes, and redirects to private/loopback/link-local addresses (unless the
+  redirect stays on the host first asked, or ``allow_private`` is set for tests);
+* maps error statuses to the exceptions of :mod:`collectors.base` with messages that name
+  the source and say what to do: 401/403 → :class:`AuthFailed`, 429 → :class:`RateLimited`
+  (``retry_after`` from ``Retry-After``, else a default), 404/other 4xx → :class:`SourceError`,
+  5xx → :class:`SourceError` (with ``retry_after`` when the server sent one).
+
+Typical use inside a collector::
+
+    fetched = safe_get(client, url, source=self.name, params={"q": "OKI"}, now=now,
+                       limits=self.settings.limits())
+    data = fetched.json()          # SourceError naming the source if the body is not JSON
+
+Pass ``check_status=False`` to inspect error statuses yourself (then call
+:func:`status_error` for the default mapping). Everything raised is a
+:class:`~collectors.base.SourceError` subclass; transport failures (DNS, refused
+connection, timeouts) are wrapped too, so a collector never leaks ``httpx`` exceptions.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import socket
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from collectors.base import AuthFailed, RateLimited, SourceError
+from collectors.budget import retry_after_header
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_DEADLINE = 30.0
+DEFAULT_RATE_LIMIT_WAIT = 300.0
+"""Wait after a 429 that did not say how long (five minutes: polite for news portals and open APIs)."""
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class ResponseTooLarge(SourceError):
+    """The body (after decompression) is larger than the source's cap."""
+
+
+class FetchTimeout(SourceError):
+    """The server did not finish answering within the deadline."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Per-source safety limits for one HTTP fetch."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Largest decoded body accepted."""
+    deadline: float = DEFAULT_DEADLINE
+    """Total seconds for the whole fetch, redirects included."""
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    max_redirects: int = 5
+    allow_private: bool = False
+    """Allow redirects to private/loopback addresses on another host (tests and the offline demo)."""
+    default_retry_after: float = DEFAULT_RATE_LIMIT_WAIT
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A complete, size-checked response."""
+
+    source: str
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    elapsed: float = 0.0
+    redirects: list[str] = field(default_factory=list)
+
+    def json(self) -> Any:
+        """The body as JSON, or a :class:`SourceError` naming the source and what came instead."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            raise SourceError(
+                f"source {self.source}: response from {_short(self.url)} is not valid JSON "
+                f"(HTTP {self.status}, {len(self.body)} bytes, starts with {_snippet(self.body)!r}); "
+                "the service may be down or changed its format — the next run retries"
+            ) from None
+
+    def text(self) -> str:
+        """The body as text: the declared charset if it is known, else UTF-8; bad bytes become U+FFFD."""
+        charset = _charset(self.headers.get("content-type", "")) or "utf-8"
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:  # a made-up charset name
+            return self.body.decode("utf-8", errors="replace")
+
+
+def safe_get(
+    client: httpx.Client,
+    url: str,
+    *,
+    source: str,
+    now: datetime,
+    params: Mapping[str, str | list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    limits: FetchLimits | None = None,
+    check_status: bool = True,
+) -> Fetched:
+    """GET ``url`` safely (see the module docstring) and return the whole capped body.
+
+    ``now`` is only used to turn an HTTP-date ``Retry-After`` into seconds. Statuses
+    2xx and 304 are returned; with ``check_status`` other statuses raise (see
+    :func:`status_error`), without it they are returned for the caller to inspect.
+    """
+    limits = limits or FetchLimits()
+    started = time.monotonic()
+    deadline_at = started + limits.deadline
+    first_host = (urlsplit(url).hostname or "").lower()
+    seen: list[str] = []
+    request = client.build_request("GET", url, params=params, headers=_headers(headers))
+    for _hop in range(limits.max_redirects + 1):
+        target = str(request.url)
+        if target in seen:
+            raise SourceError(
+                f"source {source}: redirect loop at {_short(target)} (after {len(seen)} redirects); "
+                "check the configured address"
+            )
+        seen.append(target)
+        status, resp_headers, body, location = _one_request(client, request, source, limits, deadline_at)
+        if location is None:
+            fetched = Fetched(source, target, status, resp_headers, body, time.monotonic() - started, seen[1:])
+            if check_status and status >= 400:
+                raise status_error(fetched, now, limits.default_retry_after)
+            return fetched
+        next_url = urljoin(target, location)
+        _check_redirect(next_url, first_host, source, limits)
+        request = client.build_request("GET", next_url, headers=_headers(headers))
+    raise SourceError(
+        f"source {source}: more than {limits.max_redirects} redirects starting at {_short(url)}; "
+        "set the configured address to the final one"
+    )
+
+
+def status_error(fetched: Fetched, now: datetime, default_retry_after: float = DEFAULT_RATE_LIMIT_WAIT) -> SourceError:
+    """The exception for an error status, with a message in the operator's terms."""
+    status = fetched.status
+    where = f"source {fetched.source}: {_short(fetched.url)} answered HTTP {status}"
+    detail = _error_detail(fetched.body)
+    if detail:
+        where += f" ({detail})"
+    retry_after = retry_after_header(fetched.headers, now)
+    if status == 429:
+        wait = retry_after if retry_after is not None else default_retry_after
+        return RateLimited(
+            f"{where}: rate limited; pausing this source for about {math.ceil(wait / 60)} min", retry_after=wait
+        )
+    if status in (401, 403):
+        return AuthFailed(
+            f"{where}: access refused. The service needs a token or blocks this server's address; "
+            "check the source's settings (or disable it), then run `oki-monitor collect --source "
+            f"{fetched.source} --force`",
+            retry_after=retry_after,
+        )
+    if status in (404, 410):
+        return SourceError(
+            f"{where}: the address does not exist (any more); check the source's url/name in config.yaml"
+        )
+    if status >= 500:
+        return SourceError(f"{where}: the service is failing; the next run retries", retry_after=retry_after)
+    return SourceError(f"{where}: request refused; check the source's settings", retry_after=retry_after)
+
+
+def is_private_host(host: str) -> bool:
+    """True for loopback, private, link-local, reserved or unspecified addresses and ``localhost``.
+
+    Host names are resolved (all addresses must be public), so a public name that points
+    inside the network is caught too.
+    """
+    host = host.strip("[]").lower()
+    if not host:
+        return True
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except (OSError, UnicodeError):
+            return False  # unresolvable: the request itself will fail with a clear error
+        addresses = []
+        for info in infos:
+            try:
+                addresses.append(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
+            except ValueError:
+                continue
+    return any(
+        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_unspecified or a.is_multicast
+        for a in addresses
+    )
+
+
+# --- internals --------------------------------------------------------------------------
+
+
+def _headers(extra: Mapping[str, str] | None) -> dict[str, str]:
+    # We decompress ourselves (bounded), so only offer what zlib can undo.
+    out = {"Accept-Encoding": "gzip, deflate"}
+    if extra:
+        out.update(extra)
+    return out
+
+
+def _check_redirect(url: str, first_host: str, source: str, limits: FetchLimits) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise SourceError(f"source {source}: refused a redirect to a non-HTTP address ({_short(url)})")
+    host = (parts.hostname or "").lower()
+    if not limits.allow_private and host != first_host and is_private_host(host):
+        raise SourceError(
+            f"source {source}: refused a redirect to an internal address ({host}); "
+            "a feed must not send the monitor into the local network"
+        )
+
+
+def _remaining(deadline_at: float, source: str, url: str, limits: FetchLimits) -> float:
+    left = deadline_at - time.monotonic()
+    if left <= 0:
+        raise FetchTimeout(
+            f"source {source}: {_short(url)} did not finish answering within {limits.deadline:.0f} s; "
+            "the next run retries"
+        )
+    return left
+
+
+def _one_request(
+    client: httpx.Client, request: httpx.Request, source: str, limits: FetchLimits, deadline_at: float
+) -> tuple[int, httpx.Headers, bytes, str | None]:
+    """Send one request; return status, headers, capped body and the redirect target (if any)."""
+    url = str(request.url)
+    left = _remaining(deadline_at, source, url, limits)
+    request.extensions["timeout"] = httpx.Timeout(
+        min(limits.read_timeout, left), connect=min(limits.connect_timeout, left), pool=min(5.0, left)
+    ).as_dict()
+    try:
+        response = client.send(request, stream=True, follow_redirects=False)
+    except httpx.TimeoutException:
+        raise FetchTimeout(f"source {source}: {_short(url)} did not answer in time; the next run retries") from None
+    except httpx.HTTPError as exc:
+        raise SourceError(
+            f"source {source}: cannot reach {_short(url)} ({exc.__class__.__name__}: {exc}); "
+            "check the address and the server's network — the next run retries"
+        ) from None
+    try:
+        location = response.headers.get("location") if response.status_code in REDIRECT_STATUSES else None
+        if location is not None:
+            return response.status_code, response.headers, b"", location
+        body = _read_capped(response, source, url, limits, deadline_at)
+        return response.status_code, response.headers, body, None
+    except httpx.TimeoutException:
+        raise FetchTimeout(
+            f"source {source}: {_short(url)} stopped sending data; the next run retries"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise SourceError(
+            f"source {source}: connection to {_short(url)} broke while reading ({exc.__class__.__name__}); "
+            "the next run retries"
+        ) from None
+    finally:
+        response.close()
+
+
+def _read_capped(response: httpx.Response, source: str, url: str, limits: FetchLimits, deadline_at: float) -> bytes:
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    too_large = ResponseTooLarge(
+        f"source {source}: response from {_short(url)} is larger than the {limits.max_bytes:,} byte limit; "
+        "raise `max_bytes` in the source's settings if this is a legitimate feed"
+    )
+    declared = response.headers.get("content-length")
+    if encoding in ("", "identity") and declared and declared.isdigit() and int(declared) > limits.max_bytes:
+        raise too_large
+    decoder = _decoder(encoding, source, url)
+    out = bytearray()
+    # No chunk_size: httpx would buffer up to it, hiding a slow drip from the deadline check.
+    for raw in response.iter_raw():
+        _remaining(deadline_at, source, url, limits)
+        if decoder is None:
+            out += raw
+            if len(out) > limits.max_bytes:
+                raise too_large
+            continue
+        data = raw
+        # max_length bounds each step, so a bomb never inflates more than the cap in memory.
+        while data:
+            try:
+                chunk = decoder.decompress(data, limits.max_bytes + 1 - len(out))
+            except zlib.error:
+                raise SourceError(
+                    f"source {source}: response from {_short(url)} has a corrupt {encoding} body; the next run retries"
+                ) from None
+            out += chunk
+            if len(out) > limits.max_bytes:
+                raise too_large
+            data = decoder.unconsumed_tail
+            if decoder.eof:
+                break
+    _remaining(deadline_at, source, url, limits)
+    return bytes(out)
+
+
+class _Deflate:
+    """A zlib decompressor for ``deflate`` that also accepts raw deflate (servers disagree on the format)."""
+
+    def __init__(self) -> None:
+        self._d = zlib.decompressobj()
+        self._started = False
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if not self._started:
+            self._started = True
+            try:
+                return self._d.decompress(data, max_length)
+            except zlib.error:
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self._d.decompress(data, max_length)
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._d.unconsumed_tail
+
+    @property
+    def eof(self) -> bool:
+        return self._d.eof
+
+
+def _decoder(encoding: str, source: str, url: str) -> Any:
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return _Deflate()
+    raise SourceError(
+        f"source {source}: {_short(url)} sent an unsupported content encoding {encoding!r} "
+        "(only gzip and deflate were offered); the next run retries"
+    )
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower() or None
+    return None
+
+
+def _short(url: str) -> str:
+    """The URL without its query (queries can be long, and secrets must never reach logs)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url[:120]
+
+
+def _snippet(body: bytes) -> str:
+    return body[:60].decode("utf-8", errors="replace").replace("\n", " ")
+
+
+def _error_detail(body: bytes) -> str:
+    """A short reason from a JSON error body (``error``, ``message``, ``title``), if there is one."""
+    if not body or len(body) > 64 * 1024:
+        return ""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("error", "message", "title", "detail", "description"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value[:160]
+    return ""

@@ -1,0 +1,1 @@
+"""The dashboard and analyst API (FastAPI, server-rendered pages in Bahasa Indonesia)."""

@@ -1,0 +1,272 @@
+"""The web application: ``create_app(config, db, clock)`` builds the dashboard and the JSON API.
+
+Security choices (see shared research §6): deny by default (every route but
+/login, /healthz and static files needs a session or an API token), row-level
+agency scope in :mod:`monitor.web.queries`, CSRF tokens on every form, a strict
+Content-Security-Policy (no inline scripts, no third-party origins), HttpOnly
+SameSite cookies, and login attempts limited per client and per username.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from monitor.clock import Clock, format_wib, to_wib
+from monitor.config import AppConfig, secret
+from monitor.db import Database
+from monitor.models import AuditLog, User
+from monitor.web import labels
+from monitor.web.auth import (
+    ROLE_LABELS,
+    SESSION_COOKIE,
+    Principal,
+    RateLimiter,
+    SessionStore,
+    csrf_ok,
+    hash_token,
+)
+from monitor.web.metrics import WebMetrics
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+class NotAuthenticated(Exception):
+    """No valid session or token: pages redirect to the login form, the API answers 401."""
+
+
+@dataclass
+class WebContext:
+    """Per-application state shared by all requests."""
+
+    config: AppConfig
+    db: Database
+    clock: Clock
+    sessions: SessionStore
+    login_limiter: RateLimiter
+    templates: Jinja2Templates
+    metrics: WebMetrics
+    secret_key: str
+
+    def audit(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
+        """Write one audit-log row in its own transaction (UU PDP: who viewed/exported what)."""
+        with self.db.session() as session:
+            session.add(AuditLog(at=self.clock.now(), actor=actor, action=action, target=target, detail=detail))
+
+
+def web(request: Request) -> WebContext:
+    """The app's :class:`WebContext` (FastAPI dependency)."""
+    ctx: WebContext = request.app.state.web
+    return ctx
+
+
+def _principal_from_request(request: Request, ctx: WebContext) -> Principal | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        token = auth[7:].strip()
+        if not token:
+            return None
+        with ctx.db.session() as session:
+            user = session.scalar(select(User).where(User.api_token_hash == hash_token(token), User.active.is_(True)))
+            if user is None:
+                return None
+            return Principal(user.id, user.username, user.role, user.agency_code, via_token=True)
+    data = ctx.sessions.get(request.cookies.get(SESSION_COOKIE))
+    if data is None:
+        return None
+    with ctx.db.session() as session:
+        user = session.get(User, data.user_id)
+        if user is None or not user.active:
+            ctx.sessions.destroy(request.cookies.get(SESSION_COOKIE))
+            return None
+        request.state.csrf_token = data.csrf_token
+        return Principal(user.id, user.username, user.role, user.agency_code)
+
+
+def current_principal(request: Request) -> Principal:
+    """The signed-in user, or :class:`NotAuthenticated` (FastAPI dependency)."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    principal = _principal_from_request(request, web(request))
+    if principal is None:
+        raise NotAuthenticated()
+    request.state.principal = principal
+    return principal
+
+
+def require_roles(*roles: str) -> Callable[[Request], Principal]:
+    """A dependency admitting only the given roles (403 for the others)."""
+
+    def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role not in roles:
+            web(request).audit(principal.username, "access_denied", request.url.path, role=principal.role)
+            raise HTTPException(403, "Peran Anda tidak diizinkan membuka halaman ini.")
+        return principal
+
+    return dependency
+
+
+def require_csrf(request: Request, given: str | None) -> None:
+    """Reject a state-changing request from a session without the session's CSRF token.
+
+    Requests authenticated by a bearer token carry no ambient credentials, so they need none.
+    """
+    principal = getattr(request.state, "principal", None)
+    if isinstance(principal, Principal) and principal.via_token:
+        return
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+        raise HTTPException(403, "Permintaan dari situs lain ditolak (Origin tidak cocok).")
+    if not csrf_ok(getattr(request.state, "csrf_token", None), given):
+        raise HTTPException(403, "Token formulir (CSRF) tidak valid atau kedaluwarsa. Muat ulang halaman lalu coba lagi.")
+
+
+def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
+    env = templates.env
+    env.globals.update(
+        format_wib=format_wib,
+        to_wib=to_wib,
+        topic_label=labels.topic_label,
+        stage_label=labels.stage_label,
+        status_label=labels.status_label,
+        role_label=lambda r: ROLE_LABELS.get(r, r),
+        agency_name=lambda code: (config.agency(code).name if config.agency(code) else (code or "-")),
+        region=config.region,
+        eta_text=labels.eta_text,
+        safe_url=labels.safe_url,
+    )
+
+
+def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
+    """Build the dashboard + API app over ``db``; ``clock`` decides what "now" is (the demo passes its own)."""
+    from monitor.web import routes_api, routes_pages
+
+    app = FastAPI(
+        title="OKI Viral Monitor API",
+        version="1",
+        description=(
+            "JSON API for analysts and integrations. Authenticate with `Authorization: Bearer <token>` "
+            "(a personal token from `oki-monitor users token USERNAME`). Times are UTC ISO-8601."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    _template_globals(templates, config)
+    secret_key = secret(config.web.secret_key_env) or secrets.token_urlsafe(32)
+    ctx = WebContext(
+        config=config,
+        db=db,
+        clock=clock,
+        sessions=SessionStore(),
+        login_limiter=RateLimiter(),
+        templates=templates,
+        metrics=WebMetrics(db),
+        secret_key=secret_key,
+    )
+    app.state.web = ctx
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        route = request.scope.get("route")
+        ctx.metrics.observe_request(getattr(route, "path", "other"), request.method, time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": "Perlu masuk: kirim header Authorization: Bearer <token> atau masuk lewat /login."},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        principal = getattr(request.state, "principal", None)
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": exc.detail, "user": principal, "csrf_token": ""},
+            status_code=exc.status_code,
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # report, never crash the probe
+            log.warning("health check: database unreachable: %s", exc.__class__.__name__)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "time": clock.now().isoformat()})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(_: Principal = Depends(require_roles("admin", "comms", "analyst"))) -> Response:
+        body, content_type = ctx.metrics.render()
+        return Response(body, media_type=content_type)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: Principal = Depends(current_principal)) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs(request: Request, principal: Principal = Depends(current_principal)) -> Response:
+        spec = app.openapi()
+        return templates.TemplateResponse(
+            request, "docs.html", {"user": principal, "spec": spec, "csrf_token": request.state.csrf_token
+                                   if hasattr(request.state, "csrf_token") else ""}
+        )
+
+    @app.get("/robots.txt", include_in_schema=False)
+    def robots() -> PlainTextResponse:
+        return PlainTextResponse("User-agent: *\nDisallow: /\n")
+
+    app.include_router(routes_pages.router)
+    app.include_router(routes_api.router)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path in ("/openapi.json", "/metrics")
+
+
+def now_of(request: Request) -> datetime:
+    """The app clock's current time (demo apps run on simulated time)."""
+    return web(request).clock.now()

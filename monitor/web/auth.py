@@ -1,0 +1,196 @@
+"""Who is asking, and may they: sessions, API tokens, CSRF, login rate limits, roles.
+
+Sessions live server-side (in this process) so logout and deactivation end them
+at once; the cookie only carries a random id. Analysts' API tokens are stored as
+SHA-256 hashes, so a leaked database does not leak usable tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ROLES: tuple[str, ...] = ("admin", "comms", "agency", "analyst")
+"""admin: everything; comms: all issues, may act; agency: own agency only, may act; analyst: read all."""
+
+ROLE_LABELS: dict[str, str] = {
+    "admin": "Admin",
+    "comms": "Tim Komunikasi",
+    "agency": "OPD",
+    "analyst": "Analis",
+}
+
+SESSION_COOKIE = "oki_session"
+IDLE_TIMEOUT_SECONDS = 30 * 60
+MAX_SESSION_SECONDS = 12 * 3600
+
+_hasher = PasswordHasher()
+# A real hash to verify against when the user does not exist, so timing does not reveal valid usernames.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; constant work whether or not the user exists."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_token() -> str:
+    """A fresh personal API token (shown once to the user)."""
+    return "oki_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """How an API token is stored: SHA-256 is enough because tokens are long and random."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def validate_password(password: str) -> str | None:
+    """Why a new password is unacceptable, or None."""
+    if len(password) < 10:
+        return "kata sandi minimal 10 karakter"
+    if len(password) > 256:
+        return "kata sandi terlalu panjang (maksimal 256 karakter)"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated user of one request."""
+
+    user_id: int
+    username: str
+    role: str
+    agency_code: str | None
+    via_token: bool = False
+
+    @property
+    def can_act(self) -> bool:
+        """May acknowledge, resolve, merge, split and correct labels."""
+        return self.role in ("admin", "comms", "agency")
+
+    @property
+    def sees_all_agencies(self) -> bool:
+        return self.role != "agency"
+
+    def may_see_agency(self, agency_code: str | None) -> bool:
+        """Row-level rule: an agency user sees only its own agency's rows."""
+        return self.sees_all_agencies or (self.agency_code is not None and agency_code == self.agency_code)
+
+
+@dataclass
+class SessionData:
+    user_id: int
+    csrf_token: str
+    created: float
+    last_seen: float
+
+
+@dataclass
+class SessionStore:
+    """In-process session table; the cookie holds only the random session id."""
+
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS
+    max_age: float = MAX_SESSION_SECONDS
+    _sessions: dict[str, SessionData] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, user_id: int, now: float | None = None) -> str:
+        """Start a session and return its id (for the cookie)."""
+        now = time.monotonic() if now is None else now
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[sid] = SessionData(user_id, secrets.token_urlsafe(32), now, now)
+            self._expire(now)
+        return sid
+
+    def get(self, sid: str | None, now: float | None = None) -> SessionData | None:
+        """The live session for ``sid``, refreshing its idle timer; None when unknown or expired."""
+        if not sid:
+            return None
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            data = self._sessions.get(sid)
+            if data is None:
+                return None
+            if now - data.last_seen > self.idle_timeout or now - data.created > self.max_age:
+                del self._sessions[sid]
+                return None
+            data.last_seen = now
+            return data
+
+    def destroy(self, sid: str | None) -> None:
+        if sid:
+            with self._lock:
+                self._sessions.pop(sid, None)
+
+    def destroy_user(self, user_id: int) -> None:
+        """End every session of a user (deactivated, password changed)."""
+        with self._lock:
+            for sid in [s for s, d in self._sessions.items() if d.user_id == user_id]:
+                del self._sessions[sid]
+
+    def _expire(self, now: float) -> None:
+        dead = [
+            s
+            for s, d in self._sessions.items()
+            if now - d.last_seen > self.idle_timeout or now - d.created > self.max_age
+        ]
+        for sid in dead:
+            del self._sessions[sid]
+
+
+@dataclass
+class RateLimiter:
+    """Sliding-window limit of failed login attempts per key (client address, username)."""
+
+    limit: int = 10
+    window_seconds: float = 60.0
+    _hits: dict[str, deque[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def blocked(self, key: str, now: float | None = None) -> bool:
+        """True when ``key`` has used up its attempts in the current window."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.get(key)
+            if not hits:
+                return False
+            while hits and now - hits[0] > self.window_seconds:
+                hits.popleft()
+            return len(hits) >= self.limit
+
+    def hit(self, key: str, now: float | None = None) -> None:
+        """Record one failed attempt."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            hits.append(now)
+            if len(self._hits) > 10_000:
+                # Bound memory under a spray of distinct keys: forget keys whose window has passed.
+                for k in [k for k, v in self._hits.items() if not v or now - v[-1] > self.window_seconds]:
+                    del self._hits[k]
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    """Constant-time comparison of the session's CSRF token with the submitted one."""
+    return bool(expected and given) and hmac.compare_digest(str(expected), str(given))

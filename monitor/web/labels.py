@@ -1,0 +1,71 @@
+"""How values are shown to users (Bahasa Indonesia)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+TOPIC_LABELS: dict[str, str] = {
+    "infrastruktur": "Infrastruktur",
+    "air_bersih": "Air bersih",
+    "listrik": "Listrik",
+    "kesehatan": "Kesehatan",
+    "pendidikan": "Pendidikan",
+    "adminduk": "Adminduk",
+    "bansos": "Bansos",
+    "lingkungan": "Lingkungan",
+    "bencana": "Bencana",
+    "transportasi": "Transportasi",
+    "ketenagakerjaan": "Ketenagakerjaan",
+    "pungli_korupsi": "Pungli/korupsi",
+    "pertanian": "Pertanian",
+    "ketertiban": "Ketertiban",
+    "harga_kebutuhan": "Harga kebutuhan",
+    "pelayanan_publik": "Pelayanan publik",
+}
+
+STAGE_LABELS: dict[str, str] = {"baru": "Baru", "naik": "Naik", "viral": "Viral", "mereda": "Mereda"}
+STATUS_LABELS: dict[str, str] = {
+    "open": "Terbuka",
+    "closed": "Tenang",
+    "resolved": "Selesai",
+    "merged": "Digabung",
+}
+
+
+def topic_label(key: str | None) -> str:
+    return TOPIC_LABELS.get(key or "", key or "-")
+
+
+def stage_label(key: str | None) -> str:
+    return STAGE_LABELS.get(key or "", key or "-")
+
+
+def status_label(key: str | None) -> str:
+    return STATUS_LABELS.get(key or "", key or "-")
+
+
+def eta_text(minutes: float | None) -> str:
+    """Forecast time to viral, as a person would say it."""
+    if minutes is None:
+        return "-"
+    if minutes <= 0:
+        return "sekarang"
+    if minutes < 60:
+        return f"±{round(minutes)} menit"
+    hours = minutes / 60
+    if hours < 48:
+        return f"±{hours:.1f} jam".replace(".0 ", " ")
+    return f"±{hours / 24:.0f} hari"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is plain http(s); None otherwise (``javascript:`` and friends are never linked)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()

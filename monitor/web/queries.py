@@ -1,0 +1,436 @@
+"""Read queries for pages and API, each with the caller's scope applied in one place.
+
+Row-level access (an agency user sees only its agency) is enforced here, by
+:func:`scoped_issues` and :func:`get_visible_issue`, so a page and its API twin
+cannot disagree. Queries are batched per page (no query per row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from monitor.clock import WIB, to_wib
+from monitor.models import (
+    Alert,
+    Delivery,
+    Issue,
+    IssueEvent,
+    IssuePost,
+    Label,
+    LabelCorrection,
+    Post,
+    ScopeCount,
+    Signal,
+    Source,
+    User,
+)
+from monitor.web.auth import Principal
+
+BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
+DIMENSIONS: tuple[str, ...] = ("topic", "kecamatan", "agency", "source")
+
+
+def author_alias(author_key: str | None) -> str:
+    """A short stable label for an author: never the stored key itself, which may be a raw handle."""
+    if not author_key:
+        return "anonim"
+    return "akun-" + hashlib.sha256(author_key.encode()).hexdigest()[:8]
+
+
+def scoped_issues(principal: Principal) -> Select[tuple[Issue]]:
+    """``SELECT issues`` restricted to what ``principal`` may see."""
+    query = select(Issue)
+    if not principal.sees_all_agencies:
+        query = query.where(Issue.agency_code == (principal.agency_code or "\x00"))
+    return query
+
+
+def get_visible_issue(session: Session, principal: Principal, issue_id: int) -> Issue | None:
+    """The issue if it exists *and* the principal may see it; otherwise None (callers answer 404)."""
+    return session.scalar(scoped_issues(principal).where(Issue.id == issue_id))
+
+
+# ---------------------------------------------------------------- board
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    issue: Issue
+    spark: list[float]
+
+
+def board(
+    session: Session,
+    principal: Principal,
+    now: datetime,
+    *,
+    limit: int = 100,
+    spark_hours: int = 48,
+) -> list[BoardRow]:
+    """Open issues, fastest rising first, with their recent score history for a sparkline.
+
+    Two queries whatever the number of rows: issues, then all their signals at once.
+    """
+    issues = list(
+        session.scalars(
+            scoped_issues(principal)
+            .where(Issue.status == "open")
+            .order_by(Issue.score.desc(), Issue.p_viral.desc(), Issue.id.desc())
+            .limit(limit)
+        )
+    )
+    history: dict[int, list[float]] = defaultdict(list)
+    if issues:
+        since = now - timedelta(hours=spark_hours)
+        rows = session.execute(
+            select(Signal.issue_id, Signal.mentions)
+            .where(Signal.issue_id.in_([i.id for i in issues]), Signal.at >= since, Signal.at <= now)
+            .order_by(Signal.issue_id, Signal.at)
+        )
+        for issue_id, mentions in rows:
+            if issue_id is not None:
+                history[issue_id].append(float(mentions))
+    return [BoardRow(issue=i, spark=history.get(i.id, [])) for i in issues]
+
+
+def list_issues(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    stage: str | None = None,
+    topic: str | None = None,
+    agency: str | None = None,
+    kecamatan: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Issue]:
+    """Issues matching the filters, within the principal's scope, highest score first."""
+    query = scoped_issues(principal)
+    if status:
+        query = query.where(Issue.status == status)
+    if stage:
+        query = query.where(Issue.stage == stage)
+    if topic:
+        query = query.where(Issue.topic == topic)
+    if agency:
+        query = query.where(Issue.agency_code == agency)
+    if kecamatan:
+        query = query.where(Issue.kecamatan == kecamatan)
+    query = query.order_by(Issue.score.desc(), Issue.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+# ---------------------------------------------------------------- issue detail
+
+
+@dataclass
+class EvidencePost:
+    post: Post
+    label: Label | None
+    is_spread: bool
+    author: str
+
+
+@dataclass
+class DeliveryRow:
+    delivery: Delivery
+    alert: Alert
+
+
+@dataclass
+class IssueDetail:
+    issue: Issue
+    posts: list[EvidencePost]
+    signals: list[Signal]
+    events: list[IssueEvent]
+    alerts: list[Alert]
+    deliveries: list[DeliveryRow]
+    corrections: list[LabelCorrection]
+    hourly_mentions: list[tuple[datetime, int]]
+    correction_users: dict[int, str] = field(default_factory=dict)
+
+
+def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_hours: int = 14 * 24) -> IssueDetail:
+    """Everything the issue page shows, in a fixed number of queries."""
+    members = session.execute(
+        select(Post, IssuePost.is_spread)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(IssuePost.issue_id == issue.id)
+        .order_by(IssuePost.is_spread, Post.created_at.desc())
+        .limit(max_posts)
+    ).all()
+    post_ids = [p.id for p, _ in members]
+    labels: dict[int, Label] = {}
+    if post_ids:
+        for label in session.scalars(select(Label).where(Label.post_id.in_(post_ids)).order_by(Label.created_at)):
+            labels[label.post_id] = label  # the newest model's label wins
+    posts = [EvidencePost(p, labels.get(p.id), bool(spread), author_alias(p.author_key)) for p, spread in members]
+    signals = list(
+        session.scalars(select(Signal).where(Signal.issue_id == issue.id).order_by(Signal.at.desc()).limit(500))
+    )
+    signals.reverse()
+    events = list(
+        session.scalars(
+            select(IssueEvent).where(IssueEvent.issue_id == issue.id).order_by(IssueEvent.at.desc()).limit(200)
+        )
+    )
+    alerts = list(session.scalars(select(Alert).where(Alert.issue_id == issue.id).order_by(Alert.created_at.desc())))
+    deliveries: list[DeliveryRow] = []
+    if alerts:
+        by_id = {a.id: a for a in alerts}
+        for d in session.scalars(
+            select(Delivery).where(Delivery.alert_id.in_(list(by_id))).order_by(Delivery.created_at.desc())
+        ):
+            deliveries.append(DeliveryRow(d, by_id[d.alert_id]))
+    corrections: list[LabelCorrection] = []
+    users: dict[int, str] = {}
+    if post_ids:
+        corrections = list(
+            session.scalars(
+                select(LabelCorrection)
+                .where(LabelCorrection.post_id.in_(post_ids))
+                .order_by(LabelCorrection.created_at.desc())
+            )
+        )
+        uids = {c.user_id for c in corrections if c.user_id is not None}
+        if uids:
+            users = dict(session.execute(select(User.id, User.username).where(User.id.in_(uids))).tuples().all())
+    since = issue.last_seen - timedelta(hours=max_hours)
+    times = session.scalars(
+        select(Post.created_at)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(IssuePost.issue_id == issue.id, Post.created_at >= since)
+    )
+    return IssueDetail(
+        issue=issue,
+        posts=posts,
+        signals=signals,
+        events=events,
+        alerts=alerts,
+        deliveries=deliveries,
+        corrections=corrections,
+        hourly_mentions=hourly_counts(times),
+        correction_users=users,
+    )
+
+
+def hourly_counts(times: Iterable[datetime]) -> list[tuple[datetime, int]]:
+    """Counts per hour, with the empty hours in between filled with zero."""
+    counts: dict[datetime, int] = defaultdict(int)
+    for t in times:
+        counts[t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)] += 1
+    if not counts:
+        return []
+    start, end = min(counts), max(counts)
+    out: list[tuple[datetime, int]] = []
+    hour = start
+    while hour <= end:
+        out.append((hour, counts.get(hour, 0)))
+        hour += timedelta(hours=1)
+    return out
+
+
+def baseline(values: Sequence[float], recent: int = 6) -> float:
+    """The usual hourly level: the median of the hours before the recent ones (0 with too little history)."""
+    history = sorted(values[:-recent]) if len(values) > recent else []
+    if not history:
+        return 0.0
+    mid = len(history) // 2
+    return float(history[mid]) if len(history) % 2 else (history[mid - 1] + history[mid]) / 2
+
+
+# ---------------------------------------------------------------- agency
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseWeek:
+    week: date
+    issues: int
+    median_ack_hours: float | None
+    median_resolve_hours: float | None
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def week_start(when: datetime) -> date:
+    """Monday (WIB) of the week containing ``when``."""
+    local = to_wib(when).date()
+    return local - timedelta(days=local.weekday())
+
+
+def response_times(issues: Sequence[Issue]) -> list[ResponseWeek]:
+    """Median hours from first post to acknowledgement and to resolution, per WIB week the issue started."""
+    by_week: dict[date, list[Issue]] = defaultdict(list)
+    for issue in issues:
+        by_week[week_start(issue.first_seen)].append(issue)
+    out = []
+    for week in sorted(by_week):
+        group = by_week[week]
+        acks = [(i.acknowledged_at - i.first_seen).total_seconds() / 3600 for i in group if i.acknowledged_at]
+        res = [(i.resolved_at - i.first_seen).total_seconds() / 3600 for i in group if i.resolved_at]
+        out.append(ResponseWeek(week, len(group), _median([max(a, 0) for a in acks]), _median([max(r, 0) for r in res])))
+    return out
+
+
+def agency_issues(session: Session, agency_code: str, since: datetime, limit: int = 500) -> list[Issue]:
+    """The agency's issues first seen since ``since`` (not merged pointers), newest first."""
+    return list(
+        session.scalars(
+            select(Issue)
+            .where(Issue.agency_code == agency_code, Issue.first_seen >= since, Issue.status != "merged")
+            .order_by(Issue.first_seen.desc())
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- trends
+
+
+@dataclass(frozen=True, slots=True)
+class TrendFilter:
+    """Filters of the trends page, API and exports (all optional except the time range)."""
+
+    start: datetime
+    end: datetime
+    topic: str | None = None
+    agency: str | None = None
+    kecamatan: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendRow:
+    """One exported row: a bucket of time and one topic × kecamatan × agency × source."""
+
+    bucket: datetime
+    topic: str
+    kecamatan: str
+    agency: str
+    source: str
+    posts: int
+    complaints: int
+    engagement: float
+
+
+def bucket_of(hour: datetime, bucket: str) -> datetime:
+    """Start of the hour/day/week/month (WIB calendar) that ``hour`` falls in, as an aware WIB time."""
+    local = to_wib(hour)
+    if bucket == "hour":
+        return local.replace(minute=0, second=0, microsecond=0)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        return day
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    raise ValueError(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
+
+
+def trend_rows(
+    session: Session, principal: Principal, flt: TrendFilter, bucket: str = "week", max_rows: int = 200_000
+) -> list[TrendRow]:
+    """Hourly aggregates (kept after raw posts are purged) filtered, scoped and summed into buckets."""
+    query = select(
+        ScopeCount.hour,
+        ScopeCount.topic,
+        ScopeCount.kecamatan,
+        ScopeCount.agency_code,
+        ScopeCount.platform,
+        ScopeCount.posts,
+        ScopeCount.complaints,
+        ScopeCount.engagement,
+    ).where(ScopeCount.hour >= flt.start, ScopeCount.hour < flt.end)
+    if not principal.sees_all_agencies:
+        query = query.where(ScopeCount.agency_code == (principal.agency_code or "\x00"))
+    if flt.topic:
+        query = query.where(ScopeCount.topic == flt.topic)
+    if flt.agency:
+        query = query.where(ScopeCount.agency_code == flt.agency)
+    if flt.kecamatan:
+        query = query.where(ScopeCount.kecamatan == flt.kecamatan)
+    if flt.source:
+        query = query.where(ScopeCount.platform == flt.source)
+    sums: dict[tuple[datetime, str, str, str, str], list[float]] = {}
+    for hour, topic, kec, agency, platform, posts, complaints, engagement in session.execute(query.limit(max_rows)):
+        key = (bucket_of(hour, bucket), topic, kec or "", agency or "", platform or "")
+        acc = sums.setdefault(key, [0, 0, 0.0])
+        acc[0] += posts or 0
+        acc[1] += complaints or 0
+        acc[2] += engagement or 0.0
+    return [
+        TrendRow(k[0], k[1], k[2], k[3], k[4], int(v[0]), int(v[1]), round(v[2], 2)) for k, v in sorted(sums.items())
+    ]
+
+
+def series_by(rows: Sequence[TrendRow], dimension: str) -> dict[str, dict[datetime, list[float]]]:
+    """Sum rows per value of ``dimension`` and bucket: {key: {bucket: [posts, complaints, engagement]}}."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
+    out: dict[str, dict[datetime, list[float]]] = defaultdict(dict)
+    for r in rows:
+        key = {"topic": r.topic, "kecamatan": r.kecamatan, "agency": r.agency, "source": r.source}[dimension]
+        acc = out[key or "-"].setdefault(r.bucket, [0.0, 0.0, 0.0])
+        acc[0] += r.posts
+        acc[1] += r.complaints
+        acc[2] += r.engagement
+    return dict(out)
+
+
+def default_range(now: datetime, days: int = 90) -> tuple[datetime, datetime]:
+    """The last ``days`` days up to the end of today (WIB)."""
+    end_local = to_wib(now).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return (end_local - timedelta(days=days)).astimezone(UTC), end_local.astimezone(UTC)
+
+
+def wib_day_start(d: date) -> datetime:
+    """Midnight WIB of ``d`` as an aware time."""
+    return datetime(d.year, d.month, d.day, tzinfo=WIB)
+
+
+def distinct_platforms(session: Session) -> list[str]:
+    return sorted(p for p in session.scalars(select(ScopeCount.platform).distinct()) if p)
+
+
+# ---------------------------------------------------------------- sources, users, audit
+
+
+def sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).order_by(Source.name)))
+
+
+def users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def queue_depth(session: Session) -> dict[str, int]:
+    """Posts waiting for classification and deliveries waiting to be sent."""
+    new_posts = session.scalar(select(func.count()).select_from(Post).where(Post.stage == "new")) or 0
+    pending = (
+        session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status.in_(("pending", "failed"))))
+        or 0
+    )
+    return {"posts_new": int(new_posts), "deliveries_pending": int(pending)}
+
+
+def jsonable(value: Any) -> Any:
+    """Datetimes as ISO strings, for audit details and API payloads."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

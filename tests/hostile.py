@@ -1,0 +1,119 @@
+"""A local HTTP server (127.0.0.1 only) whose routes can misbehave at the byte level.
+
+Each route is a function that gets the request handler and writes whatever it likes:
+a gzip bomb, a body that never ends, a redirect loop, a wrong Content-Length. Used by
+the collector tests for hostile-input cases the JSON replay server cannot express.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Handler = Callable[[BaseHTTPRequestHandler, dict[str, str]], None]
+
+
+class HostileServer:
+    """Routes path → handler; unknown paths answer 404."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Handler] = {}
+        self.hits: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        server = self
+
+        class _H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                server.hits.append((parts.path, query, {k.lower(): v for k, v in self.headers.items()}))
+                route = server.routes.get(parts.path)
+                try:
+                    if route is None:
+                        send(self, 404, b'{"error":"Record not found"}', "application/json")
+                    else:
+                        route(self, query)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up on purpose (cap or deadline reached)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@contextmanager
+def hostile() -> Iterator[HostileServer]:
+    """A running :class:`HostileServer`."""
+    server = HostileServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def send(
+    h: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Write one complete response."""
+    h.send_response(status)
+    h.send_header("Content-Type", content_type)
+    for key, value in (headers or {}).items():
+        h.send_header(key, value)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def gzip_bomb(decoded_mib: int) -> bytes:
+    """``decoded_mib`` MiB of zeros, gzip-compressed (about 1 KiB on the wire per MiB)."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (1024 * 1024)
+    parts = [comp.compress(block) for _ in range(decoded_mib)]
+    parts.append(comp.flush())
+    return b"".join(parts)
+
+
+def gzip_body(data: bytes) -> bytes:
+    return gzip.compress(data)
+
+
+def drip(h: BaseHTTPRequestHandler, every: float, total: float) -> None:
+    """Send headers, then one byte every ``every`` seconds for ``total`` seconds (chunked)."""
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Transfer-Encoding", "chunked")
+    h.end_headers()
+    end = time.monotonic() + total
+    while time.monotonic() < end:
+        h.wfile.write(b"1\r\n \r\n")
+        h.wfile.flush()
+        time.sleep(every)
+    h.wfile.write(b"0\r\n\r\n")

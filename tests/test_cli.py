@@ -1,0 +1,58 @@
+"""The `oki-monitor` command line: help, db upgrade, config errors, refusing an old schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "OKI_MONITOR_AUTHOR_KEY": "cli-test-key-0123456789", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_lists_the_contract_commands() -> None:
+    out = cli("--help").stdout
+    for command in ("classify", "detect", "demo", "run", "import", "db", "collect", "sources"):
+        assert command in out, f"{command} missing from --help"
+
+
+def test_db_upgrade_twice_then_sources(tmp_path: Path) -> None:
+    env = {"OKI_MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    first = cli("db", "upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "diperbarui" in first.stdout
+    second = cli("db", "upgrade", env=env)
+    assert second.returncode == 0 and "sudah terbaru" in second.stdout
+    listing = cli("sources", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert "antara-sumsel" in listing.stdout and "nonaktif" in listing.stdout  # token sources are listed as disabled
+
+
+def test_config_error_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "config.yaml").read_text().replace("pipeline_seconds: 60", "pipeline_seconds: fast"))
+    result = cli("--config", str(bad), "sources")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "schedules.pipeline_seconds" in lines[0], result.stderr
+
+
+def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
+    env = {"OKI_MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = cli("collect", "--source", "antara-sumsel", "--once", env=env)
+    assert result.returncode == 3
+    assert "oki-monitor db upgrade" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--config"], ["nonsense-command"]])
+def test_usage_errors_exit_nonzero(argv: list[str]) -> None:
+    assert cli(*argv).returncode != 0
