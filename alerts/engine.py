@@ -310,7 +310,12 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
         Alert.ack_due_at.is_not(None),
         Alert.ack_due_at <= now,
     )
-    done: set[tuple[int | None, str]] = set()
+    # One escalation per issue and target: an update that also goes unacknowledged does not page again.
+    done: set[tuple[int | None, str]] = {
+        (a.issue_id, a.receiver)
+        for a in session.scalars(select(Alert).where(Alert.kind == "escalation", Alert.issue_id.is_not(None)))
+        if not (a.payload.get("escalation") or {}).get("regression")
+    }
     for alert in session.scalars(q.order_by(Alert.id)):
         issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
         if issue is not None and not _needs_ack(alert, issue):
@@ -318,7 +323,7 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
         target = alert.payload.get("escalate_to")
         alert.escalated_at = now
         key = (alert.issue_id if alert.issue_id is not None else -alert.id, str(target))
-        if not target or key in done:
+        if not target or target == alert.receiver or (key in done and alert.kind != "regression"):
             continue
         done.add(key)
         root_id = alert.parent_alert_id or alert.id
@@ -337,7 +342,7 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
             continue
         target = alert.payload.get("escalate_to")
         alert.payload = {**alert.payload, "sla_escalated": now.isoformat()}
-        if not target:
+        if not target or target == alert.receiver:
             continue
         reason = f"lewat batas SLA {config.alerts.sla.respond_working_days} hari kerja"
         created.append(_escalation(session, config, alert, alert.id, str(target), issue, now, reason))

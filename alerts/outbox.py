@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from alerts.ack import sign_ack_link
 from alerts.channels import load_channel
 from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
-from alerts.chart import growth_chart
 from alerts.config import RetrySettings
 from alerts.queue import idempotency_key
 from alerts.render import FEEDBACK_LABELS, Links, render
@@ -143,7 +142,11 @@ def build_message(
         buttons.append((Button("Buka dasbor", url=issue_url),))
     if alert.id not in chart_cache:
         growth = payload.get("growth") or []
-        chart_cache[alert.id] = growth_chart(growth) if len(growth) >= 2 else None
+        chart_cache[alert.id] = None
+        if len(growth) >= 2:
+            from alerts.chart import growth_chart  # matplotlib is heavy: load it only when a chart is drawn
+
+            chart_cache[alert.id] = growth_chart(growth)
     thread = (
         idempotency_key(alert.parent_alert_id, delivery.channel, delivery.recipient) if alert.parent_alert_id else None
     )
@@ -233,22 +236,27 @@ def deliver_due(
     failing: set[tuple[str, str]] = set()
     try:
         for delivery_id in ids:
+            problem: str | None = None
             with db.session() as session:
                 d = session.get(Delivery, delivery_id)
                 if d is None:
                     continue
                 key = (d.channel, d.recipient)
-                if key in failing:
-                    report.deferred += 1
-                    _release(db, delivery_id, now)
-                    continue
-                try:
-                    message = build_message(session, config, d, chart_cache)
-                except PermanentFailure as exc:
-                    report.dead += 1
-                    report.errors.append(str(exc))
-                    _record(db, delivery_id, now, ok=False, error=str(exc), permanent=True, config=config, rng=rng)
-                    continue
+                if key not in failing:
+                    try:
+                        message = build_message(session, config, d, chart_cache)
+                    except PermanentFailure as exc:
+                        problem = str(exc)
+            # Outcomes are written in their own transactions, after the read session is closed.
+            if key in failing:
+                report.deferred += 1
+                _release(db, delivery_id, now)
+                continue
+            if problem is not None:
+                report.dead += 1
+                report.errors.append(problem)
+                _record(db, delivery_id, now, ok=False, error=problem, permanent=True, config=config, rng=rng)
+                continue
             try:
                 channel = (channels or {}).get(key[0]) or owned.get(key[0])
                 if channel is None:

@@ -117,13 +117,18 @@ class IndonesianCalendar:
         if cached is not None:
             return cached
         rest = day.weekday() == 6 or self.is_holiday(day)
-        kind = (RAMADAN_RESTDAY if rest else RAMADAN_WORKDAY) if self.in_ramadan(day) else (RESTDAY if rest else WORKDAY)
+        # Day types are ordered so that Ramadan adds 2 and rest adds 1.
+        kind = (RAMADAN_WORKDAY if self.in_ramadan(day) else WORKDAY) + (1 if rest else 0)
         self._cache[day] = kind
         return kind
 
     def slot(self, local: datetime) -> int:
         """The slot of a local (WIB) wall-clock time."""
         return self.day_type(local.date()) * 24 + local.hour
+
+    def slot_of(self, ts: datetime) -> int:
+        """The slot of any timestamp (aware: converted to WIB; naive: already local)."""
+        return self.slot(to_local(ts))
 
     def slots(self, timestamps: Sequence[datetime]) -> np.ndarray:
         """Slots for many timestamps; aware ones are converted to WIB, naive ones are taken as local time."""

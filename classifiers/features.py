@@ -136,8 +136,10 @@ class NgramFeatures:
         bi_len = np.zeros(n, dtype=np.int64)
         for r, text in enumerate(texts):
             words = text.split()
-            found = list(map(cache.get, words))
-            arrs = [a if a is not None else word_ids(w) for a, w in zip(found, words, strict=True)]
+            try:
+                arrs = [cache[w] for w in words]
+            except KeyError:  # a word not seen yet: compute and cache it
+                arrs = [word_ids(w) for w in words]
             chunks.extend(arrs)
             chunk_rows.extend([r] * len(arrs))
             if len(words) > 1:

@@ -25,6 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 
 
+MODEL_SD = 0.1
+"""Growth-rate error of the damped exponential model itself (per hour)."""
+RIDGE = 0.1
+"""Weak pull of the growth rate towards zero (in Fisher-information units): matters only with a few posts."""
+
+
 @dataclass(frozen=True, slots=True)
 class GrowthFit:
     """Log-linear trend of a count series: rate now (per hour), growth per hour and its standard error."""
@@ -32,6 +38,13 @@ class GrowthFit:
     rate: float
     growth: float
     growth_se: float
+    centre: float = 0.0
+    """Weighted centre of the data (hours before now, ≤ 0): where the fitted level is best known."""
+
+    def rate_at_now(self, growth: float) -> float:
+        """Rate now if the growth were ``growth``: anchored at the data's centre, not at its noisy end."""
+        centre_rate = self.rate * math.exp(self.growth * self.centre)
+        return centre_rate * math.exp(-growth * self.centre)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,9 @@ class Forecast:
     p_viral: float
     eta_minutes: float | None
     needed_growth: float
+    growth_mean: float = 0.0
+    """Posterior growth per hour (after shrinkage) and its standard deviation."""
+    growth_sd: float = 0.0
 
 
 def fit_growth(counts: np.ndarray, bin_hours: float, half_life_hours: float = 3.0) -> GrowthFit:
@@ -65,8 +81,8 @@ def fit_growth(counts: np.ndarray, bin_hours: float, half_life_hours: float = 3.
         grad_a, grad_g = (w * r).sum(), (w * r * t).sum()
         h_aa, h_ag, h_gg = (w * mu).sum(), (w * mu * t).sum(), (w * mu * t * t).sum()
         # A weak ridge on g keeps one or two posts from implying explosive growth.
-        h_gg += 1.0
-        grad_g -= g
+        h_gg += RIDGE
+        grad_g -= RIDGE * g
         det = h_aa * h_gg - h_ag * h_ag
         if det <= 1e-12:
             break
@@ -77,7 +93,10 @@ def fit_growth(counts: np.ndarray, bin_hours: float, half_life_hours: float = 3.
         info_gg = det / h_aa
         if abs(da) < 1e-6 and abs(dg) < 1e-6:
             break
-    return GrowthFit(rate=math.exp(a) / bin_hours, growth=g, growth_se=1.0 / math.sqrt(max(info_gg, 1e-9)))
+    centre = float((w * t).sum() / w.sum())
+    return GrowthFit(
+        rate=math.exp(a) / bin_hours, growth=g, growth_se=1.0 / math.sqrt(max(info_gg, 1e-9)), centre=centre
+    )
 
 
 def _projected(rate: float, g: float, tau: np.ndarray, damping_hours: float) -> np.ndarray:
@@ -128,17 +147,24 @@ def forecast(
 
     def reaches(g: float) -> float | None:
         hits = [
-            first_crossing(fit.rate, g, tau, window_now, leaving, viral_count, damping_hours),
+            first_crossing(fit.rate_at_now(g), g, tau, window_now, leaving, viral_count, damping_hours),
             first_crossing(engagement_rate, g, tau, engagement_now, no_leave, viral_engagement, damping_hours),
         ]
         found = [h for h in hits if h is not None]
         return min(found) if found else None
 
     if window_now >= viral_count or engagement_now >= viral_engagement:
-        return Forecast(p_viral=1.0, eta_minutes=None, needed_growth=-math.inf)
+        return Forecast(p_viral=1.0, eta_minutes=None, needed_growth=-math.inf, growth_mean=fit.growth)
+    # Posterior growth: the fit shrunk towards "not growing" by the spread of growth rates among
+    # issues, so two posts five minutes apart do not make an explosion; plus a model error.
+    prior_var = prior_growth_sd**2
+    se2 = fit.growth_se**2
+    mean = fit.growth * prior_var / (prior_var + se2) if prior_var > 0 else 0.0
+    var = prior_var * se2 / (prior_var + se2) if prior_var > 0 else 0.0
+    sd = math.sqrt(var + MODEL_SD**2)
     lo, hi = -3.0, 3.0
     if reaches(hi) is None:
-        return Forecast(p_viral=0.0, eta_minutes=None, needed_growth=math.inf)
+        return Forecast(p_viral=0.0, eta_minutes=None, needed_growth=math.inf, growth_mean=mean, growth_sd=sd)
     if reaches(lo) is not None:
         needed = lo
     else:
@@ -149,7 +175,12 @@ def forecast(
             else:
                 hi = mid
         needed = hi
-    sd = math.sqrt(fit.growth_se**2 + prior_growth_sd**2)
-    p = 0.5 * math.erfc((needed - fit.growth) / (sd * math.sqrt(2.0)))
-    eta = reaches(fit.growth)
-    return Forecast(p_viral=float(p), eta_minutes=None if eta is None else eta * 60.0, needed_growth=needed)
+    p = 0.5 * math.erfc((needed - mean) / (sd * math.sqrt(2.0)))
+    eta = reaches(mean)
+    return Forecast(
+        p_viral=float(p),
+        eta_minutes=None if eta is None else eta * 60.0,
+        needed_growth=needed,
+        growth_mean=mean,
+        growth_sd=sd,
+    )

@@ -270,6 +270,14 @@ _NEEDS_CUE = frozenset(
     }
 )
 _CUES = frozenset({"desa", "kelurahan", "dusun", "kecamatan", "kampung"})
+# Words that, right before "oki", make it the regency (normalised forms).
+_OKI_OWNERS = frozenset(
+    "dinas pertanian kesehatan pendidikan sosial perhubungan pupr kominfo diskominfo disdik dinkes dinsos dishub "
+    "dlh bpbd disdukcapil disnakertrans disdag perkim dpmd distan bappeda bapeda bapenda inspektorat satpol pp "
+    "kejari kejaksaan pengadilan kemenag bpn samsat kodim polres kapolres polsek rsud pdam pln kpu bawaslu baznas "
+    "dprd pemkab pemda kabupaten bupati wabup sekda pj penjabat warga masyarakat wong orang bumi putra putri "
+    "atlet pelajar petani nelayan buruh honorer asn pns guru bidan perawat ulama pemuda".split()
+)
 # Words that follow a cue without being a place ("desa kami", "kecamatan setempat").
 _NOT_PLACES = frozenset(
     "kami kita saya kamu ini itu yang di ke dari dan tersebut setempat sekitar sebelah lain tetangga "
@@ -439,6 +447,8 @@ class Gazetteer:
     def evidence(self, normalised: str) -> Evidence:
         """Summarise matches in normalised text: evidence counts, kecamatan and desa."""
         matches = self.find(normalised)
+        if not matches and "oki" not in normalised:
+            return _NO_EVIDENCE  # most posts in a wide feed: skip the bookkeeping
         counts = dict.fromkeys(_STRENGTH_ORDER, 0)
         kec_votes: dict[str, float] = {}
         for m in matches:
@@ -450,20 +460,28 @@ class Gazetteer:
                 weight = 3.0 if m.entry.kind == "kecamatan" else 2.0 if m.entry.kind == "desa" else 1.0
                 if m.entry.kecamatan == "Kayu Agung" and m.entry.kind != "desa":
                     weight = 0.9
-                if m.entry.kind == "desa" and len(self.index.get(tuple(m.phrase.split()), ())) > 1:
-                    weight = 1.0
+                if m.entry.kind == "desa" and m.entry.needs_cue:
+                    weight = 1.0  # a name shared with other places: weaker vote
                 kec_votes[m.entry.kecamatan] = kec_votes.get(m.entry.kecamatan, 0.0) + weight
         bare = 0
+        strong = counts["strong"]
         if "oki" in normalised:
             oki_in_phrase = sum(1 for m in matches if "oki" in m.phrase.split())
-            bare = max(0, normalised.split().count("oki") - oki_in_phrase)
+            tokens = normalised.split()
+            # "Dinas Pertanian OKI", "Kejari OKI", "warga OKI": an institution or people word right
+            # before "oki" means the regency; the confusers ("KTT OKI", "ustazah Oki") are listed.
+            owned = sum(1 for i, t in enumerate(tokens) if t == "oki" and i > 0 and tokens[i - 1] in _OKI_OWNERS)
+            bare_all = max(0, tokens.count("oki") - oki_in_phrase)
+            extra = min(owned, bare_all)
+            strong += extra
+            bare = bare_all - extra
         kecamatan = max(kec_votes, key=lambda k: (kec_votes[k], -KECAMATAN.index(k))) if kec_votes else None
         # Only a desa that lies in the chosen kecamatan is reported (a "Sri Tanjung" named
         # together with "Kec. Cengal" is not the Seritanjung of Tanjung Lubuk).
         desa = next((m.entry.desa for m in matches if m.entry.kind == "desa" and m.entry.kecamatan == kecamatan), None)
         return Evidence(
             matches=tuple(matches),
-            strong=counts["strong"],
+            strong=strong,
             place=counts["place"],
             weak=counts["weak"],
             confuser=counts["confuser"],
@@ -472,6 +490,9 @@ class Gazetteer:
             kecamatan=kecamatan,
             desa=desa,
         )
+
+
+_NO_EVIDENCE = Evidence()
 
 
 def _split_variants(name: str) -> set[str]:

@@ -229,6 +229,9 @@ def _calibrated(seed: int, c: float = 0.5) -> CalibratedClassifierCV:
         LinearSVC(C=c, random_state=seed, max_iter=5000),
         method="sigmoid",
         cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=seed),
+        # One SVM fitted on all rows, sigmoid fitted on out-of-fold scores: a third of the
+        # prediction cost of averaging three fold models, same calibration idea.
+        ensemble=False,
     )
 
 

@@ -117,13 +117,15 @@ _HASHTAG = re.compile(r"#([A-Za-z0-9_]+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])")
 # Money: "Rp 50.000", "rp50rb", "50 ribu", "2jt", "1,5 juta", "100k". The amount itself is rarely
 # what a complaint is about; that money is mentioned is (levies, bills, prices).
-_MONEY = re.compile(
+_MONEY_BODY = (
     r"\brp\.?\s?\d[\d.,]*\s?(?:rb|ribu|k|jt|juta|m|miliar)?\b"
-    r"|\b\d[\d.,]*\s?(?:rb|ribu|rebu|k|jt|juta|jeti|miliar|milyar)\b",
+    r"|\b\d[\d.,]*\s?(?:rb|ribu|rebu|k|jt|juta|jeti|miliar|milyar)\b"
 )
+# One pass over the digits of a post: money becomes "nominaluang", other numbers lose their
+# thousands separators and are split from glued letters ("3kg" -> "3 kg").
+_NUMBER = re.compile(f"(?P<money>{_MONEY_BODY})|(?P<num>\\d[\\d.,]*)")
 _THOUSANDS = re.compile(r"(?<=\d)[.,](?=\d{3}\b)")
 _REDUP = re.compile(r"\b([a-z]{2,})2\b")
-_DIGIT_ALPHA = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 _LONG_RUN = re.compile(r"([a-z])\1{2,}")
 _END_RUN = re.compile(r"([a-z])\1+\b")
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -132,6 +134,7 @@ _HAS_DIGIT = re.compile(r"\d")
 # Real words ending in a doubled letter; the end-of-word elongation rule must not touch them.
 _KEEP_DOUBLE_END = frozenset({"allah", "akk", "tt", "ll", "jj"})
 _ROMAN = frozenset({"ii", "iii", "vii", "viii", "xii", "xiii"})
+_NOT_ELONGATED = _KEEP_DOUBLE_END | _ROMAN
 
 
 def _build_emoji_table() -> dict[int, str]:
@@ -189,19 +192,6 @@ def _hashtag(match: re.Match[str]) -> str:
     return " " + _CAMEL.sub(" ", tag).replace("_", " ") + " "
 
 
-def _unelongate(token: str) -> str:
-    # Runs of 3+ were already collapsed text-wide; here only a doubled last letter ("parahh").
-    if (
-        len(token) > 3
-        and token[-1] == token[-2]
-        and token not in _KEEP_DOUBLE_END
-        and token not in _ROMAN
-        and not token.isdigit()
-    ):
-        return token.rstrip(token[-1]) + token[-1]
-    return token
-
-
 def normalise(text: str) -> str:
     """Return `text` as lower-case standard-Indonesian words separated by single spaces.
 
@@ -223,30 +213,48 @@ def normalise(text: str) -> str:
         text = _HASHTAG.sub(_hashtag, text)
     text = text.lower()
     if _HAS_DIGIT.search(text):
-        text = _THOUSANDS.sub("", text)
-        text = _MONEY.sub(" nominaluang ", text)
-        text = _REDUP.sub(r"\1 \1", text)
-        text = _DIGIT_ALPHA.sub(" ", text)
+        if "2" in text:
+            text = _REDUP.sub(r"\1 \1", text)
+        text = _NUMBER.sub(_number, text)
     if _LONG_RUN.search(text):
         text = _LONG_RUN.sub(_collapse, text)
     tokens = _TOKEN.findall(text)
+    if not _PHRASE_HEADS.isdisjoint(tokens):
+        tokens = _join_phrases(tokens, phrases)
+    get = words.get
     out: list[str] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        tok = tokens[i]
-        mapped = words.get(tok)
-        if mapped is None:
-            tok = _unelongate(tok)
-            mapped = words.get(tok)
-        if i + 1 < n and tok in _PHRASE_HEADS:
-            pair = phrases.get((tok, tokens[i + 1]))
-            if pair is not None:
-                out.append(pair)
-                i += 2
-                continue
-        out.append(mapped if mapped is not None else tok)
-        i += 1
+    append = out.append
+    for tok in tokens:
+        mapped = get(tok)
+        # A doubled last letter is elongation ("parahh"), except in a few real words.
+        if mapped is None and len(tok) > 3 and tok[-1] == tok[-2] and tok[-1].isalpha() and tok not in _NOT_ELONGATED:
+            tok = tok.rstrip(tok[-1]) + tok[-1]
+            mapped = get(tok)
+        append(mapped if mapped is not None else tok)
     return " ".join(out)
+
+
+def _join_phrases(tokens: list[str], phrases: dict[tuple[str, str], str]) -> list[str]:
+    # Most posts with a phrase head ("oki", "cak") do not contain the phrase: check only there.
+    hits = [i for i, tok in enumerate(tokens[:-1]) if tok in _PHRASE_HEADS and (tok, tokens[i + 1]) in phrases]
+    if not hits:
+        return tokens
+    joined: list[str] = []
+    last = 0
+    for i in hits:
+        if i < last:
+            continue  # overlaps the previous phrase
+        joined.extend(tokens[last:i])
+        joined.extend(phrases[(tokens[i], tokens[i + 1])].split())
+        last = i + 2
+    joined.extend(tokens[last:])
+    return joined
+
+
+def _number(match: re.Match[str]) -> str:
+    if match.group("money") is not None:
+        return " nominaluang "
+    return " " + _THOUSANDS.sub("", match.group("num")) + " "
 
 
 def _collapse(match: re.Match[str]) -> str:

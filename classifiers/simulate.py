@@ -5,11 +5,12 @@ rate (from about one post a day to dozens an hour) shaped by the Indonesian
 daily and weekly rhythm, over-dispersed noise (gamma-Poisson), and events:
 
 * ``shift``: a lasting level change (×0.5 to ×2) that must *not* be alerted;
-* ``stalled``: a burst that grows for an hour or three to 1.5-3× the base, then fades,
+* ``stalled``: a burst that grows for an hour or three to 1.5-3× the usual rate at that hour, then fades,
   never coming near the viral level (a false alarm if alerted);
 * ``viral``: exponential growth (doubling every 30-120 minutes) from a small
-  seed to well above the viral level, then decay. ``cross_bin`` is the first
-  bin whose true hourly rate is at or above the viral level; an alert before it is early.
+  seed to 2-5× the viral level, then decay. The viral level is ten times the
+  normal rate at that place and hour, and at least 20 posts an hour;
+  ``cross_bin`` is the first bin whose true rate reaches it. An alert before it is early.
 
 Deterministic for a given seed (numpy's PCG64).
 """
@@ -99,7 +100,8 @@ def simulate_series(
         rise = int(rng.uniform(1.0, 3.0) * per_hour)
         seed = 0.1 * peak
         g = math.log(peak / seed) / rise
-        local_base = base[b] * level[b]
+        # Relative to what is normal at that hour: a 3x burst at 03:00 is a handful of posts.
+        local_base = base[b] * level[b] * shape[b]
         dt = t_bins[b:] - b
         bump = np.where(dt < rise, seed * np.exp(g * dt), peak * np.exp(-(dt - rise) / (2.0 * per_hour)))
         extra[b:] += local_base * bump
@@ -107,15 +109,20 @@ def simulate_series(
     for b in place(viral_rate):
         doubling = rng.uniform(30.0, 120.0) / bin_minutes
         g = math.log(2.0) / doubling
-        seed_hourly = max(0.3 * base_per_hour, 0.5)
-        peak_hourly = viral_per_hour * rng.uniform(2.0, 5.0)
+        # Viral means an order of magnitude above what is normal there and then (and at least 20/h).
+        normal_hourly = base[b] * level[b] * shape[b] * per_hour
+        viral_here = max(viral_per_hour, 10.0 * normal_hourly)
+        seed_hourly = max(0.3 * normal_hourly, 0.5)
+        peak_hourly = viral_here * rng.uniform(2.0, 5.0)
         rise = int(math.log(peak_hourly / seed_hourly) / g)
         dt = t_bins[b:] - b
-        hourly = np.where(dt < rise, seed_hourly * np.exp(g * dt), peak_hourly * np.exp(-(dt - rise) / (4.0 * per_hour)))
+        decay = peak_hourly * np.exp(-(dt - rise) / (4.0 * per_hour))
+        hourly = np.where(dt < rise, seed_hourly * np.exp(g * dt), decay)
         extra[b:] += hourly / per_hour
         total_hourly = (base[b:] * level[b:] * shape[b:] + extra[b:]) * per_hour
-        over = np.nonzero(total_hourly >= viral_per_hour)[0]
-        cross = b + int(over[0]) if over.size else None
+        over = np.nonzero(total_hourly >= viral_here)[0]
+        # Already above the level at its start (riding on another episode): no early warning possible.
+        cross = b + int(over[0]) if over.size and over[0] > 0 else None
         below = np.nonzero((dt > rise) & (hourly < seed_hourly))[0]
         end = b + int(below[0]) if below.size else bins - 1
         episodes.append(Episode("viral", b, cross, end))

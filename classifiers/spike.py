@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -48,7 +48,7 @@ try:  # numba is an accelerator, not a requirement: the decorated code is plain 
     from numba import njit as _njit
 
     def _compiled(fn: F) -> F:
-        return _njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+        return cast(F, _njit(cache=True, nogil=True)(fn))
 
 except ImportError:  # pragma: no cover - exercised only where numba is missing
 
@@ -68,10 +68,15 @@ class DetectorSettings:
     spike_release: float = 1.5
     release_bins: int = 6
     min_excess: float = 4.0
+    min_ratio: float = 3.0
+    cusum_h: float = 8.0
+    bin_cap: float = 4.0
+    single_bin_weight: float = 0.0
+    quarter_gate: bool = False
     growth_weight: float = 0.5
-    rebase_after_bins: int = 72
+    rebase_after_bins: int = 144
     warmup_bins: int = 288
-    use_prior: bool = True
+    prior_strength: float = 1.0
     initial_level: float | None = None
     """Per-bin starting level; None learns it during ``warmup_bins`` (no alerts meanwhile)."""
 
@@ -89,6 +94,40 @@ class DetectorOutput:
     score: np.ndarray
     alarm: np.ndarray
     onset: np.ndarray
+
+
+@_compiled
+def _upper_z(p: float) -> float:
+    """Normal quantile of an upper-tail probability (Abramowitz & Stegun 26.2.23, error < 5e-4)."""
+    if p >= 0.5:
+        return 0.0
+    t = math.sqrt(-2.0 * math.log(max(p, 1e-300)))
+    return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t**3)
+
+
+@_compiled
+def _surprise(x: float, m: float, phi: float) -> float:
+    """How unusual ``x`` is for an expected ``m`` with variance ``phi``·m, as a standard-normal score.
+
+    Counts are rescaled by ``phi`` (quasi-Poisson), then the exact Poisson upper tail
+    P(N ≥ x) = P(a, μ) (regularised lower incomplete gamma) is used while counts are
+    small, where the normal approximation badly understates how rare 6 posts are
+    when 0.3 were expected; large counts use the Anscombe square-root deviate.
+    """
+    k = x / phi
+    mu = max(m / phi, 1e-6)
+    if k <= mu or k > 60.0:
+        return 2.0 * (math.sqrt(k + 0.375) - math.sqrt(mu + 0.375))
+    # Series for P(k, mu): mu^k e^-mu / Gamma(k+1) * sum mu^n / ((k+1)...(k+n)).
+    term = 1.0
+    total = 1.0
+    for n in range(1, 400):
+        term *= mu / (k + n)
+        total += term
+        if term < 1e-12 * total:
+            break
+    log_p = k * math.log(mu) - mu - math.lgamma(k + 1.0) + math.log(total)
+    return _upper_z(math.exp(log_p))
 
 
 @_compiled
@@ -115,6 +154,12 @@ def _run(
     rebase_after = int(knobs[9])
     warmup = int(knobs[10])
     init_level = knobs[11]
+    min_ratio = knobs[12]
+    cusum_h = knobs[13]
+    bin_cap = knobs[14]
+    single_w = knobs[15]
+    quarter_gate = knobs[16] > 0.5
+    log_ratio = math.log(max(min_ratio, 1.0001))
     q = max(1, h // 4)
     n_slots = prior.shape[0]
     ring = h + 1
@@ -124,6 +169,7 @@ def _run(
         level = init_level if known else 0.0
         seen = warmup if known else 0
         xs = np.zeros(ring)
+        raw = np.zeros(ring)
         ms = np.zeros(ring)
         cal = np.ones(3)
         pos = 0
@@ -133,6 +179,7 @@ def _run(
         rising = 0.0
         last_hour = 0.0
         hours = np.zeros(3)
+        cusum = 0.0
         for t in range(t_len):
             x = values[i, t]
             if not (x > 0.0):  # negatives and NaN count as nothing
@@ -141,7 +188,10 @@ def _run(
             sv = season[slot]
             exp_t = level * sv
             pos = (pos + 1) % ring
-            xs[pos] = x
+            # One 5-minute burst (a bot, one forwarded link) is capped in the window sums:
+            # a rise has to be carried by several bins to count.
+            raw[pos] = x
+            xs[pos] = min(x, exp_t + max(bin_cap * math.sqrt(cal[0] * exp_t + (rel * exp_t) ** 2), 3.0))
             ms[pos] = exp_t
             warming = seen < warmup
             # Window sums: 1 bin, a quarter hour, an hour.
@@ -150,31 +200,40 @@ def _run(
             xq = 0.0
             mq = 0.0
             xh = 0.0
+            rh = 0.0
+            rq = 0.0
             mh = 0.0
             for k in range(h):
                 j = (pos - k) % ring
                 xh += xs[j]
+                rh += raw[j]
                 mh += ms[j]
                 if k < q:
+                    rq += raw[j]
                     xq += xs[j]
                     mq += ms[j]
             za = 2.0 * (math.sqrt(x1 + 0.375) - math.sqrt(m1 + 0.375))
             zb = 2.0 * (math.sqrt(xq + 0.375) - math.sqrt(mq + 0.375))
             zc = 2.0 * (math.sqrt(xh + 0.375) - math.sqrt(mh + 0.375))
-            za_n = za / math.sqrt(cal[0] + rel * rel * m1)
-            zb_n = zb / math.sqrt(cal[1] + rel * rel * mq)
-            zc_n = zc / math.sqrt(cal[2] + rel * rel * mh)
-            z = max(za_n, zb_n, zc_n)
+            za_n = _surprise(x1, m1, cal[0] + rel * rel * m1)
+            zb_n = _surprise(xq, mq, cal[1] + rel * rel * mq)
+            zc_n = _surprise(xh, mh, cal[2] + rel * rel * mh)
+            z = max(za_n * single_w, zb_n, zc_n)
             if t % h == 0:
-                if xh > last_hour * 1.15 and xh > mh:
-                    rising = min(rising + 1.0, 4.0)
-                else:
-                    rising = 0.0
+                rising = min(rising + 1.0, 4.0) if xh > last_hour * 1.15 and xh > mh else 0.0
                 last_hour = xh
                 hours[(t // h) % 3] = xh
             score = 0.0
-            if not warming and xh - mh >= min_excess:
-                score = z
+            # Page's CUSUM for a rise to `min_ratio` times the baseline: sums the evidence of a
+            # steady climb across hours, which no single window sees early enough.
+            if not warming:
+                llr = (x * log_ratio - (min_ratio - 1.0) * exp_t) / (cal[0] + rel * rel * exp_t)
+                cusum = min(max(cusum + llr, 0.0), 4.0 * cusum_h)
+            # The size gates read the raw counts; the surprise reads the capped ones.
+            # A fast climb shows in the last quarter hour before the hour catches up: twice the ratio there.
+            big = rh >= min_ratio * mh or (quarter_gate and rq >= 2.0 * min_ratio * mq and rq - mq >= min_excess)
+            if not warming and rh - mh >= min_excess and big:
+                score = max(z, on_thr * cusum / cusum_h)
                 if z > 1.0:
                     score += growth_w * rising
                 score = max(score, 0.0)
@@ -187,6 +246,7 @@ def _run(
                 if quiet >= release:
                     in_alarm = False
                     quiet = 0
+                    cusum = 0.0
             if onset:
                 in_alarm = True
                 quiet = 0
@@ -196,12 +256,15 @@ def _run(
                 flat = hours.max() <= 1.3 * hours.min() + 2.0
                 if age >= rebase_after and rising == 0.0 and flat:
                     # A flat excess this long is the new normal.
-                    if mh > 0.0:
-                        level = max(level, level * xh / mh)
-                    else:
-                        level = max(level, xh / h)
+                    new_level = max(level, level * xh / mh) if mh > 0.0 else max(level, xh / h)
+                    # The recent windows are re-judged against the new normal too.
+                    if level > 0.0:
+                        for k in range(ring):
+                            ms[k] *= new_level / level
+                    level = new_level
                     in_alarm = False
                     age = 0
+                    cusum = 0.0
             expected_out[i, t] = exp_t
             score_out[i, t] = score
             alarm_out[i, t] = in_alarm
@@ -229,9 +292,10 @@ def _run(
                 season[slot] = min(max(sv_new, 0.1), 4.0)
                 # Calibrate each window's spread on quiet-time residuals (clipped so bursts don't leak in).
                 a_cal = 4.0 * alpha
-                cal[0] += a_cal * (min(za * za, 25.0 * cal[0]) - cal[0])
-                cal[1] += a_cal * (min(zb * zb, 25.0 * cal[1]) - cal[1])
-                cal[2] += a_cal * (min(zc * zc, 25.0 * cal[2]) - cal[2])
+                # Huber-style: a residual counts at most 4x the current spread (1.1 undoes the clipping bias).
+                cal[0] += a_cal * (1.1 * min(za * za, 4.0 * cal[0]) - cal[0])
+                cal[1] += a_cal * (1.1 * min(zb * zb, 4.0 * cal[1]) - cal[1])
+                cal[2] += a_cal * (1.1 * min(zc * zc, 4.0 * cal[2]) - cal[2])
                 for k in range(3):
                     cal[k] = min(max(cal[k], 1.0), 400.0)
             seen += 1
@@ -257,10 +321,16 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
             s.rebase_after_bins,
             s.warmup_bins,
             math.nan if s.initial_level is None else s.initial_level,
+            s.min_ratio,
+            s.cusum_h,
+            s.bin_cap,
+            s.single_bin_weight,
+            1.0 if s.quarter_gate else 0.0,
         ],
         dtype=np.float64,
     )
-    prior = rhythm_prior() if s.use_prior else np.ones(SLOTS)
+    # The prior shape, pulled towards flat by 1 - prior_strength: a wrong prior costs days to unlearn.
+    prior = 1.0 + s.prior_strength * (rhythm_prior() - np.ones(SLOTS))
     expected = np.empty((n, t_len))
     score = np.empty((n, t_len))
     alarm = np.empty((n, t_len), dtype=np.bool_)

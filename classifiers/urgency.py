@@ -26,6 +26,9 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ),
 )
 _PATTERN = re.compile("|".join(f"\\b(?P<{name}>{body})\\b" for name, body in _FAMILIES))
+# First words of every cue except children: a post with none of them has no cue at all
+# (children count only with a harm word), so most posts skip the regex scan.
+_TRIGGERS = frozenset(alt.split()[0] for name, body in _FAMILIES if name != "anak" for alt in body.split("|"))
 _ORDER = ("korban_jiwa", "kebakaran", "banjir", "darurat")
 
 
@@ -35,6 +38,8 @@ def urgency_cues(normalised: str) -> tuple[str, ...]:
     Children ("anak_anak") count only together with a harm word, or with another cue:
     "anak sekolah" alone is everyday text, "anak sekolah jatuh" is not.
     """
+    if _TRIGGERS.isdisjoint(normalised.split()):
+        return ()
     seen = {m.lastgroup for m in _PATTERN.finditer(normalised)}
     if not seen:
         return ()

@@ -69,6 +69,8 @@ class ViralityParams(BaseModel):
     """p_viral is the chance of reaching the viral level within this many hours."""
     naik_probability: float = Field(0.5, gt=0, le=1)
     """Enter ``naik`` at this p_viral (or when the spike detector fires)."""
+    naik_growth_z: float = Field(1.0, ge=0)
+    """Entering ``naik`` on the forecast needs growth this many standard deviations above zero."""
     naik_exit_probability: float = Field(0.25, ge=0, le=1)
     """Leave ``naik`` (to ``mereda``) only below this p_viral and with no spike: hysteresis."""
     naik_min_posts: int = Field(5, ge=1)
@@ -76,26 +78,35 @@ class ViralityParams(BaseModel):
     """A handful of posts by one or two people never makes an issue ``naik``."""
     mereda_fraction: float = Field(0.35, gt=0, lt=1)
     """A viral issue is ``mereda`` when its last-3-hour rate falls below this share of its peak rate."""
-    spike_threshold: float = Field(4.0, gt=0)
+    spike_threshold: float = Field(5.0, gt=0)
     """Detector score at which an alarm starts (≈ standard deviations on the square-root scale)."""
     spike_release: float = Field(1.5, ge=0)
-    release_minutes: int = Field(30, ge=0)
+    release_minutes: int = Field(180, ge=0)
     """An alarm ends after the score stays below ``spike_release`` this long."""
     min_excess: float = Field(4.0, ge=0)
     """Posts above expectation in the last hour needed before any alarm."""
+    min_ratio: float = Field(3.0, ge=1)
+    """The last hour (or quarter hour) must be at least this many times its expectation: a stalled
+    burst or a doubling of chatter is not a warning; growth towards viral passes it early."""
+    cusum_threshold: float = Field(12.0, gt=0)
+    """Evidence (log-likelihood ratio) of a steady rise to ``min_ratio``× that alarms on its own."""
+    bin_cap_sd: float = Field(4.0, gt=0)
+    """A single bin counts at most this many standard deviations above expectation in window sums."""
+    single_bin_weight: float = Field(0.0, ge=0, le=1)
+    """Weight of the one-bin window in the score (0: a lone 5-minute burst never alerts by itself)."""
     baseline_half_life_hours: float = Field(24, gt=0)
-    season_days: float = Field(7, gt=0)
+    season_days: float = Field(3, gt=0)
     """How many days of a slot's history shape its daily/weekly factor."""
-    relative_error: float = Field(0.15, ge=0)
+    relative_error: float = Field(0.3, ge=0)
     """Relative uncertainty of the baseline; keeps large noisy series calm."""
     growth_weight: float = Field(0.5, ge=0)
     """Score bonus per consecutive rising hour (accelerating growth alerts earlier)."""
-    rebase_after_hours: float = Field(6, gt=0)
+    rebase_after_hours: float = Field(12, gt=0)
     """A flat excess lasting this long is a new normal, not a spike."""
     warmup_hours: float = Field(24, ge=0)
     """A series without a known level is watched this long before it may alert."""
-    rhythm_prior: bool = True
-    """Seed the daily rhythm with Indonesian social-media hours (WIB) instead of a flat line."""
+    rhythm_prior: float = Field(0.5, ge=0, le=1)
+    """How strongly to seed the daily rhythm with Indonesian social-media hours (WIB): 0 flat, 1 full prior."""
     ramadan_profile: bool = True
     extra_holidays: list[date] = Field(default_factory=list)
     """Holidays missing from the built-in table (e.g. cuti bersama)."""
@@ -105,8 +116,8 @@ class ViralityParams(BaseModel):
     growth_half_life_hours: float = Field(3, gt=0)
     damping_hours: float = Field(12, gt=0)
     """How fast a cascade's growth fades (self-exciting kernel)."""
-    prior_growth_sd: float = Field(0.15, ge=0)
-    """Spread of growth rates beyond the fit's own error (per hour)."""
+    prior_growth_sd: float = Field(0.7, ge=0)
+    """Spread of growth rates among issues (per hour); a fit from few posts is shrunk towards 0 by it."""
     buzzer_window_minutes: int = Field(360, ge=10)
     buzzer_burst_seconds: int = Field(120, ge=10)
     buzzer_repeat_posts: int = Field(3, ge=2)
@@ -136,10 +147,14 @@ class ViralityParams(BaseModel):
             spike_release=self.spike_release,
             release_bins=max(1, round(self.release_minutes / self.bin_minutes)),
             min_excess=self.min_excess,
+            min_ratio=self.min_ratio,
+            cusum_h=self.cusum_threshold,
+            bin_cap=self.bin_cap_sd,
+            single_bin_weight=self.single_bin_weight,
             growth_weight=self.growth_weight,
             rebase_after_bins=max(1, round(self.rebase_after_hours * per_hour)),
             warmup_bins=round(self.warmup_hours * per_hour),
-            use_prior=self.rhythm_prior,
+            prior_strength=self.rhythm_prior,
             initial_level=initial_level,
         )
 
@@ -201,7 +216,7 @@ def detect_onsets(
         return []
     out = run_series(timestamps, np.asarray(values, dtype=float), params)
     idx = np.nonzero(out.onset[0])[0]
-    return [(timestamps[i], score_to_unit(float(out.score[0, i]), params)) for i in idx]
+    return [(timestamps[int(i)], score_to_unit(float(out.score[0, i]), params)) for i in idx]
 
 
 def series_baseline(
@@ -257,8 +272,8 @@ def buzzer_flags(
     if idx.size < params.buzzer_min_posts:
         return flags
     seen: Counter[str] = Counter()
-    counts = Counter(authors[i] for i in idx)
-    for i in idx:
+    counts = Counter(authors[i] for i in idx.tolist())
+    for i in idx.tolist():
         a = authors[i]
         seen[a] += 1
         if counts[a] >= params.buzzer_repeat_posts and seen[a] > 1:
@@ -271,7 +286,7 @@ def buzzer_flags(
     hi = np.searchsorted(ts, ts + burst / 2, side="right")
     dense = (hi - lo) >= max(5.0, 6.0 * pace)
     for k in np.nonzero(dense)[0]:
-        group = {authors[idx[j]] for j in range(lo[k], hi[k])}
+        group = {authors[int(idx[j])] for j in range(int(lo[k]), int(hi[k]))}
         if len(group) >= 3:
             flags[idx[k]] = True
     return flags
@@ -381,7 +396,9 @@ def assess(
         damping_hours=params.damping_hours,
         prior_growth_sd=params.prior_growth_sd,
     )
-    small = mentions < params.naik_min_posts or authors < params.naik_min_authors or eff_mentions < params.naik_min_posts
+    small = (
+        mentions < params.naik_min_posts or authors < params.naik_min_authors or eff_mentions < params.naik_min_posts
+    )
     p_viral = 0.0 if small and fc.p_viral < 1.0 else fc.p_viral
     eta = fc.eta_minutes if p_viral >= params.naik_exit_probability else None
 
@@ -391,10 +408,16 @@ def assess(
     peak = float(hourly.max()) if hourly.size else 0.0
     last3 = float(series[-3 * hour_bins:].sum()) / 3.0
     cooling = peak > 0 and last3 < params.mereda_fraction * peak and not spike
-    rising = not small and (spike or p_viral >= params.naik_probability)
+    # `naik` means rising: a likely-viral forecast counts only when growth is confidently positive,
+    # so a steady trickle at half the viral pace is not announced as a rising issue.
+    growing = fc.growth_mean >= params.naik_growth_z * fc.growth_sd
+    rising = not small and (spike or (p_viral >= params.naik_probability and growing))
     holding = not small and (spike or p_viral >= params.naik_exit_probability)
     if prev == "viral":
         stage = "mereda" if cooling else "viral"
+    elif prev == "mereda":
+        # A cooled issue stays over the 24-hour count for a while; only a new surge revives it.
+        stage = ("viral" if viral_now else "naik") if spike and not small else "mereda"
     elif viral_now:
         stage = "viral"
     elif prev == "naik":
@@ -402,7 +425,7 @@ def assess(
     elif rising:
         stage = "naik"
     else:
-        stage = "mereda" if prev == "mereda" else "baru"
+        stage = "baru"
     if stage == "viral":
         eta = None
 
@@ -411,6 +434,8 @@ def assess(
     score = 100.0 * (0.55 * p_viral + 0.25 * spike_part + 0.20 * progress)
     if stage == "viral":
         score = max(score, 80.0)
+    elif stage == "mereda":
+        score *= 0.5  # cooling issues sink on the board
     score *= 1.0 - 0.5 * buzzer_share
     score = float(min(100.0, max(0.0, score)))
 

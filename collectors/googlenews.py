@@ -63,9 +63,9 @@ def split_title(title: str, outlet: str | None) -> tuple[str, str | None]:
     return title, outlet
 
 
-def parse_googlenews(body: bytes, *, source: str, now: datetime, content_type: str = "application/xml") -> tuple[
-    list[RawItem], int
-]:
+def parse_googlenews(
+    body: bytes, *, source: str, now: datetime, content_type: str = "application/xml"
+) -> tuple[list[RawItem], int]:
     """Items of one Google News RSS document with headline and publisher resolved (pure).
 
     Raises :class:`FeedRejected` for an HTML (consent/CAPTCHA) page or a non-feed body.

@@ -277,9 +277,7 @@ def _one_request(
         body = _read_capped(response, source, url, limits, deadline_at)
         return response.status_code, response.headers, body, None
     except httpx.TimeoutException:
-        raise FetchTimeout(
-            f"source {source}: {_short(url)} stopped sending data; the next run retries"
-        ) from None
+        raise FetchTimeout(f"source {source}: {_short(url)} stopped sending data; the next run retries") from None
     except httpx.HTTPError as exc:
         raise SourceError(
             f"source {source}: connection to {_short(url)} broke while reading ({exc.__class__.__name__}); "

@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from collectors.base import AuthFailed, Collector, RateLimited, SourceError
+from monitor import redact
 from monitor.config import AppConfig, SourceConfig
 from monitor.db import Database
 from monitor.ingest import Ingestor, IngestReport
@@ -117,11 +118,13 @@ def _count_calls(row: Source, calls: int, now: datetime) -> None:
 def _record_failure(
     db: Database, src: SourceConfig, source_id: int, exc: SourceError, now: datetime, rng: random.Random
 ) -> CollectReport:
+    # httpx errors quote the request URL, and some tokens live in URLs: never store or print them.
+    message = redact.mask(str(exc))
     with db.session() as session:
         row = session.get(Source, source_id)
         assert row is not None
         row.last_run_at = now
-        row.last_error = str(exc)[:2000]
+        row.last_error = message[:2000]
         row.last_error_at = now
         row.consecutive_failures += 1
         if isinstance(exc, AuthFailed):
@@ -131,8 +134,8 @@ def _record_failure(
         else:
             row.status = "error"
         row.backoff_until = now + backoff_delay(row.consecutive_failures, src.interval_seconds, exc.retry_after, rng)
-    log.warning("source %s failed: %s", src.name, exc)
-    return CollectReport(src.name, ok=False, error=str(exc))
+    log.warning("source %s failed: %s", src.name, message)
+    return CollectReport(src.name, ok=False, error=message)
 
 
 def source_ids(db: Database) -> dict[str, int]:

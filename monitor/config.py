@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from classifiers.virality import ViralityParams
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alerts.config import AlertsConfig
+from classifiers.virality import ViralityParams
 from monitor import redact
 
 DATABASE_ENV = "OKI_MONITOR_DATABASE_URL"

@@ -31,15 +31,16 @@ class SchemaOutOfDate(RuntimeError):
     """The database schema is not the one this version of the code expects."""
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's deferred BEGIN.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        # FULL: alerts in the outbox must survive a power loss, and costs ~4 % on batched ingest.
-        cur.execute("PRAGMA synchronous=FULL")
+        # FULL by default: alerts in the outbox must survive a power loss, and it costs ~4 % on batched
+        # ingest. NORMAL (still crash-safe, not power-loss-safe) is for throw-away databases like the demo's.
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -49,14 +50,16 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     """An engine for ``sqlite:///PATH`` or ``postgresql+psycopg://...``, set up for this app."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
-        _sqlite_setup(engine)
+        if sqlite_synchronous not in ("FULL", "NORMAL"):
+            raise ValueError("sqlite_synchronous must be FULL or NORMAL")
+        _sqlite_setup(engine, sqlite_synchronous)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername != "postgresql+psycopg":
@@ -78,9 +81,9 @@ def alembic_config(url: str) -> AlembicConfig:
 class Database:
     """One database: engine, session factory and schema management."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

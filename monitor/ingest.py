@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from collectors.dedupe import canonical_url, content_hash
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from collectors.base import RawItem
+from collectors.dedupe import canonical_url, content_hash
 from monitor.config import AppConfig, secret
 from monitor.db import Database
 from monitor.models import Post, PostMetric, Source

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from classifiers.normalise import normalise
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from classifiers.normalise import normalise
 from monitor.config import AppConfig
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post
 from monitor.prefilter import place_words

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from classifiers.virality import EngagementReading, PostEvent, assess
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.labels import Labels
+from classifiers.virality import EngagementReading, PostEvent, assess
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.issues import IssueGrouper, close_quiet
@@ -176,13 +176,22 @@ def assess_issues(
     issues = list(session.scalars(query))
     changes: list[tuple[int, str, str]] = []
     for issue in issues:
-        posts = list(
-            session.scalars(
-                select(Post)
-                .join(IssuePost, IssuePost.post_id == Post.id)
-                .where(IssuePost.issue_id == issue.id, Post.created_at <= now)
+        # Plain rows, not ORM objects: this runs for every open issue on every pipeline pass.
+        posts = session.execute(
+            select(
+                Post.id,
+                Post.created_at,
+                Post.author_key,
+                Post.platform,
+                Post.kind,
+                Post.likes,
+                Post.shares,
+                Post.replies,
+                Post.views,
             )
-        )
+            .join(IssuePost, IssuePost.post_id == Post.id)
+            .where(IssuePost.issue_id == issue.id, Post.created_at <= now)
+        ).all()
         if not posts:
             continue
         events = [
@@ -195,13 +204,22 @@ def assess_issues(
             )
             for p in posts
         ]
-        ids = [p.id for p in posts]
         readings = [
             EngagementReading(
                 at=m.at, post_key=str(m.post_id), engagement=engagement_of(m.likes, m.shares, m.replies, m.views)
             )
-            for m in session.scalars(
-                select(PostMetric).where(PostMetric.post_id.in_(ids), PostMetric.at <= now).order_by(PostMetric.at)
+            for m in session.execute(
+                select(
+                    PostMetric.at,
+                    PostMetric.post_id,
+                    PostMetric.likes,
+                    PostMetric.shares,
+                    PostMetric.replies,
+                    PostMetric.views,
+                )
+                .join(IssuePost, IssuePost.post_id == PostMetric.post_id)
+                .where(IssuePost.issue_id == issue.id, PostMetric.at <= now)
+                .order_by(PostMetric.at)
             )
         ]
         result = assess(events, readings, now, config.virality, previous_stage=issue.stage)

@@ -9,6 +9,7 @@ sees "connection reset" mid-transaction) and refuses new ones until
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import struct
@@ -132,19 +133,13 @@ class TcpProxy:
                 if (a, b) in self._pairs:
                     self._pairs.remove((a, b))
             for sock in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass
 
 
 def _reset(sock: socket.socket) -> None:
     """Close with RST (SO_LINGER 0) so the peer gets ECONNRESET, not a clean EOF."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass

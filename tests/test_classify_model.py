@@ -156,3 +156,49 @@ def test_classify_command_contract(
     assert out[0]["agency"] == "pupr" and out[0]["kecamatan"] == "Cengal" and out[0]["relevant"] is True
     assert "error" in out[1]
     assert out[2]["relevant"] is False and out[2]["kecamatan"] is None
+
+
+def test_classify_command_reads_input_file_and_reports_missing_file(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.commands import classify
+
+    monkeypatch.setenv("OKI_MONITOR_MODEL_DIR", str(model_dir))
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "x", "text": "air PDAM mati di Kayuagung"}) + "\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    classify.add_arguments(parser)
+    assert classify.run(parser.parse_args(["--input", str(src)]), _ctx()) == 0  # type: ignore[arg-type]
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["topic"] == "air_bersih"
+    assert classify.run(parser.parse_args(["--input", str(tmp_path / "none.jsonl")]), _ctx()) == 2  # type: ignore[arg-type]
+    assert "tidak ditemukan" in capsys.readouterr().err
+
+
+def test_train_command_uses_corrections(
+    clf: TextClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.commands import train as train_command
+
+    # A third of the corpus keeps this second training run quick; the path under test is the same.
+    full_corpus = model_module.load_corpus()
+    monkeypatch.setattr(model_module, "load_corpus", lambda *a, **k: full_corpus[::3])
+
+    odd = "warung kopi depan terminal tutup terus, pelayan judes"
+    (before,) = clf.predict([odd])
+    lines = [json.dumps({"text": odd, "topic": "ketertiban", "is_complaint": True})] * 3 + ["{broken", "{}"]
+    corrections = tmp_path / "fix.jsonl"
+    corrections.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "m.joblib"
+    parser = argparse.ArgumentParser()
+    train_command.add_arguments(parser)
+    args = parser.parse_args(["--output", str(out), "--corrections", str(corrections)])
+    assert train_command.run(args, _ctx()) == 0  # type: ignore[arg-type]
+    captured = capsys.readouterr()
+    assert "Koreksi dilewati" in captured.err and "Model tersimpan" in captured.out
+    model_module._CACHE.clear()
+    retrained = load_classifier(out)
+    assert retrained.metadata["examples"]["corrections"] == 3
+    (after,) = retrained.predict([odd])
+    assert after.topic == "ketertiban"
+    assert after.topic_score > before.topic_score or before.topic == "ketertiban"

@@ -63,6 +63,7 @@ def test_money_and_units() -> None:
     assert normalise("pungli Rp 50.000 per KK") == "pungutan liar nominaluang per kk"
     assert normalise("bayar 2jt") == "bayar nominaluang"
     assert normalise("gas 3kg langka") == "gas 3 kg langka"
+    assert normalise("1.500 orang, tahun 2000") == "1500 orang tahun 2000"  # numbers are not elongated
 
 
 def test_reduplication_with_two() -> None:

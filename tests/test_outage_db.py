@@ -242,9 +242,12 @@ def test_pg_outage_scheduled_job_logs_failure_and_next_run_succeeds(
     cfg = config.model_copy(update={"sources": []})
     svc = MonitorService(cfg, proxied, SimulatedClock(NOW), classifier=FixedClassifier())
     scheduler = build_scheduler(svc, "test:1")
+    scheduler.start(paused=True)
     for job in scheduler.get_jobs():
         if job.id != "pipeline":
             job.remove()
+    # The service's simulated clock is in the past; fire on wall time now (the scheduler runs on wall time).
+    scheduler.modify_job("pipeline", next_run_time=datetime.now(UTC))
     finished = threading.Event()
     scheduler.add_listener(lambda _e: finished.set(), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     proxy.cut()

@@ -42,6 +42,8 @@ COMPLAINTS: dict[str, list[str]] = {
         "jalan berlubang {dimana-mana|sepanjang 2 km}, motor warga jatuh tiap hari",
         "jembatan {gantung|kayu|besi} {mau ambruk|sudah miring|papannya lapuk}",
         "jalan tanah kalau hujan jadi lumpur, {mobil|motor} dak pacak lewat",
+        "truk {sawit|pengangkut} amblas di jalan rusak, akses warga putus",
+        "jalan {ancur|hancur} nian, lumpur sedengkul, motor harus didorong",
         "aspal baru {3 bulan|seminggu} sudah mengelupas lagi, proyek asal jadi",
         "lampu jalan mati {sudah sebulan|berbulan-bulan}, malam gelap gulita rawan begal",
         "PJU di {simpang|jalan} {kami|kampung kami} padam dan belum diganti",
@@ -553,6 +555,9 @@ COMPLAINT_FRAMES = [
     "Selamat siang Bapak/Ibu {oki}, mohon izin melaporkan {p} {place}. Terima kasih",
     "Dengan hormat, kami warga {place} menyampaikan bahwa {p}. Mohon tindak lanjutnya",
     "Mohon bantuannya Pak/Bu, {p} {place}, sudah {dur2} belum ada penanganan",
+    "Warga {place} Keluhkan {p}, Minta {oki} Turun Tangan",
+    "Viral, {p} {place}, warga minta segera ditangani",
+    "{place}: {p}. Warga sudah lapor tapi belum ada tindakan",
 ]
 
 NONCOMPLAINT_FRAMES = [

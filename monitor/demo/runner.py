@@ -76,7 +76,7 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
     os.environ[DEMO_TOKEN_ENV] = DEMO_TOKEN
     with ReplayServer(posts, clock.now) as replay, SmtpSink() as smtp, TelegramStub(DEMO_TOKEN) as telegram:
         cfg = demo_config(base, f"sqlite:///{workdir / 'demo.db'}", replay.base_url, smtp.port, telegram.base_url)
-        db = Database(cfg.database_url)
+        db = Database(cfg.database_url, sqlite_synchronous="NORMAL")  # a throw-away database
         db.upgrade()
         service = MonitorService(cfg, db, clock)
         result = DemoResult(config=cfg, db=db)

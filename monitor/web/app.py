@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monitor.clock import Clock, format_wib, to_wib
@@ -71,7 +72,11 @@ class WebContext:
     def audit(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
         """Write one audit-log row in its own transaction (UU PDP: who viewed/exported what)."""
         with self.db.session() as session:
-            session.add(AuditLog(at=self.clock.now(), actor=actor, action=action, target=target, detail=detail))
+            self.audit_in(session, actor, action, target, **detail)
+
+    def audit_in(self, session: Session, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
+        """Add an audit-log row to the caller's transaction (never open a second one inside a session)."""
+        session.add(AuditLog(at=self.clock.now(), actor=actor, action=action, target=target, detail=detail))
 
 
 def web(request: Request) -> WebContext:
@@ -115,10 +120,10 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def require_roles(*roles: str) -> Callable[[Request], Principal]:
+def require_roles(*roles: str) -> Callable[..., Principal]:
     """A dependency admitting only the given roles (403 for the others)."""
 
-    def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+    def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
             web(request).audit(principal.username, "access_denied", request.url.path, role=principal.role)
             raise HTTPException(403, "Peran Anda tidak diizinkan membuka halaman ini.")
@@ -139,7 +144,9 @@ def require_csrf(request: Request, given: str | None) -> None:
     if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
         raise HTTPException(403, "Permintaan dari situs lain ditolak (Origin tidak cocok).")
     if not csrf_ok(getattr(request.state, "csrf_token", None), given):
-        raise HTTPException(403, "Token formulir (CSRF) tidak valid atau kedaluwarsa. Muat ulang halaman lalu coba lagi.")
+        raise HTTPException(
+            403, "Token formulir (CSRF) tidak valid atau kedaluwarsa. Muat ulang halaman lalu coba lagi."
+        )
 
 
 def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
@@ -151,11 +158,16 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
         stage_label=labels.stage_label,
         status_label=labels.status_label,
         role_label=lambda r: ROLE_LABELS.get(r, r),
-        agency_name=lambda code: (config.agency(code).name if config.agency(code) else (code or "-")),
+        agency_name=lambda code: _agency_name(config, code),
         region=config.region,
         eta_text=labels.eta_text,
         safe_url=labels.safe_url,
     )
+
+
+def _agency_name(config: AppConfig, code: str | None) -> str:
+    agency = config.agency(code)
+    return agency.name if agency is not None else (code or "-")
 
 
 def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
@@ -222,7 +234,12 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"status": exc.status_code, "message": exc.detail, "user": principal, "csrf_token": ""},
+            {
+                "status": exc.status_code,
+                "message": exc.detail,
+                "user": principal,
+                "csrf_token": getattr(request.state, "csrf_token", ""),
+            },
             status_code=exc.status_code,
         )
 
@@ -237,20 +254,25 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
         return JSONResponse({"status": "ok", "time": clock.now().isoformat()})
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics(_: Principal = Depends(require_roles("admin", "comms", "analyst"))) -> Response:
+    def metrics(_: Annotated[Principal, Depends(require_roles("admin", "comms", "analyst"))]) -> Response:
         body, content_type = ctx.metrics.render()
         return Response(body, media_type=content_type)
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi(_: Principal = Depends(current_principal)) -> JSONResponse:
+    def openapi(_: Annotated[Principal, Depends(current_principal)]) -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
-    def docs(request: Request, principal: Principal = Depends(current_principal)) -> Response:
+    def docs(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
         spec = app.openapi()
         return templates.TemplateResponse(
-            request, "docs.html", {"user": principal, "spec": spec, "csrf_token": request.state.csrf_token
-                                   if hasattr(request.state, "csrf_token") else ""}
+            request,
+            "docs.html",
+            {
+                "user": principal,
+                "spec": spec,
+                "csrf_token": request.state.csrf_token if hasattr(request.state, "csrf_token") else "",
+            },
         )
 
     @app.get("/robots.txt", include_in_schema=False)

@@ -43,8 +43,9 @@ class _DatabaseCollector(Collector):
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         items = CounterMetricFamily("oki_source_items", "Posts read per source since it was added", labels=["source"])
         errors = GaugeMetricFamily("oki_source_failures", "Consecutive failed runs per source", labels=["source"])
-        status = GaugeMetricFamily("oki_source_status", "1 for the current status of each source",
-                                   labels=["source", "status"])
+        status = GaugeMetricFamily(
+            "oki_source_status", "1 for the current status of each source", labels=["source", "status"]
+        )
         deliveries = GaugeMetricFamily("oki_alert_deliveries", "Alert deliveries by status", labels=["status"])
         queue = GaugeMetricFamily("oki_queue_depth", "Work waiting", labels=["queue"])
         job = GaugeMetricFamily("oki_job_last_duration_seconds", "Duration of each job's last run", labels=["job"])
@@ -54,9 +55,9 @@ class _DatabaseCollector(Collector):
                     items.add_metric([s.name], float(s.items_total or 0))
                     errors.add_metric([s.name], float(s.consecutive_failures or 0))
                     status.add_metric([s.name, s.status or "ok"], 1.0)
-                counts = dict(
-                    session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).tuples().all()
-                )
+                counts = {
+                    st: n for st, n in session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+                }
                 for name in ("sent", "failed", "dead", "pending"):
                     deliveries.add_metric([name], float(counts.get(name, 0)))
                 for name, depth in queue_depth(session).items():

@@ -45,7 +45,7 @@ def author_alias(author_key: str | None) -> str:
     return "akun-" + hashlib.sha256(author_key.encode()).hexdigest()[:8]
 
 
-def scoped_issues(principal: Principal) -> Select[tuple[Issue]]:
+def scoped_issues(principal: Principal) -> Select[Issue]:
     """``SELECT issues`` restricted to what ``principal`` may see."""
     query = select(Issue)
     if not principal.sees_all_agencies:
@@ -203,7 +203,9 @@ def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_ho
         )
         uids = {c.user_id for c in corrections if c.user_id is not None}
         if uids:
-            users = dict(session.execute(select(User.id, User.username).where(User.id.in_(uids))).tuples().all())
+            users = {
+                uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(uids)))
+            }
     since = issue.last_seen - timedelta(hours=max_hours)
     times = session.scalars(
         select(Post.created_at)
@@ -283,7 +285,9 @@ def response_times(issues: Sequence[Issue]) -> list[ResponseWeek]:
         group = by_week[week]
         acks = [(i.acknowledged_at - i.first_seen).total_seconds() / 3600 for i in group if i.acknowledged_at]
         res = [(i.resolved_at - i.first_seen).total_seconds() / 3600 for i in group if i.resolved_at]
-        out.append(ResponseWeek(week, len(group), _median([max(a, 0) for a in acks]), _median([max(r, 0) for r in res])))
+        out.append(
+            ResponseWeek(week, len(group), _median([max(a, 0) for a in acks]), _median([max(r, 0) for r in res]))
+        )
     return out
 
 

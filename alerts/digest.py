@@ -1,0 +1,65 @@
+"""A daily summary per agency at the configured WIB time: open, new, resolved, response times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from alerts.queue import queue_alert
+from alerts.stats import agency_times, minutes_text
+from monitor.clock import WIB
+from monitor.config import AppConfig
+from monitor.models import Alert, Issue
+
+
+def queue_digests(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
+    """Queue today's digest for each agency with something to report, once per WIB day."""
+    local = now.astimezone(WIB)
+    if local.time() < config.alerts.digest_time:
+        return []
+    day_start = datetime.combine(local.date(), datetime.min.time(), tzinfo=WIB)
+    times = agency_times(session, now, since=now - timedelta(days=30))
+    created: list[Alert] = []
+    for agency in config.agencies:
+        receiver = f"agency:{agency.code}"
+        done = session.scalar(
+            select(Alert.id).where(Alert.kind == "digest", Alert.receiver == receiver, Alert.created_at >= day_start)
+        )
+        if done is not None:
+            continue
+        topics = [t for t, code in config.routing.items() if code == agency.code]
+        mine = or_(Issue.agency_code == agency.code, Issue.agency_code.is_(None) & Issue.topic.in_(topics))
+        open_issues = list(
+            session.scalars(select(Issue).where(mine, Issue.status == "open").order_by(Issue.score.desc()))
+        )
+        new = sum(1 for i in open_issues if i.created_at >= now - timedelta(hours=24))
+        resolved = len(
+            list(session.scalars(select(Issue.id).where(mine, Issue.resolved_at >= now - timedelta(hours=24))))
+        )
+        if not open_issues and not resolved:
+            continue
+        t = times.get(agency.code)
+        digest = {
+            "date": local.strftime("%d-%m-%Y"),
+            "open": len(open_issues),
+            "new": new,
+            "resolved": resolved,
+            "ack_text": minutes_text(t.median_ack_minutes if t else None),
+            "resolve_text": minutes_text(t.median_resolve_hours * 60 if t and t.median_resolve_hours else None),
+            "overdue": t.overdue if t else 0,
+            "top": [{"title": i.title, "kecamatan": i.kecamatan, "stage": i.stage} for i in open_issues[:5]],
+        }
+        created.append(
+            queue_alert(
+                session,
+                config,
+                receiver=receiver,
+                kind="digest",
+                now=now,
+                payload={"digest": digest, "agency_name": agency.name},
+                agency_code=agency.code,
+            )
+        )
+    return created

@@ -1,0 +1,77 @@
+"""Time to acknowledge and time to resolve, per agency, read from the alert history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import median
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.models import Alert, Issue
+
+ROOTS = ("first", "crisis", "group", "regression")
+
+
+@dataclass(frozen=True)
+class AgencyTimes:
+    agency: str
+    alerts: int
+    acknowledged: int
+    median_ack_minutes: float | None
+    resolved: int
+    median_resolve_hours: float | None
+    overdue: int
+    """Alerts past their SLA response deadline whose issue is still open."""
+
+
+def agency_times(session: Session, now: datetime, since: datetime | None = None) -> dict[str, AgencyTimes]:
+    """Per agency: how fast alerts were acknowledged and issues resolved (medians), and SLA misses."""
+    q = select(Alert).where(Alert.kind.in_(ROOTS), Alert.agency_code.is_not(None))
+    if since is not None:
+        q = q.where(Alert.created_at >= since)
+    acks: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    overdue: dict[str, int] = {}
+    issues: dict[str, set[int]] = {}
+    for a in session.scalars(q):
+        if a.payload.get("grouped_into"):
+            continue
+        code = str(a.agency_code)
+        counts[code] = counts.get(code, 0) + 1
+        acks.setdefault(code, [])
+        if a.acknowledged_at is not None:
+            acks[code].append((a.acknowledged_at - a.created_at).total_seconds() / 60)
+        if a.issue_id is not None:
+            issues.setdefault(code, set()).add(a.issue_id)
+        if a.respond_due_at is not None and a.respond_due_at <= now and a.issue_id is not None:
+            issue = session.get(Issue, a.issue_id)
+            if issue is not None and issue.resolved_at is None and issue.status == "open":
+                overdue[code] = overdue.get(code, 0) + 1
+    out: dict[str, AgencyTimes] = {}
+    for code, n in counts.items():
+        resolve_hours = []
+        for iid in issues.get(code, set()):
+            issue = session.get(Issue, iid)
+            if issue is not None and issue.resolved_at is not None:
+                resolve_hours.append((issue.resolved_at - issue.created_at).total_seconds() / 3600)
+        out[code] = AgencyTimes(
+            agency=code,
+            alerts=n,
+            acknowledged=len(acks[code]),
+            median_ack_minutes=median(acks[code]) if acks[code] else None,
+            resolved=len(resolve_hours),
+            median_resolve_hours=median(resolve_hours) if resolve_hours else None,
+            overdue=overdue.get(code, 0),
+        )
+    return out
+
+
+def minutes_text(minutes: float | None) -> str:
+    """'45 menit' / '3,5 jam' / '-'."""
+    if minutes is None:
+        return "-"
+    if minutes < 90:
+        return f"{minutes:.0f} menit"
+    return f"{minutes / 60:.1f} jam".replace(".", ",")

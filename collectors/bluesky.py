@@ -1,0 +1,228 @@
+"""Bluesky post search: ``app.bsky.feed.searchPosts`` with ``sort=latest`` and ``cursor`` paging.
+
+Config (``kind: bluesky``)::
+
+    - name: bluesky-oki
+      kind: bluesky
+      settings: {queries: ["Kayuagung", "Ogan Komering Ilir"]}
+
+Wire format (lexicon ``app.bsky.feed.searchPosts``): ``{"cursor"?, "hitsTotal"?, "posts":
+[postView]}``; each postView has ``uri``, ``author.handle``, ``record.text``,
+``record.createdAt``, ``indexedAt`` and reply/repost/like/quote counts.
+
+Bluesky has at times refused unauthenticated search (HTTP 403). If the source's
+``token_env`` names a variable holding an access JWT, it is sent as a Bearer token
+(use ``base_url: https://bsky.social`` then). Each query is walked newest-first back to
+the newest post seen last time (see :mod:`collectors.sweep`), ordered by the server's
+``indexedAt`` so back-dated ``createdAt`` values cannot hide posts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import Field
+
+from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
+from collectors.common import (
+    CommonSettings,
+    Pacer,
+    clean_text,
+    log_rejected,
+    parse_iso,
+    time_problem,
+    to_int,
+    validate_settings,
+)
+from collectors.http import safe_get
+from collectors.sweep import Page, sweep
+
+log = logging.getLogger(__name__)
+
+
+class Settings(CommonSettings):
+    """``settings:`` of a Bluesky source."""
+
+    base_url: str = "https://public.api.bsky.app"
+    queries: list[str] = Field(min_length=1, max_length=20)
+    limit: int = Field(25, ge=1, le=100)
+    lang: str | None = "id"
+    """Only posts in this language (``None`` for all)."""
+
+
+def _key(when: datetime, uri: str) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") + "|" + uri
+
+
+def post_url(uri: str, handle: str | None) -> str | None:
+    """``https://bsky.app/profile/<handle>/post/<rkey>`` for an ``at://`` post URI."""
+    parts = uri.removeprefix("at://").split("/")
+    if len(parts) != 3 or parts[1] != "app.bsky.feed.post":
+        return None
+    return f"https://bsky.app/profile/{handle or parts[0]}/post/{parts[2]}"
+
+
+def parse_search(data: Any, *, source: str, now: datetime) -> Page:
+    """A searchPosts body as a :class:`~collectors.sweep.Page` (pure).
+
+    Raises :class:`SourceError` if the body is not an object with a ``posts`` list.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("posts", []), list):
+        raise SourceError(
+            f"source {source}: searchPosts answer is not an object with a 'posts' list "
+            f"(got {type(data).__name__}); the next run retries"
+        )
+    items: list[tuple[Any, RawItem]] = []
+    rejected = 0
+    seen: set[str] = set()
+    for post in data.get("posts", []):
+        item, key, problem = _post(post, source=source, now=now)
+        if item is None or key is None:
+            rejected += 1
+            log_rejected(source, post.get("uri") if isinstance(post, dict) else None, problem)
+            continue
+        if item.external_id in seen:
+            rejected += 1
+            log_rejected(source, item.external_id, "duplicate uri within one page")
+            continue
+        seen.add(item.external_id)
+        items.append((key, item))
+    cursor = data.get("cursor")
+    return Page(items, cursor if isinstance(cursor, str) and cursor else None, rejected)
+
+
+def _post(post: Any, *, source: str, now: datetime) -> tuple[RawItem | None, str | None, str]:
+    if not isinstance(post, dict):
+        return None, None, "post is not an object"
+    uri = post.get("uri")
+    if not isinstance(uri, str) or not uri.startswith("at://") or len(uri) > 300:
+        return None, None, "post without an at:// uri"
+    record = post.get("record") if isinstance(post.get("record"), dict) else {}
+    assert isinstance(record, dict)
+    text = record.get("text")
+    if not isinstance(text, str):
+        return None, None, "record.text is missing or not a string"
+    created = parse_iso(record.get("createdAt"))
+    indexed = parse_iso(post.get("indexedAt")) or created
+    if created is None or indexed is None:
+        return None, None, f"createdAt {str(record.get('createdAt'))[:40]!r} is not an ISO 8601 time"
+    problem = time_problem(created, now)
+    if problem:
+        return None, None, problem
+    author = post.get("author") if isinstance(post.get("author"), dict) else {}
+    assert isinstance(author, dict)
+    handle = author.get("handle") if isinstance(author.get("handle"), str) else None
+    reply = record.get("reply") if isinstance(record.get("reply"), dict) else None
+    parent = reply.get("parent") if reply and isinstance(reply.get("parent"), dict) else None
+    parent_uri = parent.get("uri") if parent and isinstance(parent.get("uri"), str) else None
+    text = clean_text(text)
+    if not text:
+        return None, None, "post has no text"
+    langs = record.get("langs") if isinstance(record.get("langs"), list) else []
+    item = RawItem(
+        source=source,
+        platform="bluesky",
+        external_id=uri,
+        text=text,
+        created_at=created,
+        url=post_url(uri, handle),
+        author=handle,
+        kind="comment" if parent_uri else "post",
+        parent_id=parent_uri,
+        likes=to_int(post.get("likeCount")),
+        shares=to_int(post.get("repostCount")) + to_int(post.get("quoteCount")),
+        replies=to_int(post.get("replyCount")),
+        extra={"langs": [x for x in langs if isinstance(x, str)][:5]} if langs else {},
+    )
+    return item, _key(indexed, uri), ""
+
+
+class BlueskyCollector:
+    """Bluesky search for a few queries."""
+
+    platform = "bluesky"
+
+    def __init__(self, name: str, settings: Settings, token: str | None) -> None:
+        self.name = name
+        self.settings = settings
+        self._token = token
+        self._pacer = Pacer(settings.min_request_interval)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"BlueskyCollector(name={self.name!r})"
+
+    def _page(self, client: httpx.Client, query: str, token: Any | None, now: datetime) -> Page:
+        params = {"q": query, "sort": "latest", "limit": str(self.settings.limit)}
+        if self.settings.lang:
+            params["lang"] = self.settings.lang
+        if token:
+            params["cursor"] = str(token)
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        self._pacer.wait()
+        fetched = safe_get(
+            client,
+            self.settings.base_url.rstrip("/") + "/xrpc/app.bsky.feed.searchPosts",
+            source=self.name,
+            now=now,
+            params=params,
+            headers=headers,
+            limits=self.settings.limits(),
+        )
+        page = parse_search(fetched.json(), source=self.name, now=now)
+        remaining = fetched.headers.get("ratelimit-remaining")
+        if remaining and remaining.isdigit():
+            page.rate_limit = {"remaining": int(remaining)}
+        return page
+
+    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
+        """New posts of every query since the last completed walk."""
+        raw = cursor.get("queries")
+        old: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+        state = dict(old)
+        items: list[RawItem] = []
+        known: set[str] = set()
+        rejected = calls = 0
+        rate: JSONDict = {}
+        error: SourceError | None = None
+        for query in self.settings.queries:
+            qcursor = old.get(query) if isinstance(old.get(query), dict) else {}
+            assert isinstance(qcursor, dict)
+
+            def fetch_page(token: Any | None, q: str = query) -> Page:
+                return self._page(client, q, token, now)
+
+            try:
+                result = sweep(qcursor, fetch_page, max_pages=self.settings.max_pages, source=self.name)
+            except SourceError as exc:
+                log.warning("source %s: query %r failed: %s", self.name, query, exc)
+                error = error or exc
+                if isinstance(exc, RateLimited):
+                    break
+                continue
+            state[query] = result.cursor
+            calls += result.calls
+            rejected += result.rejected
+            rate.update(result.rate_limit)
+            for item in result.items:
+                if item.external_id not in known:
+                    known.add(item.external_id)
+                    items.append(item)
+            if result.error is not None:
+                error = error or result.error
+                if isinstance(result.error, RateLimited):
+                    break
+        if error is not None and not items:
+            raise error
+        return FetchResult(items=items, cursor={"queries": state}, rejected=rejected, calls=calls, rate_limit=rate)
+
+
+def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> BlueskyCollector:
+    """Build the collector for one configured Bluesky source."""
+    parsed = validate_settings(Settings, name, settings)
+    if not parsed.base_url.startswith(("http://", "https://")):
+        raise ValueError(f"source {name}: settings.base_url: must start with https://")
+    return BlueskyCollector(name, parsed, next((v for v in secrets.values() if v), None))

@@ -1,0 +1,203 @@
+"""Items exported from other systems (SP4N-LAPOR!, a WhatsApp hotline, a spreadsheet) as CSV or JSON lines.
+
+One record per row/line with the architecture sketch's fields::
+
+    {"source": "lapor", "external_id": "LPR-2026-001", "url": null, "author": "warga",
+     "text": "Jalan di Desa Sungai Lumpur rusak", "created_at": "2026-11-02T08:15:00+07:00",
+     "likes": 0, "shares": 0, "replies": 0, "views": 0}
+
+Optional: ``title``, ``platform`` (default ``import``), ``kind`` (post/comment/news),
+``parent_id``. ``created_at`` is ISO 8601; without an offset it is read as WIB
+(Asia/Jakarta), because local exports are in local time. Pure parsing: bad records are
+reported per line (in Bahasa Indonesia, for the person running the import) and
+skipped; every good record is kept. Used by ``oki-monitor import FILE`` and by the
+authenticated push endpoint (:func:`parse_records`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from collectors.base import RawItem
+from collectors.common import as_utc, clean_text, html_to_text, time_problem
+
+WIB = ZoneInfo("Asia/Jakarta")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_TEXT = 20_000
+FIELDS = ("source", "external_id", "url", "author", "text", "created_at", "likes", "shares", "replies", "views")
+_OPTIONAL = ("title", "platform", "kind", "parent_id")
+_KINDS = {"post", "comment", "news"}
+
+
+def parse_import_file(path: Path, *, now: datetime) -> tuple[list[RawItem], list[str]]:
+    """Read ``path`` (``.csv``, or ``.jsonl``/``.json``/``.ndjson``) into items plus per-line error messages."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        return [], [f"{path.name}: berkas {size:,} byte terlalu besar (maks {MAX_FILE_BYTES:,}); pecah dulu"]
+    text = decode(path.read_bytes())
+    if path.suffix.lower() == ".csv":
+        return parse_csv(text, now=now)
+    return parse_jsonl(text, now=now)
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM); an Excel export in Windows-1252 as a fallback."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def parse_jsonl(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
+    """JSON lines: one object per line; blank lines ignored."""
+    records: list[tuple[int, Any]] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except (ValueError, RecursionError) as exc:
+            errors.append(f"baris {number}: bukan JSON yang sah ({str(exc)[:80]})")
+    items, more = parse_records(records, now=now)
+    return items, errors + more
+
+
+def parse_csv(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
+    """CSV with a header row naming the fields (comma or semicolon separated)."""
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    missing = [f for f in ("source", "external_id", "text", "created_at") if f not in (reader.fieldnames or [])]
+    if missing:
+        return [], [f"baris 1: kolom wajib tidak ada: {', '.join(missing)} (kolom yang dikenal: {', '.join(FIELDS)})"]
+    records: list[tuple[int, Any]] = []
+    errors: list[str] = []
+    try:
+        for row in reader:
+            records.append((reader.line_num, row))
+    except csv.Error as exc:
+        errors.append(f"baris {reader.line_num}: CSV rusak ({exc}); sisa berkas dilewati")
+    items, more = parse_records(records, now=now)
+    return items, errors + more
+
+
+def parse_records(records: Iterable[tuple[int, Any]], *, now: datetime) -> tuple[list[RawItem], list[str]]:
+    """Validate ``(line number, record)`` pairs; duplicates of (source, external_id) keep the first."""
+    items: list[RawItem] = []
+    errors: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for number, record in records:
+        item, problem = parse_record(record, now=now)
+        if item is None:
+            errors.append(f"baris {number}: {problem}")
+            continue
+        key = (item.source, item.external_id)
+        if key in seen:
+            errors.append(f"baris {number}: external_id {item.external_id!r} sudah muncul di baris sebelumnya")
+            continue
+        seen.add(key)
+        items.append(item)
+    return items, errors
+
+
+def parse_record(record: Any, *, now: datetime) -> tuple[RawItem | None, str]:
+    """One record as a :class:`RawItem`, or ``(None, reason)``."""
+    if not isinstance(record, Mapping):
+        return None, f"harus berupa objek JSON, bukan {type(record).__name__}"
+    source = _string(record.get("source"))
+    if not source or len(source) > 64:
+        return None, "kolom 'source' kosong atau lebih dari 64 karakter"
+    external_id = _string(record.get("external_id"))
+    if not external_id or len(external_id) > 200:
+        return None, "kolom 'external_id' kosong atau lebih dari 200 karakter"
+    raw_text = record.get("text")
+    if not isinstance(raw_text, str):
+        return None, "kolom 'text' kosong atau bukan teks"
+    text = html_to_text(raw_text, MAX_TEXT) if "<" in raw_text else clean_text(raw_text, MAX_TEXT)
+    if not text:
+        return None, "kolom 'text' kosong"
+    created = _time(record.get("created_at"))
+    if created is None:
+        return (
+            None,
+            f"created_at {str(record.get('created_at'))[:40]!r} bukan waktu ISO 8601 "
+            "(contoh 2026-11-02T08:15:00+07:00)",
+        )
+    problem = time_problem(created, now)
+    if problem:
+        return None, f"created_at tidak masuk akal ({problem})"
+    counts: dict[str, int] = {}
+    for name in ("likes", "shares", "replies", "views"):
+        value, bad = _count(record.get(name))
+        if bad:
+            return None, f"kolom {name!r} harus bilangan bulat ≥ 0, bukan {str(record.get(name))[:20]!r}"
+        counts[name] = value
+    url = _string(record.get("url"))
+    if url and not url.startswith(("http://", "https://")):
+        return None, f"url {url[:60]!r} harus diawali http:// atau https://"
+    kind = _string(record.get("kind")) or "post"
+    if kind not in _KINDS:
+        return None, f"kind {kind!r} harus post, comment atau news"
+    return (
+        RawItem(
+            source=source,
+            platform=_string(record.get("platform")) or "import",
+            external_id=external_id,
+            text=text,
+            created_at=created,
+            url=url or None,
+            author=_string(record.get("author")) or None,
+            title=_string(record.get("title")) or None,
+            kind=kind,
+            parent_id=_string(record.get("parent_id")) or None,
+            likes=counts["likes"],
+            shares=counts["shares"],
+            replies=counts["replies"],
+            views=counts["views"],
+        ),
+        "",
+    )
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return clean_text(value, 2000) if isinstance(value, str) else ""
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return as_utc(parsed.replace(tzinfo=WIB) if parsed.tzinfo is None else parsed)
+
+
+def _count(value: Any) -> tuple[int, bool]:
+    """(count, is_bad): empty means 0; negative, fractional or non-numeric values are bad."""
+    if value is None or value == "":
+        return 0, False
+    if isinstance(value, bool):
+        return 0, True
+    if isinstance(value, int):
+        return (value, False) if value >= 0 else (0, True)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 16:
+        return int(value.strip()), False
+    if isinstance(value, float) and value.is_integer() and 0 <= value < 1e15:
+        return int(value), False
+    return 0, True

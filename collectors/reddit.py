@@ -1,0 +1,213 @@
+"""Reddit search JSON for configured subreddits and queries, paged with ``after``.
+
+Config (``kind: reddit``)::
+
+    - name: reddit-indonesia
+      kind: reddit
+      settings:
+        subreddits: [indonesia, palembang]
+        queries: ["Kayuagung"]
+        user_agent: "oki-viral-monitor/0.1 (by Diskominfo OKI; contact ...)"
+
+Wire format: a ``Listing`` (``{"kind": "Listing", "data": {"after", "children": [{"kind":
+"t3", "data": {...}}]}}``) from ``/r/<sub>/search.json?q=&restrict_sr=1&sort=new``.
+Reddit requires a unique, descriptive User-Agent (default agents are heavily limited),
+so ``user_agent`` is mandatory. Reddit sometimes sends its 429 body
+(``{"message": "Too Many Requests", "error": 429}``) with HTTP 200: that is treated as a
+429. Each (subreddit, query) pair is walked newest-first back to the last post seen
+(:mod:`collectors.sweep`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import Field, field_validator
+
+from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
+from collectors.common import CommonSettings, Pacer, clean_text, log_rejected, time_problem, to_int, validate_settings
+from collectors.http import safe_get
+from collectors.sweep import Page, sweep
+
+log = logging.getLogger(__name__)
+
+
+class Settings(CommonSettings):
+    """``settings:`` of a Reddit source."""
+
+    base_url: str = "https://www.reddit.com"
+    subreddits: list[str] = Field(default_factory=list, max_length=20)
+    """Empty means site-wide search."""
+    queries: list[str] = Field(min_length=1, max_length=20)
+    user_agent: str = Field(min_length=10, max_length=300)
+    limit: int = Field(100, ge=1, le=100)
+    min_request_interval: float = Field(6.0, ge=0, le=600)
+    """Unauthenticated clients get about 10 requests a minute."""
+
+    @field_validator("user_agent")
+    @classmethod
+    def _descriptive(cls, value: str) -> str:
+        if value.lower().startswith(("python", "httpx", "curl", "mozilla")):
+            raise ValueError("must describe this app and a contact, e.g. 'oki-viral-monitor/0.1 (by Diskominfo OKI)'")
+        return value
+
+
+def parse_listing(data: Any, *, source: str, now: datetime) -> Page:
+    """A search Listing as a :class:`~collectors.sweep.Page`, keyed by (created time, fullname) (pure)."""
+    if isinstance(data, dict) and data.get("error") == 429:
+        raise RateLimited(f"source {source}: Reddit says Too Many Requests (in a 200 answer); pausing", retry_after=600)
+    if not isinstance(data, dict) or data.get("kind") != "Listing" or not isinstance(data.get("data"), dict):
+        raise SourceError(
+            f"source {source}: Reddit's answer is not a Listing (got {type(data).__name__}); the next run retries"
+        )
+    listing = data["data"]
+    children = listing.get("children")
+    if not isinstance(children, list):
+        raise SourceError(f"source {source}: Listing has no children list; the next run retries")
+    items: list[tuple[Any, RawItem]] = []
+    rejected = 0
+    seen: set[str] = set()
+    for child in children:
+        post = child.get("data") if isinstance(child, dict) and child.get("kind") == "t3" else None
+        item, key, problem = _post(post, source=source, now=now)
+        if item is None or key is None:
+            rejected += 1
+            log_rejected(source, post.get("name") if isinstance(post, dict) else None, problem)
+            continue
+        if item.external_id in seen:
+            rejected += 1
+            log_rejected(source, item.external_id, "duplicate post within one page")
+            continue
+        seen.add(item.external_id)
+        items.append((key, item))
+    after = listing.get("after")
+    return Page(items, after if isinstance(after, str) and after else None, rejected)
+
+
+def _post(post: Any, *, source: str, now: datetime) -> tuple[RawItem | None, str | None, str]:
+    if not isinstance(post, dict):
+        return None, None, "child is not a t3 post"
+    name = post.get("name")
+    if not isinstance(name, str) or not name.startswith("t3_") or len(name) > 40:
+        return None, None, "post without a t3_ fullname"
+    stamp = post.get("created_utc")
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not (0 <= stamp < 1e11):
+        return None, None, f"created_utc {str(stamp)[:30]!r} is not epoch seconds"
+    created = datetime.fromtimestamp(float(stamp), UTC)
+    problem = time_problem(created, now)
+    if problem:
+        return None, None, problem
+    title = clean_text(post["title"], 1000) if isinstance(post.get("title"), str) else ""
+    body = clean_text(post["selftext"]) if isinstance(post.get("selftext"), str) else ""
+    text = f"{title}\n\n{body}".strip() if body else title
+    if not text:
+        return None, None, "post has no title or text"
+    permalink = post.get("permalink")
+    url = f"https://www.reddit.com{permalink}" if isinstance(permalink, str) and permalink.startswith("/") else None
+    author = post.get("author") if isinstance(post.get("author"), str) else None
+    sub = post.get("subreddit")
+    item = RawItem(
+        source=source,
+        platform="reddit",
+        external_id=name,
+        text=text,
+        title=title or None,
+        created_at=created,
+        url=url,
+        author=author,
+        likes=to_int(post.get("ups") if post.get("ups") is not None else post.get("score")),
+        replies=to_int(post.get("num_comments")),
+        extra={"subreddit": sub} if isinstance(sub, str) else {},
+    )
+    return item, f"{created.strftime('%Y-%m-%dT%H:%M:%S')}|{name}", ""
+
+
+class RedditCollector:
+    """Reddit search over a few subreddits."""
+
+    platform = "reddit"
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self.settings = settings
+        self._pacer = Pacer(settings.min_request_interval)
+
+    def _streams(self) -> list[tuple[str, str, dict[str, str]]]:
+        base = self.settings.base_url.rstrip("/")
+        out = []
+        for query in self.settings.queries:
+            params = {"q": query, "sort": "new", "t": "week", "limit": str(self.settings.limit), "raw_json": "1"}
+            if not self.settings.subreddits:
+                out.append((f"all:{query}", f"{base}/search.json", params))
+            for sub in self.settings.subreddits:
+                out.append((f"{sub}:{query}", f"{base}/r/{sub}/search.json", {**params, "restrict_sr": "1"}))
+        return out
+
+    def _page(self, client: httpx.Client, url: str, params: dict[str, str], after: Any, now: datetime) -> Page:
+        self._pacer.wait()
+        fetched = safe_get(
+            client,
+            url,
+            source=self.name,
+            now=now,
+            params={**params, **({"after": str(after)} if after else {})},
+            headers={"User-Agent": self.settings.user_agent},
+            limits=self.settings.limits(),
+        )
+        page = parse_listing(fetched.json(), source=self.name, now=now)
+        remaining = fetched.headers.get("x-ratelimit-remaining", "")
+        if remaining.replace(".", "", 1).isdigit():  # Reddit sends it as a float ("598.0")
+            page.rate_limit = {"remaining": int(float(remaining))}
+        return page
+
+    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
+        """New posts of every (subreddit, query) pair since the last completed walk."""
+        raw = cursor.get("streams")
+        old: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+        state = dict(old)
+        items: list[RawItem] = []
+        known: set[str] = set()
+        rejected = calls = 0
+        rate: JSONDict = {}
+        error: SourceError | None = None
+        for key, url, params in self._streams():
+            scursor = old.get(key) if isinstance(old.get(key), dict) else {}
+            assert isinstance(scursor, dict)
+
+            def fetch_page(after: Any | None, url: str = url, params: dict[str, str] = params) -> Page:
+                return self._page(client, url, params, after, now)
+
+            try:
+                result = sweep(scursor, fetch_page, max_pages=self.settings.max_pages, source=self.name)
+            except SourceError as exc:
+                log.warning("source %s: %s failed: %s", self.name, key, exc)
+                error = error or exc
+                if isinstance(exc, RateLimited):
+                    break
+                continue
+            state[key] = result.cursor
+            calls += result.calls
+            rejected += result.rejected
+            rate.update(result.rate_limit)
+            for item in result.items:
+                if item.external_id not in known:
+                    known.add(item.external_id)
+                    items.append(item)
+            if isinstance(result.error, RateLimited):
+                error = error or result.error
+                break
+        if error is not None and not items:
+            raise error
+        return FetchResult(items=items, cursor={"streams": state}, rejected=rejected, calls=calls, rate_limit=rate)
+
+
+def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> RedditCollector:
+    """Build the collector for one configured Reddit source."""
+    parsed = validate_settings(Settings, name, settings)
+    if not parsed.base_url.startswith(("http://", "https://")):
+        raise ValueError(f"source {name}: settings.base_url: must start with https://")
+    return RedditCollector(name, parsed)

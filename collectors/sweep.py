@@ -1,0 +1,109 @@
+"""Polling a newest-first, backwards-paged stream without ever skipping items.
+
+Bluesky search (``cursor``), Reddit listings (``after``) and Telegram channel pages
+(``before``) all return the newest items first and page towards older ones. A run
+walks back from the newest page until it reaches the *mark* (the newest item of the
+last completed walk). If it has to stop early (``max_pages``, 429, 5xx) it stores where
+it was as ``pending`` and the next run finishes that walk before the mark moves, so a
+burst bigger than one run's pages is read completely, just later.
+
+Cursor shape: ``{"mark": <key or null>, "pending": {"page": <token>, "top": <key>} | null}``.
+Keys must compare correctly (strings of equal form or numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.base import JSONDict, RateLimited, RawItem, SourceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Page:
+    """One page as a collector parsed it: items newest first, each with its ordering key."""
+
+    items: list[tuple[Any, RawItem]]
+    next_token: Any | None
+    rejected: int = 0
+    rate_limit: JSONDict = field(default_factory=dict)
+
+
+@dataclass
+class SweepResult:
+    items: list[RawItem]
+    cursor: JSONDict
+    rejected: int
+    calls: int
+    rate_limit: JSONDict
+    error: SourceError | None = None
+
+
+def sweep(
+    cursor: JSONDict,
+    fetch_page: Callable[[Any | None], Page],
+    *,
+    max_pages: int,
+    source: str,
+) -> SweepResult:
+    """Walk pages from the newest (or the pending token) back to the mark; see the module docstring.
+
+    ``fetch_page(token)`` raises :class:`SourceError` on failure. A failure before any
+    page was read is re-raised; after that, what was read is returned with a
+    ``pending`` cursor and the error in :attr:`SweepResult.error`.
+    """
+    mark = cursor.get("mark")
+    pending = cursor.get("pending") if isinstance(cursor.get("pending"), dict) else None
+    token: Any | None = pending.get("page") if pending else None
+    top: Any | None = pending.get("top") if pending else None
+    first_run = mark is None and pending is None
+    items: list[RawItem] = []
+    rejected = calls = 0
+    rate: JSONDict = {}
+    ids: set[str] = set()
+    for page_no in range(max_pages):
+        try:
+            page = fetch_page(token)
+        except SourceError as exc:
+            if page_no == 0:
+                raise
+            log.warning("source %s: %s; keeping %d items read so far", source, exc, len(items))
+            if exc.retry_after:
+                rate["retry_after"] = exc.retry_after
+            return SweepResult(items, _cursor(mark, token, top), rejected, calls, rate, exc)
+        calls += 1
+        rejected += page.rejected
+        rate = page.rate_limit or rate
+        reached = False
+        fresh = 0
+        for key, item in page.items:
+            if mark is not None and key <= mark:
+                reached = True
+                continue
+            if item.external_id in ids:
+                continue
+            ids.add(item.external_id)
+            fresh += 1
+            items.append(item)
+            if top is None or key > top:
+                top = key
+        # A page with nothing unseen (a server repeating itself) ends the walk instead of looping.
+        stalled = fresh == 0 or page.next_token == token
+        if reached or page.next_token is None or first_run or not page.items or stalled:
+            done: JSONDict = {"mark": top if top is not None else mark, "pending": None}
+            return SweepResult(items, done, rejected, calls, rate)
+        token = page.next_token
+        if rate.get("remaining") == 0:
+            break
+    return SweepResult(items, _cursor(mark, token, top), rejected, calls, rate)
+
+
+def _cursor(mark: Any, token: Any, top: Any) -> JSONDict:
+    return {"mark": mark, "pending": {"page": token, "top": top}}
+
+
+__all__ = ["Page", "RateLimited", "SweepResult", "sweep"]

@@ -1,0 +1,33 @@
+"""`oki-monitor serve`: the dashboard and API only (no collectors or alert delivery)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from monitor.cli import Context
+
+log = logging.getLogger(__name__)
+
+NAME = "serve"
+HELP = "serve only the dashboard and API (the scheduler runs elsewhere, e.g. `oki-monitor run --no-web`)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default from config web.host)")
+    parser.add_argument("--port", type=int, help="port (default from config web.port)")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    import uvicorn
+
+    from monitor.web.app import create_app
+
+    db = ctx.checked_database()
+    host = args.host or ctx.config.web.host
+    port = args.port or ctx.config.web.port
+    if host not in ("127.0.0.1", "localhost", "::1") and not ctx.config.web.secure_cookies:
+        log.warning("listening on %s without web.secure_cookies: put HTTPS in front and set it to true", host)
+    log.info("dashboard on http://%s:%s", host, port)
+    uvicorn.run(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning", proxy_headers=False)
+    return 0

@@ -1,0 +1,213 @@
+"""State changes requested from the dashboard or API, after access has been checked.
+
+Each function takes the open session and the already-visible issue, so scope
+checks stay in one place (the routes) and these stay testable without HTTP.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.gazetteer import KECAMATAN
+from monitor import issues as issue_ops
+from monitor.config import TOPICS, AppConfig
+from monitor.models import Alert, Issue, IssueEvent, IssuePost, LabelCorrection, Post
+from monitor.web.auth import Principal
+from monitor.web.queries import TrendFilter, default_range, get_visible_issue, wib_day_start
+
+CORRECTABLE_FIELDS: tuple[str, ...] = ("topic", "kecamatan", "agency", "relevant", "is_complaint")
+
+
+class ActionError(ValueError):
+    """The request cannot be done as asked; the message tells the user why, in Indonesian."""
+
+
+def _alerts_acknowledge() -> Callable[..., Any] | None:
+    # The alerts engineer owns alerts.ack; fall back to updating rows here while it is absent.
+    try:
+        fn: Callable[..., Any] = importlib.import_module("alerts.ack").acknowledge
+        return fn
+    except (ModuleNotFoundError, AttributeError):
+        return None
+
+
+def acknowledge(session: Session, issue: Issue, actor: str, now: datetime) -> int:
+    """Acknowledge the issue and every open alert about it; returns how many alerts were acknowledged."""
+    ack = _alerts_acknowledge()
+    pending = list(session.scalars(select(Alert).where(Alert.issue_id == issue.id, Alert.acknowledged_at.is_(None))))
+    for alert in pending:
+        if ack is not None:
+            ack(session, alert_id=alert.id, actor=actor, now=now)
+        else:
+            alert.acknowledged_at, alert.acknowledged_by = now, actor
+    if issue.acknowledged_at is None:
+        issue.acknowledged_at, issue.acknowledged_by = now, actor
+        issue.updated_at = now
+        session.add(
+            IssueEvent(issue_id=issue.id, at=now, kind="acknowledged", detail={"alerts": len(pending)}, actor=actor)
+        )
+    return len(pending)
+
+
+def resolve(session: Session, issue: Issue, actor: str, now: datetime) -> None:
+    """Mark the issue resolved by the agency."""
+    if issue.status == "merged":
+        raise ActionError(f"isu #{issue.id} sudah digabung ke isu #{issue.merged_into_id}; selesaikan isu itu")
+    issue_ops.resolve_issue(session, issue.id, actor, now)
+
+
+def parse_ids(raw: str) -> list[int]:
+    """``"12, 15 #17"`` → [12, 15, 17]; a clear error for anything else."""
+    ids: list[int] = []
+    for part in raw.replace(",", " ").split():
+        part = part.lstrip("#")
+        if not part.isdigit() or len(part) > 12:
+            raise ActionError(f"nomor isu/unggahan tidak valid: {part[:20]!r} (tulis angka, dipisah koma)")
+        ids.append(int(part))
+    return ids
+
+
+def merge(session: Session, principal: Principal, target: Issue, other_ids: Sequence[int], now: datetime) -> Issue:
+    """Merge issues the principal can see into ``target``; unknown or out-of-scope ids are refused."""
+    others = [i for i in dict.fromkeys(other_ids) if i != target.id]
+    if not others:
+        raise ActionError("sebutkan nomor isu lain yang akan digabung ke isu ini")
+    for other_id in others:
+        other = get_visible_issue(session, principal, other_id)
+        if other is None:
+            raise ActionError(f"isu #{other_id} tidak ditemukan")
+        if other.status == "merged":
+            raise ActionError(f"isu #{other_id} sudah digabung ke isu #{other.merged_into_id}")
+    return issue_ops.merge_issues(session, target.id, others, principal.username, now)
+
+
+def split(session: Session, principal: Principal, issue: Issue, post_ids: Sequence[int], now: datetime) -> Issue:
+    """Move the chosen posts into a new issue."""
+    try:
+        return issue_ops.split_issue(session, issue.id, list(post_ids), principal.username, now)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from exc
+
+
+def correct_label(
+    session: Session,
+    config: AppConfig,
+    principal: Principal,
+    issue: Issue,
+    post_id: int,
+    field: str,
+    value: str,
+    now: datetime,
+) -> LabelCorrection:
+    """Store a human correction of one post's label (kept apart from model output, used for retraining)."""
+    in_issue = session.scalar(
+        select(IssuePost.post_id).where(IssuePost.post_id == post_id, IssuePost.issue_id == issue.id)
+    )
+    if in_issue is None:
+        raise ActionError(f"unggahan #{post_id} bukan bagian dari isu #{issue.id}")
+    value = value.strip()
+    if field == "topic":
+        if value not in TOPICS:
+            raise ActionError(f"topik {value[:40]!r} tidak dikenal")
+    elif field == "agency":
+        if config.agency(value) is None:
+            raise ActionError(f"OPD {value[:40]!r} tidak dikenal")
+    elif field == "kecamatan":
+        if value and value not in KECAMATAN:
+            raise ActionError(f"kecamatan {value[:40]!r} tidak dikenal")
+        value = value or "-"
+    elif field in ("relevant", "is_complaint"):
+        if value not in ("ya", "tidak"):
+            raise ActionError("isi 'ya' atau 'tidak'")
+        value = "true" if value == "ya" else "false"
+    else:
+        raise ActionError(f"kolom {field[:30]!r} tidak bisa dikoreksi (pilih: {', '.join(CORRECTABLE_FIELDS)})")
+    post = session.get(Post, post_id)
+    text = None if post is None else "\n".join(t for t in (post.title, post.text) if t) or None
+    correction = LabelCorrection(
+        post_id=post_id,
+        field=field,
+        value=value,
+        text=text,
+        user_id=principal.user_id,
+        source="dashboard",
+        created_at=now,
+    )
+    session.add(correction)
+    session.add(
+        IssueEvent(
+            issue_id=issue.id,
+            at=now,
+            kind="label_corrected",
+            detail={"post": post_id, "field": field, "value": value},
+            actor=principal.username,
+        )
+    )
+    return correction
+
+
+def parse_date(raw: str | None) -> date | None:
+    """``YYYY-MM-DD`` or empty; :class:`ActionError` otherwise."""
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ActionError(f"tanggal {raw[:20]!r} tidak valid; pakai format TTTT-BB-HH") from None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterInput:
+    """Raw trend filter values as typed by the user."""
+
+    start: str | None = None
+    end: str | None = None
+    topic: str | None = None
+    agency: str | None = None
+    kecamatan: str | None = None
+    source: str | None = None
+
+
+def trend_filter(config: AppConfig, raw: FilterInput, now: datetime) -> tuple[TrendFilter, list[str]]:
+    """Validate filters; a bad value is dropped with a message, the rest still apply."""
+    problems: list[str] = []
+    start, end = default_range(now)
+    try:
+        d = parse_date(raw.start)
+        if d:
+            start = wib_day_start(d)
+    except ActionError as exc:
+        problems.append(str(exc))
+    try:
+        d = parse_date(raw.end)
+        if d:
+            end = wib_day_start(d) + timedelta(days=1)
+    except ActionError as exc:
+        problems.append(str(exc))
+    if end <= start:
+        problems.append("tanggal akhir sebelum tanggal mulai; rentang bawaan dipakai")
+        start, end = default_range(now)
+    if end - start > timedelta(days=3 * 366):
+        problems.append("rentang maksimal 3 tahun; dipotong")
+        start = end - timedelta(days=3 * 366)
+    topic = raw.topic or None
+    if topic and topic not in TOPICS:
+        problems.append(f"topik {topic[:40]!r} tidak dikenal")
+        topic = None
+    agency = raw.agency or None
+    if agency and config.agency(agency) is None:
+        problems.append(f"OPD {agency[:40]!r} tidak dikenal")
+        agency = None
+    kec = raw.kecamatan or None
+    if kec and kec not in KECAMATAN:
+        problems.append(f"kecamatan {kec[:40]!r} tidak dikenal")
+        kec = None
+    source = (raw.source or "").strip()[:30] or None
+    return TrendFilter(start=start, end=end, topic=topic, agency=agency, kecamatan=kec, source=source), problems

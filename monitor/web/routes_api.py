@@ -1,0 +1,505 @@
+"""JSON API (documented at /docs, schema at /openapi.json): issues, posts, trends, exports, push ingest."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+
+from collectors.base import RawItem
+from monitor.config import secret
+from monitor.models import Issue, IssuePost, Post
+from monitor.web import actions, queries
+from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
+from monitor.web.auth import Principal
+from monitor.web.routes_pages import export_response
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api")
+
+MAX_INGEST_BYTES = 5 * 1024 * 1024
+MAX_INGEST_ITEMS = 10_000
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Tidak masuk / token tidak valid"},
+    403: {"description": "Peran tidak diizinkan"},
+    404: {"description": "Tidak ditemukan atau di luar wewenang"},
+}
+
+
+class IssueOut(BaseModel):
+    """An issue as listed."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    topic: str
+    agency_code: str | None
+    kecamatan: str | None
+    desa: str | None
+    status: str
+    stage: str
+    score: float
+    p_viral: float
+    eta_minutes: float | None
+    urgent: bool
+    buzzer_suspected: bool
+    regression: bool
+    post_count: int
+    author_count: int
+    engagement: float
+    first_seen: datetime
+    last_seen: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    merged_into_id: int | None
+
+
+class PostOut(BaseModel):
+    """A post as shown to users: the author is an alias, never the stored handle."""
+
+    id: int
+    platform: str
+    url: str | None
+    author: str
+    title: str | None
+    text: str | None
+    created_at: datetime
+    likes: int
+    shares: int
+    replies: int
+    views: int
+    issue_id: int | None = None
+    is_spread: bool | None = None
+
+
+class SignalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    stage: str
+    score: float
+    p_viral: float
+    eta_minutes: float | None
+    mentions: int
+    engagement: float
+    velocity: float
+    reasons: list[Any]
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    receiver: str
+    kind: str
+    stage: str | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+class IssueDetailOut(IssueOut):
+    posts: list[PostOut]
+    signals: list[SignalOut]
+    alerts: list[AlertOut]
+
+
+class AckOut(BaseModel):
+    issue_id: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    alerts_acknowledged: int
+
+
+class TrendPoint(BaseModel):
+    bucket: datetime
+    posts: int
+    complaints: int
+    engagement: float
+
+
+class TrendSeries(BaseModel):
+    key: str
+    points: list[TrendPoint]
+
+
+class TrendsOut(BaseModel):
+    dimension: str
+    bucket: str
+    start: datetime
+    end: datetime
+    series: list[TrendSeries]
+    warnings: list[str]
+
+
+class IngestItem(BaseModel):
+    """One pushed item; ``created_at`` must carry a timezone."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    external_id: str = Field(min_length=1, max_length=300)
+    url: str | None = Field(None, max_length=2000)
+    author: str | None = Field(None, max_length=300)
+    title: str | None = Field(None, max_length=1000)
+    text: str = Field(max_length=100_000)
+    created_at: datetime
+    platform: str = Field("import", min_length=1, max_length=30, pattern=r"^[a-z0-9_]+$")
+    likes: int = Field(0, ge=0, le=10**12)
+    shares: int = Field(0, ge=0, le=10**12)
+    replies: int = Field(0, ge=0, le=10**12)
+    views: int = Field(0, ge=0, le=10**12)
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("created_at needs a timezone, e.g. 2026-11-29T08:00:00+07:00")
+        return value.astimezone(UTC)
+
+    def to_raw(self) -> RawItem:
+        return RawItem(
+            source=self.source,
+            platform=self.platform,
+            external_id=self.external_id,
+            text=self.text,
+            created_at=self.created_at,
+            url=self.url,
+            author=self.author,
+            title=self.title,
+            likes=self.likes,
+            shares=self.shares,
+            replies=self.replies,
+            views=self.views,
+        )
+
+
+class IngestError(BaseModel):
+    index: int
+    error: str
+
+
+class IngestOut(BaseModel):
+    received: int
+    valid: int
+    stored: int
+    duplicates: int
+    updated: int
+    rejected: int
+    filtered: int
+    errors: list[IngestError]
+
+
+# ---------------------------------------------------------------- issues and posts
+
+
+@router.get("/issues", response_model=list[IssueOut], responses=ERRORS, summary="Daftar isu")
+def api_issues(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    status: Literal["open", "closed", "resolved", "merged"] | None = None,
+    stage: Literal["baru", "naik", "viral", "mereda"] | None = None,
+    topic: Annotated[str | None, Query(max_length=40)] = None,
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    kecamatan: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[IssueOut]:
+    """Issues in your scope (agency users: own agency only), highest score first."""
+    with web(request).db.session() as session:
+        rows = queries.list_issues(
+            session,
+            principal,
+            status=status,
+            stage=stage,
+            topic=topic,
+            agency=agency,
+            kecamatan=kecamatan,
+            limit=limit,
+            offset=offset,
+        )
+        return [IssueOut.model_validate(i) for i in rows]
+
+
+def _post_out(p: Post, issue_id: int | None = None, is_spread: bool | None = None) -> PostOut:
+    return PostOut(
+        id=p.id,
+        platform=p.platform,
+        url=p.url,
+        author=queries.author_alias(p.author_key),
+        title=p.title,
+        text=p.text,
+        created_at=p.created_at,
+        likes=p.likes,
+        shares=p.shares,
+        replies=p.replies,
+        views=p.views,
+        issue_id=issue_id,
+        is_spread=is_spread,
+    )
+
+
+@router.get("/issues/{issue_id}", response_model=IssueDetailOut, responses=ERRORS, summary="Detail isu")
+def api_issue(
+    request: Request, issue_id: int, principal: Annotated[Principal, Depends(current_principal)]
+) -> IssueDetailOut:
+    """One issue with its evidence posts, virality signals and alerts (the view is audit-logged)."""
+    ctx = web(request)
+    out: IssueDetailOut | None = None
+    with ctx.db.session() as session:
+        issue = queries.get_visible_issue(session, principal, issue_id)
+        if issue is not None:
+            d = queries.issue_detail(session, issue)
+            out = IssueDetailOut(
+                **IssueOut.model_validate(issue).model_dump(),
+                posts=[_post_out(e.post, issue.id, e.is_spread) for e in d.posts],
+                signals=[SignalOut.model_validate(x) for x in d.signals],
+                alerts=[AlertOut.model_validate(a) for a in d.alerts],
+            )
+            ctx.audit_in(session, principal.username, "view_issue", f"issue:{issue_id}", via="api")
+    if out is None:
+        ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
+        raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    return out
+
+
+@router.post("/issues/{issue_id}/ack", response_model=AckOut, responses=ERRORS, summary="Terima (acknowledge) isu")
+def api_ack(
+    request: Request,
+    issue_id: int,
+    principal: Annotated[Principal, Depends(require_roles("admin", "comms", "agency"))],
+    x_csrf_token: Annotated[str | None, Header(max_length=100)] = None,
+) -> AckOut:
+    """Acknowledge an issue and its open alerts. Browser sessions must send X-CSRF-Token."""
+    require_csrf(request, x_csrf_token)
+    ctx = web(request)
+    with ctx.db.session() as session:
+        issue = queries.get_visible_issue(session, principal, issue_id)
+        if issue is not None:
+            n = actions.acknowledge(session, issue, principal.username, now_of(request))
+            return AckOut(
+                issue_id=issue.id,
+                acknowledged_at=issue.acknowledged_at,
+                acknowledged_by=issue.acknowledged_by,
+                alerts_acknowledged=n,
+            )
+    ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
+    raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+
+
+@router.get("/posts", response_model=list[PostOut], responses=ERRORS, summary="Unggahan dalam isu")
+def api_posts(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    issue_id: Annotated[int | None, Query(ge=1)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    platform: Annotated[str | None, Query(max_length=30)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[PostOut]:
+    """Posts that belong to issues in your scope, newest first."""
+    query = select(Post, IssuePost.issue_id, IssuePost.is_spread).join(IssuePost, IssuePost.post_id == Post.id)
+    if not principal.sees_all_agencies:
+        visible = queries.scoped_issues(principal).with_only_columns(Issue.id)
+        query = query.where(IssuePost.issue_id.in_(visible))
+    if issue_id is not None:
+        query = query.where(IssuePost.issue_id == issue_id)
+    if since is not None:
+        query = query.where(Post.created_at >= (since if since.tzinfo else since.replace(tzinfo=UTC)))
+    if until is not None:
+        query = query.where(Post.created_at < (until if until.tzinfo else until.replace(tzinfo=UTC)))
+    if platform:
+        query = query.where(Post.platform == platform)
+    query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
+    with web(request).db.session() as session:
+        return [_post_out(p, iid, spread) for p, iid, spread in session.execute(query)]
+
+
+# ---------------------------------------------------------------- trends and exports
+
+
+def _api_filter(
+    request: Request,
+    start: str | None,
+    end: str | None,
+    topic: str | None,
+    agency: str | None,
+    kecamatan: str | None,
+    source: str | None,
+) -> tuple[queries.TrendFilter, list[str]]:
+    raw = actions.FilterInput(start, end, topic, agency, kecamatan, source)
+    return actions.trend_filter(web(request).config, raw, now_of(request))
+
+
+@router.get("/trends", response_model=TrendsOut, responses=ERRORS, summary="Deret waktu keluhan")
+def api_trends(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    dimension: Literal["topic", "kecamatan", "agency", "source"] = "topic",
+    bucket: Literal["hour", "day", "week", "month"] = "week",
+    start: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (WIB), default 90 days ago")] = None,
+    end: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (WIB), inclusive")] = None,
+    topic: Annotated[str | None, Query(max_length=40)] = None,
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    kecamatan: Annotated[str | None, Query(max_length=40)] = None,
+    source: Annotated[str | None, Query(max_length=30)] = None,
+) -> TrendsOut:
+    """Complaint counts per bucket for each value of ``dimension``; unknown filter values are reported in warnings."""
+    flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
+    with web(request).db.session() as session:
+        rows = queries.trend_rows(session, principal, flt, bucket)
+    series = [
+        TrendSeries(
+            key=key,
+            points=[
+                TrendPoint(bucket=b, posts=int(v[0]), complaints=int(v[1]), engagement=round(v[2], 2))
+                for b, v in sorted(points.items())
+            ],
+        )
+        for key, points in sorted(queries.series_by(rows, dimension).items())
+    ]
+    return TrendsOut(dimension=dimension, bucket=bucket, start=flt.start, end=flt.end, series=series, warnings=warnings)
+
+
+@router.get(
+    "/export",
+    responses={
+        **ERRORS,
+        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+    },
+    response_class=Response,
+    summary="Ekspor baris tren (CSV/XLSX)",
+)
+def api_export(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    format: Literal["csv", "xlsx"] = "csv",
+    bucket: Literal["hour", "day", "week", "month"] = "week",
+    start: Annotated[str | None, Query(max_length=10)] = None,
+    end: Annotated[str | None, Query(max_length=10)] = None,
+    topic: Annotated[str | None, Query(max_length=40)] = None,
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    kecamatan: Annotated[str | None, Query(max_length=40)] = None,
+    source: Annotated[str | None, Query(max_length=30)] = None,
+) -> Response:
+    """The filtered trend rows as a file (the export is audit-logged)."""
+    flt, _warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
+    with web(request).db.session() as session:
+        rows = queries.trend_rows(session, principal, flt, bucket)
+    return export_response(request, principal, rows, format, flt, bucket)
+
+
+# ---------------------------------------------------------------- push ingest
+
+
+def parse_ingest_body(body: bytes) -> tuple[list[Any], list[IngestError]]:
+    """A JSON array, a single object, or JSON lines → raw values; unparsable lines become errors."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return [], []
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None
+        values: list[Any] = []
+        errors: list[IngestError] = []
+        for i, line in enumerate(text.splitlines()):
+            if not line.strip():
+                continue
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                values.append(None)
+                errors.append(IngestError(index=len(values) - 1, error=f"line {i + 1}: not valid JSON ({exc.msg})"))
+        return values, errors
+    if isinstance(data, list):
+        return data, []
+    return [data], []
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestOut,
+    responses={
+        401: {"description": "Token salah"},
+        413: {"description": "Terlalu besar"},
+        503: {"description": "Ingest dimatikan"},
+    },
+    summary="Kirim unggahan (push import)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": IngestItem.model_json_schema()}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def api_ingest(request: Request) -> JSONResponse:
+    """Push items as a JSON array or JSON lines with ``Authorization: Bearer <ingest token>``.
+
+    Valid items are stored even when others in the same request are bad; each bad item gets an error.
+    """
+    ctx = web(request)
+    expected = secret(ctx.config.web.ingest_token_env)
+    if not expected:
+        return JSONResponse(
+            {"detail": f"Push ingest is off: set the environment variable {ctx.config.web.ingest_token_env}."},
+            status_code=503,
+        )
+    auth = request.headers.get("authorization", "")
+    given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        return JSONResponse(
+            {"detail": "Wrong or missing ingest token (Authorization: Bearer ...)."},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_INGEST_BYTES:
+            return JSONResponse({"detail": "Body over 5 MB: send smaller batches."}, status_code=413)
+    values, errors = parse_ingest_body(body)
+    if len(values) > MAX_INGEST_ITEMS:
+        return JSONResponse({"detail": f"More than {MAX_INGEST_ITEMS} items: send smaller batches."}, status_code=413)
+    bad = {e.index for e in errors}
+    items: list[RawItem] = []
+    for index, value in enumerate(values):
+        if index in bad:
+            continue
+        if not isinstance(value, dict):
+            errors.append(IngestError(index=index, error="item must be a JSON object"))
+            continue
+        try:
+            items.append(IngestItem.model_validate(value).to_raw())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "item"
+            errors.append(IngestError(index=index, error=f"{where}: {first['msg']}"))
+    from monitor.ingest import ingest_raw
+
+    report = ingest_raw(ctx.db, ctx.config, items, now_of(request), kind="push") if items else None
+    out = IngestOut(
+        received=len(values),
+        valid=len(items),
+        stored=report.stored if report else 0,
+        duplicates=report.duplicates if report else 0,
+        updated=report.updated if report else 0,
+        rejected=(report.rejected if report else 0) + len(errors),
+        filtered=report.filtered if report else 0,
+        errors=sorted(errors, key=lambda e: e.index)
+        + [IngestError(index=-1, error=m[:300]) for m in (report.errors if report else [])],
+    )
+    return JSONResponse(out.model_dump(mode="json"), status_code=200)

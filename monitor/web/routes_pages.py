@@ -1,0 +1,567 @@
+"""Server-rendered pages: login, board, issue, agency, trends, sources, admin."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from classifiers.gazetteer import KECAMATAN
+from monitor.clock import format_wib
+from monitor.config import TOPICS
+from monitor.models import User
+from monitor.web import actions, exports, queries, svg
+from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
+from monitor.web.auth import (
+    ROLES,
+    SESSION_COOKIE,
+    Principal,
+    verify_password,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "oki_login_csrf"
+ACTORS = ("admin", "comms", "agency")
+
+
+def _render(
+    request: Request, name: str, principal: Principal | None, status_code: int = 200, **context: Any
+) -> Response:
+    templates = web(request).templates
+    context.update(user=principal, csrf_token=getattr(request.state, "csrf_token", ""))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an attacker-supplied ?next=https://evil/ must not become an open redirect.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# ---------------------------------------------------------------- login
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = _render(request, "login.html", None, next=_safe_next(next), login_csrf=token, error=None)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=web(request).config.web.secure_cookies
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    ctx = web(request)
+    client = _client(request)
+    name = username.strip().lower()
+
+    def fail(message: str, status: int) -> Response:
+        token = secrets.token_urlsafe(24)
+        response = _render(
+            request, "login.html", None, status_code=status, next=_safe_next(next), login_csrf=token, error=message
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=ctx.config.web.secure_cookies
+        )
+        return response
+
+    cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not cookie_token or not secrets.compare_digest(cookie_token, csrf_token):
+        return fail("Formulir kedaluwarsa. Silakan coba masuk lagi.", 403)
+    if ctx.login_limiter.blocked(f"ip:{client}") or ctx.login_limiter.blocked(f"user:{name}"):
+        ctx.audit(name or "-", "login_rate_limited", None, client=client)
+        return fail("Terlalu banyak percobaan masuk. Tunggu satu menit lalu coba lagi.", 429)
+    user_id: int | None = None
+    with ctx.db.session() as session:
+        user = session.scalar(select(User).where(User.username == name))
+        ok = verify_password(user.password_hash if user else None, password)
+        if user is not None and ok and user.active:
+            user.last_login_at = ctx.clock.now()
+            user_id = user.id
+    if user_id is None:
+        ctx.login_limiter.hit(f"ip:{client}")
+        ctx.login_limiter.hit(f"user:{name}")
+        ctx.audit(name or "-", "login_failed", None, client=client)
+        return fail("Nama pengguna atau kata sandi salah.", 401)
+    ctx.login_limiter.reset(f"user:{name}")
+    sid = ctx.sessions.create(user_id)
+    ctx.audit(name, "login", None, client=client)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.config.web.secure_cookies,
+        max_age=12 * 3600,
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    web(request).sessions.destroy(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------- board
+
+
+def _board_context(request: Request, principal: Principal) -> dict[str, Any]:
+    ctx = web(request)
+    now = now_of(request)
+    with ctx.db.session() as session:
+        rows = queries.board(session, principal, now)
+    return {
+        "rows": [
+            {
+                "issue": r.issue,
+                "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}"),
+            }
+            for r in rows
+        ],
+        "now": now,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def board_page(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
+    return _render(request, "board.html", principal, **_board_context(request, principal))
+
+
+@router.get("/partials/board", response_class=HTMLResponse)
+def board_partial(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
+    """Only the table body, fetched by the page every 30 s to refresh itself."""
+    return _render(request, "board_rows.html", principal, **_board_context(request, principal))
+
+
+# ---------------------------------------------------------------- issue
+
+
+@router.get("/issues/{issue_id}", response_class=HTMLResponse)
+def issue_page(
+    request: Request, issue_id: int, principal: Annotated[Principal, Depends(current_principal)], msg: str = ""
+) -> Response:
+    ctx = web(request)
+    with ctx.db.session() as session:
+        issue = queries.get_visible_issue(session, principal, issue_id)
+        if issue is not None:
+            detail = queries.issue_detail(session, issue)
+            ctx.audit_in(session, principal.username, "view_issue", f"issue:{issue_id}")
+    if issue is None:
+        ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
+        raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    hours = detail.hourly_mentions
+    mentions = [float(c) for _, c in hours]
+    base = queries.baseline(mentions)
+    chart_mentions = svg.line_chart(
+        [format_wib(h) for h, _ in hours],
+        [svg.Series("Unggahan per jam", mentions), svg.Series("Garis dasar", [base] * len(mentions), dashed=True)],
+        title="Unggahan per jam dan garis dasar",
+    )
+    sig = detail.signals
+    chart_engagement = svg.line_chart(
+        [format_wib(s.at) for s in sig],
+        [svg.Series("Keterlibatan", [s.engagement for s in sig]), svg.Series("Skor", [s.score for s in sig])],
+        title="Keterlibatan dan skor dari waktu ke waktu",
+    )
+    return _render(
+        request,
+        "issue.html",
+        principal,
+        d=detail,
+        issue=detail.issue,
+        chart_mentions=chart_mentions,
+        chart_engagement=chart_engagement,
+        baseline=base,
+        topics=TOPICS,
+        kecamatan=KECAMATAN,
+        agencies=ctx.config.agencies,
+        can_act=principal.can_act,
+        msg=msg[:200],
+    )
+
+
+def _issue_action(request: Request, principal: Principal, issue_id: int, csrf_token: str, fn: Any) -> Response:
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    now = now_of(request)
+    missing = False
+    try:
+        with ctx.db.session() as session:
+            issue = queries.get_visible_issue(session, principal, issue_id)
+            if issue is None:
+                missing = True
+            else:
+                message, target = fn(session, issue, now)
+    except actions.ActionError as exc:
+        return RedirectResponse(f"/issues/{issue_id}?msg={quote('Gagal: ' + str(exc))}", status_code=303)
+    if missing:
+        ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
+        raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    return RedirectResponse(f"/issues/{target}?msg={quote(message)}", status_code=303)
+
+
+@router.post("/issues/{issue_id}/ack")
+def issue_ack(
+    request: Request,
+    issue_id: int,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
+        actions.acknowledge(session, issue, principal.username, now)
+        return "Isu ditandai sudah ditangani (diterima).", issue.id
+
+    return _issue_action(request, principal, issue_id, csrf_token, do)
+
+
+@router.post("/issues/{issue_id}/resolve")
+def issue_resolve(
+    request: Request,
+    issue_id: int,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
+        actions.resolve(session, issue, principal.username, now)
+        return "Isu ditandai selesai.", issue.id
+
+    return _issue_action(request, principal, issue_id, csrf_token, do)
+
+
+@router.post("/issues/{issue_id}/merge")
+def issue_merge(
+    request: Request,
+    issue_id: int,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    others: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
+        target = actions.merge(session, principal, issue, actions.parse_ids(others), now)
+        return "Isu digabung.", target.id
+
+    return _issue_action(request, principal, issue_id, csrf_token, do)
+
+
+@router.post("/issues/{issue_id}/split")
+async def issue_split(
+    request: Request,
+    issue_id: int,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+) -> Response:
+    form = await request.form()
+    token = str(form.get("csrf_token") or "")
+    raw_ids = " ".join(str(v) for v in form.getlist("post_id"))[:5000]
+
+    def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
+        new = actions.split(session, principal, issue, actions.parse_ids(raw_ids), now)
+        return f"Unggahan dipisah ke isu baru #{new.id}.", new.id
+
+    return _issue_action(request, principal, issue_id, token, do)
+
+
+@router.post("/issues/{issue_id}/labels")
+def issue_label(
+    request: Request,
+    issue_id: int,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+    post_id: Annotated[int, Form()],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    field: Annotated[str, Form(max_length=30)] = "",
+    value: Annotated[str, Form(max_length=80)] = "",
+) -> Response:
+    ctx = web(request)
+
+    def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
+        actions.correct_label(session, ctx.config, principal, issue, post_id, field, value, now)
+        return "Koreksi label disimpan untuk pelatihan ulang.", issue.id
+
+    return _issue_action(request, principal, issue_id, csrf_token, do)
+
+
+# ---------------------------------------------------------------- agency
+
+
+@router.get("/agency", response_class=HTMLResponse)
+def agency_index(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
+    if principal.role == "agency" and principal.agency_code:
+        return RedirectResponse(f"/agency/{principal.agency_code}", status_code=303)
+    return _render(request, "agency_index.html", principal, agencies=web(request).config.agencies)
+
+
+@router.get("/agency/{code}", response_class=HTMLResponse)
+def agency_page(
+    request: Request,
+    code: str,
+    principal: Annotated[Principal, Depends(current_principal)],
+    days: Annotated[int, Query(ge=7, le=1100)] = 180,
+) -> Response:
+    ctx = web(request)
+    agency = ctx.config.agency(code)
+    if agency is None or not principal.may_see_agency(code):
+        ctx.audit(principal.username, "access_denied", f"agency:{code[:40]}")
+        raise HTTPException(404, "OPD tidak ditemukan atau bukan wewenang Anda.")
+    now = now_of(request)
+    with ctx.db.session() as session:
+        issues = queries.agency_issues(session, code, now - timedelta(days=days))
+    weeks = queries.response_times(issues)
+    chart = svg.line_chart(
+        [w.week.strftime("%d/%m/%y") for w in weeks],
+        [
+            svg.Series("Median jam sampai diterima", [w.median_ack_hours or 0.0 for w in weeks]),
+            svg.Series("Median jam sampai selesai", [w.median_resolve_hours or 0.0 for w in weeks]),
+        ],
+        title="Waktu respons per minggu",
+    )
+    open_issues = [i for i in issues if i.status == "open"]
+    return _render(
+        request,
+        "agency.html",
+        principal,
+        agency=agency,
+        issues=issues,
+        open_issues=open_issues,
+        weeks=weeks,
+        chart=chart,
+        days=days,
+    )
+
+
+# ---------------------------------------------------------------- trends
+
+
+def _filter_from_query(request: Request) -> tuple[queries.TrendFilter, list[str], actions.FilterInput]:
+    q = request.query_params
+    raw = actions.FilterInput(
+        start=q.get("start"),
+        end=q.get("end"),
+        topic=q.get("topic"),
+        agency=q.get("agency"),
+        kecamatan=q.get("kecamatan"),
+        source=q.get("source"),
+    )
+    flt, problems = actions.trend_filter(web(request).config, raw, now_of(request))
+    return flt, problems, raw
+
+
+@router.get("/trends", response_class=HTMLResponse)
+def trends_page(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
+    ctx = web(request)
+    flt, problems, raw = _filter_from_query(request)
+    bucket = request.query_params.get("bucket", "week")
+    if bucket not in queries.BUCKETS:
+        problems.append(f"ukuran periode {bucket[:10]!r} tidak dikenal; mingguan dipakai")
+        bucket = "week"
+    with ctx.db.session() as session:
+        rows = queries.trend_rows(session, principal, flt, bucket)
+        platforms = queries.distinct_platforms(session)
+    by_topic = queries.series_by(rows, "topic")
+    buckets = sorted({r.bucket for r in rows})
+    top_topics = sorted(by_topic, key=lambda k: -sum(v[1] for v in by_topic[k].values()))[:8]
+    lines = svg.line_chart(
+        [b.strftime("%d/%m/%y") for b in buckets],
+        [svg.Series(queries_label(t), [by_topic[t].get(b, [0, 0, 0])[1] for b in buckets]) for t in top_topics],
+        title="Keluhan per topik",
+    )
+    cells: dict[tuple[str, str], float] = {}
+    for r in rows:
+        key = (queries_label(r.topic), r.kecamatan or "(tanpa kecamatan)")
+        cells[key] = cells.get(key, 0.0) + r.complaints
+    heat_rows = sorted({k[0] for k in cells})
+    heat_cols = sorted({k[1] for k in cells})
+    heat = svg.heatmap(heat_rows, heat_cols, cells, title="Keluhan: topik × kecamatan")
+    query_string = request.url.query
+    return _render(
+        request,
+        "trends.html",
+        principal,
+        rows=rows[:500],
+        total_rows=len(rows),
+        lines=lines,
+        heat=heat,
+        problems=problems,
+        raw=raw,
+        flt=flt,
+        bucket=bucket,
+        buckets=queries.BUCKETS,
+        topics=TOPICS,
+        kecamatan=KECAMATAN,
+        agencies=ctx.config.agencies,
+        platforms=platforms,
+        query_string=query_string,
+    )
+
+
+def queries_label(topic: str) -> str:
+    from monitor.web.labels import topic_label
+
+    return topic_label(topic)
+
+
+@router.get("/trends/export")
+def trends_export(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+) -> Response:
+    ctx = web(request)
+    flt, _problems, _raw = _filter_from_query(request)
+    bucket = request.query_params.get("bucket", "week")
+    bucket = bucket if bucket in queries.BUCKETS else "week"
+    with ctx.db.session() as session:
+        rows = queries.trend_rows(session, principal, flt, bucket)
+    return export_response(request, principal, rows, format, flt, bucket)
+
+
+def export_response(
+    request: Request,
+    principal: Principal,
+    rows: list[queries.TrendRow],
+    fmt: str,
+    flt: queries.TrendFilter,
+    bucket: str,
+) -> Response:
+    """The file download, audit-logged (UU PDP: exports are recorded)."""
+    web(request).audit(
+        principal.username,
+        "export",
+        "trends",
+        format=fmt,
+        rows=len(rows),
+        bucket=bucket,
+        start=flt.start.isoformat(),
+        end=flt.end.isoformat(),
+        topic=flt.topic,
+        agency=flt.agency,
+        kecamatan=flt.kecamatan,
+        source=flt.source,
+    )
+    stamp = now_of(request).strftime("%Y%m%d")
+    if fmt == "xlsx":
+        return Response(
+            exports.to_xlsx(rows),
+            media_type=exports.XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.xlsx"'},
+        )
+    return Response(
+        exports.to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.csv"'},
+    )
+
+
+# ---------------------------------------------------------------- sources and admin
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources_page(
+    request: Request, principal: Annotated[Principal, Depends(require_roles("admin", "comms", "analyst"))]
+) -> Response:
+    ctx = web(request)
+    with ctx.db.session() as session:
+        rows = queries.sources(session)
+        depth = queries.queue_depth(session)
+    return _render(request, "sources.html", principal, sources=rows, depth=depth)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def admin_users(
+    request: Request, principal: Annotated[Principal, Depends(require_roles("admin"))], msg: str = ""
+) -> Response:
+    ctx = web(request)
+    with ctx.db.session() as session:
+        rows = queries.users(session)
+    return _render(
+        request, "admin.html", principal, users=rows, roles=ROLES, agencies=ctx.config.agencies, msg=msg[:200]
+    )
+
+
+@router.post("/admin/users")
+def admin_add_user(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    role: Annotated[str, Form(max_length=20)] = "",
+    agency: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    try:
+        create_user(ctx, username, password, role, agency or None)
+    except ValueError as exc:
+        return RedirectResponse(f"/admin/users?msg={quote('Gagal: ' + str(exc))}", status_code=303)
+    ctx.audit(principal.username, "user_added", f"user:{username.strip().lower()}", role=role)
+    return RedirectResponse(f"/admin/users?msg={quote('Pengguna ditambahkan.')}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/active")
+def admin_toggle_user(
+    request: Request,
+    user_id: int,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    if user_id == principal.user_id:
+        return RedirectResponse(
+            f"/admin/users?msg={quote('Gagal: Anda tidak bisa menonaktifkan akun sendiri.')}", status_code=303
+        )
+    with ctx.db.session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise HTTPException(404, "Pengguna tidak ditemukan.")
+        user.active = not user.active
+        active, name = user.active, user.username
+    if not active:
+        ctx.sessions.destroy_user(user_id)
+    ctx.audit(principal.username, "user_activated" if active else "user_deactivated", f"user:{name}")
+    return RedirectResponse(f"/admin/users?msg={quote('Status pengguna diubah.')}", status_code=303)
+
+
+def create_user(ctx: Any, username: str, password: str, role: str, agency: str | None) -> None:
+    """Validate and store a new user; :class:`ValueError` with an Indonesian message when refused."""
+    from monitor.web.users import add_user
+
+    with ctx.db.session() as session:
+        try:
+            add_user(session, ctx.config, username, password, role, agency, ctx.clock.now())
+            session.flush()
+        except IntegrityError:
+            raise ValueError(f"nama pengguna {username.strip().lower()!r} sudah dipakai") from None

@@ -1,0 +1,57 @@
+"""User management shared by ``oki-monitor users`` and the admin page."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.config import AppConfig
+from monitor.models import User
+from monitor.web.auth import ROLES, hash_password, hash_token, new_api_token, validate_password
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
+
+
+def add_user(
+    session: Session, config: AppConfig, username: str, password: str, role: str, agency: str | None, now: datetime
+) -> User:
+    """Create a user; :class:`ValueError` (Indonesian message) when a value is unacceptable."""
+    name = username.strip().lower()
+    if not USERNAME_RE.match(name):
+        raise ValueError("nama pengguna 2-50 karakter: huruf kecil, angka, titik, garis bawah atau strip")
+    if role not in ROLES:
+        raise ValueError(f"peran {role[:20]!r} tidak dikenal; pilih salah satu: {', '.join(ROLES)}")
+    if role == "agency":
+        if not agency or config.agency(agency) is None:
+            known = ", ".join(a.code for a in config.agencies)
+            raise ValueError(f"peran agency perlu --agency dengan kode OPD yang ada di config ({known})")
+    elif agency:
+        raise ValueError("hanya peran agency yang terikat ke satu OPD; hapus --agency")
+    problem = validate_password(password)
+    if problem:
+        raise ValueError(problem)
+    if session.scalar(select(User.id).where(User.username == name)) is not None:
+        raise ValueError(f"nama pengguna {name!r} sudah dipakai")
+    user = User(
+        username=name,
+        password_hash=hash_password(password),
+        role=role,
+        agency_code=agency if role == "agency" else None,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    return user
+
+
+def issue_token(session: Session, username: str) -> str:
+    """Give the user a new personal API token (replacing any old one) and return it; only its hash is stored."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise ValueError(f"pengguna {username[:50]!r} tidak ada; buat dulu dengan: oki-monitor users add")
+    token = new_api_token()
+    user.api_token_hash = hash_token(token)
+    return token

@@ -1,0 +1,118 @@
+"""Test helpers for the alert tests: the fake Telegram Bot API (it lives in monitor/demo so the demo can
+use it without importing tests), a config pointed at local servers, and issue/post factories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.config import AppConfig
+from monitor.demo.telegram_stub import StubRequest, TelegramStub, check_html, visible_length
+from monitor.models import Issue, IssuePost, Post, Signal, Source
+
+__all__ = [
+    "TOKEN",
+    "TOKEN_ENV",
+    "StubRequest",
+    "TelegramStub",
+    "add_posts",
+    "alert_config",
+    "check_html",
+    "make_issue",
+    "visible_length",
+]
+
+TOKEN = "123456:TEST-bot-token"
+TOKEN_ENV = "OKI_TEST_TELEGRAM_TOKEN"
+
+
+def alert_config(
+    base: AppConfig, *, smtp_port: int = 2525, telegram_base: str = "http://127.0.0.1:9", **alerts: Any
+) -> AppConfig:
+    """The shipped config with channels pointed at local servers and ``alerts`` settings overridden."""
+    data = base.model_dump(by_alias=True)
+    a = data["alerts"]
+    a["smtp"].update(
+        {"host": "127.0.0.1", "port": smtp_port, "security": "none", "enabled": True, "timeout_seconds": 5}
+    )
+    a["telegram"].update({"api_base": telegram_base, "token_env": TOKEN_ENV, "enabled": True, "timeout_seconds": 5})
+    a["quiet_hours"] = {**a.get("quiet_hours", {}), "enabled": False}
+    a["receivers"] = [{"name": "humas", "email": ["humas@okikab.example"], "telegram": ["-1009999"]}]
+    a["escalate_to"] = "humas"
+    a.update(alerts)
+    return AppConfig.model_validate(data)
+
+
+def _source(session: Session) -> Source:
+    src = session.scalar(select(Source).where(Source.name == "test-source"))
+    if src is None:
+        src = Source(name="test-source", kind="rss", enabled=True, cursor={})
+        session.add(src)
+        session.flush()
+    return src
+
+
+def make_issue(
+    session: Session,
+    now: datetime,
+    *,
+    topic: str = "infrastruktur",
+    stage: str = "naik",
+    kecamatan: str | None = "Cengal",
+    score: float = 70.0,
+    title: str = "Jalan rusak parah di Cengal",
+    urgent: bool = False,
+    agency_code: str | None = None,
+    posts: int = 3,
+) -> Issue:
+    """An open issue as the pipeline would leave it, with a few posts and growth signals."""
+    issue = Issue(
+        topic=topic,
+        agency_code=agency_code,
+        kecamatan=kecamatan,
+        title=title,
+        status="open",
+        stage=stage,
+        score=score,
+        p_viral=0.7,
+        eta_minutes=180.0,
+        urgent=urgent,
+        post_count=posts,
+        author_count=posts,
+        first_seen=now,
+        last_seen=now,
+        created_at=now,
+        updated_at=now,
+        terms={},
+    )
+    session.add(issue)
+    session.flush()
+    add_posts(session, issue, now, posts)
+    return issue
+
+
+def add_posts(session: Session, issue: Issue, now: datetime, n: int, text: str | None = None) -> None:
+    """``n`` posts in the issue and one growth signal per post."""
+    src = _source(session)
+    start = session.scalar(select(Post.id).order_by(Post.id.desc()).limit(1)) or 0
+    for k in range(n):
+        pid = start + k + 1
+        post = Post(
+            source_id=src.id,
+            platform="x",
+            external_id=f"p{pid}",
+            url=f"https://x.com/warga/status/{pid}",
+            text=text or f"@warga{pid} jalan di Cengal rusak parah, tolong <b>diperbaiki</b> & cepat #{pid}",
+            created_at=now,
+            collected_at=now,
+            content_hash=f"h{pid}",
+            likes=pid,
+        )
+        session.add(post)
+        session.flush()
+        session.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now))
+        session.add(Signal(issue_id=issue.id, at=now, stage=issue.stage, score=issue.score, mentions=pid - start))
+    session.flush()

@@ -1,0 +1,122 @@
+"""Acknowledgement from Telegram buttons, signed e-mail links and the dashboard; one-tap feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from alerts.ack import AckError, acknowledge, sign_ack_link, verify_ack_link
+from alerts.channels.telegram import OFFSET_SOURCE, handle_webhook, poll_updates
+from alerts.engine import evaluate
+from alerts.outbox import deliver_due
+from alerts.report import summarise
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Source
+from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
+
+T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def tg(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramStub]:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
+    with TelegramStub(TOKEN) as stub:
+        yield stub
+
+
+def _setup(db: Database, config: AppConfig, tg: TelegramStub) -> tuple[AppConfig, Alert]:
+    cfg = alert_config(config, telegram_base=tg.base_url, smtp={"enabled": False})
+    with db.session() as s:
+        make_issue(s, T0)
+        alert = evaluate(s, cfg, T0)[0]
+    assert deliver_due(db, cfg, T0).sent == 1
+    return cfg, alert
+
+
+def test_pressing_tindak_lanjuti_acknowledges_and_stops_escalation(
+    db: Database, config: AppConfig, tg: TelegramStub
+) -> None:
+    cfg, alert = _setup(db, config, tg)
+    assert tg.press_ack_button(alert.ack_token, username="staf_pupr")
+    assert poll_updates(db, cfg, T0 + timedelta(minutes=20)) == 1
+    with db.session() as s:
+        a = s.get(Alert, alert.id)
+        issue = s.scalar(select(Issue))
+        assert a is not None and issue is not None
+        assert a.acknowledged_by == "telegram:@staf_pupr"
+        assert a.acknowledged_at == T0 + timedelta(minutes=20)
+        assert issue.acknowledged_at == T0 + timedelta(minutes=20)
+        assert s.scalar(select(IssueEvent.kind).where(IssueEvent.kind == "acknowledged")) == "acknowledged"
+        assert s.scalar(select(Source).where(Source.name == OFFSET_SOURCE)).cursor["offset"] > 900000001  # type: ignore[union-attr]
+        # No escalation now that it is acknowledged.
+        assert [x for x in evaluate(s, cfg, T0 + timedelta(hours=5)) if x.kind == "escalation"] == []
+    answers = tg.calls("answerCallbackQuery")
+    assert answers and "Dicatat" in answers[0].params["text"]
+    edited = tg.calls("editMessageReplyMarkup")[0].params["reply_markup"]["inline_keyboard"][0][0]["text"]
+    assert edited == "✅ Diterima oleh @staf_pupr"
+    # The offset was stored: polling again applies nothing twice.
+    assert poll_updates(db, cfg, T0 + timedelta(minutes=21)) == 0
+    with db.session() as s:
+        lines = summarise(s)
+    assert any("ditindaklanjuti" in line and "telegram:@staf_pupr" in line for line in lines)
+
+
+def test_feedback_buttons_become_label_corrections(sqlite_db: Database, config: AppConfig, tg: TelegramStub) -> None:
+    db = sqlite_db
+    cfg, alert = _setup(db, config, tg)
+    assert tg.press_button(f"fb:n:{alert.ack_token}")
+    assert tg.press_button(f"fb:d:{alert.ack_token}")
+    assert tg.press_button(f"fb:n:{alert.ack_token}")  # pressed twice: stored once
+    assert poll_updates(db, cfg, T0 + timedelta(minutes=5)) == 3
+    with db.session() as s:
+        rows = list(s.scalars(select(LabelCorrection).order_by(LabelCorrection.id)))
+    assert sorted({(r.field, r.value) for r in rows}) == [("agency", "bukan:pupr"), ("is_complaint", "false")]
+    assert len(rows) == 6  # 3 example posts × 2 distinct answers
+    assert all(r.source == "telegram" and r.text for r in rows)
+
+
+def test_signed_email_link_round_trip_and_tampering(sqlite_db: Database, config: AppConfig, tg: TelegramStub) -> None:
+    db = sqlite_db
+    cfg, alert = _setup(db, config, tg)
+    link = sign_ack_link(cfg, alert.ack_token)
+    assert link is not None and link.startswith("http://127.0.0.1:8080/alerts/action/")
+    signed = link.rsplit("/", 1)[1]
+    action = verify_ack_link(cfg, signed)
+    assert (action.token, action.action) == (alert.ack_token, "ack")
+    with pytest.raises(AckError, match="tidak sah"):
+        verify_ack_link(cfg, signed[:-2] + ("A" if signed[-2] != "A" else "B") + signed[-1])
+    with pytest.raises(AckError, match="kedaluwarsa"):
+        verify_ack_link(cfg, signed, max_age_days=-1)
+    with db.session() as s:
+        acknowledge(s, token=action.token, actor="email:pupr@okikab.example", now=T0 + timedelta(hours=1))
+        acknowledge(s, token=action.token, actor="someone-else", now=T0 + timedelta(hours=2))
+        a = s.get(Alert, alert.id)
+        assert a is not None and a.acknowledged_by == "email:pupr@okikab.example"
+        assert s.query(AuditLog).filter(AuditLog.action == "alert.acknowledge").count() == 1
+        with pytest.raises(AckError, match="tidak ditemukan"):
+            acknowledge(s, token="nope", actor="x", now=T0)
+
+
+def test_telegram_webhook_needs_the_secret_token(
+    sqlite_db: Database, config: AppConfig, tg: TelegramStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sqlite_db
+    cfg, alert = _setup(db, config, tg)
+    monkeypatch.setenv("OKI_TEST_TG_WEBHOOK", "s3cret-token_1")
+    cfg = alert_config(config, telegram_base=tg.base_url, telegram={"webhook_secret_env": "OKI_TEST_TG_WEBHOOK"})
+    body = (
+        '{"update_id": 5, "callback_query": {"id": "q1", "from": {"id": 7, "is_bot": false, "first_name": "A"},'
+        f' "chat_instance": "1", "data": "ack:{alert.ack_token}"}}}}'
+    ).encode()
+    assert handle_webhook(db, cfg, "wrong", body, T0) == 403
+    assert handle_webhook(db, cfg, None, body, T0) == 403
+    assert handle_webhook(db, cfg, "s3cret-token_1", b"not json", T0) == 400
+    assert handle_webhook(db, cfg, "s3cret-token_1", body, T0 + timedelta(minutes=3)) == 200
+    with db.session() as s:
+        a = s.get(Alert, alert.id)
+        assert a is not None and a.acknowledged_by == "telegram:7"

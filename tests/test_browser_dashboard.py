@@ -1,0 +1,197 @@
+"""The dashboard in a real headless Chromium against the app on 127.0.0.1 (selenium + Debian chromedriver)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.web.app import create_app
+from tests.web_support import PASSWORD, Seeded, make_clock, seed
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def _require_browser() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if not missing:
+        return
+    message = f"browser tests need {', '.join(missing)} (apt-get install chromium chromium-driver)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[str, Seeded]]:
+    _require_browser()
+    seeded = seed(sqlite_db)
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(config, sqlite_db, make_clock()), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the dashboard did not start within 10 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", seeded
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
+    options.add_argument("--window-size=1280,900")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _login(driver: object, base: str, username: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(driver, WebDriver)
+    driver.get(f"{base}/")
+    assert "/login" in driver.current_url  # no session → the login form
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    assert "/login" not in driver.current_url, driver.find_element(By.TAG_NAME, "main").text
+
+
+def _fetch(driver: object, url: str) -> dict[str, object]:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(driver, WebDriver)
+    script = """
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {credentials: 'same-origin'})
+          .then(r => r.text().then(t => done({status: r.status, type: r.headers.get('content-type'), body: t})))
+          .catch(e => done({status: -1, body: String(e)}));
+    """
+    result: dict[str, object] = driver.execute_async_script(script, url)
+    return result
+
+
+def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[str, Seeded], browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    base, s = server
+    driver = browser
+    assert isinstance(driver, WebDriver)
+    _login(driver, base, "kominfo")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#board-rows tr[data-issue]")
+    assert rows and rows[0].get_attribute("data-issue") == str(s.rising_id)
+    assert "Naik" in rows[0].text and "Belum diterima" in rows[0].text
+
+    rows[0].find_element(By.TAG_NAME, "a").click()
+    assert f"/issues/{s.rising_id}" in driver.current_url
+    texts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".post-text")]
+    assert any("<script>document.title='PWNED'</script>" in t for t in texts)  # shown as text
+    assert any("onerror=" in t for t in texts)
+    assert "PWNED" not in driver.title  # and nothing ran
+    assert driver.execute_script("return document.querySelectorAll('main script, main img').length") == 0
+
+    driver.find_element(By.ID, "ack-button").click()
+    assert "Diterima oleh kominfo" in driver.find_element(By.ID, "ack-state").text
+    driver.get(f"{base}/")
+    first = driver.find_elements(By.CSS_SELECTOR, "#board-rows tr[data-issue]")[0]
+    assert "Diterima" in first.text and "Belum" not in first.text
+
+    driver.get(f"{base}/trends?topic=infrastruktur")
+    href = driver.find_element(By.ID, "export-csv").get_attribute("href")
+    assert href and "topic=infrastruktur" in href
+    result = _fetch(driver, href)
+    assert result["status"] == 200 and str(result["type"]).startswith("text/csv")
+    body = str(result["body"])
+    assert (
+        body.lstrip("\ufeff").startswith("periode_mulai_wib") and "infrastruktur" in body and "air_bersih" not in body
+    )
+    xlsx = _fetch(driver, str(driver.find_element(By.ID, "export-xlsx").get_attribute("href")))
+    assert xlsx["status"] == 200 and "spreadsheetml" in str(xlsx["type"])
+
+    logs = driver.get_log("browser")  # type: ignore[attr-defined]  # Chrome-only method
+    problems = [e["message"] for e in logs if e["level"] == "SEVERE"]
+    assert not [p for p in problems if "Content Security Policy" in p or "app.js" in p], problems
+
+
+def test_agency_user_cannot_reach_another_agency(server: tuple[str, Seeded], browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    base, s = server
+    driver = browser
+    assert isinstance(driver, WebDriver)
+    _login(driver, base, "pupr")
+    board = driver.find_element(By.ID, "board-rows").text
+    assert "Jalan rusak di Kayu Agung" in board and "Air PDAM" not in board
+    driver.get(f"{base}/issues/{s.pdam_id}")
+    page = driver.find_element(By.TAG_NAME, "main").text
+    assert "Tidak ditemukan" in page and "Air PDAM" not in page
+    api = _fetch(driver, f"{base}/api/issues/{s.pdam_id}")
+    assert api["status"] in (403, 404) and "Air PDAM" not in str(api["body"])
+    own = _fetch(driver, f"{base}/api/issues/{s.rising_id}")
+    assert own["status"] == 200
+
+
+def test_board_fits_a_phone_screen(server: tuple[str, Seeded], browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    base, s = server
+    driver = browser
+    assert isinstance(driver, WebDriver)
+    driver.set_window_size(390, 844)
+    _login(driver, base, "kominfo")
+    width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1] + 1, width
+    row = driver.find_element(By.CSS_SELECTOR, f'tr[data-issue="{s.rising_id}"]')
+    assert row.is_displayed() and "Perkiraan viral" in driver.execute_script(
+        "return getComputedStyle(arguments[0], '::before').content", row.find_elements(By.TAG_NAME, "td")[3]
+    )

@@ -1,0 +1,158 @@
+"""The spike detector's baseline (rhythm, zeros, level shift), growth alerts, episodes and calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from classifiers.calendar_id import RAMADAN_RESTDAY, RAMADAN_WORKDAY, RESTDAY, WORKDAY, IndonesianCalendar
+from classifiers.simulate import rhythm, simulate
+from classifiers.virality import ViralityParams, detect_onsets, scan_series, series_baseline
+
+START = datetime(2026, 1, 4, 17, 0, tzinfo=UTC)  # Monday 00:00 WIB
+PARAMS = ViralityParams()
+BIN = timedelta(minutes=5)
+PER_DAY = 288
+
+
+def stamps(n: int, start: datetime = START) -> list[datetime]:
+    return [start + BIN * i for i in range(n)]
+
+
+def poisson(rate: np.ndarray, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def test_baseline_learns_the_daily_rhythm_and_stays_quiet() -> None:
+    days = 10
+    shape = rhythm(START, days * PER_DAY, 5)
+    rate = 1.0 * shape  # ~12 posts an hour on average, 4x between night and evening
+    values = poisson(rate, seed=1)
+    expected = np.array(series_baseline(stamps(len(values)), values.tolist(), PARAMS))
+    last3 = slice(7 * PER_DAY, None)
+    # Hourly expected follows the true rhythm closely after a week.
+    exp_h = expected[last3].reshape(-1, 12).sum(axis=1)
+    true_h = rate[last3].reshape(-1, 12).sum(axis=1)
+    assert np.corrcoef(exp_h, true_h)[0, 1] > 0.9
+    assert abs(exp_h.sum() / true_h.sum() - 1.0) < 0.15
+    assert detect_onsets(stamps(len(values)), values.tolist(), PARAMS) == []
+
+
+def test_very_low_counts_never_alert_on_single_posts() -> None:
+    # 0-2 posts a day for four weeks, including days with a pair of posts in the same hour.
+    values = poisson(np.full(28 * PER_DAY, 1.0 / PER_DAY), seed=2)
+    values[10 * PER_DAY + 100 : 10 * PER_DAY + 102] = 1.0
+    assert values.sum() >= 20
+    assert detect_onsets(stamps(len(values)), values.tolist(), PARAMS) == []
+
+
+def test_low_counts_do_alert_on_a_real_burst() -> None:
+    values = poisson(np.full(14 * PER_DAY, 1.0 / PER_DAY), seed=3)
+    burst_at = 10 * PER_DAY + 150
+    values[burst_at : burst_at + 24] += 2.0  # 24 posts an hour for two hours where ~0 is normal
+    onsets = detect_onsets(stamps(len(values)), values.tolist(), PARAMS)
+    assert len(onsets) == 1
+    assert stamps(len(values))[burst_at] <= onsets[0][0] <= stamps(len(values))[burst_at + 12]
+
+
+def test_lasting_level_shift_is_absorbed_without_alert() -> None:
+    n = 12 * PER_DAY
+    shape = rhythm(START, n, 5)
+    rate = 0.5 * shape
+    rate[6 * PER_DAY :] *= 2.0  # the scope simply gets twice as much chatter from day 6 on
+    values = poisson(rate, seed=4)
+    assert detect_onsets(stamps(n), values.tolist(), PARAMS) == []
+    expected = np.array(series_baseline(stamps(n), values.tolist(), PARAMS))
+    late = slice(10 * PER_DAY, None)
+    assert abs(expected[late].sum() / rate[late].sum() - 1.0) < 0.2
+
+
+def test_large_flat_jump_alerts_once_then_becomes_the_new_normal() -> None:
+    n = 12 * PER_DAY
+    rate = np.full(n, 0.5)
+    rate[5 * PER_DAY :] = 4.0  # 8x, and it stays
+    values = poisson(rate, seed=5)
+    onsets = detect_onsets(stamps(n), values.tolist(), PARAMS)
+    assert len(onsets) == 1
+    expected = np.array(series_baseline(stamps(n), values.tolist(), PARAMS))
+    assert abs(expected[-PER_DAY:].mean() / 4.0 - 1.0) < 0.25
+
+
+def test_accelerating_growth_alerts_well_before_the_viral_level() -> None:
+    n = 10 * PER_DAY
+    base = 2.0 / 12  # 2 posts an hour
+    rate = np.full(n, base)
+    start = 8 * PER_DAY
+    t = np.arange(n - start)
+    rate[start:] += base * 0.3 * np.exp(np.log(2) / 12 * t)  # doubles every hour
+    rate = np.minimum(rate, 100.0)
+    values = poisson(rate, seed=6)
+    cross = start + int(np.nonzero(rate[start:] * 12 >= 20 * 2.0)[0][0])  # 20x the usual hour
+    onsets = detect_onsets(stamps(n), values.tolist(), PARAMS)
+    assert onsets, "no alert on exponential growth"
+    first = onsets[0][0]
+    assert stamps(n)[start] <= first
+    lead = (stamps(n)[cross] - first).total_seconds() / 60
+    assert lead >= 90, f"alert only {lead:.0f} minutes before the viral level"
+
+
+def test_one_onset_per_episode_and_score_in_unit_range() -> None:
+    n = 6 * PER_DAY
+    rate = np.full(n, 1.0)
+    rate[4 * PER_DAY : 4 * PER_DAY + 36] = 12.0  # three hours of a big spike
+    values = poisson(rate, seed=7)
+    onsets = detect_onsets(stamps(n), values.tolist(), PARAMS)
+    assert len(onsets) == 1
+    assert 0.5 <= onsets[0][1] <= 1.0
+
+
+def test_detector_is_causal() -> None:
+    sims = simulate(seed=11, n_series=1, weeks=1)
+    values = sims[0].values
+    full = series_baseline(stamps(len(values)), values.tolist(), PARAMS)
+    prefix = series_baseline(stamps(1000), values[:1000].tolist(), PARAMS)
+    assert full[:1000] == pytest.approx(prefix)
+
+
+def test_bad_values_count_as_zero() -> None:
+    values = [float("nan"), -3.0, 1.0] * 200
+    ts = stamps(len(values))
+    assert detect_onsets(ts, values, PARAMS) == []
+    with pytest.raises(ValueError, match="timestamps"):
+        detect_onsets(ts[:-1], values, PARAMS)
+
+
+def test_scan_series_matches_detect_onsets() -> None:
+    sims = simulate(seed=3, n_series=4, weeks=1)
+    matrix = np.stack([s.values for s in sims])
+    scanned = scan_series(sims[0].start, matrix, PARAMS)
+    for row, sim in zip(scanned, sims, strict=True):
+        single = detect_onsets(stamps(len(sim.values), sim.start), sim.values.tolist(), PARAMS)
+        assert [t for t, _ in row] == [t for t, _ in single]
+
+
+@pytest.mark.parametrize(
+    ("day", "kind"),
+    [
+        (date(2026, 1, 5), WORKDAY),  # Monday
+        (date(2026, 1, 10), WORKDAY),  # Saturday: offices and schools open
+        (date(2026, 1, 11), RESTDAY),  # Sunday
+        (date(2026, 8, 17), RESTDAY),  # HUT RI on a Monday
+        (date(2026, 2, 25), RAMADAN_WORKDAY),
+        (date(2026, 3, 1), RAMADAN_RESTDAY),  # Sunday in Ramadan
+        (date(2026, 3, 20), RESTDAY),  # Idulfitri, fasting is over
+    ],
+)
+def test_calendar_day_types(day: date, kind: int) -> None:
+    assert IndonesianCalendar().day_type(day) == kind
+
+
+def test_calendar_extra_holiday_and_wib_hours() -> None:
+    cal = IndonesianCalendar(extra_holidays=[date(2026, 1, 6)])
+    assert cal.day_type(date(2026, 1, 6)) == RESTDAY
+    # 17:30 UTC on Monday is 00:30 WIB Tuesday: slot = rest day (extra holiday) hour 0.
+    assert cal.slot_of(datetime(2026, 1, 5, 17, 30, tzinfo=UTC)) == RESTDAY * 24 + 0
+    regular = cal.regular_slots(datetime(2026, 1, 5, 16, 50, tzinfo=UTC), 4, 5)
+    assert list(regular) == [WORKDAY * 24 + 23, WORKDAY * 24 + 23, RESTDAY * 24, RESTDAY * 24]
