@@ -13,11 +13,15 @@ from monitor.clock import WIB
 from monitor.config import AppConfig
 from monitor.models import Alert, Issue
 
+CATCH_UP = timedelta(hours=3)
+
 
 def queue_digests(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
     """Queue today's digest for each agency with something to report, once per WIB day."""
     local = now.astimezone(WIB)
-    if local.time() < config.alerts.digest_time:
+    due = datetime.combine(local.date(), config.alerts.digest_time, tzinfo=WIB)
+    # A digest is a morning routine: catch up if the process was down at that time, but not all day long.
+    if not due <= local < due + CATCH_UP:
         return []
     day_start = datetime.combine(local.date(), datetime.min.time(), tzinfo=WIB)
     times = agency_times(session, now, since=now - timedelta(days=30))

@@ -273,8 +273,8 @@ def _build_digest(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
     )
     doc.add(
         _t(
-            f"Rata-rata waktu konfirmasi: {d.get('ack_text', '-')}; "
-            f"rata-rata waktu selesai: {d.get('resolve_text', '-')}"
+            f"Median waktu konfirmasi: {d.get('ack_text', '-')}; "
+            f"median waktu selesai: {d.get('resolve_text', '-')}"
         )
     )
     overdue = d.get("overdue", 0)

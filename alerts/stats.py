@@ -42,7 +42,9 @@ def agency_times(session: Session, now: datetime, since: datetime | None = None)
         counts[code] = counts.get(code, 0) + 1
         acks.setdefault(code, [])
         if a.acknowledged_at is not None:
-            acks[code].append((a.acknowledged_at - a.created_at).total_seconds() / 60)
+            # Count from when the alert could be read (quiet hours may hold it), not from the decision.
+            shown = _parse(a.payload.get("deliver_at")) or a.created_at
+            acks[code].append(max((a.acknowledged_at - shown).total_seconds(), 0.0) / 60)
         if a.issue_id is not None:
             issues.setdefault(code, set()).add(a.issue_id)
         if a.respond_due_at is not None and a.respond_due_at <= now and a.issue_id is not None:
@@ -66,6 +68,13 @@ def agency_times(session: Session, now: datetime, since: datetime | None = None)
             overdue=overdue.get(code, 0),
         )
     return out
+
+
+def _parse(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def minutes_text(minutes: float | None) -> str:

@@ -72,7 +72,8 @@ class DetectorSettings:
     cusum_h: float = 8.0
     bin_cap: float = 4.0
     single_bin_weight: float = 0.0
-    quarter_gate: bool = False
+    quarter_gate: bool = True
+    learn_lag_bins: int = 1
     growth_weight: float = 0.5
     rebase_after_bins: int = 144
     warmup_bins: int = 288
@@ -159,6 +160,7 @@ def _run(
     bin_cap = knobs[14]
     single_w = knobs[15]
     quarter_gate = knobs[16] > 0.5
+    lag = max(1, int(knobs[17]))
     log_ratio = math.log(max(min_ratio, 1.0001))
     q = max(1, h // 4)
     n_slots = prior.shape[0]
@@ -170,6 +172,8 @@ def _run(
         seen = warmup if known else 0
         xs = np.zeros(ring)
         raw = np.zeros(ring)
+        delay = np.full(lag, math.nan)
+        dpos = 0
         ms = np.zeros(ring)
         cal = np.ones(3)
         pos = 0
@@ -262,6 +266,7 @@ def _run(
                         for k in range(ring):
                             ms[k] *= new_level / level
                     level = new_level
+                    delay[:] = math.nan
                     in_alarm = False
                     age = 0
                     cusum = 0.0
@@ -270,8 +275,11 @@ def _run(
             alarm_out[i, t] = in_alarm
             onset_out[i, t] = onset
 
-            # Learn, winsorised; frozen while an episode is open.
+            # Learn, winsorised; frozen while an episode is open. After warm-up the level learns
+            # from bins `lag` old, so a slow climb is judged against the level from before it.
             if in_alarm:
+                delay[dpos] = math.nan
+                dpos = (dpos + 1) % lag
                 seen += 1
                 continue
             sd = math.sqrt(exp_t + (rel * exp_t) ** 2)
@@ -283,7 +291,11 @@ def _run(
             elif warming:
                 level += (target - level) / (seen + 1.0)
             else:
-                level += alpha * (target - level)
+                old = delay[dpos]
+                delay[dpos] = target
+                dpos = (dpos + 1) % lag
+                if not math.isnan(old):
+                    level += alpha * (old - level)
             if not warming:
                 lvl = max(level, 1e-9)
                 evidence = lvl / (lvl + 0.5)
@@ -326,6 +338,7 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
             s.bin_cap,
             s.single_bin_weight,
             1.0 if s.quarter_gate else 0.0,
+            s.learn_lag_bins,
         ],
         dtype=np.float64,
     )

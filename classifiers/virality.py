@@ -94,6 +94,8 @@ class ViralityParams(BaseModel):
     """A single bin counts at most this many standard deviations above expectation in window sums."""
     single_bin_weight: float = Field(0.0, ge=0, le=1)
     """Weight of the one-bin window in the score (0: a lone 5-minute burst never alerts by itself)."""
+    baseline_lag_hours: float = Field(0, ge=0)
+    """The level learns from bins this old, so a slow climb is compared with the level from before it."""
     baseline_half_life_hours: float = Field(24, gt=0)
     season_days: float = Field(3, gt=0)
     """How many days of a slot's history shape its daily/weekly factor."""
@@ -148,6 +150,7 @@ class ViralityParams(BaseModel):
             release_bins=max(1, round(self.release_minutes / self.bin_minutes)),
             min_excess=self.min_excess,
             min_ratio=self.min_ratio,
+            learn_lag_bins=max(1, round(self.baseline_lag_hours * per_hour)),
             cusum_h=self.cusum_threshold,
             bin_cap=self.bin_cap_sd,
             single_bin_weight=self.single_bin_weight,

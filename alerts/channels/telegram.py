@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -42,13 +43,19 @@ class TelegramApiError(Exception):
         self.retry_after = retry_after
 
 
+@lru_cache(maxsize=4)
+def shared_client(timeout_seconds: float) -> httpx.Client:
+    """One pooled client per process: building one loads the CA bundle (~60 ms) and opens new connections."""
+    return httpx.Client(timeout=httpx.Timeout(timeout_seconds, connect=5.0))
+
+
 class TelegramClient:
     """A thin Bot API client: one method, errors mapped to what the outbox needs to know."""
 
     def __init__(self, settings: TelegramSettings, client: httpx.Client | None = None) -> None:
         self.settings = settings
         self.token = secret(settings.token_env)
-        self._client = client or httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds, connect=5.0))
+        self._client = client or shared_client(settings.timeout_seconds)
 
     def call(self, method: str, payload: dict[str, Any] | None = None, files: dict[str, Any] | None = None) -> Any:
         """Call ``method`` and return its ``result``; raise :class:`TelegramApiError` on any failure."""
@@ -95,7 +102,7 @@ class TelegramClient:
         raise TelegramApiError(description, temporary=False)
 
     def close(self) -> None:
-        self._client.close()
+        """Nothing to release: the HTTP client is shared per process (or belongs to the caller)."""
 
 
 def chat_id(recipient: str) -> int | str:

@@ -558,6 +558,9 @@ COMPLAINT_FRAMES = [
     "Warga {place} Keluhkan {p}, Minta {oki} Turun Tangan",
     "Viral, {p} {place}, warga minta segera ditangani",
     "{place}: {p}. Warga sudah lapor tapi belum ada tindakan",
+    "{p} {place}",
+    "Min {oki} {place} {p}",
+    "{place}, {p} {emo}",
 ]
 
 NONCOMPLAINT_FRAMES = [

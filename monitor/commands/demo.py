@@ -18,8 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    import logging
+
     from monitor.demo.runner import run_demo
 
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)  # the report says what happened; -v shows each job
     result = run_demo(ctx.config, args.workdir)
     for line in result.lines:
         print(line)

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from alerts.report import summarise
 from monitor.clock import SimulatedClock, format_wib
 from monitor.config import AppConfig
 from monitor.db import Database
@@ -25,6 +27,18 @@ from monitor.demo.scenario import HOURS, START, ScenarioPost, build_scenario, pe
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.models import Alert, Delivery, Issue, IssuePost, Label, Post
 from monitor.service import MonitorService
+
+KIND_NAMES = {
+    "first": "pertama",
+    "update": "pembaruan",
+    "repeat": "pengulangan",
+    "escalation": "eskalasi",
+    "regression": "muncul lagi",
+    "group": "gabungan",
+    "digest": "ringkasan harian",
+    "source_health": "kesehatan sumber",
+    "crisis": "krisis",
+}
 
 log = logging.getLogger(__name__)
 
@@ -174,16 +188,16 @@ def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
         f"{sum(d.status == 'sent' for d in deliveries)} terkirim, "
         f"{sum(d.status not in ('sent',) for d in deliveries)} belum/gagal"
     )
-    for alert in alerts[:12]:
-        ack = (
-            f", ditindaklanjuti {format_wib(alert.acknowledged_at)} oleh {alert.acknowledged_by}"
-            if alert.acknowledged_at
-            else ""
-        )
-        lines.append(
-            f"  {format_wib(alert.created_at)} → {alert.receiver} ({alert.kind}, tahap {alert.stage or '-'}) "
-            f"isu #{alert.issue_id}{ack}"
-        )
+    kinds = Counter(a.kind for a in alerts)
+    lines.append("  menurut jenis: " + ", ".join(f"{KIND_NAMES.get(k, k)} {n}" for k, n in sorted(kinds.items())))
+    lines.append("Riwayat peringatan isu (digest harian dan kesehatan sumber tidak dirinci):")
+    with db.session() as session:
+        history = summarise(session)
+    issue_lines = [line for line in history if "isu #" in line]
+    lines.extend("  " + line.strip() for line in issue_lines[:14])
+    if len(issue_lines) > 14:
+        lines.append(f"  ... dan {len(issue_lines) - 14} lagi")
+    lines.extend("  " + line.strip() for line in history if line.strip().lower().startswith(("waktu", "rata")))
     if result.first_alert_at and result.peak_at:
         lead = result.peak_at - result.first_alert_at
         hours, minutes = divmod(int(lead.total_seconds() // 60), 60)

@@ -63,12 +63,12 @@ def resolve(session: Session, issue: Issue, actor: str, now: datetime) -> None:
     issue_ops.resolve_issue(session, issue.id, actor, now)
 
 
-def parse_ids(raw: str) -> list[int]:
-    """``"12, 15 #17"`` → [12, 15, 17]; a clear error for anything else."""
+def parse_ids(raw: str, max_value: int) -> list[int]:
+    """``"12, 15 #17"`` → [12, 15, 17]; a clear error for anything else (including ids no row can have)."""
     ids: list[int] = []
     for part in raw.replace(",", " ").split():
         part = part.lstrip("#")
-        if not part.isdigit() or len(part) > 12:
+        if not part.isascii() or not part.isdigit() or not 0 < int(part) <= max_value:
             raise ActionError(f"nomor isu/unggahan tidak valid: {part[:20]!r} (tulis angka, dipisah koma)")
         ids.append(int(part))
     return ids

@@ -34,6 +34,10 @@ from monitor.models import (
 )
 from monitor.web.auth import Principal
 
+MAX_ID = 2**31 - 1
+"""Largest id an INTEGER key column holds on PostgreSQL; larger ids in a URL are simply not found."""
+MAX_BIG_ID = 2**63 - 1
+
 BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
 DIMENSIONS: tuple[str, ...] = ("topic", "kecamatan", "agency", "source")
 

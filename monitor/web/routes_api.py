@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from monitor.web.auth import Principal
 from monitor.web.routes_pages import export_response
 
 log = logging.getLogger(__name__)
+IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
 router = APIRouter(prefix="/api")
 
 MAX_INGEST_BYTES = 5 * 1024 * 1024
@@ -250,7 +251,7 @@ def _post_out(p: Post, issue_id: int | None = None, is_spread: bool | None = Non
 
 @router.get("/issues/{issue_id}", response_model=IssueDetailOut, responses=ERRORS, summary="Detail isu")
 def api_issue(
-    request: Request, issue_id: int, principal: Annotated[Principal, Depends(current_principal)]
+    request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(current_principal)]
 ) -> IssueDetailOut:
     """One issue with its evidence posts, virality signals and alerts (the view is audit-logged)."""
     ctx = web(request)
@@ -275,7 +276,7 @@ def api_issue(
 @router.post("/issues/{issue_id}/ack", response_model=AckOut, responses=ERRORS, summary="Terima (acknowledge) isu")
 def api_ack(
     request: Request,
-    issue_id: int,
+    issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin", "comms", "agency"))],
     x_csrf_token: Annotated[str | None, Header(max_length=100)] = None,
 ) -> AckOut:
@@ -300,7 +301,7 @@ def api_ack(
 def api_posts(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    issue_id: Annotated[int | None, Query(ge=1)] = None,
+    issue_id: Annotated[int | None, Query(ge=1, le=queries.MAX_ID)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     platform: Annotated[str | None, Query(max_length=30)] = None,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from monitor.web.auth import (
 )
 
 log = logging.getLogger(__name__)
+IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "oki_login_csrf"
@@ -172,7 +173,7 @@ def board_partial(request: Request, principal: Annotated[Principal, Depends(curr
 
 @router.get("/issues/{issue_id}", response_class=HTMLResponse)
 def issue_page(
-    request: Request, issue_id: int, principal: Annotated[Principal, Depends(current_principal)], msg: str = ""
+    request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(current_principal)], msg: str = ""
 ) -> Response:
     ctx = web(request)
     with ctx.db.session() as session:
@@ -237,7 +238,7 @@ def _issue_action(request: Request, principal: Principal, issue_id: int, csrf_to
 @router.post("/issues/{issue_id}/ack")
 def issue_ack(
     request: Request,
-    issue_id: int,
+    issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -251,7 +252,7 @@ def issue_ack(
 @router.post("/issues/{issue_id}/resolve")
 def issue_resolve(
     request: Request,
-    issue_id: int,
+    issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -265,13 +266,13 @@ def issue_resolve(
 @router.post("/issues/{issue_id}/merge")
 def issue_merge(
     request: Request,
-    issue_id: int,
+    issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     others: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
-        target = actions.merge(session, principal, issue, actions.parse_ids(others), now)
+        target = actions.merge(session, principal, issue, actions.parse_ids(others, queries.MAX_ID), now)
         return "Isu digabung.", target.id
 
     return _issue_action(request, principal, issue_id, csrf_token, do)
@@ -280,7 +281,7 @@ def issue_merge(
 @router.post("/issues/{issue_id}/split")
 async def issue_split(
     request: Request,
-    issue_id: int,
+    issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
 ) -> Response:
     form = await request.form()
@@ -288,7 +289,7 @@ async def issue_split(
     raw_ids = " ".join(str(v) for v in form.getlist("post_id"))[:5000]
 
     def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
-        new = actions.split(session, principal, issue, actions.parse_ids(raw_ids), now)
+        new = actions.split(session, principal, issue, actions.parse_ids(raw_ids, queries.MAX_BIG_ID), now)
         return f"Unggahan dipisah ke isu baru #{new.id}.", new.id
 
     return _issue_action(request, principal, issue_id, token, do)
@@ -297,9 +298,9 @@ async def issue_split(
 @router.post("/issues/{issue_id}/labels")
 def issue_label(
     request: Request,
-    issue_id: int,
+    issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
-    post_id: Annotated[int, Form()],
+    post_id: Annotated[int, Form(ge=1, le=queries.MAX_BIG_ID)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     field: Annotated[str, Form(max_length=30)] = "",
     value: Annotated[str, Form(max_length=80)] = "",
@@ -533,7 +534,7 @@ def admin_add_user(
 @router.post("/admin/users/{user_id}/active")
 def admin_toggle_user(
     request: Request,
-    user_id: int,
+    user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
