@@ -143,3 +143,16 @@ def record_feedback(
     )
     session.flush()
     return f"Terima kasih, masukan “{said}” dicatat untuk {added} unggahan."
+
+
+def apply_link(session: Session, config: AppConfig, signed: str, *, actor: str, now: datetime) -> str:
+    """What the dashboard's ``GET /alerts/action/<signed>`` does: acknowledge or record feedback.
+
+    Returns the sentence to show the person; raises :class:`AckError` for a bad or expired link.
+    """
+    action = verify_ack_link(config, signed)
+    if action.action == "ack":
+        alert = acknowledge(session, token=action.token, actor=actor, now=now)
+        issue = f" untuk isu #{alert.issue_id}" if alert.issue_id is not None else ""
+        return f"Terima kasih, tindak lanjut{issue} dicatat."
+    return record_feedback(session, token=action.token, code=action.action, actor=actor, now=now, source="email")

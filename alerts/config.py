@@ -34,6 +34,8 @@ class TelegramSettings(_Strict):
     timeout_seconds: float = Field(15.0, gt=0)
     webhook_secret_env: str | None = None
     """Set when updates arrive by webhook: the value Telegram sends as X-Telegram-Bot-Api-Secret-Token."""
+    per_chat_interval_seconds: float = Field(1.0, ge=0)
+    """Telegram allows about one message per second per chat; a burst to one chat is paced by this."""
 
 
 class WebhookTarget(_Strict):
@@ -141,8 +143,19 @@ class AlertsConfig(_Strict):
     """Who hears about silent sources and dead deliveries; None means the Diskominfo agency."""
     crisis_words: list[str] = Field(
         default_factory=lambda: [
-            "meninggal", "tewas", "korban jiwa", "tenggelam", "banjir bandang", "longsor",
-            "kebakaran", "terbakar", "anak hilang", "keracunan", "wabah", "jebol", "ambruk",
+            "meninggal",
+            "tewas",
+            "korban jiwa",
+            "tenggelam",
+            "banjir bandang",
+            "longsor",
+            "kebakaran",
+            "terbakar",
+            "anak hilang",
+            "keracunan",
+            "wabah",
+            "jebol",
+            "ambruk",
         ]
     )
     """Words in an issue's title that alert at once, without waiting for a statistical spike."""

@@ -126,4 +126,3 @@ def inhibited_by(
             if matches(rule.source, src) and all(src.get(k) == labels.get(k) and src.get(k) for k in rule.equal):
                 return source_id
     return None
-

@@ -272,10 +272,7 @@ def _build_digest(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
         _t(f"Isu terbuka: {d.get('open', 0)}; baru 24 jam: {d.get('new', 0)}; selesai 24 jam: {d.get('resolved', 0)}")
     )
     doc.add(
-        _t(
-            f"Median waktu konfirmasi: {d.get('ack_text', '-')}; "
-            f"median waktu selesai: {d.get('resolve_text', '-')}"
-        )
+        _t(f"Median waktu konfirmasi: {d.get('ack_text', '-')}; median waktu selesai: {d.get('resolve_text', '-')}")
     )
     overdue = d.get("overdue", 0)
     if overdue:

@@ -98,12 +98,16 @@ def check_routing(config: AppConfig) -> list[str]:
     cfg = config.alerts
     problems: list[str] = []
     names = {r.name for r in cfg.receivers} | {AGENCY_RECEIVER}
-    for name in _receiver_names(cfg.route):
+    extra = [n for n in (cfg.escalate_to, cfg.admin_receiver) if n]
+    for name in [*_receiver_names(cfg.route), *extra]:
         if name not in names:
             problems.append(f"alerts.route: receiver {name!r} is not defined under alerts.receivers")
     for r in cfg.receivers:
         if r.agency and config.agency(r.agency) is None:
             problems.append(f"alerts.receivers.{r.name}: agency {r.agency!r} is not in agencies")
+    for ag in config.agencies:
+        if not ag.emails and not ag.telegram_chat_ids:
+            problems.append(f"agencies.{ag.code}: no e-mail and no Telegram chat; its alerts reach nobody")
     for topic in TOPICS:
         agency = config.routing.get(topic, "")
         for stage in cfg.alert_stages:

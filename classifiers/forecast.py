@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 MODEL_SD = 0.1
 """Growth-rate error of the damped exponential model itself (per hour)."""
 RIDGE = 0.1

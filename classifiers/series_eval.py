@@ -55,7 +55,9 @@ def probation_rows(n: int, fraction: float = 0.15) -> int:
 
 
 def nab_raw_score(
-    timestamps: Sequence[datetime], detections: np.ndarray, windows: Sequence[tuple[datetime, datetime]],
+    timestamps: Sequence[datetime],
+    detections: np.ndarray,
+    windows: Sequence[tuple[datetime, datetime]],
     profile: CostProfile = STANDARD,
 ) -> tuple[float, int, int]:
     """Raw NAB score of one file; ``detections`` is a boolean per row. Returns (score, windows hit, FP rows)."""
@@ -283,8 +285,14 @@ def evaluate_nab(root: Path, params: ViralityParams) -> list[NabResult]:
             best = (total, thr)
     scores, hits, fps = _nab_scores(files, [s >= best[1] for s in onset_scores])
     results.append(
-        NabResult("oki-monitor (threshold tuned on realTweets)", scores, hits, n_windows, fps,
-                  note=f"onset score ≥ {best[1]:.2f}")
+        NabResult(
+            "oki-monitor (threshold tuned on realTweets)",
+            scores,
+            hits,
+            n_windows,
+            fps,
+            note=f"onset score ≥ {best[1]:.2f}",
+        )
     )
     naive = [naive_onsets(f.values, params.bin_minutes)[0] for f in files]
     scores, hits, fps = _nab_scores(files, naive)
@@ -319,18 +327,20 @@ def evaluate_simulator(
     out = run_detector(values, slots, params.detector_settings())
     spent = time.perf_counter() - started
     ours = early_warning("oki-monitor", sims, list(out.onset), params.bin_minutes)
-    naive = early_warning("naive (hour > 3× day mean)", sims, list(naive_onsets(values, params.bin_minutes)),
-                          params.bin_minutes)
+    naive = early_warning(
+        "naive (hour > 3× day mean)", sims, list(naive_onsets(values, params.bin_minutes)), params.bin_minutes
+    )
     return [ours, naive], spent
 
 
-def render_report(
-    nab: Sequence[NabResult], published: dict[str, dict[str, float]], sim: Sequence[EarlyWarning]
-) -> str:
+def render_report(nab: Sequence[NabResult], published: dict[str, dict[str, float]], sim: Sequence[EarlyWarning]) -> str:
     """Markdown tables for the README and the terminal."""
-    lines = ["### NAB realTweets (10 files, 33 windows), normalised NAB score", "",
-             "| detector | standard | reward low FP | reward low FN | windows hit | FP detections |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "### NAB realTweets (10 files, 33 windows), normalised NAB score",
+        "",
+        "| detector | standard | reward low FP | reward low FN | windows hit | FP detections |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in nab:
         note = f" ({r.note})" if r.note else ""
         lines.append(
@@ -340,9 +350,13 @@ def render_report(
     for name, prof in sorted(published.items(), key=lambda kv: -kv[1].get("standard", 0.0)):
         std, low_fp, low_fn = (prof.get(k, float("nan")) for k in PROFILES)
         lines.append(f"| {name} (published) | {std:.1f} | {low_fp:.1f} | {low_fn:.1f} | | |")
-    lines += ["", "### Simulator (5-minute bins)", "",
-              "| detector | viral episodes | early recall | median lead (min) | false alerts / series-week |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "### Simulator (5-minute bins)",
+        "",
+        "| detector | viral episodes | early recall | median lead (min) | false alerts / series-week |",
+        "|---|---|---|---|---|",
+    ]
     for e in sim:
         lines.append(
             f"| {e.detector} | {e.viral_episodes} | {e.early_recall:.3f} | {e.median_lead_minutes:.0f} | "

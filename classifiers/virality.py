@@ -255,9 +255,7 @@ def scan_series(
 # --- buzzer-like bursts ---------------------------------------------------------------
 
 
-def buzzer_flags(
-    seconds: np.ndarray, authors: Sequence[str], params: ViralityParams, now_seconds: float
-) -> np.ndarray:
+def buzzer_flags(seconds: np.ndarray, authors: Sequence[str], params: ViralityParams, now_seconds: float) -> np.ndarray:
     """Which posts (sorted by time, as seconds) look coordinated, among those in the recent window.
 
     Two patterns, both about accounts rather than text: an account posting
@@ -328,8 +326,22 @@ def assess(
     evs = sorted((e for e in events if to_utc(e.at) <= now), key=lambda e: to_utc(e.at))
     bin_s = params.bin_minutes * 60.0
     if not evs:
-        return Assessment(prev if prev != "naik" else "mereda", 0.0, False, 0.0, None, 0, 0, 0.0, 0.0, 0, 0,
-                          False, 0.0, ("belum ada unggahan",))
+        return Assessment(
+            prev if prev != "naik" else "mereda",
+            0.0,
+            False,
+            0.0,
+            None,
+            0,
+            0,
+            0.0,
+            0.0,
+            0,
+            0,
+            False,
+            0.0,
+            ("belum ada unggahan",),
+        )
     now_s = now.timestamp()
     secs = np.array([to_utc(e.at).timestamp() for e in evs])
     authors_all = [e.author for e in evs]
@@ -352,8 +364,9 @@ def assess(
         velocity = float(sum(max(e.engagement, 0.0) for e in evs if to_utc(e.at).timestamp() > now_s - 3600))
     recent_w = secs >= now_s - params.buzzer_window_minutes * 60.0
     buzzer_share = float(flags[recent_w].sum() / max(recent_w.sum(), 1))
-    buzzer_suspected = bool(flags.sum() >= max(3, params.buzzer_min_posts // 2)
-                            and buzzer_share >= params.buzzer_share_threshold)
+    buzzer_suspected = bool(
+        flags.sum() >= max(3, params.buzzer_min_posts // 2) and buzzer_share >= params.buzzer_share_threshold
+    )
     eff_engagement = engagement * (1.0 - buzzer_share * (1.0 - params.buzzer_weight))
 
     # The weighted mention series, bin-aligned so its last bin ends at `now`.
@@ -409,8 +422,10 @@ def assess(
     viral_now = eff_mentions >= params.viral_mentions or eff_engagement >= params.viral_engagement
     hourly = np.add.reduceat(series, np.arange(0, n_bins, hour_bins)) if n_bins else series
     peak = float(hourly.max()) if hourly.size else 0.0
-    last3 = float(series[-3 * hour_bins:].sum()) / 3.0
-    cooling = peak > 0 and last3 < params.mereda_fraction * peak and not spike
+    last3 = float(series[-3 * hour_bins :].sum()) / 3.0
+    # Cooling is about the rate only: the detector's episode may stay open through a long decay.
+    cooling = peak > 0 and last3 < params.mereda_fraction * peak
+    fresh_surge = bool(det.onset[0, -hour_bins:].any())
     # `naik` means rising: a likely-viral forecast counts only when growth is confidently positive,
     # so a steady trickle at half the viral pace is not announced as a rising issue.
     growing = fc.growth_mean >= params.naik_growth_z * fc.growth_sd
@@ -420,7 +435,7 @@ def assess(
         stage = "mereda" if cooling else "viral"
     elif prev == "mereda":
         # A cooled issue stays over the 24-hour count for a while; only a new surge revives it.
-        stage = ("viral" if viral_now else "naik") if spike and not small else "mereda"
+        stage = ("viral" if viral_now else "naik") if fresh_surge and not small else "mereda"
     elif viral_now:
         stage = "viral"
     elif prev == "naik":
@@ -452,16 +467,18 @@ def assess(
         reasons.append("lonjakan terdeteksi")
     if fit.growth > 0.05 and not small:
         reasons.append(f"tumbuh {100 * (math.exp(fit.growth) - 1):.0f}% per jam")
-    reasons.append(f"{mentions} unggahan dari {authors} akun di {platforms} platform dalam "
-                   f"{params.viral_window_hours:g} jam")
+    reasons.append(
+        f"{mentions} unggahan dari {authors} akun di {platforms} platform dalam {params.viral_window_hours:g} jam"
+    )
     if news_pickup:
         reasons.append(f"diberitakan {news_pickup} kali oleh portal berita")
     if engagement > 0:
         reasons.append(f"keterlibatan {engagement:,.0f} (+{velocity:,.0f}/jam)".replace(",", "."))
     if stage == "viral":
-        reasons.append(f"sudah melewati ambang viral ({params.viral_mentions} unggahan/"
-                       f"{params.viral_window_hours:g} jam atau keterlibatan {params.viral_engagement:,.0f})"
-                       .replace(",", "."))
+        reasons.append(
+            f"sudah melewati ambang viral ({params.viral_mentions} unggahan/"
+            f"{params.viral_window_hours:g} jam atau keterlibatan {params.viral_engagement:,.0f})".replace(",", ".")
+        )
     elif not small:
         chance = f"peluang viral {100 * p_viral:.0f}% dalam {params.horizon_hours:g} jam"
         if eta is not None:
@@ -472,8 +489,10 @@ def assess(
     if stage == "mereda":
         reasons.append("laju menurun")
     if buzzer_suspected:
-        reasons.append(f"diduga digerakkan akun terkoordinasi (buzzer): {100 * buzzer_share:.0f}% unggahan terbaru, "
-                       "bobotnya diturunkan")
+        reasons.append(
+            f"diduga digerakkan akun terkoordinasi (buzzer): {100 * buzzer_share:.0f}% unggahan terbaru, "
+            "bobotnya diturunkan"
+        )
     return Assessment(
         stage=stage,
         score=round(score, 1),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -265,7 +265,7 @@ def assess_issues(
     return len(issues), changes
 
 
-AlertHook = Callable[[Session, AppConfig, datetime], list[object]]
+AlertHook = Callable[[Session, AppConfig, datetime], Sequence[object]]
 
 
 def run_pipeline(

@@ -1,19 +1,17 @@
-"""The application's jobs, as plain methods: the scheduler runs them on wall time, the demo on a simulated clock.
-
-Optional stages (alerts, tracking) are looked up by module so the service keeps
-working while a stage is being developed or is switched off.
-"""
+"""The application's jobs, as plain methods: the scheduler runs them on wall time, the demo on a simulated clock."""
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
+from alerts.channels.telegram import poll_updates
+from alerts.digest import queue_digests
+from alerts.engine import evaluate
+from alerts.outbox import DeliveryReport, deliver_due
+from alerts.source_health import check as check_source_health
 from collectors.base import Collector
 from monitor.clock import Clock
 from monitor.collect import CollectReport, run_source
@@ -21,20 +19,13 @@ from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.ingest import Ingestor
 from monitor.pipeline import Classifier, PipelineReport, run_pipeline
+from monitor.retention import PurgeReport, purge
 from monitor.sources import build_collector, source_states
+from monitor.tracking import TrackingReport, run_tracking
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "oki-viral-monitor/0.1 (+https://github.com/; Diskominfo OKI)"
-
-
-def _optional(path: str) -> Callable[..., Any] | None:
-    module, _, name = path.rpartition(".")
-    try:
-        found: Callable[..., Any] = getattr(importlib.import_module(module), name)
-        return found
-    except (ModuleNotFoundError, AttributeError):
-        return None
 
 
 @dataclass
@@ -72,7 +63,9 @@ class MonitorService:
             from classifiers.model import load_classifier
 
             path = Path(self.config.classifier.model_path) if self.config.classifier.model_path else None
-            self.classifier = load_classifier(path)
+            classifier = load_classifier(path)
+            classifier.triage_threshold = self.config.classifier.triage_threshold
+            self.classifier = classifier
         return self.classifier
 
     def collect(self, name: str, *, force: bool = False) -> CollectReport:
@@ -94,48 +87,33 @@ class MonitorService:
 
     def pipeline(self) -> PipelineReport:
         """Classify, group, assess, and decide alerts in the same transaction as the stage change."""
-        evaluate = _optional("alerts.engine.evaluate")
         return run_pipeline(self.db, self.get_classifier(), self.config, self.clock.now(), alert_hook=evaluate)
 
-    def deliver(self) -> Any:
+    def deliver(self) -> DeliveryReport:
         """Send what is due in the outbox."""
-        deliver_due = _optional("alerts.outbox.deliver_due")
-        if deliver_due is None:
-            return None
         return deliver_due(self.db, self.config, self.clock.now())
 
     def poll_acks(self) -> int:
         """Read Telegram button presses (acknowledgements, feedback)."""
-        poll = _optional("alerts.channels.telegram.poll_updates")
-        if poll is None or not self.config.alerts.telegram.enabled:
+        if not self.config.alerts.telegram.enabled:
             return 0
-        return int(poll(self.db, self.config, self.clock.now()))
+        return poll_updates(self.db, self.config, self.clock.now())
 
     def housekeeping(self) -> None:
         """Digests, source-health checks and escalations that do not wait for new posts."""
         now = self.clock.now()
-        hooks = [
-            _optional("alerts.digest.queue_digests"),
-            _optional("alerts.source_health.check"),
-            _optional("alerts.engine.evaluate"),
-        ]
         with self.db.session() as session:
-            for hook in hooks:
-                if hook is not None:
-                    hook(session, self.config, now)
+            queue_digests(session, self.config, now)
+            check_source_health(session, self.config, now)
+            evaluate(session, self.config, now)  # escalations and repeats are due by time, not by new posts
 
-    def track(self) -> Any:
+    def track(self) -> TrackingReport:
         """Re-measure engagement of posts in open issues."""
-        run_tracking = _optional("monitor.tracking.run_tracking")
-        if run_tracking is None:
-            return None
+        assert self.client is not None
         return run_tracking(self.db, self.config, self.clock.now(), self.client, self.collectors)
 
-    def purge(self) -> Any:
+    def purge(self) -> PurgeReport:
         """Apply the retention period (UU PDP)."""
-        purge = _optional("monitor.retention.purge")
-        if purge is None:
-            return None
         return purge(self.db, self.config, self.clock.now())
 
     def close(self) -> None:

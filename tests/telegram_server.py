@@ -38,7 +38,15 @@ def alert_config(
     a["smtp"].update(
         {"host": "127.0.0.1", "port": smtp_port, "security": "none", "enabled": True, "timeout_seconds": 5}
     )
-    a["telegram"].update({"api_base": telegram_base, "token_env": TOKEN_ENV, "enabled": True, "timeout_seconds": 5})
+    a["telegram"].update(
+        {
+            "api_base": telegram_base,
+            "token_env": TOKEN_ENV,
+            "enabled": True,
+            "timeout_seconds": 5,
+            "per_chat_interval_seconds": 0,
+        }
+    )
     a["quiet_hours"] = {**a.get("quiet_hours", {}), "enabled": False}
     a["receivers"] = [{"name": "humas", "email": ["humas@okikab.example"], "telegram": ["-1009999"]}]
     a["escalate_to"] = "humas"

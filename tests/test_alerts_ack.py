@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from alerts.ack import AckError, acknowledge, sign_ack_link, verify_ack_link
+from alerts.ack import AckError, acknowledge, apply_link, sign_ack_link, verify_ack_link
 from alerts.channels.telegram import OFFSET_SOURCE, handle_webhook, poll_updates
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
@@ -120,3 +120,21 @@ def test_telegram_webhook_needs_the_secret_token(
     with db.session() as s:
         a = s.get(Alert, alert.id)
         assert a is not None and a.acknowledged_by == "telegram:7"
+
+
+def test_email_feedback_link_goes_to_label_corrections(
+    sqlite_db: Database, config: AppConfig, tg: TelegramStub
+) -> None:
+    cfg, alert = _setup(sqlite_db, config, tg)
+    link = sign_ack_link(cfg, alert.ack_token, "o")
+    assert link is not None
+    with sqlite_db.session() as s:
+        said = apply_link(s, cfg, link.rsplit("/", 1)[1], actor="email", now=T0)
+        assert "bukan tentang OKI" in said
+        assert {(r.field, r.value, r.source) for r in s.scalars(select(LabelCorrection))} == {
+            ("relevant", "false", "email")
+        }
+        ack = sign_ack_link(cfg, alert.ack_token)
+        assert ack is not None
+        assert "dicatat" in apply_link(s, cfg, ack.rsplit("/", 1)[1], actor="email", now=T0)
+        assert s.get(Alert, alert.id).acknowledged_by == "email"  # type: ignore[union-attr]

@@ -84,7 +84,9 @@ def test_first_alert_and_update_reach_email_and_telegram(
     assert {"text/plain", "text/html", "image/png"} <= set(types)
     assert update_mail.message["In-Reply-To"] == first_mail.message["Message-ID"]
     part = next(p for p in first_mail.message.walk() if p.get_content_type() == "text/plain")
-    plain = part.get_payload(decode=True).decode()
+    raw = part.get_payload(decode=True)
+    assert isinstance(raw, bytes)
+    plain = raw.decode()
     assert "Kecamatan Cengal" in plain and "/alerts/action/" in plain and "@warga" not in plain
 
     first_tg, update_tg = tg.sent_messages()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -79,7 +80,7 @@ def test_demo_road_issue_is_naik_hours_before_the_peak_then_viral_then_mereda() 
     stages = [a.stage for _, a in timeline]
     after = stages[stages.index("naik") :]
     assert "baru" not in after
-    changes = sum(1 for a, b in zip(stages, stages[1:], strict=False) if a != b)
+    changes = sum(1 for a, b in itertools.pairwise(stages) if a != b)
     assert changes <= 4
     at_naik = next(a for h, a in timeline if a.stage == "naik")
     assert at_naik.p_viral >= PARAMS.naik_probability or at_naik.spike

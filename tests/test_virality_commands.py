@@ -12,9 +12,9 @@ import pytest
 from classifiers.series_eval import (
     STANDARD,
     early_warning,
-    naive_onsets,
     nab_normalised,
     nab_raw_score,
+    naive_onsets,
     probation_rows,
     read_series,
 )

@@ -69,8 +69,16 @@ def test_already_viral_is_certain_and_eta_is_consistent() -> None:
     assert _fc(GrowthFit(rate=0.0, growth=0.0, growth_se=1.0), window_now=60.0) == 1.0
     fit = GrowthFit(rate=6.0, growth=0.3, growth_se=0.05)
     result = forecast(
-        fit, window_now=10.0, leaving=np.zeros_like(TAU), tau=TAU, viral_count=60.0, engagement_now=0.0,
-        engagement_rate=0.0, viral_engagement=1e9, damping_hours=12.0, prior_growth_sd=100.0,
+        fit,
+        window_now=10.0,
+        leaving=np.zeros_like(TAU),
+        tau=TAU,
+        viral_count=60.0,
+        engagement_now=0.0,
+        engagement_rate=0.0,
+        viral_engagement=1e9,
+        damping_hours=12.0,
+        prior_growth_sd=100.0,
     )
     assert result.eta_minutes is not None
     hours = result.eta_minutes / 60

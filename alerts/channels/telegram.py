@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -133,6 +134,17 @@ class TelegramChannel:
 
     def __init__(self, settings: TelegramSettings, client: httpx.Client | None = None) -> None:
         self.api = TelegramClient(settings, client)
+        self._interval = settings.per_chat_interval_seconds
+        self._last_send: dict[str, float] = {}
+
+    def _pace(self, recipient: str) -> None:
+        # Stay under Telegram's per-chat flood limit instead of collecting 429s during a burst.
+        last = self._last_send.get(recipient)
+        if last is not None and self._interval > 0:
+            wait = self._interval - (time.monotonic() - last)
+            if wait > 0:
+                time.sleep(wait)
+        self._last_send[recipient] = time.monotonic()
 
     def send(self, message: OutgoingMessage, recipient: str) -> str:
         """Send the alert text with its buttons, then the chart; return the message id."""
@@ -144,6 +156,7 @@ class TelegramChannel:
         }
         if message.buttons:
             payload["reply_markup"] = keyboard(message.buttons)
+        self._pace(recipient)
         try:
             result = self.api.call("sendMessage", payload)
         except TelegramApiError as exc:

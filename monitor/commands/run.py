@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
     try:
         if server is not None:
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+            # uvicorn captures SIGINT/SIGTERM while serving and re-raises them to our handler on exit.
             log.info("dashboard on http://%s:%s", server.config.host, server.config.port)
             server.run()
         else:

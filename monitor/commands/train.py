@@ -19,6 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, help="model file (default: config classifier.model_path or var/models)")
     parser.add_argument("--corrections", type=Path, help='JSON lines {"text", "relevant"?, "is_complaint"?, "topic"?}')
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--from-db",
+        action="store_true",
+        help="also use corrections stored in the database (dashboard, feedback buttons)",
+    )
 
 
 def read_corrections(path: Path) -> tuple[list[tuple[str, dict[str, object]]], list[str]]:
@@ -66,6 +71,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         corrections, problems = read_corrections(args.corrections)
         for problem in problems:
             print(f"Koreksi dilewati: {problem}", file=sys.stderr)
+    if args.from_db:
+        from monitor.corrections import stored_corrections
+
+        from_db = stored_corrections(ctx.checked_database())
+        print(f"Koreksi dari basis data: {len(from_db)}")
+        corrections.extend(from_db)
     output = args.output or _default_output(ctx)
     meta = train(output, corrections, seed=args.seed)
     m = meta["held_out_metrics"]

@@ -1,0 +1,51 @@
+"""Stored corrections become training examples (newest value per field wins)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from monitor.corrections import stored_corrections
+from monitor.db import Database
+from monitor.models import LabelCorrection, Post, Source
+
+T = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_corrections_merge_per_text_and_survive_purged_posts(db: Database) -> None:
+    with db.session() as s:
+        src = Source(name="s", kind="rss", cursor={})
+        s.add(src)
+        s.flush()
+        live = Post(
+            source_id=src.id,
+            platform="rss",
+            external_id="1",
+            text="Jalan rusak di Cengal",
+            created_at=T,
+            collected_at=T,
+            content_hash="a",
+        )
+        purged = Post(
+            source_id=src.id, platform="rss", external_id="2", text=None, created_at=T, collected_at=T, content_hash="b"
+        )
+        s.add_all([live, purged])
+        s.flush()
+        s.add_all(
+            [
+                LabelCorrection(post_id=live.id, field="topic", value="transportasi", created_at=T),
+                LabelCorrection(
+                    post_id=live.id, field="topic", value="infrastruktur", created_at=T + timedelta(minutes=1)
+                ),
+                LabelCorrection(post_id=live.id, field="is_complaint", value="true", created_at=T),
+                LabelCorrection(
+                    post_id=purged.id, field="relevant", value="false", text="KTT OKI di Jeddah", created_at=T
+                ),
+                LabelCorrection(post_id=purged.id, field="relevant", value="false", text=None, created_at=T),
+                LabelCorrection(post_id=live.id, field="agency", value="pupr", created_at=T),
+            ]
+        )
+    got = dict(stored_corrections(db))
+    assert got == {
+        "Jalan rusak di Cengal": {"topic": "infrastruktur", "is_complaint": True},
+        "KTT OKI di Jeddah": {"relevant": False},
+    }
