@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from types import FrameType
 
 from monitor.cli import Context
-from monitor.scheduler import acquire_lease, build_scheduler, owner_id, release_lease
+from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for name, reason in service.disabled.items():
         log.info("source %s: %s", name, reason)
     owner = owner_id()
-    acquire_lease(service, owner, ctx.clock.now())
+    try:
+        acquire_lease(service, owner, ctx.clock.now())
+    except LeaseHeld as exc:
+        print(str(exc), file=sys.stderr)
+        service.close()
+        return 4
     scheduler = build_scheduler(service, owner)
     stop = threading.Event()
     server = None

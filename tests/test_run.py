@@ -1,0 +1,87 @@
+"""`oki-monitor run`: starts the scheduler (and dashboard), stops cleanly on SIGTERM, one scheduler at a time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text())
+    data["sources"] = []  # no network in tests
+    data["database_url"] = f"sqlite:///{tmp_path / 'run.db'}"
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _start(cfg: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "OKI_MONITOR_AUTHOR_KEY": "run-test-key-0123456789", "PYTHONPATH": str(ROOT)}
+    env.pop("OKI_MONITOR_DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "run", *args],
+        cwd=cfg.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen += line
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} not seen; output:\n{seen}")
+
+
+def test_run_refuses_database_without_schema(tmp_path: Path) -> None:
+    proc = _start(_config(tmp_path), "--no-web")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3 and "oki-monitor db upgrade" in err
+
+
+def test_run_starts_and_stops_cleanly_and_holds_the_lease(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    up = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "db", "upgrade"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert up.returncode == 0, up.stderr
+    first = _start(cfg, "--no-web")
+    try:
+        _wait_for(first, "scheduler started")
+        second = _start(cfg, "--no-web")  # a second scheduler on the same database must refuse
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 4 and "scheduler lain" in err and "Traceback" not in err
+        first.send_signal(signal.SIGTERM)
+        _, rest = first.communicate(timeout=60)
+        assert first.returncode == 0, rest
+        assert "stopped cleanly" in rest
+    finally:
+        if first.poll() is None:
+            first.kill()
+    third = _start(cfg, "--no-web")  # the lease was released on a clean stop
+    _wait_for(third, "scheduler started")
+    third.send_signal(signal.SIGINT)
+    third.communicate(timeout=60)
+    assert third.returncode == 0
