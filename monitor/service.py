@@ -20,6 +20,7 @@ from monitor.db import Database
 from monitor.ingest import Ingestor
 from monitor.pipeline import Classifier, PipelineReport, run_pipeline
 from monitor.retention import PurgeReport, purge
+from monitor.scopes import scan_scopes
 from monitor.sources import build_collector, source_states
 from monitor.tracking import TrackingReport, run_tracking
 
@@ -106,6 +107,7 @@ class MonitorService:
             queue_digests(session, self.config, now)
             check_source_health(session, self.config, now)
             evaluate(session, self.config, now)  # escalations and repeats are due by time, not by new posts
+            scan_scopes(session, self.config, now)
 
     def track(self) -> TrackingReport:
         """Re-measure engagement of posts in open issues."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +24,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monitor.clock import Clock, format_wib, to_wib
@@ -69,6 +70,15 @@ class WebContext:
     metrics: WebMetrics
     secret_key: str
 
+    read_sessions: sessionmaker[Session]
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session: on SQLite it does not take the write lock, so pages never queue behind each other."""
+        # Closing (not rolling back) keeps loaded objects usable for rendering after the block.
+        with self.read_sessions() as session:
+            yield session
+
     def audit(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
         """Write one audit-log row in its own transaction (UU PDP: who viewed/exported what)."""
         with self.db.session() as session:
@@ -91,7 +101,7 @@ def _principal_from_request(request: Request, ctx: WebContext) -> Principal | No
         token = auth[7:].strip()
         if not token:
             return None
-        with ctx.db.session() as session:
+        with ctx.read() as session:
             user = session.scalar(select(User).where(User.api_token_hash == hash_token(token), User.active.is_(True)))
             if user is None:
                 return None
@@ -99,7 +109,7 @@ def _principal_from_request(request: Request, ctx: WebContext) -> Principal | No
     data = ctx.sessions.get(request.cookies.get(SESSION_COOKIE))
     if data is None:
         return None
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         user = session.get(User, data.user_id)
         if user is None or not user.active:
             ctx.sessions.destroy(request.cookies.get(SESSION_COOKIE))
@@ -165,6 +175,28 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
     )
 
 
+def read_engine(db: Database) -> Engine:
+    """The engine pages read through.
+
+    The app's SQLite engine starts every transaction with BEGIN IMMEDIATE (right for the
+    pipeline's writers) which would make 20 dashboard readers wait for one another; WAL
+    lets readers run alongside a writer, so reads get their own plain, query-only engine.
+    PostgreSQL readers never block each other: the main engine is reused.
+    """
+    if not db.is_sqlite:
+        return db.engine
+    engine = create_engine(db.url, connect_args={"timeout": 10, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA query_only=1")
+        cur.close()
+
+    return engine
+
+
 def _agency_name(config: AppConfig, code: str | None) -> str:
     agency = config.agency(code)
     return agency.name if agency is not None else (code or "-")
@@ -188,6 +220,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     _template_globals(templates, config)
     secret_key = secret(config.web.secret_key_env) or secrets.token_urlsafe(32)
+    read_sessions = sessionmaker(read_engine(db), expire_on_commit=False)
     ctx = WebContext(
         config=config,
         db=db,
@@ -195,8 +228,9 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
         sessions=SessionStore(),
         login_limiter=RateLimiter(),
         templates=templates,
-        metrics=WebMetrics(db),
+        metrics=WebMetrics(read_sessions),
         secret_key=secret_key,
+        read_sessions=read_sessions,
     )
     app.state.web = ctx
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -9,14 +9,14 @@ process (classification, dashboard requests) use histograms.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from monitor.db import Database
 from monitor.models import Delivery, JobRun, Source
 from monitor.web.queries import queue_depth
 
@@ -37,8 +37,8 @@ def observe_classify(seconds: float) -> None:
 
 
 class _DatabaseCollector(Collector):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self.sessions = sessions
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         items = CounterMetricFamily("oki_source_items", "Posts read per source since it was added", labels=["source"])
@@ -50,7 +50,7 @@ class _DatabaseCollector(Collector):
         queue = GaugeMetricFamily("oki_queue_depth", "Work waiting", labels=["queue"])
         job = GaugeMetricFamily("oki_job_last_duration_seconds", "Duration of each job's last run", labels=["job"])
         try:
-            with self.db.session() as session:
+            with self.sessions() as session:
                 for s in session.scalars(select(Source)):
                     items.add_metric([s.name], float(s.items_total or 0))
                     errors.add_metric([s.name], float(s.consecutive_failures or 0))
@@ -73,9 +73,9 @@ class _DatabaseCollector(Collector):
 class WebMetrics:
     """The registry one app serves at /metrics."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, sessions: Callable[[], Session]) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_DatabaseCollector(db))
+        self.registry.register(_DatabaseCollector(sessions))
         self.requests = Histogram(
             "oki_http_request_seconds",
             "Dashboard/API request duration",

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -76,7 +77,7 @@ def board(
     principal: Principal,
     now: datetime,
     *,
-    limit: int = 100,
+    limit: int = 60,
     spark_hours: int = 48,
 ) -> list[BoardRow]:
     """Open issues, fastest rising first, with their recent score history for a sparkline.
@@ -336,6 +337,7 @@ class TrendRow:
     engagement: float
 
 
+@lru_cache(maxsize=65_536)
 def bucket_of(hour: datetime, bucket: str) -> datetime:
     """Start of the hour/day/week/month (WIB calendar) that ``hour`` falls in, as an aware WIB time."""
     local = to_wib(hour)

@@ -216,7 +216,7 @@ def api_issues(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[IssueOut]:
     """Issues in your scope (agency users: own agency only), highest score first."""
-    with web(request).db.session() as session:
+    with web(request).read() as session:
         rows = queries.list_issues(
             session,
             principal,
@@ -256,7 +256,7 @@ def api_issue(
     """One issue with its evidence posts, virality signals and alerts (the view is audit-logged)."""
     ctx = web(request)
     out: IssueDetailOut | None = None
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         issue = queries.get_visible_issue(session, principal, issue_id)
         if issue is not None:
             d = queries.issue_detail(session, issue)
@@ -266,10 +266,10 @@ def api_issue(
                 signals=[SignalOut.model_validate(x) for x in d.signals],
                 alerts=[AlertOut.model_validate(a) for a in d.alerts],
             )
-            ctx.audit_in(session, principal.username, "view_issue", f"issue:{issue_id}", via="api")
     if out is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    ctx.audit(principal.username, "view_issue", f"issue:{issue_id}", via="api")
     return out
 
 
@@ -322,7 +322,7 @@ def api_posts(
     if platform:
         query = query.where(Post.platform == platform)
     query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
-    with web(request).db.session() as session:
+    with web(request).read() as session:
         return [_post_out(p, iid, spread) for p, iid, spread in session.execute(query)]
 
 
@@ -357,7 +357,7 @@ def api_trends(
 ) -> TrendsOut:
     """Complaint counts per bucket for each value of ``dimension``; unknown filter values are reported in warnings."""
     flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
-    with web(request).db.session() as session:
+    with web(request).read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
     series = [
         TrendSeries(
@@ -395,7 +395,7 @@ def api_export(
 ) -> Response:
     """The filtered trend rows as a file (the export is audit-logged)."""
     flt, _warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
-    with web(request).db.session() as session:
+    with web(request).read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
     return export_response(request, principal, rows, format, flt, bucket)
 

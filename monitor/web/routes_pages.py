@@ -143,7 +143,7 @@ def logout(
 def _board_context(request: Request, principal: Principal) -> dict[str, Any]:
     ctx = web(request)
     now = now_of(request)
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         rows = queries.board(session, principal, now)
     return {
         "rows": [
@@ -176,14 +176,14 @@ def issue_page(
     request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(current_principal)], msg: str = ""
 ) -> Response:
     ctx = web(request)
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         issue = queries.get_visible_issue(session, principal, issue_id)
         if issue is not None:
             detail = queries.issue_detail(session, issue)
-            ctx.audit_in(session, principal.username, "view_issue", f"issue:{issue_id}")
     if issue is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    ctx.audit(principal.username, "view_issue", f"issue:{issue_id}")
     hours = detail.hourly_mentions
     mentions = [float(c) for _, c in hours]
     base = queries.baseline(mentions)
@@ -337,7 +337,7 @@ def agency_page(
         ctx.audit(principal.username, "access_denied", f"agency:{code[:40]}")
         raise HTTPException(404, "OPD tidak ditemukan atau bukan wewenang Anda.")
     now = now_of(request)
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         issues = queries.agency_issues(session, code, now - timedelta(days=days))
     weeks = queries.response_times(issues)
     chart = svg.line_chart(
@@ -387,7 +387,7 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
     if bucket not in queries.BUCKETS:
         problems.append(f"ukuran periode {bucket[:10]!r} tidak dikenal; mingguan dipakai")
         bucket = "week"
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
         platforms = queries.distinct_platforms(session)
     by_topic = queries.series_by(rows, "topic")
@@ -443,7 +443,7 @@ def trends_export(
     flt, _problems, _raw = _filter_from_query(request)
     bucket = request.query_params.get("bucket", "week")
     bucket = bucket if bucket in queries.BUCKETS else "week"
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
     return export_response(request, principal, rows, format, flt, bucket)
 
@@ -493,7 +493,7 @@ def sources_page(
     request: Request, principal: Annotated[Principal, Depends(require_roles("admin", "comms", "analyst"))]
 ) -> Response:
     ctx = web(request)
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         rows = queries.sources(session)
         depth = queries.queue_depth(session)
     return _render(request, "sources.html", principal, sources=rows, depth=depth)
@@ -504,7 +504,7 @@ def admin_users(
     request: Request, principal: Annotated[Principal, Depends(require_roles("admin"))], msg: str = ""
 ) -> Response:
     ctx = web(request)
-    with ctx.db.session() as session:
+    with ctx.read() as session:
         rows = queries.users(session)
     return _render(
         request, "admin.html", principal, users=rows, roles=ROLES, agencies=ctx.config.agencies, msg=msg[:200]
