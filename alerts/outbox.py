@@ -32,7 +32,7 @@ from alerts.ack import sign_ack_link
 from alerts.channels import load_channel
 from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import RetrySettings
-from alerts.queue import idempotency_key
+from alerts.queue import idempotency_key, queue_alert
 from alerts.render import FEEDBACK_LABELS, Links, render
 from monitor.config import AppConfig
 from monitor.db import Database
@@ -118,7 +118,7 @@ def build_message(
     payload = dict(alert.payload)
     dash = config.alerts.dashboard_url.rstrip("/")
     issue_url = f"{dash}/issues/{alert.issue_id}" if alert.issue_id is not None else None
-    acknowledgeable = alert.kind not in ("digest", "source_health")
+    acknowledgeable = alert.kind not in ("digest", "source_health", "delivery_failed")
     has_posts = bool(payload.get("posts")) and alert.issue_id is not None
     ack_link = sign_ack_link(config, alert.ack_token) if acknowledgeable and delivery.channel == "email" else None
     feedback: dict[str, str] = {}
@@ -199,10 +199,39 @@ def _record(
             d.status = "dead"
             if not permanent:
                 d.last_error = f"{error} (menyerah setelah {d.attempts} percobaan)"
+            _tell_admins(session, config, d, now)
             return "dead"
         d.status = "failed"
         d.next_attempt_at = now + timedelta(seconds=backoff_seconds(d.attempts, retry, retry_after, rng))
         return "failed"
+
+
+def _tell_admins(session: Session, config: AppConfig, delivery: Delivery, now: datetime) -> None:
+    """Queue a notice to the admins about a dead delivery, in the same transaction that marks it dead."""
+    from alerts.source_health import admin_receiver
+
+    alert = session.get(Alert, delivery.alert_id)
+    # Never report a failed report: a broken admin channel must not feed itself.
+    if alert is None or alert.kind == "delivery_failed":
+        return
+    queue_alert(
+        session,
+        config,
+        receiver=admin_receiver(config),
+        kind="delivery_failed",
+        now=now,
+        payload={
+            "failure": {
+                "delivery_id": delivery.id,
+                "alert_id": alert.id,
+                "receiver": alert.payload.get("receiver_name") or alert.receiver,
+                "channel": delivery.channel,
+                "recipient": delivery.recipient,
+                "error": delivery.last_error,
+            }
+        },
+        agency_code=alert.agency_code,
+    )
 
 
 def _release(db: Database, delivery_id: int, now: datetime) -> None:

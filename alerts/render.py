@@ -48,6 +48,7 @@ KIND_PREFIX = {
     "group": "Ringkasan isu",
     "digest": "Ringkasan harian",
     "source_health": "Sumber data diam",
+    "delivery_failed": "Pengiriman gagal",
 }
 
 _HANDLE = re.compile(r"(?<![\w.])@[A-Za-z0-9_.]{1,30}")
@@ -167,6 +168,8 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
         return _build_source(payload, links, prefix)
     if kind == "group":
         return _build_group(payload, links, prefix)
+    if kind == "delivery_failed":
+        return _build_failure(payload, links, prefix)
     stage = STAGE_LABELS.get(str(issue.get("stage", "")), str(issue.get("stage", "")).upper())
     kec = issue.get("kecamatan") or "lokasi belum diketahui"
     doc = _Doc(f"[{prefix} · {stage}] {issue.get('title', 'Isu')} – Kec. {kec}")
@@ -301,6 +304,19 @@ def _build_source(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
     doc.add(
         _t("Yang perlu dilakukan: periksa token/alamat sumber dan log kolektor. "),
         _t("Status sumber", f"{links.dashboard}/sources"),
+    )
+    return doc
+
+
+def _build_failure(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
+    f: dict[str, Any] = payload.get("failure") or {}
+    doc = _Doc(f"[{prefix}] {f.get('channel', '?')} ke {f.get('receiver', '?')}")
+    doc.add(_t(f"[{prefix}] ", None, True), _t(f"peringatan #{f.get('alert_id')} tidak sampai", None, True))
+    doc.add(_t(f"Penerima: {f.get('receiver', '?')} lewat {f.get('channel', '?')} ({f.get('recipient', '?')})"))
+    doc.add(_t(f"Sebab: {f.get('error') or '-'}"))
+    doc.add(
+        _t("Yang perlu dilakukan: perbaiki alamat/chat id di config lalu kirim ulang dari dasbor. "),
+        _t("Status pengiriman", f"{links.dashboard}/alerts"),
     )
     return doc
 

@@ -73,6 +73,9 @@ def _subject(a: Alert) -> str:
         return f"{len(a.payload.get('group', []))} isu"
     if a.kind == "source_health":
         return f"sumber {(a.payload.get('source') or {}).get('name', '?')}"
+    if a.kind == "delivery_failed":
+        f = a.payload.get("failure") or {}
+        return f"peringatan #{f.get('alert_id')} ke {f.get('receiver')} lewat {f.get('channel')}"
     if a.kind == "digest":
         return f"ringkasan {(a.payload.get('digest') or {}).get('date', '')}"
     return "-"

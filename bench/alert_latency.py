@@ -82,9 +82,7 @@ def main(n: int = 300) -> None:
         send = time.perf_counter() - t
         with db.session() as s:
             sent = [d for d in s.scalars(select(Delivery)) if d.status == "sent"]
-        print(
-            f"open issues: {n}; alerts decided: {len(alerts)} (rest inhibited by disasters); deliveries: {total}"
-        )
+        print(f"open issues: {n}; alerts decided: {len(alerts)} (rest inhibited by disasters); deliveries: {total}")
         print(f"evaluate (first pass, writes alerts+outbox): {decide * 1000:.0f} ms ({n / decide:.0f} issues/s)")
         print(f"evaluate (steady state, nothing new, {len(again)} alerts): {steady * 1000:.0f} ms")
         print(

@@ -246,7 +246,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--issues", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--clients", default="1,20", help="comma-separated concurrency levels to measure")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
@@ -282,8 +282,10 @@ def main() -> None:
     while not server.started:
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
+    results: list[tuple[int, dict[str, list[float]]]] = []
     try:
-        timings = measure(f"http://127.0.0.1:{port}", args.issues, args.clients, args.seconds)
+        for clients in [int(c) for c in args.clients.split(",")]:
+            results.append((clients, measure(f"http://127.0.0.1:{port}", args.issues, clients, args.seconds)))
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -291,16 +293,17 @@ def main() -> None:
         if schema:
             with create_engine(args.pg_url).begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    print(f"{args.db}, {args.posts:,} posts, {args.clients} clients, {args.seconds:.0f} s:")
-    for kind, values in timings.items():
-        if not values:
-            continue
-        values.sort()
-        p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
-        print(
-            f"  {kind:<11} n={len(values):>5}  p50={statistics.median(values) * 1000:7.1f} ms  "
-            f"p95={p95 * 1000:7.1f} ms  max={values[-1] * 1000:7.1f} ms"
-        )
+    for clients, timings in results:
+        print(f"{args.db}, {args.posts:,} posts, {clients} clients, {args.seconds:.0f} s:")
+        for kind, values in timings.items():
+            if not values:
+                continue
+            values.sort()
+            p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+            print(
+                f"  {kind:<11} n={len(values):>5}  p50={statistics.median(values) * 1000:7.1f} ms  "
+                f"p95={p95 * 1000:7.1f} ms  max={values[-1] * 1000:7.1f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -295,7 +295,7 @@ class Alert(Base):
     receiver: Mapped[str] = mapped_column(String(100))
     agency_code: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(30))
-    """first | update | repeat | escalation | regression | group | digest | source_health | crisis"""
+    """first | update | repeat | escalation | regression | group | digest | source_health | crisis | delivery_failed"""
     stage: Mapped[str | None] = mapped_column(String(20))
     parent_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
     """The first alert of this issue to this receiver (updates refer to it)."""

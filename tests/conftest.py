@@ -20,6 +20,8 @@ from monitor.config import AppConfig, load_config
 from monitor.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
+# One trained classifier for the whole run (and its subprocesses), not one per temporary folder.
+os.environ.setdefault("OKI_MONITOR_MODEL_DIR", str(ROOT / "var" / "test-models"))
 PG_URL = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

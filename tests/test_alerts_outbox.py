@@ -29,7 +29,7 @@ from alerts.report import summarise
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import Delivery, DeliveryAttempt
+from monitor.models import Alert, Delivery, DeliveryAttempt
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -139,6 +139,11 @@ def test_permanent_failures_are_dead_and_shown_not_retried(
     assert {d.last_error for d in dead} >= {
         "Telegram menolak pesan ke chat -1001000000002: Forbidden: bot was blocked by the user"
     }
+    with db.session() as s:
+        notices = list(s.scalars(select(Alert).where(Alert.kind == "delivery_failed")))
+    assert sorted(n.payload["failure"]["recipient"] for n in notices) == ["-1001000000002", "-1001000000003"]
+    assert {n.receiver for n in notices} == {"agency:diskominfo"}
+    assert deliver_due(db, cfg, T0).sent == 4  # the admins' notices (e-mail + Telegram each)
     assert deliver_due(db, cfg, T0 + timedelta(days=1)).claimed == 0
     with db.session() as s:
         lines = summarise(s)

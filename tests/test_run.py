@@ -18,6 +18,7 @@ def _config(tmp_path: Path) -> Path:
     data = yaml.safe_load((ROOT / "config.yaml").read_text())
     data["sources"] = []  # no network in tests
     data["database_url"] = f"sqlite:///{tmp_path / 'run.db'}"
+    data["alerts"]["telegram"]["api_base"] = "http://127.0.0.1:9"  # never the real Bot API from a test
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -26,6 +27,7 @@ def _config(tmp_path: Path) -> Path:
 def _start(cfg: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "OKI_MONITOR_AUTHOR_KEY": "run-test-key-0123456789", "PYTHONPATH": str(ROOT)}
     env.pop("OKI_MONITOR_DATABASE_URL", None)
+    env.pop("OKI_MONITOR_TELEGRAM_TOKEN", None)
     return subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "run", *args],
         cwd=cfg.parent,
@@ -83,5 +85,5 @@ def test_run_starts_and_stops_cleanly_and_holds_the_lease(tmp_path: Path) -> Non
     third = _start(cfg, "--no-web")  # the lease was released on a clean stop
     _wait_for(third, "scheduler started")
     third.send_signal(signal.SIGINT)
-    third.communicate(timeout=60)
+    third.communicate(timeout=120)
     assert third.returncode == 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from types import FrameType
 
+from alerts.routing import check_routing
 from monitor.cli import Context
 from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
@@ -28,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     db = ctx.checked_database()
     service = MonitorService(ctx.config, db, ctx.clock)
+    for problem in check_routing(ctx.config):  # e.g. a topic that reaches nobody
+        log.warning("routing: %s", problem)
     for name, reason in service.disabled.items():
         log.info("source %s: %s", name, reason)
     owner = owner_id()
@@ -52,7 +56,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: stopping after running jobs finish", signum)
+        if stop.is_set():
+            # A second signal: the operator does not want to wait. Every write is one transaction,
+            # so stopping now loses nothing that was stored; an interrupted job simply runs again.
+            log.warning("second signal %d: stopping now without waiting for running jobs", signum)
+            os._exit(130)
+        log.info("signal %d: stopping after running jobs finish (again to stop at once)", signum)
         stop.set()
         if server is not None:
             server.should_exit = True

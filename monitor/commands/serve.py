@@ -29,5 +29,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if host not in ("127.0.0.1", "localhost", "::1") and not ctx.config.web.secure_cookies:
         log.warning("listening on %s without web.secure_cookies: put HTTPS in front and set it to true", host)
     log.info("dashboard on http://%s:%s", host, port)
-    uvicorn.run(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning", proxy_headers=False)
+    uvicorn.run(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning")
     return 0

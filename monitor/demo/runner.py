@@ -12,6 +12,8 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,7 +45,7 @@ KIND_NAMES = {
 log = logging.getLogger(__name__)
 
 STEP = timedelta(minutes=10)
-DEMO_TOKEN_ENV = "OKI_MONITOR_TELEGRAM_TOKEN"
+DEMO_TOKEN_ENV = "OKI_DEMO_TELEGRAM_TOKEN"
 DEMO_TOKEN = "123456789:DEMO-token-not-secret"
 
 
@@ -76,6 +78,31 @@ def demo_config(base: AppConfig, db_url: str, replay_base: str, smtp_port: int, 
     return AppConfig.model_validate(data)
 
 
+@contextmanager
+def _demo_environment() -> Iterator[None]:
+    """The demo's stand-in tokens (accepted only by the local servers), removed again afterwards.
+
+    Leaving them set would make a later `run` in the same process talk to the real APIs with them.
+    """
+    from monitor.demo.replay_server import DEMO_X_TOKEN_ENV, DEMO_YOUTUBE_KEY_ENV
+
+    values = {
+        DEMO_TOKEN_ENV: DEMO_TOKEN,
+        DEMO_X_TOKEN_ENV: "demo-x-token-not-secret",
+        DEMO_YOUTUBE_KEY_ENV: "demo-youtube-key-not-secret",
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
 def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResult:
     """Run the whole scenario; returns what happened (the report is in ``result.lines``)."""
     from monitor.demo.replay_server import ReplayServer
@@ -87,8 +114,12 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
     workdir.mkdir(parents=True)
     posts = build_scenario()
     clock = SimulatedClock(START)
-    os.environ[DEMO_TOKEN_ENV] = DEMO_TOKEN
-    with ReplayServer(posts, clock.now) as replay, SmtpSink() as smtp, TelegramStub(DEMO_TOKEN) as telegram:
+    with (
+        _demo_environment(),
+        ReplayServer(posts, clock.now) as replay,
+        SmtpSink() as smtp,
+        TelegramStub(DEMO_TOKEN) as telegram,
+    ):
         cfg = demo_config(base, f"sqlite:///{workdir / 'demo.db'}", replay.base_url, smtp.port, telegram.base_url)
         db = Database(cfg.database_url, sqlite_synchronous="NORMAL")  # a throw-away database
         db.upgrade()

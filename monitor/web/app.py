@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -151,7 +151,8 @@ def require_csrf(request: Request, given: str | None) -> None:
     if isinstance(principal, Principal) and principal.via_token:
         return
     origin = request.headers.get("origin")
-    if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+    # Compare hosts only: behind an HTTPS proxy the scheme seen here differs from the browser's.
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
         raise HTTPException(403, "Permintaan dari situs lain ditolak (Origin tidak cocok).")
     if not csrf_ok(getattr(request.state, "csrf_token", None), given):
         raise HTTPException(

@@ -158,8 +158,13 @@ def _board_context(request: Request, principal: Principal) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def board_page(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
-    return _render(request, "board.html", principal, **_board_context(request, principal))
+def board_page(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    refresh: Annotated[int, Query(ge=2, le=600)] = 30,
+) -> Response:
+    """The board; ``refresh`` is how often (seconds) the page reloads its rows."""
+    return _render(request, "board.html", principal, refresh=refresh, **_board_context(request, principal))
 
 
 @router.get("/partials/board", response_class=HTMLResponse)

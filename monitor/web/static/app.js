@@ -24,5 +24,6 @@
       })
       .catch(function () { /* offline for a moment: try again next tick */ });
   }
-  window.setInterval(refresh, 30000);
+  var seconds = parseInt(table.getAttribute("data-interval") || "30", 10);
+  window.setInterval(refresh, Math.max(2, seconds) * 1000);
 })();
