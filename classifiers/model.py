@@ -36,29 +36,11 @@ from classifiers.features import NgramFeatures
 from classifiers.gazetteer import Evidence, get_gazetteer
 from classifiers.labels import Labels
 from classifiers.normalise import normalise
+from classifiers.taxonomy import TOPICS
 from classifiers.urgency import urgency_cues
 
 log = logging.getLogger(__name__)
 
-TOPICS: tuple[str, ...] = (
-    "infrastruktur",
-    "air_bersih",
-    "listrik",
-    "kesehatan",
-    "pendidikan",
-    "adminduk",
-    "bansos",
-    "lingkungan",
-    "bencana",
-    "transportasi",
-    "ketenagakerjaan",
-    "pungli_korupsi",
-    "pertanian",
-    "ketertiban",
-    "harga_kebutuhan",
-    "pelayanan_publik",
-)
-"""Taxonomy keys (shared/design/taxonomy.md), in the same order as monitor.config.TOPICS."""
 
 TRIAGE_THRESHOLD = 0.6
 """Default: posts whose overall confidence is below this go to the comms team's triage queue."""

@@ -17,31 +17,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alerts.config import AlertsConfig
+from classifiers.taxonomy import TOPICS
 from classifiers.virality import ViralityParams
 from monitor import redact
 
 DATABASE_ENV = "OKI_MONITOR_DATABASE_URL"
 DEFAULT_CONFIG = Path("config.yaml")
 
-TOPICS: tuple[str, ...] = (
-    "infrastruktur",
-    "air_bersih",
-    "listrik",
-    "kesehatan",
-    "pendidikan",
-    "adminduk",
-    "bansos",
-    "lingkungan",
-    "bencana",
-    "transportasi",
-    "ketenagakerjaan",
-    "pungli_korupsi",
-    "pertanian",
-    "ketertiban",
-    "harga_kebutuhan",
-    "pelayanan_publik",
-)
-"""The taxonomy keys (shared/design/taxonomy.md): a contract with classify and routing."""
+
+__all__ = ["TOPICS", "AppConfig", "ConfigError", "load_config", "parse_config", "secret"]
 
 
 class ConfigError(Exception):

@@ -21,28 +21,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.normalise import normalise
+from classifiers.taxonomy import TOPIC_LABELS
 from monitor.config import AppConfig
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post
 from monitor.prefilter import place_words
-
-TOPIC_TITLES: dict[str, str] = {
-    "infrastruktur": "Infrastruktur",
-    "air_bersih": "Air bersih",
-    "listrik": "Listrik",
-    "kesehatan": "Kesehatan",
-    "pendidikan": "Pendidikan",
-    "adminduk": "Administrasi kependudukan",
-    "bansos": "Bantuan sosial",
-    "lingkungan": "Lingkungan",
-    "bencana": "Bencana",
-    "transportasi": "Transportasi",
-    "ketenagakerjaan": "Ketenagakerjaan",
-    "pungli_korupsi": "Pungli/korupsi",
-    "pertanian": "Pertanian",
-    "ketertiban": "Ketertiban",
-    "harga_kebutuhan": "Harga kebutuhan",
-    "pelayanan_publik": "Pelayanan publik",
-}
 
 # Words that say nothing about *which* problem a post is about.
 _STOP = frozenset(
@@ -94,7 +76,7 @@ def make_title(topic: str, kecamatan: str | None, desa: str | None, terms: Count
     top = [w for w, _ in sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:4]]
     place = f"Desa {desa}, {kecamatan}" if desa and kecamatan else (kecamatan or "lokasi belum jelas")
     words = f": {' '.join(top)}" if top else ""
-    return f"{TOPIC_TITLES.get(topic, topic)} di {place}{words}"
+    return f"{TOPIC_LABELS.get(topic, topic)} di {place}{words}"
 
 
 @dataclass(frozen=True)
