@@ -23,6 +23,7 @@ from classifiers.virality import EngagementReading, PostEvent, assess
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.issues import IssueGrouper, close_quiet
+from monitor.metrics import observe_classify
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ def classify_new(
         f"{p.title}. {p.text}" if p.title and p.title not in (p.text or "") else (p.text or p.title or "")
         for p in posts
     ]
+    started = time.perf_counter()
     labels = classifier.predict(texts)
+    observe_classify(time.perf_counter() - started)
     kept = 0
     counts: dict[tuple[datetime, str, str, str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for post, lab in zip(posts, labels, strict=True):

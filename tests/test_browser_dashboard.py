@@ -7,8 +7,9 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -92,6 +93,18 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
+def _wait(driver: object, condition: Callable[[Any], object], seconds: float = 10) -> None:
+    """Wait for a condition, tolerating elements that vanish while a page loads or rows refresh."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(driver, WebDriver)
+    WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+        condition
+    )
+
+
 def _login(driver: object, base: str, username: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -102,6 +115,8 @@ def _login(driver: object, base: str, username: str) -> None:
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
+    # click() may return before the redirect lands: wait for the board instead of reading the URL at once.
+    _wait(driver, lambda d: d.find_elements(By.ID, "board-rows") or d.find_elements(By.CLASS_NAME, "error"))
     assert "/login" not in driver.current_url, driver.find_element(By.TAG_NAME, "main").text
 
 
@@ -132,7 +147,7 @@ def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[
     assert "Naik" in rows[0].text and "Belum diterima" in rows[0].text
 
     rows[0].find_element(By.TAG_NAME, "a").click()
-    assert f"/issues/{s.rising_id}" in driver.current_url
+    _wait(driver, lambda d: f"/issues/{s.rising_id}" in d.current_url)
     texts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".post-text")]
     assert any("<script>document.title='PWNED'</script>" in t for t in texts)  # shown as text
     assert any("onerror=" in t for t in texts)
@@ -140,7 +155,8 @@ def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[
     assert driver.execute_script("return document.querySelectorAll('main script, main img').length") == 0
 
     driver.find_element(By.ID, "ack-button").click()
-    assert "Diterima oleh kominfo" in driver.find_element(By.ID, "ack-state").text
+    _wait(driver, lambda d: "Diterima oleh kominfo" in d.find_element(By.ID, "ack-state").text)
+    assert not driver.find_elements(By.ID, "ack-button")
     driver.get(f"{base}/")
     first = driver.find_elements(By.CSS_SELECTOR, "#board-rows tr[data-issue]")[0]
     assert "Diterima" in first.text and "Belum" not in first.text
@@ -201,7 +217,6 @@ def test_board_fits_a_phone_screen(server: tuple[str, Seeded], browser: object) 
 def test_board_refreshes_itself(server: tuple[str, Seeded], browser: object, sqlite_db: Database) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
-    from selenium.webdriver.support.ui import WebDriverWait
 
     from tests.web_support import NOW
 
@@ -228,7 +243,7 @@ def test_board_refreshes_itself(server: tuple[str, Seeded], browser: object, sql
                 updated_at=NOW,
             )
         )
-    WebDriverWait(driver, 10).until(lambda d: "Banjir rob di Cengal" in d.find_element(By.ID, "board-rows").text)
+    _wait(driver, lambda d: "Banjir rob di Cengal" in d.find_element(By.ID, "board-rows").text)
     # Rows are replaced every 2 s: read the first one in a single script call, not via a stale element.
     first = driver.execute_script("return document.querySelector('#board-rows tr[data-issue]').innerText")
     assert "Banjir rob" in first and "Viral" in first

@@ -39,7 +39,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenApiSche
 
 def _checker(operation: APIOperation, token: str) -> Callable[[], None]:
     @given(case=operation.as_strategy())
-    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case: Case) -> None:
         response = case.call(headers={"Authorization": f"Bearer {token}"})
         assert response.status_code < 500, (

@@ -17,24 +17,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.metrics import CLASSIFY_SECONDS, PROCESS_REGISTRY, observe_classify
 from monitor.models import Delivery, JobRun, Source
 from monitor.web.queries import queue_depth
 
 log = logging.getLogger(__name__)
 
-PROCESS_REGISTRY = CollectorRegistry()
-CLASSIFY_SECONDS = Histogram(
-    "oki_classify_seconds",
-    "Time to classify one batch of posts",
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-    registry=PROCESS_REGISTRY,
-)
-
-
-def observe_classify(seconds: float) -> None:
-    """Record one classification batch's duration (call from the pipeline)."""
-    CLASSIFY_SECONDS.observe(seconds)
-
+__all__ = ["CLASSIFY_SECONDS", "PROCESS_REGISTRY", "observe_classify"]
 
 class _DatabaseCollector(Collector):
     def __init__(self, sessions: Callable[[], Session]) -> None:

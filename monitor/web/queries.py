@@ -422,7 +422,8 @@ def distinct_platforms(session: Session) -> list[str]:
 
 
 def sources(session: Session) -> list[Source]:
-    return list(session.scalars(select(Source).order_by(Source.name)))
+    # `_internal` rows hold bookkeeping (the Telegram update offset), not collectors.
+    return list(session.scalars(select(Source).where(Source.kind != "_internal").order_by(Source.name)))
 
 
 def users(session: Session) -> list[User]:

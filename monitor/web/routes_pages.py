@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from alerts.ack import AckError, apply_link
 from classifiers.gazetteer import KECAMATAN
 from monitor.clock import format_wib
 from monitor.config import TOPICS
@@ -52,6 +53,21 @@ def _safe_next(target: str | None) -> str:
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+# ---------------------------------------------------------------- signed e-mail links
+
+
+@router.get("/alerts/action/{signed}", response_class=HTMLResponse)
+def alert_link_action(request: Request, signed: str) -> Response:
+    """A link from an alert e-mail ("Tindak lanjuti", "bukan keluhan", ...): the signature is the authorisation."""
+    ctx = web(request)
+    try:
+        with ctx.db.session() as session:
+            message = apply_link(session, ctx.config, signed, actor="email", now=ctx.clock.now())
+    except AckError as exc:
+        return _render(request, "notice.html", None, status_code=400, heading="Tautan tidak berlaku", message=str(exc))
+    return _render(request, "notice.html", None, heading="Terima kasih", message=message)
 
 
 # ---------------------------------------------------------------- login
