@@ -20,6 +20,7 @@ the newest post seen last time (see :mod:`collectors.sweep`), ordered by the ser
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,8 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
+from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
+from collectors.budget import RateLimit
 from collectors.common import (
     CommonSettings,
     Pacer,
@@ -42,6 +44,10 @@ from collectors.http import safe_get
 from collectors.sweep import Page, sweep
 
 log = logging.getLogger(__name__)
+
+LOOKUP_BATCH = 25
+"""AT-URIs per ``app.bsky.feed.getPosts`` call (the lexicon's ``maxLength``)."""
+_POST_URI = re.compile(r"^at://[A-Za-z0-9._:%-]{1,253}/app\.bsky\.feed\.post/[A-Za-z0-9._~:-]{1,512}$")
 
 
 class Settings(CommonSettings):
@@ -142,15 +148,17 @@ def _post(post: Any, *, source: str, now: datetime) -> tuple[RawItem | None, str
 
 
 class BlueskyCollector:
-    """Bluesky search for a few queries."""
+    """Bluesky search for a few queries, and lookup of stored posts by AT-URI."""
 
     platform = "bluesky"
+    max_ids_per_call = LOOKUP_BATCH
 
     def __init__(self, name: str, settings: Settings, token: str | None) -> None:
         self.name = name
         self.settings = settings
         self._token = token
         self._pacer = Pacer(settings.min_request_interval)
+        self.last_lookup_rate_limit: RateLimit = RateLimit()
 
     def __repr__(self) -> str:  # never show the token
         return f"BlueskyCollector(name={self.name!r})"
@@ -218,6 +226,90 @@ class BlueskyCollector:
         if error is not None and not items:
             raise error
         return FetchResult(items=items, cursor={"queries": state}, rejected=rejected, calls=calls, rate_limit=rate)
+
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        """Fresh like/repost/reply/quote counts via ``app.bsky.feed.getPosts`` (up to 25 AT-URIs per call).
+
+        Stored ids are the posts' ``at://`` URIs (what :func:`parse_search` stores). Deleted
+        posts are simply absent from the answer. An id that is not a post URI is never sent:
+        the server refuses the whole call (400) for one bad URI.
+        """
+        uris: list[str] = []
+        for external_id in dict.fromkeys(external_ids):
+            if is_post_uri(external_id):
+                uris.append(external_id)
+            else:
+                log_rejected(self.name, external_id, "not an at:// post URI; cannot be looked up")
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        readings: list[MetricsReading] = []
+        calls = 0
+        for start in range(0, len(uris), LOOKUP_BATCH):
+            chunk = uris[start : start + LOOKUP_BATCH]
+            self._pacer.wait()
+            fetched = safe_get(
+                client,
+                self.settings.base_url.rstrip("/") + "/xrpc/app.bsky.feed.getPosts",
+                source=self.name,
+                now=now,
+                params={"uris": chunk},
+                headers=headers,
+                limits=self.settings.limits(),
+            )
+            calls += 1
+            limit = lookup_rate_limit(fetched.headers)
+            if limit != RateLimit():
+                self.last_lookup_rate_limit = limit
+            readings.extend(parse_posts(fetched.json(), source=self.name, wanted=chunk))
+        return readings, calls
+
+
+def is_post_uri(value: str) -> bool:
+    """Whether ``value`` is an ``at://<did-or-handle>/app.bsky.feed.post/<rkey>`` URI."""
+    return bool(_POST_URI.match(value))
+
+
+def parse_posts(data: Any, *, source: str, wanted: list[str]) -> list[MetricsReading]:
+    """Readings from a ``getPosts`` body ``{"posts": [postView]}`` (pure).
+
+    Counts follow :func:`parse_search`: shares are reposts plus quotes. Post views for
+    URIs not in ``wanted`` and malformed entries are skipped; a body without a ``posts``
+    list is a :class:`SourceError`.
+    """
+    posts = data.get("posts") if isinstance(data, dict) else None
+    if not isinstance(posts, list):
+        raise SourceError(
+            f"source {source}: getPosts answer is not an object with a 'posts' list "
+            f"(got {type(data).__name__}); the next run retries"
+        )
+    asked = set(wanted)
+    readings: dict[str, MetricsReading] = {}
+    for post in posts:
+        uri = post.get("uri") if isinstance(post, dict) else None
+        if not isinstance(post, dict) or not isinstance(uri, str) or uri not in asked:
+            log_rejected(source, uri, "getPosts returned a post without a requested uri")
+            continue
+        readings[uri] = MetricsReading(
+            external_id=uri,
+            likes=to_int(post.get("likeCount")),
+            shares=to_int(post.get("repostCount")) + to_int(post.get("quoteCount")),
+            replies=to_int(post.get("replyCount")),
+        )
+    return list(readings.values())
+
+
+def lookup_rate_limit(headers: Mapping[str, str]) -> RateLimit:
+    """Bluesky's ``RateLimit-Limit/-Remaining/-Reset`` (reset in epoch seconds) as a :class:`RateLimit`."""
+
+    def number(name: str) -> int | None:
+        value = (headers.get(name) or "").strip()
+        return int(value) if value.isdigit() and len(value) < 16 else None
+
+    reset = number("ratelimit-reset")
+    return RateLimit(
+        limit=number("ratelimit-limit"),
+        remaining=number("ratelimit-remaining"),
+        reset_at=datetime.fromtimestamp(reset, UTC) if reset is not None and reset < 10**11 else None,
+    )
 
 
 def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> BlueskyCollector:

@@ -33,7 +33,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from pydantic import Field, field_validator
 
-from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
+from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
+from collectors.budget import RateLimit
 from collectors.common import (
     CommonSettings,
     Pacer,
@@ -45,12 +46,15 @@ from collectors.common import (
     to_int,
     validate_settings,
 )
-from collectors.http import safe_get, status_error
+from collectors.http import Fetched, safe_get, status_error
 
 log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"^\w{1,100}$", re.UNICODE)
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([\w ]+)"?')
+LOOKUP_BATCH = 20
+"""Ids per ``GET /api/v1/statuses`` call: Mastodon refuses more than its default page size (20) with 422."""
+_STATUS_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 
 
 class Settings(CommonSettings):
@@ -184,9 +188,11 @@ def _status_item(raw: dict[str, Any], *, source: str, instance: str, now: dateti
 
 
 class MastodonCollector:
-    """Hashtag timelines (and token searches) on one instance."""
+    """Hashtag timelines (and token searches) on one instance, and status lookup by id."""
 
     platform = "mastodon"
+    max_ids_per_call = LOOKUP_BATCH
+    """Ids per lookup call; drops to 1 once the instance turns out to lack the batch endpoint."""
 
     def __init__(self, name: str, settings: Settings, token: str | None) -> None:
         self.name = name
@@ -194,6 +200,8 @@ class MastodonCollector:
         self._token = token
         self._pacer = Pacer(settings.min_request_interval)
         self.instance = urlsplit(settings.base_url).netloc or settings.base_url
+        self.last_lookup_rate_limit: RateLimit = RateLimit()
+        self._batch_lookup = True
 
     def __repr__(self) -> str:  # never show the token
         return f"MastodonCollector(name={self.name!r})"
@@ -320,6 +328,76 @@ class MastodonCollector:
                 break  # a short page means there is nothing more right now
         return items, rejected, calls, newest, rate
 
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        """Fresh counts of already-stored statuses; ids the instance no longer shows are simply absent.
+
+        Uses ``GET /api/v1/statuses?id[]=...`` (Mastodon 4.3+, at most
+        :data:`LOOKUP_BATCH` ids). An older instance answers 404 there; then each status is
+        fetched alone (``GET /api/v1/statuses/:id``) and later batches shrink to one id, so
+        every planned call is one real request and the tracking budget stays honest.
+        """
+        ids = list(dict.fromkeys(i for i in external_ids if is_status_id(i)))
+        readings: list[MetricsReading] = []
+        calls = 0
+        for start in range(0, len(ids), LOOKUP_BATCH):
+            chunk = ids[start : start + LOOKUP_BATCH]
+            if self._batch_lookup:
+                got, n = self._lookup_batch(client, chunk, now)
+                calls += n
+                if got is not None:
+                    readings.extend(got)
+                    continue
+            for status_id in chunk:
+                reading = self._lookup_one(client, status_id, now)
+                calls += 1
+                if reading is not None:
+                    readings.append(reading)
+        return readings, calls
+
+    def _lookup_fetch(
+        self, client: httpx.Client, path: str, params: Mapping[str, str | list[str]] | None, now: datetime
+    ) -> Fetched:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        self._pacer.wait()
+        fetched = safe_get(
+            client,
+            self.settings.base_url.rstrip("/") + path,
+            source=self.name,
+            now=now,
+            params=params,
+            headers=headers,
+            limits=self.settings.limits(),
+            check_status=False,
+        )
+        limit = lookup_rate_limit(fetched.headers)
+        if limit != RateLimit():
+            self.last_lookup_rate_limit = limit
+        return fetched
+
+    def _lookup_batch(
+        self, client: httpx.Client, chunk: list[str], now: datetime
+    ) -> tuple[list[MetricsReading] | None, int]:
+        """Readings of one batch call, or None when the instance has no batch endpoint (404)."""
+        fetched = self._lookup_fetch(client, "/api/v1/statuses", {"id[]": chunk}, now)
+        if fetched.status == 404:
+            # Before 4.3 there is no GET /api/v1/statuses: fall back to one call per status from now on.
+            log.info("source %s: instance has no batch status lookup (404); looking statuses up one by one", self.name)
+            self._batch_lookup = False
+            self.max_ids_per_call = 1
+            return None, 1
+        if fetched.status >= 400:
+            raise status_error(fetched, now)
+        return parse_status_metrics(fetched.json(), source=self.name, wanted=chunk), 1
+
+    def _lookup_one(self, client: httpx.Client, status_id: str, now: datetime) -> MetricsReading | None:
+        fetched = self._lookup_fetch(client, f"/api/v1/statuses/{status_id}", None, now)
+        if fetched.status in (404, 410):
+            return None  # deleted, or no longer visible to us
+        if fetched.status >= 400:
+            raise status_error(fetched, now)
+        found = parse_status_metrics([fetched.json()], source=self.name, wanted=[status_id])
+        return found[0] if found else None
+
 
 class _Partial(Exception):
     """Some pages were read before a failure: keep them (internal)."""
@@ -346,6 +424,52 @@ def _rate_limit(headers: httpx.Headers) -> JSONDict:
     if reset and parse_iso(reset):
         out["reset"] = reset
     return out
+
+
+def is_status_id(value: str) -> bool:
+    """Whether ``value`` can be a status id (Mastodon: digits; Pleroma/Akkoma: alphanumeric flake ids).
+
+    Anything else would break the URL path or the whole batch, so it is never sent.
+    """
+    return bool(_STATUS_ID.match(value))
+
+
+def parse_status_metrics(data: Any, *, source: str, wanted: list[str]) -> list[MetricsReading]:
+    """Engagement readings from an array of Status entities (pure).
+
+    Only ids in ``wanted`` are returned (an instance must not make us store counts for
+    posts we did not ask about). A non-array body is a :class:`SourceError`; a single
+    malformed status is logged and skipped.
+    """
+    if not isinstance(data, list):
+        raise SourceError(
+            f"source {source}: expected a JSON array of statuses from the status lookup, got {type(data).__name__}; "
+            "the instance may have changed its API — the next run retries"
+        )
+    asked = set(wanted)
+    readings: dict[str, MetricsReading] = {}
+    for raw in data:
+        status_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(status_id, str) or status_id not in asked:
+            log_rejected(source, status_id, "status lookup returned an entry without a requested string id")
+            continue
+        assert isinstance(raw, dict)
+        # A boost's own counts are always zero; its engagement lives on the original.
+        counted = raw["reblog"] if isinstance(raw.get("reblog"), dict) else raw
+        readings[status_id] = MetricsReading(
+            external_id=status_id,
+            likes=to_int(counted.get("favourites_count")),
+            shares=to_int(counted.get("reblogs_count")),
+            replies=to_int(counted.get("replies_count")),
+        )
+    return list(readings.values())
+
+
+def lookup_rate_limit(headers: Mapping[str, str]) -> RateLimit:
+    """The ``X-RateLimit-*`` headers of a Mastodon answer as a :class:`RateLimit` (pure)."""
+    facts = _rate_limit(httpx.Headers(headers))
+    reset = parse_iso(facts.get("reset"))
+    return RateLimit(limit=facts.get("limit"), remaining=facts.get("remaining"), reset_at=reset)
 
 
 def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> MastodonCollector:

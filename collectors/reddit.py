@@ -21,19 +21,24 @@ so ``user_agent`` is mandatory. Reddit sometimes sends its 429 body
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from pydantic import Field, field_validator
 
-from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
+from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
+from collectors.budget import RateLimit
 from collectors.common import CommonSettings, Pacer, clean_text, log_rejected, time_problem, to_int, validate_settings
 from collectors.http import safe_get
 from collectors.sweep import Page, sweep
 
 log = logging.getLogger(__name__)
+
+LOOKUP_BATCH = 100
+"""Fullnames per ``/api/info`` call (Reddit's documented maximum)."""
 
 
 class Settings(CommonSettings):
@@ -127,14 +132,16 @@ def _post(post: Any, *, source: str, now: datetime) -> tuple[RawItem | None, str
 
 
 class RedditCollector:
-    """Reddit search over a few subreddits."""
+    """Reddit search over a few subreddits, and lookup of stored posts by fullname."""
 
     platform = "reddit"
+    max_ids_per_call = LOOKUP_BATCH
 
     def __init__(self, name: str, settings: Settings) -> None:
         self.name = name
         self.settings = settings
         self._pacer = Pacer(settings.min_request_interval)
+        self.last_lookup_rate_limit: RateLimit = RateLimit()
 
     def _streams(self) -> list[tuple[str, str, dict[str, str]]]:
         base = self.settings.base_url.rstrip("/")
@@ -203,6 +210,118 @@ class RedditCollector:
         if error is not None and not items:
             raise error
         return FetchResult(items=items, cursor={"streams": state}, rejected=rejected, calls=calls, rate_limit=rate)
+
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        """Fresh score and comment counts via ``/api/info.json?id=<fullnames>`` (up to 100 per call).
+
+        Stored ids may be fullnames (``t3_abc``, what :func:`parse_listing` stores) or bare
+        post ids (``abc``, e.g. from an import); readings come back under the id as stored.
+        Removed or private things are simply absent from the Listing.
+        """
+        by_fullname: dict[str, list[str]] = {}
+        for external_id in external_ids:
+            name = to_fullname(external_id)
+            if name is None:
+                log_rejected(self.name, external_id, "not a Reddit id or fullname; cannot be looked up")
+                continue
+            by_fullname.setdefault(name, []).append(external_id)
+        names = list(by_fullname)
+        readings: list[MetricsReading] = []
+        calls = 0
+        for start in range(0, len(names), LOOKUP_BATCH):
+            chunk = names[start : start + LOOKUP_BATCH]
+            self._pacer.wait()
+            fetched = safe_get(
+                client,
+                self.settings.base_url.rstrip("/") + "/api/info.json",
+                source=self.name,
+                now=now,
+                params={"id": ",".join(chunk), "raw_json": "1"},
+                headers={"User-Agent": self.settings.user_agent},
+                limits=self.settings.limits(),
+            )
+            calls += 1
+            limit = lookup_rate_limit(fetched.headers, now)
+            if limit != RateLimit():
+                self.last_lookup_rate_limit = limit
+            for reading in parse_info(fetched.json(), source=self.name, wanted=chunk):
+                for stored_id in by_fullname[reading.external_id]:
+                    readings.append(
+                        MetricsReading(stored_id, likes=reading.likes, shares=reading.shares, replies=reading.replies)
+                    )
+        return readings, calls
+
+
+_BARE_ID = re.compile(r"^[0-9a-z]{1,13}$")
+_FULLNAME = re.compile(r"^t[1-6]_[0-9a-z]{1,13}$")
+
+
+def to_fullname(external_id: str) -> str | None:
+    """The fullname to ask ``/api/info`` for: ``t3_abc`` stays, a bare ``abc`` is taken as a post (``t3_``).
+
+    Returns None for anything else, which must not be sent (a stray comma or space
+    would change what the whole call asks for).
+    """
+    value = external_id.strip().lower()
+    if _FULLNAME.match(value):
+        return value
+    if _BARE_ID.match(value):
+        return f"t3_{value}"
+    return None
+
+
+def parse_info(data: Any, *, source: str, wanted: list[str]) -> list[MetricsReading]:
+    """Readings (keyed by fullname) from an ``/api/info`` Listing (pure).
+
+    A post (``t3``) gives ``ups`` (else ``score``) and ``num_comments``; a comment
+    (``t1``) gives its score only. Things not in ``wanted`` and malformed children are
+    skipped; a body that is not a Listing is a :class:`SourceError`, and Reddit's 429
+    body sent with HTTP 200 is a :class:`RateLimited`.
+    """
+    if isinstance(data, dict) and data.get("error") == 429:
+        raise RateLimited(f"source {source}: Reddit says Too Many Requests (in a 200 answer); pausing", retry_after=600)
+    listing = data.get("data") if isinstance(data, dict) and data.get("kind") == "Listing" else None
+    children = listing.get("children") if isinstance(listing, dict) else None
+    if not isinstance(children, list):
+        raise SourceError(
+            f"source {source}: Reddit's /api/info answer is not a Listing with children "
+            f"(got {type(data).__name__}); the next run retries"
+        )
+    asked = set(wanted)
+    readings: dict[str, MetricsReading] = {}
+    for child in children:
+        thing = child.get("data") if isinstance(child, dict) else None
+        name = thing.get("name") if isinstance(thing, dict) else None
+        if not isinstance(thing, dict) or not isinstance(name, str) or name not in asked:
+            log_rejected(source, name, "lookup returned a thing without a requested fullname")
+            continue
+        likes = thing.get("ups") if thing.get("ups") is not None else thing.get("score")
+        readings[name] = MetricsReading(
+            external_id=name, likes=to_int(likes), replies=to_int(thing.get("num_comments"))
+        )
+    return list(readings.values())
+
+
+def lookup_rate_limit(headers: Mapping[str, str], now: datetime) -> RateLimit:
+    """Reddit's ``X-Ratelimit-Remaining`` (a float) and ``-Reset`` (seconds from now) as a :class:`RateLimit`."""
+    remaining = _number(headers.get("x-ratelimit-remaining"))
+    reset = _number(headers.get("x-ratelimit-reset"))
+    used = _number(headers.get("x-ratelimit-used"))
+    return RateLimit(
+        limit=int(remaining + used) if remaining is not None and used is not None else None,
+        remaining=int(remaining) if remaining is not None else None,
+        reset_at=now + timedelta(seconds=reset) if reset is not None else None,
+    )
+
+
+def _number(value: str | None) -> float | None:
+    if not value or len(value) > 20:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if 0 <= number < 1e9 else None
 
 
 def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> RedditCollector:

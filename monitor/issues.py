@@ -16,7 +16,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
+import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -50,14 +52,23 @@ def terms_of(text: str) -> Counter[str]:
     return Counter(w for w in words if w not in _STOP and w not in places)
 
 
+@lru_cache(maxsize=65536)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+
+
+_BITS = np.arange(64, dtype=np.uint64)
+
+
 def simhash(terms: Counter[str]) -> int:
     """64-bit simhash of a bag of words: near-identical texts differ in few bits."""
-    weights = [0] * 64
-    for word, count in terms.items():
-        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += count if h >> bit & 1 else -count
-    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    if not terms:
+        return 0
+    hashes = np.fromiter((_word_hash(w) for w in terms), dtype=np.uint64, count=len(terms))
+    counts = np.fromiter(terms.values(), dtype=np.int64, count=len(terms))
+    signs = ((hashes[:, None] >> _BITS) & np.uint64(1)).astype(np.int64) * 2 - 1
+    weights = counts @ signs
+    return int(sum(1 << int(bit) for bit in np.nonzero(weights > 0)[0]))
 
 
 def cosine(a: Counter[str] | dict[str, float], b: Counter[str] | dict[str, float]) -> float:
@@ -97,6 +108,18 @@ class IssueGrouper:
     def __init__(self, config: AppConfig) -> None:
         self.config = config
         self.window = timedelta(hours=config.issues.match_window_hours)
+        self._pool: list[Issue] | None = None
+        self._pool_floor: datetime | None = None
+        self._placed: dict[int, Issue] = {}
+        """post id → issue, for the posts placed by this grouper (not yet flushed)."""
+
+    def preload(self, session: Session, earliest: datetime) -> None:
+        """Load once the issues posts from ``earliest`` on could join, instead of one query per post."""
+        floor = earliest - max(self.window, timedelta(days=self.config.issues.regression_window_days))
+        self._pool = list(
+            session.scalars(select(Issue).where(Issue.status.in_(("open", "resolved")), Issue.last_seen >= floor))
+        )
+        self._pool_floor = floor
 
     def place(self, session: Session, post: Post, label: Label, now: datetime) -> Placement:
         terms = terms_of(f"{post.title or ''} {post.text or ''}")
@@ -144,6 +167,8 @@ class IssueGrouper:
         )
         session.add(issue)
         session.flush()
+        if self._pool is not None:
+            self._pool.append(issue)
         session.add(IssueEvent(issue_id=issue.id, at=now, kind="created", detail={"post_id": post.id}, actor="sistem"))
         placement = self._join(session, issue, post, label, terms, sig, now, 1.0, spread=False)
         return Placement(placement.issue_id, True, False, 1.0)
@@ -157,22 +182,29 @@ class IssueGrouper:
 
     def _original_issue(self, session: Session, post: Post) -> Issue | None:
         origin_ids: list[int] = []
-        if post.duplicate_of_id:
-            origin_ids.append(post.duplicate_of_id)
-        if post.parent_external_id:
-            parent = session.scalar(
-                select(Post.id).where(Post.source_id == post.source_id, Post.external_id == post.parent_external_id)
+        # The posts' own rows are already flushed; what is pending is only this batch's placements,
+        # which self._placed knows, so the look-ups below need no flush (one flush per post was the cost).
+        with session.no_autoflush:
+            if post.duplicate_of_id:
+                origin_ids.append(post.duplicate_of_id)
+            if post.parent_external_id:
+                parent = session.scalar(
+                    select(Post.id).where(Post.source_id == post.source_id, Post.external_id == post.parent_external_id)
+                )
+                if parent is not None:
+                    origin_ids.append(parent)
+            if not origin_ids:
+                return None
+            for origin in origin_ids:
+                placed = self._placed.get(origin)
+                if placed is not None and placed.status == "open":
+                    return placed
+            return session.scalar(
+                select(Issue)
+                .join(IssuePost, IssuePost.issue_id == Issue.id)
+                .where(IssuePost.post_id.in_(origin_ids), Issue.status == "open")
+                .limit(1)
             )
-            if parent is not None:
-                origin_ids.append(parent)
-        if not origin_ids:
-            return None
-        return session.scalar(
-            select(Issue)
-            .join(IssuePost, IssuePost.issue_id == Issue.id)
-            .where(IssuePost.post_id.in_(origin_ids), Issue.status == "open")
-            .limit(1)
-        )
 
     def _best_match(
         self,
@@ -185,30 +217,46 @@ class IssueGrouper:
         window: timedelta | None = None,
     ) -> tuple[Issue | None, float, bool]:
         window = window or self.window
+        candidates = self._candidates(session, label, at, statuses, window)
+        best: Issue | None = None
+        best_sim, near = 0.0, False
+        for issue in candidates:
+            sim = cosine(terms, issue.terms.get("w", {}))
+            if label.desa and issue.desa == label.desa:
+                sim += 0.15
+            if issue.topic != label.topic:
+                sim -= CROSS_TOPIC_PENALTY
+            is_near = any((sig ^ s).bit_count() <= SIMHASH_NEAR for s in issue.terms.get("sigs", []))
+            if is_near:
+                sim = max(sim, 0.95)
+            if sim > best_sim:
+                best, best_sim, near = issue, sim, is_near
+        return best, best_sim, near
+
+    def _candidates(
+        self, session: Session, label: Label, at: datetime, statuses: Sequence[str], window: timedelta
+    ) -> list[Issue]:
+        """Issues of the same topic and place (or, in the same kecamatan, of another topic) active in the window."""
+        # Readers disagree on the topic of one problem ("truck stuck on the broken road": roads or
+        # transport?), so in the same kecamatan an issue of another topic may match, with a penalty.
+        if self._pool is not None and self._pool_floor is not None and at - window >= self._pool_floor:
+            pool = [i for i in self._pool if i.status in statuses and i.last_seen >= at - window]
+            if label.kecamatan:
+                return [
+                    i
+                    for i in pool
+                    if i.kecamatan == label.kecamatan or (i.topic == label.topic and i.kecamatan is None)
+                ]
+            return [i for i in pool if i.topic == label.topic]
         query = select(Issue).where(Issue.status.in_(statuses), Issue.last_seen >= at - window)
         if label.kecamatan:
-            # Readers disagree on the topic of one problem ("truck stuck on the broken road": roads or
-            # transport?), so in the same kecamatan an issue of another topic may match, with a penalty.
             query = query.where(
                 ((Issue.topic == label.topic) & ((Issue.kecamatan == label.kecamatan) | Issue.kecamatan.is_(None)))
                 | (Issue.kecamatan == label.kecamatan)
             )
         else:
             query = query.where(Issue.topic == label.topic)
-        best: Issue | None = None
-        best_sim, near = 0.0, False
-        for issue in session.scalars(query):
-            sim = cosine(terms, issue.terms.get("w", {}))
-            if label.desa and issue.desa == label.desa:
-                sim += 0.15
-            if issue.topic != label.topic:
-                sim -= CROSS_TOPIC_PENALTY
-            is_near = any(bin(sig ^ s).count("1") <= SIMHASH_NEAR for s in issue.terms.get("sigs", []))
-            if is_near:
-                sim = max(sim, 0.95)
-            if sim > best_sim:
-                best, best_sim, near = issue, sim, is_near
-        return best, best_sim, near
+        return list(session.scalars(query))
 
     def _join(
         self,
@@ -239,6 +287,7 @@ class IssueGrouper:
         issue.urgent = issue.urgent or label.urgent
         issue.post_count += 1
         issue.updated_at = now
+        self._placed[post.id] = issue
         session.add(
             IssuePost(
                 post_id=post.id, issue_id=issue.id, similarity=round(similarity, 4), is_spread=spread, added_at=now

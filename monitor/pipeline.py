@@ -156,8 +156,10 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
     grouped = created = regressions = 0
     touched: set[int] = set()
     seen_posts: set[int] = set()
+    if rows:
+        grouper.preload(session, min(post.created_at for post, _ in rows))
     for post, label in rows:
-        if post.id in seen_posts:  # several model versions: use the first (newest model run wins later)
+        if post.id in seen_posts:  # several model versions: the first row wins
             continue
         seen_posts.add(post.id)
         placement = grouper.place(session, post, label, now)
@@ -165,7 +167,6 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
         created += placement.created
         regressions += placement.regression
         touched.add(placement.issue_id)
-        session.flush()
     return grouped, created, regressions, touched
 
 
