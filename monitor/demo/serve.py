@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from monitor.clock import SystemClock
+from monitor.clock import SimulatedClock
 from monitor.demo.runner import DemoResult
+from monitor.demo.scenario import HOURS, START
 from monitor.models import User
 
 DEMO_USERS = [
@@ -48,5 +49,6 @@ def serve_demo(result: DemoResult, port: int) -> None:
     for username, role, agency in DEMO_USERS:
         scope = f" ({agency})" if agency else ""
         print(f"  masuk sebagai {username:<11} peran {role}{scope}: kata sandi {passwords[username]}")
-    app = create_app(result.config, result.db, SystemClock())
+    # The dashboard's "now" is the end of the scenario, so sparklines and "rising" read as they did then.
+    app = create_app(result.config, result.db, SimulatedClock(START + timedelta(hours=HOURS)))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
