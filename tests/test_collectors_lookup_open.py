@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from collectors.base import AuthFailed, MetricsLookup, RateLimited, SourceError
-from collectors.bluesky import BlueskyCollector
+from collectors.bluesky import BlueskyCollector, parse_posts
 from collectors.bluesky import create as create_bluesky
-from collectors.bluesky import parse_posts
 from collectors.mastodon import MastodonCollector
 from collectors.mastodon import create as create_mastodon
 from collectors.reddit import RedditCollector, parse_info, to_fullname
@@ -24,7 +23,7 @@ from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import Issue, IssuePost, Post, PostMetric, Source
 from monitor.tracking import run_tracking
-from tests.test_collectors_platforms_replay import Reply, ReplayServer, fixture
+from tests.test_collectors_platforms_replay import ReplayServer, Reply, fixture
 
 NOW = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
 TOKEN = "test-token-0123456789secret"
@@ -323,8 +322,7 @@ def test_run_tracking_writes_snapshots(db: Database, config: AppConfig, source: 
     post_ids = seed(db, source, kind, ext_ids)
     with served() as (server, client, _):
         server.add("GET", path, fixture(folder, name))
-        makers = {"bluesky": bluesky, "mastodon": mastodon, "reddit": reddit}
-        collector = makers[kind](server.base_url)
+        collector: MetricsLookup = CASES[kind][1](server.base_url)
         report = run_tracking(db, config, NOW, client, {source: collector})
     assert report.errors == {} and report.calls == {source: 1}
     assert [(s.post_id, s.likes, s.shares, s.replies) for s in report.snapshots] == [(post_ids[0], *expected)]
