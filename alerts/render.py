@@ -13,30 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from classifiers.taxonomy import TOPIC_LONG_LABELS
 from monitor.clock import format_wib
 
 TELEGRAM_LIMIT = 4096
 """Telegram's limit for a message text (counted in UTF-16 code units)."""
 POST_CHARS = 220
 
-TOPIC_LABELS = {
-    "infrastruktur": "Infrastruktur (jalan, jembatan, drainase)",
-    "air_bersih": "Air bersih (PDAM)",
-    "listrik": "Listrik (PLN)",
-    "kesehatan": "Kesehatan",
-    "pendidikan": "Pendidikan",
-    "adminduk": "Administrasi kependudukan",
-    "bansos": "Bantuan sosial",
-    "lingkungan": "Lingkungan hidup",
-    "bencana": "Bencana",
-    "transportasi": "Transportasi",
-    "ketenagakerjaan": "Ketenagakerjaan",
-    "pungli_korupsi": "Pungli / korupsi",
-    "pertanian": "Pertanian",
-    "ketertiban": "Ketertiban umum",
-    "harga_kebutuhan": "Harga kebutuhan pokok",
-    "pelayanan_publik": "Pelayanan publik",
-}
+TOPIC_LABELS = TOPIC_LONG_LABELS
 STAGE_LABELS = {"baru": "BARU", "naik": "NAIK", "viral": "VIRAL", "mereda": "MEREDA"}
 KIND_PREFIX = {
     "first": "Peringatan",

@@ -23,3 +23,14 @@ TOPIC_LABELS: dict[str, str] = {
 """Each key with the name users see (Bahasa Indonesia), in the taxonomy's order."""
 
 TOPICS: tuple[str, ...] = tuple(TOPIC_LABELS)
+
+TOPIC_LONG_LABELS: dict[str, str] = {
+    **TOPIC_LABELS,
+    "infrastruktur": "Infrastruktur (jalan, jembatan, drainase)",
+    "air_bersih": "Air bersih (PDAM)",
+    "listrik": "Listrik (PLN)",
+    "lingkungan": "Lingkungan hidup",
+    "ketertiban": "Ketertiban umum",
+    "harga_kebutuhan": "Harga kebutuhan pokok",
+}
+"""The longer names alert messages use, where a hint says which service is meant."""

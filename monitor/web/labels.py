@@ -4,24 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-TOPIC_LABELS: dict[str, str] = {
-    "infrastruktur": "Infrastruktur",
-    "air_bersih": "Air bersih",
-    "listrik": "Listrik",
-    "kesehatan": "Kesehatan",
-    "pendidikan": "Pendidikan",
-    "adminduk": "Adminduk",
-    "bansos": "Bansos",
-    "lingkungan": "Lingkungan",
-    "bencana": "Bencana",
-    "transportasi": "Transportasi",
-    "ketenagakerjaan": "Ketenagakerjaan",
-    "pungli_korupsi": "Pungli/korupsi",
-    "pertanian": "Pertanian",
-    "ketertiban": "Ketertiban",
-    "harga_kebutuhan": "Harga kebutuhan",
-    "pelayanan_publik": "Pelayanan publik",
-}
+from classifiers.taxonomy import TOPIC_LABELS
 
 STAGE_LABELS: dict[str, str] = {"baru": "Baru", "naik": "Naik", "viral": "Viral", "mereda": "Mereda"}
 STATUS_LABELS: dict[str, str] = {
