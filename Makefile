@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit system-deps bench clean
+.PHONY: demo test lint typecheck unit system-deps bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ unit: $(STAMP)
 ## Benchmarks (on demand, never in CI): writes bench/RESULTS.md
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+## Long runs (on demand): 30-minute soak at 10x volume, memory after a replayed day, 50 random kill -9s.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes 30
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/kill_repeat.py --kills 50
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
