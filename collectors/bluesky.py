@@ -34,6 +34,7 @@ from collectors.common import (
     CommonSettings,
     Pacer,
     clean_text,
+    keep_parsed,
     log_rejected,
     parse_iso,
     time_problem,
@@ -82,21 +83,13 @@ def parse_search(data: Any, *, source: str, now: datetime) -> Page:
             f"source {source}: searchPosts answer is not an object with a 'posts' list "
             f"(got {type(data).__name__}); the next run retries"
         )
-    items: list[tuple[Any, RawItem]] = []
-    rejected = 0
-    seen: set[str] = set()
-    for post in data.get("posts", []):
-        item, key, problem = _post(post, source=source, now=now)
-        if item is None or key is None:
-            rejected += 1
-            log_rejected(source, post.get("uri") if isinstance(post, dict) else None, problem)
-            continue
-        if item.external_id in seen:
-            rejected += 1
-            log_rejected(source, item.external_id, "duplicate uri within one page")
-            continue
-        seen.add(item.external_id)
-        items.append((key, item))
+    items, rejected = keep_parsed(
+        data.get("posts", []),
+        lambda post: _post(post, source=source, now=now),
+        lambda post: post.get("uri") if isinstance(post, dict) else None,
+        source=source,
+        what="uri",
+    )
     cursor = data.get("cursor")
     return Page(items, cursor if isinstance(cursor, str) and cursor else None, rejected)
 

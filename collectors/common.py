@@ -9,13 +9,14 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from collectors.base import RawItem
 from collectors.http import DEFAULT_DEADLINE, DEFAULT_MAX_BYTES, FetchLimits
 
 log = logging.getLogger("collectors")
@@ -163,3 +164,36 @@ def html_to_text(html: str, limit: int = 20_000) -> str:
 def log_rejected(source: str, item_id: object, reason: str) -> None:
     """Log one skipped item in a way an operator can grep for."""
     log.warning("source %s: item %.80r skipped: %s", source, str(item_id), reason)
+
+
+ParsedEntry = tuple[RawItem | None, Any, str]
+
+
+def keep_parsed(
+    entries: Iterable[Any],
+    parse: Callable[[Any], ParsedEntry],
+    raw_id: Callable[[Any], object],
+    *,
+    source: str,
+    what: str,
+) -> tuple[list[tuple[Any, RawItem]], int]:
+    """Parse the entries of one page: bad or repeated ones are logged and counted, the rest kept in order.
+
+    ``parse`` returns ``(item, sort key, problem)``; an entry without item or key is rejected with ``problem``.
+    """
+    items: list[tuple[Any, RawItem]] = []
+    rejected = 0
+    seen: set[str] = set()
+    for entry in entries:
+        item, key, problem = parse(entry)
+        if item is None or key is None:
+            rejected += 1
+            log_rejected(source, raw_id(entry), problem)
+            continue
+        if item.external_id in seen:
+            rejected += 1
+            log_rejected(source, item.external_id, f"duplicate {what} within one page")
+            continue
+        seen.add(item.external_id)
+        items.append((key, item))
+    return items, rejected

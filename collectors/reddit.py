@@ -31,7 +31,16 @@ from pydantic import Field, field_validator
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import RateLimit
-from collectors.common import CommonSettings, Pacer, clean_text, log_rejected, time_problem, to_int, validate_settings
+from collectors.common import (
+    CommonSettings,
+    Pacer,
+    clean_text,
+    keep_parsed,
+    log_rejected,
+    time_problem,
+    to_int,
+    validate_settings,
+)
 from collectors.http import safe_get
 from collectors.sweep import Page, sweep
 
@@ -73,22 +82,21 @@ def parse_listing(data: Any, *, source: str, now: datetime) -> Page:
     children = listing.get("children")
     if not isinstance(children, list):
         raise SourceError(f"source {source}: Listing has no children list; the next run retries")
-    items: list[tuple[Any, RawItem]] = []
-    rejected = 0
-    seen: set[str] = set()
-    for child in children:
-        post = child.get("data") if isinstance(child, dict) and child.get("kind") == "t3" else None
-        item, key, problem = _post(post, source=source, now=now)
-        if item is None or key is None:
-            rejected += 1
-            log_rejected(source, post.get("name") if isinstance(post, dict) else None, problem)
-            continue
-        if item.external_id in seen:
-            rejected += 1
-            log_rejected(source, item.external_id, "duplicate post within one page")
-            continue
-        seen.add(item.external_id)
-        items.append((key, item))
+
+    def post_of(child: Any) -> Any:
+        return child.get("data") if isinstance(child, dict) and child.get("kind") == "t3" else None
+
+    def name_of(child: Any) -> object:
+        post = post_of(child)
+        return post.get("name") if isinstance(post, dict) else None
+
+    items, rejected = keep_parsed(
+        children,
+        lambda child: _post(post_of(child), source=source, now=now),
+        name_of,
+        source=source,
+        what="post",
+    )
     after = listing.get("after")
     return Page(items, after if isinstance(after, str) and after else None, rejected)
 
