@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.labels import Labels
@@ -61,7 +61,23 @@ def classify_new(
     session: Session, classifier: Classifier, config: AppConfig, now: datetime, limit: int = 2000
 ) -> tuple[int, int]:
     """Label posts not yet read; returns (classified, complaints kept for grouping)."""
-    posts = list(session.scalars(select(Post).where(Post.stage == "new").order_by(Post.id).limit(limit)))
+    # Plain rows and Core statements: this stage sees every collected post.
+    posts = session.execute(
+        select(
+            Post.id,
+            Post.title,
+            Post.text,
+            Post.created_at,
+            Post.platform,
+            Post.likes,
+            Post.shares,
+            Post.replies,
+            Post.views,
+        )
+        .where(Post.stage == "new")
+        .order_by(Post.id)
+        .limit(limit)
+    ).all()
     if not posts:
         return 0, 0
     texts = [
@@ -71,35 +87,33 @@ def classify_new(
     started = time.perf_counter()
     labels = classifier.predict(texts)
     observe_classify(time.perf_counter() - started)
-    kept = 0
+    rows: list[dict[str, object]] = []
+    kept_ids: list[int] = []
+    filtered_ids: list[int] = []
     counts: dict[tuple[datetime, str, str, str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for post, lab in zip(posts, labels, strict=True):
         agency = config.routing.get(lab.topic)
-        session.add(
-            Label(
-                post_id=post.id,
-                model_version=classifier.version,
-                relevant=lab.relevant,
-                relevance_score=lab.relevance_score,
-                is_complaint=lab.is_complaint,
-                complaint_score=lab.complaint_score,
-                topic=lab.topic,
-                topic_score=lab.topic_score,
-                agency_code=agency,
-                kecamatan=lab.kecamatan,
-                desa=lab.desa,
-                urgent=lab.urgent,
-                urgency_cues=list(lab.urgency_cues),
-                confidence=lab.confidence,
-                needs_triage=lab.needs_triage,
-                created_at=now,
-            )
+        rows.append(
+            {
+                "post_id": post.id,
+                "model_version": classifier.version,
+                "relevant": lab.relevant,
+                "relevance_score": lab.relevance_score,
+                "is_complaint": lab.is_complaint,
+                "complaint_score": lab.complaint_score,
+                "topic": lab.topic,
+                "topic_score": lab.topic_score,
+                "agency_code": agency,
+                "kecamatan": lab.kecamatan,
+                "desa": lab.desa,
+                "urgent": lab.urgent,
+                "urgency_cues": list(lab.urgency_cues),
+                "confidence": lab.confidence,
+                "needs_triage": lab.needs_triage,
+                "created_at": now,
+            }
         )
-        if lab.relevant and lab.is_complaint:
-            post.stage = "classified"
-            kept += 1
-        else:
-            post.stage = "filtered"
+        (kept_ids if lab.relevant and lab.is_complaint else filtered_ids).append(post.id)
         if lab.relevant:
             hour = post.created_at.replace(minute=0, second=0, microsecond=0)
             key = (hour, lab.topic, lab.kecamatan or "", agency or "", post.platform)
@@ -107,6 +121,14 @@ def classify_new(
             agg[0] += 1
             agg[1] += 1 if lab.is_complaint else 0
             agg[2] += engagement_of(post.likes, post.shares, post.replies, post.views)
+    session.execute(insert(Label), rows)
+    for stage, ids in (("classified", kept_ids), ("filtered", filtered_ids)):
+        for start in range(0, len(ids), 500):  # bounded IN lists
+            session.execute(
+                update(Post).where(Post.id.in_(ids[start : start + 500])).values(stage=stage),
+                execution_options={"synchronize_session": False},
+            )
+    kept = len(kept_ids)
     _add_scope_counts(session, counts)
     return len(posts), kept
 
