@@ -122,3 +122,21 @@ def test_demo_sources_are_valid_config() -> None:
 
     sources = [SourceConfig.model_validate(s) for s in demo_sources("http://127.0.0.1:9")]
     assert {s.kind for s in sources} >= {"rss", "mastodon", "bluesky", "telegram_channel", "x", "youtube"}
+
+
+def test_replay_server_answers_engagement_lookups_for_open_platforms() -> None:
+    """The demo's tracking job looks posts up by id: the replay server must speak those endpoints too."""
+    from monitor.demo.scenario import build_scenario
+
+    posts = [p for p in build_scenario() if p.item.platform in ("mastodon", "bluesky")]
+    now = max(p.item.created_at for p in posts)
+    with ReplayServer(posts, lambda: now) as replay, httpx.Client() as client:
+        sources = {s["name"]: s for s in demo_sources(replay.base_url)}
+        for name, kind in (("demo-mastodon", create_mastodon), ("demo-bluesky", create_bluesky)):
+            collector = kind(name, sources[name]["settings"], {})
+            fetched = collector.fetch({}, client, now).items
+            assert fetched, name
+            ids = [i.external_id for i in fetched[:3]] + ["missing-id"]
+            readings, calls = collector.lookup(ids, client, now)  # type: ignore[attr-defined]
+            assert calls >= 1
+            assert {r.external_id for r in readings} == set(ids[:3]), name

@@ -108,7 +108,8 @@ class ReplayServer:
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
-                query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+                # Repeated parameters (Mastodon's id[]=, Bluesky's uris=) arrive comma-joined.
+                query = {k: ",".join(v) for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 reply = server.handle(unquote(parts.path), query, headers)
                 try:
@@ -205,6 +206,15 @@ class ReplayServer:
             )
             link = wire.mastodon_link_header(page, self.base_url + path, limit=limit)
             return _json(wire.mastodon_statuses(page), {"Link": link} if link else {})
+        if path == "/mastodon/api/v1/statuses":  # lookup by id (engagement tracking)
+            wanted = set(query.get("id[]", "").split(","))
+            return _json(wire.mastodon_statuses([i for i in self.visible("mastodon") if wire.mastodon_id(i) in wanted]))
+        if path == "/bluesky/xrpc/app.bsky.feed.getPosts":
+            return _json(wire.bluesky_get_posts(self.visible("bluesky"), query.get("uris", "").split(",")))
+        if path == "/reddit/api/info.json":
+            names = {i.removeprefix("t3_") for i in query.get("id", "").split(",")}
+            found = [i for i in self.visible("reddit") if wire.reddit_id(i) in names]
+            return _json(wire.reddit_listing(found, limit=100))
         if path == "/bluesky/xrpc/app.bsky.feed.searchPosts":
             since = parse_iso(query.get("since"))
             body = wire.bluesky_search(

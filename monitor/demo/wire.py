@@ -222,6 +222,12 @@ def bluesky_search(
     return body
 
 
+def bluesky_get_posts(items: Iterable[RawItem], uris: Sequence[str]) -> dict[str, Any]:
+    """An ``app.bsky.feed.getPosts`` body: the posts still visible among ``uris`` (missing ones left out)."""
+    wanted = set(uris)
+    return {"posts": [_post_view(i) for i in items if bluesky_uri(i) in wanted]}
+
+
 def _post_view(item: RawItem) -> dict[str, Any]:
     handle = _handle(item).lower().replace("_", "-") + ".bsky.social"
     return {
