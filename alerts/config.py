@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from alerts.holidays import NATIONAL_HOLIDAYS
+from classifiers.calendar_id import national_holidays
 
 
 class _Strict(BaseModel):
@@ -106,7 +106,8 @@ class SlaSettings(_Strict):
 
     respond_working_days: int = Field(5, ge=1)
     """LAPOR!: an agency follows up a report within 5 working days."""
-    holidays: list[date] = Field(default_factory=lambda: list(NATIONAL_HOLIDAYS))
+    holidays: list[date] = Field(default_factory=lambda: list(national_holidays()))
+    """Libur nasional and cuti bersama (SKB); defaults to the detector's calendar, extend per year here."""
 
 
 class RetrySettings(_Strict):

@@ -85,6 +85,16 @@ _MOVING_HOLIDAYS: tuple[date, ...] = tuple(
 )
 """Isra Mi'raj, Imlek, Nyepi, Wafat Isa Almasih, Idulfitri, Kenaikan, Waisak, Iduladha, 1 Muharam, Maulid."""
 
+def national_holidays() -> tuple[date, ...]:
+    """Every national holiday this module knows (fixed dates for the years of the moving list), sorted.
+
+    One list for the whole product: the detector's calendar and the alerts' SLA working days.
+    """
+    years = sorted({d.year for d in _MOVING_HOLIDAYS})
+    fixed = {date(y, m, d) for y in years for m, d in _FIXED_HOLIDAYS}
+    return tuple(sorted(fixed | set(_MOVING_HOLIDAYS)))
+
+
 _RAMADAN: tuple[tuple[date, date], ...] = tuple(
     (date.fromisoformat(a), date.fromisoformat(b))
     for a, b in (
