@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from pydantic import Field
 
-from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
+from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import RateLimit
 from collectors.common import (
     CommonSettings,
@@ -42,7 +43,7 @@ from collectors.common import (
     validate_settings,
 )
 from collectors.http import safe_get
-from collectors.sweep import Page, sweep
+from collectors.sweep import Page, sweep_streams
 
 log = logging.getLogger(__name__)
 
@@ -182,43 +183,17 @@ class BlueskyCollector:
     def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
         """New posts of every query since the last completed walk."""
         raw = cursor.get("queries")
-        old: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-        state = dict(old)
-        items: list[RawItem] = []
-        known: set[str] = set()
-        rejected = calls = 0
-        rate: JSONDict = {}
-        error: SourceError | None = None
-        for query in self.settings.queries:
-            qcursor = old.get(query) if isinstance(old.get(query), dict) else {}
-            assert isinstance(qcursor, dict)
 
-            def fetch_page(token: Any | None, q: str = query) -> Page:
-                return self._page(client, q, token, now)
+        def stream(query: str) -> Callable[[Any | None], Page]:
+            return lambda token: self._page(client, query, token, now)
 
-            try:
-                result = sweep(qcursor, fetch_page, max_pages=self.settings.max_pages, source=self.name)
-            except SourceError as exc:
-                log.warning("source %s: query %r failed: %s", self.name, query, exc)
-                error = error or exc
-                if isinstance(exc, RateLimited):
-                    break
-                continue
-            state[query] = result.cursor
-            calls += result.calls
-            rejected += result.rejected
-            rate.update(result.rate_limit)
-            for item in result.items:
-                if item.external_id not in known:
-                    known.add(item.external_id)
-                    items.append(item)
-            if result.error is not None:
-                error = error or result.error
-                if isinstance(result.error, RateLimited):
-                    break
-        if error is not None and not items:
-            raise error
-        return FetchResult(items=items, cursor={"queries": state}, rejected=rejected, calls=calls, rate_limit=rate)
+        result = sweep_streams(
+            dict(raw) if isinstance(raw, dict) else {},
+            ((query, stream(query)) for query in self.settings.queries),
+            max_pages=self.settings.max_pages,
+            source=self.name,
+        )
+        return replace(result, cursor={"queries": result.cursor})
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
         """Fresh like/repost/reply/quote counts via ``app.bsky.feed.getPosts`` (up to 25 AT-URIs per call).

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,7 +43,7 @@ from collectors.common import (
     validate_settings,
 )
 from collectors.http import safe_get
-from collectors.sweep import Page, sweep
+from collectors.sweep import Page, sweep_streams
 
 log = logging.getLogger(__name__)
 
@@ -182,42 +183,17 @@ class RedditCollector:
     def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
         """New posts of every (subreddit, query) pair since the last completed walk."""
         raw = cursor.get("streams")
-        old: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-        state = dict(old)
-        items: list[RawItem] = []
-        known: set[str] = set()
-        rejected = calls = 0
-        rate: JSONDict = {}
-        error: SourceError | None = None
-        for key, url, params in self._streams():
-            scursor = old.get(key) if isinstance(old.get(key), dict) else {}
-            assert isinstance(scursor, dict)
 
-            def fetch_page(after: Any | None, url: str = url, params: dict[str, str] = params) -> Page:
-                return self._page(client, url, params, after, now)
+        def stream(url: str, params: dict[str, str]) -> Callable[[Any | None], Page]:
+            return lambda after: self._page(client, url, params, after, now)
 
-            try:
-                result = sweep(scursor, fetch_page, max_pages=self.settings.max_pages, source=self.name)
-            except SourceError as exc:
-                log.warning("source %s: %s failed: %s", self.name, key, exc)
-                error = error or exc
-                if isinstance(exc, RateLimited):
-                    break
-                continue
-            state[key] = result.cursor
-            calls += result.calls
-            rejected += result.rejected
-            rate.update(result.rate_limit)
-            for item in result.items:
-                if item.external_id not in known:
-                    known.add(item.external_id)
-                    items.append(item)
-            if isinstance(result.error, RateLimited):
-                error = error or result.error
-                break
-        if error is not None and not items:
-            raise error
-        return FetchResult(items=items, cursor={"streams": state}, rejected=rejected, calls=calls, rate_limit=rate)
+        result = sweep_streams(
+            dict(raw) if isinstance(raw, dict) else {},
+            ((key, stream(url, params)) for key, url, params in self._streams()),
+            max_pages=self.settings.max_pages,
+            source=self.name,
+        )
+        return replace(result, cursor={"streams": result.cursor})
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
         """Fresh score and comment counts via ``/api/info.json?id=<fullnames>`` (up to 100 per call).

@@ -14,11 +14,11 @@ Keys must compare correctly (strings of equal form or numbers).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.base import JSONDict, RateLimited, RawItem, SourceError
+from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +107,50 @@ def _cursor(mark: Any, token: Any, top: Any) -> JSONDict:
 
 
 __all__ = ["Page", "RateLimited", "SweepResult", "sweep"]
+
+
+def sweep_streams(
+    cursors: JSONDict,
+    streams: Iterable[tuple[str, Callable[[Any | None], Page]]],
+    *,
+    max_pages: int,
+    source: str,
+) -> FetchResult:
+    """Sweep several streams of one source (queries, subreddits) and merge them into one result.
+
+    ``cursors`` maps each stream key to its :func:`sweep` cursor; the returned cursor is the
+    same mapping, updated. A failing stream keeps its old cursor and the others still run,
+    except after a rate limit, which stops the run. The first error is raised only if no
+    stream produced anything, so a partial run is never lost.
+    """
+    state = dict(cursors)
+    items: list[RawItem] = []
+    known: set[str] = set()
+    rejected = calls = 0
+    rate: JSONDict = {}
+    error: SourceError | None = None
+    for key, fetch_page in streams:
+        old = cursors.get(key)
+        try:
+            result = sweep(old if isinstance(old, dict) else {}, fetch_page, max_pages=max_pages, source=source)
+        except SourceError as exc:
+            log.warning("source %s: %s failed: %s", source, key, exc)
+            error = error or exc
+            if isinstance(exc, RateLimited):
+                break
+            continue
+        state[key] = result.cursor
+        calls += result.calls
+        rejected += result.rejected
+        rate.update(result.rate_limit)
+        for item in result.items:
+            if item.external_id not in known:
+                known.add(item.external_id)
+                items.append(item)
+        if result.error is not None:
+            error = error or result.error
+            if isinstance(result.error, RateLimited):
+                break
+    if error is not None and not items:
+        raise error
+    return FetchResult(items=items, cursor=state, rejected=rejected, calls=calls, rate_limit=rate)
