@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -25,12 +26,13 @@ from collectors.base import RawItem
 from collectors.dedupe import canonical_url, content_hash
 from monitor.config import AppConfig, secret
 from monitor.db import Database
-from monitor.models import Post, PostMetric, Source
+from monitor.models import Post, PostMetric, Source, table_of
 
 log = logging.getLogger(__name__)
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
+INSERT_CHUNK = 900  # ids per IN list, under every database's bound-parameter limit
 
 
 @dataclass
@@ -213,79 +215,112 @@ class Ingestor:
         return report
 
     def _insert(self, session: Session, source: Source, items: Iterable[RawItem], now: datetime) -> None:
+        # Core bulk statements, not ORM objects: this runs for every collected post, and one
+        # ORM object per row cost four times the insert itself (bench/ingest.py profile).
         limit = self.config.ingest.max_text_chars
-        posts: list[Post] = []
+        rows: list[dict[str, Any]] = []
         for item in items:
             text = _clean_text(item.text or "", limit)
             title = _clean_text(item.title, 500) if item.title else None
-            canon = canonical_url(item.url) if item.url else None
-            chash = content_hash(f"{title or ''}\n{text}")
-            posts.append(
-                Post(
-                    source_id=source.id,
-                    platform=item.platform,
-                    external_id=item.external_id,
-                    kind=item.kind,
-                    url=item.url,
-                    canonical_url=canon,
-                    author_key=self.pseudonymise(item.author),
-                    title=title,
-                    text=text,
-                    parent_external_id=item.parent_id,
-                    created_at=item.created_at,
-                    collected_at=now,
-                    content_hash=chash,
-                    likes=item.likes,
-                    shares=item.shares,
-                    replies=item.replies,
-                    views=item.views,
-                    extra=dict(item.extra),
-                    stage="new",
-                )
+            rows.append(
+                {
+                    "source_id": source.id,
+                    "platform": item.platform,
+                    "external_id": item.external_id,
+                    "kind": item.kind,
+                    "url": item.url,
+                    "canonical_url": canonical_url(item.url) if item.url else None,
+                    "author_key": self.pseudonymise(item.author),
+                    "title": title,
+                    "text": text,
+                    "parent_external_id": item.parent_id,
+                    "created_at": item.created_at,
+                    "collected_at": now,
+                    "content_hash": content_hash(f"{title or ''}\n{text}"),
+                    "likes": item.likes,
+                    "shares": item.shares,
+                    "replies": item.replies,
+                    "views": item.views,
+                    "extra": dict(item.extra),
+                    "stage": "new",
+                    "duplicate_of_id": None,
+                }
             )
-        session.add_all(posts)
-        session.flush()
-        self._link_duplicates(session, source, posts)
-        for post in posts:
-            if post.likes or post.shares or post.replies or post.views:
-                session.add(
-                    PostMetric(
-                        post_id=post.id,
-                        at=now,
-                        likes=post.likes,
-                        shares=post.shares,
-                        replies=post.replies,
-                        views=post.views,
+        if not rows:
+            return
+        copies = self._link_duplicates(session, rows)
+        # A plain executemany, then the ids by (source, external id): an ordered RETURNING makes
+        # SQLAlchemy insert row by row on SQLite (no sentinel column), several times slower.
+        session.execute(insert(table_of(Post)), rows)
+        by_external: dict[str, int] = {}
+        external = [row["external_id"] for row in rows]
+        for start in range(0, len(external), INSERT_CHUNK):
+            by_external.update(
+                (ext, pid)
+                for pid, ext in session.execute(
+                    select(Post.id, Post.external_id).where(
+                        Post.source_id == source.id, Post.external_id.in_(external[start : start + INSERT_CHUNK])
                     )
                 )
-        session.flush()
+            )
+        ids = [by_external[ext] for ext in external]
+        if copies:
+            session.execute(update(Post), [{"id": ids[i], "duplicate_of_id": ids[j]} for i, j in copies])
+        metrics = [
+            {
+                "post_id": post_id,
+                "at": now,
+                "likes": row["likes"],
+                "shares": row["shares"],
+                "replies": row["replies"],
+                "views": row["views"],
+            }
+            for post_id, row in zip(ids, rows, strict=True)
+            if row["likes"] or row["shares"] or row["replies"] or row["views"]
+        ]
+        if metrics:
+            session.execute(insert(table_of(PostMetric)), metrics)
 
-    def _link_duplicates(self, session: Session, source: Source, posts: list[Post]) -> None:
-        """Mark the same story arriving through another source (same canonical URL or same text)."""
-        hashes = {p.content_hash for p in posts}
-        urls = {p.canonical_url for p in posts if p.canonical_url}
-        new_ids = {p.id for p in posts}
+    @staticmethod
+    def _link_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+        """Mark the same story arriving through another source (same canonical URL or same text).
+
+        Copies of a stored post get ``duplicate_of_id`` in ``rows`` before the insert; copies of an
+        earlier row of the same batch are returned as (row index, original row index) pairs, to be
+        linked once the new ids are known.
+        """
+        hashes = {r["content_hash"] for r in rows}
+        urls = {r["canonical_url"] for r in rows if r["canonical_url"]}
         earlier: dict[str, int] = {}
-        if hashes:
-            for pid, h in session.execute(
-                select(Post.id, Post.content_hash).where(Post.content_hash.in_(hashes)).order_by(Post.id)
-            ):
-                if pid not in new_ids:
-                    earlier.setdefault("h:" + h, pid)
+        # The first stored copy only: a story shared thousands of times must not return thousands of rows.
+        for pid, h in session.execute(
+            select(func.min(Post.id), Post.content_hash)
+            .where(Post.content_hash.in_(hashes))
+            .group_by(Post.content_hash)
+        ):
+            earlier["h:" + h] = pid
         if urls:
             for pid, u in session.execute(
-                select(Post.id, Post.canonical_url).where(Post.canonical_url.in_(urls)).order_by(Post.id)
+                select(func.min(Post.id), Post.canonical_url)
+                .where(Post.canonical_url.in_(urls))
+                .group_by(Post.canonical_url)
             ):
-                if pid not in new_ids and u:
-                    earlier.setdefault("u:" + u, pid)
+                if u:
+                    earlier["u:" + u] = pid
         seen: dict[str, int] = {}
-        for post in posts:
-            keys = ["h:" + post.content_hash] + (["u:" + post.canonical_url] if post.canonical_url else [])
-            original = next((earlier.get(k) or seen.get(k) for k in keys if earlier.get(k) or seen.get(k)), None)
-            if original is not None and original != post.id:
-                post.duplicate_of_id = original
+        copies: list[tuple[int, int]] = []
+        for index, row in enumerate(rows):
+            keys = ["h:" + row["content_hash"]] + (["u:" + row["canonical_url"]] if row["canonical_url"] else [])
+            stored = next((earlier[k] for k in keys if k in earlier), None)
+            if stored is not None:
+                row["duplicate_of_id"] = stored
+            else:
+                first = next((seen[k] for k in keys if k in seen), None)
+                if first is not None:
+                    copies.append((index, first))
             for k in keys:
-                seen.setdefault(k, post.id)
+                seen.setdefault(k, index)
+        return copies
 
 
 def ingest_raw(

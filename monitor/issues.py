@@ -17,15 +17,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.normalise import normalise
 from classifiers.taxonomy import TOPIC_LABELS
 from monitor.config import AppConfig
-from monitor.models import Issue, IssueEvent, IssuePost, Label, Post
+from monitor.models import Issue, IssueEvent, IssuePost, Post, table_of
 from monitor.prefilter import place_words
 
 # Words that say nothing about *which* problem a post is about.
@@ -43,6 +44,38 @@ CROSS_TOPIC_PENALTY = 0.2
 """Extra similarity a post needs to join an issue the classifier filed under another topic."""
 SIMHASH_NEAR = 6
 """Max differing bits between two 64-bit simhashes for near-duplicate texts."""
+
+
+class PostFacts(Protocol):
+    """What grouping reads of a post: a stored ``Post`` or a plain row with these columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def source_id(self) -> int: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def duplicate_of_id(self) -> int | None: ...
+    @property
+    def parent_external_id(self) -> str | None: ...
+
+
+class LabelFacts(Protocol):
+    """What grouping reads of a post's label: a stored ``Label``, a ``Labels`` value or a plain row."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def kecamatan(self) -> str | None: ...
+    @property
+    def desa(self) -> str | None: ...
+    @property
+    def urgent(self) -> bool: ...
 
 
 def terms_of(text: str) -> Counter[str]:
@@ -105,13 +138,22 @@ class IssueGrouper:
     MAX_SIGS = 200
     TERM_CAP = 60
 
-    def __init__(self, config: AppConfig) -> None:
+    def __init__(self, config: AppConfig, *, deferred: bool = False) -> None:
         self.config = config
+        self.deferred = deferred
+        """Batch mode: memberships are kept in memory until ``write_pending`` (one bulk insert)."""
+        self._pending: list[dict[str, Any]] = []
         self.window = timedelta(hours=config.issues.match_window_hours)
         self._pool: list[Issue] | None = None
         self._pool_floor: datetime | None = None
         self._placed: dict[int, Issue] = {}
         """post id → issue, for the posts placed by this grouper (not yet flushed)."""
+        self._parents: dict[tuple[int, str], int] | None = None
+        """(source id, external id) → post id of the parents of a prefetched batch."""
+        self._origin_issue: dict[int, Issue] = {}
+        self._sig_arrays: dict[int, tuple[list[int], np.ndarray]] = {}
+        """id(issue) → (its signature list, the same as an array), for the vectorised near-copy test."""
+        """post id → open issue, for the originals (parents, earlier copies) of a prefetched batch."""
 
     def preload(self, session: Session, earliest: datetime) -> None:
         """Load once the issues posts from ``earliest`` on could join, instead of one query per post."""
@@ -121,7 +163,36 @@ class IssueGrouper:
         )
         self._pool_floor = floor
 
-    def place(self, session: Session, post: Post, label: Label, now: datetime) -> Placement:
+    def prefetch_origins(self, session: Session, posts: Sequence[PostFacts]) -> None:
+        """Look up once which open issues hold the batch's parents and earlier copies.
+
+        Without this, ``place`` asks the database for every reply and every copy: two queries per
+        post, most of the grouping time when a story is shared widely.
+        """
+        wanted = {(p.source_id, p.parent_external_id) for p in posts if p.parent_external_id}
+        parents: dict[tuple[int, str], int] = {}
+        external = sorted({ext for _, ext in wanted})
+        for start in range(0, len(external), 900):  # bounded IN lists
+            for pid, sid, ext in session.execute(
+                select(Post.id, Post.source_id, Post.external_id).where(
+                    Post.external_id.in_(external[start : start + 900])
+                )
+            ):
+                if (sid, ext) in wanted:
+                    parents[(sid, ext)] = pid
+        origins = sorted({p.duplicate_of_id for p in posts if p.duplicate_of_id} | set(parents.values()))
+        found: dict[int, Issue] = {}
+        with session.no_autoflush:
+            for start in range(0, len(origins), 900):
+                for post_id, issue in session.execute(
+                    select(IssuePost.post_id, Issue)
+                    .join(Issue, IssuePost.issue_id == Issue.id)
+                    .where(IssuePost.post_id.in_(origins[start : start + 900]), Issue.status == "open")
+                ):
+                    found[post_id] = issue
+        self._parents, self._origin_issue = parents, found
+
+    def place(self, session: Session, post: PostFacts, label: LabelFacts, now: datetime) -> Placement:
         terms = terms_of(f"{post.title or ''} {post.text or ''}")
         sig = simhash(terms)
         # 1. Spread of something already in an issue: a syndicated copy, a repost, a reply.
@@ -173,14 +244,28 @@ class IssueGrouper:
         placement = self._join(session, issue, post, label, terms, sig, now, 1.0, spread=False)
         return Placement(placement.issue_id, True, False, 1.0)
 
-    def _threshold(self, issue: Issue, label: Label) -> float:
+    def write_pending(self, session: Session) -> int:
+        """Store the memberships placed so far and mark their posts grouped; returns how many."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return 0
+        session.execute(insert(table_of(IssuePost)), pending)
+        ids = [m["post_id"] for m in pending]
+        for start in range(0, len(ids), 900):  # bounded IN lists
+            session.execute(
+                update(Post).where(Post.id.in_(ids[start : start + 900])).values(stage="grouped"),
+                execution_options={"synchronize_session": False},
+            )
+        return len(pending)
+
+    def _threshold(self, issue: Issue, label: LabelFacts) -> float:
         base = self.config.issues.min_similarity
         # Same named place is strong evidence; an unplaced post needs more shared words.
         if label.kecamatan and issue.kecamatan == label.kecamatan:
             return base
         return base + 0.2
 
-    def _original_issue(self, session: Session, post: Post) -> Issue | None:
+    def _original_issue(self, session: Session, post: PostFacts) -> Issue | None:
         origin_ids: list[int] = []
         # The posts' own rows are already flushed; what is pending is only this batch's placements,
         # which self._placed knows, so the look-ups below need no flush (one flush per post was the cost).
@@ -188,9 +273,14 @@ class IssueGrouper:
             if post.duplicate_of_id:
                 origin_ids.append(post.duplicate_of_id)
             if post.parent_external_id:
-                parent = session.scalar(
-                    select(Post.id).where(Post.source_id == post.source_id, Post.external_id == post.parent_external_id)
-                )
+                if self._parents is not None:
+                    parent = self._parents.get((post.source_id, post.parent_external_id))
+                else:
+                    parent = session.scalar(
+                        select(Post.id).where(
+                            Post.source_id == post.source_id, Post.external_id == post.parent_external_id
+                        )
+                    )
                 if parent is not None:
                     origin_ids.append(parent)
             if not origin_ids:
@@ -199,6 +289,12 @@ class IssueGrouper:
                 placed = self._placed.get(origin)
                 if placed is not None and placed.status == "open":
                     return placed
+            if self._parents is not None:
+                for origin in origin_ids:
+                    known = self._origin_issue.get(origin)
+                    if known is not None and known.status == "open":
+                        return known
+                return None
             return session.scalar(
                 select(Issue)
                 .join(IssuePost, IssuePost.issue_id == Issue.id)
@@ -209,7 +305,7 @@ class IssueGrouper:
     def _best_match(
         self,
         session: Session,
-        label: Label,
+        label: LabelFacts,
         terms: Counter[str],
         sig: int,
         at: datetime,
@@ -226,15 +322,26 @@ class IssueGrouper:
                 sim += 0.15
             if issue.topic != label.topic:
                 sim -= CROSS_TOPIC_PENALTY
-            is_near = any((sig ^ s).bit_count() <= SIMHASH_NEAR for s in issue.terms.get("sigs", []))
+            is_near = self._near(issue, sig)
             if is_near:
                 sim = max(sim, 0.95)
             if sim > best_sim:
                 best, best_sim, near = issue, sim, is_near
         return best, best_sim, near
 
+    def _near(self, issue: Issue, sig: int) -> bool:
+        """Whether ``sig`` is within SIMHASH_NEAR bits of one of the issue's recent post signatures."""
+        sigs = issue.terms.get("sigs", [])
+        if not sigs:
+            return False
+        cached = self._sig_arrays.get(id(issue))
+        if cached is None or cached[0] is not sigs:  # _join assigns a new list, so identity tells staleness
+            cached = (sigs, np.array(sigs, dtype=np.uint64))
+            self._sig_arrays[id(issue)] = cached
+        return bool((np.bitwise_count(cached[1] ^ np.uint64(sig)) <= SIMHASH_NEAR).any())
+
     def _candidates(
-        self, session: Session, label: Label, at: datetime, statuses: Sequence[str], window: timedelta
+        self, session: Session, label: LabelFacts, at: datetime, statuses: Sequence[str], window: timedelta
     ) -> list[Issue]:
         """Issues of the same topic and place (or, in the same kecamatan, of another topic) active in the window."""
         # Readers disagree on the topic of one problem ("truck stuck on the broken road": roads or
@@ -262,8 +369,8 @@ class IssueGrouper:
         self,
         session: Session,
         issue: Issue,
-        post: Post,
-        label: Label,
+        post: PostFacts,
+        label: LabelFacts,
         terms: Counter[str],
         sig: int,
         now: datetime,
@@ -288,12 +395,16 @@ class IssueGrouper:
         issue.post_count += 1
         issue.updated_at = now
         self._placed[post.id] = issue
-        session.add(
-            IssuePost(
-                post_id=post.id, issue_id=issue.id, similarity=round(similarity, 4), is_spread=spread, added_at=now
-            )
-        )
-        post.stage = "grouped"
+        member = {
+            "post_id": post.id,
+            "issue_id": issue.id,
+            "similarity": round(similarity, 4),
+            "is_spread": spread,
+            "added_at": now,
+        }
+        self._pending.append(member)
+        if not self.deferred:
+            self.write_pending(session)
         return Placement(issue.id, False, spread, similarity)
 
 

@@ -13,9 +13,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from classifiers.labels import Labels
@@ -24,7 +26,7 @@ from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.issues import IssueGrouper, close_quiet
 from monitor.metrics import observe_classify
-from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal
+from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ def classify_new(
             agg[0] += 1
             agg[1] += 1 if lab.is_complaint else 0
             agg[2] += engagement_of(post.likes, post.shares, post.replies, post.views)
-    session.execute(insert(Label), rows)
+    session.execute(insert(table_of(Label)), rows)
     for stage, ids in (("classified", kept_ids), ("filtered", filtered_ids)):
         for start in range(0, len(ids), 500):  # bounded IN lists
             session.execute(
@@ -135,41 +137,67 @@ def classify_new(
 
 def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, str, str], list[float]]) -> None:
     """Hourly aggregates that survive the retention purge (trends read these)."""
-    for (hour, topic, kec, agency, platform), (n, c, eng) in counts.items():
-        row = session.scalar(
-            select(ScopeCount).where(
-                ScopeCount.hour == hour,
-                ScopeCount.topic == topic,
-                ScopeCount.kecamatan == kec,
-                ScopeCount.agency_code == agency,
-                ScopeCount.platform == platform,
-            )
+    if not counts:
+        return
+    rows: list[dict[str, Any]] = [
+        {
+            "hour": hour,
+            "topic": topic,
+            "kecamatan": kec,
+            "agency_code": agency,
+            "platform": platform,
+            "posts": int(n),
+            "complaints": int(c),
+            "engagement": eng,
+        }
+        for (hour, topic, kec, agency, platform), (n, c, eng) in counts.items()
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        # One upsert statement for the batch: a query and a flush per key was most of this stage.
+        dialect_insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        table = ScopeCount.__table__
+        stmt = dialect_insert(ScopeCount)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["hour", "topic", "kecamatan", "agency_code", "platform"],
+            set_={
+                "posts": table.c.posts + stmt.excluded.posts,
+                "complaints": table.c.complaints + stmt.excluded.complaints,
+                "engagement": table.c.engagement + stmt.excluded.engagement,
+            },
         )
-        if row is None:
-            session.add(
-                ScopeCount(
-                    hour=hour,
-                    topic=topic,
-                    kecamatan=kec,
-                    agency_code=agency,
-                    platform=platform,
-                    posts=int(n),
-                    complaints=int(c),
-                    engagement=eng,
-                )
-            )
+        session.execute(stmt, rows)
+        return
+    for row in rows:  # other databases: read, then add or update
+        key = {k: row[k] for k in ("hour", "topic", "kecamatan", "agency_code", "platform")}
+        existing = session.scalar(select(ScopeCount).filter_by(**key))
+        if existing is None:
+            session.add(ScopeCount(**row))
             session.flush()
         else:
-            row.posts += int(n)
-            row.complaints += int(c)
-            row.engagement += eng
+            existing.posts += row["posts"]
+            existing.complaints += row["complaints"]
+            existing.engagement += row["engagement"]
 
 
 def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2000) -> tuple[int, int, int, set[int]]:
     """Place classified complaint posts into issues; returns (grouped, new issues, regressions, touched ids)."""
-    grouper = IssueGrouper(config)
+    grouper = IssueGrouper(config, deferred=True)
+    # Plain rows, not ORM objects: grouping reads a few columns of every complaint post.
     rows = session.execute(
-        select(Post, Label)
+        select(
+            Post.id,
+            Post.source_id,
+            Post.title,
+            Post.text,
+            Post.created_at,
+            Post.duplicate_of_id,
+            Post.parent_external_id,
+            Label.topic,
+            Label.kecamatan,
+            Label.desa,
+            Label.urgent,
+        )
         .join(Label, Label.post_id == Post.id)
         .where(Post.stage == "classified")
         .order_by(Post.created_at, Post.id)
@@ -179,16 +207,18 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
     touched: set[int] = set()
     seen_posts: set[int] = set()
     if rows:
-        grouper.preload(session, min(post.created_at for post, _ in rows))
-    for post, label in rows:
-        if post.id in seen_posts:  # several model versions: the first row wins
+        grouper.preload(session, min(row.created_at for row in rows))
+        grouper.prefetch_origins(session, rows)
+    for row in rows:
+        if row.id in seen_posts:  # several model versions: the first row wins
             continue
-        seen_posts.add(post.id)
-        placement = grouper.place(session, post, label, now)
+        seen_posts.add(row.id)
+        placement = grouper.place(session, row, row, now)
         grouped += 1
         created += placement.created
         regressions += placement.regression
         touched.add(placement.issue_id)
+    grouper.write_pending(session)
     return grouped, created, regressions, touched
 
 

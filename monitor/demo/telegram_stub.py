@@ -109,6 +109,7 @@ class TelegramStub:
             # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
             # delayed ACKs stall every response by ~40 ms.
             disable_nagle_algorithm = True
+
             def log_message(self, format: str, *args: Any) -> None:  # quiet test output
                 return
 
