@@ -93,15 +93,21 @@ def _word_hash(word: str) -> int:
 _BITS = np.arange(64, dtype=np.uint64)
 
 
+@lru_cache(maxsize=65536)
+def _word_signs(word: str) -> np.ndarray:
+    """+1/-1 per bit of the word's 64-bit hash (cached: the same words recur in every post)."""
+    bits = (np.uint64(_word_hash(word)) >> _BITS) & np.uint64(1)
+    return bits.astype(np.int64) * 2 - 1
+
+
 def simhash(terms: Counter[str]) -> int:
     """64-bit simhash of a bag of words: near-identical texts differ in few bits."""
     if not terms:
         return 0
-    hashes = np.fromiter((_word_hash(w) for w in terms), dtype=np.uint64, count=len(terms))
+    signs = np.array([_word_signs(w) for w in terms])
     counts = np.fromiter(terms.values(), dtype=np.int64, count=len(terms))
-    signs = ((hashes[:, None] >> _BITS) & np.uint64(1)).astype(np.int64) * 2 - 1
     weights = counts @ signs
-    return int(sum(1 << int(bit) for bit in np.nonzero(weights > 0)[0]))
+    return int(np.packbits(weights > 0, bitorder="little").view("<u8")[0])
 
 
 def cosine(a: Counter[str] | dict[str, float], b: Counter[str] | dict[str, float]) -> float:
