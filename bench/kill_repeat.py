@@ -200,17 +200,7 @@ def delivery_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> b
     from monitor.db import Database
     from monitor.demo.smtp_sink import SmtpSink
     from monitor.models import Delivery
-    from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
-
-    def received(smtp: SmtpSink, tg: TelegramStub) -> Counter[str]:
-        seen: Counter[str] = Counter()
-        with smtp.lock:
-            for m in smtp.received:
-                seen["mail:" + str(m.message["X-OKI-Idempotency-Key"])] += 1
-        for params in tg.sent_messages():
-            token = params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            seen[f"tg:{params['chat_id']}:{token}"] += 1
-        return seen
+    from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue, received_copies
 
     os.environ[TOKEN_ENV] = TOKEN
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -241,7 +231,7 @@ def delivery_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> b
                     make_issue(s, now, title=f"Keluhan nomor {k}", kecamatan=f"K{k}", score=80, posts=1)
                 evaluate(s, cfg, now)
                 wanted = int(s.scalar(select(func.count()).select_from(Delivery)) or 0)
-            before = received(smtp, tg)
+            before = received_copies(smtp, tg)
             killed = 0
             while kills < args.delivery_kills:
                 proc = subprocess.Popen(
@@ -252,10 +242,10 @@ def delivery_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> b
                     stderr=subprocess.PIPE,
                     text=True,
                 )
-                target = sum(received(smtp, tg).values()) + rng.randint(5, 60)
+                target = sum(received_copies(smtp, tg).values()) + rng.randint(5, 60)
                 deadline = time.monotonic() + 60
                 while proc.poll() is None and time.monotonic() < deadline:
-                    if sum(received(smtp, tg).values()) >= target:
+                    if sum(received_copies(smtp, tg).values()) >= target:
                         time.sleep(rng.uniform(0.0, 0.02))  # anywhere inside the next send
                         proc.send_signal(signal.SIGKILL)
                         kills += 1
@@ -273,7 +263,7 @@ def delivery_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> b
             with db.session() as s:
                 statuses = Counter(s.scalars(select(Delivery.status)))
             db.dispose()
-            after = received(smtp, tg)
+            after = received_copies(smtp, tg)
             got = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0) > 0}
             round_lost = wanted - len(got) + sum(n for st, n in statuses.items() if st != "sent")
             round_extra = sum(got.values()) - len(got)

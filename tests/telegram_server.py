@@ -3,6 +3,7 @@ use it without importing tests), a config pointed at local servers, and issue/po
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import AppConfig
+from monitor.demo.smtp_sink import SmtpSink
 from monitor.demo.telegram_stub import StubRequest, TelegramStub, check_html, visible_length
 from monitor.models import Issue, IssuePost, Post, Signal, Source
 
@@ -22,6 +24,7 @@ __all__ = [
     "alert_config",
     "check_html",
     "make_issue",
+    "received_copies",
     "visible_length",
 ]
 
@@ -52,6 +55,18 @@ def alert_config(
     a["escalate_to"] = "humas"
     a.update(alerts)
     return AppConfig.model_validate(data)
+
+
+def received_copies(smtp: SmtpSink, tg: TelegramStub) -> Counter[str]:
+    """How many copies of each (alert, recipient) arrived, by idempotency key / ack token."""
+    seen: Counter[str] = Counter()
+    with smtp.lock:
+        for m in smtp.received:
+            seen["mail:" + str(m.message["X-OKI-Idempotency-Key"])] += 1
+    for params in tg.sent_messages():
+        token = params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        seen[f"tg:{params['chat_id']}:{token}"] += 1
+    return seen
 
 
 def _source(session: Session) -> Source:

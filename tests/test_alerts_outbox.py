@@ -30,7 +30,7 @@ from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.models import Alert, Delivery, DeliveryAttempt
-from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
+from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue, received_copies
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,18 +257,6 @@ print("done", flush=True)
 """
 
 
-def _received(smtp: SmtpSink, tg: TelegramStub) -> Counter[str]:
-    """How many copies of each (alert, recipient) arrived, by idempotency key / ack token."""
-    seen: Counter[str] = Counter()
-    with smtp.lock:
-        for m in smtp.received:
-            seen["mail:" + str(m.message["X-OKI-Idempotency-Key"])] += 1
-    for params in tg.sent_messages():
-        token = params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        seen[f"tg:{params['chat_id']}:{token}"] += 1
-    return seen
-
-
 @pytest.mark.slow
 def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
     sqlite_db: Database, config: AppConfig, smtp: SmtpSink, tg: TelegramStub, tmp_path: Path
@@ -293,7 +281,7 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
     lease = timedelta(seconds=cfg.alerts.retry.lease_seconds + 1)
     kills = 0
     for round_ in range(3):
-        before = sum(_received(smtp, tg).values())
+        before = sum(received_copies(smtp, tg).values())
         proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(cfg_file), db.url, now.isoformat(), "10"],
             cwd=ROOT,
@@ -305,7 +293,7 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
         target = before + 5 + 3 * round_
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
-            if sum(_received(smtp, tg).values()) >= target:
+            if sum(received_copies(smtp, tg).values()) >= target:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
                 break
@@ -319,7 +307,7 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
         now += lease
     statuses = Counter(d.status for d in _deliveries(db))
     assert statuses == {"sent": total}
-    seen = _received(smtp, tg)
+    seen = received_copies(smtp, tg)
     assert len(seen) == total, "every alert reached every recipient"
     assert max(seen.values()) <= 2
     assert sum(seen.values()) - total <= kills, "at most one duplicate per kill"
