@@ -10,6 +10,7 @@ reopened as a regression.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import re
 from collections import Counter
@@ -123,7 +124,7 @@ def cosine(a: Counter[str] | dict[str, float], b: Counter[str] | dict[str, float
 
 def make_title(topic: str, kecamatan: str | None, desa: str | None, terms: Counter[str] | dict[str, float]) -> str:
     """A short Indonesian title: topic, place and the words the posts share most."""
-    top = [w for w, _ in sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:4]]
+    top = [w for w, _ in heapq.nsmallest(4, terms.items(), key=lambda kv: (-kv[1], kv[0]))]
     place = f"Desa {desa}, {kecamatan}" if desa and kecamatan else (kecamatan or "lokasi belum jelas")
     words = f": {' '.join(top)}" if top else ""
     return f"{TOPIC_LABELS.get(topic, topic)} di {place}{words}"
@@ -387,17 +388,23 @@ class IssueGrouper:
         for word, count in terms.items():
             weights[word] = weights.get(word, 0.0) + count
         if len(weights) > self.TERM_CAP:
-            weights = dict(sorted(weights.items(), key=lambda kv: -kv[1])[: self.TERM_CAP])
+            weights = dict(heapq.nlargest(self.TERM_CAP, weights.items(), key=lambda kv: kv[1]))
         sigs = [*issue.terms.get("sigs", []), sig][-self.MAX_SIGS :]
         issue.terms = {"w": weights, "sigs": sigs}  # reassign: JSON columns track assignment, not mutation
         if issue.kecamatan is None and label.kecamatan:
             issue.kecamatan = label.kecamatan
         if issue.desa is None and label.desa:
             issue.desa = label.desa
-        issue.title = make_title(issue.topic, issue.kecamatan, issue.desa, weights)
-        issue.first_seen = min(issue.first_seen, post.created_at)
-        issue.last_seen = max(issue.last_seen, post.created_at)
-        issue.urgent = issue.urgent or label.urgent
+        # Assign only what changes: every ORM attribute write costs change-tracking work.
+        title = make_title(issue.topic, issue.kecamatan, issue.desa, weights)
+        if title != issue.title:
+            issue.title = title
+        if post.created_at < issue.first_seen:
+            issue.first_seen = post.created_at
+        if post.created_at > issue.last_seen:
+            issue.last_seen = post.created_at
+        if label.urgent and not issue.urgent:
+            issue.urgent = True
         issue.post_count += 1
         issue.updated_at = now
         self._placed[post.id] = issue
