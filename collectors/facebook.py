@@ -15,23 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
-from collectors.budget import (
-    GraphObjectGone,
-    RateLimit,
-    as_object,
-    expect_list,
-    expect_object,
-    graph_get,
-    pick_secret,
-)
+from collectors.budget import GraphObjectGone, as_object, expect_list, expect_object, pick_secret
+from collectors.graph import GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +54,8 @@ class Settings(BaseModel):
     first_run_hours: float = Field(48, gt=0)
 
 
-def _time(value: Any) -> datetime:
-    # Graph returns "2025-09-15T03:00:00+0000", which fromisoformat reads on Python 3.11+.
-    if not isinstance(value, str):
-        raise ValueError("created_time missing")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"created_time {value!r} has no timezone")
-    return parsed.astimezone(UTC)
-
-
 def _total(obj: Any) -> int:
     value = as_object(as_object(obj).get("summary")).get("total_count")
-    return value if isinstance(value, int) and value >= 0 else 0
-
-
-def _n(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
@@ -86,7 +64,7 @@ def parse_post(post: Any, source: str, page_id: str) -> RawItem | None:
     if not isinstance(post, dict) or not isinstance(post.get("id"), str):
         raise ValueError("post without id")
     message = post.get("message")
-    created = _time(post.get("created_time"))
+    created = graph_time(post.get("created_time"), "created_time")
     if not isinstance(message, str) or not message.strip():
         return None
     return RawItem(
@@ -99,7 +77,7 @@ def parse_post(post: Any, source: str, page_id: str) -> RawItem | None:
         kind="post",
         likes=_total(post.get("reactions")),
         replies=_total(post.get("comments")),
-        shares=_n(as_object(post.get("shares")).get("count")),
+        shares=count(as_object(post.get("shares")).get("count")),
         extra={"page_id": page_id},
     )
 
@@ -117,62 +95,26 @@ def parse_comment(comment: Any, source: str, post_id: str) -> RawItem:
         platform=PLATFORM,
         external_id=comment["id"],
         text=message,
-        created_at=_time(comment.get("created_time")),
+        created_at=graph_time(comment.get("created_time"), "created_time"),
         url=comment.get("permalink_url") if isinstance(comment.get("permalink_url"), str) else None,
         author=author if isinstance(author, str) else None,
         kind="comment",
         parent_id=post_id,
-        likes=_n(comment.get("like_count")),
-        replies=_n(comment.get("comment_count")),
+        likes=count(comment.get("like_count")),
+        replies=count(comment.get("comment_count")),
     )
 
 
-@dataclass
-class _Run:
-    items: list[RawItem] = field(default_factory=list)
-    rejected: int = 0
-    calls: int = 0
-    usage: RateLimit = field(default_factory=RateLimit)
-
-
-class _Stop(Exception):
-    """Usage reached the ceiling: stop calling for this run."""
-
-
-class FacebookCollector:
+class FacebookCollector(GraphCollector[Settings]):
     """Page posts and their comments, and by-id lookup of reactions, comments and shares."""
 
     platform = PLATFORM
-    max_ids_per_call = 50
-    """``GET /?ids=`` takes up to 50 ids."""
-
-    def __init__(self, name: str, settings: Settings, token: str) -> None:
-        self.name = name
-        self.settings = settings
-        self._token = token
-        self.last_lookup_rate_limit = RateLimit()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"FacebookCollector(name={self.name!r})"
-
-    def _url(self, path: str) -> str:
-        return f"{self.settings.base_url.rstrip('/')}/{self.settings.api_version}/{path.lstrip('/')}"
-
-    def _get(self, run: _Run, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> Any:
-        if run.usage.exhausted(now):
-            raise _Stop()
-        body, usage = graph_get(
-            client, self._url(path), params, self._token, "Facebook", [self.settings.token_env], now
-        )
-        if usage.used_percent is not None:  # not every response carries the headers: keep the last known
-            run.usage = usage
-        run.calls += 1
-        return body
+    label = "Facebook"
 
     def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
         """New posts of each Page since its watermark, then new comments of the most recent posts."""
         s = self.settings
-        run = _Run()
+        run = GraphRun()
         pages: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("pages")).items()}
         watched: dict[str, JSONDict] = {
             k: dict(v) for k, v in as_object(cursor.get("posts")).items() if isinstance(v, dict)
@@ -190,7 +132,7 @@ class FacebookCollector:
                     continue
                 if newest:
                     watched[post_id]["seen"] = newest
-        except _Stop:
+        except UsageCeiling:
             log.warning("source %s: Graph API usage at %s%%; stopping this run", self.name, run.usage.used_percent)
         horizon = (now - timedelta(hours=s.watch_hours)).isoformat()
         kept = {k: v for k, v in watched.items() if str(v.get("created", "")) >= horizon}
@@ -204,7 +146,7 @@ class FacebookCollector:
 
     def _page_posts(
         self,
-        run: _Run,
+        run: GraphRun,
         client: httpx.Client,
         now: datetime,
         page_id: str,
@@ -236,14 +178,14 @@ class FacebookCollector:
                 run.items.append(item)
                 watched.setdefault(item.external_id, {"created": stamp})
                 newest = max(newest or stamp, stamp)
-            after = as_object(as_object(data.get("paging")).get("cursors")).get("after")
-            if not after or not as_object(data.get("paging")).get("next"):
+            following = next_page(data, params)
+            if following is None:
                 break
-            params = {**params, "after": str(after)}
+            params = following
         if newest:
             pages[page_id] = newest
 
-    def _comments(self, run: _Run, client: httpx.Client, now: datetime, post_id: str, seen: Any) -> str | None:
+    def _comments(self, run: GraphRun, client: httpx.Client, now: datetime, post_id: str, seen: Any) -> str | None:
         params = {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "filter": "stream", "limit": "50"}
         newest = seen if isinstance(seen, str) else None
         for _ in range(self.settings.max_pages):
@@ -262,10 +204,10 @@ class FacebookCollector:
                     break
                 run.items.append(item)
                 newest = max(newest or stamp, stamp)
-            after = as_object(as_object(data.get("paging")).get("cursors")).get("after")
-            if reached or not after or not as_object(data.get("paging")).get("next"):
+            following = next_page(data, params)
+            if reached or following is None:
                 break
-            params = {**params, "after": str(after)}
+            params = following
         return newest
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
@@ -273,22 +215,8 @@ class FacebookCollector:
         prefixes = tuple(f"{p}_" for p in self.settings.page_ids)
         posts = [i for i in external_ids if prefixes and i.startswith(prefixes)]
         comments = [i for i in external_ids if not (prefixes and i.startswith(prefixes))]
-        run = _Run()
-        readings: list[MetricsReading] = []
         post_fields = "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares"
-        for ids, fields in ((posts, post_fields), (comments, "like_count,comment_count")):
-            for start in range(0, len(ids), self.max_ids_per_call):
-                chunk = ids[start : start + self.max_ids_per_call]
-                try:
-                    body = self._get(run, client, "", {"ids": ",".join(chunk), "fields": fields}, now)
-                except _Stop:
-                    self.last_lookup_rate_limit = run.usage
-                    return readings, run.calls
-                except GraphObjectGone:
-                    continue  # one deleted object fails the whole multi-id call; its siblings wait a run
-                readings.extend(parse_lookup(body))
-        self.last_lookup_rate_limit = run.usage
-        return readings, run.calls
+        return self._lookup([(posts, post_fields), (comments, "like_count,comment_count")], client, now, parse_lookup)
 
 
 def parse_lookup(body: Any) -> list[MetricsReading]:
@@ -304,15 +232,15 @@ def parse_lookup(body: Any) -> list[MetricsReading]:
                     str(obj.get("id", key)),
                     likes=_total(obj.get("reactions")),
                     replies=_total(obj.get("comments")),
-                    shares=_n(as_object(obj.get("shares")).get("count")),
+                    shares=count(as_object(obj.get("shares")).get("count")),
                 )
             )
         else:
             readings.append(
                 MetricsReading(
                     str(obj.get("id", key)),
-                    likes=_n(obj.get("like_count")),
-                    replies=_n(obj.get("comment_count")),
+                    likes=count(obj.get("like_count")),
+                    replies=count(obj.get("comment_count")),
                 )
             )
     return readings

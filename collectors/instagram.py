@@ -15,23 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
-from collectors.budget import (
-    GraphObjectGone,
-    RateLimit,
-    as_object,
-    expect_list,
-    expect_object,
-    graph_get,
-    pick_secret,
-)
+from collectors.budget import GraphObjectGone, as_object, expect_list, expect_object, pick_secret
+from collectors.graph import GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +52,11 @@ class Settings(BaseModel):
     first_run_hours: float = Field(24, gt=0)
 
 
-def _time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError("timestamp missing")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no timezone")
-    return parsed.astimezone(UTC)
-
-
-def _n(value: Any) -> int:
-    return value if isinstance(value, int) and value >= 0 else 0
-
-
 def parse_media(media: Any, source: str, via: str) -> RawItem | None:
     """A media object as a post (``None`` when it has no caption to read)."""
     if not isinstance(media, dict) or not isinstance(media.get("id"), str):
         raise ValueError("media without id")
-    created = _time(media.get("timestamp"))
+    created = graph_time(media.get("timestamp"), "timestamp")
     caption = media.get("caption")
     if not isinstance(caption, str) or not caption.strip():
         return None
@@ -89,8 +68,8 @@ def parse_media(media: Any, source: str, via: str) -> RawItem | None:
         created_at=created,
         url=media.get("permalink") if isinstance(media.get("permalink"), str) else None,
         kind="post",
-        likes=_n(media.get("like_count")),
-        replies=_n(media.get("comments_count")),
+        likes=count(media.get("like_count")),
+        replies=count(media.get("comments_count")),
         extra={"via": via, "media_type": media.get("media_type")},
     )
 
@@ -107,56 +86,25 @@ def parse_comment(comment: Any, source: str, media_id: str, permalink: str | Non
         platform=PLATFORM,
         external_id=f"{media_id}_{comment['id']}",
         text=text,
-        created_at=_time(comment.get("timestamp")),
+        created_at=graph_time(comment.get("timestamp"), "timestamp"),
         url=permalink,
         author=comment.get("username") if isinstance(comment.get("username"), str) else None,
         kind="comment",
         parent_id=media_id,
-        likes=_n(comment.get("like_count")),
+        likes=count(comment.get("like_count")),
     )
 
 
-@dataclass
-class _Run:
-    items: list[RawItem] = field(default_factory=list)
-    rejected: int = 0
-    calls: int = 0
-    usage: RateLimit = field(default_factory=RateLimit)
-
-
-class _Stop(Exception):
-    """Usage reached the ceiling: stop calling for this run."""
-
-
-class InstagramCollector:
+class InstagramCollector(GraphCollector[Settings]):
     """Own-media comments and hashtag recent media, and by-id lookup of like/comment counts."""
 
     platform = PLATFORM
-    max_ids_per_call = 50
-
-    def __init__(self, name: str, settings: Settings, token: str) -> None:
-        self.name = name
-        self.settings = settings
-        self._token = token
-        self.last_lookup_rate_limit = RateLimit()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"InstagramCollector(name={self.name!r})"
-
-    def _get(self, run: _Run, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> Any:
-        if run.usage.exhausted(now):
-            raise _Stop()
-        url = f"{self.settings.base_url.rstrip('/')}/{self.settings.api_version}/{path.lstrip('/')}"
-        body, usage = graph_get(client, url, params, self._token, "Instagram", [self.settings.token_env], now)
-        run.calls += 1
-        if usage.used_percent is not None:
-            run.usage = usage
-        return body
+    label = "Instagram"
 
     def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
         """New hashtag media since each tag's watermark, and new comments on the account's latest media."""
         s = self.settings
-        run = _Run()
+        run = GraphRun()
         tag_ids: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("hashtag_ids")).items()}
         tag_seen: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("hashtags")).items()}
         media_seen: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("media")).items()}
@@ -165,7 +113,7 @@ class InstagramCollector:
                 self._hashtag(run, client, now, tag.lstrip("#").lower(), tag_ids, tag_seen)
             if s.ig_user_id and s.own_media:
                 self._own_media(run, client, now, media_seen)
-        except _Stop:
+        except UsageCeiling:
             log.warning("source %s: Graph API usage at %s%%; stopping this run", self.name, run.usage.used_percent)
         return FetchResult(
             items=run.items,
@@ -177,7 +125,7 @@ class InstagramCollector:
 
     def _hashtag(
         self,
-        run: _Run,
+        run: GraphRun,
         client: httpx.Client,
         now: datetime,
         tag: str,
@@ -219,13 +167,13 @@ class InstagramCollector:
                     continue
                 run.items.append(item)
                 newest = max(newest, stamp)
-            after = as_object(as_object(data.get("paging")).get("cursors")).get("after")
-            if older or not after or not as_object(data.get("paging")).get("next"):
+            following = next_page(data, params)
+            if older or following is None:
                 break
-            params = {**params, "after": str(after)}
+            params = following
         tag_seen[tag] = newest
 
-    def _own_media(self, run: _Run, client: httpx.Client, now: datetime, media_seen: dict[str, str]) -> None:
+    def _own_media(self, run: GraphRun, client: httpx.Client, now: datetime, media_seen: dict[str, str]) -> None:
         s = self.settings
         body = self._get(run, client, f"{s.ig_user_id}/media", {"fields": MEDIA_FIELDS, "limit": str(s.own_media)}, now)
         for raw in expect_list(expect_object(body, "Instagram media"), "data", "Instagram media"):
@@ -234,7 +182,7 @@ class InstagramCollector:
             if not isinstance(media_id, str):
                 run.rejected += 1
                 continue
-            if _n(media.get("comments_count")) == 0:
+            if count(media.get("comments_count")) == 0:
                 continue  # no comments: save the call
             seen = media_seen.get(media_id, "")
             permalink = media.get("permalink") if isinstance(media.get("permalink"), str) else None
@@ -264,27 +212,17 @@ class InstagramCollector:
         """Fresh counts: media get like and comment counts, comments (``media_comment`` ids) their likes."""
         media = [i for i in external_ids if "_" not in i]
         comments = {i.split("_", 1)[1]: i for i in external_ids if "_" in i}
-        run = _Run()
-        readings: list[MetricsReading] = []
-        for ids, fields in ((media, "like_count,comments_count"), (list(comments), "like_count")):
-            for start in range(0, len(ids), self.max_ids_per_call):
-                chunk = ids[start : start + self.max_ids_per_call]
-                try:
-                    body = self._get(run, client, "", {"ids": ",".join(chunk), "fields": fields}, now)
-                except _Stop:
-                    self.last_lookup_rate_limit = run.usage
-                    return readings, run.calls
-                except GraphObjectGone:
-                    continue
-                for key, obj in expect_object(body, "Instagram lookup").items():
-                    if not isinstance(obj, dict):
-                        continue
-                    ext = comments.get(key, key)
-                    readings.append(
-                        MetricsReading(ext, likes=_n(obj.get("like_count")), replies=_n(obj.get("comments_count")))
-                    )
-        self.last_lookup_rate_limit = run.usage
-        return readings, run.calls
+
+        def parse(body: Any) -> list[MetricsReading]:
+            return [
+                MetricsReading(
+                    comments.get(key, key), likes=count(obj.get("like_count")), replies=count(obj.get("comments_count"))
+                )
+                for key, obj in expect_object(body, "Instagram lookup").items()
+                if isinstance(obj, dict)
+            ]
+
+        return self._lookup([(media, "like_count,comments_count"), (list(comments), "like_count")], client, now, parse)
 
 
 def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> InstagramCollector:

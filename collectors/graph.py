@@ -1,0 +1,126 @@
+"""What the Facebook and Instagram collectors share: the Meta Graph API's wire details.
+
+Both speak the same Graph API (developers.facebook.com/docs/graph-api): ISO timestamps with a
+``+0000`` offset, counts that may be missing, cursor paging through ``paging.cursors.after``
+(with ``paging.next`` present only when another page exists), usage headers read on every
+response, and multi-id reads (``GET /?ids=a,b&fields=...``, at most 50 ids a call). One module
+keeps those rules in one place; each platform's module keeps only what its endpoints return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import httpx
+
+from collectors.base import MetricsReading, RawItem
+from collectors.budget import GraphObjectGone, RateLimit, as_object, graph_get
+
+
+class GraphSettings(Protocol):
+    """The settings every Graph source has."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def api_version(self) -> str: ...
+    @property
+    def token_env(self) -> str: ...
+
+
+S = TypeVar("S", bound=GraphSettings)
+
+
+def graph_time(value: Any, name: str) -> datetime:
+    """A Graph timestamp ("2025-09-15T03:00:00+0000", read by fromisoformat on 3.11+) as aware UTC."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} missing")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"{name} {value!r} has no timezone")
+    return parsed.astimezone(UTC)
+
+
+def count(value: Any) -> int:
+    """A count field: anything but a non-negative integer (missing, null, a string) reads as 0."""
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def next_page(data: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, str] | None:
+    """The parameters of the next result page, or None when this page was the last."""
+    paging = as_object(data.get("paging"))
+    after = as_object(paging.get("cursors")).get("after")
+    if not after or not paging.get("next"):
+        return None
+    return {**params, "after": str(after)}
+
+
+@dataclass
+class GraphRun:
+    """What one fetch or lookup gathered and spent."""
+
+    items: list[RawItem] = field(default_factory=list)
+    rejected: int = 0
+    calls: int = 0
+    usage: RateLimit = field(default_factory=RateLimit)
+
+
+class UsageCeiling(Exception):
+    """Usage reached the ceiling: stop calling for this run."""
+
+
+class GraphCollector(Generic[S]):
+    """Calls with accounting and the usage ceiling, and the multi-id lookup loop."""
+
+    platform = "graph"
+    label = "Graph"
+    """The platform's name in messages ("Facebook", "Instagram")."""
+    max_ids_per_call = 50
+    """``GET /?ids=`` takes up to 50 ids."""
+
+    def __init__(self, name: str, settings: S, token: str) -> None:
+        self.name = name
+        self.settings = settings
+        self._token = token
+        self.last_lookup_rate_limit = RateLimit()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def _get(self, run: GraphRun, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> Any:
+        if run.usage.exhausted(now):
+            raise UsageCeiling()
+        s = self.settings
+        url = f"{s.base_url.rstrip('/')}/{s.api_version}/{path.lstrip('/')}"
+        body, usage = graph_get(client, url, params, self._token, self.label, [s.token_env], now)
+        run.calls += 1
+        if usage.used_percent is not None:  # not every response carries the headers: keep the last known
+            run.usage = usage
+        return body
+
+    def _lookup(
+        self,
+        groups: Sequence[tuple[list[str], str]],
+        client: httpx.Client,
+        now: datetime,
+        parse: Callable[[Any], list[MetricsReading]],
+    ) -> tuple[list[MetricsReading], int]:
+        """Read each (ids, fields) group in calls of up to 50 ids; stop at the usage ceiling."""
+        run = GraphRun()
+        readings: list[MetricsReading] = []
+        for ids, fields in groups:
+            for start in range(0, len(ids), self.max_ids_per_call):
+                chunk = ids[start : start + self.max_ids_per_call]
+                try:
+                    body = self._get(run, client, "", {"ids": ",".join(chunk), "fields": fields}, now)
+                except UsageCeiling:
+                    self.last_lookup_rate_limit = run.usage
+                    return readings, run.calls
+                except GraphObjectGone:
+                    continue  # one deleted object fails the whole multi-id call; its siblings wait a run
+                readings.extend(parse(body))
+        self.last_lookup_rate_limit = run.usage
+        return readings, run.calls
