@@ -24,8 +24,14 @@ Model, per series:
 * episodes with hysteresis: the alarm starts at ``spike_threshold`` and ends
   after ``release_bins`` bins below ``spike_release``; one onset per episode.
   During an episode the baseline is frozen so a rising issue is not absorbed
-  into its own baseline; an excess that stays flat for ``rebase_after_bins``
-  is a new normal: the level jumps to it and the episode closes.
+  into its own baseline; an excess whose raw hourly counts stay flat for six
+  hours, once the episode is ``rebase_after_bins`` old, is a new normal: the
+  level jumps to it and the episode closes (a fading viral tail is not flat).
+* a second wave: once an open episode has stopped climbing, a fresh climb to
+  ``rearm_ratio`` times its floor is a new onset, not hidden by the open alarm.
+* routine bursts: a series that keeps producing short bursts (a spam account,
+  one link forwarded around) learns their size; a surge no bigger than those
+  opens a silent episode, and alerts only if it outlasts them.
 
 The loop is compiled with numba when it is installed (about 50 ns per point);
 without numba the same Python code runs, only slower.
@@ -78,6 +84,15 @@ class DetectorSettings:
     rebase_after_bins: int = 144
     warmup_bins: int = 288
     prior_strength: float = 1.0
+    rearm_ratio: float = 0.0
+    """A second climb to this multiple of an open episode's floor is a new onset (0: off)."""
+    routine_episodes: int = 0
+    """After this many short bursts within ``routine_bins``, a surge must outgrow their peaks to alert (0: off)."""
+    routine_bins: int = 2016
+    routine_rank: int = 2
+    """Outgrow the peak of the ``routine_rank``-th largest remembered burst (1: the largest)."""
+    routine_short_bins: int = 24
+    """An episode whose last quarter hour was hot for fewer bins than this is a short burst."""
     initial_level: float | None = None
     """Per-bin starting level; None learns it during ``warmup_bins`` (no alerts meanwhile)."""
 
@@ -161,6 +176,12 @@ def _run(
     single_w = knobs[15]
     quarter_gate = knobs[16] > 0.5
     lag = max(1, int(knobs[17]))
+    rearm_ratio = knobs[18]
+    routine_n = int(knobs[19])
+    routine_bins = knobs[20]
+    routine_rank = max(1, int(knobs[21]))
+    short_bins = int(knobs[22])
+    n_mem = 16  # remembered short bursts: a week of a spam account posting twice a day
     log_ratio = math.log(max(min_ratio, 1.0001))
     q = max(1, h // 4)
     n_slots = prior.shape[0]
@@ -182,8 +203,16 @@ def _run(
         age = 0
         rising = 0.0
         last_hour = 0.0
-        hours = np.zeros(3)
+        hours = np.zeros(6)  # raw hourly sums of the last six hours: is an open excess flat?
         cusum = 0.0
+        rhs = np.zeros(ring)  # raw hourly sum at each of the last h+1 bins: this hour against the one before
+        floor = math.inf
+        silent = False
+        ep_max = 0.0  # the open episode's peak hourly log ratio
+        ep_hot = 0  # bins of the open episode whose last quarter hour was min_ratio times above normal
+        mem_t = np.full(n_mem, -1.0)
+        mem_peak = np.zeros(n_mem)
+        mem_pos = 0
         for t in range(t_len):
             x = values[i, t]
             if not (x > 0.0):  # negatives and NaN count as nothing
@@ -226,12 +255,12 @@ def _run(
             if t % h == 0:
                 rising = min(rising + 1.0, 4.0) if xh > last_hour * 1.15 and xh > mh else 0.0
                 last_hour = xh
-                hours[(t // h) % 3] = xh
+                hours[(t // h) % 6] = rh
             score = 0.0
             # Page's CUSUM for a rise to `min_ratio` times the baseline: sums the evidence of a
             # steady climb across hours, which no single window sees early enough.
             if not warming:
-                llr = (x * log_ratio - (min_ratio - 1.0) * exp_t) / (cal[0] + rel * rel * exp_t)
+                llr = (xs[pos] * log_ratio - (min_ratio - 1.0) * exp_t) / (cal[0] + rel * rel * exp_t)
                 cusum = min(max(cusum + llr, 0.0), 4.0 * cusum_h)
             # The size gates read the raw counts; the surprise reads the capped ones.
             # A fast climb shows in the last quarter hour before the hour catches up: twice the ratio there.
@@ -241,26 +270,79 @@ def _run(
                 if z > 1.0:
                     score += growth_w * rising
                 score = max(score, 0.0)
-            onset = (not in_alarm) and score >= on_thr
+            # A silent episode (a surge no bigger than this series' routine bursts) may still become news.
+            onset = (not in_alarm or silent) and score >= on_thr
+            cur = math.log((rh + 1.0) / (mh + 1.0))
+            hot = rq >= min_ratio * mq and rq - mq >= 0.25 * min_excess
+            # A silent surge still hot after the longest routine burst is news whatever its size.
+            promote = onset and silent and hot and ep_hot >= short_bins
+            # Re-arm: once an open episode has stopped climbing, its lowest de-seasonalised hourly rate
+            # (never below the frozen baseline) is its floor; a fresh climb to `rearm_ratio` times the
+            # floor is a second wave and a new onset, instead of being hidden by the open alarm.
+            rh_prev = rhs[(pos + 1) % ring]
+            rhs[pos] = rh
+            if in_alarm and not silent and rearm_ratio > 0.0 and age >= h and mh > 0.0:
+                if rh <= 1.1 * rh_prev:
+                    floor = min(floor, max(rh / mh, 1.0))
+                elif floor < math.inf:
+                    m_f = floor * mh
+                    if (
+                        rh >= rearm_ratio * m_f
+                        and rh - m_f >= min_excess
+                        and rh >= 1.3 * rh_prev
+                        and _surprise(rh, m_f, cal[2] + rel * rel * m_f) >= on_thr
+                    ):
+                        onset = True
+                        score = max(score, _surprise(rh, m_f, cal[2] + rel * rel * m_f))
+            # Routine bursts: once this series has had `routine_n` short bursts within `routine_bins`, a new
+            # surge must outgrow the `routine_rank`-th largest of their peaks (hourly log ratio) to alert.
+            # A smaller one opens a silent episode: baseline frozen, no onset, its peak remembered too.
+            if onset and routine_n > 0 and not promote:
+                recent = np.sort(mem_peak[(mem_t >= 0.0) & (t - mem_t <= routine_bins)])
+                if recent.size >= routine_n and cur < recent[max(0, recent.size - routine_rank)]:
+                    onset = False
+                    if not in_alarm:
+                        in_alarm = True
+                        silent = True
+                        quiet = 0
+                        age = 0
+                        floor = math.inf
+                        ep_max = cur
+                        ep_hot = 0
             if in_alarm:
+                ep_max = max(ep_max, cur)
+                if hot:
+                    ep_hot += 1
                 if score < off_thr:
                     quiet += 1
                 else:
                     quiet = 0
                 if quiet >= release:
                     in_alarm = False
+                    silent = False
                     quiet = 0
                     cusum = 0.0
+                    # Only short bursts (bots, one forwarded link) teach what is routine; a long
+                    # episode, such as a viral one, must not make the next one look ordinary.
+                    if ep_hot < short_bins:
+                        mem_t[mem_pos] = t
+                        mem_peak[mem_pos] = ep_max
+                        mem_pos = (mem_pos + 1) % n_mem
             if onset:
                 in_alarm = True
                 quiet = 0
                 age = 0
+                floor = math.inf
+                if not promote:
+                    ep_max = cur
+                    ep_hot = 0
+                silent = False
             if in_alarm:
                 age += 1
                 flat = hours.max() <= 1.3 * hours.min() + 2.0
                 if age >= rebase_after and rising == 0.0 and flat:
                     # A flat excess this long is the new normal.
-                    new_level = max(level, level * xh / mh) if mh > 0.0 else max(level, xh / h)
+                    new_level = max(level, level * rh / mh) if mh > 0.0 else max(level, rh / h)
                     # The recent windows are re-judged against the new normal too.
                     if level > 0.0:
                         for k in range(ring):
@@ -268,11 +350,12 @@ def _run(
                     level = new_level
                     delay[:] = math.nan
                     in_alarm = False
+                    silent = False
                     age = 0
                     cusum = 0.0
             expected_out[i, t] = exp_t
             score_out[i, t] = score
-            alarm_out[i, t] = in_alarm
+            alarm_out[i, t] = in_alarm and not silent
             onset_out[i, t] = onset
 
             # Learn, winsorised; frozen while an episode is open. After warm-up the level learns
@@ -339,6 +422,11 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
             s.single_bin_weight,
             1.0 if s.quarter_gate else 0.0,
             s.learn_lag_bins,
+            s.rearm_ratio,
+            s.routine_episodes,
+            s.routine_bins,
+            s.routine_rank,
+            s.routine_short_bins,
         ],
         dtype=np.float64,
     )

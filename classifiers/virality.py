@@ -85,7 +85,7 @@ class ViralityParams(BaseModel):
     """An alarm ends after the score stays below ``spike_release`` this long."""
     min_excess: float = Field(4.0, ge=0)
     """Posts above expectation in the last hour needed before any alarm."""
-    min_ratio: float = Field(3.0, ge=1)
+    min_ratio: float = Field(3.5, ge=1)
     """The last hour (or quarter hour) must be at least this many times its expectation: a stalled
     burst or a doubling of chatter is not a warning; growth towards viral passes it early."""
     cusum_threshold: float = Field(12.0, gt=0)
@@ -94,6 +94,17 @@ class ViralityParams(BaseModel):
     """A single bin counts at most this many standard deviations above expectation in window sums."""
     single_bin_weight: float = Field(0.0, ge=0, le=1)
     """Weight of the one-bin window in the score (0: a lone 5-minute burst never alerts by itself)."""
+    rearm_ratio: float = Field(3.0, ge=0)
+    """While an alarm is open and its rate has stopped climbing, a fresh climb to this multiple of its lowest
+    hourly rate since (never below the baseline) is a second wave and a new onset; 0 turns this off."""
+    routine_bursts: int = Field(2, ge=0)
+    """After this many short bursts within ``routine_days``, a new surge must outgrow them to alert (0: off)."""
+    routine_rank: int = Field(2, ge=1)
+    """... outgrow the peak of the ``routine_rank``-th largest of those bursts (1: the largest)."""
+    routine_days: float = Field(7, gt=0)
+    routine_burst_minutes: float = Field(120, gt=0)
+    """A burst whose last quarter hour stays ``min_ratio``× above normal for less than this is short (bots,
+    one forwarded link); a surge that stays up longer alerts even when it is no bigger than those."""
     baseline_lag_hours: float = Field(0, ge=0)
     """The level learns from bins this old, so a slow climb is compared with the level from before it."""
     baseline_half_life_hours: float = Field(24, gt=0)
@@ -158,6 +169,11 @@ class ViralityParams(BaseModel):
             rebase_after_bins=max(1, round(self.rebase_after_hours * per_hour)),
             warmup_bins=round(self.warmup_hours * per_hour),
             prior_strength=self.rhythm_prior,
+            rearm_ratio=self.rearm_ratio,
+            routine_episodes=self.routine_bursts,
+            routine_bins=max(1, round(self.routine_days * 24 * per_hour)),
+            routine_rank=self.routine_rank,
+            routine_short_bins=max(1, round(self.routine_burst_minutes / self.bin_minutes)),
             initial_level=initial_level,
         )
 

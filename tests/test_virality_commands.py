@@ -12,6 +12,7 @@ import pytest
 from classifiers.series_eval import (
     STANDARD,
     early_warning,
+    miss_breakdown,
     nab_normalised,
     nab_raw_score,
     naive_onsets,
@@ -136,9 +137,38 @@ def test_simulator_ground_truth_and_metrics() -> None:
     assert naive.shape == (20, len(sims[0].values))
 
 
+def test_miss_breakdown_sorts_each_missed_episode_once() -> None:
+    sims = simulate(seed=5, n_series=20, weeks=1)
+    shape = (len(sims), len(sims[0].values))
+    viral = [(row, e) for row, s in enumerate(sims) for e in s.episodes if e.kind == "viral" and e.cross_bin]
+    truth = np.stack([s.rate for s in sims])
+    quiet = np.zeros(shape, dtype=bool)
+    # Nothing alerted, expectation right: every episode is "never" or a slow climb.
+    none = miss_breakdown(sims, quiet, quiet, truth, 5)
+    assert none.viral_episodes == len(viral) and none.early == 0
+    assert none.never + none.late_slow == len(viral)
+    # An alarm open at each start, and alerts after each crossing.
+    alarm = quiet.copy()
+    late = quiet.copy()
+    for row, e in viral:
+        alarm[row, e.start_bin] = True
+        late[row, e.cross_bin] = True
+    assert miss_breakdown(sims, late, alarm, truth, 5).open_alarm == len(viral)
+    got = miss_breakdown(sims, late, quiet, truth, 5)
+    assert got.late + got.late_slow == len(viral)
+    # A baseline ten times the truth is named as the reason.
+    assert miss_breakdown(sims, quiet, quiet, 10 * truth + 1, 5).high_baseline == len(viral)
+    # Alerts in time leave nothing to explain.
+    early = quiet.copy()
+    for row, e in viral:
+        early[row, e.start_bin + 1] = True
+    assert miss_breakdown(sims, early, quiet, truth, 5).early == len(viral)
+
+
 def test_eval_detect_command_runs_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["eval-detect", "--nab", str(tmp_path / "none"), "--series", "6", "--weeks", "1"])
     out = capsys.readouterr()
     assert code == 0
     assert "early recall" in out.out
+    assert "not alerted early" in out.out
     assert "no NAB copy" in out.err

@@ -156,3 +156,67 @@ def test_calendar_extra_holiday_and_wib_hours() -> None:
     assert cal.slot_of(datetime(2026, 1, 5, 17, 30, tzinfo=UTC)) == RESTDAY * 24 + 0
     regular = cal.regular_slots(datetime(2026, 1, 5, 16, 50, tzinfo=UTC), 4, 5)
     assert list(regular) == [WORKDAY * 24 + 23, WORKDAY * 24 + 23, RESTDAY * 24, RESTDAY * 24]
+
+
+def test_decaying_viral_tail_does_not_become_the_new_normal() -> None:
+    # A quiet scope (0.1 posts/h) goes viral, decays over hours, and a day and a half later climbs again.
+    n = 9 * PER_DAY
+    rate = np.full(n, 0.1 / 12)
+    t = np.arange(n)
+    for start in (4 * PER_DAY, 6 * PER_DAY + 60):
+        climb = 0.5 / 12 * np.exp(np.log(2) / 12 * (t - start))  # doubles every hour from 0.5/h
+        peak_at = start + int(np.log(80.0 / 0.5) * 12 / np.log(2))
+        decay = 80.0 / 12 * np.exp(-(t - peak_at) / 48.0)  # then fades with a 4-hour time constant
+        rate += np.where(t < start, 0.0, np.where(t < peak_at, climb, decay))
+    values = poisson(rate, seed=12)
+    ts = stamps(n)
+    expected = np.array(series_baseline(ts, values.tolist(), PARAMS))
+    # Before the second climb the baseline is back near the quiet level, not at the tail's last rate.
+    before = slice(6 * PER_DAY + 48, 6 * PER_DAY + 60)
+    assert expected[before].sum() < 3 * rate[before].sum() + 0.5
+    second = 6 * PER_DAY + 60
+    cross = second + int(np.nonzero(rate[second:] * 12 >= 20.0)[0][0])
+    onsets = [o for o, _ in detect_onsets(ts, values.tolist(), PARAMS) if o >= ts[second]]
+    assert onsets and onsets[0] < ts[cross], "the second climb was not alerted before 20 posts/h"
+
+
+def test_a_lone_burst_bin_does_not_alert_through_the_growth_sum() -> None:
+    values = poisson(np.full(8 * PER_DAY, 2.0 / 12), seed=13)
+    for day in (3, 5, 7):
+        values[day * PER_DAY + 100] += 120.0  # one bot dumps 120 posts in five minutes
+    assert detect_onsets(stamps(len(values)), values.tolist(), PARAMS) == []
+
+
+def test_second_wave_while_the_alarm_is_still_open_gets_its_own_onset() -> None:
+    n = 6 * PER_DAY
+    rate = np.full(n, 1.0 / 12)
+    first = 4 * PER_DAY
+    rate[first : first + 24] = 1.5  # two hours at 18 posts/h where 1/h is normal, then back to normal
+    second = first + 24 + 18  # 90 minutes later, while that alarm is still open, a new climb starts
+    t = np.arange(n - second)
+    rate[second:] += np.minimum(0.5 / 12 * np.exp(np.log(2) / 9 * t), 100.0 / 12)  # doubling every 45 min
+    values = poisson(rate, seed=14)
+    ts = stamps(n)
+    onsets = [o for o, _ in detect_onsets(ts, values.tolist(), PARAMS)]
+    cross = second + int(np.nonzero(rate[second:] * 12 >= 20.0)[0][0])
+    assert any(ts[first] <= o <= ts[first + 12] for o in onsets)
+    assert any(ts[second] <= o < ts[cross] for o in onsets), "second wave hidden by the open alarm"
+
+
+def test_routine_short_bursts_stop_alerting_but_a_longer_surge_still_does() -> None:
+    n = 10 * PER_DAY
+    rate = np.full(n, 2.0 / 12)
+    bursts = [d * PER_DAY + off for d in range(2, 8) for off in (60, 200)]
+    for b in bursts:
+        rate[b : b + 8] = 25.0  # forty minutes of a spam account, twice a day
+    surge = 8 * PER_DAY + 150
+    rate[surge : surge + 6 * 12] = 25.0  # the same height, but for six hours
+    values = poisson(rate, seed=15)
+    ts = stamps(n)
+    onsets = [o for o, _ in detect_onsets(ts, values.tolist(), PARAMS)]
+    burst_onsets = [o for o in onsets if any(ts[b] <= o <= ts[b + 24] for b in bursts)]
+    assert burst_onsets, "the first bursts are news"
+    assert len(burst_onsets) <= 3, f"{len(burst_onsets)} of {len(bursts)} routine bursts alerted"
+    assert any(ts[surge] <= o <= ts[surge + 36] for o in onsets), "a surge outlasting the bursts must alert"
+    no_memory = PARAMS.model_copy(update={"routine_bursts": 0})
+    assert len(detect_onsets(ts, values.tolist(), no_memory)) > len(onsets)

@@ -24,7 +24,7 @@ DEFAULT_NAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "nab_rea
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Where NAB lives and how big a simulation to run."""
     parser.add_argument("--nab", type=Path, default=DEFAULT_NAB, help=f"NAB realTweets copy (default {DEFAULT_NAB})")
-    parser.add_argument("--series", type=int, default=300, help="simulated series (default 300)")
+    parser.add_argument("--series", type=int, default=400, help="simulated series (default 400)")
     parser.add_argument("--weeks", type=float, default=2.0, help="weeks per simulated series (default 2)")
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     parser.add_argument("--use-config", action="store_true", help="use the virality parameters from --config")
@@ -43,8 +43,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         published = published_nab(args.nab)
     else:
         print(f"eval-detect: no NAB copy at {args.nab}; pass --nab DIR to include it", file=sys.stderr)
-    sim, seconds = evaluate_simulator(params, seed=args.seed, n_series=args.series, weeks=args.weeks)
-    print(render_report(nab, published, sim))
+    sim, seconds, misses = evaluate_simulator(params, seed=args.seed, n_series=args.series, weeks=args.weeks)
+    print(render_report(nab, published, sim, misses))
     points = args.series * args.weeks * 7 * 24 * 60 / params.bin_minutes
     print(f"\n(simulator: {points / 1e6:.2f} M points scored in {seconds:.2f} s)")
     return 0
