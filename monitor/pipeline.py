@@ -156,8 +156,8 @@ def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, s
     if dialect in ("sqlite", "postgresql"):
         # One upsert statement for the batch: a query and a flush per key was most of this stage.
         dialect_insert = sqlite_insert if dialect == "sqlite" else pg_insert
-        table = ScopeCount.__table__
-        stmt = dialect_insert(ScopeCount)
+        table = table_of(ScopeCount)
+        stmt = dialect_insert(table)
         stmt = stmt.on_conflict_do_update(
             index_elements=["hour", "topic", "kecamatan", "agency_code", "platform"],
             set_={

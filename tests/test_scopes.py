@@ -31,3 +31,19 @@ def test_a_burst_in_one_scope_is_signalled_once_and_quiet_scopes_are_not(db: Dat
     assert {sig.scope for sig in first} == {"bencana:Pampangan"}
     assert again == []  # the same onset is not stored twice
     assert scopes.count("bencana:Pampangan") == len(first)
+
+
+def test_hourly_counts_add_up_across_batches(db: Database) -> None:
+    """The per-batch upsert adds to an existing hour's row instead of failing or replacing it."""
+    from monitor.pipeline import _add_scope_counts
+
+    hour = NOW.replace(minute=0)
+    key = (hour, "infrastruktur", "Cengal", "pupr", "x")
+    other = (hour, "infrastruktur", "Cengal", "pupr", "youtube")
+    with db.session() as s:
+        _add_scope_counts(s, {key: [3, 2, 10.0]})
+    with db.session() as s:
+        _add_scope_counts(s, {key: [2, 1, 5.5], other: [1, 1, 0.0]})
+    with db.session() as s:
+        rows = {r.platform: (r.posts, r.complaints, r.engagement) for r in s.scalars(select(ScopeCount))}
+    assert rows == {"x": (5, 3, 15.5), "youtube": (1, 1, 0.0)}
