@@ -1,20 +1,28 @@
-"""Benchmark: dashboard latency with many posts, 20 concurrent clients.
+"""Benchmark: dashboard latency with many posts, 20 concurrent browser-like clients.
 
-Seeds a database with N posts spread over issues (with signals and labels),
-serves the real app with uvicorn on 127.0.0.1, signs in, then has C client
-threads request the board, issue pages and the trends API for a while.
-Prints p50/p95/max per page.
+Seeds a database with N posts spread over issues (with signals and labels), serves the
+real app with uvicorn in a separate process (so the load generator does not share its
+interpreter), has every client sign in with its own session, then has C clients act like
+browsers for a while: open the board, auto-refresh its rows (sending the last ETag), open
+issue pages drawn at random over all issues of their scope, and ask the trends API with
+varying filters. Prints p50/p95/max per kind, requests/s, and the CPU seconds the server
+and the load generator used.
 
-    python bench/dashboard.py [--posts 1000000] [--issues 2000] [--clients 20] [--seconds 20]
-                              [--db sqlite|postgresql] [--pg-url URL]
+    python bench/dashboard.py [--posts 1000000] [--issues 5000] [--clients 1,20] [--seconds 30]
+                              [--db sqlite|postgresql] [--pg-url URL] [--reuse] [--workers N]
+
+``--reuse`` (PostgreSQL) seeds into the database ``bench_dash`` once and reuses it on later runs
+(``--reseed`` drops and seeds it again). Note: the load generator runs on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -24,7 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,28 +41,32 @@ sys.path.insert(0, str(ROOT))
 from monitor.clock import SimulatedClock  # noqa: E402
 from monitor.config import TOPICS, load_config  # noqa: E402
 from monitor.db import Database  # noqa: E402
-from monitor.models import Issue, IssuePost, Label, Post, ScopeCount, Signal, Source, User  # noqa: E402
+from monitor.models import Issue, ScopeCount, Signal, Source, User  # noqa: E402
 from monitor.web.auth import hash_password  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 PASSWORD = "bench-password-123"
 KEC = ["Kayu Agung", "Pedamaran", "Jejawi", "Tulung Selapan", "Lempuing", "Mesuji"]
+AGENCIES = ["pupr", "pdam", "dinkes", "disdik", "dlh", "dishub"]
+REUSE_DB = "bench_dash"
 
 
 def seed(db: Database, posts: int, issues: int) -> None:
-    """Bulk rows through SQLAlchemy Core (fast enough for a million posts)."""
+    """Bulk rows: Core inserts for the small tables, COPY for posts on PostgreSQL (a million rows)."""
     rnd = random.Random(7)
     with db.engine.begin() as conn:
         conn.execute(
             insert(User),
             [
                 {
-                    "username": "bench",
+                    "username": name,
                     "password_hash": hash_password(PASSWORD),
-                    "role": "comms",
+                    "role": role,
+                    "agency_code": agency,
                     "active": True,
                     "created_at": NOW,
                 }
+                for name, role, agency in (("bench", "comms", None), ("bench_pupr", "agency", "pupr"))
             ],
         )
         conn.execute(
@@ -80,7 +93,7 @@ def seed(db: Database, posts: int, issues: int) -> None:
                 {
                     "id": i + 1,
                     "topic": TOPICS[i % len(TOPICS)],
-                    "agency_code": "pupr",
+                    "agency_code": AGENCIES[i % len(AGENCIES)],
                     "kecamatan": KEC[i % len(KEC)],
                     "title": f"Isu uji {i}",
                     "status": "open" if i % 4 else "closed",
@@ -130,137 +143,272 @@ def seed(db: Database, posts: int, issues: int) -> None:
             [
                 {
                     "hour": NOW - timedelta(hours=h),
-                    "topic": TOPICS[h % len(TOPICS)],
-                    "kecamatan": KEC[h % len(KEC)],
-                    "agency_code": "pupr",
-                    "platform": "bench",
+                    "topic": TOPICS[(h + a) % len(TOPICS)],
+                    "kecamatan": KEC[(h + a) % len(KEC)],
+                    "agency_code": agency,
+                    "platform": ("bench", "x", "facebook")[h % 3],
                     "posts": 5,
                     "complaints": 3,
                     "engagement": 9.0,
                 }
                 for h in range(24 * 180)
+                for a, agency in enumerate(AGENCIES)
             ],
         )
-    batch = 20_000
-    for start in range(0, posts, batch):
-        rows, members, labels = [], [], []
-        for n in range(start, min(posts, start + batch)):
-            created = NOW - timedelta(minutes=rnd.randrange(0, 60 * 24 * 30))
-            rows.append(
-                {
-                    "id": n + 1,
-                    "source_id": 1,
-                    "platform": "bench",
-                    "external_id": str(n),
-                    "kind": "post",
-                    "url": f"https://example.org/{n}",
-                    "author_key": f"a{n % 5000}",
-                    "text": f"jalan rusak {n}",
-                    "created_at": created,
-                    "collected_at": created,
-                    "content_hash": uuid.uuid4().hex,
-                    "likes": n % 50,
-                    "shares": n % 7,
-                    "replies": n % 11,
-                    "views": 0,
-                    "extra": {},
-                    "stage": "grouped",
-                }
-            )
-            members.append(
-                {
-                    "post_id": n + 1,
-                    "issue_id": n % issues + 1,
-                    "similarity": 1.0,
-                    "is_spread": False,
-                    "added_at": created,
-                }
-            )
-            labels.append(
-                {
-                    "post_id": n + 1,
-                    "model_version": "b",
-                    "relevant": True,
-                    "relevance_score": 1.0,
-                    "is_complaint": True,
-                    "complaint_score": 1.0,
-                    "topic": "infrastruktur",
-                    "topic_score": 1.0,
-                    "agency_code": "pupr",
-                    "kecamatan": "Kayu Agung",
-                    "urgent": False,
-                    "urgency_cues": [],
-                    "confidence": 0.9,
-                    "needs_triage": False,
-                    "created_at": created,
-                }
-            )
-        with db.engine.begin() as conn:
-            conn.execute(insert(Post), rows)
-            conn.execute(insert(IssuePost), members)
-            conn.execute(insert(Label), labels)
-        print(f"  seeded {min(posts, start + batch):,} posts", end="\r", flush=True)
+    if db.engine.dialect.name == "postgresql":
+        _copy_posts(db, posts, issues, rnd)
+    else:
+        _insert_posts(db, posts, issues, rnd)
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as conn:
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('posts', 'id'), :n)"), {"n": posts})
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('issues', 'id'), :n)"), {"n": issues})
+            conn.commit()
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     print()
 
 
-def measure(base: str, issues: int, clients: int, seconds: float) -> dict[str, list[float]]:
-    login = httpx.Client(base_url=base, follow_redirects=True)
-    token = login.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
-    r = login.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 200, r.status_code
-    cookies = dict(login.cookies)
-    timings: dict[str, list[float]] = {"board": [], "issue": [], "trends_api": []}
+def _post_values(n: int, issues: int, rnd: random.Random) -> tuple[datetime, tuple, tuple, tuple]:  # type: ignore[type-arg]
+    created = (NOW - timedelta(minutes=rnd.randrange(0, 60 * 24 * 30))).replace(tzinfo=None)
+    post = (n + 1, 1, "bench", str(n), "post", f"https://example.org/{n}", f"a{n % 5000}", f"jalan rusak {n}",
+            created, created, uuid.uuid4().hex, n % 50, n % 7, n % 11, 0, "{}", "grouped")  # fmt: skip
+    member = (n + 1, n % issues + 1, 1.0, False, created)
+    label = (n + 1, "b", True, 1.0, True, 1.0, "infrastruktur", 1.0, AGENCIES[(n % issues) % len(AGENCIES)],
+             "Kayu Agung", False, "[]", 0.9, False, created)  # fmt: skip
+    return created, post, member, label
+
+
+POST_COLS = (
+    "id, source_id, platform, external_id, kind, url, author_key, text, created_at, collected_at, content_hash, "
+    "likes, shares, replies, views, extra, stage"
+)
+MEMBER_COLS = "post_id, issue_id, similarity, is_spread, added_at"
+LABEL_COLS = (
+    "post_id, model_version, relevant, relevance_score, is_complaint, complaint_score, topic, topic_score, "
+    "agency_code, kecamatan, urgent, urgency_cues, confidence, needs_triage, created_at"
+)
+
+
+def _copy_posts(db: Database, posts: int, issues: int, rnd: random.Random) -> None:
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        batch = 100_000
+        for start in range(0, posts, batch):
+            rows = [_post_values(n, issues, rnd) for n in range(start, min(posts, start + batch))]
+            for table, cols, idx in (
+                ("posts", POST_COLS, 1),
+                ("issue_posts", MEMBER_COLS, 2),
+                ("labels", LABEL_COLS, 3),
+            ):
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                    for r in rows:
+                        copy.write_row(r[idx])
+            raw.commit()
+            print(f"  seeded {min(posts, start + batch):,} posts", end="\r", flush=True)
+    finally:
+        raw.close()
+
+
+def _insert_posts(db: Database, posts: int, issues: int, rnd: random.Random) -> None:
+    def named(cols: str, values: tuple) -> dict:  # type: ignore[type-arg]
+        out = dict(zip([c.strip() for c in cols.split(",")], values, strict=True))
+        for k, v in out.items():
+            if isinstance(v, datetime):
+                out[k] = v.replace(tzinfo=UTC)
+        out.update({k: {} if k == "extra" else [] for k in ("extra", "urgency_cues") if k in out})
+        return out
+
+    from monitor.models import IssuePost, Label, Post
+
+    batch = 20_000
+    for start in range(0, posts, batch):
+        rows = [_post_values(n, issues, rnd) for n in range(start, min(posts, start + batch))]
+        with db.engine.begin() as conn:
+            conn.execute(insert(Post), [named(POST_COLS, r[1]) for r in rows])
+            conn.execute(insert(IssuePost), [named(MEMBER_COLS, r[2]) for r in rows])
+            conn.execute(insert(Label), [named(LABEL_COLS, r[3]) for r in rows])
+        print(f"  seeded {min(posts, start + batch):,} posts", end="\r", flush=True)
+
+
+# ---------------------------------------------------------------- server process
+
+
+def app_factory():  # type: ignore[no-untyped-def]
+    """uvicorn factory for the server process (``--workers`` > 1 needs an import string)."""
+    from monitor.web.app import create_app
+
+    os.environ.setdefault("OKI_MONITOR_AUTHOR_KEY", "bench")
+    os.environ.setdefault("OKI_MONITOR_SECRET_KEY", "bench-secret-key-bench-secret-key")
+    db = Database(os.environ["OKI_BENCH_DB_URL"])
+    return create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW))
+
+
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+    """Run uvicorn in its own process group and wait until it answers /healthz."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OKI_BENCH_DB_URL": url, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "dashboard:app_factory", "--app-dir", str(ROOT / "bench"),
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds of a process and its live children (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+# ---------------------------------------------------------------- clients
+
+
+def login(base: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=60)
+    token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 303, r.status_code
+    return client
+
+
+def trends_path(rnd: random.Random) -> str:
+    """Trend queries as analysts vary them: range, bucket, dimension and one optional filter."""
+    end = NOW.date() - timedelta(days=rnd.randrange(0, 30))
+    start = end - timedelta(days=rnd.choice((7, 30, 90, 180)))
+    params = [
+        f"start={start.isoformat()}",
+        f"end={end.isoformat()}",
+        f"bucket={rnd.choice(('day', 'week', 'week', 'month'))}",
+        f"dimension={rnd.choice(('topic', 'kecamatan', 'agency', 'source'))}",
+    ]
+    extra = rnd.choice((None, "topic", "kecamatan", "agency", "source"))
+    if extra == "topic":
+        params.append(f"topic={rnd.choice(TOPICS)}")
+    elif extra == "kecamatan":
+        params.append(f"kecamatan={rnd.choice(KEC).replace(' ', '+')}")
+    elif extra == "agency":
+        params.append(f"agency={rnd.choice(AGENCIES)}")
+    elif extra == "source":
+        params.append(f"source={rnd.choice(('bench', 'x', 'facebook'))}")
+    return "/api/trends?" + "&".join(params)
+
+
+def measure(
+    base: str, issues: int, clients: int, seconds: float, think: float = 0.0
+) -> tuple[dict[str, list[float]], float, int]:
+    """Closed loop: each client sends its next request when the last one answered, after ``think`` s on average."""
+    sessions = [login(base, "bench_pupr" if k % 5 == 4 else "bench") for k in range(clients)]
+    timings: dict[str, list[float]] = {"board": [], "board_refresh": [], "issue": [], "trends_api": []}
+    not_modified = [0]
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    started = time.monotonic()
+    stop = started + seconds
 
-    def worker(seed_: int) -> None:
-        rnd = random.Random(seed_)
-        with httpx.Client(base_url=base, cookies=cookies, timeout=60) as c:
-            while time.monotonic() < stop:
-                kind = rnd.choice(("board", "issue", "issue", "trends_api"))
-                path = {
-                    "board": "/",
-                    "issue": f"/issues/{rnd.randint(1, issues)}",
-                    "trends_api": "/api/trends?bucket=week",
-                }[kind]
-                t = time.perf_counter()
-                resp = c.get(path)
-                elapsed = time.perf_counter() - t
-                if resp.status_code != 200:
-                    raise SystemExit(f"{path} answered {resp.status_code}")
+    def worker(k: int, c: httpx.Client) -> None:
+        rnd = random.Random(k)
+        agency_only = k % 5 == 4  # every fifth client is the PUPR agency user
+        etag: str | None = None
+        while time.monotonic() < stop:
+            kind = rnd.choice(("board", "board_refresh", "board_refresh", "issue", "issue", "issue", "trends_api"))
+            headers = {}
+            if kind == "board":
+                path = "/"
+            elif kind == "board_refresh":
+                path = "/partials/board"
+                if etag:
+                    headers["If-None-Match"] = etag
+            elif kind == "issue":
+                n = rnd.randrange(0, issues)
+                if agency_only:
+                    n -= n % len(AGENCIES)  # issue i+1 belongs to AGENCIES[i % 6]; pupr is index 0
+                path = f"/issues/{n + 1}"
+            else:
+                path = trends_path(rnd)
+            t = time.perf_counter()
+            resp = c.get(path, headers=headers)
+            elapsed = time.perf_counter() - t
+            if resp.status_code == 304:
                 with lock:
-                    timings[kind].append(elapsed)
+                    not_modified[0] += 1
+            elif resp.status_code != 200:
+                raise SystemExit(f"{path} answered {resp.status_code}")
+            if kind == "board_refresh":
+                etag = resp.headers.get("etag", etag)
+            with lock:
+                timings[kind].append(elapsed)
+            if think:
+                time.sleep(min(rnd.expovariate(1 / think), 10 * think))  # a person reading the page
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    threads = [threading.Thread(target=worker, args=(k, c)) for k, c in enumerate(sessions)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return timings
+    wall = time.monotonic() - started
+    for c in sessions:
+        c.close()
+    return timings, wall, not_modified[0]
+
+
+def reuse_url(pg_url: str, reseed: bool) -> str:
+    """The dedicated benchmark database (created on first use)."""
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": REUSE_DB})
+        if exists and reseed:
+            conn.execute(text(f'DROP DATABASE "{REUSE_DB}" WITH (FORCE)'))
+            exists = None
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{REUSE_DB}"'))
+    admin.dispose()
+    return make_url(pg_url).set(database=REUSE_DB).render_as_string(hide_password=False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--issues", type=int, default=2000)
+    parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--clients", default="1,20", help="comma-separated concurrency levels to measure")
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause (s) between a client's requests")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
         "--pg-url", default=os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     )
+    parser.add_argument("--reuse", action="store_true", help=f"PostgreSQL: seed {REUSE_DB} once, reuse it later")
+    parser.add_argument("--reseed", action="store_true", help=f"with --reuse: drop {REUSE_DB} and seed it again")
+    parser.add_argument("--seed-only", action="store_true", help="seed (with --reuse) and exit")
     args = parser.parse_args()
-
-    import uvicorn
-
-    from monitor.web.app import create_app
 
     schema = None
     if args.db == "sqlite":
         url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    elif args.reuse:
+        url = reuse_url(args.pg_url, args.reseed)
     else:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.pg_url)
@@ -270,38 +418,54 @@ def main() -> None:
         url = f"{args.pg_url}{sep}options=-csearch_path%3D{schema}"
     db = Database(url)
     db.upgrade()
-    t0 = time.perf_counter()
-    print(f"seeding {args.posts:,} posts / {args.issues:,} issues on {args.db} ...")
-    seed(db, args.posts, args.issues)
-    print(f"seeded in {time.perf_counter() - t0:.0f} s")
-    os.environ.setdefault("OKI_MONITOR_AUTHOR_KEY", "bench")
-    app = create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    results: list[tuple[int, dict[str, list[float]]]] = []
+    with db.engine.connect() as conn:
+        have_posts = conn.scalar(text("SELECT count(*) FROM posts")) or 0
+        have_issues = conn.scalar(select(func.count()).select_from(Issue)) or 0
+    if have_posts == 0:
+        t0 = time.perf_counter()
+        print(f"seeding {args.posts:,} posts / {args.issues:,} issues on {args.db} ...")
+        seed(db, args.posts, args.issues)
+        print(f"seeded in {time.perf_counter() - t0:.0f} s")
+    elif (have_posts, have_issues) != (args.posts, args.issues):
+        raise SystemExit(f"{REUSE_DB} holds {have_posts:,} posts / {have_issues:,} issues: pass those or --reseed")
+    else:
+        print(f"reusing {REUSE_DB}: {have_posts:,} posts / {have_issues:,} issues")
+    db.dispose()
+    if args.seed_only:
+        return
+    proc, port = start_server(url, args.workers)
+    results = []
     try:
         for clients in [int(c) for c in args.clients.split(",")]:
-            results.append((clients, measure(f"http://127.0.0.1:{port}", args.issues, clients, args.seconds)))
+            cpu0, own0 = tree_cpu_seconds(proc.pid), time.process_time()
+            timings, wall, n304 = measure(f"http://127.0.0.1:{port}", args.issues, clients, args.seconds, args.think)
+            results.append(
+                (clients, timings, wall, n304, tree_cpu_seconds(proc.pid) - cpu0, time.process_time() - own0)
+            )
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        db.dispose()
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=20)
         if schema:
             with create_engine(args.pg_url).begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    for clients, timings in results:
-        print(f"{args.db}, {args.posts:,} posts, {clients} clients, {args.seconds:.0f} s:")
+    print(
+        f"(load generator on the same {os.cpu_count()} cores; server: {args.workers} uvicorn worker(s); "
+        f"think time {args.think:g} s; load average {os.getloadavg()[0]:.1f})"
+    )
+    for clients, timings, wall, n304, server_cpu, client_cpu in results:
+        total = sum(len(v) for v in timings.values())
+        print(
+            f"{args.db}, {args.posts:,} posts, {args.issues:,} issues, {clients} clients, {wall:.0f} s: "
+            f"{total / wall:.1f} req/s, {n304} answered 304; server CPU {server_cpu:.1f} s "
+            f"({server_cpu / max(total, 1) * 1000:.1f} ms/request), load generator CPU {client_cpu:.1f} s"
+        )
         for kind, values in timings.items():
             if not values:
                 continue
             values.sort()
             p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
             print(
-                f"  {kind:<11} n={len(values):>5}  p50={statistics.median(values) * 1000:7.1f} ms  "
+                f"  {kind:<13} n={len(values):>5}  p50={statistics.median(values) * 1000:7.1f} ms  "
                 f"p95={p95 * 1000:7.1f} ms  max={values[-1] * 1000:7.1f} ms"
             )
 

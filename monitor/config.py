@@ -102,6 +102,8 @@ class WebConfig(_Strict):
     secret_key_env: str = "OKI_MONITOR_SECRET_KEY"
     ingest_token_env: str = "OKI_MONITOR_INGEST_TOKEN"
     secure_cookies: bool = False
+    workers: int = Field(1, ge=1, le=32)
+    """uvicorn worker processes for the dashboard; sessions live in the database, so any number works."""
 
 
 class AppConfig(_Strict):

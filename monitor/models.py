@@ -190,6 +190,9 @@ class Issue(Base):
     __table_args__ = (
         Index("ix_issues_status_score", "status", "score"),
         Index("ix_issues_agency", "agency_code", "status"),
+        # The dashboard's board fingerprint reads max() of these two on every refresh.
+        Index("ix_issues_updated_at", "updated_at"),
+        Index("ix_issues_acknowledged_at", "acknowledged_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -427,3 +430,20 @@ class ScopeCount(Base):
     posts: Mapped[int] = mapped_column(Integer, default=0)
     complaints: Mapped[int] = mapped_column(Integer, default=0)
     engagement: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class WebSession(Base):
+    """A signed-in browser. Shared by every web worker, so ``web.workers`` can be more than one.
+
+    Only a SHA-256 of the cookie's random id is stored: a copy of the database does not
+    hand out live sessions.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user", "user_id"), Index("ix_sessions_last_seen", "last_seen_at"))
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]

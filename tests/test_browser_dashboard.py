@@ -247,3 +247,41 @@ def test_board_refreshes_itself(server: tuple[str, Seeded], browser: object, sql
     # Rows are replaced every 2 s: read the first one in a single script call, not via a stale element.
     first = driver.execute_script("return document.querySelector('#board-rows tr[data-issue]').innerText")
     assert "Banjir rob" in first and "Viral" in first
+
+
+def test_admin_changes_a_role_and_resets_a_password(server: tuple[str, Seeded], browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import Select
+
+    base, s = server
+    driver = browser
+    assert isinstance(driver, WebDriver)
+    _login(driver, base, "admin")
+    driver.get(f"{base}/admin/users")
+    edit = driver.find_element(By.ID, "edit-analis")
+    edit.find_element(By.TAG_NAME, "summary").click()
+    role_form = edit.find_element(By.CLASS_NAME, "role-form")
+    Select(role_form.find_element(By.NAME, "role")).select_by_value("agency")
+    Select(role_form.find_element(By.NAME, "agency")).select_by_value("pdam")
+    role_form.find_element(By.TAG_NAME, "button").click()
+    _wait(driver, lambda d: "Peran analis diubah" in d.find_element(By.CLASS_NAME, "notice").text)
+    row = driver.find_element(By.ID, "edit-analis").find_element(By.XPATH, "./ancestor::tr").text
+    assert "OPD" in row and "pdam" in row
+
+    edit = driver.find_element(By.ID, "edit-analis")
+    edit.find_element(By.TAG_NAME, "summary").click()
+    pw_form = edit.find_element(By.CLASS_NAME, "password-form")
+    pw_form.find_element(By.NAME, "password").send_keys("sandi-baru-analis-1")
+    pw_form.find_element(By.TAG_NAME, "button").click()
+    _wait(driver, lambda d: "Kata sandi analis diganti" in d.find_element(By.CLASS_NAME, "notice").text)
+
+    driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    _wait(driver, lambda d: "/login" in d.current_url)
+    driver.find_element(By.ID, "username").send_keys("analis")
+    driver.find_element(By.ID, "password").send_keys("sandi-baru-analis-1")
+    driver.find_element(By.ID, "login-submit").click()
+    _wait(driver, lambda d: d.find_elements(By.ID, "board-rows"))
+    board = driver.find_element(By.ID, "board-rows").text
+    assert "Air PDAM" in board and "Jalan rusak di Kayu Agung" not in board  # now bound to PDAM only
+    assert f'data-issue="{s.pdam_id}"' in driver.page_source

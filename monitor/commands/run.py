@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 from types import FrameType
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-web", action="store_true", help="scheduler only, no dashboard")
     parser.add_argument("--host", help="dashboard address (default from config web.host)")
     parser.add_argument("--port", type=int, help="dashboard port (default from config web.port)")
+    parser.add_argument("--workers", type=int, help="dashboard worker processes (default from config web.workers)")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -44,7 +46,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     scheduler = build_scheduler(service, owner)
     stop = threading.Event()
     server = None
-    if not args.no_web:
+    web_workers: subprocess.Popen[bytes] | None = None
+    workers = max(1, args.workers or ctx.config.web.workers)
+    if not args.no_web and workers > 1:
+        from monitor.web.app import worker_command
+
+        # Several dashboard processes run beside the scheduler as uvicorn's supervised workers.
+        cmd, env = worker_command(
+            ctx.config_path, args.host or ctx.config.web.host, args.port or ctx.config.web.port, workers
+        )
+        web_workers = subprocess.Popen(cmd, env=env)
+        log.info("dashboard: %d worker processes (pid %d)", workers, web_workers.pid)
+    elif not args.no_web:
         import uvicorn
 
         from monitor.web.app import create_app
@@ -78,6 +91,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         else:
             stop.wait()
     finally:
+        if web_workers is not None:
+            web_workers.terminate()
+            try:
+                web_workers.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                web_workers.kill()
         # wait=True: a job in the middle of a transaction finishes (or rolls back) before exit.
         scheduler.shutdown(wait=True)
         release_lease(service, owner)

@@ -16,6 +16,7 @@ HELP = "serve only the dashboard and API (the scheduler runs elsewhere, e.g. `ok
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default from config web.host)")
     parser.add_argument("--port", type=int, help="port (default from config web.port)")
+    parser.add_argument("--workers", type=int, help="worker processes (default from config web.workers)")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -28,6 +29,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     port = args.port or ctx.config.web.port
     if host not in ("127.0.0.1", "localhost", "::1") and not ctx.config.web.secure_cookies:
         log.warning("listening on %s without web.secure_cookies: put HTTPS in front and set it to true", host)
-    log.info("dashboard on http://%s:%s", host, port)
+    workers = max(1, args.workers or ctx.config.web.workers)
+    log.info("dashboard on http://%s:%s (%d worker process%s)", host, port, workers, "es" if workers > 1 else "")
+    if workers > 1:
+        import subprocess
+
+        from monitor.web.app import worker_command
+
+        # uvicorn's own supervisor starts, watches and restarts the workers; it needs an import string.
+        cmd, env = worker_command(ctx.config_path, host, port, workers)
+        return subprocess.call(cmd, env=env)
     uvicorn.run(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning")
     return 0

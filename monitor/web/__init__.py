@@ -1,14 +1,23 @@
 """The dashboard and analyst API (FastAPI, server-rendered pages in Bahasa Indonesia, WIB times).
 
-Entry point: :func:`monitor.web.app.create_app` ``(config, db, clock) -> FastAPI``.
+Entry point: :func:`monitor.web.app.create_app` ``(config, db, clock) -> FastAPI``;
+:func:`monitor.web.app.worker_app` is the uvicorn factory when ``web.workers`` > 1.
 
-Pages (session cookie): ``/`` board, ``/issues/{id}`` (+ POST ``ack``, ``resolve``, ``merge``,
-``split``, ``labels``), ``/agency/{code}``, ``/trends`` (+ ``/trends/export?format=csv|xlsx``),
-``/sources``, ``/admin/users``, ``/docs``. Public: ``/login``, ``/healthz``, ``/static/*``.
+Pages (session cookie): ``/`` board (+ ``/partials/board``, ETag/304), ``/issues/{id}`` (+ POST
+``ack``, ``resolve``, ``merge``, ``split``, ``labels``), ``/agency/{code}``, ``/trends``
+(+ ``/trends/export?format=csv|xlsx``), ``/sources``, ``/admin/users`` (+ POST ``/{id}/active``,
+``/{id}/role``, ``/{id}/password``), ``/account/password``, ``/docs``. Public: ``/login``,
+``/healthz``, ``/static/*``.
 API (bearer token or session): ``/api/issues``, ``/api/issues/{id}``, ``/api/issues/{id}/ack``,
-``/api/posts``, ``/api/trends``, ``/api/export``; ``/api/ingest`` takes the ingest token
-(env var named by ``web.ingest_token_env``). ``/metrics`` (Prometheus) needs a user token.
+``/api/posts``, ``/api/posts/export``, ``/api/trends``, ``/api/export``; ``/api/ingest`` takes the
+ingest token (env var named by ``web.ingest_token_env``). ``/metrics`` (Prometheus) needs a user token.
 
-Modules: ``auth`` (sessions, tokens, CSRF, rate limit), ``queries`` (scoped reads),
-``actions`` (state changes), ``svg`` (charts), ``exports`` (CSV/XLSX), ``metrics``, ``users``.
+Modules: ``auth`` (tokens, CSRF, rate limit, roles), ``sessions`` (database sessions shared by
+workers), ``cache`` (shared board rows), ``queries`` (scoped reads), ``actions`` (state changes),
+``svg`` (charts), ``exports`` (CSV/XLSX), ``metrics``, ``users``.
+
+Performance notes (``bench/dashboard.py``): the board is rendered once per (role, agency) while
+a database fingerprint is unchanged; the trends API sums per day in SQL; the issue page reads
+plain rows and shows 50 evidence posts by default. What remains per request is mostly template
+rendering and SQL round trips of the issue page.
 """

@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -42,7 +42,9 @@ from monitor.web.auth import (
     csrf_ok,
     hash_token,
 )
+from monitor.web.cache import BoardCache
 from monitor.web.metrics import WebMetrics
+from monitor.web.sessions import DbSessionStore
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +66,14 @@ class WebContext:
     config: AppConfig
     db: Database
     clock: Clock
-    sessions: SessionStore
+    sessions: SessionStore | DbSessionStore
     login_limiter: RateLimiter
     templates: Jinja2Templates
     metrics: WebMetrics
     secret_key: str
 
     read_sessions: sessionmaker[Session]
+    board_cache: BoardCache = field(default_factory=BoardCache)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -79,10 +82,16 @@ class WebContext:
         with self.read_sessions() as session:
             yield session
 
+    def changed(self) -> None:
+        """This process changed issues (ack, resolve, merge, split, labels): cached boards are stale now."""
+        self.board_cache.invalidate()
+
     def audit(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
         """Write one audit-log row in its own transaction (UU PDP: who viewed/exported what)."""
-        with self.db.session() as session:
-            self.audit_in(session, actor, action, target, **detail)
+        # One Core INSERT: this runs on every issue view, where the ORM's unit of work is pure overhead.
+        row = {"at": self.clock.now(), "actor": actor, "action": action, "target": target, "detail": detail}
+        with self.db.engine.begin() as conn:
+            conn.execute(insert(AuditLog), [row])
 
     def audit_in(self, session: Session, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
         """Add an audit-log row to the caller's transaction (never open a second one inside a session)."""
@@ -221,12 +230,13 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     _template_globals(templates, config)
     secret_key = secret(config.web.secret_key_env) or secrets.token_urlsafe(32)
-    read_sessions = sessionmaker(read_engine(db), expire_on_commit=False)
+    reader = read_engine(db)
+    read_sessions = sessionmaker(reader, expire_on_commit=False)
     ctx = WebContext(
         config=config,
         db=db,
         clock=clock,
-        sessions=SessionStore(),
+        sessions=DbSessionStore(db.engine, reader),
         login_limiter=RateLimiter(),
         templates=templates,
         metrics=WebMetrics(read_sessions),
@@ -317,6 +327,47 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
     app.include_router(routes_pages.router)
     app.include_router(routes_api.router)
     return app
+
+
+WORKER_CONFIG_ENV = "OKI_MONITOR_WEB_CONFIG"
+"""Config file path handed to worker processes (``web.workers`` > 1) by ``serve`` and ``run``."""
+
+
+def worker_app() -> FastAPI:
+    """uvicorn factory for one of several worker processes: each builds its app from the config file.
+
+    The database URL comes from the config or ``OKI_MONITOR_DATABASE_URL``, exactly as for the
+    parent command; sessions and the board's freshness live in the database, so workers agree.
+    """
+    import os
+
+    from monitor.cli import Context
+
+    ctx = Context(Path(os.environ.get(WORKER_CONFIG_ENV, "config.yaml")))
+    return create_app(ctx.config, ctx.checked_database(), ctx.clock)
+
+
+def worker_command(config_path: Path, host: str, port: int, workers: int) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that serve the dashboard with ``workers`` processes."""
+    import os
+    import sys
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "monitor.web.app:worker_app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    return cmd, {**os.environ, WORKER_CONFIG_ENV: str(config_path.resolve())}
 
 
 def _wants_json(request: Request) -> bool:

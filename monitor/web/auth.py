@@ -1,6 +1,6 @@
 """Who is asking, and may they: sessions, API tokens, CSRF, login rate limits, roles.
 
-Sessions live server-side (in this process) so logout and deactivation end them
+Sessions live server-side (in the database, see monitor.web.sessions) so logout and deactivation end them
 at once; the cookie only carries a random id. Analysts' API tokens are stored as
 SHA-256 hashes, so a leaked database does not leak usable tokens.
 """

@@ -1,13 +1,16 @@
-"""CSV and XLSX exports of trend rows (pure: rows in, bytes out)."""
+"""CSV and XLSX exports of trend rows and of posts (pure: rows in, bytes out)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from datetime import datetime
 
 from openpyxl import Workbook
 
+from monitor.clock import to_wib
 from monitor.web.queries import TrendRow
 
 HEADER: tuple[str, ...] = (
@@ -64,3 +67,78 @@ def to_xlsx(rows: Sequence[TrendRow]) -> bytes:
 
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+MAX_POST_ROWS = 100_000
+"""Largest post export in one file (keeps one request's memory bounded)."""
+
+POST_HEADER: tuple[str, ...] = (
+    "id_unggahan",
+    "id_isu",
+    "waktu_wib",
+    "platform",
+    "akun",
+    "tautan",
+    "judul",
+    "teks",
+    "suka",
+    "bagikan",
+    "balasan",
+    "dilihat",
+    "sebaran",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    """One exported post, in :data:`POST_HEADER` order; ``author`` is already an alias or a handle."""
+
+    post_id: int
+    issue_id: int
+    created_at: datetime
+    platform: str
+    author: str
+    url: str
+    title: str
+    text: str
+    likes: int
+    shares: int
+    replies: int
+    views: int
+    is_spread: bool
+
+
+def _post_values(row: PostRow) -> list[str | int]:
+    values: list[str | int] = []
+    for value in astuple(row):
+        if isinstance(value, bool):
+            values.append("ya" if value else "tidak")
+        elif isinstance(value, datetime):
+            values.append(to_wib(value).strftime("%Y-%m-%d %H:%M"))
+        elif isinstance(value, str):
+            values.append(_cell(value))
+        else:
+            values.append(value)
+    return values
+
+
+def posts_to_csv(rows: Sequence[PostRow]) -> bytes:
+    """UTF-8 CSV (with BOM) of posts; text cells that look like formulas are made plain text."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(POST_HEADER)
+    for row in rows:
+        writer.writerow(_post_values(row))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def posts_to_xlsx(rows: Sequence[PostRow]) -> bytes:
+    """One-sheet workbook with the same columns as :func:`posts_to_csv`."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("unggahan")
+    ws.append(list(POST_HEADER))
+    for row in rows:
+        ws.append(_post_values(row))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

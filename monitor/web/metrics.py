@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["CLASSIFY_SECONDS", "PROCESS_REGISTRY", "observe_classify"]
 
+
 class _DatabaseCollector(Collector):
     def __init__(self, sessions: Callable[[], Session]) -> None:
         self.sessions = sessions

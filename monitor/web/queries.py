@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import DateTime, Select, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from monitor.clock import WIB, to_wib
@@ -38,6 +38,8 @@ from monitor.web.auth import Principal
 MAX_ID = 2**31 - 1
 """Largest id an INTEGER key column holds on PostgreSQL; larger ids in a URL are simply not found."""
 MAX_BIG_ID = 2**63 - 1
+
+_Q = TypeVar("_Q", bound=Select)
 
 BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
 DIMENSIONS: tuple[str, ...] = ("topic", "kecamatan", "agency", "source")
@@ -106,6 +108,24 @@ def board(
     return [BoardRow(issue=i, spark=history.get(i.id, [])) for i in issues]
 
 
+def board_version(session: Session) -> tuple[Any, ...]:
+    """A cheap fingerprint of what the board shows (one indexed query).
+
+    New issues get a new id, the pipeline bumps ``issues.updated_at`` whenever it reassesses an
+    issue and adds signals for the sparklines; acknowledgements set ``acknowledged_at``. Any of these moving means a
+    cached board is stale, without the pipeline having to tell the web process anything.
+    """
+    row = session.execute(
+        select(
+            func.max(Issue.id),
+            func.max(Issue.updated_at),
+            func.max(Issue.acknowledged_at),
+            select(func.max(Signal.id)).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)
+
+
 def list_issues(
     session: Session,
     principal: Principal,
@@ -137,10 +157,38 @@ def list_issues(
 # ---------------------------------------------------------------- issue detail
 
 
+POST_COLUMNS = (
+    Post.id,
+    Post.platform,
+    Post.url,
+    Post.author_key,
+    Post.title,
+    Post.text,
+    Post.created_at,
+    Post.likes,
+    Post.shares,
+    Post.replies,
+    Post.views,
+)
+"""What pages, API and exports show of a post: plain rows are several times cheaper than ORM objects."""
+
+LABEL_COLUMNS = (
+    Label.post_id,
+    Label.topic,
+    Label.kecamatan,
+    Label.agency_code,
+    Label.is_complaint,
+    Label.relevant,
+    Label.confidence,
+    Label.needs_triage,
+)
+
+
 @dataclass
 class EvidencePost:
-    post: Post
-    label: Label | None
+    post: Any
+    """A row with the :data:`POST_COLUMNS` as attributes (``id``, ``text``, ``created_at`` ...)."""
+    label: Any | None
     is_spread: bool
     author: str
 
@@ -155,7 +203,7 @@ class DeliveryRow:
 class IssueDetail:
     issue: Issue
     posts: list[EvidencePost]
-    signals: list[Signal]
+    signals: list[Any]
     events: list[IssueEvent]
     alerts: list[Alert]
     deliveries: list[DeliveryRow]
@@ -165,22 +213,39 @@ class IssueDetail:
 
 
 def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_hours: int = 14 * 24) -> IssueDetail:
-    """Everything the issue page shows, in a fixed number of queries."""
+    """Everything the issue page shows, in a fixed number of queries returning plain rows."""
     members = session.execute(
-        select(Post, IssuePost.is_spread)
+        select(*POST_COLUMNS, IssuePost.is_spread)
         .join(IssuePost, IssuePost.post_id == Post.id)
         .where(IssuePost.issue_id == issue.id)
         .order_by(IssuePost.is_spread, Post.created_at.desc())
         .limit(max_posts)
     ).all()
-    post_ids = [p.id for p, _ in members]
-    labels: dict[int, Label] = {}
+    post_ids = [p.id for p in members]
+    labels: dict[int, Any] = {}
     if post_ids:
-        for label in session.scalars(select(Label).where(Label.post_id.in_(post_ids)).order_by(Label.created_at)):
+        for label in session.execute(
+            select(*LABEL_COLUMNS).where(Label.post_id.in_(post_ids)).order_by(Label.created_at)
+        ):
             labels[label.post_id] = label  # the newest model's label wins
-    posts = [EvidencePost(p, labels.get(p.id), bool(spread), author_alias(p.author_key)) for p, spread in members]
+    posts = [EvidencePost(p, labels.get(p.id), bool(p.is_spread), author_alias(p.author_key)) for p in members]
     signals = list(
-        session.scalars(select(Signal).where(Signal.issue_id == issue.id).order_by(Signal.at.desc()).limit(500))
+        session.execute(
+            select(
+                Signal.at,
+                Signal.stage,
+                Signal.score,
+                Signal.p_viral,
+                Signal.eta_minutes,
+                Signal.mentions,
+                Signal.engagement,
+                Signal.velocity,
+                Signal.reasons,
+            )
+            .where(Signal.issue_id == issue.id)
+            .order_by(Signal.at.desc())
+            .limit(500)
+        )
     )
     signals.reverse()
     events = list(
@@ -357,26 +422,20 @@ def trend_rows(
     session: Session, principal: Principal, flt: TrendFilter, bucket: str = "week", max_rows: int = 200_000
 ) -> list[TrendRow]:
     """Hourly aggregates (kept after raw posts are purged) filtered, scoped and summed into buckets."""
-    query = select(
-        ScopeCount.hour,
-        ScopeCount.topic,
-        ScopeCount.kecamatan,
-        ScopeCount.agency_code,
-        ScopeCount.platform,
-        ScopeCount.posts,
-        ScopeCount.complaints,
-        ScopeCount.engagement,
-    ).where(ScopeCount.hour >= flt.start, ScopeCount.hour < flt.end)
-    if not principal.sees_all_agencies:
-        query = query.where(ScopeCount.agency_code == (principal.agency_code or "\x00"))
-    if flt.topic:
-        query = query.where(ScopeCount.topic == flt.topic)
-    if flt.agency:
-        query = query.where(ScopeCount.agency_code == flt.agency)
-    if flt.kecamatan:
-        query = query.where(ScopeCount.kecamatan == flt.kecamatan)
-    if flt.source:
-        query = query.where(ScopeCount.platform == flt.source)
+    query = _trend_where(
+        select(
+            ScopeCount.hour,
+            ScopeCount.topic,
+            ScopeCount.kecamatan,
+            ScopeCount.agency_code,
+            ScopeCount.platform,
+            ScopeCount.posts,
+            ScopeCount.complaints,
+            ScopeCount.engagement,
+        ),
+        principal,
+        flt,
+    )
     sums: dict[tuple[datetime, str, str, str, str], list[float]] = {}
     for hour, topic, kec, agency, platform, posts, complaints, engagement in session.execute(query.limit(max_rows)):
         key = (bucket_of(hour, bucket), topic, kec or "", agency or "", platform or "")
@@ -387,6 +446,69 @@ def trend_rows(
     return [
         TrendRow(k[0], k[1], k[2], k[3], k[4], int(v[0]), int(v[1]), round(v[2], 2)) for k, v in sorted(sums.items())
     ]
+
+
+def _trend_where(query: _Q, principal: Principal, flt: TrendFilter) -> _Q:
+    """The time range, the principal's agency scope and the optional filters: one place for all trend queries."""
+    query = query.where(ScopeCount.hour >= flt.start, ScopeCount.hour < flt.end)
+    if not principal.sees_all_agencies:
+        query = query.where(ScopeCount.agency_code == (principal.agency_code or "\x00"))
+    if flt.topic:
+        query = query.where(ScopeCount.topic == flt.topic)
+    if flt.agency:
+        query = query.where(ScopeCount.agency_code == flt.agency)
+    if flt.kecamatan:
+        query = query.where(ScopeCount.kecamatan == flt.kecamatan)
+    if flt.source:
+        query = query.where(ScopeCount.platform == flt.source)
+    return query
+
+
+_DIMENSION_COLUMNS = {
+    "topic": ScopeCount.topic,
+    "kecamatan": ScopeCount.kecamatan,
+    "agency": ScopeCount.agency_code,
+    "source": ScopeCount.platform,
+}
+
+
+def trend_series(
+    session: Session, principal: Principal, flt: TrendFilter, bucket: str, dimension: str
+) -> dict[str, dict[datetime, list[float]]]:
+    """``series_by(trend_rows(...), dimension)``, summed by the database per WIB day and ``dimension``.
+
+    Day, week and month buckets are unions of WIB days, so the database returns one row per day
+    and key (a few hundred) instead of every hourly row (tens of thousands) for Python to sum.
+    """
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
+    if bucket not in BUCKETS:
+        raise ValueError(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
+    if bucket == "hour":
+        return series_by(trend_rows(session, principal, flt, bucket), dimension)
+    hour = type_coerce(ScopeCount.hour, DateTime())
+    if session.get_bind().dialect.name == "postgresql":
+        day: Any = func.date_trunc("day", hour + literal_column("interval '7 hours'"))
+    else:
+        day = func.date(hour, "+7 hours")
+    key = _DIMENSION_COLUMNS[dimension]
+    query = _trend_where(
+        select(day, key, func.sum(ScopeCount.posts), func.sum(ScopeCount.complaints), func.sum(ScopeCount.engagement)),
+        principal,
+        flt,
+    ).group_by(day, key)
+    out: dict[str, dict[datetime, list[float]]] = defaultdict(dict)
+    for day_value, value, posts, complaints, engagement in session.execute(query):
+        local = date.fromisoformat(day_value) if isinstance(day_value, str) else day_value.date()
+        if bucket == "week":
+            local -= timedelta(days=local.weekday())
+        elif bucket == "month":
+            local = local.replace(day=1)
+        acc = out[value or "-"].setdefault(wib_day_start(local), [0.0, 0.0, 0.0])
+        acc[0] += posts or 0
+        acc[1] += complaints or 0
+        acc[2] += engagement or 0.0
+    return dict(out)
 
 
 def series_by(rows: Sequence[TrendRow], dimension: str) -> dict[str, dict[datetime, list[float]]]:

@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from collectors.base import RawItem
 from monitor.config import secret
 from monitor.models import Issue, IssuePost, Post
-from monitor.web import actions, queries
+from monitor.web import actions, exports, queries
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
 from monitor.web.routes_pages import export_response
@@ -231,7 +231,7 @@ def api_issues(
         return [IssueOut.model_validate(i) for i in rows]
 
 
-def _post_out(p: Post, issue_id: int | None = None, is_spread: bool | None = None) -> PostOut:
+def _post_out(p: Any, issue_id: int | None = None, is_spread: bool | None = None) -> PostOut:
     return PostOut(
         id=p.id,
         platform=p.platform,
@@ -287,6 +287,7 @@ def api_ack(
         issue = queries.get_visible_issue(session, principal, issue_id)
         if issue is not None:
             n = actions.acknowledge(session, issue, principal.username, now_of(request))
+            ctx.changed()
             return AckOut(
                 issue_id=issue.id,
                 acknowledged_at=issue.acknowledged_at,
@@ -309,21 +310,105 @@ def api_posts(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[PostOut]:
     """Posts that belong to issues in your scope, newest first."""
-    query = select(Post, IssuePost.issue_id, IssuePost.is_spread).join(IssuePost, IssuePost.post_id == Post.id)
+    query = _posts_query(principal, issue_id, since, until, platform).limit(limit).offset(offset)
+    with web(request).read() as session:
+        return [_post_out(p, p.issue_id, p.is_spread) for p in session.execute(query)]
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _posts_query(
+    principal: Principal,
+    issue_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    platform: str | None,
+) -> Select[*tuple[Any, ...]]:
+    """Posts of issues in the principal's scope (the agency rule lives in ``scoped_issues``), newest first."""
+    query = select(*queries.POST_COLUMNS, IssuePost.issue_id, IssuePost.is_spread).join(
+        IssuePost, IssuePost.post_id == Post.id
+    )
     if not principal.sees_all_agencies:
         visible = queries.scoped_issues(principal).with_only_columns(Issue.id)
         query = query.where(IssuePost.issue_id.in_(visible))
     if issue_id is not None:
         query = query.where(IssuePost.issue_id == issue_id)
     if since is not None:
-        query = query.where(Post.created_at >= (since if since.tzinfo else since.replace(tzinfo=UTC)))
+        query = query.where(Post.created_at >= _aware(since))
     if until is not None:
-        query = query.where(Post.created_at < (until if until.tzinfo else until.replace(tzinfo=UTC)))
+        query = query.where(Post.created_at < _aware(until))
     if platform:
         query = query.where(Post.platform == platform)
-    query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
-    with web(request).read() as session:
-        return [_post_out(p, iid, spread) for p, iid, spread in session.execute(query)]
+    return query.order_by(Post.created_at.desc(), Post.id.desc())
+
+
+@router.get(
+    "/posts/export",
+    responses={
+        **ERRORS,
+        200: {"content": {"text/csv": {}, exports.XLSX_MEDIA_TYPE: {}}},
+    },
+    response_class=Response,
+    summary="Ekspor unggahan (CSV/XLSX)",
+)
+def api_posts_export(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    format: Literal["csv", "xlsx"] = "csv",
+    issue_id: Annotated[int | None, Query(ge=1, le=queries.MAX_ID)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    platform: Annotated[str | None, Query(max_length=30)] = None,
+    limit: Annotated[int, Query(ge=1, le=exports.MAX_POST_ROWS)] = 10_000,
+) -> Response:
+    """Posts of issues in your scope as a file, newest first (the export is audit-logged).
+
+    Authors appear as stable aliases (``akun-…``) unless the operator turned author
+    pseudonymisation off (``privacy.pseudonymise_authors: false``).
+    """
+    ctx = web(request)
+    handles = not ctx.config.privacy.pseudonymise_authors
+    query = _posts_query(principal, issue_id, since, until, platform).limit(limit)
+    with ctx.read() as session:
+        rows = [
+            exports.PostRow(
+                post_id=p.id,
+                issue_id=p.issue_id,
+                created_at=p.created_at,
+                platform=p.platform,
+                author=(p.author_key or "") if handles else queries.author_alias(p.author_key),
+                url=p.url or "",
+                title=p.title or "",
+                text=p.text or "",
+                likes=p.likes,
+                shares=p.shares,
+                replies=p.replies,
+                views=p.views,
+                is_spread=bool(p.is_spread),
+            )
+            for p in session.execute(query)
+        ]
+    ctx.audit(
+        principal.username,
+        "export",
+        "posts",
+        format=format,
+        rows=len(rows),
+        issue_id=issue_id,
+        since=_aware(since).isoformat() if since else None,
+        until=_aware(until).isoformat() if until else None,
+        platform=platform,
+        authors="handles" if handles else "aliases",
+    )
+    stamp = now_of(request).strftime("%Y%m%d")
+    name = f"unggahan-{issue_id}-{stamp}" if issue_id else f"unggahan-{stamp}"
+    if format == "xlsx":
+        body, media = exports.posts_to_xlsx(rows), exports.XLSX_MEDIA_TYPE
+    else:
+        body, media = exports.posts_to_csv(rows), "text/csv; charset=utf-8"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
 
 
 # ---------------------------------------------------------------- trends and exports
@@ -358,7 +443,7 @@ def api_trends(
     """Complaint counts per bucket for each value of ``dimension``; unknown filter values are reported in warnings."""
     flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
     with web(request).read() as session:
-        rows = queries.trend_rows(session, principal, flt, bucket)
+        by_key = queries.trend_series(session, principal, flt, bucket, dimension)
     series = [
         TrendSeries(
             key=key,
@@ -367,7 +452,7 @@ def api_trends(
                 for b, v in sorted(points.items())
             ],
         )
-        for key, points in sorted(queries.series_by(rows, dimension).items())
+        for key, points in sorted(by_key.items())
     ]
     return TrendsOut(dimension=dimension, bucket=bucket, start=flt.start, end=flt.end, series=series, warnings=warnings)
 

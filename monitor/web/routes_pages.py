@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +27,7 @@ from monitor.web.auth import (
     Principal,
     verify_password,
 )
+from monitor.web.cache import CachedBoard
 
 log = logging.getLogger(__name__)
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
@@ -65,6 +67,7 @@ def alert_link_action(request: Request, signed: str) -> Response:
     try:
         with ctx.db.session() as session:
             message = apply_link(session, ctx.config, signed, actor="email", now=ctx.clock.now())
+        ctx.changed()
     except AckError as exc:
         return _render(request, "notice.html", None, status_code=400, heading="Tautan tidak berlaku", message=str(exc))
     return _render(request, "notice.html", None, heading="Terima kasih", message=message)
@@ -156,21 +159,24 @@ def logout(
 # ---------------------------------------------------------------- board
 
 
-def _board_context(request: Request, principal: Principal) -> dict[str, Any]:
+BOARD_CACHE_CONTROL = "private, no-cache"
+"""The browser may keep the rows but must ask again each time (If-None-Match → 304 when unchanged)."""
+
+
+def _board_rows(request: Request, principal: Principal) -> CachedBoard:
+    """The rendered rows for the principal's scope, from the shared cache while the data has not changed."""
     ctx = web(request)
-    now = now_of(request)
+    key = (principal.role, principal.agency_code)
     with ctx.read() as session:
-        rows = queries.board(session, principal, now)
-    return {
-        "rows": [
-            {
-                "issue": r.issue,
-                "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}"),
-            }
-            for r in rows
-        ],
-        "now": now,
-    }
+        version = (ctx.board_cache.generation, queries.board_version(session))
+        entry = ctx.board_cache.get(key, version)
+        if entry is not None:
+            return entry
+        rows = queries.board(session, principal, now_of(request))
+    html = ctx.templates.get_template("board_rows.html").render(
+        rows=[{"issue": r.issue, "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}")} for r in rows]
+    )
+    return ctx.board_cache.put(key, version, html)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -180,27 +186,43 @@ def board_page(
     refresh: Annotated[int, Query(ge=2, le=600)] = 30,
 ) -> Response:
     """The board; ``refresh`` is how often (seconds) the page reloads its rows."""
-    return _render(request, "board.html", principal, refresh=refresh, **_board_context(request, principal))
+    entry = _board_rows(request, principal)
+    return _render(request, "board.html", principal, refresh=refresh, rows_html=Markup(entry.html), now=now_of(request))
 
 
 @router.get("/partials/board", response_class=HTMLResponse)
 def board_partial(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
-    """Only the table body, fetched by the page every 30 s to refresh itself."""
-    return _render(request, "board_rows.html", principal, **_board_context(request, principal))
+    """Only the table body, fetched by the page every 30 s; 304 when the browser already has these rows."""
+    entry = _board_rows(request, principal)
+    headers = {"ETag": entry.etag, "Cache-Control": BOARD_CACHE_CONTROL, "Vary": "Cookie, Authorization"}
+    given = request.headers.get("if-none-match", "")
+    if entry.etag in (t.strip() for t in given.split(",")):
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(entry.html, headers=headers)
 
 
 # ---------------------------------------------------------------- issue
 
 
+PAGE_POSTS = 50
+"""Evidence posts on an issue page by default: each carries a correction form, and rendering them is
+most of the page's cost (and length on a phone); the rest are one click (or one export) away."""
+
+
 @router.get("/issues/{issue_id}", response_class=HTMLResponse)
 def issue_page(
-    request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(current_principal)], msg: str = ""
+    request: Request,
+    issue_id: IssueId,
+    principal: Annotated[Principal, Depends(current_principal)],
+    msg: str = "",
+    semua: bool = False,
 ) -> Response:
+    """The issue with its evidence: the newest :data:`PAGE_POSTS` posts, or up to 500 with ``?semua=1``."""
     ctx = web(request)
     with ctx.read() as session:
         issue = queries.get_visible_issue(session, principal, issue_id)
         if issue is not None:
-            detail = queries.issue_detail(session, issue)
+            detail = queries.issue_detail(session, issue, max_posts=500 if semua else PAGE_POSTS)
     if issue is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
@@ -209,13 +231,13 @@ def issue_page(
     mentions = [float(c) for _, c in hours]
     base = queries.baseline(mentions)
     chart_mentions = svg.line_chart(
-        [format_wib(h) for h, _ in hours],
+        _end_labels([h for h, _ in hours]),
         [svg.Series("Unggahan per jam", mentions), svg.Series("Garis dasar", [base] * len(mentions), dashed=True)],
         title="Unggahan per jam dan garis dasar",
     )
     sig = detail.signals
     chart_engagement = svg.line_chart(
-        [format_wib(s.at) for s in sig],
+        _end_labels([s.at for s in sig]),
         [svg.Series("Keterlibatan", [s.engagement for s in sig]), svg.Series("Skor", [s.score for s in sig])],
         title="Keterlibatan dan skor dari waktu ke waktu",
     )
@@ -233,7 +255,17 @@ def issue_page(
         agencies=ctx.config.agencies,
         can_act=principal.can_act,
         msg=msg[:200],
+        all_posts=semua,
+        page_posts=PAGE_POSTS,
     )
+
+
+def _end_labels(times: list[Any]) -> list[str]:
+    """X labels for a chart: it prints only the first and the last, so format only those."""
+    labels = [""] * len(times)
+    if times:
+        labels[0], labels[-1] = format_wib(times[0]), format_wib(times[-1])
+    return labels
 
 
 def _issue_action(request: Request, principal: Principal, issue_id: int, csrf_token: str, fn: Any) -> Response:
@@ -248,6 +280,7 @@ def _issue_action(request: Request, principal: Principal, issue_id: int, csrf_to
                 missing = True
             else:
                 message, target = fn(session, issue, now)
+        ctx.changed()
     except actions.ActionError as exc:
         return RedirectResponse(f"/issues/{issue_id}?msg={quote('Gagal: ' + str(exc))}", status_code=303)
     if missing:
@@ -587,3 +620,137 @@ def create_user(ctx: Any, username: str, password: str, role: str, agency: str |
             session.flush()
         except IntegrityError:
             raise ValueError(f"nama pengguna {username.strip().lower()!r} sudah dipakai") from None
+
+
+def _admin_done(message: str) -> Response:
+    return RedirectResponse(f"/admin/users?msg={quote(message)}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/role")
+def admin_change_role(
+    request: Request,
+    user_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    role: Annotated[str, Form(max_length=20)] = "",
+    agency: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Change a user's role and agency; the user's sessions end so the new scope applies at once."""
+    from monitor.web.users import change_role
+
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    if user_id == principal.user_id:
+        # An admin demoting themselves could leave nobody able to manage users.
+        return _admin_done("Gagal: Anda tidak bisa mengubah peran akun sendiri.")
+    try:
+        with ctx.db.session() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise HTTPException(404, "Pengguna tidak ditemukan.")
+            old_role, old_agency = change_role(ctx.config, user, role, agency or None)
+            name, new_agency = user.username, user.agency_code
+            ctx.audit_in(
+                session,
+                principal.username,
+                "user_role_changed",
+                f"user:{name}",
+                old_role=old_role,
+                old_agency=old_agency,
+                role=role,
+                agency=new_agency,
+            )
+    except ValueError as exc:
+        return _admin_done(f"Gagal: {exc}")
+    ctx.sessions.destroy_user(user_id)
+    return _admin_done(f"Peran {name} diubah; sesinya diakhiri.")
+
+
+@router.post("/admin/users/{user_id}/password")
+def admin_reset_password(
+    request: Request,
+    user_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """Set a new password for a user (e.g. forgotten); every session of that user ends."""
+    from monitor.web.users import set_password
+
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    try:
+        with ctx.db.session() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise HTTPException(404, "Pengguna tidak ditemukan.")
+            set_password(user, password)
+            name = user.username
+            ctx.audit_in(session, principal.username, "user_password_reset", f"user:{name}")
+    except ValueError as exc:
+        return _admin_done(f"Gagal: {exc}")
+    ctx.sessions.destroy_user(user_id)
+    return _admin_done(f"Kata sandi {name} diganti; sesinya diakhiri.")
+
+
+# ---------------------------------------------------------------- own account
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def account_password_form(
+    request: Request, principal: Annotated[Principal, Depends(current_principal)], msg: str = ""
+) -> Response:
+    return _render(request, "account.html", principal, msg=msg[:200], error=None)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def account_change_password(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    current: Annotated[str, Form(max_length=256)] = "",
+    new: Annotated[str, Form(max_length=256)] = "",
+    confirm: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """Change one's own password: needs the current one; all the user's sessions end and this one is renewed."""
+    from monitor.web.users import set_password
+
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    if principal.via_token:
+        raise HTTPException(403, "Ganti kata sandi lewat halaman ini setelah masuk, bukan dengan token API.")
+    limit_key = f"password:{principal.user_id}"
+
+    def fail(message: str, status: int) -> Response:
+        return _render(request, "account.html", principal, status_code=status, msg="", error=message)
+
+    if ctx.login_limiter.blocked(limit_key):
+        return fail("Terlalu banyak percobaan. Tunggu satu menit lalu coba lagi.", 429)
+    if new != confirm:
+        return fail("Kata sandi baru dan ulangannya tidak sama.", 400)
+    with ctx.db.session() as session:
+        user = session.get(User, principal.user_id)
+        wrong_current = user is None or not verify_password(user.password_hash, current)
+        problem = None
+        if user is not None and not wrong_current:
+            try:
+                set_password(user, new)
+                ctx.audit_in(session, principal.username, "password_changed", f"user:{principal.username}")
+            except ValueError as exc:
+                problem = f"Kata sandi baru ditolak: {exc}."
+    if wrong_current:
+        # Counted like failed logins: a hijacked session must not become a password-guessing oracle.
+        ctx.login_limiter.hit(limit_key)
+        ctx.audit(principal.username, "password_change_failed", f"user:{principal.username}")
+        return fail("Kata sandi saat ini salah.", 400)
+    if problem is not None:
+        return fail(problem, 400)
+    ctx.login_limiter.reset(limit_key)
+    # Another device may hold a stolen session: end them all and give this browser a fresh id.
+    ctx.sessions.destroy_user(principal.user_id)
+    sid = ctx.sessions.create(principal.user_id)
+    response = RedirectResponse(f"/account/password?msg={quote('Kata sandi diganti.')}", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, sid, httponly=True, samesite="lax", secure=ctx.config.web.secure_cookies, max_age=12 * 3600
+    )
+    return response

@@ -55,3 +55,33 @@ def issue_token(session: Session, username: str) -> str:
     token = new_api_token()
     user.api_token_hash = hash_token(token)
     return token
+
+
+def check_role(config: AppConfig, role: str, agency: str | None) -> str | None:
+    """The agency code to store for ``role``; :class:`ValueError` (Indonesian message) when the pair is invalid."""
+    if role not in ROLES:
+        raise ValueError(f"peran {role[:20]!r} tidak dikenal; pilih salah satu: {', '.join(ROLES)}")
+    if role == "agency":
+        if not agency or config.agency(agency) is None:
+            known = ", ".join(a.code for a in config.agencies)
+            raise ValueError(f"peran OPD perlu kode OPD yang ada di config ({known})")
+        return agency
+    if agency:
+        raise ValueError("hanya peran OPD yang terikat ke satu OPD; kosongkan pilihan OPD")
+    return None
+
+
+def change_role(config: AppConfig, user: User, role: str, agency: str | None) -> tuple[str, str | None]:
+    """Give ``user`` a new role (and agency); returns the old (role, agency). Caller ends the user's sessions."""
+    code = check_role(config, role, agency)
+    old = (user.role, user.agency_code)
+    user.role, user.agency_code = role, code
+    return old
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password hash; :class:`ValueError` when the password is unacceptable."""
+    problem = validate_password(password)
+    if problem:
+        raise ValueError(problem)
+    user.password_hash = hash_password(password)
