@@ -59,6 +59,21 @@ def topic_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, floa
     }
 
 
+def macro_f1_min_support(y_true: Sequence[str], y_pred: Sequence[str], min_support: int) -> tuple[float, int]:
+    """(macro-F1 over the classes with at least `min_support` true rows, how many such classes).
+
+    Reported next to the plain macro-F1 for the Surabaya sets, where a class of 3 rows moves the
+    plain average by several points: both numbers are shown, neither replaces the other.
+    """
+    counts: dict[str, int] = {}
+    for y in y_true:
+        counts[y] = counts.get(y, 0) + 1
+    labels = sorted(k for k, n in counts.items() if n >= min_support)
+    if not labels:
+        return 0.0, 0
+    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), len(labels)
+
+
 @dataclass(frozen=True, slots=True)
 class Mistake:
     """A wrong topic with the model's confidence in it (for the "worst mistakes" list)."""
@@ -211,6 +226,17 @@ def load_surabaya(path: Path, mapping: dict[str, str]) -> tuple[list[str], list[
             texts.append(row["keluhan"])
             keys.append(key)
     return texts, keys, skipped
+
+
+def surabaya_report_key(path: Path) -> tuple[str, str]:
+    """(report.json key, title) for a Surabaya complaints file.
+
+    ``complaints_2023H1.csv`` keeps the historical key ``surabaya_2023h1``; ``complaints_2022.csv``
+    (the development set) becomes ``surabaya_2022``; any other file ``surabaya_<stem>``.
+    """
+    stem = path.stem.lower().removeprefix("complaints_")
+    title = {"2023h1": "2023 H1", "2022": "2022 (set pengembangan)"}.get(stem, path.name)
+    return f"surabaya_{re.sub(r'[^a-z0-9]+', '_', stem).strip('_')}", title
 
 
 def load_sentiment(path: Path) -> tuple[list[str], list[bool]]:

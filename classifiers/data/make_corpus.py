@@ -24,6 +24,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEED = 20240517
 OUT = HERE / "corpus.jsonl"
+# Rows per topic: complaints and non-complaints grow together so their ratio stays ~6.5:1.
+COMPLAINTS_PER_TOPIC = 260
+GOOD_PER_TOPIC = 40
 
 # ---------------------------------------------------------------------------------------------
 # Topic phrases. Complaint phrases describe a problem; "good" phrases describe the same domain
@@ -119,7 +122,7 @@ COMPLAINTS: dict[str, list[str]] = {
         "antrean BPJS di {RSUD|puskesmas} mulai subuh tetap tidak kebagian",
         "rujukan dipersulit, pasien dipingpong antar rumah sakit",
         "bidan desa {jarang ada|pindah}, ibu hamil susah periksa",
-        "kartu BPJS PBI {dinonaktifkan|tidak aktif} tanpa pemberitahuan",
+        "kartu BPJS {ditolak|tidak bisa dipakai} di puskesmas padahal iuran lancar",
         "puskesmas pembantu {rusak|mangkrak} tidak ada petugas",
         "banyak warga {diare|demam berdarah}, petugas kesehatan belum turun",
         "stunting di desa tinggi tapi {program|bantuan} gizi tidak sampai",
@@ -371,6 +374,140 @@ COMPLAINTS: dict[str, list[str]] = {
     ],
 }
 
+# Added after reading the Surabaya 2022 *development* set (never its text: our own wording, OKI
+# register): domains and registers it showed the corpus lacked — job seekers and employment
+# cards, wage/contract disputes at small employers, street vendors and noise, illegal buildings,
+# village-office letters and permits, poverty-registration status (DTKS/PBI), child ID cards and
+# data changes, flood reports by residents, levies by brokers. Merged into COMPLAINTS below.
+MORE_COMPLAINTS: dict[str, list[str]] = {
+    "infrastruktur": [
+        "got depan rumah mampet, tiap hujan jalan {tergenang sebetis|jadi kolam}, mohon salurannya dibenahi",
+        "tutup {got|saluran} di pinggir jalan {pecah|hilang}, sudah ada motor yang terperosok",
+        "bekas galian {pipa|kabel} tidak ditutup rapi lagi, jalan jadi {bergelombang|berlubang}",
+        "jalan lingkungan kami belum pernah diperbaiki sejak {dibangun|zaman dulu}, mohon diusulkan cor",
+        "tiap hujan kampung kami banjir karena saluran {buntu|dangkal|tidak mengalir}, mohon salurannya dinormalisasi",
+        "air got meluap masuk rumah kalau hujan, saluran perlu dikeruk dan dilebarkan",
+        "genangan di jalan {berhari-hari|tidak surut-surut} karena gorong-gorong buntu",
+        "jalan depan {sekolah|pasar|gang kami} banjir tiap hujan karena drainase tidak berfungsi",
+        "baru hujan sebentar gang kami sudah banjir, gorong-gorongnya {kecil|tertimbun tanah}",
+        "banjir di jalan tidak surut berjam-jam, rumah pompa dan saluran tidak jalan",
+        "lampu PJU di {gang|jalan raya} padam sebagian sejak semalam, mohon diperbaiki",
+        "tiang PJU {patah|miring} dan lampunya mati, jalan gelap gulita",
+    ],
+    "air_bersih": [
+        "sudah bayar pasang baru PDAM tapi petugas belum juga datang {memasang|survei}",
+        "tagihan air bulan ini {tidak masuk akal|lima kali lipat}, minta meteran dicek ulang",
+    ],
+    "kesehatan": [
+        "obat untuk pasien isoman yang dijanjikan puskesmas tidak pernah {datang|diantar}",
+        "minta surat keterangan sehat di puskesmas {dipersulit|disuruh balik besok}",
+        "antre di poli RSUD {dari pagi|berjam-jam}, dokternya baru datang siang",
+    ],
+    "pendidikan": [
+        "seragam gratis untuk siswa tidak mampu {tidak dibagi|tidak sampai} ke anak kami",
+        "beasiswa mahasiswa dari pemkab {belum cair|tidak jelas} sampai semester berganti",
+        "mau pindahkan anak ke sekolah lain {dipersulit|disuruh bayar} oleh sekolah lama",
+    ],
+    "adminduk": [
+        "KIA anak sudah didaftarkan online {berbulan-bulan|lama nian} tapi belum dicetak",
+        "ubah data {agama|status kawin|pekerjaan} di KK prosesnya {berbelit|lama nian}",
+        "NIK kami {tidak ditemukan|tidak terbaca} di data Dukcapil, mau urus apa-apa jadi susah",
+        "antrean online Disdukcapil kuotanya cepat habis, {daftar tengah malam|tiap hari coba} tetap tidak dapat",
+        "akta yang sudah jadi salah ketik nama, pembetulannya disuruh {ulang dari awal|bawa berkas lagi}",
+        "pindah datang dari luar kabupaten, KK baru belum terbit {sebulan|berminggu-minggu}",
+    ],
+    "bansos": [
+        "kami sudah diusulkan masuk DTKS lewat desa, statusnya {belum diverifikasi|tidak berubah} sampai sekarang",
+        "status keluarga miskin kami {tiba-tiba hilang|dicoret}, jadi tidak dapat keringanan apa pun",
+        "BPJS PBI keluarga kami nonaktif karena dicoret dari DTKS, berobat jadi bayar sendiri",
+        "mohon BPJS PBI diaktifkan lagi lewat dinsos, kami tidak sanggup bayar BPJS mandiri",
+        "program bedah rumah RTLH di rumah kami {mangkrak|berhenti di tengah jalan}, tukangnya tidak datang lagi",
+        "surat keterangan tidak mampu kami ditolak, padahal keluarga kami benar-benar susah",
+        "bantuan modal usaha mikro yang dijanjikan {tidak cair|tidak ada kabarnya}",
+        "dicek di situs bansos NIK kami {tercatat penerima|terdaftar} tapi uangnya tidak pernah ada",
+        "saldo kartu bantuan {nol|kosong} waktu dicek di agen bank",
+        "lansia sebatang kara di kampung kami belum pernah dapat bantuan apa pun",
+        "suami sudah tidak bekerja, mohon keluarga kami dimasukkan ke data keluarga miskin",
+        "kerja serabutan penghasilan tidak tetap, tapi kami tidak pernah terdata penerima bantuan",
+        "sudah kumpul fotokopi KK dan KTP ke RT untuk pendataan keluarga miskin, tidak ada hasilnya",
+        "sudah daftar {MBR|DTKS} lewat RT tapi status masih {proses|belum terdaftar} di aplikasi",
+    ],
+    "lingkungan": [
+        "eceng gondok dan sampah menumpuk di sungai belakang rumah, aliran air jadi mampet",
+        "septic tank tetangga {bocor|meluap}, bau tinja sampai ke rumah warga",
+        "sampah di pinggir jalan {dibakar|dibuang} orang tiap malam, asapnya masuk rumah",
+        "karung lumpur hasil kerja bakti bersihkan got belum diangkut {seminggu|berhari-hari}",
+        "mohon bantuan truk untuk angkut sampah ranting hasil kerja bakti warga",
+        "pohon depan rumah sudah {tinggi|rimbun} menutupi {kabel listrik|lampu PJU}, mohon perantingan",
+    ],
+    "bencana": [
+        "sungai Komering meluap, rumah kami kebanjiran sampai {dapur|kamar tidur}",
+        "rumah korban kebakaran di kampung kami belum ditangani, warga tidur di tenda darurat",
+        "sungai meluap, warga mengungsi ke {masjid|sekolah} tapi tidak ada posko bantuan",
+        "kebakaran {ruko|gudang|rumah} merembet, mobil damkar susah masuk gang",
+        "banjir kiriman dari hulu merendam kampung, warga butuh perahu dan makanan",
+    ],
+    "transportasi": [
+        "parkir liar di depan {minimarket|bank} padahal tertulis parkir gratis, jukir tetap narik",
+        "angkot dan travel ngetem sembarangan di simpang, jalan jadi macet",
+        "jalan kampung ditutup portal sepihak, kendaraan warga harus memutar jauh",
+    ],
+    "ketenagakerjaan": [
+        "saya lulusan {SMA|SMK|D3} sudah {setahun|dua tahun} menganggur, mohon dibantu dapat kerja",
+        "suami saya {kena PHK|dirumahkan} dari pabrik, sekarang tidak ada penghasilan, mohon info lowongan",
+        "bikin kartu kuning di Disnaker {lama nian|disuruh bolak-balik}, padahal mau melamar kerja",
+        "lowongan di perusahaan {sawit|pulp} katanya utamakan warga lokal, nyatanya orang luar semua",
+        "BSU subsidi gaji tidak masuk padahal saya {karyawan tetap|terdaftar BPJS Ketenagakerjaan}",
+        "pencairan JHT BPJS Ketenagakerjaan dipersulit, sudah {tiga kali|berkali-kali} bolak-balik",
+        "kontrak kerja habis tapi {uang kompensasi|sisa gaji} tidak dibayar perusahaan",
+        "ijazah asli ditahan {perusahaan|toko} tempat kerja, tidak bisa melamar ke tempat lain",
+        "gaji {karyawan toko|pegawai warung|pekerja bangunan} dibayar jauh di bawah UMK dan sering telat",
+        "pelatihan kerja di BLK {penuh terus|tidak pernah dibuka} untuk pemuda desa",
+        "mohon dibantu pekerjaan apa saja, {jadi tukang sapu|jadi satpam} pun mau, saya tulang punggung keluarga",
+        "kerja {harian lepas|borongan} di kebun tidak dapat BPJS, kalau celaka tanggung sendiri",
+        "daftar kerja lewat aplikasi Disnaker error terus, biodata tidak bisa disimpan",
+    ],
+    "pungli_korupsi": [
+        "pungutan {uang kebersihan|uang keamanan} di pasar tanpa karcis resmi, uangnya entah ke mana",
+        "pegawai minta uang rokok dulu baru mau memproses berkas warga",
+        "calo bebas keluar masuk kantor {kecamatan|Samsat}, petugas main mata",
+        "dana bantuan kelompok dipotong oknum dengan alasan biaya administrasi",
+        "penerimaan perangkat desa diduga pakai uang pelicin, yang lulus keluarga pejabat",
+    ],
+    "ketertiban": [
+        "pedagang kaki lima {jualan di mulut gang|buka lapak di badan jalan}, warga susah keluar masuk",
+        "lapak pedagang di depan pasar makin melebar ke jalan, {tiap pagi|tiap sore} semrawut",
+        "warung liar berdiri di atas {saluran air|siring|bahu jalan}, mohon ditertibkan",
+        "bangunan liar di {tanah pemkab|pinggir sungai|bahu jalan} makin banyak, Satpol PP tidak bertindak",
+        "anak muda {nongkrong|begadang} sampai subuh pakai {sound system|musik keras}, warga tidak bisa tidur",
+        "warung kopi buka sampai subuh, {berisik nian|ramai} dan jadi tempat mabuk",
+        "anak-anak main petasan di dekat rumah warga, bahaya bisa kebakaran",
+        "{gelandangan|pengemis|anak jalanan} berkeliaran di simpang lampu merah, mohon ditertibkan",
+        "hajatan menutup jalan dan musiknya {sampai subuh|keras nian} tanpa izin",
+    ],
+    "harga_kebutuhan": [
+        "ada yang menimbun {minyak goreng|gas melon} di rumahnya, di warung jadi kosong",
+        "harga di operasi pasar ternyata {sama mahal|lebih mahal} dari harga warung",
+    ],
+    "pelayanan_publik": [
+        "urus surat keterangan ahli waris di kantor desa {lama nian|disuruh bolak-balik}",
+        "surat keterangan domisili usaha {tidak kunjung jadi|dipersulit} di kelurahan",
+        "PBG rumah kami {diajukan setahun|berbulan-bulan} belum terbit, padahal retribusi sudah dibayar",
+        "daftar rusun untuk warga berpenghasilan rendah sejak lama, tidak ada kabar sama sekali",
+        "SPPT PBB {tidak sampai|salah nama|salah alamat}, mau bayar jadi bingung",
+        "akun aplikasi layanan pemkab tidak bisa masuk, {kode OTP tidak datang|disuruh daftar ulang}",
+        "petugas loket kecamatan {tidak ada|istirahat sebelum waktunya}, warga menunggu lama",
+        "berkas izin di kantor perizinan tidak jelas statusnya, ditanya tidak dijawab",
+        "surat pengantar dari kelurahan ditolak di dinas, disuruh ulang dari awal",
+        "nomor pengaduan pemkab tidak pernah diangkat, laporan kami tidak ditanggapi",
+        "surat keterangan belum menikah dari desa {dipersulit|lama}, padahal untuk syarat kerja",
+        "sewa rusunawa {naik sepihak|ditagih dobel} dan pengelolanya tidak mau diajak bicara",
+        "unit rusun banyak yang kosong tapi pendaftar lama tidak pernah dipanggil",
+    ],
+}
+for _topic, _extra in MORE_COMPLAINTS.items():
+    COMPLAINTS[_topic].extend(_extra)
+
 GOOD: dict[str, list[str]] = {
     "infrastruktur": [
         "perbaikan jalan poros {place} sudah selesai, mulus sekarang",
@@ -403,11 +540,13 @@ GOOD: dict[str, list[str]] = {
         "Disdukcapil jemput bola rekam KTP di {place} hari ini",
         "cetak KTP di Disdukcapil sekarang cepat, sepuluh menit jadi",
         "pelayanan akta kelahiran gratis di {place}",
+        "pendaftaran KIA untuk anak bisa lewat kantor desa {place}",
     ],
     "bansos": [
         "penyaluran BLT dana desa di {place} berjalan tertib",
         "Dinsos salurkan bantuan sembako untuk lansia di {place}",
         "bantuan PKH tahap dua cair minggu ini",
+        "pemutakhiran data keluarga miskin dibuka di kantor desa {place}",
     ],
     "lingkungan": [
         "gotong royong bersihkan sungai di {place}, mantap warga",
@@ -428,6 +567,7 @@ GOOD: dict[str, list[str]] = {
         "job fair dibuka di Kayuagung, ratusan lowongan tersedia",
         "pelatihan kerja gratis untuk pemuda {place}",
         "perusahaan di {place} rekrut tenaga kerja lokal",
+        "Disnaker buka layanan kartu kuning di {place}, bisa diurus dalam sehari",
     ],
     "pungli_korupsi": [
         "Inspektorat sosialisasi pencegahan pungli di {place}",
@@ -443,6 +583,7 @@ GOOD: dict[str, list[str]] = {
         "Satpol PP gelar patroli malam di {place}, kondisi aman",
         "ronda malam di {place} aktif lagi, warga tenang",
         "penertiban PKL di {place} berjalan tertib dan humanis",
+        "pedagang kaki lima di {place} sudah pindah ke lapak baru, jalan jadi lega",
     ],
     "harga_kebutuhan": [
         "operasi pasar murah digelar di {place} hari ini",
@@ -458,6 +599,7 @@ GOOD: dict[str, list[str]] = {
         "Diskominfo tanggapi laporan warga {place} dengan cepat, masalah langsung diselesaikan",
         "mal pelayanan publik Kayuagung buka sampai sore",
         "kantor desa {place} sekarang pakai layanan online",
+        "pembayaran PBB warga {place} sekarang bisa lewat aplikasi dan minimarket",
     ],
 }
 
@@ -561,7 +703,38 @@ COMPLAINT_FRAMES = [
     "{p} {place}",
     "Min {oki} {place} {p}",
     "{place}, {p} {emo}",
+    # Registers the 2022 development set showed we lacked: long letters with a self-introduction,
+    # a question that is really a complaint, a bare fragment, a chronology, a follow-up.
+    "Selamat pagi Bapak/Ibu {oki}. Perkenalkan saya {who} tinggal {place} RT {rt} RW {rw}. {ctx} "
+    "Saya mau menyampaikan keluhan, {p}. Mohon bantuan dan tindak lanjutnya, terima kasih",
+    "Assalamualaikum Bapak Bupati, mohon maaf mengganggu waktunya. Saya {who} dari {place}. {p}. {ctx} "
+    "Besar harapan kami ada jalan keluarnya. Wassalam",
+    "Yth. {oki}, dengan ini kami sampaikan laporan warga {place}: {p}. {ctx} "
+    "Atas perhatiannya kami ucapkan terima kasih",
+    "mau tanya min {oki}, kenapa {p}? {place} {emo}",
+    "Izin bertanya, {p} {place}, harus lapor ke mana ya? {ctx}",
+    "tolong {p} {place}",
+    "{p} {place}!!! {emo}",
+    "Kronologinya begini: {ctx} {p}. Lokasinya {place}. {dur} begini terus, mohon dibantu",
+    "Menindaklanjuti laporan saya kemarin, {p} {place}. {ctx} Sampai sekarang belum ada kejelasan",
+    "Saya sudah {dur2} menunggu, {p}. Alamat {place} RT {rt}, nomor WA terlampir",
 ]
+
+# Topic-neutral sentences real letters carry around the problem (so the model learns to look past them).
+CONTEXTS = [
+    "Sudah lapor ke RT dan kelurahan tapi belum ada tanggapan.",
+    "Saya sudah coba telepon berkali-kali tapi tidak diangkat.",
+    "Foto dan video terlampir.",
+    "Mohon maaf kalau salah alamat.",
+    "Sebelumnya terima kasih atas waktunya.",
+    "Saya warga asli sini dari kecil.",
+    "Sudah dua kali saya kirim laporan lewat aplikasi.",
+    "Tolong jangan dilempar ke sana kemari lagi.",
+    "Kami sudah musyawarah dengan warga sekitar.",
+    "",
+    "",
+]
+WRITERS = ["ibu rumah tangga", "warga biasa", "pensiunan", "pedagang kecil", "ketua RT", "mahasiswa", "bapak dua anak"]
 
 NONCOMPLAINT_FRAMES = [
     "Alhamdulillah {g} {emo_good}",
@@ -806,6 +979,16 @@ _SIGNALS = (
 )
 
 
+def _letter_slots(rng: random.Random) -> dict[str, str]:
+    """The slots of the letter-style frames (drawn for every frame so the random stream does not depend on it)."""
+    return {
+        "rt": f"{rng.randint(1, 12):02d}",
+        "rw": f"{rng.randint(1, 6):02d}",
+        "ctx": rng.choice(CONTEXTS),
+        "who": rng.choice(WRITERS),
+    }
+
+
 def _relevant(text: str, place: Place) -> bool:
     """The labelling rule: an OKI place, or any second OKI signal; '#OKI' or a weak name alone is not enough."""
     if place.strength in {"place", "strong"}:
@@ -852,7 +1035,7 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
         return " ".join(text.replace(" ,", ",").replace(" .", ".").split())
 
     for topic, phrases in COMPLAINTS.items():
-        for k in range(230):
+        for k in range(COMPLAINTS_PER_TOPIC):
             pi = k % len(phrases)
             fi = rng.randrange(len(COMPLAINT_FRAMES))
             place = places.pick()
@@ -866,6 +1049,7 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
                 dur=rng.choice(DURATIONS),
                 dur2=rng.choice(DURATIONS).lower(),
                 tags=rng.choice(TAGS),
+                **_letter_slots(rng),
             )
             text = clean(text)
             rel = _relevant(text, place)
@@ -884,6 +1068,7 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
                 dur=rng.choice(DURATIONS),
                 dur2="lama",
                 tags="",
+                **_letter_slots(rng),
             )
             add(
                 clean(text),
@@ -895,7 +1080,7 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
                 pi in held_phr[topic] or fi in held_frames,
             )
         goods = GOOD[topic]
-        for k in range(36):
+        for k in range(GOOD_PER_TOPIC):
             gi = k % len(goods)
             fi = rng.randrange(len(NONCOMPLAINT_FRAMES))
             place = places.pick()

@@ -4,6 +4,9 @@ Sets: the held-out templates of the written corpus (model fitted without them), 
 Media Center complaints 2023 H1 (mapped to the taxonomy by classifiers/data/surabaya_topic_map.csv;
 nothing is trained on it), and complaint-vs-not on two sentiment sets as a sanity check.
 Evaluation-only data is read from --data-dir and never copied.
+
+`--surabaya-file` points section 2 at another Surabaya file: corpus and mapping decisions are made
+on `complaints_2022.csv` (the development set), so that 2023 H1 stays a test set looked at rarely.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
+    from classifiers.evaluation import Predictor
     from monitor.cli import Context
 
 NAME = "eval"
+MIN_SUPPORT = 20
+"""Classes with fewer true rows than this are left out of the second Surabaya macro-F1 (the plain one keeps them)."""
 HELP = "ukur pengklasifikasi: skor per kelas, matriks kebingungan (tabel + PNG), kesalahan terburuk, baseline"
 
 
@@ -31,6 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", type=Path, help="model for the external sets (default: the configured one)")
     parser.add_argument("--worst", type=int, default=10, help="how many worst mistakes to list")
+    parser.add_argument(
+        "--surabaya-file",
+        type=Path,
+        help="Surabaya complaints CSV for section 2 (default: DATA_DIR/surabaya_mediacenter_complaints/"
+        "complaints_2023H1.csv; use complaints_2022.csv while developing)",
+    )
+    parser.add_argument(
+        "--surabaya-only",
+        action="store_true",
+        help="only sections 1 and 2 (skip the sentiment sets and the lexicon coverage)",
+    )
 
 
 def _table(rows: Sequence[dict[str, Any]]) -> str:
@@ -87,10 +104,37 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _sanity_sets(data: Path, model: Predictor, baseline: Predictor, report: dict[str, Any]) -> None:
+    """Sections 3 and 4: complaint-vs-not on the sentiment sets, slang lexicon coverage."""
+    from classifiers import evaluation as ev
+    from classifiers.normalise import lexicon_coverage
+
+    print("\n== 3. Keluhan vs bukan: set sentimen (negatif = keluhan), cek kewajaran ==")
+    report["sentiment"] = {}
+    for label, path in (
+        ("LAPOR! app tweets", data / "lapor_app_tweets_sentiment" / "dataset_label.csv"),
+        ("NusaX id (test)", data / "nusax_senti_indonesian" / "test.csv"),
+    ):
+        if not path.exists():
+            continue
+        t, neg = ev.load_sentiment(path)
+        got = [lab.is_complaint for lab in model.predict(t)]
+        got_b = [lab.is_complaint for lab in baseline.predict(t)]
+        f_m, f_b = ev.binary_f1(neg, got), ev.binary_f1(neg, got_b)
+        report["sentiment"][label] = {"model_f1": f_m, "baseline_f1": f_b, "n": len(t)}
+        print(f"  {label:<20} n={len(t):<5} keluhan F1 model {f_m:.3f} · baseline {f_b:.3f}")
+
+    lex = data / "colloquial_indonesian_lexicon" / "colloquial-indonesian-lexicon.csv"
+    if lex.exists():
+        print("\n== 4. Cakupan leksikon slang terhadap colloquial-indonesian-lexicon ==")
+        cov = lexicon_coverage(ev.load_lexicon_pairs(lex))
+        report["lexicon_coverage"] = cov
+        print(f"  {int(cov['forms'])} bentuk slang · diubah {cov['covered']:.3f} · tepat sama {cov['exact']:.3f}")
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from classifiers import evaluation as ev
     from classifiers.model import fit_held_out, load_classifier
-    from classifiers.normalise import lexicon_coverage
 
     report: dict[str, Any] = {}
     baseline = ev.KeywordBaseline()
@@ -121,10 +165,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     _png(names, matrix, "Topik — korpus OKI held-out", args.out / "confusion_heldout.png")
 
     data = args.data_dir
-    surabaya_csv = data / "surabaya_mediacenter_complaints" / "complaints_2023H1.csv"
+    default_csv = data / "surabaya_mediacenter_complaints" / "complaints_2023H1.csv"
+    surabaya_csv = args.surabaya_file or default_csv
+    # The default file keeps its historical report key; another file is reported under its own name.
+    s_key, s_title = ev.surabaya_report_key(surabaya_csv)
     if not surabaya_csv.exists():
         print(
-            f"\nData evaluasi tidak ditemukan di {data}; beri --data-dir yang benar. Bagian 2–4 dilewati.",
+            f"\nData evaluasi tidak ditemukan: {surabaya_csv}; beri --data-dir / --surabaya-file yang benar. "
+            "Bagian 2–4 dilewati.",
             file=sys.stderr,
         )
     else:
@@ -134,7 +182,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         except Exception:  # eval works without a config file
             config_path = None
         model = load_classifier(args.model or (Path(config_path) if config_path else None))
-        print("\n== 2. Surabaya Media Center 2023 H1 (tidak pernah dipakai melatih) ==")
+        print(f"\n== 2. Surabaya Media Center {s_title} (tidak pernah dipakai melatih) ==")
         mapping = ev.load_surabaya_map()
         s_texts, s_truth, skipped = ev.load_surabaya(surabaya_csv, mapping)
         s_labels = model.predict(s_texts)
@@ -142,10 +190,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         s_pred = [lab.topic for lab in s_labels]
         sm = ev.topic_scores(s_truth, s_pred)
         sb = ev.topic_scores(s_truth, [lab.topic for lab in s_base])
+        big_f1, big_n = ev.macro_f1_min_support(s_truth, s_pred, MIN_SUPPORT)
+        sm["macro_f1_min_support"] = big_f1
+        sm["min_support"] = float(MIN_SUPPORT)
         detected = sum(1 for lab in s_labels if lab.is_complaint) / max(1, len(s_labels))
         # Every Surabaya complaint is about Surabaya: any "relevant" here is a relevance false positive.
         relevant_share = sum(1 for lab in s_labels if lab.relevant) / max(1, len(s_labels))
-        report["surabaya_2023h1"] = {
+        report[s_key] = {
             "model": sm,
             "baseline": sb,
             "skipped_unmapped": skipped,
@@ -157,38 +208,21 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"  topik akurasi {sm['accuracy']:.3f} · macro-F1 {sm['macro_f1']:.3f}  "
             f"(baseline kata kunci: {sb['accuracy']:.3f} · {sb['macro_f1']:.3f})"
         )
+        print(f"  macro-F1 kelas dengan ≥ {MIN_SUPPORT} baris ({big_n} kelas): {big_f1:.3f}")
         print(f"  dikenali sebagai keluhan: {detected:.3f} · dianggap relevan OKI (harusnya 0): {relevant_share:.3f}")
         print(_table(ev.per_class(s_truth, s_pred, sorted(set(s_truth)))))
         names, matrix = ev.topic_confusion(s_truth, s_pred)
         print("  Matriks kebingungan (baris: label, kolom: prediksi):")
         print(_confusion_table(names, matrix))
-        _png(names, matrix, "Topik — Surabaya 2023 H1", args.out / "confusion_surabaya.png")
+        png_name = "confusion_surabaya.png" if s_key == "surabaya_2023h1" else f"confusion_{s_key}.png"
+        _png(names, matrix, f"Topik — Surabaya {s_title}", args.out / png_name)
         print(f"  {args.worst} kesalahan paling yakin:")
         for m in ev.worst_mistakes(s_texts, s_truth, s_labels, args.worst):
             snippet = " ".join(m.text.split())[:110]
             print(f"   - [{m.truth} → {m.predicted} {m.score:.2f}] {snippet}")
 
-        print("\n== 3. Keluhan vs bukan: set sentimen (negatif = keluhan), cek kewajaran ==")
-        report["sentiment"] = {}
-        for label, path in (
-            ("LAPOR! app tweets", data / "lapor_app_tweets_sentiment" / "dataset_label.csv"),
-            ("NusaX id (test)", data / "nusax_senti_indonesian" / "test.csv"),
-        ):
-            if not path.exists():
-                continue
-            t, neg = ev.load_sentiment(path)
-            got = [lab.is_complaint for lab in model.predict(t)]
-            got_b = [lab.is_complaint for lab in baseline.predict(t)]
-            f_m, f_b = ev.binary_f1(neg, got), ev.binary_f1(neg, got_b)
-            report["sentiment"][label] = {"model_f1": f_m, "baseline_f1": f_b, "n": len(t)}
-            print(f"  {label:<20} n={len(t):<5} keluhan F1 model {f_m:.3f} · baseline {f_b:.3f}")
-
-        lex = data / "colloquial_indonesian_lexicon" / "colloquial-indonesian-lexicon.csv"
-        if lex.exists():
-            print("\n== 4. Cakupan leksikon slang terhadap colloquial-indonesian-lexicon ==")
-            cov = lexicon_coverage(ev.load_lexicon_pairs(lex))
-            report["lexicon_coverage"] = cov
-            print(f"  {int(cov['forms'])} bentuk slang · diubah {cov['covered']:.3f} · tepat sama {cov['exact']:.3f}")
+        if not args.surabaya_only:
+            _sanity_sets(data, model, baseline, report)
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
