@@ -231,9 +231,9 @@ def _guard(result: RunResult, name: str, job: Callable[[], Any]) -> None:
         result.errors.append(f"{name}: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
-def slope_mb_per_hour(samples: list[Sample]) -> float:
-    """Least-squares RSS slope over the second half of the run (after warm-up)."""
-    half = samples[len(samples) // 2 :]
+def slope_mb_per_hour(samples: list[Sample], tail: float = 0.5) -> float:
+    """Least-squares RSS slope over the last ``tail`` share of the run (after warm-up)."""
+    half = samples[int(len(samples) * (1 - tail)) :]
     if len(half) < 2:
         return 0.0
     xs = [s.wall / 3600 for s in half]
@@ -296,6 +296,9 @@ def main() -> int:
     print(f"posts served (whole replay): {result.posts_served}; stored: {result.posts_stored}")
     print(f"RSS: first {result.samples[0].rss:.1f} MB, peak {peak:.1f} MB, final {final.rss:.1f} MB")
     print(f"RSS slope over 2nd half: {slope:+.1f} MB/h (limit {args.max_growth:g})")
+    # Caches fill towards their caps during the first simulated hours; the last quarter shows
+    # whether growth goes on once they are full (a leak) or has levelled off.
+    print(f"RSS slope over the last quarter: {slope_mb_per_hour(result.samples, 0.25):+.1f} MB/h")
     print(
         f"queues at end: {final.waiting_posts} posts, {final.waiting_alerts} alerts -> "
         + ("drained" if drained else "NOT drained")
