@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from classifiers.gazetteer import get_gazetteer  # noqa: E402
 from classifiers.model import CORPUS_PATH, _evidence_array, load_classifier, train  # noqa: E402
-from classifiers.normalise import normalise  # noqa: E402
+from classifiers.normalise import normalise_split  # noqa: E402
 from classifiers.urgency import urgency_cues  # noqa: E402
 
 
@@ -83,16 +83,17 @@ def main() -> None:
     gaz = get_gazetteer()
     for batch in batches:
         t0 = time.process_time()
-        norm = [normalise(p) for p in batch]
+        pairs = [normalise_split(p) for p in batch]
+        tokens = [words for _, words in pairs]
         t1 = time.process_time()
-        X = clf.features.transform(norm)
+        text_scores = clf._projected.decision(tokens)
         t2 = time.process_time()
-        evidence = [gaz.evidence(t) for t in norm]
+        evidence = [gaz.evidence(t, words) for t, words in pairs]
         t3 = time.process_time()
-        clf._heads.predict(X, _evidence_array(evidence))
+        clf._heads.decide(text_scores, _evidence_array(evidence))
         t4 = time.process_time()
-        for t in norm:
-            urgency_cues(t)
+        for t, words in pairs:
+            urgency_cues(t, words)
         t5 = time.process_time()
         for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
             stages[name] += seconds

@@ -5,7 +5,8 @@
 Runs the real service (collectors over HTTP against the local replay server,
 pipeline with the real classifier, alert delivery to the local SMTP/Telegram
 stubs) on a simulated clock as fast as it can, then prints the process's
-resident memory (VmRSS) and its peak (ru_maxrss). See bench/soak.py for the
+resident memory (VmRSS) and its peak (ru_maxrss), with the RSS after importing the
+service and after loading the classifier on the way. See bench/soak.py for the
 volume assumption.
 """
 
@@ -32,6 +33,13 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     started = time.perf_counter()
+    import monitor.service  # noqa: F401  (what `oki-monitor run` imports before any work)
+
+    after_import = rss_mb()
+    from classifiers.model import load_classifier
+
+    load_classifier()  # the service's default model, cached for run_service below
+    after_classifier = rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
         result = run_service(
             per_day=args.per_day,
@@ -41,6 +49,10 @@ def main() -> int:
             sample_every=60.0,
         )
     final, peak = rss_mb(), peak_rss_mb()
+    print(
+        f"resident memory after importing the service {after_import:.1f} MB, after loading the classifier "
+        f"{after_classifier:.1f} MB"
+    )
     print(
         f"replayed {args.hours:g} h at {args.per_day} posts/day on {args.db}: "
         f"{result.posts_served} served, {result.posts_stored} stored, {len(result.errors)} job errors, "

@@ -11,10 +11,13 @@ raw TF, smoothed IDF and rows scaled to unit length.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import chain, pairwise, repeat
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # only `transform` (training) builds sparse matrices; prediction needs numpy alone
+    import scipy.sparse as sp
 
 _EMPTY = np.zeros(0, dtype=np.int32)
 
@@ -78,18 +81,41 @@ class NgramFeatures:
                 df[term] = df.get(term, 0) + 1
         # Bigrams last: transform() writes the two blocks separately (see there).
         kept = sorted((t for t, c in df.items() if c >= self.min_df), key=lambda t: (t.startswith("b:"), t))
-        self.vocab = {t: i for i, t in enumerate(kept)}
-        self._n_single = sum(1 for t in kept if not t.startswith("b:"))
         n = len(texts)
         counts = np.array([df[t] for t in kept], dtype=np.float64)
-        self.idf = np.log((1 + n) / (1 + counts)) + 1.0
+        self._set_vocabulary(kept, np.log((1 + n) / (1 + counts)) + 1.0)
+        return self
+
+    def _set_vocabulary(self, terms: list[str], idf: np.ndarray) -> None:
+        self.vocab = {t: i for i, t in enumerate(terms)}
+        self.idf = idf
+        self._n_single = sum(1 for t in terms if not t.startswith("b:"))
         self._word_cache = {}
         self._bigrams = {
             (t[2:].split(" ", 1)[0], t[2:].split(" ", 1)[1]): i - self._n_single
             for t, i in self.vocab.items()
             if t.startswith("b:")
         }
-        return self
+
+    def state(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+        """(JSON-able settings and vocabulary, arrays): everything `from_state` needs, no pickle."""
+        # Terms never contain a newline (they are built from normalised words), so one string holds them all.
+        info: dict[str, object] = {
+            "char_range": list(self.char_range),
+            "min_df": self.min_df,
+            "lexicon": self.lexicon,
+            "terms": "\n".join(sorted(self.vocab, key=self.vocab.__getitem__)),
+        }
+        return info, {"idf": self.idf}
+
+    @classmethod
+    def from_state(cls, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> NgramFeatures:
+        """Rebuild fitted features from :meth:`state`."""
+        lo, hi = info["char_range"]
+        features = cls(char_range=(int(lo), int(hi)), min_df=int(info["min_df"]), lexicon=dict(info["lexicon"]))
+        terms = str(info["terms"]).split("\n") if info["terms"] else []
+        features._set_vocabulary(terms, np.asarray(arrays["idf"], dtype=np.float64))
+        return features
 
     @property
     def n_features(self) -> int:
@@ -105,12 +131,7 @@ class NgramFeatures:
     def _word_ids(self, word: str) -> np.ndarray:
         ids = self._word_cache.get(word)
         if ids is None:
-            get = self.vocab.get
-            cols = [c for c in map(get, self._char_grams(word)) if c is not None]
-            unigram = get(f"w:{word}")
-            if unigram is not None:
-                cols.append(unigram)
-            ids = np.array(cols, dtype=np.int32) if cols else _EMPTY
+            ids = self.columns(word)
             if len(self._word_cache) < self.max_cache:
                 self._word_cache[word] = ids
         return ids
@@ -124,6 +145,8 @@ class NgramFeatures:
         (raw TF x IDF); skipping the per-row merge is what keeps this fast. Row length is
         taken over those entries; training and prediction share the definition.
         """
+        import scipy.sparse as sp
+
         if not self._word_cache:
             self.warm()
         cache = self._word_cache
@@ -167,3 +190,122 @@ class NgramFeatures:
         single = sp.csr_matrix((w_vals / norms[w_rows], word_cols, w_ptr), shape=(n, self._n_single))
         pairs = sp.csr_matrix((b_vals / norms[b_rows], bigram_cols, b_ptr), shape=(n, len(self.vocab) - self._n_single))
         return sp.hstack([single, pairs], format="csr")
+
+    def columns(self, word: str) -> np.ndarray:
+        """Column ids one occurrence of `word` adds (its character n-grams, topic tag and unigram); not cached."""
+        ids = self._word_cache.get(word)
+        if ids is not None:
+            return ids
+        get = self.vocab.get
+        cols = [c for c in map(get, self._char_grams(word)) if c is not None]
+        unigram = get(f"w:{word}")
+        if unigram is not None:
+            cols.append(unigram)
+        return np.array(cols, dtype=np.int32) if cols else _EMPTY
+
+    def bigram_columns(self) -> dict[tuple[str, str], int]:
+        """Word pair -> column id of every bigram in the vocabulary."""
+        return {pair: i + self._n_single for pair, i in self._bigrams.items()}
+
+
+class ProjectedFeatures:
+    """`NgramFeatures` folded into the weight matrix of linear models, for prediction only.
+
+    The models only ever need ``transform(texts) @ weights``. Every entry of a TF-IDF row comes
+    from one word or one bigram of the post, so that product is, per post,
+    ``sum(word and bigram vectors) / sqrt(sum(word and bigram squared lengths))``, where a word's
+    vector is the IDF-weighted sum of the weight rows of its columns. Those (k + 1) numbers are
+    computed once per distinct word, which replaces ~60 sparse entries per word with one row
+    lookup; the result equals the sparse product up to float rounding (a test checks it).
+    Only the vocabulary of the fitted features is kept; nothing here imports scikit-learn.
+    """
+
+    def __init__(self, features: NgramFeatures, weights: np.ndarray, max_words: int = 100_000) -> None:
+        if weights.shape[0] != features.n_features:
+            raise ValueError(f"weights have {weights.shape[0]} rows, features {features.n_features} columns")
+        self.features = features
+        self.weights = np.ascontiguousarray(weights, dtype=np.float64)
+        self.k = self.weights.shape[1]
+        self.max_words = max_words
+        # Bigrams are few (~10k) and fixed: one table row each, built now.
+        pairs = features.bigram_columns()
+        self._bigram_row = {pair: r for r, pair in enumerate(pairs)}
+        cols = np.fromiter(pairs.values(), dtype=np.int64, count=len(pairs))
+        # One extra zero row at the end: pairs outside the vocabulary point there (index -1).
+        self._bigram_table = np.vstack([self._rows(cols, np.arange(len(cols) + 1)), np.zeros((1, self.k + 1))])
+        self._word_row: dict[str, int] = {}
+        self._word_table = np.zeros((1024, self.k + 1))
+
+    def _rows(self, cols: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+        """Table rows [sum of idf * weight row, sum of idf^2] for consecutive column groups."""
+        idf = self.features.idf[cols]
+        out = np.zeros((len(ptr) - 1, self.k + 1))
+        if cols.size:
+            entries = np.empty((cols.size, self.k + 1))
+            entries[:, : self.k] = self.weights[cols] * idf[:, None]
+            entries[:, self.k] = idf * idf
+            counts = np.diff(ptr)
+            nonempty = counts > 0
+            out[nonempty] = np.add.reduceat(entries, ptr[:-1][nonempty], axis=0)
+        return out
+
+    def _add_words(self, words: list[str]) -> None:
+        start = len(self._word_row)
+        groups = [self.features.columns(w) for w in words]
+        sizes = np.fromiter((g.size for g in groups), dtype=np.int64, count=len(groups))
+        ptr = np.zeros(len(groups) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=ptr[1:])
+        cols = np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, dtype=np.int64)
+        rows = self._rows(cols, ptr)
+        need = start + len(words)
+        if need > self._word_table.shape[0]:
+            grown = np.zeros((max(need, 2 * self._word_table.shape[0]), self.k + 1))
+            grown[:start] = self._word_table[:start]
+            self._word_table = grown
+        self._word_table[start:need] = rows
+        for i, w in enumerate(words):
+            self._word_row[w] = start + i
+
+    def warm(self) -> None:
+        """Compute the rows of every word seen in training (once per process)."""
+        self._add_words([t[2:] for t in self.features.vocab if t.startswith("w:") and t[2:] not in self._word_row])
+
+    def decision(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """``features.transform(texts) @ weights`` for posts given as token lists (``text.split()``)."""
+        if not self._word_row:
+            self.warm()
+        n = len(token_lists)
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
+        # map/chain/fromiter keep the per-word loop in C: the batch costs one dict lookup per word.
+        try:
+            w_idx = np.fromiter(map(self._word_row.__getitem__, chain.from_iterable(token_lists)), dtype=np.int64)
+        except KeyError:  # words not seen yet: compute their rows once
+            batch = {w for words in token_lists for w in words}
+            missing = batch - self._word_row.keys()
+            if len(self._word_row) + len(missing) > self.max_words:
+                # Unbounded growth would be a slow leak in a long-running service: start over
+                # with this batch's words (rows are recomputed, results do not change).
+                self._word_row.clear()
+                missing = batch
+            self._add_words(sorted(missing))
+            w_idx = np.fromiter(map(self._word_row.__getitem__, chain.from_iterable(token_lists)), dtype=np.int64)
+        # A pair outside the vocabulary maps to the bigram table's last row, which is zero.
+        pairs = chain.from_iterable(map(pairwise, token_lists))
+        b_idx = np.fromiter(map(self._bigram_row.get, pairs, repeat(-1)), dtype=np.int64)
+        totals = self._sum_rows(self._word_table, w_idx, lengths) + self._sum_rows(
+            self._bigram_table, b_idx, np.maximum(lengths - 1, 0)
+        )
+        norms = np.sqrt(totals[:, self.k])
+        norms[norms == 0] = 1.0
+        return totals[:, : self.k] / norms[:, None]
+
+    def _sum_rows(self, table: np.ndarray, idx: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(lengths), self.k + 1))
+        if not idx.size:
+            return out
+        starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        nonempty = lengths > 0
+        # reduceat sums each post's slice; empty posts are left out (reduceat would copy a neighbour).
+        out[nonempty] = np.add.reduceat(table[idx], starts[nonempty], axis=0)
+        return out

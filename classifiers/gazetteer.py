@@ -341,6 +341,8 @@ class Gazetteer:
     heads: set[str] = field(default_factory=set)
     """First words of all names: most tokens are not, and are skipped with one set lookup."""
     max_len: int = 1
+    head_lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """First word of a name -> the word counts of the names it starts, longest first."""
     name_words: set[str] = field(default_factory=set)
     """Every word of every name: such a word is never a typo of a kecamatan."""
     fuzzy_names: dict[tuple[int, str], dict[str, list[Entry]]] = field(default_factory=dict)
@@ -367,36 +369,73 @@ class Gazetteer:
             bucket_names.setdefault(" ".join(key), []).append(entry)
 
     def compile(self) -> None:
-        """Build the scanning regexes; call after the last `add`."""
+        """Build the lookup tables and scanning regexes; call after the last `add`."""
+        sizes: dict[str, set[int]] = {}
+        for key in self.index:
+            sizes.setdefault(key[0], set()).add(len(key))
+        self.head_lengths = {head: tuple(sorted(found, reverse=True)) for head, found in sizes.items()}
         names = [" ".join(key) for key in self.index]
         self.pattern = re.compile(r"\b(?:" + _trie_regex(names) + r")\b")
         self.cue_pattern = re.compile(r"\b(?:" + "|".join(sorted(_CUES)) + r") ([a-z0-9]+)")
         prefixes = sorted(self.typo_prefix)
         self.typo_pattern = re.compile(r"\b(?:" + "|".join(prefixes) + r")[a-z]{3,}\b") if prefixes else None
 
-    def find(self, normalised: str) -> list[PlaceMatch]:
+    def find(self, normalised: str, tokens: list[str] | None = None) -> list[PlaceMatch]:
         """All names in already-normalised text (character offsets), longest match at each position.
 
-        Exact names are found by one regex built as a trie of all names (the scan runs in C);
-        fuzzy matching is tried only right after a place cue and for long words that start like
-        a kecamatan name, and only where no exact name was found.
+        `tokens` is ``normalised.split()`` when the caller has it already. Exact names are found
+        by walking the words: a word that starts no name costs one set lookup, and at a word that
+        does, the longest name wins (what the trie regex `pattern` finds, without scanning every
+        character). Fuzzy matching is tried only right after a place cue and for long words that
+        start like a kecamatan name, and only where no exact name was found.
         """
+        if tokens is None:
+            tokens = normalised.split()
         found: list[PlaceMatch] = []
         covered: set[int] = set()
-        index = self.index
-        for m in self.pattern.finditer(normalised):
-            phrase = m.group()
-            start = m.start()
-            entries = index[tuple(phrase.split())]
-            cued = _previous_word(normalised, start) in _CUES
-            hit = False
-            for entry in entries:
-                if entry.needs_cue and not cued:
-                    continue
-                found.append(PlaceMatch(phrase, start, m.end(), entry))
-                hit = True
-            if hit:
-                covered.add(start)
+        lengths = self.head_lengths
+        if not lengths.keys().isdisjoint(tokens):
+            index = self.index
+            n = len(tokens)
+            i = 0
+            pos = 0  # character offset of tokens[i]
+            while i < n:
+                tok = tokens[i]
+                sizes = lengths.get(tok)
+                if sizes is not None:
+                    for size in sizes:  # longest first, like the trie regex
+                        if size == 1:
+                            phrase = tok
+                            entries = index.get((tok,))
+                        elif i + size <= n:
+                            key = tuple(tokens[i : i + size])
+                            entries = index.get(key)
+                            phrase = " ".join(key)
+                        else:
+                            continue
+                        if entries is None:
+                            continue
+                        end = pos + len(phrase)
+                        cued = i > 0 and tokens[i - 1] in _CUES
+                        hit = False
+                        for entry in entries:
+                            if entry.needs_cue and not cued:
+                                continue
+                            found.append(PlaceMatch(phrase, pos, end, entry))
+                            hit = True
+                        if hit:
+                            covered.add(pos)
+                        # Like the regex: the longest name is consumed even when every entry
+                        # needed a cue, and the scan goes on after it.
+                        i += size
+                        pos = end + 1
+                        break
+                    else:
+                        i += 1
+                        pos += len(tok) + 1
+                else:
+                    i += 1
+                    pos += len(tok) + 1
         # Fuzzy guesses only help when no exact place was found: they are for the post that
         # names its place once, misspelled.
         if any(m.entry.kecamatan for m in found):
@@ -409,19 +448,20 @@ class Gazetteer:
                 if fuzzy is not None:
                     found.append(fuzzy)
                     covered.add(fuzzy.start)
-        if self.typo_pattern is not None:
-            for m in self.typo_pattern.finditer(normalised):
-                if m.start() in covered:
-                    continue
-                word = m.group()
-                if word in self.name_words:
-                    continue
-                candidates = self.typo_prefix.get(word[:3])
-                if not candidates:
-                    continue
-                best = process.extractOne(word, candidates.keys(), scorer=fuzz.ratio, score_cutoff=86)
-                if best is not None:
-                    found.append(PlaceMatch(best[0], m.start(), m.end(), candidates[best[0]], fuzzy=True))
+        # A glued or misspelled kecamatan: an all-letter word of 6+ letters whose first three
+        # letters start one (what `typo_pattern` matches, found here without scanning characters).
+        typo_prefix = self.typo_prefix
+        for i in [i for i, word in enumerate(tokens) if word[:3] in typo_prefix]:
+            word = tokens[i]
+            if len(word) < 6 or not word.isalpha() or word in self.name_words:
+                continue
+            start = sum(len(t) for t in tokens[:i]) + i
+            if start in covered:
+                continue
+            candidates = typo_prefix[word[:3]]
+            best = process.extractOne(word, candidates.keys(), scorer=fuzz.ratio, score_cutoff=86)
+            if best is not None:
+                found.append(PlaceMatch(best[0], start, start + len(word), candidates[best[0]], fuzzy=True))
         return found
 
     def _fuzzy_at(self, text: str, pos: int) -> PlaceMatch | None:
@@ -444,9 +484,14 @@ class Gazetteer:
                 return PlaceMatch(best[0], pos, pos + len(query), names[best[0]][0], fuzzy=True)
         return None
 
-    def evidence(self, normalised: str) -> Evidence:
-        """Summarise matches in normalised text: evidence counts, kecamatan and desa."""
-        matches = self.find(normalised)
+    def evidence(self, normalised: str, tokens: list[str] | None = None) -> Evidence:
+        """Summarise matches in normalised text: evidence counts, kecamatan and desa.
+
+        `tokens` is ``normalised.split()`` when the caller has it already (see :meth:`find`).
+        """
+        if tokens is None:
+            tokens = normalised.split()
+        matches = self.find(normalised, tokens)
         if not matches and "oki" not in normalised:
             return _NO_EVIDENCE  # most posts in a wide feed: skip the bookkeeping
         counts = dict.fromkeys(_STRENGTH_ORDER, 0)
@@ -465,20 +510,34 @@ class Gazetteer:
                 kec_votes[m.entry.kecamatan] = kec_votes.get(m.entry.kecamatan, 0.0) + weight
         bare = 0
         strong = counts["strong"]
-        if "oki" in normalised:
+        n_oki = tokens.count("oki")
+        if n_oki:
             oki_in_phrase = sum(1 for m in matches if "oki" in m.phrase.split())
-            tokens = normalised.split()
             # "Dinas Pertanian OKI", "Kejari OKI", "warga OKI": an institution or people word right
             # before "oki" means the regency; the confusers ("KTT OKI", "ustazah Oki") are listed.
-            owned = sum(1 for i, t in enumerate(tokens) if t == "oki" and i > 0 and tokens[i - 1] in _OKI_OWNERS)
-            bare_all = max(0, tokens.count("oki") - oki_in_phrase)
+            owned = 0
+            i = 0
+            for _ in range(n_oki):
+                i = tokens.index("oki", i) + 1  # jumps from one "oki" to the next in C
+                if i > 1 and tokens[i - 2] in _OKI_OWNERS:
+                    owned += 1
+            bare_all = max(0, n_oki - oki_in_phrase)
             extra = min(owned, bare_all)
             strong += extra
             bare = bare_all - extra
-        kecamatan = max(kec_votes, key=lambda k: (kec_votes[k], -KECAMATAN.index(k))) if kec_votes else None
+        if not kec_votes:
+            kecamatan = None
+        elif len(kec_votes) == 1:
+            (kecamatan,) = kec_votes
+        else:
+            kecamatan = max(kec_votes, key=lambda k: (kec_votes[k], -KECAMATAN.index(k)))
         # Only a desa that lies in the chosen kecamatan is reported (a "Sri Tanjung" named
         # together with "Kec. Cengal" is not the Seritanjung of Tanjung Lubuk).
-        desa = next((m.entry.desa for m in matches if m.entry.kind == "desa" and m.entry.kecamatan == kecamatan), None)
+        desa = None
+        if kecamatan is not None:
+            desa = next(
+                (m.entry.desa for m in matches if m.entry.kind == "desa" and m.entry.kecamatan == kecamatan), None
+            )
         return Evidence(
             matches=tuple(matches),
             strong=strong,
@@ -573,12 +632,6 @@ def get_gazetteer() -> Gazetteer:
         gaz.add(phrase, Entry("neighbour", "neighbour"))
     gaz.compile()
     return gaz
-
-
-def _previous_word(text: str, start: int) -> str:
-    if start < 2:
-        return ""
-    return text[text.rfind(" ", 0, start - 1) + 1 : start - 1]
 
 
 def _trie_regex(names: Iterable[str]) -> str:

@@ -6,6 +6,11 @@ are probabilities. Relevance also sees the gazetteer evidence as features, and d
 evidence overrides the model (a confuser with no OKI signal is never relevant; no OKI
 evidence at all is never relevant). Training is deterministic for a seed and takes seconds.
 
+Prediction needs only numpy: the model file holds the vocabulary, IDF and the folded weight
+matrices (no pickled scikit-learn objects), so a service that only classifies never imports
+scikit-learn or scipy, and a stale model at the default location is retrained in a child
+process whose memory is returned to the system when it exits.
+
 Public interface (other stages code against it): :class:`TextClassifier`,
 :func:`load_classifier`, :func:`train`, :data:`TOPICS`, :data:`TRIAGE_THRESHOLD`.
 """
@@ -17,27 +22,28 @@ import json
 import logging
 import os
 import platform
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
-import scipy.sparse as sp
-import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
-from classifiers.features import NgramFeatures
+from classifiers.features import NgramFeatures, ProjectedFeatures
 from classifiers.gazetteer import Evidence, get_gazetteer
 from classifiers.labels import Labels
-from classifiers.normalise import normalise
+from classifiers.normalise import normalise, normalise_split
 from classifiers.taxonomy import TOPICS
 from classifiers.urgency import urgency_cues
+
+if TYPE_CHECKING:  # training only: prediction must not pay for importing scikit-learn/scipy
+    import scipy.sparse as sp
+    from sklearn.calibration import CalibratedClassifierCV
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,9 @@ log = logging.getLogger(__name__)
 TRIAGE_THRESHOLD = 0.6
 """Default: posts whose overall confidence is below this go to the comms team's triage queue."""
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+"""2: numpy arrays + JSON in a zip (``np.savez_compressed``, no pickle). 1 was a joblib pickle of
+scikit-learn objects; such a file is treated as stale and retrained."""
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CORPUS_PATH = DATA_DIR / "corpus.jsonl"
 EXTERNAL_NEGATIVES = DATA_DIR / "external" / "smsa_sample.tsv"
@@ -168,14 +176,22 @@ def data_hash() -> str:
     return digest.hexdigest()
 
 
+def _dist_version(name: str) -> str:
+    # Read from the installed metadata: importing scikit-learn just to check a version would
+    # cost the service ~60 MB of resident memory.
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "missing"
+
+
 def library_versions() -> dict[str, str]:
-    """Versions that must match for a saved model to be trusted."""
+    """Versions that must match for a saved model to be trusted (the ones that shaped the weights)."""
     return {
         "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
+        "scikit-learn": _dist_version("scikit-learn"),
         "numpy": np.__version__,
-        "scipy": __import__("scipy").__version__,
-        "joblib": joblib.__version__,
+        "scipy": _dist_version("scipy"),
     }
 
 
@@ -183,30 +199,28 @@ _N_EVIDENCE = 7
 
 
 def _evidence_matrix(evidence: Sequence[Evidence]) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
     return sp.csr_matrix(_evidence_array(evidence))
 
 
 def _evidence_array(evidence: Sequence[Evidence]) -> np.ndarray:
     # Counts are clipped: a second kecamatan name adds information, a fifth does not.
-    rows = np.array(
-        [
-            (
-                min(e.strong, 2),
-                min(e.place, 2),
-                min(e.weak, 2),
-                min(e.confuser, 2),
-                min(e.neighbour, 2),
-                min(e.bare_oki, 2),
-                1.0 if e.positive else 0.0,
-            )
-            for e in evidence
-        ],
-        dtype=np.float64,
-    ).reshape(len(evidence), _N_EVIDENCE)
+    counts = np.array(
+        [(e.strong, e.place, e.weak, e.confuser, e.neighbour, e.bare_oki) for e in evidence], dtype=np.float64
+    ).reshape(len(evidence), _N_EVIDENCE - 1)
+    rows = np.empty((len(evidence), _N_EVIDENCE))
+    np.minimum(counts, 2.0, out=rows[:, :-1])
+    # Evidence.positive: any strong, place, weak or bare-"OKI" signal.
+    rows[:, -1] = (counts[:, [0, 1, 2, 5]] > 0).any(axis=1)
     return rows * 0.5
 
 
 def _calibrated(seed: int, c: float = 0.5) -> CalibratedClassifierCV:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+
     return CalibratedClassifierCV(
         LinearSVC(C=c, random_state=seed, max_iter=5000),
         method="sigmoid",
@@ -217,26 +231,44 @@ def _calibrated(seed: int, c: float = 0.5) -> CalibratedClassifierCV:
     )
 
 
+_Part = tuple[str, int, int, np.ndarray, np.ndarray, np.ndarray]
+
+
 class _Heads:
     """The three calibrated models folded into one weight matrix for fast batch scoring.
 
     Calibrated prediction in scikit-learn runs each fold's LinearSVC and its sigmoid per class
     separately, and relevance needs the text and evidence columns stacked (a copy of the whole
     batch matrix). Here all folds and classes of all three models are columns of one dense
-    matrix, so a batch costs one sparse x dense product; `tests/test_classify_model.py` checks
-    the probabilities equal ``predict_proba``.
+    matrix, so a batch costs one product; `tests/test_classify_model.py` checks the
+    probabilities equal ``predict_proba``. Plain arrays only, so the model file needs no pickle.
     """
 
     def __init__(
         self,
+        text_weights: np.ndarray,
+        evidence_weights: np.ndarray,
+        parts: list[_Part],
+        topic_names: list[str],
+    ) -> None:
+        self.text_weights = np.ascontiguousarray(text_weights, dtype=np.float64)
+        self.evidence_weights = np.asarray(evidence_weights, dtype=np.float64)
+        self.parts = parts
+        self.topic_names = topic_names
+        self.n_topics = len(topic_names)
+
+    @classmethod
+    def from_models(
+        cls,
         relevance: CalibratedClassifierCV,
         complaint: CalibratedClassifierCV,
         topic: CalibratedClassifierCV,
         n_text: int,
-    ) -> None:
+    ) -> _Heads:
+        """Fold fitted calibrated models (text columns first, relevance's evidence columns last)."""
         blocks: list[np.ndarray] = []
         ev_blocks: list[np.ndarray] = []
-        self.parts: list[tuple[str, int, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        parts: list[_Part] = []
         col = 0
         for name, model in (("relevance", relevance), ("complaint", complaint), ("topic", topic)):
             for cc in model.calibrated_classifiers_:
@@ -248,18 +280,44 @@ class _Heads:
                 a = np.array([c.a_ for c in cc.calibrators])
                 b = np.array([c.b_ for c in cc.calibrators])
                 positions = np.searchsorted(model.classes_, est.classes_) if coef.shape[0] > 1 else np.array([1])
-                self.parts.append(
-                    (name, col, coef.shape[0], np.atleast_1d(est.intercept_), np.stack([a, b]), positions)
-                )
+                parts.append((name, col, coef.shape[0], np.atleast_1d(est.intercept_), np.stack([a, b]), positions))
                 col += coef.shape[0]
-        self.text_weights = np.ascontiguousarray(np.hstack(blocks))
-        self.evidence_weights = np.hstack(ev_blocks)
-        self.n_topics = len(topic.classes_)
+        return cls(np.hstack(blocks), np.hstack(ev_blocks), parts, [str(c) for c in topic.classes_])
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able description, named arrays) for the model file."""
+        info = {"parts": [[name, col, width] for name, col, width, *_ in self.parts], "topics": self.topic_names}
+        arrays = {"text_weights": self.text_weights, "evidence_weights": self.evidence_weights}
+        for i, (_name, _col, _width, intercept, ab, positions) in enumerate(self.parts):
+            arrays[f"part{i}_intercept"] = intercept
+            arrays[f"part{i}_ab"] = ab
+            arrays[f"part{i}_positions"] = positions
+        return info, arrays
+
+    @classmethod
+    def from_state(cls, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Heads:
+        """Inverse of :meth:`state`."""
+        parts: list[_Part] = [
+            (
+                str(name),
+                int(col),
+                int(width),
+                arrays[f"part{i}_intercept"],
+                arrays[f"part{i}_ab"],
+                arrays[f"part{i}_positions"],
+            )
+            for i, (name, col, width) in enumerate(info["parts"])
+        ]
+        return cls(arrays["text_weights"], arrays["evidence_weights"], parts, [str(t) for t in info["topics"]])
 
     def predict(self, X: sp.csr_matrix, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(p_relevant, p_complaint, topic probabilities) like the calibrated models' predict_proba."""
-        D = np.asarray(X @ self.text_weights) + E @ self.evidence_weights
-        n = X.shape[0]
+        return self.decide(np.asarray(X @ self.text_weights), E)
+
+    def decide(self, text_scores: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Same as :meth:`predict`, from ``X @ text_weights`` computed elsewhere (see `ProjectedFeatures`)."""
+        D = text_scores + E @ self.evidence_weights
+        n = D.shape[0]
         sums = {"relevance": np.zeros((n, 2)), "complaint": np.zeros((n, 2)), "topic": np.zeros((n, self.n_topics))}
         folds = {"relevance": 0, "complaint": 0, "topic": 0}
         for name, col, width, intercept, ab, positions in self.parts:
@@ -287,39 +345,44 @@ class TextClassifier:
     def __init__(
         self,
         features: NgramFeatures,
-        relevance: CalibratedClassifierCV,
-        complaint: CalibratedClassifierCV,
-        topic: CalibratedClassifierCV,
+        heads: _Heads,
         metadata: dict[str, Any],
         triage_threshold: float = TRIAGE_THRESHOLD,
+        fitted: _Fitted | None = None,
     ) -> None:
         self.features = features
-        self.relevance = relevance
-        self.complaint = complaint
-        self.topic = topic
         self.metadata = metadata
         self.triage_threshold = triage_threshold
         self.version: str = str(metadata.get("version", "unknown"))
-        self._topic_names = [str(c) for c in topic.classes_]
-        self._heads = _Heads(relevance, complaint, topic, features.n_features)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        self.fitted = fitted
+        """The scikit-learn models, only on a classifier trained in this process (not saved)."""
+        self._topic_names = heads.topic_names
+        self._heads = heads
+        self._projected = ProjectedFeatures(features, heads.text_weights)
 
     def scores(self, texts: Sequence[str]) -> tuple[list[str], list[Evidence], np.ndarray, np.ndarray, np.ndarray]:
         """Normalised texts, gazetteer evidence, and raw model probabilities (before rules)."""
-        norm = [normalise(t) if isinstance(t, str) else "" for t in texts]
-        X = self.features.transform(norm)
-        gaz = get_gazetteer()
-        evidence = [gaz.evidence(t) for t in norm]
-        p_rel, p_comp, p_topic = self._heads.predict(X, _evidence_array(evidence))
+        norm, _tokens, evidence, p_rel, p_comp, p_topic = self._score(texts)
         return norm, evidence, p_rel, p_comp, p_topic
+
+    def _score(
+        self, texts: Sequence[str]
+    ) -> tuple[list[str], list[list[str]], list[Evidence], np.ndarray, np.ndarray, np.ndarray]:
+        # One tokenisation pass: the normaliser's word list feeds the features, the gazetteer
+        # and the urgency cues; none of them splits the text again.
+        pairs = [normalise_split(t) if isinstance(t, str) else ("", []) for t in texts]
+        norm = [text for text, _ in pairs]
+        tokens = [words for _, words in pairs]
+        gaz = get_gazetteer()
+        evidence = [gaz.evidence(text, words) for text, words in pairs]
+        p_rel, p_comp, p_topic = self._heads.decide(self._projected.decision(tokens), _evidence_array(evidence))
+        return norm, tokens, evidence, p_rel, p_comp, p_topic
 
     def predict(self, texts: Sequence[str]) -> list[Labels]:
         """Labels for each text, same order. Empty or odd input gives a low-confidence label, never an error."""
         if not texts:
             return []
-        norm, evidence, p_rel, p_comp, p_topic = self.scores(texts)
+        norm, tokens, evidence, p_rel, p_comp, p_topic = self._score(texts)
         best = p_topic.argmax(axis=1)
         # Plain Python floats: indexing numpy arrays per post costs more than the rest of the loop.
         best_p = p_topic[np.arange(len(texts)), best].round(4).tolist()
@@ -342,7 +405,7 @@ class TextClassifier:
                 conf = min(conf, cs if is_complaint else 1.0 - cs)
                 if is_complaint:
                     conf = min(conf, ts)
-            cues = urgency_cues(norm[i]) if relevant else ()
+            cues = urgency_cues(norm[i], tokens[i]) if relevant else ()
             append(
                 Labels(
                     relevant=relevant,
@@ -404,6 +467,8 @@ def load_topic_lexicon(path: Path = TOPIC_LEXICON) -> dict[str, str]:
 
 
 def _fit(examples: Sequence[Example], seed: int) -> _Fitted:
+    import scipy.sparse as sp
+
     norm = [normalise(e.text) for e in examples]
     features = NgramFeatures(lexicon=load_topic_lexicon()).fit(norm)
     X = features.transform(norm)
@@ -429,7 +494,8 @@ def _fit(examples: Sequence[Example], seed: int) -> _Fitted:
 
 
 def _classifier(fitted: _Fitted, metadata: dict[str, Any]) -> TextClassifier:
-    return TextClassifier(fitted.features, fitted.relevance, fitted.complaint, fitted.topic, metadata)
+    heads = _Heads.from_models(fitted.relevance, fitted.complaint, fitted.topic, fitted.features.n_features)
+    return TextClassifier(fitted.features, heads, metadata, fitted=fitted)
 
 
 def fit_held_out(
@@ -490,13 +556,94 @@ def train(
     }
     metadata["train_seconds"] = round((datetime.now(UTC) - started).total_seconds(), 2)
     classifier = _classifier(fitted, metadata)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    joblib.dump({"metadata": metadata, "classifier": classifier}, tmp, compress=3)
-    os.replace(tmp, output)  # atomic: a concurrent reader sees the old file or the new one
+    _save(classifier, output)
     with _LOCK:
         _CACHE[output.resolve()] = classifier
     return metadata
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _save(classifier: TextClassifier, output: Path) -> None:
+    """Write the model file (format 2): arrays plus one JSON document, no pickle."""
+    features_info, features_arrays = classifier.features.state()
+    heads_info, heads_arrays = classifier._heads.state()
+    info = {"format": MODEL_FORMAT, "metadata": classifier.metadata, "features": features_info, "heads": heads_info}
+    blob = json.dumps(info, default=_json_default, ensure_ascii=False).encode("utf-8")
+    arrays: dict[str, Any] = {f"features_{k}": v for k, v in features_arrays.items()}
+    arrays.update({f"heads_{k}": v for k, v in heads_arrays.items()})
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:  # a file object: np.savez would append ".npz" to a path
+        np.savez_compressed(fh, allow_pickle=False, info=np.frombuffer(blob, dtype=np.uint8), **arrays)
+    os.replace(tmp, output)  # atomic: a concurrent reader sees the old file or the new one
+
+
+def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {name[len(prefix) :]: value for name, value in arrays.items() if name.startswith(prefix)}
+
+
+class _OldFormat(Exception):
+    """The file is a model written by an earlier version (format 1, a joblib pickle)."""
+
+
+def _read(path: Path) -> tuple[dict[str, Any], TextClassifier]:
+    """(metadata, classifier) from a model file; `_OldFormat` for a pre-2 model, other errors as raised."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if not head.startswith(b"PK"):
+        # Format 1 was a zlib-compressed (b"x") or plain (b"\x80") pickle; never unpickle it
+        # (that would import scikit-learn and run whatever the file says).
+        if head[:1] in (b"x", b"\x80"):
+            raise _OldFormat(f"{path} is a model file of an older format")
+        raise ValueError("not a model file")
+    with np.load(path, allow_pickle=False) as npz:
+        info = json.loads(bytes(npz["info"]).decode("utf-8"))
+        arrays = {name: npz[name] for name in npz.files if name != "info"}
+    if info.get("format") != MODEL_FORMAT:
+        raise _OldFormat(f"{path} has model format {info.get('format')}, expected {MODEL_FORMAT}")
+    features = NgramFeatures.from_state(info["features"], _prefixed(arrays, "features_"))
+    heads = _Heads.from_state(info["heads"], _prefixed(arrays, "heads_"))
+    metadata = info["metadata"]
+    return metadata, TextClassifier(features, heads, metadata)
+
+
+def _retrain(target: Path) -> None:
+    """Train into `target` in a child process, or here if that fails.
+
+    Training imports scikit-learn and scipy and peaks at a few hundred MB; in a child process
+    all of it goes back to the system when the child exits, so a long-running service that
+    found a stale model does not carry it for the rest of its life.
+    """
+    if sys.executable:
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        code = "import sys, pathlib; from classifiers.model import train; train(pathlib.Path(sys.argv[1]))"
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-c", code, str(target)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("training in a child process failed (%s); training in this process", exc)
+        else:
+            if proc.returncode == 0:
+                return
+            log.warning(
+                "training in a child process failed (exit %s: %s); training in this process",
+                proc.returncode,
+                proc.stderr.strip()[-500:],
+            )
+    train(target)
 
 
 _CACHE: dict[Path, TextClassifier] = {}
@@ -521,8 +668,10 @@ def load_classifier(path: Path | None = None) -> TextClassifier:
     """Load a trained classifier (cached per path within the process).
 
     With ``path=None`` the default location is used, and a missing or stale model (other
-    training data, code or library versions) is retrained there from the bundled corpus.
-    An explicit path must exist; a stale explicit model is used with a warning.
+    training data, code or library versions, or an older file format) is retrained there from
+    the bundled corpus, in a child process. An explicit path must exist; a stale explicit model
+    is used with a warning, and one of an older file format is retrained in place (with a
+    warning: corrections it held need `oki-monitor train --from-db` again).
     """
     auto = path is None
     target = (default_model_path() if path is None else path).resolve()
@@ -532,9 +681,11 @@ def load_classifier(path: Path | None = None) -> TextClassifier:
             return cached
         if target.exists():
             try:
-                payload = joblib.load(target)
-                classifier: TextClassifier = payload["classifier"]
-                metadata = payload["metadata"]
+                metadata, classifier = _read(target)
+            except _OldFormat as exc:
+                log.warning("%s; retraining it from the bundled corpus", exc)
+                if not auto:
+                    log.warning("corrections in the old model are not carried over: run `oki-monitor train --from-db`")
             except Exception as exc:  # a truncated or foreign file: say so, retrain if we may
                 if not auto:
                     raise RuntimeError(
@@ -554,6 +705,10 @@ def load_classifier(path: Path | None = None) -> TextClassifier:
                 log.info("model %s is stale; retraining from the bundled corpus", target)
         elif not auto:
             raise FileNotFoundError(f"No model file at {target}. Run `oki-monitor train --output {target}` first.")
-    train(target)
+    _retrain(target)
     with _LOCK:
-        return _CACHE[target]
+        cached = _CACHE.get(target)
+        if cached is None:
+            _metadata, cached = _read(target)
+            _CACHE[target] = cached
+        return cached

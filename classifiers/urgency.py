@@ -26,21 +26,35 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ),
 )
 _PATTERN = re.compile("|".join(f"\\b(?P<{name}>{body})\\b" for name, body in _FAMILIES))
+
+
+def _first_word(alternative: str) -> str:
+    # "meninggal(?: dunia)?" starts with "meninggal": the regex syntax is not part of the word.
+    found = re.match(r"[a-z]+", alternative)
+    if found is None:
+        raise ValueError(f"cue {alternative!r} must start with a word")
+    return found.group()
+
+
+# Every cue starts with a whole word (it is anchored by \b and written as words), so the regex can
+# only match where a word of _FIRST_WORDS starts; it is tried there and nowhere else.
+_FIRST_WORDS = frozenset(_first_word(alt) for _name, body in _FAMILIES for alt in body.split("|"))
 # First words of every cue except children: a post with none of them has no cue at all
-# (children count only with a harm word), so most posts skip the regex scan.
-_TRIGGERS = frozenset(alt.split()[0] for name, body in _FAMILIES if name != "anak" for alt in body.split("|"))
+# (children count only with a harm word), so most posts skip the scan.
+_TRIGGERS = frozenset(_first_word(alt) for name, body in _FAMILIES if name != "anak" for alt in body.split("|"))
 _ORDER = ("korban_jiwa", "kebakaran", "banjir", "darurat")
 
 
-def urgency_cues(normalised: str) -> tuple[str, ...]:
+def urgency_cues(normalised: str, tokens: list[str] | None = None) -> tuple[str, ...]:
     """Names of the urgency cues present in already-normalised text, in a fixed order.
 
-    Children ("anak_anak") count only together with a harm word, or with another cue:
-    "anak sekolah" alone is everyday text, "anak sekolah jatuh" is not.
+    `tokens` is ``normalised.split()`` when the caller has it already. Children ("anak_anak")
+    count only together with a harm word, or with another cue: "anak sekolah" alone is
+    everyday text, "anak sekolah jatuh" is not.
     """
-    if _TRIGGERS.isdisjoint(normalised.split()):
+    if _TRIGGERS.isdisjoint(normalised.split() if tokens is None else tokens):
         return ()
-    seen = {m.lastgroup for m in _PATTERN.finditer(normalised)}
+    seen = _scan(normalised, tokens) if tokens is not None else {m.lastgroup for m in _PATTERN.finditer(normalised)}
     if not seen:
         return ()
     # "tenggelam" and "kritis" are harm words as well as flood/emergency cues.
@@ -49,3 +63,20 @@ def urgency_cues(normalised: str) -> tuple[str, ...]:
     if "anak" in seen and harm:
         found.append("anak_anak")
     return tuple(found)
+
+
+def _scan(normalised: str, tokens: list[str]) -> set[str | None]:
+    # What _PATTERN.finditer(normalised) finds, for text whose words `tokens` are separated by
+    # single spaces: the regex is tried left to right only where a word that can start a cue
+    # starts, skipping words inside the previous match, instead of at every character.
+    seen: set[str | None] = set()
+    pos = 0
+    resume = 0
+    for word in tokens:
+        if pos >= resume and word in _FIRST_WORDS:
+            match = _PATTERN.match(normalised, pos)
+            if match is not None:
+                seen.add(match.lastgroup)
+                resume = match.end()
+        pos += len(word) + 1
+    return seen

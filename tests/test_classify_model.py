@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import pickle
+import shutil
+import subprocess
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,10 +34,17 @@ LOOK_ALIKES = [
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TextClassifier]:
+    """(model directory, the classifier as trained in this process, with its scikit-learn models)."""
     directory = tmp_path_factory.mktemp("model")
-    train(directory / "classifier.joblib")
-    yield directory
+    path = directory / "classifier.joblib"
+    train(path)
+    return directory, model_module._CACHE[path.resolve()]
+
+
+@pytest.fixture(scope="module")
+def model_dir(trained: tuple[Path, TextClassifier]) -> Iterator[Path]:
+    yield trained[0]
 
 
 @pytest.fixture(scope="module")
@@ -94,14 +105,84 @@ def test_empty_and_odd_input_do_not_raise(clf: TextClassifier) -> None:
     assert clf.predict([]) == []
 
 
-def test_fast_scoring_equals_scikit_learn_predict_proba(clf: TextClassifier) -> None:
-    texts = ROAD_POSTS + LOOK_ALIKES + ["air pdam mati di kayuagung"]
+def test_fast_scoring_of_the_saved_model_equals_scikit_learn_predict_proba(
+    clf: TextClassifier, trained: tuple[Path, TextClassifier]
+) -> None:
+    # `clf` was read back from the file (numpy only); `fitted` holds the scikit-learn models.
+    fitted = trained[1].fitted
+    assert fitted is not None and clf.fitted is None
+    texts = ROAD_POSTS + LOOK_ALIKES + ["air pdam mati di kayuagung", "", "kata asing sekali zzqx"]
     norm, evidence, p_rel, p_comp, p_topic = clf.scores(texts)
-    X = clf.features.transform(norm)
+    X = fitted.features.transform(norm)
     Xr = sp.hstack([X, model_module._evidence_matrix(evidence)], format="csr")
-    assert np.allclose(p_rel, clf.relevance.predict_proba(Xr)[:, 1])
-    assert np.allclose(p_comp, clf.complaint.predict_proba(X)[:, 1])
-    assert np.allclose(p_topic, clf.topic.predict_proba(X))
+    assert np.allclose(p_rel, fitted.relevance.predict_proba(Xr)[:, 1])
+    assert np.allclose(p_comp, fitted.complaint.predict_proba(X)[:, 1])
+    assert np.allclose(p_topic, fitted.topic.predict_proba(X))
+    assert [str(c) for c in fitted.topic.classes_] == clf._topic_names
+
+
+def test_model_file_holds_no_pickle_and_prediction_needs_neither_sklearn_nor_scipy(model_dir: Path) -> None:
+    path = model_dir / "classifier.joblib"
+    with np.load(path, allow_pickle=False) as npz:
+        assert "info" in npz.files and "heads_text_weights" in npz.files
+    code = (
+        "import sys, pathlib\n"
+        "from classifiers.model import load_classifier\n"
+        f"clf = load_classifier(pathlib.Path({str(path)!r}))\n"
+        "assert clf.predict(['jalan rusak di Cengal'])[0].kecamatan == 'Cengal'\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy', 'joblib')))\n"
+    )
+    root = str(Path(model_module.__file__).resolve().parent.parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "[]"
+
+
+def _write_old_format_model(path: Path) -> None:
+    # What format 1 looked like: a zlib-compressed joblib pickle (here of something harmless).
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(zlib.compress(pickle.dumps({"metadata": {"format": 1}, "classifier": None})))
+
+
+def test_old_format_model_at_default_location_is_retrained_not_unpickled(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKI_MONITOR_MODEL_DIR", str(tmp_path))
+    target = tmp_path / "classifier.joblib"
+    _write_old_format_model(target)
+    model_module._CACHE.pop(target.resolve(), None)
+    retrained: list[Path] = []
+
+    def fake_retrain(out: Path) -> None:  # the real one trains in a child process (tested below)
+        retrained.append(out)
+        shutil.copyfile(model_dir / "classifier.joblib", out)
+
+    monkeypatch.setattr(model_module, "_retrain", fake_retrain)
+    clf = load_classifier()
+    assert retrained == [target.resolve()]
+    assert clf.predict(ROAD_POSTS)[0].kecamatan == "Cengal"
+    model_module._CACHE.pop(target.resolve(), None)
+
+    # An explicitly configured old model is retrained in place too; a file that is no model at all is not touched.
+    _write_old_format_model(target)
+    assert load_classifier(target).predict(ROAD_POSTS)[0].relevant
+    assert len(retrained) == 2
+    model_module._CACHE.pop(target.resolve(), None)
+    garbage = tmp_path / "notes.txt"
+    garbage.write_text("bukan model", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="oki-monitor train"):
+        load_classifier(garbage)
+    assert garbage.read_text(encoding="utf-8") == "bukan model"
+
+
+def test_stale_default_model_is_retrained_in_a_child_process(clf: TextClassifier, tmp_path: Path) -> None:
+    target = tmp_path / "classifier.joblib"
+    model_module._retrain(target)
+    assert target.resolve() not in model_module._CACHE  # trained elsewhere: nothing kept in this process
+    model_module._CACHE.pop(target.resolve(), None)
+    again = load_classifier(target)
+    assert again.version == clf.version  # same data and seed -> the same model
+    texts = ROAD_POSTS + LOOK_ALIKES
+    assert again.predict(texts) == clf.predict(texts)
 
 
 def test_metadata_and_default_location_loads_without_retraining(
