@@ -87,8 +87,16 @@ class MonitorService:
         )
 
     def pipeline(self) -> PipelineReport:
-        """Classify, group, assess, and decide alerts in the same transaction as the stage change."""
-        return run_pipeline(self.db, self.get_classifier(), self.config, self.clock.now(), alert_hook=evaluate)
+        """Classify, group, assess, and decide alerts in the same transaction as the stage change.
+
+        New alerts go out at once instead of waiting for the next delivery tick (up to
+        ``schedules.delivery_seconds``): an early warning is the point. The outbox claims each
+        delivery with a lease, so this and the scheduled delivery job never send one twice.
+        """
+        report = run_pipeline(self.db, self.get_classifier(), self.config, self.clock.now(), alert_hook=evaluate)
+        if report.alerts:
+            self.deliver()
+        return report
 
     def deliver(self) -> DeliveryReport:
         """Send what is due in the outbox."""

@@ -133,6 +133,7 @@ def add_posts(session: Session, issue: Issue, now: datetime, n: int, text: str |
             collected_at=now,
             content_hash=f"h{pid}",
             likes=pid,
+            stage="grouped",  # already in the issue: the pipeline must not place it again
         )
         session.add(post)
         session.flush()

@@ -311,3 +311,43 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
     assert len(seen) == total, "every alert reached every recipient"
     assert max(seen.values()) <= 2
     assert sum(seen.values()) - total <= kills, "at most one duplicate per kill"
+
+
+def test_service_pipeline_sends_new_alerts_without_waiting_for_the_delivery_tick(
+    db: Database, config: AppConfig, smtp: SmtpSink, tg: TelegramStub
+) -> None:
+    from monitor.clock import SimulatedClock
+    from monitor.models import IssuePost, Post
+    from monitor.service import MonitorService
+    from tests.test_outage_db import FixedClassifier
+
+    cfg = _cfg(config, smtp, tg, route={"receiver": "$agency"}).model_copy(update={"sources": []})
+    start = T0 - timedelta(hours=4)
+    with db.session() as s:
+        issue = make_issue(s, start, stage="baru", posts=1)
+        # A climb: posts by different residents, each quarter hour busier than the last.
+        k = 0
+        for quarter in range(16):
+            for _ in range(1 + quarter // 2):
+                k += 1
+                at = start + timedelta(minutes=15 * quarter + k % 15)
+                post = Post(
+                    source_id=1,
+                    platform="x",
+                    external_id=f"climb{k}",
+                    text=f"jalan rusak di Cengal makin parah, lubang besar nomor {k}",
+                    created_at=at,
+                    collected_at=at,
+                    content_hash=f"climb{k}",
+                    author_key=f"a_{k:024d}",
+                    stage="grouped",
+                )
+                s.add(post)
+                s.flush()
+                s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=at))
+    svc = MonitorService(cfg, db, SimulatedClock(T0), classifier=FixedClassifier())
+    report = svc.pipeline()
+    assert report.alerts >= 1
+    statuses = Counter(d.status for d in _deliveries(db))
+    assert statuses["sent"] >= 2 and statuses["sent"] == sum(statuses.values())  # nothing left for the tick
+    assert len(smtp.received) >= 1 and len(tg.sent_messages()) >= 1
