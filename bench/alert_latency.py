@@ -34,6 +34,27 @@ from monitor.models import Delivery, Issue
 TOKEN = "123456:BENCH"
 
 
+def rising_issue(topic: str, kecamatan: str, title: str, at: datetime) -> Issue:
+    """An open issue the pipeline has just assessed as ``naik``."""
+    return Issue(
+        topic=topic,
+        kecamatan=kecamatan,
+        title=title,
+        status="open",
+        stage="naik",
+        score=70,
+        p_viral=0.6,
+        eta_minutes=200,
+        post_count=5,
+        author_count=4,
+        first_seen=at,
+        last_seen=at,
+        created_at=at,
+        updated_at=at,
+        terms={},
+    )
+
+
 def main(n: int = 300) -> None:
     os.environ.setdefault("OKI_MONITOR_AUTHOR_KEY", "bench-key-0123456789")
     os.environ["OKI_BENCH_TG"] = TOKEN
@@ -52,25 +73,7 @@ def main(n: int = 300) -> None:
         topics = list(cfg.routing)
         with db.session() as s:
             for k in range(n):
-                s.add(
-                    Issue(
-                        topic=topics[k % len(topics)],
-                        kecamatan=f"K{k % 18}",
-                        title=f"Keluhan {k}",
-                        status="open",
-                        stage="naik",
-                        score=70,
-                        p_viral=0.6,
-                        eta_minutes=200,
-                        post_count=5,
-                        author_count=4,
-                        first_seen=now,
-                        last_seen=now,
-                        created_at=now,
-                        updated_at=now,
-                        terms={},
-                    )
-                )
+                s.add(rising_issue(topics[k % len(topics)], f"K{k % 18}", f"Keluhan {k}", now))
         t = time.perf_counter()
         with db.session() as s:
             alerts = evaluate(s, cfg, now)
@@ -100,24 +103,7 @@ def main(n: int = 300) -> None:
         for k in range(60):
             at = now + timedelta(minutes=5 * (k + 1))
             with db.session() as s:
-                s.add(
-                    Issue(
-                        topic=topics[k % len(topics)],
-                        kecamatan=f"L{k}",
-                        title=f"Keluhan baru {k}",
-                        status="open",
-                        stage="naik",
-                        score=75,
-                        p_viral=0.7,
-                        eta_minutes=150,
-                        post_count=6,
-                        author_count=5,
-                        first_seen=at,
-                        last_seen=at,
-                        created_at=at,
-                        updated_at=at,
-                    )
-                )
+                s.add(rising_issue(topics[k % len(topics)], f"L{k}", f"Keluhan baru {k}", at))
             mails, chats = len(smtp.received), len(tg.sent_messages())
             t = time.perf_counter()
             with db.session() as s:
