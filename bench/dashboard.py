@@ -9,7 +9,7 @@ varying filters. Prints p50/p95/max per kind, requests/s, and the CPU seconds th
 and the load generator used.
 
     python bench/dashboard.py [--posts 1000000] [--issues 5000] [--clients 1,20] [--seconds 30]
-                              [--db sqlite|postgresql] [--pg-url URL] [--reuse] [--workers N]
+                              [--db sqlite|postgresql] [--pg-url URL] [--reuse] [--workers 2]
 
 ``--reuse`` (PostgreSQL) seeds into the database ``bench_dash`` once and reuses it on later runs
 (``--reseed`` drops and seeds it again). Note: the load generator runs on the same machine.
@@ -251,9 +251,14 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "OKI_BENCH_DB_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "OKI_BENCH_DB_URL": url,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "dashboard:app_factory", "--app-dir", str(ROOT / "bench"),
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]  # fmt: skip
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+           "--workers", str(workers)]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -265,6 +270,30 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:
         time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not start")
+
+
+def db_cpu_seconds(database: str | None) -> dict[int, float]:
+    """CPU seconds of each local PostgreSQL backend serving ``database`` (its process title names it).
+
+    The server's queries cost CPU in these processes too, on the same cores: a page that moves work
+    into SQL must show it here, not only as less CPU in the web process. Empty for SQLite or a remote server.
+    """
+    if not database:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres: ") or f" {database} " not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(proc.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -393,7 +422,7 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--clients", default="1,20", help="comma-separated concurrency levels to measure")
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (one per core here)")
     parser.add_argument("--think", type=float, default=0.0, help="mean pause (s) between a client's requests")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
@@ -433,15 +462,19 @@ def main() -> None:
     db.dispose()
     if args.seed_only:
         return
+    db_name = make_url(url).database if args.db == "postgresql" and args.reuse else None
     proc, port = start_server(url, args.workers)
     results = []
     try:
         for clients in [int(c) for c in args.clients.split(",")]:
-            cpu0, own0 = tree_cpu_seconds(proc.pid), time.process_time()
+            cpu0, own0, db0 = tree_cpu_seconds(proc.pid), time.process_time(), db_cpu_seconds(db_name)
             timings, wall, n304 = measure(f"http://127.0.0.1:{port}", args.issues, clients, args.seconds, args.think)
-            results.append(
-                (clients, timings, wall, n304, tree_cpu_seconds(proc.pid) - cpu0, time.process_time() - own0)
-            )
+            db1 = db_cpu_seconds(db_name)
+            # Backends opened during the run count from zero; ones closed during it are lost (pools keep theirs).
+            db_cpu = sum(v - db0.get(pid, 0.0) for pid, v in db1.items())
+            load = os.getloadavg()[0]
+            server_cpu, own_cpu = tree_cpu_seconds(proc.pid) - cpu0, time.process_time() - own0
+            results.append((clients, timings, wall, n304, server_cpu, own_cpu, db_cpu, load))
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=20)
@@ -452,12 +485,14 @@ def main() -> None:
         f"(load generator on the same {os.cpu_count()} cores; server: {args.workers} uvicorn worker(s); "
         f"think time {args.think:g} s; load average {os.getloadavg()[0]:.1f})"
     )
-    for clients, timings, wall, n304, server_cpu, client_cpu in results:
+    for clients, timings, wall, n304, server_cpu, client_cpu, db_cpu, load in results:
         total = sum(len(v) for v in timings.values())
+        db_part = f", PostgreSQL CPU {db_cpu:.1f} s ({db_cpu / max(total, 1) * 1000:.1f} ms/request)" if db_name else ""
         print(
             f"{args.db}, {args.posts:,} posts, {args.issues:,} issues, {clients} clients, {wall:.0f} s: "
             f"{total / wall:.1f} req/s, {n304} answered 304; server CPU {server_cpu:.1f} s "
-            f"({server_cpu / max(total, 1) * 1000:.1f} ms/request), load generator CPU {client_cpu:.1f} s"
+            f"({server_cpu / max(total, 1) * 1000:.1f} ms/request){db_part}, load generator CPU {client_cpu:.1f} s; "
+            f"load average at the end {load:.1f}"
         )
         for kind, values in timings.items():
             if not values:

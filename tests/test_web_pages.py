@@ -79,6 +79,7 @@ def test_issue_page_shows_chart_alerts_and_is_audited(env: tuple[TestClient, See
     html = client.get(f"/issues/{s.rising_id}").text
     assert "Garis dasar" in html and 'class="chart"' in html
     assert "pupr@okikab.example" in html and "sent" in html
+    client.app.state.web.audit_writer.flush()  # type: ignore[attr-defined]  # views are written in batches
     with db.session() as session:
         views = list(session.scalars(select(AuditLog).where(AuditLog.action == "view_issue")))
     assert [v.target for v in views] == [f"issue:{s.rising_id}"] and views[0].actor == "kominfo"

@@ -39,5 +39,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         # uvicorn's own supervisor starts, watches and restarts the workers; it needs an import string.
         cmd, env = worker_command(ctx.config_path, host, port, workers)
         return subprocess.call(cmd, env=env)
-    uvicorn.run(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning")
+    # No access log: one line per request is CPU on every 30-second board refresh; errors still log.
+    uvicorn.run(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning", access_log=False)
     return 0

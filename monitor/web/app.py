@@ -9,10 +9,13 @@ SameSite cookies, and login attempts limited per client and per username.
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,13 +29,16 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.clock import Clock, format_wib, to_wib
 from monitor.config import AppConfig, secret
 from monitor.db import Database
-from monitor.models import AuditLog, User
-from monitor.web import labels
+from monitor.models import AuditLog, Issue, User
+from monitor.web import labels, queries
+from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
     ROLE_LABELS,
     SESSION_COOKIE,
@@ -42,7 +48,7 @@ from monitor.web.auth import (
     csrf_ok,
     hash_token,
 )
-from monitor.web.cache import BoardCache
+from monitor.web.cache import BoardCache, IssueCache
 from monitor.web.metrics import WebMetrics
 from monitor.web.sessions import DbSessionStore
 
@@ -73,7 +79,9 @@ class WebContext:
     secret_key: str
 
     read_sessions: sessionmaker[Session]
+    audit_writer: AuditWriter
     board_cache: BoardCache = field(default_factory=BoardCache)
+    issue_cache: IssueCache = field(default_factory=IssueCache)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -85,6 +93,31 @@ class WebContext:
     def changed(self) -> None:
         """This process changed issues (ack, resolve, merge, split, labels): cached boards are stale now."""
         self.board_cache.invalidate()
+        self.issue_cache.invalidate()
+
+    def issue_detail(self, session: Session, issue: Issue, max_posts: int) -> queries.IssueDetail:
+        """The issue page's evidence for ``issue`` (already scope-checked by the caller), from the cache when fresh.
+
+        The version is taken from the issue row the caller has just read: the pipeline bumps
+        ``updated_at`` when it adds signals, new posts change ``post_count`` and ``last_seen``, and this
+        process's own writes clear the cache. Alerts, deliveries and events that change none of these
+        show within the cache's time limit (10 s). A re-view then costs a render and two small queries.
+        """
+        key = (issue.id, max_posts)
+        version = (
+            issue.updated_at,
+            issue.last_seen,
+            issue.post_count,
+            issue.status,
+            issue.acknowledged_at,
+            issue.merged_into_id,
+        )
+        cached = self.issue_cache.get(key, version)
+        if cached is not None:
+            return dataclasses.replace(cached, issue=issue)
+        detail = queries.issue_detail(session, issue, max_posts=max_posts)
+        self.issue_cache.put(key, version, detail)
+        return detail
 
     def audit(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
         """Write one audit-log row in its own transaction (UU PDP: who viewed/exported what)."""
@@ -93,9 +126,53 @@ class WebContext:
         with self.db.engine.begin() as conn:
             conn.execute(insert(AuditLog), [row])
 
+    def audit_view(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
+        """Queue the audit row of a *view*: written within 0.5 s by :class:`monitor.web.audit.AuditWriter`.
+
+        Only views go this way (see that module for the durability trade-off); logins, exports,
+        actions and denied accesses use :meth:`audit`, written before the response.
+        """
+        self.audit_writer.add(
+            {"at": self.clock.now(), "actor": actor, "action": action, "target": target, "detail": detail}
+        )
+
     def audit_in(self, session: Session, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
         """Add an audit-log row to the caller's transaction (never open a second one inside a session)."""
         session.add(AuditLog(at=self.clock.now(), actor=actor, action=action, target=target, detail=detail))
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response and times it for ``/metrics``.
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs each request through
+    an extra task and memory streams, a fixed cost paid by every request, 304s included.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: WebMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        static = scope["path"].startswith("/static")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "same-origin"
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+        route = scope.get("route")
+        self.metrics.observe_request(getattr(route, "path", "other"), scope["method"], time.perf_counter() - started)
 
 
 def web(request: Request) -> WebContext:
@@ -115,15 +192,26 @@ def _principal_from_request(request: Request, ctx: WebContext) -> Principal | No
             if user is None:
                 return None
             return Principal(user.id, user.username, user.role, user.agency_code, via_token=True)
-    data = ctx.sessions.get(request.cookies.get(SESSION_COOKIE))
-    if data is None:
-        return None
-    with ctx.read() as session:
-        user = session.get(User, data.user_id)
-        if user is None or not user.active:
-            ctx.sessions.destroy(request.cookies.get(SESSION_COOKIE))
+    sid = request.cookies.get(SESSION_COOKIE)
+    if isinstance(ctx.sessions, DbSessionStore):
+        found = ctx.sessions.get_with_user(sid)
+        if found is None:
+            return None
+        data, user_row = found
+        if not user_row.active:
+            ctx.sessions.destroy(sid)
             return None
         request.state.csrf_token = data.csrf_token
+        return Principal(data.user_id, user_row.username, user_row.role, user_row.agency_code)
+    local = ctx.sessions.get(sid)
+    if local is None:
+        return None
+    with ctx.read() as session:
+        user = session.get(User, local.user_id)
+        if user is None or not user.active:
+            ctx.sessions.destroy(sid)
+            return None
+        request.state.csrf_token = local.csrf_token
         return Principal(user.id, user.username, user.role, user.agency_code)
 
 
@@ -178,11 +266,15 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
         stage_label=labels.stage_label,
         status_label=labels.status_label,
         role_label=lambda r: ROLE_LABELS.get(r, r),
-        agency_name=lambda code: _agency_name(config, code),
+        agency_name=_agency_names(config),
         region=config.region,
         eta_text=labels.eta_text,
         safe_url=labels.safe_url,
     )
+
+
+READ_POOL_SIZE = 20
+"""PostgreSQL connections a worker keeps open for pages: about the number of requests in flight at once."""
 
 
 def read_engine(db: Database) -> Engine:
@@ -191,10 +283,13 @@ def read_engine(db: Database) -> Engine:
     The app's SQLite engine starts every transaction with BEGIN IMMEDIATE (right for the
     pipeline's writers) which would make 20 dashboard readers wait for one another; WAL
     lets readers run alongside a writer, so reads get their own plain, query-only engine.
-    PostgreSQL readers never block each other: the main engine is reused.
+
+    PostgreSQL readers never block each other, but the main engine keeps only 10 connections and
+    closes the overflow ones on return: with 20 dashboard requests in flight, every page opened and
+    closed a connection (a new backend process each time). Pages get a pool sized for that instead.
     """
     if not db.is_sqlite:
-        return db.engine
+        return create_engine(db.engine.url, pool_pre_ping=True, pool_size=READ_POOL_SIZE, max_overflow=10)
     engine = create_engine(db.url, connect_args={"timeout": 10, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -207,9 +302,20 @@ def read_engine(db: Database) -> Engine:
     return engine
 
 
-def _agency_name(config: AppConfig, code: str | None) -> str:
-    agency = config.agency(code)
-    return agency.name if agency is not None else (code or "-")
+def _close_writer(ref: weakref.ref[AuditWriter]) -> None:
+    writer = ref()
+    if writer is not None and writer.pending():
+        writer.close()
+
+
+def _agency_names(config: AppConfig) -> Callable[[str | None], str]:
+    """``agency_name`` for templates: a dict lookup, called for every evidence post on an issue page."""
+    names = {a.code: a.name for a in config.agencies}
+
+    def agency_name(code: str | None) -> str:
+        return names.get(code or "", code or "-")
+
+    return agency_name
 
 
 def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
@@ -228,6 +334,9 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
         openapi_url=None,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # Templates ship with the package and change only with a restart: skip the stat() of every
+    # template file on every render that auto_reload does.
+    templates.env.auto_reload = False
     _template_globals(templates, config)
     secret_key = secret(config.web.secret_key_env) or secrets.token_urlsafe(32)
     reader = read_engine(db)
@@ -242,23 +351,18 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
         metrics=WebMetrics(read_sessions),
         secret_key=secret_key,
         read_sessions=read_sessions,
+        audit_writer=AuditWriter(db.engine),
     )
     app.state.web = ctx
+    # View audit rows queued in memory are written at a clean stop (uvicorn's shutdown, or interpreter
+    # exit for apps run without a lifespan, e.g. in tests); only a crash can lose the last 0.5 s of them.
+    app.router.on_shutdown.append(ctx.audit_writer.close)
+    if reader is not db.engine:
+        app.router.on_shutdown.append(reader.dispose)
+    atexit.register(_close_writer, weakref.ref(ctx.audit_writer))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        if not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        route = request.scope.get("route")
-        ctx.metrics.observe_request(getattr(route, "path", "other"), request.method, time.perf_counter() - started)
-        return response
+    app.add_middleware(SecurityHeaders, metrics=ctx.metrics)
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -366,6 +470,7 @@ def worker_command(config_path: Path, host: str, port: int, workers: int) -> tup
         str(workers),
         "--log-level",
         "warning",
+        "--no-access-log",
     ]
     return cmd, {**os.environ, WORKER_CONFIG_ENV: str(config_path.resolve())}
 

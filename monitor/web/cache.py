@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +73,51 @@ class BoardCache:
                 self._entries.clear()
             self._entries[key] = entry
         return entry
+
+
+@dataclass(frozen=True, slots=True)
+class CachedValue:
+    """Anything read from the database, with the version it was read at."""
+
+    version: Hashable
+    value: Any
+    expires: float
+
+
+@dataclass
+class IssueCache:
+    """Thread-safe LRU of issue-page data (not HTML: the page embeds the user's CSRF token), per issue.
+
+    Entries are valid under the same rule as :class:`BoardCache`: the database fingerprint and this
+    process's write counter match, and the time limit has not passed. Callers check the reader's
+    scope on every hit, so one entry serves every role and agency that may see the issue.
+    """
+
+    ttl: float = 10.0
+    max_entries: int = 512
+    _entries: OrderedDict[Hashable, CachedValue] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def invalidate(self) -> None:
+        """Forget everything (the web app changed an issue, or labels)."""
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, key: Hashable, version: Hashable, now: float | None = None) -> Any | None:
+        """The value for ``key`` if it was read at ``version`` and has not expired."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.version != version or entry.expires < now:
+                return None
+            self._entries.move_to_end(key)
+        return entry.value
+
+    def put(self, key: Hashable, version: Hashable, value: Any, now: float | None = None) -> None:
+        """Store a value; the least recently used entry goes when the cache is full."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._entries[key] = CachedValue(version, value, now + self.ttl)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)

@@ -214,7 +214,10 @@ class IssueDetail:
 
 def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_hours: int = 14 * 24) -> IssueDetail:
     """Everything the issue page shows, in a fixed number of queries returning plain rows."""
-    members = session.execute(
+    # Column queries go straight to the connection: the ORM's per-statement work (compile state,
+    # loading) buys nothing for plain rows and was a third of each query's CPU.
+    conn = session.connection()
+    members = conn.execute(
         select(*POST_COLUMNS, IssuePost.is_spread)
         .join(IssuePost, IssuePost.post_id == Post.id)
         .where(IssuePost.issue_id == issue.id)
@@ -224,13 +227,11 @@ def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_ho
     post_ids = [p.id for p in members]
     labels: dict[int, Any] = {}
     if post_ids:
-        for label in session.execute(
-            select(*LABEL_COLUMNS).where(Label.post_id.in_(post_ids)).order_by(Label.created_at)
-        ):
+        for label in conn.execute(select(*LABEL_COLUMNS).where(Label.post_id.in_(post_ids)).order_by(Label.created_at)):
             labels[label.post_id] = label  # the newest model's label wins
     posts = [EvidencePost(p, labels.get(p.id), bool(p.is_spread), author_alias(p.author_key)) for p in members]
     signals = list(
-        session.execute(
+        conn.execute(
             select(
                 Signal.at,
                 Signal.stage,
@@ -277,11 +278,25 @@ def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_ho
                 uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(uids)))
             }
     since = issue.last_seen - timedelta(hours=max_hours)
-    times = session.scalars(
-        select(Post.created_at)
-        .join(IssuePost, IssuePost.post_id == Post.id)
-        .where(IssuePost.issue_id == issue.id, Post.created_at >= since)
-    )
+    hourly: list[tuple[datetime, int]]
+    if session.get_bind().dialect.name == "postgresql":
+        # Count per hour in SQL: a busy issue has thousands of posts, the chart needs at most 336 numbers.
+        hour = type_coerce(func.date_trunc("hour", type_coerce(Post.created_at, DateTime())), Post.created_at.type)
+        per_hour = conn.execute(
+            select(hour, func.count())
+            .join(IssuePost, IssuePost.post_id == Post.id)
+            .where(IssuePost.issue_id == issue.id, Post.created_at >= since)
+            .group_by(hour)
+        )
+        hourly = fill_hours({h: n for h, n in per_hour})
+    else:
+        hourly = hourly_counts(
+            conn.scalars(
+                select(Post.created_at)
+                .join(IssuePost, IssuePost.post_id == Post.id)
+                .where(IssuePost.issue_id == issue.id, Post.created_at >= since)
+            )
+        )
     return IssueDetail(
         issue=issue,
         posts=posts,
@@ -290,7 +305,7 @@ def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_ho
         alerts=alerts,
         deliveries=deliveries,
         corrections=corrections,
-        hourly_mentions=hourly_counts(times),
+        hourly_mentions=hourly,
         correction_users=users,
     )
 
@@ -300,6 +315,11 @@ def hourly_counts(times: Iterable[datetime]) -> list[tuple[datetime, int]]:
     counts: dict[datetime, int] = defaultdict(int)
     for t in times:
         counts[t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)] += 1
+    return fill_hours(counts)
+
+
+def fill_hours(counts: dict[datetime, int]) -> list[tuple[datetime, int]]:
+    """Counts per whole UTC hour, from the first to the last, with the empty hours as zero."""
     if not counts:
         return []
     start, end = min(counts), max(counts)

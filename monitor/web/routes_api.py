@@ -259,7 +259,7 @@ def api_issue(
     with ctx.read() as session:
         issue = queries.get_visible_issue(session, principal, issue_id)
         if issue is not None:
-            d = queries.issue_detail(session, issue)
+            d = ctx.issue_detail(session, issue, max_posts=100)
             out = IssueDetailOut(
                 **IssueOut.model_validate(issue).model_dump(),
                 posts=[_post_out(e.post, issue.id, e.is_spread) for e in d.posts],
@@ -269,7 +269,7 @@ def api_issue(
     if out is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
-    ctx.audit(principal.username, "view_issue", f"issue:{issue_id}", via="api")
+    ctx.audit_view(principal.username, "view_issue", f"issue:{issue_id}", via="api")
     return out
 
 

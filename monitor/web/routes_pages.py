@@ -222,11 +222,11 @@ def issue_page(
     with ctx.read() as session:
         issue = queries.get_visible_issue(session, principal, issue_id)
         if issue is not None:
-            detail = queries.issue_detail(session, issue, max_posts=500 if semua else PAGE_POSTS)
+            detail = ctx.issue_detail(session, issue, max_posts=500 if semua else PAGE_POSTS)
     if issue is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
-    ctx.audit(principal.username, "view_issue", f"issue:{issue_id}")
+    ctx.audit_view(principal.username, "view_issue", f"issue:{issue_id}")
     hours = detail.hourly_mentions
     mentions = [float(c) for _, c in hours]
     base = queries.baseline(mentions)

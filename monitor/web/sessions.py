@@ -13,11 +13,12 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
-from monitor.models import WebSession
+from monitor.models import User, WebSession
 from monitor.web.auth import IDLE_TIMEOUT_SECONDS, MAX_SESSION_SECONDS, SessionData
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -78,15 +79,33 @@ class DbSessionStore:
 
     def get(self, sid: str | None) -> SessionData | None:
         """The live session for ``sid``, refreshing its idle timer; None when unknown or expired."""
+        found = self.get_with_user(sid)
+        return None if found is None else found[0]
+
+    def get_with_user(self, sid: str | None) -> tuple[SessionData, Any] | None:
+        """The live session for ``sid`` and its user's row (``id, username, role, agency_code, active``).
+
+        One query for both: every page and partial asks this first, so a second round trip for the
+        user was a fixed cost on each request. None when the session is unknown or expired.
+        """
         if not sid or len(sid) > 200:
             return None
         key = session_hash(sid)
         now = self._now()
         with self.read_engine.connect() as conn:
             row = conn.execute(
-                select(WebSession.user_id, WebSession.csrf_token, WebSession.created_at, WebSession.last_seen_at).where(
-                    WebSession.id_hash == key
+                select(
+                    WebSession.user_id,
+                    WebSession.csrf_token,
+                    WebSession.created_at,
+                    WebSession.last_seen_at,
+                    User.username,
+                    User.role,
+                    User.agency_code,
+                    User.active,
                 )
+                .join(User, User.id == WebSession.user_id)
+                .where(WebSession.id_hash == key)
             ).first()
             conn.rollback()
         if row is None:
@@ -97,7 +116,7 @@ class DbSessionStore:
         if now - row.last_seen_at >= TOUCH_EVERY:
             with self.engine.begin() as conn:
                 conn.execute(update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now))
-        return SessionData(row.user_id, row.csrf_token, row.created_at.timestamp(), now.timestamp())
+        return SessionData(row.user_id, row.csrf_token, row.created_at.timestamp(), now.timestamp()), row
 
     def destroy(self, sid: str | None) -> None:
         """End one session (logout)."""
