@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
@@ -44,26 +44,35 @@ def _values(row: TrendRow) -> list[str | int | float]:
     ]
 
 
-def to_csv(rows: Sequence[TrendRow]) -> bytes:
+def table_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """UTF-8 CSV with a BOM so spreadsheet apps read Indonesian text correctly."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for row in rows:
-        writer.writerow(_values(row))
+    writer.writerow(header)
+    writer.writerows(rows)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def to_xlsx(rows: Sequence[TrendRow]) -> bytes:
+def table_xlsx(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """One-sheet workbook with the same columns as the CSV."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("tren")
-    ws.append(list(HEADER))
+    ws = wb.create_sheet(sheet)
+    ws.append(list(header))
     for row in rows:
-        ws.append(_values(row))
+        ws.append(list(row))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def to_csv(rows: Sequence[TrendRow]) -> bytes:
+    """Trend rows as CSV (text cells that look like formulas are made plain text)."""
+    return table_csv(HEADER, (_values(row) for row in rows))
+
+
+def to_xlsx(rows: Sequence[TrendRow]) -> bytes:
+    """Trend rows as a one-sheet workbook."""
+    return table_xlsx("tren", HEADER, (_values(row) for row in rows))
 
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -124,21 +133,9 @@ def _post_values(row: PostRow) -> list[str | int]:
 
 def posts_to_csv(rows: Sequence[PostRow]) -> bytes:
     """UTF-8 CSV (with BOM) of posts; text cells that look like formulas are made plain text."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(POST_HEADER)
-    for row in rows:
-        writer.writerow(_post_values(row))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return table_csv(POST_HEADER, (_post_values(row) for row in rows))
 
 
 def posts_to_xlsx(rows: Sequence[PostRow]) -> bytes:
     """One-sheet workbook with the same columns as :func:`posts_to_csv`."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("unggahan")
-    ws.append(list(POST_HEADER))
-    for row in rows:
-        ws.append(_post_values(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return table_xlsx("unggahan", POST_HEADER, (_post_values(row) for row in rows))
