@@ -16,9 +16,8 @@ import uvicorn
 
 from monitor.config import AppConfig
 from monitor.db import Database
-from monitor.models import Issue
 from monitor.web.app import create_app
-from tests.web_support import PASSWORD, Seeded, make_clock, seed
+from tests.web_support import PASSWORD, Seeded, make_clock, seed, viral_flood_issue
 
 pytestmark = pytest.mark.browser
 
@@ -218,8 +217,6 @@ def test_board_refreshes_itself(server: tuple[str, Seeded], browser: object, sql
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
 
-    from tests.web_support import NOW
-
     base, _s = server
     driver = browser
     assert isinstance(driver, WebDriver)
@@ -227,22 +224,7 @@ def test_board_refreshes_itself(server: tuple[str, Seeded], browser: object, sql
     driver.get(f"{base}/?refresh=2")
     assert "Banjir rob" not in driver.find_element(By.ID, "board-rows").text
     with sqlite_db.session() as session:
-        session.add(
-            Issue(
-                topic="bencana",
-                agency_code="bpbd",
-                kecamatan="Cengal",
-                title="Banjir rob di Cengal",
-                status="open",
-                stage="viral",
-                score=0.99,
-                p_viral=0.99,
-                first_seen=NOW,
-                last_seen=NOW,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+        session.add(viral_flood_issue())
     _wait(driver, lambda d: "Banjir rob di Cengal" in d.find_element(By.ID, "board-rows").text)
     # Rows are replaced every 2 s: read the first one in a single script call, not via a stale element.
     first = driver.execute_script("return document.querySelector('#board-rows tr[data-issue]').innerText")

@@ -15,7 +15,7 @@ from monitor.web import queries
 from monitor.web.app import create_app
 from monitor.web.auth import Principal
 from monitor.web.cache import BoardCache
-from tests.web_support import NOW, Seeded, csrf_from, login, make_clock, seed
+from tests.web_support import NOW, Seeded, csrf_from, login, make_clock, seed, viral_flood_issue
 
 
 @pytest.fixture
@@ -53,22 +53,7 @@ def test_new_issue_appears_even_with_the_same_timestamps(env: tuple[TestClient, 
     client, _s, db = env
     client.get("/partials/board")
     with db.session() as session:
-        session.add(
-            Issue(
-                topic="bencana",
-                agency_code="bpbd",
-                kecamatan="Cengal",
-                title="Banjir rob di Cengal",
-                status="open",
-                stage="viral",
-                score=0.99,
-                p_viral=0.99,
-                first_seen=NOW,
-                last_seen=NOW,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+        session.add(viral_flood_issue())
     assert "Banjir rob di Cengal" in client.get("/partials/board").text
 
 

@@ -192,6 +192,24 @@ def seed(db: Database, now: datetime = NOW) -> Seeded:
         return Seeded(rising.id, pdam.id, quiet.id, [posts[0].id, posts[1].id], posts[2].id, alert.id)
 
 
+def viral_flood_issue(now: datetime = NOW) -> Issue:
+    """A new viral disaster issue that tops the board (to show the board picks up new rows)."""
+    return Issue(
+        topic="bencana",
+        agency_code="bpbd",
+        kecamatan="Cengal",
+        title="Banjir rob di Cengal",
+        status="open",
+        stage="viral",
+        score=0.99,
+        p_viral=0.99,
+        first_seen=now,
+        last_seen=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def make_clock() -> SimulatedClock:
     return SimulatedClock(NOW)
 
