@@ -22,14 +22,7 @@ def add_user(
     name = username.strip().lower()
     if not USERNAME_RE.match(name):
         raise ValueError("nama pengguna 2-50 karakter: huruf kecil, angka, titik, garis bawah atau strip")
-    if role not in ROLES:
-        raise ValueError(f"peran {role[:20]!r} tidak dikenal; pilih salah satu: {', '.join(ROLES)}")
-    if role == "agency":
-        if not agency or config.agency(agency) is None:
-            known = ", ".join(a.code for a in config.agencies)
-            raise ValueError(f"peran agency perlu --agency dengan kode OPD yang ada di config ({known})")
-    elif agency:
-        raise ValueError("hanya peran agency yang terikat ke satu OPD; hapus --agency")
+    agency = check_role(config, role, agency)
     problem = validate_password(password)
     if problem:
         raise ValueError(problem)
@@ -39,7 +32,7 @@ def add_user(
         username=name,
         password_hash=hash_password(password),
         role=role,
-        agency_code=agency if role == "agency" else None,
+        agency_code=agency,
         active=True,
         created_at=now,
     )
@@ -64,10 +57,10 @@ def check_role(config: AppConfig, role: str, agency: str | None) -> str | None:
     if role == "agency":
         if not agency or config.agency(agency) is None:
             known = ", ".join(a.code for a in config.agencies)
-            raise ValueError(f"peran OPD perlu kode OPD yang ada di config ({known})")
+            raise ValueError(f"peran OPD perlu kode OPD yang ada di config (--agency di baris perintah): {known}")
         return agency
     if agency:
-        raise ValueError("hanya peran OPD yang terikat ke satu OPD; kosongkan pilihan OPD")
+        raise ValueError("hanya peran OPD yang terikat ke satu OPD; kosongkan pilihan OPD (atau --agency)")
     return None
 
 
