@@ -8,19 +8,20 @@ the collector tests for hostile-input cases the JSON replay server cannot expres
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from monitor.demo.local_http import LocalHTTPServer
 
 Handler = Callable[[BaseHTTPRequestHandler, dict[str, str]], None]
 
 
-class HostileServer:
+class HostileServer(LocalHTTPServer):
     """Routes path → handler; unknown paths answer 404."""
 
     def __init__(self) -> None:
@@ -47,21 +48,7 @@ class HostileServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._serve(_H, poll_interval=0.02)
 
 
 @contextmanager

@@ -14,12 +14,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from monitor.demo.local_http import LocalHTTPServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -72,7 +74,7 @@ class Route:
     served: int = 0
 
 
-class ReplayServer:
+class ReplayServer(LocalHTTPServer):
     """Serves recorded replies on 127.0.0.1 (never the internet) and records every request."""
 
     def __init__(self) -> None:
@@ -87,8 +89,9 @@ class ReplayServer:
                 query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                reply = server._match(self.command, parts.path, query,
-                                      {k.lower(): v for k, v in self.headers.items()}, body)
+                reply = server._match(
+                    self.command, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 payload = reply.encoded()
                 self.send_response(reply.status)
                 headers = {"Content-Type": "application/json; charset=UTF-8", **reply.headers}
@@ -104,23 +107,17 @@ class ReplayServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._serve(Handler, poll_interval=0.02)
 
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def add(self, method: str, path: str, *replies: Reply | Responder,
-            when: Callable[[dict[str, str]], bool] | None = None) -> Route:
+    def add(
+        self, method: str, path: str, *replies: Reply | Responder, when: Callable[[dict[str, str]], bool] | None = None
+    ) -> Route:
         """Serve ``replies`` (in order, last repeated) to ``method path`` when ``when(query)`` holds."""
         route = Route(method, path, list(replies), when)
         self.routes.insert(0, route)  # later routes win, so a test can override a default
         return route
 
-    def _match(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
-               body: bytes) -> Reply:
+    def _match(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         with self._lock:
             self.requests.append(Seen(method, path, query, headers, body))
             for route in self.routes:
@@ -132,13 +129,6 @@ class ReplayServer:
 
     def calls(self, path: str | None = None) -> list[Seen]:
         return [r for r in self.requests if path is None or r.path == path]
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 @contextmanager
@@ -181,8 +171,9 @@ def test_replay_serves_in_order_and_records() -> None:
 
 
 def test_every_fixture_is_a_recorded_exchange_with_a_cited_source() -> None:
-    folders = [p for p in FIXTURES.iterdir() if p.is_dir() and p.name in
-               {"x", "youtube", "facebook", "instagram", "tiktok"}]
+    folders = [
+        p for p in FIXTURES.iterdir() if p.is_dir() and p.name in {"x", "youtube", "facebook", "instagram", "tiktok"}
+    ]
     assert len(folders) == 5
     for folder in folders:
         readme = (folder / "README.md").read_text(encoding="utf-8")

@@ -43,8 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -52,6 +51,7 @@ from collectors.base import RawItem
 from collectors.common import parse_iso
 from monitor.demo import platform_wire as pw
 from monitor.demo import wire
+from monitor.demo.local_http import LocalHTTPServer
 
 DEMO_X_TOKEN_ENV = "OKI_DEMO_X_TOKEN"
 DEMO_YOUTUBE_KEY_ENV = "OKI_DEMO_YOUTUBE_KEY"
@@ -87,7 +87,7 @@ class _Post:
         return self._at(now) if self._at else self.item
 
 
-class ReplayServer:
+class ReplayServer(LocalHTTPServer):
     """Serves scenario items as each source would at ``now()``; see the module docstring."""
 
     def __init__(self, posts: Sequence[Any], now: Callable[[], datetime], *, telegram_page_size: int = 20) -> None:
@@ -126,33 +126,7 @@ class ReplayServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    # --- lifecycle ---------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> ReplayServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        self._serve(Handler)
 
     def inject(self, path_prefix: str, fault: Fault) -> None:
         """Make the next ``fault.times`` requests under ``path_prefix`` misbehave."""

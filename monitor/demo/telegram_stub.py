@@ -16,9 +16,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
+
+from monitor.demo.local_http import LocalHTTPServer
 
 _ALLOWED_TAGS = {
     "b",
@@ -87,7 +89,7 @@ class StubRequest:
     at: float = 0.0
 
 
-class TelegramStub:
+class TelegramStub(LocalHTTPServer):
     """Start with ``with TelegramStub(token) as tg:`` and point ``alerts.telegram.api_base`` at ``tg.base_url``."""
 
     def __init__(self, token: str, port: int = 0) -> None:
@@ -131,27 +133,7 @@ class TelegramStub:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> TelegramStub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> TelegramStub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._serve(Handler, port)
 
     # --- fault injection and inspection ---
 
