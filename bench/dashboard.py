@@ -18,6 +18,7 @@ and the load generator used.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import random
@@ -25,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,7 @@ from monitor.clock import SimulatedClock  # noqa: E402
 from monitor.config import TOPICS, load_config  # noqa: E402
 from monitor.db import Database  # noqa: E402
 from monitor.models import Issue, ScopeCount, Signal, Source, User  # noqa: E402
-from monitor.web.auth import hash_password  # noqa: E402
+from monitor.web.auth import SESSION_COOKIE, hash_password  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 PASSWORD = "bench-password-123"
@@ -241,7 +241,15 @@ def app_factory():  # type: ignore[no-untyped-def]
     os.environ.setdefault("OKI_MONITOR_AUTHOR_KEY", "bench")
     os.environ.setdefault("OKI_MONITOR_SECRET_KEY", "bench-secret-key-bench-secret-key")
     db = Database(os.environ["OKI_BENCH_DB_URL"])
-    return create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW))
+    app = create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW))
+    if os.environ.get("OKI_BENCH_THREADS"):
+        import anyio.to_thread
+
+        def limit() -> None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["OKI_BENCH_THREADS"])
+
+        app.router.on_startup.append(limit)
+    return app
 
 
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:
@@ -315,12 +323,56 @@ def tree_cpu_seconds(pid: int) -> float:
 # ---------------------------------------------------------------- clients
 
 
-def login(base: str, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, follow_redirects=False, timeout=60)
-    token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 303, r.status_code
-    return client
+def login(base: str, username: str) -> str:
+    """Sign in through the real form (CSRF cookie and token) and return the session cookie's value."""
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=60) as client:
+        token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        assert r.status_code == 303, r.status_code
+        return f"{SESSION_COOKIE}={client.cookies[SESSION_COOKIE]}"
+
+
+class Browser:
+    """One keep-alive HTTP/1.1 connection with a session cookie, as a browser tab holds.
+
+    Deliberately minimal (GET, Content-Length or chunked bodies): the load generator shares the
+    server's two cores, and httpx in threads cost ~1.2 ms of CPU per request, which the server's
+    latency figures then carried. This costs a small fraction of that.
+    """
+
+    def __init__(self, host: str, port: int, cookie: str) -> None:
+        self.host, self.port, self.cookie = host, port, cookie
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+        """Send one GET and read the whole answer; returns the status and the lower-cased headers."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nCookie: {self.cookie}\r\n{extra}\r\n".encode()
+        )
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
+        if "content-length" in fields:
+            await self.reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding") == "chunked":
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readuntil(b"\r\n")
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return status, fields
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
 
 
 def trends_path(rnd: random.Random) -> str:
@@ -349,17 +401,24 @@ def measure(
     base: str, issues: int, clients: int, seconds: float, think: float = 0.0
 ) -> tuple[dict[str, list[float]], float, int]:
     """Closed loop: each client sends its next request when the last one answered, after ``think`` s on average."""
-    sessions = [login(base, "bench_pupr" if k % 5 == 4 else "bench") for k in range(clients)]
+    cookies = [login(base, "bench_pupr" if k % 5 == 4 else "bench") for k in range(clients)]
+    return asyncio.run(_measure(base, cookies, issues, seconds, think))
+
+
+async def _measure(
+    base: str, cookies: list[str], issues: int, seconds: float, think: float
+) -> tuple[dict[str, list[float]], float, int]:
+    host, port = base.removeprefix("http://").split(":")
     timings: dict[str, list[float]] = {"board": [], "board_refresh": [], "issue": [], "trends_api": []}
     not_modified = [0]
-    lock = threading.Lock()
     started = time.monotonic()
     stop = started + seconds
 
-    def worker(k: int, c: httpx.Client) -> None:
+    async def client(k: int, cookie: str) -> None:
         rnd = random.Random(k)
         agency_only = k % 5 == 4  # every fifth client is the PUPR agency user
         etag: str | None = None
+        browser = Browser(host, int(port), cookie)
         while time.monotonic() < stop:
             kind = rnd.choice(("board", "board_refresh", "board_refresh", "issue", "issue", "issue", "trends_api"))
             headers = {}
@@ -377,29 +436,21 @@ def measure(
             else:
                 path = trends_path(rnd)
             t = time.perf_counter()
-            resp = c.get(path, headers=headers)
+            status, fields = await browser.get(path, headers)
             elapsed = time.perf_counter() - t
-            if resp.status_code == 304:
-                with lock:
-                    not_modified[0] += 1
-            elif resp.status_code != 200:
-                raise SystemExit(f"{path} answered {resp.status_code}")
+            if status == 304:
+                not_modified[0] += 1
+            elif status != 200:
+                raise SystemExit(f"{path} answered {status}")
             if kind == "board_refresh":
-                etag = resp.headers.get("etag", etag)
-            with lock:
-                timings[kind].append(elapsed)
+                etag = fields.get("etag", etag)
+            timings[kind].append(elapsed)
             if think:
-                time.sleep(min(rnd.expovariate(1 / think), 10 * think))  # a person reading the page
+                await asyncio.sleep(min(rnd.expovariate(1 / think), 10 * think))  # a person reading the page
+        await browser.close()
 
-    threads = [threading.Thread(target=worker, args=(k, c)) for k, c in enumerate(sessions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - started
-    for c in sessions:
-        c.close()
-    return timings, wall, not_modified[0]
+    await asyncio.gather(*(client(k, cookie) for k, cookie in enumerate(cookies)))
+    return timings, time.monotonic() - started, not_modified[0]
 
 
 def reuse_url(pg_url: str, reseed: bool) -> str:

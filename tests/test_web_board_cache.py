@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import Issue, Signal
-from monitor.web import queries
+from monitor.web import queries, routes_pages
 from monitor.web.app import create_app
 from monitor.web.auth import Principal
 from monitor.web.cache import BoardCache
@@ -105,7 +105,7 @@ def test_database_trend_sums_equal_python_sums(db: Database, bucket: str, dimens
                 assert "pdam" not in got and "air_bersih" not in got
 
 
-def test_issue_page_shows_fifty_posts_then_all_on_request(env: tuple[TestClient, Seeded, Database]) -> None:
+def test_issue_page_shows_a_page_of_posts_then_all_on_request(env: tuple[TestClient, Seeded, Database]) -> None:
     from monitor.models import IssuePost, Post
 
     client, s, db = env
@@ -120,6 +120,8 @@ def test_issue_page_shows_fifty_posts_then_all_on_request(env: tuple[TestClient,
         assert issue is not None
         issue.post_count = 61
     page = client.get(f"/issues/{s.quiet_id}").text
-    assert page.count('class="post"') == 50 and 'id="posts-more"' in page and "dari 61 unggahan" in page
+    shown = routes_pages.PAGE_POSTS
+    assert 0 < shown < 61
+    assert page.count('class="post"') == shown and 'id="posts-more"' in page and "dari 61 unggahan" in page
     full = client.get(f"/issues/{s.quiet_id}?semua=1").text
     assert full.count('class="post"') == 61 and 'id="posts-more"' not in full

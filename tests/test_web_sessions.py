@@ -14,14 +14,14 @@ from pathlib import Path
 import httpx
 import yaml
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import User, WebSession
 from monitor.web.app import create_app
 from monitor.web.auth import SESSION_COOKIE
-from monitor.web.sessions import DbSessionStore, session_hash
+from monitor.web.sessions import RECHECK_AFTER, DbSessionStore, session_hash
 from tests.web_support import PASSWORD, csrf_from, login, make_clock, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,30 @@ def test_sessions_expire_when_idle_or_too_old_and_end_per_user(db: Database) -> 
     store.destroy_user(other)
     assert store.get(c) is None and store.get(c2) is None
     assert store.get("") is None and store.get("x" * 500) is None
+
+
+def test_a_worker_rechecks_a_remembered_session_after_a_short_time(db: Database) -> None:
+    seed(db)
+    clock = [datetime(2026, 11, 29, 6, 0, tzinfo=UTC)]
+    one = DbSessionStore(db.engine, now=lambda: clock[0])
+    two = DbSessionStore(db.engine, now=lambda: clock[0])  # another worker over the same table
+    sid = one.create(_user_id(db, "pupr"))
+    assert two.get(sid) is not None
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert two.get(sid) is not None and statements == []  # remembered: no round trip
+        one.destroy(sid)
+        assert one.get(sid) is None  # the worker that ended it forgets it at once
+        assert two.get(sid) is not None  # another may honour it a moment longer ...
+        clock[0] += timedelta(seconds=RECHECK_AFTER + 0.1)
+        assert two.get(sid) is None  # ... but no longer than RECHECK_AFTER
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_upgrade_twice_is_harmless(db: Database) -> None:

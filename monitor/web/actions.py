@@ -142,7 +142,7 @@ def correct_label(
     )
     session.add(correction)
     # Other dashboard workers keep the issue page's data while the issue row is unchanged
-    # (monitor.web.cache.IssueCache): the bump makes them show the correction on the next view,
+    # (monitor.web.cache.VersionedCache): the bump makes them show the correction on the next view,
     # even when the clock has not moved since the last change (a simulated clock, two quick edits).
     issue.updated_at = max(now, issue.updated_at + timedelta(microseconds=1))
     session.add(

@@ -27,14 +27,17 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from classifiers.gazetteer import KECAMATAN
 from monitor.clock import Clock, format_wib, to_wib
-from monitor.config import AppConfig, secret
+from monitor.config import TOPICS, AppConfig, secret
 from monitor.db import Database
 from monitor.models import AuditLog, Issue, User
 from monitor.web import labels, queries
@@ -48,7 +51,7 @@ from monitor.web.auth import (
     csrf_ok,
     hash_token,
 )
-from monitor.web.cache import BoardCache, IssueCache
+from monitor.web.cache import BoardCache, VersionedCache
 from monitor.web.metrics import WebMetrics
 from monitor.web.sessions import DbSessionStore
 
@@ -81,7 +84,7 @@ class WebContext:
     read_sessions: sessionmaker[Session]
     audit_writer: AuditWriter
     board_cache: BoardCache = field(default_factory=BoardCache)
-    issue_cache: IssueCache = field(default_factory=IssueCache)
+    issue_cache: VersionedCache = field(default_factory=VersionedCache)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -270,7 +273,19 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
         region=config.region,
         eta_text=labels.eta_text,
         safe_url=labels.safe_url,
+        label_values_datalist=_label_values_datalist(config),
     )
+
+
+def _label_values_datalist(config: AppConfig) -> Markup:
+    """The values a label correction may take, as one ``<datalist>``.
+
+    The same on every issue page, and looping over ~60 values in the template was a tenth of the
+    page's rendering: built once when the app starts.
+    """
+    values = [*TOPICS, *KECAMATAN, *(a.code for a in config.agencies), "ya", "tidak"]
+    options = "".join(f'<option value="{escape(v)}">' for v in values)
+    return Markup(f'<datalist id="label-values">{options}</datalist>')
 
 
 READ_POOL_SIZE = 20
@@ -289,7 +304,7 @@ def read_engine(db: Database) -> Engine:
     closed a connection (a new backend process each time). Pages get a pool sized for that instead.
     """
     if not db.is_sqlite:
-        return create_engine(db.engine.url, pool_pre_ping=True, pool_size=READ_POOL_SIZE, max_overflow=10)
+        return _pg_read_engine(db)
     engine = create_engine(db.url, connect_args={"timeout": 10, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -298,6 +313,55 @@ def read_engine(db: Database) -> Engine:
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA query_only=1")
         cur.close()
+
+    return engine
+
+
+READ_POOL_NAME = "oki-monitor pages"
+"""``application_name`` of the page pool's PostgreSQL connections."""
+
+PING_AFTER_IDLE_SECONDS = 20.0
+"""A pooled page connection idle longer than this is checked with a round trip before use."""
+
+
+def _pg_read_engine(db: Database) -> Engine:
+    """PostgreSQL page reads: autocommit, read-only, and a liveness check only for connections left idle.
+
+    Every page view used to pay three round trips on top of its queries: the pool's ``SELECT 1``
+    liveness check, ``BEGIN`` and the ``ROLLBACK`` on return; the rollback also emptied psycopg's
+    prepared-statement cache, so no page query was ever prepared. Autocommit (each statement its own
+    snapshot, which is all a page needs) removes ``BEGIN``/``ROLLBACK``; ``default_transaction_read_only``
+    makes any write through this engine fail, as ``query_only`` does for SQLite. A connection that
+    was used within the last :data:`PING_AFTER_IDLE_SECONDS` was alive a moment ago; only older
+    ones are pinged (a dropped one is replaced before the request sees it). A database restart
+    while connections are busy costs the requests in flight a 503 (see ``database_unavailable``);
+    the pool is then refilled.
+    """
+    url = db.engine.url
+    given = url.query.get("options", "")  # e.g. a search_path: keep it, add ours
+    options = " ".join([*(given if isinstance(given, tuple) else [given]), "-c default_transaction_read_only=on"])
+    engine = create_engine(
+        url.difference_update_query(["options"]),
+        pool_size=READ_POOL_SIZE,
+        max_overflow=10,
+        isolation_level="AUTOCOMMIT",
+        # Named, so an operator (and a test) can tell the page pool's backends in pg_stat_activity.
+        connect_args={"options": options.strip(), "application_name": READ_POOL_NAME},
+    )
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_conn.execute("SELECT 1")
+        except Exception as exc:  # any failure: let the pool discard it and connect afresh
+            raise DisconnectionError(f"idle page connection is gone: {exc.__class__.__name__}") from exc
 
     return engine
 
@@ -390,6 +454,22 @@ def create_app(config: AppConfig, db: Database, clock: Clock) -> FastAPI:
                 "csrf_token": getattr(request.state, "csrf_token", ""),
             },
             status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # A lost or refused database connection is an outage to wait out, not a bug in the page:
+        # say so (503 + Retry-After) instead of a bare 500. SQLAlchemy has already dropped the
+        # pool's connections if this was a disconnect, so the next request connects afresh.
+        log.warning("database unavailable during %s: %s", request.url.path, exc.orig.__class__.__name__)
+        return await http_error(
+            request,
+            StarletteHTTPException(
+                503,
+                "Basis data sedang tidak dapat dihubungi. Tunggu sebentar lalu muat ulang halaman.",
+                headers={"Retry-After": "5"},
+            ),
         )
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""A short shared cache of rendered board rows.
+"""Short in-process caches: rendered board rows, and values read from the database.
 
 Twenty people watching the board see the same rows (per scope), and the page refreshes
 itself every 30 seconds: rendering 60 rows with sparklines for each of them is most of the
@@ -85,12 +85,14 @@ class CachedValue:
 
 
 @dataclass
-class IssueCache:
-    """Thread-safe LRU of issue-page data (not HTML: the page embeds the user's CSRF token), per issue.
+class VersionedCache:
+    """Thread-safe LRU of values read from the database, each valid while its version matches.
 
-    Entries are valid under the same rule as :class:`BoardCache`: the database fingerprint and this
-    process's write counter match, and the time limit has not passed. Callers check the reader's
-    scope on every hit, so one entry serves every role and agency that may see the issue.
+    Used for issue-page data (not HTML: the page embeds the user's CSRF token), per issue, under
+    the same rule as :class:`BoardCache`: the database fingerprint and this process's write counter
+    match, and the time limit has not passed (callers check the reader's scope on every hit, so one
+    entry serves every role and agency that may see the issue); and for sessions just checked
+    (:mod:`monitor.web.sessions`), where the time limit alone decides.
     """
 
     ttl: float = 10.0

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Select, func, literal_column, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, Integer, Select, bindparam, func, literal_column, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from monitor.clock import WIB, to_wib
 from monitor.models import (
@@ -189,14 +189,15 @@ class EvidencePost:
     post: Any
     """A row with the :data:`POST_COLUMNS` as attributes (``id``, ``text``, ``created_at`` ...)."""
     label: Any | None
+    """The newest model's label: :data:`LABEL_COLUMNS` as attributes, or None when unlabelled."""
     is_spread: bool
     author: str
 
 
 @dataclass
 class DeliveryRow:
-    delivery: Delivery
-    alert: Alert
+    delivery: Any
+    """A ``deliveries`` row (all columns as attributes)."""
 
 
 @dataclass
@@ -204,12 +205,121 @@ class IssueDetail:
     issue: Issue
     posts: list[EvidencePost]
     signals: list[Any]
-    events: list[IssueEvent]
-    alerts: list[Alert]
+    events: list[Any]
+    alerts: list[Any]
     deliveries: list[DeliveryRow]
-    corrections: list[LabelCorrection]
-    hourly_mentions: list[tuple[datetime, int]]
+    corrections: list[Any]
+    hourly_mentions: HourlyCounts
     correction_users: dict[int, str] = field(default_factory=dict)
+
+
+class LabelView(tuple[Any, ...]):
+    """The label part of an evidence row, with the :data:`LABEL_COLUMNS` names as attributes."""
+
+    __slots__ = ()
+    post_id = property(lambda self: self[0])
+    topic = property(lambda self: self[1])
+    kecamatan = property(lambda self: self[2])
+    agency_code = property(lambda self: self[3])
+    is_complaint = property(lambda self: self[4])
+    relevant = property(lambda self: self[5])
+    confidence = property(lambda self: self[6])
+    needs_triage = property(lambda self: self[7])
+
+
+def _issue_page_statements() -> dict[str, Any]:
+    """The issue page's queries, built once with bound parameters.
+
+    Built per call they cost more Python than the database spent answering them (statement
+    construction, cache-key generation); and their text never varies (no IN lists sized by the
+    page), so psycopg prepares them on the server after a few uses and PostgreSQL stops
+    re-planning them.
+    """
+    issue_id = bindparam("issue_id", type_=Integer())
+    members = (
+        select(*POST_COLUMNS, IssuePost.is_spread)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(IssuePost.issue_id == issue_id)
+        .order_by(IssuePost.is_spread, Post.created_at.desc())
+        .limit(bindparam("max_posts"))
+        .subquery("m")
+    )
+    # The newest model's label of each shown post, joined after the LIMIT so a busy issue does
+    # not look up labels for thousands of posts it will not show.
+    newest = aliased(Label)
+    newest_label = (
+        select(newest.id)
+        .where(newest.post_id == members.c.id)
+        .order_by(newest.created_at.desc(), newest.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    evidence = (
+        select(members, *LABEL_COLUMNS)
+        .outerjoin(Label, Label.id == newest_label)
+        .order_by(members.c.is_spread, members.c.created_at.desc())
+    )
+    signals = (
+        select(
+            Signal.at,
+            Signal.stage,
+            Signal.score,
+            Signal.p_viral,
+            Signal.eta_minutes,
+            Signal.mentions,
+            Signal.engagement,
+            Signal.velocity,
+            Signal.reasons,
+        )
+        .where(Signal.issue_id == issue_id)
+        .order_by(Signal.at.desc())
+        .limit(500)
+    )
+    events = select(*IssueEvent.__table__.c).where(IssueEvent.issue_id == issue_id).order_by(IssueEvent.at.desc())
+    alerts = select(*Alert.__table__.c).where(Alert.issue_id == issue_id).order_by(Alert.created_at.desc())
+    deliveries = (
+        select(*Delivery.__table__.c)
+        .join(Alert, Alert.id == Delivery.alert_id)
+        .where(Alert.issue_id == issue_id)
+        .order_by(Delivery.created_at.desc())
+    )
+    corrections = (
+        select(*LabelCorrection.__table__.c, User.username)
+        .join(IssuePost, IssuePost.post_id == LabelCorrection.post_id)
+        .outerjoin(User, User.id == LabelCorrection.user_id)
+        .where(IssuePost.issue_id == issue_id)
+        .order_by(LabelCorrection.created_at.desc())
+        .limit(200)
+    )
+    since = bindparam("since", type_=Post.created_at.type)
+    per_hour_pg = type_coerce(
+        func.date_trunc("hour", type_coerce(Post.created_at, DateTime())), Post.created_at.type
+    )
+    hourly_pg = (
+        select(per_hour_pg, func.count())
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(IssuePost.issue_id == issue_id, Post.created_at >= since)
+        .group_by(per_hour_pg)
+    )
+    times = (
+        select(Post.created_at)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(IssuePost.issue_id == issue_id, Post.created_at >= since)
+    )
+    return {
+        "evidence": evidence,
+        "signals": signals,
+        "events": events.limit(200),
+        "alerts": alerts,
+        "deliveries": deliveries,
+        "corrections": corrections,
+        "hourly_pg": hourly_pg,
+        "times": times,
+    }
+
+
+_ISSUE_PAGE = _issue_page_statements()
+_POST_WIDTH = len(POST_COLUMNS)
 
 
 def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_hours: int = 14 * 24) -> IssueDetail:
@@ -217,91 +327,30 @@ def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_ho
     # Column queries go straight to the connection: the ORM's per-statement work (compile state,
     # loading) buys nothing for plain rows and was a third of each query's CPU.
     conn = session.connection()
-    members = conn.execute(
-        select(*POST_COLUMNS, IssuePost.is_spread)
-        .join(IssuePost, IssuePost.post_id == Post.id)
-        .where(IssuePost.issue_id == issue.id)
-        .order_by(IssuePost.is_spread, Post.created_at.desc())
-        .limit(max_posts)
-    ).all()
-    post_ids = [p.id for p in members]
-    labels: dict[int, Any] = {}
-    if post_ids:
-        for label in conn.execute(select(*LABEL_COLUMNS).where(Label.post_id.in_(post_ids)).order_by(Label.created_at)):
-            labels[label.post_id] = label  # the newest model's label wins
-    posts = [EvidencePost(p, labels.get(p.id), bool(p.is_spread), author_alias(p.author_key)) for p in members]
-    signals = list(
-        conn.execute(
-            select(
-                Signal.at,
-                Signal.stage,
-                Signal.score,
-                Signal.p_viral,
-                Signal.eta_minutes,
-                Signal.mentions,
-                Signal.engagement,
-                Signal.velocity,
-                Signal.reasons,
-            )
-            .where(Signal.issue_id == issue.id)
-            .order_by(Signal.at.desc())
-            .limit(500)
-        )
-    )
+    q = _ISSUE_PAGE
+    key = {"issue_id": issue.id}
+    posts = []
+    for row in conn.execute(q["evidence"], {"issue_id": issue.id, "max_posts": max_posts}):
+        label = LabelView(row[_POST_WIDTH + 1 :]) if row[_POST_WIDTH + 1] is not None else None
+        posts.append(EvidencePost(row, label, bool(row.is_spread), author_alias(row.author_key)))
+    signals = list(conn.execute(q["signals"], key))
     signals.reverse()
-    events = list(
-        session.scalars(
-            select(IssueEvent).where(IssueEvent.issue_id == issue.id).order_by(IssueEvent.at.desc()).limit(200)
-        )
-    )
-    alerts = list(session.scalars(select(Alert).where(Alert.issue_id == issue.id).order_by(Alert.created_at.desc())))
-    deliveries: list[DeliveryRow] = []
-    if alerts:
-        by_id = {a.id: a for a in alerts}
-        for d in session.scalars(
-            select(Delivery).where(Delivery.alert_id.in_(list(by_id))).order_by(Delivery.created_at.desc())
-        ):
-            deliveries.append(DeliveryRow(d, by_id[d.alert_id]))
-    corrections: list[LabelCorrection] = []
-    users: dict[int, str] = {}
-    if post_ids:
-        corrections = list(
-            session.scalars(
-                select(LabelCorrection)
-                .where(LabelCorrection.post_id.in_(post_ids))
-                .order_by(LabelCorrection.created_at.desc())
-            )
-        )
-        uids = {c.user_id for c in corrections if c.user_id is not None}
-        if uids:
-            users = {
-                uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(uids)))
-            }
-    since = issue.last_seen - timedelta(hours=max_hours)
-    hourly: list[tuple[datetime, int]]
-    if session.get_bind().dialect.name == "postgresql":
+    alerts = list(conn.execute(q["alerts"], key))
+    deliveries = [DeliveryRow(d) for d in conn.execute(q["deliveries"], key)] if alerts else []
+    corrections = list(conn.execute(q["corrections"], key))
+    users = {c.user_id: c.username for c in corrections if c.user_id is not None and c.username}
+    since = {**key, "since": issue.last_seen - timedelta(hours=max_hours)}
+    hourly: HourlyCounts
+    if conn.dialect.name == "postgresql":
         # Count per hour in SQL: a busy issue has thousands of posts, the chart needs at most 336 numbers.
-        hour = type_coerce(func.date_trunc("hour", type_coerce(Post.created_at, DateTime())), Post.created_at.type)
-        per_hour = conn.execute(
-            select(hour, func.count())
-            .join(IssuePost, IssuePost.post_id == Post.id)
-            .where(IssuePost.issue_id == issue.id, Post.created_at >= since)
-            .group_by(hour)
-        )
-        hourly = fill_hours({h: n for h, n in per_hour})
+        hourly = fill_hours({h: n for h, n in conn.execute(q["hourly_pg"], since)})
     else:
-        hourly = hourly_counts(
-            conn.scalars(
-                select(Post.created_at)
-                .join(IssuePost, IssuePost.post_id == Post.id)
-                .where(IssuePost.issue_id == issue.id, Post.created_at >= since)
-            )
-        )
+        hourly = hourly_counts(conn.scalars(q["times"], since))
     return IssueDetail(
         issue=issue,
         posts=posts,
         signals=signals,
-        events=events,
+        events=list(conn.execute(q["events"], key)),
         alerts=alerts,
         deliveries=deliveries,
         corrections=corrections,
@@ -310,7 +359,30 @@ def issue_detail(session: Session, issue: Issue, *, max_posts: int = 100, max_ho
     )
 
 
-def hourly_counts(times: Iterable[datetime]) -> list[tuple[datetime, int]]:
+@dataclass(frozen=True, slots=True)
+class HourlyCounts:
+    """Posts per whole UTC hour from ``start``, the empty hours included as zero.
+
+    Kept as a start and a list of numbers: the chart needs the numbers and two labels, and
+    building a datetime for each of up to 336 hours was a visible share of an issue page.
+    Iterating gives ``(hour, count)`` pairs.
+    """
+
+    start: datetime | None = None
+    counts: list[int] = field(default_factory=list)
+
+    @property
+    def end(self) -> datetime | None:
+        """The last hour (None when there are no posts)."""
+        return None if self.start is None else self.start + timedelta(hours=len(self.counts) - 1)
+
+    def __iter__(self) -> Iterator[tuple[datetime, int]]:
+        if self.start is not None:
+            for k, n in enumerate(self.counts):
+                yield self.start + timedelta(hours=k), n
+
+
+def hourly_counts(times: Iterable[datetime]) -> HourlyCounts:
     """Counts per hour, with the empty hours in between filled with zero."""
     counts: dict[datetime, int] = defaultdict(int)
     for t in times:
@@ -318,17 +390,13 @@ def hourly_counts(times: Iterable[datetime]) -> list[tuple[datetime, int]]:
     return fill_hours(counts)
 
 
-def fill_hours(counts: dict[datetime, int]) -> list[tuple[datetime, int]]:
+def fill_hours(counts: dict[datetime, int]) -> HourlyCounts:
     """Counts per whole UTC hour, from the first to the last, with the empty hours as zero."""
     if not counts:
-        return []
-    start, end = min(counts), max(counts)
-    out: list[tuple[datetime, int]] = []
-    hour = start
-    while hour <= end:
-        out.append((hour, counts.get(hour, 0)))
-        hour += timedelta(hours=1)
-    return out
+        return HourlyCounts()
+    by_hour = {int(h.timestamp()) // 3600: n for h, n in counts.items()}
+    first, last = min(by_hour), max(by_hour)
+    return HourlyCounts(datetime.fromtimestamp(first * 3600, UTC), [by_hour.get(h, 0) for h in range(first, last + 1)])
 
 
 def baseline(values: Sequence[float], recent: int = 6) -> float:
@@ -507,27 +575,29 @@ def trend_series(
     if bucket == "hour":
         return series_by(trend_rows(session, principal, flt, bucket), dimension)
     hour = type_coerce(ScopeCount.hour, DateTime())
+    # The bucket's first WIB day, computed by the database so it returns one row per bucket and key.
     if session.get_bind().dialect.name == "postgresql":
-        day: Any = func.date_trunc("day", hour + literal_column("interval '7 hours'"))
+        first_day: Any = func.date_trunc(bucket, hour + literal_column("interval '7 hours'"))  # weeks start Monday
     else:
-        day = func.date(hour, "+7 hours")
+        modifiers = {"day": (), "week": ("-6 days", "weekday 1"), "month": ("start of month",)}[bucket]
+        first_day = func.date(hour, "+7 hours", *modifiers)
     key = _DIMENSION_COLUMNS[dimension]
     query = _trend_where(
-        select(day, key, func.sum(ScopeCount.posts), func.sum(ScopeCount.complaints), func.sum(ScopeCount.engagement)),
+        select(
+            first_day, key, func.sum(ScopeCount.posts), func.sum(ScopeCount.complaints), func.sum(ScopeCount.engagement)
+        ),
         principal,
         flt,
-    ).group_by(day, key)
+    ).group_by(first_day, key)
     out: dict[str, dict[datetime, list[float]]] = defaultdict(dict)
-    for day_value, value, posts, complaints, engagement in session.execute(query):
-        local = date.fromisoformat(day_value) if isinstance(day_value, str) else day_value.date()
-        if bucket == "week":
-            local -= timedelta(days=local.weekday())
-        elif bucket == "month":
-            local = local.replace(day=1)
-        acc = out[value or "-"].setdefault(wib_day_start(local), [0.0, 0.0, 0.0])
-        acc[0] += posts or 0
-        acc[1] += complaints or 0
-        acc[2] += engagement or 0.0
+    starts: dict[Any, datetime] = {}
+    # Plain rows from the connection: the ORM's per-statement work buys nothing here.
+    for day_value, value, posts, complaints, engagement in session.connection().execute(query):
+        start = starts.get(day_value)
+        if start is None:
+            local = date.fromisoformat(day_value) if isinstance(day_value, str) else day_value.date()
+            start = starts[day_value] = wib_day_start(local)
+        out[value or "-"][start] = [float(posts or 0), float(complaints or 0), float(engagement or 0.0)]
     return dict(out)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -204,9 +204,10 @@ def board_partial(request: Request, principal: Annotated[Principal, Depends(curr
 # ---------------------------------------------------------------- issue
 
 
-PAGE_POSTS = 50
-"""Evidence posts on an issue page by default: each carries a correction form, and rendering them is
-most of the page's cost (and length on a phone); the rest are one click (or one export) away."""
+PAGE_POSTS = 25
+"""Evidence posts on an issue page by default, originals first: about a feed page's worth on a phone.
+Each carries a correction form, and fetching and rendering them was most of the page's cost; the
+rest are one click (up to 500) or one export away."""
 
 
 @router.get("/issues/{issue_id}", response_class=HTMLResponse)
@@ -228,16 +229,16 @@ def issue_page(
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
     ctx.audit_view(principal.username, "view_issue", f"issue:{issue_id}")
     hours = detail.hourly_mentions
-    mentions = [float(c) for _, c in hours]
+    mentions = [float(c) for c in hours.counts]
     base = queries.baseline(mentions)
     chart_mentions = svg.line_chart(
-        _end_labels([h for h, _ in hours]),
+        _end_labels(hours.start, hours.end, len(mentions)),
         [svg.Series("Unggahan per jam", mentions), svg.Series("Garis dasar", [base] * len(mentions), dashed=True)],
         title="Unggahan per jam dan garis dasar",
     )
     sig = detail.signals
     chart_engagement = svg.line_chart(
-        _end_labels([s.at for s in sig]),
+        _end_labels(sig[0].at if sig else None, sig[-1].at if sig else None, len(sig)),
         [svg.Series("Keterlibatan", [s.engagement for s in sig]), svg.Series("Skor", [s.score for s in sig])],
         title="Keterlibatan dan skor dari waktu ke waktu",
     )
@@ -250,9 +251,6 @@ def issue_page(
         chart_mentions=chart_mentions,
         chart_engagement=chart_engagement,
         baseline=base,
-        topics=TOPICS,
-        kecamatan=KECAMATAN,
-        agencies=ctx.config.agencies,
         can_act=principal.can_act,
         msg=msg[:200],
         all_posts=semua,
@@ -260,11 +258,11 @@ def issue_page(
     )
 
 
-def _end_labels(times: list[Any]) -> list[str]:
-    """X labels for a chart: it prints only the first and the last, so format only those."""
-    labels = [""] * len(times)
-    if times:
-        labels[0], labels[-1] = format_wib(times[0]), format_wib(times[-1])
+def _end_labels(first: datetime | None, last: datetime | None, n: int) -> list[str]:
+    """X labels for a chart of ``n`` points: it prints only the first and the last, so format only those."""
+    labels = [""] * n
+    if n:
+        labels[0], labels[-1] = format_wib(first), format_wib(last)
     return labels
 
 

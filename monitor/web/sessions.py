@@ -5,6 +5,11 @@ carries a random id, logout, deactivation, role changes and password changes end
 once (every worker reads the same table), 30 minutes idle or 12 hours in all ends a session.
 Only the SHA-256 of the id is stored. Idle time is refreshed at most once a minute, so a busy
 dashboard does not turn every page view into a write.
+
+A worker remembers a session it has just checked for :data:`RECHECK_AFTER` seconds: the board's
+refreshes and a user's clicks come in bursts, and the lookup was a round trip on every one of
+them. Ending a session (logout, deactivation, role or password change) forgets it in the worker
+that ended it at once; another worker may honour it for at most that long.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ from sqlalchemy.engine import Engine
 
 from monitor.models import User, WebSession
 from monitor.web.auth import IDLE_TIMEOUT_SECONDS, MAX_SESSION_SECONDS, SessionData
+from monitor.web.cache import VersionedCache
 
 TOUCH_EVERY = timedelta(seconds=60)
 """How stale ``last_seen_at`` may get before a request writes it (well under the idle timeout)."""
+
+RECHECK_AFTER = 2.0
+"""Seconds a worker trusts a session it has read from the table before reading it again."""
 
 
 def session_hash(sid: str) -> str:
@@ -52,6 +61,7 @@ class DbSessionStore:
         self.max_age = timedelta(seconds=max_age)
         # Wall-clock time, not the app's clock: the demo runs on simulated time, sessions on real time.
         self._now = now or (lambda: datetime.now(UTC))
+        self._recent = VersionedCache(ttl=RECHECK_AFTER, max_entries=4096)
 
     def create(self, user_id: int) -> str:
         """Start a session, drop expired ones, and return the id for the cookie."""
@@ -92,6 +102,11 @@ class DbSessionStore:
             return None
         key = session_hash(sid)
         now = self._now()
+        recent = self._recent.get(key, None, now=now.timestamp())
+        if recent is not None:
+            seen, found = recent
+            if now - seen < TOUCH_EVERY:  # otherwise read it again below, which also refreshes the idle timer
+                return found
         with self.read_engine.connect() as conn:
             row = conn.execute(
                 select(
@@ -113,18 +128,24 @@ class DbSessionStore:
         if now - row.last_seen_at > self.idle or now - row.created_at > self.max_age:
             self.destroy(sid)
             return None
-        if now - row.last_seen_at >= TOUCH_EVERY:
+        seen = row.last_seen_at
+        if now - seen >= TOUCH_EVERY:
             with self.engine.begin() as conn:
                 conn.execute(update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now))
-        return SessionData(row.user_id, row.csrf_token, row.created_at.timestamp(), now.timestamp()), row
+            seen = now
+        found = SessionData(row.user_id, row.csrf_token, row.created_at.timestamp(), now.timestamp()), row
+        self._recent.put(key, None, (seen, found), now=now.timestamp())
+        return found
 
     def destroy(self, sid: str | None) -> None:
         """End one session (logout)."""
         if sid:
+            self._recent.invalidate()
             with self.engine.begin() as conn:
                 conn.execute(delete(WebSession).where(WebSession.id_hash == session_hash(sid)))
 
     def destroy_user(self, user_id: int) -> None:
         """End every session of a user (deactivated, role or password changed)."""
+        self._recent.invalidate()
         with self.engine.begin() as conn:
             conn.execute(delete(WebSession).where(WebSession.user_id == user_id))

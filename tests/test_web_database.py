@@ -1,0 +1,89 @@
+"""The pages' PostgreSQL pool: read-only, no per-request liveness round trip, and a clear 503 in an outage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text, update
+from sqlalchemy.exc import DBAPIError
+
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.models import Issue
+from monitor.web import app as web_app
+from monitor.web.app import create_app
+from tests.conftest import PG_URL, drop_pg_schema, make_pg_database, require_postgres
+from tests.web_support import Seeded, login, make_clock, seed
+
+
+@pytest.fixture
+def pg() -> Iterator[Database]:
+    require_postgres()
+    db, schema = make_pg_database()
+    db.upgrade()
+    try:
+        yield db
+    finally:
+        db.dispose()
+        drop_pg_schema(schema)
+
+
+def _page_backends_killed() -> int:
+    """Terminate the page pool's server processes, as a database restart would; returns how many."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return len(
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": web_app.READ_POOL_NAME},
+                ).all()
+            )
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def signed_in(config: AppConfig, pg: Database) -> Iterator[tuple[TestClient, Seeded]]:
+    seeded = seed(pg)
+    # As a context manager, so the app's shutdown writes its queued audit rows before the schema goes.
+    with TestClient(create_app(config, pg, make_clock())) as client:
+        login(client, "kominfo")
+        yield client, seeded
+
+
+def test_page_reads_cannot_write(signed_in: tuple[TestClient, Seeded]) -> None:
+    client, s = signed_in
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    with ctx.read() as session:
+        assert session.get(Issue, s.rising_id) is not None  # the test schema's search_path was kept
+        with pytest.raises(DBAPIError, match="read-only"):
+            session.execute(update(Issue).where(Issue.id == s.rising_id).values(title="ditimpa"))
+
+
+def test_an_idle_page_connection_that_died_is_replaced_unseen(
+    signed_in: tuple[TestClient, Seeded], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, s = signed_in
+    assert client.get(f"/issues/{s.rising_id}").status_code == 200
+    assert _page_backends_killed() >= 1
+    monkeypatch.setattr(web_app, "PING_AFTER_IDLE_SECONDS", 0.0)  # every pooled connection counts as idle
+    page = client.get(f"/issues/{s.rising_id}")
+    assert page.status_code == 200 and f"#{s.rising_id}" in page.text
+
+
+def test_a_busy_page_connection_that_died_gives_a_clear_503_then_recovers(
+    signed_in: tuple[TestClient, Seeded], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, s = signed_in
+    assert client.get(f"/issues/{s.rising_id}").status_code == 200
+    monkeypatch.setattr(web_app, "PING_AFTER_IDLE_SECONDS", 1e9)  # used a moment ago: not checked
+    assert _page_backends_killed() >= 1
+    failed = client.get(f"/issues/{s.rising_id}", follow_redirects=False)
+    assert failed.status_code == 503 and failed.headers["retry-after"] == "5"
+    assert "Basis data sedang tidak dapat dihubungi" in failed.text
+    api = client.get(f"/api/issues/{s.rising_id}", headers={"Accept": "application/json"})
+    assert api.status_code == 200  # the pool dropped the dead connections: the next request reconnects
+    assert client.get(f"/issues/{s.rising_id}").status_code == 200
