@@ -241,15 +241,7 @@ def app_factory():  # type: ignore[no-untyped-def]
     os.environ.setdefault("OKI_MONITOR_AUTHOR_KEY", "bench")
     os.environ.setdefault("OKI_MONITOR_SECRET_KEY", "bench-secret-key-bench-secret-key")
     db = Database(os.environ["OKI_BENCH_DB_URL"])
-    app = create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW))
-    if os.environ.get("OKI_BENCH_THREADS"):
-        import anyio.to_thread
-
-        def limit() -> None:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["OKI_BENCH_THREADS"])
-
-        app.router.on_startup.append(limit)
-    return app
+    return create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW))
 
 
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:

@@ -11,6 +11,7 @@ the total is normalised so the null detector scores 0 and a perfect one 100.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -326,6 +327,14 @@ def evaluate_nab(root: Path, params: ViralityParams) -> list[NabResult]:
     results = []
     scores, hits, fps = _nab_scores(files, [o.onset[0] for o in outs])
     results.append(NabResult("oki-monitor (default threshold)", scores, hits, n_windows, fps))
+    settings = params.detector_settings()
+    if settings.burst_ratio > 0:
+        # What the sudden-burst onset adds: the same detector with lone bins never starting an episode.
+        no_burst = dataclasses.replace(settings, burst_ratio=0.0)
+        cal = params.calendar()
+        plain = [run_detector(f.values[None, :], cal.slots(f.timestamps), no_burst).onset[0] for f in files]
+        scores, hits, fps = _nab_scores(files, plain)
+        results.append(NabResult("oki-monitor (sudden-burst onset off)", scores, hits, n_windows, fps))
     if params.routine_bursts > 0:
         # The routine-burst memory never fires on the simulator, so show what it does here.
         off = params.model_copy(update={"routine_bursts": 0})

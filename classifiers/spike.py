@@ -19,6 +19,11 @@ Model, per series:
   relative baseline error so a large, noisy series needs a relative jump.
 * an absolute floor: the last hour must exceed its expectation by
   ``min_excess`` posts, so one extra post never alerts.
+* lonjakan sesaat (sudden burst): a lone bin is capped in the window sums, so
+  it is not growth; but a bin ``burst_ratio`` times its expectation, at least
+  ``burst_min`` posts above it and ``burst_z`` deviations beyond what the
+  calibrated spread allows (a big account's post picked up within minutes)
+  starts an episode by itself. Repeats of it are learned as routine bursts.
 * growth: consecutive rising hours add to the score, so an accelerating climb
   alerts earlier than a plateau of the same height.
 * episodes with hysteresis: the alarm starts at ``spike_threshold`` and ends
@@ -30,8 +35,9 @@ Model, per series:
 * a second wave: once an open episode has stopped climbing, a fresh climb to
   ``rearm_ratio`` times its floor is a new onset, not hidden by the open alarm.
 * routine bursts: a series that keeps producing short bursts (a spam account,
-  one link forwarded around) learns their size; a surge no bigger than those
-  opens a silent episode, and alerts only if it outlasts them.
+  one link forwarded around) learns their size; a surge not clearly bigger
+  than those (``routine_margin``, ~10 %) opens a silent episode, and alerts
+  only if it outlasts them.
 
 The loop is compiled with numba for large workloads when numba is installed
 (about 50 ns per point); small ones, and everything without numba, run the same
@@ -110,6 +116,14 @@ class DetectorSettings:
     """Outgrow the peak of the ``routine_rank``-th largest remembered burst (1: the largest)."""
     routine_short_bins: int = 24
     """An episode whose last quarter hour was hot for fewer bins than this is a short burst."""
+    routine_margin: float = 0.1
+    """A surge must outgrow the routine peak by this much (hourly log ratio) to count as bigger."""
+    burst_ratio: float = 8.0
+    """Lonjakan sesaat: one bin at least this many times its expectation starts an episode by itself (0: off) ..."""
+    burst_z: float = 10.0
+    """... if it is also this improbable under the series' calibrated, over-dispersed model (normal score) ..."""
+    burst_min: float = 20.0
+    """... and at least this many posts above its expectation."""
     initial_level: float | None = None
     """Per-bin starting level; None learns it during ``warmup_bins`` (no alerts meanwhile)."""
 
@@ -195,6 +209,10 @@ def _run(
     routine_bins = knobs[20]
     routine_rank = max(1, int(knobs[21]))
     short_bins = int(knobs[22])
+    burst_ratio = knobs[23]
+    burst_z = knobs[24]
+    burst_min = knobs[25]
+    routine_margin = knobs[26]
     n_mem = 16  # remembered short bursts: a week of a spam account posting twice a day
     log_ratio = math.log(max(min_ratio, 1.0001))
     q = max(1, h // 4)
@@ -284,6 +302,10 @@ def _run(
                 if z > 1.0:
                     score += growth_w * rising
                 score = max(score, 0.0)
+            # Lonjakan sesaat: one bin far beyond anything the over-dispersed baseline allows (a big account's
+            # post picked up at once) is news by itself; the caps above keep ordinary lone bins out of the sums.
+            if burst_ratio > 0.0 and not warming and x >= burst_ratio * m1 and x - m1 >= burst_min and za_n >= burst_z:
+                score = max(score, on_thr * za_n / burst_z)
             # A silent episode (a surge no bigger than this series' routine bursts) may still become news.
             onset = (not in_alarm or silent) and score >= on_thr
             cur = math.log((rh + 1.0) / (mh + 1.0))
@@ -311,9 +333,11 @@ def _run(
             # Routine bursts: once this series has had `routine_n` short bursts within `routine_bins`, a new
             # surge must outgrow the `routine_rank`-th largest of their peaks (hourly log ratio) to alert.
             # A smaller one opens a silent episode: baseline frozen, no onset, its peak remembered too.
+            # "Bigger" needs a margin: equal bursts differ by their noise, and without it every few
+            # repeats one of them comes out on top by chance and alerts.
             if onset and routine_n > 0 and not promote:
                 recent = np.sort(mem_peak[(mem_t >= 0.0) & (t - mem_t <= routine_bins)])
-                if recent.size >= routine_n and cur < recent[max(0, recent.size - routine_rank)]:
+                if recent.size >= routine_n and cur < recent[max(0, recent.size - routine_rank)] + routine_margin:
                     onset = False
                     if not in_alarm:
                         in_alarm = True
@@ -441,6 +465,10 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
             s.routine_bins,
             s.routine_rank,
             s.routine_short_bins,
+            s.burst_ratio,
+            s.burst_z,
+            s.burst_min,
+            s.routine_margin,
         ],
         dtype=np.float64,
     )

@@ -93,7 +93,8 @@ class ViralityParams(BaseModel):
     bin_cap_sd: float = Field(4.0, gt=0)
     """A single bin counts at most this many standard deviations above expectation in window sums."""
     single_bin_weight: float = Field(0.0, ge=0, le=1)
-    """Weight of the one-bin window in the score (0: a lone 5-minute burst never alerts by itself)."""
+    """Weight of the one-bin window in the score (0: it does not enter the score; a lone 5-minute bin
+    alerts only through the sudden-burst rule, ``DetectorSettings.burst_*``)."""
     rearm_ratio: float = Field(3.0, ge=0)
     """While an alarm is open and its rate has stopped climbing, a fresh climb to this multiple of its lowest
     hourly rate since (never below the baseline) is a second wave and a new onset; 0 turns this off."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from classifiers.calendar_id import RAMADAN_RESTDAY, RAMADAN_WORKDAY, RESTDAY, WORKDAY, IndonesianCalendar
 from classifiers.simulate import rhythm, simulate
+from classifiers.spike import run_detector
 from classifiers.virality import ViralityParams, detect_onsets, scan_series, series_baseline
 
 START = datetime(2026, 1, 4, 17, 0, tzinfo=UTC)  # Monday 00:00 WIB
@@ -184,7 +186,35 @@ def test_a_lone_burst_bin_does_not_alert_through_the_growth_sum() -> None:
     values = poisson(np.full(8 * PER_DAY, 2.0 / 12), seed=13)
     for day in (3, 5, 7):
         values[day * PER_DAY + 100] += 120.0  # one bot dumps 120 posts in five minutes
-    assert detect_onsets(stamps(len(values)), values.tolist(), PARAMS) == []
+    # Only the sudden-burst rule may react to a lone bin: without it, the window sums stay quiet.
+    no_burst = dataclasses.replace(PARAMS.detector_settings(), burst_ratio=0.0)
+    ts = stamps(len(values))
+    out = run_detector(values, PARAMS.calendar().slots(ts), no_burst)
+    assert not out.onset.any()
+
+
+def test_a_huge_lone_bin_is_a_sudden_burst_until_it_is_routine() -> None:
+    values = poisson(np.full(8 * PER_DAY, 2.0 / 12), seed=13)
+    dumps = [day * PER_DAY + 100 for day in (3, 5, 7)]
+    for b in dumps:
+        values[b] += 120.0  # 120 posts in five minutes where 2 an hour is normal
+    small = 2 * PER_DAY + 30
+    values[small] += 12.0  # many times the baseline too, but only a dozen posts: not news on its own
+    ts = stamps(len(values))
+    onsets = [o for o, _ in detect_onsets(ts, values.tolist(), PARAMS)]
+    # Alerted in the very bin, not an hour later when the window sums would have caught up.
+    assert onsets == [ts[dumps[0]], ts[dumps[1]]], "the first two dumps alert, the third is routine by now"
+
+
+def test_a_sudden_burst_needs_a_big_ratio_on_a_busy_series() -> None:
+    rate = np.full(8 * PER_DAY, 40.0 / 12)  # 40 posts an hour
+    values = poisson(rate, seed=16)
+    busy = 5 * PER_DAY + 100
+    values[busy] += 4 * rate[busy]  # five times the usual bin: unusual, but not a sudden burst
+    ts = stamps(len(values))
+    assert not any(ts[busy] <= o <= ts[busy + 12] for o, _ in detect_onsets(ts, values.tolist(), PARAMS))
+    values[busy] += 40 * rate[busy]  # forty-five times the usual bin
+    assert any(o == ts[busy] for o, _ in detect_onsets(ts, values.tolist(), PARAMS))
 
 
 def test_second_wave_while_the_alarm_is_still_open_gets_its_own_onset() -> None:

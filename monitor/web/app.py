@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,7 +40,7 @@ from classifiers.gazetteer import KECAMATAN
 from monitor.clock import Clock, format_wib, to_wib
 from monitor.config import TOPICS, AppConfig, secret
 from monitor.db import Database
-from monitor.models import AuditLog, Issue, User
+from monitor.models import AuditLog, User
 from monitor.web import labels, queries
 from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
@@ -98,7 +99,7 @@ class WebContext:
         self.board_cache.invalidate()
         self.issue_cache.invalidate()
 
-    def issue_detail(self, session: Session, issue: Issue, max_posts: int) -> queries.IssueDetail:
+    def issue_detail(self, session: Session, issue: Any, max_posts: int) -> queries.IssueDetail:
         """The issue page's evidence for ``issue`` (already scope-checked by the caller), from the cache when fresh.
 
         The version is taken from the issue row the caller has just read: the pipeline bumps
@@ -218,24 +219,46 @@ def _principal_from_request(request: Request, ctx: WebContext) -> Principal | No
         return Principal(user.id, user.username, user.role, user.agency_code)
 
 
-def current_principal(request: Request) -> Principal:
-    """The signed-in user, or :class:`NotAuthenticated` (FastAPI dependency)."""
+def _remembered_principal(request: Request, ctx: WebContext) -> Principal | None:
+    """The cookie session's user if this worker checked it a moment ago (memory only, no I/O)."""
+    if request.headers.get("authorization") or not isinstance(ctx.sessions, DbSessionStore):
+        return None
+    found = ctx.sessions.remembered(request.cookies.get(SESSION_COOKIE))
+    if found is None or not found[1].active:
+        return None
+    data, user_row = found
+    request.state.csrf_token = data.csrf_token
+    return Principal(data.user_id, user_row.username, user_row.role, user_row.agency_code)
+
+
+async def current_principal(request: Request) -> Principal:
+    """The signed-in user, or :class:`NotAuthenticated` (FastAPI dependency).
+
+    Async, so a session this worker has just checked costs no hop to the thread pool (a sync
+    dependency is one more handoff per request, on top of the route's own); a lookup that needs
+    the database still runs in the pool.
+    """
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
-    principal = _principal_from_request(request, web(request))
+    ctx = web(request)
+    principal = _remembered_principal(request, ctx)
+    if principal is None:
+        principal = await run_in_threadpool(_principal_from_request, request, ctx)
     if principal is None:
         raise NotAuthenticated()
     request.state.principal = principal
     return principal
 
 
-def require_roles(*roles: str) -> Callable[..., Principal]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting only the given roles (403 for the others)."""
 
-    def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
-            web(request).audit(principal.username, "access_denied", request.url.path, role=principal.role)
+            await run_in_threadpool(
+                web(request).audit, principal.username, "access_denied", request.url.path, role=principal.role
+            )
             raise HTTPException(403, "Peran Anda tidak diizinkan membuka halaman ini.")
         return principal
 

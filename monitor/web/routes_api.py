@@ -257,7 +257,7 @@ def api_issue(
     ctx = web(request)
     out: IssueDetailOut | None = None
     with ctx.read() as session:
-        issue = queries.get_visible_issue(session, principal, issue_id)
+        issue = queries.visible_issue_row(session, principal, issue_id)
         if issue is not None:
             d = ctx.issue_detail(session, issue, max_posts=100)
             out = IssueDetailOut(

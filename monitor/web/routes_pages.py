@@ -221,7 +221,7 @@ def issue_page(
     """The issue with its evidence: the newest :data:`PAGE_POSTS` posts, or up to 500 with ``?semua=1``."""
     ctx = web(request)
     with ctx.read() as session:
-        issue = queries.get_visible_issue(session, principal, issue_id)
+        issue = queries.visible_issue_row(session, principal, issue_id)
         if issue is not None:
             detail = ctx.issue_detail(session, issue, max_posts=500 if semua else PAGE_POSTS)
     if issue is None:

@@ -100,13 +100,11 @@ class DbSessionStore:
         """
         if not sid or len(sid) > 200:
             return None
+        found = self.remembered(sid)
+        if found is not None:
+            return found
         key = session_hash(sid)
         now = self._now()
-        recent = self._recent.get(key, None, now=now.timestamp())
-        if recent is not None:
-            seen, found = recent
-            if now - seen < TOUCH_EVERY:  # otherwise read it again below, which also refreshes the idle timer
-                return found
         with self.read_engine.connect() as conn:
             row = conn.execute(
                 select(
@@ -136,6 +134,22 @@ class DbSessionStore:
         found = SessionData(row.user_id, row.csrf_token, row.created_at.timestamp(), now.timestamp()), row
         self._recent.put(key, None, (seen, found), now=now.timestamp())
         return found
+
+    def remembered(self, sid: str | None) -> tuple[SessionData, Any] | None:
+        """What :meth:`get_with_user` would return, if this worker checked the session within
+        :data:`RECHECK_AFTER` seconds and its idle timer needs no refresh yet; None otherwise.
+
+        Memory only (no I/O), so the web app can call it on its event loop.
+        """
+        if not sid or len(sid) > 200:
+            return None
+        now = self._now()
+        recent = self._recent.get(session_hash(sid), None, now=now.timestamp())
+        if recent is None:
+            return None
+        seen, found = recent
+        # Past TOUCH_EVERY the table must be read (and the idle timer written) again.
+        return found if now - seen < TOUCH_EVERY else None
 
     def destroy(self, sid: str | None) -> None:
         """End one session (logout)."""

@@ -76,9 +76,15 @@ def line_chart(
     step = plot_w / (n - 1) if n > 1 else 0.0
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
-        pts = " ".join(
-            f"{_fmt(pad_l + j * step)},{_fmt(pad_t + plot_h - (v / top) * plot_h)}" for j, v in enumerate(s.values)
-        )
+        values = s.values
+        if len(values) > 2 and min(values) == max(values):
+            # A flat line (the baseline) needs its two ends, not one point per hour.
+            values = [values[0], values[-1]]
+            xs = [pad_l, pad_l + (len(s.values) - 1) * step]
+        else:
+            xs = [pad_l + j * step for j in range(len(values))]
+        ys = (pad_t + plot_h - (v / top) * plot_h for v in values)
+        pts = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in zip(xs, ys, strict=True))
         dash = ' stroke-dasharray="5 4"' if s.dashed else ""
         if len(s.values) == 1:
             x, y = pts.split(",")
