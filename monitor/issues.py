@@ -415,6 +415,7 @@ class IssueGrouper:
             "similarity": round(similarity, 4),
             "is_spread": spread,
             "added_at": now,
+            "post_created_at": post.created_at,
         }
         self._pending.append(member)
         if not self.deferred:

@@ -232,7 +232,6 @@ class IssuePost(Base):
     """Membership of a post in an issue (a post belongs to one issue at a time)."""
 
     __tablename__ = "issue_posts"
-    __table_args__ = (Index("ix_issue_posts_issue", "issue_id"),)
 
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
@@ -240,6 +239,17 @@ class IssuePost(Base):
     is_spread: Mapped[bool] = mapped_column(Boolean, default=False)
     """A repost, quote, syndicated copy or comment: spread of an existing post, not a new voice."""
     added_at: Mapped[datetime]
+    post_created_at: Mapped[datetime]
+    """The post's ``created_at``, copied here (it never changes) so an issue's timeline (its newest
+    originals, its posts per hour) is read from one index instead of fetching every member post."""
+
+
+Index(
+    "ix_issue_posts_timeline",
+    IssuePost.issue_id,
+    IssuePost.is_spread,
+    IssuePost.post_created_at.desc(),
+)
 
 
 class IssueEvent(Base):

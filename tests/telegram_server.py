@@ -137,6 +137,6 @@ def add_posts(session: Session, issue: Issue, now: datetime, n: int, text: str |
         )
         session.add(post)
         session.flush()
-        session.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now))
+        session.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=post.created_at))
         session.add(Signal(issue_id=issue.id, at=now, stage=issue.stage, score=issue.score, mentions=pid - start))
     session.flush()

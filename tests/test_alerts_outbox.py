@@ -344,7 +344,7 @@ def test_service_pipeline_sends_new_alerts_without_waiting_for_the_delivery_tick
                 )
                 s.add(post)
                 s.flush()
-                s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=at))
+                s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=at, post_created_at=post.created_at))
     svc = MonitorService(cfg, db, SimulatedClock(T0), classifier=FixedClassifier())
     report = svc.pipeline()
     assert report.alerts >= 1

@@ -300,7 +300,7 @@ def seed(db: Database, source: str, kind: str, external_ids: list[str]) -> list[
                         created_at=started, collected_at=started, content_hash=f"h-{ext}", likes=1)
             s.add(post)
             s.flush()
-            s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=started))
+            s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=started, post_created_at=post.created_at))
             ids.append(post.id)
     return ids
 

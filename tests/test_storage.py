@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select, text
 
 from monitor.db import Database, SchemaOutOfDate
-from monitor.models import Source
+from monitor.models import Issue, IssuePost, Post, Source
 
 EXPECTED_TABLES = {
     "sources",
@@ -77,3 +77,43 @@ def test_sqlite_pragmas(sqlite_db: Database) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_timeline_migration_copies_each_members_post_time(empty_db: Database) -> None:
+    """0003 on a database that already holds issues: every membership gets its post's time."""
+    from alembic import command
+
+    from monitor.db import alembic_config
+
+    with empty_db.engine.begin() as conn:
+        cfg = alembic_config(empty_db.url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    created = [datetime(2026, 11, 28, h, 5, tzinfo=UTC) for h in (1, 7, 13)]
+    with empty_db.engine.begin() as conn:
+        # Core inserts into tables 0003 leaves as they were; the membership row in 0002's own shape.
+        conn.execute(insert(Source), [{"name": "s", "kind": "rss", "cursor": {}, "status": "ok", "rate_limit": {}}])
+        conn.execute(
+            insert(Issue),
+            [{"id": 1, "topic": "jalan", "title": "t", "first_seen": created[0], "last_seen": created[-1],
+              "created_at": created[-1], "updated_at": created[-1], "terms": {}}],
+        )  # fmt: skip
+        for n, at in enumerate(created, start=1):
+            conn.execute(
+                insert(Post),
+                [{"id": n, "source_id": 1, "platform": "rss", "external_id": f"p{n}", "kind": "post",
+                  "created_at": at, "collected_at": at, "content_hash": f"h{n}", "extra": {}, "stage": "grouped"}],
+            )  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO issue_posts (post_id, issue_id, similarity, is_spread, added_at) "
+                    "VALUES (:n, 1, 1.0, false, :at)"
+                ),
+                {"n": n, "at": datetime(2026, 11, 28, 14, 0)},
+            )
+    empty_db.upgrade()
+    with empty_db.engine.connect() as conn:
+        copied = conn.scalars(select(IssuePost.post_created_at).order_by(IssuePost.post_id)).all()
+    assert list(copied) == created
+    indexes = {ix["name"] for ix in inspect(empty_db.engine).get_indexes("issue_posts")}
+    assert "ix_issue_posts_timeline" in indexes and "ix_issue_posts_issue" not in indexes

@@ -155,7 +155,7 @@ def seed(db: Database) -> dict[str, int]:
                         collected_at=collected, content_hash=ext, likes=1)
             s.add(post)
             s.flush()
-            s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=collected))
+            s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=collected, post_created_at=post.created_at))
             ids[key] = post.id
     return ids
 

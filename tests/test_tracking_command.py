@@ -45,7 +45,7 @@ def seed(db: Database, now: datetime) -> int:
                     content_hash="h", likes=88)
         s.add(post)
         s.flush()
-        s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now))
+        s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=post.created_at))
         return post.id
 
 

@@ -115,7 +115,7 @@ def test_issue_page_shows_a_page_of_posts_then_all_on_request(env: tuple[TestCli
                         created_at=NOW - timedelta(minutes=k), collected_at=NOW, content_hash=f"b{k}")  # fmt: skip
             session.add(post)
             session.flush()
-            session.add(IssuePost(post_id=post.id, issue_id=s.quiet_id, added_at=NOW))
+            session.add(IssuePost(post_id=post.id, issue_id=s.quiet_id, added_at=NOW, post_created_at=post.created_at))
         issue = session.get(Issue, s.quiet_id)
         assert issue is not None
         issue.post_count = 61

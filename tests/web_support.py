@@ -117,7 +117,7 @@ def seed(db: Database, now: datetime = NOW) -> Seeded:
             s.add(p)
             s.flush()
             posts.append(p)
-            s.add(IssuePost(post_id=p.id, issue_id=iss.id, added_at=now))
+            s.add(IssuePost(post_id=p.id, issue_id=iss.id, added_at=now, post_created_at=p.created_at))
             s.add(
                 Label(
                     post_id=p.id,

@@ -13,11 +13,14 @@ API (bearer token or session): ``/api/issues``, ``/api/issues/{id}``, ``/api/iss
 ingest token (env var named by ``web.ingest_token_env``). ``/metrics`` (Prometheus) needs a user token.
 
 Modules: ``auth`` (tokens, CSRF, rate limit, roles), ``sessions`` (database sessions shared by
-workers), ``cache`` (shared board rows), ``queries`` (scoped reads), ``actions`` (state changes),
-``svg`` (charts), ``exports`` (CSV/XLSX), ``metrics``, ``users``.
+workers, remembered 2 s per worker), ``cache`` (board rows, issue data), ``queries`` (scoped reads),
+``actions`` (state changes), ``svg`` (charts), ``exports`` (CSV/XLSX), ``metrics``, ``users``.
 
-Performance notes (``bench/dashboard.py``): the board is rendered once per (role, agency) while
-a database fingerprint is unchanged; the trends API sums per day in SQL; the issue page reads
-plain rows and shows 50 evidence posts by default. What remains per request is mostly template
-rendering and SQL round trips of the issue page.
+Performance notes (``bench/dashboard.py``, ``bench/ANALYSIS.md``): pages read PostgreSQL through an
+autocommit, read-only pool without a per-request liveness round trip; the board is rendered once
+per (role, agency) while a database fingerprint is unchanged; trends are bucketed in SQL; the
+issue page runs prebuilt statements returning plain rows, reads its timeline from one index
+(``issue_posts.post_created_at``) and shows 25 evidence posts by default. What remains per
+request is mostly FastAPI's own dispatch, template rendering and the issue page's eight small
+queries.
 """

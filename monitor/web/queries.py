@@ -261,14 +261,16 @@ def _issue_page_statements() -> dict[str, Any]:
     re-planning them.
     """
     issue_id = bindparam("issue_id", type_=Integer())
-    members = (
-        select(*POST_COLUMNS, IssuePost.is_spread)
-        .join(IssuePost, IssuePost.post_id == Post.id)
+    # The issue's timeline index gives the originals, newest first, then the spread: the posts
+    # table is read only for the rows shown.
+    shown = (
+        select(IssuePost.post_id, IssuePost.is_spread)
         .where(IssuePost.issue_id == issue_id)
-        .order_by(IssuePost.is_spread, Post.created_at.desc())
+        .order_by(IssuePost.is_spread, IssuePost.post_created_at.desc())
         .limit(bindparam("max_posts"))
-        .subquery("m")
+        .subquery("shown")
     )
+    members = select(*POST_COLUMNS, shown.c.is_spread).join(shown, shown.c.post_id == Post.id).subquery("m")
     # The newest model's label of each shown post, joined after the LIMIT so a busy issue does
     # not look up labels for thousands of posts it will not show.
     newest = aliased(Label)
@@ -350,21 +352,12 @@ def _issue_page_statements() -> dict[str, Any]:
         .order_by(LabelCorrection.created_at.desc())
         .limit(200)
     )
-    since = bindparam("since", type_=Post.created_at.type)
-    per_hour_pg = type_coerce(
-        func.date_trunc("hour", type_coerce(Post.created_at, DateTime())), Post.created_at.type
-    )
-    hourly_pg = (
-        select(per_hour_pg, func.count())
-        .join(IssuePost, IssuePost.post_id == Post.id)
-        .where(IssuePost.issue_id == issue_id, Post.created_at >= since)
-        .group_by(per_hour_pg)
-    )
-    times = (
-        select(Post.created_at)
-        .join(IssuePost, IssuePost.post_id == Post.id)
-        .where(IssuePost.issue_id == issue_id, Post.created_at >= since)
-    )
+    since = bindparam("since", type_=IssuePost.post_created_at.type)
+    created = IssuePost.post_created_at
+    per_hour_pg = type_coerce(func.date_trunc("hour", type_coerce(created, DateTime())), created.type)
+    in_range = (IssuePost.issue_id == issue_id, created >= since)
+    hourly_pg = select(per_hour_pg, func.count()).where(*in_range).group_by(per_hour_pg)
+    times = select(created).where(*in_range)
     return {
         "evidence": evidence,
         "signals": signals,
