@@ -243,7 +243,7 @@ def app_factory():  # type: ignore[no-untyped-def]
     os.environ.setdefault("OKI_MONITOR_AUTHOR_KEY", "bench")
     os.environ.setdefault("OKI_MONITOR_SECRET_KEY", "bench-secret-key-bench-secret-key")
     db = Database(os.environ["OKI_BENCH_DB_URL"])
-    return create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW))
+    return create_app(load_config(ROOT / "config.yaml"), db, SimulatedClock(NOW), freeze_gc=True)
 
 
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:
@@ -340,15 +340,27 @@ class Browser:
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
-        """Send one GET and read the whole answer; returns the status and the lower-cased headers."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
+        """Send one GET and read the whole answer; returns the status and the lower-cased headers.
+
+        Like a browser, it reconnects once when the server has closed the idle connection
+        (uvicorn closes keep-alive connections idle for 5 s: clients that pause meet this).
+        """
         extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nCookie: {self.cookie}\r\n{extra}\r\n".encode()
-        )
-        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        request = f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nCookie: {self.cookie}\r\n{extra}\r\n"
+        for attempt in (1, 2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            assert self.reader is not None
+            try:
+                self.writer.write(request.encode())
+                raw = await self.reader.readuntil(b"\r\n\r\n")
+                break
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                await self.close()
+                if attempt == 2 or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                    raise
+        assert self.reader is not None
+        head = raw.decode("latin-1").split("\r\n")
         status = int(head[0].split(" ", 2)[1])
         fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
         if "content-length" in fields:
@@ -392,15 +404,19 @@ def trends_path(rnd: random.Random) -> str:
 
 
 def measure(
-    base: str, issues: int, clients: int, seconds: float, think: float = 0.0
+    base: str, issues: int, clients: int, seconds: float, think: float = 0.0, seed: int = 0
 ) -> tuple[dict[str, list[float]], float, int]:
-    """Closed loop: each client sends its next request when the last one answered, after ``think`` s on average."""
+    """Closed loop: each client sends its next request when the last one answered, after ``think`` s on average.
+
+    ``seed`` picks the clients' random paths (a warm-up uses another one than the measurement, so
+    the measured issues are not the ones the warm-up left in the issue cache).
+    """
     cookies = [login(base, "bench_pupr" if k % 5 == 4 else "bench") for k in range(clients)]
-    return asyncio.run(_measure(base, cookies, issues, seconds, think))
+    return asyncio.run(_measure(base, cookies, issues, seconds, think, seed))
 
 
 async def _measure(
-    base: str, cookies: list[str], issues: int, seconds: float, think: float
+    base: str, cookies: list[str], issues: int, seconds: float, think: float, seed: int
 ) -> tuple[dict[str, list[float]], float, int]:
     host, port = base.removeprefix("http://").split(":")
     timings: dict[str, list[float]] = {"board": [], "board_refresh": [], "issue": [], "trends_api": []}
@@ -409,7 +425,7 @@ async def _measure(
     stop = started + seconds
 
     async def client(k: int, cookie: str) -> None:
-        rnd = random.Random(k)
+        rnd = random.Random(seed * 1000 + k)
         agency_only = k % 5 == 4  # every fifth client is the PUPR agency user
         etag: str | None = None
         browser = Browser(host, int(port), cookie)
@@ -469,6 +485,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (one per core here)")
     parser.add_argument("--think", type=float, default=0.0, help="mean pause (s) between a client's requests")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of unmeasured load after the server starts")
     parser.add_argument(
         "--rounds", type=int, default=1, help="measure each level above 1 client this many times (new connections)"
     )
@@ -514,6 +531,11 @@ def main() -> None:
     proc, port = start_server(url, args.workers)
     results = []
     try:
+        if args.warmup:
+            # A new server's first requests build FastAPI's route tables, compile templates and
+            # statements and open pool connections (300+ ms each for the first burst): a one-off
+            # that a long-running service does not pay again, so it is not measured.
+            measure(f"http://127.0.0.1:{port}", args.issues, 20, args.warmup, seed=99)
         for clients in [int(c) for c in args.clients.split(",") for _ in range(args.rounds if int(c) > 1 else 1)]:
             cpu0, own0, db0 = tree_cpu_seconds(proc.pid), time.process_time(), db_cpu_seconds(db_name)
             timings, wall, n304 = measure(f"http://127.0.0.1:{port}", args.issues, clients, args.seconds, args.think)

@@ -191,3 +191,19 @@ def test_a_correction_in_one_worker_shows_in_another(config: AppConfig, db: Data
         )
         assert "Koreksi label disimpan" in r.text
         assert "bencana · oleh kominfo" in one.get(f"/issues/{s.rising_id}").text
+
+
+def test_a_serving_app_freezes_its_startup_objects_and_a_test_app_does_not(
+    config: AppConfig, sqlite_db: Database
+) -> None:
+    import gc
+
+    gc.unfreeze()
+    with TestClient(create_app(config, sqlite_db, make_clock())):
+        assert gc.get_freeze_count() == 0
+    try:
+        with TestClient(create_app(config, sqlite_db, make_clock(), freeze_gc=True)) as client:
+            assert gc.get_freeze_count() > 10_000  # the imports' objects: out of every later collection
+            assert client.get("/healthz").status_code == 200
+    finally:
+        gc.unfreeze()

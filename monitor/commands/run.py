@@ -65,7 +65,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         host = args.host or ctx.config.web.host
         port = args.port or ctx.config.web.port
         server = uvicorn.Server(
-            uvicorn.Config(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning")
+            uvicorn.Config(
+                create_app(ctx.config, db, ctx.clock, freeze_gc=True), host=host, port=port, log_level="warning"
+            )
         )
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

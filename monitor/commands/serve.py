@@ -40,5 +40,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         cmd, env = worker_command(ctx.config_path, host, port, workers)
         return subprocess.call(cmd, env=env)
     # No access log: one line per request is CPU on every 30-second board refresh; errors still log.
-    uvicorn.run(create_app(ctx.config, db, ctx.clock), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(ctx.config, db, ctx.clock, freeze_gc=True),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
     return 0

@@ -50,5 +50,5 @@ def serve_demo(result: DemoResult, port: int) -> None:
         scope = f" ({agency})" if agency else ""
         print(f"  masuk sebagai {username:<11} peran {role}{scope}: kata sandi {passwords[username]}")
     # The dashboard's "now" is the end of the scenario, so sparklines and "rising" read as they did then.
-    app = create_app(result.config, result.db, SimulatedClock(START + timedelta(hours=HOURS)))
+    app = create_app(result.config, result.db, SimulatedClock(START + timedelta(hours=HOURS)), freeze_gc=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
