@@ -9,7 +9,7 @@ varying filters. Prints p50/p95/max per kind, requests/s, and the CPU seconds th
 and the load generator used.
 
     python bench/dashboard.py [--posts 1000000] [--issues 5000] [--clients 1,20] [--seconds 30]
-                              [--rounds 1] [--db sqlite|postgresql] [--pg-url URL] [--reuse] [--workers 2]
+                              [--rounds 1] [--db sqlite|postgresql] [--pg-url URL] [--reuse] [--workers 6]
 
 ``--rounds N`` repeats each concurrent level with fresh connections and prints the median: which
 worker each client's keep-alive connection lands on decides much of a round's figures.
@@ -45,6 +45,7 @@ from monitor.config import TOPICS, load_config  # noqa: E402
 from monitor.db import Database  # noqa: E402
 from monitor.models import Issue, ScopeCount, Signal, Source, User  # noqa: E402
 from monitor.web.auth import SESSION_COOKIE, hash_password  # noqa: E402
+from monitor.web.protocol import HTTP_PROTOCOL  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 PASSWORD = "bench-password-123"
@@ -260,7 +261,7 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], int]:
     }
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "dashboard:app_factory", "--app-dir", str(ROOT / "bench"),
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-           "--workers", str(workers)]  # fmt: skip
+           "--workers", str(workers), "--http", HTTP_PROTOCOL]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -483,7 +484,9 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--clients", default="1,20", help="comma-separated concurrency levels to measure")
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (one per core here)")
+    parser.add_argument(
+        "--workers", type=int, default=6, help="uvicorn worker processes (3 per core: each waits on PostgreSQL too)"
+    )
     parser.add_argument("--think", type=float, default=0.0, help="mean pause (s) between a client's requests")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of unmeasured load after the server starts")
     parser.add_argument(

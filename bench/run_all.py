@@ -34,7 +34,7 @@ BENCHES: list[tuple[str, list[str], list[str], str]] = [
     ("alert_latency.py", [], [], "p95 decide -> accepted by SMTP and Telegram < 1 s"),
     (
         "dashboard.py",
-        ["--db", "postgresql", "--posts", "1000000", "--reuse", "--rounds", "3", "--seconds", "20"],
+        ["--db", "postgresql", "--posts", "1000000", "--reuse", "--rounds", "5", "--seconds", "20"],
         ["--posts", "100000"],
         "p95 < 150 ms, 20 clients, 1 M posts in PostgreSQL",
     ),

@@ -55,6 +55,7 @@ from monitor.web.auth import (
 )
 from monitor.web.cache import BoardCache, VersionedCache
 from monitor.web.metrics import WebMetrics
+from monitor.web.protocol import HTTP_PROTOCOL
 from monitor.web.sessions import DbSessionStore
 
 log = logging.getLogger(__name__)
@@ -595,6 +596,8 @@ def worker_command(config_path: Path, host: str, port: int, workers: int) -> tup
         "--log-level",
         "warning",
         "--no-access-log",
+        "--http",
+        HTTP_PROTOCOL,
     ]
     return cmd, {**os.environ, WORKER_CONFIG_ENV: str(config_path.resolve())}
 
