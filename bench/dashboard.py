@@ -430,6 +430,10 @@ async def _measure(
         agency_only = k % 5 == 4  # every fifth client is the PUPR agency user
         etag: str | None = None
         browser = Browser(host, int(port), cookie)
+        if think:
+            # People do not all click at the same instant: without this, the 20 first requests land
+            # together and their queue (200 ms for the last) is most of the slowest 5 % of a short run.
+            await asyncio.sleep(rnd.uniform(0, 2 * think))
         while time.monotonic() < stop:
             kind = rnd.choice(("board", "board_refresh", "board_refresh", "issue", "issue", "issue", "trends_api"))
             headers = {}
