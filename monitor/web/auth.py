@@ -88,6 +88,14 @@ class Principal:
     def sees_all_agencies(self) -> bool:
         return self.role != "agency"
 
+    @property
+    def scope_agency(self) -> str | None:
+        """The agency code rows must carry for this principal to see them; None when it sees every agency.
+
+        An agency user without an agency gets a code no row carries, so it sees nothing.
+        """
+        return None if self.sees_all_agencies else (self.agency_code or "\x00")
+
     def may_see_agency(self, agency_code: str | None) -> bool:
         """Row-level rule: an agency user sees only its own agency's rows."""
         return self.sees_all_agencies or (self.agency_code is not None and agency_code == self.agency_code)

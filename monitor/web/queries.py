@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import DateTime, Integer, Select, String, bindparam, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session, aliased, defer
@@ -60,8 +60,8 @@ def scoped_issues(principal: Principal) -> Select[Issue]:
     that needs them inside a session still gets them on first access.
     """
     query = select(Issue).options(defer(Issue.terms))
-    if not principal.sees_all_agencies:
-        query = query.where(Issue.agency_code == (principal.agency_code or "\x00"))
+    if principal.scope_agency is not None:
+        query = query.where(Issue.agency_code == principal.scope_agency)
     return query
 
 
@@ -83,10 +83,9 @@ def visible_issue_row(session: Session, principal: Principal, issue_id: int) -> 
     loading the issue this way was an eighth of an issue page's CPU.
     """
     conn = session.connection()
-    if principal.sees_all_agencies:
+    if principal.scope_agency is None:
         return conn.execute(_SHOWN_ISSUE, {"issue_id": issue_id}).first()
-    params = {"issue_id": issue_id, "agency": principal.agency_code or "\x00"}
-    return conn.execute(_SHOWN_AGENCY_ISSUE, params).first()
+    return conn.execute(_SHOWN_AGENCY_ISSUE, {"issue_id": issue_id, "agency": principal.scope_agency}).first()
 
 
 # ---------------------------------------------------------------- board
@@ -219,12 +218,6 @@ class EvidencePost:
 
 
 @dataclass
-class DeliveryRow:
-    delivery: Any
-    """A ``deliveries`` row (all columns as attributes)."""
-
-
-@dataclass
 class IssueDetail:
     issue: Any
     """The issue's row (ORM object or plain row: the page only reads its columns)."""
@@ -232,7 +225,8 @@ class IssueDetail:
     signals: list[Any]
     events: list[Any]
     alerts: list[Any]
-    deliveries: list[DeliveryRow]
+    deliveries: list[Any]
+    """Delivery rows of the issue's alerts (channel, recipient, status, attempts, ...), newest first."""
     corrections: list[Any]
     hourly_mentions: HourlyCounts
     correction_users: dict[int, str] = field(default_factory=dict)
@@ -252,7 +246,22 @@ class LabelView(tuple[Any, ...]):
     needs_triage = property(lambda self: self[7])
 
 
-def _issue_page_statements() -> dict[str, Any]:
+class IssuePageStatements(NamedTuple):
+    """The issue page's statements (bound parameters: ``issue_id``, and ``max_posts`` or ``since``)."""
+
+    evidence: Select[*tuple[Any, ...]]
+    signals: Select[*tuple[Any, ...]]
+    events: Select[*tuple[Any, ...]]
+    alerts: Select[*tuple[Any, ...]]
+    deliveries: Select[*tuple[Any, ...]]
+    corrections: Select[*tuple[Any, ...]]
+    hourly_pg: Select[*tuple[Any, ...]]
+    """Posts per hour, counted by PostgreSQL."""
+    times: Select[*tuple[Any, ...]]
+    """The posts' times, for SQLite (counted in Python)."""
+
+
+def _issue_page_statements() -> IssuePageStatements:
     """The issue page's queries, built once with bound parameters.
 
     Built per call they cost more Python than the database spent answering them (statement
@@ -358,16 +367,16 @@ def _issue_page_statements() -> dict[str, Any]:
     in_range = (IssuePost.issue_id == issue_id, created >= since)
     hourly_pg = select(per_hour_pg, func.count()).where(*in_range).group_by(per_hour_pg)
     times = select(created).where(*in_range)
-    return {
-        "evidence": evidence,
-        "signals": signals,
-        "events": events.limit(200),
-        "alerts": alerts,
-        "deliveries": deliveries,
-        "corrections": corrections,
-        "hourly_pg": hourly_pg,
-        "times": times,
-    }
+    return IssuePageStatements(
+        evidence=evidence,
+        signals=signals,
+        events=events.limit(200),
+        alerts=alerts,
+        deliveries=deliveries,
+        corrections=corrections,
+        hourly_pg=hourly_pg,
+        times=times,
+    )
 
 
 _ISSUE_PAGE = _issue_page_statements()
@@ -382,27 +391,27 @@ def issue_detail(session: Session, issue: Any, *, max_posts: int = 100, max_hour
     q = _ISSUE_PAGE
     key = {"issue_id": issue.id}
     posts = []
-    for row in conn.execute(q["evidence"], {"issue_id": issue.id, "max_posts": max_posts}):
+    for row in conn.execute(q.evidence, {"issue_id": issue.id, "max_posts": max_posts}):
         label = LabelView(row[_POST_WIDTH + 1 :]) if row[_POST_WIDTH + 1] is not None else None
         posts.append(EvidencePost(row, label, bool(row.is_spread), author_alias(row.author_key)))
-    signals = list(conn.execute(q["signals"], key))
+    signals = list(conn.execute(q.signals, key))
     signals.reverse()
-    alerts = list(conn.execute(q["alerts"], key))
-    deliveries = [DeliveryRow(d) for d in conn.execute(q["deliveries"], key)] if alerts else []
-    corrections = list(conn.execute(q["corrections"], key))
+    alerts = list(conn.execute(q.alerts, key))
+    deliveries = list(conn.execute(q.deliveries, key)) if alerts else []
+    corrections = list(conn.execute(q.corrections, key))
     users = {c.user_id: c.username for c in corrections if c.user_id is not None and c.username}
     since = {**key, "since": issue.last_seen - timedelta(hours=max_hours)}
     hourly: HourlyCounts
     if conn.dialect.name == "postgresql":
         # Count per hour in SQL: a busy issue has thousands of posts, the chart needs at most 336 numbers.
-        hourly = fill_hours({h: n for h, n in conn.execute(q["hourly_pg"], since)})
+        hourly = fill_hours({h: n for h, n in conn.execute(q.hourly_pg, since)})
     else:
-        hourly = hourly_counts(conn.scalars(q["times"], since))
+        hourly = hourly_counts(conn.scalars(q.times, since))
     return IssueDetail(
         issue=issue,
         posts=posts,
         signals=signals,
-        events=list(conn.execute(q["events"], key)),
+        events=list(conn.execute(q.events, key)),
         alerts=alerts,
         deliveries=deliveries,
         corrections=corrections,
@@ -591,8 +600,8 @@ def trend_rows(
 def _trend_where(query: _Q, principal: Principal, flt: TrendFilter) -> _Q:
     """The time range, the principal's agency scope and the optional filters: one place for all trend queries."""
     query = query.where(ScopeCount.hour >= flt.start, ScopeCount.hour < flt.end)
-    if not principal.sees_all_agencies:
-        query = query.where(ScopeCount.agency_code == (principal.agency_code or "\x00"))
+    if principal.scope_agency is not None:
+        query = query.where(ScopeCount.agency_code == principal.scope_agency)
     if flt.topic:
         query = query.where(ScopeCount.topic == flt.topic)
     if flt.agency:

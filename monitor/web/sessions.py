@@ -154,6 +154,8 @@ class DbSessionStore:
     def destroy(self, sid: str | None) -> None:
         """End one session (logout)."""
         if sid:
+            # Forget every remembered session, not just this one: ending sessions is rare, and
+            # destroy_user could not find a user's entries by key anyway.
             self._recent.invalidate()
             with self.engine.begin() as conn:
                 conn.execute(delete(WebSession).where(WebSession.id_hash == session_hash(sid)))
