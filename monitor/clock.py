@@ -56,12 +56,14 @@ def to_wib(when: datetime) -> datetime:
     return when.astimezone(WIB)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
 def format_wib(when: datetime | None, with_date: bool = True) -> str:
     """``29 Nov 2026 14:05 WIB`` — the one way users see a time."""
     if when is None:
         return "-"
     local = to_wib(when)
-    months = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
     if with_date:
-        return f"{local.day} {months[local.month - 1]} {local.year} {local:%H:%M} WIB"
-    return f"{local:%H:%M} WIB"
+        return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local.hour:02d}:{local.minute:02d} WIB"
+    return f"{local.hour:02d}:{local.minute:02d} WIB"

@@ -101,7 +101,7 @@ class WebContext:
         self.board_cache.invalidate()
         self.issue_cache.invalidate()
 
-    def issue_detail(self, session: Session, issue: Any, max_posts: int) -> queries.IssueDetail:
+    def issue_detail(self, session: Session, issue: Any, max_posts: int, page: bool = True) -> queries.IssueDetail:
         """The issue page's evidence for ``issue`` (already scope-checked by the caller), from the cache when fresh.
 
         The version is taken from the issue row the caller has just read: the pipeline bumps
@@ -109,7 +109,7 @@ class WebContext:
         process's own writes clear the cache. Alerts, deliveries and events that change none of these
         show within the cache's time limit (10 s). A re-view then costs a render and two small queries.
         """
-        key = (issue.id, max_posts)
+        key = (issue.id, max_posts, page)
         version = (
             issue.updated_at,
             issue.last_seen,
@@ -121,7 +121,7 @@ class WebContext:
         cached = self.issue_cache.get(key, version)
         if cached is not None:
             return dataclasses.replace(cached, issue=issue)
-        detail = queries.issue_detail(session, issue, max_posts=max_posts)
+        detail = queries.issue_detail(session, issue, max_posts=max_posts, page=page)
         self.issue_cache.put(key, version, detail)
         return detail
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
 
 from classifiers.taxonomy import TOPIC_LABELS
 
@@ -41,14 +41,15 @@ def eta_text(minutes: float | None) -> str:
     return f"±{hours / 24:.0f} hari"
 
 
+_LINKABLE = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
+"""An absolute http(s) URL with a host: the only kind a page links to."""
+
+
 def safe_url(url: str | None) -> str | None:
-    """The URL if it is plain http(s); None otherwise (``javascript:`` and friends are never linked)."""
+    """The URL if it is plain http(s) with a host; None otherwise (``javascript:`` and friends are never linked)."""
+    # A prefix match rather than urlsplit: it runs for every evidence post on every issue page, and
+    # the scheme and the presence of a host are all that decides whether a link is safe to show.
     if not url:
         return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
+    url = url.strip()
+    return url if _LINKABLE.match(url) else None

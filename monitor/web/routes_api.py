@@ -259,7 +259,7 @@ def api_issue(
     with ctx.read() as session:
         issue = queries.visible_issue_row(session, principal, issue_id)
         if issue is not None:
-            d = ctx.issue_detail(session, issue, max_posts=100)
+            d = ctx.issue_detail(session, issue, max_posts=100, page=False)
             out = IssueDetailOut(
                 **IssueOut.model_validate(issue).model_dump(),
                 posts=[_post_out(e.post, issue.id, e.is_spread) for e in d.posts],
