@@ -86,6 +86,8 @@ class WebContext:
 
     read_sessions: sessionmaker[Session]
     audit_writer: AuditWriter
+    agency_name: Callable[[str | None], str]
+    """An agency's display name from its code (the code itself when unknown)."""
     board_cache: BoardCache = field(default_factory=BoardCache)
     issue_cache: VersionedCache = field(default_factory=VersionedCache)
 
@@ -285,7 +287,7 @@ def require_csrf(request: Request, given: str | None) -> None:
         )
 
 
-def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
+def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name: Callable[[str | None], str]) -> None:
     env = templates.env
     env.globals.update(
         format_wib=format_wib,
@@ -294,7 +296,7 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig) -> None:
         stage_label=labels.stage_label,
         status_label=labels.status_label,
         role_label=lambda r: ROLE_LABELS.get(r, r),
-        agency_name=_agency_names(config),
+        agency_name=agency_name,
         region=config.region,
         eta_text=labels.eta_text,
         safe_url=labels.safe_url,
@@ -444,7 +446,8 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
     # Templates ship with the package and change only with a restart: skip the stat() of every
     # template file on every render that auto_reload does.
     templates.env.auto_reload = False
-    _template_globals(templates, config)
+    agency_name = _agency_names(config)
+    _template_globals(templates, config, agency_name)
     secret_key = secret(config.web.secret_key_env) or secrets.token_urlsafe(32)
     reader = read_engine(db)
     read_sessions = sessionmaker(reader, expire_on_commit=False)
@@ -459,6 +462,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         secret_key=secret_key,
         read_sessions=read_sessions,
         audit_writer=AuditWriter(db.engine),
+        agency_name=agency_name,
     )
     app.state.web = ctx
     # View audit rows queued in memory are written at a clean stop (uvicorn's shutdown, or interpreter

@@ -28,6 +28,7 @@ from monitor.web.auth import (
     verify_password,
 )
 from monitor.web.cache import CachedBoard
+from monitor.web.evidence import evidence_items
 
 log = logging.getLogger(__name__)
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
@@ -248,6 +249,13 @@ def issue_page(
         principal,
         d=detail,
         issue=detail.issue,
+        evidence=evidence_items(
+            detail.posts,
+            issue_id=detail.issue.id,
+            can_act=principal.can_act,
+            csrf_token=getattr(request.state, "csrf_token", ""),
+            agency_name=ctx.agency_name,
+        ),
         chart_mentions=chart_mentions,
         chart_engagement=chart_engagement,
         baseline=base,
