@@ -85,6 +85,7 @@ _MOVING_HOLIDAYS: tuple[date, ...] = tuple(
 )
 """Isra Mi'raj, Imlek, Nyepi, Wafat Isa Almasih, Idulfitri, Kenaikan, Waisak, Iduladha, 1 Muharam, Maulid."""
 
+
 def national_holidays() -> tuple[date, ...]:
     """Every national holiday this module knows (fixed dates for the years of the moving list), sorted.
 

@@ -341,6 +341,12 @@ def evaluate_nab(root: Path, params: ViralityParams) -> list[NabResult]:
         plain = [run_series(f.timestamps, f.values, off).onset[0] for f in files]
         scores, hits, fps = _nab_scores(files, plain)
         results.append(NabResult("oki-monitor (routine-burst memory off)", scores, hits, n_windows, fps))
+    if params.novelty_days > 0 and params.routine_bursts > 0:
+        # Issue #6, third round: what the novelty bar adds.
+        off = params.model_copy(update={"novelty_days": 0.0})
+        plain = [run_series(f.timestamps, f.values, off).onset[0] for f in files]
+        scores, hits, fps = _nab_scores(files, plain)
+        results.append(NabResult("oki-monitor (novelty bar off)", scores, hits, n_windows, fps))
     # NAB tunes each detector's threshold on the corpus; do the same on onset scores (an upper bound here,
     # because it is tuned on the very files it is scored on).
     onset_scores = [np.where(o.onset[0], o.score[0], 0.0) for o in outs]

@@ -38,6 +38,9 @@ Model, per series:
   one link forwarded around) learns their size; a surge not clearly bigger
   than those (``routine_margin``, ~10 %) opens a silent episode, and alerts
   only if it outlasts them.
+* novelty bar: in a busy series (that many short bursts within
+  ``novelty_bins``) a surge alerts only once its largest bin or hourly count
+  beats every day of that period; otherwise it stays silent as above.
 
 The loop is compiled with numba for large workloads when numba is installed
 (about 50 ns per point); small ones, and everything without numba, run the same
@@ -124,6 +127,9 @@ class DetectorSettings:
     """... if it is also this improbable under the series' calibrated, over-dispersed model (normal score) ..."""
     burst_min: float = 20.0
     """... and at least this many posts above its expectation."""
+    novelty_bins: int = 0
+    """Busy series: after ``routine_episodes`` short bursts within this many bins (whole days), a surge alerts only once
+    its largest bin or hourly count is at least the largest of any day in this period (0: off)."""
     initial_level: float | None = None
     """Per-bin starting level; None learns it during ``warmup_bins`` (no alerts meanwhile)."""
 
@@ -213,6 +219,8 @@ def _run(
     burst_z = knobs[24]
     burst_min = knobs[25]
     routine_margin = knobs[26]
+    day_bins = 24 * int(knobs[0])
+    nov_days = int(knobs[27]) // day_bins
     n_mem = 16  # remembered short bursts: a week of a spam account posting twice a day
     log_ratio = math.log(max(min_ratio, 1.0001))
     q = max(1, h // 4)
@@ -245,10 +253,19 @@ def _run(
         mem_t = np.full(n_mem, -1.0)
         mem_peak = np.zeros(n_mem)
         mem_pos = 0
+        hot_run = 0  # bins whose last quarter hour was min_ratio times above normal, less those since that were not
+        day_bin = np.zeros(max(nov_days, 1))  # per day of the novelty period: largest raw bin ...
+        day_hour = np.zeros(max(nov_days, 1))  # ... and largest raw hourly sum (outside the open episode)
+        ep_bin = 0.0  # the open episode's largest raw bin and hourly sum so far
+        ep_hour = 0.0
         for t in range(t_len):
             x = values[i, t]
             if not (x > 0.0):  # negatives and NaN count as nothing
                 x = 0.0
+            day = (t // day_bins) % max(nov_days, 1)
+            if t % day_bins == 0:
+                day_bin[day] = 0.0
+                day_hour[day] = 0.0
             slot = slots[t] % n_slots
             sv = season[slot]
             exp_t = level * sv
@@ -310,8 +327,11 @@ def _run(
             onset = (not in_alarm or silent) and score >= on_thr
             cur = math.log((rh + 1.0) / (mh + 1.0))
             hot = rq >= min_ratio * mq and rq - mq >= 0.25 * min_excess
-            # A silent surge still hot after the longest routine burst is news whatever its size.
-            promote = onset and silent and hot and ep_hot >= short_bins
+            # A silent surge hot for as long as the longest routine burst is news whatever its size. Hot time
+            # leaks away while it is not hot (a few quiet minutes cost as many hot ones), so a days-long silent
+            # episode of repeated bot dumps does not add up to "two hours hot".
+            hot_run = hot_run + 1 if hot else max(hot_run - 1, 0)
+            promote = onset and silent and hot and hot_run >= short_bins
             # Re-arm: once an open episode has stopped climbing, its lowest de-seasonalised hourly rate
             # (never below the frozen baseline) is its floor; a fresh climb to `rearm_ratio` times the
             # floor is a second wave and a new onset, instead of being hidden by the open alarm.
@@ -337,7 +357,15 @@ def _run(
             # repeats one of them comes out on top by chance and alerts.
             if onset and routine_n > 0 and not promote:
                 recent = np.sort(mem_peak[(mem_t >= 0.0) & (t - mem_t <= routine_bins)])
-                if recent.size >= routine_n and cur < recent[max(0, recent.size - routine_rank)] + routine_margin:
+                routine = recent.size >= routine_n and cur < recent[max(0, recent.size - routine_rank)] + routine_margin
+                # Novelty: in a busy series (`routine_n` short bursts within the novelty period) only a surge
+                # that outdoes every day of that period, in its largest 5-minute or hourly count, is news:
+                # a series that bursts every few days raises its own bar; a quiet one keeps it low.
+                if not routine and nov_days > 0 and (not in_alarm or silent):
+                    busy = np.sum((mem_t >= 0.0) & (t - mem_t <= nov_days * day_bins)) >= routine_n
+                    if busy and max(ep_bin, x) < day_bin.max() and max(ep_hour, rh) < day_hour.max():
+                        routine = True
+                if routine:
                     onset = False
                     if not in_alarm:
                         in_alarm = True
@@ -366,6 +394,10 @@ def _run(
                         mem_t[mem_pos] = t
                         mem_peak[mem_pos] = ep_max
                         mem_pos = (mem_pos + 1) % n_mem
+                    day_bin[day] = max(day_bin[day], ep_bin)
+                    day_hour[day] = max(day_hour[day], ep_hour)
+                    ep_bin = 0.0
+                    ep_hour = 0.0
             if onset:
                 in_alarm = True
                 quiet = 0
@@ -391,6 +423,17 @@ def _run(
                     silent = False
                     age = 0
                     cusum = 0.0
+                    day_bin[day] = max(day_bin[day], ep_bin)
+                    day_hour[day] = max(day_hour[day], ep_hour)
+                    ep_bin = 0.0
+                    ep_hour = 0.0
+            # The novelty bar: each day's largest counts, an open episode's once it is over (never its own bar).
+            if in_alarm:
+                ep_bin = max(ep_bin, x)
+                ep_hour = max(ep_hour, rh)
+            else:
+                day_bin[day] = max(day_bin[day], x)
+                day_hour[day] = max(day_hour[day], rh)
             expected_out[i, t] = exp_t
             score_out[i, t] = score
             alarm_out[i, t] = in_alarm and not silent
@@ -469,6 +512,7 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
             s.burst_z,
             s.burst_min,
             s.routine_margin,
+            s.novelty_bins,
         ],
         dtype=np.float64,
     )

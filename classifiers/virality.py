@@ -106,6 +106,11 @@ class ViralityParams(BaseModel):
     routine_burst_minutes: float = Field(120, gt=0)
     """A burst whose last quarter hour stays ``min_ratio``× above normal for less than this is short (bots,
     one forwarded link); a surge that stays up longer alerts even when it is no bigger than those."""
+    novelty_days: float = Field(21, ge=0)
+    """A busy series (``routine_bursts`` short bursts within this many days) alerts only on a surge whose largest
+    5-minute or hourly count beats every day of that period: a series that bursts every few days raises its own
+    bar, a quiet one keeps it low. A surge hot for ``routine_burst_minutes`` still alerts. 0 (or no routine
+    memory): off."""
     baseline_lag_hours: float = Field(0, ge=0)
     """The level learns from bins this old, so a slow climb is compared with the level from before it."""
     baseline_half_life_hours: float = Field(24, gt=0)
@@ -175,6 +180,7 @@ class ViralityParams(BaseModel):
             routine_bins=max(1, round(self.routine_days * 24 * per_hour)),
             routine_rank=self.routine_rank,
             routine_short_bins=max(1, round(self.routine_burst_minutes / self.bin_minutes)),
+            novelty_bins=round(self.novelty_days * 24 * per_hour),
             initial_level=initial_level,
         )
 

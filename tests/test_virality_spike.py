@@ -250,3 +250,26 @@ def test_routine_short_bursts_stop_alerting_but_a_longer_surge_still_does() -> N
     assert any(ts[surge] <= o <= ts[surge + 36] for o in onsets), "a surge outlasting the bursts must alert"
     no_memory = PARAMS.model_copy(update={"routine_bursts": 0})
     assert len(detect_onsets(ts, values.tolist(), no_memory)) > len(onsets)
+
+
+def test_a_busy_series_alerts_only_on_a_surge_bigger_than_its_recent_days() -> None:
+    """The novelty bar: after routine bursts, another of their height stays quiet; a taller one alerts."""
+    n = 14 * PER_DAY
+    rate = np.full(n, 1.0)
+    for b in [d * PER_DAY + off for d in (2, 3, 5, 7) for off in (100, 230)]:
+        rate[b : b + 6] = 20.0  # half an hour of a spam account, twice a day every day or two
+    same = 10 * PER_DAY + 150
+    rate[same : same + 6] = 18.0  # one more of those, at another hour: nothing new here
+    taller = 12 * PER_DAY + 150
+    rate[taller : taller + 6] = 60.0  # three times taller than anything of the last three weeks
+    ts = stamps(n)
+    no_bar = PARAMS.model_copy(update={"novelty_days": 0})
+    same_alerts = same_alerts_without_bar = 0
+    for seed in range(21, 41):
+        values = poisson(rate, seed=seed).tolist()
+        onsets = [o for o, _ in detect_onsets(ts, values, PARAMS)]
+        same_alerts += any(ts[same] <= o <= ts[same + 24] for o in onsets)
+        assert any(ts[taller] <= o <= ts[taller + 6] for o in onsets), f"seed {seed}: a taller surge is news"
+        same_alerts_without_bar += any(ts[same] <= o <= ts[same + 24] for o, _ in detect_onsets(ts, values, no_bar))
+    assert same_alerts == 0
+    assert same_alerts_without_bar > 0  # the routine memory alone lets some of them through
