@@ -393,6 +393,10 @@ def _pg_read_engine(db: Database) -> Engine:
     return engine
 
 
+GC_YOUNG_THRESHOLD = 20_000
+"""Container allocations between collections of the youngest generation in serving processes."""
+
+
 def freeze_startup_objects() -> None:
     """Exempt everything built while starting (modules, models, templates, schemas) from garbage collection.
 
@@ -401,9 +405,15 @@ def freeze_startup_objects() -> None:
     were in flight, a few times a minute. Frozen, they are never scanned again; only what requests
     allocate is. The cost: cycles among the frozen objects are never reclaimed (there are none worth
     reclaiming at startup).
+
+    The youngest generation is also collected every 20,000 new container objects instead of every
+    700: an issue page allocates thousands, nearly all freed by reference counting when the request
+    ends, so a collection every few hundred found almost nothing and cost 0.14 ms per page (0.04 ms
+    now, measured in process over 700 random issue pages).
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _close_writer(ref: weakref.ref[AuditWriter]) -> None:

@@ -667,7 +667,7 @@ def trend_series(
     out: dict[str, dict[datetime, list[float]]] = defaultdict(dict)
     starts: dict[Any, datetime] = {}
     # Plain rows from the connection: the ORM's per-statement work buys nothing here.
-    for day_value, value, posts, complaints, engagement in session.connection().execute(query):
+    for day_value, value, posts, complaints, engagement in session.connection().execute(query).all():
         start = starts.get(day_value)
         if start is None:
             local = date.fromisoformat(day_value) if isinstance(day_value, str) else day_value.date()
