@@ -299,7 +299,6 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
         agency_name=agency_name,
         region=config.region,
         eta_text=labels.eta_text,
-        safe_url=labels.safe_url,
         label_values_datalist=_label_values_datalist(config),
     )
 
