@@ -301,28 +301,22 @@ def _issue_page_statements() -> IssuePageStatements:
         .outerjoin(Label, Label.id == newest_label)
         .order_by(members.c.is_spread, members.c.created_at.desc())
     )
-    signals = (
-        select(
-            Signal.at,
-            Signal.stage,
-            Signal.score,
-            Signal.p_viral,
-            Signal.eta_minutes,
-            Signal.mentions,
-            Signal.engagement,
-            Signal.velocity,
-            Signal.reasons,
-        )
-        .where(Signal.issue_id == issue_id)
-        .order_by(Signal.at.desc())
-        .limit(500)
+
+    def newest_signals(*columns: Any) -> Select[*tuple[Any, ...]]:
+        return select(*columns).where(Signal.issue_id == issue_id).order_by(Signal.at.desc()).limit(500)
+
+    signals = newest_signals(
+        Signal.at,
+        Signal.stage,
+        Signal.score,
+        Signal.p_viral,
+        Signal.eta_minutes,
+        Signal.mentions,
+        Signal.engagement,
+        Signal.velocity,
+        Signal.reasons,
     )
-    signal_chart = (
-        select(Signal.at, Signal.engagement, Signal.score)
-        .where(Signal.issue_id == issue_id)
-        .order_by(Signal.at.desc())
-        .limit(500)
-    )
+    signal_chart = newest_signals(Signal.at, Signal.engagement, Signal.score)
     # Only the columns the page and the API show: the alert's payload (the whole message) and
     # the other wide columns cost decoding on every view for nothing.
     events = (
