@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,20 @@ def _config(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def _upgraded_config(tmp_path: Path) -> Path:
+    cfg = _config(tmp_path)
+    up = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "db", "upgrade"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert up.returncode == 0, up.stderr
+    return cfg
 
 
 def _start(cfg: Path, *args: str) -> subprocess.Popen[str]:
@@ -59,16 +74,7 @@ def test_run_refuses_database_without_schema(tmp_path: Path) -> None:
 
 
 def test_run_starts_and_stops_cleanly_and_holds_the_lease(tmp_path: Path) -> None:
-    cfg = _config(tmp_path)
-    up = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "db", "upgrade"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert up.returncode == 0, up.stderr
+    cfg = _upgraded_config(tmp_path)
     first = _start(cfg, "--no-web")
     try:
         _wait_for(first, "scheduler started")
@@ -87,3 +93,31 @@ def test_run_starts_and_stops_cleanly_and_holds_the_lease(tmp_path: Path) -> Non
     third.send_signal(signal.SIGINT)
     third.communicate(timeout=120)
     assert third.returncode == 0
+
+
+_SYS_TGKILL = {"x86_64": 234, "aarch64": 131}
+
+
+def _signal_a_worker_thread(pid: int, sig: int) -> None:
+    """Deliver `sig` to a non-main thread of `pid`, as the kernel may do with any process-directed signal."""
+    import ctypes
+
+    tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+    assert tids, "the scheduler runs threads"
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(_SYS_TGKILL[os.uname().machine], pid, tids[0], sig) == 0, ctypes.get_errno()
+
+
+def test_run_stops_when_the_signal_lands_on_another_thread(tmp_path: Path) -> None:
+    if os.uname().machine not in _SYS_TGKILL or not Path("/proc/self/task").exists():
+        pytest.skip("needs Linux tgkill to aim a signal at one thread")
+    cfg = _upgraded_config(tmp_path)
+    proc = _start(cfg, "--no-web")
+    try:
+        _wait_for(proc, "scheduler started")
+        _signal_a_worker_thread(proc.pid, signal.SIGTERM)
+        _, rest = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and "stopped cleanly" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()

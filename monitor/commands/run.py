@@ -91,7 +91,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             log.info("dashboard on http://%s:%s", server.config.host, server.config.port)
             server.run()
         else:
-            stop.wait()
+            # Short timed waits, not one untimed wait: the kernel may hand SIGINT/SIGTERM to a
+            # scheduler thread, and CPython runs the Python handler only when the main thread
+            # next executes bytecode. An untimed wait would then never see the signal.
+            while not stop.wait(0.5):
+                pass
     finally:
         if web_workers is not None:
             web_workers.terminate()
