@@ -133,6 +133,41 @@ def simulate_series(
     return SimSeries(start, values, rate, viral_per_hour, tuple(sorted(episodes, key=lambda e: e.start_bin)))
 
 
+def add_bot_bursts(
+    rng: np.random.Generator,
+    series: SimSeries,
+    bin_minutes: int = 5,
+    gap_hours: tuple[float, float] = (8.0, 36.0),
+    ratio: tuple[float, float] = (8.0, 20.0),
+    min_posts: float = 20.0,
+    clear_hours: float = 2.0,
+) -> SimSeries:
+    """The same series with a bot dumping posts every 8-36 hours: a "busy" series.
+
+    Each burst lasts 1-6 bins at 8-20× the true rate (at least ``min_posts`` a bin). None starts
+    within ``clear_hours`` before a viral episode or inside one, so a viral climb is never helped
+    by a bot. Bursts are planted as ``bot`` episodes: any onset they cause is a false alert.
+    """
+    per_hour = 60 // bin_minutes
+    values = series.values.copy()
+    rate = series.rate.copy()
+    viral = [e for e in series.episodes if e.kind == "viral"]
+    bots: list[Episode] = []
+    b = int(rng.uniform(*gap_hours) * per_hour)
+    while b < len(values):
+        width = int(rng.integers(1, 7))
+        end = min(len(values), b + width)
+        blocked = any(e.start_bin - clear_hours * per_hour <= b <= e.end_bin for e in viral)
+        if not blocked:
+            extra = np.maximum(rng.uniform(*ratio) * rate[b:end], min_posts)
+            values[b:end] += np.round(extra)
+            rate[b:end] += extra
+            bots.append(Episode("bot", b, None, end - 1))
+        b += int(rng.uniform(*gap_hours) * per_hour)
+    episodes = tuple(sorted((*series.episodes, *bots), key=lambda e: e.start_bin))
+    return SimSeries(series.start, values, rate, series.viral_per_hour, episodes)
+
+
 def simulate(seed: int = 7, n_series: int = 200, weeks: float = 2.0, bin_minutes: int = 5) -> list[SimSeries]:
     """A reproducible set of series (the evaluation's default corpus)."""
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from classifiers.calendar_id import RAMADAN_RESTDAY, RAMADAN_WORKDAY, RESTDAY, WORKDAY, IndonesianCalendar
-from classifiers.simulate import rhythm, simulate
+from classifiers.simulate import add_bot_bursts, rhythm, simulate
 from classifiers.spike import run_detector
 from classifiers.virality import ViralityParams, detect_onsets, scan_series, series_baseline
 
@@ -124,6 +124,26 @@ def test_bad_values_count_as_zero() -> None:
     assert detect_onsets(ts, values, PARAMS) == []
     with pytest.raises(ValueError, match="timestamps"):
         detect_onsets(ts[:-1], values, PARAMS)
+
+
+def test_bot_bursts_make_a_busy_series_and_never_touch_a_viral_climb() -> None:
+    sims = simulate(seed=5, n_series=40, weeks=2)
+    busy = [add_bot_bursts(np.random.default_rng(1), s) for s in sims]
+    for before, after in zip(sims, busy, strict=True):
+        bots = [e for e in after.episodes if e.kind == "bot"]
+        viral = [e for e in after.episodes if e.kind == "viral"]
+        assert len(bots) >= 9  # two weeks, one burst every 8-36 hours, a few skipped near viral episodes
+        added = after.values - before.values
+        assert (added >= 0).all()
+        for e in bots:
+            assert 1 <= e.end_bin - e.start_bin + 1 <= 6
+            assert (added[e.start_bin : e.end_bin + 1] >= 20).all()
+            assert not any(v.start_bin - 24 <= e.start_bin <= v.end_bin for v in viral)
+        inside = np.zeros(len(added), dtype=bool)
+        for e in bots:
+            inside[e.start_bin : e.end_bin + 1] = True
+        assert (added[~inside] == 0).all()  # nothing else changed
+        assert [e for e in after.episodes if e.kind != "bot"] == list(before.episodes)
 
 
 def test_scan_series_matches_detect_onsets() -> None:
