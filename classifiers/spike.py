@@ -37,7 +37,8 @@ Model, per series:
 * routine bursts: a series that keeps producing short bursts (a spam account,
   one link forwarded around) learns their size; a surge not clearly bigger
   than those (``routine_margin``, ~10 %) opens a silent episode, and alerts
-  only if it outlasts them.
+  only if it outlasts them: by ``routine_outlast`` (a quarter) while its last
+  hour is half again the hour before, or for ``routine_short_bins`` anyway.
 * novelty bar: in a busy series (that many short bursts within
   ``novelty_bins``) a surge alerts only once its largest bin or hourly count
   beats every day of that period; otherwise it stays silent as above.
@@ -130,6 +131,10 @@ class DetectorSettings:
     novelty_bins: int = 0
     """Busy series: after ``routine_episodes`` short bursts within this many bins (whole days), a surge alerts only once
     its largest bin or hourly count is at least the largest of any day in this period (0: off)."""
+    routine_outlast: float = 0.0
+    """A silent surge (routine or below the novelty bar) also alerts once hot this many times as long as the longest
+    remembered short burst, if its last hour is half again the hour before (never later than ``routine_short_bins``;
+    0: only after ``routine_short_bins``)."""
     initial_level: float | None = None
     """Per-bin starting level; None learns it during ``warmup_bins`` (no alerts meanwhile)."""
 
@@ -221,6 +226,8 @@ def _run(
     routine_margin = knobs[26]
     day_bins = 24 * int(knobs[0])
     nov_days = int(knobs[27]) // day_bins
+    outlast = knobs[28]
+    keep_bins = max(routine_bins, nov_days * day_bins)
     n_mem = 16  # remembered short bursts: a week of a spam account posting twice a day
     log_ratio = math.log(max(min_ratio, 1.0001))
     q = max(1, h // 4)
@@ -252,6 +259,8 @@ def _run(
         ep_hot = 0  # bins of the open episode whose last quarter hour was min_ratio times above normal
         mem_t = np.full(n_mem, -1.0)
         mem_peak = np.zeros(n_mem)
+        mem_hot = np.zeros(n_mem)  # ... and the longest their last quarter hour stayed hot (leaky, see hot_run)
+        ep_run = 0.0  # the open episode's longest hot run
         mem_pos = 0
         hot_run = 0  # bins whose last quarter hour was min_ratio times above normal, less those since that were not
         day_bin = np.zeros(max(nov_days, 1))  # per day of the novelty period: largest raw bin ...
@@ -331,11 +340,19 @@ def _run(
             # leaks away while it is not hot (a few quiet minutes cost as many hot ones), so a days-long silent
             # episode of repeated bot dumps does not add up to "two hours hot".
             hot_run = hot_run + 1 if hot else max(hot_run - 1, 0)
-            promote = onset and silent and hot and hot_run >= short_bins
+            # Shape, not size: a viral climb starts small but keeps climbing, a bot's dump is over in minutes.
+            # A silent surge that has stayed hot `outlast` times as long as the longest remembered routine
+            # burst, and whose last hour is half again the hour before, is news (never later than two hours).
+            rh_prev = rhs[(pos + 1) % ring]
+            need = float(short_bins)
+            if outlast > 0.0 and onset and silent and hot and rh >= 1.5 * rh_prev:
+                known_hot = mem_hot[(mem_t >= 0.0) & (t - mem_t <= keep_bins)]
+                if known_hot.size > 0:
+                    need = min(need, outlast * known_hot.max())
+            promote = onset and silent and hot and hot_run >= need
             # Re-arm: once an open episode has stopped climbing, its lowest de-seasonalised hourly rate
             # (never below the frozen baseline) is its floor; a fresh climb to `rearm_ratio` times the
             # floor is a second wave and a new onset, instead of being hidden by the open alarm.
-            rh_prev = rhs[(pos + 1) % ring]
             rhs[pos] = rh
             if in_alarm and not silent and rearm_ratio > 0.0 and age >= h and mh > 0.0:
                 if rh <= 1.1 * rh_prev:
@@ -375,8 +392,10 @@ def _run(
                         floor = math.inf
                         ep_max = cur
                         ep_hot = 0
+                        ep_run = 0.0
             if in_alarm:
                 ep_max = max(ep_max, cur)
+                ep_run = max(ep_run, float(hot_run))
                 if hot:
                     ep_hot += 1
                 if score < off_thr:
@@ -393,6 +412,7 @@ def _run(
                     if ep_hot < short_bins:
                         mem_t[mem_pos] = t
                         mem_peak[mem_pos] = ep_max
+                        mem_hot[mem_pos] = ep_run
                         mem_pos = (mem_pos + 1) % n_mem
                     day_bin[day] = max(day_bin[day], ep_bin)
                     day_hour[day] = max(day_hour[day], ep_hour)
@@ -406,6 +426,7 @@ def _run(
                 if not promote:
                     ep_max = cur
                     ep_hot = 0
+                    ep_run = float(hot_run)
                 silent = False
             if in_alarm:
                 age += 1
@@ -513,6 +534,7 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
             s.burst_min,
             s.routine_margin,
             s.novelty_bins,
+            s.routine_outlast,
         ],
         dtype=np.float64,
     )

@@ -111,6 +111,11 @@ class ViralityParams(BaseModel):
     5-minute or hourly count beats every day of that period: a series that bursts every few days raises its own
     bar, a quiet one keeps it low. A surge hot for ``routine_burst_minutes`` still alerts. 0 (or no routine
     memory): off."""
+    routine_outlast: float = Field(1.25, ge=0)
+    """Shape, not size: a surge kept silent by the routine memory or the novelty bar alerts once its last quarter
+    hour has been hot this many times as long as the longest remembered short burst of the period and its last
+    hour is at least 1.5× the hour before (a viral climb starts small but keeps climbing; a bot's dump is over in
+    minutes). Never later than ``routine_burst_minutes``; 0: only after ``routine_burst_minutes``."""
     baseline_lag_hours: float = Field(0, ge=0)
     """The level learns from bins this old, so a slow climb is compared with the level from before it."""
     baseline_half_life_hours: float = Field(24, gt=0)
@@ -181,6 +186,7 @@ class ViralityParams(BaseModel):
             routine_rank=self.routine_rank,
             routine_short_bins=max(1, round(self.routine_burst_minutes / self.bin_minutes)),
             novelty_bins=round(self.novelty_days * 24 * per_hour),
+            routine_outlast=self.routine_outlast,
             initial_level=initial_level,
         )
 

@@ -293,3 +293,33 @@ def test_a_busy_series_alerts_only_on_a_surge_bigger_than_its_recent_days() -> N
         same_alerts_without_bar += any(ts[same] <= o <= ts[same + 24] for o, _ in detect_onsets(ts, values, no_bar))
     assert same_alerts == 0
     assert same_alerts_without_bar > 0  # the routine memory alone lets some of them through
+
+
+def test_a_busy_series_still_warns_early_of_a_climb_smaller_than_its_bot() -> None:
+    """Shape, not size: a viral climb that starts far below a daily bot's dumps outlasts them and alerts early."""
+    n = 12 * PER_DAY
+    rate = np.full(n, 1.0)  # 12 posts an hour
+    dumps = [d * PER_DAY + 100 for d in range(2, 10)]
+    for b in dumps:
+        rate[b : b + 6] = 20.0  # half an hour of a bot, every day
+    climb = 10 * PER_DAY + 150
+    t = np.arange(n - climb)
+    rate[climb:] += np.minimum(0.3 * np.exp(np.log(2) / 24 * t), 40.0)  # doubling every two hours
+    cross = climb + int(np.nonzero(rate[climb:] >= 10.0)[0][0])  # ten times the normal rate
+    ts = stamps(n)
+    off = PARAMS.model_copy(update={"routine_outlast": 0.0})
+    early_without = 0
+    for seed in range(21, 31):
+        values = poisson(rate, seed=seed).tolist()
+        onsets = [o for o, _ in detect_onsets(ts, values, PARAMS)]
+        before = [o for o, _ in detect_onsets(ts, values, off)]
+        assert any(ts[climb] <= o < ts[cross] for o in onsets), f"seed {seed}: the climb was not alerted early"
+        early_without += any(ts[climb] <= o < ts[cross] for o in before)
+        # The first two dumps are news; later ones stay routine. (Equal dumps differ by their noise: a few seeds
+        # have a later dump beat the novelty bar by chance, with or without the shape rule; it must add none.)
+        assert any(ts[dumps[0]] <= o <= ts[dumps[0] + 6] for o in onsets)
+        assert any(ts[dumps[1]] <= o <= ts[dumps[1] + 6] for o in onsets)
+        for b in dumps[2:]:
+            alerted = any(ts[b] <= o <= ts[b + 24] for o in onsets)
+            assert not alerted or any(ts[b] <= o <= ts[b + 24] for o in before), f"seed {seed}: a routine dump alerted"
+    assert early_without < 5  # without the rule the climb waits for two hours hot: mostly too late
