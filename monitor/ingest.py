@@ -18,14 +18,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from collectors.base import RawItem
 from collectors.dedupe import canonical_url, content_hash
 from monitor.config import AppConfig, secret
-from monitor.db import Database
+from monitor.db import Database, bulk_insert, one_of
 from monitor.models import Post, PostMetric, Source, table_of
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class Ingestor:
         existing = {
             p.external_id: p
             for p in session.scalars(
-                select(Post).where(Post.source_id == source.id, Post.external_id.in_(list(latest)))
+                select(Post).where(Post.source_id == source.id, one_of(session, Post.external_id, list(latest)))
             )
         }
         fresh: list[RawItem] = []
@@ -251,7 +251,7 @@ class Ingestor:
         copies = self._link_duplicates(session, rows)
         # A plain executemany, then the ids by (source, external id): an ordered RETURNING makes
         # SQLAlchemy insert row by row on SQLite (no sentinel column), several times slower.
-        session.execute(insert(table_of(Post)), rows)
+        bulk_insert(session, table_of(Post), rows)
         by_external: dict[str, int] = {}
         external = [row["external_id"] for row in rows]
         for start in range(0, len(external), INSERT_CHUNK):
@@ -259,7 +259,8 @@ class Ingestor:
                 (ext, pid)
                 for pid, ext in session.execute(
                     select(Post.id, Post.external_id).where(
-                        Post.source_id == source.id, Post.external_id.in_(external[start : start + INSERT_CHUNK])
+                        Post.source_id == source.id,
+                        one_of(session, Post.external_id, external[start : start + INSERT_CHUNK]),
                     )
                 )
             )
@@ -279,7 +280,7 @@ class Ingestor:
             if row["likes"] or row["shares"] or row["replies"] or row["views"]
         ]
         if metrics:
-            session.execute(insert(table_of(PostMetric)), metrics)
+            bulk_insert(session, table_of(PostMetric), metrics)
 
     @staticmethod
     def _link_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -295,14 +296,14 @@ class Ingestor:
         # The first stored copy only: a story shared thousands of times must not return thousands of rows.
         for pid, h in session.execute(
             select(func.min(Post.id), Post.content_hash)
-            .where(Post.content_hash.in_(hashes))
+            .where(one_of(session, Post.content_hash, sorted(hashes)))
             .group_by(Post.content_hash)
         ):
             earlier["h:" + h] = pid
         if urls:
             for pid, u in session.execute(
                 select(func.min(Post.id), Post.canonical_url)
-                .where(Post.canonical_url.in_(urls))
+                .where(one_of(session, Post.canonical_url, sorted(urls)))
                 .group_by(Post.canonical_url)
             ):
                 if u:

@@ -21,12 +21,13 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.normalise import normalise
 from classifiers.taxonomy import TOPIC_LABELS
 from monitor.config import AppConfig
+from monitor.db import bulk_insert, one_of
 from monitor.models import Issue, IssueEvent, IssuePost, Post, table_of
 from monitor.prefilter import place_words
 
@@ -123,12 +124,39 @@ def cosine(a: Counter[str] | dict[str, float], b: Counter[str] | dict[str, float
     return dot / (na * nb) if na and nb else 0.0
 
 
+def _norm(vector: Counter[str] | dict[str, float]) -> float:
+    return math.sqrt(sum(v * v for v in vector.values()))
+
+
+def _cosine_normed(
+    a: Counter[str] | dict[str, float], norm_a: float, b: Counter[str] | dict[str, float], norm_b: float
+) -> float:
+    """``cosine(a, b)`` with both norms known; the same float result (same summation order)."""
+    if not a or not b:
+        return 0.0
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
+    return dot / (norm_a * norm_b) if norm_a and norm_b else 0.0
+
+
 def make_title(topic: str, kecamatan: str | None, desa: str | None, terms: Counter[str] | dict[str, float]) -> str:
     """A short Indonesian title: topic, place and the words the posts share most."""
     top = [w for w, _ in heapq.nsmallest(4, terms.items(), key=lambda kv: (-kv[1], kv[0]))]
     place = f"Desa {desa}, {kecamatan}" if desa and kecamatan else (kecamatan or "lokasi belum jelas")
     words = f": {' '.join(top)}" if top else ""
     return f"{TOPIC_LABELS.get(topic, topic)} di {place}{words}"
+
+
+@dataclass(slots=True)
+class _IssueState:
+    """An issue's term weights and recent signatures while a batch is placed (written back once)."""
+
+    weights: dict[str, float]
+    sigs: list[int]
+    added: int = 0
+    sig_array: np.ndarray | None = None
+    norm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -159,9 +187,9 @@ class IssueGrouper:
         self._parents: dict[tuple[int, str], int] | None = None
         """(source id, external id) → post id of the parents of a prefetched batch."""
         self._origin_issue: dict[int, Issue] = {}
-        self._sig_arrays: dict[int, tuple[list[int], np.ndarray]] = {}
-        """id(issue) → (its signature list, the same as an array), for the vectorised near-copy test."""
         """post id → open issue, for the originals (parents, earlier copies) of a prefetched batch."""
+        self._work: dict[Issue, _IssueState] = {}
+        """The term vectors, signatures and counts of issues touched since the last ``write_pending``."""
 
     def preload(self, session: Session, earliest: datetime) -> None:
         """Load once the issues posts from ``earliest`` on could join, instead of one query per post."""
@@ -183,21 +211,31 @@ class IssueGrouper:
         for start in range(0, len(external), 900):  # bounded IN lists
             for pid, sid, ext in session.execute(
                 select(Post.id, Post.source_id, Post.external_id).where(
-                    Post.external_id.in_(external[start : start + 900])
+                    one_of(session, Post.external_id, external[start : start + 900])
                 )
             ):
                 if (sid, ext) in wanted:
                     parents[(sid, ext)] = pid
         origins = sorted({p.duplicate_of_id for p in posts if p.duplicate_of_id} | set(parents.values()))
-        found: dict[int, Issue] = {}
+        issue_of: dict[int, int] = {}
         with session.no_autoflush:
+            # Plain (post, issue) id pairs, then each issue once: a widely copied story has thousands
+            # of originals in a few issues, and loading an Issue entity per row cost more than the query.
             for start in range(0, len(origins), 900):
-                for post_id, issue in session.execute(
-                    select(IssuePost.post_id, Issue)
-                    .join(Issue, IssuePost.issue_id == Issue.id)
-                    .where(IssuePost.post_id.in_(origins[start : start + 900]), Issue.status == "open")
-                ):
-                    found[post_id] = issue
+                issue_of.update(
+                    (post_id, issue_id)
+                    for post_id, issue_id in session.execute(
+                        select(IssuePost.post_id, IssuePost.issue_id)
+                        .join(Issue, IssuePost.issue_id == Issue.id)
+                        .where(one_of(session, IssuePost.post_id, origins[start : start + 900]), Issue.status == "open")
+                    )
+                )
+            wanted_issues = sorted(set(issue_of.values()))
+            issues: dict[int, Issue] = {}
+            for start in range(0, len(wanted_issues), 900):
+                chunk = wanted_issues[start : start + 900]
+                issues.update((i.id, i) for i in session.scalars(select(Issue).where(one_of(session, Issue.id, chunk))))
+        found = {post_id: issues[issue_id] for post_id, issue_id in issue_of.items() if issue_id in issues}
         self._parents, self._origin_issue = parents, found
 
     def place(self, session: Session, post: PostFacts, label: LabelFacts, now: datetime) -> Placement:
@@ -254,17 +292,39 @@ class IssueGrouper:
 
     def write_pending(self, session: Session) -> int:
         """Store the memberships placed so far and mark their posts grouped; returns how many."""
+        self._write_issues()
         pending, self._pending = self._pending, []
         if not pending:
             return 0
-        session.execute(insert(table_of(IssuePost)), pending)
+        bulk_insert(session, table_of(IssuePost), pending)
         ids = [m["post_id"] for m in pending]
         for start in range(0, len(ids), 900):  # bounded IN lists
             session.execute(
-                update(Post).where(Post.id.in_(ids[start : start + 900])).values(stage="grouped"),
+                update(Post).where(one_of(session, Post.id, ids[start : start + 900])).values(stage="grouped"),
                 execution_options={"synchronize_session": False},
             )
         return len(pending)
+
+    def _state(self, issue: Issue) -> _IssueState:
+        state = self._work.get(issue)
+        if state is None:
+            terms = issue.terms or {}
+            state = _IssueState(dict(terms.get("w", {})), list(terms.get("sigs", [])))
+            self._work[issue] = state
+        return state
+
+    def _write_issues(self) -> None:
+        # Term vector, title and count once per touched issue: per post, the JSON copies, the title's
+        # top-words sort and the ORM change tracking were most of the grouping time (bench/ingest.py).
+        work, self._work = self._work, {}
+        for issue, state in work.items():
+            if not state.added:
+                continue
+            issue.terms = {"w": dict(state.weights), "sigs": list(state.sigs)}
+            title = make_title(issue.topic, issue.kecamatan, issue.desa, state.weights)
+            if title != issue.title:
+                issue.title = title
+            issue.post_count += state.added
 
     def _threshold(self, issue: Issue, label: LabelFacts) -> float:
         base = self.config.issues.min_similarity
@@ -324,8 +384,12 @@ class IssueGrouper:
         candidates = self._candidates(session, label, at, statuses, window)
         best: Issue | None = None
         best_sim, near = 0.0, False
+        norm = _norm(terms)
         for issue in candidates:
-            sim = cosine(terms, issue.terms.get("w", {}))
+            state = self._state(issue)
+            if state.norm is None:
+                state.norm = _norm(state.weights)
+            sim = _cosine_normed(terms, norm, state.weights, state.norm)
             if label.desa and issue.desa == label.desa:
                 sim += 0.15
             if issue.topic != label.topic:
@@ -339,14 +403,12 @@ class IssueGrouper:
 
     def _near(self, issue: Issue, sig: int) -> bool:
         """Whether ``sig`` is within SIMHASH_NEAR bits of one of the issue's recent post signatures."""
-        sigs = issue.terms.get("sigs", [])
-        if not sigs:
+        state = self._state(issue)
+        if not state.sigs:
             return False
-        cached = self._sig_arrays.get(id(issue))
-        if cached is None or cached[0] is not sigs:  # _join assigns a new list, so identity tells staleness
-            cached = (sigs, np.array(sigs, dtype=np.uint64))
-            self._sig_arrays[id(issue)] = cached
-        return bool((np.bitwise_count(cached[1] ^ np.uint64(sig)) <= SIMHASH_NEAR).any())
+        if state.sig_array is None:  # _join drops it when the signatures change
+            state.sig_array = np.array(state.sigs, dtype=np.uint64)
+        return bool((np.bitwise_count(state.sig_array ^ np.uint64(sig)) <= SIMHASH_NEAR).any())
 
     def _candidates(
         self, session: Session, label: LabelFacts, at: datetime, statuses: Sequence[str], window: timedelta
@@ -385,29 +447,32 @@ class IssueGrouper:
         similarity: float,
         spread: bool,
     ) -> Placement:
-        weights: dict[str, float] = dict(issue.terms.get("w", {}))
+        state = self._state(issue)
+        # Same operations and dict order as a fresh copy per post would give: cosine sums and the
+        # title's ties depend on the order, so grouping stays identical.
+        weights = state.weights
         for word, count in terms.items():
             weights[word] = weights.get(word, 0.0) + count
         if len(weights) > self.TERM_CAP:
-            weights = dict(heapq.nlargest(self.TERM_CAP, weights.items(), key=lambda kv: kv[1]))
-        sigs = [*issue.terms.get("sigs", []), sig][-self.MAX_SIGS :]
-        issue.terms = {"w": weights, "sigs": sigs}  # reassign: JSON columns track assignment, not mutation
+            weights = state.weights = dict(heapq.nlargest(self.TERM_CAP, weights.items(), key=lambda kv: kv[1]))
+        state.sigs.append(sig)
+        if len(state.sigs) > self.MAX_SIGS:
+            del state.sigs[: -self.MAX_SIGS]
+        state.sig_array = state.norm = None
+        state.added += 1
         if issue.kecamatan is None and label.kecamatan:
             issue.kecamatan = label.kecamatan
         if issue.desa is None and label.desa:
             issue.desa = label.desa
         # Assign only what changes: every ORM attribute write costs change-tracking work.
-        title = make_title(issue.topic, issue.kecamatan, issue.desa, weights)
-        if title != issue.title:
-            issue.title = title
         if post.created_at < issue.first_seen:
             issue.first_seen = post.created_at
         if post.created_at > issue.last_seen:
             issue.last_seen = post.created_at
         if label.urgent and not issue.urgent:
             issue.urgent = True
-        issue.post_count += 1
-        issue.updated_at = now
+        if issue.updated_at != now:
+            issue.updated_at = now
         self._placed[post.id] = issue
         member = {
             "post_id": post.id,

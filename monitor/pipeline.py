@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from classifiers.labels import Labels
 from classifiers.virality import EngagementReading, PostEvent, assess
 from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.db import Database, bulk_insert, one_of
 from monitor.issues import IssueGrouper, close_quiet
 from monitor.metrics import observe_classify
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
@@ -123,11 +123,11 @@ def classify_new(
             agg[0] += 1
             agg[1] += 1 if lab.is_complaint else 0
             agg[2] += engagement_of(post.likes, post.shares, post.replies, post.views)
-    session.execute(insert(table_of(Label)), rows)
+    bulk_insert(session, table_of(Label), rows)
     for stage, ids in (("classified", kept_ids), ("filtered", filtered_ids)):
         for start in range(0, len(ids), 500):  # bounded IN lists
             session.execute(
-                update(Post).where(Post.id.in_(ids[start : start + 500])).values(stage=stage),
+                update(Post).where(one_of(session, Post.id, ids[start : start + 500])).values(stage=stage),
                 execution_options={"synchronize_session": False},
             )
     kept = len(kept_ids)

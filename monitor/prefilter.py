@@ -35,11 +35,20 @@ def _names() -> frozenset[str]:
     return frozenset(n for n in names if len(n) >= 3)
 
 
+@lru_cache(maxsize=1)
+def _prefixes() -> frozenset[str]:
+    """Every leading part of a name: a match starting at a word needs that word to be one."""
+    return frozenset(name[:k] for name in _names() for k in range(1, len(name) + 1))
+
+
 def has_oki_evidence(text: str) -> bool:
     """True when the text names OKI, one of its places or bodies; cheap enough for every item."""
     names = _names()
+    prefixes = _prefixes()
     words = _TOKEN.findall(text.lower())
     for i in range(len(words)):
+        if words[i] not in prefixes:
+            continue  # no name, spaced or glued, starts with this word: skip its joins (most words)
         for n in range(1, MAX_WORDS + 1):
             gram = words[i : i + n]
             if len(gram) < n:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -180,3 +181,81 @@ def test_terms_ignore_filler_words() -> None:
     terms = terms_of("Mohon pak, jalan di desa kami rusak banget!!!")
     assert "jalan" in terms and "rusak" in terms
     assert "mohon" not in terms and "kami" not in terms
+
+
+def test_batch_grouping_writes_issues_once_with_per_post_results(
+    db: Database, config: AppConfig, tmp_path: Path
+) -> None:
+    """group_new keeps term vectors, signatures, titles and counts in memory for the batch and writes
+    them once; the result must be what placing and writing back post by post gives."""
+    import random
+
+    from monitor.pipeline import group_new
+
+    rng = random.Random(3)
+    vocab = [f"kata{i}" for i in range(90)]  # more words than TERM_CAP, so the cap and its ties matter
+    texts = []
+    for _ in range(120):
+        problem = rng.choice(["jalan rusak berlubang", "lampu jalan padam", "sampah menumpuk bau"])
+        texts.append((f"{problem} {' '.join(rng.sample(vocab, 6))}", rng.choice(["Cengal", "Tulung Selapan", None])))
+    other = Database(f"sqlite:///{tmp_path / 'per_post.db'}")
+    other.upgrade()
+    results = []
+    for database, batch in ((db, True), (other, False)):
+        h = Harness(database, config)
+        h.grouper = IssueGrouper(config)  # per post: written back after every placement
+        with database.session() as s:
+            for i, (text, kec) in enumerate(texts):
+                at = NOW + timedelta(minutes=i)
+                post = Post(
+                    source_id=h.source_id,
+                    platform="mastodon",
+                    external_id=f"p{i}",
+                    text=text,
+                    created_at=at,
+                    collected_at=at,
+                    content_hash=f"h{i}",
+                    stage="classified",
+                )
+                s.add(post)
+                s.flush()
+                s.add(
+                    Label(
+                        post_id=post.id,
+                        model_version="t",
+                        relevant=True,
+                        relevance_score=1,
+                        is_complaint=True,
+                        complaint_score=1,
+                        topic="infrastruktur",
+                        topic_score=1,
+                        kecamatan=kec,
+                        desa=None,
+                        confidence=1,
+                        created_at=at,
+                    )
+                )
+                s.flush()
+                if not batch:
+                    h.grouper.place(s, post, replace(BASE_LABEL, kecamatan=kec, desa=None), NOW)
+        if batch:
+            with database.session() as s:
+                grouped, _, _, _ = group_new(s, config, NOW, limit=1000)
+            assert grouped == len(texts)
+        with database.session() as s:
+            members = sorted(
+                (p, i, round(sim, 4), spread)
+                for p, i, sim, spread in s.execute(
+                    select(Post.external_id, IssuePost.issue_id, IssuePost.similarity, IssuePost.is_spread).join(
+                        IssuePost, IssuePost.post_id == Post.id
+                    )
+                )
+            )
+            issues = [
+                (i.id, i.title, i.post_count, i.terms, i.kecamatan, i.first_seen, i.last_seen)
+                for i in s.scalars(select(Issue).order_by(Issue.id))
+            ]
+        results.append((members, issues))
+    other.dispose()
+    assert len(results[0][1]) > 1
+    assert results[0] == results[1]

@@ -9,6 +9,7 @@ stopped: the code under test talks to it through :class:`tests.tcp_proxy.TcpProx
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -119,12 +120,12 @@ def counts(db: Database) -> dict[str, int]:
 
 
 def cut_on(db: Database, proxy: TcpProxy, needle: str, nth: int = 1) -> list[str]:
-    """Cut the proxy just before the ``nth`` statement containing ``needle`` reaches the server."""
+    """Cut the proxy just before the ``nth`` statement matching ``needle`` (a regex) reaches the server."""
     seen: list[str] = []
 
     @event.listens_for(db.engine, "before_cursor_execute")
     def _before(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if needle in statement:
+        if re.search(needle, statement):
             seen.append(statement)
             if len(seen) == nth:
                 proxy.cut()
@@ -182,7 +183,7 @@ def test_pg_reset_mid_ingest_leaves_nothing_half_written(
     direct, proxied, proxy = pg_pair
     cfg = config.model_copy(update={"ingest": config.ingest.model_copy(update={"batch_size": 10})})
     # One ingest_raw batch commits per transaction: reset during the 2nd batch's insert.
-    cut_on(proxied, proxy, "INSERT INTO posts", nth=2)
+    cut_on(proxied, proxy, r"(INSERT INTO|COPY) posts ", nth=2)
     with pytest.raises(DBAPIError) as info:
         ingest_raw(proxied, cfg, make_items(), NOW)
     assert_disconnect(info.value)
@@ -202,7 +203,7 @@ def test_pg_reset_mid_collect_keeps_cursor_with_storage(
     cfg = config.model_copy(update={"ingest": config.ingest.model_copy(update={"batch_size": 10})})
     collector = ListCollector(make_items())
     # run_source stores every batch, the cursor and the health in ONE transaction: cut in its 3rd batch.
-    cut_on(proxied, proxy, "INSERT INTO posts", nth=3)
+    cut_on(proxied, proxy, r"(INSERT INTO|COPY) posts ", nth=3)
     with httpx.Client() as client, pytest.raises(DBAPIError) as info:
         run_source(proxied, cfg, SOURCE, collector, client, NOW, force=True)
     assert_disconnect(info.value)
@@ -221,7 +222,7 @@ def test_pg_reset_mid_pipeline_then_rerun_classifies_each_post_once(
 ) -> None:
     direct, proxied, proxy = pg_pair
     ingest_raw(direct, config, make_items(), NOW)
-    cut_on(proxied, proxy, "INSERT INTO labels", nth=1)
+    cut_on(proxied, proxy, r"(INSERT INTO|COPY) labels ", nth=1)
     with pytest.raises(DBAPIError) as info:
         run_pipeline(proxied, FixedClassifier(), config, NOW)
     assert_disconnect(info.value)
