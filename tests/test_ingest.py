@@ -112,3 +112,17 @@ def test_ingestor_store_in_callers_transaction(sqlite_db: Database, config: AppC
         rep = ing.store(s, src, [item(1), item(2)], NOW)
         assert rep.stored == 2
     assert count(sqlite_db, Post) == 0
+
+
+def test_awkward_text_and_extra_round_trip_unchanged(db: Database, config: AppConfig) -> None:
+    """Bulk inserts skip SQLAlchemy's statement path (COPY on PostgreSQL): every character must survive."""
+    awkward = 'OKI Cengal jalan\trusak\nbaris dua \\N \\. \\\\ "kutip" \'satu\' 😡 ñ \r akhir'
+    extra = {"catatan": "tab\tbaris\nmiring\\ \\N", "angka": [1, 2.5, None], "🚧": {"x": "y"}}
+    ingest_raw(db, config, [item(1, text=awkward, title="Judul\t\\N", extra=extra, url=None)], NOW)
+    with db.session() as s:
+        post = s.scalar(select(Post).where(Post.external_id == "id-1"))
+        assert post is not None
+        assert post.text == awkward and post.title == "Judul\t\\N"
+        assert post.extra == extra
+        assert post.url is None and post.canonical_url is None
+        assert post.created_at.replace(tzinfo=UTC) == NOW - timedelta(minutes=1)
