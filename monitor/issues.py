@@ -114,14 +114,8 @@ def simhash(terms: Counter[str]) -> int:
 
 
 def cosine(a: Counter[str] | dict[str, float], b: Counter[str] | dict[str, float]) -> float:
-    if not a or not b:
-        return 0.0
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
-    na = math.sqrt(sum(v * v for v in a.values()))
-    nb = math.sqrt(sum(v * v for v in b.values()))
-    return dot / (na * nb) if na and nb else 0.0
+    """Cosine similarity of two term vectors."""
+    return _cosine_normed(a, _norm(a), b, _norm(b))
 
 
 def _norm(vector: Counter[str] | dict[str, float]) -> float:
@@ -131,7 +125,7 @@ def _norm(vector: Counter[str] | dict[str, float]) -> float:
 def _cosine_normed(
     a: Counter[str] | dict[str, float], norm_a: float, b: Counter[str] | dict[str, float], norm_b: float
 ) -> float:
-    """``cosine(a, b)`` with both norms known; the same float result (same summation order)."""
+    """``cosine(a, b)`` with both norms known (grouping caches an issue's norm for the batch)."""
     if not a or not b:
         return 0.0
     if len(a) > len(b):
