@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from classifiers.labels import Labels
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.issues import IssueGrouper, close_quiet, merge_issues, resolve_issue, split_issue, terms_of
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, Source
+from monitor.pipeline import group_new
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -44,33 +47,34 @@ class Harness:
             s.flush()
             self.source_id = src.id
 
-    def add(
+    def store(
         self,
+        s: Session,
         text: str,
         *,
         at: datetime = NOW,
         label: Labels = BASE_LABEL,
         parent: str | None = None,
         dup_of: int | None = None,
-    ) -> tuple[int, int]:
-        """Store a post with a label and place it; returns (post id, issue id)."""
+    ) -> Post:
+        """Store a classified post with its label in the session, not yet placed."""
         self.n += 1
-        with self.db.session() as s:
-            post = Post(
-                source_id=self.source_id,
-                platform="mastodon",
-                external_id=f"p{self.n}",
-                text=text,
-                created_at=at,
-                collected_at=at,
-                content_hash=f"h{self.n}",
-                stage="classified",
-                parent_external_id=parent,
-                duplicate_of_id=dup_of,
-            )
-            s.add(post)
-            s.flush()
-            lab = Label(
+        post = Post(
+            source_id=self.source_id,
+            platform="mastodon",
+            external_id=f"p{self.n}",
+            text=text,
+            created_at=at,
+            collected_at=at,
+            content_hash=f"h{self.n}",
+            stage="classified",
+            parent_external_id=parent,
+            duplicate_of_id=dup_of,
+        )
+        s.add(post)
+        s.flush()
+        s.add(
+            Label(
                 post_id=post.id,
                 model_version="t",
                 relevant=True,
@@ -84,8 +88,22 @@ class Harness:
                 confidence=1,
                 created_at=at,
             )
-            s.add(lab)
-            s.flush()
+        )
+        s.flush()
+        return post
+
+    def add(
+        self,
+        text: str,
+        *,
+        at: datetime = NOW,
+        label: Labels = BASE_LABEL,
+        parent: str | None = None,
+        dup_of: int | None = None,
+    ) -> tuple[int, int]:
+        """Store a post with a label and place it; returns (post id, issue id)."""
+        with self.db.session() as s:
+            post = self.store(s, text, at=at, label=label, parent=parent, dup_of=dup_of)
             placement = self.grouper.place(s, post, label, at)
             return post.id, placement.issue_id
 
@@ -188,10 +206,6 @@ def test_batch_grouping_writes_issues_once_with_per_post_results(
 ) -> None:
     """group_new keeps term vectors, signatures, titles and counts in memory for the batch and writes
     them once; the result must be what placing and writing back post by post gives."""
-    import random
-
-    from monitor.pipeline import group_new
-
     rng = random.Random(3)
     vocab = [f"kata{i}" for i in range(90)]  # more words than TERM_CAP, so the cap and its ties matter
     texts = []
@@ -206,38 +220,10 @@ def test_batch_grouping_writes_issues_once_with_per_post_results(
         h.grouper = IssueGrouper(config)  # per post: written back after every placement
         with database.session() as s:
             for i, (text, kec) in enumerate(texts):
-                at = NOW + timedelta(minutes=i)
-                post = Post(
-                    source_id=h.source_id,
-                    platform="mastodon",
-                    external_id=f"p{i}",
-                    text=text,
-                    created_at=at,
-                    collected_at=at,
-                    content_hash=f"h{i}",
-                    stage="classified",
-                )
-                s.add(post)
-                s.flush()
-                s.add(
-                    Label(
-                        post_id=post.id,
-                        model_version="t",
-                        relevant=True,
-                        relevance_score=1,
-                        is_complaint=True,
-                        complaint_score=1,
-                        topic="infrastruktur",
-                        topic_score=1,
-                        kecamatan=kec,
-                        desa=None,
-                        confidence=1,
-                        created_at=at,
-                    )
-                )
-                s.flush()
+                label = replace(BASE_LABEL, kecamatan=kec, desa=None)
+                post = h.store(s, text, at=NOW + timedelta(minutes=i), label=label)
                 if not batch:
-                    h.grouper.place(s, post, replace(BASE_LABEL, kecamatan=kec, desa=None), NOW)
+                    h.grouper.place(s, post, label, NOW)
         if batch:
             with database.session() as s:
                 grouped, _, _, _ = group_new(s, config, NOW, limit=1000)
