@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from textwrap import shorten
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ def summarise(session: Session) -> list[str]:
         who = a.payload.get("receiver_name") or a.receiver
         what = KIND_PREFIX.get(a.kind, a.kind)
         issue = issues.get(a.issue_id) if a.issue_id is not None else None
-        subject = f"isu #{issue.id} “{issue.title[:60]}”" if issue else _subject(a)
+        subject = f"isu #{issue.id} “{shorten(issue.title, 90, placeholder='…')}”" if issue else _subject(a)
         ds = deliveries.get(a.id, [])
         counts = Counter(d.status for d in ds)
         sent = ", ".join(f"{n} {STATUS_ID.get(s, s)}" for s, n in sorted(counts.items())) or "tanpa penerima"

@@ -25,11 +25,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.normalise import normalise
-from classifiers.taxonomy import TOPIC_LABELS
 from monitor.config import AppConfig
 from monitor.db import bulk_insert, one_of
 from monitor.models import Issue, IssueEvent, IssuePost, Post, table_of
 from monitor.prefilter import place_words
+from monitor.titles import best_phrase, make_title, words_of
 
 # Words that say nothing about *which* problem a post is about.
 _STOP = frozenset(
@@ -134,14 +134,6 @@ def _cosine_normed(
     return dot / (norm_a * norm_b) if norm_a and norm_b else 0.0
 
 
-def make_title(topic: str, kecamatan: str | None, desa: str | None, terms: Counter[str] | dict[str, float]) -> str:
-    """A short Indonesian title: topic, place and the words the posts share most."""
-    top = [w for w, _ in heapq.nsmallest(4, terms.items(), key=lambda kv: (-kv[1], kv[0]))]
-    place = f"Desa {desa}, {kecamatan}" if desa and kecamatan else (kecamatan or "lokasi belum jelas")
-    words = f": {' '.join(top)}" if top else ""
-    return f"{TOPIC_LABELS.get(topic, topic)} di {place}{words}"
-
-
 @dataclass(slots=True)
 class _IssueState:
     """An issue's term weights and recent signatures while a batch is placed (written back once)."""
@@ -233,7 +225,8 @@ class IssueGrouper:
         self._parents, self._origin_issue = parents, found
 
     def place(self, session: Session, post: PostFacts, label: LabelFacts, now: datetime) -> Placement:
-        terms = terms_of(f"{post.title or ''} {post.text or ''}")
+        text = f"{post.title or ''} {post.text or ''}"
+        terms = terms_of(text)
         sig = simhash(terms)
         # 1. Spread of something already in an issue: a syndicated copy, a repost, a reply.
         original = self._original_issue(session, post)
@@ -266,7 +259,13 @@ class IssueGrouper:
             agency_code=self.config.routing.get(label.topic),
             kecamatan=label.kecamatan,
             desa=label.desa,
-            title=make_title(label.topic, label.kecamatan, label.desa, terms),
+            title=make_title(
+                label.topic,
+                label.kecamatan,
+                label.desa,
+                terms,
+                best_phrase([text], terms, places=(label.kecamatan or "", label.desa or "")),
+            ),
             status="open",
             stage="baru",
             first_seen=post.created_at,
@@ -315,7 +314,9 @@ class IssueGrouper:
             if not state.added:
                 continue
             issue.terms = {"w": dict(state.weights), "sigs": list(state.sigs)}
-            title = make_title(issue.topic, issue.kecamatan, issue.desa, state.weights)
+            # The phrase is chosen when the issue is created and refreshed by the assessment from its most-seen
+            # posts (``pipeline.assess_issues``); here only the place may have become known.
+            title = make_title(issue.topic, issue.kecamatan, issue.desa, state.weights, words_of(issue.title))
             if title != issue.title:
                 issue.title = title
             issue.post_count += state.added
@@ -533,14 +534,21 @@ def split_issue(session: Session, issue_id: int, post_ids: Sequence[int], actor:
         raise ValueError("pilih sebagian (bukan semua) unggahan isu ini untuk dipisahkan")
     posts = list(session.scalars(select(Post).where(Post.id.in_(moving))))
     terms: Counter[str] = Counter()
-    for p in posts:
-        terms.update(terms_of(f"{p.title or ''} {p.text or ''}"))
+    texts = [f"{p.title or ''} {p.text or ''}" for p in posts]
+    for text in texts:
+        terms.update(terms_of(text))
     new = Issue(
         topic=source.topic,
         agency_code=source.agency_code,
         kecamatan=source.kecamatan,
         desa=source.desa,
-        title=make_title(source.topic, source.kecamatan, source.desa, terms),
+        title=make_title(
+            source.topic,
+            source.kecamatan,
+            source.desa,
+            terms,
+            best_phrase(texts, terms, places=(source.kecamatan or "", source.desa or "")),
+        ),
         status="open",
         stage="baru",
         first_seen=min(p.created_at for p in posts),

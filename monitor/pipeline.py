@@ -27,6 +27,7 @@ from monitor.db import Database, bulk_insert, one_of
 from monitor.issues import IssueGrouper, close_quiet
 from monitor.metrics import observe_classify
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
+from monitor.titles import best_phrase, make_title, words_of
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,28 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
     return grouped, created, regressions, touched
 
 
+TITLE_CANDIDATES = 20
+"""How many of an issue's most-engaged original posts its title phrase is chosen from."""
+
+
+def _refresh_title(session: Session, issue: Issue, posts: Sequence[Any]) -> None:
+    """Title the issue with the phrase its most-seen original posts share (``monitor.titles``)."""
+    originals = [p for p in posts if not p.is_spread] or list(posts)
+    originals.sort(key=lambda p: (-engagement_of(p.likes, p.shares, p.replies, p.views), p.id))
+    ids = [p.id for p in originals[:TITLE_CANDIDATES]]
+    texts = [
+        f"{title or ''} {text or ''}"
+        for title, text in session.execute(select(Post.title, Post.text).where(Post.id.in_(ids)).order_by(Post.id))
+    ]
+    weights = (issue.terms or {}).get("w", {})
+    phrase = best_phrase(
+        texts, weights, current=words_of(issue.title), places=(issue.kecamatan or "", issue.desa or "")
+    )
+    title = make_title(issue.topic, issue.kecamatan, issue.desa, weights, phrase)
+    if title != issue.title:
+        issue.title = title
+
+
 def assess_issues(
     session: Session, config: AppConfig, now: datetime, issue_ids: set[int] | None = None
 ) -> tuple[int, list[tuple[int, str, str]]]:
@@ -244,12 +267,14 @@ def assess_issues(
                 Post.shares,
                 Post.replies,
                 Post.views,
+                IssuePost.is_spread,
             )
             .join(IssuePost, IssuePost.post_id == Post.id)
             .where(IssuePost.issue_id == issue.id, Post.created_at <= now)
         ).all()
         if not posts:
             continue
+        _refresh_title(session, issue, posts)
         events = [
             PostEvent(
                 at=p.created_at,

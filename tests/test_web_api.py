@@ -163,7 +163,7 @@ def test_safe_url_and_eta_text() -> None:
     for bad in ("javascript:alert(1)", " JAVASCRIPT:alert(1)", "data:text/html,<b>", "//evil", "", None):
         assert labels.safe_url(bad) is None
     assert labels.eta_text(None) == "-" and labels.eta_text(0) == "sekarang"
-    assert labels.eta_text(45) == "±45 menit" and labels.eta_text(90) == "±1.5 jam"
+    assert labels.eta_text(45) == "±45 menit" and labels.eta_text(90) == "±1,5 jam"
 
 
 def test_svg_escapes_labels() -> None:

@@ -52,9 +52,13 @@ def test_board_ranks_rising_issue_first_with_its_facts(env: tuple[TestClient, Se
     first = html.index(f'data-issue="{s.rising_id}"')
     assert first < html.index(f'data-issue="{s.pdam_id}"') < html.index(f'data-issue="{s.quiet_id}"')
     row = html[first : html.index("</tr>", first)]
-    assert "Naik" in row and "0.91" in row and "±1.6 jam" in row and "Dinas PUPR OKI" in row
+    assert "Naik" in row and "0,9" in row and "±1,6 jam" in row and "Dinas PUPR OKI" in row
     assert "Kayu Agung" in row and "Belum diterima" in row
     assert "<polyline" in row  # sparkline of its growth
+    # An agency never told about an issue is not "late to acknowledge" it.
+    quiet = html[html.index(f'data-issue="{s.quiet_id}"') :]
+    quiet = quiet[: quiet.index("</tr>")]
+    assert "Belum diperingatkan" in quiet and "Belum diterima" not in quiet
     partial = client.get("/partials/board").text
     assert "<html" not in partial and f'data-issue="{s.rising_id}"' in partial
 
@@ -78,6 +82,8 @@ def test_issue_page_shows_chart_alerts_and_is_audited(env: tuple[TestClient, See
     client, s, db = env
     html = client.get(f"/issues/{s.rising_id}").text
     assert "Garis dasar" in html and 'class="chart"' in html
+    # Engagement (thousands) and the 0-100 score get a chart each: on one axis the score was a flat line.
+    assert html.count('class="chart"') == 3 and "Skor dari waktu ke waktu" in html
     assert "pupr@okikab.example" in html and "sent" in html
     client.app.state.web.audit_writer.flush()  # type: ignore[attr-defined]  # views are written in batches
     with db.session() as session:
@@ -142,6 +148,11 @@ def test_trends_page_and_exports(env: tuple[TestClient, Seeded, Database]) -> No
     html = client.get("/trends?bucket=week&topic=infrastruktur").text
     assert 'class="heatmap"' in html and "Kayu Agung" in html
     assert "Pedamaran</td>" not in html  # the topic filter applies to rows
+    assert "Dinas PUPR OKI</td>" in html and "<td>pupr</td>" not in html  # agencies by name, not code
+    four_weeks = client.get("/trends?bucket=week&topic=infrastruktur&start=2026-10-05&end=2026-11-01").text
+    chart = four_weeks[four_weeks.index('<svg class="chart"') :]
+    chart = chart[: chart.index("</svg>")]
+    assert chart.count("<circle") == 4  # every week of the range is drawn, empty ones too
     assert "export-csv" in html and "topic=infrastruktur" in html
     warn = client.get("/trends?topic=bogus&start=2026-99-01").text
     assert "tidak dikenal" in warn and "tidak valid" in warn
@@ -167,7 +178,7 @@ def test_agency_page_shows_response_times(env: tuple[TestClient, Seeded, Databas
     client.post(f"/issues/{s.rising_id}/ack", data={"csrf_token": token})
     html = client.get("/agency/pupr").text
     assert "Dinas PUPR OKI" in html and "Jalan rusak di Kayu Agung" in html
-    assert "10.0 jam" in html  # first post 10 h before the (simulated) acknowledgement
+    assert "10,0 jam" in html  # first post 10 h before the (simulated) acknowledgement
     assert client.get("/agency/nope").status_code == 404
 
 

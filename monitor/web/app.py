@@ -42,7 +42,7 @@ from monitor.clock import Clock, format_wib, to_wib
 from monitor.config import TOPICS, AppConfig, secret
 from monitor.db import Database
 from monitor.models import AuditLog, User
-from monitor.web import labels, queries
+from monitor.web import labels, queries, svg
 from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
     ROLE_LABELS,
@@ -299,6 +299,7 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
         agency_name=agency_name,
         region=config.region,
         eta_text=labels.eta_text,
+        number_id=svg.number_id,
         label_values_datalist=_label_values_datalist(config),
     )
 

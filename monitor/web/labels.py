@@ -37,7 +37,7 @@ def eta_text(minutes: float | None) -> str:
         return f"±{round(minutes)} menit"
     hours = minutes / 60
     if hours < 48:
-        return f"±{hours:.1f} jam".replace(".0 ", " ")
+        return f"±{hours:.1f} jam".replace(".0 ", " ").replace(".", ",")  # Indonesian decimal comma
     return f"±{hours / 24:.0f} hari"
 
 

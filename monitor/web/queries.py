@@ -96,6 +96,8 @@ def visible_issue_row(session: Session, principal: Principal, issue_id: int) -> 
 class BoardRow:
     issue: Issue
     spark: list[float]
+    alerted: bool = False
+    """An alert about the issue was issued (else "not yet acknowledged" would blame an agency never told)."""
 
 
 def board(
@@ -108,7 +110,7 @@ def board(
 ) -> list[BoardRow]:
     """Open issues, fastest rising first, with their recent score history for a sparkline.
 
-    Two queries whatever the number of rows: issues, then all their signals at once.
+    Three queries whatever the number of rows: issues, then all their signals and their alerts at once.
     """
     issues = list(
         session.scalars(
@@ -129,15 +131,21 @@ def board(
         for issue_id, mentions in rows:
             if issue_id is not None:
                 history[issue_id].append(float(mentions))
-    return [BoardRow(issue=i, spark=history.get(i.id, [])) for i in issues]
+    alerted: set[int] = set()
+    if issues:
+        alerted = set(
+            session.scalars(select(Alert.issue_id).where(Alert.issue_id.in_([i.id for i in issues])).distinct())
+        )
+    return [BoardRow(issue=i, spark=history.get(i.id, []), alerted=i.id in alerted) for i in issues]
 
 
 def board_version(session: Session) -> tuple[Any, ...]:
     """A cheap fingerprint of what the board shows (one indexed query).
 
     New issues get a new id, the pipeline bumps ``issues.updated_at`` whenever it reassesses an
-    issue and adds signals for the sparklines; acknowledgements set ``acknowledged_at``. Any of these moving means a
-    cached board is stale, without the pipeline having to tell the web process anything.
+    issue and adds signals for the sparklines; acknowledgements set ``acknowledged_at``; a new alert changes an
+    issue's status column. Any of these moving means a cached board is stale, without the pipeline having to tell
+    the web process anything.
     """
     row = session.execute(
         select(
@@ -145,6 +153,7 @@ def board_version(session: Session) -> tuple[Any, ...]:
             func.max(Issue.updated_at),
             func.max(Issue.acknowledged_at),
             select(func.max(Signal.id)).scalar_subquery(),
+            select(func.max(Alert.id)).scalar_subquery(),
         )
     ).one()
     return tuple(row)
@@ -573,6 +582,26 @@ def bucket_of(hour: datetime, bucket: str) -> datetime:
     if bucket == "month":
         return day.replace(day=1)
     raise ValueError(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
+
+
+def bucket_starts(start: datetime, end: datetime, bucket: str, limit: int = 1000) -> list[datetime] | None:
+    """Every bucket start (WIB) from the one holding ``start`` up to ``end``; None if there are more than ``limit``.
+
+    A trend chart needs the empty periods too: drawn only where there was data, three busy weeks
+    months apart sat side by side as if they were consecutive.
+    """
+    out: list[datetime] = []
+    current = bucket_of(start, bucket)
+    while current < end:
+        if len(out) == limit:
+            return None
+        out.append(current)
+        if bucket == "month":
+            year, month = (current.year + 1, 1) if current.month == 12 else (current.year, current.month + 1)
+            current = current.replace(year=year, month=month)
+        else:
+            current += {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[bucket]
+    return out
 
 
 def trend_rows(

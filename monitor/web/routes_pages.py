@@ -175,7 +175,10 @@ def _board_rows(request: Request, principal: Principal) -> CachedBoard:
             return entry
         rows = queries.board(session, principal, now_of(request))
     html = ctx.templates.get_template("board_rows.html").render(
-        rows=[{"issue": r.issue, "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}")} for r in rows]
+        rows=[
+            {"issue": r.issue, "alerted": r.alerted, "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}")}
+            for r in rows
+        ]
     )
     return ctx.board_cache.put(key, version, html)
 
@@ -238,10 +241,17 @@ def issue_page(
         title="Unggahan per jam dan garis dasar",
     )
     sig = detail.signals
+    sig_labels = _end_labels(sig[0].at if sig else None, sig[-1].at if sig else None, len(sig))
+    # Two charts, not one: engagement runs to thousands and the score to 100, so on one axis the
+    # score was a flat line along the bottom.
     chart_engagement = svg.line_chart(
-        _end_labels(sig[0].at if sig else None, sig[-1].at if sig else None, len(sig)),
-        [svg.Series("Keterlibatan", [s.engagement for s in sig]), svg.Series("Skor", [s.score for s in sig])],
-        title="Keterlibatan dan skor dari waktu ke waktu",
+        sig_labels, [svg.Series("Keterlibatan", [s.engagement for s in sig])], title="Keterlibatan dari waktu ke waktu"
+    )
+    chart_score = svg.line_chart(
+        sig_labels,
+        [svg.Series("Skor naik (0-100)", [s.score for s in sig])],
+        height=160,
+        title="Skor dari waktu ke waktu",
     )
     return _render(
         request,
@@ -258,6 +268,7 @@ def issue_page(
         ),
         chart_mentions=chart_mentions,
         chart_engagement=chart_engagement,
+        chart_score=chart_score,
         baseline=base,
         can_act=principal.can_act,
         msg=msg[:200],
@@ -451,10 +462,11 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
         rows = queries.trend_rows(session, principal, flt, bucket)
         platforms = queries.distinct_platforms(session)
     by_topic = queries.series_by(rows, "topic")
-    buckets = sorted({r.bucket for r in rows})
+    # Every period of the range, empty ones too, unless that is too many points to draw (hours over months).
+    buckets = queries.bucket_starts(flt.start, flt.end, bucket) or sorted({r.bucket for r in rows})
     top_topics = sorted(by_topic, key=lambda k: -sum(v[1] for v in by_topic[k].values()))[:8]
     lines = svg.line_chart(
-        [b.strftime("%d/%m/%y") for b in buckets],
+        [b.strftime({"hour": "%d/%m %H:%M", "month": "%m/%Y"}.get(bucket, "%d/%m/%y")) for b in buckets],
         [svg.Series(queries_label(t), [by_topic[t].get(b, [0, 0, 0])[1] for b in buckets]) for t in top_topics],
         title="Keluhan per topik",
     )

@@ -6,6 +6,7 @@ inserted into pages with Jinja's ``|safe``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -17,23 +18,30 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def sparkline(values: Sequence[float], width: int = 120, height: int = 28, label: str = "") -> str:
-    """A small growth line; empty data gives an empty frame rather than an error."""
+def sparkline(
+    values: Sequence[float], width: int = 120, height: int = 28, label: str = "", min_span: float = 5.0
+) -> str:
+    """A small growth line from zero; empty data gives an empty frame rather than an error.
+
+    The scale starts at zero and spans at least ``min_span``: scaled min-to-max, one post coming and
+    going looked like a crash or a surge, and the board is read at a glance.
+    """
     title = f"<title>{escape(label)}</title>" if label else ""
     if len(values) < 2:
         return (
             f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
             f'{title}<line x1="0" y1="{height - 2}" x2="{width}" y2="{height - 2}" class="spark-base"/></svg>'
         )
-    lo, hi = min(values), max(values)
-    span = (hi - lo) or 1.0
+    lo = min(0.0, min(values))
+    span = max(max(values) - lo, min_span)
     step = width / (len(values) - 1)
     pts = " ".join(
         f"{_fmt(i * step)},{_fmt(height - 2 - (v - lo) / span * (height - 4))}" for i, v in enumerate(values)
     )
     return (
         f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
-        f'{title}<polyline points="{pts}" fill="none" stroke="#d1242f" stroke-width="1.5"/></svg>'
+        f'{title}<line x1="0" y1="{height - 2}" x2="{width}" y2="{height - 2}" class="spark-base"/>'
+        f'<polyline points="{pts}" fill="none" stroke="#d1242f" stroke-width="1.5"/></svg>'
     )
 
 
@@ -46,6 +54,28 @@ class Series:
     dashed: bool = False
 
 
+def number_id(v: float, decimals: int = 0) -> str:
+    """A number the Indonesian way: ``.`` between thousands, ``,`` before decimals (12.345,6)."""
+    text = f"{v:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def nice_ceiling(v: float) -> float:
+    """The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k) at or above ``v``: an axis top a
+    reader can take in that still uses most of the chart's height."""
+    if v <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(v))
+    for m in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if v <= m * magnitude * (1 + 1e-9):
+            return m * magnitude
+    return 10.0 * magnitude
+
+
+def _tick(v: float) -> str:
+    return number_id(v, 0 if v >= 10 or v == int(v) else 1)
+
+
 def line_chart(
     x_labels: Sequence[str],
     series: Sequence[Series],
@@ -53,27 +83,44 @@ def line_chart(
     height: int = 220,
     title: str = "",
 ) -> str:
-    """A responsive multi-line chart with a y-axis maximum, first/last x labels and a legend."""
-    pad_l, pad_r, pad_t, pad_b = 40, 10, 10, 40
+    """A responsive multi-line chart: y axis from zero to a round top, first/middle/last x labels, legend below.
+
+    Few points (weeks, months) also get a dot each, so a single period still shows as a mark on the chart.
+    """
+    legend_rows = max(1, math.ceil(len(series) / 4))
+    pad_l, pad_r, pad_t = 44, 12, 10
+    pad_b = 22 + 14 * legend_rows
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     n = len(x_labels)
-    top = max((max(s.values, default=0.0) for s in series), default=0.0) or 1.0
+    top = nice_ceiling(max((max(s.values, default=0.0) for s in series), default=0.0))
+    base_y = pad_t + plot_h
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="img">',
         f"<title>{escape(title)}</title>" if title else "",
-        f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{pad_l + plot_w}" y2="{pad_t + plot_h}" class="axis"/>',
-        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + plot_h}" class="axis"/>',
-        f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" class="tick">{escape(_fmt(top))}</text>',
-        f'<text x="{pad_l - 4}" y="{pad_t + plot_h}" text-anchor="end" class="tick">0</text>',
+        f'<line x1="{pad_l}" y1="{base_y}" x2="{pad_l + plot_w}" y2="{base_y}" class="axis"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{base_y}" class="axis"/>',
+        f'<line x1="{pad_l}" y1="{pad_t + plot_h / 2:.1f}" x2="{pad_l + plot_w}" y2="{pad_t + plot_h / 2:.1f}" '
+        'class="grid"/>',
+        f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" class="tick">{escape(_tick(top))}</text>',
+        f'<text x="{pad_l - 4}" y="{pad_t + plot_h / 2 + 4:.1f}" text-anchor="end" class="tick">'
+        f"{escape(_tick(top / 2))}</text>",
+        f'<text x="{pad_l - 4}" y="{base_y}" text-anchor="end" class="tick">0</text>',
     ]
-    if n:
-        parts.append(f'<text x="{pad_l}" y="{height - 24}" class="tick">{escape(x_labels[0])}</text>')
-        if n > 1:
-            parts.append(
-                f'<text x="{pad_l + plot_w}" y="{height - 24}" text-anchor="end" class="tick">'
-                f"{escape(x_labels[-1])}</text>"
-            )
     step = plot_w / (n - 1) if n > 1 else 0.0
+    label_y = base_y + 14
+    if n:
+        parts.append(f'<text x="{pad_l}" y="{label_y}" class="tick">{escape(x_labels[0])}</text>')
+    if n > 1:
+        parts.append(
+            f'<text x="{pad_l + plot_w}" y="{label_y}" text-anchor="end" class="tick">{escape(x_labels[-1])}</text>'
+        )
+    if n > 4:
+        mid = (n - 1) // 2
+        parts.append(
+            f'<text x="{pad_l + mid * step:.1f}" y="{label_y}" text-anchor="middle" class="tick">'
+            f"{escape(x_labels[mid])}</text>"
+        )
+    dots = n <= 31
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         values = s.values
@@ -83,19 +130,21 @@ def line_chart(
             xs = [pad_l, pad_l + (len(s.values) - 1) * step]
         else:
             xs = [pad_l + j * step for j in range(len(values))]
-        ys = [pad_t + plot_h - (v / top) * plot_h for v in values]
+        ys = [base_y - (v / top) * plot_h for v in values]
         # printf-style formatting of the (x, y) pairs: a page draws up to 336 points per line, and
         # trimming trailing zeros point by point was most of the chart's cost.
         pts = " ".join(["%.1f,%.1f" % xy for xy in zip(xs, ys, strict=True)])  # noqa: UP031 (speed, see above)
         dash = ' stroke-dasharray="5 4"' if s.dashed else ""
-        if len(s.values) == 1:
-            x, y = pts.split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{color}"/>')
-        elif pts:
+        if len(values) > 1:
             parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+        if (dots and not s.dashed) or len(s.values) == 1:
+            parts.extend(
+                f'<circle cx="{pad_l + j * step:.1f}" cy="{base_y - (v / top) * plot_h:.1f}" r="2.5" fill="{color}"/>'
+                for j, v in enumerate(s.values)
+            )
         lx = pad_l + (i % 4) * (plot_w / 4)
-        ly = height - 8 - (i // 4) * 12
-        parts.append(f'<rect x="{_fmt(lx)}" y="{ly - 8}" width="10" height="3" fill="{color}"/>')
+        ly = height - 6 - (legend_rows - 1 - i // 4) * 14
+        parts.append(f'<rect x="{_fmt(lx)}" y="{ly - 7}" width="10" height="3" fill="{color}"/>')
         parts.append(f'<text x="{_fmt(lx + 14)}" y="{ly}" class="legend">{escape(s.name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -109,8 +158,13 @@ def heatmap(
     title: str = "",
 ) -> str:
     """Rows × columns of shaded cells with the count written in each non-empty cell."""
-    label_w, label_h = 130, 110
-    width = label_w + cell * len(cols) + 4
+    # Room for the longest labels (10 px text is about 6 px a character; column labels are turned
+    # 60°, so they rise ~0.87 and lean right ~0.5 of their length): a fixed margin cut long topic names.
+    char = 6.0
+    label_w = round(8 + char * max((len(r) for r in rows), default=0))
+    longest_col = char * max((len(c) for c in cols), default=0)
+    label_h = round(12 + 0.87 * longest_col)
+    width = label_w + cell * len(cols) + round(0.5 * longest_col) + 4
     height = label_h + cell * len(rows) + 4
     top = max(values.values(), default=0.0) or 1.0
     parts = [
