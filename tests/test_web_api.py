@@ -164,6 +164,8 @@ def test_safe_url_and_eta_text() -> None:
         assert labels.safe_url(bad) is None
     assert labels.eta_text(None) == "-" and labels.eta_text(0) == "sekarang"
     assert labels.eta_text(45) == "±45 menit" and labels.eta_text(90) == "±1,5 jam"
+    assert labels.forecast_text(1.0, None) == "sudah viral" and labels.forecast_text(0.6, 90) == "±1,5 jam"
+    assert labels.forecast_text(0.0, None) == "-"
 
 
 def test_svg_escapes_labels() -> None:

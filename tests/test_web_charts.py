@@ -81,3 +81,20 @@ def test_bucket_starts_fill_every_period_of_the_range() -> None:
     assert queries.bucket_starts(start, end, "hour", limit=100) is None  # too many to draw: the caller falls back
     days = queries.bucket_starts(start, end, "day")
     assert days is not None and len(days) == 36  # 1 Oct .. 5 Nov WIB: the end, 00:00 UTC, is 07:00 WIB on 5 Nov
+
+
+def test_line_chart_leaves_a_gap_for_missing_values_instead_of_a_zero() -> None:
+    chart = svg.line_chart([str(i) for i in range(40)], [svg.Series("x", [None, 4.0, 5.0, None, None, *[6.0] * 35])])
+    lines = re.findall(r'<polyline points="([^"]+)"', chart)
+    assert len(lines) == 2  # two runs of known values, no line through the gap
+    assert all(float(p.split(",")[1]) < 180 for run in lines for p in run.split())  # nothing drawn at zero
+    few = svg.line_chart(["a", "b"], [svg.Series("selesai", [None, None])])
+    assert "<circle" not in few and "<polyline" not in few
+
+
+def test_line_chart_legend_entries_do_not_overlap() -> None:
+    names = ["Median jam sampai diterima", "Median jam sampai selesai", "x"]
+    chart = svg.line_chart(["a", "b"], [svg.Series(n, [1.0, 2.0]) for n in names])
+    entries = [(float(x), float(y)) for x, y in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="legend"', chart)]
+    for (x1, y1), (x2, y2), name in zip(entries, entries[1:], names, strict=False):
+        assert y2 != y1 or x2 >= x1 + 6 * len(name)  # the next entry starts after this one's text, or on a new row

@@ -298,7 +298,7 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
         role_label=lambda r: ROLE_LABELS.get(r, r),
         agency_name=agency_name,
         region=config.region,
-        eta_text=labels.eta_text,
+        forecast_text=labels.forecast_text,
         number_id=svg.number_id,
         label_values_datalist=_label_values_datalist(config),
     )

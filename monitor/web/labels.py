@@ -41,6 +41,13 @@ def eta_text(minutes: float | None) -> str:
     return f"±{hours / 24:.0f} hari"
 
 
+def forecast_text(p_viral: float | None, eta_minutes: float | None) -> str:
+    """The forecast column: "sudah viral" once the viral level is reached, else the time to it ("-" if none)."""
+    if p_viral is not None and p_viral >= 0.995 and eta_minutes is None:
+        return "sudah viral"
+    return eta_text(eta_minutes)
+
+
 _LINKABLE = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 """An absolute http(s) URL with a host: the only kind a page links to."""
 

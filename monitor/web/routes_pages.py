@@ -414,8 +414,8 @@ def agency_page(
     chart = svg.line_chart(
         [w.week.strftime("%d/%m/%y") for w in weeks],
         [
-            svg.Series("Median jam sampai diterima", [w.median_ack_hours or 0.0 for w in weeks]),
-            svg.Series("Median jam sampai selesai", [w.median_resolve_hours or 0.0 for w in weeks]),
+            svg.Series("Median jam sampai diterima", [w.median_ack_hours for w in weeks]),
+            svg.Series("Median jam sampai selesai", [w.median_resolve_hours for w in weeks]),
         ],
         title="Waktu respons per minggu",
     )

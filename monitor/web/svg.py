@@ -7,7 +7,7 @@ inserted into pages with Jinja's ``|safe``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -50,7 +50,8 @@ class Series:
     """One line of a chart: a name and y values aligned with the chart's x labels."""
 
     name: str
-    values: Sequence[float]
+    values: Sequence[float | None]
+    """None where there is no value (a gap in the line)."""
     dashed: bool = False
 
 
@@ -76,6 +77,37 @@ def _tick(v: float) -> str:
     return number_id(v, 0 if v >= 10 or v == int(v) else 1)
 
 
+def _legend_layout(names: Sequence[str], left: float, right: float) -> list[tuple[float, int]]:
+    """(x, row) of each legend entry: entries follow each other and wrap, sized by their names (~6 px a letter)."""
+    out: list[tuple[float, int]] = []
+    x, row = left, 0
+    for name in names:
+        width = 14 + 6 * len(name) + 16
+        if x > left and x + width > right:
+            x, row = left, row + 1
+        out.append((x, row))
+        x += width
+    return out
+
+
+def _segments(xs: Sequence[float], values: Sequence[float | None], to_y: Callable[[float], float]) -> list[str]:
+    """Polyline point lists of the runs of known values: a missing value is a gap, not a zero."""
+    runs: list[str] = []
+    current: list[str] = []
+    for x, v in zip(xs, values, strict=True):
+        if v is None:
+            if current:
+                runs.append(" ".join(current))
+                current = []
+            continue
+        # printf-style formatting of the (x, y) pairs: a page draws up to 336 points per line, and
+        # trimming trailing zeros point by point was most of the chart's cost.
+        current.append("%.1f,%.1f" % (x, to_y(v)))  # noqa: UP031 (speed, see above)
+    if current:
+        runs.append(" ".join(current))
+    return runs
+
+
 def line_chart(
     x_labels: Sequence[str],
     series: Sequence[Series],
@@ -85,15 +117,22 @@ def line_chart(
 ) -> str:
     """A responsive multi-line chart: y axis from zero to a round top, first/middle/last x labels, legend below.
 
-    Few points (weeks, months) also get a dot each, so a single period still shows as a mark on the chart.
+    Few points (weeks, months) also get a dot each, so a single period still shows as a mark on the chart;
+    a value of None is a gap in its line (no data), never drawn as zero.
     """
-    legend_rows = max(1, math.ceil(len(series) / 4))
     pad_l, pad_r, pad_t = 44, 12, 10
+    legend = _legend_layout([s.name for s in series], pad_l, width - pad_r)
+    legend_rows = 1 + max((row for _, row in legend), default=0)
     pad_b = 22 + 14 * legend_rows
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     n = len(x_labels)
-    top = nice_ceiling(max((max(s.values, default=0.0) for s in series), default=0.0))
+    known = [v for s in series for v in s.values if v is not None]
+    top = nice_ceiling(max(known, default=0.0))
     base_y = pad_t + plot_h
+
+    def to_y(v: float) -> float:
+        return base_y - (v / top) * plot_h
+
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="img">',
         f"<title>{escape(title)}</title>" if title else "",
@@ -123,27 +162,26 @@ def line_chart(
     dots = n <= 31
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
-        values = s.values
-        if len(values) > 2 and min(values) == max(values):
+        values: Sequence[float | None] = s.values
+        xs = [pad_l + j * step for j in range(len(values))]
+        if len(values) > 2 and None not in values and len(set(values)) == 1:
             # A flat line (the baseline) needs its two ends, not one point per hour.
-            values = [values[0], values[-1]]
-            xs = [pad_l, pad_l + (len(s.values) - 1) * step]
-        else:
-            xs = [pad_l + j * step for j in range(len(values))]
-        ys = [base_y - (v / top) * plot_h for v in values]
-        # printf-style formatting of the (x, y) pairs: a page draws up to 336 points per line, and
-        # trimming trailing zeros point by point was most of the chart's cost.
-        pts = " ".join(["%.1f,%.1f" % xy for xy in zip(xs, ys, strict=True)])  # noqa: UP031 (speed, see above)
+            values, xs = [values[0], values[-1]], [xs[0], xs[-1]]
         dash = ' stroke-dasharray="5 4"' if s.dashed else ""
-        if len(values) > 1:
-            parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+        for pts in _segments(xs, values, to_y):
+            if " " in pts:
+                parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+            elif not dots:  # a lone known value between gaps still shows
+                x, y = pts.split(",")
+                parts.append(f'<circle cx="{x}" cy="{y}" r="2.5" fill="{color}"/>')
         if (dots and not s.dashed) or len(s.values) == 1:
             parts.extend(
-                f'<circle cx="{pad_l + j * step:.1f}" cy="{base_y - (v / top) * plot_h:.1f}" r="2.5" fill="{color}"/>'
+                f'<circle cx="{pad_l + j * step:.1f}" cy="{to_y(v):.1f}" r="2.5" fill="{color}"/>'
                 for j, v in enumerate(s.values)
+                if v is not None
             )
-        lx = pad_l + (i % 4) * (plot_w / 4)
-        ly = height - 6 - (legend_rows - 1 - i // 4) * 14
+        lx, row = legend[i]
+        ly = height - 6 - (legend_rows - 1 - row) * 14
         parts.append(f'<rect x="{_fmt(lx)}" y="{ly - 7}" width="10" height="3" fill="{color}"/>')
         parts.append(f'<text x="{_fmt(lx + 14)}" y="{ly}" class="legend">{escape(s.name)}</text>')
     parts.append("</svg>")
