@@ -146,8 +146,11 @@ def line_chart(
         f'<text x="{pad_l - 4}" y="{base_y}" text-anchor="end" class="tick">0</text>',
     ]
     step = plot_w / (n - 1) if n > 1 else 0.0
+    x0 = pad_l if n > 1 else pad_l + plot_w / 2  # one period sits in the middle, not on the axis
     label_y = base_y + 14
-    if n:
+    if n == 1:
+        parts.append(f'<text x="{x0:.1f}" y="{label_y}" text-anchor="middle" class="tick">{escape(x_labels[0])}</text>')
+    elif n:
         parts.append(f'<text x="{pad_l}" y="{label_y}" class="tick">{escape(x_labels[0])}</text>')
     if n > 1:
         parts.append(
@@ -163,7 +166,7 @@ def line_chart(
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         values: Sequence[float | None] = s.values
-        xs = [pad_l + j * step for j in range(len(values))]
+        xs = [x0 + j * step for j in range(len(values))]
         if len(values) > 2 and None not in values and len(set(values)) == 1:
             # A flat line (the baseline) needs its two ends, not one point per hour.
             values, xs = [values[0], values[-1]], [xs[0], xs[-1]]
@@ -176,7 +179,7 @@ def line_chart(
                 parts.append(f'<circle cx="{x}" cy="{y}" r="2.5" fill="{color}"/>')
         if (dots and not s.dashed) or len(s.values) == 1:
             parts.extend(
-                f'<circle cx="{pad_l + j * step:.1f}" cy="{to_y(v):.1f}" r="2.5" fill="{color}"/>'
+                f'<circle cx="{x0 + j * step:.1f}" cy="{to_y(v):.1f}" r="2.5" fill="{color}"/>'
                 for j, v in enumerate(s.values)
                 if v is not None
             )
