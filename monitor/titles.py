@@ -23,11 +23,16 @@ TOP_WORDS = 4
 """How many of the issue's weightiest words a title phrase tries to hold."""
 MAX_PHRASE_WORDS = 7
 """Longest quoted run of words: a title, not a sentence."""
+FILLER_COST = 0.5
+"""What a word that is not a top word costs a phrase, as a share of the lightest top word's weight."""
 KEEP_MARGIN = 0.9
 """A new phrase replaces the current one only when the current one holds less than this share of its
 weight: near ties would otherwise flip a title back and forth between passes."""
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# A phrase stays within one clause: "jalan rusak, anak sekolah jalan kaki" must not give "jalan rusak anak".
+_CLAUSE = re.compile(r"[.,!?;:()\[\]\n\"“”]+|\s[-–—]\s")
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _REGENCY = (("ogan", "komering", "ilir"), ("oki",))
 # Said before a place name ("di desa Sungai Lumpur"): dropped with the name, which the title already gives.
 _PLACE_LEAD = frozenset("di ke dari desa dusun kecamatan kec kelurahan kel kab kabupaten".split())
@@ -78,7 +83,8 @@ def _without_places(tokens: list[str], places: Sequence[str]) -> list[str]:
 
 
 def phrase_of(text: str, weights: Mapping[str, float], places: Sequence[str] = ()) -> Phrase | None:
-    """The shortest run of words in ``text`` that starts and ends on a top word and holds the most top-word weight.
+    """The shortest run of words in one clause of ``text`` that starts and ends on a top word and holds the most
+    top-word weight.
 
     A negation just before the run belongs to it ("belum cair"); the issue's ``places`` (kecamatan, desa) are
     left out, since the title names them already. None when the text holds no top word.
@@ -86,8 +92,24 @@ def phrase_of(text: str, weights: Mapping[str, float], places: Sequence[str] = (
     top = set(top_words(weights))
     if not top:
         return None
-    tokens = _without_places(_TOKEN.findall(normalise(text).lower()), places)
-    best: tuple[float, int, int, int] | None = None  # (weight, -length, start, end)
+    best: tuple[float, int, list[str]] | None = None
+    for clause in _CLAUSE.split(_URL.sub(" ", text)):
+        tokens = _without_places(_TOKEN.findall(normalise(clause).lower()), places)
+        found = _best_run(tokens, top, weights)
+        if found is not None and (best is None or found[:2] > best[:2]):
+            best = found
+    if best is None:
+        return None
+    total, _, words = best
+    return Phrase(_display(words), total, len(top.intersection(words)))
+
+
+def _best_run(tokens: list[str], top: set[str], weights: Mapping[str, float]) -> tuple[float, int, list[str]] | None:
+    """(weight, -length, words) of the best run within one clause, with a negation just before it."""
+    # Each word between top words costs half the lightest top word: a concise phrase beats a long one that
+    # reaches one more top word through filler ("motor setiap pagi gara gara jalan rusak").
+    filler_cost = FILLER_COST * min(weights[w] for w in top)
+    best: tuple[float, int, int, int] | None = None  # (weight less filler, -length, start, end)
     for i, first in enumerate(tokens):
         if first not in top:
             continue
@@ -100,16 +122,16 @@ def phrase_of(text: str, weights: Mapping[str, float], places: Sequence[str] = (
             if word not in seen:
                 seen.add(word)
                 total += weights[word]
-            key = (total, i - j, i, j)
+            filler = sum(1 for w in tokens[i : j + 1] if w not in top)
+            key = (total - filler_cost * filler, i - j, i, j)
             if best is None or key[:2] > best[:2]:
                 best = key
     if best is None:
         return None
-    total, _, start, end = best
+    total, minus_len, start, end = best
     if start > 0 and tokens[start - 1] in _NEGATION:
         start -= 1
-    words = tokens[start : end + 1]
-    return Phrase(_display(words), total, len(top.intersection(words)))
+    return total, minus_len, tokens[start : end + 1]
 
 
 def best_phrase(
