@@ -228,7 +228,15 @@ TITLE_CANDIDATES = 20
 
 
 def _refresh_title(session: Session, issue: Issue, posts: Sequence[Any]) -> None:
-    """Title the issue with the phrase its most-seen original posts share (``monitor.titles``)."""
+    """Title the issue with the phrase its most-seen original posts share (``monitor.titles``).
+
+    Skipped while the issue's posts are the ones the title was last chosen from: grouping rewrites the term
+    vector (and drops the marker) whenever posts join, and choosing again every pass cost a third of the pass.
+    """
+    marker = [len(posts), max(p.id for p in posts)]
+    terms = issue.terms or {}
+    if terms.get("t") == marker:
+        return
     originals = [p for p in posts if not p.is_spread] or list(posts)
     originals.sort(key=lambda p: (-engagement_of(p.likes, p.shares, p.replies, p.views), p.id))
     ids = [p.id for p in originals[:TITLE_CANDIDATES]]
@@ -243,6 +251,7 @@ def _refresh_title(session: Session, issue: Issue, posts: Sequence[Any]) -> None
     title = make_title(issue.topic, issue.kecamatan, issue.desa, weights, phrase)
     if title != issue.title:
         issue.title = title
+    issue.terms = {**terms, "t": marker}
 
 
 def assess_issues(
