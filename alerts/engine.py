@@ -65,8 +65,11 @@ def labels_for(issue: Issue, config: AppConfig) -> Labels:
 
 
 def crisis_reason(issue: Issue, config: AppConfig) -> str | None:
-    """Crisis words found in the issue (title or terms), or 'mendesak' for urgent issues; else None."""
-    text = " ".join([issue.title or "", *list((issue.terms or {}).keys())]).lower()
+    """Crisis words found in the issue (title or its posts' words), or 'mendesak' for urgent issues; else None."""
+    # The words are the keys of the term vector's "w" (the vector's own keys are "w", "sigs", ...): a crisis
+    # word the posts share counts even when the title's phrase does not quote it.
+    words = (issue.terms or {}).get("w", {})
+    text = " ".join([issue.title or "", *words]).lower()
     text = re.sub(r"\s+", " ", text)
     found = [w for w in config.alerts.crisis_words if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)]
     if found:

@@ -155,6 +155,15 @@ def test_crisis_words_alert_at_once_without_a_spike(sqlite_db: Database, cfg: Ap
     assert not [a for a in created if a.issue_id == quiet.id]
 
 
+def test_crisis_word_in_the_posts_words_counts_even_if_the_title_lacks_it(sqlite_db: Database, cfg: AppConfig) -> None:
+    with sqlite_db.session() as s:
+        issue = make_issue(s, T0, topic="bencana", stage="baru", score=5, title="Bencana di Cengal: sungai meluap")
+        issue.terms = {"w": {"sungai": 9.0, "meluap": 8.0, "tenggelam": 5.0}, "sigs": [], "t": [1, 1]}
+        created = evaluate(s, cfg, T0)
+    crisis = [a for a in created if a.issue_id == issue.id]
+    assert [a.kind for a in crisis] == ["crisis"] and "tenggelam" in crisis[0].payload["reason"]
+
+
 def test_small_issues_of_one_agency_are_grouped_and_one_ack_covers_them(sqlite_db: Database, cfg: AppConfig) -> None:
     db = sqlite_db
     with db.session() as s:
