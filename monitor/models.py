@@ -89,8 +89,9 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_posts_source_external"),
         Index("ix_posts_created_at", "created_at"),
-        Index("ix_posts_content_hash", "content_hash"),
-        Index("ix_posts_canonical_url", "canonical_url"),
+        # With the id: the first stored copy of a text or URL is one index probe (migration 0004).
+        Index("ix_posts_content_hash_id", "content_hash", "id"),
+        Index("ix_posts_canonical_url_id", "canonical_url", "id"),
         Index("ix_posts_stage", "stage", "id"),
     )
 

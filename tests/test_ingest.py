@@ -126,3 +126,31 @@ def test_awkward_text_and_extra_round_trip_unchanged(db: Database, config: AppCo
         assert post.extra == extra
         assert post.url is None and post.canonical_url is None
         assert post.created_at.replace(tzinfo=UTC) == NOW - timedelta(minutes=1)
+
+
+def test_copy_links_to_the_first_stored_copy_of_text_and_url(db: Database, config: AppConfig) -> None:
+    """Several stored copies: a new one links to the smallest id (the first-copy look-up of 0004)."""
+    text = "Jembatan di Desa Sri Tanjung Kecamatan Cengal OKI ambruk"
+    for n in range(1, 4):  # three copies of the text, each from another source, stored one by one
+        ingest_raw(db, config, [item(n, source=f"s{n}", text=text, url=f"https://a.example/{n}")], NOW)
+    ingest_raw(db, config, [item(9, source="s9", url="https://a.example/2?utm_source=x")], NOW)
+    ingest_raw(db, config, [item(10, source="s10", text=text, url=None)], NOW)
+    with db.session() as s:
+        posts = {p.external_id: p for p in s.scalars(select(Post))}
+    first = posts["id-1"].id
+    assert [posts[f"id-{n}"].duplicate_of_id for n in (2, 3, 10)] == [first, first, first]
+    assert posts["id-9"].duplicate_of_id == posts["id-2"].id  # same canonical URL, other text
+
+
+def test_one_of_binds_the_list_once_and_matches_in(db: Database, config: AppConfig) -> None:
+    """one_of's one-parameter forms (ANY(array), json_each) select what an IN list selects."""
+    from monitor.db import one_of
+
+    odd = ["id-1", "12", "0012", 'q"uote', "back\\slash", "ñ😡", "null", "[1]"]
+    ingest_raw(db, config, [item(n, external_id=e) for n, e in enumerate(odd, start=1)], NOW)
+    with db.session() as s:
+        for wanted in (odd, odd[1:3], ["12.0", "missing"], []):
+            got = set(s.scalars(select(Post.external_id).where(one_of(s, Post.external_id, wanted))))
+            assert got == set(wanted) & set(odd)
+        ids = list(s.scalars(select(Post.id).order_by(Post.id)))
+        assert list(s.scalars(select(Post.id).where(one_of(s, Post.id, ids[:3])).order_by(Post.id))) == ids[:3]

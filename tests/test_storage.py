@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from monitor.db import Database, SchemaOutOfDate
 from monitor.models import Issue, IssuePost, Post, Source
@@ -117,3 +117,42 @@ def test_timeline_migration_copies_each_members_post_time(empty_db: Database) ->
     assert list(copied) == created
     indexes = {ix["name"] for ix in inspect(empty_db.engine).get_indexes("issue_posts")}
     assert "ix_issue_posts_timeline" in indexes and "ix_issue_posts_issue" not in indexes
+
+
+def test_first_copy_index_migration_replaces_the_value_indexes(empty_db: Database) -> None:
+    """0004 on a database with posts: (value, id) indexes instead of the value-only ones, data kept; and back."""
+    from alembic import command
+
+    from monitor.db import alembic_config
+
+    def indexes() -> dict[str, list[str | None]]:
+        return {ix["name"]: ix["column_names"] for ix in inspect(empty_db.engine).get_indexes("posts") if ix["name"]}
+
+    cfg = alembic_config(empty_db.url)
+    with empty_db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    at = datetime(2026, 11, 28, 1, 5, tzinfo=UTC)
+    with empty_db.engine.begin() as conn:
+        conn.execute(insert(Source), [{"name": "s", "kind": "rss", "cursor": {}, "status": "ok", "rate_limit": {}}])
+        conn.execute(
+            insert(Post),
+            [{"source_id": 1, "platform": "rss", "external_id": f"p{n}", "kind": "post", "created_at": at,
+              "collected_at": at, "content_hash": "h", "canonical_url": "https://a.example/x", "extra": {},
+              "stage": "new"} for n in range(3)],
+        )  # fmt: skip
+    assert {"ix_posts_content_hash", "ix_posts_canonical_url"} <= set(indexes())
+    empty_db.upgrade()
+    after = indexes()
+    assert after["ix_posts_content_hash_id"] == ["content_hash", "id"]
+    assert after["ix_posts_canonical_url_id"] == ["canonical_url", "id"]
+    assert "ix_posts_content_hash" not in after and "ix_posts_canonical_url" not in after
+    with empty_db.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Post)) == 3
+    with empty_db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    back = indexes()
+    assert back["ix_posts_content_hash"] == ["content_hash"] and "ix_posts_content_hash_id" not in back
+    empty_db.upgrade()  # and up again: the migration is re-runnable
+    assert "ix_posts_canonical_url_id" in indexes()
