@@ -24,7 +24,7 @@ from classifiers.labels import Labels
 from classifiers.virality import EngagementReading, PostEvent, assess
 from monitor.config import AppConfig
 from monitor.db import Database, bulk_insert, one_of
-from monitor.issues import IssueGrouper, close_quiet
+from monitor.issues import IssueGrouper, close_quiet, post_terms, simhashes
 from monitor.metrics import observe_classify
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
 from monitor.titles import best_phrase, make_title, words_of
@@ -207,14 +207,18 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
     grouped = created = regressions = 0
     touched: set[int] = set()
     seen_posts: set[int] = set()
-    if rows:
-        grouper.preload(session, min(row.created_at for row in rows))
-        grouper.prefetch_origins(session, rows)
+    unique = []
     for row in rows:
-        if row.id in seen_posts:  # several model versions: the first row wins
-            continue
-        seen_posts.add(row.id)
-        placement = grouper.place(session, row, row, now)
+        if row.id not in seen_posts:  # several model versions: the first row wins
+            seen_posts.add(row.id)
+            unique.append(row)
+    if unique:
+        grouper.preload(session, min(row.created_at for row in unique))
+        grouper.prefetch_origins(session, unique)
+    # Words and signatures of the whole batch up front: signing posts together is one numpy pass.
+    bags = [post_terms(row) for row in unique]
+    for row, terms, sig in zip(unique, bags, simhashes(bags), strict=True):
+        placement = grouper.place(session, row, row, now, terms=terms, sig=sig)
         grouped += 1
         created += placement.created
         regressions += placement.regression

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -245,3 +247,23 @@ def test_batch_grouping_writes_issues_once_with_per_post_results(
     other.dispose()
     assert len(results[0][1]) > 1
     assert results[0] == results[1]
+
+
+def test_batch_signatures_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """simhashes (grouping's vectorised signing) gives simhash's bits: empty, long, repeated words,
+    and across a restart of its word table."""
+    import monitor.issues as issues
+
+    rng = random.Random(11)
+    vocab = [f"kata{i}" for i in range(400)] + ["jalan", "rusak", "berlubang"]
+    bags: list[Counter[str]] = [Counter()] + [
+        Counter({w: rng.randint(1, 5) for w in rng.sample(vocab, rng.choice([1, 2, 7, 20, 64, 65, 150]))})
+        for _ in range(1200)
+    ]
+    bags.append(terms_of("Mohon pak, jalan di desa kami rusak banget!!! jalan jalan"))
+    expected = [issues.simhash(b) for b in bags]
+    assert issues.simhashes(bags) == expected
+    monkeypatch.setattr(issues, "_SIGN_TABLE_LIMIT", 100)
+    monkeypatch.setattr(issues, "_SIGNS", issues._SignTable())
+    assert issues.simhashes(bags[:300]) == expected[:300]
+    assert issues.simhashes(bags[300:]) == expected[300:]
