@@ -79,8 +79,17 @@ class LabelFacts(Protocol):
     def urgent(self) -> bool: ...
 
 
-def post_text(post: PostFacts) -> str:
-    """The text grouping reads of a post: its title and its text."""
+class TextFacts(Protocol):
+    """What a post's text is made of: a stored ``Post``, a ``PostFacts`` or a plain (title, text) row."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str | None: ...
+
+
+def post_text(post: TextFacts) -> str:
+    """The text grouping and titles read of a post: its title and its text."""
     return f"{post.title or ''} {post.text or ''}"
 
 
@@ -641,7 +650,7 @@ def split_issue(session: Session, issue_id: int, post_ids: Sequence[int], actor:
         raise ValueError("pilih sebagian (bukan semua) unggahan isu ini untuk dipisahkan")
     posts = list(session.scalars(select(Post).where(Post.id.in_(moving))))
     terms: Counter[str] = Counter()
-    texts = [f"{p.title or ''} {p.text or ''}" for p in posts]
+    texts = [post_text(p) for p in posts]
     for text in texts:
         terms.update(terms_of(text))
     new = Issue(

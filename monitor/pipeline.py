@@ -24,7 +24,7 @@ from classifiers.labels import Labels
 from classifiers.virality import EngagementReading, PostEvent, assess
 from monitor.config import AppConfig
 from monitor.db import Database, bulk_insert, one_of
-from monitor.issues import IssueGrouper, close_quiet, post_terms, simhashes
+from monitor.issues import IssueGrouper, close_quiet, post_terms, post_text, simhashes
 from monitor.metrics import observe_classify
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
 from monitor.titles import best_phrase, make_title, words_of
@@ -244,11 +244,10 @@ def _refresh_title(session: Session, issue: Issue, posts: Sequence[Any]) -> None
     originals = [p for p in posts if not p.is_spread] or list(posts)
     originals.sort(key=lambda p: (-engagement_of(p.likes, p.shares, p.replies, p.views), p.id))
     ids = [p.id for p in originals[:TITLE_CANDIDATES]]
-    texts = [
-        f"{title or ''} {text or ''}"
-        for title, text in session.execute(select(Post.title, Post.text).where(Post.id.in_(ids)).order_by(Post.id))
-    ]
-    weights = (issue.terms or {}).get("w", {})
+    # In id order: on a tie the earlier post's phrase wins, the same on every pass and database.
+    rows = session.execute(select(Post.title, Post.text).where(one_of(session, Post.id, ids)).order_by(Post.id))
+    texts = [post_text(row) for row in rows]
+    weights = terms.get("w", {})
     phrase = best_phrase(
         texts, weights, current=words_of(issue.title), places=(issue.kecamatan or "", issue.desa or "")
     )
