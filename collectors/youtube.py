@@ -287,10 +287,13 @@ class YouTubeCollector:
         channels: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("channels")).items()}
         new_cursor: JSONDict = {k: v for k, v in cursor.items() if k in ("last_search_at", "published_after")}
         try:
-            found = self._search(run, client, now, cursor, new_cursor)
+            found, newest = self._search(run, client, now, cursor, new_cursor)
             for vid in found:
                 videos.setdefault(vid, {"found": now.isoformat()})
             self._statistics(run, client, now, found)
+            # Only now: a quota cut between search and statistics must leave the found videos to the next search.
+            if newest is not None:
+                new_cursor["published_after"] = newest
             self._comments(run, client, now, videos, channels)
         except _QuotaGone as exc:
             if exc.by_google and not run.items:
@@ -310,11 +313,12 @@ class YouTubeCollector:
 
     def _search(
         self, run: _Run, client: httpx.Client, now: datetime, cursor: JSONDict, new_cursor: JSONDict
-    ) -> list[str]:
+    ) -> tuple[list[str], str | None]:
+        """Search for new videos: their ids and the newest publication time (the next ``publishedAfter``)."""
         s = self.settings
         last = cursor.get("last_search_at")
         if isinstance(last, str) and now - datetime.fromisoformat(last) < timedelta(seconds=s.search_interval_seconds):
-            return []
+            return [], None
         after = cursor.get("published_after")
         if not isinstance(after, str):
             after = (now - timedelta(hours=s.first_run_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -348,8 +352,8 @@ class YouTubeCollector:
             if isinstance(published, str) and published > newest:
                 newest = published
         new_cursor["last_search_at"] = now.isoformat()
-        new_cursor["published_after"] = newest
-        return found
+        new_cursor["published_after"] = after  # moved on to ``newest`` by the caller once the videos are read
+        return found, newest
 
     def _statistics(self, run: _Run, client: httpx.Client, now: datetime, ids: list[str]) -> None:
         for start in range(0, len(ids), self.max_ids_per_call):
