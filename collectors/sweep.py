@@ -91,9 +91,12 @@ def sweep(
             items.append(item)
             if top is None or key > top:
                 top = key
-        # A page with nothing unseen (a server repeating itself) ends the walk instead of looping.
-        stalled = fresh == 0 or page.next_token == token
-        if reached or page.next_token is None or first_run or not page.items or stalled:
+        # A page with nothing unseen (a server repeating itself) ends the walk instead of looping. A page
+        # whose every item the parser rejected (a run of photo-only messages) is not the end: older pages
+        # newer than the mark still follow, and ending here moved the mark past them.
+        empty = not page.items and not page.rejected
+        stalled = (bool(page.items) and fresh == 0) or page.next_token == token
+        if reached or page.next_token is None or first_run or empty or stalled:
             done: JSONDict = {"mark": top if top is not None else mark, "pending": None}
             return SweepResult(items, done, rejected, calls, rate)
         token = page.next_token
