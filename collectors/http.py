@@ -136,7 +136,8 @@ def safe_get(
     deadline_at = started + limits.deadline
     first_host = (urlsplit(url).hostname or "").lower()
     seen: list[str] = []
-    request = client.build_request("GET", url, params=params, headers=_headers(headers))
+    sent_headers = _headers(headers)
+    request = client.build_request("GET", url, params=params, headers=sent_headers)
     for _hop in range(limits.max_redirects + 1):
         target = str(request.url)
         if target in seen:
@@ -153,7 +154,8 @@ def safe_get(
             return fetched
         next_url = urljoin(target, location)
         _check_redirect(next_url, first_host, source, limits)
-        request = client.build_request("GET", next_url, headers=_headers(headers))
+        sent_headers = _redirect_headers(sent_headers, target, next_url)
+        request = client.build_request("GET", next_url, headers=sent_headers)
     raise SourceError(
         f"source {source}: more than {limits.max_redirects} redirects starting at {_short(url)}; "
         "set the configured address to the final one"
@@ -228,6 +230,24 @@ def _headers(extra: Mapping[str, str] | None) -> dict[str, str]:
     if extra:
         out.update(extra)
     return out
+
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _redirect_headers(sent: dict[str, str], from_url: str, to_url: str) -> dict[str, str]:
+    """The headers for a redirect hop: credentials stay with the origin they were meant for.
+
+    httpx drops them itself when it follows redirects; we follow them ourselves, so a feed or
+    API redirecting elsewhere would otherwise receive the source's bearer token.
+    """
+    old, new = urlsplit(from_url), urlsplit(to_url)
+    same_origin = (old.hostname or "").lower() == (new.hostname or "").lower() and (
+        old.scheme == new.scheme or (old.scheme, new.scheme) == ("http", "https")
+    )
+    if same_origin:
+        return sent
+    return {k: v for k, v in sent.items() if k.lower() not in _CREDENTIAL_HEADERS}
 
 
 def _check_redirect(url: str, first_host: str, source: str, limits: FetchLimits) -> None:
