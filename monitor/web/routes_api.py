@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Select, select
 
 from collectors.base import RawItem
+from monitor.clock import to_wib
 from monitor.config import secret
 from monitor.models import Issue, IssuePost, Post
 from monitor.web import actions, exports, queries
@@ -402,7 +403,7 @@ def api_posts_export(
         platform=platform,
         authors="handles" if handles else "aliases",
     )
-    stamp = now_of(request).strftime("%Y%m%d")
+    stamp = to_wib(now_of(request)).strftime("%Y%m%d")  # the user's date, not UTC's
     name = f"unggahan-{issue_id}-{stamp}" if issue_id else f"unggahan-{stamp}"
     if format == "xlsx":
         body, media = exports.posts_to_xlsx(rows), exports.XLSX_MEDIA_TYPE

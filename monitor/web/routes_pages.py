@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from alerts.ack import AckError, apply_link
 from classifiers.gazetteer import KECAMATAN
-from monitor.clock import format_wib
+from monitor.clock import format_wib, to_wib
 from monitor.config import TOPICS
 from monitor.models import User
 from monitor.web import actions, exports, queries, svg
@@ -543,7 +543,7 @@ def export_response(
         kecamatan=flt.kecamatan,
         source=flt.source,
     )
-    stamp = now_of(request).strftime("%Y%m%d")
+    stamp = to_wib(now_of(request)).strftime("%Y%m%d")  # the user's date, not UTC's
     if fmt == "xlsx":
         return Response(
             exports.to_xlsx(rows),
