@@ -72,8 +72,9 @@ def parse_jsonl(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
 
 def parse_csv(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
     """CSV with a header row naming the fields (comma or semicolon separated)."""
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    # The header row decides: complaint texts are full of commas, which outvoted a semicolon export's separators.
+    header = text[:4096].split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     missing = [f for f in ("source", "external_id", "text", "created_at") if f not in (reader.fieldnames or [])]
     if missing:
