@@ -183,16 +183,21 @@ def trend_filter(config: AppConfig, raw: FilterInput, now: datetime) -> tuple[Tr
     """Validate filters; a bad value is dropped with a message, the rest still apply."""
     problems: list[str] = []
     start, end = default_range(now)
+    span = end - start
+    start_given = False
     try:
         d = parse_date(raw.start)
         if d:
-            start = wib_day_start(d)
+            start, start_given = wib_day_start(d), True
     except ActionError as exc:
         problems.append(str(exc))
     try:
         d = parse_date(raw.end)
         if d:
             end = wib_day_start(d) + timedelta(days=1)
+            if not start_given:
+                # Only an end date: the default span up to it, not the last 90 days (which may all lie after it).
+                start = end - span
     except ActionError as exc:
         problems.append(str(exc))
     if end <= start:
