@@ -299,6 +299,7 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
         agency_name=agency_name,
         region=config.region,
         forecast_text=labels.forecast_text,
+        rate_limit_text=labels.rate_limit_text,
         number_id=svg.number_id,
         label_values_datalist=_label_values_datalist(config),
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from classifiers.taxonomy import TOPIC_LABELS
+from monitor.clock import format_wib
 
 STAGE_LABELS: dict[str, str] = {"baru": "Baru", "naik": "Naik", "viral": "Viral", "mereda": "Mereda"}
 STATUS_LABELS: dict[str, str] = {
@@ -60,3 +65,18 @@ def safe_url(url: str | None) -> str | None:
         return None
     url = url.strip()
     return url if _LINKABLE.match(url) else None
+
+
+def rate_limit_text(state: Mapping[str, Any] | None) -> str:
+    """A source's stored rate-limit facts for the sources page: reset times in WIB, nested windows spelled out."""
+    parts: list[str] = []
+    for key, value in (state or {}).items():
+        if isinstance(value, Mapping):
+            parts.append(f"{key}: ({rate_limit_text(value)})")
+            continue
+        if key == "reset" and isinstance(value, str):
+            # Stored as UTC ISO text (collectors.budget.RateLimit.to_json); users read WIB.
+            with contextlib.suppress(ValueError):
+                value = format_wib(datetime.fromisoformat(value))
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
