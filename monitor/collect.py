@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from collectors.base import AuthFailed, Collector, RateLimited, SourceError
 from monitor import redact
+from monitor.clock import format_wib
 from monitor.config import AppConfig, SourceConfig
 from monitor.db import Database
 from monitor.ingest import Ingestor, IngestReport
@@ -60,7 +61,7 @@ def run_source(
     with db.session() as session:
         row = ingestor.source_row(session, src.name, src.kind)
         if row.backoff_until and row.backoff_until > now and not force:
-            return CollectReport(src.name, ok=False, skipped=f"menunggu hingga {row.backoff_until.isoformat()}")
+            return CollectReport(src.name, ok=False, skipped=f"menunggu hingga {format_wib(row.backoff_until)}")
         if row.status == "auth_failed" and not force:
             return CollectReport(
                 src.name, ok=False, skipped="token ditolak; perbaiki token lalu jalankan dengan --force"
