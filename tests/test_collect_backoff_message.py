@@ -1,4 +1,4 @@
-"""hunt-b: the collect command's "skipped until" message gives the time in WIB (tracking's twin already does)."""
+"""The collect command's "skipped until" message gives the time in WIB (tracking's twin already does)."""
 
 from __future__ import annotations
 

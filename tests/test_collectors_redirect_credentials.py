@@ -1,4 +1,4 @@
-"""hunt-b: a redirect to another host must not carry the source's bearer token there."""
+"""A redirect to another host must not carry the source's bearer token there."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""hunt-b: a page whose every item the parser rejected must not end a backwards walk (the older pages were lost)."""
+"""A page whose every item the parser rejected must not end a backwards walk (the older pages were lost)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""hunt-b: videos found by a search must not be lost when the quota runs out before their statistics call."""
+"""Videos found by a search must not be lost when the quota runs out before their statistics call."""
 
 from __future__ import annotations
 

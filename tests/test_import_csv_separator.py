@@ -1,4 +1,4 @@
-"""hunt-b: a semicolon CSV (Excel in an Indonesian locale) whose texts hold commas is still read."""
+"""A semicolon CSV (Excel in an Indonesian locale) whose texts hold commas is still read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""hunt-b: export file names carry the WIB date, like every other user-facing time."""
+"""Export file names carry the WIB date, like every other user-facing time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""hunt-b: the sources page shows rate-limit reset times in WIB, like every other time on the dashboard."""
+"""The sources page shows rate-limit reset times in WIB, like every other time on the dashboard."""
 
 from __future__ import annotations
 

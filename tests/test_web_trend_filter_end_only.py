@@ -1,4 +1,4 @@
-"""hunt-b: a trend filter with only an end date covers the default span up to that date."""
+"""A trend filter with only an end date covers the default span up to that date."""
 
 from __future__ import annotations
 
