@@ -85,7 +85,8 @@ def acknowledge(
     """Mark an alert (and its issue, and every alert of that issue) acknowledged; idempotent."""
     alert = _find(session, token, alert_id)
     issue_ids = {alert.issue_id} if alert.issue_id is not None else set()
-    if alert.kind == "group":
+    if alert.kind == "group" or (alert.kind == "escalation" and alert.issue_id is None):
+        # A group, or the escalation of one, stands for the issues it lists.
         issue_ids |= {int(i["id"]) for i in alert.payload.get("group", []) if i.get("id") is not None}
     related = [alert]
     if issue_ids:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.hygiene import (
@@ -41,7 +41,7 @@ from alerts.render import clean_post_text
 from alerts.routing import Labels, RouteMatch, route
 from alerts.sla import add_working_days
 from monitor.config import AppConfig
-from monitor.models import Alert, Issue, IssuePost, Post, Signal
+from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +184,9 @@ def _follow_up(session: Session, config: AppConfig, c: _Candidate, told: list[Al
     told_rank = max(STAGE_RANK.get(a.stage or "", -1) for a in told)
     if rank > told_rank and (issue.stage in config.alerts.alert_stages or c.crisis):
         return [_tell(session, config, c, "update", root, now, previous_stage=told[-1].stage)]
-    if issue.regression and issue.resolved_at is not None:
-        regressions = [a for a in told if a.kind == "regression" and a.created_at >= issue.resolved_at]
+    back_at = _reopened_at(session, issue) if issue.regression else None
+    if back_at is not None:
+        regressions = [a for a in told if a.kind == "regression" and a.created_at >= back_at]
         if not regressions:
             return [_tell(session, config, c, "regression", root, now)]
     last = told[-1]
@@ -193,6 +194,26 @@ def _follow_up(session: Session, config: AppConfig, c: _Candidate, told: list[Al
     if not acked and now - last.created_at >= timedelta(hours=c.match.repeat_interval_hours):
         return [_tell(session, config, c, "repeat", root, now)]
     return []
+
+
+def _reopened_at(session: Session, issue: Issue) -> datetime | None:
+    """When the issue last came back after being resolved.
+
+    Grouping clears ``resolved_at`` when it reopens an issue, so the time is read from the
+    issue's latest ``regression`` event; ``resolved_at`` on an open issue counts too.
+    """
+    at = session.scalar(
+        select(func.max(IssueEvent.at)).where(IssueEvent.issue_id == issue.id, IssueEvent.kind == "regression")
+    )
+    if at is not None and issue.resolved_at is not None:
+        return max(at, issue.resolved_at)
+    return at if at is not None else issue.resolved_at
+
+
+def _group_issues(session: Session, alert: Alert) -> list[Issue]:
+    """The issues a group alert told about (still in the database)."""
+    ids = [int(i["id"]) for i in alert.payload.get("group", []) if i.get("id") is not None]
+    return [i for i in (session.get(Issue, iid) for iid in ids) if i is not None]
 
 
 def _deliver_at(config: AppConfig, lab: Labels, now: datetime) -> datetime:
@@ -323,6 +344,9 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
         issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
         if issue is not None and not _needs_ack(alert, issue):
             continue
+        # A group is acknowledged as a whole, or issue by issue on the dashboard (which does not touch the group).
+        if alert.kind == "group" and not any(_needs_ack(alert, i) for i in _group_issues(session, alert)):
+            continue
         target = alert.payload.get("escalate_to")
         alert.escalated_at = now
         key = (alert.issue_id if alert.issue_id is not None else -alert.id, str(target))
@@ -342,6 +366,10 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
             continue
         issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
         if issue is not None and (issue.resolved_at is not None or issue.status != "open"):
+            continue
+        if alert.kind == "group" and all(
+            i.resolved_at is not None or i.status != "open" for i in _group_issues(session, alert)
+        ):
             continue
         target = alert.payload.get("escalate_to")
         alert.payload = {**alert.payload, "sla_escalated": now.isoformat()}
@@ -372,6 +400,12 @@ def _escalation(
     reason: str,
 ) -> Alert:
     base = issue_payload(session, config, issue) if issue is not None else {"group": alert.payload.get("group", [])}
+    # Escalations are held through quiet hours like any alert (a group goes at once if one of its issues would).
+    held = [issue] if issue is not None else _group_issues(session, alert)
+    deliver_at = min(
+        (_deliver_at(config, labels_for(i, config), now) for i in held),
+        default=quiet_hours_end(now, config.alerts.quiet_hours),
+    )
     payload = base | {
         "escalation": {
             "from": alert.receiver,
@@ -383,6 +417,7 @@ def _escalation(
         "first_alert_id": root_id,
         "respond_due_at": alert.respond_due_at.isoformat() if alert.respond_due_at else None,
         "sla_days": config.alerts.sla.respond_working_days,
+        "deliver_at": deliver_at.isoformat(),
     }
     return queue_alert(
         session,
@@ -395,6 +430,7 @@ def _escalation(
         agency_code=alert.agency_code,
         stage=issue.stage if issue is not None else alert.stage,
         parent_alert_id=root_id,
+        deliver_at=deliver_at,
         respond_due_at=alert.respond_due_at,
         escalation_level=alert.escalation_level + 1,
     )

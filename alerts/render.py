@@ -150,7 +150,7 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
         return _build_digest(payload, links, prefix)
     if kind == "source_health":
         return _build_source(payload, links, prefix)
-    if kind == "group":
+    if kind == "group" or (kind == "escalation" and "group" in payload and not issue):
         return _build_group(payload, links, prefix)
     if kind == "delivery_failed":
         return _build_failure(payload, links, prefix)
@@ -236,8 +236,21 @@ def _advice(kind: str, issue: dict[str, Any]) -> str:
 
 def _build_group(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
     items: list[dict[str, Any]] = payload.get("group") or []
-    doc = _Doc(f"[{prefix}] {len(items)} isu baru untuk {payload.get('agency_name', 'dinas')}")
-    doc.add(_t(f"[{prefix}] ", None, True), _t(f"{len(items)} isu kecil baru", None, True))
+    esc: dict[str, Any] | None = payload.get("escalation") if payload.get("kind") == "escalation" else None
+    if esc is not None:
+        doc = _Doc(f"[{prefix}] {len(items)} isu belum ditindaklanjuti oleh {esc.get('from_name', 'dinas')}")
+        doc.add(_t(f"[{prefix}] ", None, True), _t(f"{len(items)} isu kecil belum ditindaklanjuti", None, True))
+        doc.add(
+            _t(
+                f"Belum ditindaklanjuti oleh {esc.get('from_name', '-')} sejak {_when(esc.get('since'))}"
+                f" ({esc.get('reason', 'batas waktu terlewati')}).",
+                None,
+                True,
+            )
+        )
+    else:
+        doc = _Doc(f"[{prefix}] {len(items)} isu baru untuk {payload.get('agency_name', 'dinas')}")
+        doc.add(_t(f"[{prefix}] ", None, True), _t(f"{len(items)} isu kecil baru", None, True))
     for it in items:
         kec = it.get("kecamatan") or "?"
         doc.add(
@@ -245,6 +258,8 @@ def _build_group(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
             _t("[detail]", f"{links.dashboard}/issues/{it.get('id')}"),
             kind="li",
         )
+    if esc is not None:
+        doc.add(_t("Yang perlu dilakukan: "), _t(_advice("escalation", {})))
     doc.add(_t("Konfirmasi: "), _t("satu konfirmasi berlaku untuk semua isu di ringkasan ini."))
     if links.ack:
         doc.add(_t("Konfirmasi tindak lanjut", links.ack, True))
@@ -322,7 +337,14 @@ def _fit_telegram(doc: _Doc) -> str:
         idx = max(range(len(blocks)), key=lambda i: sum(len(p[0]) for p in blocks[i][1]))
         k, parts = blocks[idx]
         blocks[idx] = (k, [(clean_post_text(p[0], max(20, len(p[0]) // 2)), p[1], p[2]) for p in parts])
-        text = assemble(blocks)
+        shorter = assemble(blocks)
+        if shorter == text:
+            # Every text is at its floor (many short list items with links): drop list items from the end,
+            # then the longest block, so the loop always ends; the headline (block 0) stays.
+            items = [i for i, (kind, _) in enumerate(blocks) if kind == "li"]
+            del blocks[items[-1] if items else max(range(1, len(blocks)), key=lambda i: len(assemble([blocks[i]])))]
+            shorter = assemble(blocks)
+        text = shorter
     return text
 
 

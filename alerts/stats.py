@@ -23,7 +23,7 @@ class AgencyTimes:
     resolved: int
     median_resolve_hours: float | None
     overdue: int
-    """Alerts past their SLA response deadline whose issue is still open."""
+    """Open issues with an alert past its SLA response deadline (each issue once, however many were told)."""
 
 
 def agency_times(session: Session, now: datetime, since: datetime | None = None) -> dict[str, AgencyTimes]:
@@ -33,7 +33,7 @@ def agency_times(session: Session, now: datetime, since: datetime | None = None)
         q = q.where(Alert.created_at >= since)
     acks: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
-    overdue: dict[str, int] = {}
+    overdue: dict[str, set[int]] = {}
     issues: dict[str, set[int]] = {}
     for a in session.scalars(q):
         if a.payload.get("grouped_into"):
@@ -47,10 +47,13 @@ def agency_times(session: Session, now: datetime, since: datetime | None = None)
             acks[code].append(max((a.acknowledged_at - shown).total_seconds(), 0.0) / 60)
         if a.issue_id is not None:
             issues.setdefault(code, set()).add(a.issue_id)
-        if a.respond_due_at is not None and a.respond_due_at <= now and a.issue_id is not None:
-            issue = session.get(Issue, a.issue_id)
-            if issue is not None and issue.resolved_at is None and issue.status == "open":
-                overdue[code] = overdue.get(code, 0) + 1
+        if a.respond_due_at is not None and a.respond_due_at <= now:
+            # One issue may be told to several receivers (agency and humas) or inside a group: count issues.
+            told = [a.issue_id] if a.issue_id is not None else [i.get("id") for i in a.payload.get("group", [])]
+            for iid in told:
+                issue = session.get(Issue, int(iid)) if iid is not None else None
+                if issue is not None and issue.resolved_at is None and issue.status == "open":
+                    overdue.setdefault(code, set()).add(issue.id)
     out: dict[str, AgencyTimes] = {}
     for code, n in counts.items():
         resolve_hours = []
@@ -65,7 +68,7 @@ def agency_times(session: Session, now: datetime, since: datetime | None = None)
             median_ack_minutes=median(acks[code]) if acks[code] else None,
             resolved=len(resolve_hours),
             median_resolve_hours=median(resolve_hours) if resolve_hours else None,
-            overdue=overdue.get(code, 0),
+            overdue=len(overdue.get(code, ())),
         )
     return out
 

@@ -672,7 +672,7 @@ def split_issue(session: Session, issue_id: int, post_ids: Sequence[int], actor:
         created_at=now,
         updated_at=now,
         urgent=source.urgent,
-        terms={"w": dict(terms), "sigs": [simhash(terms_of(p.text or "")) for p in posts]},
+        terms={"w": dict(terms), "sigs": [simhash(terms_of(text)) for text in texts]},
     )
     session.add(new)
     session.flush()
