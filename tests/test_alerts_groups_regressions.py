@@ -1,4 +1,5 @@
-"""Bug-hunt reproductions (hunt-a): each test states what the docs promise and fails on the current code."""
+"""Alerts promised by the docs: regressions told after grouping reopens an issue, groups escalated, acknowledged and
+rendered as groups, escalations held through quiet hours, a huge group still fits Telegram, digests count issues."""
 
 from __future__ import annotations
 
