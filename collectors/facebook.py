@@ -125,13 +125,11 @@ class FacebookCollector(GraphCollector[Settings]):
             recent = sorted(watched, key=lambda p: str(watched[p].get("created")), reverse=True)[: s.watch_posts]
             for post_id in recent:
                 try:
-                    newest = self._comments(run, client, now, post_id, watched[post_id].get("seen"))
+                    self._comments(run, client, now, post_id, watched[post_id])
                 except GraphObjectGone as exc:
                     log.info("source %s: post %s no longer readable (%s)", self.name, post_id, exc)
                     watched.pop(post_id, None)
                     continue
-                if newest:
-                    watched[post_id]["seen"] = newest
         except UsageCeiling:
             log.warning("source %s: Graph API usage at %s%%; stopping this run", self.name, run.usage.used_percent)
         horizon = (now - timedelta(hours=s.watch_hours)).isoformat()
@@ -185,9 +183,22 @@ class FacebookCollector(GraphCollector[Settings]):
         if newest:
             pages[page_id] = newest
 
-    def _comments(self, run: GraphRun, client: httpx.Client, now: datetime, post_id: str, seen: Any) -> str | None:
+    def _comments(self, run: GraphRun, client: httpx.Client, now: datetime, post_id: str, state: JSONDict) -> None:
+        """New comments of one post, newest first, back to ``state["seen"]``; updates ``state`` in place.
+
+        A walk cut short by ``max_pages`` keeps ``seen`` and stores where it stopped as ``pending``
+        (``after`` token, newest stamp read): moving ``seen`` to the newest comment there would skip
+        every comment between the last page read and the old ``seen`` for good. The next run resumes
+        from ``after`` and ``seen`` moves only once the walk reaches it (as collectors/sweep.py does).
+        """
         params = {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "filter": "stream", "limit": "50"}
-        newest = seen if isinstance(seen, str) else None
+        raw_seen = state.get("seen")
+        seen = raw_seen if isinstance(raw_seen, str) else None
+        pending = as_object(state.get("pending"))
+        after = pending.get("after")
+        top = pending.get("top") if isinstance(pending.get("top"), str) else None
+        if isinstance(after, str) and after:
+            params = {**params, "after": after}
         for _ in range(self.settings.max_pages):
             data = expect_object(self._get(run, client, f"{post_id}/comments", params, now), "Facebook comments")
             reached = False
@@ -199,16 +210,24 @@ class FacebookCollector(GraphCollector[Settings]):
                     log.warning("source %s: Facebook comment skipped: %s", self.name, exc)
                     continue
                 stamp = item.created_at.isoformat()
-                if isinstance(seen, str) and stamp <= seen:
+                if seen is not None and stamp <= seen:
                     reached = True
                     break
                 run.items.append(item)
-                newest = max(newest or stamp, stamp)
+                top = max(top or stamp, stamp)
             following = next_page(data, params)
             if reached or following is None:
                 break
             params = following
-        return newest
+        else:
+            # Without a ``seen`` there is nothing older to reach: a first look takes what max_pages allows.
+            if seen is not None:
+                state["pending"] = {"after": params["after"], "top": top}
+                return
+        state.pop("pending", None)
+        newest = max(seen or "", top or "")
+        if newest:
+            state["seen"] = newest
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
         """Fresh counts by id; a post id starts with its Page id (``{page}_{post}``), anything else is a comment."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.facebook import FacebookCollector, create
-from tests.test_collectors_platforms_replay import fixture, query_has, query_lacks, replay
+from tests.test_collectors_platforms_replay import Reply, Responder, fixture, query_has, query_lacks, replay
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 TOKEN = "EAAGtestPageToken0123456789"
@@ -115,3 +115,54 @@ def test_lookup_posts_and_comments_by_id() -> None:
     post_call, comment_call = server.requests
     assert "shares" in post_call.query["fields"] and "shares" not in comment_call.query["fields"]
     assert collector.last_lookup_rate_limit.used_percent is not None
+
+
+def _burst(prefix: str, count_: int, base: datetime, page_size: int) -> Responder:
+    """Newest-first pages of ``count_`` items a minute apart before ``base``, then one older item."""
+    items = [{"id": f"{prefix}{n}", "message": f"komentar {n}",
+              "created_time": (base - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000")}
+             for n in range(1, count_ + 1)]
+    items.append({"id": f"{prefix}old", "message": "lama", "created_time": "2026-11-01T23:00:00+0000"})
+
+    def respond(query: dict[str, str]) -> Reply:
+        start = int(query.get("after", "0"))
+        body: dict[str, object] = {"data": items[start:start + page_size]}
+        if start + page_size < len(items):
+            body["paging"] = {"cursors": {"after": str(start + page_size)}, "next": "x"}
+        return Reply(200, body)
+
+    return respond
+
+
+def test_comment_burst_beyond_max_pages_is_read_over_later_runs() -> None:
+    # 120 new comments, 50 a page, one page a run: the old code moved "seen" to the newest comment after the
+    # first page and the 70 older ones were never read.
+    seen = "2026-11-02T00:00:00+00:00"
+    cursor: dict[str, object] = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+                                 "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00", "seen": seen}}}
+    got: list[str] = []
+    marks = []
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
+        server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
+        for run in range(4):
+            result = make(server.base_url, max_pages=1).fetch(cursor, client, NOW + timedelta(minutes=run))
+            got += [i.external_id for i in result.items]
+            cursor = result.cursor
+            marks.append(cursor["posts"]["1000001_2000003"]["seen"])
+    assert sorted(got) == sorted(f"c{n}" for n in range(1, 121))
+    assert marks == [seen, seen, "2026-11-02T04:59:00+00:00", "2026-11-02T04:59:00+00:00"]
+    assert "pending" not in cursor["posts"]["1000001_2000003"]  # type: ignore[index, operator]
+
+
+def test_old_comment_cursor_without_pending_still_reads() -> None:
+    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+              "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00",
+                                            "seen": "2026-11-02T04:57:00+00:00"}}}
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
+        server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
+        result = make(server.base_url, max_pages=1).fetch(cursor, client, NOW)
+    assert [i.external_id for i in result.items] == ["c1", "c2"]
+    assert result.cursor["posts"]["1000001_2000003"] == {"created": "2026-11-02T04:00:00+00:00",
+                                                         "seen": "2026-11-02T04:59:00+00:00"}
