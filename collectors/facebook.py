@@ -119,9 +119,12 @@ class FacebookCollector(GraphCollector[Settings]):
         watched: dict[str, JSONDict] = {
             k: dict(v) for k, v in as_object(cursor.get("posts")).items() if isinstance(v, dict)
         }
+        walks: dict[str, JSONDict] = {
+            k: dict(v) for k, v in as_object(cursor.get("page_walks")).items() if isinstance(v, dict)
+        }
         try:
             for page_id in s.page_ids:
-                self._page_posts(run, client, now, page_id, pages, watched)
+                self._page_posts(run, client, now, page_id, pages, watched, walks)
             recent = sorted(watched, key=lambda p: str(watched[p].get("created")), reverse=True)[: s.watch_posts]
             for post_id in recent:
                 try:
@@ -134,9 +137,12 @@ class FacebookCollector(GraphCollector[Settings]):
             log.warning("source %s: Graph API usage at %s%%; stopping this run", self.name, run.usage.used_percent)
         horizon = (now - timedelta(hours=s.watch_hours)).isoformat()
         kept = {k: v for k, v in watched.items() if str(v.get("created", "")) >= horizon}
+        state: JSONDict = {"pages": pages, "posts": kept}
+        if walks:
+            state["page_walks"] = walks
         return FetchResult(
             items=run.items,
-            cursor={"pages": pages, "posts": kept},
+            cursor=state,
             rejected=run.rejected,
             calls=run.calls,
             rate_limit=run.usage.to_json(),
@@ -150,7 +156,14 @@ class FacebookCollector(GraphCollector[Settings]):
         page_id: str,
         pages: dict[str, str],
         watched: dict[str, JSONDict],
+        walks: dict[str, JSONDict],
     ) -> None:
+        """New posts of one Page since its watermark ``pages[page_id]``.
+
+        A walk cut short by ``max_pages`` keeps the watermark and stores the ``after`` token and the
+        newest stamp read in ``walks[page_id]``; the next run resumes there, and the watermark moves only
+        when the walk ends. Moving it at the cut skipped every post between the last page read and it.
+        """
         s = self.settings
         since = pages.get(page_id) or (now - timedelta(hours=s.first_run_hours)).isoformat()
         params = {
@@ -158,7 +171,12 @@ class FacebookCollector(GraphCollector[Settings]):
             "limit": str(s.page_size),
             "since": str(int(datetime.fromisoformat(since).timestamp())),
         }
+        walk = walks.get(page_id, {})
         newest = pages.get(page_id)
+        if isinstance(walk.get("after"), str) and walk["after"]:
+            params["after"] = walk["after"]
+            if isinstance(walk.get("top"), str):
+                newest = max(newest or walk["top"], walk["top"])
         for _ in range(s.max_pages):
             data = expect_object(self._get(run, client, f"{page_id}/posts", params, now), "Facebook posts")
             for raw in expect_list(data, "data", "Facebook posts"):
@@ -180,6 +198,12 @@ class FacebookCollector(GraphCollector[Settings]):
             if following is None:
                 break
             params = following
+        else:
+            # Without a watermark the first run takes what max_pages allows, as before.
+            if pages.get(page_id):
+                walks[page_id] = {"after": params["after"], "top": newest}
+                return
+        walks.pop(page_id, None)
         if newest:
             pages[page_id] = newest
 

@@ -166,3 +166,35 @@ def test_old_comment_cursor_without_pending_still_reads() -> None:
     assert [i.external_id for i in result.items] == ["c1", "c2"]
     assert result.cursor["posts"]["1000001_2000003"] == {"created": "2026-11-02T04:00:00+00:00",
                                                          "seen": "2026-11-02T04:59:00+00:00"}
+
+
+def test_post_burst_beyond_max_pages_is_read_over_later_runs() -> None:
+    # 120 new posts, 25 a page, two pages a run: the old code moved the Page watermark to the newest post
+    # after the first run and the 70 older posts (still inside ``since``) were never read.
+    posts = _burst("1000001_", 120, NOW, 25)
+
+    def respond(query: dict[str, str]) -> Reply:
+        reply = posts(query)
+        since = int(query["since"])
+        body = dict(reply.body)
+        body["data"] = [p for p in body["data"]
+                        if datetime.strptime(p["created_time"], "%Y-%m-%dT%H:%M:%S%z").timestamp() >= since]
+        if not body["data"]:
+            body.pop("paging", None)
+        return Reply(200, body)
+
+    mark = "2026-11-02T02:00:00+00:00"
+    cursor: dict[str, object] = {"pages": {"1000001": mark}, "posts": {}}
+    got: list[str] = []
+    marks = []
+    with replay() as (server, client):
+        server.add("GET", POSTS, respond)
+        for run in range(4):
+            result = make(server.base_url, max_pages=2, page_size=25, watch_posts=0).fetch(
+                cursor, client, NOW + timedelta(minutes=run))
+            got += [i.external_id for i in result.items]
+            cursor = result.cursor
+            marks.append(cursor["pages"]["1000001"])  # type: ignore[index]
+    assert sorted(got) == sorted(f"1000001_{n}" for n in range(1, 121))
+    assert marks == [mark, mark, "2026-11-02T04:59:00+00:00", "2026-11-02T04:59:00+00:00"]
+    assert "page_walks" not in cursor
