@@ -177,8 +177,12 @@ class FacebookCollector(GraphCollector[Settings]):
             params["after"] = walk["after"]
             if isinstance(walk.get("top"), str):
                 newest = max(newest or walk["top"], walk["top"])
-        for _ in range(s.max_pages):
-            data = expect_object(self._get(run, client, f"{page_id}/posts", params, now), "Facebook posts")
+        for page_no in range(s.max_pages):
+            if page_no == 0:
+                body, params = self._get_resuming(run, client, f"{page_id}/posts", params, now)
+            else:
+                body = self._get(run, client, f"{page_id}/posts", params, now)
+            data = expect_object(body, "Facebook posts")
             for raw in expect_list(data, "data", "Facebook posts"):
                 try:
                     item = parse_post(raw, self.name, page_id)
@@ -223,8 +227,12 @@ class FacebookCollector(GraphCollector[Settings]):
         top = pending.get("top") if isinstance(pending.get("top"), str) else None
         if isinstance(after, str) and after:
             params = {**params, "after": after}
-        for _ in range(self.settings.max_pages):
-            data = expect_object(self._get(run, client, f"{post_id}/comments", params, now), "Facebook comments")
+        for page_no in range(self.settings.max_pages):
+            if page_no == 0:
+                body, params = self._get_resuming(run, client, f"{post_id}/comments", params, now)
+            else:
+                body = self._get(run, client, f"{post_id}/comments", params, now)
+            data = expect_object(body, "Facebook comments")
             reached = False
             for raw in expect_list(data, "data", "Facebook comments"):
                 try:

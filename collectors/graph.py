@@ -9,6 +9,7 @@ keeps those rules in one place; each platform's module keeps only what its endpo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ import httpx
 
 from collectors.base import MetricsReading, RawItem
 from collectors.budget import GraphObjectGone, RateLimit, as_object, graph_get
+
+log = logging.getLogger(__name__)
 
 
 class GraphSettings(Protocol):
@@ -100,6 +103,25 @@ class GraphCollector(Generic[S]):
         if usage.used_percent is not None:  # not every response carries the headers: keep the last known
             run.usage = usage
         return body
+
+    def _get_resuming(
+        self, run: GraphRun, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime
+    ) -> tuple[Any, dict[str, str]]:
+        """The first page of a walk, and the parameters it was read with.
+
+        A walk resumed from a stored ``after`` token that Graph rejects as gone (cursors expire) starts
+        again from the newest page: the watermark did not move, so nothing is skipped, and failing here
+        would fail every run (or drop the post) for good.
+        """
+        try:
+            return self._get(run, client, path, params, now), dict(params)
+        except GraphObjectGone as exc:
+            if "after" not in params:
+                raise
+            log.warning("%s: stored page token for %s rejected (%s); walking again from the newest",
+                        self.label, path, exc)
+            fresh = {k: v for k, v in params.items() if k != "after"}
+            return self._get(run, client, path, fresh, now), fresh
 
     def _lookup(
         self,

@@ -198,3 +198,20 @@ def test_post_burst_beyond_max_pages_is_read_over_later_runs() -> None:
     assert sorted(got) == sorted(f"1000001_{n}" for n in range(1, 121))
     assert marks == [mark, mark, "2026-11-02T04:59:00+00:00", "2026-11-02T04:59:00+00:00"]
     assert "page_walks" not in cursor
+
+
+def test_stale_pending_comment_token_walks_again_from_newest() -> None:
+    # Graph cursors expire: a stored token answered with code 100 must not drop the post from the watch list.
+    seen = "2026-11-02T04:57:00+00:00"
+    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+              "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00", "seen": seen,
+                                            "pending": {"after": "STALE", "top": "2026-11-02T04:58:00+00:00"}}}}
+    with replay() as (server, client):
+        server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
+        server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
+        server.add("GET", "/v21.0/1000001_2000003/comments", fixture("facebook", "object_gone_100.json"),
+                   when=query_has(after="STALE"))
+        result = make(server.base_url, max_pages=1).fetch(cursor, client, NOW)
+    assert [i.external_id for i in result.items] == ["c1", "c2"]
+    assert result.cursor["posts"]["1000001_2000003"] == {"created": "2026-11-02T04:00:00+00:00",
+                                                         "seen": "2026-11-02T04:59:00+00:00"}
