@@ -108,16 +108,22 @@ class InstagramCollector(GraphCollector[Settings]):
         tag_ids: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("hashtag_ids")).items()}
         tag_seen: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("hashtags")).items()}
         media_seen: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("media")).items()}
+        walks: dict[str, JSONDict] = {
+            k: dict(v) for k, v in as_object(cursor.get("hashtag_walks")).items() if isinstance(v, dict)
+        }
         try:
             for tag in s.hashtags:
-                self._hashtag(run, client, now, tag.lstrip("#").lower(), tag_ids, tag_seen)
+                self._hashtag(run, client, now, tag.lstrip("#").lower(), tag_ids, tag_seen, walks)
             if s.ig_user_id and s.own_media:
                 self._own_media(run, client, now, media_seen)
         except UsageCeiling:
             log.warning("source %s: Graph API usage at %s%%; stopping this run", self.name, run.usage.used_percent)
+        state: JSONDict = {"hashtag_ids": tag_ids, "hashtags": tag_seen, "media": media_seen}
+        if walks:
+            state["hashtag_walks"] = walks
         return FetchResult(
             items=run.items,
-            cursor={"hashtag_ids": tag_ids, "hashtags": tag_seen, "media": media_seen},
+            cursor=state,
             rejected=run.rejected,
             calls=run.calls,
             rate_limit=run.usage.to_json(),
@@ -131,7 +137,15 @@ class InstagramCollector(GraphCollector[Settings]):
         tag: str,
         tag_ids: dict[str, str],
         tag_seen: dict[str, str],
+        walks: dict[str, JSONDict],
     ) -> None:
+        """New recent media of one hashtag back to its watermark ``tag_seen[tag]``.
+
+        A walk cut short by ``max_pages`` keeps the watermark and stores the ``after`` token and the
+        newest stamp read in ``walks[tag]``; the next run resumes there, and the watermark moves only
+        when the walk reaches it. Moving it at the cut skipped every media between the last page read
+        and the old watermark.
+        """
         s = self.settings
         if tag not in tag_ids:
             body = self._get(run, client, "ig_hashtag_search", {"user_id": s.ig_user_id, "q": tag}, now)
@@ -144,9 +158,17 @@ class InstagramCollector(GraphCollector[Settings]):
         seen = tag_seen.get(tag) or (now - timedelta(hours=s.first_run_hours)).isoformat()
         newest = seen
         params = {"user_id": s.ig_user_id, "fields": MEDIA_FIELDS, "limit": "50"}
-        for _ in range(s.max_pages):
+        walk = walks.get(tag, {})
+        if isinstance(walk.get("after"), str) and walk["after"]:
+            params["after"] = walk["after"]
+            if isinstance(walk.get("top"), str):
+                newest = max(newest, walk["top"])
+        for page_no in range(s.max_pages):
             try:
-                body = self._get(run, client, f"{tag_ids[tag]}/recent_media", params, now)
+                if page_no == 0:
+                    body, params = self._get_resuming(run, client, f"{tag_ids[tag]}/recent_media", params, now)
+                else:
+                    body = self._get(run, client, f"{tag_ids[tag]}/recent_media", params, now)
             except GraphObjectGone as exc:
                 log.warning("source %s: hashtag #%s unreadable (%s)", self.name, tag, exc)
                 return
@@ -171,6 +193,12 @@ class InstagramCollector(GraphCollector[Settings]):
             if older or following is None:
                 break
             params = following
+        else:
+            # Without a watermark the first run takes what max_pages allows of its window, as before.
+            if tag_seen.get(tag):
+                walks[tag] = {"after": params["after"], "top": newest}
+                return
+        walks.pop(tag, None)
         tag_seen[tag] = newest
 
     def _own_media(self, run: GraphRun, client: httpx.Client, now: datetime, media_seen: dict[str, str]) -> None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.instagram import InstagramCollector, create
-from tests.test_collectors_platforms_replay import ReplayServer, fixture, query_has, query_lacks, replay
+from tests.test_collectors_platforms_replay import (
+    ReplayServer,
+    Reply,
+    Responder,
+    fixture,
+    query_has,
+    query_lacks,
+    replay,
+)
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 TOKEN = "IGQVJtestToken0123456789"
@@ -117,3 +125,52 @@ def test_usage_ceiling_stops_before_the_next_call() -> None:
     assert len(server.requests) == 1 and result.items == [] and result.calls == 1
     assert result.rate_limit["used_percent"] == 96
     assert result.cursor["hashtag_ids"] == {"kayuagung": TAG_ID}  # the looked-up id is kept all the same
+
+
+def _recent_media(count_: int, page_size: int) -> Responder:
+    """Newest-first recent_media pages of ``count_`` media a minute apart before NOW, then one older media."""
+    media = [{"id": f"m{n}", "caption": f"banjir {n} #kayuagung", "media_type": "IMAGE",
+              "timestamp": (NOW - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000")}
+             for n in range(1, count_ + 1)]
+    media.append({"id": "mold", "caption": "lama", "media_type": "IMAGE", "timestamp": "2026-11-01T23:00:00+0000"})
+
+    def respond(query: dict[str, str]) -> Reply:
+        start = int(query.get("after", "0"))
+        body: dict[str, object] = {"data": media[start:start + page_size]}
+        if start + page_size < len(media):
+            body["paging"] = {"cursors": {"after": str(start + page_size)}, "next": "x"}
+        return Reply(200, body)
+
+    return respond
+
+
+def test_hashtag_burst_beyond_max_pages_is_read_over_later_runs() -> None:
+    # 120 new media, 50 a page, one page a run: the old code moved the tag's watermark to the newest media
+    # after the first page and the 70 older ones were never read.
+    mark = "2026-11-02T00:00:00+00:00"
+    cursor: dict[str, object] = {"hashtag_ids": {"kayuagung": TAG_ID}, "hashtags": {"kayuagung": mark}, "media": {}}
+    got: list[str] = []
+    marks = []
+    with replay() as (server, client):
+        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", _recent_media(120, 50))
+        for run in range(4):
+            result = make(server.base_url, max_pages=1, own_media=0).fetch(cursor, client, NOW + timedelta(minutes=run))
+            got += [i.external_id for i in result.items]
+            cursor = result.cursor
+            marks.append(cursor["hashtags"]["kayuagung"])  # type: ignore[index]
+    assert sorted(got) == sorted(f"m{n}" for n in range(1, 121))
+    assert marks == [mark, mark, "2026-11-02T04:59:00+00:00", "2026-11-02T04:59:00+00:00"]
+    assert "hashtag_walks" not in cursor
+
+
+def test_stale_pending_hashtag_token_walks_again_from_newest() -> None:
+    cursor = {"hashtag_ids": {"kayuagung": TAG_ID}, "hashtags": {"kayuagung": "2026-11-02T04:57:00+00:00"},
+              "media": {}, "hashtag_walks": {"kayuagung": {"after": "STALE", "top": "2026-11-02T04:58:00+00:00"}}}
+    with replay() as (server, client):
+        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", _recent_media(120, 50))
+        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", Reply(400, {"error": {"code": 100, "message": "bad"}}),
+                   when=query_has(after="STALE"))
+        result = make(server.base_url, max_pages=1, own_media=0).fetch(cursor, client, NOW)
+    assert [i.external_id for i in result.items] == ["m1", "m2"]
+    assert result.cursor == {"hashtag_ids": {"kayuagung": TAG_ID},
+                             "hashtags": {"kayuagung": "2026-11-02T04:59:00+00:00"}, "media": {}}
