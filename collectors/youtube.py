@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
+from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     QuotaLedger,
     RateLimit,
@@ -285,6 +285,9 @@ class YouTubeCollector:
             k: dict(v) for k, v in as_object(cursor.get("videos")).items() if isinstance(v, dict)
         }
         channels: dict[str, str] = {k: str(v) for k, v in as_object(cursor.get("channels")).items()}
+        channel_walks: dict[str, JSONDict] = {
+            k: dict(v) for k, v in as_object(cursor.get("channel_walks")).items() if isinstance(v, dict)
+        }
         new_cursor: JSONDict = {k: v for k, v in cursor.items() if k in ("last_search_at", "published_after")}
         try:
             found, newest = self._search(run, client, now, cursor, new_cursor)
@@ -294,7 +297,7 @@ class YouTubeCollector:
             # Only now: a quota cut between search and statistics must leave the found videos to the next search.
             if newest is not None:
                 new_cursor["published_after"] = newest
-            self._comments(run, client, now, videos, channels)
+            self._comments(run, client, now, videos, channels, channel_walks)
         except _QuotaGone as exc:
             if exc.by_google and not run.items:
                 # Nothing read at all: let the runner back off until the quota day ends.
@@ -306,6 +309,8 @@ class YouTubeCollector:
         horizon = now - timedelta(hours=s.watch_hours)
         kept = {vid: v for vid, v in videos.items() if _found(v) >= horizon}
         new_cursor.update({"quota": run.ledger.to_json(), "videos": kept, "channels": channels})
+        if channel_walks:
+            new_cursor["channel_walks"] = channel_walks
         rate: JSONDict = {"quota_used": run.ledger.used, "quota_budget": run.budget}
         if run.exhausted:
             rate.update(remaining=0, reset=next_pacific_midnight(now).isoformat(), note=run.exhausted[:200])
@@ -367,32 +372,58 @@ class YouTubeCollector:
                     log.warning("source %s: YouTube video skipped: %s", self.name, exc)
 
     def _comments(
-        self, run: _Run, client: httpx.Client, now: datetime, videos: dict[str, JSONDict], channels: dict[str, str]
+        self,
+        run: _Run,
+        client: httpx.Client,
+        now: datetime,
+        videos: dict[str, JSONDict],
+        channels: dict[str, str],
+        channel_walks: dict[str, JSONDict],
     ) -> None:
         s = self.settings
         watched = sorted(videos, key=lambda v: _found(videos[v]), reverse=True)[: s.watch_videos]
-        threads: list[tuple[str, str, str | None]] = [("videoId", vid, videos[vid].get("seen")) for vid in watched]
-        threads += [("allThreadsRelatedToChannelId", cid, channels.get(cid)) for cid in s.channel_ids]
-        for key, value, seen in threads:
+        threads: list[tuple[str, str, str | None, Any]] = [
+            ("videoId", vid, videos[vid].get("seen"), videos[vid].get("pending")) for vid in watched
+        ]
+        threads += [
+            ("allThreadsRelatedToChannelId", cid, channels.get(cid), channel_walks.get(cid)) for cid in s.channel_ids
+        ]
+        for key, value, seen, pending in threads:
             try:
-                newest = self._thread_pages(run, client, now, key, value, seen)
+                mark, walk = self._thread_pages(run, client, now, key, value, seen, pending)
             except _Skip as exc:
                 log.info("source %s: comments of %s skipped (%s)", self.name, value, exc)
                 videos.pop(value, None)
                 continue
-            if newest:
-                if key == "videoId":
-                    videos[value] = {**videos[value], "seen": newest}
+            if key == "videoId":
+                state = {k: v for k, v in videos[value].items() if k != "pending"}
+                if mark:
+                    state["seen"] = mark
+                if walk:
+                    state["pending"] = walk
+                videos[value] = state
+            else:
+                if mark:
+                    channels[value] = mark
+                if walk:
+                    channel_walks[value] = walk
                 else:
-                    channels[value] = newest
+                    channel_walks.pop(value, None)
 
     def _thread_pages(
-        self, run: _Run, client: httpx.Client, now: datetime, key: str, value: str, seen: str | None
-    ) -> str | None:
-        """Read comment pages newest first until reaching comments already seen; return the newest time."""
-        token: str | None = None
-        newest = seen
-        for _ in range(self.settings.comment_pages):
+        self, run: _Run, client: httpx.Client, now: datetime, key: str, value: str, seen: str | None, pending: Any
+    ) -> tuple[str | None, JSONDict | None]:
+        """Read comment pages newest first until reaching comments already seen.
+
+        Returns the new watermark and the unfinished walk (``{"page", "top"}``) or None. A walk cut
+        short by ``comment_pages`` keeps the watermark and is resumed from its page token next run;
+        moving the watermark at the cut skipped every comment between the last page read and it.
+        """
+        walk = as_object(pending)
+        resumed = walk.get("page") if isinstance(walk.get("page"), str) and walk.get("page") else None
+        token: str | None = resumed
+        top: str | None = walk.get("top") if isinstance(walk.get("top"), str) else None
+        for page_no in range(self.settings.comment_pages):
             params = {
                 "part": "snippet,replies",
                 key: value,
@@ -402,9 +433,18 @@ class YouTubeCollector:
             }
             if token:
                 params["pageToken"] = token
-            items, rejected, token = parse_comment_threads(
-                self._call(run, client, "commentThreads", params, now), self.name
-            )
+            try:
+                body = self._call(run, client, "commentThreads", params, now)
+            except (_Skip, SourceError) as exc:
+                if page_no or not resumed or isinstance(exc, (RateLimited, AuthFailed)):
+                    raise
+                # A stored page token Google no longer takes: the watermark has not moved, so walking
+                # again from the newest page skips nothing, while failing here would fail every run.
+                log.warning("source %s: stored page token of %s rejected (%s); reading from the newest",
+                            self.name, value, exc)
+                params.pop("pageToken")
+                body = self._call(run, client, "commentThreads", params, now)
+            items, rejected, token = parse_comment_threads(body, self.name)
             run.rejected += rejected
             reached_seen = False
             for item in items:
@@ -414,11 +454,15 @@ class YouTubeCollector:
                 if seen and stamp <= seen and "." not in item.external_id:
                     reached_seen = True
                 run.items.append(item)
-                if newest is None or stamp > newest:
-                    newest = stamp
+                if top is None or stamp > top:
+                    top = stamp
             if reached_seen or not token:
                 break
-        return newest
+        else:
+            # Without a watermark the first look takes what comment_pages allows, as before.
+            if seen:
+                return seen, {"page": token, "top": top}
+        return max(seen or "", top or "") or None, None
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
         """Fresh statistics: videos via ``videos.list``, top-level comments via ``commentThreads.list``,

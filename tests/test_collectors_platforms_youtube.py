@@ -10,7 +10,7 @@ import pytest
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.budget import next_pacific_midnight, pacific_day
 from collectors.youtube import YouTubeCollector, create
-from tests.test_collectors_platforms_replay import ReplayServer, fixture, query_has, replay
+from tests.test_collectors_platforms_replay import ReplayServer, Reply, Responder, fixture, query_has, replay
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 KEY = "AIzaSyTESTKEY-0123456789abcdef"
@@ -181,3 +181,70 @@ def test_short_rate_limit_is_a_brief_pause_not_a_day() -> None:
         with pytest.raises(RateLimited) as info:
             make(server.base_url).fetch({}, client, NOW)
     assert info.value.retry_after == 60
+
+
+def _threads(count_: int, page_size: int, video: str = "AbCdEfGhIjK") -> Responder:
+    """Newest-first commentThreads pages of ``count_`` threads a minute apart before NOW, then one older."""
+    def thread(n: int, when: datetime) -> dict[str, object]:
+        return {"id": f"T{n}", "snippet": {"videoId": video, "totalReplyCount": 0, "topLevelComment": {
+            "id": f"T{n}", "snippet": {"textDisplay": f"komentar {n}", "textOriginal": f"komentar {n}",
+                                       "authorDisplayName": "warga", "likeCount": 0,
+                                       "publishedAt": when.strftime("%Y-%m-%dT%H:%M:%SZ")}}}}
+
+    threads = [thread(n, NOW - timedelta(minutes=n)) for n in range(1, count_ + 1)]
+    threads.append(thread(999, datetime(2026, 11, 1, 23, 0, tzinfo=UTC)))
+
+    def respond(query: dict[str, str]) -> Reply:
+        start = int(query.get("pageToken", "0"))
+        body: dict[str, object] = {"items": threads[start:start + page_size]}
+        if start + page_size < len(threads):
+            body["nextPageToken"] = str(start + page_size)
+        return Reply(200, body)
+
+    return respond
+
+
+@pytest.mark.parametrize("by_channel", [False, True])
+def test_comment_burst_beyond_comment_pages_is_read_over_later_runs(by_channel: bool) -> None:
+    # 150 new comments, 100 a page, one page a run: the old code moved the watermark to the newest comment
+    # after the first page and the 50 older ones were never read.
+    seen = "2026-11-02T00:00:00+00:00"
+    cursor: dict[str, object] = {"last_search_at": NOW.isoformat()}
+    if by_channel:
+        cursor["channels"] = {CHANNEL: seen}
+        settings: dict[str, object] = {"channel_ids": [CHANNEL], "watch_videos": 0}
+    else:
+        cursor["videos"] = {"AbCdEfGhIjK": {"found": NOW.isoformat(), "seen": seen}}
+        settings = {}
+    got: set[str] = set()
+    marks = []
+    with replay() as (server, client):
+        server.add("GET", "/commentThreads", _threads(150, 100))
+        collector = make(server.base_url, comment_pages=1, search_interval_seconds=86400, **settings)
+        for run in range(3):
+            result = collector.fetch(cursor, client, NOW + timedelta(minutes=run + 1))
+            got |= {i.external_id for i in result.items}
+            cursor = result.cursor
+            keys = ("channels", CHANNEL) if by_channel else ("videos", "AbCdEfGhIjK", "seen")
+            value: object = cursor
+            for k in keys:
+                value = value[k]  # type: ignore[index]
+            marks.append(value)
+    assert got - {"T999"} == {f"T{n}" for n in range(1, 151)}
+    assert marks == [seen, "2026-11-02T04:59:00+00:00", "2026-11-02T04:59:00+00:00"]
+    assert "channel_walks" not in cursor
+    assert "pending" not in cursor.get("videos", {}).get("AbCdEfGhIjK", {})  # type: ignore[attr-defined]
+
+
+def test_stale_pending_comment_page_token_reads_again_from_newest() -> None:
+    cursor = {"last_search_at": NOW.isoformat(),
+              "videos": {"AbCdEfGhIjK": {"found": NOW.isoformat(), "seen": "2026-11-02T04:57:00+00:00",
+                                         "pending": {"page": "STALE", "top": "2026-11-02T04:58:00+00:00"}}}}
+    with replay() as (server, client):
+        server.add("GET", "/commentThreads", _threads(150, 100))
+        server.add("GET", "/commentThreads", Reply(400, {"error": {"code": 400, "message": "bad token", "errors": [
+            {"reason": "invalidPageToken", "message": "bad token"}]}}), when=query_has(pageToken="STALE"))
+        result = make(server.base_url, comment_pages=1, search_interval_seconds=86400).fetch(cursor, client, NOW)
+        assert [c.query.get("pageToken") for c in server.calls("/commentThreads")] == ["STALE", None]
+    assert {"T1", "T2", "T3"} <= {i.external_id for i in result.items}
+    assert result.cursor["videos"]["AbCdEfGhIjK"] == {"found": NOW.isoformat(), "seen": "2026-11-02T04:59:00+00:00"}
