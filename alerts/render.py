@@ -183,15 +183,7 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
     if kind == "crisis" and payload.get("reason"):
         doc.add(_t(f"Kata krisis terdeteksi: {payload['reason']}. Dikirim segera tanpa menunggu lonjakan.", None, True))
     if kind == "escalation":
-        esc: dict[str, Any] = payload.get("escalation") or {}
-        doc.add(
-            _t(
-                f"Belum ditindaklanjuti oleh {esc.get('from_name', '-')} sejak {_when(esc.get('since'))}"
-                f" ({esc.get('reason', 'batas waktu terlewati')}).",
-                None,
-                True,
-            )
-        )
+        doc.add(_escalation_line(payload.get("escalation") or {}))
     if issue.get("urgent"):
         doc.add(_t("⚠ Mendesak: menyangkut keselamatan (bencana/korban/anak).", None, True))
     posts = payload.get("posts") or []
@@ -234,20 +226,23 @@ def _advice(kind: str, issue: dict[str, Any]) -> str:
     return "periksa laporan, koordinasikan tindak lanjut, dan siapkan tanggapan sebelum isu membesar."
 
 
+def _escalation_line(esc: dict[str, Any]) -> tuple[str, str | None, bool]:
+    """Who has not acted since when, and why the alert went up a level."""
+    return _t(
+        f"Belum ditindaklanjuti oleh {esc.get('from_name', '-')} sejak {_when(esc.get('since'))}"
+        f" ({esc.get('reason', 'batas waktu terlewati')}).",
+        None,
+        True,
+    )
+
+
 def _build_group(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
     items: list[dict[str, Any]] = payload.get("group") or []
     esc: dict[str, Any] | None = payload.get("escalation") if payload.get("kind") == "escalation" else None
     if esc is not None:
         doc = _Doc(f"[{prefix}] {len(items)} isu belum ditindaklanjuti oleh {esc.get('from_name', 'dinas')}")
         doc.add(_t(f"[{prefix}] ", None, True), _t(f"{len(items)} isu kecil belum ditindaklanjuti", None, True))
-        doc.add(
-            _t(
-                f"Belum ditindaklanjuti oleh {esc.get('from_name', '-')} sejak {_when(esc.get('since'))}"
-                f" ({esc.get('reason', 'batas waktu terlewati')}).",
-                None,
-                True,
-            )
-        )
+        doc.add(_escalation_line(esc))
     else:
         doc = _Doc(f"[{prefix}] {len(items)} isu baru untuk {payload.get('agency_name', 'dinas')}")
         doc.add(_t(f"[{prefix}] ", None, True), _t(f"{len(items)} isu kecil baru", None, True))

@@ -337,9 +337,8 @@ class IssueGrouper:
     ) -> Placement:
         """Put one post into an issue. ``terms`` and ``sig``, when given, are the post's ``post_terms``
         and ``simhash`` computed beforehand (``group_new`` signs a whole batch at once)."""
-        text = post_text(post)
         if terms is None:
-            terms = terms_of(text)
+            terms = post_terms(post)
         if sig is None:
             sig = simhash(terms)
         # 1. Spread of something already in an issue: a syndicated copy, a repost, a reply.
@@ -378,7 +377,7 @@ class IssueGrouper:
                 label.kecamatan,
                 label.desa,
                 terms,
-                best_phrase([text], terms, places=(label.kecamatan or "", label.desa or "")),
+                best_phrase([post_text(post)], terms, places=(label.kecamatan or "", label.desa or "")),
             ),
             status="open",
             stage="baru",
@@ -651,8 +650,9 @@ def split_issue(session: Session, issue_id: int, post_ids: Sequence[int], actor:
     posts = list(session.scalars(select(Post).where(Post.id.in_(moving))))
     terms: Counter[str] = Counter()
     texts = [post_text(p) for p in posts]
-    for text in texts:
-        terms.update(terms_of(text))
+    bags = [terms_of(text) for text in texts]
+    for bag in bags:
+        terms.update(bag)
     new = Issue(
         topic=source.topic,
         agency_code=source.agency_code,
@@ -672,7 +672,7 @@ def split_issue(session: Session, issue_id: int, post_ids: Sequence[int], actor:
         created_at=now,
         updated_at=now,
         urgent=source.urgent,
-        terms={"w": dict(terms), "sigs": [simhash(terms_of(text)) for text in texts]},
+        terms={"w": dict(terms), "sigs": simhashes(bags)},
     )
     session.add(new)
     session.flush()

@@ -15,6 +15,7 @@ import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from classifiers.normalise import normalise
 from classifiers.taxonomy import TOPIC_LABELS
@@ -64,14 +65,20 @@ def _display(words: Iterable[str]) -> str:
     return " ".join(w.upper() if w in _ACRONYMS else w for w in words)
 
 
-def _without_places(tokens: list[str], places: Sequence[str]) -> list[str]:
-    """``tokens`` without the issue's own place names (and the regency's), nor the "di desa" before them."""
+@lru_cache(maxsize=1024)
+def _place_names(places: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The word sequences that name the issue's places and the regency ("Kayu Agung" is also "kayuagung")."""
     names: list[tuple[str, ...]] = list(_REGENCY)
     for place in places:
         words = tuple(_TOKEN.findall(normalise(place).lower())) if place else ()
-        names += [words, ("".join(words),)] if len(words) > 1 else [words]  # "Kayu Agung" is also "kayuagung"
+        names += [words, ("".join(words),)] if len(words) > 1 else [words]
+    return tuple(n for n in names if n)
+
+
+def _without_places(tokens: list[str], places: Sequence[str]) -> list[str]:
+    """``tokens`` without the issue's own place names (and the regency's), nor the "di desa" before them."""
     drop = [False] * len(tokens)
-    for name in (n for n in names if n):
+    for name in _place_names(tuple(places)):
         for i in range(len(tokens) - len(name) + 1):
             if tuple(tokens[i : i + len(name)]) == name:
                 drop[i : i + len(name)] = [True] * len(name)

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.engine import evaluate
 from monitor.config import AppConfig
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.demo.telegram_stub import StubRequest, TelegramStub, check_html, visible_length
-from monitor.models import Issue, IssuePost, Post, Signal, Source
+from monitor.models import Alert, Issue, IssuePost, Post, Signal, Source
 
 __all__ = [
     "TOKEN",
@@ -115,6 +116,17 @@ def make_issue(
     session.flush()
     add_posts(session, issue, now, posts)
     return issue
+
+
+def group_of_three(session: Session, cfg: AppConfig, now: datetime) -> tuple[Alert, list[int]]:
+    """Three small issues of one agency in three kecamatan, and the one group alert ``evaluate`` sends for them."""
+    ids = [
+        make_issue(session, now, score=30, title=f"Jalan berlubang {k}", kecamatan=k).id
+        for k in ("Cengal", "Jejawi", "Lempuing")
+    ]
+    groups = [a for a in evaluate(session, cfg, now) if a.kind == "group"]
+    assert len(groups) == 1
+    return groups[0], ids
 
 
 def add_posts(session: Session, issue: Issue, now: datetime, n: int, text: str | None = None) -> None:

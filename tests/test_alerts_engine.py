@@ -17,7 +17,7 @@ from monitor.clock import WIB
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import Alert, Delivery, Issue, Silence
-from tests.telegram_server import add_posts, alert_config, make_issue
+from tests.telegram_server import add_posts, alert_config, group_of_three, make_issue
 
 # Tuesday 1 December 2026, 09:00 WIB: a working day, outside quiet hours.
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -167,14 +167,7 @@ def test_crisis_word_in_the_posts_words_counts_even_if_the_title_lacks_it(sqlite
 def test_small_issues_of_one_agency_are_grouped_and_one_ack_covers_them(sqlite_db: Database, cfg: AppConfig) -> None:
     db = sqlite_db
     with db.session() as s:
-        ids = [
-            make_issue(s, T0, score=30, title=f"Jalan berlubang {k}", kecamatan=k).id
-            for k in ("Cengal", "Jejawi", "Lempuing")
-        ]
-        created = evaluate(s, cfg, T0)
-        groups = [a for a in created if a.kind == "group"]
-        assert len(groups) == 1
-        group = groups[0]
+        group, ids = group_of_three(s, cfg, T0)
         assert sorted(i["id"] for i in group.payload["group"]) == sorted(ids)
         deliveries = list(s.scalars(select(Delivery)))
         assert {d.alert_id for d in deliveries} == {group.id}

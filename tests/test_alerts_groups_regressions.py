@@ -3,18 +3,21 @@ rendered as groups, escalations held through quiet hours, a huge group still fit
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from alerts.ack import acknowledge
 from alerts.engine import evaluate
+from alerts.render import TELEGRAM_LIMIT, Links, _utf16_len, render
+from monitor.clock import WIB
 from monitor.config import AppConfig
 from monitor.db import Database
-from monitor.issues import resolve_issue
-from monitor.models import Alert, Issue
-from tests.telegram_server import alert_config
+from monitor.issues import post_text, resolve_issue, simhash, split_issue, terms_of
+from monitor.models import Delivery, Issue, Post
+from monitor.web import actions
+from tests.telegram_server import alert_config, group_of_three
 from tests.test_issues import Harness
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 09:00 WIB
@@ -47,28 +50,13 @@ def test_issue_reopened_by_grouping_is_told_as_regression(sqlite_db: Database, c
     assert "regression" in kinds, kinds
 
 
-def _group_of_three(s: Session, cfg: AppConfig) -> tuple[Alert, list[int]]:
-    from tests.telegram_server import make_issue
-
-    ids = [
-        make_issue(s, T0, score=30, title=f"Jalan berlubang {k}", kecamatan=k).id
-        for k in ("Cengal", "Jejawi", "Lempuing")
-    ]
-    created = evaluate(s, cfg, T0)
-    groups = [a for a in created if a.kind == "group"]
-    assert len(groups) == 1
-    return groups[0], ids
-
-
 def test_group_is_not_escalated_when_every_issue_was_acknowledged_on_the_dashboard(
     sqlite_db: Database, config: AppConfig
 ) -> None:
     """ack.py: 'Acknowledging any alert of an issue acknowledges the issue: escalation stops for every receiver'."""
-    from monitor.web import actions
-
     cfg = alert_config(config)
     with sqlite_db.session() as s:
-        _, ids = _group_of_three(s, cfg)
+        _, ids = group_of_three(s, cfg, T0)
         for iid in ids:
             issue = s.get(Issue, iid)
             assert issue is not None
@@ -81,7 +69,7 @@ def test_group_is_not_sla_escalated_when_every_issue_is_resolved(sqlite_db: Data
     """engine._escalate skips SLA escalation for resolved issues; a group of resolved issues must be skipped too."""
     cfg = alert_config(config, escalate_to="humas")
     with sqlite_db.session() as s:
-        group, ids = _group_of_three(s, cfg)
+        group, ids = group_of_three(s, cfg, T0)
         acknowledge(s, token=group.ack_token, actor="telegram:@staf", now=T0 + timedelta(minutes=5))
         for iid in ids:
             resolve_issue(s, iid, "pupr-user", T0 + timedelta(hours=1))
@@ -91,11 +79,10 @@ def test_group_is_not_sla_escalated_when_every_issue_is_resolved(sqlite_db: Data
 
 def test_escalation_of_a_group_names_its_issues(sqlite_db: Database, config: AppConfig) -> None:
     """An escalation of a group must tell the head which issues were not acted on (the payload holds them)."""
-    from alerts.render import Links, render
 
     cfg = alert_config(config)
     with sqlite_db.session() as s:
-        _, ids = _group_of_three(s, cfg)
+        _, ids = group_of_three(s, cfg, T0)
         later = evaluate(s, cfg, T0 + timedelta(minutes=cfg.alerts.escalate_after_minutes + 1))
     esc = [a for a in later if a.kind == "escalation"]
     assert len(esc) == 1 and len(esc[0].payload["group"]) == 3
@@ -111,9 +98,6 @@ def test_escalation_of_a_group_names_its_issues(sqlite_db: Database, config: App
 
 def test_large_group_telegram_render_terminates() -> None:
     """render(): 'the Telegram text always fits in one message' - and must return."""
-    import threading
-
-    from alerts.render import TELEGRAM_LIMIT, Links, _utf16_len, render
 
     items = [
         {"id": 1000 + i, "title": f"Jalan berlubang {i}", "kecamatan": "Cengal", "post_count": 3} for i in range(60)
@@ -131,8 +115,6 @@ def test_large_group_telegram_render_terminates() -> None:
 
 def test_split_signatures_are_the_ones_grouping_compares(sqlite_db: Database, config: AppConfig) -> None:
     """split_issue stores post signatures; grouping signs post_terms(post) (title and text), so must split."""
-    from monitor.issues import post_text, simhash, split_issue, terms_of
-    from monitor.models import Post
 
     h = Harness(sqlite_db, config)
     _, iid = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar", at=T0)
@@ -149,8 +131,6 @@ def test_split_signatures_are_the_ones_grouping_compares(sqlite_db: Database, co
 
 def test_escalation_of_a_routine_issue_is_held_during_quiet_hours(sqlite_db: Database, config: AppConfig) -> None:
     """QuietHours: 'Hold non-urgent alerts during the night (WIB); deliveries go out when quiet hours end'."""
-    from monitor.clock import WIB
-    from monitor.models import Delivery
     from tests.telegram_server import make_issue
 
     cfg = alert_config(config, quiet_hours={"enabled": True, "start": "21:00", "end": "06:00"})
@@ -168,7 +148,6 @@ def test_escalation_of_a_routine_issue_is_held_during_quiet_hours(sqlite_db: Dat
 def test_digest_counts_an_overdue_issue_once(sqlite_db: Database, config: AppConfig) -> None:
     """The digest says 'Lewat batas SLA: N isu': one open issue past its deadline is one isu, whoever was told."""
     from alerts.digest import queue_digests
-    from monitor.clock import WIB
     from tests.telegram_server import make_issue
 
     cfg = alert_config(config)

@@ -8,7 +8,15 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.facebook import FacebookCollector, create
-from tests.test_collectors_platforms_replay import Reply, Responder, fixture, query_has, query_lacks, replay
+from tests.test_collectors_platforms_replay import (
+    Reply,
+    Responder,
+    fixture,
+    graph_pages,
+    query_has,
+    query_lacks,
+    replay,
+)
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 TOKEN = "EAAGtestPageToken0123456789"
@@ -123,15 +131,7 @@ def _burst(prefix: str, count_: int, base: datetime, page_size: int) -> Responde
               "created_time": (base - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000")}
              for n in range(1, count_ + 1)]
     items.append({"id": f"{prefix}old", "message": "lama", "created_time": "2026-11-01T23:00:00+0000"})
-
-    def respond(query: dict[str, str]) -> Reply:
-        start = int(query.get("after", "0"))
-        body: dict[str, object] = {"data": items[start:start + page_size]}
-        if start + page_size < len(items):
-            body["paging"] = {"cursors": {"after": str(start + page_size)}, "next": "x"}
-        return Reply(200, body)
-
-    return respond
+    return graph_pages(items, page_size)
 
 
 def test_comment_burst_beyond_max_pages_is_read_over_later_runs() -> None:

@@ -13,6 +13,7 @@ from tests.test_collectors_platforms_replay import (
     Reply,
     Responder,
     fixture,
+    graph_pages,
     query_has,
     query_lacks,
     replay,
@@ -133,15 +134,7 @@ def _recent_media(count_: int, page_size: int) -> Responder:
               "timestamp": (NOW - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000")}
              for n in range(1, count_ + 1)]
     media.append({"id": "mold", "caption": "lama", "media_type": "IMAGE", "timestamp": "2026-11-01T23:00:00+0000"})
-
-    def respond(query: dict[str, str]) -> Reply:
-        start = int(query.get("after", "0"))
-        body: dict[str, object] = {"data": media[start:start + page_size]}
-        if start + page_size < len(media):
-            body["paging"] = {"cursors": {"after": str(start + page_size)}, "next": "x"}
-        return Reply(200, body)
-
-    return respond
+    return graph_pages(media, page_size)
 
 
 def test_hashtag_burst_beyond_max_pages_is_read_over_later_runs() -> None:

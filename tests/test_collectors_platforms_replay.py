@@ -143,6 +143,20 @@ def replay() -> Iterator[tuple[ReplayServer, httpx.Client]]:
         server.stop()
 
 
+def graph_pages(items: list[dict[str, Any]], page_size: int) -> Responder:
+    """Graph API cursor paging over ``items``: ``page_size`` a page, ``after`` = the next offset, ``next`` on all but
+    the last page (what Facebook and Instagram send: ``paging.cursors.after`` plus a ``next`` link)."""
+
+    def respond(query: dict[str, str]) -> Reply:
+        start = int(query.get("after", "0"))
+        body: dict[str, object] = {"data": items[start : start + page_size]}
+        if start + page_size < len(items):
+            body["paging"] = {"cursors": {"after": str(start + page_size)}, "next": "x"}
+        return Reply(200, body)
+
+    return respond
+
+
 def query_has(**expected: str) -> Callable[[Mapping[str, str]], bool]:
     """A route condition: the query carries these parameters with these values."""
     return lambda query: all(query.get(k.replace("__", ".")) == v for k, v in expected.items())
