@@ -1,0 +1,66 @@
+"""The blind set loader: schema checks, stable split, and no blind text in the training data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classifiers.evaluation import BLIND_DIR, blind_split, load_blind
+from classifiers.model import load_corpus
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_loader_reads_rows_and_splits_by_id(tmp_path: Path) -> None:
+    rows = [
+        {"id": f"x-{i}", "text": f"jalan rusak {i} di Pedamaran", "relevant": True, "is_complaint": True,
+         "topic": "infrastruktur", "topics": ["infrastruktur"], "kecamatan": "Pedamaran", "register": "slang"}
+        for i in range(40)
+    ]
+    _write(tmp_path / "a.jsonl", rows)
+    posts = load_blind(tmp_path)
+    assert len(posts) == 40
+    assert {p.split for p in posts} == {"dev", "test"}
+    assert all(p.split == blind_split(p.id) for p in posts)
+    dev = load_blind(tmp_path, split="dev")
+    assert 0 < len(dev) < 40 and all(p.split == "dev" for p in dev)
+    assert posts[0].example.kecamatan == "Pedamaran" and posts[0].topics == ("infrastruktur",)
+
+
+def test_not_relevant_rows_carry_no_topic_or_place(tmp_path: Path) -> None:
+    _write(tmp_path / "a.jsonl", [{"id": "n1", "text": "KTT OKI di Jeddah", "relevant": False,
+                                    "is_complaint": True, "topic": "bencana", "kecamatan": "Cengal"}])
+    (post,) = load_blind(tmp_path)
+    assert post.example.is_complaint is False and post.example.topic is None and post.example.kecamatan is None
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"id": "b", "text": "t", "relevant": True, "is_complaint": True, "topic": "jalan"}, "unknown topic"),
+        ({"id": "b", "text": "t", "relevant": True, "is_complaint": True, "topic": None}, "needs a topic"),
+        ({"id": "b", "relevant": True, "is_complaint": False}, "text"),
+    ],
+)
+def test_bad_rows_are_named_by_file_and_line(tmp_path: Path, row: dict[str, object], message: str) -> None:
+    _write(tmp_path / "bad.jsonl", [{"id": "ok", "text": "t", "relevant": False, "is_complaint": False}, row])
+    with pytest.raises(ValueError, match=rf"bad.jsonl:2: .*{message}"):
+        load_blind(tmp_path)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    row = {"id": "same", "text": "t", "relevant": False, "is_complaint": False}
+    _write(tmp_path / "a.jsonl", [row])
+    _write(tmp_path / "b.jsonl", [row])
+    with pytest.raises(ValueError, match="used twice"):
+        load_blind(tmp_path)
+
+
+def test_no_blind_text_is_in_the_training_corpus() -> None:
+    blind = {p.example.text.strip().lower() for p in load_blind(BLIND_DIR)}
+    corpus = {e.text.strip().lower() for e in load_corpus()}
+    assert not blind & corpus
