@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # only `transform` (training) builds sparse matrices; predict
 
 _EMPTY = np.zeros(0, dtype=np.int32)
 
+_CLITICS = ("nya", "lah", "kah", "pun", "ny")
+"""Suffixes a lexicon word may carry in posts (jalannya, gajinya, sekolahpun, airny)."""
+
 LEXICON_WEIGHT = 3
 """Term count of a lexicon word's shared topic feature. 1 left it drowned among ~60 n-grams per
 word; 3 gave the best held-out topic macro-F1 (0.86 -> 0.93; 6 was no better)."""
@@ -56,7 +59,7 @@ class NgramFeatures:
         padded = f" {word} "
         # The shared lexicon feature rides along with the word's n-grams, so it is cached
         # per word and costs nothing per post.
-        tag = self.lexicon.get(word)
+        tag = self.lexicon_tag(word)
         lo, hi = self.char_range
         out: list[str] = []
         for n in range(lo, hi + 1):
@@ -64,6 +67,17 @@ class NgramFeatures:
         if tag is not None:
             out.extend([f"t:{tag}"] * LEXICON_WEIGHT)
         return out
+
+    def lexicon_tag(self, word: str) -> str | None:
+        """The lexicon class of `word`, or of its stem when it carries a clitic (jalannya -> jalan)."""
+        tag = self.lexicon.get(word)
+        if tag is None:
+            for suffix in _CLITICS:
+                if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                    tag = self.lexicon.get(word[: -len(suffix)])
+                    if tag is not None:
+                        break
+        return tag
 
     def _terms(self, text: str) -> list[str]:
         words = text.split()
