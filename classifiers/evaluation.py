@@ -109,6 +109,12 @@ def score_predictions(examples: Sequence[Example], labels: Sequence[Labels]) -> 
     return result
 
 
+def second_topic_recall(truth_topics: Sequence[Sequence[str]], labels: Sequence[Labels]) -> float | None:
+    """Of the posts labelled with two or more topics, the share whose second topic the model also names."""
+    hits = [t[1] in lab.topics for t, lab in zip(truth_topics, labels, strict=True) if len(t) >= 2]
+    return sum(hits) / len(hits) if hits else None
+
+
 def score_examples(classifier: Predictor, examples: Sequence[Example]) -> dict[str, Any]:
     """Predict `examples` and score them (see :func:`score_predictions`)."""
     labels = classifier.predict([e.text for e in examples])

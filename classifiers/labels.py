@@ -29,3 +29,7 @@ class Labels:
     needs_triage: bool
     """Low confidence: a human on the comms team should look."""
     model_version: str
+    topics: tuple[str, ...] = ()
+    """Every topic the post is about, primary (``topic``) first: a second one when the model gives it
+    enough weight (pungli at Disdukcapil is ``pungli_korupsi`` and ``adminduk``). Empty when the
+    classifier that made the labels did not say."""

@@ -58,6 +58,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 CORPUS_PATH = DATA_DIR / "corpus.jsonl"
 EXTERNAL_NEGATIVES = DATA_DIR / "external" / "smsa_sample.tsv"
 TOPIC_LEXICON = DATA_DIR / "topic_lexicon.tsv"
+HANDWRITTEN = DATA_DIR / "handwritten.jsonl"
+SECOND_TOPIC_WEIGHT = 0.5
+"""Training weight of a post's second topic (the first counts 1), so the model names both, primary first."""
 MODEL_FILE = "classifier.joblib"
 
 # Everything that changes what a trained model would be. A model file whose data hash differs
@@ -65,6 +68,7 @@ MODEL_FILE = "classifier.joblib"
 _HASHED_FILES = (
     CORPUS_PATH,
     EXTERNAL_NEGATIVES,
+    HANDWRITTEN,
     DATA_DIR / "slang_id.tsv",
     TOPIC_LEXICON,
     DATA_DIR / "oki_wilayah.csv",
@@ -89,6 +93,8 @@ class Example:
     split: str = "train"
     source: str = "corpus"
     template: str = ""
+    topics: tuple[str, ...] = ()
+    """Every topic, primary first, where the data says (the hand-written set); else just ``topic``."""
 
 
 def load_corpus(path: Path = CORPUS_PATH) -> list[Example]:
@@ -106,6 +112,35 @@ def load_corpus(path: Path = CORPUS_PATH) -> list[Example]:
                     kecamatan=row.get("kecamatan"),
                     split=row.get("split", "train"),
                     template=row.get("template", ""),
+                )
+            )
+    return out
+
+
+def load_handwritten(path: Path = HANDWRITTEN) -> list[Example]:
+    """Posts written by hand in many registers (classifiers/data/README.md), with every topic they touch.
+
+    Written by a different hand from the template corpus and the blind set, so the model learns
+    words and registers the templates never use.
+    """
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            topics = tuple(t for t in row.get("topics") or () if t in TOPICS)
+            out.append(
+                Example(
+                    text=row["text"],
+                    relevant=row["relevant"],
+                    is_complaint=row["is_complaint"] if row["relevant"] else False,
+                    topic=row.get("topic"),
+                    kecamatan=row.get("kecamatan"),
+                    source="handwritten",
+                    topics=topics,
                 )
             )
     return out
@@ -384,6 +419,7 @@ class TextClassifier:
             return []
         norm, tokens, evidence, p_rel, p_comp, p_topic = self._score(texts)
         best = p_topic.argmax(axis=1)
+        second = _second_topics(p_topic, best)
         # Plain Python floats: indexing numpy arrays per post costs more than the rest of the loop.
         best_p = p_topic[np.arange(len(texts)), best].round(4).tolist()
         rel_list = p_rel.tolist()
@@ -421,9 +457,25 @@ class TextClassifier:
                     confidence=round(conf, 4),
                     needs_triage=conf < threshold,
                     model_version=version,
+                    topics=(names[best_list[i]],) if second[i] < 0 else (names[best_list[i]], names[second[i]]),
                 )
             )
         return out
+
+
+SECOND_TOPIC_MIN = 0.25
+"""A second topic is named when its probability is at least this (and it is not the first)."""
+
+
+def _second_topics(p_topic: np.ndarray, best: np.ndarray) -> list[int]:
+    """Per row, the index of the second topic worth naming, or -1."""
+    if p_topic.shape[1] < 2:
+        return [-1] * p_topic.shape[0]
+    masked = p_topic.copy()
+    masked[np.arange(len(best)), best] = -1.0
+    runner = masked.argmax(axis=1)
+    strong = masked[np.arange(len(best)), runner] >= SECOND_TOPIC_MIN
+    return np.where(strong, runner, -1).tolist()
 
 
 def relevance_rule(p_model: float, ev: Evidence) -> float:
@@ -487,9 +539,17 @@ def _fit(examples: Sequence[Example], seed: int) -> _Fitted:
     y_comp = np.array([int(bool(examples[i].is_complaint)) for i in comp_idx])
     complaint = _calibrated(seed).fit(X[comp_idx], y_comp, sample_weight=weight[comp_idx])
 
-    top_idx = np.array([i for i, e in enumerate(examples) if e.topic is not None])
-    y_top = np.array([examples[i].topic for i in top_idx])
-    topic = _calibrated(seed, c=0.7).fit(X[top_idx], y_top, sample_weight=weight[top_idx])
+    top_idx = [i for i, e in enumerate(examples) if e.topic is not None]
+    y_top = [str(examples[i].topic) for i in top_idx]
+    w_top = [weight[i] for i in top_idx]
+    # A post about two topics is shown again under its second one, at a lower weight: the model
+    # learns to give both probability, the primary more.
+    for i, e in enumerate(examples):
+        if e.topic is not None and len(e.topics) >= 2 and e.topics[1] != e.topic:
+            top_idx.append(i)
+            y_top.append(e.topics[1])
+            w_top.append(weight[i] * SECOND_TOPIC_WEIGHT)
+    topic = _calibrated(seed, c=0.7).fit(X[np.array(top_idx)], np.array(y_top), sample_weight=np.array(w_top))
     return _Fitted(features, relevance, complaint, topic)
 
 
@@ -507,7 +567,7 @@ def fit_held_out(
     """A model fitted without the held-out templates, with its training and held-out examples."""
     corpus = load_corpus() if corpus is None else corpus
     external = load_external_negatives() if external is None else external
-    train_part = [e for e in corpus if e.split == "train"] + external[::2] + (fixes or [])
+    train_part = [e for e in corpus if e.split == "train"] + external[::2] + load_handwritten() + (fixes or [])
     test_part = [e for e in corpus if e.split == "test"]
     return _classifier(_fit(train_part, seed), {"version": "held-out"}), train_part, test_part
 
@@ -533,7 +593,8 @@ def train(
     held_out, train_part, test_part = fit_held_out(seed, corpus, external, fixes)
     metrics = score_examples(held_out, test_part)
 
-    everything = corpus + external + fixes
+    handwritten = load_handwritten()
+    everything = corpus + external + handwritten + fixes
     fitted = _fit(everything, seed)
     digest = data_hash()
     metadata: dict[str, Any] = {
@@ -546,6 +607,7 @@ def train(
         "examples": {
             "corpus": len(corpus),
             "external_negatives": len(external),
+            "handwritten": len(handwritten),
             "corrections": len(fixes),
             "held_out_train": len(train_part),
             "held_out_test": len(test_part),

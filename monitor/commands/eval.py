@@ -1,6 +1,7 @@
 """`oki-monitor eval`: per-class scores, confusion matrix (table + PNG), worst mistakes, baseline.
 
-Sets: the held-out templates of the written corpus (model fitted without them), Surabaya
+Sets: the held-out templates of the written corpus (model fitted without them), the blind set
+(classifiers/data/blind: posts written by other hands, never trained on; dev and test halves), Surabaya
 Media Center complaints 2023 H1 (mapped to the taxonomy by classifiers/data/surabaya_topic_map.csv;
 nothing is trained on it), and complaint-vs-not on two sentiment sets as a sanity check.
 Evaluation-only data is read from --data-dir and never copied.
@@ -132,6 +133,62 @@ def _sanity_sets(data: Path, model: Predictor, baseline: Predictor, report: dict
         print(f"  {int(cov['forms'])} bentuk slang · diubah {cov['covered']:.3f} · tepat sama {cov['exact']:.3f}")
 
 
+def _blind_section(model: Predictor, baseline: Predictor, worst: int, report: dict[str, Any]) -> None:
+    """Section 1b: the blind set, per split, with per-class topic F1 and the second-topic recall."""
+    from classifiers import evaluation as ev
+
+    posts = ev.load_blind()
+    if not posts:
+        print("\n== 1b. Set buta: tidak ada berkas di classifiers/data/blind/ (dilewati) ==")
+        return
+    print(f"\n== 1b. Set buta: {len(posts)} unggahan ditulis pihak lain, tidak pernah dipakai melatih ==")
+    labels = model.predict([p.example.text for p in posts])
+    base_labels = baseline.predict([p.example.text for p in posts])
+    report["blind"] = {}
+    rows = (
+        ("relevansi F1", "relevance_f1"),
+        ("keluhan F1", "complaint_f1"),
+        ("topik macro-F1", "topic.macro_f1"),
+        ("topik akurasi", "topic.accuracy"),
+        ("kecamatan akurasi", "kecamatan_accuracy"),
+    )
+    scored: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for split in (*ev.BLIND_SPLITS, "semua"):
+        keep = [i for i, p in enumerate(posts) if split == "semua" or p.split == split]
+        examples = [posts[i].example for i in keep]
+        own = ev.score_predictions(examples, [labels[i] for i in keep])
+        base = ev.score_predictions(examples, [base_labels[i] for i in keep])
+        own["second_topic_recall"] = ev.second_topic_recall(
+            [posts[i].topics for i in keep], [labels[i] for i in keep]
+        )
+        scored[split] = (own, base)
+        report["blind"][split] = {"model": own, "baseline": base, "n": len(keep)}
+
+    def pick(result: dict[str, Any], key: str) -> float | None:
+        first, _, second = key.partition(".")
+        value = result[first]
+        return value.get(second) if second else value
+
+    header = "".join(f"{s + ' model':>14}{s + ' baseline':>17}" for s in scored)
+    print(f"  {'':<22}{header}")
+    for name, key in rows:
+        cells = "".join(f"{_fmt(pick(o, key)):>14}{_fmt(pick(b, key)):>17}" for o, b in scored.values())
+        print(f"  {name:<22}{cells}")
+    recall = "".join(f"{_fmt(o['second_topic_recall']):>14}{'':>17}" for o, _ in scored.values())
+    print(f"  {'topik kedua recall':<22}{recall}")
+    complaints = [(p, lab) for p, lab in zip(posts, labels, strict=True) if p.example.is_complaint and p.example.topic]
+    truth = [str(p.example.topic) for p, _ in complaints]
+    pred = [lab.topic for _, lab in complaints]
+    print("  Topik per kelas (semua keluhan set buta):")
+    print(_table(ev.per_class(truth, pred, sorted(set(truth)))))
+    report["blind"]["per_class"] = ev.per_class(truth, pred, sorted(set(truth)))
+    print(f"  {worst} kesalahan topik paling yakin (hanya bagian dev; bagian test tidak dibaca):")
+    dev = [(p, lab) for p, lab in complaints if p.split == "dev"]
+    for m in ev.worst_mistakes([p.example.text for p, _ in dev], [str(p.example.topic) for p, _ in dev],
+                               [lab for _, lab in dev], worst):
+        print(f"   - [{m.truth} → {m.predicted} {m.score:.2f}] {' '.join(m.text.split())[:110]}")
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from classifiers import evaluation as ev
     from classifiers.model import fit_held_out, load_classifier
@@ -164,6 +221,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     names, matrix = ev.topic_confusion(truth, pred)
     _png(names, matrix, "Topik — korpus OKI held-out", args.out / "confusion_heldout.png")
 
+    config_path = None
+    try:
+        config_path = ctx.config.classifier.model_path
+    except Exception:  # eval works without a config file
+        config_path = None
+    model = load_classifier(args.model or (Path(config_path) if config_path else None))
+    _blind_section(model, baseline, args.worst, report)
+
     data = args.data_dir
     default_csv = data / "surabaya_mediacenter_complaints" / "complaints_2023H1.csv"
     surabaya_csv = args.surabaya_file or default_csv
@@ -176,12 +241,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             file=sys.stderr,
         )
     else:
-        config_path = None
-        try:
-            config_path = ctx.config.classifier.model_path
-        except Exception:  # eval works without a config file
-            config_path = None
-        model = load_classifier(args.model or (Path(config_path) if config_path else None))
         print(f"\n== 2. Surabaya Media Center {s_title} (tidak pernah dipakai melatih) ==")
         mapping = ev.load_surabaya_map()
         s_texts, s_truth, skipped = ev.load_surabaya(surabaya_csv, mapping)
