@@ -115,6 +115,12 @@ def second_topic_recall(truth_topics: Sequence[Sequence[str]], labels: Sequence[
     return sum(hits) / len(hits) if hits else None
 
 
+def second_topic_precision(truth_topics: Sequence[Sequence[str]], labels: Sequence[Labels]) -> float | None:
+    """Of the complaints where the model names a second topic, the share where the data names it too."""
+    named = [lab.topics[1] in t for t, lab in zip(truth_topics, labels, strict=True) if t and len(lab.topics) >= 2]
+    return sum(named) / len(named) if named else None
+
+
 def score_examples(classifier: Predictor, examples: Sequence[Example]) -> dict[str, Any]:
     """Predict `examples` and score them (see :func:`score_predictions`)."""
     labels = classifier.predict([e.text for e in examples])

@@ -283,3 +283,25 @@ def test_train_command_uses_corrections(
     (after,) = retrained.predict([odd])
     assert after.topic == "ketertiban"
     assert after.topic_score > before.topic_score or before.topic == "ketertiban"
+
+
+def test_second_topic_is_named_and_routed_primary_first(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pungli at Disdukcapil is about bribery and about adminduk: both topics, both agencies, primary first."""
+    from monitor.commands import classify
+
+    monkeypatch.setenv("OKI_MONITOR_MODEL_DIR", str(model_dir))
+    text = "pungli di disdukcapil kayuagung, urus ktp sama kk dimintai uang pelicin 150 ribu sama oknum petugas"
+    lines = [json.dumps({"id": 1, "text": text}), json.dumps({"id": 2, "text": ROAD_POSTS[0]})]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    parser = argparse.ArgumentParser()
+    classify.add_arguments(parser)
+    routing = {"pungli_korupsi": "inspektorat", "adminduk": "disdukcapil", "infrastruktur": "pupr"}
+    classifier = SimpleNamespace(model_path=None, triage_threshold=0.6)
+    ctx = SimpleNamespace(config=SimpleNamespace(routing=routing, classifier=classifier))
+    assert classify.run(parser.parse_args(["--all-topics"]), ctx) == 0  # type: ignore[arg-type]
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["topic"] == "pungli_korupsi" and first["topics"] == ["pungli_korupsi", "adminduk"]
+    assert first["agencies"] == ["inspektorat", "disdukcapil"]
+    assert second["topics"][0] == second["topic"] == "infrastruktur" and second["agencies"][0] == "pupr"

@@ -64,3 +64,16 @@ def test_no_blind_text_is_in_the_training_data() -> None:
     blind = {p.example.text.strip().lower() for p in load_blind(BLIND_DIR)}
     corpus = {e.text.strip().lower() for e in [*load_corpus(), *load_handwritten()]}
     assert not blind & corpus
+
+
+def test_second_topic_scores_count_only_what_they_say() -> None:
+    from classifiers.evaluation import second_topic_precision, second_topic_recall
+    from classifiers.labels import Labels
+
+    def lab(*topics: str) -> Labels:
+        return Labels(True, 1.0, True, 1.0, topics[0], 1.0, None, None, False, (), 1.0, False, "t", topics)
+
+    truth = [("pungli_korupsi", "adminduk"), ("infrastruktur",), ("bencana", "pendidikan")]
+    labels = [lab("pungli_korupsi", "adminduk"), lab("infrastruktur", "pendidikan"), lab("bencana")]
+    assert second_topic_recall(truth, labels) == 0.5  # 1 of the 2 two-topic posts
+    assert second_topic_precision(truth, labels) == 0.5  # 1 of the 2 named second topics is right

@@ -23,6 +23,11 @@ BATCH = 2000
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=Path, help="JSON-lines file (default: stdin)")
     parser.add_argument("--model", type=Path, help="model file (default: config classifier.model_path or var/models)")
+    parser.add_argument(
+        "--all-topics",
+        action="store_true",
+        help='also print "topics" (every topic, primary first) and "agencies" (their routing, in that order)',
+    )
 
 
 def _batches(stream: TextIO) -> Iterator[list[tuple[int, object, str | None, str | None]]]:
@@ -92,6 +97,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     "kecamatan": lab.kecamatan,
                     "confidence": lab.confidence,
                 }
+                if args.all_topics:
+                    # Opt-in, so the contract's exact key set stays what other tools parse.
+                    record["topics"] = list(lab.topics)
+                    record["agencies"] = list(dict.fromkeys(a for t in lab.topics if (a := routing.get(t))))
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
     finally:

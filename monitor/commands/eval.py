@@ -161,6 +161,9 @@ def _blind_section(model: Predictor, baseline: Predictor, worst: int, report: di
         own["second_topic_recall"] = ev.second_topic_recall(
             [posts[i].topics for i in keep], [labels[i] for i in keep]
         )
+        own["second_topic_precision"] = ev.second_topic_precision(
+            [posts[i].topics for i in keep], [labels[i] for i in keep]
+        )
         scored[split] = (own, base)
         report["blind"][split] = {"model": own, "baseline": base, "n": len(keep)}
 
@@ -174,8 +177,9 @@ def _blind_section(model: Predictor, baseline: Predictor, worst: int, report: di
     for name, key in rows:
         cells = "".join(f"{_fmt(pick(o, key)):>14}{_fmt(pick(b, key)):>17}" for o, b in scored.values())
         print(f"  {name:<22}{cells}")
-    recall = "".join(f"{_fmt(o['second_topic_recall']):>14}{'':>17}" for o, _ in scored.values())
-    print(f"  {'topik kedua recall':<22}{recall}")
+    for name, key in (("topik kedua recall", "second_topic_recall"), ("topik kedua presisi", "second_topic_precision")):
+        cells = "".join(f"{_fmt(o[key]):>14}{'':>17}" for o, _ in scored.values())
+        print(f"  {name:<22}{cells}")
     complaints = [(p, lab) for p, lab in zip(posts, labels, strict=True) if p.example.is_complaint and p.example.topic]
     truth = [str(p.example.topic) for p, _ in complaints]
     pred = [lab.topic for _, lab in complaints]
