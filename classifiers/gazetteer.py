@@ -32,7 +32,9 @@ not counted as a place where it happens. When a post names more places elsewhere
 where it happens, and nothing but place names speaks for OKI (no institution, account, landmark
 or "warga OKI"), its OKI place names count as weak: "mau ke Kayuagung jangan lewat Tanjung Raja
 dulu, jembatan ambruk" is about Ogan Ilir. An OKI name shared with other places then does not
-choose the kecamatan either.
+choose the kecamatan either. And an OKI name whose namesake lies in a region the post names is
+that namesake, not OKI's: "banjir di Pedamaran, Rokan Hilir, Riau" (the regions around the
+namesakes of a rarely shared kecamatan name are in ``data/elsewhere_places.csv`` for this).
 """
 
 from __future__ import annotations
@@ -111,6 +113,17 @@ class Namesakes:
     desa_kelurahan: int = 0
     neighbour: int = 0
     """How many of them lie in a neighbouring regency."""
+    codes: tuple[str, ...] = ()
+    """Their region codes (all of them when at most four, else the first three)."""
+
+    @property
+    def around(self) -> frozenset[str]:
+        """Codes of the regions that contain a namesake (province, regency, kecamatan)."""
+        out: set[str] = set()
+        for code in self.codes:
+            parts = code.split(".")
+            out.update(".".join(parts[:depth]) for depth in range(1, len(parts)))
+        return frozenset(out)
 
     @property
     def total(self) -> int:
@@ -147,9 +160,14 @@ def load_namesakes(path: Path | None = None) -> dict[str, Namesakes]:
     out: dict[str, Namesakes] = {}
     for row in _read_csv(path or NAMESAKES):
         out[row["name"]] = Namesakes(
-            row["name"],
-            row["oki_level"],
-            *(int(row[level]) for level in ("provinsi", "kabupaten_kota", "kecamatan", "desa_kelurahan", "neighbour")),
+            name=row["name"],
+            oki_level=row["oki_level"],
+            provinsi=int(row["provinsi"]),
+            kabupaten_kota=int(row["kabupaten_kota"]),
+            kecamatan=int(row["kecamatan"]),
+            desa_kelurahan=int(row["desa_kelurahan"]),
+            neighbour=int(row["neighbour"]),
+            codes=tuple(row["codes"].split()),
         )
     return out
 
@@ -166,6 +184,8 @@ LANDMARKS: tuple[tuple[str, str | None, str], ...] = (
     ("pln ulp kayuagung", "Kayu Agung", "strong"),
     ("danau teluk gelam", "Teluk Gelam", "place"),
     ("danau teloko", "Kayu Agung", "place"),
+    ("tugu bedug", "Kayu Agung", "place"),
+    ("taman ogan permata", "Kayu Agung", "place"),
     ("oki pulp", "Air Sugihan", "strong"),
     ("pt oki", "Air Sugihan", "strong"),
     ("oki mill", "Air Sugihan", "strong"),
@@ -259,6 +279,11 @@ CONFUSERS: tuple[str, ...] = (
     "oki data",
     "oki electric",
     "oki rengga",
+    # "Oki" as a first name: "si Oki", "bang Oki" (research §3); not "mas oki": "Desa Cahaya Mas OKI".
+    "si oki",
+    "bang oki",
+    "kak oki",
+    "mbak oki",
     "oki island",
     "okinoshima",
 )
@@ -292,60 +317,12 @@ NEIGHBOURS: tuple[str, ...] = (
     "jambi",
 )
 
-# Single-word desa names that are ordinary words or too short to trust without "desa ..." before them.
+# Single-word desa names that are ordinary words (beach, land, blessing, nail, palace, well...):
+# they need a cue ("desa Riding") before they count. Names shared with other places need one by
+# the place-weight rule (see `get_gazetteer`), so they are not listed here.
 _NEEDS_CUE = frozenset(
-    {
-        "anyar",
-        "darat",
-        "pantai",
-        "berkat",
-        "nusantara",
-        "paku",
-        "kuro",
-        "toman",
-        "sepang",
-        "riding",
-        "lirik",
-        "keman",
-        "kandis",
-        "pedu",
-        "deling",
-        "rambai",
-        "bangsal",
-        "pulauan",
-        "balian",
-        "terate",
-        "serdang",
-        "petaling",
-        "tapus",
-        "jungkal",
-        "kuripan",
-        "embacang",
-        "belanti",
-        "benawa",
-        "jermun",
-        "perigi",
-        "kedaton",
-        "lingkis",
-        "secondong",
-        "serapek",
-        "bubusan",
-        "sukaraja",
-        "sukadana",
-        "sukamaju",
-        "sukarami",
-        "sidomulyo",
-        "kotabumi",
-        "maribaya",
-        "kalideras",
-        "pelimbangan",
-        "kutaraja",
-        "sukamulya",
-        "sukadamai",
-        "muarabaru",
-        "cambai",
-        "celikah",
-    }
+    "anyar darat pantai berkat nusantara paku riding lirik toman kuro keman pedu deling rambai bangsal pulauan "
+    "balian terate serdang jungkal embacang perigi kedaton kandis sepang tapus petaling kuripan".split()
 )
 _CUES = frozenset({"desa", "kelurahan", "dusun", "kecamatan", "kampung"})
 # Destination words: a name right after one says where someone goes, not where the post happens.
@@ -381,6 +358,10 @@ class Entry:
     kecamatan: str | None = None
     desa: str | None = None
     needs_cue: bool = False
+    kode: str = ""
+    """For a name elsewhere: its region code ("16.10" Ogan Ilir, "14" Riau; "" for hand-listed towns)."""
+    namesakes_around: frozenset[str] = frozenset()
+    """For an OKI name: codes of the regions around its namesakes (a post naming one means them)."""
 
 
 # PlaceMatch and Evidence are created for every post; frozen dataclasses pay a setattr call per
@@ -587,10 +568,16 @@ class Gazetteer:
         place_strong = located = 0  # strong/place evidence that is only an OKI place name
         kec_votes: dict[str, float] = {}
         shared_votes: list[tuple[str, float]] = []
+        # Codes of the places elsewhere the post names: an OKI name whose namesake lies in one
+        # of them means the namesake ("Pedamaran, Rokan Hilir, Riau").
+        away_codes = {m.entry.kode for m in matches if m.entry.kode and not m.routed}
         for m in matches:
             entry = m.entry
             strength = entry.strength
             kind = entry.kind
+            meant_elsewhere = bool(away_codes) and not away_codes.isdisjoint(entry.namesakes_around)
+            if meant_elsewhere:
+                strength = "weak"
             if strength == "neighbour":
                 if not m.routed:
                     away += 1
@@ -600,7 +587,7 @@ class Gazetteer:
                 continue
             is_place = kind == "kecamatan" or kind == "desa"
             if is_place:
-                if not m.routed:  # "ke Kayuagung" says where someone goes, not where it happens
+                if not m.routed and not meant_elsewhere:  # "ke Kayuagung": where someone goes
                     located += 1
                 if strength != "weak":
                     place_strong += 1
@@ -621,7 +608,7 @@ class Gazetteer:
                     weight = 1.0  # a name shared with other places: weaker vote
                 if m.routed:
                     weight *= 0.5
-                if is_place and entry.strength == "weak":
+                if is_place and (entry.strength == "weak" or meant_elsewhere):
                     shared_votes.append((entry.kecamatan, weight))
                 kec_votes[entry.kecamatan] = kec_votes.get(entry.kecamatan, 0.0) + weight
         if away and shared_votes:
@@ -718,8 +705,10 @@ def get_gazetteer() -> Gazetteer:
         for variant in sorted({*_split_variants(kec), *KECAMATAN_ALIASES.get(kec, ())}):
             # "Kayuagung" is OKI's seat and how people name the regency: strong evidence.
             key = normalise(variant)
-            strength = "strong" if kec == "Kayu Agung" else place_strength(namesakes.get(key), "kecamatan")
-            gaz.add(variant, Entry("kecamatan", strength, kecamatan=kec), fuzzy=True)
+            ns = namesakes.get(key)
+            strength = "strong" if kec == "Kayu Agung" else place_strength(ns, "kecamatan")
+            around = ns.around if ns is not None else frozenset()
+            gaz.add(variant, Entry("kecamatan", strength, kecamatan=kec, namesakes_around=around), fuzzy=True)
 
     for row in oki_rows:
         if row["level"] != "desa_kelurahan":
@@ -730,13 +719,16 @@ def get_gazetteer() -> Gazetteer:
             continue
         for variant in sorted(_split_variants(name)):
             key = normalise(variant)
-            strength = place_strength(namesakes.get(key), "desa_kelurahan")
+            ns = namesakes.get(key)
+            strength = place_strength(ns, "desa_kelurahan")
             # One-word names shared with other places, short ones, and ordinary words need a
             # cue ("desa Riding") before they count at all.
             needs_cue = key in _NEEDS_CUE or (" " not in key and (strength == "weak" or len(key) < 6))
             if needs_cue:
                 strength = "weak"
-            gaz.add(variant, Entry("desa", strength, kecamatan=kec, desa=name, needs_cue=needs_cue), fuzzy=True)
+            around = ns.around if ns is not None else frozenset()
+            entry = Entry("desa", strength, kecamatan=kec, desa=name, needs_cue=needs_cue, namesakes_around=around)
+            gaz.add(variant, entry, fuzzy=True)
 
     for kec in KECAMATAN:
         glued = normalise(kec).replace(" ", "")
@@ -749,18 +741,20 @@ def get_gazetteer() -> Gazetteer:
         gaz.add(phrase, Entry("oki", "strong"))
     for phrase in CONFUSERS:
         gaz.add(phrase, Entry("confuser", "confuser"))
-    away = Entry("neighbour", "neighbour")
-    phrases = list(NEIGHBOURS)
+    phrases: list[tuple[str, Entry]] = []
     for row in _read_csv(ELSEWHERE):
+        away = Entry("neighbour", "neighbour", kode=row["kode"])
         if row["form"] == "prefixed":
-            phrases.extend(f"{word} {row['name']}" for word in _REGENCY_WORDS)
+            phrases.extend((f"{word} {row['name']}", away) for word in _REGENCY_WORDS)
         else:
-            phrases.append(row["name"])
-    for phrase in phrases:
+            phrases.append((row["name"], away))
+    town = Entry("neighbour", "neighbour")
+    phrases.extend((phrase, town) for phrase in NEIGHBOURS)
+    for phrase, entry in phrases:
         words = tuple(normalise(phrase).split())
-        if " ".join(words) in oki_names or any(e.kind != "neighbour" for e in gaz.index.get(words, [])):
-            continue  # a name OKI uses too is not evidence against OKI
-        gaz.add(phrase, away)
+        # A name OKI uses too is not evidence against OKI; one name elsewhere is one entry.
+        if " ".join(words) not in oki_names and words not in gaz.index:
+            gaz.add(phrase, entry)
     gaz.compile()
     return gaz
 

@@ -81,6 +81,7 @@ def test_table_rows_say_where_the_namesakes_are() -> None:
     assert mesuji.kabupaten_kota == 1 and mesuji.neighbour >= 1  # Kabupaten Mesuji, Lampung
     assert table["tanjung lubuk"].neighbour == 1  # a village of Ogan Ilir
     assert table["jejawi"].total == 0
+    assert pedamaran.codes == ("14.07.14.2001",) and {"14", "14.07", "14.07.14"} == pedamaran.around
 
 
 @pytest.mark.parametrize(
@@ -204,10 +205,20 @@ def test_weak_kecamatan_alone_is_now_oki() -> None:
     assert find_places("Desa Bangsal Pampangan jembatan gantung putus").desa == "Bangsal"
 
 
-def test_pedamaran_elsewhere_is_not_forced_relevant() -> None:
-    ev = find_places("banjir di Pedamaran, Rokan Hilir, Riau")
-    assert ev.neighbour >= 1
-    assert relevance_rule(0.3, ev) == pytest.approx(0.3)
+def test_an_oki_name_next_to_the_region_of_its_namesake_means_the_namesake() -> None:
+    # Pedamaran's only namesake is a village in Kabupaten Rokan Hilir, Riau.
+    for text in ("banjir di Pedamaran, Rokan Hilir, Riau", "Desa Pedamaran Riau banjir"):
+        ev = find_places(text)
+        assert ev.neighbour >= 1 and ev.place == 0 and ev.strong == 0, text
+        assert ev.kecamatan is None
+        assert relevance_rule(0.95, ev) < 0.5
+    # Lempuing's is a kelurahan of Kota Bengkulu; Cengal's are villages in Kuningan and Majalengka.
+    assert relevance_rule(0.95, find_places("banjir di kelurahan Lempuing kota Bengkulu")) < 0.5
+    assert relevance_rule(0.95, find_places("jalan desa Cengal Kuningan rusak")) < 0.5
+    # Another place elsewhere does not make Pedamaran the Riau one: the model decides.
+    ev = find_places("jalan rusak di Pedamaran, sama parahnya dengan di Banyuasin")
+    assert ev.place == 1 and ev.neighbour == 1
+    assert relevance_rule(0.8, ev) == pytest.approx(0.8)
 
 
 def test_shared_desa_does_not_choose_a_kecamatan_next_to_a_place_elsewhere() -> None:
@@ -240,3 +251,21 @@ def test_classifier_reads_places_as_a_resident(clf: TextClassifier) -> None:
     assert ktp.relevant
     assert not ogan_ilir.relevant and ogan_ilir.kecamatan is None
     assert not detour.relevant and detour.kecamatan is None
+
+
+def test_a_desa_no_other_region_has_needs_no_cue_but_an_ordinary_word_does() -> None:
+    # Celikah (Kayu Agung) exists nowhere else: said bare it is the place.
+    assert load_namesakes()["celikah"].total == 0
+    ev = find_places("sekolah anak di celikah tidak ada buku paket")
+    assert ev.kecamatan == "Kayu Agung" and ev.place == 1
+    # Riding is also a word, Sukamaju a name of 119 other villages: both need "desa" before them.
+    assert find_places("riding motor ke pantai").kecamatan is None
+    assert find_places("banjir di Sukamaju").kecamatan is None
+    assert find_places("banjir di desa Sukamaju").kecamatan is not None
+
+
+def test_oki_as_a_first_name_is_a_confuser_but_desa_names_ending_in_mas_are_not() -> None:
+    assert find_places("si oki anak kos sebelah gk bayar utang").confuser == 1
+    assert relevance_rule(0.9, find_places("si oki anak kos sebelah gk bayar utang")) < 0.5
+    ev = find_places("jembatan baru di desa Gading Mas OKI mulai dikerjakan")
+    assert ev.confuser == 0 and ev.kecamatan == "Sungai Menang"

@@ -6,10 +6,13 @@ Outputs (the product reads only these, never ../shared):
 
 - ``namesakes.csv``: for every OKI place name the gazetteer matches (the 18 kecamatan, every
   desa/kelurahan, and their spelling variants), how many regions *outside* OKI share the name,
-  by level, how many of those lie in a neighbouring regency, and up to three of their codes;
+  by level, how many of those lie in a neighbouring regency, and their codes (all of them up to
+  four, else the first three);
 - ``elsewhere_places.csv``: names that point away from OKI: the kecamatan and regency names of
-  the neighbouring regencies, every other regency/city and province of Indonesia, minus any
-  name OKI itself uses.
+  the neighbouring regencies, every other regency/city and province of Indonesia, and the
+  kecamatan and regency around each namesake of an OKI kecamatan name that has at most four
+  (scope ``namesake``: "Pedamaran, Rokan Hilir" is the Riau village), minus any name OKI itself
+  uses.
 
 Names are compared as normalised words with spaces removed ("Kayu Agung" = "Kayuagung"), and a
 regency's "Kabupaten"/"Kota" prefix is dropped. Deterministic; run from the repository root:
@@ -57,6 +60,8 @@ Indonesia carry it (its own villages, often the seat of the same name, aside): "
 "Belimbing" or "Betung" are ordinary words that name many places, and saying them does not
 place a post elsewhere."""
 LEVELS = ("provinsi", "kabupaten_kota", "kecamatan", "desa_kelurahan")
+FEW = 4
+"""Up to this many namesakes, all their codes are listed (else the first three)."""
 
 
 def key(name: str, level: str = "") -> str:
@@ -81,6 +86,12 @@ def spoken(name: str, level: str = "") -> str:
             if text.startswith(prefix):
                 return text[len(prefix) :]
     return text
+
+
+def _distinct(regions: list[dict[str, str]], code: str, said: str) -> bool:
+    """Few other regions carry the name (its own villages aside) and it is not an ordinary word."""
+    others = [r for r in regions if r["kode"] != code and not r["kode"].startswith(code + ".")]
+    return len(others) <= DISTINCT_MAX and not _derived_noun(said)
 
 
 def _derived_noun(name: str) -> bool:
@@ -124,7 +135,11 @@ def build(regions: list[dict[str, str]]) -> tuple[str, str]:
 
     namesakes = io.StringIO()
     writer = csv.writer(namesakes, lineterminator="\n")
-    writer.writerow(["name", "oki_level", *LEVELS, "neighbour", "examples"])
+    writer.writerow(["name", "oki_level", *LEVELS, "neighbour", "codes"])
+    by_code = {row["kode"]: row for row in regions}
+    # The kecamatan and regency around each namesake of a rarely shared OKI kecamatan name: a
+    # post that names them means the namesake ("Pedamaran, Rokan Hilir" is the Riau village).
+    around: dict[str, tuple[str, str]] = {}
     for name in sorted(names):
         counts = dict.fromkeys(LEVELS, 0)
         neighbour = 0
@@ -135,7 +150,23 @@ def build(regions: list[dict[str, str]]) -> tuple[str, str]:
             counts[row["level"]] += 1
             neighbour += row["kode"][:5] in NEIGHBOUR_REGENCIES
             examples.append(row["kode"])
-        writer.writerow([name, names[name], *(counts[level] for level in LEVELS), neighbour, " ".join(examples[:3])])
+        few = len(examples) <= FEW
+        writer.writerow(
+            [
+                name,
+                names[name],
+                *(counts[level] for level in LEVELS),
+                neighbour,
+                " ".join(examples[: FEW if few else 3]),
+            ]
+        )
+        if few and names[name] == "kecamatan":
+            for code in examples:
+                parts = code.split(".")
+                for depth in (2, 3):
+                    if len(parts) > depth:
+                        up = by_code[".".join(parts[:depth])]
+                        around.setdefault(spoken(up["nama"], up["level"]), (up["level"], up["kode"]))
 
     taken = {name.replace(" ", "") for name in names} | {
         key(row["nama"], row["level"]) for row in regions if row["kode"] == OKI or row["kode"].startswith(OKI + ".")
@@ -161,10 +192,14 @@ def build(regions: list[dict[str, str]]) -> tuple[str, str]:
                 # "kabupaten"/"kab"/"kota" (the gazetteer adds those forms).
                 bare = code.startswith(OWN_PROVINCE + ".")
                 elsewhere[said] = (level, code, "regency", "bare" if bare else "prefixed")
-        elif level == "kecamatan" and code[:5] in NEIGHBOUR_REGENCIES:
-            others = [r for r in by_key[k] if r["kode"] != code and not r["kode"].startswith(code + ".")]
-            if len(others) <= DISTINCT_MAX and not _derived_noun(said):
-                elsewhere[said] = (level, code, "neighbour", "bare")
+        elif level == "kecamatan" and code[:5] in NEIGHBOUR_REGENCIES and _distinct(by_key[k], code, said):
+            elsewhere[said] = (level, code, "neighbour", "bare")
+    for said, (level, code) in sorted(around.items()):
+        k = key(said)
+        known = elsewhere.get(said)
+        if k in taken or (known and known[3] == "bare") or not _distinct(by_key[k], code, said):
+            continue
+        elsewhere[said] = (level, code, "namesake", "bare")  # bare even if a regency far away
     places = io.StringIO()
     writer = csv.writer(places, lineterminator="\n")
     writer.writerow(["name", "level", "kode", "scope", "form"])
