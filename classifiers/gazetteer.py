@@ -5,15 +5,36 @@ Kepmendagri codes) plus aliases written here. Lookup is token n-gram dictionary 
 the output of :func:`classifiers.normalise.normalise`, with a fuzzy fallback only right after
 a place cue ("desa", "kecamatan", ...), so it stays fast on every post.
 
-Evidence strength follows the research notes (shared/research/oki-gazetteer.md):
+Evidence strength:
 
 - **strong**: names only OKI has ("Ogan Komering Ilir", "Pemkab OKI", "Kayuagung", "Bende
-  Seguguk", "RSUD Kayuagung", "Polres OKI", ...);
-- **place**: an OKI kecamatan or desa name that exists nowhere else in Sumatera Selatan;
-- **weak**: a name that also exists elsewhere (Mesuji in Lampung, "Sukamaju", "Tanjung Baru",
-  ...) or a bare "OKI";
+  Seguguk", "RSUD Kayuagung", "Polres OKI", official accounts such as ``@dukcapil_oki``, ...);
+- **place** / **weak**: an OKI kecamatan or desa name, weighed by where else in Indonesia the
+  same name exists (``data/namesakes.csv``, derived from the national region list by
+  ``data/make_namesakes.py``). **The rule:** every region outside OKI that carries the name
+  weighs 1 if it is a desa/kelurahan, 10 if a kecamatan, 100 if a kabupaten/kota or provinsi,
+  and three times that if it lies in a neighbouring regency (a reader there could mean it).
+  The name is OKI's (``place``) when its namesakes weigh less than half of the OKI place it
+  names (a kecamatan weighs 10, a desa 1); otherwise it is ``weak``. So Pedamaran (one village
+  in Riau), Lempuing (one kelurahan of Kota Bengkulu), Tanjung Lubuk (one village of Ogan Ilir)
+  and Pampangan (three distant villages) are OKI's; Mesuji (a regency in Lampung) is weak; a
+  desa name is OKI's only if no other region in the country has it. A bare "OKI" is weak too;
 - **confuser**: other meanings of OKI (the OIC, Oki Setiana Dewi, printers, "oki doki");
-- **neighbour**: places of the neighbouring regencies (OKU, Ogan Ilir, Lampung's Mesuji, ...).
+- **neighbour**: a name that points elsewhere (``data/elsewhere_places.csv`` plus a hand list
+  of well-known neighbouring towns): the kecamatan and regency names of the neighbouring
+  regencies (Ogan Ilir, OKU, OKU Timur/Selatan, Banyuasin, Muara Enim, PALI, Palembang,
+  Lampung's Mesuji and Tulang Bawang), the other regencies of Sumatera Selatan, every other
+  province, and any regency of Indonesia written with "kabupaten"/"kab"/"kota" before it.
+
+A name right after a destination word ("ke Kayuagung", "arah Palembang") says where someone
+goes, not where the post happens: a name elsewhere there is not counted, an OKI name there is
+not counted as a place where it happens. When a post names more places elsewhere than OKI places
+where it happens, and nothing but place names speaks for OKI (no institution, account, landmark
+or "warga OKI"), its OKI place names count as weak: "mau ke Kayuagung jangan lewat Tanjung Raja
+dulu, jembatan ambruk" is about Ogan Ilir. An OKI name shared with other places then does not
+choose the kecamatan either. And an OKI name whose namesake lies in a region the post names is
+that namesake, not OKI's: "banjir di Pedamaran, Rokan Hilir, Riau" (the regions around the
+namesakes of a rarely shared kecamatan name are in ``data/elsewhere_places.csv`` for this).
 """
 
 from __future__ import annotations
@@ -32,8 +53,8 @@ from classifiers.normalise import normalise
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 WILAYAH_OKI = DATA_DIR / "oki_wilayah.csv"
-WILAYAH_SUMSEL_DESA = DATA_DIR / "sumsel_desa_kelurahan.csv"
-WILAYAH_SUMSEL_KEC = DATA_DIR / "sumsel_kabupaten_kecamatan.csv"
+NAMESAKES = DATA_DIR / "namesakes.csv"
+ELSEWHERE = DATA_DIR / "elsewhere_places.csv"
 
 KECAMATAN: tuple[str, ...] = (
     "Kayu Agung",
@@ -73,8 +94,83 @@ KECAMATAN_ALIASES: dict[str, tuple[str, ...]] = {
     "Mesuji Raya": ("mesuji raya", "mesujiraya"),
 }
 
-# Kecamatan names that exist outside OKI or are ordinary words: weak alone.
-_WEAK_KECAMATAN = frozenset({"Mesuji", "Tanjung Lubuk", "Pedamaran", "Lempuing"})
+# The place-weight rule (module docstring): what a namesake elsewhere weighs by its level, how
+# much more it weighs in a neighbouring regency, and what the OKI place itself weighs.
+LEVEL_WEIGHT: dict[str, float] = {"provinsi": 100.0, "kabupaten_kota": 100.0, "kecamatan": 10.0, "desa_kelurahan": 1.0}
+NEIGHBOUR_FACTOR = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Namesakes:
+    """Regions outside OKI that carry an OKI place name (a row of ``data/namesakes.csv``)."""
+
+    name: str
+    oki_level: str
+    """'kecamatan' or 'desa_kelurahan': what the name is in OKI."""
+    provinsi: int = 0
+    kabupaten_kota: int = 0
+    kecamatan: int = 0
+    desa_kelurahan: int = 0
+    neighbour: int = 0
+    """How many of them lie in a neighbouring regency."""
+    codes: tuple[str, ...] = ()
+    """Their region codes (all of them when at most four, else the first three)."""
+
+    @property
+    def around(self) -> frozenset[str]:
+        """Codes of the regions that contain a namesake (province, regency, kecamatan)."""
+        out: set[str] = set()
+        for code in self.codes:
+            parts = code.split(".")
+            out.update(".".join(parts[:depth]) for depth in range(1, len(parts)))
+        return frozenset(out)
+
+    @property
+    def total(self) -> int:
+        """How many regions outside OKI carry the name."""
+        return self.provinsi + self.kabupaten_kota + self.kecamatan + self.desa_kelurahan
+
+
+def namesake_weight(ns: Namesakes) -> float:
+    """What the namesakes of an OKI name weigh (see the module docstring).
+
+    Neighbouring namesakes are not broken down by level in the table; they are weighed at the
+    heaviest level present, which is exact whenever all namesakes share a level (the usual case)
+    and errs towards "weak" otherwise.
+    """
+    far = 0.0
+    heaviest = 0.0
+    for level, weight in LEVEL_WEIGHT.items():
+        count = getattr(ns, level)
+        far += count * weight
+        if count:
+            heaviest = max(heaviest, weight)
+    return far + ns.neighbour * heaviest * (NEIGHBOUR_FACTOR - 1.0)
+
+
+def place_strength(ns: Namesakes | None, oki_level: str) -> str:
+    """'place' when the name is OKI's by the place-weight rule, else 'weak'."""
+    if ns is None or ns.total == 0:
+        return "place"
+    return "place" if namesake_weight(ns) < LEVEL_WEIGHT[oki_level] / 2 else "weak"
+
+
+def load_namesakes(path: Path | None = None) -> dict[str, Namesakes]:
+    """``data/namesakes.csv`` keyed by the normalised name."""
+    out: dict[str, Namesakes] = {}
+    for row in _read_csv(path or NAMESAKES):
+        out[row["name"]] = Namesakes(
+            name=row["name"],
+            oki_level=row["oki_level"],
+            provinsi=int(row["provinsi"]),
+            kabupaten_kota=int(row["kabupaten_kota"]),
+            kecamatan=int(row["kecamatan"]),
+            desa_kelurahan=int(row["desa_kelurahan"]),
+            neighbour=int(row["neighbour"]),
+            codes=tuple(row["codes"].split()),
+        )
+    return out
+
 
 # Landmarks and institutions: (phrase, kecamatan or None, strength).
 LANDMARKS: tuple[tuple[str, str | None, str], ...] = (
@@ -88,6 +184,8 @@ LANDMARKS: tuple[tuple[str, str | None, str], ...] = (
     ("pln ulp kayuagung", "Kayu Agung", "strong"),
     ("danau teluk gelam", "Teluk Gelam", "place"),
     ("danau teloko", "Kayu Agung", "place"),
+    ("tugu bedug", "Kayu Agung", "place"),
+    ("taman ogan permata", "Kayu Agung", "place"),
     ("oki pulp", "Air Sugihan", "strong"),
     ("pt oki", "Air Sugihan", "strong"),
     ("oki mill", "Air Sugihan", "strong"),
@@ -181,6 +279,11 @@ CONFUSERS: tuple[str, ...] = (
     "oki data",
     "oki electric",
     "oki rengga",
+    # "Oki" as a first name: "si Oki", "bang Oki" (research §3); not "mas oki": "Desa Cahaya Mas OKI".
+    "si oki",
+    "bang oki",
+    "kak oki",
+    "mbak oki",
     "oki island",
     "okinoshima",
 )
@@ -214,68 +317,25 @@ NEIGHBOURS: tuple[str, ...] = (
     "jambi",
 )
 
-# Single-word desa names that are ordinary words or too short to trust without "desa ..." before them.
+# Single-word desa names that are ordinary words (beach, land, blessing, nail, palace, well...):
+# they need a cue ("desa Riding") before they count. Names shared with other places need one by
+# the place-weight rule (see `get_gazetteer`), so they are not listed here.
 _NEEDS_CUE = frozenset(
-    {
-        "anyar",
-        "darat",
-        "pantai",
-        "berkat",
-        "nusantara",
-        "paku",
-        "kuro",
-        "toman",
-        "sepang",
-        "riding",
-        "lirik",
-        "keman",
-        "kandis",
-        "pedu",
-        "deling",
-        "rambai",
-        "bangsal",
-        "pulauan",
-        "balian",
-        "terate",
-        "serdang",
-        "petaling",
-        "tapus",
-        "jungkal",
-        "kuripan",
-        "embacang",
-        "belanti",
-        "benawa",
-        "jermun",
-        "perigi",
-        "kedaton",
-        "lingkis",
-        "secondong",
-        "serapek",
-        "bubusan",
-        "sukaraja",
-        "sukadana",
-        "sukamaju",
-        "sukarami",
-        "sidomulyo",
-        "kotabumi",
-        "maribaya",
-        "kalideras",
-        "pelimbangan",
-        "kutaraja",
-        "sukamulya",
-        "sukadamai",
-        "muarabaru",
-        "cambai",
-        "celikah",
-    }
+    "anyar darat pantai berkat nusantara paku riding lirik toman kuro keman pedu deling rambai bangsal pulauan "
+    "balian terate serdang jungkal embacang perigi kedaton kandis sepang tapus petaling kuripan".split()
 )
 _CUES = frozenset({"desa", "kelurahan", "dusun", "kecamatan", "kampung"})
+# Destination words: a name right after one says where someone goes, not where the post happens.
+_ROUTE = frozenset({"ke", "kearah", "arah", "menuju", "tujuan", "jurusan"})
+# Words before a regency name elsewhere that make it one ("kab. Batu", "Kota Metro").
+_REGENCY_WORDS = ("kabupaten", "kab", "kota", "pemkab", "pemkot")
 # Words that, right before "oki", make it the regency (normalised forms).
 _OKI_OWNERS = frozenset(
     "dinas pertanian kesehatan pendidikan sosial perhubungan pupr kominfo diskominfo disdik dinkes dinsos dishub "
     "dlh bpbd disdukcapil disnakertrans disdag perkim dpmd distan bappeda bapeda bapenda inspektorat satpol pp "
     "kejari kejaksaan pengadilan kemenag bpn samsat kodim polres kapolres polsek rsud pdam pln kpu bawaslu baznas "
     "dprd pemkab pemda kabupaten bupati wabup sekda pj penjabat warga masyarakat wong orang bumi putra putri "
+    "dukcapil humas setda kesbangpol disnaker disperindag dispora dispar bkpsdm bpkad dpkp disbun "
     "atlet pelajar petani nelayan buruh honorer asn pns guru bidan perawat ulama pemuda".split()
 )
 # Words that follow a cue without being a place ("desa kami", "kecamatan setempat").
@@ -298,6 +358,10 @@ class Entry:
     kecamatan: str | None = None
     desa: str | None = None
     needs_cue: bool = False
+    kode: str = ""
+    """For a name elsewhere: its region code ("16.10" Ogan Ilir, "14" Riau; "" for hand-listed towns)."""
+    namesakes_around: frozenset[str] = frozenset()
+    """For an OKI name: codes of the regions around its namesakes (a post naming one means them)."""
 
 
 # PlaceMatch and Evidence are created for every post; frozen dataclasses pay a setattr call per
@@ -311,6 +375,8 @@ class PlaceMatch:
     end: int
     entry: Entry
     fuzzy: bool = False
+    routed: bool = False
+    """Right after a destination word ("ke", "arah", ...)."""
 
 
 @dataclass(slots=True)
@@ -416,12 +482,14 @@ class Gazetteer:
                         if entries is None:
                             continue
                         end = pos + len(phrase)
-                        cued = i > 0 and tokens[i - 1] in _CUES
+                        before = tokens[i - 1] if i else ""
+                        cued = before in _CUES
+                        routed = before in _ROUTE
                         hit = False
                         for entry in entries:
                             if entry.needs_cue and not cued:
                                 continue
-                            found.append(PlaceMatch(phrase, pos, end, entry))
+                            found.append(PlaceMatch(phrase, pos, end, entry, False, routed))
                             hit = True
                         if hit:
                             covered.add(pos)
@@ -461,7 +529,8 @@ class Gazetteer:
             candidates = typo_prefix[word[:3]]
             best = process.extractOne(word, candidates.keys(), scorer=fuzz.ratio, score_cutoff=86)
             if best is not None:
-                found.append(PlaceMatch(best[0], start, start + len(word), candidates[best[0]], fuzzy=True))
+                routed = i > 0 and tokens[i - 1] in _ROUTE
+                found.append(PlaceMatch(best[0], start, start + len(word), candidates[best[0]], True, routed))
         return found
 
     def _fuzzy_at(self, text: str, pos: int) -> PlaceMatch | None:
@@ -494,22 +563,64 @@ class Gazetteer:
         matches = self.find(normalised, tokens)
         if not matches and "oki" not in normalised:
             return _NO_EVIDENCE  # most posts in a wide feed: skip the bookkeeping
-        counts = dict.fromkeys(_STRENGTH_ORDER, 0)
+        # One pass: evidence counts, where OKI places and places elsewhere are said, and votes.
+        strong = place = weak = confuser = away = 0
+        place_strong = located = 0  # strong/place evidence that is only an OKI place name
         kec_votes: dict[str, float] = {}
+        shared_votes: list[tuple[str, float]] = []
+        # Codes of the places elsewhere the post names: an OKI name whose namesake lies in one
+        # of them means the namesake ("Pedamaran, Rokan Hilir, Riau").
+        away_codes = {m.entry.kode for m in matches if m.entry.kode and not m.routed}
         for m in matches:
-            counts[m.entry.strength] += 1
-            if m.entry.kecamatan:
+            entry = m.entry
+            strength = entry.strength
+            kind = entry.kind
+            meant_elsewhere = bool(away_codes) and not away_codes.isdisjoint(entry.namesakes_around)
+            if meant_elsewhere:
+                strength = "weak"
+            if strength == "neighbour":
+                if not m.routed:
+                    away += 1
+                continue
+            if strength == "confuser":
+                confuser += 1
+                continue
+            is_place = kind == "kecamatan" or kind == "desa"
+            if is_place:
+                if not m.routed and not meant_elsewhere:  # "ke Kayuagung": where someone goes
+                    located += 1
+                if strength != "weak":
+                    place_strong += 1
+            if strength == "strong":
+                strong += 1
+            elif strength == "place":
+                place += 1
+            else:
+                weak += 1
+            if entry.kecamatan:
                 # An explicit kecamatan outranks a desa (desa names repeat across kecamatan).
                 # "Kayuagung" is also how people name the whole regency (#Kayuagung), so it
                 # loses to any more specific place in the same post.
-                weight = 3.0 if m.entry.kind == "kecamatan" else 2.0 if m.entry.kind == "desa" else 1.0
-                if m.entry.kecamatan == "Kayu Agung" and m.entry.kind != "desa":
+                weight = 3.0 if kind == "kecamatan" else 2.0 if kind == "desa" else 1.0
+                if entry.kecamatan == "Kayu Agung" and kind != "desa":
                     weight = 0.9
-                if m.entry.kind == "desa" and m.entry.needs_cue:
+                if kind == "desa" and (entry.needs_cue or entry.strength == "weak"):
                     weight = 1.0  # a name shared with other places: weaker vote
-                kec_votes[m.entry.kecamatan] = kec_votes.get(m.entry.kecamatan, 0.0) + weight
+                if m.routed:
+                    weight *= 0.5
+                if is_place and (entry.strength == "weak" or meant_elsewhere):
+                    shared_votes.append((entry.kecamatan, weight))
+                kec_votes[entry.kecamatan] = kec_votes.get(entry.kecamatan, 0.0) + weight
+        if away and shared_votes:
+            # A post that names places elsewhere: an OKI name shared with other places does not
+            # choose the kecamatan (the "Sukamaju" next to "Indralaya" is Ogan Ilir's).
+            for kec, weight in shared_votes:
+                left = kec_votes[kec] - weight
+                if left > 1e-9:
+                    kec_votes[kec] = left
+                else:
+                    del kec_votes[kec]
         bare = 0
-        strong = counts["strong"]
         n_oki = tokens.count("oki")
         if n_oki:
             oki_in_phrase = sum(1 for m in matches if "oki" in m.phrase.split())
@@ -525,6 +636,11 @@ class Gazetteer:
             extra = min(owned, bare_all)
             strong += extra
             bare = bare_all - extra
+        if away > located and place_strong and strong + place == place_strong:
+            # More places elsewhere than OKI places, and only place names speak for OKI: they
+            # are weak ("lewat Tanjung Raja ... jembatan ambruk ... Kayuagung").
+            strong = place = 0
+            weak += place_strong
         if not kec_votes:
             kecamatan = None
         elif len(kec_votes) == 1:
@@ -541,10 +657,10 @@ class Gazetteer:
         return Evidence(
             matches=tuple(matches),
             strong=strong,
-            place=counts["place"],
-            weak=counts["weak"],
-            confuser=counts["confuser"],
-            neighbour=counts["neighbour"],
+            place=place,
+            weak=weak,
+            confuser=confuser,
+            neighbour=away,
             bare_oki=bare,
             kecamatan=kecamatan,
             desa=desa,
@@ -581,44 +697,43 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def get_gazetteer() -> Gazetteer:
     """The gazetteer built from the bundled region files (cached per process)."""
     oki_rows = _read_csv(WILAYAH_OKI)
-    elsewhere: set[str] = set()
-    for row in _read_csv(WILAYAH_SUMSEL_DESA):
-        if row["kode_kabupaten"] != "16.02":
-            elsewhere.add(normalise(row["nama"]))
-    other_kec: set[str] = set()
-    for row in _read_csv(WILAYAH_SUMSEL_KEC):
-        if row["level"] == "kecamatan" and row["kode_kabupaten"] != "16.02":
-            other_kec.add(normalise(row["nama"]))
+    namesakes = load_namesakes()
     oki_names = {normalise(r["nama"]) for r in oki_rows}
 
     gaz = Gazetteer()
     for kec in KECAMATAN:
-        # "Kayuagung" only means OKI's seat: strong evidence, not just a place name.
-        strength = "strong" if kec == "Kayu Agung" else "weak" if kec in _WEAK_KECAMATAN else "place"
-        entry = Entry("kecamatan", strength, kecamatan=kec)
-        for variant in {*_split_variants(kec), *KECAMATAN_ALIASES.get(kec, ())}:
-            gaz.add(variant, entry, fuzzy=True)
+        for variant in sorted({*_split_variants(kec), *KECAMATAN_ALIASES.get(kec, ())}):
+            # "Kayuagung" is OKI's seat and how people name the regency: strong evidence.
+            key = normalise(variant)
+            ns = namesakes.get(key)
+            strength = "strong" if kec == "Kayu Agung" else place_strength(ns, "kecamatan")
+            around = ns.around if ns is not None else frozenset()
+            gaz.add(variant, Entry("kecamatan", strength, kecamatan=kec, namesakes_around=around), fuzzy=True)
 
     for row in oki_rows:
         if row["level"] != "desa_kelurahan":
             continue
         name, kec = row["nama"], row["nama_kecamatan"]
-        key = normalise(name)
-        shared = key in elsewhere or key in other_kec
-        single = len(key.split()) == 1
-        needs_cue = key in _NEEDS_CUE or (single and (shared or len(key) < 6))
-        strength = "weak" if shared or needs_cue else "place"
-        if tuple(key.split()) in gaz.index and any(e.kind == "kecamatan" for e in gaz.index[tuple(key.split())]):
+        if any(e.kind == "kecamatan" for e in gaz.index.get(tuple(normalise(name).split()), [])):
             # A desa named like its kecamatan: the kecamatan entry already covers it.
             continue
-        entry = Entry("desa", strength, kecamatan=kec, desa=name, needs_cue=needs_cue)
-        for variant in _split_variants(name):
+        for variant in sorted(_split_variants(name)):
+            key = normalise(variant)
+            ns = namesakes.get(key)
+            strength = place_strength(ns, "desa_kelurahan")
+            # One-word names shared with other places, short ones, and ordinary words need a
+            # cue ("desa Riding") before they count at all.
+            needs_cue = key in _NEEDS_CUE or (" " not in key and (strength == "weak" or len(key) < 6))
+            if needs_cue:
+                strength = "weak"
+            around = ns.around if ns is not None else frozenset()
+            entry = Entry("desa", strength, kecamatan=kec, desa=name, needs_cue=needs_cue, namesakes_around=around)
             gaz.add(variant, entry, fuzzy=True)
 
     for kec in KECAMATAN:
         glued = normalise(kec).replace(" ", "")
         if len(glued) > 5:
-            entry = gaz.index[tuple(normalise(kec).split())][0]
+            entry = next(e for e in gaz.index[tuple(normalise(kec).split())] if e.kind == "kecamatan")
             gaz.typo_prefix.setdefault(glued[:3], {})[glued] = entry
     for phrase, kec_or_none, strength in LANDMARKS:
         gaz.add(phrase, Entry("landmark", strength, kecamatan=kec_or_none))
@@ -626,10 +741,20 @@ def get_gazetteer() -> Gazetteer:
         gaz.add(phrase, Entry("oki", "strong"))
     for phrase in CONFUSERS:
         gaz.add(phrase, Entry("confuser", "confuser"))
-    for phrase in NEIGHBOURS:
-        if normalise(phrase) in oki_names:
-            continue
-        gaz.add(phrase, Entry("neighbour", "neighbour"))
+    phrases: list[tuple[str, Entry]] = []
+    for row in _read_csv(ELSEWHERE):
+        away = Entry("neighbour", "neighbour", kode=row["kode"])
+        if row["form"] == "prefixed":
+            phrases.extend((f"{word} {row['name']}", away) for word in _REGENCY_WORDS)
+        else:
+            phrases.append((row["name"], away))
+    town = Entry("neighbour", "neighbour")
+    phrases.extend((phrase, town) for phrase in NEIGHBOURS)
+    for phrase, entry in phrases:
+        words = tuple(normalise(phrase).split())
+        # A name OKI uses too is not evidence against OKI; one name elsewhere is one entry.
+        if " ".join(words) not in oki_names and words not in gaz.index:
+            gaz.add(phrase, entry)
     gaz.compile()
     return gaz
 

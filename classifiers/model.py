@@ -74,6 +74,8 @@ _HASHED_FILES = (
     DATA_DIR / "oki_wilayah.csv",
     DATA_DIR / "sumsel_desa_kelurahan.csv",
     DATA_DIR / "sumsel_kabupaten_kecamatan.csv",
+    DATA_DIR / "namesakes.csv",
+    DATA_DIR / "elsewhere_places.csv",
     Path(__file__),
     Path(__file__).with_name("features.py"),
     Path(__file__).with_name("normalise.py"),
@@ -505,10 +507,18 @@ def relevance_rule(p_model: float, ev: Evidence) -> float:
     """Combine the model's relevance probability with decisive gazetteer evidence.
 
     - no OKI evidence at all: not relevant (the model alone cannot place a post in OKI);
-    - a confuser or a neighbouring regency and no strong or unique OKI name: not relevant;
-    - a strong OKI signal (Pemkab OKI, Kayuagung, ...) with no confuser: relevant;
-    - a unique OKI place name with no confuser: relevant unless the model is very sure it is not;
-    - anything else (weak names such as Mesuji, a bare "OKI"): the model decides.
+    - a confuser or a place elsewhere (a neighbour's town or kecamatan, another regency or
+      province) and no strong or OKI-own place name: not relevant;
+    - a strong OKI signal (Pemkab OKI, Kayuagung, an official account, ...) with no confuser:
+      relevant;
+    - an OKI-own place name (the gazetteer's place-weight rule: Pedamaran, Cengal, a desa no
+      other region has) with nothing pointing elsewhere: relevant unless the model is very sure
+      it is not;
+    - anything else (weak names such as Mesuji, a bare "OKI", an OKI place next to a place
+      elsewhere): the model decides.
+
+    The gazetteer has already weighed places against each other (see `classifiers.gazetteer`):
+    OKI place names outnumbered by places elsewhere arrive here as weak evidence.
     """
     if not ev.positive:
         return min(p_model, 0.2)

@@ -47,7 +47,25 @@ OFFICIAL_HANDLES: dict[str, str] = {
     "okiterkini": "oki terkini",
     "kayuagunginfo": "kayuagung info",
     "infokayuagung": "info kayuagung",
+    "dukcapil_oki": "dukcapil oki",
+    "dukcapiloki": "dukcapil oki",
+    "disdukcapil_oki": "disdukcapil oki",
+    "disdukcapiloki": "disdukcapil oki",
+    "pdamtirtaagung": "pdam tirta agung",
+    "pdam_tirtaagung": "pdam tirta agung",
+    "pdamtirtaagungoki": "pdam tirta agung oki",
 }
+
+# Agency words of official handles written `<agency>_oki` / `<agency>oki` ("@dinsos_oki",
+# "@bpbdoki", "@satpol_pp_oki"): such a handle is the regency's agency, like "Dinsos OKI".
+# Only these words: "@oki_rahman" or "@okisetianadewi" are people, not the regency.
+AGENCY_HANDLE_WORDS = frozenset(
+    "pemkab pemda humas humaspemkab diskominfo kominfo dukcapil disdukcapil dinkes dinsos dishub pupr dlh bpbd "
+    "satpolpp satpol disdik dinaspendidikan disnaker disnakertrans disdag disperindag perkim dpmd distan disbun "
+    "dkpp dpkp bappeda bapenda bkpsdm bpkad inspektorat kesbangpol setda sekda dprd kpu bawaslu baznas polres "
+    "kodim kejari rsud pdam pln bupati wabup dispora dispar dinpar dinkominfo".split()
+)
+_GLUED_AGENCY = {"satpolpp": "satpol pp", "humaspemkab": "humas pemkab", "dinaspendidikan": "dinas pendidikan"}
 
 # Hashtags that are one glued word; split so the place/topic words are seen.
 HASHTAG_WORDS: dict[str, str] = {
@@ -192,7 +210,22 @@ def load_lexicon(path: Path = LEXICON_PATH) -> tuple[dict[str, str], dict[tuple[
 
 def _mention(match: re.Match[str]) -> str:
     handle = match.group(1).lower().rstrip(".")
-    return f" {OFFICIAL_HANDLES[handle]} " if handle in OFFICIAL_HANDLES else " "
+    official = OFFICIAL_HANDLES.get(handle) or official_handle(handle)
+    return f" {official} " if official else " "
+
+
+def official_handle(handle: str) -> str | None:
+    """``"dinsos_oki"`` / ``"bpbdoki"`` / ``"satpol_pp_oki"`` -> ``"dinsos oki"`` ...; None if not an OKI agency.
+
+    `handle` is lower-case without the "@". The handles of the list above are looked up first.
+    """
+    if not handle.endswith("oki"):
+        return None
+    agency = handle[:-3].rstrip("_.")
+    words = agency.replace(".", "_").split("_")
+    if agency.replace("_", "").replace(".", "") in AGENCY_HANDLE_WORDS or (words and words[0] in AGENCY_HANDLE_WORDS):
+        return " ".join(_GLUED_AGENCY.get(w, w) for w in words if w) + " oki"
+    return None
 
 
 def _hashtag(match: re.Match[str]) -> str:

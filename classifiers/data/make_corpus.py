@@ -18,8 +18,16 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[2]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from classifiers.gazetteer import get_gazetteer  # noqa: E402
+from classifiers.normalise import normalise  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SEED = 20240517
@@ -822,6 +830,16 @@ OKI_SIGNALS = [
 
 
 WEAK_KECAMATAN = {"Mesuji", "Tanjung Lubuk", "Pedamaran", "Lempuing"}
+"""Kecamatan drawn as "weak" places (this drives the random stream, so the texts stay as they were)."""
+WEAK_ALONE = frozenset(
+    kec
+    for kec in WEAK_KECAMATAN
+    if any(e.kind == "kecamatan" and e.strength == "weak" for e in get_gazetteer().index[tuple(normalise(kec).split())])
+)
+"""Of those, the names that are not OKI's alone under the gazetteer's place-weight rule (names shared
+with a regency or kecamatan elsewhere, like Mesuji): only these make a post without a second OKI
+signal not relevant. Pedamaran, Tanjung Lubuk and Lempuing are OKI's (their only namesakes are one
+village each)."""
 
 
 @dataclass(frozen=True)
@@ -992,6 +1010,8 @@ def _letter_slots(rng: random.Random) -> dict[str, str]:
 def _relevant(text: str, place: Place) -> bool:
     """The labelling rule: an OKI place, or any second OKI signal; '#OKI' or a weak name alone is not enough."""
     if place.strength in {"place", "strong"}:
+        return True
+    if place.strength == "weak" and place.kecamatan not in WEAK_ALONE:
         return True
     low = f" {text.lower()} "
     return any(s in low for s in _SIGNALS)
