@@ -59,6 +59,10 @@ CORPUS_PATH = DATA_DIR / "corpus.jsonl"
 EXTERNAL_NEGATIVES = DATA_DIR / "external" / "smsa_sample.tsv"
 TOPIC_LEXICON = DATA_DIR / "topic_lexicon.tsv"
 HANDWRITTEN = DATA_DIR / "handwritten.jsonl"
+SOURCE_WEIGHT = {"correction": 3.0, "handwritten": 2.0}
+"""Training weight by source (else 1). Corrections count three times: they are few, and they are what
+users told us. Hand-written posts count twice: 1,260 rows against 5,774 template rows, and the ones
+that carry real registers (on the blind dev split complaint F1 0.853 at 1, 0.863 at 2, 0.867 at 3)."""
 SECOND_TOPIC_WEIGHT = 0.5
 """Training weight of a post's second topic (the first counts 1), so the model names both, primary first."""
 MODEL_FILE = "classifier.joblib"
@@ -560,8 +564,7 @@ def _fit(examples: Sequence[Example], seed: int) -> _Fitted:
     X.sum_duplicates()
     gaz = get_gazetteer()
     E = _evidence_matrix([gaz.evidence(t) for t in norm])
-    # Corrections count three times: they are few, and they are what users told us.
-    weight = np.array([3.0 if e.source == "correction" else 1.0 for e in examples])
+    weight = np.array([SOURCE_WEIGHT.get(e.source, 1.0) for e in examples])
 
     rel_idx = np.array([i for i, e in enumerate(examples) if e.relevant is not None])
     Xr = sp.hstack([X, E], format="csr")[rel_idx]
