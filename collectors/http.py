@@ -68,8 +68,10 @@ DEFAULT_DEADLINE = 30.0
 DEFAULT_RATE_LIMIT_WAIT = 300.0
 """Wait after a 429 that did not say how long (five minutes: polite for news portals and open APIs)."""
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_JSON_CONTAINERS = 200_000
-"""Objects plus arrays one JSON body may hold (a 100-post API page has a few thousand)."""
+MAX_JSON_VALUES = 100_000
+"""Values one JSON body may hold, counted as commas plus objects/arrays: a 100-post Reddit listing (the
+richest page any collector reads) has about 20,000. Parsing and rejecting 4.5 million junk entries of
+a 9 MiB page took a collector over five minutes; ``[{},{},...]`` in 10 MiB needs 250 MB."""
 MAX_NUMBER_DIGITS = 40
 """Longer integers in JSON read as null: no count or id is that long, and parsing huge ones costs quadratic time."""
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
@@ -102,6 +104,9 @@ class FetchLimits:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     max_redirects: int = 5
+    max_tags: int = 50_000
+    """Most ``<`` a body may hold: feedparser and BeautifulSoup spend ~500 bytes and ~10 µs per tag, so a
+    10 MiB page of ``<p>`` (1.2 M tags) would cost 600 MB; real feeds and t.me pages hold a few thousand."""
     allow_private: bool = False
     """Allow redirects to private/loopback addresses on another host (tests and the offline demo)."""
     default_retry_after: float = DEFAULT_RATE_LIMIT_WAIT
@@ -126,14 +131,14 @@ class Fetched:
         process: invalid UTF-8 bytes become U+FFFD (every other character stays exact) and are
         logged; numbers no real field can hold (over :data:`MAX_NUMBER_DIGITS` digits, NaN,
         Infinity, overflowing floats) read as ``null``, which item parsers treat as missing;
-        a body of more than :data:`MAX_JSON_CONTAINERS` objects/arrays (tiny containers cost
-        ~70 bytes each, so 10 MiB of ``[]`` would need 250 MB) is refused before parsing.
+        a body of more than :data:`MAX_JSON_VALUES` values (junk entries cost time, tiny
+        containers ~70 bytes each) is refused before parsing.
         """
-        containers = self.body.count(b"{") + self.body.count(b"[")
-        if containers > MAX_JSON_CONTAINERS:
+        values = self.body.count(b",") + self.body.count(b"{") + self.body.count(b"[")
+        if values > MAX_JSON_VALUES:
             raise SourceError(
-                f"source {self.source}: response from {_short(self.url)} holds {containers:,} JSON objects/arrays "
-                f"(more than the {MAX_JSON_CONTAINERS:,} any real page has); refused to protect memory — "
+                f"source {self.source}: response from {_short(self.url)} holds about {values:,} JSON values "
+                f"(more than the {MAX_JSON_VALUES:,} any real page has); refused to protect memory and time — "
                 "the next run retries"
             )
         try:
@@ -253,6 +258,12 @@ def safe_request(
             )
         seen.append(target)
         status, resp_headers, body, location = _one_request(client, request, source, limits, deadline_at)
+        tags = body.count(b"<")
+        if tags > limits.max_tags:
+            raise ResponseTooLarge(
+                f"source {source}: response from {_short(target)} holds {tags:,} markup tags, more than the "
+                f"{limits.max_tags:,} any real feed or page has; refused to protect memory — the next run retries"
+            )
         if location is None:
             fetched = Fetched(source, target, status, resp_headers, body, time.monotonic() - started, seen[1:])
             if check_status and status >= 400:
