@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from collectors.base import AuthFailed, JSONDict, RateLimited, SourceError
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -187,18 +185,6 @@ class QuotaLedger:
         return {"day": self.day, "used": self.used}
 
 
-def decode_json(response: httpx.Response, what: str) -> Any:
-    """The response body as JSON, or a :class:`SourceError` saying the body was not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        snippet = response.text[:80].replace("\n", " ")
-        raise SourceError(
-            f"{what}: response is not JSON (HTTP {response.status_code}, starts with {snippet!r}); "
-            "the platform may be down or changed its format — the next run retries"
-        ) from None
-
-
 def expect_object(data: Any, what: str, key: str | None = None) -> JSONDict:
     """``data`` (or ``data[key]``) as a JSON object, else a clear malformed-body error."""
     if not isinstance(data, dict):
@@ -300,46 +286,3 @@ GRAPH_GONE_CODES = {100}
 
 class GraphObjectGone(SourceError):
     """One object (post, media, hashtag) cannot be read; the rest of the run continues."""
-
-
-def graph_error(response: httpx.Response, platform: str, env_vars: list[str], now: datetime) -> SourceError:
-    """The exception for a failed Graph API call, from its ``{"error": {...}}`` body and usage headers."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = as_object(as_object(body).get("error"))
-    code = _int_or_none(error.get("code"))
-    message = str(error.get("message", ""))[:200]
-    detail = f"code {code}: {message}" if code is not None else message or response.reason_phrase
-    if code in GRAPH_THROTTLE_CODES or response.status_code == 429:
-        usage = meta_usage(response.headers, now)
-        wait = usage.retry_after(now) if usage.reset_at else 3600.0
-        return rate_limited(platform, wait, detail)
-    if code in GRAPH_AUTH_CODES or response.status_code == 401:
-        return auth_failed(platform, response.status_code, env_vars, detail)
-    if code in GRAPH_GONE_CODES or response.status_code == 404:
-        return GraphObjectGone(f"{platform}: {detail}")
-    if response.status_code == 403:
-        return auth_failed(platform, response.status_code, env_vars, detail)
-    return SourceError(f"{platform} answered HTTP {response.status_code} ({detail}); the next run retries")
-
-
-def graph_get(
-    client: httpx.Client,
-    url: str,
-    params: Mapping[str, str],
-    token: str,
-    platform: str,
-    env_vars: list[str],
-    now: datetime,
-) -> tuple[Any, RateLimit]:
-    """One Graph API GET with the token in the Authorization header (never in the logged URL)."""
-    response = client.get(url, params=dict(params), headers={"Authorization": f"Bearer {token}"})
-    usage = meta_usage(response.headers, now)
-    if response.status_code >= 400:
-        raise graph_error(response, platform, env_vars, now)
-    body = decode_json(response, platform)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        raise graph_error(response, platform, env_vars, now)  # some errors arrive with HTTP 200
-    return body, usage

@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
 from collectors.budget import GraphObjectGone, as_object, expect_list, expect_object, pick_secret
 from collectors.graph import GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
+from collectors.http import FetchSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ POST_FIELDS = (
 COMMENT_FIELDS = "id,message,created_time,like_count,comment_count,permalink_url,from{name}"
 
 
-class Settings(BaseModel):
+class Settings(FetchSettings):
     """``settings:`` of a ``facebook`` source in config.yaml."""
 
     model_config = ConfigDict(extra="forbid")

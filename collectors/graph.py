@@ -17,8 +17,20 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from collectors.base import MetricsReading, RawItem
-from collectors.budget import GraphObjectGone, RateLimit, as_object, graph_get
+from collectors.base import MetricsReading, RawItem, SourceError
+from collectors.budget import (
+    GRAPH_AUTH_CODES,
+    GRAPH_GONE_CODES,
+    GRAPH_THROTTLE_CODES,
+    GraphObjectGone,
+    RateLimit,
+    as_object,
+    auth_failed,
+    meta_usage,
+    rate_limited,
+)
+from collectors.common import to_int
+from collectors.http import Fetched, FetchLimits, safe_get
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +44,7 @@ class GraphSettings(Protocol):
     def api_version(self) -> str: ...
     @property
     def token_env(self) -> str: ...
+    def limits(self) -> FetchLimits: ...
 
 
 S = TypeVar("S", bound=GraphSettings)
@@ -48,8 +61,8 @@ def graph_time(value: Any, name: str) -> datetime:
 
 
 def count(value: Any) -> int:
-    """A count field: anything but a non-negative integer (missing, null, a string) reads as 0."""
-    return value if isinstance(value, int) and value >= 0 else 0
+    """A count field, read by the one bounded reading every collector uses (:func:`collectors.common.to_int`)."""
+    return to_int(value)
 
 
 def next_page(data: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, str] | None:
@@ -98,7 +111,9 @@ class GraphCollector(Generic[S]):
             raise UsageCeiling()
         s = self.settings
         url = f"{s.base_url.rstrip('/')}/{s.api_version}/{path.lstrip('/')}"
-        body, usage = graph_get(client, url, params, self._token, self.label, [s.token_env], now)
+        body, usage = graph_get(
+            client, url, params, self._token, self.label, [s.token_env], now, source=self.name, limits=s.limits()
+        )
         run.calls += 1
         if usage.used_percent is not None:  # not every response carries the headers: keep the last known
             run.usage = usage
@@ -118,8 +133,9 @@ class GraphCollector(Generic[S]):
         except GraphObjectGone as exc:
             if "after" not in params:
                 raise
-            log.warning("%s: stored page token for %s rejected (%s); walking again from the newest",
-                        self.label, path, exc)
+            log.warning(
+                "%s: stored page token for %s rejected (%s); walking again from the newest", self.label, path, exc
+            )
             fresh = {k: v for k, v in params.items() if k != "after"}
             return self._get(run, client, path, fresh, now), fresh
 
@@ -146,3 +162,64 @@ class GraphCollector(Generic[S]):
                 readings.extend(parse(body))
         self.last_lookup_rate_limit = run.usage
         return readings, run.calls
+
+
+def graph_error(fetched: Fetched, platform: str, env_vars: list[str], now: datetime) -> SourceError:
+    """The exception for a failed Graph API call, from its ``{"error": {...}}`` body and usage headers."""
+    try:
+        body = fetched.json()
+    except SourceError:
+        body = {}
+    error = as_object(as_object(body).get("error"))
+    code = to_int(error.get("code")) if error.get("code") is not None else None
+    message = str(error.get("message", ""))[:200]
+    status = fetched.status
+    detail = f"code {code}: {message}" if code is not None else message or httpx.codes.get_reason_phrase(status)
+    if code in GRAPH_THROTTLE_CODES or status == 429:
+        usage = meta_usage(fetched.headers, now)
+        wait = usage.retry_after(now) if usage.reset_at else 3600.0
+        return rate_limited(platform, wait, detail)
+    if code in GRAPH_AUTH_CODES or status == 401:
+        return auth_failed(platform, status, env_vars, detail)
+    if code in GRAPH_GONE_CODES or status == 404:
+        return GraphObjectGone(f"{platform}: {detail}")
+    if status == 403:
+        return auth_failed(platform, status, env_vars, detail)
+    if status < 400:
+        return SourceError(
+            f"{platform} menjawab HTTP 200 dengan objek galat / {platform} answered HTTP 200 with an error object "
+            f"({detail or 'no message'}); the next run retries"
+        )
+    return SourceError(f"{platform} answered HTTP {status} ({detail}); the next run retries")
+
+
+def graph_get(
+    client: httpx.Client,
+    url: str,
+    params: Mapping[str, str],
+    token: str,
+    platform: str,
+    env_vars: list[str],
+    now: datetime,
+    *,
+    source: str,
+    limits: FetchLimits,
+) -> tuple[Any, RateLimit]:
+    """One guarded Graph API GET, the token in the Authorization header (never in the logged URL)."""
+    fetched = safe_get(
+        client,
+        url,
+        source=source,
+        now=now,
+        params=dict(params),
+        headers={"Authorization": f"Bearer {token}"},
+        limits=limits,
+        check_status=False,
+    )
+    usage = meta_usage(fetched.headers, now)
+    if fetched.status >= 400:
+        raise graph_error(fetched, platform, env_vars, now)
+    body = fetched.json()
+    if isinstance(body, dict) and "error" in body and body.get("error") is not None:
+        raise graph_error(fetched, platform, env_vars, now)  # some errors arrive with HTTP 200
+    return body, usage

@@ -13,12 +13,20 @@ out a whole decompressed network read at once (a 64 KiB gzip read can be 67 MB).
 * enforces a total deadline per fetch (:attr:`FetchLimits.deadline`, default 30 s) on
   top of httpx's connect/read timeouts;
 * follows at most :attr:`FetchLimits.max_redirects` redirects itself, refuses loops,
-  non-HTTP schemes, and redirects to private/loopback/link-local addresses (unless the
-  redirect stays on the host first asked, or ``allow_private`` is set for tests);
+  non-HTTP schemes, and redirects to private/loopback addresses (unless the redirect
+  stays on the host first asked, or ``allow_private`` is set for tests and the offline
+  demo); cloud metadata and link-local addresses (169.254.169.254) are refused always;
+* drops every header the caller added (bearer tokens, API-key headers, cookies) when a
+  redirect leaves the origin, and never resends a request body (which may carry client
+  secrets) to another origin;
 * maps error statuses to the exceptions of :mod:`collectors.base` with messages that name
   the source and say what to do: 401/403 → :class:`AuthFailed`, 429 → :class:`RateLimited`
   (``retry_after`` from ``Retry-After``, else a default), 404/other 4xx → :class:`SourceError`,
   5xx → :class:`SourceError` (with ``retry_after`` when the server sent one).
+
+Every collector sends every request through :func:`safe_request` (``safe_get`` is its GET
+form): platform APIs with tokens, JSON bodies and POSTs included, so no request path lacks
+the cap and the deadline.
 
 Typical use inside a collector::
 
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import math
 import socket
 import time
@@ -47,15 +56,33 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.budget import retry_after_header
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_DEADLINE = 30.0
 DEFAULT_RATE_LIMIT_WAIT = 300.0
 """Wait after a 429 that did not say how long (five minutes: polite for news portals and open APIs)."""
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_JSON_VALUES = 100_000
+"""Values one JSON body may hold, counted as commas plus objects/arrays: a 100-post Reddit listing (the
+richest page any collector reads) has about 20,000. Parsing and rejecting 4.5 million junk entries of
+a 9 MiB page took a collector over five minutes; ``[{},{},...]`` in 10 MiB needs 250 MB."""
+MAX_NUMBER_DIGITS = 40
+"""Longer integers in JSON read as null: no count or id is that long, and parsing huge ones costs quadratic time."""
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
+METADATA_ADDRESSES = frozenset(
+    {
+        ipaddress.ip_address("100.100.100.200"),
+        ipaddress.ip_address("fd00:ec2::254"),
+        ipaddress.ip_address("169.254.169.254"),
+    }
+)
+"""Cloud metadata services (AWS/GCP/Azure/OpenStack, Alibaba, AWS IPv6): they hand out the server's credentials."""
 
 
 class ResponseTooLarge(SourceError):
@@ -77,6 +104,9 @@ class FetchLimits:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     max_redirects: int = 5
+    max_tags: int = 50_000
+    """Most ``<`` a body may hold: feedparser and BeautifulSoup spend ~500 bytes and ~10 µs per tag, so a
+    10 MiB page of ``<p>`` (1.2 M tags) would cost 600 MB; real feeds and t.me pages hold a few thousand."""
     allow_private: bool = False
     """Allow redirects to private/loopback addresses on another host (tests and the offline demo)."""
     default_retry_after: float = DEFAULT_RATE_LIMIT_WAIT
@@ -95,9 +125,35 @@ class Fetched:
     redirects: list[str] = field(default_factory=list)
 
     def json(self) -> Any:
-        """The body as JSON, or a :class:`SourceError` naming the source and what came instead."""
+        """The body as JSON, or a :class:`SourceError` naming the source and what came instead.
+
+        Hostile bodies are read so that one absurd part never costs the whole page or the
+        process: invalid UTF-8 bytes become U+FFFD (every other character stays exact) and are
+        logged; numbers no real field can hold (over :data:`MAX_NUMBER_DIGITS` digits, NaN,
+        Infinity, overflowing floats) read as ``null``, which item parsers treat as missing;
+        a body of more than :data:`MAX_JSON_VALUES` values (junk entries cost time, tiny
+        containers ~70 bytes each) is refused before parsing.
+        """
+        values = self.body.count(b",") + self.body.count(b"{") + self.body.count(b"[")
+        if values > MAX_JSON_VALUES:
+            raise SourceError(
+                f"source {self.source}: response from {_short(self.url)} holds about {values:,} JSON values "
+                f"(more than the {MAX_JSON_VALUES:,} any real page has); refused to protect memory and time — "
+                "the next run retries"
+            )
         try:
-            return json.loads(self.body)
+            text = self.body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            text = self.body.decode("utf-8-sig", errors="replace")
+            log.warning(
+                "source %s: response from %s is not valid UTF-8 (first bad byte at offset %d); "
+                "bad bytes read as U+FFFD",
+                self.source,
+                _short(self.url),
+                exc.start,
+            )
+        try:
+            return json.loads(text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant)
         except (ValueError, RecursionError):
             raise SourceError(
                 f"source {self.source}: response from {_short(self.url)} is not valid JSON "
@@ -112,6 +168,25 @@ class Fetched:
             return self.body.decode(charset, errors="replace")
         except LookupError:  # a made-up charset name
             return self.body.decode("utf-8", errors="replace")
+
+
+class FetchSettings(BaseModel):
+    """The fetch limits a platform API source accepts in its ``settings:`` (same names as the open sources')."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024, le=200 * 1024 * 1024)
+    """Largest response body accepted (after decompression)."""
+    deadline_seconds: float = Field(DEFAULT_DEADLINE, gt=0, le=600)
+    """Total time allowed for one HTTP request, however slowly the server drips."""
+    allow_private_redirects: bool = False
+    """Only for tests and the offline demo: allow redirects into 127.0.0.1 / private networks."""
+
+    def limits(self) -> FetchLimits:
+        """The :class:`FetchLimits` these settings describe."""
+        return FetchLimits(
+            max_bytes=self.max_bytes, deadline=self.deadline_seconds, allow_private=self.allow_private_redirects
+        )
 
 
 def safe_get(
@@ -131,13 +206,49 @@ def safe_get(
     2xx and 304 are returned; with ``check_status`` other statuses raise (see
     :func:`status_error`), without it they are returned for the caller to inspect.
     """
+    return safe_request(
+        client,
+        "GET",
+        url,
+        source=source,
+        now=now,
+        params=params,
+        headers=headers,
+        limits=limits,
+        check_status=check_status,
+    )
+
+
+def safe_request(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    source: str,
+    now: datetime,
+    params: Mapping[str, str | list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    form: Mapping[str, str] | None = None,
+    limits: FetchLimits | None = None,
+    check_status: bool = True,
+) -> Fetched:
+    """Send one request (GET, or POST with a JSON or form body) under the same guards as :func:`safe_get`.
+
+    Redirects: 303 (and 301/302 after a POST) continue as a body-less GET, 307/308 resend
+    the same request; a request that carries a body follows redirects only within its
+    origin, because the body may hold credentials (TikTok's client secret does).
+    """
     limits = limits or FetchLimits()
     started = time.monotonic()
     deadline_at = started + limits.deadline
     first_host = (urlsplit(url).hostname or "").lower()
     seen: list[str] = []
     sent_headers = _headers(headers)
-    request = client.build_request("GET", url, params=params, headers=sent_headers)
+    has_body = json_body is not None or form is not None
+    request = client.build_request(
+        method, url, params=params, headers=sent_headers, json=json_body, data=dict(form) if form else None
+    )
     for _hop in range(limits.max_redirects + 1):
         target = str(request.url)
         if target in seen:
@@ -147,6 +258,12 @@ def safe_get(
             )
         seen.append(target)
         status, resp_headers, body, location = _one_request(client, request, source, limits, deadline_at)
+        tags = body.count(b"<")
+        if tags > limits.max_tags:
+            raise ResponseTooLarge(
+                f"source {source}: response from {_short(target)} holds {tags:,} markup tags, more than the "
+                f"{limits.max_tags:,} any real feed or page has; refused to protect memory — the next run retries"
+            )
         if location is None:
             fetched = Fetched(source, target, status, resp_headers, body, time.monotonic() - started, seen[1:])
             if check_status and status >= 400:
@@ -154,8 +271,23 @@ def safe_get(
             return fetched
         next_url = urljoin(target, location)
         _check_redirect(next_url, first_host, source, limits)
-        sent_headers = _redirect_headers(sent_headers, target, next_url)
-        request = client.build_request("GET", next_url, headers=sent_headers)
+        same_origin = _same_origin(target, next_url)
+        if has_body and not same_origin:
+            raise SourceError(
+                f"source {source}: {_short(target)} redirected a {method} request to another address "
+                f"({_short(next_url)}); refused, because the request body may carry credentials — "
+                "set the configured address to the final one"
+            )
+        sent_headers = sent_headers if same_origin else _public_headers(sent_headers)
+        if status == 303 or (status in (301, 302) and method != "GET"):
+            method, has_body = "GET", False
+            request = client.build_request("GET", next_url, headers=_without_body_headers(sent_headers))
+        elif has_body:
+            request = client.build_request(
+                method, next_url, headers=sent_headers, json=json_body, data=dict(form) if form else None
+            )
+        else:
+            request = client.build_request(method, next_url, headers=sent_headers)
     raise SourceError(
         f"source {source}: more than {limits.max_redirects} redirects starting at {_short(url)}; "
         "set the configured address to the final one"
@@ -202,23 +334,22 @@ def is_private_host(host: str) -> bool:
         return True
     if host == "localhost" or host.endswith(".localhost"):
         return True
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except (OSError, UnicodeError):
-            return False  # unresolvable: the request itself will fail with a clear error
-        addresses = []
-        for info in infos:
-            try:
-                addresses.append(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
-            except ValueError:
-                continue
     return any(
         a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_unspecified or a.is_multicast
-        for a in addresses
+        for a in _addresses(host)
     )
+
+
+def is_metadata_host(host: str) -> bool:
+    """True for cloud metadata services and link-local addresses (169.254.0.0/16, fe80::/10).
+
+    No feed or API ever redirects there honestly; a redirect that does is an attempt to read
+    the server's cloud credentials, so it is refused even when private redirects are allowed.
+    """
+    host = host.strip("[]").lower().rstrip(".")
+    if host in METADATA_HOSTS:
+        return True
+    return any(a in METADATA_ADDRESSES or a.is_link_local for a in _addresses(host))
 
 
 # --- internals --------------------------------------------------------------------------
@@ -232,22 +363,66 @@ def _headers(extra: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_PUBLIC_HEADERS = frozenset(
+    {"accept", "accept-encoding", "accept-language", "user-agent", "if-none-match", "if-modified-since"}
+)
+"""Headers that may follow a redirect to another origin; anything else a collector set may be a credential."""
 
 
-def _redirect_headers(sent: dict[str, str], from_url: str, to_url: str) -> dict[str, str]:
-    """The headers for a redirect hop: credentials stay with the origin they were meant for.
+def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses ``host`` is or resolves to (empty when it does not resolve)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return []  # unresolvable: the request itself will fail with a clear error
+    addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+    for info in infos:
+        try:
+            addresses.append(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
+        except ValueError:
+            continue
+    return addresses
 
-    httpx drops them itself when it follows redirects; we follow them ourselves, so a feed or
-    API redirecting elsewhere would otherwise receive the source's bearer token.
-    """
+
+def _same_origin(from_url: str, to_url: str) -> bool:
     old, new = urlsplit(from_url), urlsplit(to_url)
-    same_origin = (old.hostname or "").lower() == (new.hostname or "").lower() and (
+    # An upgrade from http to https on the same host keeps the origin's trust; a downgrade does not.
+    return (old.hostname or "").lower() == (new.hostname or "").lower() and (
         old.scheme == new.scheme or (old.scheme, new.scheme) == ("http", "https")
     )
-    if same_origin:
-        return sent
-    return {k: v for k, v in sent.items() if k.lower() not in _CREDENTIAL_HEADERS}
+
+
+def _public_headers(sent: dict[str, str]) -> dict[str, str]:
+    """The headers for a hop to another origin: credentials stay with the origin they were meant for.
+
+    httpx drops ``Authorization`` itself when it follows redirects; we follow them ourselves, and
+    collectors also send API keys in their own headers (``X-Goog-Api-Key``), so only headers known
+    to be harmless go on.
+    """
+    return {k: v for k, v in sent.items() if k.lower() in _PUBLIC_HEADERS}
+
+
+def _without_body_headers(sent: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in sent.items() if k.lower() not in ("content-type", "content-length")}
+
+
+def _json_int(text: str) -> int | None:
+    return int(text) if len(text) <= MAX_NUMBER_DIGITS else None
+
+
+def _json_float(text: str) -> float | None:
+    if len(text) > 2 * MAX_NUMBER_DIGITS:
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _json_constant(_name: str) -> None:
+    return None  # NaN, Infinity, -Infinity are not JSON; read them as missing
 
 
 def _check_redirect(url: str, first_host: str, source: str, limits: FetchLimits) -> None:
@@ -255,6 +430,11 @@ def _check_redirect(url: str, first_host: str, source: str, limits: FetchLimits)
     if parts.scheme not in ("http", "https"):
         raise SourceError(f"source {source}: refused a redirect to a non-HTTP address ({_short(url)})")
     host = (parts.hostname or "").lower()
+    if host != first_host and is_metadata_host(host):
+        raise SourceError(
+            f"source {source}: refused a redirect to an internal address ({host}: cloud metadata / link-local); "
+            "a source must never send the monitor to the server's own credentials"
+        )
     if not limits.allow_private and host != first_host and is_private_host(host):
         raise SourceError(
             f"source {source}: refused a redirect to an internal address ({host}); "

@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
 from collectors.budget import GraphObjectGone, as_object, expect_list, expect_object, pick_secret
 from collectors.graph import GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
+from collectors.http import FetchSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ MAX_HASHTAGS = 30
 """Unique hashtags an account may query per rolling 7 days (ig-hashtag-search docs)."""
 
 
-class Settings(BaseModel):
+class Settings(FetchSettings):
     """``settings:`` of an ``instagram`` source in config.yaml."""
 
     model_config = ConfigDict(extra="forbid")

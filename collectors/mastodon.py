@@ -187,6 +187,21 @@ def _status_item(raw: dict[str, Any], *, source: str, instance: str, now: dateti
     )
 
 
+def not_found(source: str, instance: str, path: str) -> SourceError:
+    """The failure for a 404 from a timeline or search: the address is wrong, it is not "no posts".
+
+    Mastodon answers a hashtag nobody used yet with ``200 []`` (the tag timeline controller
+    returns an empty list when the tag does not exist), so a 404 means ``base_url`` does not
+    point at a Mastodon API (a typo, a moved or closed instance, another kind of server).
+    Reading it as "no posts" kept such a source green while it collected nothing.
+    """
+    return SourceError(
+        f"source {source}: {instance}{path} tidak ditemukan (HTTP 404) — periksa settings.base_url / "
+        f"not found (HTTP 404): an unknown hashtag answers an empty list, so {instance} is not a Mastodon API "
+        "at this address (typo, moved or closed instance); check settings.base_url in config.yaml"
+    )
+
+
 class MastodonCollector:
     """Hashtag timelines (and token searches) on one instance, and status lookup by id."""
 
@@ -295,10 +310,8 @@ class MastodonCollector:
                     check_status=False,
                 )
                 calls += 1
-                if fetched.status == 404 and body_key is None:
-                    # Docs: an unknown hashtag answers 404 "Record not found" — simply no posts yet.
-                    log.info("source %s: %s has no posts (404)", self.name, urlsplit(next_url).path)
-                    break
+                if fetched.status == 404:
+                    raise not_found(self.name, self.instance, urlsplit(next_url).path)
                 if fetched.status >= 400:
                     raise status_error(fetched, now)
                 rate = _rate_limit(fetched.headers)

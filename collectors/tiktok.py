@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import (
@@ -34,12 +34,13 @@ from collectors.budget import (
     as_list,
     as_object,
     auth_failed,
-    decode_json,
     expect_list,
     expect_object,
     missing_secret,
     rate_limited,
 )
+from collectors.common import to_int
+from collectors.http import FetchSettings, safe_request
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,13 @@ AUTH_CODES = {
     "unauthorized",
     "invalid_token",
 }
+OLDEST_STAMP = 946_684_800  # 2000-01-01: older is a broken value, not a TikTok post
+NEWEST_STAMP = 32_503_680_000  # 3000-01-01
 RATE_CODES = {"rate_limit_exceeded", "daily_quota_limit_exceeded", "too_many_requests"}
 
 
-class Settings(BaseModel):
-    """``settings:`` of a ``tiktok`` source in config.yaml."""
+class Settings(FetchSettings):
+    """``settings:`` of a ``tiktok`` source in config.yaml (plus ``max_bytes``, ``deadline_seconds``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -84,8 +87,16 @@ def _day(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y%m%d")
 
 
+def _stamp(value: Any, what: str) -> datetime:
+    """A ``create_time`` (Unix seconds) as UTC; absent, non-integer or absurd values make the item unusable."""
+    # bool is an int in Python; and fromtimestamp overflows (OverflowError/OSError) far outside this range.
+    if isinstance(value, bool) or not isinstance(value, int) or not OLDEST_STAMP <= value <= NEWEST_STAMP:
+        raise ValueError(f"{what} has no usable create_time ({str(value)[:40]})")
+    return datetime.fromtimestamp(value, UTC)
+
+
 def _n(value: Any) -> int:
-    return value if isinstance(value, int) and value >= 0 else 0
+    return to_int(value)  # the one bounded count reading every collector shares
 
 
 def parse_video(video: Any, source: str) -> RawItem:
@@ -93,12 +104,12 @@ def parse_video(video: Any, source: str) -> RawItem:
     if not isinstance(video, dict) or not isinstance(video.get("id"), int | str):
         raise ValueError("video without id")
     video_id = str(video["id"])  # a 64-bit number on the wire; kept as text so JavaScript never rounds it
+    if isinstance(video["id"], bool) or not video_id.isdigit() or len(video_id) > 20:
+        raise ValueError(f"video id {video_id[:40]!r} is not a number")
     text = video.get("video_description")
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"video {video_id} has no description")
-    created = video.get("create_time")
-    if not isinstance(created, int):
-        raise ValueError(f"video {video_id} has no create_time")
+    created = _stamp(video.get("create_time"), f"video {video_id}")
     username = video.get("username") if isinstance(video.get("username"), str) else None
     url = f"https://www.tiktok.com/@{username}/video/{video_id}" if username else None
     return RawItem(
@@ -106,7 +117,7 @@ def parse_video(video: Any, source: str) -> RawItem:
         platform=PLATFORM,
         external_id=video_id,
         text=text,
-        created_at=datetime.fromtimestamp(created, UTC),
+        created_at=created,
         url=url,
         author=username,
         kind="post",
@@ -128,15 +139,13 @@ def parse_comment(comment: Any, source: str, video_url: str | None) -> RawItem:
     text = comment.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"comment {comment['id']} has no text")
-    created = comment.get("create_time")
-    if not isinstance(created, int):
-        raise ValueError(f"comment {comment['id']} has no create_time")
+    created = _stamp(comment.get("create_time"), f"comment {str(comment['id'])[:40]}")
     return RawItem(
         source=source,
         platform=PLATFORM,
         external_id=str(comment["id"]),
         text=text,
-        created_at=datetime.fromtimestamp(created, UTC),
+        created_at=created,
         url=video_url,
         kind="comment",
         parent_id=str(comment.get("video_id")) if comment.get("video_id") is not None else None,
@@ -182,16 +191,22 @@ class TikTokCollector:
     def _access_token(self, client: httpx.Client, now: datetime) -> str:
         if self._token and self._token_expires and now < self._token_expires:
             return self._token
-        response = client.post(
+        fetched = safe_request(
+            client,
+            "POST",
             f"{self.settings.base_url.rstrip('/')}/v2/oauth/token/",
-            data={"client_key": self._key, "client_secret": self._secret, "grant_type": "client_credentials"},
+            source=self.name,
+            now=now,
+            form={"client_key": self._key, "client_secret": self._secret, "grant_type": "client_credentials"},
             headers={"Content-Type": "application/x-www-form-urlencoded"},
+            limits=self.settings.limits(),
+            check_status=False,
         )
-        body = decode_json(response, "TikTok token")
+        body = fetched.json()
         token = as_object(body).get("access_token")
-        if response.status_code >= 400 or not isinstance(token, str):
+        if fetched.status >= 400 or not isinstance(token, str) or not token:
             detail = str(as_object(body).get("error_description") or as_object(body).get("error") or "")
-            raise auth_failed("TikTok", response.status_code, self._env_vars, detail)
+            raise auth_failed("TikTok", fetched.status, self._env_vars, detail[:200])
         expires_in = as_object(body).get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) else 7200.0
         self._token = token
@@ -201,31 +216,41 @@ class TikTokCollector:
     def _post(self, client: httpx.Client, path: str, fields: str, payload: JSONDict, now: datetime) -> JSONDict:
         for attempt in (1, 2):
             token = self._access_token(client, now)
-            response = client.post(
+            fetched = safe_request(
+                client,
+                "POST",
                 f"{self.settings.base_url.rstrip('/')}{path}",
+                source=self.name,
+                now=now,
                 params={"fields": fields},
-                json=payload,
+                json_body=payload,
                 headers={"Authorization": f"Bearer {token}"},
+                limits=self.settings.limits(),
+                check_status=False,
             )
-            body = decode_json(response, "TikTok")
+            status = fetched.status
+            body = fetched.json()
             error = as_object(as_object(body).get("error"))
-            code = str(error.get("code", "ok" if response.status_code < 400 else "")).lower()
+            code = str(error.get("code", "ok" if status < 400 else "")).lower()
             message = str(error.get("message", ""))[:200]
-            if code == "ok" and response.status_code < 400:
+            if code == "ok" and status < 400:
                 return expect_object(body, "TikTok", "data")
-            if code in AUTH_CODES or response.status_code == 401:
+            if code in AUTH_CODES or status == 401:
                 if attempt == 1 and code in ("access_token_invalid", "access_token_expired"):
                     self._token = None  # client tokens expire; get a fresh one once before giving up
                     continue
-                raise auth_failed("TikTok", response.status_code, self._env_vars, f"{code}: {message}")
-            if code in RATE_CODES or response.status_code == 429:
+                raise auth_failed("TikTok", status, self._env_vars, f"{code}: {message}")
+            if code in RATE_CODES or status == 429:
                 if code == "daily_quota_limit_exceeded":
                     tomorrow = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
                     wait = (tomorrow - now).total_seconds()
                 else:
                     wait = 60.0
                 raise rate_limited("TikTok", wait, f"{code}: {message}")
-            raise SourceError(f"TikTok answered HTTP {response.status_code} ({code}: {message}); the next run retries")
+            raise SourceError(
+                f"source {self.name}: TikTok menjawab HTTP {status} dengan galat / answered HTTP {status} with an "
+                f"error ({code or 'no code'}: {message}); the next run retries"
+            )
         raise SourceError("TikTok: token renewal did not help")  # pragma: no cover - loop always returns or raises
 
     def _call(

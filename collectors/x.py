@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
@@ -28,13 +28,14 @@ from collectors.budget import (
     as_list,
     as_object,
     auth_failed,
-    decode_json,
     expect_list,
     expect_object,
     pick_secret,
     rate_limited,
     x_rate_limit,
 )
+from collectors.common import to_int
+from collectors.http import Fetched, FetchSettings, safe_get
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ DEFAULT_EXCLUDE: tuple[str, ...] = ("KTT", "Palestina", "Setiana", "printer")
 TWEET_FIELDS = "created_at,public_metrics,author_id,conversation_id,in_reply_to_user_id,lang,referenced_tweets"
 
 
-class Settings(BaseModel):
-    """``settings:`` of an ``x`` source in config.yaml."""
+class Settings(FetchSettings):
+    """``settings:`` of an ``x`` source in config.yaml (plus ``max_bytes``, ``deadline_seconds``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -136,8 +137,9 @@ def _parse_time(value: Any) -> datetime:
 
 
 def _count(metrics: Mapping[str, Any], key: str) -> int:
-    value = metrics.get(key, 0)
-    return int(value) if isinstance(value, int | float) and value >= 0 else 0
+    # One bounded reading for every count (collectors.common.to_int): a hostile 1e308 or 10**30
+    # must not reach storage as a number no column can hold.
+    return to_int(metrics.get(key))
 
 
 def parse_tweet(tweet: Any, users: Mapping[str, Mapping[str, Any]], source: str) -> RawItem:
@@ -199,6 +201,12 @@ def parse_search_page(body: Any, source: str) -> SearchPage:
     """Parse a recent-search body; bad posts are skipped and counted, a bad envelope raises."""
     what = "X recent search"
     data = expect_object(body, what)
+    refused = errors_only(data, allow_resource_errors=False)
+    if refused:
+        raise SourceError(
+            f"source {source}: X menjawab HTTP 200 tanpa data, hanya galat / X answered HTTP 200 with errors only "
+            f"({refused}); the search was not run — check the query and the token's access level"
+        )
     meta = expect_object(data, what, "meta")
     includes = expect_object(data, what, "includes")
     users = {str(u["id"]): u for u in expect_list(includes, "users", what) if isinstance(u, dict) and "id" in u}
@@ -249,27 +257,30 @@ class XCollector:
         return f"XCollector(name={self.name!r})"
 
     def _get(self, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> tuple[Any, RateLimit]:
-        response = client.get(
+        fetched = safe_get(
+            client,
             self.settings.base_url.rstrip("/") + path,
+            source=self.name,
+            now=now,
             params=dict(params),
             headers={"Authorization": f"Bearer {self._token}"},
+            limits=self.settings.limits(),
+            check_status=False,
         )
-        limit = x_rate_limit(response.headers)
-        if response.status_code in (401, 403):
-            detail = _problem_detail(response)
-            raise auth_failed("X", response.status_code, [self.settings.token_env], detail)
-        if response.status_code == 429:
-            detail = _problem_detail(response)
+        limit = x_rate_limit(fetched.headers)
+        if fetched.status in (401, 403):
+            detail = _problem_detail(fetched)
+            raise auth_failed("X", fetched.status, [self.settings.token_env], detail)
+        if fetched.status == 429:
+            detail = _problem_detail(fetched)
             wait = limit.retry_after(now)
             if "usage-capped" in detail or "UsageCapExceeded" in detail:
                 # Monthly credits are gone: no point retrying within the window.
                 wait = max(wait, 6 * 3600.0)
             raise rate_limited("X", wait, detail)
-        if response.status_code >= 400:
-            raise SourceError(
-                f"X answered HTTP {response.status_code} ({_problem_detail(response)}); the next run retries"
-            )
-        return decode_json(response, "X"), limit
+        if fetched.status >= 400:
+            raise SourceError(f"X answered HTTP {fetched.status} ({_problem_detail(fetched)}); the next run retries")
+        return fetched.json(), limit
 
     def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
         """New posts since ``cursor["since_id"]`` (first run: the last ``first_run_hours``)."""
@@ -349,6 +360,12 @@ class XCollector:
 def parse_lookup(body: Any) -> list[MetricsReading]:
     """Readings from a ``GET /2/tweets`` body; entries in ``errors`` (deleted, protected) are skipped."""
     data = expect_object(body, "X post lookup")
+    refused = errors_only(data, allow_resource_errors=True)
+    if refused:
+        raise SourceError(
+            f"X menjawab HTTP 200 tanpa data, hanya galat / X post lookup answered HTTP 200 with errors only "
+            f"({refused}); check the token's access level"
+        )
     readings = []
     for tweet in expect_list(data, "data", "X post lookup"):
         if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
@@ -366,12 +383,38 @@ def parse_lookup(body: Any) -> list[MetricsReading]:
     return readings
 
 
-def _problem_detail(response: httpx.Response) -> str:
+RESOURCE_PROBLEMS = ("resource-not-found", "not-authorized-for-resource")
+"""Per-post problems X reports beside (or instead of) data in a lookup: deleted or protected posts."""
+
+
+def errors_only(data: Mapping[str, Any], *, allow_resource_errors: bool) -> str:
+    """The reason when a 200 answer carries ``errors`` and no ``data`` (a failed request, not an empty result).
+
+    X answers some refused requests (bad query operators, a field the access level lacks) with
+    HTTP 200 and only an ``errors`` list; reading that as "no posts" would show the source healthy
+    while it collects nothing. In a lookup, errors about single posts (deleted, protected) are
+    normal and not a failure. Returns "" when the answer is fine.
+    """
+    errors = data.get("errors")
+    if not isinstance(errors, list) or not errors or data.get("data") is not None:
+        return ""
+    reasons: list[str] = []
+    for error in errors:
+        entry = as_object(error)
+        kind = str(entry.get("type", ""))
+        if allow_resource_errors and (kind.endswith(RESOURCE_PROBLEMS) or entry.get("resource_id")):
+            continue
+        text = entry.get("message") or entry.get("detail") or entry.get("title") or kind or "unknown error"
+        reasons.append(str(text)[:160])
+    return "; ".join(reasons[:3])
+
+
+def _problem_detail(fetched: Fetched) -> str:
     """A short reason from either error shape X uses (problem JSON or legacy ``errors``)."""
     try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or ""
+        body = fetched.json()
+    except SourceError:
+        return httpx.codes.get_reason_phrase(fetched.status)
     if isinstance(body, dict):
         kind = str(body.get("type", ""))
         parts = [str(body.get(k)) for k in ("title", "detail") if body.get(k)]
@@ -380,7 +423,7 @@ def _problem_detail(response: httpx.Response) -> str:
         errors = body.get("errors")
         if isinstance(errors, list):
             parts.extend(str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message"))
-        return "; ".join(parts)
+        return "; ".join(parts)[:300]
     return ""
 
 

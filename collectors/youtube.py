@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
@@ -34,7 +34,6 @@ from collectors.budget import (
     as_list,
     as_object,
     auth_failed,
-    decode_json,
     expect_list,
     expect_object,
     next_pacific_midnight,
@@ -42,6 +41,8 @@ from collectors.budget import (
     pick_secret,
     rate_limited,
 )
+from collectors.common import to_int
+from collectors.http import FetchSettings, safe_get
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,8 @@ SKIP_REASONS = {"commentsDisabled", "videoNotFound", "channelNotFound", "comment
 """Per-video problems: that video is dropped from the watch list, the run goes on."""
 
 
-class Settings(BaseModel):
-    """``settings:`` of a ``youtube`` source in config.yaml."""
+class Settings(FetchSettings):
+    """``settings:`` of a ``youtube`` source in config.yaml (plus ``max_bytes``, ``deadline_seconds``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -114,12 +115,8 @@ def _reasons(body: Any) -> tuple[set[str], str]:
 
 
 def _int(value: Any) -> int:
-    # Statistics are JSON strings ("33265"); comment counts are integers.
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 0
-    return max(number, 0)
+    # Statistics are JSON strings ("33265"), comment counts integers: both read by the one bounded reading.
+    return to_int(value)
 
 
 def _time(value: Any) -> datetime:
@@ -237,28 +234,41 @@ class YouTubeCollector:
         return f"YouTubeCollector(name={self.name!r})"
 
     def _get(self, client: httpx.Client, endpoint: str, params: Mapping[str, str], now: datetime) -> Any:
-        response = client.get(
+        fetched = safe_get(
+            client,
             f"{self.settings.base_url.rstrip('/')}/{endpoint}",
+            source=self.name,
+            now=now,
             params=dict(params),
             headers={"X-Goog-Api-Key": self._key},
+            limits=self.settings.limits(),
+            check_status=False,
         )
-        if response.status_code < 400:
-            return decode_json(response, f"YouTube {endpoint}")
+        status = fetched.status
+        if status < 400:
+            body = fetched.json()
+            if isinstance(body, dict) and body.get("error") is not None and "items" not in body:
+                reasons, message = _reasons(body)
+                raise SourceError(
+                    f"source {self.name}: YouTube {endpoint} menjawab HTTP {status} dengan galat / answered with an "
+                    f"error ({','.join(sorted(reasons)) or 'no reason'}: {message}); the next run retries"
+                )
+            return body
         try:
-            body = response.json()
-        except ValueError:
+            body = fetched.json()
+        except SourceError:
             body = {}
         reasons, message = _reasons(body)
         reason = ",".join(sorted(reasons))
         if reasons & QUOTA_REASONS:
             raise _QuotaGone("the project's daily YouTube quota is used up (quotaExceeded)", by_google=True)
-        if reasons & SLOWDOWN_REASONS or response.status_code == 429:
+        if reasons & SLOWDOWN_REASONS or status == 429:
             raise rate_limited("YouTube", 60.0, reason or "too many requests")
-        if reasons & SKIP_REASONS or response.status_code == 404:
+        if reasons & SKIP_REASONS or status == 404:
             raise _Skip(f"{reason or 'not found'}: {message}")
-        if reasons & AUTH_REASONS or response.status_code in (401, 403):
-            raise auth_failed("YouTube", response.status_code, [self.settings.api_key_env], reason or message)
-        raise SourceError(f"YouTube {endpoint} answered HTTP {response.status_code} ({reason}: {message})")
+        if reasons & AUTH_REASONS or status in (401, 403):
+            raise auth_failed("YouTube", status, [self.settings.api_key_env], reason or message)
+        raise SourceError(f"YouTube {endpoint} answered HTTP {status} ({reason}: {message})")
 
     def _spend(self, run: _Run, units: int) -> None:
         if not run.ledger.can_spend(units, run.budget):
@@ -440,8 +450,9 @@ class YouTubeCollector:
                     raise
                 # A stored page token Google no longer takes: the watermark has not moved, so walking
                 # again from the newest page skips nothing, while failing here would fail every run.
-                log.warning("source %s: stored page token of %s rejected (%s); reading from the newest",
-                            self.name, value, exc)
+                log.warning(
+                    "source %s: stored page token of %s rejected (%s); reading from the newest", self.name, value, exc
+                )
                 params.pop("pageToken")
                 body = self._call(run, client, "commentThreads", params, now)
             items, rejected, token = parse_comment_threads(body, self.name)

@@ -22,10 +22,12 @@ Handler = Callable[[BaseHTTPRequestHandler, dict[str, str]], None]
 
 
 class HostileServer(LocalHTTPServer):
-    """Routes path → handler; unknown paths answer 404."""
+    """Routes path → handler (GET and POST alike); other paths go to ``default``, else answer 404."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
+        self.default: Handler | None = None
+        """Answers every path without a route (a server that is hostile everywhere)."""
         self.hits: list[tuple[str, dict[str, str], dict[str, str]]] = []
         server = self
 
@@ -36,7 +38,10 @@ class HostileServer(LocalHTTPServer):
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 server.hits.append((parts.path, query, {k.lower(): v for k, v in self.headers.items()}))
-                route = server.routes.get(parts.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)  # a POST body: read it so the connection stays in step
+                route = server.routes.get(parts.path) or server.default
                 try:
                     if route is None:
                         send(self, 404, b'{"error":"Record not found"}', "application/json")
@@ -44,6 +49,8 @@ class HostileServer(LocalHTTPServer):
                         route(self, query)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up on purpose (cap or deadline reached)
+
+            do_POST = do_GET
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -104,3 +111,26 @@ def drip(h: BaseHTTPRequestHandler, every: float, total: float) -> None:
         h.wfile.flush()
         time.sleep(every)
     h.wfile.write(b"0\r\n\r\n")
+
+
+def endless(h: BaseHTTPRequestHandler, chunk: int = 64 * 1024) -> None:
+    """A chunked body that never ends (until the client hangs up)."""
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Transfer-Encoding", "chunked")
+    h.end_headers()
+    block = b"%x\r\n" % chunk + b"[" * chunk + b"\r\n"
+    while True:
+        h.wfile.write(block)
+
+
+def cut_short(h: BaseHTTPRequestHandler, body: bytes, content_type: str = "application/json") -> None:
+    """Promise the whole body in Content-Length, send half of it, then close the connection."""
+    h.send_response(200)
+    h.send_header("Content-Type", content_type)
+    h.send_header("Content-Length", str(len(body)))
+    h.send_header("Connection", "close")
+    h.end_headers()
+    h.wfile.write(body[: len(body) // 2])
+    h.wfile.flush()
+    h.close_connection = True

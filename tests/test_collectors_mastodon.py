@@ -85,11 +85,15 @@ def test_errors_and_malformed_bodies(name: str, exc: type[SourceError]) -> None:
             make(server.base_url).fetch({}, client, NOW)  # type: ignore[attr-defined]
 
 
-def test_unknown_hashtag_404_is_no_posts_not_a_failure() -> None:
+def test_a_404_timeline_is_a_failure_naming_the_address_not_no_posts() -> None:
+    # Mastodon answers an unused hashtag with 200 []; a 404 means base_url is wrong and must show in health.
     with replay() as (server, client):
         server.add("GET", PATH, fixture("mastodon", "not_found_404.json"))
-        result = make(server.base_url).fetch({}, client, NOW)  # type: ignore[attr-defined]
-    assert result.items == [] and result.cursor == {"streams": {}}
+        with pytest.raises(SourceError) as info:
+            make(server.base_url).fetch({}, client, NOW)  # type: ignore[attr-defined]
+    message = str(info.value)
+    assert "mastodon-oki" in message and "HTTP 404" in message
+    assert "tidak ditemukan" in message and "check settings.base_url" in message
 
 
 def test_link_header_and_wrong_types() -> None:

@@ -107,7 +107,7 @@ def test_deleted_post_is_dropped_from_watch_list() -> None:
 def test_malformed_body() -> None:
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "malformed_200.json"))
-        with pytest.raises(SourceError, match="not JSON"):
+        with pytest.raises(SourceError, match="not valid JSON"):
             make(server.base_url).fetch({}, client, NOW)
 
 

@@ -95,7 +95,7 @@ def test_app_limit_is_rate_limited() -> None:
 def test_malformed_body() -> None:
     with replay() as (server, client):
         server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "malformed_200.json"))
-        with pytest.raises(SourceError, match="not JSON"):
+        with pytest.raises(SourceError, match="not valid JSON"):
             make(server.base_url).fetch({}, client, NOW)
 
 

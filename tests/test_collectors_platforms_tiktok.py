@@ -113,7 +113,7 @@ def test_malformed_body() -> None:
         with pytest.raises(SourceError, match="'videos' is dict"):
             make(server.base_url).fetch({}, client, NOW)
         server.add("POST", QUERY, Reply(200, "<html>bad gateway</html>"))
-        with pytest.raises(SourceError, match="not JSON"):
+        with pytest.raises(SourceError, match="not valid JSON"):
             make(server.base_url).fetch({}, client, NOW)
 
 

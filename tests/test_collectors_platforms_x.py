@@ -143,7 +143,7 @@ def test_revoked_token_is_auth_failed_without_leaking_token(caplog: pytest.LogCa
 def test_malformed_body_is_a_clear_source_error() -> None:
     with replay() as (server, client):
         server.add("GET", SEARCH, fixture("x", "malformed_200.json"))
-        with pytest.raises(SourceError, match="not JSON"):
+        with pytest.raises(SourceError, match="not valid JSON"):
             make(server.base_url).fetch({}, client, NOW)
 
 

@@ -134,7 +134,7 @@ def test_invalid_key_is_auth_failed_naming_variable() -> None:
 def test_malformed_body_is_a_clear_error() -> None:
     with replay() as (server, client):
         server.add("GET", "/search", fixture("youtube", "malformed_200.json"))
-        with pytest.raises(SourceError, match="not JSON"):
+        with pytest.raises(SourceError, match="not valid JSON"):
             make(server.base_url).fetch({}, client, NOW)
 
 
