@@ -30,6 +30,7 @@ import httpx
 from sqlalchemy import func, select
 
 from collectors.base import AuthFailed, MetricsReading, RateLimited, SourceError
+from collectors.common import count_problem
 from monitor.clock import format_wib
 from monitor.db import Database
 from monitor.models import Issue, IssuePost, Post, PostMetric, Source
@@ -239,6 +240,8 @@ class TrackingReport:
     budget: dict[str, int] = field(default_factory=dict)
     """Calls each source was allowed in this run."""
     missing: int = 0
+    rejected: int = 0
+    """Readings dropped as impossible (a count outside 0..10^12)."""
     deferred: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     """Sources not tracked this run, with the reason (in Bahasa Indonesia, shown to operators)."""
@@ -483,6 +486,13 @@ def _store(
                 extra["tracking_misses"] = int(extra.get("tracking_misses", 0)) + 1
                 post.extra = extra
                 report.missing += 1
+                continue
+            problems = (count_problem(name, getattr(reading, name)) for name in ("likes", "shares", "replies", "views"))
+            problem = next((p for p in problems if p), None)
+            if problem:
+                # A corrupt reading is dropped alone (the old counts stay); the rest of the batch is stored.
+                log.warning("tracking %s: reading of %.80r dropped: %s", batch.source, ext_id, problem)
+                report.rejected += 1
                 continue
             if extra.pop("tracking_misses", None) is not None:
                 post.extra = extra
