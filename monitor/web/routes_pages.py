@@ -265,6 +265,7 @@ def issue_page(
             can_act=principal.can_act,
             csrf_token=getattr(request.state, "csrf_token", ""),
             agency_name=ctx.agency_name,
+            pseudonymise=ctx.config.privacy.pseudonymise_authors,
         ),
         chart_mentions=chart_mentions,
         chart_engagement=chart_engagement,
