@@ -430,7 +430,10 @@ def _api_filter(
     source: str | None,
 ) -> tuple[queries.TrendFilter, list[str]]:
     raw = actions.FilterInput(start, end, topic, agency, kecamatan, source)
-    return actions.trend_filter(web(request).config, raw, now_of(request))
+    try:
+        return actions.trend_filter(web(request).config, raw, now_of(request))
+    except actions.DateOutOfRange as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/trends", response_model=TrendsOut, responses=ERRORS, summary="Deret waktu keluhan")
