@@ -24,8 +24,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with db.session() as session:
         rows = {s.name: s for s in session.scalars(select(Source))}
         print(
-            f"{'sumber':<22} {'jenis':<16} {'status':<13} {'terakhir sukses':<24} {'total':>7} "
-            f"{'ditolak':>13}  catatan"
+            f"{'sumber':<22} {'jenis':<16} {'status':<13} {'terakhir sukses':<24} {'total':>7} {'ditolak':>13}  catatan"
         )
         for state in source_states(ctx.config):
             row = rows.get(state.config.name)
