@@ -21,17 +21,17 @@ depends_on = None
 def upgrade() -> None:
     # Re-runnable, like 0002/0003: SQLite has no transactional DDL for every statement.
     columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("sources")}
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        if "rejected_last_run" not in columns:
-            batch_op.add_column(sa.Column("rejected_last_run", sa.Integer(), nullable=False, server_default="0"))
-        if "last_reject" not in columns:
-            batch_op.add_column(sa.Column("last_reject", sa.Text(), nullable=True))
-        if "last_reject_at" not in columns:
-            batch_op.add_column(sa.Column("last_reject_at", sa.DateTime(), nullable=True))
+    # Plain ADD COLUMN on both databases (no batch table copy: see downgrade).
+    if "rejected_last_run" not in columns:
+        op.add_column("sources", sa.Column("rejected_last_run", sa.Integer(), nullable=False, server_default="0"))
+    if "last_reject" not in columns:
+        op.add_column("sources", sa.Column("last_reject", sa.Text(), nullable=True))
+    if "last_reject_at" not in columns:
+        op.add_column("sources", sa.Column("last_reject_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        batch_op.drop_column("last_reject_at")
-        batch_op.drop_column("last_reject")
-        batch_op.drop_column("rejected_last_run")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), not a batch table copy: posts reference
+    # sources, and with foreign keys on SQLite refuses to drop the old table during the copy.
+    for column in ("last_reject_at", "last_reject", "rejected_last_run"):
+        op.drop_column("sources", column)
