@@ -451,11 +451,12 @@ def run_tracking(
             continue
         report.batches += 1
         _store(db, batch, readings, calls, now, report, _live_rate_limit(collector))
-    if report.readings or report.skipped or report.errors:
+    if report.readings or report.skipped or report.errors or report.rejected:
         log.info(
-            "tracking: %d due, %d snapshots, calls %s, deferred %s, skipped %s",
+            "tracking: %d due, %d snapshots, %d rejected, calls %s, deferred %s, skipped %s",
             report.due,
             report.readings,
+            report.rejected,
             report.calls,
             report.deferred,
             sorted(report.skipped),

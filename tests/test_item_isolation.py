@@ -194,3 +194,23 @@ def test_cli_collect_and_sources_show_the_reject(
         listing = capsys.readouterr().out
     line = next(x for x in listing.splitlines() if x.startswith("mastodon-oki"))
     assert " ok " in line and "1/1" in line and "ditolak: item '113400000000000103' skipped: likes" in line
+
+
+def test_sources_page_shows_last_run_rejects_and_why(config: AppConfig, sqlite_db: Database) -> None:
+    from fastapi.testclient import TestClient
+
+    from monitor.web.app import create_app
+    from tests.web_support import ANALYST_TOKEN, make_clock, seed
+
+    seed(sqlite_db)
+    with replay() as (server, client):
+        server.add("GET", PATH, _page_with_a_poisoned_status())
+        src, collector = _mastodon_source(server.base_url)
+        assert run_source(sqlite_db, config, src, collector, client, NOW, rng=random.Random(1)).ok
+    with TestClient(create_app(config, sqlite_db, make_clock())) as web:
+        page = web.get("/sources", headers={"Authorization": f"Bearer {ANALYST_TOKEN}"})
+    assert page.status_code == 200
+    row = page.text[page.text.index("<td>mastodon-oki</td>") :]
+    row = row[: row.index("</tr>")]
+    assert "<td>1 / 1<details>" in row
+    assert "item &#39;113400000000000103&#39; skipped: likes is larger than 10^12" in row
