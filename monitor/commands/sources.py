@@ -24,7 +24,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with db.session() as session:
         rows = {s.name: s for s in session.scalars(select(Source))}
         print(
-            f"{'sumber':<22} {'jenis':<16} {'status':<13} {'terakhir sukses':<24} {'total':>7} {'ditolak':>13}  catatan"
+            f"{'sumber':<22} {'jenis':<16} {'status':<13} {'terakhir sukses':<24} {'total':>7} "
+            f"{'ditolak akhir/total':>19}  catatan"
         )
         for state in source_states(ctx.config):
             row = rows.get(state.config.name)
@@ -38,6 +39,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 note = "ditolak: " + row.last_reject.splitlines()[0]
             print(
                 f"{state.config.name:<22} {state.config.kind:<16} {status:<13} {last:<24} {total:>7} "
-                f"{rejected:>13}  {note[:100]}"
+                f"{rejected:>19}  {note[:100]}"
             )
     return 0
