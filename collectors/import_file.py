@@ -144,6 +144,10 @@ def parse_csv(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
             # The csv module has dropped the broken record; the next call starts on the following line.
             errors.append(f"baris {before + 1}: CSV rusak ({exc}); baris ini dilewati")
             continue
+        bad_bytes = undecodable(row)
+        if bad_bytes:
+            errors.append(f"baris {reader.line_num}: {bad_bytes}")
+            continue
         records.append((reader.line_num, row))
     items, more = parse_records(records, now=now)
     return items, sorted(errors + more, key=_line_of)
@@ -178,9 +182,6 @@ def parse_record(record: Any, *, now: datetime) -> tuple[RawItem | None, str]:
     """One record as a :class:`RawItem`, or ``(None, reason)``."""
     if not isinstance(record, Mapping):
         return None, f"harus berupa objek JSON, bukan {type(record).__name__}"
-    bad_bytes = undecodable(record)
-    if bad_bytes:
-        return None, bad_bytes
     source = _string(record.get("source"))
     if not source or len(source) > 64:
         return None, "kolom 'source' kosong atau lebih dari 64 karakter"
