@@ -6,7 +6,7 @@ import re
 from datetime import date, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from classifiers.calendar_id import national_holidays
 
@@ -185,6 +185,35 @@ class AlertsConfig(_Strict):
     def _lower(cls, value: list[str]) -> list[str]:
         return [re.sub(r"\s+", " ", w.strip().lower()) for w in value if w.strip()]
 
+    @model_validator(mode="after")
+    def _receivers_defined(self) -> AlertsConfig:
+        # A route to a receiver nobody defined drops that issue's alerts at delivery time: refuse to start.
+        defined = {r.name for r in self.receivers} | {AGENCY_RECEIVER}
+        for path, name in _receiver_refs(self):
+            if name not in defined:
+                known = ", ".join(sorted(defined))
+                raise ValueError(
+                    f"alerts.{path}: receiver {name!r} is not defined under alerts.receivers (known: {known})"
+                )
+        return self
+
     def receiver(self, name: str) -> Receiver | None:
         """The receiver called ``name``, or None."""
         return next((r for r in self.receivers if r.name == name), None)
+
+
+AGENCY_RECEIVER = "$agency"
+"""The receiver that means "the issue's own agency" (always defined)."""
+
+
+def _receiver_refs(cfg: AlertsConfig) -> list[tuple[str, str]]:
+    """(key path under ``alerts``, receiver name) of every receiver the config names."""
+    refs = [(key, name) for key in ("escalate_to", "admin_receiver") if (name := getattr(cfg, key))]
+
+    def walk(node: Route, path: str) -> None:
+        refs.extend((f"{path}.{key}", name) for key in ("receiver", "escalate_to") if (name := getattr(node, key)))
+        for index, child in enumerate(node.routes):
+            walk(child, f"{path}.routes.{index}")
+
+    walk(cfg.route, "route")
+    return refs

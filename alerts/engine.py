@@ -42,6 +42,7 @@ from alerts.routing import Labels, RouteMatch, route
 from alerts.sla import add_working_days
 from monitor.config import AppConfig
 from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal
+from monitor.personal_urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,14 @@ def issue_payload(session: Session, config: AppConfig, issue: Issue) -> dict[str
         .order_by((Post.likes + Post.shares + Post.replies).desc(), Post.id)
         .limit(3)
     ).scalars()
+    hide = config.privacy.pseudonymise_authors  # a post URL must not undo the author's pseudonym
     posts = [
-        {"id": p.id, "text": clean_post_text(p.title if not p.text else p.text), "url": p.url, "platform": p.platform}
+        {
+            "id": p.id,
+            "text": clean_post_text(p.title if not p.text else p.text),
+            "url": public_url(p.url, pseudonymise=hide),
+            "platform": p.platform,
+        }
         for p in rows
     ]
     return {

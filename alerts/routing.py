@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.config import AlertsConfig, Route
+from alerts.config import AGENCY_RECEIVER, AlertsConfig, Route
 from monitor.config import TOPICS, AppConfig
 
-AGENCY_RECEIVER = "$agency"
+__all__ = ["AGENCY_RECEIVER", "Labels", "RouteMatch", "check_routing", "matches", "resolve_receiver", "route"]
 
 
 @dataclass(frozen=True)

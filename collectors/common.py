@@ -9,7 +9,9 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -115,17 +117,53 @@ def time_problem(created: datetime, now: datetime) -> str | None:
     return None
 
 
+MAX_COUNT = 10**12
+"""Largest engagement count (likes, shares, replies, views) any item may carry.
+
+The one bound for every count, at every edge: collectors, ``import``, the push API and
+tracking readings. No real post has 10^12 of anything (that is a hundred times the world's
+population), so a larger count means the record is corrupt or hostile. Such an item is
+*rejected with its reason*, not clamped: a count clamped to 10^12 would still look
+"viral" and make the monitor alert on a lie. Negative counts (a platform's "hidden" or
+a score below zero) read as 0, as before.
+"""
+OUT_OF_RANGE = MAX_COUNT + 1
+"""What :func:`to_int` returns for a count above :data:`MAX_COUNT`; ingest rejects the item."""
+
+
 def to_int(value: Any) -> int:
-    """A non-negative count from a JSON number or numeric string; anything else counts as 0."""
+    """A count from a JSON number or numeric string, always in ``[0, OUT_OF_RANGE]``.
+
+    Missing, non-numeric or negative values count as 0; a value above :data:`MAX_COUNT`
+    (an integer of any size, a huge float or infinity, a long digit string) comes back as
+    :data:`OUT_OF_RANGE`, so the item is rejected by :func:`count_problem` at ingest
+    instead of reaching the database (where 10^30 raised OverflowError and lost the batch).
+    """
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
-        return max(value, 0)
-    if isinstance(value, float) and value == value and abs(value) < 1e15:
-        return max(int(value), 0)
-    if isinstance(value, str) and value.strip().isdigit() and len(value) < 16:
-        return int(value.strip())
+        return min(max(value, 0), OUT_OF_RANGE)
+    if isinstance(value, float):
+        if value != value or value <= 0:
+            return 0
+        return OUT_OF_RANGE if value > MAX_COUNT else int(value)
+    if isinstance(value, str):
+        digits = value.strip()
+        if digits.isascii() and digits.isdigit():
+            # No int() of a long string: beyond 13 digits it is out of range anyway.
+            return int(digits) if len(digits) <= 13 and int(digits) <= MAX_COUNT else OUT_OF_RANGE
     return 0
+
+
+def count_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be stored as the count ``name``, or None if it is an int in ``[0, MAX_COUNT]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{name} is not an integer"
+    if value < 0:
+        return f"{name} is negative"
+    if value > MAX_COUNT:
+        return f"{name} is larger than 10^12 (an impossible count: the record is corrupt)"
+    return None
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
@@ -161,9 +199,37 @@ def html_to_text(html: str, limit: int = 20_000) -> str:
     return clean_text(soup.get_text(), limit)
 
 
+_NOTES: ContextVar[list[str] | None] = ContextVar("collector_notes", default=None)
+MAX_NOTES = 20
+"""Reasons kept per run for source health; the log has every one."""
+
+
+@contextmanager
+def collecting_notes() -> Iterator[list[str]]:
+    """Collect the reasons of items skipped (and items dropped) while the block runs, for source health.
+
+    Every collector reports a skipped item through :func:`log_rejected`, so one capture
+    around ``collector.fetch`` sees them all without each collector passing reasons back.
+    """
+    notes: list[str] = []
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def note(message: str) -> None:
+    """Add one line to the running capture of :func:`collecting_notes` (no-op outside one)."""
+    notes = _NOTES.get()
+    if notes is not None and len(notes) < MAX_NOTES:
+        notes.append(message[:300])
+
+
 def log_rejected(source: str, item_id: object, reason: str) -> None:
-    """Log one skipped item in a way an operator can grep for."""
+    """Log one skipped item in a way an operator can grep for (and note it for source health)."""
     log.warning("source %s: item %.80r skipped: %s", source, str(item_id), reason)
+    note(f"item {str(item_id)[:80]!r}: {reason}")
 
 
 ParsedEntry = tuple[RawItem | None, Any, str]

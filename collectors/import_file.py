@@ -10,7 +10,10 @@ Optional: ``title``, ``platform`` (default ``import``), ``kind`` (post/comment/n
 ``parent_id``. ``created_at`` is ISO 8601; without an offset it is read as WIB
 (Asia/Jakarta), because local exports are in local time. Pure parsing: bad records are
 reported per line (in Bahasa Indonesia, for the person running the import) and
-skipped; every good record is kept. Used by ``oki-monitor import FILE`` and by the
+skipped; every good record is kept. Counts must lie in 0..10^12 (one bound for every count,
+:data:`collectors.common.MAX_COUNT`); a larger one rejects its line. The file is UTF-8 unless
+``--encoding cp1252`` says it is an old Excel export; a line with a byte the encoding cannot
+read is rejected and named, the others keep their exact text. Used by ``oki-monitor import FILE`` and by the
 authenticated push endpoint (:func:`parse_records`).
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from collectors.base import RawItem
-from collectors.common import as_utc, clean_text, html_to_text, time_problem
+from collectors.common import MAX_COUNT, as_utc, clean_text, count_problem, html_to_text, time_problem
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -36,58 +40,123 @@ _OPTIONAL = ("title", "platform", "kind", "parent_id")
 _KINDS = {"post", "comment", "news"}
 
 
-def parse_import_file(path: Path, *, now: datetime) -> tuple[list[RawItem], list[str]]:
-    """Read ``path`` (``.csv``, or ``.jsonl``/``.json``/``.ndjson``) into items plus per-line error messages."""
+ENCODINGS = ("utf-8", "cp1252")
+"""What ``import --encoding`` accepts: UTF-8 (default, BOM optional), or Windows-1252 for an Excel "CSV" export."""
+_ESCAPED = re.compile("[\udc80-\udcff]")
+"""A byte the file's encoding could not decode, kept as a lone surrogate (``surrogateescape``)."""
+
+
+def parse_import_file(path: Path, *, now: datetime, encoding: str = "utf-8") -> tuple[list[RawItem], list[str]]:
+    """Read ``path`` (``.csv``, or ``.jsonl``/``.json``/``.ndjson``) into items plus per-line error messages.
+
+    The file is read in ``encoding`` line by line in effect: a line with bytes that are not
+    valid in it is rejected and named, every other line keeps its exact text (no guessing
+    of another encoding for the whole file, which stored every row garbled).
+    """
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         return [], [f"{path.name}: berkas {size:,} byte terlalu besar (maks {MAX_FILE_BYTES:,}); pecah dulu"]
-    text = decode(path.read_bytes())
+    text = decode(path.read_bytes(), encoding)
     if path.suffix.lower() == ".csv":
         return parse_csv(text, now=now)
     return parse_jsonl(text, now=now)
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM); an Excel export in Windows-1252 as a fallback."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+def decode(data: bytes, encoding: str = "utf-8") -> str:
+    """``data`` as text; a byte not valid in ``encoding`` survives as a lone surrogate, to be rejected per line.
+
+    UTF-8 may start with a BOM. Line structure is never lost: one bad byte cannot shift or
+    garble the lines around it.
+    """
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}")
+    codec = "utf-8-sig" if encoding == "utf-8" else encoding
+    return data.decode(codec, errors="surrogateescape")
+
+
+def undecodable(value: Any, encoding: str = "UTF-8") -> str | None:
+    """Why ``value`` (a record, or any string in it) holds bytes its file's encoding could not read, else None."""
+    strings: list[str] = []
+    if isinstance(value, str):
+        strings = [value]
+    elif isinstance(value, Mapping):
+        strings = [v for v in (*value.keys(), *value.values()) if isinstance(v, str)]
+        strings += [x for v in value.values() if isinstance(v, list) for x in v if isinstance(x, str)]
+    for text in strings:
+        match = _ESCAPED.search(text)
+        if match:
+            byte = ord(match.group()) - 0xDC00
+            return (
+                f"byte 0x{byte:02X} bukan {encoding} yang sah; baris ini dilewati "
+                "(simpan berkas sebagai UTF-8, atau untuk ekspor Excel lama jalankan dengan --encoding cp1252)"
+            )
+    return None
 
 
 def parse_jsonl(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
     """JSON lines: one object per line; blank lines ignored."""
     records: list[tuple[int, Any]] = []
     errors: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() also splits at U+0085, U+2028 and friends, which JSON
+    # strings may hold raw, and cut a valid record in two.
+    for number, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.removesuffix("\r")
         if not line.strip():
+            continue
+        bad = undecodable(line)
+        if bad:
+            errors.append(f"baris {number}: {bad}")
             continue
         try:
             records.append((number, json.loads(line)))
         except (ValueError, RecursionError) as exc:
             errors.append(f"baris {number}: bukan JSON yang sah ({str(exc)[:80]})")
     items, more = parse_records(records, now=now)
-    return items, errors + more
+    return items, sorted(errors + more, key=_line_of)
 
 
 def parse_csv(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
-    """CSV with a header row naming the fields (comma or semicolon separated)."""
+    """CSV with a header row naming the fields (comma or semicolon separated).
+
+    A broken record (a field over the csv module's 128 KiB limit, a stray quote) is
+    rejected and named; reading goes on with the next line.
+    """
     # The header row decides: complaint texts are full of commas, which outvoted a semicolon export's separators.
     header = text[:4096].split("\n", 1)[0]
     delimiter = ";" if header.count(";") > header.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    missing = [f for f in ("source", "external_id", "text", "created_at") if f not in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        return [], [f"baris 1: baris judul kolom rusak ({exc})"]
+    missing = [f for f in ("source", "external_id", "text", "created_at") if f not in fieldnames]
     if missing:
         return [], [f"baris 1: kolom wajib tidak ada: {', '.join(missing)} (kolom yang dikenal: {', '.join(FIELDS)})"]
     records: list[tuple[int, Any]] = []
     errors: list[str] = []
-    try:
-        for row in reader:
-            records.append((reader.line_num, row))
-    except csv.Error as exc:
-        errors.append(f"baris {reader.line_num}: CSV rusak ({exc}); sisa berkas dilewati")
+    while True:
+        before = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # The csv module has dropped the broken record; the next call starts on the following line.
+            errors.append(f"baris {before + 1}: CSV rusak ({exc}); baris ini dilewati")
+            continue
+        bad_bytes = undecodable(row)
+        if bad_bytes:
+            errors.append(f"baris {reader.line_num}: {bad_bytes}")
+            continue
+        records.append((reader.line_num, row))
     items, more = parse_records(records, now=now)
-    return items, errors + more
+    return items, sorted(errors + more, key=_line_of)
+
+
+def _line_of(message: str) -> int:
+    head = message.split(":", 1)[0]
+    number = head.removeprefix("baris ").strip()
+    return int(number) if number.isdigit() and len(number) < 12 else 0
 
 
 def parse_records(records: Iterable[tuple[int, Any]], *, now: datetime) -> tuple[list[RawItem], list[str]]:
@@ -139,7 +208,8 @@ def parse_record(record: Any, *, now: datetime) -> tuple[RawItem | None, str]:
     for name in ("likes", "shares", "replies", "views"):
         value, bad = _count(record.get(name))
         if bad:
-            return None, f"kolom {name!r} harus bilangan bulat ≥ 0, bukan {str(record.get(name))[:20]!r}"
+            shown = _shown(record.get(name))
+            return None, f"kolom {name!r} harus bilangan bulat 0 s.d. 10^12, bukan {shown}"
         counts[name] = value
     url = _string(record.get("url"))
     if url and not url.startswith(("http://", "https://")):
@@ -190,15 +260,26 @@ def _time(value: Any) -> datetime | None:
 
 
 def _count(value: Any) -> tuple[int, bool]:
-    """(count, is_bad): empty means 0; negative, fractional or non-numeric values are bad."""
+    """(count, is_bad): empty means 0; negative, fractional, non-numeric or above 10^12 is bad."""
     if value is None or value == "":
         return 0, False
     if isinstance(value, bool):
         return 0, True
     if isinstance(value, int):
-        return (value, False) if value >= 0 else (0, True)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 16:
-        return int(value.strip()), False
-    if isinstance(value, float) and value.is_integer() and 0 <= value < 1e15:
+        return (value, False) if count_problem("count", value) is None else (0, True)
+    if isinstance(value, str):
+        digits = value.strip()
+        if digits.isascii() and digits.isdigit() and len(digits) <= 13 and int(digits) <= MAX_COUNT:
+            return int(digits), False
+        return 0, True
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= MAX_COUNT:
         return int(value), False
     return 0, True
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, short: a 10^30 count as "angka 31 digit" rather than all its digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"angka {len(str(abs(value)))} digit"
+    text = str(value)
+    return repr(text[:20] + ("…" if len(text) > 20 else ""))

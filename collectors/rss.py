@@ -42,6 +42,7 @@ from collectors.common import (
     clean_text,
     html_to_text,
     log_rejected,
+    note,
     time_problem,
     validate_settings,
 )
@@ -83,6 +84,8 @@ class ParsedFeed:
 
     items: list[RawItem] = field(default_factory=list)
     rejected: int = 0
+    dropped: int = 0
+    """Items beyond ``max_items`` (not read; reported, not counted as rejected)."""
     bozo: bool = False
     bozo_reason: str | None = None
     title: str | None = None
@@ -168,7 +171,16 @@ def parse_feed(
         )
     out = ParsedFeed(bozo=bozo, bozo_reason=reason, title=_str(parsed.get("feed", {}).get("title")))
     seen: set[str] = set()
-    for entry in list(parsed.get("entries") or [])[:max_items]:
+    entries = list(parsed.get("entries") or [])
+    if len(entries) > max_items:
+        out.dropped = len(entries) - max_items
+        message = (
+            f"feed lists {len(entries)} items, only the first max_items={max_items} are read; "
+            f"{out.dropped} dropped (raise settings.max_items if they matter)"
+        )
+        log.warning("source %s: %s", source, message)
+        note(message)
+    for entry in entries[:max_items]:
         item = _entry_item(entry, source=source, platform=platform, now=now, out=out)
         if item is None:
             continue
@@ -194,7 +206,8 @@ def _entry_item(
         log_rejected(source, "?", "feed item without id, link or title")
         return None
     title = html_to_text(entry["title"], 1000) if isinstance(entry.get("title"), str) else None
-    text = entry_text(entry) or (title or "")
+    body = entry_text(entry)
+    text = body or (title or "")
     if not text:
         out.rejected += 1
         log_rejected(source, ext, "feed item without title or text")
@@ -202,7 +215,13 @@ def _entry_item(
     created = struct_to_datetime(entry.get("published_parsed")) or struct_to_datetime(entry.get("updated_parsed"))
     extra: dict[str, Any] = {}
     if created is None:
-        # Undated items are common on small portals; first sight is the best estimate.
+        if not body:
+            # Neither date nor description: a truncated document (cut off mid-item), not a real story;
+            # stored, it would carry the fetch time as its date and its link as its only identity.
+            out.rejected += 1
+            log_rejected(source, ext, "feed item without date and without description (truncated feed?)")
+            return None
+        # Undated items with a body are common on small portals; first sight is the best estimate.
         created = now
         extra["date_missing"] = True
     problem = time_problem(created, now)

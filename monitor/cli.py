@@ -16,11 +16,13 @@ from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from monitor import __version__, commands
 from monitor.clock import Clock, SystemClock
-from monitor.config import DEFAULT_CONFIG, AppConfig, ConfigError, load_config
+from monitor.config import DATABASE_ENV, DEFAULT_CONFIG, AppConfig, ConfigError, load_config
 from monitor.db import Database, SchemaOutOfDate
-from monitor.redact import setup_logging
+from monitor.redact import mask, setup_logging
 
 log = logging.getLogger("oki-monitor")
 
@@ -56,6 +58,17 @@ class Context:
     def close(self) -> None:
         if self._db is not None:
             self._db.dispose()
+
+
+def database_down_message(ctx: Context, exc: DBAPIError) -> str:
+    """One Bahasa line for a database that cannot be reached: where (password hidden), why, what to do."""
+    where = ctx._db.engine.url.render_as_string(hide_password=True) if ctx._db is not None else "basis data"
+    reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    first = mask(reason[0] if reason else exc.__class__.__name__)[:200]
+    return (
+        f"Basis data tidak bisa dihubungi ({where}): {first}. Periksa apakah server basis data berjalan dan "
+        f"database_url di config (atau {DATABASE_ENV}) benar, lalu jalankan lagi."
+    )
 
 
 def _command_modules() -> list[ModuleType]:
@@ -105,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SchemaOutOfDate as exc:
         print(str(exc), file=sys.stderr)
         return 3
+    except (OperationalError, InterfaceError) as exc:
+        # A database that is down or unreachable is an operator problem, not a crash: one line, no traceback.
+        print(database_down_message(ctx, exc), file=sys.stderr)
+        return 4
     except KeyboardInterrupt:
         return 130
     finally:

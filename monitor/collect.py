@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from collectors.base import AuthFailed, Collector, RateLimited, SourceError
+from collectors.common import MAX_NOTES, collecting_notes
 from monitor import redact
 from monitor.clock import format_wib
 from monitor.config import AppConfig, SourceConfig
 from monitor.db import Database
-from monitor.ingest import Ingestor, IngestReport
+from monitor.ingest import Ingestor, IngestReport, database_unavailable
 from monitor.models import Source
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ class CollectReport:
     ingest: IngestReport | None = None
     not_modified: bool = False
     error: str | None = None
+    rejected: int = 0
+    """Items rejected by the collector (malformed) and by ingest (invalid): each one alone, never the batch."""
+    reasons: list[str] = field(default_factory=list)
+    """Why, a few lines (the log has every one)."""
 
 
 def backoff_delay(failures: int, interval: float, retry_after: float | None, rng: random.Random) -> timedelta:
@@ -69,33 +75,51 @@ def run_source(
         cursor = dict(row.cursor or {})
         source_id = row.id
     try:
-        result = collector.fetch(cursor, client, now)
+        with collecting_notes() as notes:
+            result = collector.fetch(cursor, client, now)
     except SourceError as exc:
         return _record_failure(db, src, source_id, exc, now, rng)
     except (httpx.HTTPError, ValueError) as exc:  # a collector bug or transport error must not kill the job
         return _record_failure(db, src, source_id, SourceError(f"{exc.__class__.__name__}: {exc}"), now, rng)
-    with db.session() as session:
-        stored_row = session.get(Source, source_id)
-        assert stored_row is not None
-        row = stored_row
-        report = IngestReport()
-        batch = config.ingest.batch_size
-        for start in range(0, len(result.items), batch):
-            report.add(ingestor.store(session, row, result.items[start : start + batch], now))
-        # Same transaction: the cursor can never get ahead of what is stored.
-        row.cursor = result.cursor
-        row.last_run_at = now
-        row.last_success_at = now
-        row.status = "ok"
-        row.last_error = None
-        row.consecutive_failures = 0
-        row.backoff_until = None
-        row.items_last_run = report.stored
-        row.items_total += report.stored
-        row.rejected_total += report.rejected + result.rejected
-        _count_calls(row, result.calls, now)
-        if result.rate_limit:
-            row.rate_limit = {**(row.rate_limit or {}), **result.rate_limit}  # keep tracking's lookup window
+    reasons = list(notes)
+    try:
+        with db.session() as session:
+            stored_row = session.get(Source, source_id)
+            assert stored_row is not None
+            row = stored_row
+            report = IngestReport()
+            batch = config.ingest.batch_size
+            for start in range(0, len(result.items), batch):
+                report.add(ingestor.store(session, row, result.items[start : start + batch], now))
+            rejected = report.rejected + result.rejected
+            reasons = (reasons + [e.removeprefix(f"source {src.name}: ") for e in report.errors])[:MAX_NOTES]
+            if result.rejected > len(notes):
+                reasons.append(f"{result.rejected - len(notes)} item lain ditolak pengumpul (lihat log)")
+            # Same transaction: the cursor can never get ahead of what is stored.
+            row.cursor = result.cursor
+            row.last_run_at = now
+            row.last_success_at = now
+            row.status = "ok"
+            row.last_error = None
+            row.consecutive_failures = 0
+            row.backoff_until = None
+            row.items_last_run = report.stored
+            row.items_total += report.stored
+            row.rejected_total += rejected
+            row.rejected_last_run = rejected
+            if reasons:
+                row.last_reject = "\n".join(reasons)[:4000]
+                row.last_reject_at = now
+            _count_calls(row, result.calls, now)
+            if result.rate_limit:
+                row.rate_limit = {**(row.rate_limit or {}), **result.rate_limit}  # keep tracking's lookup window
+    except (SQLAlchemyError, OverflowError, ValueError, TypeError) as exc:
+        if isinstance(exc, SQLAlchemyError) and database_unavailable(exc):
+            raise  # an outage: nothing stored, nothing recordable; the next run retries from the same cursor
+        # Ingest isolates bad items, so this is a bug; the source must not keep showing "ok" while nothing moves.
+        log.exception("source %s: storing the batch failed", src.name)
+        failure = SourceError(f"penyimpanan gagal ({exc.__class__.__name__}); lihat log, laporkan ke pengembang")
+        return _record_failure(db, src, source_id, failure, now, rng)
     log.info(
         "source %s: %d fetched, %d new, %d known, %d filtered, %d rejected%s",
         src.name,
@@ -106,7 +130,15 @@ def run_source(
         report.rejected + result.rejected,
         " (not modified)" if result.not_modified else "",
     )
-    return CollectReport(src.name, ok=True, fetched=len(result.items), ingest=report, not_modified=result.not_modified)
+    return CollectReport(
+        src.name,
+        ok=True,
+        fetched=len(result.items),
+        ingest=report,
+        not_modified=result.not_modified,
+        rejected=rejected,
+        reasons=reasons,
+    )
 
 
 def _count_calls(row: Source, calls: int, now: datetime) -> None:

@@ -162,6 +162,8 @@ def _format_error(path: Path, exc: ValidationError) -> str:
         shown = repr(first["input"])
         got = f" (got {shown[:60]})"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    if msg.startswith(loc + "."):  # the validator already named the exact key path below ``loc``
+        return f"{path}: {msg}{got}{more}"
     return f"{path}: {loc}: {msg}{got}{more}"
 
 
@@ -184,6 +186,14 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> AppConfig:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found; pass --config FILE or run from the project folder") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: baris {line}: berkas bukan UTF-8 (byte 0x{exc.object[exc.start]:02X}); "
+            "simpan ulang config.yaml sebagai UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: tidak bisa dibaca ({exc.strerror or exc}); periksa izin berkas") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

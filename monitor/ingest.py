@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Pending
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from collectors.base import RawItem
+from collectors.common import count_problem
 from collectors.dedupe import canonical_url, content_hash
 from monitor.config import AppConfig, secret
 from monitor.db import Database, bulk_insert, one_of, value_list
@@ -96,7 +97,12 @@ class AuthorPseudonymiser:
         return "a_" + digest[:24]
 
 
-def _database_unavailable(exc: SQLAlchemyError) -> bool:
+_STORE_ERRORS = (SQLAlchemyError, OverflowError, ValueError, TypeError)
+"""A database error, or what one unstorable value raises before the driver wraps it (sqlite3:
+OverflowError for an integer beyond 64 bits): either way the item alone is rejected."""
+
+
+def database_unavailable(exc: SQLAlchemyError) -> bool:
     """A lost connection, lock timeout or deadlock: retry later, never skip the items as bad."""
     if isinstance(exc, OperationalError | InterfaceError | PendingRollbackError):
         return True
@@ -124,9 +130,9 @@ def validate_item(item: RawItem, now: datetime) -> str | None:
     if item.created_at > now + FUTURE_TOLERANCE:
         return f"created_at {item.created_at.isoformat()} is in the future"
     for name in ("likes", "shares", "replies", "views"):
-        value = getattr(item, name)
-        if not isinstance(value, int) or value < 0:
-            return f"{name} must be a non-negative integer"
+        problem = count_problem(name, getattr(item, name))
+        if problem:
+            return problem
     return None
 
 
@@ -194,8 +200,8 @@ class Ingestor:
                 with session.begin_nested():
                     self._insert(session, source, fresh, now)
                 report.stored += len(fresh)
-            except SQLAlchemyError as batch_exc:
-                if _database_unavailable(batch_exc):
+            except _STORE_ERRORS as batch_exc:
+                if isinstance(batch_exc, SQLAlchemyError) and database_unavailable(batch_exc):
                     raise  # an outage is not a bad item: fail the run so nothing is counted as rejected
                 # Find the bad one(s): retry each item alone so the others are kept.
                 for item in fresh:
@@ -203,8 +209,8 @@ class Ingestor:
                         with session.begin_nested():
                             self._insert(session, source, [item], now)
                         report.stored += 1
-                    except SQLAlchemyError as exc:
-                        if _database_unavailable(exc):
+                    except _STORE_ERRORS as exc:
+                        if isinstance(exc, SQLAlchemyError) and database_unavailable(exc):
                             raise
                         report.rejected += 1
                         msg = (

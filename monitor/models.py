@@ -77,6 +77,12 @@ class Source(Base):
     items_last_run: Mapped[int] = mapped_column(Integer, default=0)
     items_total: Mapped[int] = mapped_column(BigInteger, default=0)
     rejected_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Server default only: an INSERT written for an older schema (migration tests, old code) stays valid.
+    rejected_last_run: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Items of the last run rejected (bad item: reason below; the rest of the batch was stored)."""
+    last_reject: Mapped[str | None] = mapped_column(Text)
+    """Why items were rejected or dropped, as of ``last_reject_at`` (a few reasons, one a line)."""
+    last_reject_at: Mapped[datetime | None]
     calls_day: Mapped[str | None] = mapped_column(String(10))
     calls_today: Mapped[int] = mapped_column(Integer, default=0)
     rate_limit: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -30,6 +30,7 @@ import httpx
 from sqlalchemy import func, select
 
 from collectors.base import AuthFailed, MetricsReading, RateLimited, SourceError
+from collectors.common import count_problem
 from monitor.clock import format_wib
 from monitor.db import Database
 from monitor.models import Issue, IssuePost, Post, PostMetric, Source
@@ -239,6 +240,8 @@ class TrackingReport:
     budget: dict[str, int] = field(default_factory=dict)
     """Calls each source was allowed in this run."""
     missing: int = 0
+    rejected: int = 0
+    """Readings dropped as impossible (a count outside 0..10^12)."""
     deferred: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     """Sources not tracked this run, with the reason (in Bahasa Indonesia, shown to operators)."""
@@ -448,11 +451,12 @@ def run_tracking(
             continue
         report.batches += 1
         _store(db, batch, readings, calls, now, report, _live_rate_limit(collector))
-    if report.readings or report.skipped or report.errors:
+    if report.readings or report.skipped or report.errors or report.rejected:
         log.info(
-            "tracking: %d due, %d snapshots, calls %s, deferred %s, skipped %s",
+            "tracking: %d due, %d snapshots, %d rejected, calls %s, deferred %s, skipped %s",
             report.due,
             report.readings,
+            report.rejected,
             report.calls,
             report.deferred,
             sorted(report.skipped),
@@ -483,6 +487,13 @@ def _store(
                 extra["tracking_misses"] = int(extra.get("tracking_misses", 0)) + 1
                 post.extra = extra
                 report.missing += 1
+                continue
+            problems = (count_problem(name, getattr(reading, name)) for name in ("likes", "shares", "replies", "views"))
+            problem = next((p for p in problems if p), None)
+            if problem:
+                # A corrupt reading is dropped alone (the old counts stay); the rest of the batch is stored.
+                log.warning("tracking %s: reading of %.80r dropped: %s", batch.source, ext_id, problem)
+                report.rejected += 1
                 continue
             if extra.pop("tracking_misses", None) is not None:
                 post.extra = extra

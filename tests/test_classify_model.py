@@ -230,7 +230,8 @@ def test_classify_command_contract(
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     parser = argparse.ArgumentParser()
     classify.add_arguments(parser)
-    assert classify.run(parser.parse_args([]), _ctx()) == 0  # type: ignore[arg-type]
+    # A skipped line makes the exit code 1 (classify.SKIPPED_LINES): a script must not take it for success.
+    assert classify.run(parser.parse_args([]), _ctx()) == classify.SKIPPED_LINES == 1  # type: ignore[arg-type]
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [o["id"] for o in out] == ["a", None, 7]
     assert set(out[0]) == {"id", "relevant", "is_complaint", "topic", "agency", "kecamatan", "confidence"}
@@ -254,6 +255,15 @@ def test_classify_command_reads_input_file_and_reports_missing_file(
     assert json.loads(line)["topic"] == "air_bersih"
     assert classify.run(parser.parse_args(["--input", str(tmp_path / "none.jsonl")]), _ctx()) == 2  # type: ignore[arg-type]
     assert "tidak ditemukan" in capsys.readouterr().err
+    # One invalid byte fails its line (named, exit 1), not the whole run with a traceback.
+    src.write_bytes(
+        b'{"id": "bad", "text": "air \xff mati"}\n' + json.dumps({"id": "ok", "text": "jalan rusak"}).encode()
+    )
+    assert classify.run(parser.parse_args(["--input", str(src)]), _ctx()) == 1  # type: ignore[arg-type]
+    captured = capsys.readouterr()
+    bad, ok = (json.loads(line) for line in captured.out.splitlines())
+    assert bad == {"id": None, "error": "baris 1: bukan UTF-8 yang sah"} and ok["id"] == "ok" and "topic" in ok
+    assert "baris 1: bukan UTF-8 yang sah" in captured.err
 
 
 def test_train_command_uses_corrections(

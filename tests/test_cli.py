@@ -56,3 +56,36 @@ def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
 @pytest.mark.parametrize("argv", [["--config"], ["nonsense-command"]])
 def test_usage_errors_exit_nonzero(argv: list[str]) -> None:
     assert cli(*argv).returncode != 0
+
+
+def test_non_utf8_config_is_one_clear_bahasa_line(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.yaml"
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    bad.write_bytes(text.encode("utf-8") + "\n# catatan: Kabupaten Ogan Komering Ilir – é\n".encode("cp1252"))
+    result = cli("--config", str(bad), "sources")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "bukan UTF-8" in lines[0] and "baris" in lines[0], result.stderr
+
+
+def test_database_down_at_start_is_one_clear_bahasa_line() -> None:
+    # Nothing listens on port 1; the password must not be printed.
+    env = {"OKI_MONITOR_DATABASE_URL": "postgresql+psycopg://oki:rahasia-sekali@127.0.0.1:1/oki?connect_timeout=3"}
+    result = cli("sources", env=env)
+    assert result.returncode == 4 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Basis data tidak bisa dihubungi"), result.stderr
+    assert "rahasia-sekali" not in result.stderr and "127.0.0.1:1" in result.stderr
+
+
+def test_route_to_an_undefined_receiver_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    import yaml
+
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["alerts"]["route"] = {"receiver": "$agency", "routes": [{"match": {"topic": ["bencana"]}, "receiver": "bpdb"}]}
+    bad = tmp_path / "route.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = cli("--config", str(bad), "sources")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "alerts.route.routes.0.receiver: receiver 'bpdb' is not defined" in lines[0], lines

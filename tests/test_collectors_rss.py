@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from collectors.base import RateLimited, SourceError
+from collectors.common import collecting_notes
 from collectors.rss import FeedRejected, create, parse_feed
 from tests.test_collectors_platforms_replay import Reply, fixture, replay
 
@@ -141,3 +142,37 @@ def test_timeout_names_the_source() -> None:
         rss = create("slow-feed", {"url": server.base_url + "/rss", "deadline_seconds": 0.5, **LOCAL}, {})
         with pytest.raises(SourceError, match="slow-feed"):
             rss.fetch({}, client, NOW)
+
+
+TRUNCATED_ITEM = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Portal</title>
+<item><title>Jalan rusak di Kayuagung</title><link>https://portal.example/a</link>
+<description>Warga mengeluh jalan berlubang.</description><pubDate>Mon, 02 Nov 2026 03:00:00 GMT</pubDate></item>
+<item><title>Air PDAM mati di Pedamaran</title><link>https://portal.example/b</link>
+<description>Tanpa tanggal, tetapi berisi.</description></item>
+<item><title>Banjir di Cengal</title><link>https://portal.example/c</link></item>
+</channel></rss>"""
+
+
+def test_an_item_without_date_and_description_is_rejected_with_its_reason() -> None:
+    """Issue 19 item 9: a cut-off item was stored with the fetch time as its date and its title as its text."""
+    with collecting_notes() as notes:
+        feed = parse_feed(TRUNCATED_ITEM, source="portal", now=NOW)
+    assert [i.external_id for i in feed.items] == ["https://portal.example/a", "https://portal.example/b"]
+    assert feed.items[1].created_at == NOW and feed.items[1].extra.get("date_missing") is True  # body: still kept
+    assert feed.rejected == 1
+    assert notes == [
+        "item 'https://portal.example/c': feed item without date and without description (truncated feed?)"
+    ]
+
+
+def test_items_beyond_max_items_are_reported_not_dropped_silently() -> None:
+    items = "".join(
+        f"<item><guid>n-{k}</guid><title>Berita {k} Kayuagung</title><description>isi {k}</description>"
+        f"<pubDate>Mon, 02 Nov 2026 03:{k:02d}:00 GMT</pubDate></item>"
+        for k in range(12)
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>P</title>{items}</channel></rss>'.encode()
+    with collecting_notes() as notes:
+        feed = parse_feed(body, source="portal", now=NOW, max_items=10)
+    assert len(feed.items) == 10 and feed.dropped == 2 and feed.rejected == 0
+    assert len(notes) == 1 and "12 items" in notes[0] and "2 dropped" in notes[0] and "max_items" in notes[0]

@@ -68,3 +68,38 @@ def test_report_is_in_bahasa_indonesia(demo: DemoResult) -> None:
     text = "\n".join(demo.lines)
     assert "Laporan demo" in text and "sebelum puncak" in text and "WIB" in text
     assert demo.seconds < 120
+
+
+def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
+    """`demo --workdir var` must never wipe production data (issue 19 item 6)."""
+    from monitor.cli import main
+    from monitor.demo.runner import MARKER, WorkdirRefused, prepare_workdir
+
+    precious = tmp_path / "var"
+    precious.mkdir()
+    (precious / "oki-monitor.db").write_bytes(b"production")
+    with pytest.raises(WorkdirRefused, match="bukan milik demo"):
+        prepare_workdir(precious)
+    assert main(["demo", "--workdir", str(precious)]) == 2
+    assert (precious / "oki-monitor.db").read_bytes() == b"production"
+    fresh = tmp_path / "baru" / "demo"
+    prepare_workdir(fresh)  # absent: created and marked
+    assert (fresh / MARKER).is_file()
+    (fresh / "demo.db").write_bytes(b"old run")
+    prepare_workdir(fresh)  # the demo's own folder: emptied and marked again
+    assert sorted(p.name for p in fresh.iterdir()) == [MARKER]
+    empty = tmp_path / "kosong"
+    empty.mkdir()
+    prepare_workdir(empty)
+    assert (empty / MARKER).is_file()
+    old = tmp_path / "lama"  # a folder from a demo before the marker existed: only its database
+    old.mkdir()
+    (old / "demo.db").write_bytes(b"x")
+    (old / "demo.db-wal").write_bytes(b"x")
+    prepare_workdir(old)
+    assert sorted(p.name for p in old.iterdir()) == [MARKER]
+    link = tmp_path / "tautan"
+    link.symlink_to(precious)
+    with pytest.raises(WorkdirRefused):
+        prepare_workdir(link)
+    assert (precious / "oki-monitor.db").exists()

@@ -322,3 +322,23 @@ def test_stored_lookup_window_is_respected_after_restart(tdb: Database) -> None:
         reopened = run_tracking(tdb, make_config("http://127.0.0.1:9"), now + 6 * MIN, client, {"x-oki": gone})
     assert gone.calls == 1
     assert "jendela" in blocked.skipped["x-oki"] and reopened.calls == {"x-oki": 1}
+
+
+class PoisonedLookup:
+    """One reading claims 10^30 likes (a broken or hostile API): that reading alone is dropped."""
+
+    max_ids_per_call = 10
+
+    def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
+        return [MetricsReading(e, likes=10**30 if k == 0 else 7) for k, e in enumerate(external_ids)], 1
+
+
+def test_an_impossible_reading_is_dropped_alone(db: Database) -> None:
+    ids = seed(db)
+    config = make_config("http://127.0.0.1:9")
+    with httpx.Client() as client:
+        report = run_tracking(db, config, T0 + 10 * MIN, client, {"x-oki": PoisonedLookup()})
+    assert report.rejected == 1 and report.readings == 2
+    with db.session() as s:
+        likes = {pid: n for pid, n in s.execute(select(Post.id, Post.likes))}
+    assert sorted(likes[ids[k]] for k in "abc") == [1, 7, 7]  # the poisoned post keeps its old count

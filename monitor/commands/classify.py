@@ -1,9 +1,14 @@
-"""`oki-monitor classify`: JSON lines {"id","text"} in, one JSON line of labels out per input, same order."""
+"""`oki-monitor classify`: JSON lines {"id","text"} in, one JSON line of labels out per input, same order.
+
+Exit codes: 0 every line classified; 1 some lines skipped (each still has an output line
+with ``"error"``, and a message on stderr); 2 the model or the input file is missing.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +20,13 @@ if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not nee
 NAME = "classify"
 HELP = (
     "baca JSON lines {id,text} (stdin atau --input) dan tulis label per baris: relevan, keluhan, topik, OPD, kecamatan"
+    "; kode keluar 1 bila ada baris yang dilewati"
 )
+SKIPPED_LINES = 1
+"""Exit code when input lines were skipped (their outputs carry "error"); a script must not take it for success."""
 
 BATCH = 2000
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +44,9 @@ def _batches(stream: TextIO) -> Iterator[list[tuple[int, object, str | None, str
     batch: list[tuple[int, object, str | None, str | None]] = []
     for number, raw in enumerate(stream, start=1):
         if not raw.strip():
+            continue
+        if _UNDECODABLE.search(raw):
+            batch.append((number, None, None, f"baris {number}: bukan UTF-8 yang sah"))
             continue
         try:
             item = json.loads(raw)
@@ -74,7 +86,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.input is not None and not args.input.exists():
         print(f"Berkas input tidak ditemukan: {args.input}", file=sys.stderr)
         return 2
-    stream: TextIO = args.input.open(encoding="utf-8") if args.input else sys.stdin
+    # One bad byte fails its line, not the whole run.
+    stream: TextIO = args.input.open(encoding="utf-8", errors="surrogateescape") if args.input else sys.stdin
+    if not args.input and hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
     bad = 0
     out = sys.stdout
     try:
@@ -111,4 +126,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"{bad} baris dilewati karena formatnya salah (lihat pesan di atas); baris lain tetap diproses.",
             file=sys.stderr,
         )
+        return SKIPPED_LINES
     return 0

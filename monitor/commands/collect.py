@@ -9,6 +9,7 @@ from monitor.service import MonitorService
 
 NAME = "collect"
 HELP = "jalankan satu sumber (atau semua yang aktif) sekali dan tampilkan apa yang disimpan"
+SHOWN_REASONS = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +40,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 extra = " (tidak berubah, 304)" if rep.not_modified else ""
                 print(
                     f"{name}: {rep.fetched} dibaca, {ing.stored} baru disimpan, {ing.duplicates} sudah ada, "
-                    f"{ing.updated} metrik diperbarui, {ing.filtered} bukan OKI, {ing.rejected} ditolak{extra}"
+                    f"{ing.updated} metrik diperbarui, {ing.filtered} bukan OKI, {rep.rejected} ditolak{extra}"
                 )
+                for reason in rep.reasons[:SHOWN_REASONS]:
+                    print(f"  ditolak/dilewati: {reason}")
+                if len(rep.reasons) > SHOWN_REASONS:
+                    print(f"  ... dan {len(rep.reasons) - SHOWN_REASONS} lagi (lihat `oki-monitor sources` dan log)")
     finally:
         service.close()
     return 1 if failed else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from monitor.cli import Context
@@ -12,7 +13,12 @@ HELP = "putar ulang skenario dua hari secara luring dan cetak laporan (--serve: 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workdir", type=Path, default=Path("var/demo"), help="where the demo database goes")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("var/demo"),
+        help="where the demo database goes: a new or empty folder, or an earlier demo's (other data is refused)",
+    )
     parser.add_argument("--serve", action="store_true", help="then keep the dashboard running on the demo data")
     parser.add_argument("--port", type=int, default=8080, help="dashboard port with --serve (127.0.0.1)")
 
@@ -20,11 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     import logging
 
-    from monitor.demo.runner import run_demo
+    from monitor.demo.runner import WorkdirRefused, run_demo
 
     if not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # the report says what happened; -v shows each job
-    result = run_demo(ctx.config, args.workdir)
+    try:
+        result = run_demo(ctx.config, args.workdir)
+    except WorkdirRefused as exc:
+        print(f"Demo tidak dijalankan: {exc}", file=sys.stderr)
+        return 2
     for line in result.lines:
         print(line)
     ok = result.first_alert_at is not None and result.peak_at is not None and result.first_alert_at < result.peak_at

@@ -23,12 +23,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     db = ctx.checked_database()
     with db.session() as session:
         rows = {s.name: s for s in session.scalars(select(Source))}
-        print(f"{'sumber':<22} {'jenis':<16} {'status':<13} {'terakhir sukses':<24} {'total':>7}  catatan")
+        print(
+            f"{'sumber':<22} {'jenis':<16} {'status':<13} {'terakhir sukses':<24} {'total':>7} "
+            f"{'ditolak akhir/total':>19}  catatan"
+        )
         for state in source_states(ctx.config):
             row = rows.get(state.config.name)
             status = "nonaktif" if not state.runnable else (row.status if row else "belum jalan")
             last = format_wib(row.last_success_at) if row else "-"
             total = row.items_total if row else 0
+            # Rejected in the last run / ever: a bad item is skipped alone, so "ok" can still hide losses.
+            rejected = f"{row.rejected_last_run or 0}/{row.rejected_total or 0}" if row else "0/0"
             note = state.reason or (row.last_error if row and row.last_error else "")
-            print(f"{state.config.name:<22} {state.config.kind:<16} {status:<13} {last:<24} {total:>7}  {note[:80]}")
+            if not note and row and row.rejected_last_run and row.last_reject:
+                note = "ditolak: " + row.last_reject.splitlines()[0]
+            print(
+                f"{state.config.name:<22} {state.config.kind:<16} {status:<13} {last:<24} {total:>7} "
+                f"{rejected:>19}  {note[:100]}"
+            )
     return 0

@@ -24,6 +24,8 @@ def format_report(report: TrackingReport, disabled: dict[str, str]) -> list[str]
         f"Pelacakan keterlibatan: {report.due} unggahan jatuh tempo, {report.readings} diukur ulang "
         f"dalam {report.batches} panggilan kelompok, {report.missing} tidak ditemukan lagi."
     ]
+    if report.rejected:
+        lines.append(f"  {report.rejected} bacaan ditolak: angka di luar 0..10^12 (angka lama tetap; lihat log)")
     for source in sorted(set(report.calls) | set(report.budget)):
         lines.append(
             f"  {source}: {report.calls.get(source, 0)} panggilan API "

@@ -103,15 +103,42 @@ def _demo_environment() -> Iterator[None]:
                 os.environ[name] = old
 
 
+MARKER = ".oki-demo-workdir"
+"""File the demo leaves in its working folder: only a folder carrying it may be wiped by the next demo."""
+
+
+class WorkdirRefused(Exception):
+    """The demo's working folder holds something that is not the demo's own; nothing was deleted."""
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Make ``workdir`` an empty folder with the demo's marker; refuse a folder that is not the demo's.
+
+    ``demo --workdir var`` must never wipe production data: a folder is deleted only if it
+    is empty or an earlier demo marked it.
+    """
+    if workdir.is_symlink() or (workdir.exists() and not workdir.is_dir()):
+        raise WorkdirRefused(f"{workdir} bukan folder biasa; pilih folder kosong untuk --workdir")
+    if workdir.exists() and any(workdir.iterdir()):
+        # A folder from before the marker existed holds only the demo database (and its WAL files).
+        old_demo = all(p.name.startswith("demo.db") and p.is_file() for p in workdir.iterdir())
+        if not (workdir / MARKER).is_file() and not old_demo:
+            raise WorkdirRefused(
+                f"{workdir} berisi berkas yang bukan milik demo (tidak ada penanda {MARKER}); tidak ada yang "
+                "dihapus. Pilih folder kosong atau folder demo sebelumnya untuk --workdir"
+            )
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("Folder kerja `oki-monitor demo`: boleh dihapus dan diisi ulang oleh demo.\n")
+
+
 def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResult:
     """Run the whole scenario; returns what happened (the report is in ``result.lines``)."""
     from monitor.demo.replay_server import ReplayServer
     from monitor.demo.telegram_stub import TelegramStub
 
     started = time.perf_counter()
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    prepare_workdir(workdir)
     posts = build_scenario()
     clock = SimulatedClock(START)
     with (

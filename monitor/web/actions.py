@@ -157,6 +157,33 @@ def correct_label(
     return correction
 
 
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2100, 12, 31)
+"""Filter dates outside these are refused: nothing is older than 2000, and 9999-12-31 plus a day overflows."""
+
+
+class DateOutOfRange(ActionError):
+    """A filter date outside :data:`FIRST_DATE`..:data:`LAST_DATE`: the request is refused (422/400), not trimmed."""
+
+    def __init__(self, field: str, value: date) -> None:
+        super().__init__(
+            f"{field}: tanggal {value.isoformat()} di luar rentang yang didukung "
+            f"({FIRST_DATE.isoformat()} s.d. {LAST_DATE.isoformat()})"
+        )
+        self.field = field
+
+
+def _check_range(field: str, raw: str | None) -> None:
+    """Raise :class:`DateOutOfRange` for a well-formed date outside the supported years (a malformed one is
+    left to :func:`parse_date`, which makes it a warning)."""
+    try:
+        value = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise DateOutOfRange(field, value)
+
+
 def parse_date(raw: str | None) -> date | None:
     """``YYYY-MM-DD`` or empty; :class:`ActionError` otherwise."""
     if not raw:
@@ -180,8 +207,14 @@ class FilterInput:
 
 
 def trend_filter(config: AppConfig, raw: FilterInput, now: datetime) -> tuple[TrendFilter, list[str]]:
-    """Validate filters; a bad value is dropped with a message, the rest still apply."""
+    """Validate filters; a bad value is dropped with a message, the rest still apply.
+
+    A well-formed date outside the supported years raises :class:`DateOutOfRange` naming the
+    field (``start`` / ``end``): there is no sensible range to fall back to.
+    """
     problems: list[str] = []
+    for name, value in (("start", raw.start), ("end", raw.end)):
+        _check_range(name, value)
     start, end = default_range(now)
     span = end - start
     start_given = False

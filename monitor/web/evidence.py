@@ -18,6 +18,7 @@ from html import escape
 from markupsafe import Markup
 
 from monitor.clock import format_wib
+from monitor.personal_urls import public_url
 from monitor.web.labels import safe_url, topic_label
 from monitor.web.queries import EvidencePost
 
@@ -45,6 +46,7 @@ def evidence_items(
     can_act: bool,
     csrf_token: str,
     agency_name: Callable[[str | None], str],
+    pseudonymise: bool = True,
 ) -> Markup:
     """The ``<li>`` of each post: source line, title, text, newest label; for actors, split box and correction form."""
     if not posts:
@@ -69,7 +71,7 @@ def evidence_items(
         if e.is_spread:
             parts.append(' · <span class="muted">sebaran</span>')
         parts.append(f" · 👍 {_count(p.likes)} · 🔁 {_count(p.shares)} · 💬 {_count(p.replies)}")
-        link = safe_url(p.url)
+        link = safe_url(public_url(p.url, pseudonymise=pseudonymise))  # no author handle in the link
         if link:
             parts.append(
                 f' · <a href="{escape(link)}" rel="noopener noreferrer nofollow" target="_blank">sumber asli</a>'

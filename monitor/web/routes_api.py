@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Select, select
 
 from collectors.base import RawItem
+from collectors.common import MAX_COUNT
 from monitor.clock import to_wib
 from monitor.config import secret
 from monitor.models import Issue, IssuePost, Post
+from monitor.personal_urls import public_url
 from monitor.web import actions, exports, queries
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
@@ -156,10 +158,10 @@ class IngestItem(BaseModel):
     text: str = Field(max_length=100_000)
     created_at: datetime
     platform: str = Field("import", min_length=1, max_length=30, pattern=r"^[a-z0-9_]+$")
-    likes: int = Field(0, ge=0, le=10**12)
-    shares: int = Field(0, ge=0, le=10**12)
-    replies: int = Field(0, ge=0, le=10**12)
-    views: int = Field(0, ge=0, le=10**12)
+    likes: int = Field(0, ge=0, le=MAX_COUNT)
+    shares: int = Field(0, ge=0, le=MAX_COUNT)
+    replies: int = Field(0, ge=0, le=MAX_COUNT)
+    views: int = Field(0, ge=0, le=MAX_COUNT)
 
     @field_validator("created_at")
     @classmethod
@@ -232,11 +234,11 @@ def api_issues(
         return [IssueOut.model_validate(i) for i in rows]
 
 
-def _post_out(p: Any, issue_id: int | None = None, is_spread: bool | None = None) -> PostOut:
+def _post_out(p: Any, pseudonymise: bool, issue_id: int | None = None, is_spread: bool | None = None) -> PostOut:
     return PostOut(
         id=p.id,
         platform=p.platform,
-        url=p.url,
+        url=public_url(p.url, pseudonymise=pseudonymise),
         author=queries.author_alias(p.author_key),
         title=p.title,
         text=p.text,
@@ -256,6 +258,7 @@ def api_issue(
 ) -> IssueDetailOut:
     """One issue with its evidence posts, virality signals and alerts (the view is audit-logged)."""
     ctx = web(request)
+    hide = ctx.config.privacy.pseudonymise_authors  # post URLs without author handles
     out: IssueDetailOut | None = None
     with ctx.read() as session:
         issue = queries.visible_issue_row(session, principal, issue_id)
@@ -263,7 +266,7 @@ def api_issue(
             d = ctx.issue_detail(session, issue, max_posts=100, page=False)
             out = IssueDetailOut(
                 **IssueOut.model_validate(issue).model_dump(),
-                posts=[_post_out(e.post, issue.id, e.is_spread) for e in d.posts],
+                posts=[_post_out(e.post, hide, issue.id, e.is_spread) for e in d.posts],
                 signals=[SignalOut.model_validate(x) for x in d.signals],
                 alerts=[AlertOut.model_validate(a) for a in d.alerts],
             )
@@ -312,8 +315,10 @@ def api_posts(
 ) -> list[PostOut]:
     """Posts that belong to issues in your scope, newest first."""
     query = _posts_query(principal, issue_id, since, until, platform).limit(limit).offset(offset)
-    with web(request).read() as session:
-        return [_post_out(p, p.issue_id, p.is_spread) for p in session.execute(query)]
+    ctx = web(request)
+    pseudonymise = ctx.config.privacy.pseudonymise_authors
+    with ctx.read() as session:
+        return [_post_out(p, pseudonymise, p.issue_id, p.is_spread) for p in session.execute(query)]
 
 
 def _aware(when: datetime) -> datetime:
@@ -380,7 +385,7 @@ def api_posts_export(
                 created_at=p.created_at,
                 platform=p.platform,
                 author=(p.author_key or "") if handles else queries.author_alias(p.author_key),
-                url=p.url or "",
+                url=public_url(p.url, pseudonymise=not handles) or "",  # no handle in the `tautan` column
                 title=p.title or "",
                 text=p.text or "",
                 likes=p.likes,
@@ -425,7 +430,10 @@ def _api_filter(
     source: str | None,
 ) -> tuple[queries.TrendFilter, list[str]]:
     raw = actions.FilterInput(start, end, topic, agency, kecamatan, source)
-    return actions.trend_filter(web(request).config, raw, now_of(request))
+    try:
+        return actions.trend_filter(web(request).config, raw, now_of(request))
+    except actions.DateOutOfRange as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/trends", response_model=TrendsOut, responses=ERRORS, summary="Deret waktu keluhan")

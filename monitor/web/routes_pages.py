@@ -265,6 +265,7 @@ def issue_page(
             can_act=principal.can_act,
             csrf_token=getattr(request.state, "csrf_token", ""),
             agency_name=ctx.agency_name,
+            pseudonymise=ctx.config.privacy.pseudonymise_authors,
         ),
         chart_mentions=chart_mentions,
         chart_engagement=chart_engagement,
@@ -446,7 +447,10 @@ def _filter_from_query(request: Request) -> tuple[queries.TrendFilter, list[str]
         kecamatan=q.get("kecamatan"),
         source=q.get("source"),
     )
-    flt, problems = actions.trend_filter(web(request).config, raw, now_of(request))
+    try:
+        flt, problems = actions.trend_filter(web(request).config, raw, now_of(request))
+    except actions.DateOutOfRange as exc:
+        raise HTTPException(400, str(exc)) from None
     return flt, problems, raw
 
 
