@@ -64,7 +64,7 @@ def place_parts(kecamatan: str | None, desa: str | None) -> tuple[str | None, st
 
 
 def place_phrase(kecamatan: str | None, desa: str | None, *, short: bool = False) -> str | None:
-    """"Desa Bangsal, Kecamatan Pampangan" (or "..., Kec. Pampangan" when ``short``); None when nothing is known."""
+    """ "Desa Bangsal, Kecamatan Pampangan" (or "..., Kec. Pampangan" when ``short``); None when nothing is known."""
     village_name, kec = place_parts(kecamatan, desa)
     kec_text = (f"Kec. {kec}" if short else f"Kecamatan {kec}") if kec else None
     parts = [p for p in (village_name, kec_text) if p]

@@ -252,13 +252,13 @@ class Ingestor:
             return items
         known: dict[str, Post] = {}
         for start in range(0, len(wanted), INSERT_CHUNK):
-            for post in session.scalars(
+            for row in session.scalars(
                 select(Post)
                 .where(one_of(session, Post.canonical_url, wanted[start : start + INSERT_CHUNK]))
                 .order_by(Post.id)
             ):
-                if post.canonical_url is not None:
-                    known.setdefault(post.canonical_url, post)
+                if row.canonical_url is not None:
+                    known.setdefault(row.canonical_url, row)
         keep: list[RawItem] = []
         taken: set[str] = set()
         for item in items:
