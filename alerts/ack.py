@@ -206,6 +206,6 @@ def apply_link(session: Session, config: AppConfig, signed: str, *, actor: str, 
     action = verify_ack_link(config, signed)
     if action.action == "ack":
         alert = acknowledge(session, token=action.token, actor=actor, now=now, config=config)
-        issue = f" untuk isu #{alert.issue_id}" if alert.issue_id is not None else ""
+        issue = f" untuk isu OKI-{alert.issue_id}" if alert.issue_id is not None else ""
         return f"Terima kasih, tindak lanjut{issue} dicatat."
     return record_feedback(session, token=action.token, code=action.action, actor=actor, now=now, source="email")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from alerts.ack import acknowledge
 from alerts.engine import evaluate
+from alerts.stats import agency_times
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import Alert, AuditLog, Issue
@@ -64,3 +65,13 @@ def test_agency_not_confirming_is_still_escalated_after_comms_confirmed(sqlite_d
         later = evaluate(s, cfg, T0 + timedelta(minutes=cfg.alerts.escalate_after_minutes + 1))
     escalations = [a for a in later if a.kind == "escalation"]
     assert [e.payload["escalation"]["from"] for e in escalations] == ["agency:pupr"]
+
+
+def test_agency_statistics_count_only_the_agencys_own_confirmations(sqlite_db: Database, config: AppConfig) -> None:
+    cfg = alert_config(config)
+    with sqlite_db.session() as s:
+        make_issue(s, T0, stage="viral")
+        told = {a.receiver: a for a in evaluate(s, cfg, T0)}
+        acknowledge(s, token=told["humas"].ack_token, actor="telegram:@staf_kominfo", now=T0 + timedelta(minutes=5))
+        times = agency_times(s, T0 + timedelta(hours=1), config=cfg)
+    assert (times["pupr"].alerts, times["pupr"].acknowledged) == (1, 0)
