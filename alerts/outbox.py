@@ -54,10 +54,20 @@ THREADED_CHANNELS = ("email", "telegram")
 
 
 def growth_hash(growth: list[Any]) -> str | None:
-    """A fingerprint of the data a growth chart is drawn from; None when there is no chart to draw."""
+    """A fingerprint of the curve a growth chart draws; None when there is no chart to draw.
+
+    The assessment stores a reading every few minutes whether or not anything changed, so the
+    times always move on; the curve is the sequence of counts with repeats folded ("3, 12, 12, 12"
+    is the picture "3, 12"): a chart that would only stretch a flat line is not sent again.
+    """
     if len(growth) < 2:
         return None
-    return hashlib.sha256(json.dumps(growth, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    counts: list[str] = []
+    for row in growth:
+        value = str(row[1]) if isinstance(row, list | tuple) and len(row) > 1 else str(row)
+        if not counts or counts[-1] != value:
+            counts.append(value)
+    return hashlib.sha256(json.dumps(counts).encode()).hexdigest()[:32]
 
 
 def find_thread(session: Session, issue_id: int, channel: str, recipient: str) -> AlertThread | None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from alerts.engine import evaluate
-from alerts.outbox import deliver_due
+from alerts.outbox import deliver_due, growth_hash
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
@@ -168,3 +168,11 @@ def test_an_update_of_a_grouped_issue_answers_the_group_message(
     deliver_due(db, cfg, t1)
     update = _chat(tg, PUPR_CHAT)[-1]
     assert update["reply_parameters"]["message_id"] == 1
+
+
+def test_chart_fingerprint_follows_the_curve_not_the_clock() -> None:
+    a = [["2026-12-01T02:00:00+00:00", 3], ["2026-12-01T03:00:00+00:00", 12]]
+    flat_later = [*a, ["2026-12-01T04:00:00+00:00", 12]]
+    grown = [*a, ["2026-12-01T04:00:00+00:00", 30]]
+    assert growth_hash(a) == growth_hash(flat_later) != growth_hash(grown)
+    assert growth_hash(a[:1]) is None
