@@ -1,7 +1,10 @@
 """Acknowledgement (from Telegram, a signed e-mail link or the dashboard) and one-tap label feedback.
 
-Acknowledging any alert of an issue acknowledges the issue: escalation stops for every
-receiver, and the time to acknowledge is recorded for the agency's statistics.
+An acknowledgement is recorded for the receiver whose message was confirmed: its alerts
+about the issue (first, updates, repeats) are marked, another receiver's copies are not
+(Diskominfo confirming its own copy is not PUPR confirming). The issue itself counts as
+acknowledged, which stops escalation for every receiver, when the responsible agency
+confirms, or the escalation target confirms the escalation it received (taking it over).
 """
 
 from __future__ import annotations
@@ -80,9 +83,20 @@ def _find(session: Session, token: str | None, alert_id: int | None) -> Alert:
 
 
 def acknowledge(
-    session: Session, *, token: str | None = None, alert_id: int | None = None, actor: str, now: datetime
+    session: Session,
+    *,
+    token: str | None = None,
+    alert_id: int | None = None,
+    actor: str,
+    now: datetime,
+    config: AppConfig | None = None,
 ) -> Alert:
-    """Mark an alert (and its issue, and every alert of that issue) acknowledged; idempotent."""
+    """Mark an alert and its receiver's other alerts about the same issue(s) acknowledged; idempotent.
+
+    The issue is marked too when :func:`speaks_for_issue` says this receiver may confirm it.
+    ``config`` names the agency of configured receivers (``humas`` → Diskominfo); without it only
+    ``agency:<code>`` receivers are known.
+    """
     alert = _find(session, token, alert_id)
     issue_ids = {alert.issue_id} if alert.issue_id is not None else set()
     if alert.kind == "group" or (alert.kind == "escalation" and alert.issue_id is None):
@@ -90,7 +104,9 @@ def acknowledge(
         issue_ids |= {int(i["id"]) for i in alert.payload.get("group", []) if i.get("id") is not None}
     related = [alert]
     if issue_ids:
-        related += list(session.scalars(select(Alert).where(Alert.issue_id.in_(issue_ids))))
+        related += list(
+            session.scalars(select(Alert).where(Alert.issue_id.in_(issue_ids), Alert.receiver == alert.receiver))
+        )
     changed = False
     for a in related:
         if a.acknowledged_at is None:
@@ -99,16 +115,52 @@ def acknowledge(
             changed = True
     for iid in sorted(issue_ids):
         issue = session.get(Issue, iid)
-        if issue is not None and issue.acknowledged_at is None:
-            issue.acknowledged_at = now
-            issue.acknowledged_by = actor
-            session.add(
-                IssueEvent(issue_id=iid, at=now, kind="acknowledged", detail={"alert_id": alert.id}, actor=actor)
+        if issue is None or issue.acknowledged_at is not None or not speaks_for_issue(alert, issue, config):
+            continue
+        issue.acknowledged_at = now
+        issue.acknowledged_by = actor
+        session.add(
+            IssueEvent(
+                issue_id=iid,
+                at=now,
+                kind="acknowledged",
+                detail={"alert_id": alert.id, "receiver": alert.receiver},
+                actor=actor,
             )
+        )
     if changed:
-        session.add(AuditLog(at=now, actor=actor, action="alert.acknowledge", target=f"alert:{alert.id}", detail={}))
+        session.add(
+            AuditLog(
+                at=now,
+                actor=actor,
+                action="alert.acknowledge",
+                target=f"alert:{alert.id}",
+                detail={"receiver": alert.receiver, "issues": sorted(issue_ids)},
+            )
+        )
     session.flush()
     return alert
+
+
+def receiver_agency(receiver: str, config: AppConfig | None) -> str | None:
+    """The agency code a receiver speaks for: ``agency:pupr`` → ``pupr``; a named receiver's ``agency``."""
+    if receiver.startswith("agency:"):
+        return receiver.removeprefix("agency:")
+    named = config.alerts.receiver(receiver) if config is not None else None
+    return named.agency if named is not None else None
+
+
+def speaks_for_issue(alert: Alert, issue: Issue, config: AppConfig | None) -> bool:
+    """May confirming ``alert`` count as the issue's acknowledgement (stopping escalation for all)?
+
+    Yes for the responsible agency (the issue's agency, as routed when the alert was made) and for
+    the escalation target answering an escalation; no for a receiver told for information
+    (comms hearing of a viral issue), whose confirmation covers only its own copies.
+    """
+    if alert.kind == "escalation":
+        return True
+    agency = receiver_agency(alert.receiver, config)
+    return agency is not None and agency == (alert.agency_code or issue.agency_code)
 
 
 def record_feedback(
@@ -153,7 +205,7 @@ def apply_link(session: Session, config: AppConfig, signed: str, *, actor: str, 
     """
     action = verify_ack_link(config, signed)
     if action.action == "ack":
-        alert = acknowledge(session, token=action.token, actor=actor, now=now)
-        issue = f" untuk isu #{alert.issue_id}" if alert.issue_id is not None else ""
+        alert = acknowledge(session, token=action.token, actor=actor, now=now, config=config)
+        issue = f" untuk isu OKI-{alert.issue_id}" if alert.issue_id is not None else ""
         return f"Terima kasih, tindak lanjut{issue} dicatat."
     return record_feedback(session, token=action.token, code=action.action, actor=actor, now=now, source="email")

@@ -24,7 +24,7 @@ def queue_digests(session: Session, config: AppConfig, now: datetime) -> list[Al
     if not due <= local < due + CATCH_UP:
         return []
     day_start = datetime.combine(local.date(), datetime.min.time(), tzinfo=WIB)
-    times = agency_times(session, now, since=now - timedelta(days=30))
+    times = agency_times(session, now, since=now - timedelta(days=30), config=config)
     created: list[Alert] = []
     for agency in config.agencies:
         receiver = f"agency:{agency.code}"

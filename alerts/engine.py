@@ -40,6 +40,7 @@ from alerts.queue import queue_alert, receiver_label
 from alerts.render import clean_post_text
 from alerts.routing import Labels, RouteMatch, route
 from alerts.sla import add_working_days
+from classifiers.urgency import find_terms
 from monitor.config import AppConfig
 from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal
 from monitor.personal_urls import public_url
@@ -69,10 +70,9 @@ def crisis_reason(issue: Issue, config: AppConfig) -> str | None:
     """Crisis words found in the issue (title or its posts' words), or 'mendesak' for urgent issues; else None."""
     # The words are the keys of the term vector's "w" (the vector's own keys are "w", "sigs", ...): a crisis
     # word the posts share counts even when the title's phrase does not quote it.
+    # A phrase is read only from the title, never across the bag of words, and a denied one does not count.
     words = (issue.terms or {}).get("w", {})
-    text = " ".join([issue.title or "", *words]).lower()
-    text = re.sub(r"\s+", " ", text)
-    found = [w for w in config.alerts.crisis_words if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)]
+    found = find_terms(re.sub(r"\s+", " ", issue.title or ""), config.alerts.crisis_words, words)
     if found:
         return ", ".join(found[:3])
     return "mendesak" if issue.urgent else None

@@ -15,10 +15,16 @@ claimed but not yet sent are re-sent after the lease too, which is not a duplica
 Per (channel, recipient) delivery is FIFO: while an earlier delivery to the same
 recipient is failing, later ones wait behind it, so a mail server that comes back gets
 the queued alerts in the order they were decided.
+
+Every recipient follows an issue in one thread (:class:`monitor.models.AlertThread`): the
+first message sent about it is remembered in the transaction that confirms it, and later ones
+reply to it under the same subject; the chart goes again only when its data changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import random
 from dataclasses import dataclass, field
@@ -26,22 +32,55 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alerts.ack import sign_ack_link
 from alerts.channels import load_channel
 from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import RetrySettings
-from alerts.queue import idempotency_key, queue_alert
-from alerts.render import FEEDBACK_LABELS, Links, render
+from alerts.queue import queue_alert
+from alerts.render import FEEDBACK_LABELS, THREAD_KINDS, Links, render, thread_subject
 from monitor.config import AppConfig
 from monitor.db import Database
-from monitor.models import Alert, Delivery, DeliveryAttempt
+from monitor.models import Alert, AlertThread, Delivery, DeliveryAttempt
 
 log = logging.getLogger(__name__)
 
 SCAN_LIMIT = 5000
 """How many unsent rows one claim looks at (ordering needs to see earlier rows per recipient)."""
+THREADED_CHANNELS = ("email", "telegram")
+"""Channels where a message can answer an earlier one (webhooks carry ids in their JSON instead)."""
+
+
+def growth_hash(growth: list[Any]) -> str | None:
+    """A fingerprint of the curve a growth chart draws; None when there is no chart to draw.
+
+    The assessment stores a reading every few minutes whether or not anything changed, so the
+    times always move on; the curve is the sequence of counts with repeats folded ("3, 12, 12, 12"
+    is the picture "3, 12"): a chart that would only stretch a flat line is not sent again.
+    """
+    if len(growth) < 2:
+        return None
+    counts: list[str] = []
+    for row in growth:
+        value = str(row[1]) if isinstance(row, list | tuple) and len(row) > 1 else str(row)
+        if not counts or counts[-1] != value:
+            counts.append(value)
+    return hashlib.sha256(json.dumps(counts).encode()).hexdigest()[:32]
+
+
+def find_thread(session: Session, issue_id: int, channel: str, recipient: str) -> AlertThread | None:
+    """The recipient's thread about an issue, if a message about it was already sent there."""
+    return session.scalar(
+        select(AlertThread).where(
+            AlertThread.issue_id == issue_id, AlertThread.channel == channel, AlertThread.recipient == recipient
+        )
+    )
+
+
+def _threaded(alert: Alert, delivery: Delivery) -> bool:
+    return alert.issue_id is not None and alert.kind in THREAD_KINDS and delivery.channel in THREADED_CHANNELS
 
 
 @dataclass
@@ -127,7 +166,20 @@ def build_message(
             link = sign_ack_link(config, alert.ack_token, code)
             if link:
                 feedback[label] = link
-    rendered = render(payload, Links(dashboard=dash, issue=issue_url, ack=ack_link, feedback=feedback))
+    thread = (
+        find_thread(session, alert.issue_id, delivery.channel, delivery.recipient)
+        if (alert.issue_id is not None and _threaded(alert, delivery))
+        else None
+    )
+    chart_key = growth_hash(payload.get("growth") or [])
+    # The same picture again tells nothing new: a chart goes only when its data differs from the last one sent.
+    with_chart = chart_key is not None and (thread is None or thread.chart_hash != chart_key)
+    rendered = render(
+        payload,
+        Links(dashboard=dash, issue=issue_url, ack=ack_link, feedback=feedback),
+        subject=thread.subject if thread is not None else None,
+        chart=with_chart,
+    )
     buttons: list[tuple[Button, ...]] = []
     if acknowledgeable:
         buttons.append((Button("✅ Tindak lanjuti", callback_data=f"ack:{alert.ack_token}"),))
@@ -140,25 +192,20 @@ def build_message(
     if dash.startswith("https://") and issue_url:
         # Telegram refuses URL buttons to plain-http or internal hosts, so only a public https dashboard gets one.
         buttons.append((Button("Buka dasbor", url=issue_url),))
-    if alert.id not in chart_cache:
-        growth = payload.get("growth") or []
-        chart_cache[alert.id] = None
-        if len(growth) >= 2:
-            from alerts.chart import growth_chart  # matplotlib is heavy: load it only when a chart is drawn
+    if with_chart and alert.id not in chart_cache:
+        from alerts.chart import growth_chart  # matplotlib is heavy: load it only when a chart is drawn
 
-            chart_cache[alert.id] = growth_chart(growth)
-    thread = (
-        idempotency_key(alert.parent_alert_id, delivery.channel, delivery.recipient) if alert.parent_alert_id else None
-    )
+        chart_cache[alert.id] = growth_chart(payload.get("growth") or [])
     return OutgoingMessage(
         idempotency_key=delivery.idempotency_key,
         subject=rendered.subject,
         plain=rendered.plain,
         html=rendered.html,
         telegram_html=rendered.telegram,
-        chart_png=chart_cache[alert.id],
+        chart_png=chart_cache.get(alert.id) if with_chart else None,
+        chart_caption=rendered.chart_caption,
         buttons=tuple(buttons),
-        thread_key=thread,
+        reply_to=thread.external_id if thread is not None else None,
         json_body={
             "alert_id": alert.id,
             "kind": alert.kind,
@@ -183,6 +230,7 @@ def _record(
     permanent: bool = False,
     config: AppConfig,
     rng: random.Random,
+    sent: OutgoingMessage | None = None,
 ) -> str:
     retry = config.alerts.retry
     with db.session() as session:
@@ -192,6 +240,8 @@ def _record(
         session.add(DeliveryAttempt(delivery_id=d.id, at=now, ok=ok, error=error, retry_after=retry_after))
         if ok:
             d.status, d.sent_at, d.external_id, d.last_error = "sent", now, external_id, None
+            if sent is not None:
+                _remember_thread(session, d, sent, now)
             return "sent"
         d.last_error = error
         too_old = now - d.created_at >= timedelta(hours=retry.max_age_hours)
@@ -204,6 +254,48 @@ def _record(
         d.status = "failed"
         d.next_attempt_at = now + timedelta(seconds=backoff_seconds(d.attempts, retry, retry_after, rng))
         return "failed"
+
+
+def _remember_thread(session: Session, delivery: Delivery, message: OutgoingMessage, now: datetime) -> None:
+    """In the transaction that marks a delivery sent: start the recipient's thread, or note its new chart.
+
+    A group message starts the thread of every issue it lists, so a later update of one of them
+    answers the group message under that issue's own subject.
+    """
+    alert = session.get(Alert, delivery.alert_id)
+    if alert is None or delivery.channel not in THREADED_CHANNELS:
+        return
+    if alert.kind == "group":
+        starts = [(int(i["id"]), thread_subject(i)) for i in alert.payload.get("group", []) if i.get("id") is not None]
+    elif _threaded(alert, delivery) and alert.issue_id is not None:
+        starts = [(alert.issue_id, message.subject)]
+    else:
+        return
+    chart_key = growth_hash(alert.payload.get("growth") or []) if message.chart_png else None
+    for issue_id, subject in starts:
+        thread = find_thread(session, issue_id, delivery.channel, delivery.recipient)
+        if thread is not None:
+            if chart_key is not None:
+                thread.chart_hash, thread.updated_at = chart_key, now
+            continue
+        row = AlertThread(
+            issue_id=issue_id,
+            channel=delivery.channel,
+            recipient=delivery.recipient,
+            receiver=alert.receiver,
+            first_alert_id=alert.id,
+            external_id=delivery.external_id,
+            subject=subject[:300],
+            chart_hash=chart_key,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            # Another worker started this thread a moment ago: its first message stays the first.
+            log.info("thread of issue %s to %s %s already started", issue_id, delivery.channel, delivery.recipient)
 
 
 def _tell_admins(session: Session, config: AppConfig, delivery: Delivery, now: datetime) -> None:
@@ -224,6 +316,8 @@ def _tell_admins(session: Session, config: AppConfig, delivery: Delivery, now: d
             "failure": {
                 "delivery_id": delivery.id,
                 "alert_id": alert.id,
+                "issue_id": alert.issue_id,
+                "issue_title": (alert.payload.get("issue") or {}).get("title"),
                 "receiver": alert.payload.get("receiver_name") or alert.receiver,
                 "channel": delivery.channel,
                 "recipient": delivery.recipient,
@@ -307,7 +401,9 @@ def deliver_due(
                     db, delivery_id, now, ok=False, error=f"galat internal: {exc!r}", config=config, rng=rng
                 )
             else:
-                outcome = _record(db, delivery_id, now, ok=True, external_id=external_id, config=config, rng=rng)
+                outcome = _record(
+                    db, delivery_id, now, ok=True, external_id=external_id, config=config, rng=rng, sent=message
+                )
             if outcome == "sent":
                 report.sent += 1
             elif outcome == "dead":

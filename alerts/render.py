@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from classifiers.places import place_parts, place_phrase
 from classifiers.taxonomy import TOPIC_LONG_LABELS
+from classifiers.urgency import find_terms
 from monitor.clock import format_wib
 
 TELEGRAM_LIMIT = 4096
@@ -59,6 +61,74 @@ class Rendered:
     plain: str
     html: str
     telegram: str
+    chart_caption: str = ""
+    """Caption of the growth chart: the issue's number and title, so a photo alone says what it shows."""
+
+
+PLATFORM_LABELS = {
+    "x": "X",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "tiktok": "TikTok",
+    "youtube": "YouTube",
+    "telegram": "Telegram",
+    "reddit": "Reddit",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+    "googlenews": "Google News",
+    "rss": "berita",
+    "news": "berita",
+    "import": "laporan",
+}
+"""How a post's platform is named in a message (an imported report with no known platform is a "laporan")."""
+CAPTION_LIMIT = 1024
+"""Telegram's limit for a photo caption."""
+THREAD_KINDS = ("first", "crisis", "update", "repeat", "regression", "escalation")
+"""Alerts about one issue, sent in that issue's thread."""
+
+
+def issue_number(issue_id: object) -> str:
+    """The issue's number as people see it: ``OKI-123`` (stable: the issue's id)."""
+    return f"OKI-{issue_id}"
+
+
+def where_text(item: dict[str, Any], *, short: bool = False) -> str:
+    """Where an issue is, as far as its data says: "Kelurahan Kedaton, Kecamatan Kayu Agung", or not known."""
+    return place_phrase(item.get("kecamatan"), item.get("desa"), short=short) or "lokasi belum diketahui"
+
+
+def thread_subject(issue: dict[str, Any]) -> str:
+    """The e-mail subject of an issue's thread, fixed at its first message: "[OKI-12] <title> – <place>"."""
+    place = place_phrase(issue.get("kecamatan"), issue.get("desa"), short=True)
+    _village, kec = place_parts(issue.get("kecamatan"), issue.get("desa"))
+    title = str(issue.get("title") or "Isu")
+    # Titles usually name the place already ("Infrastruktur di Desa Bangsal, Pampangan: ...").
+    said = kec is not None and kec.lower() in title.lower()
+    text = f"[{issue_number(issue.get('id'))}] {title}" + (f" – {place}" if place and not said else "")
+    return _CONTROL.sub(" ", text).replace("\n", " ")[:180]
+
+
+def chart_caption(issue: dict[str, Any]) -> str:
+    """ "OKI-12 · <title>: grafik pertumbuhan unggahan", within Telegram's caption limit."""
+    tail = ": grafik pertumbuhan unggahan"
+    head = f"{issue_number(issue.get('id'))} · "
+    title = clean_post_text(str(issue.get("title") or "Isu"), CAPTION_LIMIT - len(head) - len(tail))
+    return head + title + tail
+
+
+def named_crisis_words(reason: str | None, issue: dict[str, Any], posts: list[dict[str, Any]]) -> list[str]:
+    """The crisis words of ``reason`` that the message itself quotes (title or example posts), not denied there.
+
+    A word found only in posts the message does not show, or a reason that is no word at all
+    ("mendesak"), is not named: the reader must be able to see it in what is quoted.
+    """
+    words = [w.strip() for w in (reason or "").split(",") if w.strip()]
+    if not words:
+        return []
+    quoted = " | ".join(
+        [str(issue.get("title") or ""), *(clean_post_text(str(p.get("text") or "")) for p in posts[:3])]
+    )
+    return find_terms(quoted, words)
 
 
 FEEDBACK_LABELS = {"n": "Bukan keluhan", "o": "Bukan OKI", "d": "Salah dinas"}
@@ -155,12 +225,13 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
     if kind == "delivery_failed":
         return _build_failure(payload, links, prefix)
     stage = STAGE_LABELS.get(str(issue.get("stage", "")), str(issue.get("stage", "")).upper())
-    kec = issue.get("kecamatan") or "lokasi belum diketahui"
-    doc = _Doc(f"[{prefix} · {stage}] {issue.get('title', 'Isu')} – Kec. {kec}")
-    doc.add(_t(f"[{prefix} · {stage}] ", None, True), _t(str(issue.get("title", "Isu")), None, True))
-    where = f"Kecamatan {kec}" + (f", desa {issue['desa']}" if issue.get("desa") else "")
+    doc = _Doc(thread_subject(issue))
+    doc.add(
+        _t(f"[{prefix} · {stage}] ", None, True),
+        _t(f"{issue_number(issue.get('id'))} · {issue.get('title', 'Isu')}", None, True),
+    )
     doc.add(_t("Apa: "), _t(TOPIC_LABELS.get(str(issue.get("topic")), str(issue.get("topic")))))
-    doc.add(_t("Di mana: "), _t(where))
+    doc.add(_t("Di mana: "), _t(where_text(issue)))
     doc.add(_t("Dinas: "), _t(str(issue.get("agency_name") or issue.get("agency_code") or "-")))
     stats = f"{issue.get('post_count', 0)} unggahan dari {issue.get('author_count', 0)} akun"
     grow = growth_text(payload.get("growth") or [])
@@ -175,13 +246,18 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
         doc.add(
             _t(
                 f"Isu ini naik dari tahap {STAGE_LABELS.get(str(payload.get('previous_stage')), '-')} ke {stage}; "
-                f"peringatan pertama #{payload.get('first_alert_id')} dikirim {_when(payload.get('first_sent_at'))}."
+                f"peringatan pertama dikirim {_when(payload.get('first_sent_at'))}."
             )
         )
     if kind == "regression":
         doc.add(_t("Isu ini sudah ditandai selesai, tetapi keluhan muncul lagi.", None, True))
     if kind == "crisis" and payload.get("reason"):
-        doc.add(_t(f"Kata krisis terdeteksi: {payload['reason']}. Dikirim segera tanpa menunggu lonjakan.", None, True))
+        named = named_crisis_words(payload.get("reason"), issue, payload.get("posts") or [])
+        if named:
+            line = f"Kata krisis dalam unggahan: {', '.join(named)}. Dikirim segera tanpa menunggu lonjakan."
+        else:
+            line = "Dikirim segera tanpa menunggu lonjakan: laporan menyangkut keselamatan."
+        doc.add(_t(line, None, True))
     if kind == "escalation":
         doc.add(_escalation_line(payload.get("escalation") or {}))
     if issue.get("urgent"):
@@ -192,7 +268,8 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
         for i, post in enumerate(posts[:3], 1):
             text = clean_post_text(str(post.get("text") or ""))
             url = post.get("url") or None
-            label = f"{post.get('platform', 'sumber')}"
+            platform = str(post.get("platform") or "")
+            label = PLATFORM_LABELS.get(platform, platform or "sumber")
             doc.add(_t(f"{i}. “{text}” "), _t(f"[{label}]", url), kind="post")
     doc.add(_t("Yang perlu dilakukan: "), _t(_advice(kind, issue)))
     if payload.get("ack_due_at") or payload.get("respond_due_at"):
@@ -247,9 +324,11 @@ def _build_group(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
         doc = _Doc(f"[{prefix}] {len(items)} isu baru untuk {payload.get('agency_name', 'dinas')}")
         doc.add(_t(f"[{prefix}] ", None, True), _t(f"{len(items)} isu kecil baru", None, True))
     for it in items:
-        kec = it.get("kecamatan") or "?"
         doc.add(
-            _t(f"• {it.get('title', 'Isu')} – Kec. {kec} ({it.get('post_count', 0)} unggahan) "),
+            _t(
+                f"• {issue_number(it.get('id'))} · {it.get('title', 'Isu')} – {where_text(it, short=True)} "
+                f"({it.get('post_count', 0)} unggahan) "
+            ),
             _t("[detail]", f"{links.dashboard}/issues/{it.get('id')}"),
             kind="li",
         )
@@ -277,8 +356,7 @@ def _build_digest(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
     for it in (d.get("top") or [])[:5]:
         doc.add(
             _t(
-                f"• [{STAGE_LABELS.get(str(it.get('stage')), '')}] {it.get('title', '')} "
-                f"– Kec. {it.get('kecamatan') or '?'}"
+                f"• [{STAGE_LABELS.get(str(it.get('stage')), '')}] {it.get('title', '')} – {where_text(it, short=True)}"
             ),
             kind="li",
         )
@@ -305,7 +383,10 @@ def _build_source(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
 def _build_failure(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
     f: dict[str, Any] = payload.get("failure") or {}
     doc = _Doc(f"[{prefix}] {f.get('channel', '?')} ke {f.get('receiver', '?')}")
-    doc.add(_t(f"[{prefix}] ", None, True), _t(f"peringatan #{f.get('alert_id')} tidak sampai", None, True))
+    what = f"peringatan isu {issue_number(f['issue_id'])}" if f.get("issue_id") else "sebuah peringatan"
+    if f.get("issue_title"):
+        what += f" “{f['issue_title']}”"
+    doc.add(_t(f"[{prefix}] ", None, True), _t(f"{what} tidak sampai", None, True))
     doc.add(_t(f"Penerima: {f.get('receiver', '?')} lewat {f.get('channel', '?')} ({f.get('recipient', '?')})"))
     doc.add(_t(f"Sebab: {f.get('error') or '-'}"))
     doc.add(
@@ -347,10 +428,16 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render(payload: dict[str, Any], links: Links) -> Rendered:
-    """Render one alert for every channel; the Telegram text always fits in one message."""
+def render(payload: dict[str, Any], links: Links, *, subject: str | None = None, chart: bool | None = None) -> Rendered:
+    """Render one alert for every channel; the Telegram text always fits in one message.
+
+    ``subject`` is the thread's fixed subject when the recipient already has one; ``chart`` says
+    whether the growth chart goes with this message (default: whenever there is a growth series).
+    """
     doc = _build(payload, links)
-    subject = _CONTROL.sub(" ", doc.title).replace("\n", " ")[:180]
+    subject = _CONTROL.sub(" ", subject or doc.title).replace("\n", " ")[:180]
+    issue: dict[str, Any] = payload.get("issue") or {}
+    caption = chart_caption(issue) if issue else "Grafik pertumbuhan unggahan"
     plain = "\n\n".join("".join(_plain_part(p) for p in parts) for _, parts in doc.blocks)
     body = "\n".join(
         f"<li>{''.join(_html_part(p) for p in parts)}</li>"
@@ -358,11 +445,13 @@ def render(payload: dict[str, Any], links: Links) -> Rendered:
         else f"<p>{''.join(_html_part(p) for p in parts)}</p>"
         for k, parts in doc.blocks
     )
-    chart = '<p><img src="cid:chart" alt="Grafik pertumbuhan isu" width="480"></p>' if payload.get("growth") else ""
+    with_chart = bool(payload.get("growth")) if chart is None else chart
+    alt = html.escape(caption, quote=True)
+    chart_html = f'<p><img src="cid:chart" alt="{alt}" width="480"></p>' if with_chart else ""
     html_body = (
         '<!doctype html><html lang="id"><head><meta charset="utf-8"></head>'
-        f'<body style="font-family:sans-serif;max-width:640px">{body}{chart}'
+        f'<body style="font-family:sans-serif;max-width:640px">{body}{chart_html}'
         '<p style="color:#666;font-size:12px">OKI Viral Monitor · Pemkab Ogan Komering Ilir · waktu dalam WIB</p>'
         "</body></html>"
     )
-    return Rendered(subject=subject, plain=plain, html=html_body, telegram=_fit_telegram(doc))
+    return Rendered(subject=subject, plain=plain, html=html_body, telegram=_fit_telegram(doc), chart_caption=caption)

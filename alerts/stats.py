@@ -9,6 +9,8 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.ack import receiver_agency
+from monitor.config import AppConfig
 from monitor.models import Alert, Issue
 
 ROOTS = ("first", "crisis", "group", "regression")
@@ -26,8 +28,14 @@ class AgencyTimes:
     """Open issues with an alert past its SLA response deadline (each issue once, however many were told)."""
 
 
-def agency_times(session: Session, now: datetime, since: datetime | None = None) -> dict[str, AgencyTimes]:
-    """Per agency: how fast alerts were acknowledged and issues resolved (medians), and SLA misses."""
+def agency_times(
+    session: Session, now: datetime, since: datetime | None = None, config: AppConfig | None = None
+) -> dict[str, AgencyTimes]:
+    """Per agency: how fast alerts were acknowledged and issues resolved (medians), and SLA misses.
+
+    Only alerts told to the agency itself count: comms hearing of the same issue (its alert carries
+    the issue's agency code too) confirms for itself, not for the agency.
+    """
     q = select(Alert).where(Alert.kind.in_(ROOTS), Alert.agency_code.is_not(None))
     if since is not None:
         q = q.where(Alert.created_at >= since)
@@ -37,6 +45,8 @@ def agency_times(session: Session, now: datetime, since: datetime | None = None)
     issues: dict[str, set[int]] = {}
     for a in session.scalars(q):
         if a.payload.get("grouped_into"):
+            continue
+        if receiver_agency(a.receiver, config) != a.agency_code:
             continue
         code = str(a.agency_code)
         counts[code] = counts.get(code, 0) + 1

@@ -2,12 +2,14 @@
 
 Pure and cheap: one scan of the text with a single alternation of named groups. Cues are
 words a reader on the comms team would also react to; "lampu mati" / "air mati" are not
-deaths, so "mati" alone is not a cue.
+deaths, so "mati" alone is not a cue. A cue said not to have happened ("untung dak ado
+korban jiwa", "tanpa korban jiwa", "korban jiwa nihil") is no cue: see :func:`negated`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 _FAMILIES: tuple[tuple[str, str], ...] = (
     (
@@ -44,6 +46,59 @@ _FIRST_WORDS = frozenset(_first_word(alt) for _name, body in _FAMILIES for alt i
 _TRIGGERS = frozenset(_first_word(alt) for name, body in _FAMILIES if name != "anak" for alt in body.split("|"))
 _ORDER = ("korban_jiwa", "kebakaran", "banjir", "darurat")
 
+# Words that deny what follows. Normalised text already reads "dak ado"/"idak ado"/"nggak ada" as
+# "tidak ada"; the raw spellings are listed too because titles and term words are matched unnormalised.
+_NEGATORS = frozenset(
+    {
+        "tidak", "tak", "tiada", "tanpa", "bukan", "belum", "nihil", "nol", "zero",
+        "dak", "idak", "ndak", "nggak", "ngga", "enggak", "gak", "ga", "kagak", "endak",
+    }
+)  # fmt: skip
+# Between the denial and the cue: "tidak ada (laporan) korban jiwa", "belum ada (warga yang) meninggal".
+_FILLERS = frozenset(
+    {"ada", "ado", "yang", "yg", "laporan", "dilaporkan", "lagi", "satu", "satupun", "seorang", "pun", "orang", "warga"}
+)
+_AFTER = frozenset({"nihil", "nol"})
+"""Words after a cue that deny it: "korban jiwa nihil"."""
+
+
+def negated(text: str, start: int, end: int) -> bool:
+    """True when the words around ``text[start:end]`` deny it ("tidak ada korban jiwa", "korban jiwa nihil").
+
+    A denial counts when it stands right before the cue or is separated from it only by filler
+    words ("ada", "yang", "laporan", ...), at most three; "tidak ada bantuan, warga tewas" is a death.
+    """
+    before = re.findall(r"\w+", text[max(0, start - 80) : start].lower())[-4:]
+    for word in reversed(before):
+        if word in _NEGATORS:
+            return True
+        if word not in _FILLERS:
+            break
+    after = re.findall(r"\w+", text[end : end + 40].lower())[:1]
+    return bool(after) and after[0] in _AFTER
+
+
+def find_terms(text: str, terms: Iterable[str], words: Mapping[str, object] | Iterable[str] = ()) -> list[str]:
+    """The ``terms`` said (not denied) in ``text``, in the order given; one-word terms also count from ``words``.
+
+    ``words`` is a bag of words (an issue's term vector): a phrase is never read across it, since
+    its words sit side by side only by accident ("korban" and "jiwa" from "tidak ada korban jiwa").
+    """
+    bag = {str(w).lower() for w in words}
+    found: list[str] = []
+    for term in terms:
+        term = term.strip().lower()
+        if not term:
+            continue
+        if " " not in term and term in bag:
+            found.append(term)
+            continue
+        for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", text, re.IGNORECASE):
+            if not negated(text, m.start(), m.end()):
+                found.append(term)
+                break
+    return found
+
 
 def urgency_cues(normalised: str, tokens: list[str] | None = None) -> tuple[str, ...]:
     """Names of the urgency cues present in already-normalised text, in a fixed order.
@@ -54,7 +109,12 @@ def urgency_cues(normalised: str, tokens: list[str] | None = None) -> tuple[str,
     """
     if _TRIGGERS.isdisjoint(normalised.split() if tokens is None else tokens):
         return ()
-    seen = _scan(normalised, tokens) if tokens is not None else {m.lastgroup for m in _PATTERN.finditer(normalised)}
+    spans = (
+        _scan_spans(normalised, tokens)
+        if tokens is not None
+        else [(m.lastgroup, m.start(), m.end()) for m in _PATTERN.finditer(normalised)]
+    )
+    seen = {name for name, start, end in spans if not negated(normalised, start, end)}
     if not seen:
         return ()
     # "tenggelam" and "kritis" are harm words as well as flood/emergency cues.
@@ -66,17 +126,22 @@ def urgency_cues(normalised: str, tokens: list[str] | None = None) -> tuple[str,
 
 
 def _scan(normalised: str, tokens: list[str]) -> set[str | None]:
+    """The cue names _PATTERN.finditer(normalised) finds (negated or not)."""
+    return {name for name, _start, _end in _scan_spans(normalised, tokens)}
+
+
+def _scan_spans(normalised: str, tokens: list[str]) -> list[tuple[str | None, int, int]]:
     # What _PATTERN.finditer(normalised) finds, for text whose words `tokens` are separated by
     # single spaces: the regex is tried left to right only where a word that can start a cue
     # starts, skipping words inside the previous match, instead of at every character.
-    seen: set[str | None] = set()
+    seen: list[tuple[str | None, int, int]] = []
     pos = 0
     resume = 0
     for word in tokens:
         if pos >= resume and word in _FIRST_WORDS:
             match = _PATTERN.match(normalised, pos)
             if match is not None:
-                seen.add(match.lastgroup)
+                seen.append((match.lastgroup, match.start(), match.end()))
                 resume = match.end()
         pos += len(word) + 1
     return seen

@@ -6,7 +6,9 @@ One record per row/line with the architecture sketch's fields::
      "text": "Jalan di Desa Sungai Lumpur rusak", "created_at": "2026-11-02T08:15:00+07:00",
      "likes": 0, "shares": 0, "replies": 0, "views": 0}
 
-Optional: ``title``, ``platform`` (default ``import``), ``kind`` (post/comment/news),
+Optional: ``title``, ``platform`` (else read from the URL's host: an exported tweet is an ``x``
+post, so it is shown as one and counted once with the same tweet fetched from X; ``import``
+when neither says), ``kind`` (post/comment/news),
 ``parent_id``. ``created_at`` is ISO 8601; without an offset it is read as WIB
 (Asia/Jakarta), because local exports are in local time. Pure parsing: bad records are
 reported per line (in Bahasa Indonesia, for the person running the import) and
@@ -27,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from collectors.base import RawItem
@@ -38,6 +41,37 @@ MAX_TEXT = 20_000
 FIELDS = ("source", "external_id", "url", "author", "text", "created_at", "likes", "shares", "replies", "views")
 _OPTIONAL = ("title", "platform", "kind", "parent_id")
 _KINDS = {"post", "comment", "news"}
+_HOST_PLATFORMS = {
+    "x.com": "x",
+    "twitter.com": "x",
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "fb.watch": "facebook",
+    "instagram.com": "instagram",
+    "tiktok.com": "tiktok",
+    "youtube.com": "youtube",
+    "youtu.be": "youtube",
+    "t.me": "telegram",
+    "reddit.com": "reddit",
+    "bsky.app": "bluesky",
+}
+
+
+def platform_of_url(url: str | None) -> str | None:
+    """The social platform a post URL belongs to ("https://mobile.twitter.com/a/status/1" → "x"), else None."""
+    if not url:
+        return None
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None
+    parts = host.split(".")
+    # "www.", "m.", "mobile.", "web." and other sub-domains belong to the same platform.
+    for k in range(len(parts) - 1):
+        found = _HOST_PLATFORMS.get(".".join(parts[k:]))
+        if found:
+            return found
+    return None
 
 
 ENCODINGS = ("utf-8", "cp1252")
@@ -220,7 +254,7 @@ def parse_record(record: Any, *, now: datetime) -> tuple[RawItem | None, str]:
     return (
         RawItem(
             source=source,
-            platform=_string(record.get("platform")) or "import",
+            platform=(_string(record.get("platform")).lower() or platform_of_url(url) or "import")[:30],
             external_id=external_id,
             text=text,
             created_at=created,

@@ -1,8 +1,10 @@
 """Store collected items: idempotent, batched, one bad item never costs the batch.
 
 The same (source, external id) never makes a second row; a newer engagement
-count on a known post is appended as a metrics snapshot instead. Authors are
-pseudonymised here, before anything is written.
+count on a known post is appended as a metrics snapshot instead. Nor does the same
+platform post arriving through two sources (a tweet in an import file and fetched from
+X): it is one post, counted once as evidence. Authors are pseudonymised here, before
+anything is written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets as pysecrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +37,25 @@ log = logging.getLogger(__name__)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 INSERT_CHUNK = 900  # ids per IN list, under every database's bound-parameter limit
+_X_STATUS = re.compile(
+    r"^https?://(?:[a-z0-9-]+\.)*(?:x|twitter)\.com/(?:i/web/|i/|[A-Za-z0-9_]{1,30}/)status(?:es)?/(\d{1,25})(?:[/?#]|$)",
+    re.IGNORECASE,
+)
+
+
+def post_identity(platform: str, external_id: str, url: str | None) -> str | None:
+    """One name for one platform post whichever source brought it, or None when it cannot be told.
+
+    A tweet is ``https://x.com/i/status/<id>`` whether it came as ``twitter.com/<user>/status/<id>``
+    in an import file, ``x.com/i/web/status/<id>`` or from the X collector (whose external id is the
+    tweet id). It is stored as the post's canonical URL, so URL look-ups and copy links use it too.
+    """
+    found = _X_STATUS.match(url) if url else None
+    if found is not None:
+        return f"https://x.com/i/status/{found.group(1)}"
+    if platform == "x" and external_id.isdigit():
+        return f"https://x.com/i/status/{external_id}"
+    return None
 
 
 @dataclass
@@ -188,13 +210,10 @@ class Ingestor:
             report.duplicates += 1
             counts = (item.likes, item.shares, item.replies, item.views)
             if counts != (post.likes, post.shares, post.replies, post.views):
-                post.likes, post.shares, post.replies, post.views = counts
-                session.add(
-                    PostMetric(
-                        post_id=post.id, at=now, likes=counts[0], shares=counts[1], replies=counts[2], views=counts[3]
-                    )
-                )
+                self._reading(session, post, counts, now)
                 report.updated += 1
+        if fresh:
+            fresh = self._same_posts(session, fresh, report, now)
         if fresh:
             try:
                 with session.begin_nested():
@@ -220,6 +239,58 @@ class Ingestor:
                         log.warning(msg)
         return report
 
+    @staticmethod
+    def _reading(session: Session, post: Post, counts: tuple[int, int, int, int], now: datetime) -> None:
+        post.likes, post.shares, post.replies, post.views = counts
+        session.add(
+            PostMetric(post_id=post.id, at=now, likes=counts[0], shares=counts[1], replies=counts[2], views=counts[3])
+        )
+
+    def _same_posts(self, session: Session, items: list[RawItem], report: IngestReport, now: datetime) -> list[RawItem]:
+        """Drop items that are a platform post already stored (from any source, or earlier in the batch).
+
+        The stored post keeps its row and takes the higher engagement counts (an export is a stale
+        reading; counts only grow) and, if it was stored as a bare ``import``, the real platform.
+        """
+        identity = {id(item): post_identity(item.platform, item.external_id, item.url) for item in items}
+        wanted = sorted({v for v in identity.values() if v})
+        if not wanted:
+            return items
+        known: dict[str, Post] = {}
+        for start in range(0, len(wanted), INSERT_CHUNK):
+            for row in session.scalars(
+                select(Post)
+                .where(one_of(session, Post.canonical_url, wanted[start : start + INSERT_CHUNK]))
+                .order_by(Post.id)
+            ):
+                if row.canonical_url is not None:
+                    known.setdefault(row.canonical_url, row)
+        keep: list[RawItem] = []
+        taken: set[str] = set()
+        for item in items:
+            key = identity[id(item)]
+            if key is None:
+                keep.append(item)
+                continue
+            post = known.get(key)
+            if post is None:
+                if key not in taken:
+                    taken.add(key)
+                    keep.append(item)
+                else:
+                    report.duplicates += 1
+                continue
+            report.duplicates += 1
+            stored = (post.likes, post.shares, post.replies, post.views)
+            counts = (item.likes, item.shares, item.replies, item.views)
+            higher = tuple(max(a, b) for a, b in zip(stored, counts, strict=True))
+            if higher != stored:
+                self._reading(session, post, (higher[0], higher[1], higher[2], higher[3]), now)
+                report.updated += 1
+            if post.platform == "import" and item.platform != "import":
+                post.platform = item.platform
+        return keep
+
     def _insert(self, session: Session, source: Source, items: Iterable[RawItem], now: datetime) -> None:
         # Core bulk statements, not ORM objects: this runs for every collected post, and one
         # ORM object per row cost four times the insert itself (bench/ingest.py profile).
@@ -228,6 +299,7 @@ class Ingestor:
         for item in items:
             text = _clean_text(item.text or "", limit)
             title = _clean_text(item.title, 500) if item.title else None
+            same = post_identity(item.platform, item.external_id, item.url)
             rows.append(
                 {
                     "source_id": source.id,
@@ -235,7 +307,7 @@ class Ingestor:
                     "external_id": item.external_id,
                     "kind": item.kind,
                     "url": item.url,
-                    "canonical_url": canonical_url(item.url) if item.url else None,
+                    "canonical_url": same or (canonical_url(item.url) if item.url else None),
                     "author_key": self.pseudonymise(item.author),
                     "title": title,
                     "text": text,

@@ -464,3 +464,28 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+
+
+class AlertThread(Base):
+    """One conversation per issue and recipient: where its first message went and what it showed.
+
+    Updates reply to ``external_id`` (Telegram message id, e-mail Message-ID) under the
+    subject fixed at the first message; the chart is sent again only when ``chart_hash`` changes.
+    """
+
+    __tablename__ = "alert_threads"
+    __table_args__ = (UniqueConstraint("issue_id", "channel", "recipient", name="uq_alert_threads"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    channel: Mapped[str] = mapped_column(String(30))
+    recipient: Mapped[str] = mapped_column(String(300))
+    receiver: Mapped[str] = mapped_column(String(100))
+    first_alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    """The e-mail subject every message of the thread carries ("[OKI-12] Jembatan ambruk – ...")."""
+    chart_hash: Mapped[str | None] = mapped_column(String(64))
+    """Hash of the growth data the last chart sent in this thread was drawn from."""
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from classifiers.normalise import normalise
+from classifiers.places import place_parts
 from classifiers.taxonomy import TOPIC_LABELS
 
 TOP_WORDS = 4
@@ -166,7 +167,9 @@ def make_title(
     topic: str, kecamatan: str | None, desa: str | None, weights: Mapping[str, float], phrase: str | None = None
 ) -> str:
     """A short Indonesian title: topic, place, then ``phrase`` or else the issue's top words."""
-    place = f"Desa {desa}, {kecamatan}" if desa and kecamatan else (kecamatan or "lokasi belum jelas")
+    # "Kelurahan Kedaton", not "Desa Kedaton": the region file's code says which it is.
+    village, kec = place_parts(kecamatan, desa)
+    place = f"{village}, {kec}" if village and kec else (kec or "lokasi belum jelas")
     words = phrase or _display(top_words(weights))
     return f"{TOPIC_LABELS.get(topic, topic)} di {place}" + (f": {words}" if words else "")
 

@@ -96,10 +96,12 @@ def test_first_alert_and_update_reach_email_and_telegram(
     assert {b["text"] for b in buttons} >= {"Bukan keluhan", "Bukan OKI", "Salah dinas"}
     assert all(len(b["callback_data"].encode()) <= 64 for b in buttons if "callback_data" in b)
     assert "Pembaruan" in update_tg["text"]
-    assert len(tg.calls("sendPhoto")) == 2
+    # The update's growth data is the first's: the same picture is not sent again.
+    assert len(tg.calls("sendPhoto")) == 1
+    assert update_tg["reply_parameters"]["message_id"] == 1
     with db.session() as s:
         ids = {d.external_id for d in s.scalars(select(Delivery).where(Delivery.channel == "telegram"))}
-    assert ids == {"1", "3"}  # message ids (2 and 4 are the charts)
+    assert ids == {"1", "3"}  # message ids (2 is the chart)
 
 
 def test_telegram_429_honours_retry_after(

@@ -220,3 +220,19 @@ def test_import_rows_property(rows: list[tuple[dict[str, object], bool]]) -> Non
         assert all(0 <= getattr(item, n) <= MAX_COUNT for n in ("likes", "shares", "replies", "views"))
         alone, _ = parse_jsonl(json.dumps(record, ensure_ascii=False), now=NOW)
         assert alone and alone[0].text == item.text and alone[0].external_id == item.external_id
+
+
+def test_platform_from_column_else_url_host_else_import(tmp_path: Path) -> None:
+    header = "source,external_id,url,platform,text,created_at\n"
+    rows = [
+        "humas,H-1,https://mobile.twitter.com/warga/status/42,,Jembatan Bangsal putus,2026-11-02T07:00:00Z",
+        "humas,H-2,https://www.facebook.com/groups/oki/posts/7,,Jembatan Bangsal putus,2026-11-02T07:00:00Z",
+        "humas,H-3,,Instagram,Jembatan Bangsal putus,2026-11-02T07:00:00Z",
+        "humas,H-4,https://sumselupdate.example/berita/1,,Jembatan Bangsal putus,2026-11-02T07:00:00Z",
+        "humas,H-5,,,Jembatan Bangsal putus,2026-11-02T07:00:00Z",
+    ]
+    path = tmp_path / "ekspor.csv"
+    path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    items, errors = parse_import_file(path, now=NOW)
+    assert errors == []
+    assert [i.platform for i in items] == ["x", "facebook", "instagram", "import", "import"]

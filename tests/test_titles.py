@@ -74,7 +74,7 @@ def test_current_phrase_is_kept_unless_clearly_outweighed() -> None:
 
 def test_title_falls_back_to_top_words_and_round_trips_its_phrase() -> None:
     title = make_title("air_bersih", "Kayu Agung", "Jua-jua", {"pdam": 3.0, "air": 3.0, "amis": 1.0})
-    assert title == "Air bersih di Desa Jua-jua, Kayu Agung: air PDAM amis"
+    assert title == "Air bersih di Kelurahan Jua-jua, Kayu Agung: air PDAM amis"
     assert words_of(title) == "air PDAM amis"
     assert make_title("bencana", None, None, {}) == "Bencana di lokasi belum jelas" and words_of("Bencana") is None
     assert top_words({"b": 1.0, "a": 1.0, "c": 2.0}, 2) == ["c", "a"]  # ties alphabetical: reproducible

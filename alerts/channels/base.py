@@ -26,8 +26,10 @@ class OutgoingMessage:
     telegram_html: str
     chart_png: bytes | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
-    thread_key: str | None = None
-    """Idempotency key of the first alert of the thread (e-mail In-Reply-To)."""
+    reply_to: str | None = None
+    """The channel's id of the thread's first message (Telegram message_id, e-mail Message-ID), if any."""
+    chart_caption: str = ""
+    """What the chart shows (issue number and title), for channels that send it as a separate photo."""
     json_body: dict[str, object] = field(default_factory=dict)
     """Structured form for webhooks."""
 

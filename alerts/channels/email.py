@@ -2,7 +2,8 @@
 
 The Message-ID is derived from the delivery's idempotency key, so a resend after a
 crash carries the same id and mail clients fold the duplicate; updates set
-In-Reply-To/References to the first alert's id so they land in its thread.
+In-Reply-To/References to the Message-ID of the first mail the recipient got about the issue,
+under the same subject, so they land in its thread.
 """
 
 from __future__ import annotations
@@ -35,10 +36,9 @@ def build_email(message: OutgoingMessage, sender: str, recipient: str) -> EmailM
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id(message.idempotency_key)
     msg["X-OKI-Idempotency-Key"] = message.idempotency_key
-    if message.thread_key:
-        parent = message_id(message.thread_key)
-        msg["In-Reply-To"] = parent
-        msg["References"] = parent
+    if message.reply_to:
+        msg["In-Reply-To"] = message.reply_to
+        msg["References"] = message.reply_to
     msg.set_content(message.plain)
     msg.add_alternative(message.html, subtype="html")
     if message.chart_png:

@@ -1,9 +1,11 @@
 """Telegram Bot API over httpx: alerts with an acknowledge button, and reading the button presses.
 
 Sending: ``sendMessage`` (HTML parse mode, text already escaped and fitted to 4096 by
-:mod:`alerts.render`) with an inline keyboard, then the growth chart via ``sendPhoto``
-as a reply. Telegram has no idempotency key, so a timeout after the request left is
-treated as temporary (a possible duplicate is preferred to a lost alert).
+:mod:`alerts.render`) with an inline keyboard, as a reply to the issue's first message in
+that chat when there is one, then the growth chart (when it changed) via ``sendPhoto`` as
+a reply, captioned with the issue's number and title. Telegram has no idempotency key, so a
+timeout after the request left is treated as temporary (a possible duplicate is preferred to a
+lost alert).
 
 Receiving: :func:`poll_updates` (getUpdates, offset kept in the database) or
 :func:`handle_webhook` (the dashboard forwards POSTs that carry the secret-token header).
@@ -156,6 +158,9 @@ class TelegramChannel:
         }
         if message.buttons:
             payload["reply_markup"] = keyboard(message.buttons)
+        if message.reply_to and message.reply_to.isdigit():
+            # An update answers the issue's first message; if that was deleted, it still goes out.
+            payload["reply_parameters"] = {"message_id": int(message.reply_to), "allow_sending_without_reply": True}
         self._pace(recipient)
         try:
             result = self.api.call("sendMessage", payload)
@@ -171,7 +176,7 @@ class TelegramChannel:
                     "sendPhoto",
                     {
                         "chat_id": chat_id(recipient),
-                        "caption": "Grafik pertumbuhan isu",
+                        "caption": message.chart_caption or "Grafik pertumbuhan unggahan",
                         "reply_parameters": {"message_id": int(message_id or 0)},
                     },
                     files={"photo": ("grafik.png", message.chart_png, "image/png")},
@@ -212,7 +217,7 @@ def handle_update(
     handled = False
     try:
         if data.startswith("ack:"):
-            acknowledge(session, token=data[4:], actor=actor, now=now)
+            acknowledge(session, token=data[4:], actor=actor, now=now, config=config)
             answer, handled = "Dicatat, terima kasih. Silakan tindak lanjuti.", True
         elif data.startswith("fb:") and data.count(":") == 2:
             _, code, token = data.split(":")

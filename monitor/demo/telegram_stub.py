@@ -248,12 +248,25 @@ class TelegramStub(LocalHTTPServer):
                     400,
                     "Bad Request: message is too long" if limit == 4096 else "Bad Request: message caption is too long",
                 )
+            reply = p.get("reply_parameters")
+            if isinstance(reply, str):
+                reply = json.loads(reply)
+            if not reply and p.get("reply_to_message_id"):
+                reply = {"message_id": p["reply_to_message_id"]}
+            replied: int | None = None
+            if isinstance(reply, dict) and reply.get("message_id"):
+                replied = int(reply["message_id"])
+                # Like Telegram: a reply to a message not in this chat fails unless told to send anyway.
+                if (chat, replied) not in self.messages:
+                    if not reply.get("allow_sending_without_reply"):
+                        return error(400, "Bad Request: message to be replied not found")
+                    replied = None
             mid = self._next_message
             self._next_message += 1
             markup = p.get("reply_markup")
             if isinstance(markup, str):
                 markup = json.loads(markup)
-            self.messages[(chat, mid)] = {"text": text, "reply_markup": markup}
+            self.messages[(chat, mid)] = {"text": text, "reply_markup": markup, "reply_to": replied}
             result: dict[str, Any] = {
                 "message_id": mid,
                 "from": {"id": 1, "is_bot": True, "first_name": "OKI Monitor", "username": "oki_monitor_bot"},
@@ -266,6 +279,8 @@ class TelegramStub(LocalHTTPServer):
                 result["photo"] = [{"file_id": f"photo{mid}", "file_unique_id": f"u{mid}", "width": 480, "height": 220}]
             if markup:
                 result["reply_markup"] = markup
+            if replied is not None:
+                result["reply_to_message"] = {"message_id": replied, "chat": result["chat"]}
             return 200, {"ok": True, "result": result}
         if method == "getUpdates":
             offset = int(p.get("offset") or 0)
