@@ -25,6 +25,7 @@ of that decision; ``monitor.issues.IssueGrouper`` reads the facts from the datab
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from functools import lru_cache
 from typing import Literal
 
 from classifiers.normalise import normalise
+from monitor.prefilter import WILAYAH
 
 # --- event words -------------------------------------------------------------------------------
 
@@ -190,6 +192,26 @@ def _name_forms(name: str) -> tuple[str, ...]:
     return (f" {words} ", f" {words.replace(' ', '')} ") if " " in words else (f" {words} ",)
 
 
+@lru_cache(maxsize=1)
+def _desa_by_kecamatan() -> dict[str, tuple[str, ...]]:
+    """OKI's desa and kelurahan by kecamatan (``classifiers/data/oki_wilayah.csv``), without those named
+    like their kecamatan (a mention of the kecamatan would read as that desa)."""
+    out: dict[str, list[str]] = {}
+    if WILAYAH.exists():
+        with WILAYAH.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row["level"] == "desa_kelurahan" and row["nama"] != row["nama_kecamatan"]:
+                    out.setdefault(row["nama_kecamatan"], []).append(row["nama"])
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def desa_named(norm: str, kecamatan: str | None) -> frozenset[str]:
+    """The desa/kelurahan of ``kecamatan`` that a normalised text names (the classifier may not have placed it)."""
+    if not kecamatan:
+        return frozenset()
+    return frozenset(d for d in _desa_by_kecamatan().get(kecamatan, ()) if names_place(norm, d))
+
+
 def names_place(norm: str, name: str | None) -> bool:
     """Whether a normalised text names a place (also written without its spaces: "Kayuagung")."""
     if not name:
@@ -215,6 +237,8 @@ class PostView:
     """The open issue holding the post this one copies or replies to."""
     named: frozenset[int] = frozenset()
     """Candidate issues whose desa (or, with no desa, kecamatan) the post's text names."""
+    desas: frozenset[str] = frozenset()
+    """Where in its kecamatan the post is: its label's desa, else the desa of its kecamatan its text names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +258,8 @@ class CandidateView:
     near: bool = False
     """A near-duplicate (simhash) of one of the issue's recent posts."""
     anchors: frozenset[str] = frozenset()
+    size: int = 0
+    """Complaint posts in the issue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +278,17 @@ class Rules:
 
 Action = Literal["join", "reopen", "new", "skip"]
 Reason = Literal[
-    "spread", "same_incident", "same_problem", "response", "regression", "new_problem", "response_without_issue"
+    "spread",
+    "same_incident",
+    "same_problem",
+    "response",
+    "regression",
+    "incident_place",
+    "new_problem",
+    "response_without_issue",
 ]
+INCIDENT_PULL_MIN_POSTS = 3
+"""An incident pulls word-less posts of its desa only once it has this many complaint posts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +304,12 @@ class Decision:
 
 
 def _same_desa(post: PostView, c: CandidateView) -> bool:
-    return bool(c.desa) and (post.desa == c.desa or c.issue_id in post.named)
+    return bool(c.desa) and (c.desa in post.desas or c.issue_id in post.named)
+
+
+def _other_desa(post: PostView, c: CandidateView) -> bool:
+    """The post is in another desa than the issue (and does not name the issue's)."""
+    return bool(c.desa and post.desas and c.desa not in post.desas and c.issue_id not in post.named)
 
 
 def _same_place(post: PostView, c: CandidateView) -> bool:
@@ -281,7 +321,7 @@ def _same_place(post: PostView, c: CandidateView) -> bool:
             return False
     elif c.issue_id not in post.named:
         return False
-    return not (post.desa and c.desa and post.desa != c.desa and c.issue_id not in post.named)
+    return not _other_desa(post, c)
 
 
 def place_ok(post: PostView, c: CandidateView, rules: Rules) -> bool:
@@ -292,7 +332,7 @@ def place_ok(post: PostView, c: CandidateView, rules: Rules) -> bool:
     """
     if post.kecamatan and c.kecamatan and post.kecamatan != c.kecamatan:
         return False
-    if post.desa and c.desa and post.desa != c.desa and c.issue_id not in post.named:
+    if _other_desa(post, c):
         return post.at - c.first_seen <= rules.other_desa_window
     if not post.kecamatan and c.issue_id not in post.named:
         return post.at - c.last_seen <= rules.unplaced_recent
@@ -319,7 +359,7 @@ def incident_match(post: PostView, c: CandidateView, rules: Rules) -> int:
 
 def _ordinary_score(post: PostView, c: CandidateView, rules: Rules) -> float:
     sim = c.similarity
-    if post.desa and c.desa == post.desa:
+    if c.desa and c.desa in post.desas:
         sim += rules.desa_bonus
     live_incident = is_incident(c.anchors) and post.at - c.last_seen <= rules.incident_window and _same_desa(post, c)
     # A response answers whatever topic it answers, and an incident spans topics in its desa.
@@ -351,12 +391,34 @@ def _ordinary_best(
     return best, best_sim
 
 
+def _live_incident(post: PostView, c: CandidateView, rules: Rules) -> bool:
+    return c.status == "open" and is_incident(c.anchors) and post.at - c.last_seen <= rules.incident_window
+
+
+def incident_pull(post: PostView, c: CandidateView, rules: Rules) -> bool:
+    """Whether a post that matched nothing else belongs to a live incident in its desa by place alone.
+
+    Many posts about an event's consequences name neither the event nor its words ("Murid SMP
+    Bangsal diliburkan", "bidan tidak bisa menjangkau ibu hamil di seberang"); in the desa of a live
+    incident of some size they are its facets. Not another cause (a power cut or a water outage
+    there is its own problem) and not another event (its own happening words).
+    """
+    if not _live_incident(post, c, rules) or c.size < INCIDENT_PULL_MIN_POSTS:
+        return False
+    if not (_same_place(post, c) and _same_desa(post, c)):
+        return False
+    if not _happenings(post.anchors) <= _happenings(c.anchors):
+        return False
+    return post.topic == c.topic or CAUSE_WEIGHT.get(post.topic, 1.0) < CAUSE_WEIGHT["infrastruktur"]
+
+
 def decide(post: PostView, candidates: Sequence[CandidateView], rules: Rules) -> Decision:
     """Where a post goes: the issue it spreads, the incident or problem it belongs to, a reopened one, or a new one.
 
     Order: spread of a grouped post; a live incident at its place sharing its event words; the
-    closest open issue on topic, place and words; for a government response, nothing else (it is
-    not a complaint of its own); a resolved issue that is back; else a new issue.
+    closest open issue on topic, place and words; a resolved issue that is back; a live incident
+    in its desa by place alone; else a new issue, except for a government response, which is not
+    a complaint of its own and joins nothing then.
     """
     if post.spread_issue is not None:
         return Decision("join", post.spread_issue, "spread", 1.0, spread=True, response=post.response)
@@ -371,14 +433,22 @@ def decide(post: PostView, candidates: Sequence[CandidateView], rules: Rules) ->
     if best is not None:
         if post.response:
             return Decision("join", best.issue_id, "response", sim, response=True)
-        reason = "same_incident" if best.topic != post.topic else "same_problem"
-        return Decision("join", best.issue_id, reason, sim, spread=best.near)
+        facet = best.topic != post.topic and _live_incident(post, best, rules) and _same_desa(post, best)
+        return Decision("join", best.issue_id, "same_incident" if facet else "same_problem", sim, spread=best.near)
+    if not post.response:
+        resolved = [
+            c for c in candidates if c.status == "resolved" and post.at - c.last_seen <= rules.regression_window
+        ]
+        back, back_sim = _ordinary_best(post, resolved, rules, extra=0.1)
+        if back is not None:
+            return Decision("reopen", back.issue_id, "regression", back_sim)
+    pulled = [c for c in open_ if incident_pull(post, c, rules)]
+    if pulled:
+        c = max(pulled, key=lambda c: (c.size, c.last_seen, -c.issue_id))
+        reason = "response" if post.response else "incident_place"
+        return Decision("join", c.issue_id, reason, c.similarity, response=post.response)
     if post.response:
         return Decision("skip", None, "response_without_issue", 0.0, response=True)
-    resolved = [c for c in candidates if c.status == "resolved" and post.at - c.last_seen <= rules.regression_window]
-    back, back_sim = _ordinary_best(post, resolved, rules, extra=0.1)
-    if back is not None:
-        return Decision("reopen", back.issue_id, "regression", back_sim)
     return Decision("new", None, "new_problem", 1.0)
 
 

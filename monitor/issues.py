@@ -33,6 +33,7 @@ from monitor.incident import (
     PostView,
     Rules,
     decide,
+    desa_named,
     event_anchors,
     is_response_normalised,
     majority_place,
@@ -401,6 +402,7 @@ class IssueGrouper:
             anchors=event_anchors(terms),
             response=is_response_normalised(norm, raw=text),
             spread_issue=original.id if original is not None else None,
+            desas=frozenset((label.desa,)) if label.desa else desa_named(norm, label.kecamatan),
         )
         issues: dict[int, Issue] = {}
         if original is not None:
@@ -412,7 +414,7 @@ class IssueGrouper:
             views = [self._view(i, terms, sig) for i in found]
             view = replace(view, named=self._named(norm, found))
             decision = decide(view, views, self.rules)
-            if decision.action == "new":
+            if decision.action == "new" or decision.reason == "incident_place":
                 # Only now the resolved issues: most posts join an open one.
                 back = self._candidates(session, label, at, ("resolved",), self.rules.regression_window, norm)
                 if back:
@@ -504,6 +506,7 @@ class IssueGrouper:
             similarity=_cosine_normed(terms, _norm(terms), state.weights, state.norm),
             near=self._near(issue, sig),
             anchors=state.anchors,
+            size=issue.post_count + state.added,
         )
 
     @staticmethod
