@@ -192,6 +192,10 @@ def _name_forms(name: str) -> tuple[str, ...]:
     return (f" {words} ", f" {words.replace(' ', '')} ") if " " in words else (f" {words} ",)
 
 
+def _squash(name: str) -> str:
+    return "".join(name.lower().split())
+
+
 @lru_cache(maxsize=1)
 def _desa_by_kecamatan() -> dict[str, tuple[str, ...]]:
     """OKI's desa and kelurahan by kecamatan (``classifiers/data/oki_wilayah.csv``), without those named
@@ -200,7 +204,7 @@ def _desa_by_kecamatan() -> dict[str, tuple[str, ...]]:
     if WILAYAH.exists():
         with WILAYAH.open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                if row["level"] == "desa_kelurahan" and row["nama"] != row["nama_kecamatan"]:
+                if row["level"] == "desa_kelurahan" and _squash(row["nama"]) != _squash(row["nama_kecamatan"]):
                     out.setdefault(row["nama_kecamatan"], []).append(row["nama"])
     return {k: tuple(v) for k, v in out.items()}
 
@@ -361,9 +365,8 @@ def _ordinary_score(post: PostView, c: CandidateView, rules: Rules) -> float:
     sim = c.similarity
     if c.desa and c.desa in post.desas:
         sim += rules.desa_bonus
-    live_incident = is_incident(c.anchors) and post.at - c.last_seen <= rules.incident_window and _same_desa(post, c)
     # A response answers whatever topic it answers, and an incident spans topics in its desa.
-    if c.topic != post.topic and not post.response and not live_incident:
+    if c.topic != post.topic and not post.response and not _facet_of(post, c, rules):
         sim -= rules.cross_topic_penalty
     if c.near:
         sim = max(sim, 0.95)
@@ -395,6 +398,16 @@ def _live_incident(post: PostView, c: CandidateView, rules: Rules) -> bool:
     return c.status == "open" and is_incident(c.anchors) and post.at - c.last_seen <= rules.incident_window
 
 
+def _facet_of(post: PostView, c: CandidateView, rules: Rules) -> bool:
+    """The post is in the desa of a live incident and tells of no other event there (no other happening,
+    nor something else that happened: "jalan amblas" beside a bridge collapse is its own event)."""
+    if not (_live_incident(post, c, rules) and _same_desa(post, c)):
+        return False
+    if not _happenings(post.anchors) <= _happenings(c.anchors):
+        return False
+    return not (is_incident(post.anchors) and not _objects(post.anchors) & _objects(c.anchors))
+
+
 def incident_pull(post: PostView, c: CandidateView, rules: Rules) -> bool:
     """Whether a post that matched nothing else belongs to a live incident in its desa by place alone.
 
@@ -403,11 +416,7 @@ def incident_pull(post: PostView, c: CandidateView, rules: Rules) -> bool:
     incident of some size they are its facets. Not another cause (a power cut or a water outage
     there is its own problem) and not another event (its own happening words).
     """
-    if not _live_incident(post, c, rules) or c.size < INCIDENT_PULL_MIN_POSTS:
-        return False
-    if not (_same_place(post, c) and _same_desa(post, c)):
-        return False
-    if not _happenings(post.anchors) <= _happenings(c.anchors):
+    if c.size < INCIDENT_PULL_MIN_POSTS or not _facet_of(post, c, rules) or not _same_place(post, c):
         return False
     return post.topic == c.topic or CAUSE_WEIGHT.get(post.topic, 1.0) < CAUSE_WEIGHT["infrastruktur"]
 
@@ -433,7 +442,7 @@ def decide(post: PostView, candidates: Sequence[CandidateView], rules: Rules) ->
     if best is not None:
         if post.response:
             return Decision("join", best.issue_id, "response", sim, response=True)
-        facet = best.topic != post.topic and _live_incident(post, best, rules) and _same_desa(post, best)
+        facet = best.topic != post.topic and _facet_of(post, best, rules)
         return Decision("join", best.issue_id, "same_incident" if facet else "same_problem", sim, spread=best.near)
     if not post.response:
         resolved = [
