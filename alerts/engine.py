@@ -10,7 +10,10 @@ transaction as the decision):
 * same stage, not acknowledged, older than the repeat interval → ``repeat``;
 * came back after being resolved → ``regression``;
 * not acknowledged by its deadline, or past its SLA response deadline → ``escalation``
-  to the route's ``escalate_to`` receiver.
+  to the route's ``escalate_to`` receiver;
+* an agency whose topic is only a facet of the issue (``monitor.incident``: children cannot reach
+  school because the bridge collapsed) → one ``info`` ("untuk diketahui") when the issue first
+  becomes alertable: no crisis, no acknowledgement deadline, no escalation, no updates.
 
 Silences, inhibition and quiet hours are applied before any of this, in Alertmanager's order.
 """
@@ -42,12 +45,15 @@ from alerts.routing import Labels, RouteMatch, route
 from alerts.sla import add_working_days
 from classifiers.urgency import find_terms
 from monitor.config import AppConfig
-from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal
+from monitor.incident import secondary_topics
+from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence
 from monitor.personal_urls import public_url
 
 log = logging.getLogger(__name__)
 
 ROOT_KINDS = ("first", "crisis")
+INFO_KIND = "info"
+"""Told once, for information, to an agency whose topic is a secondary facet of the issue."""
 TOLD_KINDS = ("first", "crisis", "update", "repeat", "regression")
 """Alerts that tell a receiver about an issue's state (escalations go to someone else)."""
 
@@ -78,6 +84,12 @@ def crisis_reason(issue: Issue, config: AppConfig) -> str | None:
     return "mendesak" if issue.urgent else None
 
 
+def secondary_agencies(issue: Issue, config: AppConfig) -> list[tuple[str, str]]:
+    """(topic, agency code) of the issue's secondary facets: agencies to inform, not to alarm."""
+    topics = (issue.facets or {}).get("topics") or {}
+    return secondary_topics(topics, issue.topic, config.routing)
+
+
 def issue_payload(session: Session, config: AppConfig, issue: Issue) -> dict[str, Any]:
     """What the renderer needs about an issue, frozen now (text cleaned: no handles, shortened)."""
     agency = config.agency(issue.agency_code or config.routing.get(issue.topic))
@@ -88,7 +100,8 @@ def issue_payload(session: Session, config: AppConfig, issue: Issue) -> dict[str
     rows = session.execute(
         select(Post)
         .join(IssuePost, IssuePost.post_id == Post.id)
-        .where(IssuePost.issue_id == issue.id, Post.text.is_not(None))
+        # Complaints as evidence: the government's own response is not what people say.
+        .where(IssuePost.issue_id == issue.id, Post.text.is_not(None), IssuePost.is_response.is_(False))
         .order_by((Post.likes + Post.shares + Post.replies).desc(), Post.id)
         .limit(3)
     ).scalars()
@@ -118,6 +131,10 @@ def issue_payload(session: Session, config: AppConfig, issue: Issue) -> dict[str
             "post_count": issue.post_count,
             "author_count": issue.author_count,
             "urgent": bool(issue.urgent),
+            "secondary": [
+                {"topic": topic, "agency_code": code, "agency_name": _agency_name(config, code)}
+                for topic, code in secondary_agencies(issue, config)
+            ],
         },
         "growth": growth,
         "posts": posts,
@@ -150,7 +167,8 @@ def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
             continue
         if is_silenced(silences, lab, issue.id, now):
             continue
-        for match in route(cfg, lab):
+        matches = route(cfg, lab)
+        for match in matches:
             told = [a for a in history[(issue.id, match.receiver)] if a.kind in TOLD_KINDS]
             cand = _Candidate(issue, lab, match, crisis)
             if not told:
@@ -162,6 +180,7 @@ def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
                     )
                 continue
             created.extend(_follow_up(session, config, cand, told, now))
+        created.extend(_inform_secondaries(session, config, issue, lab, matches, history, silences, now))
 
     for receiver, cands in to_group.items():
         if len(cands) >= cfg.grouping.min_issues:
@@ -170,6 +189,55 @@ def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
             created.extend(_tell(session, config, c, "first", None, now) for c in cands)
 
     created.extend(_escalate(session, config, now))
+    return created
+
+
+def _agency_name(config: AppConfig, code: str) -> str:
+    agency = config.agency(code)
+    return agency.name if agency else code
+
+
+def _inform_secondaries(
+    session: Session,
+    config: AppConfig,
+    issue: Issue,
+    lab: Labels,
+    matches: list[RouteMatch],
+    history: dict[tuple[int, str], list[Alert]],
+    silences: list[Silence],
+    now: datetime,
+) -> list[Alert]:
+    """One ``info`` alert to each secondary agency not yet told anything about the issue."""
+    created: list[Alert] = []
+    primary = {m.receiver for m in matches}
+    quiet = config.alerts.quiet_hours
+    for topic, code in secondary_agencies(issue, config):
+        receiver = f"agency:{code}"
+        if receiver in primary or history[(issue.id, receiver)]:
+            continue  # told already (informed, or once its primary agency): never twice, never alarmed
+        labels = Labels(topic, code, lab.kecamatan, lab.stage, lab.urgent)
+        if is_silenced(silences, labels, issue.id, now):
+            continue
+        # For information: waits for the morning, whatever its topic or urgency.
+        deliver_at = quiet_hours_end(now, quiet) if in_quiet_hours(now, quiet) else now
+        payload = issue_payload(session, config, issue) | {
+            "info": {"topic": topic, "agency_code": code, "agency_name": _agency_name(config, code)},
+            "deliver_at": deliver_at.isoformat(),
+        }
+        alert = queue_alert(
+            session,
+            config,
+            receiver=receiver,
+            kind=INFO_KIND,
+            now=now,
+            payload=payload,
+            issue_id=issue.id,
+            agency_code=code,
+            stage=issue.stage,
+            deliver_at=deliver_at,
+        )
+        history[(issue.id, receiver)].append(alert)
+        created.append(alert)
     return created
 
 

@@ -79,6 +79,13 @@ class IssuesConfig(_Strict):
     min_similarity: float = Field(0.2, ge=0, le=1)
     close_after_hours: float = Field(72, gt=0)
     regression_window_days: float = Field(30, gt=0)
+    incident_window_hours: float = Field(24, gt=0)
+    """A post sharing an incident's event words at its place joins it, whatever its topic, until the
+    incident has been quiet this long (``monitor.incident``)."""
+    other_desa_window_hours: float = Field(6, gt=0)
+    """A post naming another desa of the same kecamatan joins an issue only if the issue began within this time."""
+    unplaced_recent_hours: float = Field(24, gt=0)
+    """A post naming no place joins an issue only if the issue had a post within this time."""
 
 
 class ScheduleConfig(_Strict):

@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
@@ -26,6 +26,21 @@ from sqlalchemy.orm import Session
 from classifiers.normalise import normalise
 from monitor.config import AppConfig
 from monitor.db import bulk_insert, one_of
+from monitor.incident import (
+    ANCHOR_SHARE,
+    CandidateView,
+    Decision,
+    PostView,
+    Rules,
+    decide,
+    desa_named,
+    event_anchors,
+    is_response_normalised,
+    majority_place,
+    names_place,
+    primary_topic,
+    secondary_topics,
+)
 from monitor.models import Issue, IssueEvent, IssuePost, Post, table_of
 from monitor.prefilter import place_words
 from monitor.titles import best_phrase, make_title, words_of
@@ -100,7 +115,12 @@ def post_terms(post: PostFacts) -> Counter[str]:
 
 def terms_of(text: str) -> Counter[str]:
     """Content words of a text, normalised the way the classifier reads it."""
-    words = _WORD.findall(normalise(text).lower())
+    return terms_of_normalised(normalise(text).lower())
+
+
+def terms_of_normalised(norm: str) -> Counter[str]:
+    """``terms_of`` a text already normalised and lower-cased (grouping reads that text for places too)."""
+    words = _WORD.findall(norm)
     places = place_words()  # the place is matched separately (kecamatan, desa), not as shared words
     return Counter(w for w in words if w not in _STOP and w not in places)
 
@@ -241,18 +261,39 @@ class _IssueState:
 
     weights: dict[str, float]
     sigs: list[int]
+    facets: dict[str, dict[str, float]]
+    """Topic, kecamatan and desa ("kecamatan|desa") → weight of the complaint posts naming them."""
     added: int = 0
     sig_array: np.ndarray | None = None
     norm: float | None = None
+    anchors: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
 class Placement:
-    issue_id: int
+    issue_id: int | None
+    """None when the post joined nothing (a government response to no known issue)."""
     created: bool
     spread: bool
     similarity: float
     regression: bool = False
+    reason: str = ""
+    """Why (``monitor.incident.Decision.reason``): spread, same_incident, same_problem, response, ..."""
+    response: bool = False
+
+
+def rules_of(config: AppConfig) -> Rules:
+    """The grouping decision's settings from config."""
+    c = config.issues
+    return Rules(
+        min_similarity=c.min_similarity,
+        match_window=timedelta(hours=c.match_window_hours),
+        regression_window=timedelta(days=c.regression_window_days),
+        incident_window=timedelta(hours=c.incident_window_hours),
+        other_desa_window=timedelta(hours=c.other_desa_window_hours),
+        unplaced_recent=timedelta(hours=c.unplaced_recent_hours),
+        cross_topic_penalty=CROSS_TOPIC_PENALTY,
+    )
 
 
 class IssueGrouper:
@@ -267,6 +308,9 @@ class IssueGrouper:
         """Batch mode: memberships are kept in memory until ``write_pending`` (one bulk insert)."""
         self._pending: list[dict[str, Any]] = []
         self.window = timedelta(hours=config.issues.match_window_hours)
+        self.rules = rules_of(config)
+        self._skipped: list[int] = []
+        """Posts that joined nothing and are not complaints of their own (responses to no known issue)."""
         self._pool: list[Issue] | None = None
         self._pool_floor: datetime | None = None
         self._placed: dict[int, Issue] = {}
@@ -334,39 +378,86 @@ class IssueGrouper:
         *,
         terms: Counter[str] | None = None,
         sig: int | None = None,
+        norm: str | None = None,
     ) -> Placement:
-        """Put one post into an issue. ``terms`` and ``sig``, when given, are the post's ``post_terms``
-        and ``simhash`` computed beforehand (``group_new`` signs a whole batch at once)."""
+        """Put one post into an issue (``monitor.incident.decide`` chooses; this applies it).
+
+        ``terms``, ``sig`` and ``norm``, when given, are the post's ``post_terms``, ``simhash`` and
+        normalised lower-cased text computed beforehand (``group_new`` signs a whole batch at once).
+        """
+        text = post_text(post)
+        if norm is None:
+            norm = normalise(text).lower()
         if terms is None:
-            terms = post_terms(post)
+            terms = terms_of_normalised(norm)
         if sig is None:
             sig = simhash(terms)
-        # 1. Spread of something already in an issue: a syndicated copy, a repost, a reply.
+        at = post.created_at
         original = self._original_issue(session, post)
-        if original is not None:
-            return self._join(session, original, post, label, terms, sig, now, 1.0, spread=True)
-        # 2. The closest open issue about the same topic and place, recently active.
-        best, best_sim, near = self._best_match(session, label, terms, sig, post.created_at, statuses=("open",))
-        if best is not None and (best_sim >= self._threshold(best, label) or near):
-            return self._join(session, best, post, label, terms, sig, now, best_sim, spread=near)
-        # 3. A problem that was marked resolved and is back: reopen it as a regression.
-        back, back_sim, back_near = self._best_match(
-            session,
-            label,
-            terms,
-            sig,
-            post.created_at,
-            statuses=("resolved",),
-            window=timedelta(days=self.config.issues.regression_window_days),
+        view = PostView(
+            topic=label.topic,
+            kecamatan=label.kecamatan,
+            desa=label.desa,
+            at=at,
+            anchors=event_anchors(terms),
+            response=is_response_normalised(norm, raw=text),
+            spread_issue=original.id if original is not None else None,
+            desas=frozenset((label.desa,)) if label.desa else desa_named(norm, label.kecamatan),
         )
-        if back is not None and (back_sim >= self._threshold(back, label) + 0.1 or back_near):
+        issues: dict[int, Issue] = {}
+        if original is not None:
+            decision = decide(view, [], self.rules)
+            issues[original.id] = original
+        else:
+            found = self._candidates(session, label, at, ("open",), self.window, norm)
+            issues.update((i.id, i) for i in found)
+            views = [self._view(i, terms, sig) for i in found]
+            view = replace(view, named=self._named(norm, found))
+            decision = decide(view, views, self.rules)
+            if decision.action == "new" or decision.reason == "incident_place":
+                # Only now the resolved issues: most posts join an open one.
+                back = self._candidates(session, label, at, ("resolved",), self.rules.regression_window, norm)
+                if back:
+                    issues.update((i.id, i) for i in back)
+                    view = replace(view, named=view.named | self._named(norm, back))
+                    decision = decide(view, [*views, *(self._view(i, terms, sig) for i in back)], self.rules)
+        return self._apply(session, decision, issues, post, label, terms, sig, norm, now)
+
+    def _apply(
+        self,
+        session: Session,
+        decision: Decision,
+        issues: dict[int, Issue],
+        post: PostFacts,
+        label: LabelFacts,
+        terms: Counter[str],
+        sig: int,
+        norm: str,
+        now: datetime,
+    ) -> Placement:
+        """Write what ``decide`` chose."""
+        if decision.action == "skip":
+            self._skipped.append(post.id)
+            if not self.deferred:
+                self.write_pending(session)
+            return Placement(None, False, False, 0.0, reason=decision.reason, response=decision.response)
+        if decision.action == "join":
+            assert decision.issue_id is not None
+            issue = issues[decision.issue_id]
+            placement = self._join(
+                session, issue, post, label, terms, sig, now, decision.similarity, decision.spread, decision.response
+            )
+            return replace(placement, reason=decision.reason)
+        if decision.action == "reopen":
+            assert decision.issue_id is not None
+            back = issues[decision.issue_id]
             back.status, back.regression, back.resolved_at = "open", True, None
             back.stage = "baru"
             session.add(
                 IssueEvent(issue_id=back.id, at=now, kind="regression", detail={"post_id": post.id}, actor="sistem")
             )
-            placement = self._join(session, back, post, label, terms, sig, now, back_sim, spread=False)
-            return Placement(placement.issue_id, False, False, back_sim, regression=True)
+            self._join(session, back, post, label, terms, sig, now, decision.similarity, spread=False)
+            return Placement(back.id, False, False, decision.similarity, regression=True, reason=decision.reason)
         issue = Issue(
             topic=label.topic,
             agency_code=self.config.routing.get(label.topic),
@@ -387,6 +478,7 @@ class IssueGrouper:
             updated_at=now,
             urgent=label.urgent,
             terms={},
+            facets={},
         )
         session.add(issue)
         session.flush()
@@ -394,11 +486,47 @@ class IssueGrouper:
             self._pool.append(issue)
         session.add(IssueEvent(issue_id=issue.id, at=now, kind="created", detail={"post_id": post.id}, actor="sistem"))
         placement = self._join(session, issue, post, label, terms, sig, now, 1.0, spread=False)
-        return Placement(placement.issue_id, True, False, 1.0)
+        return Placement(placement.issue_id, True, False, 1.0, reason=decision.reason)
+
+    def _view(self, issue: Issue, terms: Counter[str], sig: int) -> CandidateView:
+        """What ``decide`` reads of an issue for this post: its similarity, near-duplicate flag and event words."""
+        state = self._state(issue)
+        if state.norm is None:
+            state.norm = _norm(state.weights)
+        if state.anchors is None:
+            state.anchors = event_anchors(state.weights, ANCHOR_SHARE)
+        return CandidateView(
+            issue_id=issue.id,
+            status=issue.status,
+            topic=issue.topic,
+            kecamatan=issue.kecamatan,
+            desa=issue.desa,
+            first_seen=issue.first_seen,
+            last_seen=issue.last_seen,
+            similarity=_cosine_normed(terms, _norm(terms), state.weights, state.norm),
+            near=self._near(issue, sig),
+            anchors=state.anchors,
+            size=issue.post_count + state.added,
+        )
+
+    @staticmethod
+    def _names_issue(norm: str, issue: Issue) -> bool:
+        """Whether the text names the issue's desa (or, for an issue with no desa, its kecamatan)."""
+        return names_place(norm, issue.desa) if issue.desa else names_place(norm, issue.kecamatan)
+
+    def _named(self, norm: str, issues: Sequence[Issue]) -> frozenset[int]:
+        return frozenset(i.id for i in issues if self._names_issue(norm, i))
 
     def write_pending(self, session: Session) -> int:
         """Store the memberships placed so far and mark their posts grouped; returns how many."""
         self._write_issues()
+        skipped, self._skipped = self._skipped, []
+        for start in range(0, len(skipped), 900):  # bounded IN lists
+            # Not a complaint of its own and no issue to answer: out of the queue, like a non-complaint.
+            session.execute(
+                update(Post).where(one_of(session, Post.id, skipped[start : start + 900])).values(stage="filtered"),
+                execution_options={"synchronize_session": False},
+            )
         pending, self._pending = self._pending, []
         if not pending:
             return 0
@@ -415,7 +543,7 @@ class IssueGrouper:
         state = self._work.get(issue)
         if state is None:
             terms = issue.terms or {}
-            state = _IssueState(dict(terms.get("w", {})), list(terms.get("sigs", [])))
+            state = _IssueState(dict(terms.get("w", {})), list(terms.get("sigs", [])), _facets_of(issue))
             self._work[issue] = state
         return state
 
@@ -427,19 +555,13 @@ class IssueGrouper:
             if not state.added:
                 continue
             issue.terms = {"w": dict(state.weights), "sigs": list(state.sigs)}
+            issue.facets = _stored_facets(state.facets, issue.topic, self.config.routing)
             # The phrase is chosen when the issue is created and refreshed by the assessment from its most-seen
             # posts (``pipeline.assess_issues``); here only the place may have become known.
             title = make_title(issue.topic, issue.kecamatan, issue.desa, state.weights, words_of(issue.title))
             if title != issue.title:
                 issue.title = title
             issue.post_count += state.added
-
-    def _threshold(self, issue: Issue, label: LabelFacts) -> float:
-        base = self.config.issues.min_similarity
-        # Same named place is strong evidence; an unplaced post needs more shared words.
-        if label.kecamatan and issue.kecamatan == label.kecamatan:
-            return base
-        return base + 0.2
 
     def _original_issue(self, session: Session, post: PostFacts) -> Issue | None:
         origin_ids: list[int] = []
@@ -478,37 +600,6 @@ class IssueGrouper:
                 .limit(1)
             )
 
-    def _best_match(
-        self,
-        session: Session,
-        label: LabelFacts,
-        terms: Counter[str],
-        sig: int,
-        at: datetime,
-        statuses: Sequence[str],
-        window: timedelta | None = None,
-    ) -> tuple[Issue | None, float, bool]:
-        window = window or self.window
-        candidates = self._candidates(session, label, at, statuses, window)
-        best: Issue | None = None
-        best_sim, near = 0.0, False
-        norm = _norm(terms)
-        for issue in candidates:
-            state = self._state(issue)
-            if state.norm is None:
-                state.norm = _norm(state.weights)
-            sim = _cosine_normed(terms, norm, state.weights, state.norm)
-            if label.desa and issue.desa == label.desa:
-                sim += 0.15
-            if issue.topic != label.topic:
-                sim -= CROSS_TOPIC_PENALTY
-            is_near = self._near(issue, sig)
-            if is_near:
-                sim = max(sim, 0.95)
-            if sim > best_sim:
-                best, best_sim, near = issue, sim, is_near
-        return best, best_sim, near
-
     def _near(self, issue: Issue, sig: int) -> bool:
         """Whether ``sig`` is within SIMHASH_NEAR bits of one of the issue's recent post signatures."""
         state = self._state(issue)
@@ -519,29 +610,36 @@ class IssueGrouper:
         return bool((np.bitwise_count(state.sig_array ^ np.uint64(sig)) <= SIMHASH_NEAR).any())
 
     def _candidates(
-        self, session: Session, label: LabelFacts, at: datetime, statuses: Sequence[str], window: timedelta
+        self,
+        session: Session,
+        label: LabelFacts,
+        at: datetime,
+        statuses: Sequence[str],
+        window: timedelta,
+        norm: str = "",
     ) -> list[Issue]:
-        """Issues of the same topic and place (or, in the same kecamatan, of another topic) active in the window."""
+        """Issues a post might join, active in the window: in its kecamatan (any topic), or of its topic with
+        no kecamatan; for a post with no kecamatan, of its topic or at a place its text names."""
         # Readers disagree on the topic of one problem ("truck stuck on the broken road": roads or
-        # transport?), so in the same kecamatan an issue of another topic may match, with a penalty.
+        # transport?) and one event has many facets, so in the same kecamatan any topic may match;
+        # ``decide`` weighs topic, place and words.
         if self._pool is not None and self._pool_floor is not None and at - window >= self._pool_floor:
             pool = [i for i in self._pool if i.status in statuses and i.last_seen >= at - window]
-            if label.kecamatan:
-                return [
-                    i
-                    for i in pool
-                    if i.kecamatan == label.kecamatan or (i.topic == label.topic and i.kecamatan is None)
-                ]
-            return [i for i in pool if i.topic == label.topic]
-        query = select(Issue).where(Issue.status.in_(statuses), Issue.last_seen >= at - window)
-        if label.kecamatan:
-            query = query.where(
-                ((Issue.topic == label.topic) & ((Issue.kecamatan == label.kecamatan) | Issue.kecamatan.is_(None)))
-                | (Issue.kecamatan == label.kecamatan)
-            )
         else:
-            query = query.where(Issue.topic == label.topic)
-        return list(session.scalars(query))
+            query = select(Issue).where(Issue.status.in_(statuses), Issue.last_seen >= at - window)
+            if label.kecamatan:
+                query = query.where(
+                    ((Issue.topic == label.topic) & ((Issue.kecamatan == label.kecamatan) | Issue.kecamatan.is_(None)))
+                    | (Issue.kecamatan == label.kecamatan)
+                )
+            elif not norm:
+                query = query.where(Issue.topic == label.topic)
+            pool = list(session.scalars(query))
+        if label.kecamatan:
+            return [
+                i for i in pool if i.kecamatan == label.kecamatan or (i.topic == label.topic and i.kecamatan is None)
+            ]
+        return [i for i in pool if i.topic == label.topic or (norm and i.kecamatan and self._names_issue(norm, i))]
 
     def _join(
         self,
@@ -554,8 +652,50 @@ class IssueGrouper:
         now: datetime,
         similarity: float,
         spread: bool,
+        response: bool = False,
     ) -> Placement:
         state = self._state(issue)
+        # A response (the government answering) is part of the issue but not a complaint: its words,
+        # place, topic and urgency ("jembatan darurat") do not change what the issue is, and it is
+        # not growth (``pipeline.assess_issues`` leaves it out).
+        if not response:
+            self._add_complaint(session, issue, state, label, terms, sig, now, 0.5 if spread else 1.0)
+            # Assign only what changes: every ORM attribute write costs change-tracking work.
+            if post.created_at < issue.first_seen:
+                issue.first_seen = post.created_at
+            if post.created_at > issue.last_seen:
+                issue.last_seen = post.created_at
+            if label.urgent and not issue.urgent:
+                issue.urgent = True
+        if issue.updated_at != now:
+            issue.updated_at = now
+        self._placed[post.id] = issue
+        member = {
+            "post_id": post.id,
+            "issue_id": issue.id,
+            "similarity": round(similarity, 4),
+            "is_spread": spread,
+            "is_response": response,
+            "added_at": now,
+            "post_created_at": post.created_at,
+        }
+        self._pending.append(member)
+        if not self.deferred:
+            self.write_pending(session)
+        return Placement(issue.id, False, spread, similarity, response=response)
+
+    def _add_complaint(
+        self,
+        session: Session,
+        issue: Issue,
+        state: _IssueState,
+        label: LabelFacts,
+        terms: Counter[str],
+        sig: int,
+        now: datetime,
+        weight: float,
+    ) -> None:
+        """Fold a complaint post into the issue: words, signature, topic and place; re-decide topic and place."""
         # Same operations and dict order as a fresh copy per post would give: cosine sums and the
         # title's ties depend on the order, so grouping stays identical.
         weights = state.weights
@@ -568,34 +708,58 @@ class IssueGrouper:
         state.sigs.append(sig)
         if len(state.sigs) > self.MAX_SIGS:
             del state.sigs[: -self.MAX_SIGS]
-        state.sig_array = state.norm = None
+        state.sig_array = state.norm = state.anchors = None
         state.added += 1
-        if issue.kecamatan is None and label.kecamatan:
-            issue.kecamatan = label.kecamatan
-        if issue.desa is None and label.desa:
-            issue.desa = label.desa
-        # Assign only what changes: every ORM attribute write costs change-tracking work.
-        if post.created_at < issue.first_seen:
-            issue.first_seen = post.created_at
-        if post.created_at > issue.last_seen:
-            issue.last_seen = post.created_at
-        if label.urgent and not issue.urgent:
-            issue.urgent = True
-        if issue.updated_at != now:
-            issue.updated_at = now
-        self._placed[post.id] = issue
-        member = {
-            "post_id": post.id,
-            "issue_id": issue.id,
-            "similarity": round(similarity, 4),
-            "is_spread": spread,
-            "added_at": now,
-            "post_created_at": post.created_at,
-        }
-        self._pending.append(member)
-        if not self.deferred:
-            self.write_pending(session)
-        return Placement(issue.id, False, spread, similarity)
+        facets = state.facets
+        topics = facets["topics"]
+        topics[label.topic] = topics.get(label.topic, 0.0) + weight
+        if label.kecamatan:
+            kec = facets["kecamatan"]
+            kec[label.kecamatan] = kec.get(label.kecamatan, 0.0) + weight
+            if label.desa:
+                desa = facets["desa"]
+                key = f"{label.kecamatan}|{label.desa}"
+                desa[key] = desa.get(key, 0.0) + weight
+        primary = primary_topic(topics, issue.topic)
+        if primary != issue.topic:
+            session.add(
+                IssueEvent(
+                    issue_id=issue.id,
+                    at=now,
+                    kind="primary",
+                    detail={"from": issue.topic, "to": primary, "topics": dict(topics)},
+                    actor="sistem",
+                )
+            )
+            issue.topic, issue.agency_code = primary, self.config.routing.get(primary)
+        kecamatan, desa_name = majority_place(facets["kecamatan"], facets["desa"], (issue.kecamatan, issue.desa))
+        if kecamatan != issue.kecamatan:
+            issue.kecamatan = kecamatan
+        if desa_name != issue.desa:
+            issue.desa = desa_name
+
+
+def _facets_of(issue: Issue) -> dict[str, dict[str, float]]:
+    """The issue's stored facet weights, or, for an issue grouped before they were kept, its own topic and place."""
+    stored = issue.facets or {}
+    if stored.get("topics"):
+        return {key: dict(stored.get(key) or {}) for key in ("topics", "kecamatan", "desa")}
+    n = float(issue.post_count or 0)
+    if not n:
+        return {"topics": {}, "kecamatan": {}, "desa": {}}
+    return {
+        "topics": {issue.topic: n},
+        "kecamatan": {issue.kecamatan: n} if issue.kecamatan else {},
+        "desa": {f"{issue.kecamatan}|{issue.desa}": n} if issue.kecamatan and issue.desa else {},
+    }
+
+
+def _stored_facets(facets: dict[str, dict[str, float]], primary: str, routing: dict[str, str]) -> dict[str, Any]:
+    """The ``Issue.facets`` value: the weights, and the secondary (topic, agency) facets they give."""
+    return {
+        **{key: dict(value) for key, value in facets.items()},
+        "secondary": [{"topic": t, "agency": a} for t, a in secondary_topics(facets["topics"], primary, routing)],
+    }
 
 
 def close_quiet(session: Session, config: AppConfig, now: datetime) -> int:
@@ -629,6 +793,12 @@ def merge_issues(session: Session, target_id: int, other_ids: Iterable[int], act
         for word, w in other.terms.get("w", {}).items():
             weights[word] = weights.get(word, 0.0) + w
         target.terms = {"w": weights, "sigs": [*target.terms.get("sigs", []), *other.terms.get("sigs", [])]}
+        facets = _facets_of(target)
+        for key, votes in _facets_of(other).items():
+            for name, w in votes.items():
+                facets[key][name] = facets[key].get(name, 0.0) + w
+        # The secondary list is refreshed when posts next join; alerts read the weights themselves.
+        target.facets = {**(target.facets or {}), **facets}
         target.first_seen = min(target.first_seen, other.first_seen)
         target.last_seen = max(target.last_seen, other.last_seen)
         target.urgent = target.urgent or other.urgent

@@ -23,6 +23,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -233,6 +235,11 @@ class Issue(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
     terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Bag of normalised words (term → weight) used to match new posts."""
+    # Server-side defaults only: rows written in an older schema's shape (Core inserts) stay valid.
+    facets: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+    """What its posts are about and where (``monitor.incident``): ``topics`` and ``kecamatan`` / ``desa``
+    ("kecamatan|desa") → weight of the posts naming them, and ``secondary``: [{topic, agency}] of the
+    facets whose agency is only informed."""
 
 
 class IssuePost(Base):
@@ -245,6 +252,8 @@ class IssuePost(Base):
     similarity: Mapped[float] = mapped_column(Float, default=1.0)
     is_spread: Mapped[bool] = mapped_column(Boolean, default=False)
     """A repost, quote, syndicated copy or comment: spread of an existing post, not a new voice."""
+    is_response: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """The government answering (a statement, promise, action): part of the issue, not a complaint."""
     added_at: Mapped[datetime]
     post_created_at: Mapped[datetime]
     """The post's ``created_at``, copied here (it never changes) so an issue's timeline (its newest

@@ -21,10 +21,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from classifiers.labels import Labels
+from classifiers.normalise import normalise
 from classifiers.virality import EngagementReading, PostEvent, assess
 from monitor.config import AppConfig
 from monitor.db import Database, bulk_insert, one_of
-from monitor.issues import IssueGrouper, close_quiet, post_terms, post_text, simhashes
+from monitor.issues import IssueGrouper, close_quiet, post_text, simhashes, terms_of_normalised
 from monitor.metrics import observe_classify
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
 from monitor.titles import best_phrase, make_title, words_of
@@ -216,13 +217,15 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
         grouper.preload(session, min(row.created_at for row in unique))
         grouper.prefetch_origins(session, unique)
     # Words and signatures of the whole batch up front: signing posts together is one numpy pass.
-    bags = [post_terms(row) for row in unique]
-    for row, terms, sig in zip(unique, bags, simhashes(bags), strict=True):
-        placement = grouper.place(session, row, row, now, terms=terms, sig=sig)
+    norms = [normalise(post_text(row)).lower() for row in unique]
+    bags = [terms_of_normalised(norm) for norm in norms]
+    for row, terms, sig, norm in zip(unique, bags, simhashes(bags), norms, strict=True):
+        placement = grouper.place(session, row, row, now, terms=terms, sig=sig, norm=norm)
         grouped += 1
         created += placement.created
         regressions += placement.regression
-        touched.add(placement.issue_id)
+        if placement.issue_id is not None:
+            touched.add(placement.issue_id)
     grouper.write_pending(session)
     return grouped, created, regressions, touched
 
@@ -282,7 +285,8 @@ def assess_issues(
                 IssuePost.is_spread,
             )
             .join(IssuePost, IssuePost.post_id == Post.id)
-            .where(IssuePost.issue_id == issue.id, Post.created_at <= now)
+            # The government's responses are part of the issue, not complaints: not growth, not the title.
+            .where(IssuePost.issue_id == issue.id, Post.created_at <= now, IssuePost.is_response.is_(False))
         ).all()
         if not posts:
             continue
@@ -311,7 +315,7 @@ def assess_issues(
                     PostMetric.views,
                 )
                 .join(IssuePost, IssuePost.post_id == PostMetric.post_id)
-                .where(IssuePost.issue_id == issue.id, PostMetric.at <= now)
+                .where(IssuePost.issue_id == issue.id, PostMetric.at <= now, IssuePost.is_response.is_(False))
                 .order_by(PostMetric.at)
             )
         ]

@@ -21,7 +21,7 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subp
 
 def test_help_lists_the_contract_commands() -> None:
     out = cli("--help").stdout
-    for command in ("classify", "detect", "demo", "run", "import", "db", "collect", "sources"):
+    for command in ("classify", "detect", "demo", "run", "import", "db", "collect", "sources", "process"):
         assert command in out, f"{command} missing from --help"
 
 
@@ -51,6 +51,8 @@ def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
     result = cli("collect", "--source", "antara-sumsel", "--once", env=env)
     assert result.returncode == 3
     assert "oki-monitor db upgrade" in result.stderr
+    result = cli("process", "--once", "--json", env=env)
+    assert result.returncode == 3 and result.stdout == ""
 
 
 @pytest.mark.parametrize("argv", [["--config"], ["nonsense-command"]])
