@@ -61,10 +61,43 @@ class SourceConfig(_Strict):
         return [value] if isinstance(value, str) else value
 
 
+class RetrainConfig(_Strict):
+    """The scheduled retrain with stored corrections, promoted only past the gate (monitor/retrain.py)."""
+
+    enabled: bool = True
+    schedule: str = "0 2 * * 0"
+    """Crontab line (minute hour day month weekday) in WIB; default Sunday 02:00, when few posts arrive."""
+    tolerance: float = Field(0.005, ge=0, le=0.1)
+    """How much lower (absolute, 0-1 scale) a candidate's score may be and still count as "no worse"."""
+    data_dir: str = "../shared/data"
+    """Shared evaluation data (as `oki-monitor eval --data-dir`), relative to the working directory."""
+    surabaya_file: str = "surabaya_mediacenter_complaints/complaints_2023H1.csv"
+    """Surabaya complaints for the gate, relative to data_dir."""
+    blind_dir: str | None = None
+    """Folder of the blind set's *.jsonl; empty means classifiers/data/blind."""
+    seed: int = Field(0, ge=0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="Asia/Jakarta")
+        except ValueError as exc:
+            raise ValueError(f"not a crontab line (minute hour day month weekday, e.g. '0 2 * * 0'): {exc}") from None
+        return value
+
+
 class ClassifierConfig(_Strict):
     model_path: str | None = None
     """Trained model file; empty means var/models/classifier.joblib, trained on first use."""
     triage_threshold: float = Field(0.6, ge=0, le=1)
+    triage_relevance_floor: float = Field(0.2, ge=0, le=1)
+    """The triage list shows uncertain posts whose relevance score is above this (see monitor/triage.py)."""
+    triage_complaint_floor: float = Field(0.4, ge=0, le=1)
+    """... and whose complaint score is at least this."""
+    retrain: RetrainConfig = Field(default_factory=lambda: RetrainConfig())
 
 
 class IngestConfig(_Strict):
