@@ -196,17 +196,24 @@ class GateData:
     surabaya_problem: str | None = None
 
 
+def missing_sets(blind_dir: Path, surabaya_file: Path) -> tuple[str | None, str | None]:
+    """(blind problem, Surabaya problem): what is missing on disk, in words for the run record."""
+    blind = None
+    if not blind_dir.is_dir() or not any(blind_dir.glob("*.jsonl")):
+        blind = f"tidak ada berkas *.jsonl di {blind_dir}; tambahkan set buta (lihat classifiers/data/blind/README.md)"
+    surabaya = None
+    if not surabaya_file.is_file():
+        surabaya = f"berkas {surabaya_file} tidak ditemukan; atur classifier.retrain.data_dir dan surabaya_file"
+    return blind, surabaya
+
+
 def load_gate_data(blind_dir: Path, surabaya_file: Path) -> GateData:
     """Read the blind set and the Surabaya complaints; a missing or broken set becomes a problem message."""
     from classifiers import evaluation as ev
 
+    blind_problem, surabaya_problem = missing_sets(blind_dir, surabaya_file)
     blind: list[Example] | None = None
-    blind_problem = None
-    if not blind_dir.is_dir() or not any(blind_dir.glob("*.jsonl")):
-        blind_problem = (
-            f"tidak ada berkas *.jsonl di {blind_dir}; tambahkan set buta (lihat classifiers/data/blind/README.md)"
-        )
-    else:
+    if blind_problem is None:
         try:
             blind = [post.example for post in ev.load_blind(blind_dir)]
         except (OSError, ValueError) as exc:
@@ -215,10 +222,7 @@ def load_gate_data(blind_dir: Path, surabaya_file: Path) -> GateData:
             if not blind:
                 blind, blind_problem = None, f"set buta di {blind_dir} kosong"
     surabaya: tuple[list[str], list[str]] | None = None
-    surabaya_problem = None
-    if not surabaya_file.is_file():
-        surabaya_problem = f"berkas {surabaya_file} tidak ditemukan; atur classifier.retrain.data_dir dan surabaya_file"
-    else:
+    if surabaya_problem is None:
         try:
             texts, keys, _skipped = ev.load_surabaya(surabaya_file, ev.load_surabaya_map())
         except (OSError, ValueError, KeyError) as exc:
@@ -461,6 +465,17 @@ def run_retrain(
         fingerprint = _fingerprint(corrections, paths, rc.tolerance, rc.seed)
     except Exception as exc:  # record why; the scheduler logs and retries next week
         return finish("failed", [Reason("error", f"model saat ini tidak bisa dibaca: {exc}")])
+    blind_problem, surabaya_problem = missing_sets(paths.blind_dir, paths.surabaya_file)
+    if blind_problem or surabaya_problem:
+        # Nothing could promote the candidate: say why without spending minutes training it.
+        unmeasured = Scores(
+            blind=None if blind_problem else {},
+            surabaya=None if surabaya_problem else {},
+            blind_problem=blind_problem,
+            surabaya_problem=surabaya_problem,
+        )
+        return finish("refused", decide_promotion(unmeasured, unmeasured, rc.tolerance).reasons)
+
     row.fingerprint = fingerprint
     with db.session() as session:
         last = session.scalar(

@@ -19,9 +19,9 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
+from monitor.config import crontab_trigger
 from monitor.models import JobRun
 from monitor.retrain import RetrainReport, run_retrain
 from monitor.service import MonitorService
@@ -127,7 +127,7 @@ def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
     if retrain.enabled:
         scheduler.add_job(
             partial(scheduled_retrain, service),
-            CronTrigger.from_crontab(retrain.schedule, timezone="Asia/Jakarta"),
+            crontab_trigger(retrain.schedule),
             id="retrain",
             name="retrain",
             replace_existing=True,
