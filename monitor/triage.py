@@ -97,7 +97,7 @@ def triage_list(session: Session, config: AppConfig, limit: int = 50, offset: in
             confidence=label.confidence,
             kecamatan=label.kecamatan,
         )
-        for label, post in session.execute(query).tuples()
+        for label, post in session.execute(query)
     ]
 
 
