@@ -421,9 +421,10 @@ def run_retrain(
 ) -> RetrainReport:
     """Train a candidate with the stored corrections, gate it, promote or refuse, and record the run.
 
-    A run whose inputs (corrections, training data and code, live model file, evaluation sets,
-    tolerance, seed) are those of the last completed run is recorded as ``skipped`` without
-    training: the same inputs give the same candidate and the same decision.
+    A run whose inputs (corrections, training data and code, evaluation sets, tolerance, seed)
+    are those of the last completed run is recorded as ``skipped`` without training: the same
+    inputs give the same candidate and the same decision. A run that cannot promote (a set is
+    missing on disk) refuses before training; a training failure is recorded as ``failed``.
     """
     rc = config.classifier.retrain
     paths = paths or resolve_paths(config)

@@ -306,6 +306,27 @@ def test_missing_sets_refuse_without_training_and_are_recorded(db: Database, con
     assert runs[0].started_at == T0 + timedelta(days=7) and runs[0].reasons[0]["code"] == "no_surabaya"
 
 
+def test_a_failed_training_is_recorded_and_leaves_the_model_alone(
+    db: Database, config: AppConfig, tmp_path: Path
+) -> None:
+    live = tmp_path / "models" / "model.joblib"
+    live.parent.mkdir()
+    live.write_bytes(b"PK the live model")
+    blind, surabaya = write_gate_data(tmp_path / "data")
+    cfg = gate_config(config, live, blind, tmp_path / "data", surabaya.name)
+
+    def broken(spec: object) -> dict[str, object]:
+        raise RuntimeError("pelatihan kandidat gagal (kode 1): MemoryError")
+
+    report = run_retrain(db, cfg, SimulatedClock(T0).now, runner=broken)
+    assert report.status == "failed" and "MemoryError" in report.reasons[0].message
+    assert live.read_bytes() == b"PK the live model"
+    assert [p.name for p in live.parent.iterdir()] == ["model.joblib"]  # no candidate left behind
+    # A failure is not a completed run: the next one trains again instead of skipping.
+    again = run_retrain(db, cfg, SimulatedClock(T0 + timedelta(days=7)).now, runner=broken)
+    assert again.status == "failed"
+
+
 # ------------------------------------------------------------------------------------------ end to end (trains)
 
 
