@@ -61,10 +61,89 @@ class SourceConfig(_Strict):
         return [value] if isinstance(value, str) else value
 
 
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _cron_weekdays(field: str) -> str:
+    """A crontab weekday field as APScheduler weekday names.
+
+    APScheduler 3 numbers weekdays from Monday (0 = mon), crontab from Sunday (0 and 7 = sun): a
+    plain ``from_crontab("0 2 * * 0")`` fires on Mondays. Numbers, ranges and steps are expanded
+    to a list of names in crontab's meaning; ``*`` stays as it is.
+    """
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"weekday step must be at least 1 in {field!r}")
+        if base == "*":
+            first, last = 0, 6
+        else:
+            ends = [_WEEKDAYS.index(x[:3]) if x[:3] in _WEEKDAYS else int(x) for x in base.split("-", 1)]
+            # "a/step" runs from a to the end of the week, as in Vixie cron.
+            first, last = ends[0], ends[1] if len(ends) > 1 else (7 if step_text else ends[0])
+        if not (0 <= first <= 7 and 0 <= last <= 7) or first > last:
+            raise ValueError(f"weekday {part!r} is not 0-7 (0 and 7 are Sunday) or a range low-high")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_WEEKDAYS[d] for d in sorted(days))
+
+
+def crontab_trigger(line: str) -> Any:
+    """An APScheduler cron trigger (WIB) for a crontab line, weekdays meant as crontab means them."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = line.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields, got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_cron_weekdays(weekday),
+        timezone="Asia/Jakarta",
+    )
+
+
+class RetrainConfig(_Strict):
+    """The scheduled retrain with stored corrections, promoted only past the gate (monitor/retrain.py)."""
+
+    enabled: bool = True
+    schedule: str = "0 2 * * 0"
+    """Crontab line (minute hour day month weekday) in WIB; default Sunday 02:00, when few posts arrive."""
+    tolerance: float = Field(0.005, ge=0, le=0.1)
+    """How much lower (absolute, 0-1 scale) a candidate's score may be and still count as "no worse"."""
+    data_dir: str = "../shared/data"
+    """Shared evaluation data (as `oki-monitor eval --data-dir`), relative to the working directory."""
+    surabaya_file: str = "surabaya_mediacenter_complaints/complaints_2023H1.csv"
+    """Surabaya complaints for the gate, relative to data_dir."""
+    blind_dir: str | None = None
+    """Folder of the blind set's *.jsonl; empty means classifiers/data/blind."""
+    seed: int = Field(0, ge=0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        try:
+            crontab_trigger(value)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab line (minute hour day month weekday, e.g. '0 2 * * 0'): {exc}") from None
+        return value
+
+
 class ClassifierConfig(_Strict):
     model_path: str | None = None
     """Trained model file; empty means var/models/classifier.joblib, trained on first use."""
     triage_threshold: float = Field(0.6, ge=0, le=1)
+    triage_relevance_floor: float = Field(0.2, ge=0, le=1)
+    """The triage list shows uncertain posts whose relevance score is above this (see monitor/triage.py)."""
+    triage_complaint_floor: float = Field(0.4, ge=0, le=1)
+    """... and whose complaint score is at least this."""
+    retrain: RetrainConfig = Field(default_factory=lambda: RetrainConfig())
 
 
 class IngestConfig(_Strict):

@@ -1,8 +1,12 @@
-"""Human label corrections (dashboard, Telegram/e-mail feedback buttons) as training examples."""
+"""Human label corrections (dashboard, triage list, Telegram/e-mail feedback buttons) as training examples."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from monitor.db import Database
 from monitor.models import LabelCorrection, Post
@@ -27,3 +31,38 @@ def stored_corrections(db: Database) -> list[tuple[str, dict[str, object]]]:
         label: object = value.strip().lower() in _TRUE if field in _BOOL_FIELDS else value
         merged.setdefault(text, {})[field] = label
     return list(merged.items())
+
+
+def post_text_for_training(post: Post | None) -> str | None:
+    """The text a correction keeps (title and body), so retraining survives the retention purge."""
+    if post is None:
+        return None
+    return "\n".join(t for t in (post.title, post.text) if t) or None
+
+
+def record_corrections(
+    session: Session,
+    post_id: int,
+    fields: Mapping[str, object],
+    *,
+    user_id: int | None,
+    source: str,
+    now: datetime,
+) -> list[LabelCorrection]:
+    """Store one correction row per field (``relevant``/``is_complaint`` booleans, ``topic`` a key).
+
+    Rows are written the way the issue page's corrections are (booleans as ``"true"``/``"false"``,
+    the post's text copied), so :func:`stored_corrections` reads them like any other.
+    """
+    text = post_text_for_training(session.get(Post, post_id))
+    rows = []
+    for name, value in fields.items():
+        if name not in (*_BOOL_FIELDS, "topic"):
+            raise ValueError(f"field {name!r} cannot be corrected here")
+        stored = ("true" if value else "false") if name in _BOOL_FIELDS else str(value)
+        row = LabelCorrection(
+            post_id=post_id, field=name, value=stored, text=text, user_id=user_id, source=source, created_at=now
+        )
+        session.add(row)
+        rows.append(row)
+    return rows

@@ -153,6 +153,8 @@ class Label(Base):
     __table_args__ = (
         UniqueConstraint("post_id", "model_version", name="uq_labels_post_model"),
         Index("ix_labels_topic_kec", "topic", "kecamatan"),
+        # The triage list reads uncertain labels newest first (monitor/triage.py).
+        Index("ix_labels_triage", "needs_triage", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -437,6 +439,35 @@ class JobRun(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
+
+
+class ModelRun(Base):
+    """One scheduled (or hand-started) retrain: the scores of both models and why it promoted or refused."""
+
+    __tablename__ = "model_runs"
+    __table_args__ = (Index("ix_model_runs_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    trigger: Mapped[str] = mapped_column(String(20), default="schedule")
+    """schedule | cli"""
+    status: Mapped[str] = mapped_column(String(20))
+    """promoted | refused | skipped | failed"""
+    current_version: Mapped[str | None] = mapped_column(String(80))
+    candidate_version: Mapped[str | None] = mapped_column(String(80))
+    corrections: Mapped[int] = mapped_column(Integer, default=0)
+    corrections_dropped: Mapped[int] = mapped_column(Integer, default=0)
+    """Corrections left out because their text is in the blind set (it must stay unseen)."""
+    tolerance: Mapped[float] = mapped_column(Float, default=0.0)
+    current_scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    candidate_scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """[{"code": ..., "message": ...}] in Bahasa Indonesia, the decision's reasons in order."""
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    """Hash of what the candidate would be trained and judged on: an unchanged one is not retrained."""
+    model_path: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class ScopeCount(Base):

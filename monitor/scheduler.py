@@ -21,13 +21,17 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
+from monitor.config import crontab_trigger
 from monitor.models import JobRun
+from monitor.retrain import RetrainReport, run_retrain
 from monitor.service import MonitorService
 
 log = logging.getLogger(__name__)
 
 LEASE_ID = "scheduler-lease"
 LEASE_SECONDS = 90
+RETRAIN_GRACE_SECONDS = 6 * 3600
+"""A weekly retrain missed (process down at 02:00) still runs if the scheduler is back within 6 hours."""
 
 
 class LeaseHeld(RuntimeError):
@@ -78,6 +82,14 @@ def _record(service: MonitorService, job_id: str, ok: bool, error: str | None) -
             row.last_error = (error or "")[:2000]
 
 
+def scheduled_retrain(service: MonitorService) -> RetrainReport:
+    """The weekly job: gated retrain with stored corrections; a promoted model is used from the next pipeline run."""
+    report = run_retrain(service.db, service.config, service.clock.now, trigger="schedule")
+    if report.promoted:
+        service.reload_classifier()
+    return report
+
+
 def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
     """A scheduler with every job of this deployment, not yet started."""
     cfg = service.config
@@ -111,6 +123,18 @@ def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
     add("tracking", service.track, cfg.schedules.tracking_seconds)
     add("retention", service.purge, cfg.schedules.retention_hours * 3600)
     add("lease", partial(_renew_lease, service, owner), LEASE_SECONDS // 3)
+    retrain = cfg.classifier.retrain
+    if retrain.enabled:
+        scheduler.add_job(
+            partial(scheduled_retrain, service),
+            crontab_trigger(retrain.schedule),
+            id="retrain",
+            name="retrain",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=RETRAIN_GRACE_SECONDS,
+        )
 
     def on_event(event: JobExecutionEvent) -> None:
         if event.job_id == "lease":

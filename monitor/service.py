@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -47,6 +48,10 @@ class MonitorService:
                 headers={"User-Agent": USER_AGENT}, follow_redirects=False, timeout=httpx.Timeout(10.0, connect=5.0)
             )
         self._ingestor = Ingestor(self.config)
+        # Set when get_classifier loads the model file (an injected classifier has none): the
+        # file's identity at load time, so a replaced file is noticed.
+        self._model_path: Path | None = None
+        self._model_stamp: tuple[int, int, int] | None = None
         for state in source_states(self.config):
             if not state.runnable:
                 self.disabled[state.config.name] = state.reason or "nonaktif"
@@ -58,16 +63,34 @@ class MonitorService:
                 log.error("source %s cannot start: %s", state.config.name, exc)
 
     def get_classifier(self) -> Classifier:
-        if self.classifier is None:
-            from pathlib import Path
+        """The loaded model; reloaded when its file was replaced (a promoted retrain, `oki-monitor train`)."""
+        from monitor.retrain import model_stamp
 
-            from classifiers.model import load_classifier
+        if (
+            self.classifier is not None
+            and self._model_path is not None
+            and model_stamp(self._model_path) != self._model_stamp
+        ):
+            self.reload_classifier()
+        if self.classifier is None:
+            from classifiers.model import default_model_path, load_classifier
 
             path = Path(self.config.classifier.model_path) if self.config.classifier.model_path else None
             classifier = load_classifier(path)
             classifier.triage_threshold = self.config.classifier.triage_threshold
+            self._model_path = (path or default_model_path()).resolve()
+            self._model_stamp = model_stamp(self._model_path)
             self.classifier = classifier
         return self.classifier
+
+    def reload_classifier(self) -> None:
+        """Forget the loaded model (memory and load_classifier's cache): the next use reads the file again."""
+        from monitor.retrain import forget_cached_model
+
+        if self._model_path is not None:
+            forget_cached_model(self._model_path)
+            self.classifier = None
+            self._model_path = self._model_stamp = None
 
     def collect(self, name: str, *, force: bool = False) -> CollectReport:
         """Run one source once."""

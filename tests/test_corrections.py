@@ -49,3 +49,37 @@ def test_corrections_merge_per_text_and_survive_purged_posts(db: Database) -> No
         "Jalan rusak di Cengal": {"topic": "infrastruktur", "is_complaint": True},
         "KTT OKI di Jeddah": {"relevant": False},
     }
+
+
+def test_recorded_corrections_keep_the_text_and_read_back_like_dashboard_ones(db: Database) -> None:
+    from monitor.corrections import record_corrections
+
+    with db.session() as s:
+        src = Source(name="s", kind="rss", cursor={})
+        s.add(src)
+        s.flush()
+        post = Post(
+            source_id=src.id,
+            platform="rss",
+            external_id="1",
+            title="Air mati",
+            text="PDAM di Kayuagung mati dua hari",
+            created_at=T,
+            collected_at=T,
+            content_hash="a",
+        )
+        s.add(post)
+        s.flush()
+        rows = record_corrections(
+            s, post.id, {"relevant": True, "is_complaint": False}, user_id=None, source="triage", now=T
+        )
+        assert [(r.field, r.value, r.source) for r in rows] == [
+            ("relevant", "true", "triage"),
+            ("is_complaint", "false", "triage"),
+        ]
+        post_id = post.id
+    with db.session() as s:  # the post is purged later: the correction keeps its text
+        s.execute(Post.__table__.update().where(Post.id == post_id).values(text=None, title=None))
+    assert stored_corrections(db) == [
+        ("Air mati\nPDAM di Kayuagung mati dua hari", {"relevant": True, "is_complaint": False})
+    ]

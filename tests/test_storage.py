@@ -29,6 +29,7 @@ EXPECTED_TABLES = {
     "audit_log",
     "job_runs",
     "scope_counts",
+    "model_runs",
 }
 
 

@@ -24,6 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also use corrections stored in the database (dashboard, feedback buttons)",
     )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--gate",
+        action="store_true",
+        help="run the scheduled retrain now: train a candidate with the stored corrections and replace the "
+        "configured model only if it scores no worse on the blind set and Surabaya (recorded in --history)",
+    )
+    mode.add_argument("--history", action="store_true", help="show recorded retrain runs and why each promoted or not")
+    parser.add_argument("--limit", type=int, default=20, help="runs shown by --history (default 20)")
 
 
 def read_corrections(path: Path) -> tuple[list[tuple[str, dict[str, object]]], list[str]]:
@@ -60,8 +69,66 @@ def _default_output(ctx: Context) -> Path:
     return Path(configured) if configured else default_model_path()
 
 
+def _scores_line(scores: dict[str, object]) -> str:
+    from monitor.retrain import METRICS, Scores
+
+    parsed = Scores.from_json(scores)
+    parts = []
+    for metric in METRICS:
+        value = parsed.value(metric)
+        parts.append(f"{metric.label} {'-' if value is None else f'{value:.3f}'}")
+    return " · ".join(parts)
+
+
+def show_history(ctx: Context, limit: int) -> int:
+    """`train --history`: the recorded runs, newest first."""
+    from monitor.clock import format_wib
+    from monitor.retrain import reason_text, recent_runs
+
+    runs = recent_runs(ctx.checked_database(), limit=max(1, limit))
+    if not runs:
+        print("Belum ada pelatihan ulang yang tercatat (jadwal: classifier.retrain.schedule, atau `train --gate`).")
+        return 0
+    status = {"promoted": "DIPROMOSIKAN", "refused": "DITOLAK", "skipped": "DILEWATI", "failed": "GAGAL"}
+    for r in runs:
+        trigger = {"schedule": "jadwal", "cli": "manual"}.get(r.trigger, r.trigger)
+        print(
+            f"#{r.id}  {format_wib(r.started_at)}  {trigger:<7} {status.get(r.status, r.status):<13}"
+            f"koreksi {r.corrections}"
+            + (f" ({r.corrections_dropped} ada di set buta, tidak dipakai)" if r.corrections_dropped else "")
+            + f"  {r.seconds:.0f} dtk"
+        )
+        if r.candidate_version:
+            print(f"    model: {r.current_version or '-'} → kandidat {r.candidate_version}")
+        if r.current_scores:
+            print(f"    saat ini: {_scores_line(r.current_scores)}")
+        if r.candidate_scores:
+            print(f"    kandidat: {_scores_line(r.candidate_scores)}")
+        print(f"    alasan: {reason_text(r.reasons)}")
+    return 0
+
+
+def run_gate(ctx: Context) -> int:
+    """`train --gate`: the scheduled retrain, now."""
+    from monitor.retrain import run_retrain
+
+    report = run_retrain(ctx.checked_database(), ctx.config, ctx.clock.now, trigger="cli")
+    words = {"promoted": "dipromosikan", "refused": "ditolak", "skipped": "dilewati", "failed": "gagal"}
+    print(f"Pelatihan ulang #{report.run_id}: {words.get(report.status, report.status)}")
+    for reason in report.reasons:
+        print(f"  - {reason.message}")
+    if report.promoted:
+        print("Layanan yang berjalan memakai model baru pada putaran pipeline berikutnya.")
+    return 1 if report.status == "failed" else 0
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from classifiers.model import train
+
+    if args.history:
+        return show_history(ctx, args.limit)
+    if args.gate:
+        return run_gate(ctx)
 
     corrections: list[tuple[str, dict[str, object]]] = []
     if args.corrections is not None:
