@@ -157,7 +157,7 @@ def build_message(
     payload = dict(alert.payload)
     dash = config.alerts.dashboard_url.rstrip("/")
     issue_url = f"{dash}/issues/{alert.issue_id}" if alert.issue_id is not None else None
-    acknowledgeable = alert.kind not in ("digest", "source_health", "delivery_failed")
+    acknowledgeable = alert.kind not in ("digest", "source_health", "delivery_failed", "info")
     has_posts = bool(payload.get("posts")) and alert.issue_id is not None
     ack_link = sign_ack_link(config, alert.ack_token) if acknowledgeable and delivery.channel == "email" else None
     feedback: dict[str, str] = {}

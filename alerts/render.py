@@ -35,6 +35,7 @@ KIND_PREFIX = {
     "digest": "Ringkasan harian",
     "source_health": "Sumber data diam",
     "delivery_failed": "Pengiriman gagal",
+    "info": "Untuk diketahui",
 }
 
 _HANDLE = re.compile(r"(?<![\w.])@[A-Za-z0-9_.]{1,30}")
@@ -271,6 +272,18 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
             platform = str(post.get("platform") or "")
             label = PLATFORM_LABELS.get(platform, platform or "sumber")
             doc.add(_t(f"{i}. “{text}” "), _t(f"[{label}]", url), kind="post")
+    if kind == "info":
+        # A secondary agency is told once, for its part of an event another agency fixes: no
+        # deadline, no confirmation asked, nothing that reads like an alarm.
+        part = TOPIC_LABELS.get(str((payload.get("info") or {}).get("topic")), "bagian isu ini")
+        primary = issue.get("agency_name") or issue.get("agency_code") or "dinas utama"
+        doc.add(
+            _t("Yang perlu dilakukan: "),
+            _t(f"isu ini ditangani {primary}; dampaknya pada {part.lower()} perlu diketahui dinas Anda. "
+               "Tidak perlu konfirmasi; bantu bila diminta."),
+        )
+        doc.add(_t("Detail dan bukti: "), _t("buka di dasbor", links.issue or links.dashboard))
+        return doc
     doc.add(_t("Yang perlu dilakukan: "), _t(_advice(kind, issue)))
     if payload.get("ack_due_at") or payload.get("respond_due_at"):
         doc.add(

@@ -120,3 +120,12 @@ def test_thread_subject_does_not_repeat_a_place_the_title_names() -> None:
         "desa": "Bangsal",
     }
     assert thread_subject(issue) == "[OKI-7] Infrastruktur di Desa Bangsal, Pampangan: jembatan putus"
+
+
+def test_info_for_a_secondary_agency_informs_without_alarm_or_confirmation() -> None:
+    """Disdik hears of the bridge once: no crisis wording, no deadline, no confirmation asked."""
+    p = _payload("info") | {"info": {"topic": "pendidikan", "agency_code": "disdik", "agency_name": "Dinas Pendidikan"}}
+    out = render(p, Links(dashboard=LINKS.dashboard, issue=LINKS.issue, ack="https://x.example/ack"))
+    assert out.plain.startswith("[Untuk diketahui") and "KRISIS" not in out.plain
+    assert "ditangani Dinas PUPR OKI" in out.plain and "pendidikan" in out.plain.lower()
+    assert "Konfirmasi" not in out.plain and "Batas" not in out.plain

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_threads"
-down_revision = "0004"
+down_revision = "0005_incident"
 branch_labels = None
 depends_on = None
 

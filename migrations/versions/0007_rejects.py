@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_rejects"
-down_revision = "0004"
+down_revision = "0006_threads"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_model_runs"
-down_revision = "0004"
+down_revision = "0007_rejects"
 branch_labels = None
 depends_on = None
 
