@@ -142,7 +142,9 @@ def load_handwritten(path: Path = HANDWRITTEN) -> list[Example]:
                 Example(
                     text=row["text"],
                     relevant=row["relevant"],
-                    is_complaint=row["is_complaint"] if row["relevant"] else False,
+                    # The writers marked posts about elsewhere "not a complaint" whatever they say; a
+                    # broken bridge in Banten is still a complaint, so those rows teach relevance only.
+                    is_complaint=row["is_complaint"] if row["relevant"] else None,
                     topic=row.get("topic"),
                     kecamatan=row.get("kecamatan"),
                     source="handwritten",
