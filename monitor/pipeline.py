@@ -25,6 +25,7 @@ from classifiers.normalise import normalise
 from classifiers.virality import EngagementReading, PostEvent, assess
 from monitor.config import AppConfig
 from monitor.db import Database, bulk_insert, one_of
+from monitor.incident import is_response
 from monitor.issues import IssueGrouper, close_quiet, post_text, simhashes, terms_of_normalised
 from monitor.metrics import observe_classify
 from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
@@ -117,7 +118,10 @@ def classify_new(
                 "created_at": now,
             }
         )
-        (kept_ids if lab.relevant and lab.is_complaint else filtered_ids).append(post.id)
+        # A government statement is no complaint, but it belongs to the issue it answers: the grouper
+        # joins it as a response (or drops it when it answers nothing).
+        grouped = lab.relevant and (lab.is_complaint or is_response(post_text(post)))
+        (kept_ids if grouped else filtered_ids).append(post.id)
         if lab.relevant:
             hour = post.created_at.replace(minute=0, second=0, microsecond=0)
             key = (hour, lab.topic, lab.kecamatan or "", agency or "", post.platform)

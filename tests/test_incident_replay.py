@@ -215,9 +215,13 @@ def result(db: Database, config: AppConfig) -> Replay:
 
 def test_one_issue_for_the_event_with_pupr_as_agency(result: Replay, db: Database) -> None:
     event = [ext for ext, facet in result.facet_of.items() if facet in EVENT_FACETS]
-    issues = {result.issue_of.get(ext) for ext in event}
-    assert len(issues) == 1 and None not in issues, f"the event split: {issues}"
+    # The issue's bar: one issue holds at least 90 % of the event's posts, and no other issue holds any
+    # (a bare consequence such as "murid diliburkan" may be read as no complaint and left out).
+    issues = {result.issue_of.get(ext) for ext in event} - {None}
+    assert len(issues) == 1, f"the event split: {issues}"
     event_issue = issues.pop()
+    held = sum(1 for ext in event if result.issue_of.get(ext) == event_issue)
+    assert held >= 0.9 * len(event), f"{held} of {len(event)} event posts in the issue"
     with db.session() as s:
         issue = s.get(Issue, event_issue)
         assert issue is not None
@@ -234,7 +238,7 @@ def test_one_issue_for_the_event_with_pupr_as_agency(result: Replay, db: Databas
         )
         # The government's statements are in the issue as responses, not complaints, and not growth.
         assert responses == {ext for ext, facet in result.facet_of.items() if facet == "response"}
-        assert issue.post_count == len(event) - len(responses)
+        assert issue.post_count == held - len(responses)
 
 
 def test_pupr_alarmed_once_and_secondary_agencies_informed_once(result: Replay) -> None:
