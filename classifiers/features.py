@@ -47,12 +47,14 @@ class NgramFeatures:
         self.vocab: dict[str, int] = {}
         self.idf: np.ndarray = np.zeros(0)
         self._word_cache: dict[str, np.ndarray] = {}
+        self._tag_memo: dict[str, str | None] = {}
         self._bigrams: dict[tuple[str, str], int] = {}
         self._n_single = 0
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_word_cache"] = {}  # rebuilt lazily; keeps the model file small
+        state["_tag_memo"] = {}
         return state
 
     def _char_grams(self, word: str) -> list[str]:
@@ -70,6 +72,11 @@ class NgramFeatures:
 
     def lexicon_tag(self, word: str) -> str | None:
         """The lexicon class of `word`, or of its stem when it carries a clitic (jalannya -> jalan)."""
+        # Memoised per word (bounded like the n-gram cache): prediction asks it for every word of
+        # every complaint when it looks for a second topic.
+        memo = self._tag_memo
+        if word in memo:
+            return memo[word]
         tag = self.lexicon.get(word)
         if tag is None:
             for suffix in _CLITICS:
@@ -77,6 +84,8 @@ class NgramFeatures:
                     tag = self.lexicon.get(word[: -len(suffix)])
                     if tag is not None:
                         break
+        if len(memo) < self.max_cache:
+            memo[word] = tag
         return tag
 
     def _terms(self, text: str) -> list[str]:

@@ -436,6 +436,10 @@ class TextClassifier:
         threshold = self.triage_threshold
         version = self.version
         tag = self.features.lexicon_tag
+        # Only a post with another topic above the floor can have a second one: skip the word scan
+        # for the rest (most posts).
+        above = (p_topic >= SECOND_TOPIC_FLOOR).sum(axis=1)
+        others = (above - (p_topic.max(axis=1) >= SECOND_TOPIC_FLOOR) > 0).tolist()
         out: list[Labels] = []
         append = out.append
         for i, ev in enumerate(evidence):
@@ -452,7 +456,7 @@ class TextClassifier:
             cues = urgency_cues(norm[i], tokens[i]) if relevant else ()
             primary = names[best_list[i]]
             topics: tuple[str, ...] = (primary,)
-            if relevant and is_complaint:
+            if relevant and is_complaint and others[i]:
                 other = second_topic(tokens[i], p_topic[i], best_list[i], names, tag)
                 if other in CONDUCT_TOPICS and p_topic[i, best_list[i]] - p_topic[i, names.index(other)] < TIE_MARGIN:
                     primary, other = other, primary
