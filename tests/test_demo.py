@@ -67,7 +67,6 @@ def test_demo_used_several_real_sources(demo: DemoResult) -> None:
 def test_report_is_in_bahasa_indonesia(demo: DemoResult) -> None:
     text = "\n".join(demo.lines)
     assert "Laporan demo" in text and "sebelum puncak" in text and "WIB" in text
-    assert demo.seconds < 120
 
 
 def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
