@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from classifiers.calendar_id import IndonesianCalendar, to_local, to_utc
-from classifiers.forecast import fit_growth, forecast
+from classifiers.forecast import Forecast, fit_growth, forecast
 from classifiers.spike import DetectorOutput, DetectorSettings, run_detector
 
 STAGES = ("baru", "naik", "viral", "mereda")
@@ -325,6 +325,57 @@ def buzzer_flags(seconds: np.ndarray, authors: Sequence[str], params: ViralityPa
 # --- assessment -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Step 1 of :func:`assess`: what the issue's posts and engagement readings say at ``now``, before any judgement."""
+
+    now: datetime
+    mentions: int
+    """posts in the viral window (raw count)"""
+    eff_mentions: float
+    """the same, buzzer-like posts weighted ``buzzer_weight``"""
+    authors: int
+    platforms: int
+    news_pickup: int
+    engagement: float
+    eff_engagement: float
+    velocity: float
+    """engagement gained over the last hour"""
+    buzzer_share: float
+    buzzer_suspected: bool
+    series: np.ndarray
+    """weighted posts per bin, the last bin ending at ``now``"""
+    series_start: datetime
+    window_times: np.ndarray
+    """seconds of the posts in the viral window, and their weights"""
+    window_weights: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Step 2: the spike detector's verdict on the weighted series and the growth forecast."""
+
+    spike: bool
+    z_now: float
+    fresh_surge: bool
+    """an alarm onset within the last hour"""
+    expected_hour: float
+    rate_hour: float
+    growth: float
+    """fitted growth per hour (before shrinkage)"""
+    forecast: Forecast
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """Step 3: the forecast as the stage reads it (small issues get no probability)."""
+
+    small: bool
+    p_viral: float
+    eta_minutes: float | None
+    growing: bool
+
+
 def _engagement_at(readings: Sequence[EngagementReading], when: datetime) -> float:
     """Total engagement known at ``when``: per post, the last reading at or before it."""
     latest: dict[str, tuple[datetime, float]] = {}
@@ -342,6 +393,208 @@ def _fmt_minutes(minutes: float) -> str:
     return f"{minutes / 60:.1f} jam".replace(".", ",")
 
 
+def gather_signals(
+    events: Sequence[PostEvent], readings: Sequence[EngagementReading], now: datetime, params: ViralityParams
+) -> Signals | None:
+    """Counts, accounts, platforms, engagement and the buzzer-weighted mention series at ``now``; None without posts.
+
+    Posts after ``now`` are ignored; the order of ``events`` does not matter.
+    """
+    now = to_utc(now)
+    evs = sorted((e for e in events if to_utc(e.at) <= now), key=lambda e: to_utc(e.at))
+    if not evs:
+        return None
+    bin_s = params.bin_minutes * 60.0
+    now_s = now.timestamp()
+    secs = np.array([to_utc(e.at).timestamp() for e in evs])
+    flags = buzzer_flags(secs, [e.author for e in evs], params, now_s)
+    weights = np.where(flags, params.buzzer_weight, 1.0)
+
+    win_s = params.viral_window_hours * 3600.0
+    in_win = secs > now_s - win_s
+    engagement = float(sum(max(e.engagement, 0.0) for e in evs))
+    if readings:
+        engagement = max(engagement, _engagement_at(readings, now))
+        velocity = max(engagement - _engagement_at(readings, now - timedelta(hours=1)), 0.0)
+    else:
+        velocity = float(sum(max(e.engagement, 0.0) for e in evs if to_utc(e.at).timestamp() > now_s - 3600))
+    recent_w = secs >= now_s - params.buzzer_window_minutes * 60.0
+    buzzer_share = float(flags[recent_w].sum() / max(recent_w.sum(), 1))
+    buzzer_suspected = bool(
+        flags.sum() >= max(3, params.buzzer_min_posts // 2) and buzzer_share >= params.buzzer_share_threshold
+    )
+
+    # The weighted mention series, bin-aligned so its last bin ends at `now`.
+    start_s = max(secs[0], now_s - params.lookback_hours * 3600.0)
+    n_bins = max(1, math.ceil((now_s - start_s) / bin_s))
+    first_bin_s = now_s - n_bins * bin_s
+    keep = secs > first_bin_s
+    pos = np.minimum(((secs[keep] - first_bin_s) // bin_s).astype(int), n_bins - 1)
+    series = np.bincount(pos, weights=weights[keep], minlength=n_bins)
+    return Signals(
+        now=now,
+        mentions=int(in_win.sum()),
+        eff_mentions=float(weights[in_win].sum()),
+        authors=len({e.author for e in evs}),
+        platforms=len({e.platform for e in evs}),
+        news_pickup=sum(1 for e in evs if e.is_news),
+        engagement=engagement,
+        eff_engagement=engagement * (1.0 - buzzer_share * (1.0 - params.buzzer_weight)),
+        velocity=velocity,
+        buzzer_share=buzzer_share,
+        buzzer_suspected=buzzer_suspected,
+        series=series,
+        series_start=datetime.fromtimestamp(first_bin_s, tz=now.tzinfo),
+        window_times=secs[in_win],
+        window_weights=weights[in_win],
+    )
+
+
+def weigh_evidence(sig: Signals, params: ViralityParams) -> Evidence:
+    """Run the spike detector over the issue's series (from the new-issue prior) and fit and project its growth."""
+    series = sig.series
+    n_bins = len(series)
+    slots = params.calendar().regular_slots(sig.series_start, n_bins, params.bin_minutes)
+    prior = params.issue_prior_per_hour * params.bin_minutes / 60.0
+    det = run_detector(series[None, :], slots, params.detector_settings(initial_level=prior))
+    hour_bins = max(1, round(60 / params.bin_minutes))
+
+    # Forecast from the last hours' growth.
+    per_15 = max(1, round(15 / params.bin_minutes))
+    k = min(n_bins, round(12 * 60 / params.bin_minutes))
+    tail = series[-k:]
+    cut = len(tail) - (len(tail) // per_15) * per_15
+    coarse = tail[cut:].reshape(-1, per_15).sum(axis=1) if len(tail) >= per_15 else tail
+    fit = fit_growth(coarse, per_15 * params.bin_minutes / 60.0, params.growth_half_life_hours)
+    tau = np.arange(1, int(params.horizon_hours * 4) + 1) * 0.25
+    now_s = sig.now.timestamp()
+    leave_at = (sig.window_times + params.viral_window_hours * 3600.0 - now_s) / 3600.0
+    order = np.argsort(leave_at)
+    cum = np.concatenate(([0.0], np.cumsum(sig.window_weights[order])))
+    leaving = cum[np.searchsorted(leave_at[order], tau, side="right")]
+    fc = forecast(
+        fit,
+        window_now=sig.eff_mentions,
+        leaving=leaving,
+        tau=tau,
+        viral_count=float(params.viral_mentions),
+        engagement_now=sig.eff_engagement,
+        engagement_rate=sig.velocity * (1.0 - sig.buzzer_share * (1.0 - params.buzzer_weight)),
+        viral_engagement=params.viral_engagement,
+        damping_hours=params.damping_hours,
+        prior_growth_sd=params.prior_growth_sd,
+    )
+    return Evidence(
+        spike=bool(det.alarm[0, -1]),
+        z_now=float(det.score[0, -1]),
+        fresh_surge=bool(det.onset[0, -hour_bins:].any()),
+        expected_hour=float(det.expected[0, -hour_bins:].sum()),
+        rate_hour=float(series[-hour_bins:].sum()),
+        growth=fit.growth,
+        forecast=fc,
+    )
+
+
+def read_outlook(sig: Signals, ev: Evidence, params: ViralityParams) -> Outlook:
+    """The forecast as shown and as the stage reads it: an issue of a handful of posts or accounts gets 0."""
+    fc = ev.forecast
+    small = (
+        sig.mentions < params.naik_min_posts
+        or sig.authors < params.naik_min_authors
+        or sig.eff_mentions < params.naik_min_posts
+    )
+    p_viral = 0.0 if small and fc.p_viral < 1.0 else fc.p_viral
+    eta = fc.eta_minutes if p_viral >= params.naik_exit_probability else None
+    # `naik` means rising: a likely-viral forecast counts only when growth is confidently positive,
+    # so a steady trickle at half the viral pace is not announced as a rising issue.
+    growing = fc.growth_mean >= params.naik_growth_z * fc.growth_sd
+    return Outlook(small=small, p_viral=p_viral, eta_minutes=eta, growing=growing)
+
+
+def decide_stage(sig: Signals, ev: Evidence, out: Outlook, params: ViralityParams, previous_stage: str) -> str:
+    """The stage at ``now`` given the stage before, with hysteresis (see the README for the transitions)."""
+    series = sig.series
+    n_bins = len(series)
+    hour_bins = max(1, round(60 / params.bin_minutes))
+    viral_now = sig.eff_mentions >= params.viral_mentions or sig.eff_engagement >= params.viral_engagement
+    hourly = np.add.reduceat(series, np.arange(0, n_bins, hour_bins)) if n_bins else series
+    peak = float(hourly.max()) if hourly.size else 0.0
+    last3 = float(series[-3 * hour_bins :].sum()) / 3.0
+    # Cooling is about the rate only: the detector's episode may stay open through a long decay.
+    cooling = peak > 0 and last3 < params.mereda_fraction * peak
+    small = out.small
+    rising = not small and (ev.spike or (out.p_viral >= params.naik_probability and out.growing))
+    holding = not small and (ev.spike or out.p_viral >= params.naik_exit_probability)
+    prev = previous_stage
+    if prev == "viral":
+        return "mereda" if cooling else "viral"
+    if prev == "mereda":
+        # A cooled issue stays over the 24-hour count for a while; only a new surge revives it.
+        return ("viral" if viral_now else "naik") if ev.fresh_surge and not small else "mereda"
+    if viral_now:
+        return "viral"
+    if prev == "naik":
+        return "naik" if holding else "mereda"
+    return "naik" if rising else "baru"
+
+
+def rise_score(sig: Signals, ev: Evidence, out: Outlook, stage: str, params: ViralityParams) -> float:
+    """0..100 board rank: forecast, spike strength and progress to the viral level, buzzer-weighted."""
+    spike_part = min(1.0, ev.z_now / (2.0 * params.spike_threshold))
+    progress = min(1.0, sig.eff_mentions / params.viral_mentions)
+    score = 100.0 * (0.55 * out.p_viral + 0.25 * spike_part + 0.20 * progress)
+    if stage == "viral":
+        score = max(score, 80.0)
+    elif stage == "mereda":
+        score *= 0.5  # cooling issues sink on the board
+    score *= 1.0 - 0.5 * sig.buzzer_share
+    return float(min(100.0, max(0.0, score)))
+
+
+def explain(
+    sig: Signals, ev: Evidence, out: Outlook, stage: str, eta: float | None, params: ViralityParams
+) -> tuple[str, ...]:
+    """The reasons shown with the stage (Bahasa Indonesia)."""
+    reasons: list[str] = []
+    ratio = ev.rate_hour / ev.expected_hour if ev.expected_hour > 0 else 0.0
+    laju = f"laju {ev.rate_hour:.0f} unggahan/jam"
+    if ratio >= 1.5:
+        laju += f", {ratio:.0f}x di atas garis dasar".replace(".", ",")
+    reasons.append(laju)
+    if ev.spike:
+        reasons.append("lonjakan terdeteksi")
+    if ev.growth > 0.05 and not out.small:
+        reasons.append(f"tumbuh {100 * (math.exp(ev.growth) - 1):.0f}% per jam")
+    reasons.append(
+        f"{sig.mentions} unggahan dari {sig.authors} akun di {sig.platforms} platform dalam "
+        f"{params.viral_window_hours:g} jam"
+    )
+    if sig.news_pickup:
+        reasons.append(f"diberitakan {sig.news_pickup} kali oleh portal berita")
+    if sig.engagement > 0:
+        reasons.append(f"keterlibatan {sig.engagement:,.0f} (+{sig.velocity:,.0f}/jam)".replace(",", "."))
+    if stage == "viral":
+        reasons.append(
+            f"sudah melewati ambang viral ({params.viral_mentions} unggahan/"
+            f"{params.viral_window_hours:g} jam atau keterlibatan {params.viral_engagement:,.0f})".replace(",", ".")
+        )
+    elif not out.small:
+        chance = f"peluang viral {100 * out.p_viral:.0f}% dalam {params.horizon_hours:g} jam"
+        if eta is not None:
+            chance += f", perkiraan {_fmt_minutes(eta)} lagi"
+        reasons.append(chance)
+    else:
+        reasons.append("masih sedikit unggahan/akun")
+    if stage == "mereda":
+        reasons.append("laju menurun")
+    if sig.buzzer_suspected:
+        reasons.append(
+            f"diduga digerakkan akun terkoordinasi (buzzer): {100 * sig.buzzer_share:.0f}% unggahan terbaru, "
+            "bobotnya diturunkan"
+        )
+    return tuple(reasons)
+
+
 def assess(
     events: Sequence[PostEvent],
     readings: Sequence[EngagementReading],
@@ -349,12 +602,14 @@ def assess(
     params: ViralityParams,
     previous_stage: str | None = None,
 ) -> Assessment:
-    """Signals, spike test, forecast and stage of one issue at ``now`` (posts after ``now`` are ignored)."""
-    now = to_utc(now)
+    """Signals, spike test, forecast and stage of one issue at ``now`` (posts after ``now`` are ignored).
+
+    The steps, each a pure function: :func:`gather_signals` → :func:`weigh_evidence` (detector and
+    growth forecast) → :func:`read_outlook` → :func:`decide_stage` → :func:`rise_score` and :func:`explain`.
+    """
     prev = previous_stage if previous_stage in STAGES else "baru"
-    evs = sorted((e for e in events if to_utc(e.at) <= now), key=lambda e: to_utc(e.at))
-    bin_s = params.bin_minutes * 60.0
-    if not evs:
+    sig = gather_signals(events, readings, now, params)
+    if sig is None:
         return Assessment(
             prev if prev != "naik" else "mereda",
             0.0,
@@ -371,172 +626,26 @@ def assess(
             0.0,
             ("belum ada unggahan",),
         )
-    now_s = now.timestamp()
-    secs = np.array([to_utc(e.at).timestamp() for e in evs])
-    authors_all = [e.author for e in evs]
-    flags = buzzer_flags(secs, authors_all, params, now_s)
-    weights = np.where(flags, params.buzzer_weight, 1.0)
-
-    # Signals over the viral window.
-    win_s = params.viral_window_hours * 3600.0
-    in_win = secs > now_s - win_s
-    mentions = int(in_win.sum())
-    eff_mentions = float(weights[in_win].sum())
-    authors = len({e.author for e in evs})
-    platforms = len({e.platform for e in evs})
-    news_pickup = sum(1 for e in evs if e.is_news)
-    engagement = float(sum(max(e.engagement, 0.0) for e in evs))
-    if readings:
-        engagement = max(engagement, _engagement_at(readings, now))
-        velocity = max(engagement - _engagement_at(readings, now - timedelta(hours=1)), 0.0)
-    else:
-        velocity = float(sum(max(e.engagement, 0.0) for e in evs if to_utc(e.at).timestamp() > now_s - 3600))
-    recent_w = secs >= now_s - params.buzzer_window_minutes * 60.0
-    buzzer_share = float(flags[recent_w].sum() / max(recent_w.sum(), 1))
-    buzzer_suspected = bool(
-        flags.sum() >= max(3, params.buzzer_min_posts // 2) and buzzer_share >= params.buzzer_share_threshold
-    )
-    eff_engagement = engagement * (1.0 - buzzer_share * (1.0 - params.buzzer_weight))
-
-    # The weighted mention series, bin-aligned so its last bin ends at `now`.
-    start_s = max(secs[0], now_s - params.lookback_hours * 3600.0)
-    n_bins = max(1, math.ceil((now_s - start_s) / bin_s))
-    first_bin_s = now_s - n_bins * bin_s
-    keep = secs > first_bin_s
-    pos = np.minimum(((secs[keep] - first_bin_s) // bin_s).astype(int), n_bins - 1)
-    series = np.bincount(pos, weights=weights[keep], minlength=n_bins)
-    start = datetime.fromtimestamp(first_bin_s, tz=now.tzinfo)
-    slots = params.calendar().regular_slots(start, n_bins, params.bin_minutes)
-    prior = params.issue_prior_per_hour * params.bin_minutes / 60.0
-    det = run_detector(series[None, :], slots, params.detector_settings(initial_level=prior))
-    spike = bool(det.alarm[0, -1])
-    z_now = float(det.score[0, -1])
-    hour_bins = max(1, round(60 / params.bin_minutes))
-    expected_hour = float(det.expected[0, -hour_bins:].sum())
-    rate_hour = float(series[-hour_bins:].sum())
-
-    # Forecast from the last hours' growth.
-    per_15 = max(1, round(15 / params.bin_minutes))
-    k = min(n_bins, round(12 * 60 / params.bin_minutes))
-    tail = series[-k:]
-    cut = len(tail) - (len(tail) // per_15) * per_15
-    coarse = tail[cut:].reshape(-1, per_15).sum(axis=1) if len(tail) >= per_15 else tail
-    fit = fit_growth(coarse, per_15 * params.bin_minutes / 60.0, params.growth_half_life_hours)
-    tau = np.arange(1, int(params.horizon_hours * 4) + 1) * 0.25
-    win_times = secs[in_win]
-    win_w = weights[in_win]
-    leave_at = (win_times + win_s - now_s) / 3600.0
-    order = np.argsort(leave_at)
-    cum = np.concatenate(([0.0], np.cumsum(win_w[order])))
-    leaving = cum[np.searchsorted(leave_at[order], tau, side="right")]
-    fc = forecast(
-        fit,
-        window_now=eff_mentions,
-        leaving=leaving,
-        tau=tau,
-        viral_count=float(params.viral_mentions),
-        engagement_now=eff_engagement,
-        engagement_rate=velocity * (1.0 - buzzer_share * (1.0 - params.buzzer_weight)),
-        viral_engagement=params.viral_engagement,
-        damping_hours=params.damping_hours,
-        prior_growth_sd=params.prior_growth_sd,
-    )
-    small = (
-        mentions < params.naik_min_posts or authors < params.naik_min_authors or eff_mentions < params.naik_min_posts
-    )
-    p_viral = 0.0 if small and fc.p_viral < 1.0 else fc.p_viral
-    eta = fc.eta_minutes if p_viral >= params.naik_exit_probability else None
-
-    # Stage with hysteresis.
-    viral_now = eff_mentions >= params.viral_mentions or eff_engagement >= params.viral_engagement
-    hourly = np.add.reduceat(series, np.arange(0, n_bins, hour_bins)) if n_bins else series
-    peak = float(hourly.max()) if hourly.size else 0.0
-    last3 = float(series[-3 * hour_bins :].sum()) / 3.0
-    # Cooling is about the rate only: the detector's episode may stay open through a long decay.
-    cooling = peak > 0 and last3 < params.mereda_fraction * peak
-    fresh_surge = bool(det.onset[0, -hour_bins:].any())
-    # `naik` means rising: a likely-viral forecast counts only when growth is confidently positive,
-    # so a steady trickle at half the viral pace is not announced as a rising issue.
-    growing = fc.growth_mean >= params.naik_growth_z * fc.growth_sd
-    rising = not small and (spike or (p_viral >= params.naik_probability and growing))
-    holding = not small and (spike or p_viral >= params.naik_exit_probability)
-    if prev == "viral":
-        stage = "mereda" if cooling else "viral"
-    elif prev == "mereda":
-        # A cooled issue stays over the 24-hour count for a while; only a new surge revives it.
-        stage = ("viral" if viral_now else "naik") if fresh_surge and not small else "mereda"
-    elif viral_now:
-        stage = "viral"
-    elif prev == "naik":
-        stage = "naik" if holding else "mereda"
-    elif rising:
-        stage = "naik"
-    else:
-        stage = "baru"
-    if stage == "viral":
-        eta = None
-
-    spike_part = min(1.0, z_now / (2.0 * params.spike_threshold))
-    progress = min(1.0, eff_mentions / params.viral_mentions)
-    score = 100.0 * (0.55 * p_viral + 0.25 * spike_part + 0.20 * progress)
-    if stage == "viral":
-        score = max(score, 80.0)
-    elif stage == "mereda":
-        score *= 0.5  # cooling issues sink on the board
-    score *= 1.0 - 0.5 * buzzer_share
-    score = float(min(100.0, max(0.0, score)))
-
-    reasons: list[str] = []
-    ratio = rate_hour / expected_hour if expected_hour > 0 else 0.0
-    laju = f"laju {rate_hour:.0f} unggahan/jam"
-    if ratio >= 1.5:
-        laju += f", {ratio:.0f}x di atas garis dasar".replace(".", ",")
-    reasons.append(laju)
-    if spike:
-        reasons.append("lonjakan terdeteksi")
-    if fit.growth > 0.05 and not small:
-        reasons.append(f"tumbuh {100 * (math.exp(fit.growth) - 1):.0f}% per jam")
-    reasons.append(
-        f"{mentions} unggahan dari {authors} akun di {platforms} platform dalam {params.viral_window_hours:g} jam"
-    )
-    if news_pickup:
-        reasons.append(f"diberitakan {news_pickup} kali oleh portal berita")
-    if engagement > 0:
-        reasons.append(f"keterlibatan {engagement:,.0f} (+{velocity:,.0f}/jam)".replace(",", "."))
-    if stage == "viral":
-        reasons.append(
-            f"sudah melewati ambang viral ({params.viral_mentions} unggahan/"
-            f"{params.viral_window_hours:g} jam atau keterlibatan {params.viral_engagement:,.0f})".replace(",", ".")
-        )
-    elif not small:
-        chance = f"peluang viral {100 * p_viral:.0f}% dalam {params.horizon_hours:g} jam"
-        if eta is not None:
-            chance += f", perkiraan {_fmt_minutes(eta)} lagi"
-        reasons.append(chance)
-    else:
-        reasons.append("masih sedikit unggahan/akun")
-    if stage == "mereda":
-        reasons.append("laju menurun")
-    if buzzer_suspected:
-        reasons.append(
-            f"diduga digerakkan akun terkoordinasi (buzzer): {100 * buzzer_share:.0f}% unggahan terbaru, "
-            "bobotnya diturunkan"
-        )
+    ev = weigh_evidence(sig, params)
+    out = read_outlook(sig, ev, params)
+    stage = decide_stage(sig, ev, out, params, prev)
+    eta = None if stage == "viral" else out.eta_minutes
+    score = rise_score(sig, ev, out, stage, params)
     return Assessment(
         stage=stage,
         score=round(score, 1),
-        spike=spike,
-        p_viral=round(float(p_viral), 4),
+        spike=ev.spike,
+        p_viral=round(float(out.p_viral), 4),
         eta_minutes=None if eta is None else round(eta, 1),
-        mentions=mentions,
-        authors=authors,
-        engagement=round(engagement, 1),
-        velocity=round(velocity, 1),
-        platforms=platforms,
-        news_pickup=news_pickup,
-        buzzer_suspected=buzzer_suspected,
-        buzzer_share=round(buzzer_share, 3),
-        reasons=tuple(reasons),
+        mentions=sig.mentions,
+        authors=sig.authors,
+        engagement=round(sig.engagement, 1),
+        velocity=round(sig.velocity, 1),
+        platforms=sig.platforms,
+        news_pickup=sig.news_pickup,
+        buzzer_suspected=sig.buzzer_suspected,
+        buzzer_share=round(sig.buzzer_share, 3),
+        reasons=explain(sig, ev, out, stage, eta, params),
     )
 
 
@@ -544,12 +653,21 @@ __all__ = [
     "STAGES",
     "Assessment",
     "EngagementReading",
+    "Evidence",
+    "Outlook",
     "PostEvent",
+    "Signals",
     "ViralityParams",
     "assess",
     "buzzer_flags",
+    "decide_stage",
     "detect_onsets",
+    "explain",
+    "gather_signals",
+    "read_outlook",
+    "rise_score",
     "scan_series",
     "series_baseline",
     "to_local",
+    "weigh_evidence",
 ]

@@ -156,3 +156,107 @@ def test_params_reject_unknown_keys_and_broken_hysteresis() -> None:
     with pytest.raises(pydantic.ValidationError, match="naik_exit_probability"):
         ViralityParams(naik_probability=0.3, naik_exit_probability=0.6)
     assert ViralityParams.model_validate({"viral_mentions": 30}).viral_mentions == 30
+
+
+# --- the steps of assess(), each on its own ------------------------------------------------
+
+
+def test_gather_signals_counts_weights_and_bins() -> None:
+    from classifiers.virality import gather_signals
+
+    now = START + timedelta(hours=20)
+    assert gather_signals([], [], now, PARAMS) is None
+    assert gather_signals([PostEvent(now + timedelta(minutes=1), "a", "x", 1.0, False)], [], now, PARAMS) is None
+    organic = gather_signals(_burst(False), [], now, PARAMS)
+    buzz = gather_signals(_burst(True), [], now, PARAMS)
+    assert organic is not None and buzz is not None
+    assert organic.mentions == buzz.mentions == 50
+    assert organic.eff_mentions == 50 and organic.buzzer_share == 0.0
+    assert buzz.eff_mentions < 30 and buzz.buzzer_suspected
+    # The weighted series holds the weighted posts after its start, its last bin ending at now.
+    bins = len(organic.series)
+    assert organic.series_start + timedelta(minutes=PARAMS.bin_minutes * bins) == now
+    after = [e for e in _burst(False) if e.at > organic.series_start]
+    assert len(after) >= 49 and math.isclose(float(organic.series.sum()), len(after))
+    assert float(buzz.series.sum()) < float(organic.series.sum())
+    # Engagement: readings win over the posts' own numbers; velocity is the last hour's gain.
+    readings = [
+        EngagementReading(now - timedelta(minutes=90), "p", 100.0),
+        EngagementReading(now - timedelta(minutes=10), "p", 400.0),
+        EngagementReading(now + timedelta(minutes=10), "p", 9999.0),  # after now: ignored
+    ]
+    few = [PostEvent(now - timedelta(hours=2), "a", "x", 0.0, False)]
+    sig = gather_signals(few, readings, now, PARAMS)
+    assert sig is not None and sig.engagement == 400.0 and sig.velocity == 300.0
+
+
+def test_weigh_evidence_sees_a_climb_and_not_a_trickle() -> None:
+    from classifiers.virality import gather_signals, weigh_evidence
+
+    events = road_events()
+    early = gather_signals(events, [], START + timedelta(hours=12), PARAMS)
+    late = gather_signals(events, [], START + timedelta(hours=27), PARAMS)
+    assert early is not None and late is not None
+    calm, climb = weigh_evidence(early, PARAMS), weigh_evidence(late, PARAMS)
+    assert not calm.spike and calm.forecast.p_viral < 0.5
+    assert climb.growth > 0.05 and climb.forecast.p_viral > 0.5 + calm.forecast.p_viral / 2
+    assert climb.rate_hour > calm.rate_hour
+
+
+def test_read_outlook_gives_small_issues_no_probability() -> None:
+    from classifiers.virality import gather_signals, read_outlook, weigh_evidence
+
+    now = START + timedelta(hours=1)
+    two = [PostEvent(now - timedelta(minutes=m), f"a{m}", "x", 0.0, False) for m in (1, 2)]
+    sig = gather_signals(two, [], now, PARAMS)
+    assert sig is not None
+    out = read_outlook(sig, weigh_evidence(sig, PARAMS), PARAMS)
+    assert out.small and out.p_viral == 0.0 and out.eta_minutes is None
+
+
+def test_decide_stage_transitions() -> None:
+    from classifiers.forecast import Forecast
+    from classifiers.virality import Evidence, Outlook, decide_stage, gather_signals
+
+    now = START + timedelta(hours=10)
+    steady = [PostEvent(now - timedelta(minutes=20 * i), f"a{i}", "x", 0.0, False) for i in range(20)]
+    sig = gather_signals(steady, [], now, PARAMS)
+    assert sig is not None
+
+    def ev(spike: bool, fresh: bool = False) -> Evidence:
+        return Evidence(spike, 6.0 if spike else 0.0, fresh, 1.0, 3.0, 0.0, Forecast(0.0, None, 0.0))
+
+    def out(p: float, growing: bool = True, small: bool = False) -> Outlook:
+        return Outlook(small=small, p_viral=p, eta_minutes=None, growing=growing)
+
+    assert decide_stage(sig, ev(False), out(0.1), PARAMS, "baru") == "baru"
+    assert decide_stage(sig, ev(True), out(0.1), PARAMS, "baru") == "naik"
+    assert decide_stage(sig, ev(False), out(0.6), PARAMS, "baru") == "naik"
+    assert decide_stage(sig, ev(False), out(0.6, growing=False), PARAMS, "baru") == "baru"
+    assert decide_stage(sig, ev(True), out(0.9, small=True), PARAMS, "baru") == "baru"
+    # Hysteresis: naik holds above the exit probability, then cools to mereda.
+    assert decide_stage(sig, ev(False), out(0.3), PARAMS, "naik") == "naik"
+    assert decide_stage(sig, ev(False), out(0.1), PARAMS, "naik") == "mereda"
+    # mereda revives only on a fresh surge.
+    assert decide_stage(sig, ev(True), out(0.9), PARAMS, "mereda") == "mereda"
+    assert decide_stage(sig, ev(True, fresh=True), out(0.9), PARAMS, "mereda") == "naik"
+    # viral stays viral while the rate holds (a steady rate is not cooling).
+    assert decide_stage(sig, ev(False), out(0.0), PARAMS, "viral") == "viral"
+
+
+def test_rise_score_and_reasons() -> None:
+    from classifiers.virality import explain, gather_signals, read_outlook, rise_score, weigh_evidence
+
+    now = START + timedelta(hours=20)
+    sig = gather_signals(_burst(False), [], now, PARAMS)
+    assert sig is not None
+    ev = weigh_evidence(sig, PARAMS)
+    out = read_outlook(sig, ev, PARAMS)
+    naik = rise_score(sig, ev, out, "naik", PARAMS)
+    assert 0.0 <= rise_score(sig, ev, out, "mereda", PARAMS) < naik <= 100.0
+    assert rise_score(sig, ev, out, "viral", PARAMS) >= 80.0
+    reasons = explain(sig, ev, out, "naik", 42.0, PARAMS)
+    assert reasons[0].startswith("laju ")
+    assert any("50 unggahan dari 50 akun" in r for r in reasons)
+    assert any("perkiraan 42 menit lagi" in r for r in reasons)
+    assert "laju menurun" in explain(sig, ev, out, "mereda", None, PARAMS)
