@@ -38,6 +38,86 @@ class TelegramSettings(_Strict):
     """Telegram allows about one message per second per chat; a burst to one chat is paced by this."""
 
 
+class TelegramTopic(_Strict):
+    """A forum topic of a Telegram supergroup: every agency can have its own topic in one group."""
+
+    chat_id: str
+    """The supergroup (``-100…``) or its ``@username``."""
+    thread_id: int = Field(ge=1)
+    """The topic's ``message_thread_id`` (shown in the topic's link: ``t.me/c/<group>/<thread_id>``)."""
+
+    @property
+    def recipient(self) -> str:
+        """How the outbox names this topic: ``<chat_id>#<thread_id>``."""
+        return f"{self.chat_id}#{self.thread_id}"
+
+
+class WhatsAppCloudSettings(_Strict):
+    """WhatsApp Business Cloud API (Meta): approved templates outside the 24-hour window, text inside it."""
+
+    api_base: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+    phone_number_id: str = ""
+    """The business phone number's id (WhatsApp Manager → API setup), not the number itself."""
+    token_env: str = "OKI_MONITOR_WHATSAPP_TOKEN"
+    """Environment variable holding the access token (a system-user token does not expire)."""
+    app_secret_env: str = "OKI_MONITOR_WHATSAPP_APP_SECRET"
+    """Environment variable holding the Meta app secret that signs webhooks (X-Hub-Signature-256)."""
+    verify_token_env: str = "OKI_MONITOR_WHATSAPP_VERIFY_TOKEN"
+    """Environment variable holding the verify token typed into the Meta app's webhook settings."""
+    template: str = "oki_peringatan"
+    """Approved template for alerts that ask for confirmation: body {{1}} headline, {{2}} summary,
+    {{3}} dashboard link; quick-reply buttons in the order of ``template_buttons``."""
+    template_buttons: list[Literal["ack", "n", "o", "d"]] = Field(default_factory=lambda: ["ack", "n", "d"])
+    """What each quick-reply button of ``template`` does: ack = Tindak lanjuti, n/o/d = label feedback."""
+    info_template: str = "oki_info"
+    """Approved template without buttons for digests, source and delivery notices (same three parameters)."""
+    language: str = "id"
+
+
+class WhatsAppGatewaySettings(_Strict):
+    """A generic HTTP gateway (the kind many regencies rent): one POST per message with a token."""
+
+    url: str = ""
+    body: Literal["form", "json"] = "form"
+    token_env: str = "OKI_MONITOR_WHATSAPP_GATEWAY_TOKEN"
+    token_header: str | None = "Authorization"
+    """Header that carries the token (None: the token goes in ``token_field`` of the body instead)."""
+    token_prefix: str = ""
+    """Put before the token in the header, e.g. ``"Bearer "``."""
+    token_field: str | None = None
+    phone_field: str = "target"
+    message_field: str = "message"
+    extra_fields: dict[str, str] = Field(default_factory=dict)
+    """Fixed fields some gateways need (e.g. ``countryCode: "62"``)."""
+    success_field: str | None = "status"
+    """Dotted path in the JSON answer that says the gateway took the message; None: any 2xx is success."""
+    success_values: list[str] = Field(default_factory=lambda: ["true", "success", "sent", "ok"])
+    """Values of ``success_field`` (compared as lower-case text) that mean success."""
+    id_field: str | None = "id"
+    """Dotted path of the gateway's message id in the answer, if it gives one."""
+    reason_field: str | None = "reason"
+    """Dotted path of the gateway's error text, shown in the delivery status."""
+
+
+class WhatsAppSettings(_Strict):
+    enabled: bool = False
+    profile: Literal["cloud", "gateway"] = "cloud"
+    timeout_seconds: float = Field(15.0, gt=0)
+    per_recipient_interval_seconds: float = Field(6.0, ge=0)
+    """Meta allows about one message per 6 s to one user (pair rate limit, error 131056)."""
+    cloud: WhatsAppCloudSettings = Field(default_factory=lambda: WhatsAppCloudSettings())
+    gateway: WhatsAppGatewaySettings = Field(default_factory=lambda: WhatsAppGatewaySettings())
+
+    @model_validator(mode="after")
+    def _profile_complete(self) -> WhatsAppSettings:
+        if self.enabled and self.profile == "cloud" and not self.cloud.phone_number_id:
+            raise ValueError("alerts.whatsapp.cloud.phone_number_id: wajib diisi untuk profil cloud")
+        if self.enabled and self.profile == "gateway" and not self.gateway.url:
+            raise ValueError("alerts.whatsapp.gateway.url: wajib diisi untuk profil gateway")
+        return self
+
+
 class WebhookTarget(_Strict):
     url: str
     secret_env: str | None = None
@@ -51,6 +131,9 @@ class Receiver(_Strict):
     agency: str | None = None
     email: list[str] = Field(default_factory=list)
     telegram: list[str] = Field(default_factory=list)
+    telegram_topics: list[TelegramTopic] = Field(default_factory=list)
+    whatsapp: list[str] = Field(default_factory=list)
+    """Phone numbers (``0812…``, ``+62812…`` or ``62812…``) that get alerts on WhatsApp."""
     webhook: list[WebhookTarget] = Field(default_factory=list)
 
 
@@ -132,6 +215,7 @@ class AlertsConfig(_Strict):
     dashboard_url: str = "http://127.0.0.1:8080"
     smtp: SmtpSettings = Field(default_factory=lambda: SmtpSettings())
     telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())
+    whatsapp: WhatsAppSettings = Field(default_factory=lambda: WhatsAppSettings())
     receivers: list[Receiver] = Field(default_factory=list)
     route: Route = Field(default_factory=lambda: Route(receiver="$agency"))
     alert_stages: list[str] = Field(default_factory=lambda: ["naik", "viral"])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,8 +46,8 @@ from alerts.sla import add_working_days
 from classifiers.urgency import find_terms
 from monitor.config import AppConfig
 from monitor.incident import secondary_topics
-from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence
-from monitor.personal_urls import public_url
+from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence, Source
+from monitor.personal_urls import author_alias, public_url
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,78 @@ def issue_payload(session: Session, config: AppConfig, issue: Issue) -> dict[str
         },
         "growth": growth,
         "posts": posts,
+        "spread": spread_summary(session, issue),
+    }
+
+
+_HASHTAG = re.compile(r"(?<![\w&])#(\w{2,60})")
+SPREAD_TEXT_SCAN = 2000
+"""Most recent posts read for hashtags: enough for the top few, bounded for very large issues."""
+
+
+def spread_summary(session: Session, issue: Issue, *, top: int = 5) -> dict[str, Any]:
+    """Where an issue spreads: posts per platform and per source, the first post, the top hashtags.
+
+    The first post's author is shown only as the dashboard's alias (``akun-1a2b3c4d``), never the
+    stored key; hashtags come from post texts and from the platforms' own tag lists (``extra``).
+    """
+    member = (IssuePost.issue_id == issue.id, IssuePost.is_response.is_(False))
+    by_platform = session.execute(
+        select(Post.platform, func.count())
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(*member)
+        .group_by(Post.platform)
+        .order_by(func.count().desc(), Post.platform)
+    ).all()
+    by_source = session.execute(
+        select(Source.name, func.count())
+        .join(Post, Post.source_id == Source.id)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(*member)
+        .group_by(Source.name)
+        .order_by(func.count().desc(), Source.name)
+        .limit(top)
+    ).all()
+    first = session.execute(
+        select(Post.platform, Post.author_key, Post.created_at, Post.text, Post.title)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(*member)
+        .order_by(Post.created_at, Post.id)
+        .limit(1)
+    ).first()
+    tags: Counter[str] = Counter()
+    display: dict[str, str] = {}
+    rows = session.execute(
+        select(Post.text, Post.extra)
+        .join(IssuePost, IssuePost.post_id == Post.id)
+        .where(*member)
+        .order_by(Post.id.desc())
+        .limit(SPREAD_TEXT_SCAN)
+    )
+    for text, extra in rows:
+        found = set(_HASHTAG.findall(text or ""))
+        listed = (extra or {}).get("hashtags") if isinstance(extra, dict) else None
+        if isinstance(listed, list):
+            found |= {str(t).lstrip("#") for t in listed if str(t).strip("# ")}
+        for tag in found:
+            # One post counts once per tag; #Banjir and #banjir are the same tag.
+            key = tag.lower()
+            tags[key] += 1
+            display.setdefault(key, tag)
+    return {
+        "platforms": [[platform or "lain", int(n)] for platform, n in by_platform],
+        "sources": [[name, int(n)] for name, n in by_source],
+        "first": (
+            {
+                "platform": first.platform,
+                "author": author_alias(first.author_key),
+                "at": first.created_at.isoformat(),
+                "text": clean_post_text(first.text or first.title, 140),
+            }
+            if first is not None
+            else None
+        ),
+        "hashtags": [[display[k], n] for k, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:top]],
     }
 
 

@@ -214,6 +214,7 @@ def build_message(
             "parent_alert_id": alert.parent_alert_id,
             "created_at": alert.created_at.isoformat(),
             "dashboard_url": issue_url or dash,
+            "spread": payload.get("spread"),
         },
     )
 

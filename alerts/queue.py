@@ -33,11 +33,20 @@ def recipients(config: AppConfig, receiver: str) -> list[tuple[str, str]]:
     if agency is not None:
         out += [("email", e) for e in agency.emails]
         out += [("telegram", c) for c in agency.telegram_chat_ids]
+        out += [("telegram", t.recipient) for t in agency.telegram_topics]
+        out += [("whatsapp", n) for n in agency.whatsapp_numbers]
     if named is not None:
         out += [("email", e) for e in named.email]
         out += [("telegram", c) for c in named.telegram]
+        out += [("telegram", t.recipient) for t in named.telegram_topics]
+        out += [("whatsapp", n) for n in named.whatsapp]
         out += [("webhook", w.url) for w in named.webhook]
-    enabled = {"email": cfg.smtp.enabled, "telegram": cfg.telegram.enabled, "webhook": True}
+    enabled = {
+        "email": cfg.smtp.enabled,
+        "telegram": cfg.telegram.enabled,
+        "whatsapp": cfg.whatsapp.enabled,
+        "webhook": True,
+    }
     seen: set[tuple[str, str]] = set()
     result = []
     for pair in out:

@@ -239,6 +239,8 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
     if grow:
         stats += f"; {grow}"
     doc.add(_t("Perkembangan: "), _t(stats))
+    for line in spread_lines(payload.get("spread") or {}):
+        doc.add(_t(line[0]), _t(line[1]))
     eta = eta_text(issue.get("eta_minutes")) if issue.get("stage") != "viral" else None
     p = float(issue.get("p_viral") or 0)
     if eta:
@@ -306,6 +308,42 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
             parts.append(_t(" · "))
         doc.add(*parts[:-1])
     return doc
+
+
+def platform_label(platform: str | None) -> str:
+    """How a platform is named in a message."""
+    return PLATFORM_LABELS.get(platform or "", platform or "sumber lain")
+
+
+def spread_lines(spread: dict[str, Any], *, top: int = 4) -> list[tuple[str, str]]:
+    """(label, text) lines saying where an issue spreads: platforms and sources, first post, hashtags.
+
+    Empty for payloads frozen before the spread was recorded (old alerts re-sent after an upgrade).
+    """
+    lines: list[tuple[str, str]] = []
+    platforms = [(str(p), int(n)) for p, n in spread.get("platforms") or []]
+    if platforms:
+        shown = ", ".join(f"{platform_label(p)} {n}" for p, n in platforms[:top])
+        if len(platforms) > top:
+            shown += f", {len(platforms) - top} platform lain {sum(n for _, n in platforms[top:])}"
+        sources = [(str(s), int(n)) for s, n in spread.get("sources") or []]
+        if sources:
+            shown += "; sumber teratas: " + ", ".join(f"{clean_post_text(s, 40)} {n}" for s, n in sources[:3])
+        lines.append(("Sebaran: ", shown + "."))
+    first = spread.get("first")
+    if isinstance(first, dict) and first.get("at"):
+        said = clean_post_text(str(first.get("text") or ""), 100)
+        lines.append(
+            (
+                "Pertama muncul: ",
+                f"{_when(first.get('at'))} di {platform_label(first.get('platform'))} "
+                f"oleh {first.get('author') or 'anonim'}" + (f": “{said}”" if said else "."),
+            )
+        )
+    tags = [str(t) for t, _ in spread.get("hashtags") or []][:top]
+    if tags:
+        lines.append(("Tagar teratas: ", " ".join("#" + clean_post_text(t, 40).lstrip("#") for t in tags)))
+    return lines
 
 
 def _advice(kind: str, issue: dict[str, Any]) -> str:

@@ -106,8 +106,10 @@ def check_routing(config: AppConfig) -> list[str]:
         if r.agency and config.agency(r.agency) is None:
             problems.append(f"alerts.receivers.{r.name}: agency {r.agency!r} is not in agencies")
     for ag in config.agencies:
-        if not ag.emails and not ag.telegram_chat_ids:
-            problems.append(f"agencies.{ag.code}: no e-mail and no Telegram chat; its alerts reach nobody")
+        if not (ag.emails or ag.telegram_chat_ids or ag.telegram_topics or ag.whatsapp_numbers):
+            problems.append(
+                f"agencies.{ag.code}: no e-mail, Telegram chat or WhatsApp number; its alerts reach nobody"
+            )
     for topic in TOPICS:
         agency = config.routing.get(topic, "")
         for stage in cfg.alert_stages:

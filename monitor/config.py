@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from alerts.config import AlertsConfig
+from alerts.config import AlertsConfig, TelegramTopic
 from classifiers.taxonomy import TOPICS
 from classifiers.virality import ViralityParams
 from monitor import redact
@@ -41,6 +41,9 @@ class AgencyConfig(_Strict):
     name: str
     emails: list[str] = Field(default_factory=list)
     telegram_chat_ids: list[str] = Field(default_factory=list)
+    telegram_topics: list[TelegramTopic] = Field(default_factory=list)
+    """The agency's topic(s) in a shared supergroup (``chat_id`` + ``thread_id``)."""
+    whatsapp_numbers: list[str] = Field(default_factory=list)
     non_pemkab: bool = False
     """Not a Pemkab OPD (PLN, BPJS, ...): alerts go as 'forward/inform' via the liaison."""
 

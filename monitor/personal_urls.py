@@ -37,6 +37,7 @@ pseudonymisation off, URLs are shown unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -174,3 +175,14 @@ _RULES = {
     "telegram.me": _dropped,
 }
 _SUFFIX_RULES = ((".facebook.com", _facebook), (".tiktok.com", _tiktok))
+
+
+def author_alias(author_key: str | None) -> str:
+    """A short stable label for an author: never the stored key itself, which may be a raw handle.
+
+    The dashboard, the API and the alerts show the same alias, so "akun-1a2b3c4d" in a message
+    is the account a reader finds on the issue page.
+    """
+    if not author_key:
+        return "anonim"
+    return "akun-" + hashlib.sha256(author_key.encode()).hexdigest()[:8]

@@ -109,11 +109,27 @@ class TelegramClient:
 
 
 def chat_id(recipient: str) -> int | str:
-    """Numeric chat ids go as integers, ``@channel`` names as strings."""
+    """Numeric chat ids go as integers, ``@channel`` names as strings (a ``#topic`` suffix is dropped)."""
+    chat = recipient.partition("#")[0]
     try:
-        return int(recipient)
+        return int(chat)
     except ValueError:
-        return recipient
+        return chat
+
+
+def thread_id(recipient: str) -> int | None:
+    """The forum topic of a ``<chat_id>#<message_thread_id>`` recipient, or None for the whole chat."""
+    _, sep, topic = recipient.partition("#")
+    return int(topic) if sep and topic.isdigit() else None
+
+
+def _target(recipient: str) -> dict[str, Any]:
+    """``chat_id`` and, for a topic of a forum supergroup, ``message_thread_id``."""
+    target: dict[str, Any] = {"chat_id": chat_id(recipient)}
+    topic = thread_id(recipient)
+    if topic is not None:
+        target["message_thread_id"] = topic
+    return target
 
 
 def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:
@@ -151,7 +167,7 @@ class TelegramChannel:
     def send(self, message: OutgoingMessage, recipient: str) -> str:
         """Send the alert text with its buttons, then the chart; return the message id."""
         payload: dict[str, Any] = {
-            "chat_id": chat_id(recipient),
+            **_target(recipient),
             "text": message.telegram_html,
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": True},
@@ -175,7 +191,7 @@ class TelegramChannel:
                 self.api.call(
                     "sendPhoto",
                     {
-                        "chat_id": chat_id(recipient),
+                        **_target(recipient),
                         "caption": message.chart_caption or "Grafik pertumbuhan unggahan",
                         "reply_parameters": {"message_id": int(message_id or 0)},
                     },

@@ -99,6 +99,8 @@ class TelegramStub(LocalHTTPServer):
         """Chats that answer 403 'bot was blocked by the user'."""
         self.missing_chats: set[str] = set()
         """Chats that answer 400 'chat not found'."""
+        self.forum_topics: dict[str, set[int]] = {}
+        """Forum supergroups and their topics' ``message_thread_id``s; another topic answers 400."""
         self._faults: deque[tuple[str, int, str, dict[str, Any]]] = deque()
         self._updates: list[dict[str, Any]] = []
         self._next_update = 900000001
@@ -233,6 +235,9 @@ class TelegramStub(LocalHTTPServer):
                 return error(403, "Forbidden: bot was blocked by the user")
             if chat in self.missing_chats:
                 return error(400, "Bad Request: chat not found")
+            topic = p.get("message_thread_id")
+            if topic is not None and chat in self.forum_topics and int(topic) not in self.forum_topics[chat]:
+                return error(400, "Bad Request: message thread not found")
             text = str(p.get("text" if method == "sendMessage" else "caption", "") or "")
             if method == "sendMessage" and not text.strip():
                 return error(400, "Bad Request: message text is empty")
@@ -266,7 +271,7 @@ class TelegramStub(LocalHTTPServer):
             markup = p.get("reply_markup")
             if isinstance(markup, str):
                 markup = json.loads(markup)
-            self.messages[(chat, mid)] = {"text": text, "reply_markup": markup, "reply_to": replied}
+            self.messages[(chat, mid)] = {"text": text, "reply_markup": markup, "reply_to": replied, "thread": topic}
             result: dict[str, Any] = {
                 "message_id": mid,
                 "from": {"id": 1, "is_bot": True, "first_name": "OKI Monitor", "username": "oki_monitor_bot"},

@@ -7,7 +7,6 @@ cannot disagree. Queries are batched per page (no query per row).
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from monitor.models import (
     Source,
     User,
 )
+from monitor.personal_urls import author_alias
 from monitor.web.auth import Principal
 
 MAX_ID = 2**31 - 1
@@ -44,13 +44,6 @@ _Q = TypeVar("_Q", bound=Select)
 
 BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
 DIMENSIONS: tuple[str, ...] = ("topic", "kecamatan", "agency", "source")
-
-
-def author_alias(author_key: str | None) -> str:
-    """A short stable label for an author: never the stored key itself, which may be a raw handle."""
-    if not author_key:
-        return "anonim"
-    return "akun-" + hashlib.sha256(author_key.encode()).hexdigest()[:8]
 
 
 def scoped_issues(principal: Principal) -> Select[Issue]:

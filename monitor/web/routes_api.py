@@ -18,7 +18,7 @@ from collectors.common import MAX_COUNT
 from monitor.clock import to_wib
 from monitor.config import secret
 from monitor.models import Issue, IssuePost, Post
-from monitor.personal_urls import public_url
+from monitor.personal_urls import author_alias, public_url
 from monitor.web import actions, exports, queries
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
@@ -239,7 +239,7 @@ def _post_out(p: Any, pseudonymise: bool, issue_id: int | None = None, is_spread
         id=p.id,
         platform=p.platform,
         url=public_url(p.url, pseudonymise=pseudonymise),
-        author=queries.author_alias(p.author_key),
+        author=author_alias(p.author_key),
         title=p.title,
         text=p.text,
         created_at=p.created_at,
@@ -384,7 +384,7 @@ def api_posts_export(
                 issue_id=p.issue_id,
                 created_at=p.created_at,
                 platform=p.platform,
-                author=(p.author_key or "") if handles else queries.author_alias(p.author_key),
+                author=(p.author_key or "") if handles else author_alias(p.author_key),
                 url=public_url(p.url, pseudonymise=not handles) or "",  # no handle in the `tautan` column
                 title=p.title or "",
                 text=p.text or "",
