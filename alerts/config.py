@@ -52,6 +52,10 @@ class TelegramTopic(_Strict):
         return f"{self.chat_id}#{self.thread_id}"
 
 
+ButtonAction = Literal["ack", "n", "o", "d"]
+DEFAULT_BUTTONS: tuple[ButtonAction, ...] = ("ack", "n", "d")
+
+
 class WhatsAppCloudSettings(_Strict):
     """WhatsApp Business Cloud API (Meta): approved templates outside the 24-hour window, text inside it."""
 
@@ -68,7 +72,7 @@ class WhatsAppCloudSettings(_Strict):
     template: str = "oki_peringatan"
     """Approved template for alerts that ask for confirmation: body {{1}} headline, {{2}} summary,
     {{3}} dashboard link; quick-reply buttons in the order of ``template_buttons``."""
-    template_buttons: list[Literal["ack", "n", "o", "d"]] = Field(default_factory=lambda: ["ack", "n", "d"])
+    template_buttons: list[ButtonAction] = Field(default_factory=lambda: list(DEFAULT_BUTTONS))
     """What each quick-reply button of ``template`` does: ack = Tindak lanjuti, n/o/d = label feedback."""
     info_template: str = "oki_info"
     """Approved template without buttons for digests, source and delivery notices (same three parameters)."""

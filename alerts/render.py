@@ -239,8 +239,8 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
     if grow:
         stats += f"; {grow}"
     doc.add(_t("Perkembangan: "), _t(stats))
-    for line in spread_lines(payload.get("spread") or {}):
-        doc.add(_t(line[0]), _t(line[1]))
+    for label, said in spread_lines(payload.get("spread") or {}):
+        doc.add(_t(label), _t(said))
     eta = eta_text(issue.get("eta_minutes")) if issue.get("stage") != "viral" else None
     p = float(issue.get("p_viral") or 0)
     if eta:
