@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from pydantic import ConfigDict, Field
 
-from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
+from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     QuotaLedger,
     as_list,
@@ -39,7 +39,7 @@ from collectors.budget import (
     missing_secret,
     rate_limited,
 )
-from collectors.common import to_int
+from collectors.common import log_rejected, note, to_int
 from collectors.http import FetchSettings, safe_request
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,27 @@ class _BudgetSpent(Exception):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """How a walk over the query's result pages ended."""
+
+    top: int
+    """Newest ``create_time`` read in this walk (with what a resumed walk had read before)."""
+    resume: JSONDict | None
+    """Where to go on next run; None when the walk reached its last page."""
+    error: SourceError | None = None
+
+
+def _resume_of(payload: JSONDict, top: int) -> JSONDict:
+    return {
+        "start_date": payload.get("start_date"),
+        "end_date": payload.get("end_date"),
+        "cursor": payload.get("cursor"),
+        "search_id": payload.get("search_id"),
+        "top": top,
+    }
+
+
 class TikTokCollector:
     """Research API video query and comments, with the client token renewed in memory."""
 
@@ -270,48 +291,112 @@ class TikTokCollector:
         return query
 
     def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
-        """Videos created since the watermark day matching any keyword in the configured regions."""
+        """Videos created since the watermark matching any keyword in the configured regions, then comments.
+
+        Results come in no promised time order, so the watermark (``newest_create_time``) moves only when
+        a walk over the result pages is complete. A walk cut short (``max_pages``, the daily budget, a
+        failed or timed-out page) keeps the videos already read and saves where it stopped (``resume``:
+        the walk's window, TikTok's ``cursor``/``search_id`` and the newest time seen); the next run
+        finishes that walk first. A failed comment page costs only that video's comments.
+        """
         s = self.settings
         run = _Run(
             ledger=QuotaLedger.load(cursor, now.astimezone(UTC).date().isoformat()), budget=s.daily_request_budget
         )
         seen = cursor.get("newest_create_time")
-        start = (
-            datetime.fromtimestamp(int(seen), UTC) if isinstance(seen, int) else now - timedelta(days=s.first_run_days)
-        )
-        start = max(start, now - timedelta(days=MAX_WINDOW_DAYS - 1))
-        keywords = [{"operation": "EQ", "field_name": "keyword", "field_values": [k]} for k in s.keywords]
-        payload: JSONDict = {
-            "query": self._query(keywords),
-            "start_date": _day(start),
-            "end_date": _day(now),
-            "max_count": s.max_count,
-            "is_random": False,
-        }
-        newest = seen if isinstance(seen, int) else 0
+        seen = seen if isinstance(seen, int) and not isinstance(seen, bool) else None
+        resume = cursor.get("resume") if isinstance(cursor.get("resume"), dict) else None
         try:
-            for _ in range(s.max_pages):
+            walk = self._walk(run, client, now, seen, resume)
+        except SourceError as exc:
+            if resume is None or isinstance(exc, RateLimited | AuthFailed) or run.items:
+                raise
+            # TikTok's search_id may have expired between runs: start the walk again from the watermark.
+            note(f"lanjutan halaman gagal, mulai ulang / resuming the walk failed ({exc}); walking again")
+            walk = self._walk(run, client, now, seen, None)
+        error = walk.error
+        # The watermark moves only with a complete walk; while one is pending, its newest time rides in resume.
+        newest = max(walk.top, seen or 0) if walk.resume is None else seen or 0
+        if not isinstance(error, RateLimited | AuthFailed):
+            error = self._comments(run, client, now, list(run.items)) or error
+        new_cursor: JSONDict = {"quota": run.ledger.to_json()}
+        if newest:
+            new_cursor["newest_create_time"] = newest
+        if walk.resume is not None:
+            new_cursor["resume"] = walk.resume
+        rate: JSONDict = {"quota_used": run.ledger.used, "quota_budget": run.budget}
+        if error is not None and error.retry_after:
+            rate["retry_after"] = error.retry_after
+        return FetchResult(items=run.items, cursor=new_cursor, rejected=run.rejected, calls=run.calls, rate_limit=rate)
+
+    def _walk(self, run: _Run, client: httpx.Client, now: datetime, seen: int | None, resume: JSONDict | None) -> _Walk:
+        """Read result pages into ``run``; a failure after the first page is kept in the returned value."""
+        s = self.settings
+        if resume is not None:
+            payload: JSONDict = {
+                "query": self._query(self._keywords()),
+                "start_date": str(resume.get("start_date")),
+                "end_date": str(resume.get("end_date")),
+                "max_count": s.max_count,
+                "is_random": False,
+                "cursor": resume.get("cursor"),
+                "search_id": resume.get("search_id"),
+            }
+            top = resume.get("top") if isinstance(resume.get("top"), int) else 0
+        else:
+            start = datetime.fromtimestamp(seen, UTC) if seen else now - timedelta(days=s.first_run_days)
+            start = max(start, now - timedelta(days=MAX_WINDOW_DAYS - 1))
+            payload = {
+                "query": self._query(self._keywords()),
+                "start_date": _day(start),
+                "end_date": _day(now),
+                "max_count": s.max_count,
+                "is_random": False,
+            }
+            top = 0
+        assert isinstance(top, int)
+        for page_no in range(s.max_pages):
+            try:
                 data = self._call(run, client, "/v2/research/video/query/", VIDEO_FIELDS, payload, now)
-                for raw in expect_list(data, "videos", "TikTok video query"):
-                    try:
-                        item = parse_video(raw, self.name)
-                    except (ValueError, TypeError) as exc:
-                        run.rejected += 1
-                        log.warning("source %s: TikTok video skipped: %s", self.name, exc)
-                        continue
-                    stamp = int(item.created_at.timestamp())
-                    if isinstance(seen, int) and stamp <= seen:
-                        continue
-                    run.items.append(item)
-                    newest = max(newest, stamp)
-                if not data.get("has_more"):
-                    break
-                payload = {**payload, "cursor": data.get("cursor"), "search_id": data.get("search_id")}
-            videos = list(run.items)
-            busiest = sorted(videos, key=lambda v: v.likes + v.shares + v.replies, reverse=True)
-            for video in busiest[: s.comment_videos]:
-                if video.replies == 0:
-                    continue  # no comments: save the request
+                videos = expect_list(data, "videos", "TikTok video query")
+            except _BudgetSpent:
+                log.warning("source %s: daily request budget of %d spent; keeping what was read", self.name, run.budget)
+                return _Walk(top, _resume_of(payload, top) if page_no else resume)
+            except SourceError as exc:
+                if page_no == 0:
+                    raise
+                log.warning("source %s: %s; keeping %d videos read so far", self.name, exc, len(run.items))
+                note(f"halaman {page_no + 1} gagal, {len(run.items)} video tetap disimpan / page failed: {exc}")
+                return _Walk(top, _resume_of(payload, top), exc)
+            for raw in videos:
+                try:
+                    item = parse_video(raw, self.name)
+                except (ValueError, TypeError) as exc:
+                    run.rejected += 1
+                    log_rejected(self.name, as_object(raw).get("id", "?"), f"TikTok video skipped: {exc}")
+                    continue
+                stamp = int(item.created_at.timestamp())
+                # Same second as the watermark is kept: ingest knows the ids, and a video published in that
+                # second after the last run must not be skipped.
+                if seen is not None and stamp < seen:
+                    continue
+                run.items.append(item)
+                top = max(top, stamp)
+            if not data.get("has_more"):
+                return _Walk(top, None)
+            payload = {**payload, "cursor": data.get("cursor"), "search_id": data.get("search_id")}
+        return _Walk(top, _resume_of(payload, top))
+
+    def _keywords(self) -> list[JSONDict]:
+        return [{"operation": "EQ", "field_name": "keyword", "field_values": [k]} for k in self.settings.keywords]
+
+    def _comments(self, run: _Run, client: httpx.Client, now: datetime, videos: list[RawItem]) -> SourceError | None:
+        """Comments of the most-engaged videos into ``run``; the first failure is returned, not raised."""
+        busiest = sorted(videos, key=lambda v: v.likes + v.shares + v.replies, reverse=True)
+        for video in busiest[: self.settings.comment_videos]:
+            if video.replies == 0:
+                continue  # no comments: save the request
+            try:
                 data = self._call(
                     run,
                     client,
@@ -320,24 +405,23 @@ class TikTokCollector:
                     {"video_id": int(video.external_id), "max_count": 100, "cursor": 0},
                     now,
                 )
-                for raw in expect_list(data, "comments", "TikTok comments"):
-                    try:
-                        run.items.append(parse_comment(raw, self.name, video.url))
-                    except (ValueError, TypeError) as exc:
-                        run.rejected += 1
-                        log.warning("source %s: TikTok comment skipped: %s", self.name, exc)
-        except _BudgetSpent:
-            log.warning("source %s: daily request budget of %d spent; keeping what was read", self.name, run.budget)
-        new_cursor: JSONDict = {"quota": run.ledger.to_json()}
-        if newest:
-            new_cursor["newest_create_time"] = newest
-        return FetchResult(
-            items=run.items,
-            cursor=new_cursor,
-            rejected=run.rejected,
-            calls=run.calls,
-            rate_limit={"quota_used": run.ledger.used, "quota_budget": run.budget},
-        )
+                comments = expect_list(data, "comments", "TikTok comments")
+            except _BudgetSpent:
+                log.warning("source %s: daily request budget of %d spent; keeping what was read", self.name, run.budget)
+                return None
+            except SourceError as exc:
+                if not run.items:
+                    raise
+                log.warning("source %s: comments of video %s failed: %s", self.name, video.external_id, exc)
+                note(f"komentar video {video.external_id} gagal / comments failed: {exc}")
+                return exc  # the videos and comments read so far are kept; the next run's videos get theirs
+            for raw in comments:
+                try:
+                    run.items.append(parse_comment(raw, self.name, video.url))
+                except (ValueError, TypeError) as exc:
+                    run.rejected += 1
+                    log_rejected(self.name, as_object(raw).get("id", "?"), f"TikTok comment skipped: {exc}")
+        return None
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
         """Fresh counts of videos (a ``video_id IN`` query over the last 30 days); comments cannot be looked up."""

@@ -34,7 +34,7 @@ from collectors.budget import (
     rate_limited,
     x_rate_limit,
 )
-from collectors.common import to_int
+from collectors.common import note, to_int
 from collectors.http import Fetched, FetchSettings, safe_get
 
 log = logging.getLogger(__name__)
@@ -312,17 +312,21 @@ class XCollector:
             if token:
                 params["next_token"] = str(token)
             try:
-                body, limit = self._get(client, "/2/tweets/search/recent", params, now)
-            except RateLimited as exc:
+                body, page_limit = self._get(client, "/2/tweets/search/recent", params, now)
+                calls += 1
+                page = parse_search_page(body, self.name)
+            except SourceError as exc:
                 if not items:
                     raise
-                # Rate-limited mid-chain: keep what we have and finish the chain next run.
+                # A later page failed (rate limit, timeout, a cut or refused answer): the posts already read
+                # are kept and the chain is finished next run from the failed page, so nothing is skipped.
                 log.warning("source %s: %s; keeping %d posts read so far", self.name, exc, len(items))
+                note(f"halaman {page_no + 1} gagal, {len(items)} pos tetap disimpan / page failed: {exc}")
                 next_resume = {**bound, "next_token": token}
-                limit = RateLimit(remaining=0, reset_at=now + timedelta(seconds=exc.retry_after or 900))
+                if isinstance(exc, RateLimited):
+                    limit = RateLimit(remaining=0, reset_at=now + timedelta(seconds=exc.retry_after or 900))
                 break
-            calls += 1
-            page = parse_search_page(body, self.name)
+            limit = page_limit
             items.extend(page.items)
             rejected += page.rejected
             newest = _newer(newest, page.newest_id)
