@@ -529,3 +529,17 @@ class AlertThread(Base):
     """Hash of the growth data the last chart sent in this thread was drawn from."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class LoginThrottleRow(Base):
+    """Failed login attempts of one account (``user:NAME``) or client address (``ip:ADDR``).
+
+    In the database so every web worker counts the same attempts (see :mod:`monitor.web.throttle`).
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_last", "last_failure_at"),)
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]

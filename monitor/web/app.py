@@ -4,7 +4,8 @@ Security choices (see shared research §6): deny by default (every route but
 /login, /healthz and static files needs a session or an API token), row-level
 agency scope in :mod:`monitor.web.queries`, CSRF tokens on every form, a strict
 Content-Security-Policy (no inline scripts, no third-party origins), HttpOnly
-SameSite cookies, and login attempts limited per client and per username.
+SameSite cookies, and failed logins slowed down per client and per username (in the database,
+so every worker counts them: :mod:`monitor.web.throttle`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from monitor.web.cache import BoardCache, VersionedCache
 from monitor.web.metrics import WebMetrics
 from monitor.web.protocol import HTTP_PROTOCOL
 from monitor.web.sessions import DbSessionStore
+from monitor.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,9 @@ class WebContext:
     clock: Clock
     sessions: SessionStore | DbSessionStore
     login_limiter: RateLimiter
+    """In-process limit on wrong *current* passwords when changing one's password (a signed-in user)."""
+    login_throttle: LoginThrottle
+    """Failed logins per account and per address, counted in the database for every worker."""
     templates: Jinja2Templates
     metrics: WebMetrics
     secret_key: str
@@ -468,6 +473,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         clock=clock,
         sessions=DbSessionStore(db.engine, reader),
         login_limiter=RateLimiter(),
+        login_throttle=LoginThrottle(db.engine),
         templates=templates,
         metrics=WebMetrics(read_sessions),
         secret_key=secret_key,

@@ -29,6 +29,7 @@ from monitor.web.auth import (
 )
 from monitor.web.cache import CachedBoard
 from monitor.web.evidence import evidence_items
+from monitor.web.throttle import retry_after_header, wait_text
 
 log = logging.getLogger(__name__)
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
@@ -112,9 +113,12 @@ def login(
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not cookie_token or not secrets.compare_digest(cookie_token, csrf_token):
         return fail("Formulir kedaluwarsa. Silakan coba masuk lagi.", 403)
-    if ctx.login_limiter.blocked(f"ip:{client}") or ctx.login_limiter.blocked(f"user:{name}"):
+    wait = ctx.login_throttle.attempt(name, client)
+    if wait > 0:
         ctx.audit(name or "-", "login_rate_limited", None, client=client)
-        return fail("Terlalu banyak percobaan masuk. Tunggu satu menit lalu coba lagi.", 429)
+        response = fail(f"Terlalu banyak percobaan masuk yang gagal. Tunggu {wait_text(wait)} lalu coba lagi.", 429)
+        response.headers["Retry-After"] = retry_after_header(wait)
+        return response
     user_id: int | None = None
     with ctx.db.session() as session:
         user = session.scalar(select(User).where(User.username == name))
@@ -123,11 +127,10 @@ def login(
             user.last_login_at = ctx.clock.now()
             user_id = user.id
     if user_id is None:
-        ctx.login_limiter.hit(f"ip:{client}")
-        ctx.login_limiter.hit(f"user:{name}")
+        # Already counted by attempt(): counting before the check is what holds across workers.
         ctx.audit(name or "-", "login_failed", None, client=client)
         return fail("Nama pengguna atau kata sandi salah.", 401)
-    ctx.login_limiter.reset(f"user:{name}")
+    ctx.login_throttle.succeeded(name, client)
     sid = ctx.sessions.create(user_id)
     ctx.audit(name, "login", None, client=client)
     response = RedirectResponse(_safe_next(next), status_code=303)

@@ -1,0 +1,200 @@
+"""Web security holes of issue #19: login throttling shared through the database, trusted proxies,
+HTTPS-only cookies and HSTS, and e-mail action links that never act on a GET."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.models import AuditLog, LoginThrottleRow
+from monitor.web.app import create_app
+from monitor.web.throttle import (
+    ACCOUNT,
+    ADDRESS,
+    Counter,
+    LoginThrottle,
+    ThrottlePolicy,
+    delay_after,
+    retry_after_header,
+    wait_seconds,
+    wait_text,
+)
+from tests.web_support import PASSWORD, Seeded, csrf_from, make_clock, seed
+
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+class FakeNow:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, at: datetime = T0) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+# ---------------------------------------------------------------- the decision, without a database
+
+
+def test_delay_is_free_then_doubles_up_to_the_cap() -> None:
+    assert [delay_after(n, ACCOUNT) for n in range(5)] == [0.0] * 5
+    assert [delay_after(n, ACCOUNT) for n in range(5, 12)] == [2, 4, 8, 16, 32, 64, 128]
+    assert delay_after(13, ACCOUNT) == 300 and delay_after(10_000, ACCOUNT) == 300
+    assert delay_after(19, ADDRESS) == 0 and delay_after(20, ADDRESS) == 2
+
+
+def test_wait_counts_from_the_last_failure_and_the_longest_key_decides() -> None:
+    five = Counter(5, T0)
+    assert wait_seconds([(five, ACCOUNT)], T0) == 2.0
+    assert wait_seconds([(five, ACCOUNT)], T0 + timedelta(seconds=1.5)) == 0.5
+    assert wait_seconds([(five, ACCOUNT)], T0 + timedelta(seconds=2)) <= 0
+    assert wait_seconds([(None, ACCOUNT), (Counter(3, T0), ADDRESS)], T0) == 0
+    address = Counter(24, T0)  # 2 s * 2**4
+    assert wait_seconds([(five, ACCOUNT), (address, ADDRESS)], T0) == 32.0
+
+
+def test_a_quiet_counter_is_forgotten() -> None:
+    policy = ThrottlePolicy(free=1, forget_after=timedelta(minutes=10))
+    busy = Counter(9, T0)
+    assert wait_seconds([(busy, policy)], T0 + timedelta(minutes=4)) > 0
+    assert wait_seconds([(busy, policy)], T0 + timedelta(minutes=10)) == 0
+
+
+def test_wait_is_said_in_bahasa_and_rounded_up() -> None:
+    assert retry_after_header(0.2) == "1" and retry_after_header(2.0) == "2" and retry_after_header(2.01) == "3"
+    assert wait_text(2) == "2 detik" and wait_text(300) == "sekitar 5 menit"
+
+
+# ---------------------------------------------------------------- storage, SQLite and PostgreSQL
+
+
+def test_throttle_counts_in_the_database(db: Database) -> None:
+    now = FakeNow()
+    throttle = LoginThrottle(db.engine, now=now)
+    assert [throttle.attempt("kominfo", "10.0.0.1") for _ in range(5)] == [0.0] * 5
+    assert throttle.attempt("kominfo", "10.0.0.1") == 2.0
+    now.advance(2)
+    assert throttle.attempt("kominfo", "10.0.0.1") == 0.0  # the 6th, after its wait
+    assert throttle.attempt("kominfo", "10.0.0.1") == 4.0
+    # Another worker (another engine, another object) sees the same counters.
+    other = Database(db.url)
+    try:
+        assert LoginThrottle(other.engine, now=now).attempt("KOMINFO ", "10.0.0.9") == 4.0
+    finally:
+        other.dispose()
+    # A right password clears the account: the next mistakes are free again.
+    now.advance(4)
+    assert throttle.attempt("kominfo", "10.0.0.1") == 0.0
+    throttle.succeeded("kominfo", "10.0.0.1")
+    assert [throttle.attempt("kominfo", "10.0.0.1") for _ in range(5)] == [0.0] * 5
+    with db.session() as s:
+        rows = {r.key: r.failures for r in s.scalars(select(LoginThrottleRow))}
+    assert rows["user:kominfo"] == 5
+    assert rows["ip:10.0.0.1"] == 11  # 12 attempts counted (refused ones are not), one of them right
+
+
+def test_one_address_spraying_many_accounts_is_slowed(db: Database) -> None:
+    now = FakeNow()
+    throttle = LoginThrottle(db.engine, now=now)
+    waits = [throttle.attempt(f"tebakan{i}", "203.0.113.7") for i in range(21)]
+    assert waits[:20] == [0.0] * 20 and waits[20] == 2.0
+    assert throttle.attempt("kominfo", "198.51.100.1") == 0.0  # another address is not affected
+
+
+def test_forgotten_counters_are_pruned(db: Database) -> None:
+    now = FakeNow()
+    throttle = LoginThrottle(db.engine, now=now)
+    throttle.attempt("lama", "10.0.0.1")
+    now.advance(2 * 3600)
+    throttle._pruned_at = float("-inf")
+    throttle.attempt("baru", "10.0.0.2")
+    with db.session() as s:
+        keys = set(s.scalars(select(LoginThrottleRow.key)))
+    assert keys == {"user:baru", "ip:10.0.0.2"}
+
+
+def test_parallel_guesses_from_three_workers_get_exactly_the_free_allowance(db: Database) -> None:
+    """40 simultaneous wrong passwords over three engines (as three uvicorn workers): 5 get through."""
+    now = FakeNow()
+    engines = [Database(db.url) for _ in range(3)]
+    throttles = [LoginThrottle(e.engine, now=now) for e in engines]
+    results: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(40)
+
+    def guess(i: int) -> None:
+        start.wait()
+        wait = throttles[i % 3].attempt("kominfo", f"10.1.0.{i}")
+        with lock:
+            results.append(wait)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        for e in engines:
+            e.dispose()
+    assert len(results) == 40
+    assert sum(1 for w in results if w == 0) == 5
+
+
+# ---------------------------------------------------------------- through the login form
+
+
+@pytest.fixture
+def seeded(sqlite_db: Database) -> Seeded:
+    return seed(sqlite_db)
+
+
+@pytest.fixture
+def client(config: AppConfig, sqlite_db: Database, seeded: Seeded) -> Iterator[TestClient]:
+    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
+        yield c
+
+
+def _try_login(client: TestClient, username: str, password: str, **kwargs: Any) -> Any:
+    token = csrf_from(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+        **kwargs,
+    )
+
+
+def test_login_form_answers_429_with_retry_after_after_five_failures(client: TestClient, sqlite_db: Database) -> None:
+    codes = [_try_login(client, "kominfo", "tebakan-salah").status_code for _ in range(5)]
+    assert codes == [401] * 5
+    r = _try_login(client, "kominfo", PASSWORD)  # even the right password waits now
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "2"
+    assert "Terlalu banyak percobaan masuk" in r.text and "2 detik" in r.text
+    # Another account from the same address is not held up by kominfo's counter.
+    assert _try_login(client, "admin", PASSWORD).status_code == 303
+    with sqlite_db.session() as s:
+        limited = s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "login_rate_limited"))
+        row = s.get(LoginThrottleRow, "user:kominfo")
+    assert limited == 1 and row is not None and row.failures == 5
+
+
+def test_successful_login_clears_the_account_counter(client: TestClient, sqlite_db: Database) -> None:
+    for _ in range(4):
+        _try_login(client, "kominfo", "tebakan-salah")
+    assert _try_login(client, "kominfo", PASSWORD).status_code == 303
+    with sqlite_db.session() as s:
+        assert s.get(LoginThrottleRow, "user:kominfo") is None
