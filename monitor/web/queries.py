@@ -93,6 +93,41 @@ class BoardRow:
     """An alert about the issue was issued (else "not yet acknowledged" would blame an agency never told)."""
 
 
+@dataclass(frozen=True, slots=True)
+class BoardFilter:
+    """What the board is narrowed to, from its URL; every value already checked against the known ones."""
+
+    kecamatan: str | None = None
+    topic: str | None = None
+    stage: str | None = None
+    agency: str | None = None
+
+    def params(self) -> dict[str, str]:
+        """The filter as URL query parameters (empty values left out)."""
+        return {
+            k: v
+            for k, v in (
+                ("kecamatan", self.kecamatan),
+                ("topic", self.topic),
+                ("stage", self.stage),
+                ("opd", self.agency),
+            )
+            if v
+        }
+
+    def apply(self, query: _Q) -> _Q:
+        """``query`` (over issues) narrowed to this filter."""
+        if self.kecamatan:
+            query = query.where(Issue.kecamatan == self.kecamatan)
+        if self.topic:
+            query = query.where(Issue.topic == self.topic)
+        if self.stage:
+            query = query.where(Issue.stage == self.stage)
+        if self.agency:
+            query = query.where(Issue.agency_code == self.agency)
+        return query
+
+
 def board(
     session: Session,
     principal: Principal,
@@ -100,18 +135,17 @@ def board(
     *,
     limit: int = 60,
     spark_hours: int = 48,
+    where: BoardFilter | None = None,
 ) -> list[BoardRow]:
     """Open issues, fastest rising first, with their recent score history for a sparkline.
 
     Three queries whatever the number of rows: issues, then all their signals and their alerts at once.
     """
+    query = scoped_issues(principal).where(Issue.status == "open")
+    if where is not None:
+        query = where.apply(query)
     issues = list(
-        session.scalars(
-            scoped_issues(principal)
-            .where(Issue.status == "open")
-            .order_by(Issue.score.desc(), Issue.p_viral.desc(), Issue.id.desc())
-            .limit(limit)
-        )
+        session.scalars(query.order_by(Issue.score.desc(), Issue.p_viral.desc(), Issue.id.desc()).limit(limit))
     )
     history: dict[int, list[float]] = defaultdict(list)
     if issues:

@@ -6,7 +6,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +19,7 @@ from classifiers.gazetteer import KECAMATAN
 from monitor.clock import format_wib, to_wib
 from monitor.config import TOPICS
 from monitor.models import User
-from monitor.web import actions, exports, queries, svg
+from monitor.web import actions, exports, labels, queries, svg
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import (
     ROLES,
@@ -29,6 +29,7 @@ from monitor.web.auth import (
 )
 from monitor.web.cache import CachedBoard
 from monitor.web.evidence import evidence_items
+from monitor.web.geomap import place_key
 from monitor.web.throttle import retry_after_header, wait_text
 
 log = logging.getLogger(__name__)
@@ -167,16 +168,47 @@ BOARD_CACHE_CONTROL = "private, no-cache"
 """The browser may keep the rows but must ask again each time (If-None-Match → 304 when unchanged)."""
 
 
-def _board_rows(request: Request, principal: Principal) -> CachedBoard:
-    """The rendered rows for the principal's scope, from the shared cache while the data has not changed."""
+def board_filter(request: Request) -> tuple[queries.BoardFilter, list[str]]:
+    """The board's filter from its URL (``kecamatan``, ``topic``, ``stage``, ``opd``) and what was ignored.
+
+    Only known values pass: the rendered rows are cached per filter, so the key space stays the
+    product of a few short lists, whatever a URL says.
+    """
+    q = request.query_params
+    ignored: list[str] = []
+    agencies = {a.code for a in web(request).config.agencies}
+    known: dict[str, Any] = {
+        "kecamatan": {place_key(k): k for k in KECAMATAN},
+        "topic": {t: t for t in TOPICS},
+        "stage": {s: s for s in labels.STAGE_LABELS},
+        "opd": {a: a for a in agencies},
+    }
+    chosen: dict[str, str | None] = {}
+    for name, values in known.items():
+        raw = (q.get(name) or "").strip()
+        key = place_key(raw) if name == "kecamatan" else raw
+        chosen[name] = values.get(key) if raw else None
+        if raw and chosen[name] is None:
+            ignored.append(f"{FILTER_NAMES[name]} '{raw[:40]}' tidak dikenal; saringan itu diabaikan.")
+    flt = queries.BoardFilter(
+        kecamatan=chosen["kecamatan"], topic=chosen["topic"], stage=chosen["stage"], agency=chosen["opd"]
+    )
+    return flt, ignored
+
+
+FILTER_NAMES = {"kecamatan": "Kecamatan", "topic": "Topik", "stage": "Tahap", "opd": "OPD"}
+
+
+def _board_rows(request: Request, principal: Principal, where: queries.BoardFilter) -> CachedBoard:
+    """The rendered rows for the principal's scope and filter, from the shared cache while the data has not changed."""
     ctx = web(request)
-    key = (principal.role, principal.agency_code)
+    key = (principal.role, principal.agency_code, where)
     with ctx.read() as session:
         version = (ctx.board_cache.generation, queries.board_version(session))
         entry = ctx.board_cache.get(key, version)
         if entry is not None:
             return entry
-        rows = queries.board(session, principal, now_of(request))
+        rows = queries.board(session, principal, now_of(request), where=where)
     html = ctx.templates.get_template("board_rows.html").render(
         rows=[
             {"issue": r.issue, "alerted": r.alerted, "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}")}
@@ -192,15 +224,32 @@ def board_page(
     principal: Annotated[Principal, Depends(current_principal)],
     refresh: Annotated[int, Query(ge=2, le=600)] = 30,
 ) -> Response:
-    """The board; ``refresh`` is how often (seconds) the page reloads its rows."""
-    entry = _board_rows(request, principal)
-    return _render(request, "board.html", principal, refresh=refresh, rows_html=Markup(entry.html), now=now_of(request))
+    """The board; ``refresh`` is how often (seconds) the page reloads its rows; the filter lives in the URL."""
+    where, ignored = board_filter(request)
+    entry = _board_rows(request, principal, where)
+    params = where.params()
+    return _render(
+        request,
+        "board.html",
+        principal,
+        refresh=refresh,
+        rows_html=Markup(entry.html),
+        now=now_of(request),
+        where=where,
+        ignored=ignored,
+        partial_url="/partials/board" + (f"?{urlencode(params)}" if params else ""),
+        kecamatan_names=KECAMATAN,
+        topic_names=[(t, labels.topic_label(t)) for t in TOPICS],
+        stage_names=list(labels.STAGE_LABELS.items()),
+        agency_names=[(a.code, a.name) for a in web(request).config.agencies],
+    )
 
 
 @router.get("/partials/board", response_class=HTMLResponse)
 def board_partial(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
     """Only the table body, fetched by the page every 30 s; 304 when the browser already has these rows."""
-    entry = _board_rows(request, principal)
+    where, _ignored = board_filter(request)
+    entry = _board_rows(request, principal, where)
     headers = {"ETag": entry.etag, "Cache-Control": BOARD_CACHE_CONTROL, "Vary": "Cookie, Authorization"}
     given = request.headers.get("if-none-match", "")
     if entry.etag in (t.strip() for t in given.split(",")):
