@@ -39,6 +39,7 @@ from alerts.ack import sign_ack_link
 from alerts.channels import load_channel
 from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import RetrySettings
+from alerts.conversation import conversation_open
 from alerts.queue import queue_alert
 from alerts.render import FEEDBACK_LABELS, THREAD_KINDS, Links, render, thread_subject
 from monitor.config import AppConfig
@@ -148,9 +149,16 @@ def _claim(db: Database, config: AppConfig, now: datetime, limit: int) -> list[i
 
 
 def build_message(
-    session: Session, config: AppConfig, delivery: Delivery, chart_cache: dict[int, Any]
+    session: Session,
+    config: AppConfig,
+    delivery: Delivery,
+    chart_cache: dict[int, Any],
+    now: datetime | None = None,
 ) -> OutgoingMessage:
-    """Render a delivery's alert for its channel (links signed now; payload frozen at decision time)."""
+    """Render a delivery's alert for its channel (links signed now; payload frozen at decision time).
+
+    ``now`` decides whether a WhatsApp recipient's 24-hour conversation window is still open.
+    """
     alert = session.get(Alert, delivery.alert_id)
     if alert is None:
         raise PermanentFailure(f"peringatan #{delivery.alert_id} tidak ada lagi di basis data")
@@ -159,7 +167,9 @@ def build_message(
     issue_url = f"{dash}/issues/{alert.issue_id}" if alert.issue_id is not None else None
     acknowledgeable = alert.kind not in ("digest", "source_health", "delivery_failed", "info")
     has_posts = bool(payload.get("posts")) and alert.issue_id is not None
-    ack_link = sign_ack_link(config, alert.ack_token) if acknowledgeable and delivery.channel == "email" else None
+    # WhatsApp gateways have no buttons: the signed link is how their readers confirm.
+    linked = delivery.channel in ("email", "whatsapp")
+    ack_link = sign_ack_link(config, alert.ack_token) if acknowledgeable and linked else None
     feedback: dict[str, str] = {}
     if has_posts and delivery.channel == "email":
         for code, label in FEEDBACK_LABELS.items():
@@ -206,6 +216,12 @@ def build_message(
         chart_caption=rendered.chart_caption,
         buttons=tuple(buttons),
         reply_to=thread.external_id if thread is not None else None,
+        whatsapp_text=rendered.whatsapp,
+        whatsapp_short=rendered.whatsapp_short,
+        template_params=rendered.template_params,
+        conversation_open=(
+            delivery.channel == "whatsapp" and now is not None and conversation_open(session, delivery.recipient, now)
+        ),
         json_body={
             "alert_id": alert.id,
             "kind": alert.kind,
@@ -368,7 +384,7 @@ def deliver_due(
                 key = (d.channel, d.recipient)
                 if key not in failing:
                     try:
-                        message = build_message(session, config, d, chart_cache)
+                        message = build_message(session, config, d, chart_cache, now)
                     except PermanentFailure as exc:
                         problem = str(exc)
             # Outcomes are written in their own transactions, after the read session is closed.

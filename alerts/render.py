@@ -64,6 +64,20 @@ class Rendered:
     telegram: str
     chart_caption: str = ""
     """Caption of the growth chart: the issue's number and title, so a photo alone says what it shows."""
+    whatsapp: str = ""
+    """WhatsApp text (``*bold*``, links written out), within :data:`WHATSAPP_TEXT_LIMIT`."""
+    whatsapp_short: str = ""
+    """The same within :data:`WHATSAPP_BODY_LIMIT`, for a message with reply buttons."""
+    template_params: tuple[str, ...] = ()
+    """Parameters of the WhatsApp template: headline, one-line summary, dashboard link (no newlines)."""
+
+
+WHATSAPP_TEXT_LIMIT = 4096
+"""Cloud API: the body of a text message."""
+WHATSAPP_BODY_LIMIT = 1024
+"""Cloud API: the body of an interactive (reply buttons) message."""
+TEMPLATE_PARAM_LIMITS = (160, 700, 300)
+"""Headline, summary, link: together with the template's own words within the 1024-character body."""
 
 
 PLATFORM_LABELS = {
@@ -475,6 +489,54 @@ def _fit_telegram(doc: _Doc) -> str:
     return text
 
 
+def _whatsapp_part(part: tuple[str, str | None, bool]) -> str:
+    text, link, bold = part
+    text = text.strip() if bold else text
+    out = f"*{text}*" if bold and text else text
+    return f"{out} ({link})" if link else out
+
+
+def _fit_whatsapp(doc: _Doc, limit: int) -> str:
+    """WhatsApp text within ``limit``: example posts go first (from the end), then the tail is cut."""
+    blocks = list(doc.blocks)
+
+    def assemble(bs: list[tuple[str, list[tuple[str, str | None, bool]]]]) -> str:
+        return "\n\n".join("".join(_whatsapp_part(p) for p in parts) for _, parts in bs)
+
+    text = assemble(blocks)
+    while len(text) > limit and any(k == "post" for k, _ in blocks):
+        del blocks[max(i for i, (k, _) in enumerate(blocks) if k == "post")]
+        text = assemble(blocks)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+_PARAM_SPACE = re.compile(r"[\t\n\r]+| {4,}")
+
+
+def template_param(text: str, limit: int) -> str:
+    """A template parameter: Meta refuses newlines, tabs and more than four spaces in a row (132018)."""
+    text = _PARAM_SPACE.sub(" · ", _CONTROL.sub(" ", text)).strip(" ·") or "-"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _template_params(doc: _Doc, link: str) -> tuple[str, ...]:
+    """Headline, summary (the blocks without example posts and links) and the dashboard link."""
+    head = "".join(p[0] for p in doc.blocks[0][1]) if doc.blocks else doc.title
+    rest = [
+        "".join(p[0] for p in parts).strip()
+        for kind, parts in doc.blocks[1:]
+        if kind != "post" and not any(p[1] for p in parts)
+    ]
+    limits = TEMPLATE_PARAM_LIMITS
+    return (
+        template_param(head, limits[0]),
+        template_param(" · ".join(r.rstrip(":") for r in rest if r), limits[1]),
+        template_param(link, limits[2]),
+    )
+
+
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -505,4 +567,13 @@ def render(payload: dict[str, Any], links: Links, *, subject: str | None = None,
         '<p style="color:#666;font-size:12px">OKI Viral Monitor · Pemkab Ogan Komering Ilir · waktu dalam WIB</p>'
         "</body></html>"
     )
-    return Rendered(subject=subject, plain=plain, html=html_body, telegram=_fit_telegram(doc), chart_caption=caption)
+    return Rendered(
+        subject=subject,
+        plain=plain,
+        html=html_body,
+        telegram=_fit_telegram(doc),
+        chart_caption=caption,
+        whatsapp=_fit_whatsapp(doc, WHATSAPP_TEXT_LIMIT),
+        whatsapp_short=_fit_whatsapp(doc, WHATSAPP_BODY_LIMIT),
+        template_params=_template_params(doc, links.issue or links.dashboard),
+    )

@@ -32,6 +32,15 @@ class OutgoingMessage:
     """What the chart shows (issue number and title), for channels that send it as a separate photo."""
     json_body: dict[str, object] = field(default_factory=dict)
     """Structured form for webhooks."""
+    whatsapp_text: str = ""
+    """WhatsApp text (bold with ``*``, links written out), fitted to a text message."""
+    whatsapp_short: str = ""
+    """The same fitted to an interactive message's body (reply buttons)."""
+    template_params: tuple[str, ...] = ()
+    """WhatsApp template parameters: headline, one-line summary, dashboard link."""
+    conversation_open: bool = False
+    """The recipient wrote to us in the last 24 hours (WhatsApp's customer service window): a free-form
+    message is allowed; outside it only an approved template is."""
 
 
 class TemporaryFailure(Exception):

@@ -13,8 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from alerts.ack import AckError, apply_link
+from alerts.channels import whatsapp
 from classifiers.gazetteer import KECAMATAN
 from monitor.clock import format_wib, to_wib
 from monitor.config import TOPICS
@@ -74,6 +76,39 @@ def alert_link_action(request: Request, signed: str) -> Response:
     except AckError as exc:
         return _render(request, "notice.html", None, status_code=400, heading="Tautan tidak berlaku", message=str(exc))
     return _render(request, "notice.html", None, heading="Terima kasih", message=message)
+
+
+# ---------------------------------------------------------------- WhatsApp webhook (Meta)
+
+
+@router.get("/whatsapp/webhook")
+def whatsapp_verify(request: Request) -> Response:
+    """Meta's check of the callback URL: echo ``hub.challenge`` when ``hub.verify_token`` is ours."""
+    q = request.query_params
+    challenge = whatsapp.verify_subscription(
+        web(request).config, q.get("hub.mode"), q.get("hub.verify_token"), q.get("hub.challenge")
+    )
+    if challenge is None:
+        return Response("verify token salah", status_code=403, media_type="text/plain")
+    return Response(challenge, media_type="text/plain")
+
+
+@router.post("/whatsapp/webhook")
+async def whatsapp_events(request: Request) -> Response:
+    """Button replies and delivery statuses from Meta; the ``X-Hub-Signature-256`` is the authorisation."""
+    ctx = web(request)
+    body = await request.body()
+    status = await run_in_threadpool(
+        whatsapp.handle_webhook,
+        ctx.db,
+        ctx.config,
+        request.headers.get("X-Hub-Signature-256"),
+        body,
+        ctx.clock.now(),
+    )
+    if status == 200:
+        ctx.changed()
+    return Response(status_code=status)
 
 
 # ---------------------------------------------------------------- login
