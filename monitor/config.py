@@ -7,6 +7,7 @@ redactor so it can never reach a log line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -190,9 +191,28 @@ class WebConfig(_Strict):
     port: int = Field(8080, ge=1, le=65535)
     secret_key_env: str = "OKI_MONITOR_SECRET_KEY"
     ingest_token_env: str = "OKI_MONITOR_INGEST_TOKEN"
-    secure_cookies: bool = False
+    secure_cookies: bool | None = None
+    """``Secure`` on cookies: None (default) follows ``alerts.dashboard_url`` (on when it is https)."""
+    hsts: bool | None = None
+    """``Strict-Transport-Security`` header: None (default) follows ``alerts.dashboard_url`` like cookies."""
     workers: int = Field(1, ge=1, le=32)
     """uvicorn worker processes for the dashboard; sessions live in the database, so any number works."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks (CIDR) of reverse proxies whose ``X-Forwarded-For`` / ``X-Real-IP`` are believed.
+
+    Empty (default): those headers are ignored and the connecting address is the client everywhere
+    (login throttling, audit log); anyone could otherwise write any address into them.
+    """
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network (CIDR): {item!r}") from None
+        return [item.strip() for item in value]
 
 
 class AppConfig(_Strict):
@@ -233,6 +253,21 @@ class AppConfig(_Strict):
 
     def agency(self, code: str | None) -> AgencyConfig | None:
         return next((a for a in self.agencies if a.code == code), None)
+
+    @property
+    def public_https(self) -> bool:
+        """Is the dashboard's public address (``alerts.dashboard_url``, used in e-mail links) https?"""
+        return self.alerts.dashboard_url.strip().lower().startswith("https://")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Set ``Secure`` on cookies: ``web.secure_cookies`` when given, else whether the public URL is https."""
+        return self.public_https if self.web.secure_cookies is None else self.web.secure_cookies
+
+    @property
+    def hsts(self) -> bool:
+        """Send ``Strict-Transport-Security``: ``web.hsts`` when given, else whether the public URL is https."""
+        return self.public_https if self.web.hsts is None else self.web.hsts
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:

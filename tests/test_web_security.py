@@ -3,19 +3,26 @@ HTTPS-only cookies and HSTS, and e-mail action links that never act on a GET."""
 
 from __future__ import annotations
 
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import AuditLog, LoginThrottleRow
-from monitor.web.app import create_app
+from monitor.web.app import create_app, server_config, worker_command
+from monitor.web.client import client_address, parse_networks
 from monitor.web.throttle import (
     ACCOUNT,
     ADDRESS,
@@ -198,3 +205,132 @@ def test_successful_login_clears_the_account_counter(client: TestClient, sqlite_
     assert _try_login(client, "kominfo", PASSWORD).status_code == 303
     with sqlite_db.session() as s:
         assert s.get(LoginThrottleRow, "user:kominfo") is None
+
+
+# ---------------------------------------------------------------- client address and proxies
+
+TRUSTED = parse_networks(["10.0.0.0/8", "127.0.0.1", "fd00::/8"])
+
+
+def test_forwarding_headers_are_ignored_unless_the_peer_is_a_trusted_proxy() -> None:
+    forged = {"x-forwarded-for": "6.6.6.6", "x-real-ip": "7.7.7.7"}
+    assert client_address("198.51.100.4", forged, TRUSTED) == "198.51.100.4"
+    assert client_address("198.51.100.4", forged, ()) == "198.51.100.4"
+    assert client_address("127.0.0.1", forged, ()) == "127.0.0.1"  # no proxies configured: none trusted
+    assert client_address(None, forged, TRUSTED) == "unknown"
+
+
+def test_from_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() -> None:
+    # The client sent a forged first entry; each proxy appended the address it saw.
+    headers = {"x-forwarded-for": "6.6.6.6, 203.0.113.9, 10.0.0.5"}
+    assert client_address("10.0.0.2", headers, TRUSTED) == "203.0.113.9"
+    assert client_address("10.0.0.2", {"x-forwarded-for": "10.0.0.7, 10.0.0.5"}, TRUSTED) == "10.0.0.7"
+    # A malformed hop ends the walk at the last address known good.
+    assert client_address("10.0.0.2", {"x-forwarded-for": "203.0.113.9, bukan-ip"}, TRUSTED) == "10.0.0.2"
+    assert client_address("10.0.0.2", {"x-forwarded-for": "[2001:db8::5]:443"}, TRUSTED) == "2001:db8::5"
+    assert client_address("fd00::1", {"x-real-ip": "203.0.113.10"}, TRUSTED) == "203.0.113.10"
+    assert client_address("10.0.0.2", {"x-real-ip": "<script>"}, TRUSTED) == "10.0.0.2"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(config: AppConfig) -> None:
+    data = config.model_dump()
+    data["web"]["trusted_proxies"] = ["10.0.0.0/8", "proxy.example"]
+    with pytest.raises(ValidationError, match=r"proxy\.example"):
+        AppConfig.model_validate(data)
+
+
+def test_worker_processes_leave_forwarding_headers_to_the_app(tmp_path: Path) -> None:
+    cmd, _env = worker_command(tmp_path / "config.yaml", "127.0.0.1", 8080, 2)
+    assert "--no-proxy-headers" in cmd
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _served_login_client(app: Any, uv_config: Callable[[Any, str, int], Any], db: Database) -> str:
+    """Serve ``app`` on a real socket, fail one login with a forged X-Forwarded-For, return the audited client."""
+    port = _free_port()
+    server = uvicorn.Server(uv_config(app, "127.0.0.1", port))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start within 10 s"
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            token = csrf_from(http.get("/login").text)
+            r = http.post(
+                "/login",
+                data={"username": "kominfo", "password": "tebakan-salah", "csrf_token": token},
+                headers={"X-Forwarded-For": "203.0.113.9"},
+            )
+            assert r.status_code == 401
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    with db.session() as s:
+        row = s.scalars(select(AuditLog).where(AuditLog.action == "login_failed").order_by(AuditLog.id.desc())).first()
+    assert row is not None
+    return str(row.detail["client"])
+
+
+def _with_web(config: AppConfig, **web: Any) -> AppConfig:
+    return config.model_copy(update={"web": config.web.model_copy(update=web)})
+
+
+def test_served_dashboard_ignores_a_forged_forwarded_for(
+    config: AppConfig, sqlite_db: Database, seeded: Seeded
+) -> None:
+    # As `serve` and `run` serve it: the peer is the client, for the audit log and the throttle ...
+    assert _served_login_client(create_app(config, sqlite_db, make_clock()), server_config, sqlite_db) == "127.0.0.1"
+    with sqlite_db.session() as s:
+        assert set(s.scalars(select(LoginThrottleRow.key))) == {"ip:127.0.0.1", "user:kominfo"}
+
+    # Control: uvicorn's defaults would believe X-Forwarded-For from 127.0.0.1, before the app can check.
+    def uvicorn_defaults(app: Any, host: str, port: int) -> Any:
+        return uvicorn.Config(app, host=host, port=port, log_level="warning")
+
+    app = create_app(config, sqlite_db, make_clock())
+    assert _served_login_client(app, uvicorn_defaults, sqlite_db) == "203.0.113.9"
+    # ... unless that peer is a configured proxy.
+    behind_proxy = _with_web(config, trusted_proxies=["127.0.0.1"])
+    app = create_app(behind_proxy, sqlite_db, make_clock())
+    assert _served_login_client(app, server_config, sqlite_db) == "203.0.113.9"
+
+
+# ---------------------------------------------------------------- HTTPS: Secure cookies and HSTS
+
+
+def _with_public_url(config: AppConfig, url: str) -> AppConfig:
+    return config.model_copy(update={"alerts": config.alerts.model_copy(update={"dashboard_url": url})})
+
+
+@pytest.mark.parametrize(
+    ("url", "web", "secure", "hsts"),
+    [
+        ("http://127.0.0.1:8080", {}, False, False),
+        ("https://monitor.okikab.go.id", {}, True, True),
+        ("HTTPS://monitor.okikab.go.id/", {"hsts": False}, True, False),
+        ("https://monitor.okikab.go.id", {"secure_cookies": False}, False, True),
+        ("http://10.0.0.5:8080", {"secure_cookies": True, "hsts": True}, True, True),
+    ],
+)
+def test_secure_cookies_and_hsts_follow_the_public_url(
+    config: AppConfig, sqlite_db: Database, seeded: Seeded, url: str, web: dict[str, bool], secure: bool, hsts: bool
+) -> None:
+    conf = _with_web(_with_public_url(config, url), **web)
+    with TestClient(create_app(conf, sqlite_db, make_clock()), base_url="https://testserver") as c:
+        page = c.get("/login")
+        assert ("secure" in page.headers["set-cookie"].lower()) is secure
+        assert ("strict-transport-security" in page.headers) is hsts
+        r = _try_login(c, "kominfo", PASSWORD)
+        assert r.status_code == 303
+        session_cookie = next(v for v in r.headers.get_list("set-cookie") if v.startswith("oki_session="))
+        assert ("secure" in session_cookie.lower()) is secure
+        if hsts:
+            assert r.headers["strict-transport-security"] == "max-age=31536000"
+            assert c.get("/healthz").headers["strict-transport-security"] == "max-age=31536000"

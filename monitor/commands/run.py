@@ -60,15 +60,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     elif not args.no_web:
         import uvicorn
 
-        from monitor.web.app import create_app
+        from monitor.web.app import create_app, server_config
 
         host = args.host or ctx.config.web.host
         port = args.port or ctx.config.web.port
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(ctx.config, db, ctx.clock, freeze_gc=True), host=host, port=port, log_level="warning"
-            )
-        )
+        server = uvicorn.Server(server_config(create_app(ctx.config, db, ctx.clock, freeze_gc=True), host, port))
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():

@@ -22,13 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     import uvicorn
 
-    from monitor.web.app import create_app
+    from monitor.web.app import create_app, server_config
 
     db = ctx.checked_database()
     host = args.host or ctx.config.web.host
     port = args.port or ctx.config.web.port
-    if host not in ("127.0.0.1", "localhost", "::1") and not ctx.config.web.secure_cookies:
-        log.warning("listening on %s without web.secure_cookies: put HTTPS in front and set it to true", host)
+    if host not in ("127.0.0.1", "localhost", "::1") and not ctx.config.secure_cookies:
+        log.warning(
+            "listening on %s without Secure cookies: put HTTPS in front and set alerts.dashboard_url to https://...",
+            host,
+        )
     workers = max(1, args.workers or ctx.config.web.workers)
     log.info("dashboard on http://%s:%s (%d worker process%s)", host, port, workers, "es" if workers > 1 else "")
     if workers > 1:
@@ -39,12 +42,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         # uvicorn's own supervisor starts, watches and restarts the workers; it needs an import string.
         cmd, env = worker_command(ctx.config_path, host, port, workers)
         return subprocess.call(cmd, env=env)
-    # No access log: one line per request is CPU on every 30-second board refresh; errors still log.
-    uvicorn.run(
-        create_app(ctx.config, db, ctx.clock, freeze_gc=True),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-    )
+    uvicorn.Server(server_config(create_app(ctx.config, db, ctx.clock, freeze_gc=True), host, port)).run()
     return 0

@@ -55,6 +55,7 @@ from monitor.web.auth import (
     hash_token,
 )
 from monitor.web.cache import BoardCache, VersionedCache
+from monitor.web.client import IPNetwork, client_address, parse_networks
 from monitor.web.metrics import WebMetrics
 from monitor.web.protocol import HTTP_PROTOCOL
 from monitor.web.sessions import DbSessionStore
@@ -67,6 +68,9 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+HSTS = "max-age=31536000"
+"""One year; no ``includeSubDomains``: other sites of the same domain may not all be on HTTPS."""
 
 
 class NotAuthenticated(Exception):
@@ -95,6 +99,12 @@ class WebContext:
     """An agency's display name from its code (the code itself when unknown)."""
     board_cache: BoardCache = field(default_factory=BoardCache)
     issue_cache: VersionedCache = field(default_factory=VersionedCache)
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    """Peers whose X-Forwarded-For / X-Real-IP are believed (``web.trusted_proxies``)."""
+
+    def client(self, request: Request) -> str:
+        """The request's client address: the socket peer unless that is a trusted proxy."""
+        return client_address(request.client.host if request.client else None, request.headers, self.trusted_proxies)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -161,9 +171,10 @@ class SecurityHeaders:
     an extra task and memory streams, a fixed cost paid by every request, 304s included.
     """
 
-    def __init__(self, app: ASGIApp, metrics: WebMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: WebMetrics, hsts: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,6 +190,8 @@ class SecurityHeaders:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "same-origin"
+                if self.hsts:
+                    headers["Strict-Transport-Security"] = HSTS
                 if not static:
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)
@@ -480,6 +493,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         read_sessions=read_sessions,
         audit_writer=AuditWriter(db.engine),
         agency_name=agency_name,
+        trusted_proxies=parse_networks(config.web.trusted_proxies),
     )
     app.state.web = ctx
     # View audit rows queued in memory are written at a clean stop (uvicorn's shutdown, or interpreter
@@ -492,7 +506,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
     atexit.register(_close_writer, weakref.ref(ctx.audit_writer))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    app.add_middleware(SecurityHeaders, metrics=ctx.metrics)
+    app.add_middleware(SecurityHeaders, metrics=ctx.metrics, hsts=config.hsts)
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -623,8 +637,24 @@ def worker_command(config_path: Path, host: str, port: int, workers: int) -> tup
         "--no-access-log",
         "--http",
         HTTP_PROTOCOL,
+        # The app decides whom to believe (web.trusted_proxies): uvicorn must not rewrite the client
+        # from X-Forwarded-For itself (by default it does for connections from 127.0.0.1).
+        "--no-proxy-headers",
     ]
     return cmd, {**os.environ, WORKER_CONFIG_ENV: str(config_path.resolve())}
+
+
+def server_config(app: FastAPI, host: str, port: int) -> Any:
+    """The ``uvicorn.Config`` that ``serve`` and ``run`` serve one dashboard process with.
+
+    ``proxy_headers`` off: uvicorn would otherwise replace the client address with the one in
+    ``X-Forwarded-For`` for any connection from 127.0.0.1, before the app's own check of
+    ``web.trusted_proxies`` could see the real peer.
+    """
+    import uvicorn
+
+    # No access log: one line per request is CPU on every 30-second board refresh; errors still log.
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False)
 
 
 def _wants_json(request: Request) -> bool:

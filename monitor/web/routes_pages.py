@@ -59,7 +59,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return web(request).client(request)
 
 
 # ---------------------------------------------------------------- signed e-mail links
@@ -119,7 +119,7 @@ def login_form(request: Request, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = _render(request, "login.html", None, next=_safe_next(next), login_csrf=token, error=None)
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=web(request).config.web.secure_cookies
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=web(request).config.secure_cookies
     )
     return response
 
@@ -142,7 +142,7 @@ def login(
             request, "login.html", None, status_code=status, next=_safe_next(next), login_csrf=token, error=message
         )
         response.set_cookie(
-            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=ctx.config.web.secure_cookies
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=ctx.config.secure_cookies
         )
         return response
 
@@ -175,7 +175,7 @@ def login(
         sid,
         httponly=True,
         samesite="lax",
-        secure=ctx.config.web.secure_cookies,
+        secure=ctx.config.secure_cookies,
         max_age=12 * 3600,
         path="/",
     )
@@ -860,6 +860,6 @@ def account_change_password(
     sid = ctx.sessions.create(principal.user_id)
     response = RedirectResponse(f"/account/password?msg={quote('Kata sandi diganti.')}", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, sid, httponly=True, samesite="lax", secure=ctx.config.web.secure_cookies, max_age=12 * 3600
+        SESSION_COOKIE, sid, httponly=True, samesite="lax", secure=ctx.config.secure_cookies, max_age=12 * 3600
     )
     return response
