@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from classifiers.simulate import SimSeries
+from classifiers.calibration import (
+    Calibration,
+    ReliabilityBin,
+    brier_score,
+    expected_calibration_error,
+    fit_isotonic,
+    reliability_table,
+    render_reliability,
+)
+from classifiers.simulate import SimIssue, SimSeries
 from classifiers.spike import run_detector
 
 if TYPE_CHECKING:
@@ -458,4 +467,125 @@ def render_report(
             f"| alerted late (at or after the viral level), climb ≤ 6 h | {misses.late} |",
             f"| never alerted, climb ≤ 6 h | {misses.never} |",
         ]
+    return "\n".join(lines)
+
+
+# --- forecast calibration ---------------------------------------------------------------
+
+
+def forecast_samples(
+    issues: Sequence[SimIssue], params: ViralityParams, every_hours: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The forecast's P(viral within ``horizon_hours``) at regular moments of each issue, and what happened.
+
+    A moment counts while the issue is not yet viral and its horizon lies inside the simulated span
+    (or it did become viral within the horizon). The probability is the one the stage reads: the
+    growth forecast, 0 for a handful of posts or accounts (:func:`classifiers.virality.read_outlook`).
+    """
+    from datetime import timedelta
+
+    from classifiers.virality import PostEvent, gather_signals, growth_forecast, small_issue
+
+    horizon = timedelta(hours=params.horizon_hours)
+    step = timedelta(hours=every_hours)
+    probs: list[float] = []
+    outcomes: list[bool] = []
+    for issue in issues:
+        events = [
+            PostEvent(at=t, author=a, platform=p, engagement=0.0, is_news=False)
+            for t, a, p in zip(issue.times, issue.authors, issue.platforms, strict=True)
+        ]
+        now = issue.times[0] + step
+        while now + horizon <= issue.end or (issue.viral_at is not None and now < issue.viral_at):
+            if issue.viral_at is not None and now >= issue.viral_at:
+                break
+            happened = issue.viral_at is not None and issue.viral_at <= now + horizon
+            if now + horizon > issue.end and not happened:
+                break
+            seen = [e for e in events if e.at <= now]
+            sig = gather_signals(seen, [], now, params)
+            if sig is not None:
+                _, fc = growth_forecast(sig, params)
+                p = 0.0 if small_issue(sig, params) and fc.p_viral < 1.0 else fc.p_viral
+                probs.append(p)
+                outcomes.append(happened)
+            now += step
+    return np.asarray(probs), np.asarray(outcomes, dtype=bool)
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastCheck:
+    """How well P(viral within the horizon) matches outcomes on one set of samples."""
+
+    name: str
+    samples: int
+    base_rate: float
+    brier: float
+    ece: float
+    table: tuple[ReliabilityBin, ...]
+
+
+def check_forecast(name: str, probs: np.ndarray, outcomes: np.ndarray) -> ForecastCheck:
+    """Brier score, expected calibration error and reliability table of forecasts against outcomes."""
+    return ForecastCheck(
+        name=name,
+        samples=int(probs.size),
+        base_rate=float(outcomes.mean()) if outcomes.size else math.nan,
+        brier=brier_score(probs, outcomes),
+        ece=expected_calibration_error(probs, outcomes),
+        table=tuple(reliability_table(probs, outcomes)),
+    )
+
+
+def evaluate_forecast(
+    params: ViralityParams, calibration: Calibration | None, seed: int = 7, n_issues: int = 150
+) -> list[ForecastCheck]:
+    """The model's P(viral) and, if given, the calibrated one, on simulated issues of ``seed`` (not fitted on)."""
+    from classifiers.simulate import simulate_issues
+
+    probs, outcomes = forecast_samples(
+        simulate_issues(seed, n_issues, viral_mentions=params.viral_mentions, window_hours=params.viral_window_hours),
+        params,
+    )
+    checks = [check_forecast("model", probs, outcomes)]
+    if calibration is not None and calibration.matches(params):
+        cal = np.array([calibration.apply(float(p)) for p in probs])
+        checks.append(check_forecast("calibrated", cal, outcomes))
+    return checks
+
+
+def fit_forecast_calibration(
+    params: ViralityParams, seeds: Sequence[int] = (1, 2, 3), n_issues: int = 150
+) -> Calibration:
+    """Isotonic calibration of P(viral) fitted on simulated issues of ``seeds`` (keep the evaluation seed out)."""
+    from classifiers.simulate import simulate_issues
+
+    ps: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for seed in seeds:
+        p, y = forecast_samples(
+            simulate_issues(
+                seed, n_issues, viral_mentions=params.viral_mentions, window_hours=params.viral_window_hours
+            ),
+            params,
+        )
+        ps.append(p)
+        ys.append(y)
+    note = f"isotonic, simulated issues, seeds {', '.join(str(s) for s in seeds)} x {n_issues}"
+    return fit_isotonic(np.concatenate(ps), np.concatenate(ys), params, note=note)
+
+
+def render_forecast(checks: Sequence[ForecastCheck], params: ViralityParams, seed: int) -> str:
+    """Markdown: Brier and ECE per forecast, and their reliability tables."""
+    lines = [
+        f"### Forecast: P(viral within {params.horizon_hours:g} h), simulated issues (seed {seed})",
+        "",
+        "| forecast | samples | base rate | Brier | ECE (target ≤ 0.05) |",
+        "|---|---|---|---|---|",
+    ]
+    for c in checks:
+        ok = "met" if c.ece <= 0.05 else "missed"
+        lines.append(f"| {c.name} | {c.samples} | {c.base_rate:.3f} | {c.brier:.4f} | {c.ece:.4f} ({ok}) |")
+    for c in checks:
+        lines += ["", *render_reliability(c.table, f"Reliability: {c.name}")]
     return "\n".join(lines)

@@ -69,6 +69,7 @@ def simulate_series(
     viral_rate: float = 0.5,
     stalled_rate: float = 1.5,
     shift_rate: float = 0.7,
+    doubling_minutes: tuple[float, float] = (30.0, 120.0),
 ) -> SimSeries:
     """One series; the ``*_rate`` arguments are expected events per week."""
     per_hour = 60 // bin_minutes
@@ -107,7 +108,7 @@ def simulate_series(
         extra[b:] += local_base * bump
         episodes.append(Episode("stalled", b, None, min(bins - 1, b + rise + 6 * per_hour)))
     for b in place(viral_rate):
-        doubling = rng.uniform(30.0, 120.0) / bin_minutes
+        doubling = rng.uniform(*doubling_minutes) / bin_minutes
         g = math.log(2.0) / doubling
         # Viral means an order of magnitude above what is normal there and then (and at least 20/h).
         normal_hourly = base[b] * level[b] * shape[b] * per_hour
@@ -168,10 +169,19 @@ def add_bot_bursts(
     return SimSeries(series.start, values, rate, series.viral_per_hour, episodes)
 
 
-def simulate(seed: int = 7, n_series: int = 200, weeks: float = 2.0, bin_minutes: int = 5) -> list[SimSeries]:
-    """A reproducible set of series (the evaluation's default corpus)."""
+def simulate(
+    seed: int = 7,
+    n_series: int = 200,
+    weeks: float = 2.0,
+    bin_minutes: int = 5,
+    doubling_minutes: tuple[float, float] = (30.0, 120.0),
+) -> list[SimSeries]:
+    """A reproducible set of series (the evaluation's default corpus; ``doubling_minutes`` for slower climbs)."""
     rng = np.random.default_rng(seed)
-    return [simulate_series(rng, weeks=weeks, bin_minutes=bin_minutes) for _ in range(n_series)]
+    return [
+        simulate_series(rng, weeks=weeks, bin_minutes=bin_minutes, doubling_minutes=doubling_minutes)
+        for _ in range(n_series)
+    ]
 
 
 def regency_week(
@@ -188,3 +198,99 @@ def regency_week(
 def step(bin_minutes: int) -> timedelta:
     """The bin width as a timedelta."""
     return timedelta(minutes=bin_minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class SimIssue:
+    """A simulated issue: its posts (time, author, platform) and when it first reached the viral level, if it did."""
+
+    kind: str
+    times: tuple[datetime, ...]
+    authors: tuple[str, ...]
+    platforms: tuple[str, ...]
+    viral_at: datetime | None
+    end: datetime
+
+
+def first_viral(times: list[datetime], viral_mentions: int, window_hours: float) -> datetime | None:
+    """The first post time at which the rolling window holds ``viral_mentions`` posts (times sorted)."""
+    window = timedelta(hours=window_hours)
+    lo = 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - window:
+            lo += 1
+        if hi - lo + 1 >= viral_mentions:
+            return t
+    return None
+
+
+def simulate_issues(
+    seed: int,
+    n_issues: int = 300,
+    hours: float = 96.0,
+    viral_mentions: int = 60,
+    window_hours: float = 24.0,
+    start: datetime = DEFAULT_START,
+) -> list[SimIssue]:
+    """Issues as the pipeline sees them (posts of one complaint), with known outcomes, for the forecast's calibration.
+
+    Every issue has a trickle (0.05-1.5 posts/h) shaped by the daily rhythm; most also take off at a random
+    hour and grow (doubling every 1-6 h) to a peak of 1-80 posts/h, then fade (half-life 2-8 h), so the outcome
+    ranges from never viral through stalled climbs to clearly viral. A fifth get a one-off burst of 5-40 posts in
+    an hour instead (one forwarded link). Posts come from a large pool of accounts on several platforms.
+    """
+    rng = np.random.default_rng(seed)
+    bin_minutes = 5
+    per_hour = 60 // bin_minutes
+    bins = int(hours * per_hour)
+    t_h = np.arange(bins) / per_hour
+    issues: list[SimIssue] = []
+    platforms = ("x", "facebook", "instagram", "tiktok", "youtube", "mastodon", "telegram")
+    for k in range(n_issues):
+        offset = int(rng.integers(0, 7 * 24 * per_hour))
+        first = start + timedelta(minutes=bin_minutes * offset)
+        shape = rhythm(first, bins, bin_minutes)
+        trickle = float(math.exp(rng.uniform(math.log(0.05), math.log(1.5))))
+        rate = np.full(bins, trickle)
+        roll = rng.uniform()
+        if roll < 0.65:
+            kind = "climb"
+            onset = rng.uniform(2.0, 40.0)
+            doubling = rng.uniform(1.0, 6.0)
+            peak = float(math.exp(rng.uniform(math.log(1.0), math.log(80.0))))
+            seed_rate = min(max(trickle, 0.3), peak)
+            g = math.log(2.0) / doubling
+            rise = math.log(peak / seed_rate) / g
+            half_life = rng.uniform(2.0, 8.0)
+            dt = t_h - onset
+            grow = seed_rate * np.exp(g * np.maximum(dt, 0.0))
+            fade = peak * 0.5 ** ((dt - rise) / half_life)
+            climb = np.where(dt < 0.0, 0.0, np.where(dt < rise, grow, fade))
+            rate = rate + climb
+        elif roll < 0.85:
+            kind = "burst"
+            at = int(rng.uniform(2.0, 60.0) * per_hour)
+            rate[at : at + per_hour] += rng.uniform(5.0, 40.0)
+        else:
+            kind = "trickle"
+        counts = rng.poisson(rate * shape / per_hour)
+        times: list[datetime] = []
+        for b in np.nonzero(counts)[0]:
+            for _ in range(int(counts[b])):
+                times.append(first + timedelta(minutes=bin_minutes * (int(b) + float(rng.uniform()))))
+        times.sort()
+        if not times:
+            continue
+        authors = tuple(f"akun{int(a)}" for a in rng.integers(0, 1_000_000, size=len(times)))
+        plats = tuple(platforms[int(i)] for i in rng.integers(0, len(platforms), size=len(times)))
+        issues.append(
+            SimIssue(
+                kind=f"{kind}-{k}",
+                times=tuple(times),
+                authors=authors,
+                platforms=plats,
+                viral_at=first_viral(times, viral_mentions, window_hours),
+                end=first + timedelta(hours=hours),
+            )
+        )
+    return issues

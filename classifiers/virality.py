@@ -24,7 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from classifiers.calendar_id import IndonesianCalendar, to_local, to_utc
-from classifiers.forecast import Forecast, fit_growth, forecast
+from classifiers.calibration import Calibration
+from classifiers.forecast import Forecast, GrowthFit, fit_growth, forecast
 from classifiers.spike import DetectorOutput, DetectorSettings, run_detector
 
 STAGES = ("baru", "naik", "viral", "mereda")
@@ -218,6 +219,8 @@ class Assessment:
     buzzer_suspected: bool
     buzzer_share: float
     reasons: tuple[str, ...]
+    p_calibrated: bool = False
+    """``p_viral`` went through the stored calibration (reliability checked); otherwise it is the model's own"""
 
 
 def score_to_unit(score: float, params: ViralityParams) -> float:
@@ -450,16 +453,10 @@ def gather_signals(
     )
 
 
-def weigh_evidence(sig: Signals, params: ViralityParams) -> Evidence:
-    """Run the spike detector over the issue's series (from the new-issue prior) and fit and project its growth."""
+def growth_forecast(sig: Signals, params: ViralityParams) -> tuple[GrowthFit, Forecast]:
+    """Fit the last 12 hours' growth in quarter hours and project it: P(viral within ``horizon_hours``) and ETA."""
     series = sig.series
     n_bins = len(series)
-    slots = params.calendar().regular_slots(sig.series_start, n_bins, params.bin_minutes)
-    prior = params.issue_prior_per_hour * params.bin_minutes / 60.0
-    det = run_detector(series[None, :], slots, params.detector_settings(initial_level=prior))
-    hour_bins = max(1, round(60 / params.bin_minutes))
-
-    # Forecast from the last hours' growth.
     per_15 = max(1, round(15 / params.bin_minutes))
     k = min(n_bins, round(12 * 60 / params.bin_minutes))
     tail = series[-k:]
@@ -484,6 +481,19 @@ def weigh_evidence(sig: Signals, params: ViralityParams) -> Evidence:
         damping_hours=params.damping_hours,
         prior_growth_sd=params.prior_growth_sd,
     )
+    return fit, fc
+
+
+def weigh_evidence(sig: Signals, params: ViralityParams) -> Evidence:
+    """Run the spike detector over the issue's series (from the new-issue prior) and fit and project its growth."""
+    series = sig.series
+    n_bins = len(series)
+    slots = params.calendar().regular_slots(sig.series_start, n_bins, params.bin_minutes)
+    prior = params.issue_prior_per_hour * params.bin_minutes / 60.0
+    det = run_detector(series[None, :], slots, params.detector_settings(initial_level=prior))
+    hour_bins = max(1, round(60 / params.bin_minutes))
+
+    fit, fc = growth_forecast(sig, params)
     return Evidence(
         spike=bool(det.alarm[0, -1]),
         z_now=float(det.score[0, -1]),
@@ -495,14 +505,19 @@ def weigh_evidence(sig: Signals, params: ViralityParams) -> Evidence:
     )
 
 
-def read_outlook(sig: Signals, ev: Evidence, params: ViralityParams) -> Outlook:
-    """The forecast as shown and as the stage reads it: an issue of a handful of posts or accounts gets 0."""
-    fc = ev.forecast
-    small = (
+def small_issue(sig: Signals, params: ViralityParams) -> bool:
+    """A handful of posts or accounts: never ``naik``, no probability."""
+    return (
         sig.mentions < params.naik_min_posts
         or sig.authors < params.naik_min_authors
         or sig.eff_mentions < params.naik_min_posts
     )
+
+
+def read_outlook(sig: Signals, ev: Evidence, params: ViralityParams) -> Outlook:
+    """The forecast as shown and as the stage reads it: an issue of a handful of posts or accounts gets 0."""
+    fc = ev.forecast
+    small = small_issue(sig, params)
     p_viral = 0.0 if small and fc.p_viral < 1.0 else fc.p_viral
     eta = fc.eta_minutes if p_viral >= params.naik_exit_probability else None
     # `naik` means rising: a likely-viral forecast counts only when growth is confidently positive,
@@ -551,8 +566,28 @@ def rise_score(sig: Signals, ev: Evidence, out: Outlook, stage: str, params: Vir
     return float(min(100.0, max(0.0, score)))
 
 
+def calibrated_probability(
+    out: Outlook, stage: str, calibration: Calibration | None, params: ViralityParams
+) -> float | None:
+    """P(viral within ``horizon_hours``) as an observed frequency, or None when no matching calibration is loaded.
+
+    An issue at the viral level keeps 1.0 (the board reads it as "sudah viral").
+    """
+    if calibration is None or not calibration.matches(params):
+        return None
+    if stage == "viral" or out.p_viral >= 1.0:
+        return 1.0
+    return calibration.apply(out.p_viral)
+
+
 def explain(
-    sig: Signals, ev: Evidence, out: Outlook, stage: str, eta: float | None, params: ViralityParams
+    sig: Signals,
+    ev: Evidence,
+    out: Outlook,
+    stage: str,
+    eta: float | None,
+    params: ViralityParams,
+    p_shown: float | None = None,
 ) -> tuple[str, ...]:
     """The reasons shown with the stage (Bahasa Indonesia)."""
     reasons: list[str] = []
@@ -579,7 +614,10 @@ def explain(
             f"{params.viral_window_hours:g} jam atau keterlibatan {params.viral_engagement:,.0f})".replace(",", ".")
         )
     elif not out.small:
-        chance = f"peluang viral {100 * out.p_viral:.0f}% dalam {params.horizon_hours:g} jam"
+        if p_shown is None:
+            chance = f"peluang viral {100 * out.p_viral:.0f}% dalam {params.horizon_hours:g} jam"
+        else:
+            chance = f"peluang viral {100 * p_shown:.0f}% dalam {params.horizon_hours:g} jam (terkalibrasi)"
         if eta is not None:
             chance += f", perkiraan {_fmt_minutes(eta)} lagi"
         reasons.append(chance)
@@ -601,11 +639,15 @@ def assess(
     now: datetime,
     params: ViralityParams,
     previous_stage: str | None = None,
+    calibration: Calibration | None = None,
 ) -> Assessment:
     """Signals, spike test, forecast and stage of one issue at ``now`` (posts after ``now`` are ignored).
 
     The steps, each a pure function: :func:`gather_signals` → :func:`weigh_evidence` (detector and
     growth forecast) → :func:`read_outlook` → :func:`decide_stage` → :func:`rise_score` and :func:`explain`.
+    With a ``calibration`` fitted for these parameters, ``p_viral`` is the calibrated probability
+    (:func:`calibrated_probability`); the stage and the score still read the model's own, so the
+    calibration never moves a stage or an alert.
     """
     prev = previous_stage if previous_stage in STAGES else "baru"
     sig = gather_signals(events, readings, now, params)
@@ -631,11 +673,12 @@ def assess(
     stage = decide_stage(sig, ev, out, params, prev)
     eta = None if stage == "viral" else out.eta_minutes
     score = rise_score(sig, ev, out, stage, params)
+    p_cal = calibrated_probability(out, stage, calibration, params)
     return Assessment(
         stage=stage,
         score=round(score, 1),
         spike=ev.spike,
-        p_viral=round(float(out.p_viral), 4),
+        p_viral=round(float(out.p_viral if p_cal is None else p_cal), 4),
         eta_minutes=None if eta is None else round(eta, 1),
         mentions=sig.mentions,
         authors=sig.authors,
@@ -645,7 +688,8 @@ def assess(
         news_pickup=sig.news_pickup,
         buzzer_suspected=sig.buzzer_suspected,
         buzzer_share=round(sig.buzzer_share, 3),
-        reasons=explain(sig, ev, out, stage, eta, params),
+        reasons=explain(sig, ev, out, stage, eta, params, p_cal),
+        p_calibrated=p_cal is not None,
     )
 
 
@@ -660,14 +704,17 @@ __all__ = [
     "ViralityParams",
     "assess",
     "buzzer_flags",
+    "calibrated_probability",
     "decide_stage",
     "detect_onsets",
     "explain",
     "gather_signals",
+    "growth_forecast",
     "read_outlook",
     "rise_score",
     "scan_series",
     "series_baseline",
+    "small_issue",
     "to_local",
     "weigh_evidence",
 ]

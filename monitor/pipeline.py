@@ -7,6 +7,7 @@ restart continues where it stopped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -20,6 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from classifiers.calibration import DEFAULT_PATH as DEFAULT_CALIBRATION
+from classifiers.calibration import Calibration, load_calibration
 from classifiers.labels import Labels
 from classifiers.normalise import normalise
 from classifiers.virality import EngagementReading, PostEvent, assess
@@ -264,6 +267,22 @@ def _refresh_title(session: Session, issue: Issue, posts: Sequence[Any]) -> None
     issue.terms = {**terms, "t": marker}
 
 
+@functools.cache
+def forecast_calibration() -> Calibration | None:
+    """The shipped calibration of P(viral) (read once); None, with a warning, when it is missing or broken.
+
+    Without it the stage and alerts are the same; only the probability shown is the model's own.
+    """
+    try:
+        calibration = load_calibration(DEFAULT_CALIBRATION)
+    except ValueError as exc:
+        log.warning("%s: %s; P(viral) is shown uncalibrated", DEFAULT_CALIBRATION, exc)
+        return None
+    if calibration is None:
+        log.warning("%s missing; P(viral) is shown uncalibrated", DEFAULT_CALIBRATION)
+    return calibration
+
+
 def assess_issues(
     session: Session, config: AppConfig, now: datetime, issue_ids: set[int] | None = None
 ) -> tuple[int, list[tuple[int, str, str]]]:
@@ -273,6 +292,7 @@ def assess_issues(
         query = query.where(Issue.id.in_(issue_ids))
     issues = list(session.scalars(query))
     changes: list[tuple[int, str, str]] = []
+    calibration = forecast_calibration()
     for issue in issues:
         # Plain rows, not ORM objects: this runs for every open issue on every pipeline pass.
         posts = session.execute(
@@ -323,7 +343,7 @@ def assess_issues(
                 .order_by(PostMetric.at)
             )
         ]
-        result = assess(events, readings, now, config.virality, previous_stage=issue.stage)
+        result = assess(events, readings, now, config.virality, previous_stage=issue.stage, calibration=calibration)
         old = issue.stage
         issue.stage, issue.score, issue.p_viral = result.stage, result.score, result.p_viral
         issue.eta_minutes = result.eta_minutes

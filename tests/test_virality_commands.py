@@ -166,9 +166,23 @@ def test_miss_breakdown_sorts_each_missed_episode_once() -> None:
 
 
 def test_eval_detect_command_runs_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["eval-detect", "--nab", str(tmp_path / "none"), "--series", "6", "--weeks", "1"])
+    code = main(["eval-detect", "--nab", str(tmp_path / "none"), "--series", "6", "--weeks", "1", "--issues", "4"])
     out = capsys.readouterr()
     assert code == 0
     assert "early recall" in out.out
     assert "not alerted early" in out.out
     assert "no NAB copy" in out.err
+    # The forecast's reliability: the model's own and the shipped calibration, with Brier and ECE.
+    assert "| model |" in out.out and "| calibrated |" in out.out
+    assert "ECE (target ≤ 0.05)" in out.out and "Reliability: calibrated" in out.out
+
+
+def test_eval_detect_fits_a_calibration_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from classifiers.calibration import load_calibration
+
+    target = tmp_path / "cal.json"
+    args = ["eval-detect", "--nab", str(tmp_path / "none"), "--series", "2", "--weeks", "1", "--issues", "4"]
+    assert main([*args, "--fit-calibration", str(target)]) == 0
+    cal = load_calibration(target)
+    assert cal is not None and cal.samples > 0 and "seeds 1, 2, 3" in cal.note
+    assert "calibration fitted" in capsys.readouterr().out

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from classifiers.calibration import Calibration
     from monitor.cli import Context
 
 NAME = "eval-detect"
@@ -28,11 +29,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weeks", type=float, default=2.0, help="weeks per simulated series (default 2)")
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     parser.add_argument("--use-config", action="store_true", help="use the virality parameters from --config")
+    parser.add_argument(
+        "--issues", type=int, default=150, help="simulated issues for the forecast's reliability check (default 150)"
+    )
+    parser.add_argument(
+        "--issue-seed", type=int, default=7, help="seed of those issues (default 7; the calibration is fitted on 1-3)"
+    )
+    parser.add_argument(
+        "--fit-calibration",
+        type=Path,
+        metavar="FILE",
+        help="fit the isotonic calibration of P(viral) on simulated issues (seeds 1-3) and write it to FILE",
+    )
+    parser.add_argument("--no-forecast", action="store_true", help="skip the forecast's reliability check")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Run both evaluations; NAB is skipped with a message if its files are missing."""
-    from classifiers.series_eval import evaluate_nab, evaluate_simulator, published_nab, render_report
+    from classifiers.calibration import DEFAULT_PATH, load_calibration
+    from classifiers.series_eval import (
+        evaluate_forecast,
+        evaluate_nab,
+        evaluate_simulator,
+        fit_forecast_calibration,
+        published_nab,
+        render_forecast,
+        render_report,
+    )
     from classifiers.virality import ViralityParams
 
     params = ctx.config.virality if args.use_config else ViralityParams()
@@ -47,4 +70,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     print(render_report(nab, published, sim, misses))
     points = args.series * args.weeks * 7 * 24 * 60 / params.bin_minutes
     print(f"\n(simulator: {points / 1e6:.2f} M points scored in {seconds:.2f} s)")
+    if args.no_forecast:
+        return 0
+    calibration: Calibration | None
+    if args.fit_calibration is not None:
+        calibration = fit_forecast_calibration(params, n_issues=args.issues)
+        calibration.save(args.fit_calibration)
+        print(f"\ncalibration fitted on {calibration.samples} moments, written to {args.fit_calibration}")
+    else:
+        try:
+            calibration = load_calibration(DEFAULT_PATH)
+        except ValueError as exc:
+            print(f"eval-detect: {DEFAULT_PATH}: {exc}", file=sys.stderr)
+            calibration = None
+    checks = evaluate_forecast(params, calibration, seed=args.issue_seed, n_issues=args.issues)
+    print()
+    print(render_forecast(checks, params, args.issue_seed))
+    if calibration is None or not calibration.matches(params):
+        print("\n(no calibration for these parameters: P(viral) is shown as the model's own, not calibrated)")
     return 0
