@@ -176,7 +176,7 @@ class BlueskyCollector:
         )
         page = parse_search(fetched.json(), source=self.name, now=now)
         remaining = fetched.headers.get("ratelimit-remaining")
-        if remaining and remaining.isdigit():
+        if remaining and remaining.isascii() and remaining.isdigit():
             page.rate_limit = {"remaining": int(remaining)}
         return page
 
@@ -270,7 +270,7 @@ def lookup_rate_limit(headers: Mapping[str, str]) -> RateLimit:
 
     def number(name: str) -> int | None:
         value = (headers.get(name) or "").strip()
-        return int(value) if value.isdigit() and len(value) < 16 else None
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 16 else None
 
     reset = number("ratelimit-reset")
     return RateLimit(

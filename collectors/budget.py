@@ -103,7 +103,8 @@ def x_rate_limit(headers: Mapping[str, str]) -> RateLimit:
     return RateLimit(
         limit=_int_or_none(headers.get("x-rate-limit-limit")),
         remaining=_int_or_none(headers.get("x-rate-limit-remaining")),
-        reset_at=datetime.fromtimestamp(reset, UTC) if reset is not None else None,
+        # A reset beyond the year 5138 is a broken header, and fromtimestamp would overflow on it.
+        reset_at=datetime.fromtimestamp(reset, UTC) if reset is not None and 0 <= reset < 10**11 else None,
     )
 
 

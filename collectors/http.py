@@ -494,7 +494,13 @@ def _read_capped(response: httpx.Response, source: str, url: str, limits: FetchL
         "raise `max_bytes` in the source's settings if this is a legitimate feed"
     )
     declared = response.headers.get("content-length")
-    if encoding in ("", "identity") and declared and declared.isdigit() and int(declared) > limits.max_bytes:
+    if (
+        encoding in ("", "identity")
+        and declared
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > limits.max_bytes
+    ):
         raise too_large
     decoder = _decoder(encoding, source, url)
     out = bytearray()

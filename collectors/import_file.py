@@ -190,7 +190,7 @@ def parse_csv(text: str, *, now: datetime) -> tuple[list[RawItem], list[str]]:
 def _line_of(message: str) -> int:
     head = message.split(":", 1)[0]
     number = head.removeprefix("baris ").strip()
-    return int(number) if number.isdigit() and len(number) < 12 else 0
+    return int(number) if number.isascii() and number.isdigit() and len(number) < 12 else 0
 
 
 def parse_records(records: Iterable[tuple[int, Any]], *, now: datetime) -> tuple[list[RawItem], list[str]]:

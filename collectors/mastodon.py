@@ -431,7 +431,7 @@ def _rate_limit(headers: httpx.Headers) -> JSONDict:
     out: JSONDict = {}
     for key, name in (("limit", "x-ratelimit-limit"), ("remaining", "x-ratelimit-remaining")):
         value = headers.get(name)
-        if value and value.strip().isdigit():
+        if value and value.strip().isascii() and value.strip().isdigit():
             out[key] = int(value)
     reset = headers.get("x-ratelimit-reset")
     if reset and parse_iso(reset):

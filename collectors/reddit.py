@@ -176,7 +176,8 @@ class RedditCollector:
         )
         page = parse_listing(fetched.json(), source=self.name, now=now)
         remaining = fetched.headers.get("x-ratelimit-remaining", "")
-        if remaining.replace(".", "", 1).isdigit():  # Reddit sends it as a float ("598.0")
+        # Reddit sends it as a float ("598.0"); a long digit string would make float() infinite.
+        if len(remaining) <= 15 and remaining.isascii() and remaining.replace(".", "", 1).isdigit():
             page.rate_limit = {"remaining": int(float(remaining))}
         return page
 

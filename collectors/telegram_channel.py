@@ -36,6 +36,7 @@ from collectors.common import (
     log_rejected,
     parse_iso,
     time_problem,
+    to_int,
     validate_settings,
 )
 from collectors.http import safe_get
@@ -69,7 +70,8 @@ def parse_views(text: str | None) -> int:
         return 0
     number = float(match.group(1).replace(",", "."))
     factor = {"k": 1_000, "m": 1_000_000}.get(match.group(2).lower(), 1)
-    return int(number * factor)
+    # Bounded like every count (a 400-digit "views" is infinite as a float, and int() of that raised).
+    return to_int(number * factor)
 
 
 def parse_channel_page(html: str, *, source: str, channel: str, now: datetime) -> Page:
@@ -107,14 +109,16 @@ def parse_channel_page(html: str, *, source: str, channel: str, now: datetime) -
     items.sort(key=lambda pair: pair[0], reverse=True)
     more = soup.find("a", class_="tme_messages_more", attrs={"data-before": True})
     before = more.get("data-before") if isinstance(more, Tag) else None
-    next_token = int(before) if isinstance(before, str) and before.isdigit() and int(before) > 1 else None
+    next_token = (
+        int(before) if isinstance(before, str) and before.isascii() and before.isdigit() and int(before) > 1 else None
+    )
     return Page(items, next_token, rejected)
 
 
 def _message(block: Tag, *, source: str, channel: str, now: datetime) -> tuple[RawItem | None, int | None, str]:
     post = str(block.get("data-post") or "")
     name, _, number_text = post.rpartition("/")
-    if not number_text.isdigit() or len(number_text) > 12:
+    if not (number_text.isascii() and number_text.isdigit()) or len(number_text) > 12:
         return None, None, f"data-post {post[:60]!r} has no message number"
     number = int(number_text)
     bubble = block.find(class_="tgme_widget_message_bubble") or block

@@ -104,7 +104,7 @@ def parse_video(video: Any, source: str) -> RawItem:
     if not isinstance(video, dict) or not isinstance(video.get("id"), int | str):
         raise ValueError("video without id")
     video_id = str(video["id"])  # a 64-bit number on the wire; kept as text so JavaScript never rounds it
-    if isinstance(video["id"], bool) or not video_id.isdigit() or len(video_id) > 20:
+    if isinstance(video["id"], bool) or not (video_id.isascii() and video_id.isdigit()) or len(video_id) > 20:
         raise ValueError(f"video id {video_id[:40]!r} is not a number")
     text = video.get("video_description")
     if not isinstance(text, str) or not text.strip():
@@ -425,7 +425,7 @@ class TikTokCollector:
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
         """Fresh counts of videos (a ``video_id IN`` query over the last 30 days); comments cannot be looked up."""
-        ids = [i for i in external_ids if i.isdigit()]
+        ids = [i for i in external_ids if i.isascii() and i.isdigit()]
         readings: list[MetricsReading] = []
         calls = 0
         start = _day(now - timedelta(days=MAX_WINDOW_DAYS - 1))

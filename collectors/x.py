@@ -147,7 +147,7 @@ def parse_tweet(tweet: Any, users: Mapping[str, Mapping[str, Any]], source: str)
     if not isinstance(tweet, dict):
         raise ValueError("post is not an object")
     tweet_id, text = tweet.get("id"), tweet.get("text")
-    if not isinstance(tweet_id, str) or not tweet_id.isdigit():
+    if not isinstance(tweet_id, str) or not (tweet_id.isascii() and tweet_id.isdigit()):
         raise ValueError(f"post id {tweet_id!r} is not a numeric string")
     if not isinstance(text, str):
         raise ValueError("post has no text")
@@ -350,7 +350,7 @@ class XCollector:
         """Fresh ``public_metrics`` for up to 100 posts per call; deleted posts are simply absent."""
         readings: list[MetricsReading] = []
         calls = 0
-        ids = [i for i in external_ids if i.isdigit()]
+        ids = [i for i in external_ids if i.isascii() and i.isdigit()]
         for start in range(0, len(ids), self.max_ids_per_call):
             chunk = ids[start : start + self.max_ids_per_call]
             body, self.last_lookup_rate_limit = self._get(

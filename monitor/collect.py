@@ -79,7 +79,9 @@ def run_source(
             result = collector.fetch(cursor, client, now)
     except SourceError as exc:
         return _record_failure(db, src, source_id, exc, now, rng)
-    except (httpx.HTTPError, ValueError) as exc:  # a collector bug or transport error must not kill the job
+    # A collector bug (a number too large for a date, a value it did not expect) or a transport error fails
+    # this source's run, never the whole job.
+    except (httpx.HTTPError, ValueError, OverflowError) as exc:
         return _record_failure(db, src, source_id, SourceError(f"{exc.__class__.__name__}: {exc}"), now, rng)
     reasons = list(notes)
     try:

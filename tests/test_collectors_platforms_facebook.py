@@ -24,8 +24,7 @@ POSTS = "/v21.0/1000001/posts"
 
 
 def make(base_url: str, **settings: object) -> FacebookCollector:
-    return create("fb-pemkab", {"base_url": base_url, "page_ids": ["1000001"], **settings},
-                  {"FB_PAGE_TOKEN": TOKEN})
+    return create("fb-pemkab", {"base_url": base_url, "page_ids": ["1000001"], **settings}, {"FB_PAGE_TOKEN": TOKEN})
 
 
 def test_posts_paging_comments_and_counts() -> None:
@@ -56,9 +55,10 @@ def test_posts_paging_comments_and_counts() -> None:
 
 
 def test_nothing_new_keeps_watermarks_and_stops_at_seen_comments() -> None:
-    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
-              "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00",
-                                            "seen": "2026-11-02T04:30:00+00:00"}}}
+    cursor = {
+        "pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+        "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00", "seen": "2026-11-02T04:30:00+00:00"}},
+    }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
         server.add("GET", "/v21.0/1000001_2000003/comments", fixture("facebook", "comments.json"))
@@ -95,8 +95,10 @@ def test_expired_token_is_auth_failed() -> None:
 
 
 def test_deleted_post_is_dropped_from_watch_list() -> None:
-    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
-              "posts": {"1000001_2000002": {"created": "2026-11-02T03:00:00+00:00"}}}
+    cursor = {
+        "pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+        "posts": {"1000001_2000002": {"created": "2026-11-02T03:00:00+00:00"}},
+    }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
         server.add("GET", "/v21.0/1000001_2000002/comments", fixture("facebook", "object_gone_100.json"))
@@ -119,7 +121,9 @@ def test_lookup_posts_and_comments_by_id() -> None:
         readings, calls = collector.lookup(["1000001_2000003", "2000003_3000002"], client, NOW)
     assert calls == 2
     assert {r.external_id: (r.likes, r.replies, r.shares) for r in readings} == {
-        "1000001_2000003": (1204, 230, 57), "2000003_3000002": (96, 11, 0)}
+        "1000001_2000003": (1204, 230, 57),
+        "2000003_3000002": (96, 11, 0),
+    }
     post_call, comment_call = server.requests
     assert "shares" in post_call.query["fields"] and "shares" not in comment_call.query["fields"]
     assert collector.last_lookup_rate_limit.used_percent is not None
@@ -127,9 +131,14 @@ def test_lookup_posts_and_comments_by_id() -> None:
 
 def _burst(prefix: str, count_: int, base: datetime, page_size: int) -> Responder:
     """Newest-first pages of ``count_`` items a minute apart before ``base``, then one older item."""
-    items = [{"id": f"{prefix}{n}", "message": f"komentar {n}",
-              "created_time": (base - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000")}
-             for n in range(1, count_ + 1)]
+    items = [
+        {
+            "id": f"{prefix}{n}",
+            "message": f"komentar {n}",
+            "created_time": (base - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        }
+        for n in range(1, count_ + 1)
+    ]
     items.append({"id": f"{prefix}old", "message": "lama", "created_time": "2026-11-01T23:00:00+0000"})
     return graph_pages(items, page_size)
 
@@ -138,8 +147,10 @@ def test_comment_burst_beyond_max_pages_is_read_over_later_runs() -> None:
     # 120 new comments, 50 a page, one page a run: the old code moved "seen" to the newest comment after the
     # first page and the 70 older ones were never read.
     seen = "2026-11-02T00:00:00+00:00"
-    cursor: dict[str, object] = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
-                                 "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00", "seen": seen}}}
+    cursor: dict[str, object] = {
+        "pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+        "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00", "seen": seen}},
+    }
     got: list[str] = []
     marks = []
     with replay() as (server, client):
@@ -156,16 +167,19 @@ def test_comment_burst_beyond_max_pages_is_read_over_later_runs() -> None:
 
 
 def test_old_comment_cursor_without_pending_still_reads() -> None:
-    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
-              "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00",
-                                            "seen": "2026-11-02T04:57:00+00:00"}}}
+    cursor = {
+        "pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+        "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00", "seen": "2026-11-02T04:57:00+00:00"}},
+    }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
         server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
         result = make(server.base_url, max_pages=1).fetch(cursor, client, NOW)
     assert [i.external_id for i in result.items] == ["c1", "c2"]
-    assert result.cursor["posts"]["1000001_2000003"] == {"created": "2026-11-02T04:00:00+00:00",
-                                                         "seen": "2026-11-02T04:59:00+00:00"}
+    assert result.cursor["posts"]["1000001_2000003"] == {
+        "created": "2026-11-02T04:00:00+00:00",
+        "seen": "2026-11-02T04:59:00+00:00",
+    }
 
 
 def test_post_burst_beyond_max_pages_is_read_over_later_runs() -> None:
@@ -177,8 +191,9 @@ def test_post_burst_beyond_max_pages_is_read_over_later_runs() -> None:
         reply = posts(query)
         since = int(query["since"])
         body = dict(reply.body)
-        body["data"] = [p for p in body["data"]
-                        if datetime.strptime(p["created_time"], "%Y-%m-%dT%H:%M:%S%z").timestamp() >= since]
+        body["data"] = [
+            p for p in body["data"] if datetime.strptime(p["created_time"], "%Y-%m-%dT%H:%M:%S%z").timestamp() >= since
+        ]
         if not body["data"]:
             body.pop("paging", None)
         return Reply(200, body)
@@ -191,7 +206,8 @@ def test_post_burst_beyond_max_pages_is_read_over_later_runs() -> None:
         server.add("GET", POSTS, respond)
         for run in range(4):
             result = make(server.base_url, max_pages=2, page_size=25, watch_posts=0).fetch(
-                cursor, client, NOW + timedelta(minutes=run))
+                cursor, client, NOW + timedelta(minutes=run)
+            )
             got += [i.external_id for i in result.items]
             cursor = result.cursor
             marks.append(cursor["pages"]["1000001"])  # type: ignore[index]
@@ -203,15 +219,28 @@ def test_post_burst_beyond_max_pages_is_read_over_later_runs() -> None:
 def test_stale_pending_comment_token_walks_again_from_newest() -> None:
     # Graph cursors expire: a stored token answered with code 100 must not drop the post from the watch list.
     seen = "2026-11-02T04:57:00+00:00"
-    cursor = {"pages": {"1000001": "2026-11-02T04:00:00+00:00"},
-              "posts": {"1000001_2000003": {"created": "2026-11-02T04:00:00+00:00", "seen": seen,
-                                            "pending": {"after": "STALE", "top": "2026-11-02T04:58:00+00:00"}}}}
+    cursor = {
+        "pages": {"1000001": "2026-11-02T04:00:00+00:00"},
+        "posts": {
+            "1000001_2000003": {
+                "created": "2026-11-02T04:00:00+00:00",
+                "seen": seen,
+                "pending": {"after": "STALE", "top": "2026-11-02T04:58:00+00:00"},
+            }
+        },
+    }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
         server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
-        server.add("GET", "/v21.0/1000001_2000003/comments", fixture("facebook", "object_gone_100.json"),
-                   when=query_has(after="STALE"))
+        server.add(
+            "GET",
+            "/v21.0/1000001_2000003/comments",
+            fixture("facebook", "object_gone_100.json"),
+            when=query_has(after="STALE"),
+        )
         result = make(server.base_url, max_pages=1).fetch(cursor, client, NOW)
     assert [i.external_id for i in result.items] == ["c1", "c2"]
-    assert result.cursor["posts"]["1000001_2000003"] == {"created": "2026-11-02T04:00:00+00:00",
-                                                         "seen": "2026-11-02T04:59:00+00:00"}
+    assert result.cursor["posts"]["1000001_2000003"] == {
+        "created": "2026-11-02T04:00:00+00:00",
+        "seen": "2026-11-02T04:59:00+00:00",
+    }

@@ -26,16 +26,24 @@ TAG_ID = "17843853986012965"
 
 
 def make(base_url: str, **settings: object) -> InstagramCollector:
-    return create("ig-pemkab", {"base_url": base_url, "ig_user_id": USER, "hashtags": ["#Kayuagung"], **settings},
-                  {"IG_ACCESS_TOKEN": TOKEN})
+    return create(
+        "ig-pemkab",
+        {"base_url": base_url, "ig_user_id": USER, "hashtags": ["#Kayuagung"], **settings},
+        {"IG_ACCESS_TOKEN": TOKEN},
+    )
 
 
 def serve(server: ReplayServer) -> None:
     server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "hashtag_search.json"))
-    server.add("GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media.json"),
-               when=query_lacks("after"))
-    server.add("GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media_page2.json"),
-               when=query_has(after="NTAyYmJhZAZD"))
+    server.add(
+        "GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media.json"), when=query_lacks("after")
+    )
+    server.add(
+        "GET",
+        f"/v21.0/{TAG_ID}/recent_media",
+        fixture("instagram", "recent_media_page2.json"),
+        when=query_has(after="NTAyYmJhZAZD"),
+    )
     server.add("GET", f"/v21.0/{USER}/media", fixture("instagram", "own_media.json"))
     server.add("GET", "/v21.0/17900000000000001/comments", fixture("instagram", "comments.json"))
 
@@ -46,8 +54,12 @@ def test_hashtag_media_and_own_media_comments() -> None:
         result = make(server.base_url).fetch({}, client, NOW)
     ids = [i.external_id for i in result.items]
     # page 2 stops at the first media older than the 24 h first-run window
-    assert ids == ["17880997618081620", "17880997618081610",
-                   "17900000000000001_17858893269000001", "17900000000000001_17858893269000002"]
+    assert ids == [
+        "17880997618081620",
+        "17880997618081610",
+        "17900000000000001_17858893269000001",
+        "17900000000000001_17858893269000002",
+    ]
     media = result.items[0]
     assert (media.likes, media.replies, media.url) == (230, 14, "https://www.instagram.com/p/Cxyz001/")
     comment = result.items[2]
@@ -107,21 +119,28 @@ def test_too_many_hashtags_is_a_config_error() -> None:
 def test_lookup_media_and_comments() -> None:
     with replay() as (server, client):
         server.add("GET", "/v21.0/", fixture("instagram", "lookup_media.json"), when=query_has(ids="17880997618081620"))
-        server.add("GET", "/v21.0/", fixture("instagram", "lookup_comments.json"),
-                   when=query_has(ids="17858893269000001"))
+        server.add(
+            "GET", "/v21.0/", fixture("instagram", "lookup_comments.json"), when=query_has(ids="17858893269000001")
+        )
         readings, calls = make(server.base_url).lookup(
-            ["17880997618081620", "17900000000000001_17858893269000001"], client, NOW)
+            ["17880997618081620", "17900000000000001_17858893269000001"], client, NOW
+        )
     assert calls == 2
     assert {r.external_id: (r.likes, r.replies) for r in readings} == {
-        "17880997618081620": (1730, 96), "17900000000000001_17858893269000001": (210, 0)}
+        "17880997618081620": (1730, 96),
+        "17900000000000001_17858893269000001": (210, 0),
+    }
     assert server.requests[1].query["fields"] == "like_count"
 
 
 def test_usage_ceiling_stops_before_the_next_call() -> None:
     with replay() as (server, client):
         serve(server)
-        server.add("GET", "/v21.0/ig_hashtag_search",
-                   fixture("instagram", "hashtag_search.json", x_app_usage='{"call_count":96,"total_time":10}'))
+        server.add(
+            "GET",
+            "/v21.0/ig_hashtag_search",
+            fixture("instagram", "hashtag_search.json", x_app_usage='{"call_count":96,"total_time":10}'),
+        )
         result = make(server.base_url).fetch({}, client, NOW)
     assert len(server.requests) == 1 and result.items == [] and result.calls == 1
     assert result.rate_limit["used_percent"] == 96
@@ -130,9 +149,15 @@ def test_usage_ceiling_stops_before_the_next_call() -> None:
 
 def _recent_media(count_: int, page_size: int) -> Responder:
     """Newest-first recent_media pages of ``count_`` media a minute apart before NOW, then one older media."""
-    media = [{"id": f"m{n}", "caption": f"banjir {n} #kayuagung", "media_type": "IMAGE",
-              "timestamp": (NOW - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000")}
-             for n in range(1, count_ + 1)]
+    media = [
+        {
+            "id": f"m{n}",
+            "caption": f"banjir {n} #kayuagung",
+            "media_type": "IMAGE",
+            "timestamp": (NOW - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        }
+        for n in range(1, count_ + 1)
+    ]
     media.append({"id": "mold", "caption": "lama", "media_type": "IMAGE", "timestamp": "2026-11-01T23:00:00+0000"})
     return graph_pages(media, page_size)
 
@@ -157,13 +182,24 @@ def test_hashtag_burst_beyond_max_pages_is_read_over_later_runs() -> None:
 
 
 def test_stale_pending_hashtag_token_walks_again_from_newest() -> None:
-    cursor = {"hashtag_ids": {"kayuagung": TAG_ID}, "hashtags": {"kayuagung": "2026-11-02T04:57:00+00:00"},
-              "media": {}, "hashtag_walks": {"kayuagung": {"after": "STALE", "top": "2026-11-02T04:58:00+00:00"}}}
+    cursor = {
+        "hashtag_ids": {"kayuagung": TAG_ID},
+        "hashtags": {"kayuagung": "2026-11-02T04:57:00+00:00"},
+        "media": {},
+        "hashtag_walks": {"kayuagung": {"after": "STALE", "top": "2026-11-02T04:58:00+00:00"}},
+    }
     with replay() as (server, client):
         server.add("GET", f"/v21.0/{TAG_ID}/recent_media", _recent_media(120, 50))
-        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", Reply(400, {"error": {"code": 100, "message": "bad"}}),
-                   when=query_has(after="STALE"))
+        server.add(
+            "GET",
+            f"/v21.0/{TAG_ID}/recent_media",
+            Reply(400, {"error": {"code": 100, "message": "bad"}}),
+            when=query_has(after="STALE"),
+        )
         result = make(server.base_url, max_pages=1, own_media=0).fetch(cursor, client, NOW)
     assert [i.external_id for i in result.items] == ["m1", "m2"]
-    assert result.cursor == {"hashtag_ids": {"kayuagung": TAG_ID},
-                             "hashtags": {"kayuagung": "2026-11-02T04:59:00+00:00"}, "media": {}}
+    assert result.cursor == {
+        "hashtag_ids": {"kayuagung": TAG_ID},
+        "hashtags": {"kayuagung": "2026-11-02T04:59:00+00:00"},
+        "media": {},
+    }

@@ -40,14 +40,21 @@ def test_default_query_is_valid() -> None:
 def test_paging_follows_next_token_with_same_bound_and_saves_newest_id() -> None:
     with replay() as (server, client):
         server.add("GET", SEARCH, fixture("x", "search_page1.json"), when=query_lacks("next_token"))
-        server.add("GET", SEARCH, fixture("x", "search_page2.json"),
-                   when=query_has(next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"))
+        server.add(
+            "GET",
+            SEARCH,
+            fixture("x", "search_page2.json"),
+            when=query_has(next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"),
+        )
         collector = make(server.base_url)
         cursor = {"since_id": "1984000000000000000"}
         result = collector.fetch(cursor, client, NOW)
     assert cursor == {"since_id": "1984000000000000000"}, "fetch must not mutate the cursor"
     assert [i.external_id for i in result.items] == [
-        "1985000000000000003", "1985000000000000002", "1985000000000000001"]
+        "1985000000000000003",
+        "1985000000000000002",
+        "1985000000000000001",
+    ]
     assert result.rejected == 1  # the post without text
     assert result.calls == 2
     assert result.cursor == {"since_id": "1985000000000000003"}
@@ -83,15 +90,22 @@ def test_nothing_new_keeps_cursor() -> None:
 
 def test_exhausted_window_stops_paging_and_resumes_next_run() -> None:
     with replay() as (server, client):
-        server.add("GET", SEARCH, fixture("x", "search_page1.json", x_rate_limit_remaining="0"),
-                   when=query_lacks("next_token"))
-        server.add("GET", SEARCH, fixture("x", "search_page2.json"), when=query_has(
-            next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"))
+        server.add(
+            "GET", SEARCH, fixture("x", "search_page1.json", x_rate_limit_remaining="0"), when=query_lacks("next_token")
+        )
+        server.add(
+            "GET",
+            SEARCH,
+            fixture("x", "search_page2.json"),
+            when=query_has(next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"),
+        )
         collector = make(server.base_url)
         first = collector.fetch({"since_id": "1984000000000000000"}, client, NOW)
         assert first.calls == 1 and len(first.items) == 2
-        assert first.cursor["resume"] == {"since_id": "1984000000000000000",
-                                          "next_token": "b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"}
+        assert first.cursor["resume"] == {
+            "since_id": "1984000000000000000",
+            "next_token": "b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l",
+        }
         assert first.rate_limit["remaining"] == 0
         second = collector.fetch(first.cursor, client, NOW)
     assert [i.external_id for i in second.items] == ["1985000000000000001"]
@@ -111,8 +125,12 @@ def test_429_raises_rate_limited_with_reset_from_headers() -> None:
 def test_429_mid_chain_keeps_items_and_resumes() -> None:
     with replay() as (server, client):
         server.add("GET", SEARCH, fixture("x", "search_page1.json"), when=query_lacks("next_token"))
-        server.add("GET", SEARCH, fixture("x", "rate_limited_429.json"), when=query_has(
-            next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"))
+        server.add(
+            "GET",
+            SEARCH,
+            fixture("x", "rate_limited_429.json"),
+            when=query_has(next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"),
+        )
         result = make(server.base_url).fetch({"since_id": "1984000000000000000"}, client, NOW)
     assert len(result.items) == 2 and result.calls == 1
     assert result.cursor["resume"]["next_token"] == "b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"
