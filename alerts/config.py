@@ -6,9 +6,9 @@ import re
 from datetime import date, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from classifiers.calendar_id import national_holidays
+from alerts.sla import ClockRule, Clocks, WorkCalendar, clocks_for, work_calendar
 
 
 class _Strict(BaseModel):
@@ -188,13 +188,87 @@ class InhibitRule(_Strict):
     equal: list[str] = Field(default_factory=lambda: ["kecamatan"])
 
 
-class SlaSettings(_Strict):
-    """SP4N-LAPOR!-style clocks: working days in WIB, skipping weekends and national holidays."""
+class ClockDays(_Strict):
+    """Working days per LAPOR! clock for one topic or stage; an omitted clock keeps the default."""
 
-    respond_working_days: int = Field(5, ge=1)
-    """LAPOR!: an agency follows up a report within 5 working days."""
-    holidays: list[date] = Field(default_factory=lambda: list(national_holidays()))
-    """Libur nasional and cuti bersama (SKB); defaults to the detector's calendar, extend per year here."""
+    respond: int | None = Field(None, ge=1)
+    process: int | None = Field(None, ge=1)
+    finish: int | None = Field(None, ge=1)
+
+
+CUTI_BERSAMA_2026 = [
+    # SKB Menag, Menaker, MenPANRB No. 1497/2025, 2/2025, 5/2025 (8 days).
+    date(2026, 2, 16),  # Imlek
+    date(2026, 3, 18),  # Nyepi
+    date(2026, 3, 20),  # Idulfitri
+    date(2026, 3, 23),
+    date(2026, 3, 24),
+    date(2026, 5, 15),  # Kenaikan Yesus Kristus
+    date(2026, 5, 28),  # Iduladha
+    date(2026, 12, 24),  # Natal
+]
+CUTI_BERSAMA_2027 = [
+    # SKB for 2027 as carried by the `holidays` library (government category), 8 days.
+    date(2027, 2, 5),  # Imlek
+    date(2027, 3, 9),  # Idulfitri
+    date(2027, 3, 12),
+    date(2027, 3, 15),
+    date(2027, 3, 25),  # Wafat Yesus Kristus
+    date(2027, 5, 18),  # Iduladha
+    date(2027, 5, 19),  # Waisak
+    date(2027, 12, 24),  # Natal
+]
+
+
+class SlaSettings(_Strict):
+    """SP4N-LAPOR!-style clocks: working days in WIB, skipping weekends, national holidays and cuti bersama.
+
+    National holidays come from the ``holidays`` library (Indonesia); cuti bersama are set each year by
+    an SKB of three ministers and listed here per year; ``holidays`` adds regional days off.
+    """
+
+    respond_working_days: int = Field(3, ge=1)
+    """LAPOR!: a report is answered (acknowledged, forwarded) within 3 working days."""
+    process_working_days: int = Field(5, ge=1)
+    """LAPOR!: the agency follows it up within 5 working days."""
+    finish_working_days: int = Field(10, ge=1)
+    """Finished (``selesai``) within 10 working days."""
+    topics: dict[str, ClockDays] = Field(default_factory=lambda: {"bencana": ClockDays(respond=1, process=2, finish=5)})
+    """Shorter (or longer) clocks per topic; disasters cannot wait three working days."""
+    stages: dict[str, ClockDays] = Field(default_factory=dict)
+    """Clocks per virality stage at the time the agency is told (e.g. ``viral: {respond: 1}``)."""
+    cuti_bersama: dict[int, list[date]] = Field(
+        default_factory=lambda: {2026: list(CUTI_BERSAMA_2026), 2027: list(CUTI_BERSAMA_2027)}
+    )
+    """Cuti bersama per year (SKB); a year missing here is warned about at start."""
+    holidays: list[date] = Field(default_factory=list)
+    """Extra days off (regional holidays) on top of the national ones and cuti bersama."""
+    _calendar: WorkCalendar | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _years_match(self) -> SlaSettings:
+        for year, days in self.cuti_bersama.items():
+            wrong = [d.isoformat() for d in days if d.year != year]
+            if wrong:
+                raise ValueError(f"alerts.sla.cuti_bersama.{year}: date(s) of another year {wrong}")
+        return self
+
+    def calendar(self) -> WorkCalendar:
+        """The days off these settings describe (cached per settings object)."""
+        if self._calendar is None:
+            self._calendar = work_calendar(self.cuti_bersama, self.holidays)
+        return self._calendar
+
+    def clocks(self, topic: str | None, stage: str | None) -> Clocks:
+        """The working days of each clock for an issue of ``topic`` told at ``stage``."""
+        defaults = Clocks(self.respond_working_days, self.process_working_days, self.finish_working_days)
+        return clocks_for(
+            defaults,
+            topic,
+            stage,
+            {k: ClockRule(v.respond, v.process, v.finish) for k, v in self.topics.items()},
+            {k: ClockRule(v.respond, v.process, v.finish) for k, v in self.stages.items()},
+        )
 
 
 class RetrySettings(_Strict):

@@ -39,10 +39,11 @@ from alerts.hygiene import (
     is_silenced,
     quiet_hours_end,
 )
+from alerts.progress import issue_progress
 from alerts.queue import queue_alert, receiver_label
 from alerts.render import clean_post_text
 from alerts.routing import Labels, RouteMatch, route
-from alerts.sla import add_working_days
+from alerts.sla import CLOCK_LABELS, Clocks, Deadlines, deadlines, overdue
 from classifiers.urgency import find_terms
 from monitor.config import AppConfig
 from monitor.incident import secondary_topics
@@ -386,13 +387,17 @@ def _tell(
     ack_due = deliver_at + timedelta(minutes=c.match.escalate_after_minutes)
     if root is not None and kind == "update":
         respond_due = root.respond_due_at
+        clocks = root.payload.get("deadlines")
+        sla_days = root.payload.get("sla_days", cfg.sla.respond_working_days)
     else:
-        respond_due = add_working_days(deliver_at, cfg.sla.respond_working_days, cfg.sla.holidays)
+        due = deadlines(deliver_at, cfg.sla.clocks(c.issue.topic, c.issue.stage), cfg.sla.calendar())
+        respond_due, clocks, sla_days = due.respond, deadlines_payload(due), due.clocks.respond
     payload |= {
         "escalate_to": c.match.escalate_to,
         "crisis": c.crisis,
         "reason": c.crisis if kind == "crisis" else None,
-        "sla_days": cfg.sla.respond_working_days,
+        "sla_days": sla_days,
+        "deadlines": clocks,
         "ack_due_at": ack_due.isoformat(),
         "respond_due_at": respond_due.isoformat() if respond_due else None,
         "deliver_at": deliver_at.isoformat(),
@@ -428,7 +433,12 @@ def _tell_group(
     deliver_at = max(_deliver_at(config, c.labels, now) for c in cands)
     match = cands[0].match
     ack_due = deliver_at + timedelta(minutes=match.escalate_after_minutes)
-    respond_due = add_working_days(deliver_at, cfg.sla.respond_working_days, cfg.sla.holidays)
+    # One clock for the whole group: the shortest any of its issues has (a disaster among them sets the pace).
+    due = min(
+        (deadlines(deliver_at, cfg.sla.clocks(c.issue.topic, c.issue.stage), cfg.sla.calendar()) for c in cands),
+        key=lambda d: (d.respond, d.process, d.finish),
+    )
+    respond_due = due.respond
     agencies = {c.labels.agency for c in cands}
     agency = next(iter(agencies)) if len(agencies) == 1 else None
     items = [issue_payload(session, config, c.issue)["issue"] for c in cands]
@@ -444,7 +454,8 @@ def _tell_group(
             "escalate_to": match.escalate_to,
             "ack_due_at": ack_due.isoformat(),
             "respond_due_at": respond_due.isoformat(),
-            "sla_days": cfg.sla.respond_working_days,
+            "sla_days": due.clocks.respond,
+            "deadlines": deadlines_payload(due),
         },
         agency_code=agency,
         stage=cfg.alert_stages[0],
@@ -459,7 +470,7 @@ def _tell_group(
             receiver=receiver,
             kind="first",
             now=now,
-            payload={"grouped_into": group.id, "issue": item},
+            payload={"grouped_into": group.id, "issue": item, "deadlines": deadlines_payload(due)},
             issue_id=c.issue.id,
             agency_code=c.labels.agency,
             stage=c.issue.stage,
@@ -506,25 +517,76 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
     sla_q = select(Alert).where(
         Alert.kind.in_([*ROOT_KINDS, "regression", "group"]),
         Alert.respond_due_at.is_not(None),
-        Alert.respond_due_at <= now,
+        Alert.respond_due_at <= now,  # the earliest of the three clocks: nothing can be late before it
     )
     for alert in session.scalars(sla_q.order_by(Alert.id)):
-        if alert.payload.get("sla_escalated"):
+        done_clocks = _sla_escalated(alert)
+        if done_clocks is None or set(done_clocks) >= set(CLOCK_LABELS):
             continue
         issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
-        if issue is not None and (issue.resolved_at is not None or issue.status != "open"):
+        watched = [issue] if issue is not None else _group_issues(session, alert)
+        watched = [i for i in watched if i.status == "open" and i.resolved_at is None]
+        if not watched:
             continue
-        if alert.kind == "group" and all(
-            i.resolved_at is not None or i.status != "open" for i in _group_issues(session, alert)
-        ):
+        due = alert_deadlines(alert)
+        since = _parse_iso(alert.payload.get("deliver_at")) or alert.created_at
+        progress = issue_progress(session, [i.id for i in watched], since=since if alert.kind == "regression" else None)
+        late = sorted(
+            {c for i in watched for c in overdue(due, progress[i.id], now)} - set(done_clocks),
+            key=list(CLOCK_LABELS).index,
+        )
+        if not late:
             continue
         target = alert.payload.get("escalate_to")
-        alert.payload = {**alert.payload, "sla_escalated": now.isoformat()}
+        alert.payload = {
+            **alert.payload,
+            "sla_escalated": {**done_clocks, **{c: now.isoformat() for c in late}},
+        }
         if not target or target == alert.receiver:
             continue
-        reason = f"lewat batas SLA {config.alerts.sla.respond_working_days} hari kerja"
-        created.append(_escalation(session, config, alert, alert.id, str(target), issue, now, reason))
+        reason = "lewat batas SLA " + ", ".join(f"{CLOCK_LABELS[c]} {due.clocks.days(c)} hari kerja" for c in late)
+        escalation = _escalation(session, config, alert, alert.id, str(target), issue, now, reason)
+        escalation.payload = {**escalation.payload, "overdue": late}
+        created.append(escalation)
     return created
+
+
+def deadlines_payload(due: Deadlines) -> dict[str, Any]:
+    """The three deadlines as an alert stores them (ISO times and working days)."""
+    return {clock: {"due": due.due(clock).isoformat(), "days": due.clocks.days(clock)} for clock in CLOCK_LABELS}
+
+
+def alert_deadlines(alert: Alert) -> Deadlines:
+    """The deadlines a root alert was given (alerts stored before the three clocks have only the response one)."""
+    stored = alert.payload.get("deadlines") or {}
+    fallback = alert.respond_due_at or alert.created_at
+    when = {c: _parse_iso((stored.get(c) or {}).get("due")) or fallback for c in CLOCK_LABELS}
+    days = {c: int((stored.get(c) or {}).get("days") or alert.payload.get("sla_days") or 0) for c in CLOCK_LABELS}
+    start = _parse_iso(alert.payload.get("deliver_at")) or alert.created_at
+    return Deadlines(
+        start=start,
+        respond=when["respond"],
+        process=when["process"],
+        finish=when["finish"],
+        clocks=Clocks(**days),
+    )
+
+
+def _sla_escalated(alert: Alert) -> dict[str, str] | None:
+    """Clocks already escalated for this alert; None when all were (an alert from before the three clocks)."""
+    value = alert.payload.get("sla_escalated")
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return None
+
+
+def _parse_iso(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _needs_ack(alert: Alert, issue: Issue) -> bool:
@@ -563,7 +625,7 @@ def _escalation(
         },
         "first_alert_id": root_id,
         "respond_due_at": alert.respond_due_at.isoformat() if alert.respond_due_at else None,
-        "sla_days": config.alerts.sla.respond_working_days,
+        "sla_days": alert.payload.get("sla_days", config.alerts.sla.respond_working_days),
         "deliver_at": deliver_at.isoformat(),
     }
     return queue_alert(

@@ -195,13 +195,41 @@ def test_sla_deadline_counts_working_days_and_escalates_when_missed(db: Database
         make_issue(s, T0)
         first = evaluate(s, cfg, T0)[0]
         acknowledge(s, alert_id=first.id, actor="dashboard", now=T0 + timedelta(minutes=10))
-        # Tuesday 1 Dec + 5 working days = Tuesday 8 Dec, same time.
-        assert first.respond_due_at == T0 + timedelta(days=7)
+        # Acknowledged: the response clock (Tuesday 1 Dec + 3 working days = Friday 4 Dec) is met.
+        assert first.respond_due_at == T0 + timedelta(days=3)
+        assert first.payload["deadlines"]["process"]["due"] == (T0 + timedelta(days=7)).isoformat()
         assert evaluate(s, cfg, T0 + timedelta(days=6)) == []
+        # Nobody said what is being done within 5 working days (Tuesday 8 Dec, same time).
         late = evaluate(s, cfg, T0 + timedelta(days=7, minutes=1))
         assert [(a.kind, a.receiver) for a in late] == [("escalation", "humas")]
-        assert "SLA" in late[0].payload["escalation"]["reason"]
+        assert late[0].payload["escalation"]["reason"] == "lewat batas SLA tindak lanjut 5 hari kerja"
+        assert late[0].payload["overdue"] == ["process"]
         assert evaluate(s, cfg, T0 + timedelta(days=8)) == []
+        # Not finished within 10 working days (Tuesday 15 Dec): one more escalation, for that clock only.
+        finish = evaluate(s, cfg, T0 + timedelta(days=14, minutes=1))
+        assert [a.payload["overdue"] for a in finish] == [["finish"]]
+        assert evaluate(s, cfg, T0 + timedelta(days=15)) == []
+
+
+def test_unacknowledged_issue_escalates_at_the_response_deadline(db: Database, cfg: AppConfig) -> None:
+    with db.session() as s:
+        issue = make_issue(s, T0)
+        evaluate(s, cfg, T0)
+        evaluate(s, cfg, T0 + timedelta(days=1))  # the unacknowledged-alert escalation (minutes) is done
+        late = evaluate(s, cfg, T0 + timedelta(days=3, minutes=1))
+        assert [a.payload["overdue"] for a in late if a.kind == "escalation"] == [["respond"]]
+        issue.resolved_at = T0 + timedelta(days=4)
+        later = evaluate(s, cfg, T0 + timedelta(days=14, minutes=1))
+        assert [a for a in later if a.kind == "escalation"] == []  # finished: no more clocks run
+
+
+def test_disaster_clocks_are_shorter(db: Database, cfg: AppConfig) -> None:
+    with db.session() as s:
+        make_issue(s, T0, topic="bencana")
+        first = next(a for a in evaluate(s, cfg, T0) if a.receiver.startswith("agency:"))
+    days = {c: v["days"] for c, v in first.payload["deadlines"].items()}
+    assert days == {"respond": 1, "process": 2, "finish": 5}
+    assert first.respond_due_at == T0 + timedelta(days=1)
 
 
 def test_add_working_days_skips_weekends_and_holidays() -> None:

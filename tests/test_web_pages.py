@@ -225,3 +225,30 @@ def test_admin_manages_users(config: AppConfig, sqlite_db: Database) -> None:
         with sqlite_db.session() as session:
             user = session.get(User, uid)
             assert user is not None and not user.active
+
+
+def test_board_shows_overdue_badge_until_the_agency_acts(config: AppConfig, sqlite_db: Database) -> None:
+    """An issue past its LAPOR! response deadline carries a badge on the board; acknowledging clears it."""
+    from datetime import timedelta
+
+    from alerts.engine import deadlines_payload
+    from alerts.sla import Clocks, WorkCalendar, deadlines
+    from tests.web_support import NOW
+
+    s = seed(sqlite_db)
+    with sqlite_db.session() as session:
+        alert = session.get(Alert, s.alert_id)
+        assert alert is not None
+        # Told twelve days ago (no holidays, to keep the arithmetic plain): response and process clocks ran out.
+        due = deadlines(NOW - timedelta(days=12), Clocks(3, 5, 10), WorkCalendar(national=False))
+        alert.respond_due_at = due.respond
+        alert.payload = {"deadlines": deadlines_payload(due)}
+    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
+        login(client, "kominfo")
+        board = client.get("/partials/board").text
+        assert "Lewat batas tanggapan awal, tindak lanjut" in board, board
+        assert board.count("Lewat batas") == 1  # the issues never told carry none
+        token = csrf_from(client.get(f"/issues/{s.rising_id}").text)
+        client.post(f"/issues/{s.rising_id}/ack", data={"csrf_token": token})
+        board = client.get("/partials/board").text
+        assert "Lewat batas tindak lanjut" in board and "tanggapan awal" not in board

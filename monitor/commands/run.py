@@ -12,7 +12,9 @@ import threading
 from types import FrameType
 
 from alerts.routing import check_routing
+from alerts.sla import calendar_warning
 from monitor.cli import Context
+from monitor.clock import to_wib
 from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
 
@@ -34,6 +36,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     service = MonitorService(ctx.config, db, ctx.clock)
     for problem in check_routing(ctx.config):  # e.g. a topic that reaches nobody
         log.warning("routing: %s", problem)
+    warning = calendar_warning(ctx.config.alerts.sla.cuti_bersama, to_wib(ctx.clock.now()).date())
+    if warning:  # the LAPOR! clocks would count this year's cuti bersama as working days
+        log.warning("%s", warning)
     for name, reason in service.disabled.items():
         log.info("source %s: %s", name, reason)
     owner = owner_id()

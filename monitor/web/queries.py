@@ -18,6 +18,9 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import DateTime, Integer, Select, String, bindparam, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session, aliased, defer
 
+from alerts.engine import alert_deadlines
+from alerts.progress import issue_progress
+from alerts.sla import overdue
 from monitor.clock import WIB, to_wib
 from monitor.models import (
     Alert,
@@ -91,6 +94,8 @@ class BoardRow:
     spark: list[float]
     alerted: bool = False
     """An alert about the issue was issued (else "not yet acknowledged" would blame an agency never told)."""
+    overdue: tuple[str, ...] = ()
+    """LAPOR! clocks (``respond``/``process``/``finish``) past their deadline and still open now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +164,50 @@ def board(
             if issue_id is not None:
                 history[issue_id].append(float(mentions))
     alerted: set[int] = set()
+    late: dict[int, tuple[str, ...]] = {}
     if issues:
         alerted = set(
             session.scalars(select(Alert.issue_id).where(Alert.issue_id.in_([i.id for i in issues])).distinct())
         )
-    return [BoardRow(issue=i, spark=history.get(i.id, []), alerted=i.id in alerted) for i in issues]
+        late = overdue_clocks(session, [i.id for i in issues if i.id in alerted], now)
+    return [
+        BoardRow(issue=i, spark=history.get(i.id, []), alerted=i.id in alerted, overdue=late.get(i.id, ()))
+        for i in issues
+    ]
+
+
+def overdue_clocks(session: Session, issue_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, ...]]:
+    """Per issue, the LAPOR! clocks past their deadline at ``now`` (two queries plus the progress read).
+
+    The clocks are those of the issue's latest root alert (a regression starts them again).
+    """
+    if not issue_ids:
+        return {}
+    roots: dict[int, Alert] = {}
+    for alert in session.scalars(
+        select(Alert)
+        .where(
+            Alert.issue_id.in_(list(issue_ids)),
+            Alert.kind.in_(("first", "crisis", "regression")),
+            Alert.respond_due_at.is_not(None),
+        )
+        .order_by(Alert.id)
+    ):
+        assert alert.issue_id is not None
+        roots[alert.issue_id] = alert
+    if not roots:
+        return {}
+    first = issue_progress(session, [i for i, a in roots.items() if a.kind != "regression"])
+    out: dict[int, tuple[str, ...]] = {}
+    for issue_id, alert in roots.items():
+        due = alert_deadlines(alert)
+        progress = first.get(issue_id)
+        if progress is None:
+            progress = issue_progress(session, [issue_id], since=due.start)[issue_id]
+        clocks = tuple(overdue(due, progress, now))
+        if clocks:
+            out[issue_id] = clocks
+    return out
 
 
 def board_version(session: Session) -> tuple[Any, ...]:

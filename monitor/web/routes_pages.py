@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from alerts.ack import AckError, apply_link
 from alerts.channels import whatsapp
+from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
 from monitor.clock import format_wib, to_wib
 from monitor.config import TOPICS
@@ -239,14 +240,20 @@ def _board_rows(request: Request, principal: Principal, where: queries.BoardFilt
     ctx = web(request)
     key = (principal.role, principal.agency_code, where)
     with ctx.read() as session:
-        version = (ctx.board_cache.generation, queries.board_version(session))
+        # Deadlines pass without any row changing: the 10-minute bucket lets an "overdue" badge appear.
+        version = (ctx.board_cache.generation, queries.board_version(session), int(now_of(request).timestamp() // 600))
         entry = ctx.board_cache.get(key, version)
         if entry is not None:
             return entry
         rows = queries.board(session, principal, now_of(request), where=where)
     html = ctx.templates.get_template("board_rows.html").render(
         rows=[
-            {"issue": r.issue, "alerted": r.alerted, "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}")}
+            {
+                "issue": r.issue,
+                "alerted": r.alerted,
+                "overdue": overdue_label(r.overdue),
+                "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}"),
+            }
             for r in rows
         ]
     )
