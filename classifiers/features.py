@@ -11,7 +11,7 @@ raw TF, smoothed IDF and rows scaled to unit length.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain, pairwise, repeat
+from itertools import chain, pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # only `transform` (training) builds sparse matrices; predict
     import scipy.sparse as sp
 
 _EMPTY = np.zeros(0, dtype=np.int32)
+_KEY_BASE = 1 << 31
+"""Row ids are far below this (the word table is bounded), so a pair of them packs into one int64."""
 
 _CLITICS = ("nya", "lah", "kah", "pun", "ny")
 """Suffixes a lexicon word may carry in posts (jalannya, gajinya, sekolahpun, airny)."""
@@ -256,6 +258,10 @@ class ProjectedFeatures:
         cols = np.fromiter(pairs.values(), dtype=np.int64, count=len(pairs))
         # One extra zero row at the end: pairs outside the vocabulary point there (index -1).
         self._bigram_table = np.vstack([self._rows(cols, np.arange(len(cols) + 1)), np.zeros((1, self.k + 1))])
+        # Every word of a vocabulary bigram always has a word row, so a bigram is a pair of row ids.
+        self._bigram_words = sorted({w for pair in pairs for w in pair})
+        self._bigram_keys = np.zeros(0, dtype=np.int64)
+        self._bigram_key_rows = np.zeros(0, dtype=np.int64)
         self._word_row: dict[str, int] = {}
         self._word_table = np.zeros((1024, self.k + 1))
 
@@ -292,6 +298,39 @@ class ProjectedFeatures:
     def warm(self) -> None:
         """Compute the rows of every word seen in training (once per process)."""
         self._add_words([t[2:] for t in self.features.vocab if t.startswith("w:") and t[2:] not in self._word_row])
+        self._index_bigrams()
+
+    def _index_bigrams(self) -> None:
+        # A bigram's key is (row of first word) * _KEY_BASE + (row of second word): a batch's pairs
+        # are then looked up with one np.searchsorted instead of hashing a tuple per pair in Python.
+        missing = [w for w in self._bigram_words if w not in self._word_row]
+        if missing:
+            self._add_words(missing)
+        row = self._word_row
+        keys = np.fromiter(
+            (row[a] * _KEY_BASE + row[b] for a, b in self._bigram_row), dtype=np.int64, count=len(self._bigram_row)
+        )
+        order = np.argsort(keys, kind="stable")
+        self._bigram_keys = keys[order]
+        self._bigram_key_rows = order.astype(np.int64)
+
+    def _bigram_index(self, w_idx: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Bigram table row of every word pair inside each post, in order (-1: not in the vocabulary)."""
+        n_pairs = int(np.maximum(lengths - 1, 0).sum())
+        if not n_pairs or not self._bigram_keys.size:
+            return np.full(n_pairs, -1, dtype=np.int64)
+        keys = w_idx[:-1] * _KEY_BASE + w_idx[1:]
+        pos = np.searchsorted(self._bigram_keys, keys)
+        pos[pos == self._bigram_keys.size] = 0
+        rows = np.where(self._bigram_keys[pos] == keys, self._bigram_key_rows[pos], -1)
+        # Drop the pairs that straddle two posts (the last word of one and the first of the next).
+        ends = np.cumsum(lengths)[:-1]
+        ends = ends[(ends > 0) & (ends < w_idx.size)] - 1
+        if ends.size:
+            keep = np.ones(rows.size, dtype=bool)
+            keep[ends] = False
+            rows = rows[keep]
+        return rows
 
     def decision(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """``features.transform(texts) @ weights`` for posts given as token lists (``text.split()``)."""
@@ -311,10 +350,11 @@ class ProjectedFeatures:
                 self._word_row.clear()
                 missing = batch
             self._add_words(sorted(missing))
+            if len(self._word_row) == len(missing):  # started over: the bigram words need rows again
+                self._index_bigrams()
             w_idx = np.fromiter(map(self._word_row.__getitem__, chain.from_iterable(token_lists)), dtype=np.int64)
         # A pair outside the vocabulary maps to the bigram table's last row, which is zero.
-        pairs = chain.from_iterable(map(pairwise, token_lists))
-        b_idx = np.fromiter(map(self._bigram_row.get, pairs, repeat(-1)), dtype=np.int64)
+        b_idx = self._bigram_index(w_idx, lengths)
         totals = self._sum_rows(self._word_table, w_idx, lengths) + self._sum_rows(
             self._bigram_table, b_idx, np.maximum(lengths - 1, 0)
         )

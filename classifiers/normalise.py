@@ -178,6 +178,7 @@ def _build_emoji_table() -> dict[int, str]:
 
 _EMOJI_TABLE = _build_emoji_table()
 _PHRASE_HEADS: set[str] = set()
+_PHRASE_TAILS: set[str] = set()
 _SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]")
 
 
@@ -205,6 +206,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> tuple[dict[str, str], dict[tuple[
     phrases.setdefault(("cak", "itu"), "seperti itu")
     phrases.setdefault(("oki", "doki"), "oke")
     _PHRASE_HEADS.update(a for a, _ in phrases)
+    _PHRASE_TAILS.update(b for _, b in phrases)
     return words, phrases
 
 
@@ -269,10 +271,12 @@ def normalise_split(text: str) -> tuple[str, list[str]]:
         if "2" in text and _LETTER_2.search(text):
             text = _REDUP.sub(r"\1 \1", text)
         text = _NUMBER.sub(_number, text)
-    if _HAS_LONG_RUN.search(text):
-        text = _LONG_RUN.sub(_collapse, text)
     tokens = _TOKEN.findall(text)
-    if not _PHRASE_HEADS.isdisjoint(tokens):
+    # Elongation ("parahhh") lies inside one word, so it is undone word by word; a word once seen
+    # without a run of three letters is remembered, and most posts pass with one set check.
+    if not _RUN_FREE.issuperset(tokens):
+        tokens = _collapse_runs(tokens)
+    if not _PHRASE_HEADS.isdisjoint(tokens) and not _PHRASE_TAILS.isdisjoint(tokens):
         tokens = _join_phrases(tokens, phrases)
     # Words repeat across posts: each distinct word is looked up once (bounded memo) and a post
     # is one dictionary lookup per word.
@@ -297,6 +301,23 @@ def normalise_split(text: str) -> tuple[str, list[str]]:
 
 _WORD_MEMO: dict[str, str] = {}
 _WORD_MEMO_LIMIT = 200_000
+_RUN_FREE: set[str] = set()
+"""Words known to hold no run of three equal letters (bounded like `_WORD_MEMO`)."""
+
+
+def _collapse_runs(tokens: list[str]) -> list[str]:
+    """`tokens` with letter runs undone in each word, as `_LONG_RUN` would on the whole text."""
+    if len(_RUN_FREE) > _WORD_MEMO_LIMIT:
+        _RUN_FREE.clear()
+    out = []
+    for tok in tokens:
+        if tok not in _RUN_FREE:
+            if _HAS_LONG_RUN.search(tok):
+                tok = _LONG_RUN.sub(_collapse, tok)
+            else:
+                _RUN_FREE.add(tok)
+        out.append(tok)
+    return out
 
 
 def _standard_word(tok: str, words: dict[str, str]) -> str:

@@ -4,7 +4,8 @@
 - the gazetteer's word walk finds what the trie regex (`Gazetteer.pattern`) finds, and the
   glued-kecamatan check finds what `typo_pattern` finds;
 - the rewritten number regex matches exactly what the plain money/number alternation matches;
-- `normalise_split` is ``(normalise(t), normalise(t).split())``.
+- `normalise_split` is ``(normalise(t), normalise(t).split())``; undoing letter runs word by word equals the
+  run regex on the whole text.
 """
 
 from __future__ import annotations
@@ -67,7 +68,21 @@ def test_projection_stays_bounded_and_correct_after_its_word_table_resets() -> N
         batch = texts[start : start + 40]
         got = projected.decision([t.split() for t in batch])
         assert np.allclose(got, np.asarray(features.transform(batch) @ weights))
-        assert len(projected._word_row) <= max(50, len({w for t in batch for w in t.split()}))
+        # Bounded by the batch's words plus the words of vocabulary bigrams, which always keep a row.
+        bound = max(50, len({w for t in batch for w in t.split()})) + len(projected._bigram_words)
+        assert len(projected._word_row) <= bound
+
+
+def test_bigrams_never_straddle_two_posts_of_a_batch() -> None:
+    features = _fitted()
+    weights = np.random.default_rng(2).normal(size=(features.n_features, 4))
+    projected = ProjectedFeatures(features, weights)
+    pair = next(iter(features.bigram_columns()))  # a bigram of the vocabulary, split over two posts
+    batch = ["", pair[0], pair[1], "", f"{pair[0]} {pair[1]}", pair[1], pair[0], ""]
+    got = projected.decision([t.split() for t in batch])
+    assert np.allclose(got, np.asarray(features.transform(batch) @ weights), rtol=1e-9, atol=1e-12)
+    one_by_one = np.vstack([projected.decision([t.split()]) for t in batch])
+    assert np.allclose(got, one_by_one, rtol=1e-12, atol=1e-14)
 
 
 def _regex_reference(text: str) -> list[tuple[str, int, int, Entry]]:
@@ -146,6 +161,19 @@ def test_number_regex_equals_the_plain_alternation(text: str) -> None:
 def test_number_regex_on_money_examples() -> None:
     for text in ("rp 50.000,", "rp50rb", "50 ribu", "2jt", "1,5 juta", "100k", "x50 ribu", "_rp5", "bayar 3kg 10.000"):
         assert norm_module._NUMBER.sub(norm_module._number, text) == _REFERENCE_NUMBER.sub(_reference_number, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aaiiillkp2 .,", max_size=25))
+def test_word_by_word_run_collapse_equals_the_run_regex_on_the_text(text: str) -> None:
+    expected = norm_module._TOKEN.findall(norm_module._LONG_RUN.sub(norm_module._collapse, text))
+    assert norm_module._collapse_runs(norm_module._TOKEN.findall(text)) == expected
+    assert norm_module._collapse_runs(norm_module._TOKEN.findall(text)) == expected  # again, from the memo
+
+
+def test_elongated_phrase_words_still_join() -> None:
+    assert normalise("cakkk manooo jalan ini") == normalise("cak mano jalan ini")
+    assert normalise("Pedamaran III") == "pedamaran iii"
 
 
 def test_normalise_split_is_normalise_and_its_words() -> None:
