@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import AppConfig, secret
 from monitor.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Post
+from monitor.respond import record_acknowledged
 
 _SALT = "oki-alert-action"
 LINK_MAX_AGE_DAYS = 30
@@ -90,10 +91,12 @@ def acknowledge(
     actor: str,
     now: datetime,
     config: AppConfig | None = None,
+    channel: str = "sistem",
 ) -> Alert:
     """Mark an alert and its receiver's other alerts about the same issue(s) acknowledged; idempotent.
 
-    The issue is marked too when :func:`speaks_for_issue` says this receiver may confirm it.
+    The issue is marked too when :func:`speaks_for_issue` says this receiver may confirm it, and
+    its answer becomes ``diterima`` (``monitor.respond``; ``channel`` says where it was pressed).
     ``config`` names the agency of configured receivers (``humas`` → Diskominfo); without it only
     ``agency:<code>`` receivers are known.
     """
@@ -115,7 +118,11 @@ def acknowledge(
             changed = True
     for iid in sorted(issue_ids):
         issue = session.get(Issue, iid)
-        if issue is None or issue.acknowledged_at is not None or not speaks_for_issue(alert, issue, config):
+        if issue is None or not speaks_for_issue(alert, issue, config):
+            continue
+        # After a regression the issue is acknowledged from before, but its answer starts again.
+        record_acknowledged(session, issue, actor, channel, now)
+        if issue.acknowledged_at is not None:
             continue
         issue.acknowledged_at = now
         issue.acknowledged_by = actor
@@ -157,6 +164,8 @@ def speaks_for_issue(alert: Alert, issue: Issue, config: AppConfig | None) -> bo
     the escalation target answering an escalation; no for a receiver told for information
     (comms hearing of a viral issue), whose confirmation covers only its own copies.
     """
+    if alert.payload.get("rerouted_to"):
+        return False  # the issue went to another agency: an old button no longer speaks for it
     if alert.kind == "escalation":
         return True
     agency = receiver_agency(alert.receiver, config)
@@ -205,7 +214,7 @@ def apply_link(session: Session, config: AppConfig, signed: str, *, actor: str, 
     """
     action = verify_ack_link(config, signed)
     if action.action == "ack":
-        alert = acknowledge(session, token=action.token, actor=actor, now=now, config=config)
+        alert = acknowledge(session, token=action.token, actor=actor, now=now, config=config, channel="email")
         issue = f" untuk isu OKI-{alert.issue_id}" if alert.issue_id is not None else ""
         return f"Terima kasih, tindak lanjut{issue} dicatat."
     return record_feedback(session, token=action.token, code=action.action, actor=actor, now=now, source="email")

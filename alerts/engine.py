@@ -49,6 +49,7 @@ from monitor.config import AppConfig
 from monitor.incident import secondary_topics
 from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence, Source
 from monitor.personal_urls import author_alias, public_url
+from monitor.respond import record_assigned
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,16 @@ def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
             created.extend(_tell(session, config, c, "first", None, now) for c in cands)
 
     created.extend(_escalate(session, config, now))
+    _start_clocks(session, created, now)
     return created
+
+
+def _start_clocks(session: Session, created: list[Alert], now: datetime) -> None:
+    """An issue's first alert to anyone starts its agency's clock (``monitor.respond``)."""
+    for iid in sorted({a.issue_id for a in created if a.kind in ROOT_KINDS and a.issue_id is not None}):
+        issue = session.get(Issue, iid)
+        if issue is not None:
+            record_assigned(session, issue, now)
 
 
 def _agency_name(config: AppConfig, code: str) -> str:
@@ -380,10 +390,11 @@ def _tell(
     now: datetime,
     *,
     previous_stage: str | None = None,
+    at_once: bool = False,
 ) -> Alert:
     cfg = config.alerts
     payload = issue_payload(session, config, c.issue)
-    deliver_at = _deliver_at(config, c.labels, now)
+    deliver_at = now if at_once else _deliver_at(config, c.labels, now)
     ack_due = deliver_at + timedelta(minutes=c.match.escalate_after_minutes)
     if root is not None and kind == "update":
         respond_due = root.respond_due_at
@@ -499,6 +510,8 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
         if not (a.payload.get("escalation") or {}).get("regression")
     }
     for alert in session.scalars(q.order_by(Alert.id)):
+        if alert.payload.get("rerouted_to"):
+            continue  # the issue went to another agency: this agency's clock stopped there
         issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
         if issue is not None and not _needs_ack(alert, issue):
             continue
@@ -521,7 +534,7 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
     )
     for alert in session.scalars(sla_q.order_by(Alert.id)):
         done_clocks = _sla_escalated(alert)
-        if done_clocks is None or set(done_clocks) >= set(CLOCK_LABELS):
+        if done_clocks is None or set(done_clocks) >= set(CLOCK_LABELS) or alert.payload.get("rerouted_to"):
             continue
         issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
         watched = [issue] if issue is not None else _group_issues(session, alert)
@@ -530,7 +543,9 @@ def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]
             continue
         due = alert_deadlines(alert)
         since = _parse_iso(alert.payload.get("deliver_at")) or alert.created_at
-        progress = issue_progress(session, [i.id for i in watched], since=since if alert.kind == "regression" else None)
+        # A regression, or a reroute to this agency, starts the clocks again: earlier steps do not count.
+        fresh = alert.kind == "regression" or bool(alert.payload.get("reroute"))
+        progress = issue_progress(session, [i.id for i in watched], since=since if fresh else None)
         late = sorted(
             {c for i in watched for c in overdue(due, progress[i.id], now)} - set(done_clocks),
             key=list(CLOCK_LABELS).index,
@@ -587,6 +602,27 @@ def _parse_iso(value: object) -> datetime | None:
         return datetime.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
+
+
+def tell_rerouted(
+    session: Session, config: AppConfig, issue: Issue, reroute: dict[str, Any], now: datetime
+) -> list[Alert]:
+    """Tell the agency an issue was just handed to (``issue.agency_code`` already set), at once.
+
+    A person moved it, so it goes now, through quiet hours and whatever the stage: the new
+    agency's clock starts with this ``first`` alert (``reroute`` in its payload: from whom, the
+    note). Its other receivers on the route (comms for a viral issue) already know the issue.
+    """
+    lab = labels_for(issue, config)
+    mine = f"agency:{lab.agency}"
+    cfg = config.alerts
+    match = next((m for m in route(cfg, lab) if m.receiver == mine), None)
+    if match is None:
+        match = RouteMatch(mine, cfg.repeat_interval_hours, cfg.escalate_after_minutes, cfg.escalate_to)
+    cand = _Candidate(issue, lab, match, crisis_reason(issue, config))
+    alert = _tell(session, config, cand, "first", None, now, at_once=True)
+    alert.payload = {**alert.payload, "reroute": reroute}
+    return [alert]
 
 
 def _needs_ack(alert: Alert, issue: Issue) -> bool:

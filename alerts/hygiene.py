@@ -55,6 +55,8 @@ def silence_applies(silence: Silence, labels: Labels, issue_id: int | None, now:
     if silence.starts_at > now or (silence.ends_at is not None and silence.ends_at <= now):
         return False
     m = dict(silence.matchers or {})
+    if "source" in m:
+        return False  # a source silence mutes that source's health alerts (source_health_silenced), not issues
     ids = m.get("issue_id")
     if ids is not None and str(issue_id) not in {str(i) for i in ids}:
         return False
@@ -69,6 +71,16 @@ def active_silences(session: Session, now: datetime) -> list[Silence]:
     """Silences in force at ``now``."""
     q = select(Silence).where(Silence.starts_at <= now, or_(Silence.ends_at.is_(None), Silence.ends_at > now))
     return list(session.scalars(q))
+
+
+def source_health_silenced(silences: Iterable[Silence], source_name: str, now: datetime) -> bool:
+    """True when a silence in force names this source (its "sumber data diam" alerts are muted)."""
+    for s in silences:
+        if s.starts_at > now or (s.ends_at is not None and s.ends_at <= now):
+            continue
+        if source_name in {str(v) for v in (s.matchers or {}).get("source") or []}:
+            return True
+    return False
 
 
 def is_silenced(silences: Iterable[Silence], labels: Labels, issue_id: int | None, now: datetime) -> bool:

@@ -9,6 +9,7 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.hygiene import active_silences, source_health_silenced
 from alerts.queue import queue_alert
 from alerts.stats import minutes_text
 from monitor.config import AppConfig
@@ -40,9 +41,12 @@ def check(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
     """One alert per silent source per silence (not repeated while the same last item stays the newest)."""
     created: list[Alert] = []
     known = {s.name: s for s in config.sources}
+    silences = active_silences(session, now)
     for source in session.scalars(select(Source).where(Source.enabled.is_(True)).order_by(Source.id)):
         if source.kind.startswith("_") or source.name not in known:
             continue
+        if source_health_silenced(silences, source.name, now):
+            continue  # comms silenced it (down for maintenance, say)
         times = list(
             session.scalars(
                 select(Post.collected_at)

@@ -43,6 +43,7 @@ from monitor.incident import (
 )
 from monitor.models import Issue, IssueEvent, IssuePost, Post, table_of
 from monitor.prefilter import place_words
+from monitor.respond import record_reopened
 from monitor.titles import best_phrase, make_title, words_of
 
 # Words that say nothing about *which* problem a post is about.
@@ -456,6 +457,7 @@ class IssueGrouper:
             session.add(
                 IssueEvent(issue_id=back.id, at=now, kind="regression", detail={"post_id": post.id}, actor="sistem")
             )
+            record_reopened(session, back, now)
             self._join(session, back, post, label, terms, sig, now, decision.similarity, spread=False)
             return Placement(back.id, False, False, decision.similarity, regression=True, reason=decision.reason)
         issue = Issue(
@@ -731,7 +733,11 @@ class IssueGrouper:
                     actor="sistem",
                 )
             )
-            issue.topic, issue.agency_code = primary, self.config.routing.get(primary)
+            # An issue a person handed to another agency (salah dinas) stays with that agency.
+            moved = issue.agency_code is not None and issue.agency_code != self.config.routing.get(issue.topic)
+            issue.topic = primary
+            if not moved:
+                issue.agency_code = self.config.routing.get(primary)
         kecamatan, desa_name = majority_place(facets["kecamatan"], facets["desa"], (issue.kecamatan, issue.desa))
         if kecamatan != issue.kecamatan:
             issue.kecamatan = kecamatan

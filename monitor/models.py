@@ -242,6 +242,13 @@ class Issue(Base):
     """What its posts are about and where (``monitor.incident``): ``topics`` and ``kecamatan`` / ``desa``
     ("kecamatan|desa") → weight of the posts naming them, and ``secondary``: [{topic, agency}] of the
     facets whose agency is only informed."""
+    response_status: Mapped[str] = mapped_column(String(20), server_default="belum_ditanggapi")
+    """The responsible agency's answer (``monitor.response``), apart from the virality ``stage``:
+    belum_ditanggapi | diterima | diproses | selesai | bukan_keluhan."""
+    assigned_at: Mapped[datetime | None]
+    """When the current agency's clock started: its first alert, a reroute to it, or a regression."""
+    response_at: Mapped[datetime | None]
+    """When ``response_status`` last changed."""
 
 
 class IssuePost(Base):
@@ -282,6 +289,41 @@ class IssueEvent(Base):
     kind: Mapped[str] = mapped_column(String(30))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor: Mapped[str | None] = mapped_column(String(100))
+
+
+class IssueResponse(Base):
+    """One step of an agency's answer to an issue (``monitor.response``), kept for the timeline and
+    for the performance figures: who, when (UTC; shown in WIB), for which agency, with the note.
+
+    ``kind``: ``assigned`` (the agency's clock starts: first alert, or rerouted to it), ``status``
+    (diterima / diproses / selesai / bukan_keluhan), ``rerouted`` (status ``salah_dinas``: the
+    agency's clock stops; ``to_agency`` takes over with its own ``assigned`` row at the same time),
+    ``snoozed`` (``until``), ``reopened`` (a regression after ``selesai``: status back to
+    belum_ditanggapi, a fresh clock).
+    """
+
+    __tablename__ = "issue_responses"
+    __table_args__ = (
+        Index("ix_issue_responses_issue", "issue_id", "at"),
+        Index("ix_issue_responses_agency", "agency_code", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    """The agency that held the issue at this step (whose clock it is)."""
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    """The issue's response status after this step (``salah_dinas`` for the agency it left)."""
+    previous_status: Mapped[str | None] = mapped_column(String(20))
+    to_agency: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence_url: Mapped[str | None] = mapped_column(Text)
+    until: Mapped[datetime | None]
+    actor: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    """dashboard | api | telegram | email | sistem"""
+    at: Mapped[datetime]
 
 
 class Signal(Base):

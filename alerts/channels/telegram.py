@@ -233,7 +233,7 @@ def handle_update(
     handled = False
     try:
         if data.startswith("ack:"):
-            acknowledge(session, token=data[4:], actor=actor, now=now, config=config)
+            acknowledge(session, token=data[4:], actor=actor, now=now, config=config, channel="telegram")
             answer, handled = "Dicatat, terima kasih. Silakan tindak lanjuti.", True
         elif data.startswith("fb:") and data.count(":") == 2:
             _, code, token = data.split(":")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from classifiers.gazetteer import KECAMATAN
 from monitor import issues as issue_ops
+from monitor import respond
 from monitor.config import TOPICS, AppConfig
 from monitor.models import Alert, Issue, IssueEvent, IssuePost, LabelCorrection, Post
 from monitor.web.auth import Principal
@@ -38,13 +39,16 @@ def _alerts_acknowledge() -> Callable[..., Any] | None:
         return None
 
 
-def acknowledge(session: Session, issue: Issue, actor: str, now: datetime) -> int:
-    """Acknowledge the issue and every open alert about it; returns how many alerts were acknowledged."""
+def acknowledge(session: Session, issue: Issue, actor: str, now: datetime, channel: str = "dashboard") -> int:
+    """Acknowledge the issue and every open alert about it; returns how many alerts were acknowledged.
+
+    The issue's answer becomes ``diterima`` (``monitor.respond``) unless it is further already.
+    """
     ack = _alerts_acknowledge()
     pending = list(session.scalars(select(Alert).where(Alert.issue_id == issue.id, Alert.acknowledged_at.is_(None))))
     for alert in pending:
         if ack is not None:
-            ack(session, alert_id=alert.id, actor=actor, now=now)
+            ack(session, alert_id=alert.id, actor=actor, now=now, channel=channel)
         else:
             alert.acknowledged_at, alert.acknowledged_by = now, actor
     if issue.acknowledged_at is None:
@@ -53,6 +57,7 @@ def acknowledge(session: Session, issue: Issue, actor: str, now: datetime) -> in
         session.add(
             IssueEvent(issue_id=issue.id, at=now, kind="acknowledged", detail={"alerts": len(pending)}, actor=actor)
         )
+    respond.record_acknowledged(session, issue, actor, channel, now)
     return len(pending)
 
 
@@ -61,6 +66,9 @@ def resolve(session: Session, issue: Issue, actor: str, now: datetime) -> None:
     if issue.status == "merged":
         raise ActionError(f"isu #{issue.id} sudah digabung ke isu #{issue.merged_into_id}; selesaikan isu itu")
     issue_ops.resolve_issue(session, issue.id, actor, now)
+    if issue.response_status not in ("selesai", "bukan_keluhan"):
+        # The older one-button "Tandai selesai" (no note): still a step of the agency's answer.
+        respond.record_resolved(session, issue, actor, "dashboard", now)
 
 
 def parse_ids(raw: str, max_value: int) -> list[int]:

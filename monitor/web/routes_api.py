@@ -290,7 +290,7 @@ def api_ack(
     with ctx.db.session() as session:
         issue = queries.get_visible_issue(session, principal, issue_id)
         if issue is not None:
-            n = actions.acknowledge(session, issue, principal.username, now_of(request))
+            n = actions.acknowledge(session, issue, principal.username, now_of(request), channel="api")
             ctx.changed()
             return AckOut(
                 issue_id=issue.id,

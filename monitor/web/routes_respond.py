@@ -1,0 +1,442 @@
+"""The agency's answer to an issue (``monitor.respond``): JSON API, issue-page forms, snoozes and silences.
+
+API (bearer token or session + X-CSRF-Token; an agency user only on its own issues, comms and
+admin on all; another agency's issue is 404)::
+
+    POST /api/issues/{id}/status   {"status": "diterima"|"diproses"|"selesai"|"bukan_keluhan", "note": "...",
+                                    "evidence_url": "https://..." (optional, selesai only)}
+    POST /api/issues/{id}/reroute  {"agency": "<code or name>", "note": "..."}
+    POST /api/issues/{id}/snooze   {"hours": 1..72, "note": "..."}
+
+Bad input answers 422 ``{"detail": "<field>: <Bahasa message>", "field": "<field>"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.gazetteer import KECAMATAN
+from monitor import respond
+from monitor import response as rules
+from monitor.config import TOPICS
+from monitor.models import Issue, Silence, Source
+from monitor.web import queries
+from monitor.web.app import now_of, require_csrf, require_roles, web
+from monitor.web.auth import Principal
+
+IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
+ACTORS = ("admin", "comms", "agency")
+SILENCERS = ("admin", "comms")
+
+api = APIRouter(prefix="/api", tags=["tanggapan"])
+pages = APIRouter(include_in_schema=False)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Tidak masuk / token tidak valid"},
+    403: {"description": "Peran tidak diizinkan"},
+    404: {"description": "Tidak ditemukan atau di luar wewenang"},
+    422: {"description": "Masukan tidak sah; pesan (Bahasa) menyebut kolomnya, `field` juga"},
+}
+
+
+class StepOut(BaseModel):
+    """One step of the issue's answer."""
+
+    at: datetime
+    kind: str
+    status: str
+    label: str
+    agency_code: str | None
+    to_agency: str | None
+    note: str | None
+    evidence_url: str | None
+    until: datetime | None
+    actor: str
+    channel: str
+
+
+class ResponseOut(BaseModel):
+    """The issue's answer after the request."""
+
+    issue_id: int
+    response_status: str
+    response_label: str
+    agency_code: str | None
+    history: list[StepOut]
+
+
+def _out(session: Session, issue: Issue) -> ResponseOut:
+    steps = [
+        StepOut(
+            at=r.at,
+            kind=r.kind,
+            status=r.status,
+            label=rules.status_label(r.status),
+            agency_code=r.agency_code,
+            to_agency=r.to_agency,
+            note=r.note,
+            evidence_url=r.evidence_url,
+            until=r.until,
+            actor=r.actor,
+            channel=r.channel,
+        )
+        for r in respond.history(session, issue.id)
+    ]
+    status = issue.response_status or rules.BELUM
+    return ResponseOut(
+        issue_id=issue.id,
+        response_status=status,
+        response_label=rules.status_label(status),
+        agency_code=issue.agency_code,
+        history=steps,
+    )
+
+
+async def _json_body(request: Request, example: str) -> dict[str, Any] | JSONResponse:
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        return JSONResponse({"detail": f"badan permintaan: kirim objek JSON, mis. {example}", "field": None}, 422)
+    return data
+
+
+def _text(data: dict[str, Any], key: str) -> str | rules.Refusal | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    return rules.Refusal("not_text", key, f"{key}: harus berupa teks")
+
+
+Act = Callable[[Session, Issue, datetime], None]
+
+
+def _apply(request: Request, principal: Principal, issue_id: int, act: Act) -> JSONResponse:
+    ctx = web(request)
+    now = now_of(request)
+    try:
+        with ctx.db.session() as session:
+            issue = queries.get_visible_issue(session, principal, issue_id)
+            if issue is None:
+                out = None
+            else:
+                act(session, issue, now)
+                session.flush()
+                out = _out(session, issue)
+    except respond.RespondError as exc:
+        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
+    if out is None:
+        ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
+        raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    ctx.changed()
+    ctx.audit(principal.username, "issue.response", f"issue:{issue_id}", status=out.response_status)
+    return JSONResponse(out.model_dump(mode="json"))
+
+
+def _body_schema(example: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object", "example": example}}},
+        }
+    }
+
+
+@api.post(
+    "/issues/{issue_id}/status",
+    response_model=ResponseOut,
+    responses=_ERRORS,
+    summary="Ubah status tanggapan isu",
+    openapi_extra=_body_schema({"status": "diproses", "note": "Tim sudah ke lokasi"}),
+)
+async def api_status(
+    request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(require_roles(*ACTORS))]
+) -> JSONResponse:
+    """``diterima``, ``diproses`` (note), ``selesai`` (note, optional ``evidence_url``), ``bukan_keluhan`` (reason)."""
+    require_csrf(request, request.headers.get("x-csrf-token"))
+    data = await _json_body(request, '{"status": "diproses", "note": "..."}')
+    if isinstance(data, JSONResponse):
+        return data
+    fields = {k: _text(data, k) for k in ("status", "note", "evidence_url")}
+    bad = next((v for v in fields.values() if isinstance(v, rules.Refusal)), None)
+    if bad is not None:
+        return JSONResponse({"detail": bad.message, "field": bad.field}, status_code=422)
+    if not fields["status"]:
+        return JSONResponse({"detail": f"status: wajib diisi ({', '.join(rules.SETTABLE)})", "field": "status"}, 422)
+    ctx = web(request)
+
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.set_status(
+            session,
+            ctx.config,
+            issue,
+            str(fields["status"]),
+            fields["note"] if isinstance(fields["note"], str) else None,
+            actor=principal.username,
+            channel="api",
+            now=now,
+            evidence_url=fields["evidence_url"] if isinstance(fields["evidence_url"], str) else None,
+        )
+
+    return await run_in_threadpool(_apply, request, principal, issue_id, act)
+
+
+@api.post(
+    "/issues/{issue_id}/reroute",
+    response_model=ResponseOut,
+    responses=_ERRORS,
+    summary="Alihkan isu ke OPD lain (salah dinas)",
+    openapi_extra=_body_schema({"agency": "dinsos", "note": "Ini soal bansos, bukan jalan"}),
+)
+async def api_reroute(
+    request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(require_roles(*ACTORS))]
+) -> JSONResponse:
+    """Hand the issue to the agency named (its code or its name); it is told at once, the history moves along."""
+    require_csrf(request, request.headers.get("x-csrf-token"))
+    data = await _json_body(request, '{"agency": "dinsos", "note": "..."}')
+    if isinstance(data, JSONResponse):
+        return data
+    agency, note = _text(data, "agency"), _text(data, "note")
+    for bad in (agency, note):
+        if isinstance(bad, rules.Refusal):
+            return JSONResponse({"detail": bad.message, "field": bad.field}, status_code=422)
+    ctx = web(request)
+
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.reroute(
+            session,
+            ctx.config,
+            issue,
+            agency if isinstance(agency, str) else None,
+            note if isinstance(note, str) else None,
+            actor=principal.username,
+            channel="api",
+            now=now,
+        )
+
+    return await run_in_threadpool(_apply, request, principal, issue_id, act)
+
+
+@api.post(
+    "/issues/{issue_id}/snooze",
+    response_model=ResponseOut,
+    responses=_ERRORS,
+    summary="Tunda peringatan isu (24 jam / 3 hari)",
+    openapi_extra=_body_schema({"hours": 24, "note": "Menunggu jadwal alat berat"}),
+)
+async def api_snooze(
+    request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(require_roles(*ACTORS))]
+) -> JSONResponse:
+    """Mute the issue's alerts for 1-72 hours with a reason (deadlines keep running)."""
+    require_csrf(request, request.headers.get("x-csrf-token"))
+    data = await _json_body(request, '{"hours": 24, "note": "..."}')
+    if isinstance(data, JSONResponse):
+        return data
+    note = _text(data, "note")
+    if isinstance(note, rules.Refusal):
+        return JSONResponse({"detail": note.message, "field": note.field}, status_code=422)
+    hours = data.get("hours")
+
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.snooze(session, issue, hours, note, actor=principal.username, channel="api", now=now)
+
+    return await run_in_threadpool(_apply, request, principal, issue_id, act)
+
+
+# ---------------------------------------------------------------- issue-page forms
+
+
+def _form_action(request: Request, principal: Principal, issue_id: int, csrf_token: str, act: Act) -> Response:
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    now = now_of(request)
+    try:
+        with ctx.db.session() as session:
+            issue = queries.get_visible_issue(session, principal, issue_id)
+            if issue is not None:
+                act(session, issue, now)
+                after = issue.agency_code
+    except respond.RespondError as exc:
+        return RedirectResponse(f"/issues/{issue_id}?msg={quote('Gagal: ' + str(exc))}", status_code=303)
+    if issue is None:
+        ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
+        raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    ctx.changed()
+    if principal.scope_agency is not None and after != principal.scope_agency:
+        # Handed to another agency: this officer no longer sees it.
+        name = ctx.agency_name(after)
+        return RedirectResponse(f"/?msg={quote(f'Isu #{issue_id} dialihkan ke {name}.')}", status_code=303)
+    return RedirectResponse(f"/issues/{issue_id}?msg={quote('Tanggapan dicatat.')}#tanggapan", status_code=303)
+
+
+@pages.post("/issues/{issue_id}/status")
+def form_status(
+    request: Request,
+    issue_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    status: Annotated[str, Form(max_length=30)] = "",
+    note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
+    evidence_url: Annotated[str, Form(max_length=2100)] = "",
+) -> Response:
+    ctx = web(request)
+
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.set_status(
+            session,
+            ctx.config,
+            issue,
+            status,
+            note,
+            actor=principal.username,
+            channel="dashboard",
+            now=now,
+            evidence_url=evidence_url or None,
+        )
+
+    return _form_action(request, principal, issue_id, csrf_token, act)
+
+
+@pages.post("/issues/{issue_id}/reroute")
+def form_reroute(
+    request: Request,
+    issue_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    agency: Annotated[str, Form(max_length=200)] = "",
+    note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
+) -> Response:
+    ctx = web(request)
+
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.reroute(
+            session, ctx.config, issue, agency, note, actor=principal.username, channel="dashboard", now=now
+        )
+
+    return _form_action(request, principal, issue_id, csrf_token, act)
+
+
+@pages.post("/issues/{issue_id}/snooze")
+def form_snooze(
+    request: Request,
+    issue_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    hours: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
+) -> Response:
+    parsed: object = int(hours) if hours.strip().isdigit() else hours
+
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.snooze(session, issue, parsed, note, actor=principal.username, channel="dashboard", now=now)
+
+    return _form_action(request, principal, issue_id, csrf_token, act)
+
+
+# ---------------------------------------------------------------- silences (comms)
+
+
+def _render(request: Request, principal: Principal, status: int = 200, **context: Any) -> Response:
+    context.update(user=principal, csrf_token=getattr(request.state, "csrf_token", ""))
+    return web(request).templates.TemplateResponse(request, "silences.html", context, status_code=status)
+
+
+def _silence_rows(session: Session, now: datetime) -> tuple[list[Silence], list[Silence]]:
+    rows = list(session.scalars(select(Silence).order_by(Silence.starts_at.desc(), Silence.id.desc()).limit(300)))
+    active = [s for s in rows if s.starts_at <= now and (s.ends_at is None or s.ends_at > now)]
+    ended = [s for s in rows if s not in active][:50]
+    return active, ended
+
+
+@pages.get("/silences", response_class=HTMLResponse)
+def silences_page(
+    request: Request, principal: Annotated[Principal, Depends(require_roles(*SILENCERS))], msg: str = ""
+) -> Response:
+    """Silences in force (issue snoozes included) and the recently ended ones; a form for a new one."""
+    ctx = web(request)
+    now = now_of(request)
+    with ctx.read() as session:
+        active, ended = _silence_rows(session, now)
+        sources = [s for s in session.scalars(select(Source.name).order_by(Source.name)) if not s.startswith("_")]
+    return _render(
+        request,
+        principal,
+        active=active,
+        ended=ended,
+        topics=TOPICS,
+        kecamatan=sorted(KECAMATAN),
+        sources=sources,
+        msg=msg[:300],
+        describe=rules.describe_silence,
+    )
+
+
+@pages.post("/silences")
+def silences_add(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_roles(*SILENCERS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    topic: Annotated[str, Form(max_length=40)] = "",
+    kecamatan: Annotated[str, Form(max_length=40)] = "",
+    source: Annotated[str, Form(max_length=100)] = "",
+    hours: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
+) -> Response:
+    """A comms silence: topic × kecamatan, or a source, for a period, with a reason."""
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    now = now_of(request)
+    with ctx.db.session() as session:
+        known_sources = set(session.scalars(select(Source.name)))
+        decided = rules.decide_silence(
+            topic, kecamatan, source, hours, note, topics=TOPICS, kecamatan_names=KECAMATAN, sources=known_sources
+        )
+        if isinstance(decided, rules.Refusal):
+            message = "Gagal: " + decided.message
+        else:
+            session.add(
+                Silence(
+                    matchers=decided.matchers,
+                    starts_at=now,
+                    ends_at=now + timedelta(hours=decided.hours),
+                    created_by=principal.username,
+                    comment=decided.note,
+                )
+            )
+            message = "Pembisuan dibuat."
+    ctx.audit(principal.username, "silence.create", None, ok=not isinstance(decided, rules.Refusal))
+    return RedirectResponse(f"/silences?msg={quote(message)}", status_code=303)
+
+
+@pages.post("/silences/{silence_id}/end")
+def silences_end(
+    request: Request,
+    silence_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)],
+    principal: Annotated[Principal, Depends(require_roles(*SILENCERS))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """End a silence (or an agency's snooze) now."""
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    now = now_of(request)
+    with ctx.db.session() as session:
+        row = session.get(Silence, silence_id)
+        if row is None:
+            raise HTTPException(404, f"Pembisuan #{silence_id} tidak ditemukan.")
+        if row.ends_at is None or row.ends_at > now:
+            row.ends_at = now
+    ctx.audit(principal.username, "silence.end", f"silence:{silence_id}")
+    return RedirectResponse(f"/silences?msg={quote('Pembisuan diakhiri.')}", status_code=303)

@@ -1,0 +1,219 @@
+"""The agency's answer through the API and the apply step (monitor.respond), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from monitor import respond
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.models import Alert, Delivery, Issue, IssueEvent, IssueResponse, LabelCorrection, Silence, User
+from monitor.web.app import create_app
+from monitor.web.auth import hash_password, hash_token
+from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, make_clock, seed
+
+COMMS_TOKEN = "oki_test-comms-token-0123456789"
+DINSOS_TOKEN = "oki_test-dinsos-token-0123456789"
+
+
+def _add_users(db: Database) -> None:
+    with db.session() as s:
+        s.add_all(
+            [
+                User(
+                    username="humas",
+                    password_hash=hash_password("x" * 12),
+                    role="comms",
+                    created_at=NOW,
+                    api_token_hash=hash_token(COMMS_TOKEN),
+                ),
+                User(
+                    username="dinsos",
+                    password_hash=hash_password("x" * 12),
+                    role="agency",
+                    agency_code="dinsos",
+                    created_at=NOW,
+                    api_token_hash=hash_token(DINSOS_TOKEN),
+                ),
+            ]
+        )
+
+
+@pytest.fixture
+def env(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
+    seeded = seed(sqlite_db)
+    _add_users(sqlite_db)
+    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
+        yield c, seeded, sqlite_db
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_status_walk_through_the_api(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, db = env
+    url = f"/api/issues/{s.rising_id}/status"
+    r = client.post(url, json={"status": "diterima"}, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 200, r.text
+    assert r.json()["response_status"] == "diterima" and r.json()["response_label"] == "Diterima"
+    r = client.post(url, json={"status": "diproses", "note": "Tim ke lokasi"}, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 200 and r.json()["history"][-1]["note"] == "Tim ke lokasi"
+    r = client.post(
+        url,
+        json={"status": "selesai", "note": "Sudah ditambal", "evidence_url": "https://okikab.example/foto.jpg"},
+        headers=bearer(AGENCY_TOKEN),
+    )
+    assert r.status_code == 200, r.text
+    steps = [(h["status"], h["actor"], h["channel"]) for h in r.json()["history"]]
+    assert steps == [("diterima", "pupr", "api"), ("diproses", "pupr", "api"), ("selesai", "pupr", "api")]
+    with db.session() as session:
+        issue = session.get(Issue, s.rising_id)
+        assert issue is not None and issue.status == "resolved" and issue.acknowledged_by == "pupr"
+        alert = session.get(Alert, s.alert_id)
+        assert alert is not None and alert.acknowledged_at is not None, "acknowledging stops escalation"
+        kinds = [e.kind for e in session.scalars(select(IssueEvent).where(IssueEvent.issue_id == s.rising_id))]
+        assert kinds.count("status") == 3, "every step is in the issue's timeline"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"status": "beres"}, "status", "tidak dikenal"),
+        ({"note": "x"}, "status", "wajib"),
+        ({"status": "diproses"}, "note", "wajib"),
+        ({"status": "diproses", "note": 5}, "note", "teks"),
+        ({"status": "selesai", "note": "ok", "evidence_url": "ftp://x"}, "evidence_url", "http"),
+    ],
+)
+def test_bad_status_is_422_naming_the_field(
+    env: tuple[TestClient, Seeded, Database], body: dict[str, object], field: str, words: str
+) -> None:
+    client, s, _db = env
+    r = client.post(f"/api/issues/{s.rising_id}/status", json=body, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 422
+    assert r.json()["field"] == field and r.json()["detail"].startswith(f"{field}:") and words in r.json()["detail"]
+
+
+def test_not_json_is_422(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, _db = env
+    r = client.post(f"/api/issues/{s.rising_id}/status", content=b"[1]", headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 422 and "objek JSON" in r.json()["detail"]
+
+
+def test_another_agencys_issue_is_404_and_analyst_403(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, db = env
+    for path, body in (
+        ("status", {"status": "diterima"}),
+        ("reroute", {"agency": "dinsos"}),
+        ("snooze", {"hours": 24, "note": "x"}),
+    ):
+        r = client.post(f"/api/issues/{s.pdam_id}/{path}", json=body, headers=bearer(AGENCY_TOKEN))
+        assert r.status_code == 404, (path, r.text)
+        r = client.post(f"/api/issues/{s.rising_id}/{path}", json=body, headers=bearer(ANALYST_TOKEN))
+        assert r.status_code == 403
+    with db.session() as session:
+        assert session.scalars(select(IssueResponse)).all() == []
+
+
+def test_comms_may_answer_any_issue(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, _db = env
+    r = client.post(f"/api/issues/{s.pdam_id}/status", json={"status": "diterima"}, headers=bearer(COMMS_TOKEN))
+    assert r.status_code == 200 and r.json()["history"][-1]["actor"] == "humas"
+
+
+def test_reroute_by_name_moves_the_issue_and_tells_the_new_agency(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, db = env
+    client.post(f"/api/issues/{s.rising_id}/status", json={"status": "diterima"}, headers=bearer(AGENCY_TOKEN))
+    r = client.post(
+        f"/api/issues/{s.rising_id}/reroute",
+        json={"agency": "Dinas Sosial OKI", "note": "Ini soal bansos"},
+        headers=bearer(AGENCY_TOKEN),
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["agency_code"] == "dinsos" and out["response_status"] == "belum_ditanggapi"
+    assert [(h["kind"], h["status"], h["agency_code"]) for h in out["history"][-2:]] == [
+        ("rerouted", "salah_dinas", "pupr"),
+        ("assigned", "belum_ditanggapi", "dinsos"),
+    ]
+    # The old agency no longer sees it; the new one does, with the history.
+    assert client.get(f"/api/issues/{s.rising_id}", headers=bearer(AGENCY_TOKEN)).status_code == 404
+    r = client.post(
+        f"/api/issues/{s.rising_id}/status", json={"status": "diproses", "note": "Didata"}, headers=bearer(DINSOS_TOKEN)
+    )
+    assert r.status_code == 200 and len(r.json()["history"]) == 5
+    with db.session() as session:
+        new = session.scalars(select(Alert).where(Alert.issue_id == s.rising_id, Alert.receiver == "agency:dinsos"))
+        alert = new.one()
+        assert alert.kind == "first" and alert.payload["reroute"]["from_agency"] == "pupr"
+        assert alert.payload["reroute"]["note"] == "Ini soal bansos"
+        channels = {d.channel for d in session.scalars(select(Delivery).where(Delivery.alert_id == alert.id))}
+        assert channels == {"email", "telegram"}
+        old = session.get(Alert, s.alert_id)
+        assert old is not None and old.payload.get("rerouted_to") == "dinsos", "the old agency's clock stops"
+
+
+def test_reroute_refusals_are_422(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, _db = env
+    url = f"/api/issues/{s.rising_id}/reroute"
+    r = client.post(url, json={"agency": "Dinas Sosial"}, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 422 and r.json()["field"] == "agency" and "tidak dikenal" in r.json()["detail"]
+    r = client.post(url, json={"agency": "pupr"}, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 422 and r.json()["field"] == "agency"
+
+
+def test_snooze_mutes_the_issue_for_a_while(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, db = env
+    url = f"/api/issues/{s.rising_id}/snooze"
+    r = client.post(url, json={"hours": 100, "note": "x"}, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 422 and r.json()["field"] == "hours"
+    r = client.post(url, json={"hours": 24}, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 422 and r.json()["field"] == "note"
+    r = client.post(url, json={"hours": 72, "note": "Menunggu alat berat"}, headers=bearer(AGENCY_TOKEN))
+    assert r.status_code == 200, r.text
+    assert r.json()["history"][-1]["kind"] == "snoozed" and r.json()["response_status"] == "belum_ditanggapi"
+    with db.session() as session:
+        silence = session.scalars(select(Silence)).one()
+        assert silence.matchers == {"issue_id": [str(s.rising_id)]} and silence.comment == "Menunggu alat berat"
+        assert silence.ends_at == make_clock().now() + timedelta(hours=72)
+
+
+# ---------------------------------------------------------------- the apply step on both databases
+
+
+def test_apply_steps_on_both_databases(db: Database, config: AppConfig) -> None:
+    seeded = seed(db)
+    now = NOW
+    with db.session() as session:
+        issue = session.get(Issue, seeded.rising_id)
+        assert issue is not None
+        respond.record_assigned(session, issue, now - timedelta(hours=1))
+        respond.record_assigned(session, issue, now)  # once per agency
+        respond.set_status(session, config, issue, "diterima", None, actor="pupr", channel="dashboard", now=now)
+        respond.set_status(session, config, issue, "diterima", None, actor="pupr", channel="dashboard", now=now)
+        with pytest.raises(respond.RespondError) as err:
+            respond.set_status(session, config, issue, "selesai", "", actor="pupr", channel="dashboard", now=now)
+        assert err.value.field == "note"
+        respond.reroute(session, config, issue, "dinsos", None, actor="pupr", channel="telegram", now=now)
+        respond.set_status(
+            session, config, issue, "bukan_keluhan", "Ucapan terima kasih", actor="dinsos", channel="email", now=now
+        )
+        assert issue.status == "closed" and issue.response_status == "bukan_keluhan"
+    with db.session() as session:
+        rows = respond.history(session, seeded.rising_id)
+        assert [(r.kind, r.status, r.agency_code, r.channel) for r in rows] == [
+            ("assigned", "belum_ditanggapi", "pupr", "sistem"),
+            ("status", "diterima", "pupr", "dashboard"),
+            ("rerouted", "salah_dinas", "pupr", "telegram"),
+            ("assigned", "belum_ditanggapi", "dinsos", "telegram"),
+            ("status", "bukan_keluhan", "dinsos", "email"),
+        ]
+        assert rows[2].to_agency == "dinsos"
+        corrections = session.scalars(select(LabelCorrection).where(LabelCorrection.field == "is_complaint")).all()
+        assert corrections and all(c.value == "false" and c.source == "email" for c in corrections)
