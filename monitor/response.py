@@ -131,6 +131,19 @@ def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or BELUM, status or "-")
 
 
+def step_label(kind: str, status: str, to_agency_name: str | None = None) -> str:
+    """One step of the history in words, the same on the dashboard and in messages."""
+    if kind == "assigned":
+        return "Masuk ke OPD (belum ditanggapi)"
+    if kind == "rerouted":
+        return f"Salah dinas: dialihkan ke {to_agency_name or '?'}"
+    if kind == "snoozed":
+        return "Ditunda"
+    if kind == "reopened":
+        return "Muncul lagi: dibuka kembali (belum ditanggapi)"
+    return status_label(status)
+
+
 def _clean_note(note: str | None) -> str:
     return (note or "").strip()
 

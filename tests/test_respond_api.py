@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,7 @@ from monitor.db import Database
 from monitor.models import Alert, Delivery, Issue, IssueEvent, IssueResponse, LabelCorrection, Silence, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password, hash_token
-from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, make_clock, seed
+from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, csrf_from, login, make_clock, seed
 
 COMMS_TOKEN = "oki_test-comms-token-0123456789"
 DINSOS_TOKEN = "oki_test-dinsos-token-0123456789"
@@ -217,3 +218,91 @@ def test_apply_steps_on_both_databases(db: Database, config: AppConfig) -> None:
         assert rows[2].to_agency == "dinsos"
         corrections = session.scalars(select(LabelCorrection).where(LabelCorrection.field == "is_complaint")).all()
         assert corrections and all(c.value == "false" and c.source == "email" for c in corrections)
+
+
+# ---------------------------------------------------------------- dashboard forms and silences
+
+
+def test_issue_page_buttons_walk_the_loop(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, s, db = env
+    client.follow_redirects = False
+    login(client, "pupr")
+    page = client.get(f"/issues/{s.rising_id}").text
+    for form in ("ack-button", "form-diproses", "form-selesai", "form-bukan-keluhan", "form-reroute", "form-snooze"):
+        assert f'id="{form}"' in page, form
+    assert 'value="Dinas Sosial OKI"' in page and 'value="Dinas PUPR OKI"' not in page, "picker by name, not itself"
+    token = csrf_from(page)
+    r = client.post(
+        f"/issues/{s.rising_id}/status",
+        data={"csrf_token": token, "status": "diproses", "note": ""},
+        follow_redirects=False,
+    )
+    assert (
+        r.status_code == 303 and "Gagal" in unquote(r.headers["location"]) and "note" in unquote(r.headers["location"])
+    )
+    r = client.post(
+        f"/issues/{s.rising_id}/status", data={"csrf_token": token, "status": "diproses", "note": "Tim ke lokasi"}
+    )
+    assert r.status_code == 303 and "Gagal" not in unquote(r.headers["location"])
+    page = client.get(f"/issues/{s.rising_id}").text
+    assert "Diproses" in page and "Tim ke lokasi" in page and 'id="ack-button"' not in page
+    r = client.post(f"/issues/{s.rising_id}/status", data={"status": "selesai", "note": "x"})
+    assert r.status_code == 403, "CSRF as the other forms"
+    r = client.post(
+        f"/issues/{s.rising_id}/reroute", data={"csrf_token": token, "agency": "Dinas Sosial OKI", "note": "bansos"}
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/?msg=")
+    assert "Dinas Sosial OKI" in unquote(r.headers["location"])
+    assert client.get(f"/issues/{s.rising_id}").status_code == 404
+    client.cookies.clear()
+    login(client, "kominfo")
+    page = client.get(f"/issues/{s.rising_id}").text
+    history = page.split('id="response-history"', 1)[1].split("</ol>", 1)[0]
+    for said in ("Diterima", "Diproses", "Tim ke lokasi", "Salah dinas: dialihkan ke Dinas Sosial OKI", "bansos"):
+        assert said in history, said
+    assert "WIB" in history and "oleh pupr" in history
+    with db.session() as session:
+        issue = session.get(Issue, s.rising_id)
+        assert issue is not None and issue.agency_code == "dinsos"
+
+
+def test_comms_silences_created_listed_and_ended(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, _s, db = env
+    client.follow_redirects = False
+    login(client, "pupr")
+    assert client.get("/silences").status_code == 403
+    client.cookies.clear()
+    login(client, "kominfo")
+    page = client.get("/silences").text
+    token = csrf_from(page)
+    r = client.post(
+        "/silences",
+        data={
+            "csrf_token": token,
+            "topic": "infrastruktur",
+            "kecamatan": "Jejawi",
+            "hours": "24",
+            "note": "Dijadwalkan",
+        },
+    )
+    assert r.status_code == 303 and "dibuat" in unquote(r.headers["location"])
+    r = client.post(
+        "/silences",
+        data={"csrf_token": token, "topic": "infrastruktur", "hours": "24", "note": ""},
+        follow_redirects=False,
+    )
+    assert "Gagal: note:" in unquote(r.headers["location"])
+    r = client.post(
+        "/silences", data={"csrf_token": token, "source": "mastodon-oki", "hours": "72", "note": "Perawatan"}
+    )
+    assert "dibuat" in unquote(r.headers["location"])
+    active = client.get("/silences").text.split('id="silences-active"', 1)[1].split("</table>", 1)[0]
+    assert "topik infrastruktur × kecamatan Jejawi" in active and "sumber mastodon-oki" in active
+    with db.session() as session:
+        first = session.scalars(select(Silence).order_by(Silence.id)).first()
+        assert first is not None and first.matchers == {"topic": ["infrastruktur"], "kecamatan": ["Jejawi"]}
+        first_id = first.id
+    r = client.post(f"/silences/{first_id}/end", data={"csrf_token": token})
+    assert r.status_code == 303
+    active = client.get("/silences").text.split('id="silences-active"', 1)[1].split("</table>", 1)[0]
+    assert "Jejawi" not in active and "mastodon-oki" in active

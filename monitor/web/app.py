@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from classifiers.gazetteer import KECAMATAN
+from monitor import response as response_rules
 from monitor.clock import Clock, format_wib, to_wib
 from monitor.config import TOPICS, AppConfig, secret
 from monitor.db import Database
@@ -320,6 +321,11 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
         rate_limit_text=labels.rate_limit_text,
         number_id=svg.number_id,
         label_values_datalist=_label_values_datalist(config),
+        response_label=response_rules.status_label,
+        response_step=response_rules.step_label,
+        action_labels=response_rules.ACTION_LABELS,
+        note_prompts=response_rules.NOTE_PROMPTS,
+        agency_choices=[(a.code, a.name) for a in config.agencies],
     )
 
 

@@ -19,6 +19,7 @@ from alerts.ack import AckError, apply_link
 from alerts.channels import whatsapp
 from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
+from monitor import respond
 from monitor.clock import format_wib, to_wib
 from monitor.config import TOPICS
 from monitor.models import User
@@ -322,6 +323,7 @@ def issue_page(
         issue = queries.visible_issue_row(session, principal, issue_id)
         if issue is not None:
             detail = ctx.issue_detail(session, issue, max_posts=500 if semua else PAGE_POSTS)
+            responses = respond.history(session, issue_id)
     if issue is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
@@ -353,6 +355,7 @@ def issue_page(
         principal,
         d=detail,
         issue=detail.issue,
+        responses=responses,
         evidence=evidence_items(
             detail.posts,
             issue_id=detail.issue.id,
