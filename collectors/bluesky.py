@@ -19,9 +19,10 @@ the newest post seen last time (see :mod:`collectors.sweep`), ordered by the ser
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,7 @@ from collectors.common import (
     validate_settings,
 )
 from collectors.http import safe_get
+from collectors.queries import with_queries
 from collectors.sweep import Page, sweep_streams
 
 log = logging.getLogger(__name__)
@@ -52,11 +54,18 @@ LOOKUP_BATCH = 25
 _POST_URI = re.compile(r"^at://[A-Za-z0-9._:%-]{1,253}/app\.bsky\.feed\.post/[A-Za-z0-9._~:-]{1,512}$")
 
 
+def _defaults() -> list[str]:
+    from collectors.queries import default_queries
+
+    return default_queries("bluesky")
+
+
 class Settings(CommonSettings):
     """``settings:`` of a Bluesky source."""
 
     base_url: str = "https://public.api.bsky.app"
-    queries: list[str] = Field(min_length=1, max_length=20)
+    queries: list[str] = Field(default_factory=lambda: _defaults(), min_length=1, max_length=20)
+    """Empty in config.yaml: the gazetteer's defaults, one name per query (search is AND-only)."""
     limit: int = Field(25, ge=1, le=100)
     lang: str | None = "id"
     """Only posts in this language (``None`` for all)."""
@@ -156,6 +165,12 @@ class BlueskyCollector:
 
     def __repr__(self) -> str:  # never show the token
         return f"BlueskyCollector(name={self.name!r})"
+
+    def for_run(self, tracked: Sequence[str], calls_left: int | None) -> BlueskyCollector:
+        """A copy that also searches ``tracked`` queries (rising incidents) this run."""
+        run = copy.copy(self)
+        run.settings = with_queries(self.settings, tracked)
+        return run
 
     def _page(self, client: httpx.Client, query: str, token: Any | None, now: datetime) -> Page:
         params = {"q": query, "sort": "latest", "limit": str(self.settings.limit)}

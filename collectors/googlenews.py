@@ -17,8 +17,9 @@ CAPTCHA page instead of XML, the run fails with a message saying so.
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -29,15 +30,23 @@ from pydantic import Field, field_validator
 from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
 from collectors.common import CommonSettings, Pacer, clean_text, validate_settings
 from collectors.http import safe_get
+from collectors.queries import with_queries
 from collectors.rss import FeedRejected, conditional_headers, parse_feed, remember, validators
 
 log = logging.getLogger(__name__)
 
 
+def _defaults() -> list[str]:
+    from collectors.queries import default_queries
+
+    return default_queries("googlenews")
+
+
 class Settings(CommonSettings):
     """``settings:`` of a Google News source."""
 
-    queries: list[str] = Field(min_length=1, max_length=50)
+    queries: list[str] = Field(default_factory=lambda: _defaults(), min_length=1, max_length=50)
+    """Empty in config.yaml: the gazetteer's defaults (``oki-monitor queries --platform googlenews``)."""
     base_url: str = "https://news.google.com"
     hl: str = "id"
     gl: str = "ID"
@@ -99,6 +108,12 @@ class GoogleNewsCollector:
         self.name = name
         self.settings = settings
         self._pacer = Pacer(settings.min_request_interval)
+
+    def for_run(self, tracked: Sequence[str], calls_left: int | None) -> GoogleNewsCollector:
+        """A copy that also searches ``tracked`` queries (rising incidents) this run."""
+        run = copy.copy(self)
+        run.settings = with_queries(self.settings, tracked)
+        return run
 
     def feed_url(self, query: str) -> tuple[str, dict[str, str]]:
         """The search feed address and its query parameters."""

@@ -490,7 +490,10 @@ def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -
     parsed = validate_settings(Settings, name, settings)
     token = next((v for v in secrets.values() if v), None)
     if not parsed.hashtags and not parsed.queries:
-        raise ValueError(f"source {name}: settings.hashtags: give at least one hashtag (or queries with a token)")
+        from collectors.queries import default_queries
+
+        # No hashtags configured: the gazetteer's (the regency and its 18 kecamatan as tags).
+        parsed = parsed.model_copy(update={"hashtags": default_queries("mastodon")})
     if parsed.queries and not token:
         raise ValueError(
             f"source {name}: settings.queries: status search needs a user token with read:search; "

@@ -20,9 +20,10 @@ so ``user_agent`` is mandatory. Reddit sometimes sends its 429 body
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,7 @@ from collectors.common import (
     validate_settings,
 )
 from collectors.http import safe_get
+from collectors.queries import with_queries
 from collectors.sweep import Page, sweep_streams
 
 log = logging.getLogger(__name__)
@@ -51,13 +53,20 @@ LOOKUP_BATCH = 100
 """Fullnames per ``/api/info`` call (Reddit's documented maximum)."""
 
 
+def _defaults() -> list[str]:
+    from collectors.queries import default_queries
+
+    return default_queries("reddit")
+
+
 class Settings(CommonSettings):
     """``settings:`` of a Reddit source."""
 
     base_url: str = "https://www.reddit.com"
     subreddits: list[str] = Field(default_factory=list, max_length=20)
     """Empty means site-wide search."""
-    queries: list[str] = Field(min_length=1, max_length=20)
+    queries: list[str] = Field(default_factory=lambda: _defaults(), min_length=1, max_length=20)
+    """Empty in config.yaml: the gazetteer's defaults (``oki-monitor queries --platform reddit``)."""
     user_agent: str = Field(min_length=10, max_length=300)
     limit: int = Field(100, ge=1, le=100)
     min_request_interval: float = Field(6.0, ge=0, le=600)
@@ -151,6 +160,12 @@ class RedditCollector:
         self.settings = settings
         self._pacer = Pacer(settings.min_request_interval)
         self.last_lookup_rate_limit: RateLimit = RateLimit()
+
+    def for_run(self, tracked: Sequence[str], calls_left: int | None) -> RedditCollector:
+        """A copy that also searches ``tracked`` queries (rising incidents) this run."""
+        run = copy.copy(self)
+        run.settings = with_queries(self.settings, tracked)
+        return run
 
     def _streams(self) -> list[tuple[str, str, dict[str, str]]]:
         base = self.settings.base_url.rstrip("/")

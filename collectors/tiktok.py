@@ -64,6 +64,12 @@ NEWEST_STAMP = 32_503_680_000  # 3000-01-01
 RATE_CODES = {"rate_limit_exceeded", "daily_quota_limit_exceeded", "too_many_requests"}
 
 
+def _defaults() -> list[str]:
+    from collectors.queries import default_queries
+
+    return default_queries("tiktok")
+
+
 class Settings(FetchSettings):
     """``settings:`` of a ``tiktok`` source in config.yaml (plus ``max_bytes``, ``deadline_seconds``)."""
 
@@ -72,7 +78,8 @@ class Settings(FetchSettings):
     base_url: str = "https://open.tiktokapis.com"
     client_key_env: str = "TIKTOK_CLIENT_KEY"
     client_secret_env: str = "TIKTOK_CLIENT_SECRET"
-    keywords: list[str] = Field(default_factory=lambda: ["kayuagung", "ogan komering ilir", "pemkab oki"])
+    keywords: list[str] = Field(default_factory=lambda: _defaults())
+    """Empty in config.yaml: the gazetteer's defaults (the regency and its 18 kecamatan)."""
     region_codes: list[str] = Field(default_factory=lambda: ["ID"])
     max_count: int = Field(100, ge=1, le=100)
     max_pages: int = Field(3, ge=1, le=50)

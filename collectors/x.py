@@ -13,6 +13,7 @@ reaches 0 the collector stops paging instead of earning a 429.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
-from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
+from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     RateLimit,
     as_list,
@@ -82,15 +83,50 @@ class Settings(FetchSettings):
     base_url: str = "https://api.x.com"
     token_env: str = "X_BEARER_TOKEN"
     query: str | None = None
-    """A hand-written query; when empty one is built from ``terms`` and ``exclude``."""
+    """One hand-written query (the source then runs only it, plus any tracked incident queries)."""
+    queries: list[str] | None = Field(None, min_length=1, max_length=20)
+    """Several hand-written queries, walked in turn within ``max_calls_per_run``."""
     terms: list[str] = Field(default_factory=lambda: list(DEFAULT_TERMS))
+    """With ``exclude``: one query built from these (when set and ``query``/``queries`` are not)."""
     exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     include_retweets: bool = False
     max_results: int = Field(100, ge=10, le=100)
     max_pages: int = Field(5, ge=1, le=50)
-    """Pages per run; at $0.005 per post read this caps one run at max_pages × max_results posts."""
+    """Pages per query per run; at $0.005 per post read this caps one chain at max_pages × max_results posts."""
+    max_calls_per_run: int | None = Field(None, ge=1, le=200)
+    """Search calls one run may make over all its queries (default: ``max_pages``), plus one per
+    tracked incident query; the source's ``daily_call_budget`` caps the day on top of that."""
     first_run_hours: float = Field(24, gt=0, le=168)
-    """How far back the very first run looks (recent search covers 7 days)."""
+    """How far back a query's first run looks (recent search covers 7 days)."""
+
+    @field_validator("query", "queries")
+    @classmethod
+    def _within_limit(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for q in [value] if isinstance(value, str) else value or []:
+            if not q.strip() or len(q) > MAX_QUERY_CHARS:
+                raise ValueError(f"every X query must be 1-{MAX_QUERY_CHARS} characters (got {len(q)})")
+        return value
+
+
+def configured_queries(settings: Settings) -> tuple[list[str], int]:
+    """The source's own queries and how many of them run every run (the rest take turns).
+
+    ``query``/``queries`` as written; else one query from ``terms``/``exclude`` if either is set;
+    else the gazetteer's defaults (:func:`collectors.queries.default_queries`), whose first
+    queries (those that name all 18 kecamatan) run every run while the desa queries take turns.
+    """
+    if settings.query:
+        return [settings.query], 1
+    if settings.queries:
+        return list(dict.fromkeys(settings.queries)), 0
+    if {"terms", "exclude"} & settings.model_fields_set:
+        return [build_query(settings.terms, settings.exclude, include_retweets=settings.include_retweets)], 1
+    from collectors.queries import default_queries, kecamatan_queries
+
+    defaults = default_queries(PLATFORM)
+    if settings.include_retweets:
+        defaults = [q.replace(" -is:retweet", "") for q in defaults]
+    return defaults, kecamatan_queries(defaults)
 
 
 def _quote(term: str) -> str:
@@ -237,8 +273,28 @@ def _newer(a: str | None, b: str | None) -> str | None:
     return max(a, b, key=lambda s: (len(s), s))
 
 
+@dataclass
+class _Walk:
+    """One query's pages in one run."""
+
+    items: list[RawItem]
+    state: JSONDict
+    rejected: int
+    calls: int
+    limit: RateLimit
+    stopped: bool
+    """The rate-limit window is spent (or a 429 came mid-chain): no more calls this run."""
+
+
 class XCollector:
-    """Recent search over the OKI gazetteer, and by-id lookup of public metrics."""
+    """Recent search over the OKI gazetteer (several queries, one cursor each), and by-id lookup of public metrics.
+
+    A source with one query keeps the flat cursor ``{"since_id", "resume"}``; with several (the
+    gazetteer's defaults, a ``queries`` list, or tracked incident queries added for a run) the
+    cursor is ``{"queries": {query: {"since_id", "resume"}}, "turn": n}``: each query keeps its
+    own lower bound and unfinished chain, and ``turn`` says which of the queries that take
+    turns goes next.
+    """
 
     platform = PLATFORM
     max_ids_per_call = 100
@@ -248,13 +304,24 @@ class XCollector:
         self.name = name
         self.settings = settings
         self._token = token
-        self.query = settings.query or build_query(
-            settings.terms, settings.exclude, include_retweets=settings.include_retweets
-        )
+        self.queries, self.pinned = configured_queries(settings)
+        self.query = self.queries[0]
+        self.tracked: tuple[str, ...] = ()
+        """Queries following rising incidents, for this run only (:meth:`for_run`)."""
+        self.calls_left: int | None = None
+        """What is left of the source's daily call budget, if it has one."""
         self.last_lookup_rate_limit: RateLimit = RateLimit()
 
     def __repr__(self) -> str:  # never show the token
         return f"XCollector(name={self.name!r})"
+
+    def for_run(self, tracked: Sequence[str], calls_left: int | None) -> XCollector:
+        """A copy that also walks ``tracked`` queries and stays within ``calls_left`` calls this run."""
+        run = copy.copy(self)
+        fresh = (q for q in dict.fromkeys(tracked) if q and len(q) <= MAX_QUERY_CHARS and q not in self.queries)
+        run.tracked = tuple(fresh)
+        run.calls_left = calls_left
+        return run
 
     def _get(self, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> tuple[Any, RateLimit]:
         fetched = safe_get(
@@ -282,8 +349,8 @@ class XCollector:
             raise SourceError(f"X answered HTTP {fetched.status} ({_problem_detail(fetched)}); the next run retries")
         return fetched.json(), limit
 
-    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
-        """New posts since ``cursor["since_id"]`` (first run: the last ``first_run_hours``)."""
+    def _walk(self, query: str, cursor: JSONDict, client: httpx.Client, now: datetime, max_calls: int) -> _Walk:
+        """New posts of one query since ``cursor["since_id"]`` (first run: the last ``first_run_hours``)."""
         since_id = cursor.get("since_id")
         resume = cursor.get("resume") if isinstance(cursor.get("resume"), dict) else None
         # A chain of pages keeps the lower bound it started with, or its next_token is invalid.
@@ -300,9 +367,11 @@ class XCollector:
         rejected = calls = 0
         limit = RateLimit()
         next_resume: JSONDict | None = None
-        for page_no in range(self.settings.max_pages):
+        stopped = False
+        pages = min(self.settings.max_pages, max_calls)
+        for page_no in range(pages):
             params = {
-                "query": self.query,
+                "query": query,
                 "max_results": str(self.settings.max_results),
                 "tweet.fields": TWEET_FIELDS,
                 "expansions": "author_id",
@@ -325,6 +394,7 @@ class XCollector:
                 next_resume = {**bound, "next_token": token}
                 if isinstance(exc, RateLimited):
                     limit = RateLimit(remaining=0, reset_at=now + timedelta(seconds=exc.retry_after or 900))
+                stopped = isinstance(exc, RateLimited)
                 break
             limit = page_limit
             items.extend(page.items)
@@ -333,18 +403,95 @@ class XCollector:
             token = page.next_token
             if not token:
                 break
-            if limit.exhausted(now) or page_no == self.settings.max_pages - 1:
+            if limit.exhausted(now) or page_no == pages - 1:
                 next_resume = {**bound, "next_token": token}
+                stopped = limit.exhausted(now)
                 break
-        new_cursor: JSONDict = {"since_id": newest} if newest else {}
+        state: JSONDict = {"since_id": newest} if newest else {}
         if next_resume:
-            new_cursor["resume"] = next_resume
+            state["resume"] = next_resume
+        return _Walk(items, state, rejected, calls, limit, stopped or limit.exhausted(now))
+
+    def _rate(self, limit: RateLimit) -> JSONDict:
         rate = limit.to_json()
         lookup_window = self.last_lookup_rate_limit.to_json()
         if lookup_window:
             # Search and lookup have separate windows; the source row keeps both (tracking reads "lookup").
             rate["lookup"] = lookup_window
-        return FetchResult(items=items, cursor=new_cursor, rejected=rejected, calls=calls, rate_limit=rate)
+        return rate
+
+    def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
+        """New posts of every query due this run; each query's cursor moves only with its own posts."""
+        cap = self.settings.max_calls_per_run or self.settings.max_pages
+        cap += len(self.tracked)  # a rising incident's query is walked on top of the usual round
+        if self.calls_left is not None:
+            cap = min(cap, self.calls_left)
+        if cap <= 0:
+            log.info("source %s: daily call budget spent; no search until the next UTC day", self.name)
+            return FetchResult(items=[], cursor=dict(cursor), rate_limit=self._rate(RateLimit()))
+        if len(self.queries) == 1 and not self.tracked and "queries" not in cursor:
+            walk = self._walk(self.queries[0], cursor, client, now, cap)
+            return FetchResult(
+                items=walk.items, cursor=walk.state, rejected=walk.rejected, calls=walk.calls,
+                rate_limit=self._rate(walk.limit),
+            )
+        return self._fetch_many(cursor, client, now, cap)
+
+    def _fetch_many(self, cursor: JSONDict, client: httpx.Client, now: datetime, cap: int) -> FetchResult:
+        raw_states = cursor.get("queries")
+        states: dict[str, JSONDict] = (
+            {k: v for k, v in raw_states.items() if isinstance(v, dict)} if isinstance(raw_states, dict) else {}
+        )
+        if not isinstance(raw_states, dict) and cursor.get("since_id") and len(self.queries) == 1:
+            states[self.queries[0]] = dict(cursor)  # a flat one-query cursor carries over
+        rotating = self.queries[self.pinned :]
+        raw_turn = cursor.get("turn")
+        turn = raw_turn if isinstance(raw_turn, int) else 0
+        start = turn % len(rotating) if rotating else 0
+        order = [*self.tracked, *self.queries[: self.pinned], *rotating[start:], *rotating[:start]]
+        items: list[RawItem] = []
+        known: set[str] = set()
+        rejected = calls = turned = succeeded = 0
+        limit = RateLimit()
+        first_error: SourceError | None = None
+        for query in order:
+            if calls >= cap:
+                break
+            if query in rotating:
+                turned += 1  # a failing query takes its turn too, or it would block those after it
+            try:
+                walk = self._walk(query, states.get(query, {}), client, now, cap - calls)
+            except RateLimited:
+                if not items:
+                    raise
+                break
+            except AuthFailed:
+                raise
+            except SourceError as exc:
+                # One refused query (an operator the access level lacks) must not stop the others.
+                log.warning("source %s: query %.60r failed: %s", self.name, query, exc)
+                first_error = first_error or exc
+                calls += 1
+                continue
+            states[query] = walk.state
+            succeeded += 1
+            calls += walk.calls
+            rejected += walk.rejected
+            limit = walk.limit
+            for item in walk.items:
+                if item.external_id not in known:  # the same post under two queries is sent once
+                    known.add(item.external_id)
+                    items.append(item)
+            if walk.stopped:
+                break
+        if first_error is not None and not succeeded:
+            raise first_error
+        current = [*self.tracked, *self.queries]
+        # Queries no longer run (an expired tracked query, a changed gazetteer) lose their state.
+        new_cursor: JSONDict = {"queries": {q: states[q] for q in current if q in states}}
+        if rotating:
+            new_cursor["turn"] = (start + turned) % len(rotating)
+        return FetchResult(items=items, cursor=new_cursor, rejected=rejected, calls=calls, rate_limit=self._rate(limit))
 
     def lookup(self, external_ids: list[str], client: httpx.Client, now: datetime) -> tuple[list[MetricsReading], int]:
         """Fresh ``public_metrics`` for up to 100 posts per call; deleted posts are simply absent."""

@@ -47,7 +47,6 @@ from collectors.http import FetchSettings, safe_get
 log = logging.getLogger(__name__)
 
 PLATFORM = "youtube"
-DEFAULT_QUERY = '"Ogan Komering Ilir"|Kayuagung|"Kayu Agung"|"Kabupaten OKI"|"Pemkab OKI"|"Bupati OKI"'
 """``q`` accepts ``|`` for OR (search.list docs); gazetteer terms with the strongest OKI evidence."""
 
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
@@ -66,6 +65,12 @@ SKIP_REASONS = {"commentsDisabled", "videoNotFound", "channelNotFound", "comment
 """Per-video problems: that video is dropped from the watch list, the run goes on."""
 
 
+def _default_query() -> str:
+    from collectors.queries import default_queries
+
+    return default_queries("youtube")[0]
+
+
 class Settings(FetchSettings):
     """``settings:`` of a ``youtube`` source in config.yaml (plus ``max_bytes``, ``deadline_seconds``)."""
 
@@ -73,7 +78,8 @@ class Settings(FetchSettings):
 
     base_url: str = "https://www.googleapis.com/youtube/v3"
     api_key_env: str = "YOUTUBE_API_KEY"
-    query: str = DEFAULT_QUERY
+    query: str = Field(default_factory=lambda: _default_query())
+    """One search (100 units each): empty in config.yaml means the gazetteer's default."""
     channel_ids: list[str] = Field(default_factory=list)
     """The regency's and agencies' channels: comments on all their videos are read."""
     region_code: str = "ID"

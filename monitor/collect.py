@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -60,8 +61,14 @@ def run_source(
     ingestor: Ingestor | None = None,
     force: bool = False,
     rng: random.Random | None = None,
+    tracked: Sequence[str] = (),
 ) -> CollectReport:
-    """Fetch new items of one source and store them; the cursor moves only after the items are stored."""
+    """Fetch new items of one source and store them; the cursor moves only after the items are stored.
+
+    ``tracked`` are queries following rising incidents (``monitor.tracked_queries``); a collector
+    with ``for_run(tracked, calls_left)`` searches them too this run, and is told what is left of
+    the source's ``daily_call_budget`` today.
+    """
     rng = rng or random.Random()
     ingestor = ingestor or Ingestor(config)
     with db.session() as session:
@@ -74,6 +81,13 @@ def run_source(
             )
         cursor = dict(row.cursor or {})
         source_id = row.id
+        calls_left = None
+        if src.daily_call_budget is not None:
+            used = row.calls_today if row.calls_day == now.date().isoformat() else 0
+            calls_left = max(src.daily_call_budget - used, 0)
+    for_run = getattr(collector, "for_run", None)
+    if callable(for_run) and (tracked or calls_left is not None):
+        collector = for_run(list(tracked), calls_left)
     try:
         with collecting_notes() as notes:
             result = collector.fetch(cursor, client, now)

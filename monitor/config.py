@@ -215,6 +215,29 @@ class WebConfig(_Strict):
         return [item.strip() for item in value]
 
 
+class TrackedQueriesConfig(_Strict):
+    """While an issue rises, its place and key words are searched too (``monitor/tracked_queries.py``)."""
+
+    enabled: bool = True
+    max_per_platform: int = Field(2, ge=0, le=10)
+    """Tracked queries per searchable platform at once (each costs a search per run on X)."""
+    expiry_hours: float = Field(48, gt=0, le=24 * 14)
+    """A query stops this long after its issue began to rise, even if it still rises."""
+    max_words: int = Field(3, ge=1, le=8)
+    """Key words of the issue searched together with its place (any of them)."""
+    platforms: list[str] = Field(default_factory=lambda: ["x", "googlenews", "reddit", "bluesky"])
+
+    @field_validator("platforms")
+    @classmethod
+    def _searchable(cls, value: list[str]) -> list[str]:
+        from collectors.queries import SEARCHABLE
+
+        bad = [p for p in value if p not in SEARCHABLE]
+        if bad:
+            raise ValueError(f"{bad} cannot take tracked queries; choose from {list(SEARCHABLE)}")
+        return value
+
+
 class AppConfig(_Strict):
     region: str = "Kabupaten Ogan Komering Ilir"
     database_url: str = "sqlite:///var/oki-monitor.db"
@@ -229,6 +252,7 @@ class AppConfig(_Strict):
     schedules: ScheduleConfig = Field(default_factory=lambda: ScheduleConfig())
     privacy: PrivacyConfig = Field(default_factory=lambda: PrivacyConfig())
     web: WebConfig = Field(default_factory=lambda: WebConfig())
+    tracked_queries: TrackedQueriesConfig = Field(default_factory=lambda: TrackedQueriesConfig())
 
     @model_validator(mode="after")
     def _check_references(self) -> AppConfig:

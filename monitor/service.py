@@ -23,6 +23,7 @@ from monitor.pipeline import Classifier, PipelineReport, run_pipeline
 from monitor.retention import PurgeReport, purge
 from monitor.scopes import scan_scopes
 from monitor.sources import build_collector, source_states
+from monitor.tracked_queries import tracked_for
 from monitor.tracking import TrackingReport, run_tracking
 
 log = logging.getLogger(__name__)
@@ -98,15 +99,21 @@ class MonitorService:
             reason = self.disabled.get(name, "tidak ada di config")
             return CollectReport(name, ok=False, skipped=reason)
         assert self.client is not None
+        src = self.config.source(name)
+        now = self.clock.now()
+        with self.db.session() as session:
+            # Rising incidents' places and words, searched too while they rise (monitor/tracked_queries.py).
+            tracked = tracked_for(session, self.config, now, src.kind)
         return run_source(
             self.db,
             self.config,
-            self.config.source(name),
+            src,
             self.collectors[name],
             self.client,
-            self.clock.now(),
+            now,
             ingestor=self._ingestor,
             force=force,
+            tracked=tracked,
         )
 
     def pipeline(self) -> PipelineReport:

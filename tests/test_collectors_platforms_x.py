@@ -16,8 +16,12 @@ TOKEN = "test-bearer-AAAAsecret0123456789"
 SEARCH = "/2/tweets/search/recent"
 
 
+QUERY = '("Ogan Komering Ilir" OR Kayuagung) -KTT -is:retweet'
+
+
 def make(base_url: str, **settings: object) -> XCollector:
-    return create("x-oki", {"base_url": base_url, **settings}, {"X_BEARER_TOKEN": TOKEN})
+    """One explicit query: the paging tests below are about one query's chain (flat cursor)."""
+    return create("x-oki", {"base_url": base_url, "query": QUERY, **settings}, {"X_BEARER_TOKEN": TOKEN})
 
 
 def test_query_from_gazetteer_fits_limit_and_excludes_confusers() -> None:
@@ -32,8 +36,8 @@ def test_query_from_gazetteer_fits_limit_and_excludes_confusers() -> None:
 
 
 def test_default_query_is_valid() -> None:
-    collector = make("http://127.0.0.1:1")
-    assert len(collector.query) <= 512
+    collector = create("x-oki", {"base_url": "http://127.0.0.1:1"}, {"X_BEARER_TOKEN": TOKEN})
+    assert all(len(q) <= 512 and q.endswith("-is:retweet") for q in collector.queries)
     assert '"Ogan Komering Ilir"' in collector.query and "-is:retweet" in collector.query
 
 

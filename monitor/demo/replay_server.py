@@ -310,7 +310,14 @@ def demo_sources(base_url: str) -> list[dict[str, Any]]:
             "kind": "x",
             "interval_seconds": 900,
             "token_env": [DEMO_X_TOKEN_ENV],
-            "settings": {"base_url": f"{base_url}/x", "token_env": DEMO_X_TOKEN_ENV, "max_results": 100},
+            # One query: this stand-in does not filter by query, so the gazetteer's ten would read
+            # the same posts ten times (tests/test_queries_replay.py runs them against a filtering one).
+            "settings": {
+                "base_url": f"{base_url}/x",
+                "token_env": DEMO_X_TOKEN_ENV,
+                "max_results": 100,
+                "query": '("Ogan Komering Ilir" OR OKI OR Kayuagung) -is:retweet',
+            },
         },
         {
             "name": "demo-youtube",
