@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.clock import format_wib
 from monitor.config import AppConfig, secret
 from monitor.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Post
 from monitor.respond import record_acknowledged
@@ -172,18 +173,20 @@ def speaks_for_issue(alert: Alert, issue: Issue, config: AppConfig | None) -> bo
     return agency is not None and agency == (alert.agency_code or issue.agency_code)
 
 
-def record_feedback(
-    session: Session, *, token: str, code: str, actor: str, now: datetime, source: str = "telegram"
-) -> str:
-    """Store one-tap feedback as label corrections for the alert's example posts; return the reply text."""
+def _feedback_target(alert: Alert, code: str) -> tuple[str, str, str]:
+    """(LabelCorrection.field, value, what the user is told) for feedback ``code`` on ``alert``."""
     if code not in FEEDBACK:
         raise AckError("Jenis masukan tidak dikenal.")
-    alert = _find(session, token, None)
     field, value, said = FEEDBACK[code]
     if field == "agency":
         value = f"bukan:{alert.agency_code or '?'}"
+    return field, value, said
+
+
+def _feedback_pending(session: Session, alert: Alert, field: str, value: str, source: str) -> list[Post]:
+    """The alert's example posts (still stored) that do not yet carry this correction from ``source``."""
     post_ids = [int(p["id"]) for p in alert.payload.get("posts", []) if p.get("id") is not None]
-    added = 0
+    pending: list[Post] = []
     for pid in post_ids:
         exists = session.scalar(
             select(LabelCorrection.id).where(
@@ -194,10 +197,21 @@ def record_feedback(
             )
         )
         post = session.get(Post, pid)
-        if exists is not None or post is None:
-            continue
+        if exists is None and post is not None:
+            pending.append(post)
+    return pending
+
+
+def record_feedback(
+    session: Session, *, token: str, code: str, actor: str, now: datetime, source: str = "telegram"
+) -> str:
+    """Store one-tap feedback as label corrections for the alert's example posts; return the reply text."""
+    alert = _find(session, token, None)
+    field, value, said = _feedback_target(alert, code)
+    added = 0
+    for post in _feedback_pending(session, alert, field, value, source):
         session.add(
-            LabelCorrection(post_id=pid, field=field, value=value, text=post.text, source=source, created_at=now)
+            LabelCorrection(post_id=post.id, field=field, value=value, text=post.text, source=source, created_at=now)
         )
         added += 1
     session.add(
@@ -207,14 +221,92 @@ def record_feedback(
     return f"Terima kasih, masukan “{said}” dicatat untuk {added} unggahan."
 
 
-def apply_link(session: Session, config: AppConfig, signed: str, *, actor: str, now: datetime) -> str:
-    """What the dashboard's ``GET /alerts/action/<signed>`` does: acknowledge or record feedback.
+# ---------------------------------------------------------------- e-mail links: look (GET), then act (POST)
 
-    Returns the sentence to show the person; raises :class:`AckError` for a bad or expired link.
+
+@dataclass(frozen=True)
+class LinkPreview:
+    """What a signed e-mail link asks, shown on the confirmation page before anything changes."""
+
+    heading: str
+    question: str
+    button: str
+    done: str | None
+    """Set when what the link asks is already recorded: the page says so and offers no button."""
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    """The result of confirming a link: the sentence for the person, and whether it had been done before."""
+
+    message: str
+    already_done: bool
+
+
+def _issue_words(alert: Alert) -> str:
+    if alert.issue_id is None:
+        return "isu-isu dalam peringatan ini"
+    title = str((alert.payload.get("issue") or {}).get("title") or "").strip()
+    return f"isu OKI-{alert.issue_id}" + (f" “{title[:120]}”" if title else "")
+
+
+def _ack_done_text(alert: Alert) -> str:
+    when = format_wib(alert.acknowledged_at) if alert.acknowledged_at is not None else "-"
+    return f"Tindak lanjut untuk {_issue_words(alert)} sudah dicatat sebelumnya ({when}). Tidak ada yang diubah."
+
+
+def _feedback_done_text(said: str) -> str:
+    return f"Masukan “{said}” untuk peringatan ini sudah dicatat sebelumnya. Tidak ada yang diubah."
+
+
+def preview_link(session: Session, config: AppConfig, signed: str) -> LinkPreview:
+    """What ``GET /alerts/action/<signed>`` shows: reads only, changes nothing.
+
+    Mail scanners and link previews open every link in a message; only the confirmation page's
+    POST (:func:`apply_link`) acts. Raises :class:`AckError` for a bad, expired or unknown link.
+    """
+    action = verify_ack_link(config, signed)
+    alert = _find(session, action.token, None)
+    if action.action == "ack":
+        return LinkPreview(
+            heading="Konfirmasi tindak lanjut",
+            question=(
+                f"Catat bahwa {_issue_words(alert)} sedang ditindaklanjuti? Konfirmasi ini menghentikan "
+                "pengingat dan eskalasi untuk penerima peringatan ini."
+            ),
+            button="Ya, catat tindak lanjut",
+            done=_ack_done_text(alert) if alert.acknowledged_at is not None else None,
+        )
+    field, value, said = _feedback_target(alert, action.action)
+    pending = _feedback_pending(session, alert, field, value, "email")
+    return LinkPreview(
+        heading="Koreksi label",
+        question=(
+            f"Tandai contoh unggahan peringatan tentang {_issue_words(alert)} sebagai “{said}”? "
+            "Koreksi ini dipakai saat model dilatih ulang."
+        ),
+        button=f"Ya, {said}",
+        done=None if pending else _feedback_done_text(said),
+    )
+
+
+def apply_link(session: Session, config: AppConfig, signed: str, *, actor: str, now: datetime) -> LinkOutcome:
+    """What the confirmation page's ``POST /alerts/action`` does: acknowledge or record feedback.
+
+    Idempotent: a second confirmation changes nothing and says it was already done. Raises
+    :class:`AckError` for a bad, expired or unknown link.
     """
     action = verify_ack_link(config, signed)
     if action.action == "ack":
+        alert = _find(session, action.token, None)
+        if alert.acknowledged_at is not None:
+            return LinkOutcome(_ack_done_text(alert), already_done=True)
         alert = acknowledge(session, token=action.token, actor=actor, now=now, config=config, channel="email")
         issue = f" untuk isu OKI-{alert.issue_id}" if alert.issue_id is not None else ""
-        return f"Terima kasih, tindak lanjut{issue} dicatat."
-    return record_feedback(session, token=action.token, code=action.action, actor=actor, now=now, source="email")
+        return LinkOutcome(f"Terima kasih, tindak lanjut{issue} dicatat.", already_done=False)
+    alert = _find(session, action.token, None)
+    field, value, said = _feedback_target(alert, action.action)
+    if not _feedback_pending(session, alert, field, value, "email"):
+        return LinkOutcome(_feedback_done_text(said), already_done=True)
+    message = record_feedback(session, token=action.token, code=action.action, actor=actor, now=now, source="email")
+    return LinkOutcome(message, already_done=False)

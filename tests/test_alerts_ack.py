@@ -129,12 +129,12 @@ def test_email_feedback_link_goes_to_label_corrections(
     link = sign_ack_link(cfg, alert.ack_token, "o")
     assert link is not None
     with sqlite_db.session() as s:
-        said = apply_link(s, cfg, link.rsplit("/", 1)[1], actor="email", now=T0)
+        said = apply_link(s, cfg, link.rsplit("/", 1)[1], actor="email", now=T0).message
         assert "bukan tentang OKI" in said
         assert {(r.field, r.value, r.source) for r in s.scalars(select(LabelCorrection))} == {
             ("relevant", "false", "email")
         }
         ack = sign_ack_link(cfg, alert.ack_token)
         assert ack is not None
-        assert "dicatat" in apply_link(s, cfg, ack.rsplit("/", 1)[1], actor="email", now=T0)
+        assert "dicatat" in apply_link(s, cfg, ack.rsplit("/", 1)[1], actor="email", now=T0).message
         assert s.get(Alert, alert.id).acknowledged_by == "email"  # type: ignore[union-attr]

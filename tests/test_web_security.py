@@ -3,6 +3,7 @@ HTTPS-only cookies and HSTS, and e-mail action links that never act on a GET."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -10,17 +11,20 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from itsdangerous.timed import TimestampSigner
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
+from alerts.ack import sign_ack_link
 from monitor.config import AppConfig
 from monitor.db import Database
-from monitor.models import AuditLog, LoginThrottleRow
+from monitor.models import Alert, AuditLog, Base, LabelCorrection, LoginThrottleRow
 from monitor.web.app import create_app, server_config, worker_command
 from monitor.web.client import client_address, parse_networks
 from monitor.web.throttle import (
@@ -34,7 +38,7 @@ from monitor.web.throttle import (
     wait_seconds,
     wait_text,
 )
-from tests.web_support import PASSWORD, Seeded, csrf_from, make_clock, seed
+from tests.web_support import NOW, PASSWORD, Seeded, csrf_from, make_clock, seed
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -334,3 +338,132 @@ def test_secure_cookies_and_hsts_follow_the_public_url(
         if hsts:
             assert r.headers["strict-transport-security"] == "max-age=31536000"
             assert c.get("/healthz").headers["strict-transport-security"] == "max-age=31536000"
+
+
+# ---------------------------------------------------------------- e-mail action links: GET looks, POST acts
+
+ACTIONS = ("ack", "n", "o", "d")
+"""Tindak lanjuti, bukan keluhan, bukan tentang OKI, salah dinas."""
+
+
+@pytest.fixture
+def mailed(
+    config: AppConfig, sqlite_db: Database, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, Alert, dict[str, str]]]:
+    """An alert with example posts, its four signed e-mail links (paths), and a client with no login."""
+    monkeypatch.setenv(config.alerts.ack_secret_env, "kunci-rahasia-uji-0123456789abcdef")
+    with sqlite_db.session() as s:
+        alert = Alert(
+            issue_id=seeded.rising_id,
+            receiver="agency:pupr",
+            agency_code="pupr",
+            kind="first",
+            stage="naik",
+            created_at=NOW - timedelta(minutes=30),
+            ack_token="tok-mailed",
+            payload={
+                "issue": {"title": "Jalan rusak di Kayu Agung"},
+                "posts": [{"id": seeded.plain_post_id}, {"id": seeded.xss_post_ids[0]}],
+            },
+        )
+        s.add(alert)
+    links = {}
+    for action in ACTIONS:
+        url = sign_ack_link(config, "tok-mailed", action)
+        assert url is not None
+        links[action] = urlsplit(url).path
+    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
+        yield c, alert, links
+
+
+def _snapshot(db: Database) -> dict[str, list[str]]:
+    """Every row of every table, to show that a request changed nothing at all."""
+    with db.engine.connect() as conn:
+        return {
+            t.name: sorted(repr(tuple(r)) for r in conn.execute(select(t)))
+            for t in Base.metadata.sorted_tables
+            if inspect(conn).has_table(t.name)
+        }
+
+
+def _form_token(html: str) -> str:
+    m = re.search(
+        r'<form method="post" action="/alerts/action"[^>]*>\s*<input type="hidden" name="token" value="([^"]+)"', html
+    )
+    assert m is not None, html
+    return m.group(1)
+
+
+def test_opening_any_email_link_changes_nothing(
+    mailed: tuple[TestClient, Alert, dict[str, str]], sqlite_db: Database
+) -> None:
+    client, _alert, links = mailed
+    before = _snapshot(sqlite_db)
+    for action, path in links.items():
+        for _ in range(2):  # a scanner, then the person
+            r = client.get(path)
+            assert r.status_code == 200, action
+            assert _form_token(r.text) == path.rsplit("/", 1)[1]
+            assert "Membuka tautan ini saja tidak mengubah apa pun" in r.text
+        assert client.head(path).status_code in (200, 405)
+    assert "Ya, catat tindak lanjut" in client.get(links["ack"]).text
+    assert "bukan keluhan" in client.get(links["n"]).text
+    assert "OKI-" in client.get(links["ack"]).text and "Jalan rusak di Kayu Agung" in client.get(links["ack"]).text
+    assert _snapshot(sqlite_db) == before
+    assert "oki_session" not in client.cookies
+
+
+def test_the_confirmation_post_acts_without_a_login_and_a_repeat_changes_nothing(
+    mailed: tuple[TestClient, Alert, dict[str, str]], sqlite_db: Database
+) -> None:
+    client, alert, links = mailed
+    for action, path in links.items():
+        token = _form_token(client.get(path).text)
+        r = client.post("/alerts/action", data={"token": token})
+        assert r.status_code == 200 and "Terima kasih" in r.text, (action, r.text)
+    with sqlite_db.session() as s:
+        acked = s.get(Alert, alert.id)
+        assert acked is not None and acked.acknowledged_by == "email" and acked.acknowledged_at is not None
+        corrections = {(c.post_id, c.field, c.value) for c in s.scalars(select(LabelCorrection))}
+        assert {(f, v) for _, f, v in corrections} == {
+            ("is_complaint", "false"),
+            ("relevant", "false"),
+            ("agency", "bukan:pupr"),
+        }
+        assert len(corrections) == 6  # both example posts, three kinds
+    after = _snapshot(sqlite_db)
+    for action, path in links.items():
+        r = client.post("/alerts/action", data={"token": path.rsplit("/", 1)[1]})
+        assert r.status_code == 200 and "Sudah dicatat" in r.text and "sudah dicatat sebelumnya" in r.text, action
+        page = client.get(path)
+        assert "sudah dicatat sebelumnya" in page.text and 'action="/alerts/action"' not in page.text
+    assert _snapshot(sqlite_db) == after
+
+
+def test_bad_or_expired_links_get_a_clear_page(
+    mailed: tuple[TestClient, Alert, dict[str, str]],
+    sqlite_db: Database,
+    config: AppConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, _alert, links = mailed
+    signed = links["ack"].rsplit("/", 1)[1]
+    tampered = signed[:-2] + ("A" if signed[-2] != "A" else "B") + signed[-1]
+    before = _snapshot(sqlite_db)
+    for r in (client.get(f"/alerts/action/{tampered}"), client.post("/alerts/action", data={"token": tampered})):
+        assert r.status_code == 400 and "Tautan tidak berlaku" in r.text and "tidak sah" in r.text
+    assert client.post("/alerts/action", data={}).status_code == 400
+    with monkeypatch.context() as m:
+        m.setattr(TimestampSigner, "get_timestamp", lambda _self: int(time.time()) - 31 * 86400)
+        old = sign_ack_link(config, "tok-mailed")
+    assert old is not None
+    for r in (
+        client.get(urlsplit(old).path),
+        client.post("/alerts/action", data={"token": urlsplit(old).path.rsplit("/", 1)[1]}),
+    ):
+        assert r.status_code == 400 and "kedaluwarsa" in r.text
+    unknown = sign_ack_link(config, "tok-tidak-ada")
+    assert unknown is not None
+    r = client.get(urlsplit(unknown).path)
+    assert r.status_code == 400 and "tidak ditemukan" in r.text
+    assert _snapshot(sqlite_db) == before

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from alerts.ack import AckError, apply_link
+from alerts.ack import AckError, apply_link, preview_link
 from alerts.channels import whatsapp
 from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
@@ -68,16 +68,35 @@ def _client(request: Request) -> str:
 
 
 @router.get("/alerts/action/{signed}", response_class=HTMLResponse)
-def alert_link_action(request: Request, signed: str) -> Response:
-    """A link from an alert e-mail ("Tindak lanjuti", "bukan keluhan", ...): the signature is the authorisation."""
+def alert_link_page(request: Request, signed: Annotated[str, Path(max_length=2000)]) -> Response:
+    """A link from an alert e-mail ("Konfirmasi tindak lanjut", "bukan keluhan", ...): a confirmation page only.
+
+    Mail scanners and link previews open every link of a message, so a GET changes nothing (it
+    reads through the read-only engine); the page's button POSTs the signed token, which is the
+    authorisation (no dashboard login needed).
+    """
+    ctx = web(request)
+    try:
+        with ctx.read() as session:
+            preview = preview_link(session, ctx.config, signed)
+    except AckError as exc:
+        return _render(request, "notice.html", None, status_code=400, heading="Tautan tidak berlaku", message=str(exc))
+    return _render(request, "alert_action.html", None, preview=preview, token=signed)
+
+
+@router.post("/alerts/action", response_class=HTMLResponse)
+def alert_link_action(request: Request, token: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """The confirmation page's button: acknowledge or record feedback; a repeat says it was already done."""
     ctx = web(request)
     try:
         with ctx.db.session() as session:
-            message = apply_link(session, ctx.config, signed, actor="email", now=ctx.clock.now())
-        ctx.changed()
+            outcome = apply_link(session, ctx.config, token, actor="email", now=ctx.clock.now())
     except AckError as exc:
         return _render(request, "notice.html", None, status_code=400, heading="Tautan tidak berlaku", message=str(exc))
-    return _render(request, "notice.html", None, heading="Terima kasih", message=message)
+    if outcome.already_done:
+        return _render(request, "notice.html", None, heading="Sudah dicatat", message=outcome.message)
+    ctx.changed()
+    return _render(request, "notice.html", None, heading="Terima kasih", message=outcome.message)
 
 
 # ---------------------------------------------------------------- WhatsApp webhook (Meta)
