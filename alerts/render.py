@@ -309,7 +309,9 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
                 f"{_when(payload.get('respond_due_at'))}."
             )
         )
-    ack_hint = "tekan tombol “Tindak lanjuti” (Telegram), buka tautan konfirmasi lalu tekan tombolnya (e-mail) atau dasbor"
+    ack_hint = (
+        "tekan tombol “Tindak lanjuti” (Telegram), buka tautan konfirmasi lalu tekan tombolnya (e-mail) atau dasbor"
+    )
     if links.ack:
         doc.add(_t("Konfirmasi: "), _t(ack_hint + ". "), _t("Konfirmasi tindak lanjut", links.ack, True))
     else:
