@@ -399,6 +399,9 @@ class Evidence:
         return bool(self.strong or self.place or self.weak or self.bare_oki)
 
 
+_NOT_TYPOS_LIMIT = 200_000
+
+
 @dataclass(slots=True)
 class Gazetteer:
     """The name index. Build with :func:`get_gazetteer`; lookups are pure."""
@@ -417,6 +420,9 @@ class Gazetteer:
     cue_pattern: re.Pattern[str] = field(default_factory=lambda: re.compile(r"(?!x)x"))
     typo_pattern: re.Pattern[str] | None = None
     """Kecamatan names written as one word, by first three letters: "kayuuagung", "pedamran"."""
+    not_typos: set[str] = field(default_factory=set)
+    """Words seen that can never be a glued or misspelled kecamatan (a memo, so lookups stay pure in
+    effect; bounded by _NOT_TYPOS_LIMIT)."""
 
     def add(self, phrase: str, entry: Entry, fuzzy: bool = False) -> None:
         key = tuple(normalise(phrase).split())
@@ -519,9 +525,16 @@ class Gazetteer:
         # A glued or misspelled kecamatan: an all-letter word of 6+ letters whose first three
         # letters start one (what `typo_pattern` matches, found here without scanning characters).
         typo_prefix = self.typo_prefix
-        for i in [i for i, word in enumerate(tokens) if word[:3] in typo_prefix]:
-            word = tokens[i]
-            if len(word) < 6 or not word.isalpha() or word in self.name_words:
+        plain = self.not_typos
+        if plain.issuperset(tokens):
+            return found  # most posts: every word is known to be no glued kecamatan
+        if len(plain) > _NOT_TYPOS_LIMIT:
+            plain.clear()
+        for i, word in enumerate(tokens):
+            if word in plain:
+                continue
+            if len(word) < 6 or word[:3] not in typo_prefix or not word.isalpha() or word in self.name_words:
+                plain.add(word)
                 continue
             start = sum(len(t) for t in tokens[:i]) + i
             if start in covered:

@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -462,24 +463,58 @@ class TextClassifier:
                     primary, other = other, primary
                 topics = (primary, other) if other else topics
             append(
-                Labels(
-                    relevant=relevant,
-                    relevance_score=round(rs, 4),
-                    is_complaint=is_complaint,
-                    complaint_score=cs,
-                    topic=primary,
-                    topic_score=ts,
-                    kecamatan=ev.kecamatan if relevant else None,
-                    desa=ev.desa if relevant else None,
-                    urgent=bool(cues) and is_complaint,
-                    urgency_cues=cues,
-                    confidence=round(conf, 4),
-                    needs_triage=conf < threshold,
-                    model_version=version,
-                    topics=topics,
+                _labels(
+                    relevant,
+                    round(rs, 4),
+                    is_complaint,
+                    cs,
+                    primary,
+                    ts,
+                    ev.kecamatan if relevant else None,
+                    ev.desa if relevant else None,
+                    bool(cues) and is_complaint,
+                    cues,
+                    round(conf, 4),
+                    conf < threshold,
+                    version,
+                    topics,
                 )
             )
         return out
+
+
+_new_object = object.__new__
+(
+    _set_relevant, _set_relevance_score, _set_is_complaint, _set_complaint_score, _set_topic, _set_topic_score,
+    _set_kecamatan, _set_desa, _set_urgent, _set_urgency_cues, _set_confidence, _set_needs_triage,
+    _set_model_version, _set_topics,
+) = (getattr(Labels, f.name).__set__ for f in dataclass_fields(Labels))  # unpacking fails if Labels gains a field
+
+
+def _labels(
+    relevant: bool, relevance_score: float, is_complaint: bool, complaint_score: float, topic: str,
+    topic_score: float, kecamatan: str | None, desa: str | None, urgent: bool, urgency_cues: tuple[str, ...],
+    confidence: float, needs_triage: bool, model_version: str, topics: tuple[str, ...],
+) -> Labels:
+    """``Labels(...)`` (same fields, same order) at about half the cost: the frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__``; this sets the slots directly.
+    One call per post, and the classifier's throughput target is 20,000 posts per CPU-second."""
+    obj: Labels = _new_object(Labels)
+    _set_relevant(obj, relevant)
+    _set_relevance_score(obj, relevance_score)
+    _set_is_complaint(obj, is_complaint)
+    _set_complaint_score(obj, complaint_score)
+    _set_topic(obj, topic)
+    _set_topic_score(obj, topic_score)
+    _set_kecamatan(obj, kecamatan)
+    _set_desa(obj, desa)
+    _set_urgent(obj, urgent)
+    _set_urgency_cues(obj, urgency_cues)
+    _set_confidence(obj, confidence)
+    _set_needs_triage(obj, needs_triage)
+    _set_model_version(obj, model_version)
+    _set_topics(obj, topics)
+    return obj
 
 
 CONDUCT_TOPICS = frozenset({"pungli_korupsi"})

@@ -217,3 +217,17 @@ def test_a_death_named_without_other_cue_words_is_urgent() -> None:
     # "meninggal" was missing from the quick pre-check (its regex was "meninggal(?: dunia)?").
     assert urgency_cues("bapak itu meninggal") == ("korban_jiwa",)
     assert urgency_cues("nenek meninggal dunia di jalan") == ("korban_jiwa",)
+
+
+def test_fast_labels_equal_the_dataclass_constructor() -> None:
+    from dataclasses import fields
+
+    from classifiers.labels import Labels
+    from classifiers.model import _labels
+
+    values = (True, 0.9, True, 0.8, "adminduk", 0.7, "Cengal", None, False, ("banjir",), 0.7, False, "v1",
+              ("adminduk", "pungli_korupsi"))
+    assert len(values) == len(fields(Labels))
+    fast, plain = _labels(*values), Labels(*values)
+    assert fast == plain and hash(fast) == hash(plain) and type(fast) is Labels
+    assert repr(fast) == repr(plain)
