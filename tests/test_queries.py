@@ -23,6 +23,22 @@ from collectors.queries import (
     tracked_query,
 )
 from collectors.x import XCollector, create
+from monitor.tracked_queries import (
+    CLOSED,
+    COOLED,
+    EXPIRED,
+    NO_PLACE,
+    NO_WORDS,
+    OVER_BUDGET,
+    RISING_REASON,
+    UNSUPPORTED,
+    VIRAL,
+    Budget,
+    IssueFacts,
+    active_queries,
+    decide,
+    key_words,
+)
 from tests.test_collectors_platforms_replay import replay
 from tests.x_search_server import Tweet, XSearch, compile_query
 
@@ -235,3 +251,90 @@ def test_x_explicit_queries_and_flat_cursor_still_work() -> None:
     assert set(result.cursor["queries"]) == {"Pampangan", '"Sungai Sodong"'}
     with pytest.raises(ValueError, match="512"):
         _x("http://127.0.0.1:1", queries=["x" * 513])
+
+
+# --- tracked queries while an issue rises (monitor/tracked_queries.py) -------------------------------
+
+
+BRIDGE_TERMS = {"jembatan": 9.0, "gantung": 6.0, "putus": 4.0, "rakit": 2.0, "anak": 1.0}
+
+
+def issue(issue_id: int = 1, **changes: object) -> IssueFacts:
+    facts: dict[str, object] = {
+        "id": issue_id,
+        "stage": "naik",
+        "status": "open",
+        "kecamatan": "Pampangan",
+        "desa": "Bangsal",
+        "terms": BRIDGE_TERMS,
+        "score": 50.0,
+        "rising_since": NOW - timedelta(hours=2),
+    }
+    facts.update(changes)
+    return IssueFacts(**facts)  # type: ignore[arg-type]
+
+
+def only(decisions: list, platform: str = "x"):  # type: ignore[no-untyped-def,type-arg]
+    found = [d for d in decisions if d.platform == platform]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_rising_issue_is_tracked_with_its_place_and_key_words() -> None:
+    decision = only(decide([issue()], NOW, Budget()))
+    assert decision.active and decision.reason == RISING_REASON
+    assert decision.query.startswith("(Bangsal OR Pampangan) (jembatan OR gantung OR putus)")
+    assert decision.expires_at == NOW - timedelta(hours=2) + timedelta(hours=48)
+    assert {d.platform for d in decide([issue()], NOW, Budget()) if d.active} == set(SEARCHABLE)
+
+
+def test_viral_issue_is_tracked_first() -> None:
+    decisions = decide([issue(1, score=90.0), issue(2, stage="viral", score=10.0)], NOW, Budget(max_per_platform=1))
+    assert only([d for d in decisions if d.issue_id == 2]).reason == VIRAL
+    assert only([d for d in decisions if d.issue_id == 2]).active
+    assert only([d for d in decisions if d.issue_id == 1]).reason == OVER_BUDGET
+
+
+def test_cooled_issue_is_not_tracked() -> None:
+    for stage in ("mereda", "baru"):
+        decision = only(decide([issue(stage=stage)], NOW, Budget()))
+        assert not decision.active and decision.reason == COOLED and decision.query is None
+
+
+def test_closed_or_resolved_issue_is_not_tracked() -> None:
+    for status in ("closed", "resolved", "merged"):
+        assert only(decide([issue(status=status)], NOW, Budget())).reason == CLOSED
+
+
+def test_tracked_query_expires() -> None:
+    budget = Budget(expiry=timedelta(hours=6))
+    assert only(decide([issue(rising_since=NOW - timedelta(hours=5, minutes=59))], NOW, budget)).active
+    late = only(decide([issue(rising_since=NOW - timedelta(hours=6))], NOW, budget))
+    assert not late.active and late.reason == EXPIRED
+
+
+def test_issue_without_place_or_words_is_not_tracked() -> None:
+    assert only(decide([issue(kecamatan=None, desa=None)], NOW, Budget())).reason == NO_PLACE
+    assert only(decide([issue(terms={"air": 5.0, "rt": 3.0})], NOW, Budget())).reason == NO_WORDS
+
+
+def test_query_that_cannot_fit_is_unsupported() -> None:
+    long_place = "Nama Tempat Yang Sangat Panjang " * 12
+    decision = only(decide([issue(desa=long_place, kecamatan=long_place)], NOW, Budget()), "bluesky")
+    assert not decision.active and decision.reason == UNSUPPORTED
+
+
+def test_budget_per_platform_is_kept_and_deterministic() -> None:
+    issues = [issue(i, score=float(i), desa=f"Desa {i}") for i in range(1, 6)]
+    budget = Budget(max_per_platform=2, platforms=("x", "bluesky"))
+    decisions = decide(issues, NOW, budget)
+    for platform in ("x", "bluesky"):
+        assert len(active_queries(decisions, platform)) == 2
+    assert {d.issue_id for d in decisions if d.active} == {5, 4}, "the highest scores win"
+    assert decide(list(reversed(issues)), NOW, budget) == decisions
+    assert [d for d in decide(issues, NOW, Budget(max_per_platform=0)) if d.active] == []
+
+
+def test_key_words_leave_out_places_and_short_words() -> None:
+    words = key_words({"bangsal": 9.0, "jembatan": 5.0, "air": 7.0, "2024": 8.0, "gantung": 5.0}, ["Bangsal"], 3)
+    assert words == ("gantung", "jembatan")

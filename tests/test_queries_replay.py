@@ -1,0 +1,168 @@
+"""A bridge incident in Desa Bangsal, Kec. Pampangan, replayed through a local X that filters by query.
+
+Issue 18 point 8: the default X query found only posts that named "Pampangan OKI", so most of
+the incident ("jembatan gantung di Bangsal putus", no kecamatan) was never fetched. Here the
+default queries find the posts that name Pampangan; once the issue is ``naik`` its tracked
+query (``(Bangsal OR Pampangan) (jembatan OR gantung OR putus)``) fetches the rest, and when
+the issue cools the query goes. Runs on SQLite and PostgreSQL, through ``MonitorService.collect``
+(the scheduler's collect job) and ``oki-monitor queries --tracked``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from monitor.clock import SimulatedClock
+from monitor.config import AppConfig, parse_config
+from monitor.db import Database
+from monitor.models import Issue, IssueEvent, Post, Source
+from monitor.service import MonitorService
+from tests.test_collectors_platforms_replay import replay
+from tests.x_search_server import Tweet, XSearch
+
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+SEARCH = "/2/tweets/search/recent"
+TOKEN_ENV = "OKI_TEST_X_TOKEN"
+ROOT = Path(__file__).resolve().parent.parent
+
+NAMING_PAMPANGAN = [
+    "Jembatan gantung Desa Bangsal Kecamatan Pampangan putus, warga terisolasi",
+    "Info: jembatan gantung di Pampangan ambruk pagi ini",
+]
+BANGSAL_ONLY = [
+    "Jembatan gantung di Bangsal putus, anak sekolah nyebrang pakai rakit",
+    "Sudah dua hari jembatan Bangsal putus, belum ada perbaikan",
+    "Warga Bangsal bikin rakit drum karena jembatan gantung putus",
+    "Tolong perhatikan jembatan gantung Bangsal, anak-anak tidak bisa sekolah",
+]
+ELSEWHERE = [
+    "Bangsal rumah sakit penuh pasien DBD",  # a ward, not the village: no incident word
+    "Jembatan ambruk di Tanjung Raja, Ogan Ilir, jangan lewat dulu",  # the neighbour's look-alike
+]
+
+
+def make_config(base_url: str) -> AppConfig:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["sources"] = [
+        {
+            "name": "x-oki",
+            "kind": "x",
+            "interval_seconds": 900,
+            "token_env": TOKEN_ENV,
+            "daily_call_budget": 400,
+            "settings": {"base_url": base_url, "token_env": TOKEN_ENV, "max_pages": 3, "first_run_hours": 24},
+        }
+    ]
+    return parse_config(data)
+
+
+def stored_texts(db: Database) -> set[str]:
+    with db.session() as s:
+        return set(s.scalars(select(Post.text)))
+
+
+def rise(db: Database, at: datetime) -> int:
+    """The issue the pipeline would have made of the first posts, turning ``naik``."""
+    with db.session() as s:
+        issue = Issue(
+            topic="infrastruktur",
+            agency_code="pupr",
+            kecamatan="Pampangan",
+            desa="Bangsal",
+            title="Infrastruktur di Bangsal, Pampangan: jembatan gantung putus",
+            status="open",
+            stage="naik",
+            score=60.0,
+            first_seen=at - timedelta(hours=1),
+            last_seen=at,
+            created_at=at - timedelta(hours=1),
+            updated_at=at,
+            terms={"jembatan": 4.0, "gantung": 3.0, "putus": 3.0, "warga": 1.0, "isolasi": 1.0},
+        )
+        s.add(issue)
+        s.flush()
+        s.add(IssueEvent(issue_id=issue.id, at=at, kind="stage", detail={"from": "baru", "to": "naik"}, actor="sistem"))
+        return issue.id
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "test-x-token-queries")
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
+    monkeypatch.delenv("OKI_MONITOR_DATABASE_URL", raising=False)
+
+
+def test_bangsal_posts_are_fetched_once_the_issue_rises(db: Database, env: None) -> None:
+    search = XSearch()
+    posts = [*NAMING_PAMPANGAN, *BANGSAL_ONLY, *ELSEWHERE]
+    for n, text in enumerate(posts, start=1):
+        search.add(Tweet(1990000000000000000 + n, text, T0 - timedelta(minutes=60 - n)))
+    clock = SimulatedClock(T0)
+    with replay() as (server, client):
+        server.add("GET", SEARCH, search)
+        service = MonitorService(make_config(server.base_url), db, clock, client=client)
+        try:
+            first = service.collect("x-oki")
+            assert first.ok, first.error
+            assert stored_texts(db) == set(NAMING_PAMPANGAN), "the defaults find only the posts naming Pampangan"
+
+            issue_id = rise(db, clock.advance(timedelta(minutes=15)))
+            before = len(search.queries)
+            second = service.collect("x-oki")
+            assert second.ok, second.error
+            tracked = search.queries[before]
+            assert tracked.startswith("(Bangsal OR Pampangan) (jembatan OR gantung OR putus)"), tracked
+            assert set(BANGSAL_ONLY) <= stored_texts(db), "the rest of the incident is fetched"
+            assert not set(ELSEWHERE) & stored_texts(db), "no look-alike, no hospital ward"
+
+            with db.session() as s:
+                row = s.scalar(select(Source).where(Source.name == "x-oki"))
+                assert row is not None and tracked in row.cursor["queries"]
+                assert row.calls_today <= 3 + 4, "max_pages per run, plus one call for the tracked query"
+                issue = s.get(Issue, issue_id)
+                assert issue is not None
+                issue.stage = "mereda"
+
+            clock.advance(timedelta(minutes=15))
+            before = len(search.queries)
+            assert service.collect("x-oki").ok
+            assert tracked not in search.queries[before:], "a cooled issue is no longer searched"
+            with db.session() as s:
+                row = s.scalar(select(Source).where(Source.name == "x-oki"))
+                assert row is not None and tracked not in row.cursor["queries"]
+        finally:
+            service.close()
+
+
+def test_queries_command_prints_defaults_and_tracked(
+    sqlite_db: Database, env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["database_url"] = str(sqlite_db.engine.url)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    now = datetime.now(UTC)
+    rise(sqlite_db, now - timedelta(hours=1))
+
+    assert main(["--config", str(config_path), "queries", "--platform", "x"]) == 0
+    out = capsys.readouterr().out
+    assert "x-oki" in out and '"Ogan Komering Ilir"' in out and "-is:retweet" in out
+    assert "googlenews-oki" not in out
+
+    assert main(["--config", str(config_path), "queries", "--tracked", "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    tracked = [line for line in lines if line.get("tracked")]
+    assert {line["platform"] for line in tracked} == {"x", "googlenews", "reddit", "bluesky"}
+    x = next(line for line in tracked if line["platform"] == "x")
+    assert x["active"] and x["reason"] == "naik" and x["query"].startswith("(Bangsal OR Pampangan)")
+
+    assert main(["--config", str(config_path), "queries", "--platform", "facebook"]) == 2
+    assert "facebook" in capsys.readouterr().err
