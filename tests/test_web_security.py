@@ -22,8 +22,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, inspect, select
 
 from alerts.ack import sign_ack_link
+from alerts.engine import evaluate
+from alerts.outbox import deliver_due
 from monitor.config import AppConfig
 from monitor.db import Database
+from monitor.demo.smtp_sink import SmtpSink
 from monitor.models import Alert, AuditLog, Base, LabelCorrection, LoginThrottleRow
 from monitor.web.app import create_app, server_config, worker_command
 from monitor.web.client import client_address, parse_networks
@@ -38,6 +41,7 @@ from monitor.web.throttle import (
     wait_seconds,
     wait_text,
 )
+from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 from tests.web_support import NOW, PASSWORD, Seeded, csrf_from, make_clock, seed
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -467,3 +471,40 @@ def test_bad_or_expired_links_get_a_clear_page(
     r = client.get(urlsplit(unknown).path)
     assert r.status_code == 400 and "tidak ditemukan" in r.text
     assert _snapshot(sqlite_db) == before
+
+
+def test_every_link_of_a_delivered_alert_email_acts_only_on_the_pages_post(
+    config: AppConfig, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole path: the outbox mails the alert over real SMTP; each link in it is opened (as a mail
+    scanner would), which changes nothing; pressing each page's button does."""
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
+    with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
+        cfg = alert_config(config, smtp_port=smtp.port, telegram_base=tg.base_url, route={"receiver": "$agency"})
+        with sqlite_db.session() as s:
+            make_issue(s, NOW)
+            evaluate(s, cfg, NOW)
+        assert deliver_due(sqlite_db, cfg, NOW).sent == 2
+        (mail,) = smtp.received
+    html_part = next(p for p in mail.message.walk() if p.get_content_type() == "text/html")
+    raw = html_part.get_payload(decode=True)
+    assert isinstance(raw, bytes)
+    paths = sorted({urlsplit(u).path for u in re.findall(r'href="([^"]*/alerts/action/[^"]+)"', raw.decode())})
+    assert len(paths) == 4  # tindak lanjut, bukan keluhan, bukan OKI, salah dinas
+    with TestClient(create_app(cfg, sqlite_db, make_clock())) as client:
+        before = _snapshot(sqlite_db)
+        tokens = []
+        for path in paths:
+            r = client.get(path)
+            assert r.status_code == 200
+            tokens.append(_form_token(r.text))
+        assert _snapshot(sqlite_db) == before
+        for token in tokens:
+            r = client.post("/alerts/action", data={"token": token})
+            assert r.status_code == 200 and "Terima kasih" in r.text
+    with sqlite_db.session() as s:
+        alert = s.scalars(select(Alert).where(Alert.receiver == "agency:pupr")).one()
+        assert alert.acknowledged_by == "email"
+        kinds = {(c.field, c.source) for c in s.scalars(select(LabelCorrection))}
+    assert kinds == {("is_complaint", "email"), ("relevant", "email"), ("agency", "email")}
