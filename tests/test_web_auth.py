@@ -15,7 +15,7 @@ from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import AuditLog, Issue, User
 from monitor.web.app import create_app
-from monitor.web.auth import RateLimiter, SessionStore, hash_password, verify_password
+from monitor.web.auth import SessionStore, hash_password, verify_password
 from tests.web_support import PASSWORD, Seeded, csrf_from, login, make_clock, seed
 
 
@@ -162,15 +162,6 @@ def test_session_store_idle_timeout_and_logout() -> None:
     sid2 = store.create(7, now=0)
     store.destroy_user(7)
     assert store.get(sid2, now=1) is None
-
-
-def test_rate_limiter_window() -> None:
-    limiter = RateLimiter(limit=3, window_seconds=60)
-    for t in (0, 1, 2):
-        limiter.hit("ip:1", now=t)
-    assert limiter.blocked("ip:1", now=3)
-    assert not limiter.blocked("ip:2", now=3)
-    assert not limiter.blocked("ip:1", now=62.5)
 
 
 def test_users_command_add_list_token(

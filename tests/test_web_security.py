@@ -27,7 +27,7 @@ from alerts.outbox import deliver_due
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import Alert, AuditLog, Base, LabelCorrection, LoginThrottleRow
+from monitor.models import Alert, AuditLog, Base, LabelCorrection, LoginThrottleRow, User
 from monitor.web.app import create_app, server_config, worker_command
 from monitor.web.client import client_address, parse_networks
 from monitor.web.throttle import (
@@ -42,7 +42,7 @@ from monitor.web.throttle import (
     wait_text,
 )
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
-from tests.web_support import NOW, PASSWORD, Seeded, csrf_from, make_clock, seed
+from tests.web_support import NOW, PASSWORD, Seeded, csrf_from, login, make_clock, seed
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -508,3 +508,28 @@ def test_every_link_of_a_delivered_alert_email_acts_only_on_the_pages_post(
         assert alert.acknowledged_by == "email"
         kinds = {(c.field, c.source) for c in s.scalars(select(LabelCorrection))}
     assert kinds == {("is_complaint", "email"), ("relevant", "email"), ("agency", "email")}
+
+
+def test_password_change_guesses_are_counted_across_workers(
+    config: AppConfig, sqlite_db: Database, seeded: Seeded
+) -> None:
+    """A hijacked session guessing the current password: two dashboard processes share one count."""
+    first = TestClient(create_app(config, sqlite_db, make_clock()))
+    second = TestClient(create_app(config, sqlite_db, make_clock()))
+    login(first, "analis")
+    second.cookies.set("oki_session", first.cookies["oki_session"])  # the same session, another worker
+    token = csrf_from(first.get("/account/password").text)
+    wrong = {"csrf_token": token, "current": "bukan-ini-123", "new": "baru-sekali-456", "confirm": "baru-sekali-456"}
+    codes = [(first if i % 2 else second).post("/account/password", data=wrong).status_code for i in range(10)]
+    assert codes == [400] * 10
+    r = second.post("/account/password", data={**wrong, "current": PASSWORD})
+    assert r.status_code == 429 and r.headers["retry-after"] == "2" and "Tunggu 2 detik" in r.text
+    with sqlite_db.session() as s:
+        assert s.get(LoginThrottleRow, f"password:{seeded_user_id(sqlite_db, 'analis')}") is not None
+
+
+def seeded_user_id(db: Database, username: str) -> int:
+    with db.session() as s:
+        user_id = s.scalar(select(User.id).where(User.username == username))
+    assert user_id is not None
+    return int(user_id)

@@ -50,7 +50,6 @@ from monitor.web.auth import (
     ROLE_LABELS,
     SESSION_COOKIE,
     Principal,
-    RateLimiter,
     SessionStore,
     csrf_ok,
     hash_token,
@@ -86,10 +85,8 @@ class WebContext:
     db: Database
     clock: Clock
     sessions: SessionStore | DbSessionStore
-    login_limiter: RateLimiter
-    """In-process limit on wrong *current* passwords when changing one's password (a signed-in user)."""
     login_throttle: LoginThrottle
-    """Failed logins per account and per address, counted in the database for every worker."""
+    """Failed logins (per account, per address) and password-change attempts, counted in the database."""
     templates: Jinja2Templates
     metrics: WebMetrics
     secret_key: str
@@ -491,7 +488,6 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         db=db,
         clock=clock,
         sessions=DbSessionStore(db.engine, reader),
-        login_limiter=RateLimiter(),
         login_throttle=LoginThrottle(db.engine),
         templates=templates,
         metrics=WebMetrics(read_sessions),

@@ -1,4 +1,4 @@
-"""Who is asking, and may they: sessions, API tokens, CSRF, login rate limits, roles.
+"""Who is asking, and may they: sessions, API tokens, CSRF, roles (login throttling: monitor.web.throttle).
 
 Sessions live server-side (in the database, see monitor.web.sessions) so logout and deactivation end them
 at once; the cookie only carries a random id. Analysts' API tokens are stored as
@@ -12,7 +12,6 @@ import hmac
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -161,42 +160,6 @@ class SessionStore:
         ]
         for sid in dead:
             del self._sessions[sid]
-
-
-@dataclass
-class RateLimiter:
-    """Sliding-window limit of failed login attempts per key (client address, username)."""
-
-    limit: int = 10
-    window_seconds: float = 60.0
-    _hits: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def blocked(self, key: str, now: float | None = None) -> bool:
-        """True when ``key`` has used up its attempts in the current window."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.get(key)
-            if not hits:
-                return False
-            while hits and now - hits[0] > self.window_seconds:
-                hits.popleft()
-            return len(hits) >= self.limit
-
-    def hit(self, key: str, now: float | None = None) -> None:
-        """Record one failed attempt."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            hits.append(now)
-            if len(self._hits) > 10_000:
-                # Bound memory under a spray of distinct keys: forget keys whose window has passed.
-                for k in [k for k, v in self._hits.items() if not v or now - v[-1] > self.window_seconds]:
-                    del self._hits[k]
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._hits.pop(key, None)
 
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:

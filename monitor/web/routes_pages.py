@@ -34,7 +34,7 @@ from monitor.web.auth import (
 from monitor.web.cache import CachedBoard
 from monitor.web.evidence import evidence_items
 from monitor.web.geomap import place_key
-from monitor.web.throttle import retry_after_header, wait_text
+from monitor.web.throttle import PASSWORD_CHANGE, password_change_key, retry_after_header, wait_text
 
 log = logging.getLogger(__name__)
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
@@ -857,15 +857,19 @@ def account_change_password(
     ctx = web(request)
     if principal.via_token:
         raise HTTPException(403, "Ganti kata sandi lewat halaman ini setelah masuk, bukan dengan token API.")
-    limit_key = f"password:{principal.user_id}"
+    limit_key = password_change_key(principal.user_id)
 
     def fail(message: str, status: int) -> Response:
         return _render(request, "account.html", principal, status_code=status, msg="", error=message)
 
-    if ctx.login_limiter.blocked(limit_key):
-        return fail("Terlalu banyak percobaan. Tunggu satu menit lalu coba lagi.", 429)
     if new != confirm:
         return fail("Kata sandi baru dan ulangannya tidak sama.", 400)
+    # Counted before the check, like logins (monitor.web.throttle): holds across workers.
+    wait = ctx.login_throttle.attempt_keys([(limit_key, PASSWORD_CHANGE)])
+    if wait > 0:
+        response = fail(f"Terlalu banyak percobaan. Tunggu {wait_text(wait)} lalu coba lagi.", 429)
+        response.headers["Retry-After"] = retry_after_header(wait)
+        return response
     with ctx.db.session() as session:
         user = session.get(User, principal.user_id)
         wrong_current = user is None or not verify_password(user.password_hash, current)
@@ -878,12 +882,11 @@ def account_change_password(
                 problem = f"Kata sandi baru ditolak: {exc}."
     if wrong_current:
         # Counted like failed logins: a hijacked session must not become a password-guessing oracle.
-        ctx.login_limiter.hit(limit_key)
         ctx.audit(principal.username, "password_change_failed", f"user:{principal.username}")
         return fail("Kata sandi saat ini salah.", 400)
+    ctx.login_throttle.clear(limit_key)  # the current password was right: no guessing here
     if problem is not None:
         return fail(problem, 400)
-    ctx.login_limiter.reset(limit_key)
     # Another device may hold a stolen session: end them all and give this browser a fresh id.
     ctx.sessions.destroy_user(principal.user_id)
     sid = ctx.sessions.create(principal.user_id)

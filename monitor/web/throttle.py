@@ -51,6 +51,9 @@ ACCOUNT = ThrottlePolicy(free=5)
 """Per user name (existing or not): five wrong passwords are free."""
 ADDRESS = ThrottlePolicy(free=20)
 """Per client address: more, because an office behind one NAT address shares it."""
+PASSWORD_CHANGE = ThrottlePolicy(free=10)
+"""Wrong *current* passwords when a signed-in user changes theirs: a hijacked session must not
+become a password-guessing oracle."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,11 @@ def address_key(address: str) -> str:
     return "ip:" + address[:100]
 
 
+def password_change_key(user_id: int) -> str:
+    """The counter key of one user's attempts to change their password."""
+    return f"password:{user_id}"
+
+
 class LoginThrottle:
     """The counters in the ``login_throttle`` table, shared by every worker of the dashboard.
 
@@ -140,9 +148,14 @@ class LoginThrottle:
 
         A refused attempt (wait > 0) is not counted: it tested no password.
         """
+        return self.attempt_keys([(account_key(username), self.account), (address_key(address), self.address)])
+
+    def attempt_keys(self, counted: Sequence[tuple[str, ThrottlePolicy]]) -> float:
+        """Count one attempt for every key, or none when any must still wait; returns that wait (0: go on)."""
         now = self._now()
         self._prune(now)
-        keys = sorted([(account_key(username), self.account), (address_key(address), self.address)], key=lambda k: k[0])
+        # Locked in one order by every worker, so two attempts never wait for each other in a cycle.
+        keys = sorted(counted, key=lambda k: k[0])
         with self.engine.begin() as conn:
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             # Make sure each row exists, so both can be locked (a missing row cannot be).
@@ -182,6 +195,11 @@ class LoginThrottle:
                 .values(failures=LoginThrottleRow.failures - 1)
             )
 
+    def clear(self, key: str) -> None:
+        """Forget one key's failures (the right password was given)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == key))
+
     def _prune(self, now: datetime) -> None:
         """Delete counters nobody has failed on for ``forget_after`` (at most once a minute per process).
 
@@ -192,7 +210,7 @@ class LoginThrottle:
         if tick - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = tick
-        cutoff = now - max(self.account.forget_after, self.address.forget_after)
+        cutoff = now - max(self.account.forget_after, self.address.forget_after, PASSWORD_CHANGE.forget_after)
         stale = (
             select(LoginThrottleRow.key)
             .where(LoginThrottleRow.last_failure_at < cutoff)
