@@ -60,7 +60,8 @@ class WhatsAppCloudSettings(_Strict):
     """WhatsApp Business Cloud API (Meta): approved templates outside the 24-hour window, text inside it."""
 
     api_base: str = "https://graph.facebook.com"
-    api_version: str = "v21.0"
+    api_version: str = "v24.0"
+    """Graph API version of the Cloud API calls (a start-up warning comes 60 days before it ends)."""
     phone_number_id: str = ""
     """The business phone number's id (WhatsApp Manager → API setup), not the number itself."""
     token_env: str = "OKI_MONITOR_WHATSAPP_TOKEN"

@@ -10,9 +10,22 @@ Wire format (lexicon ``app.bsky.feed.searchPosts``): ``{"cursor"?, "hitsTotal"?,
 [postView]}``; each postView has ``uri``, ``author.handle``, ``record.text``,
 ``record.createdAt``, ``indexedAt`` and reply/repost/like/quote counts.
 
-Bluesky has at times refused unauthenticated search (HTTP 403). If the source's
-``token_env`` names a variable holding an access JWT, it is sent as a Bearer token
-(use ``base_url: https://bsky.social`` then). Each query is walked newest-first back to
+Bluesky refuses unauthenticated search (HTTP 403) since early 2025, so a production source
+logs in with an app password (Settings → Privacy and security → App passwords)::
+
+    - name: bluesky-oki
+      kind: bluesky
+      token_env: OKI_MONITOR_BLUESKY_APP_PASSWORD
+      settings: {identifier: diskominfo-oki.bsky.social, queries: ["Kayuagung"]}
+
+With ``identifier`` set, the collector calls ``com.atproto.server.createSession`` on
+``service`` (the account's PDS, default ``https://bsky.social``) and searches there with the
+session's ``accessJwt``; when the server says the access token expired (``ExpiredToken``) it
+calls ``com.atproto.server.refreshSession`` with the ``refreshJwt`` once and repeats the
+request, logging in afresh if the refresh is refused too. Tokens live only in the collector
+object (memory) and travel only in headers and bodies: never in URLs, messages or reprs.
+Without ``identifier``, a ``token_env`` value is sent as a ready Bearer token (older setups).
+Each query is walked newest-first back to
 the newest post seen last time (see :mod:`collectors.sweep`), ordered by the server's
 ``indexedAt`` so back-dated ``createdAt`` values cannot hide posts.
 """
@@ -23,14 +36,14 @@ import copy
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from pydantic import Field
 
-from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
+from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import RateLimit
 from collectors.common import (
     CommonSettings,
@@ -43,7 +56,7 @@ from collectors.common import (
     to_int,
     validate_settings,
 )
-from collectors.http import safe_get
+from collectors.http import Fetched, safe_get, safe_request, status_error
 from collectors.queries import with_queries
 from collectors.sweep import Page, sweep_streams
 
@@ -69,6 +82,23 @@ class Settings(CommonSettings):
     limit: int = Field(25, ge=1, le=100)
     lang: str | None = "id"
     """Only posts in this language (``None`` for all)."""
+    identifier: str | None = None
+    """Handle or DID of the account whose app password is in ``token_env``: log in with it."""
+    service: str = "https://bsky.social"
+    """The account's PDS: where the session is made and where logged-in requests go."""
+
+
+EXPIRED_ERRORS = ("ExpiredToken", "InvalidToken")
+"""XRPC error names meaning the access token is no longer good (the server answers 400 or 401)."""
+
+
+def _xrpc_error(fetched: Fetched) -> str | None:
+    try:
+        body = fetched.json()
+    except SourceError:  # an error page that is not JSON names no XRPC error
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
 
 
 def _key(when: datetime, uri: str) -> str:
@@ -150,6 +180,17 @@ def _post(post: Any, *, source: str, now: datetime) -> tuple[RawItem | None, str
     return item, _key(indexed, uri), ""
 
 
+@dataclass
+class _Session:
+    tokens: tuple[str, str] | None = None
+    """(accessJwt, refreshJwt)."""
+    logins: int = 0
+    refreshes: int = 0
+
+    def __repr__(self) -> str:  # never show the tokens
+        return f"_Session(active={self.tokens is not None}, logins={self.logins})"
+
+
 class BlueskyCollector:
     """Bluesky search for a few queries, and lookup of stored posts by AT-URI."""
 
@@ -159,18 +200,145 @@ class BlueskyCollector:
     def __init__(self, name: str, settings: Settings, token: str | None) -> None:
         self.name = name
         self.settings = settings
-        self._token = token
+        # With an identifier the secret is the app password; otherwise a ready access token.
+        self._password = token if settings.identifier else None
+        self._token = None if settings.identifier else token
+        self._auth_state = _Session()
+        """The session, in memory only; one object shared with the per-run copies (:meth:`for_run`)."""
         self._pacer = Pacer(settings.min_request_interval)
         self.last_lookup_rate_limit: RateLimit = RateLimit()
+
+    @property
+    def logins(self) -> int:
+        """createSession calls so far."""
+        return self._auth_state.logins
+
+    @property
+    def refreshes(self) -> int:
+        """refreshSession calls so far."""
+        return self._auth_state.refreshes
+
+    @property
+    def _session(self) -> tuple[str, str] | None:
+        return self._auth_state.tokens
+
+    @_session.setter
+    def _session(self, value: tuple[str, str] | None) -> None:
+        self._auth_state.tokens = value
 
     def __repr__(self) -> str:  # never show the token
         return f"BlueskyCollector(name={self.name!r})"
 
     def for_run(self, tracked: Sequence[str], calls_left: int | None) -> BlueskyCollector:
-        """A copy that also searches ``tracked`` queries (rising incidents) this run."""
+        """A copy that also searches ``tracked`` queries (rising incidents) this run (the session is shared)."""
         run = copy.copy(self)
         run.settings = with_queries(self.settings, tracked)
         return run
+
+    @property
+    def _base(self) -> str:
+        return (self.settings.service if self.settings.identifier else self.settings.base_url).rstrip("/")
+
+    def _xrpc_post(self, client: httpx.Client, method: str, now: datetime, **kw: Any) -> Fetched:
+        self._pacer.wait()
+        return safe_request(
+            client,
+            "POST",
+            f"{self._base}/xrpc/{method}",
+            source=self.name,
+            now=now,
+            limits=self.settings.limits(),
+            check_status=False,
+            **kw,
+        )
+
+    def _keep(self, fetched: Fetched, what: str) -> None:
+        try:
+            body = fetched.json()
+        except SourceError:
+            body = None
+        access = body.get("accessJwt") if isinstance(body, dict) else None
+        refresh = body.get("refreshJwt") if isinstance(body, dict) else None
+        if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+            raise SourceError(f"source {self.name}: {what} answered without accessJwt/refreshJwt; the next run retries")
+        self._session = (access, refresh)
+
+    def _login(self, client: httpx.Client, now: datetime) -> None:
+        """``com.atproto.server.createSession`` with the identifier and app password."""
+        if not self._password:
+            raise AuthFailed(
+                f"source {self.name}: settings.identifier is set but the app password is missing; "
+                "set the environment variable named in token_env"
+            )
+        self._session = None
+        fetched = self._xrpc_post(
+            client,
+            "com.atproto.server.createSession",
+            now,
+            json_body={"identifier": self.settings.identifier, "password": self._password},
+        )
+        self._auth_state.logins += 1
+        if fetched.status in (400, 401) and _xrpc_error(fetched) in ("AuthenticationRequired", "AccountTakedown", None):
+            raise AuthFailed(
+                f"source {self.name}: Bluesky refused the login of {self.settings.identifier} "
+                f"(HTTP {fetched.status}, {_xrpc_error(fetched) or 'no reason'}); create a new app password "
+                "and put it in the token_env variable"
+            )
+        if fetched.status >= 400:
+            raise status_error(fetched, now, self.settings.limits().default_retry_after)
+        self._keep(fetched, "createSession")
+
+    def _refresh(self, client: httpx.Client, now: datetime) -> None:
+        """``com.atproto.server.refreshSession`` with the refresh token; a fresh login when that is refused."""
+        if self._session is None:
+            self._login(client, now)
+            return
+        fetched = self._xrpc_post(
+            client,
+            "com.atproto.server.refreshSession",
+            now,
+            headers={"Authorization": f"Bearer {self._session[1]}"},
+        )
+        self._auth_state.refreshes += 1
+        if fetched.status == 200:
+            self._keep(fetched, "refreshSession")
+            return
+        if fetched.status == 429:
+            raise status_error(fetched, now, self.settings.limits().default_retry_after)
+        log.info("source %s: refreshSession refused (HTTP %s); logging in again", self.name, fetched.status)
+        self._login(client, now)
+
+    def _auth(self, client: httpx.Client, now: datetime) -> dict[str, str]:
+        if self.settings.identifier:
+            if self._session is None:
+                self._login(client, now)
+            assert self._session is not None
+            return {"Authorization": f"Bearer {self._session[0]}"}
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def _get(self, client: httpx.Client, method: str, params: Mapping[str, str | list[str]], now: datetime) -> Fetched:
+        """One XRPC query, logged in when configured; an expired access token is refreshed once."""
+        for attempt in (1, 2):
+            headers = self._auth(client, now)
+            self._pacer.wait()
+            fetched = safe_get(
+                client,
+                f"{self._base}/xrpc/{method}",
+                source=self.name,
+                now=now,
+                params=params,
+                headers=headers,
+                limits=self.settings.limits(),
+                check_status=False,
+            )
+            expired = fetched.status in (400, 401) and _xrpc_error(fetched) in EXPIRED_ERRORS
+            if self.settings.identifier and expired and attempt == 1:
+                self._refresh(client, now)
+                continue
+            if fetched.status >= 400:
+                raise status_error(fetched, now, self.settings.limits().default_retry_after)
+            return fetched
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _page(self, client: httpx.Client, query: str, token: Any | None, now: datetime) -> Page:
         params = {"q": query, "sort": "latest", "limit": str(self.settings.limit)}
@@ -178,17 +346,7 @@ class BlueskyCollector:
             params["lang"] = self.settings.lang
         if token:
             params["cursor"] = str(token)
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        self._pacer.wait()
-        fetched = safe_get(
-            client,
-            self.settings.base_url.rstrip("/") + "/xrpc/app.bsky.feed.searchPosts",
-            source=self.name,
-            now=now,
-            params=params,
-            headers=headers,
-            limits=self.settings.limits(),
-        )
+        fetched = self._get(client, "app.bsky.feed.searchPosts", params, now)
         page = parse_search(fetched.json(), source=self.name, now=now)
         remaining = fetched.headers.get("ratelimit-remaining")
         if remaining and remaining.isascii() and remaining.isdigit():
@@ -223,21 +381,11 @@ class BlueskyCollector:
                 uris.append(external_id)
             else:
                 log_rejected(self.name, external_id, "not an at:// post URI; cannot be looked up")
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         readings: list[MetricsReading] = []
         calls = 0
         for start in range(0, len(uris), LOOKUP_BATCH):
             chunk = uris[start : start + LOOKUP_BATCH]
-            self._pacer.wait()
-            fetched = safe_get(
-                client,
-                self.settings.base_url.rstrip("/") + "/xrpc/app.bsky.feed.getPosts",
-                source=self.name,
-                now=now,
-                params={"uris": chunk},
-                headers=headers,
-                limits=self.settings.limits(),
-            )
+            fetched = self._get(client, "app.bsky.feed.getPosts", {"uris": chunk}, now)
             calls += 1
             limit = lookup_rate_limit(fetched.headers)
             if limit != RateLimit():
@@ -298,6 +446,7 @@ def lookup_rate_limit(headers: Mapping[str, str]) -> RateLimit:
 def create(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> BlueskyCollector:
     """Build the collector for one configured Bluesky source."""
     parsed = validate_settings(Settings, name, settings)
-    if not parsed.base_url.startswith(("http://", "https://")):
-        raise ValueError(f"source {name}: settings.base_url: must start with https://")
+    for key in ("base_url", "service"):
+        if not str(getattr(parsed, key)).startswith(("http://", "https://")):
+            raise ValueError(f"source {name}: settings.{key}: must start with https://")
     return BlueskyCollector(name, parsed, next((v for v in secrets.values() if v), None))

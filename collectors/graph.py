@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
@@ -33,6 +33,42 @@ from collectors.common import to_int
 from collectors.http import Fetched, FetchLimits, safe_get
 
 log = logging.getLogger(__name__)
+
+DEFAULT_GRAPH_VERSION = "v24.0"
+"""The Graph API version sources use unless their settings say ``api_version``."""
+GRAPH_VERSION_ENDS: dict[str, date] = {
+    "v18.0": date(2026, 1, 26),
+    "v19.0": date(2026, 5, 21),
+    "v20.0": date(2026, 9, 24),
+    "v21.0": date(2027, 1, 21),
+    "v22.0": date(2027, 5, 20),
+    "v23.0": date(2027, 10, 8),
+    "v24.0": date(2028, 2, 18),
+    "v25.0": date(2028, 7, 29),
+}
+"""Last day Meta serves each version ("Available until", developers.facebook.com/docs/graph-api/changelog/versions,
+as of v26.0's release on 29 Jul 2026); a version not listed has no announced end."""
+VERSION_WARNING_DAYS = 60
+
+
+def version_warning(version: str, today: date, *, where: str, days: int = VERSION_WARNING_DAYS) -> str | None:
+    """A start-up warning when ``version`` ends within ``days`` (or has ended); None otherwise."""
+    ends = GRAPH_VERSION_ENDS.get(version)
+    if ends is None:
+        return None
+    left = (ends - today).days
+    newest = max(GRAPH_VERSION_ENDS, key=lambda v: GRAPH_VERSION_ENDS[v])
+    if left < 0:
+        return (
+            f"{where}: Graph API {version} ended on {ends.isoformat()}; Meta now answers with the oldest version "
+            f"still available. Set api_version to {newest} (or newer) and check the changelog"
+        )
+    if left <= days:
+        return (
+            f"{where}: Graph API {version} ends on {ends.isoformat()} ({left} days left); "
+            f"set api_version to {newest} (or newer) before then"
+        )
+    return None
 
 
 class GraphSettings(Protocol):

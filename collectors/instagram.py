@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
 from collectors.budget import GraphObjectGone, as_object, expect_list, expect_object, pick_secret
-from collectors.graph import GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
+from collectors.graph import DEFAULT_GRAPH_VERSION, GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
 from collectors.http import FetchSettings
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Settings(FetchSettings):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = "https://graph.facebook.com"
-    api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
+    api_version: str = Field(DEFAULT_GRAPH_VERSION, pattern=r"^v\d+\.\d+$")
     token_env: str = "IG_ACCESS_TOKEN"
     ig_user_id: str = ""
     """The regency's Instagram business account id (linked to its Facebook Page)."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
 from collectors.base import Collector, load_collector
+from collectors.graph import DEFAULT_GRAPH_VERSION, version_warning
 from monitor.config import AppConfig, ConfigError, SourceConfig, secret
 
 
@@ -42,6 +44,22 @@ def validate_sources(config: AppConfig, path: Path) -> None:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             raise ConfigError(f"{where}.settings.{loc}: {err['msg']}") from None
+
+
+GRAPH_KINDS = ("facebook", "instagram")
+
+
+def graph_version_warnings(config: AppConfig, today: date) -> list[str]:
+    """Warnings for every Graph API version in use (enabled sources, WhatsApp Cloud API) that ends within 60 days."""
+    found: list[str] = []
+    for src in config.sources:
+        if src.kind in GRAPH_KINDS and src.enabled:
+            version = str(src.settings.get("api_version") or DEFAULT_GRAPH_VERSION)
+            found.append(version_warning(version, today, where=f"sources.{src.name}.settings.api_version") or "")
+    wa = config.alerts.whatsapp
+    if wa.enabled and wa.profile == "cloud":
+        found.append(version_warning(wa.cloud.api_version, today, where="alerts.whatsapp.cloud.api_version") or "")
+    return [w for w in found if w]
 
 
 def source_states(config: AppConfig) -> list[SourceState]:

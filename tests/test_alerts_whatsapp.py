@@ -59,7 +59,7 @@ def wa_config(config: AppConfig, wa: WhatsAppStub, **whatsapp: Any) -> AppConfig
         "timeout_seconds": 5,
         "cloud": {
             "api_base": wa.base_url,
-            "api_version": "v21.0",
+            "api_version": "v24.0",
             "phone_number_id": PHONE_NUMBER_ID,
             "token_env": "OKI_TEST_WA_TOKEN",
             "app_secret_env": "OKI_TEST_WA_SECRET",

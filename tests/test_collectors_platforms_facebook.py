@@ -20,7 +20,7 @@ from tests.test_collectors_platforms_replay import (
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 TOKEN = "EAAGtestPageToken0123456789"
-POSTS = "/v21.0/1000001/posts"
+POSTS = "/v24.0/1000001/posts"
 
 
 def make(base_url: str, **settings: object) -> FacebookCollector:
@@ -31,8 +31,8 @@ def test_posts_paging_comments_and_counts() -> None:
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_page1.json"), when=query_lacks("after"))
         server.add("GET", POSTS, fixture("facebook", "posts_page2.json"), when=query_has(after="QVFIUkpsM2ZAQ"))
-        server.add("GET", "/v21.0/1000001_2000003/comments", fixture("facebook", "comments.json"))
-        server.add("GET", "/v21.0/1000001_2000001/comments", fixture("facebook", "posts_empty.json"))
+        server.add("GET", "/v24.0/1000001_2000003/comments", fixture("facebook", "comments.json"))
+        server.add("GET", "/v24.0/1000001_2000001/comments", fixture("facebook", "posts_empty.json"))
         result = make(server.base_url).fetch({}, client, NOW)
     by_id = {i.external_id: i for i in result.items}
     assert set(by_id) == {"1000001_2000003", "1000001_2000001", "2000003_3000002", "2000003_3000001"}
@@ -61,7 +61,7 @@ def test_nothing_new_keeps_watermarks_and_stops_at_seen_comments() -> None:
     }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
-        server.add("GET", "/v21.0/1000001_2000003/comments", fixture("facebook", "comments.json"))
+        server.add("GET", "/v24.0/1000001_2000003/comments", fixture("facebook", "comments.json"))
         result = make(server.base_url).fetch(cursor, client, NOW)
     assert result.items == [] and result.calls == 2
     assert result.cursor == cursor
@@ -101,7 +101,7 @@ def test_deleted_post_is_dropped_from_watch_list() -> None:
     }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
-        server.add("GET", "/v21.0/1000001_2000002/comments", fixture("facebook", "object_gone_100.json"))
+        server.add("GET", "/v24.0/1000001_2000002/comments", fixture("facebook", "object_gone_100.json"))
         result = make(server.base_url).fetch(cursor, client, NOW)
     assert result.cursor["posts"] == {}
 
@@ -115,8 +115,8 @@ def test_malformed_body() -> None:
 
 def test_lookup_posts_and_comments_by_id() -> None:
     with replay() as (server, client):
-        server.add("GET", "/v21.0/", fixture("facebook", "lookup_posts.json"), when=query_has(ids="1000001_2000003"))
-        server.add("GET", "/v21.0/", fixture("facebook", "lookup_comments.json"), when=query_has(ids="2000003_3000002"))
+        server.add("GET", "/v24.0/", fixture("facebook", "lookup_posts.json"), when=query_has(ids="1000001_2000003"))
+        server.add("GET", "/v24.0/", fixture("facebook", "lookup_comments.json"), when=query_has(ids="2000003_3000002"))
         collector = make(server.base_url)
         readings, calls = collector.lookup(["1000001_2000003", "2000003_3000002"], client, NOW)
     assert calls == 2
@@ -155,7 +155,7 @@ def test_comment_burst_beyond_max_pages_is_read_over_later_runs() -> None:
     marks = []
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
-        server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
+        server.add("GET", "/v24.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
         for run in range(4):
             result = make(server.base_url, max_pages=1).fetch(cursor, client, NOW + timedelta(minutes=run))
             got += [i.external_id for i in result.items]
@@ -173,7 +173,7 @@ def test_old_comment_cursor_without_pending_still_reads() -> None:
     }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
-        server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
+        server.add("GET", "/v24.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
         result = make(server.base_url, max_pages=1).fetch(cursor, client, NOW)
     assert [i.external_id for i in result.items] == ["c1", "c2"]
     assert result.cursor["posts"]["1000001_2000003"] == {
@@ -231,10 +231,10 @@ def test_stale_pending_comment_token_walks_again_from_newest() -> None:
     }
     with replay() as (server, client):
         server.add("GET", POSTS, fixture("facebook", "posts_empty.json"))
-        server.add("GET", "/v21.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
+        server.add("GET", "/v24.0/1000001_2000003/comments", _burst("c", 120, NOW, 50))
         server.add(
             "GET",
-            "/v21.0/1000001_2000003/comments",
+            "/v24.0/1000001_2000003/comments",
             fixture("facebook", "object_gone_100.json"),
             when=query_has(after="STALE"),
         )

@@ -34,18 +34,18 @@ def make(base_url: str, **settings: object) -> InstagramCollector:
 
 
 def serve(server: ReplayServer) -> None:
-    server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "hashtag_search.json"))
+    server.add("GET", "/v24.0/ig_hashtag_search", fixture("instagram", "hashtag_search.json"))
     server.add(
-        "GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media.json"), when=query_lacks("after")
+        "GET", f"/v24.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media.json"), when=query_lacks("after")
     )
     server.add(
         "GET",
-        f"/v21.0/{TAG_ID}/recent_media",
+        f"/v24.0/{TAG_ID}/recent_media",
         fixture("instagram", "recent_media_page2.json"),
         when=query_has(after="NTAyYmJhZAZD"),
     )
-    server.add("GET", f"/v21.0/{USER}/media", fixture("instagram", "own_media.json"))
-    server.add("GET", "/v21.0/17900000000000001/comments", fixture("instagram", "comments.json"))
+    server.add("GET", f"/v24.0/{USER}/media", fixture("instagram", "own_media.json"))
+    server.add("GET", "/v24.0/17900000000000001/comments", fixture("instagram", "comments.json"))
 
 
 def test_hashtag_media_and_own_media_comments() -> None:
@@ -66,12 +66,12 @@ def test_hashtag_media_and_own_media_comments() -> None:
     assert comment.kind == "comment" and comment.parent_id == "17900000000000001" and comment.likes == 41
     assert comment.author == "warga_cengal"
     assert result.rejected == 2  # media without timestamp, comment without text
-    search = server.calls("/v21.0/ig_hashtag_search")[0]
+    search = server.calls("/v24.0/ig_hashtag_search")[0]
     assert search.query == {"user_id": USER, "q": "kayuagung"}
     assert result.cursor["hashtag_ids"] == {"kayuagung": TAG_ID}
     assert result.cursor["hashtags"]["kayuagung"] == "2026-11-02T04:20:00+00:00"
     assert result.cursor["media"] == {"17900000000000001": "2026-11-02T03:30:00+00:00"}
-    assert server.calls("/v21.0/17900000000000002/comments") == []  # no comments: no call
+    assert server.calls("/v24.0/17900000000000002/comments") == []  # no comments: no call
     assert result.calls == 5
 
 
@@ -80,16 +80,16 @@ def test_second_run_reuses_hashtag_id_and_nothing_new() -> None:
         serve(server)
         collector = make(server.base_url)
         first = collector.fetch({}, client, NOW)
-        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media_empty.json"))
+        server.add("GET", f"/v24.0/{TAG_ID}/recent_media", fixture("instagram", "recent_media_empty.json"))
         second = collector.fetch(first.cursor, client, NOW)
-    assert len(server.calls("/v21.0/ig_hashtag_search")) == 1  # the 30-per-week hashtag budget is spared
+    assert len(server.calls("/v24.0/ig_hashtag_search")) == 1  # the 30-per-week hashtag budget is spared
     assert second.items == []
     assert second.cursor == first.cursor
 
 
 def test_invalid_token_is_auth_failed() -> None:
     with replay() as (server, client):
-        server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "token_invalid_190.json"))
+        server.add("GET", "/v24.0/ig_hashtag_search", fixture("instagram", "token_invalid_190.json"))
         with pytest.raises(AuthFailed) as info:
             make(server.base_url).fetch({}, client, NOW)
     assert "IG_ACCESS_TOKEN" in str(info.value) and TOKEN not in str(info.value)
@@ -99,14 +99,14 @@ def test_invalid_token_is_auth_failed() -> None:
 
 def test_app_limit_is_rate_limited() -> None:
     with replay() as (server, client):
-        server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "throttled_4.json"))
+        server.add("GET", "/v24.0/ig_hashtag_search", fixture("instagram", "throttled_4.json"))
         with pytest.raises(RateLimited, match="#4"):
             make(server.base_url).fetch({}, client, NOW)
 
 
 def test_malformed_body() -> None:
     with replay() as (server, client):
-        server.add("GET", "/v21.0/ig_hashtag_search", fixture("instagram", "malformed_200.json"))
+        server.add("GET", "/v24.0/ig_hashtag_search", fixture("instagram", "malformed_200.json"))
         with pytest.raises(SourceError, match="not valid JSON"):
             make(server.base_url).fetch({}, client, NOW)
 
@@ -118,9 +118,9 @@ def test_too_many_hashtags_is_a_config_error() -> None:
 
 def test_lookup_media_and_comments() -> None:
     with replay() as (server, client):
-        server.add("GET", "/v21.0/", fixture("instagram", "lookup_media.json"), when=query_has(ids="17880997618081620"))
+        server.add("GET", "/v24.0/", fixture("instagram", "lookup_media.json"), when=query_has(ids="17880997618081620"))
         server.add(
-            "GET", "/v21.0/", fixture("instagram", "lookup_comments.json"), when=query_has(ids="17858893269000001")
+            "GET", "/v24.0/", fixture("instagram", "lookup_comments.json"), when=query_has(ids="17858893269000001")
         )
         readings, calls = make(server.base_url).lookup(
             ["17880997618081620", "17900000000000001_17858893269000001"], client, NOW
@@ -138,7 +138,7 @@ def test_usage_ceiling_stops_before_the_next_call() -> None:
         serve(server)
         server.add(
             "GET",
-            "/v21.0/ig_hashtag_search",
+            "/v24.0/ig_hashtag_search",
             fixture("instagram", "hashtag_search.json", x_app_usage='{"call_count":96,"total_time":10}'),
         )
         result = make(server.base_url).fetch({}, client, NOW)
@@ -170,7 +170,7 @@ def test_hashtag_burst_beyond_max_pages_is_read_over_later_runs() -> None:
     got: list[str] = []
     marks = []
     with replay() as (server, client):
-        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", _recent_media(120, 50))
+        server.add("GET", f"/v24.0/{TAG_ID}/recent_media", _recent_media(120, 50))
         for run in range(4):
             result = make(server.base_url, max_pages=1, own_media=0).fetch(cursor, client, NOW + timedelta(minutes=run))
             got += [i.external_id for i in result.items]
@@ -189,10 +189,10 @@ def test_stale_pending_hashtag_token_walks_again_from_newest() -> None:
         "hashtag_walks": {"kayuagung": {"after": "STALE", "top": "2026-11-02T04:58:00+00:00"}},
     }
     with replay() as (server, client):
-        server.add("GET", f"/v21.0/{TAG_ID}/recent_media", _recent_media(120, 50))
+        server.add("GET", f"/v24.0/{TAG_ID}/recent_media", _recent_media(120, 50))
         server.add(
             "GET",
-            f"/v21.0/{TAG_ID}/recent_media",
+            f"/v24.0/{TAG_ID}/recent_media",
             Reply(400, {"error": {"code": 100, "message": "bad"}}),
             when=query_has(after="STALE"),
         )

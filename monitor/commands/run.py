@@ -17,6 +17,7 @@ from monitor.cli import Context
 from monitor.clock import to_wib
 from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
+from monitor.sources import graph_version_warnings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     warning = calendar_warning(ctx.config.alerts.sla.cuti_bersama, to_wib(ctx.clock.now()).date())
     if warning:  # the LAPOR! clocks would count this year's cuti bersama as working days
         log.warning("%s", warning)
+    for version_warning in graph_version_warnings(ctx.config, to_wib(ctx.clock.now()).date()):
+        log.warning("%s", version_warning)
     for name, reason in service.disabled.items():
         log.info("source %s: %s", name, reason)
     owner = owner_id()
