@@ -176,3 +176,11 @@ def test_wrong_app_password_is_an_auth_failure_without_the_password(pds: FakePds
 def test_missing_app_password_says_which_setting(pds: FakePds) -> None:
     with httpx.Client(timeout=5) as client, pytest.raises(AuthFailed, match="token_env"):
         _collector(pds, password=None).fetch({}, client, NOW)
+
+
+def test_per_run_copies_share_one_session(pds: FakePds) -> None:
+    bsky = _collector(pds)
+    with httpx.Client(timeout=5) as client:
+        bsky.for_run(["Kayuagung"], None).fetch({}, client, NOW)
+        bsky.for_run(["Cengal"], None).fetch({}, client, NOW)
+    assert bsky.logins == 1 and set(pds.searches()) == {"Bearer access-jwt-1"}
