@@ -160,7 +160,8 @@ def load_issue_facts(session: Session, now: datetime, lookback: timedelta) -> li
     since = now - lookback
     rows = session.execute(
         select(IssueEvent.issue_id, IssueEvent.at, IssueEvent.detail)
-        .where(IssueEvent.kind == "stage", IssueEvent.at <= now)
+        # A rise that began before the lookback has expired anyway: older events are not read.
+        .where(IssueEvent.kind == "stage", IssueEvent.at >= since, IssueEvent.at <= now)
         .order_by(IssueEvent.issue_id, IssueEvent.at, IssueEvent.id)
     ).all()
     rising_since: dict[int, datetime] = {}
@@ -175,7 +176,7 @@ def load_issue_facts(session: Session, now: datetime, lookback: timedelta) -> li
     for issue in session.scalars(query.order_by(Issue.id)):
         start = rising_since.get(issue.id)
         if start is None and issue.stage in RISING:
-            start = issue.first_seen  # rose before stage events were recorded
+            start = issue.first_seen  # its rise began before the lookback (so it has expired), or was not recorded
         out.append(
             IssueFacts(
                 id=issue.id,

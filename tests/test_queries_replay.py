@@ -166,3 +166,22 @@ def test_queries_command_prints_defaults_and_tracked(
 
     assert main(["--config", str(config_path), "queries", "--platform", "facebook"]) == 2
     assert "facebook" in capsys.readouterr().err
+
+
+def test_a_rise_is_dated_by_its_stage_event_and_expires(db: Database, config: AppConfig) -> None:
+    from monitor.tracked_queries import EXPIRED, VIRAL, decisions_now
+
+    now = T0 + timedelta(days=3)
+    old = rise(db, now - timedelta(hours=50))  # 48 hours is the default expiry
+    fresh = rise(db, now - timedelta(hours=30))
+    with db.session() as s:
+        # naik -> viral is the same rise: it does not restart the clock.
+        s.add(IssueEvent(issue_id=fresh, at=now - timedelta(hours=1), kind="stage",
+                         detail={"from": "naik", "to": "viral"}, actor="sistem"))
+        s.get(Issue, fresh).stage = "viral"  # type: ignore[union-attr]
+    with db.session() as s:
+        decisions = [d for d in decisions_now(s, config, now) if d.platform == "x"]
+    by_issue = {d.issue_id: d for d in decisions}
+    assert by_issue[old].reason == EXPIRED and not by_issue[old].active
+    assert by_issue[fresh].reason == VIRAL and by_issue[fresh].active
+    assert by_issue[fresh].expires_at == now - timedelta(hours=30) + timedelta(hours=48)
