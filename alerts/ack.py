@@ -84,6 +84,11 @@ def _find(session: Session, token: str | None, alert_id: int | None) -> Alert:
     return alert
 
 
+def find_alert(session: Session, token: str) -> Alert:
+    """The alert with this ack token; :class:`AckError` when there is none."""
+    return _find(session, token, None)
+
+
 def acknowledge(
     session: Session,
     *,

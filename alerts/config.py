@@ -52,7 +52,7 @@ class TelegramTopic(_Strict):
         return f"{self.chat_id}#{self.thread_id}"
 
 
-ButtonAction = Literal["ack", "n", "o", "d"]
+ButtonAction = Literal["ack", "n", "o", "d", "diproses", "selesai"]
 DEFAULT_BUTTONS: tuple[ButtonAction, ...] = ("ack", "n", "d")
 
 
@@ -74,7 +74,8 @@ class WhatsAppCloudSettings(_Strict):
     """Approved template for alerts that ask for confirmation: body {{1}} headline, {{2}} summary,
     {{3}} dashboard link; quick-reply buttons in the order of ``template_buttons``."""
     template_buttons: list[ButtonAction] = Field(default_factory=lambda: list(DEFAULT_BUTTONS))
-    """What each quick-reply button of ``template`` does: ack = Tindak lanjuti, n/o/d = label feedback."""
+    """What each quick-reply button of ``template`` does: ack = Tindak lanjuti, n/o/d = label feedback,
+    diproses/selesai = the agency's answer (the person is asked for the note in the chat)."""
     info_template: str = "oki_info"
     """Approved template without buttons for digests, source and delivery notices (same three parameters)."""
     language: str = "id"

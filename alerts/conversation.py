@@ -74,3 +74,37 @@ def close_conversation(session: Session, number: str) -> None:
     row = session.scalar(select(Source).where(Source.name == ROW_PREFIX + normalise_number(number)))
     if row is not None:
         row.last_success_at = None
+
+
+PENDING_MINUTES = 60
+"""How long a status button waits for its note (the person's next text message)."""
+
+
+def set_pending(session: Session, number: str, action: dict[str, str] | None, now: datetime) -> None:
+    """Remember (or forget, with None) a step that waits for the number's next text as its note."""
+    name = ROW_PREFIX + normalise_number(number)
+    row = session.scalar(select(Source).where(Source.name == name))
+    if row is None:
+        if action is None:
+            return
+        record_inbound(session, number, now)
+        row = session.scalar(select(Source).where(Source.name == name))
+        if row is None:
+            return
+    row.cursor = {"pending": {**action, "at": now.isoformat()}} if action else {}
+
+
+def take_pending(session: Session, number: str, now: datetime) -> dict[str, str] | None:
+    """The step waiting for this number's note, if one is still fresh; it is removed either way."""
+    row = session.scalar(select(Source).where(Source.name == ROW_PREFIX + normalise_number(number)))
+    pending = (row.cursor or {}).get("pending") if row is not None else None
+    if row is None or not isinstance(pending, dict):
+        return None
+    row.cursor = {}
+    try:
+        at = _aware(datetime.fromisoformat(str(pending.get("at"))))
+    except ValueError:
+        return None
+    if _aware(now) - at > timedelta(minutes=PENDING_MINUTES):
+        return None
+    return {str(k): str(v) for k, v in pending.items() if k != "at"}

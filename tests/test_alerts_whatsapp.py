@@ -317,3 +317,45 @@ def test_gateway_refusal_is_retried_with_its_reason(
 def test_cloud_profile_needs_a_phone_number_id(config: AppConfig, wa: WhatsAppStub) -> None:
     with pytest.raises(ValueError, match="phone_number_id"):
         wa_config(config, wa, cloud={"phone_number_id": ""})
+
+
+def test_status_button_asks_for_the_note_and_the_reply_sets_the_answer(
+    sqlite_db: Database, config: AppConfig, wa: WhatsAppStub
+) -> None:
+    from monitor.models import IssueResponse
+
+    db = sqlite_db
+    cfg = wa_config(
+        config,
+        wa,
+        cloud={
+            **wa_config(config, wa).alerts.whatsapp.cloud.model_dump(),
+            "template_buttons": ["ack", "diproses", "selesai"],
+        },
+    )
+    alert = _alert(db, cfg)
+    assert deliver_due(db, cfg, T0).sent == 1
+    buttons = [c["parameters"][0]["payload"] for c in wa.sent()[0]["template"]["components"] if c["type"] == "button"]
+    assert buttons == [f"ack:{alert.ack_token}", f"st:diproses:{alert.ack_token}", f"st:selesai:{alert.ack_token}"]
+    at = (T0 + timedelta(minutes=5)).timestamp()
+    with TestClient(create_app(cfg, db, SimulatedClock(T0 + timedelta(minutes=5)))) as client:
+        assert _post(client, *wa.press_button(WA_ID, buttons[1], at=at)) == 200
+        assert "Tulis catatan tindak lanjut" in wa.sent()[-1]["text"]["body"]
+        with db.session() as s:
+            assert s.get(Issue, alert.issue_id).response_status != "diproses"  # type: ignore[union-attr]
+        assert _post(client, *wa.user_writes(WA_ID, "Tim PUPR sudah menambal jalan di Cengal", at=at)) == 200
+        assert wa.sent()[-1]["text"]["body"].startswith(f"Status isu OKI-{alert.issue_id} sekarang Diproses")
+        # A later chat message is just a message: nothing waits for a note any more.
+        assert _post(client, *wa.user_writes(WA_ID, "terima kasih", at=at)) == 200
+    with db.session() as s:
+        issue = s.get(Issue, alert.issue_id)
+        assert issue is not None and issue.response_status == "diproses" and issue.acknowledged_at is not None
+        steps = s.scalars(select(IssueResponse).where(IssueResponse.issue_id == issue.id)).all()
+        noted = [r for r in steps if r.status == "diproses"]
+        assert (
+            len(noted) == 1
+            and noted[0].channel == "whatsapp"
+            and noted[0].note == "Tim PUPR sudah menambal jalan di Cengal"
+        )
+        assert noted[0].actor == f"whatsapp:+{WA_ID}"
+    assert len([m for m in wa.sent() if m["type"] == "text"]) == 2

@@ -40,11 +40,12 @@ from sqlalchemy.orm import Session
 
 from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import WhatsAppCloudSettings, WhatsAppGatewaySettings, WhatsAppSettings
-from alerts.conversation import close_conversation, normalise_number, record_inbound
+from alerts.conversation import close_conversation, normalise_number, record_inbound, set_pending, take_pending
 from alerts.render import FEEDBACK_LABELS
 from monitor.config import AppConfig, secret
 from monitor.db import Database
-from monitor.models import Delivery, DeliveryAttempt
+from monitor.models import Delivery, DeliveryAttempt, Issue
+from monitor.response import DIPROSES, NOTE_PROMPTS, SELESAI, status_label
 
 log = logging.getLogger(__name__)
 
@@ -179,20 +180,25 @@ class CloudClient:
         raise classify_error(response.status_code, body, response.headers.get("Retry-After"))
 
 
+STATUS_ACTIONS = (DIPROSES, SELESAI)
+"""Answer steps a button can start; both need a note, asked for in the chat."""
+
+
 def _payloads(message: OutgoingMessage) -> dict[str, str]:
-    """Button action → payload: ``ack`` → ``ack:<token>``, ``n`` → ``fb:n:<token>``, from the alert's buttons."""
+    """Button action → payload from the alert's buttons: ``ack:<token>``, ``fb:n:<token>``, ``st:diproses:<token>``."""
     out: dict[str, str] = {}
     for row in message.buttons:
         for b in row:
             data = b.callback_data or ""
             if data.startswith("ack:"):
                 out["ack"] = data
+                out |= {status: f"st:{status}:{data[4:]}" for status in STATUS_ACTIONS}
             elif data.startswith("fb:") and data.count(":") == 2:
                 out[data.split(":")[1]] = data
     return out
 
 
-BUTTON_TITLES = {"ack": "Tindak lanjuti", **FEEDBACK_LABELS}
+BUTTON_TITLES = {"ack": "Tindak lanjuti", **FEEDBACK_LABELS, DIPROSES: "Sedang diproses", SELESAI: "Sudah selesai"}
 """Reply-button titles (at most 20 characters each on WhatsApp)."""
 
 
@@ -431,22 +437,70 @@ def _button_payload(msg: dict[str, Any]) -> str | None:
 
 
 def apply_button(session: Session, config: AppConfig, payload: str, actor: str, now: datetime) -> str:
-    """Do what a button's payload asks (acknowledge, feedback); return the sentence to answer with."""
+    """Do what a button's payload asks (acknowledge, feedback, start a status step); return the reply."""
     from alerts.ack import AckError, acknowledge, record_feedback
 
     try:
         if payload.startswith("ack:"):
-            alert = acknowledge(session, token=payload[4:], actor=actor, now=now, config=config)
-            issue = f" untuk isu OKI-{alert.issue_id}" if alert.issue_id is not None else ""
-            return f"Dicatat{issue}, terima kasih. Silakan tindak lanjuti."
+            alert = acknowledge(session, token=payload[4:], actor=actor, now=now, config=config, channel="whatsapp")
+            which = f" untuk isu OKI-{alert.issue_id}" if alert.issue_id is not None else ""
+            return f"Dicatat{which}, terima kasih. Silakan tindak lanjuti."
         if payload.startswith("fb:") and payload.count(":") == 2:
             _, code, token = payload.split(":")
             return record_feedback(session, token=token, code=code, actor=actor, now=now, source="whatsapp")
         if payload == "noop":
             return "Tidak ada unggahan contoh untuk diberi label pada peringatan ini."
+        if payload.startswith("st:") and payload.count(":") == 2:
+            _, status, token = payload.split(":")
+            if status not in STATUS_ACTIONS:
+                return "Perintah tidak dikenal."
+            issue = _issue_for_answer(session, config, token)
+            set_pending(session, actor.removeprefix("whatsapp:+"), {"status": status, "token": token}, now)
+            return (
+                f"{NOTE_PROMPTS[status]} untuk isu OKI-{issue.id} (status {status_label(status)}): "
+                "balas pesan ini dengan teks dalam 1 jam."
+            )
     except AckError as exc:
         return str(exc)
     return "Perintah tidak dikenal."
+
+
+def _issue_for_answer(session: Session, config: AppConfig, token: str) -> Issue:
+    """The issue an alert's status button answers; only the agency responsible for it may answer."""
+    from alerts.ack import AckError, find_alert, speaks_for_issue
+
+    alert = find_alert(session, token)
+    issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
+    if issue is None:
+        raise AckError("Peringatan ini tidak menyangkut satu isu; ubah status lewat dasbor.")
+    if not speaks_for_issue(alert, issue, config):
+        raise AckError("Hanya dinas penanggung jawab yang dapat mengubah status isu ini; lihat dasbor.")
+    return issue
+
+
+def apply_note(session: Session, config: AppConfig, sender: str, text: str, now: datetime) -> str | None:
+    """A text that answers a status button: the step is done with it as its note. None when nothing waits."""
+    from alerts.ack import AckError
+    from monitor.respond import RespondError, set_status
+
+    pending = take_pending(session, sender, now)
+    if pending is None:
+        return None
+    try:
+        issue = _issue_for_answer(session, config, pending.get("token", ""))
+        step = set_status(
+            session,
+            config,
+            issue,
+            pending.get("status", ""),
+            text,
+            actor=f"whatsapp:+{sender}",
+            channel="whatsapp",
+            now=now,
+        )
+    except (AckError, RespondError) as exc:
+        return str(exc)
+    return f"Status isu OKI-{issue.id} sekarang {status_label(step.status)}; catatan dicatat. Terima kasih."
 
 
 def _status_failure(session: Session, config: AppConfig, status: dict[str, Any], now: datetime) -> None:
@@ -514,6 +568,11 @@ def handle_webhook(
                     if payload:
                         answer = apply_button(session, config, payload, f"whatsapp:+{sender}", now)
                         replies.append((sender, answer, msg.get("id")))
+                    elif msg.get("type") == "text":
+                        body_text = str((msg.get("text") or {}).get("body") or "")
+                        noted = apply_note(session, config, sender, body_text, now)
+                        if noted is not None:
+                            replies.append((sender, noted, msg.get("id")))
                 for status in value.get("statuses") or []:
                     if (status or {}).get("status") == "failed":
                         _status_failure(session, config, status, now)
