@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -481,6 +481,9 @@ class XCollector:
             for item in walk.items:
                 if item.external_id not in known:  # the same post under two queries is sent once
                     known.add(item.external_id)
+                    if query in self.tracked:
+                        # Which rising incident fetched it: run_source adds the incident's place.
+                        item = replace(item, extra={**item.extra, "tracked_query": query})
                     items.append(item)
             if walk.stopped:
                 break

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from collectors.base import AuthFailed, Collector, RateLimited, SourceError
+from collectors.base import AuthFailed, Collector, RateLimited, RawItem, SourceError
 from collectors.common import MAX_NOTES, collecting_notes
 from monitor import redact
 from monitor.clock import format_wib
@@ -62,12 +64,15 @@ def run_source(
     force: bool = False,
     rng: random.Random | None = None,
     tracked: Sequence[str] = (),
+    incidents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CollectReport:
     """Fetch new items of one source and store them; the cursor moves only after the items are stored.
 
     ``tracked`` are queries following rising incidents (``monitor.tracked_queries``); a collector
     with ``for_run(tracked, calls_left)`` searches them too this run, and is told what is left of
-    the source's ``daily_call_budget`` today.
+    the source's ``daily_call_budget`` today. ``incidents`` maps a tracked query to its issue and
+    place; an item fetched by it (``extra["tracked_query"]`` or ``extra["query"]``) is stored with
+    that as ``extra["incident"]``, so classification knows which place the search was about.
     """
     rng = rng or random.Random()
     ingestor = ingestor or Ingestor(config)
@@ -98,6 +103,8 @@ def run_source(
     except (httpx.HTTPError, ValueError, OverflowError) as exc:
         return _record_failure(db, src, source_id, SourceError(f"{exc.__class__.__name__}: {exc}"), now, rng)
     reasons = list(notes)
+    if incidents:
+        result = dataclasses.replace(result, items=[_with_incident(item, incidents) for item in result.items])
     try:
         with db.session() as session:
             stored_row = session.get(Source, source_id)
@@ -155,6 +162,12 @@ def run_source(
         rejected=rejected,
         reasons=reasons,
     )
+
+
+def _with_incident(item: RawItem, incidents: Mapping[str, Mapping[str, Any]]) -> RawItem:
+    query = item.extra.get("tracked_query") or item.extra.get("query")
+    incident = incidents.get(query) if isinstance(query, str) else None
+    return dataclasses.replace(item, extra={**item.extra, "incident": dict(incident)}) if incident else item
 
 
 def _count_calls(row: Source, calls: int, now: datetime) -> None:

@@ -95,6 +95,7 @@ def classify_new(
     started = time.perf_counter()
     labels = classifier.predict(texts)
     observe_classify(time.perf_counter() - started)
+    labels = _incident_places(session, posts, texts, labels)
     rows: list[dict[str, object]] = []
     kept_ids: list[int] = []
     filtered_ids: list[int] = []
@@ -142,6 +143,34 @@ def classify_new(
     kept = len(kept_ids)
     _add_scope_counts(session, counts)
     return len(posts), kept
+
+
+def _incident_places(session: Session, posts: Sequence[Any], texts: list[str], labels: list[Labels]) -> list[Labels]:
+    """A post a rising incident's tracked query fetched names the incident's place (monitor/tracked_queries.py).
+
+    Only the few posts stored with ``extra["incident"]`` are read again (a text match on the JSON
+    keeps the others' extra unread).
+    """
+    from sqlalchemy import Text, cast
+
+    from monitor.tracked_queries import place_from_incident
+
+    first, last = posts[0].id, posts[-1].id
+    found = {
+        post_id: extra["incident"]
+        for post_id, extra in session.execute(
+            select(Post.id, Post.extra).where(
+                Post.id >= first, Post.id <= last, cast(Post.extra, Text).like('%"incident"%')
+            )
+        )
+        if isinstance(extra, dict) and isinstance(extra.get("incident"), dict)
+    }
+    if not found:
+        return labels
+    return [
+        place_from_incident(lab, text, found[post.id]) if post.id in found else lab
+        for post, text, lab in zip(posts, texts, labels, strict=True)
+    ]
 
 
 def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, str, str], list[float]]) -> None:

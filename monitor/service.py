@@ -104,6 +104,7 @@ class MonitorService:
         with self.db.session() as session:
             # Rising incidents' places and words, searched too while they rise (monitor/tracked_queries.py).
             tracked = tracked_for(session, self.config, now, src.kind)
+        queries = [d.query for d in tracked if d.query]
         return run_source(
             self.db,
             self.config,
@@ -113,7 +114,8 @@ class MonitorService:
             now,
             ingestor=self._ingestor,
             force=force,
-            tracked=tracked,
+            tracked=queries,
+            incidents={d.query: d.incident() for d in tracked if d.query},
         )
 
     def pipeline(self) -> PipelineReport:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from classifiers.labels import Labels
 from collectors.queries import SEARCHABLE, tracked_query
 
 RISING = frozenset({"naik", "viral"})
@@ -90,6 +91,12 @@ class TrackedQuery:
     places: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
     expires_at: datetime | None = None
+    kecamatan: str | None = None
+    desa: str | None = None
+
+    def incident(self) -> dict[str, object]:
+        """What a post fetched by this query carries (``extra["incident"]``): which issue, which place."""
+        return {"issue_id": self.issue_id, "kecamatan": self.kecamatan, "desa": self.desa}
 
 
 def key_words(terms: Mapping[str, float], places: Sequence[str], limit: int) -> tuple[str, ...]:
@@ -139,9 +146,14 @@ def decide(issues: Iterable[IssueFacts], now: datetime, budget: Budget) -> list[
             else:
                 used[platform] += 1
                 reason = VIRAL if issue.stage == "viral" else RISING_REASON
-                out.append(TrackedQuery(issue.id, platform, True, reason, query, places, words, expires))
+                out.append(
+                    TrackedQuery(
+                        issue.id, platform, True, reason, query, places, words, expires, issue.kecamatan, issue.desa
+                    )
+                )
                 continue
-            out.append(TrackedQuery(issue.id, platform, False, reason, None, places, words, expires))
+            place = (issue.kecamatan, issue.desa)
+            out.append(TrackedQuery(issue.id, platform, False, reason, None, places, words, expires, *place))
     return out
 
 
@@ -214,12 +226,48 @@ def decisions_now(session: Session, config: object, now: datetime) -> list[Track
     return decide(load_issue_facts(session, now, budget.expiry), now, budget)
 
 
-def tracked_for(session: Session, config: object, now: datetime, platform: str) -> list[str]:
-    """The tracked queries a source of ``platform`` adds to this run."""
+def tracked_for(session: Session, config: object, now: datetime, platform: str) -> list[TrackedQuery]:
+    """The active tracked queries a source of ``platform`` adds to this run."""
     budget = budget_of(config)
     if budget is None or platform not in budget.platforms:
         return []
-    return active_queries(decisions_now(session, config, now), platform)
+    return [d for d in decisions_now(session, config, now) if d.active and d.platform == platform and d.query]
+
+
+def place_from_incident(labels: Labels, text: str, incident: Mapping[str, object]) -> Labels:
+    """Labels of a post fetched by a rising incident's query, with the incident's place when the text names it.
+
+    The tracked query asked for the incident's place AND its words without the look-alikes, so a
+    post that names the desa ("jembatan gantung di Bangsal putus") is about that desa even when
+    the name alone is too common to count as OKI evidence ("Bangsal" needs "desa" before it).
+    Not when the text points elsewhere (a neighbour's or a namesake's region, an OIC-like
+    confuser): then the classifier's labels stand. Pure.
+    """
+    from dataclasses import replace
+
+    from classifiers.gazetteer import find_places
+    from classifiers.normalise import normalise
+
+    if labels.relevant and labels.kecamatan:
+        return labels
+    kecamatan = incident.get("kecamatan")
+    desa = incident.get("desa")
+    if not isinstance(kecamatan, str) or not kecamatan:
+        return labels
+    words = f" {normalise(text)} "
+    names_desa = isinstance(desa, str) and bool(desa) and f" {normalise(desa)} " in words
+    names_kecamatan = f" {normalise(kecamatan)} " in words
+    if not (names_desa or names_kecamatan):
+        return labels
+    evidence = find_places(text)
+    if evidence.neighbour or evidence.confuser:
+        return labels
+    return replace(
+        labels,
+        relevant=True,
+        kecamatan=kecamatan,
+        desa=desa if names_desa and isinstance(desa, str) else labels.desa,
+    )
 
 
 __all__ = [
@@ -231,5 +279,6 @@ __all__ = [
     "decisions_now",
     "key_words",
     "load_issue_facts",
+    "place_from_incident",
     "tracked_for",
 ]

@@ -18,10 +18,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from classifiers.labels import Labels
 from monitor.clock import SimulatedClock
 from monitor.config import AppConfig, parse_config
 from monitor.db import Database
-from monitor.models import Issue, IssueEvent, Post, Source
+from monitor.models import Issue, IssueEvent, Label, Post, Source
+from monitor.pipeline import classify_new
 from monitor.service import MonitorService
 from tests.test_collectors_platforms_replay import replay
 from tests.x_search_server import Tweet, XSearch
@@ -45,6 +47,40 @@ ELSEWHERE = [
     "Bangsal rumah sakit penuh pasien DBD",  # a ward, not the village: no incident word
     "Jembatan ambruk di Tanjung Raja, Ogan Ilir, jangan lewat dulu",  # the neighbour's look-alike
 ]
+
+
+class StubModel:
+    """What the shipped model said of these texts (oki-monitor classify): a complaint, not placed in OKI."""
+
+    version = "stub"
+
+    def predict(self, texts: list[str]) -> list[Labels]:
+        return [
+            Labels(
+                relevant="Pampangan" in t, relevance_score=0.3, is_complaint=True, complaint_score=0.9,
+                topic="infrastruktur", topic_score=0.9, kecamatan="Pampangan" if "Pampangan" in t else None,
+                desa=None, urgent=False, urgency_cues=(), confidence=0.8, needs_triage=False, model_version="stub",
+            )
+            for t in texts
+        ]
+
+
+def test_incident_place_only_when_the_text_names_it_and_points_nowhere_else() -> None:
+    from monitor.tracked_queries import place_from_incident
+
+    model = StubModel()
+    incident = {"issue_id": 1, "kecamatan": "Pampangan", "desa": "Bangsal"}
+    [bangsal, neighbour, unnamed] = model.predict([
+        "Jembatan gantung di Bangsal putus, anak sekolah nyebrang pakai rakit",
+        "Jembatan gantung Bangsal putus, arah Tanjung Raja Ogan Ilir macet",
+        "Jembatan gantung putus lagi",
+    ])
+    placed = place_from_incident(bangsal, BANGSAL_ONLY[0], incident)
+    assert placed.relevant and (placed.kecamatan, placed.desa) == ("Pampangan", "Bangsal")
+    assert place_from_incident(neighbour, "Jembatan gantung Bangsal putus, arah Tanjung Raja Ogan Ilir macet",
+                               incident) == neighbour
+    assert place_from_incident(unnamed, "Jembatan gantung putus lagi", incident) == unnamed
+    assert place_from_incident(bangsal, BANGSAL_ONLY[0], {"issue_id": 1}) == bangsal
 
 
 def make_config(base_url: str) -> AppConfig:
@@ -120,6 +156,22 @@ def test_bangsal_posts_are_fetched_once_the_issue_rises(db: Database, env: None)
             assert tracked.startswith("(Bangsal OR Pampangan) (jembatan OR gantung OR putus)"), tracked
             assert set(BANGSAL_ONLY) <= stored_texts(db), "the rest of the incident is fetched"
             assert not set(ELSEWHERE) & stored_texts(db), "no look-alike, no hospital ward"
+            with db.session() as s:
+                extras = {p.text: p.extra for p in s.scalars(select(Post))}
+            incident = {"issue_id": issue_id, "kecamatan": "Pampangan", "desa": "Bangsal"}
+            assert all(extras[text]["incident"] == incident for text in BANGSAL_ONLY)
+            assert all("incident" not in extras[text] for text in NAMING_PAMPANGAN), "fetched before the rise"
+
+            # Classification: the model alone calls "…di Bangsal putus" not OKI ("Bangsal" needs "desa"
+            # before it); fetched by the incident's query, it is the incident's place.
+            with db.session() as s:
+                classified, _kept = classify_new(s, StubModel(), service.config, clock.now())
+            assert classified == len(NAMING_PAMPANGAN) + len(BANGSAL_ONLY)
+            with db.session() as s:
+                rows = s.execute(select(Post, Label).join(Label, Label.post_id == Post.id))
+                labels = {p.text: lab for p, lab in rows}
+            for text in BANGSAL_ONLY:
+                assert labels[text].relevant and (labels[text].kecamatan, labels[text].desa) == ("Pampangan", "Bangsal")
 
             with db.session() as s:
                 row = s.scalar(select(Source).where(Source.name == "x-oki"))
