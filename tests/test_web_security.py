@@ -80,6 +80,12 @@ def test_wait_counts_from_the_last_failure_and_the_longest_key_decides() -> None
     assert wait_seconds([(five, ACCOUNT), (address, ADDRESS)], T0) == 32.0
 
 
+def test_a_stamp_from_an_attempt_that_got_the_lock_first_never_blocks_a_free_attempt() -> None:
+    # Worker B read the time, then waited for A's row lock; A stamped a later time.
+    assert wait_seconds([(Counter(3, T0 + timedelta(seconds=1)), ACCOUNT)], T0) == 0
+    assert wait_seconds([(Counter(5, T0 + timedelta(seconds=1)), ACCOUNT)], T0) == 3.0
+
+
 def test_a_quiet_counter_is_forgotten() -> None:
     policy = ThrottlePolicy(free=1, forget_after=timedelta(minutes=10))
     busy = Counter(9, T0)

@@ -87,9 +87,10 @@ def wait_seconds(counters: Sequence[tuple[Counter | None, ThrottlePolicy]], now:
     longest = 0.0
     for counter, policy in counters:
         failures = current(counter, policy, now)
-        if counter is None or failures == 0:
-            continue
-        ready = counter.last_failure_at + timedelta(seconds=delay_after(failures, policy))
+        delay = delay_after(failures, policy)
+        if counter is None or delay <= 0:
+            continue  # within the free allowance: never a wait, whatever the stamps say
+        ready = counter.last_failure_at + timedelta(seconds=delay)
         longest = max(longest, (ready - now).total_seconds())
     return longest
 
@@ -174,6 +175,9 @@ class LoginThrottle:
                     .with_for_update()
                 )
             }
+            # The time once the locks are held: an attempt that waited for another's lock must not
+            # find that attempt's stamp in its future.
+            now = max(self._now(), *(c.last_failure_at for c in rows.values()))
             wait = wait_seconds([(rows.get(key), policy) for key, policy in keys], now)
             if wait > 0:
                 return wait
