@@ -57,6 +57,25 @@ def test_alerts_were_delivered_by_email_and_telegram_with_ack_and_escalation(dem
     assert acked is not None
 
 
+def test_pupr_duty_officer_gets_the_road_alert_on_whatsapp(demo: DemoResult) -> None:
+    from alerts.conversation import normalise_number
+    from monitor.demo.runner import DEMO_WHATSAPP_NUMBER
+
+    assert demo.whatsapp_messages, "no message reached the local WhatsApp Cloud API"
+    assert all(m["to"] == normalise_number(DEMO_WHATSAPP_NUMBER) for m in demo.whatsapp_messages)
+    alerts = [
+        m for m in demo.whatsapp_messages if m["type"] == "template" and m["template"]["name"] == "oki_peringatan"
+    ]
+    headlines = [m["template"]["components"][0]["parameters"][0]["text"] for m in alerts]
+    assert any(f"OKI-{demo.road_issue_id} " in h for h in headlines), headlines
+    assert any("pesan WhatsApp (Cloud API lokal):" in line for line in demo.lines)
+    with demo.db.session() as s:
+        from monitor.models import Delivery
+
+        sent = s.scalars(select(Delivery).where(Delivery.channel == "whatsapp", Delivery.status == "sent")).all()
+    assert len(sent) == len(demo.whatsapp_messages)
+
+
 def test_demo_used_several_real_sources(demo: DemoResult) -> None:
     with demo.db.session() as s:
         used = {src.kind for src in s.scalars(select(Source)) if src.items_total > 0}

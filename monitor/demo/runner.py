@@ -1,8 +1,9 @@
 """Replays the bundled scenario through the real collectors, pipeline and alert delivery, offline.
 
 A local HTTP server serves the scenario in each source's wire format as it
-would look at the simulated time; a local SMTP server (aiosmtpd) and a local
-Telegram Bot API stub receive the alerts. Nothing touches the internet.
+would look at the simulated time; a local SMTP server (aiosmtpd), a local
+Telegram Bot API stub and a local WhatsApp Cloud API stub receive the alerts.
+Nothing touches the internet.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ log = logging.getLogger(__name__)
 STEP = timedelta(minutes=10)
 DEMO_TOKEN_ENV = "OKI_DEMO_TELEGRAM_TOKEN"
 DEMO_TOKEN = "123456789:DEMO-token-not-secret"
+DEMO_WHATSAPP_TOKEN_ENV = "OKI_DEMO_WHATSAPP_TOKEN"
+DEMO_WHATSAPP_TOKEN = "EAAG-demo-whatsapp-token-not-secret"
+DEMO_WHATSAPP_NUMBER = "0812-7000-0001"
+"""The PUPR duty officer's phone in the demo (alerts reach it as WhatsApp templates)."""
 
 
 @dataclass
@@ -63,11 +68,22 @@ class DemoResult:
     road_issue_id: int | None = None
     emails: list[Any] = field(default_factory=list)
     telegram_messages: list[Any] = field(default_factory=list)
+    whatsapp_messages: list[dict[str, Any]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
 
 
-def demo_config(base: AppConfig, db_url: str, replay_base: str, smtp_port: int, telegram_base: str) -> AppConfig:
-    """The shipped config with sources and channels pointed at the local demo servers."""
+def demo_config(
+    base: AppConfig,
+    db_url: str,
+    replay_base: str,
+    smtp_port: int,
+    telegram_base: str,
+    whatsapp_base: str | None = None,
+) -> AppConfig:
+    """The shipped config with sources and channels pointed at the local demo servers.
+
+    With ``whatsapp_base``, PUPR's duty officer also gets its alerts on WhatsApp (Cloud API profile).
+    """
     from monitor.demo.replay_server import demo_sources
 
     data = base.model_dump(by_alias=True)
@@ -75,6 +91,25 @@ def demo_config(base: AppConfig, db_url: str, replay_base: str, smtp_port: int, 
     data["sources"] = demo_sources(replay_base)
     data["alerts"]["smtp"].update({"host": "127.0.0.1", "port": smtp_port, "security": "none", "enabled": True})
     data["alerts"]["telegram"].update({"api_base": telegram_base, "token_env": DEMO_TOKEN_ENV, "enabled": True})
+    if whatsapp_base is not None:
+        from monitor.demo.whatsapp_stub import PHONE_NUMBER_ID
+
+        data["alerts"]["whatsapp"].update(
+            {
+                "enabled": True,
+                "profile": "cloud",
+                "per_recipient_interval_seconds": 0,  # simulated time: no real pause between messages
+                "cloud": {
+                    **data["alerts"]["whatsapp"]["cloud"],
+                    "api_base": whatsapp_base,
+                    "phone_number_id": PHONE_NUMBER_ID,
+                    "token_env": DEMO_WHATSAPP_TOKEN_ENV,
+                },
+            }
+        )
+        for agency in data["agencies"]:
+            if agency["code"] == "pupr":
+                agency["whatsapp_numbers"] = [DEMO_WHATSAPP_NUMBER]
     return AppConfig.model_validate(data)
 
 
@@ -88,6 +123,7 @@ def _demo_environment() -> Iterator[None]:
 
     values = {
         DEMO_TOKEN_ENV: DEMO_TOKEN,
+        DEMO_WHATSAPP_TOKEN_ENV: DEMO_WHATSAPP_TOKEN,
         DEMO_X_TOKEN_ENV: "demo-x-token-not-secret",
         DEMO_YOUTUBE_KEY_ENV: "demo-youtube-key-not-secret",
     }
@@ -136,6 +172,7 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
     """Run the whole scenario; returns what happened (the report is in ``result.lines``)."""
     from monitor.demo.replay_server import ReplayServer
     from monitor.demo.telegram_stub import TelegramStub
+    from monitor.demo.whatsapp_stub import WhatsAppStub
 
     started = time.perf_counter()
     prepare_workdir(workdir)
@@ -146,8 +183,16 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
         ReplayServer(posts, clock.now) as replay,
         SmtpSink() as smtp,
         TelegramStub(DEMO_TOKEN) as telegram,
+        WhatsAppStub(DEMO_WHATSAPP_TOKEN, "demo-app-secret") as whatsapp,
     ):
-        cfg = demo_config(base, f"sqlite:///{workdir / 'demo.db'}", replay.base_url, smtp.port, telegram.base_url)
+        cfg = demo_config(
+            base,
+            f"sqlite:///{workdir / 'demo.db'}",
+            replay.base_url,
+            smtp.port,
+            telegram.base_url,
+            whatsapp.base_url,
+        )
         db = Database(cfg.database_url, sqlite_synchronous="NORMAL")  # a throw-away database
         db.upgrade()
         service = MonitorService(cfg, db, clock)
@@ -176,6 +221,7 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
         service.close()
         result.emails = list(smtp.received)
         result.telegram_messages = list(telegram.sent_messages())
+        result.whatsapp_messages = whatsapp.sent()
     result.posts_served = len(posts)
     result.peak_at = peak_time(posts)
     result.seconds = time.perf_counter() - started
@@ -267,6 +313,12 @@ def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
     else:
         lines.append("Isu jalan rusak Cengal: TIDAK ada peringatan (periksa konfigurasi)")
     lines.append(
-        f"Email diterima server SMTP lokal: {len(result.emails)}; pesan Telegram: {len(result.telegram_messages)}"
+        f"Email diterima server SMTP lokal: {len(result.emails)}; pesan Telegram: {len(result.telegram_messages)}; "
+        f"pesan WhatsApp (Cloud API lokal): {len(result.whatsapp_messages)}"
     )
+    issue_alerts = [m for m in result.whatsapp_messages if (m.get("template") or {}).get("name") == "oki_peringatan"]
+    if issue_alerts:
+        body = [c for c in issue_alerts[0]["template"].get("components", []) if c.get("type") == "body"]
+        params = [str(p.get("text", "")) for c in body for p in c.get("parameters", [])]
+        lines.append(f"  WhatsApp pertama tentang isu ke petugas PUPR (templat): {params[0] if params else '-'}")
     lines.append(f"Selesai dalam {result.seconds:.1f} detik.")
