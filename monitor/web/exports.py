@@ -31,6 +31,11 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def plain_cell(value: str) -> str:
+    """A text cell a spreadsheet app will not run as a formula."""
+    return _cell(value)
+
+
 def _values(row: TrendRow) -> list[str | int | float]:
     return [
         row.bucket.strftime("%Y-%m-%d %H:%M"),

@@ -239,3 +239,44 @@ def heatmap(
                 )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    top: float | None = None,
+    unit: str = "",
+    title: str = "",
+    width: int = 640,
+) -> str:
+    """Horizontal bars, one per label, the value written after each bar; None is "no data" (no bar, a dash)."""
+    char = 6.0
+    label_w = round(8 + char * max((len(x) for x in labels), default=0))
+    row_h, pad_t = 22, 6
+    height = pad_t * 2 + row_h * max(len(labels), 1)
+    scale_top = top if top is not None else nice_ceiling(max((v for v in values if v is not None), default=0.0))
+    scale_top = scale_top or 1.0
+    bar_w = width - label_w - 60
+    parts = [
+        f'<svg class="chart bars" viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="img">',
+        f"<title>{escape(title)}</title>" if title else "",
+    ]
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        y = pad_t + i * row_h
+        baseline = _fmt(y + row_h * 0.65)
+        parts.append(f'<text x="{label_w - 4}" y="{baseline}" text-anchor="end" class="tick">{escape(label)}</text>')
+        if v is None:
+            parts.append(f'<text x="{label_w + 4}" y="{_fmt(y + row_h * 0.65)}" class="tick">-</text>')
+            continue
+        w = max(bar_w * min(v, scale_top) / scale_top, 1.0)
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 3}" width="{_fmt(w)}" height="{row_h - 6}" fill="#0969da">'
+            f"<title>{escape(label)}: {escape(number_id(v, 1))}{escape(unit)}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{_fmt(label_w + w + 4)}" y="{_fmt(y + row_h * 0.65)}" class="tick">'
+            f"{escape(number_id(v, 0))}{escape(unit)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
