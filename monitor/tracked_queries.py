@@ -196,13 +196,23 @@ def load_issue_facts(session: Session, now: datetime, lookback: timedelta) -> li
                 status=issue.status,
                 kecamatan=issue.kecamatan,
                 desa=issue.desa,
-                terms=dict(issue.terms or {}),
+                terms=_word_weights(issue.terms),
                 score=float(issue.score or 0.0),
                 rising_since=start,
                 title=issue.title,
             )
         )
     return out
+
+
+def _word_weights(terms: object) -> dict[str, float]:
+    """The word weights of ``issues.terms`` (``{"w": {word: weight}, "sigs": ..., "t": ...}``)."""
+    if not isinstance(terms, dict):
+        return {}
+    words = terms.get("w", terms)
+    if not isinstance(words, dict):
+        return {}
+    return {str(w): float(v) for w, v in words.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def budget_of(config: object) -> Budget | None:

@@ -22,7 +22,7 @@ from classifiers.labels import Labels
 from monitor.clock import SimulatedClock
 from monitor.config import AppConfig, parse_config
 from monitor.db import Database
-from monitor.models import Issue, IssueEvent, Label, Post, Source
+from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, Source
 from monitor.pipeline import classify_new
 from monitor.service import MonitorService
 from tests.test_collectors_platforms_replay import replay
@@ -119,7 +119,7 @@ def rise(db: Database, at: datetime) -> int:
             last_seen=at,
             created_at=at - timedelta(hours=1),
             updated_at=at,
-            terms={"jembatan": 4.0, "gantung": 3.0, "putus": 3.0, "warga": 1.0, "isolasi": 1.0},
+            terms={"w": {"jembatan": 4.0, "gantung": 3.0, "putus": 3.0, "warga": 1.0, "isolasi": 1.0}, "sigs": []},
         )
         s.add(issue)
         s.flush()
@@ -237,3 +237,60 @@ def test_a_rise_is_dated_by_its_stage_event_and_expires(db: Database, config: Ap
     assert by_issue[old].reason == EXPIRED and not by_issue[old].active
     assert by_issue[fresh].reason == VIRAL and by_issue[fresh].active
     assert by_issue[fresh].expires_at == now - timedelta(hours=30) + timedelta(hours=48)
+
+
+class GazetteerModel:
+    """A stand-in for the model that places posts the way the gazetteer does ("Bangsal" alone is not OKI)."""
+
+    version = "gazetteer-stub"
+
+    def predict(self, texts: list[str]) -> list[Labels]:
+        from classifiers.gazetteer import find_places
+
+        out = []
+        for t in texts:
+            ev = find_places(t)
+            placed = bool(ev.kecamatan) and not ev.neighbour and not ev.confuser
+            out.append(
+                Labels(
+                    relevant=placed, relevance_score=0.9 if placed else 0.2, is_complaint=True, complaint_score=0.9,
+                    topic="infrastruktur", topic_score=0.9, kecamatan=ev.kecamatan if placed else None,
+                    desa=ev.desa if placed else None, urgent=False, urgency_cues=(), confidence=0.8,
+                    needs_triage=False, model_version=self.version,
+                )
+            )
+        return out
+
+
+def test_the_whole_incident_ends_in_one_issue(sqlite_db: Database, env: None) -> None:
+    from monitor.pipeline import run_pipeline
+
+    search = XSearch()
+    for n, text in enumerate([*NAMING_PAMPANGAN, *BANGSAL_ONLY], start=1):
+        search.add(Tweet(1990000000000000000 + n, text, T0 - timedelta(minutes=60 - n)))
+    clock = SimulatedClock(T0)
+    model = GazetteerModel()
+    with replay() as (server, client):
+        server.add("GET", SEARCH, search)
+        service = MonitorService(make_config(server.base_url), sqlite_db, clock, classifier=model, client=client)
+        try:
+            assert service.collect("x-oki").ok
+            run_pipeline(sqlite_db, model, service.config, clock.now())
+            with sqlite_db.session() as s:
+                [issue] = s.scalars(select(Issue)).all()
+                assert (issue.kecamatan, issue.desa) == ("Pampangan", "Bangsal")
+                issue.stage = "naik"  # what assess decides once the incident spreads
+                s.add(IssueEvent(issue_id=issue.id, at=clock.now(), kind="stage",
+                                 detail={"from": "baru", "to": "naik"}, actor="sistem"))
+                issue_id = issue.id
+            clock.advance(timedelta(minutes=15))
+            assert service.collect("x-oki").ok
+            run_pipeline(sqlite_db, model, service.config, clock.now())
+        finally:
+            service.close()
+    with sqlite_db.session() as s:
+        members = {p.text for p in s.scalars(select(Post).join(IssuePost, IssuePost.post_id == Post.id)
+                                              .where(IssuePost.issue_id == issue_id))}
+        issues = s.scalars(select(Issue.id)).all()
+    assert members == {*NAMING_PAMPANGAN, *BANGSAL_ONLY}, "every post of the incident is in its issue"
+    assert issues == [issue_id]
