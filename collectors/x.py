@@ -17,7 +17,7 @@ import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -427,8 +427,13 @@ class XCollector:
         if self.calls_left is not None:
             cap = min(cap, self.calls_left)
         if cap <= 0:
-            log.info("source %s: daily call budget spent; no search until the next UTC day", self.name)
-            return FetchResult(items=[], cursor=dict(cursor), rate_limit=self._rate(RateLimit()))
+            # Shown as the source's state (and its back-off) until the UTC day turns, like any other limit.
+            midnight = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time.min, tzinfo=UTC)
+            raise RateLimited(
+                f"source {self.name}: anggaran panggilan harian (daily_call_budget) habis; "
+                "pencarian berlanjut setelah pergantian hari UTC",
+                retry_after=max((midnight - now).total_seconds(), 60.0),
+            )
         if len(self.queries) == 1 and not self.tracked and "queries" not in cursor:
             walk = self._walk(self.queries[0], cursor, client, now, cap)
             return FetchResult(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from classifiers.gazetteer import KECAMATAN
+from collectors.base import RateLimited
 from collectors.queries import (
     EXCLUDE,
     PLATFORMS,
@@ -223,8 +224,10 @@ def test_x_daily_budget_and_tracked_queries_for_a_run() -> None:
     with replay() as (server, client):
         server.add("GET", SEARCH, search)
         collector = _x(server.base_url, max_pages=3)
-        spent = collector.for_run([], calls_left=0).fetch({}, client, NOW)
-        assert spent.calls == 0 and spent.items == [] and spent.cursor == {}
+        with pytest.raises(RateLimited, match="daily_call_budget") as spent:
+            collector.for_run([], calls_left=0).fetch({}, client, NOW)
+        assert spent.value.retry_after == (datetime(2026, 11, 3, tzinfo=UTC) - NOW).total_seconds()
+        assert search.queries == [], "no call once the day's budget is spent"
         one = collector.for_run([], calls_left=1).fetch({}, client, NOW)
         assert one.calls == 1 and search.queries == [collector.queries[0]]
         run = collector.for_run([tracked], calls_left=None).fetch(one.cursor, client, NOW)
