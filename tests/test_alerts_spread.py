@@ -156,14 +156,8 @@ def test_every_channel_says_where_it_spreads(db: Database, config: AppConfig, tg
             config,
             smtp_port=smtp.port,
             telegram_base=tg.base_url,
-            receivers=[
-                {
-                    "name": "humas",
-                    "email": ["humas@okikab.example"],
-                    "telegram": ["-1009999"],
-                    "webhook": [{"url": hook.base_url + "/hook"}],
-                }
-            ],
+            receivers=[{"name": "humas", "email": ["humas@okikab.example"], "telegram": ["-1009999"],
+                        "webhook": [{"url": hook.base_url + "/hook"}]}],
             route={"receiver": "humas"},
         )
         with db.session() as s:

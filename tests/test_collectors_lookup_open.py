@@ -63,32 +63,24 @@ def multi(url: httpx.URL, key: str) -> list[str]:
 
 def mastodon(base_url: str, token: str | None = None) -> MastodonCollector:
     secrets = {"MASTODON_TOKEN": token} if token else {}
-    return create_mastodon(
-        "mastodon-oki", {"base_url": base_url, "hashtags": ["oki"], "min_request_interval": 0}, secrets
-    )
+    return create_mastodon("mastodon-oki", {"base_url": base_url, "hashtags": ["oki"],
+                                            "min_request_interval": 0}, secrets)
 
 
 def reddit(base_url: str) -> RedditCollector:
-    return create_reddit(
-        "reddit-indonesia",
-        {"base_url": base_url, "queries": ["Kayuagung"], "user_agent": UA, "min_request_interval": 0},
-        {},
-    )
+    return create_reddit("reddit-indonesia", {"base_url": base_url, "queries": ["Kayuagung"], "user_agent": UA,
+                                              "min_request_interval": 0}, {})
 
 
 def bluesky(base_url: str, token: str | None = None) -> BlueskyCollector:
     secrets = {"BLUESKY_TOKEN": token} if token else {}
-    return create_bluesky(
-        "bluesky-oki", {"base_url": base_url, "queries": ["Kayuagung"], "min_request_interval": 0}, secrets
-    )
+    return create_bluesky("bluesky-oki", {"base_url": base_url, "queries": ["Kayuagung"],
+                                          "min_request_interval": 0}, secrets)
 
 
 def test_collectors_satisfy_the_lookup_protocol() -> None:
     collectors: list[MetricsLookup] = [
-        mastodon("http://127.0.0.1:1"),
-        reddit("http://127.0.0.1:1"),
-        bluesky("http://127.0.0.1:1"),
-    ]
+        mastodon("http://127.0.0.1:1"), reddit("http://127.0.0.1:1"), bluesky("http://127.0.0.1:1")]
     assert [c.max_ids_per_call for c in collectors] == [20, 100, 25]
 
 
@@ -256,10 +248,8 @@ def test_reddit_403_is_auth_failed() -> None:
 
 
 @pytest.mark.parametrize("platform", list(CASES))
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [("lookup_malformed_200.json", "not valid JSON"), ("lookup_wrong_type_200.json", "the next run retries")],
-)
+@pytest.mark.parametrize(("name", "message"), [("lookup_malformed_200.json", "not valid JSON"),
+                                               ("lookup_wrong_type_200.json", "the next run retries")])
 def test_malformed_or_wrong_type_body_is_a_clear_source_error(platform: str, name: str, message: str) -> None:
     folder, make, path, ids = CASES[platform]
     with served() as (server, client, _):
@@ -278,31 +268,16 @@ def test_mastodon_server_error_is_a_source_error() -> None:
 
 
 def test_wrong_types_inside_entries_skip_only_that_entry() -> None:
-    posts = {
-        "posts": [
-            {"uri": uri("a1"), "likeCount": "lots", "repostCount": -4, "replyCount": 2.0},
-            {"uri": [uri("a2")]},
-            None,
-            {"uri": uri("a3"), "likeCount": True},
-        ]
-    }
-    assert [
-        (r.external_id, r.likes, r.shares, r.replies)
-        for r in parse_posts(posts, source="b", wanted=[uri("a1"), uri("a2"), uri("a3")])
-    ] == [(uri("a1"), 0, 0, 2), (uri("a3"), 0, 0, 0)]
-    listing = {
-        "kind": "Listing",
-        "data": {
-            "children": [
-                {"kind": "t3", "data": {"name": "t3_a", "ups": None, "score": "12", "num_comments": {}}},
-                {"kind": "t3", "data": {"name": 5}},
-                7,
-            ]
-        },
-    }
+    posts = {"posts": [{"uri": uri("a1"), "likeCount": "lots", "repostCount": -4, "replyCount": 2.0},
+                       {"uri": [uri("a2")]}, None, {"uri": uri("a3"), "likeCount": True}]}
+    assert [(r.external_id, r.likes, r.shares, r.replies) for r in
+            parse_posts(posts, source="b", wanted=[uri("a1"), uri("a2"), uri("a3")])] == [
+        (uri("a1"), 0, 0, 2), (uri("a3"), 0, 0, 0)]
+    listing = {"kind": "Listing", "data": {"children": [
+        {"kind": "t3", "data": {"name": "t3_a", "ups": None, "score": "12", "num_comments": {}}},
+        {"kind": "t3", "data": {"name": 5}}, 7]}}
     assert [(r.external_id, r.likes, r.replies) for r in parse_info(listing, source="r", wanted=["t3_a"])] == [
-        ("t3_a", 12, 0)
-    ]
+        ("t3_a", 12, 0)]
 
 
 # --- through the tracking runner --------------------------------------------------------------
@@ -315,31 +290,14 @@ def seed(db: Database, source: str, kind: str, external_ids: list[str]) -> list[
         src = Source(name=source, kind=kind, enabled=True, cursor={})
         s.add(src)
         s.flush()
-        issue = Issue(
-            topic="infrastruktur",
-            title="Jalan rusak Cengal",
-            status="open",
-            stage="naik",
-            score=5.0,
-            first_seen=started,
-            last_seen=started,
-            created_at=started,
-            updated_at=started,
-        )
+        issue = Issue(topic="infrastruktur", title="Jalan rusak Cengal", status="open", stage="naik", score=5.0,
+                      first_seen=started, last_seen=started, created_at=started, updated_at=started)
         s.add(issue)
         s.flush()
         ids = []
         for ext in external_ids:
-            post = Post(
-                source_id=src.id,
-                platform=kind,
-                external_id=ext,
-                text="Jalan rusak di Cengal, OKI",
-                created_at=started,
-                collected_at=started,
-                content_hash=f"h-{ext}",
-                likes=1,
-            )
+            post = Post(source_id=src.id, platform=kind, external_id=ext, text="Jalan rusak di Cengal, OKI",
+                        created_at=started, collected_at=started, content_hash=f"h-{ext}", likes=1)
             s.add(post)
             s.flush()
             s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=started, post_created_at=post.created_at))
@@ -350,38 +308,17 @@ def seed(db: Database, source: str, kind: str, external_ids: list[str]) -> list[
 @pytest.mark.parametrize(
     ("source", "kind", "path", "folder", "name", "ext_ids", "expected"),
     [
-        (
-            "bluesky-oki",
-            "bluesky",
-            B_POSTS,
-            "bluesky",
-            "lookup_posts.json",
-            [uri("3l7xyzabc2k2d"), uri("3l7deleted000")],
-            (131, 15, 9),
-        ),
-        (
-            "mastodon-oki",
-            "mastodon",
-            M_BATCH,
-            "mastodon",
-            "lookup_statuses.json",
-            ["113500000000000003", "113500000000000001"],
-            (42, 9, 5),
-        ),
-        ("reddit-indonesia", "reddit", R_INFO, "reddit", "lookup_info.json", ["t3_1okabc", "t3_gone00"], (128, 0, 37)),
+        ("bluesky-oki", "bluesky", B_POSTS, "bluesky", "lookup_posts.json",
+         [uri("3l7xyzabc2k2d"), uri("3l7deleted000")], (131, 15, 9)),
+        ("mastodon-oki", "mastodon", M_BATCH, "mastodon", "lookup_statuses.json",
+         ["113500000000000003", "113500000000000001"], (42, 9, 5)),
+        ("reddit-indonesia", "reddit", R_INFO, "reddit", "lookup_info.json",
+         ["t3_1okabc", "t3_gone00"], (128, 0, 37)),
     ],
 )
-def test_run_tracking_writes_snapshots(
-    db: Database,
-    config: AppConfig,
-    source: str,
-    kind: str,
-    path: str,
-    folder: str,
-    name: str,
-    ext_ids: list[str],
-    expected: tuple[int, int, int],
-) -> None:
+def test_run_tracking_writes_snapshots(db: Database, config: AppConfig, source: str, kind: str, path: str,
+                                       folder: str, name: str, ext_ids: list[str],
+                                       expected: tuple[int, int, int]) -> None:
     post_ids = seed(db, source, kind, ext_ids)
     with served() as (server, client, _):
         server.add("GET", path, fixture(folder, name))
@@ -393,8 +330,7 @@ def test_run_tracking_writes_snapshots(
     with db.session() as s:
         rows = list(s.scalars(select(PostMetric).where(PostMetric.post_id.in_(post_ids))))
         assert [(r.post_id, r.likes, r.shares, r.replies, r.at.replace(tzinfo=UTC)) for r in rows] == [
-            (post_ids[0], *expected, NOW)
-        ]
+            (post_ids[0], *expected, NOW)]
         post = s.get(Post, post_ids[0])
         assert post is not None and (post.likes, post.shares, post.replies) == expected
         gone = s.get(Post, post_ids[1])

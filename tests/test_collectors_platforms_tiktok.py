@@ -124,8 +124,7 @@ def test_lookup_by_video_id() -> None:
         readings, calls = make(server.base_url).lookup(["7432000000000000003", "7432100000000000001"], client, NOW)
     assert calls == 1
     assert [(r.external_id, r.likes, r.shares, r.replies, r.views) for r in readings] == [
-        ("7432000000000000003", 7200, 380, 410, 98000)
-    ]
+        ("7432000000000000003", 7200, 380, 410, 98000)]
     sent = json.loads(server.calls(QUERY)[0].body)
     assert sent["query"]["and"][0]["field_name"] == "video_id"
     assert sent["start_date"] == "20261004" and sent["end_date"] == "20261102"  # within the 30-day window

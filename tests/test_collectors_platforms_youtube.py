@@ -24,24 +24,12 @@ def make(base_url: str, **settings: object) -> YouTubeCollector:
 def serve_default(server: ReplayServer) -> None:
     server.add("GET", "/search", fixture("youtube", "search.json"))
     server.add("GET", "/videos", fixture("youtube", "videos.json"))
-    server.add(
-        "GET",
-        "/commentThreads",
-        fixture("youtube", "comment_threads_video.json"),
-        when=query_has(videoId="AbCdEfGhIjK"),
-    )
-    server.add(
-        "GET",
-        "/commentThreads",
-        fixture("youtube", "comments_disabled_403.json"),
-        when=query_has(videoId="ZyXwVuTsRqP"),
-    )
-    server.add(
-        "GET",
-        "/commentThreads",
-        fixture("youtube", "comment_threads_channel.json"),
-        when=query_has(allThreadsRelatedToChannelId=CHANNEL),
-    )
+    server.add("GET", "/commentThreads", fixture("youtube", "comment_threads_video.json"),
+               when=query_has(videoId="AbCdEfGhIjK"))
+    server.add("GET", "/commentThreads", fixture("youtube", "comments_disabled_403.json"),
+               when=query_has(videoId="ZyXwVuTsRqP"))
+    server.add("GET", "/commentThreads", fixture("youtube", "comment_threads_channel.json"),
+               when=query_has(allThreadsRelatedToChannelId=CHANNEL))
 
 
 def test_first_run_search_statistics_comments_and_quota_units(caplog: pytest.LogCaptureFixture) -> None:
@@ -169,8 +157,7 @@ def test_lookup_videos_threads_and_replies() -> None:
         server.add("GET", "/commentThreads", fixture("youtube", "lookup_threads.json"))
         server.add("GET", "/comments", fixture("youtube", "lookup_comments.json"))
         readings, calls = make(server.base_url).lookup(
-            ["AbCdEfGhIjK", "UgzNewest00000000000AaABAg", "UgzNewest00000000000AaABAg.9zReply0001"], client, NOW
-        )
+            ["AbCdEfGhIjK", "UgzNewest00000000000AaABAg", "UgzNewest00000000000AaABAg.9zReply0001"], client, NOW)
     got = {r.external_id: (r.likes, r.replies, r.views) for r in readings}
     assert got == {
         "AbCdEfGhIjK": (4100, 640, 90210),
@@ -198,32 +185,18 @@ def test_short_rate_limit_is_a_brief_pause_not_a_day() -> None:
 
 def _threads(count_: int, page_size: int, video: str = "AbCdEfGhIjK") -> Responder:
     """Newest-first commentThreads pages of ``count_`` threads a minute apart before NOW, then one older."""
-
     def thread(n: int, when: datetime) -> dict[str, object]:
-        return {
-            "id": f"T{n}",
-            "snippet": {
-                "videoId": video,
-                "totalReplyCount": 0,
-                "topLevelComment": {
-                    "id": f"T{n}",
-                    "snippet": {
-                        "textDisplay": f"komentar {n}",
-                        "textOriginal": f"komentar {n}",
-                        "authorDisplayName": "warga",
-                        "likeCount": 0,
-                        "publishedAt": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    },
-                },
-            },
-        }
+        return {"id": f"T{n}", "snippet": {"videoId": video, "totalReplyCount": 0, "topLevelComment": {
+            "id": f"T{n}", "snippet": {"textDisplay": f"komentar {n}", "textOriginal": f"komentar {n}",
+                                       "authorDisplayName": "warga", "likeCount": 0,
+                                       "publishedAt": when.strftime("%Y-%m-%dT%H:%M:%SZ")}}}}
 
     threads = [thread(n, NOW - timedelta(minutes=n)) for n in range(1, count_ + 1)]
     threads.append(thread(999, datetime(2026, 11, 1, 23, 0, tzinfo=UTC)))
 
     def respond(query: dict[str, str]) -> Reply:
         start = int(query.get("pageToken", "0"))
-        body: dict[str, object] = {"items": threads[start : start + page_size]}
+        body: dict[str, object] = {"items": threads[start:start + page_size]}
         if start + page_size < len(threads):
             body["nextPageToken"] = str(start + page_size)
         return Reply(200, body)
@@ -264,33 +237,13 @@ def test_comment_burst_beyond_comment_pages_is_read_over_later_runs(by_channel: 
 
 
 def test_stale_pending_comment_page_token_reads_again_from_newest() -> None:
-    cursor = {
-        "last_search_at": NOW.isoformat(),
-        "videos": {
-            "AbCdEfGhIjK": {
-                "found": NOW.isoformat(),
-                "seen": "2026-11-02T04:57:00+00:00",
-                "pending": {"page": "STALE", "top": "2026-11-02T04:58:00+00:00"},
-            }
-        },
-    }
+    cursor = {"last_search_at": NOW.isoformat(),
+              "videos": {"AbCdEfGhIjK": {"found": NOW.isoformat(), "seen": "2026-11-02T04:57:00+00:00",
+                                         "pending": {"page": "STALE", "top": "2026-11-02T04:58:00+00:00"}}}}
     with replay() as (server, client):
         server.add("GET", "/commentThreads", _threads(150, 100))
-        server.add(
-            "GET",
-            "/commentThreads",
-            Reply(
-                400,
-                {
-                    "error": {
-                        "code": 400,
-                        "message": "bad token",
-                        "errors": [{"reason": "invalidPageToken", "message": "bad token"}],
-                    }
-                },
-            ),
-            when=query_has(pageToken="STALE"),
-        )
+        server.add("GET", "/commentThreads", Reply(400, {"error": {"code": 400, "message": "bad token", "errors": [
+            {"reason": "invalidPageToken", "message": "bad token"}]}}), when=query_has(pageToken="STALE"))
         result = make(server.base_url, comment_pages=1, search_interval_seconds=86400).fetch(cursor, client, NOW)
         assert [c.query.get("pageToken") for c in server.calls("/commentThreads")] == ["STALE", None]
     assert {"T1", "T2", "T3"} <= {i.external_id for i in result.items}

@@ -17,16 +17,8 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
 
 def test_loader_reads_rows_and_splits_by_id(tmp_path: Path) -> None:
     rows = [
-        {
-            "id": f"x-{i}",
-            "text": f"jalan rusak {i} di Pedamaran",
-            "relevant": True,
-            "is_complaint": True,
-            "topic": "infrastruktur",
-            "topics": ["infrastruktur"],
-            "kecamatan": "Pedamaran",
-            "register": "slang",
-        }
+        {"id": f"x-{i}", "text": f"jalan rusak {i} di Pedamaran", "relevant": True, "is_complaint": True,
+         "topic": "infrastruktur", "topics": ["infrastruktur"], "kecamatan": "Pedamaran", "register": "slang"}
         for i in range(40)
     ]
     _write(tmp_path / "a.jsonl", rows)
@@ -40,19 +32,8 @@ def test_loader_reads_rows_and_splits_by_id(tmp_path: Path) -> None:
 
 
 def test_not_relevant_rows_carry_no_topic_or_place(tmp_path: Path) -> None:
-    _write(
-        tmp_path / "a.jsonl",
-        [
-            {
-                "id": "n1",
-                "text": "KTT OKI di Jeddah",
-                "relevant": False,
-                "is_complaint": True,
-                "topic": "bencana",
-                "kecamatan": "Cengal",
-            }
-        ],
-    )
+    _write(tmp_path / "a.jsonl", [{"id": "n1", "text": "KTT OKI di Jeddah", "relevant": False,
+                                    "is_complaint": True, "topic": "bencana", "kecamatan": "Cengal"}])
     (post,) = load_blind(tmp_path)
     assert post.example.is_complaint is False and post.example.topic is None and post.example.kecamatan is None
 

@@ -116,7 +116,7 @@ def test_ingestor_store_in_callers_transaction(sqlite_db: Database, config: AppC
 
 def test_awkward_text_and_extra_round_trip_unchanged(db: Database, config: AppConfig) -> None:
     """Bulk inserts skip SQLAlchemy's statement path (COPY on PostgreSQL): every character must survive."""
-    awkward = "OKI Cengal jalan\trusak\nbaris dua \\N \\. \\\\ \"kutip\" 'satu' 😡 ñ \r akhir"
+    awkward = 'OKI Cengal jalan\trusak\nbaris dua \\N \\. \\\\ "kutip" \'satu\' 😡 ñ \r akhir'
     extra = {"catatan": "tab\tbaris\nmiring\\ \\N", "angka": [1, 2.5, None], "🚧": {"x": "y"}}
     ingest_raw(db, config, [item(1, text=awkward, title="Judul\t\\N", extra=extra, url=None)], NOW)
     with db.session() as s:

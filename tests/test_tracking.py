@@ -61,28 +61,11 @@ def test_interval_is_dense_while_young_and_rising(age: timedelta, stage: str, ev
     assert tracking_interval(age, stage) == every
 
 
-def target(
-    post_id: int,
-    *,
-    source: str = "x",
-    issue: int = 1,
-    score: float = 1.0,
-    stage: str = "naik",
-    first_seen: datetime = T0,
-    measured: datetime = T0,
-    engagement: int = 0,
-) -> TrackTarget:
-    return TrackTarget(
-        post_id=post_id,
-        source=source,
-        external_id=f"e{post_id}",
-        issue_id=issue,
-        issue_score=score,
-        issue_stage=stage,
-        issue_first_seen=first_seen,
-        last_measured_at=measured,
-        engagement=engagement,
-    )
+def target(post_id: int, *, source: str = "x", issue: int = 1, score: float = 1.0, stage: str = "naik",
+           first_seen: datetime = T0, measured: datetime = T0, engagement: int = 0) -> TrackTarget:
+    return TrackTarget(post_id=post_id, source=source, external_id=f"e{post_id}", issue_id=issue,
+                       issue_score=score, issue_stage=stage, issue_first_seen=first_seen,
+                       last_measured_at=measured, engagement=engagement)
 
 
 def test_due_uses_slack_for_job_jitter() -> None:
@@ -126,10 +109,8 @@ def test_calls_allowed_paces_the_daily_budget() -> None:
     assert calls_allowed(daily_budget=1000, used_today=0, burst=1.0, **kwargs) == 7
     assert calls_allowed(daily_budget=1000, used_today=997, **kwargs) == 1
     # Last run of the day may spend what is left, up to the cap.
-    assert (
-        calls_allowed(daily_budget=100, used_today=90, seconds_left_today=60, run_every_seconds=300, per_run_cap=20)
-        == 10
-    )
+    assert calls_allowed(daily_budget=100, used_today=90, seconds_left_today=60, run_every_seconds=300,
+                         per_run_cap=20) == 10
 
 
 # --- replayed runs against a database ----------------------------------------------------
@@ -143,15 +124,8 @@ def tdb(sqlite_db: Database) -> Database:
 
 def make_config(base_url: str, daily_call_budget: int | None = None) -> AppConfig:
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    data["sources"] = [
-        {
-            "name": "x-oki",
-            "kind": "x",
-            "token_env": "X_BEARER_TOKEN",
-            "daily_call_budget": daily_call_budget,
-            "settings": {"base_url": base_url},
-        }
-    ]
+    data["sources"] = [{"name": "x-oki", "kind": "x", "token_env": "X_BEARER_TOKEN",
+                        "daily_call_budget": daily_call_budget, "settings": {"base_url": base_url}}]
     return parse_config(data)
 
 
@@ -162,39 +136,13 @@ def seed(db: Database) -> dict[str, int]:
         src = Source(name="x-oki", kind="x", enabled=True, cursor={})
         s.add(src)
         s.flush()
-        rising = Issue(
-            topic="infrastruktur",
-            title="Jalan rusak Cengal",
-            status="open",
-            stage="naik",
-            score=8.0,
-            first_seen=T0,
-            last_seen=T0,
-            created_at=T0,
-            updated_at=T0,
-        )
-        cooling = Issue(
-            topic="air_bersih",
-            title="Air PDAM Kayuagung",
-            status="open",
-            stage="mereda",
-            score=1.0,
-            first_seen=T0 - 30 * HOUR,
-            last_seen=T0 - 20 * HOUR,
-            created_at=T0 - 30 * HOUR,
-            updated_at=T0,
-        )
-        closed = Issue(
-            topic="listrik",
-            title="Listrik padam",
-            status="closed",
-            stage="mereda",
-            score=3.0,
-            first_seen=T0,
-            last_seen=T0,
-            created_at=T0,
-            updated_at=T0,
-        )
+        rising = Issue(topic="infrastruktur", title="Jalan rusak Cengal", status="open", stage="naik", score=8.0,
+                       first_seen=T0, last_seen=T0, created_at=T0, updated_at=T0)
+        cooling = Issue(topic="air_bersih", title="Air PDAM Kayuagung", status="open", stage="mereda", score=1.0,
+                        first_seen=T0 - 30 * HOUR, last_seen=T0 - 20 * HOUR, created_at=T0 - 30 * HOUR,
+                        updated_at=T0)
+        closed = Issue(topic="listrik", title="Listrik padam", status="closed", stage="mereda", score=3.0,
+                       first_seen=T0, last_seen=T0, created_at=T0, updated_at=T0)
         s.add_all([rising, cooling, closed])
         s.flush()
         for key, ext, issue, collected in [
@@ -203,16 +151,8 @@ def seed(db: Database) -> dict[str, int]:
             ("c", "1985000000000000001", cooling, T0 - 7 * HOUR),
             ("d", "1985000000000000009", closed, T0),
         ]:
-            post = Post(
-                source_id=src.id,
-                platform="x",
-                external_id=ext,
-                text="...",
-                created_at=collected,
-                collected_at=collected,
-                content_hash=ext,
-                likes=1,
-            )
+            post = Post(source_id=src.id, platform="x", external_id=ext, text="...", created_at=collected,
+                        collected_at=collected, content_hash=ext, likes=1)
             s.add(post)
             s.flush()
             s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=collected, post_created_at=post.created_at))
@@ -222,31 +162,16 @@ def seed(db: Database) -> dict[str, int]:
 
 def growing_lookup(counter: list[int]) -> Any:
     """X lookup replies whose counts grow with every call (a rising post)."""
-
     def respond(query: dict[str, str]) -> Reply:
         counter[0] += 1
         n = counter[0]
-        data = [
-            {
-                "id": i,
-                "text": "…",
-                "public_metrics": {
-                    "retweet_count": 2 * n,
-                    "reply_count": n,
-                    "like_count": 10 * n,
-                    "quote_count": 0,
-                    "impression_count": 100 * n,
-                },
-            }
-            for i in query["ids"].split(",")
-        ]
+        data = [{"id": i, "text": "…", "public_metrics": {"retweet_count": 2 * n, "reply_count": n,
+                                                        "like_count": 10 * n, "quote_count": 0,
+                                                        "impression_count": 100 * n}}
+                for i in query["ids"].split(",")]
         reset = int((T0 + 15 * MIN).timestamp())
-        return Reply(
-            200,
-            {"data": data},
-            {"x-rate-limit-limit": "900", "x-rate-limit-remaining": "800", "x-rate-limit-reset": str(reset)},
-        )
-
+        return Reply(200, {"data": data}, {"x-rate-limit-limit": "900", "x-rate-limit-remaining": "800",
+                                          "x-rate-limit-reset": str(reset)})
     return respond
 
 
@@ -298,10 +223,8 @@ def test_budget_caps_calls_and_busiest_issue_goes_first(db: Database) -> None:
         config = make_config(server.base_url, daily_call_budget=4)
         x = create_x("x-oki", {"base_url": server.base_url}, {"X_BEARER_TOKEN": "tok-123456"})
         x.max_ids_per_call = 1  # one post per call makes the budget bite
-        reports = [
-            run_tracking(tdb, config, T0 + k * 5 * MIN, client, {"x-oki": x}, TrackingParams(per_run_cap=2))
-            for k in range(1, 7)
-        ]
+        reports = [run_tracking(tdb, config, T0 + k * 5 * MIN, client, {"x-oki": x},
+                                TrackingParams(per_run_cap=2)) for k in range(1, 7)]
     assert sum(sum(r.calls.values()) for r in reports) == 4 == counter[0]
     first = reports[0]
     assert [s.post_id for s in first.snapshots] == [ids["a"]]  # rising issue first, cooling one deferred

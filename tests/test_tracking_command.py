@@ -24,15 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def write_config(tmp_path: Path, base_url: str, db_url: str) -> Path:
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     data["database_url"] = db_url
-    data["sources"] = [
-        {
-            "name": "x-oki",
-            "kind": "x",
-            "token_env": "X_BEARER_TOKEN",
-            "daily_call_budget": 50,
-            "settings": {"base_url": base_url},
-        }
-    ]
+    data["sources"] = [{"name": "x-oki", "kind": "x", "token_env": "X_BEARER_TOKEN", "daily_call_budget": 50,
+                        "settings": {"base_url": base_url}}]
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
@@ -43,38 +36,21 @@ def seed(db: Database, now: datetime) -> int:
         src = Source(name="x-oki", kind="x", enabled=True, cursor={})
         s.add(src)
         s.flush()
-        issue = Issue(
-            topic="infrastruktur",
-            title="Jalan rusak Cengal",
-            status="open",
-            stage="naik",
-            score=5.0,
-            first_seen=now - timedelta(minutes=30),
-            last_seen=now,
-            created_at=now,
-            updated_at=now,
-        )
+        issue = Issue(topic="infrastruktur", title="Jalan rusak Cengal", status="open", stage="naik", score=5.0,
+                      first_seen=now - timedelta(minutes=30), last_seen=now, created_at=now, updated_at=now)
         s.add(issue)
         s.flush()
-        post = Post(
-            source_id=src.id,
-            platform="x",
-            external_id="1985000000000000003",
-            text="jalan rusak",
-            created_at=now - timedelta(minutes=30),
-            collected_at=now - timedelta(minutes=30),
-            content_hash="h",
-            likes=88,
-        )
+        post = Post(source_id=src.id, platform="x", external_id="1985000000000000003", text="jalan rusak",
+                    created_at=now - timedelta(minutes=30), collected_at=now - timedelta(minutes=30),
+                    content_hash="h", likes=88)
         s.add(post)
         s.flush()
         s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=post.created_at))
         return post.id
 
 
-def test_track_once_measures_and_prints(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_track_once_measures_and_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("X_BEARER_TOKEN", "cli-test-token-123456")
     monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
     monkeypatch.delenv("OKI_MONITOR_DATABASE_URL", raising=False)
@@ -103,16 +79,10 @@ def test_track_once_measures_and_prints(
 
 
 def test_report_lines_name_skips_errors_and_disabled_sources() -> None:
-    report = TrackingReport(
-        at=datetime(2026, 11, 2, tzinfo=UTC),
-        due=3,
-        batches=1,
-        calls={"x-oki": 1},
-        budget={"x-oki": 5},
-        deferred={"x-oki": 2},
-        skipped={"yt": "anggaran panggilan API hari ini habis"},
-        errors={"fb": "Facebook rejected the access token"},
-    )
+    report = TrackingReport(at=datetime(2026, 11, 2, tzinfo=UTC), due=3, batches=1,
+                            calls={"x-oki": 1}, budget={"x-oki": 5}, deferred={"x-oki": 2},
+                            skipped={"yt": "anggaran panggilan API hari ini habis"},
+                            errors={"fb": "Facebook rejected the access token"})
     lines = format_report(report, {"tt": "nonaktif: set environment variable TIKTOK_CLIENT_KEY"})
     text = "\n".join(lines)
     assert "3 unggahan jatuh tempo" in lines[0]

@@ -158,7 +158,9 @@ def _blind_section(model: Predictor, baseline: Predictor, worst: int, report: di
         examples = [posts[i].example for i in keep]
         own = ev.score_predictions(examples, [labels[i] for i in keep])
         base = ev.score_predictions(examples, [base_labels[i] for i in keep])
-        own["second_topic_recall"] = ev.second_topic_recall([posts[i].topics for i in keep], [labels[i] for i in keep])
+        own["second_topic_recall"] = ev.second_topic_recall(
+            [posts[i].topics for i in keep], [labels[i] for i in keep]
+        )
         own["second_topic_precision"] = ev.second_topic_precision(
             [posts[i].topics for i in keep], [labels[i] for i in keep]
         )
@@ -186,9 +188,8 @@ def _blind_section(model: Predictor, baseline: Predictor, worst: int, report: di
     report["blind"]["per_class"] = ev.per_class(truth, pred, sorted(set(truth)))
     print(f"  {worst} kesalahan topik paling yakin (hanya bagian dev; bagian test tidak dibaca):")
     dev = [(p, lab) for p, lab in complaints if p.split == "dev"]
-    for m in ev.worst_mistakes(
-        [p.example.text for p, _ in dev], [str(p.example.topic) for p, _ in dev], [lab for _, lab in dev], worst
-    ):
+    for m in ev.worst_mistakes([p.example.text for p, _ in dev], [str(p.example.topic) for p, _ in dev],
+                               [lab for _, lab in dev], worst):
         print(f"   - [{m.truth} → {m.predicted} {m.score:.2f}] {' '.join(m.text.split())[:110]}")
 
 
