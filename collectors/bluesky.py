@@ -58,7 +58,7 @@ from collectors.common import (
 )
 from collectors.http import Fetched, safe_get, safe_request, status_error
 from collectors.queries import with_queries
-from collectors.sweep import Page, sweep_streams
+from collectors.sweep import Page, marked, sweep_streams
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,8 @@ class BlueskyCollector:
         """The session, in memory only; one object shared with the per-run copies (:meth:`for_run`)."""
         self._pacer = Pacer(settings.min_request_interval)
         self.last_lookup_rate_limit: RateLimit = RateLimit()
+        self.tracked: frozenset[str] = frozenset()
+        """Queries following rising incidents in this run's copy; their posts are marked."""
 
     @property
     def logins(self) -> int:
@@ -233,6 +235,7 @@ class BlueskyCollector:
         """A copy that also searches ``tracked`` queries (rising incidents) this run (the session is shared)."""
         run = copy.copy(self)
         run.settings = with_queries(self.settings, tracked)
+        run.tracked = frozenset(tracked) - set(self.settings.queries)
         return run
 
     @property
@@ -358,6 +361,8 @@ class BlueskyCollector:
         raw = cursor.get("queries")
 
         def stream(query: str) -> Callable[[Any | None], Page]:
+            if query in self.tracked:
+                return lambda token: marked(self._page(client, query, token, now), query)
             return lambda token: self._page(client, query, token, now)
 
         result = sweep_streams(

@@ -45,7 +45,7 @@ from collectors.common import (
 )
 from collectors.http import safe_get
 from collectors.queries import with_queries
-from collectors.sweep import Page, sweep_streams
+from collectors.sweep import Page, marked, sweep_streams
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +160,14 @@ class RedditCollector:
         self.settings = settings
         self._pacer = Pacer(settings.min_request_interval)
         self.last_lookup_rate_limit: RateLimit = RateLimit()
+        self.tracked: frozenset[str] = frozenset()
+        """Queries following rising incidents in this run's copy; their posts are marked."""
 
     def for_run(self, tracked: Sequence[str], calls_left: int | None) -> RedditCollector:
         """A copy that also searches ``tracked`` queries (rising incidents) this run."""
         run = copy.copy(self)
         run.settings = with_queries(self.settings, tracked)
+        run.tracked = frozenset(tracked) - set(self.settings.queries)
         return run
 
     def _streams(self) -> list[tuple[str, str, dict[str, str]]]:
@@ -201,6 +204,9 @@ class RedditCollector:
         raw = cursor.get("streams")
 
         def stream(url: str, params: dict[str, str]) -> Callable[[Any | None], Page]:
+            query = params["q"]
+            if query in self.tracked:
+                return lambda after: marked(self._page(client, url, params, after, now), query)
             return lambda after: self._page(client, url, params, after, now)
 
         result = sweep_streams(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from collectors.base import FetchResult, JSONDict, RateLimited, RawItem, SourceError
@@ -109,7 +109,13 @@ def _cursor(mark: Any, token: Any, top: Any) -> JSONDict:
     return {"mark": mark, "pending": {"page": token, "top": top}}
 
 
-__all__ = ["Page", "RateLimited", "SweepResult", "sweep"]
+def marked(page: Page, query: str) -> Page:
+    """``page`` with its items marked as fetched by a tracked incident query (``extra["tracked_query"]``)."""
+    page.items = [(key, replace(item, extra={**item.extra, "tracked_query": query})) for key, item in page.items]
+    return page
+
+
+__all__ = ["Page", "RateLimited", "SweepResult", "marked", "sweep"]
 
 
 def sweep_streams(

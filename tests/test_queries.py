@@ -341,3 +341,25 @@ def test_budget_per_platform_is_kept_and_deterministic() -> None:
 def test_key_words_leave_out_places_and_short_words() -> None:
     words = key_words({"bangsal": 9.0, "jembatan": 5.0, "air": 7.0, "2024": 8.0, "gantung": 5.0}, ["Bangsal"], 3)
     assert words == ("gantung", "jembatan")
+
+
+@pytest.mark.parametrize("kind", ["bluesky", "reddit"])
+def test_sweep_sources_search_and_mark_tracked_queries(kind: str) -> None:
+    from collectors.base import load_collector
+    from tests.test_collectors_platforms_replay import fixture
+
+    path = "/xrpc/app.bsky.feed.searchPosts" if kind == "bluesky" else "/r/indonesia/search.json"
+    tracked = "Bangsal jembatan"
+    settings: dict[str, object] = {"base_url": "", "queries": ["OKI"], "min_request_interval": 0}
+    if kind == "reddit":
+        settings |= {"subreddits": ["indonesia"], "user_agent": "oki-viral-monitor/0.1 (test)"}
+    with replay() as (server, client):
+        server.add("GET", path, fixture(kind, "search_empty.json"))
+        server.add("GET", path, fixture(kind, "search_page1.json"), when=lambda q: q.get("q") == tracked)
+        collector = load_collector(kind, f"{kind}-oki", {**settings, "base_url": server.base_url}, {})
+        run = collector.for_run([tracked], None)  # type: ignore[attr-defined]
+        result = run.fetch({}, client, NOW)
+        plain = collector.fetch({}, client, NOW)
+    assert {c.query["q"] for c in server.calls(path)} == {"OKI", tracked}
+    assert result.items and all(i.extra.get("tracked_query") == tracked for i in result.items)
+    assert plain.items == [], "the configured collector itself never searches the tracked query"
