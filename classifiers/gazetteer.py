@@ -566,6 +566,18 @@ class Gazetteer:
                 return PlaceMatch(best[0], pos, pos + len(query), names[best[0]][0], fuzzy=True)
         return None
 
+    def _uncued_desa_kecamatan(self, tokens: list[str]) -> str | None:
+        """The one kecamatan of the OKI desa names in `tokens` that count only after a cue because other
+        regions share them (not ordinary words, not short names); None if none or they disagree."""
+        found: set[str] = set()
+        for tok in tokens:
+            if tok in _NEEDS_CUE or len(tok) < 6:
+                continue
+            for entry in self.index.get((tok,), ()):
+                if entry.kind == "desa" and entry.needs_cue and entry.kecamatan:
+                    found.add(entry.kecamatan)
+        return next(iter(found)) if len(found) == 1 else None
+
     def evidence(self, normalised: str, tokens: list[str] | None = None) -> Evidence:
         """Summarise matches in normalised text: evidence counts, kecamatan and desa.
 
@@ -656,6 +668,13 @@ class Gazetteer:
             weak += place_strong
         if not kec_votes:
             kecamatan = None
+            if strong and not (away or confuser):
+                # The post is already OKI's (an OKI account, PDAM Tirta Agung, Pemkab OKI): a
+                # resident then names her desa alone ("air mati lagi di Sukadana"), and a name
+                # shared with places elsewhere means the OKI one, if it lies in one kecamatan.
+                kecamatan = self._uncued_desa_kecamatan(tokens)
+                if kecamatan is not None:
+                    kec_votes[kecamatan] = 1.0
         elif len(kec_votes) == 1:
             (kecamatan,) = kec_votes
         else:
@@ -681,6 +700,7 @@ class Gazetteer:
 
 
 _NO_EVIDENCE = Evidence()
+
 
 
 def _split_variants(name: str) -> set[str]:

@@ -80,3 +80,9 @@ def test_lexicon_coverage_counts_changed_and_exact_forms() -> None:
     assert cov["forms"] == 3  # identical pairs are not slang
     assert cov["exact"] == pytest.approx(2 / 3)
     assert cov["covered"] == pytest.approx(2 / 3)
+
+
+def test_komering_words_become_standard_and_mak_alone_stays_mother() -> None:
+    assert normalise("ulun haga ngurus KTP, petugasnya mak wat") == "saya mau mengurus ktp petugasnya tidak ada"
+    assert normalise("lampu mati unyin bingi, anak lunik takut") == "lampu mati semua malam anak kecil takut"
+    assert normalise("mak ijah sakit") == "ibu ijah sakit"
