@@ -269,10 +269,11 @@ def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
 
 def _start_clocks(session: Session, created: list[Alert], now: datetime) -> None:
     """An issue's first alert to anyone starts its agency's clock (``monitor.respond``)."""
-    for iid in sorted({a.issue_id for a in created if a.kind in ROOT_KINDS and a.issue_id is not None}):
+    routed = {a.issue_id: a.agency_code for a in reversed(created) if a.kind in ROOT_KINDS and a.issue_id is not None}
+    for iid in sorted(routed):
         issue = session.get(Issue, iid)
         if issue is not None:
-            record_assigned(session, issue, now)
+            record_assigned(session, issue, now, agency=issue.agency_code or routed[iid])
 
 
 def _agency_name(config: AppConfig, code: str) -> str:

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alerts.ack import sign_ack_link
+from alerts.buttons import status_keyboard
 from alerts.channels import load_channel
 from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import RetrySettings
@@ -191,9 +192,14 @@ def build_message(
         chart=with_chart,
     )
     buttons: list[tuple[Button, ...]] = []
-    if acknowledgeable:
+    if delivery.channel == "telegram" and acknowledgeable and alert.issue_id is not None:
+        # Telegram answers in the chat: Terima, Diproses, Selesai, Salah dinas, Bukan keluhan, Tunda (alerts.buttons).
+        buttons.extend(status_keyboard(alert.ack_token))
+        if has_posts:
+            buttons.append((Button(FEEDBACK_LABELS["o"], callback_data=f"fb:o:{alert.ack_token}"),))
+    elif acknowledgeable:
         buttons.append((Button("✅ Tindak lanjuti", callback_data=f"ack:{alert.ack_token}"),))
-    if has_posts:
+    if has_posts and not (delivery.channel == "telegram" and acknowledgeable and alert.issue_id is not None):
         buttons.append(
             tuple(
                 Button(label, callback_data=f"fb:{code}:{alert.ack_token}") for code, label in FEEDBACK_LABELS.items()

@@ -248,6 +248,16 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
     doc.add(_t("Apa: "), _t(TOPIC_LABELS.get(str(issue.get("topic")), str(issue.get("topic")))))
     doc.add(_t("Di mana: "), _t(where_text(issue)))
     doc.add(_t("Dinas: "), _t(str(issue.get("agency_name") or issue.get("agency_code") or "-")))
+    moved = payload.get("reroute") or {}
+    if moved:
+        said = clean_post_text(str(moved.get("note") or ""))
+        doc.add(
+            _t("Salah dinas: ", None, True),
+            _t(
+                f"dialihkan ke dinas Anda dari {moved.get('from_name') or moved.get('from_agency') or '-'}"
+                f" oleh {moved.get('by') or '-'}" + (f": “{said}”" if said else "") + "."
+            ),
+        )
     stats = f"{issue.get('post_count', 0)} unggahan dari {issue.get('author_count', 0)} akun"
     grow = growth_text(payload.get("growth") or [])
     if grow:
@@ -309,11 +319,13 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
                 f"{_when(payload.get('respond_due_at'))}."
             )
         )
+    # One wording on every channel (monitor.response.ACTION_LABELS): the buttons say the same.
     ack_hint = (
-        "tekan tombol “Tindak lanjuti” (Telegram), buka tautan konfirmasi lalu tekan tombolnya (e-mail) atau dasbor"
+        "tekan “Terima” (tombol di Telegram; di e-mail buka tautannya lalu tekan tombolnya; atau dasbor), "
+        "lalu “Diproses” dan “Selesai” dengan catatan; “Salah dinas” bila bukan wewenang dinas Anda"
     )
     if links.ack:
-        doc.add(_t("Konfirmasi: "), _t(ack_hint + ". "), _t("Konfirmasi tindak lanjut", links.ack, True))
+        doc.add(_t("Konfirmasi: "), _t(ack_hint + ". "), _t("Terima", links.ack, True))
     else:
         doc.add(_t("Konfirmasi: "), _t(ack_hint + "."))
     doc.add(_t("Detail dan bukti: "), _t("buka di dasbor", links.issue or links.dashboard))
@@ -403,7 +415,7 @@ def _build_group(payload: dict[str, Any], links: Links, prefix: str) -> _Doc:
         doc.add(_t("Yang perlu dilakukan: "), _t(_advice("escalation", {})))
     doc.add(_t("Konfirmasi: "), _t("satu konfirmasi berlaku untuk semua isu di ringkasan ini."))
     if links.ack:
-        doc.add(_t("Konfirmasi tindak lanjut", links.ack, True))
+        doc.add(_t("Terima", links.ack, True))
     return doc
 
 

@@ -37,6 +37,12 @@ class RespondError(ValueError):
         return self.refusal.field
 
 
+def _own(config: AppConfig, issue: Issue) -> None:
+    # An issue grouped without an agency is its topic's agency's (as routing treats it): name it before answering.
+    if issue.agency_code is None:
+        issue.agency_code = config.routing.get(issue.topic)
+
+
 def _touch(issue: Issue, now: datetime) -> None:
     # The page cache keys on updated_at: a strictly later value even when the (simulated) clock has not moved.
     issue.updated_at = max(now, issue.updated_at + timedelta(microseconds=1)) if issue.updated_at else now
@@ -92,12 +98,17 @@ def _record(
     return row
 
 
-def record_assigned(session: Session, issue: Issue, now: datetime, *, actor: str = "sistem") -> None:
-    """The current agency's clock starts (its first alert about the issue); once per agency."""
+def record_assigned(
+    session: Session, issue: Issue, now: datetime, *, actor: str = "sistem", agency: str | None = None
+) -> None:
+    """The current agency's clock starts (its first alert about the issue); once per agency.
+
+    ``agency``: the agency the alert was routed to, for an issue grouped without one.
+    """
     if issue.assigned_at is not None:
         return
     issue.assigned_at = now
-    _record(session, issue, kind="assigned", status=rules.BELUM, actor=actor, channel="sistem", now=now)
+    _record(session, issue, kind="assigned", status=rules.BELUM, actor=actor, channel="sistem", now=now, agency=agency)
 
 
 def record_acknowledged(session: Session, issue: Issue, actor: str, channel: str, now: datetime) -> None:
@@ -166,6 +177,7 @@ def set_status(
     evidence_url: str | None = None,
 ) -> rules.Step:
     """Move the issue's answer to ``status`` (diterima, diproses, selesai, bukan_keluhan)."""
+    _own(config, issue)
     step = rules.decide_status(
         issue.response_status or rules.BELUM, status, note, issue_status=issue.status, evidence_url=evidence_url
     )
@@ -222,6 +234,7 @@ def reroute(
     """
     from alerts.engine import tell_rerouted
 
+    _own(config, issue)
     step = rules.decide_reroute(
         issue.response_status or rules.BELUM,
         issue.agency_code,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from alerts.ack import AckError, acknowledge, apply_link, sign_ack_link, verify_ack_link
-from alerts.channels.telegram import OFFSET_SOURCE, handle_webhook, poll_updates
+from alerts.channels.telegram import OFFSET_SOURCE, handle_update, handle_webhook, poll_updates
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from alerts.report import summarise
@@ -69,14 +69,23 @@ def test_pressing_tindak_lanjuti_acknowledges_and_stops_escalation(
 def test_feedback_buttons_become_label_corrections(sqlite_db: Database, config: AppConfig, tg: TelegramStub) -> None:
     db = sqlite_db
     cfg, alert = _setup(db, config, tg)
-    assert tg.press_button(f"fb:n:{alert.ack_token}")
-    assert tg.press_button(f"fb:d:{alert.ack_token}")
-    assert tg.press_button(f"fb:n:{alert.ack_token}")  # pressed twice: stored once
-    assert poll_updates(db, cfg, T0 + timedelta(minutes=5)) == 3
+    assert tg.press_button(f"fb:o:{alert.ack_token}")
+    assert tg.press_button(f"fb:o:{alert.ack_token}")  # pressed twice: stored once
+    assert poll_updates(db, cfg, T0 + timedelta(minutes=5)) == 2
+    # Messages sent before the status buttons carry "Bukan keluhan" / "Salah dinas" as feedback: still honoured.
+    with db.session() as s:
+        for n, code in enumerate(("n", "d")):
+            press = {"update_id": n, "callback_query": {"id": f"q{n}", "from": {"id": 7}, "data": f"fb:{code}:x"}}
+            press["callback_query"]["data"] = f"fb:{code}:{alert.ack_token}"
+            assert handle_update(s, cfg, press, T0 + timedelta(minutes=6))
     with db.session() as s:
         rows = list(s.scalars(select(LabelCorrection).order_by(LabelCorrection.id)))
-    assert sorted({(r.field, r.value) for r in rows}) == [("agency", "bukan:pupr"), ("is_complaint", "false")]
-    assert len(rows) == 6  # 3 example posts × 2 distinct answers
+    assert sorted({(r.field, r.value) for r in rows}) == [
+        ("agency", "bukan:pupr"),
+        ("is_complaint", "false"),
+        ("relevant", "false"),
+    ]
+    assert len(rows) == 9  # 3 example posts × 3 distinct answers
     assert all(r.source == "telegram" and r.text for r in rows)
 
 

@@ -92,8 +92,15 @@ def test_first_alert_and_update_reach_email_and_telegram(
     first_tg, update_tg = tg.sent_messages()
     assert first_tg["chat_id"] == -1001000000002 and first_tg["parse_mode"] == "HTML"
     buttons = [b for row in first_tg["reply_markup"]["inline_keyboard"] for b in row]
-    assert buttons[0]["text"] == "✅ Tindak lanjuti" and buttons[0]["callback_data"].startswith("ack:")
-    assert {b["text"] for b in buttons} >= {"Bukan keluhan", "Bukan OKI", "Salah dinas"}
+    assert buttons[0]["text"] == "✅ Terima" and buttons[0]["callback_data"].startswith("ack:")
+    assert {b["text"] for b in buttons} >= {
+        "Diproses",
+        "Selesai",
+        "Bukan keluhan",
+        "Bukan OKI",
+        "Salah dinas",
+        "Tunda 24 jam",
+    }
     assert all(len(b["callback_data"].encode()) <= 64 for b in buttons if "callback_data" in b)
     assert "Pembaruan" in update_tg["text"]
     # The update's growth data is the first's: the same picture is not sent again.

@@ -76,7 +76,7 @@ def test_collected_text_never_becomes_markup(title: str, post: str, kec: str, ki
 def test_long_posts_are_dropped_before_the_ack_hint() -> None:
     out = render(payload("Jalan rusak", "kata " * 2000, "Cengal", n_posts=3), LINKS)
     assert visible_length(out.telegram) <= 4096
-    assert "Tindak lanjuti" in out.telegram and "Jalan rusak" in out.telegram
+    assert "“Terima”" in out.telegram and "Jalan rusak" in out.telegram
 
 
 def test_message_says_what_where_how_fast_and_how_to_ack() -> None:
@@ -86,7 +86,7 @@ def test_message_says_what_where_how_fast_and_how_to_ack() -> None:
     assert "3 → 12 unggahan dalam 3 jam" in out.plain
     assert "budi_oki" not in out.plain and "t.co" not in out.plain
     assert "Jalan rusak &lt;parah&gt;" in out.telegram
-    assert "Tindak lanjuti" in out.plain
+    assert "“Terima”" in out.plain and "“Diproses”" in out.plain
     assert 'href="https://monitor.okikab.example/alerts/action/abc?x=1&amp;y=&lt;2&gt;"' in out.html
 
 

@@ -104,7 +104,7 @@ def test_telegram_updates_reply_to_the_first_message_and_charts_only_when_new(
 
 
 def _last_message_id(tg: TelegramStub, chat: str) -> int:
-    return max(mid for (c, mid), m in tg.messages.items() if c == chat and "Tindak lanjuti" in str(m["reply_markup"]))
+    return max(mid for (c, mid), m in tg.messages.items() if c == chat and "ack:" in str(m["reply_markup"]))
 
 
 def test_email_subject_is_fixed_with_the_issue_number_and_updates_thread_under_the_first(

@@ -25,11 +25,23 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.buttons import (
+    Press,
+    apply_note,
+    apply_reroute,
+    issue_of,
+    parse_press,
+    parse_ref,
+    picker_keyboard,
+    prompt_text,
+    sent_to_chat,
+)
 from alerts.channels.base import Button, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import TelegramSettings
 from monitor.config import AppConfig, secret
 from monitor.db import Database
 from monitor.models import Source
+from monitor.response import ACTION_LABELS, SALAH_DINAS
 
 log = logging.getLogger(__name__)
 
@@ -225,14 +237,18 @@ def handle_update(
 
     query = update.get("callback_query")
     if not isinstance(query, dict):
-        return False
+        message = update.get("message")
+        return isinstance(message, dict) and handle_reply(session, config, message, now, api)
     data = str(query.get("data") or "")
-    user = query.get("from") or {}
-    actor = f"telegram:@{user['username']}" if user.get("username") else f"telegram:{user.get('id', '?')}"
+    actor = _actor(query.get("from") or {})
     answer = "Perintah tidak dikenal"
     handled = False
+    press = parse_press(data)
     try:
-        if data.startswith("ack:"):
+        if press is not None:
+            answer = _press(session, config, query, press, actor, now, api)
+            handled = True
+        elif data.startswith("ack:"):
             acknowledge(session, token=data[4:], actor=actor, now=now, config=config, channel="telegram")
             answer, handled = "Dicatat, terima kasih. Silakan tindak lanjuti.", True
         elif data.startswith("fb:") and data.count(":") == 2:
@@ -246,6 +262,111 @@ def handle_update(
     return handled
 
 
+def _actor(user: dict[str, Any]) -> str:
+    return f"telegram:@{user['username']}" if user.get("username") else f"telegram:{user.get('id', '?')}"
+
+
+def _where(message: dict[str, Any]) -> dict[str, Any]:
+    """chat_id (and forum topic) of a message, to answer in the same place."""
+    out: dict[str, Any] = {"chat_id": (message.get("chat") or {}).get("id")}
+    if message.get("message_thread_id"):
+        out["message_thread_id"] = message["message_thread_id"]
+    return out
+
+
+def _say(api: TelegramClient | None, message: dict[str, Any], text: str, markup: dict[str, Any] | None = None) -> None:
+    """Post ``text`` in the chat of ``message``, as a reply to it; best effort (the step is recorded anyway)."""
+    if api is None or (message.get("chat") or {}).get("id") is None:
+        return
+    payload: dict[str, Any] = _where(message) | {"text": text[:4000]}
+    if message.get("message_id"):
+        payload["reply_parameters"] = {"message_id": message["message_id"], "allow_sending_without_reply": True}
+    if markup:
+        payload["reply_markup"] = markup
+    try:
+        api.call("sendMessage", payload)
+    except TelegramApiError as exc:
+        log.info("telegram message after a button press failed: %s", exc)
+
+
+def _press(
+    session: Session,
+    config: AppConfig,
+    query: dict[str, Any],
+    press: Press,
+    actor: str,
+    now: datetime,
+    api: TelegramClient | None,
+) -> str:
+    """A status button: ask for the note, show the agency picker, or move the issue to the picked agency."""
+    message = query.get("message") or {}
+    _alert, issue = issue_of(session, config, press.token)
+    who = actor.removeprefix("telegram:")
+    if press.action == "note":
+        placeholder = "Alasan" if press.code in ("n", "z") else "Catatan"
+        _say(
+            api,
+            message,
+            prompt_text(press.code, press.token, issue.id, who),
+            {"force_reply": True, "selective": True, "input_field_placeholder": placeholder},
+        )
+        return "Balas pesan dari bot dengan catatan Anda."
+    if press.action == "picker":
+        rows = picker_keyboard(config, press.token, issue.agency_code)
+        _say(
+            api,
+            message,
+            f"OKI-{issue.id} · {ACTION_LABELS[SALAH_DINAS]}: pilih OPD yang tepat ({who}).",
+            keyboard(rows),
+        )
+        return "Pilih OPD yang tepat."
+    text = apply_reroute(session, config, press.token, press.agency, actor=actor, channel="telegram", now=now)
+    if api is not None and message.get("message_id") and (message.get("chat") or {}).get("id") is not None:
+        try:
+            done = {"text": f"✅ {text}"[:60], "callback_data": "noop"}
+            api.call(
+                "editMessageReplyMarkup",
+                {**_where(message), "message_id": message["message_id"], "reply_markup": {"inline_keyboard": [[done]]}},
+            )
+        except TelegramApiError as exc:
+            log.info("telegram picker edit failed: %s", exc)
+    _say(api, message, text)
+    return text
+
+
+def handle_reply(
+    session: Session, config: AppConfig, message: dict[str, Any], now: datetime, api: TelegramClient | None = None
+) -> bool:
+    """An officer's reply to a note prompt of the bot: apply the step with the reply as its note.
+
+    Only a reply to the bot's own prompt, in a chat the alert went to, counts; anything else
+    in the chat is ignored (returns False).
+    """
+    from alerts.ack import AckError
+
+    original = message.get("reply_to_message") or {}
+    if not (original.get("from") or {}).get("is_bot"):
+        return False
+    ref = parse_ref(original.get("text"))
+    if ref is None:
+        return False
+    code, token = ref
+    chat = str((message.get("chat") or {}).get("id", ""))
+    note = str(message.get("text") or "").strip()
+    actor = _actor(message.get("from") or {})
+    try:
+        alert, _issue = issue_of(session, config, token)
+        if not sent_to_chat(session, alert, chat):
+            raise AckError("Balasan ini bukan dari grup yang menerima peringatan.")
+        answer = apply_note(session, config, code, token, note, actor=actor, channel="telegram", now=now)
+    except AckError as exc:
+        answer = f"Belum dicatat: {exc}"
+        _say(api, message, answer)
+        return False
+    _say(api, message, f"✅ {answer}")
+    return True
+
+
 def _answer(api: TelegramClient, query: dict[str, Any], text: str, acked_by: str | None) -> None:
     try:
         api.call("answerCallbackQuery", {"callback_query_id": query.get("id"), "text": text[:200]})
@@ -253,12 +374,16 @@ def _answer(api: TelegramClient, query: dict[str, Any], text: str, acked_by: str
         if acked_by and message.get("message_id") and (message.get("chat") or {}).get("id") is not None:
             who = acked_by.removeprefix("telegram:")
             done = {"text": f"✅ Diterima oleh {who}", "callback_data": "noop"}
+            # The other buttons stay: after Terima come Diproses, Selesai, Salah dinas...
+            rows = ((message.get("reply_markup") or {}).get("inline_keyboard")) or [[]]
+            kept = [[b for b in row if not str(b.get("callback_data", "")).startswith("ack:")] for row in rows]
+            kept = [[done, *kept[0]], *kept[1:]]
             api.call(
                 "editMessageReplyMarkup",
                 {
                     "chat_id": message["chat"]["id"],
                     "message_id": message["message_id"],
-                    "reply_markup": {"inline_keyboard": [[done]]},
+                    "reply_markup": {"inline_keyboard": [row for row in kept if row]},
                 },
             )
     except TelegramApiError as exc:
@@ -287,7 +412,8 @@ def poll_updates(db: Database, config: AppConfig, now: datetime, *, client: http
             offset = int((_offset_row(session).cursor or {}).get("offset", 0))
         try:
             updates = api.call(
-                "getUpdates", {"offset": offset, "limit": 100, "timeout": 0, "allowed_updates": ["callback_query"]}
+                "getUpdates",
+                {"offset": offset, "limit": 100, "timeout": 0, "allowed_updates": ["callback_query", "message"]},
             )
         except TelegramApiError as exc:
             log.warning("telegram getUpdates failed: %s", exc)

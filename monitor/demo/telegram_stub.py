@@ -177,9 +177,53 @@ class TelegramStub(LocalHTTPServer):
                             "message_id": target[1],
                             "chat": {"id": _chat_json(target[0]), "type": "supergroup"},
                             "date": int(time.time()),
+                            "text": self.messages[target]["text"],
+                            "reply_markup": self.messages[target]["reply_markup"],
                         },
                         "chat_instance": "-1234567890",
                         "data": callback_data,
+                    },
+                }
+            )
+            self._next_update += 1
+            return True
+
+    def prompts(self, chat: str | None = None) -> list[tuple[str, int, str]]:
+        """(chat, message_id, text) of the bot's messages that ask for a reply (``force_reply``)."""
+        with self.lock:
+            return [
+                (c, mid, str(m["text"]))
+                for (c, mid), m in self.messages.items()
+                if (m.get("reply_markup") or {}).get("force_reply") and (chat is None or c == chat)
+            ]
+
+    def reply(self, chat: str, message_id: int, text: str, *, username: str = "staf_dinas", user_id: int = 555) -> bool:
+        """A user answers the bot's message ``message_id`` in ``chat`` by replying to it; False when there is none."""
+        with self.lock:
+            original = self.messages.get((chat, message_id))
+            if original is None:
+                return False
+            self._updates.append(
+                {
+                    "update_id": self._next_update,
+                    "message": {
+                        "message_id": 10_000_000 + self._next_update % 1_000_000,
+                        "from": {"id": user_id, "is_bot": False, "first_name": "Staf", "username": username},
+                        "chat": {"id": _chat_json(chat), "type": "supergroup"},
+                        "date": int(time.time()),
+                        "text": text,
+                        "reply_to_message": {
+                            "message_id": message_id,
+                            "from": {
+                                "id": 1,
+                                "is_bot": True,
+                                "first_name": "OKI Monitor",
+                                "username": "oki_monitor_bot",
+                            },
+                            "chat": {"id": _chat_json(chat), "type": "supergroup"},
+                            "date": int(time.time()),
+                            "text": original["text"],
+                        },
                     },
                 }
             )
