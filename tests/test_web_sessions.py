@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
@@ -149,6 +151,12 @@ def test_serve_with_two_workers_keeps_users_signed_in(tmp_path: Path) -> None:
             for _ in range(12):
                 with httpx.Client(base_url=base, cookies=client.cookies) as fresh:
                     assert fresh.get("/partials/board").status_code == 200
+        # A SIGTERM to `serve` alone (not its process group) stops the workers too.
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{base}/healthz", timeout=2)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of the group (nothing, normally)
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

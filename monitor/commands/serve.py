@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import subprocess
+from types import FrameType
 
 from monitor.cli import Context
 
@@ -35,12 +38,27 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     workers = max(1, args.workers or ctx.config.web.workers)
     log.info("dashboard on http://%s:%s (%d worker process%s)", host, port, workers, "es" if workers > 1 else "")
     if workers > 1:
-        import subprocess
-
         from monitor.web.app import worker_command
 
         # uvicorn's own supervisor starts, watches and restarts the workers; it needs an import string.
         cmd, env = worker_command(ctx.config_path, host, port, workers)
-        return subprocess.call(cmd, env=env)
+        # Its own session: stop requests reach it through _supervise only, each exactly once.
+        return _supervise(subprocess.Popen(cmd, env=env, start_new_session=True))
     uvicorn.Server(server_config(create_app(ctx.config, db, ctx.clock, freeze_gc=True), host, port)).run()
     return 0
+
+
+def _supervise(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for the worker supervisor, passing on a stop request.
+
+    Without this a SIGTERM (``kill``, systemd without cgroup kill, a test) ended only this process
+    and left uvicorn and its workers serving, holding the port and their database connections.
+    """
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGHUP, forward)
+    signal.signal(signal.SIGINT, forward)
+    return proc.wait()
