@@ -253,7 +253,7 @@ def load_cases(session: Session, config: AppConfig, period: Period, agency: str 
     ids = sorted({iid for iid, _ in firsts})
     issues = {i.id: i for i in session.scalars(select(Issue).where(Issue.id.in_(ids)))}
     progress = issue_progress(session, ids)
-    viral = _viral_times(session, ids)
+    viral = viral_times(session, ids)
     cases: list[Case] = []
     for (issue_id, code), alert in firsts.items():
         due = alert_deadlines(alert)
@@ -283,7 +283,7 @@ def load_cases(session: Session, config: AppConfig, period: Period, agency: str 
     return cases
 
 
-def _viral_times(session: Session, ids: Sequence[int]) -> dict[int, datetime]:
+def viral_times(session: Session, ids: Sequence[int]) -> dict[int, datetime]:
     """First time each issue was assessed ``viral`` (signals, and stage changes in its timeline)."""
     out: dict[int, datetime] = {}
     for issue_id, at in session.execute(

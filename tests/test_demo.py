@@ -19,10 +19,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     root = Path(__file__).resolve().parent.parent
     mp = pytest.MonkeyPatch()
     mp.setenv("OKI_MONITOR_AUTHOR_KEY", "demo-test-key-0123456789")
-    mp.chdir(tmp_path_factory.mktemp("demo-cwd"))
+    cwd = tmp_path_factory.mktemp("demo-cwd")
+    mp.chdir(cwd)
     try:
         cfg: AppConfig = load_config(root / "config.yaml")
-        return run_demo(cfg, Path("var/demo"))
+        return run_demo(cfg, cwd / "var" / "demo")  # absolute: `oki-monitor brief` reads the database later
     finally:
         mp.undo()
 
@@ -121,3 +122,51 @@ def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
     with pytest.raises(WorkdirRefused):
         prepare_workdir(link)
     assert (precious / "oki-monitor.db").exists()
+
+
+def test_report_prints_the_performance_table(demo: DemoResult) -> None:
+    """The /kinerja table at the end of the report: PUPR acknowledged the road issue after it went viral."""
+    at = next(i for i, line in enumerate(demo.lines) if line.startswith("Kinerja OPD"))
+    table = demo.lines[at + 1 :]
+    assert table[0].split()[:3] == ["OPD", "Isu", "Konfirmasi"] and "Viral dulu" in table[0]
+    pupr = next(line for line in table if "Dinas PUPR OKI" in line)
+    assert pupr.split()[-1] == "1"  # viral sebelum ditanggapi
+
+
+def test_brief_on_the_demo_database_names_its_agencies_and_viral_issue(demo: DemoResult, tmp_path: Path) -> None:
+    """`oki-monitor brief` on the demo database writes an A4 PDF whose text (read back with pypdf) names
+    the agencies the demo told and its viral road issue."""
+    import os
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "ringkasan.pdf"
+    env = {
+        **os.environ,
+        "OKI_MONITOR_DATABASE_URL": demo.config.database_url,
+        "OKI_MONITOR_AUTHOR_KEY": "demo-test-key-0123456789",
+        "PYTHONPATH": str(root),
+    }
+    week = "2026-11-03"  # the scenario's Tuesday: the week of 2 to 8 November
+    cmd = [sys.executable, "-m", "monitor.cli", "--config", str(root / "config.yaml"), "brief", "--week", week]
+    done = subprocess.run([*cmd, "--output", str(out)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "2026-11-02 s.d. 2026-11-08" in done.stdout
+    reader = PdfReader(out)
+    page = reader.pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)  # A4 in points
+    text = " ".join(p.extract_text() for p in reader.pages)
+    with demo.db.session() as s:
+        road = s.get(Issue, demo.road_issue_id)
+        assert road is not None
+        told = {a.agency_code for a in s.scalars(select(Alert).where(Alert.receiver.like("agency:%")))}
+    assert "Ringkasan mingguan" in text and "WIB" in text and "Kinerja OPD" in text
+    assert f"Baru viral {road.id} " in text and "jalan poros rusak" in text
+    names = {a.code: a.name for a in demo.config.agencies}
+    for code in told - {None}:
+        assert names[str(code)] in text, (code, text)
+    bad = subprocess.run([*cmd[:-1], "pekan-lalu", "--output", str(out)], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--week: tanggal" in bad.stderr

@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from alerts.report import summarise
-from monitor.clock import SimulatedClock, format_wib
+from monitor import kinerja
+from monitor.clock import SimulatedClock, format_wib, to_wib
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.demo.scenario import HOURS, START, ScenarioPost, build_scenario, peak_time
@@ -242,6 +243,18 @@ def _maybe_acknowledge(db: Database, telegram: Any, now: datetime) -> bool:
     return bool(telegram.press_ack_button(token))
 
 
+def performance_lines(config: AppConfig, db: Database, start: datetime, end: datetime) -> list[str]:
+    """The performance table (``/kinerja``) of the agencies told something during the scenario."""
+    period = kinerja.Period(to_wib(start).date(), to_wib(end).date())
+    with db.session() as session:
+        rows = [r for r in kinerja.agency_performance(session, config, period, end) if r.received]
+    rows = kinerja.sort_rows(rows, "viral_before_ack", descending=True)
+    out = ["Kinerja OPD (seperti di /kinerja; waktu sejak OPD diberi tahu, batas waktu hari kerja LAPOR!):"]
+    if not rows:
+        return [*out, "  belum ada OPD yang diberi tahu"]
+    return out + ["  " + line for line in kinerja.table_text(rows)]
+
+
 def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
     db = result.db
     lines = result.lines
@@ -321,4 +334,5 @@ def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
         body = [c for c in issue_alerts[0]["template"].get("components", []) if c.get("type") == "body"]
         params = [str(p.get("text", "")) for c in body for p in c.get("parameters", [])]
         lines.append(f"  WhatsApp pertama tentang isu ke petugas PUPR (templat): {params[0] if params else '-'}")
+    lines.extend(performance_lines(result.config, db, START, START + timedelta(hours=HOURS)))
     lines.append(f"Selesai dalam {result.seconds:.1f} detik.")

@@ -1,0 +1,54 @@
+"""`oki-monitor brief --week [YYYY-MM-DD] --output FILE.pdf`: the regent's weekly brief as a PDF."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from monitor.brief import last_week, week_of, wib_today, write_brief
+from monitor.cli import Context
+
+NAME = "brief"
+HELP = "tulis ringkasan mingguan untuk Bupati (PDF A4): isu teratas, isu viral, kinerja OPD"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--week",
+        nargs="?",
+        const="",
+        default="",
+        metavar="YYYY-MM-DD",
+        help="any day of the week (Monday to Sunday, WIB); default the last complete week",
+    )
+    parser.add_argument("--output", type=Path, required=True, help="the PDF file to write")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    now = ctx.clock.now()
+    if args.week:
+        try:
+            week = week_of(date.fromisoformat(args.week.strip()))
+        except ValueError:
+            print(f"--week: tanggal {args.week[:20]!r} tidak valid; pakai format TTTT-BB-HH", file=sys.stderr)
+            return 2
+    else:
+        week = last_week(wib_today(now))
+    if args.output.suffix.lower() != ".pdf":
+        print(f"--output: nama berkas harus berakhiran .pdf (diberikan {args.output.name!r})", file=sys.stderr)
+        return 2
+    db = ctx.checked_database()
+    try:
+        with db.session() as session:
+            brief = write_brief(session, ctx.config, week, now, args.output)
+    except OSError as exc:
+        print(f"--output: tidak bisa menulis {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Ringkasan pekan {week.start.isoformat()} s.d. {week.end.isoformat()} ditulis ke {args.output}: "
+        f"{len(brief.top)} isu teratas, {len(brief.new_viral)} baru viral, {len(brief.ongoing_viral)} masih viral, "
+        f"{len(brief.performance)} OPD."
+    )
+    return 0
