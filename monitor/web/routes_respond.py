@@ -278,7 +278,13 @@ def _form_action(request: Request, principal: Principal, issue_id: int, csrf_tok
     if principal.scope_agency is not None and after != principal.scope_agency:
         # Handed to another agency: this officer no longer sees it.
         name = ctx.agency_name(after)
-        return RedirectResponse(f"/?msg={quote(f'Isu #{issue_id} dialihkan ke {name}.')}", status_code=303)
+        context = {
+            "user": principal,
+            "csrf_token": getattr(request.state, "csrf_token", ""),
+            "heading": "Isu dialihkan",
+            "message": f"Isu #{issue_id} dialihkan ke {name}; {name} sudah diberi tahu. Riwayatnya ikut pindah.",
+        }
+        return ctx.templates.TemplateResponse(request, "notice.html", context)
     return RedirectResponse(f"/issues/{issue_id}?msg={quote('Tanggapan dicatat.')}#tanggapan", status_code=303)
 
 
