@@ -273,6 +273,16 @@ class SlaSettings(_Strict):
         )
 
 
+class BriefSettings(_Strict):
+    """The regent's weekly brief (``oki-monitor brief``), mailed as a PDF."""
+
+    enabled: bool = True
+    receivers: list[str] = Field(default_factory=list)
+    """Receiver names (``alerts.receivers``) whose e-mail addresses get the brief; empty: nobody."""
+    schedule: str = "0 7 * * 1"
+    """Crontab line in WIB: Monday 07:00, the week that just ended."""
+
+
 class RetrySettings(_Strict):
     base_seconds: float = Field(5.0, gt=0)
     max_seconds: float = Field(600.0, gt=0)
@@ -337,6 +347,7 @@ class AlertsConfig(_Strict):
     sla: SlaSettings = Field(default_factory=lambda: SlaSettings())
     retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
     grouping: GroupingSettings = Field(default_factory=lambda: GroupingSettings())
+    brief: BriefSettings = Field(default_factory=lambda: BriefSettings())
     digest_time: time = time(7, 0)
     """Daily summary per agency at this WIB time."""
     source_silence_factor: float = Field(4.0, gt=1)
@@ -373,6 +384,7 @@ AGENCY_RECEIVER = "$agency"
 def _receiver_refs(cfg: AlertsConfig) -> list[tuple[str, str]]:
     """(key path under ``alerts``, receiver name) of every receiver the config names."""
     refs = [(key, name) for key in ("escalate_to", "admin_receiver") if (name := getattr(cfg, key))]
+    refs.extend((f"brief.receivers.{i}", name) for i, name in enumerate(cfg.brief.receivers))
 
     def walk(node: Route, path: str) -> None:
         refs.extend((f"{path}.{key}", name) for key in ("receiver", "escalate_to") if (name := getattr(node, key)))

@@ -20,10 +20,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.channels.base import Channel
 from monitor import kinerja
 from monitor.clock import format_wib, to_wib
 from monitor.config import AppConfig
-from monitor.models import Issue
+from monitor.db import Database
+from monitor.models import AuditLog, Issue
 from monitor.web.labels import stage_label
 
 log = logging.getLogger(__name__)
@@ -282,3 +284,84 @@ def file_name(week: kinerja.Period) -> str:
 def wib_today(now: datetime) -> date:
     """Today's date in WIB."""
     return to_wib(now).date()
+
+
+# ---------------------------------------------------------------- the Monday e-mail
+
+
+def brief_addresses(config: AppConfig) -> list[str]:
+    """E-mail addresses of ``alerts.brief.receivers`` (a receiver naming an agency brings its e-mails)."""
+    out: set[str] = set()
+    for name in config.alerts.brief.receivers:
+        receiver = config.alerts.receiver(name)
+        if receiver is None:
+            continue
+        out.update(receiver.email)
+        agency = config.agency(receiver.agency) if receiver.agency else None
+        if agency is not None:
+            out.update(agency.emails)
+    return sorted(out)
+
+
+def send(db: Database, config: AppConfig, now: datetime, channel: Channel | None = None) -> list[str]:
+    """Mail last week's brief (PDF attached) to the configured receivers, once per week; returns who got it.
+
+    Sent directly over the SMTP channel (a PDF does not belong in the alert outbox's JSON); a week already
+    recorded as sent (``audit_log`` action ``brief_sent``) is not sent again after a restart.
+    """
+    from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
+    from alerts.channels.email import EmailChannel
+
+    if not config.alerts.brief.enabled:
+        return []
+    addresses = brief_addresses(config)
+    if not addresses:
+        log.info("weekly brief: no receiver with an e-mail address in alerts.brief.receivers")
+        return []
+    week = last_week(wib_today(now))
+    with db.session() as session:
+        done = session.scalar(
+            select(AuditLog.id).where(AuditLog.action == "brief_sent", AuditLog.target == week.start.isoformat())
+        )
+        if done is not None:
+            return []
+        brief = collect(session, config, week, now)
+    pdf = render_pdf(brief)
+    period = f"{_day(week.start)} s.d. {_day(week.end)}"
+    viral = len(brief.new_viral) + len(brief.ongoing_viral)
+    plain = (
+        f"Yth. Bapak/Ibu,\n\nTerlampir ringkasan mingguan isu publik {brief.region} pekan {period} (WIB): "
+        f"{len(brief.top)} isu teratas, {viral} isu viral, dan kinerja {len(brief.performance)} OPD.\n\n"
+        "OKI Viral Monitor"
+    )
+    html = "<p>" + plain.replace("\n\n", "</p><p>") + "</p>"
+    message = OutgoingMessage(
+        idempotency_key=f"brief:{week.start.isoformat()}",
+        subject=f"Ringkasan mingguan isu publik {period}",
+        plain=plain,
+        html=html,
+        telegram_html="",
+        attachments=((file_name(week), "application/pdf", pdf),),
+    )
+    mailer = channel or EmailChannel(config.alerts.smtp)
+    sent: list[str] = []
+    failed: dict[str, str] = {}
+    for address in addresses:
+        try:
+            mailer.send(message, address)
+            sent.append(address)
+        except (TemporaryFailure, PermanentFailure) as exc:
+            failed[address] = str(exc)
+            log.warning("weekly brief to %s not sent: %s", address, exc)
+    if sent:
+        with db.session() as session:
+            session.add(
+                AuditLog(
+                    at=now,
+                    actor="sistem",
+                    action="brief_sent",
+                    target=week.start.isoformat(),
+                    detail={"sent": sent, "failed": failed},
+                )
+            )
+    return sent

@@ -90,6 +90,13 @@ def scheduled_retrain(service: MonitorService) -> RetrainReport:
     return report
 
 
+def send_weekly_brief(service: MonitorService) -> list[str]:
+    """The Monday job: last week's brief (PDF) to ``alerts.brief.receivers`` by e-mail."""
+    from monitor.brief import send
+
+    return send(service.db, service.config, service.clock.now())
+
+
 def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
     """A scheduler with every job of this deployment, not yet started."""
     cfg = service.config
@@ -134,6 +141,20 @@ def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
             coalesce=True,
             max_instances=1,
             misfire_grace_time=RETRAIN_GRACE_SECONDS,
+        )
+
+    brief = cfg.alerts.brief
+    if brief.enabled and brief.receivers:
+        # The regent's weekly brief: Monday 07:00 WIB by default; an hour late (the machine was down) still sends.
+        scheduler.add_job(
+            partial(send_weekly_brief, service),
+            crontab_trigger(brief.schedule),
+            id="weekly-brief",
+            name="weekly-brief",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
         )
 
     def on_event(event: JobExecutionEvent) -> None:

@@ -40,7 +40,7 @@ def test_jobs_coalesce_run_one_at_a_time_and_tolerate_lateness(sqlite_db: Databa
     svc = service(sqlite_db, config)
     scheduler = build_scheduler(svc, "host:1")
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert {"pipeline", "deliver", "housekeeping", "tracking", "retention", "lease"} <= set(jobs)
+    assert {"pipeline", "deliver", "housekeeping", "tracking", "retention", "lease", "weekly-brief"} <= set(jobs)
     pipeline = jobs["pipeline"]
     assert pipeline.coalesce is True and pipeline.max_instances == 1
     # Late by less than half an interval still runs (APScheduler's 1 s default silently skips).

@@ -38,6 +38,8 @@ class OutgoingMessage:
     """The same fitted to an interactive message's body (reply buttons)."""
     template_params: tuple[str, ...] = ()
     """WhatsApp template parameters: headline, one-line summary, dashboard link."""
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
+    """Files to attach (filename, MIME type, bytes): e-mail only (the weekly brief PDF)."""
     conversation_open: bool = False
     """The recipient wrote to us in the last 24 hours (WhatsApp's customer service window): a free-form
     message is allowed; outside it only an approved template is."""

@@ -47,6 +47,9 @@ def build_email(message: OutgoingMessage, sender: str, recipient: str) -> EmailM
                 part.add_related(
                     message.chart_png, maintype="image", subtype="png", cid="<chart>", filename="grafik.png"
                 )
+    for filename, mime, data in message.attachments:
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     return msg
 
 

@@ -1,0 +1,58 @@
+"""The weekly brief: the week's arithmetic, the Monday 07:00 WIB schedule and the e-mail with the PDF (real SMTP)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timedelta
+
+from pypdf import PdfReader
+
+from monitor.brief import brief_addresses, last_week, send, week_of
+from monitor.clock import WIB
+from monitor.config import AppConfig, crontab_trigger
+from monitor.db import Database
+from monitor.demo.smtp_sink import SmtpSink
+from monitor.kinerja import Period
+from tests.telegram_server import alert_config
+from tests.test_kinerja import _tell
+from tests.web_support import NOW, seed
+
+
+def test_weeks_run_monday_to_sunday_in_wib() -> None:
+    assert week_of(date(2026, 11, 4)) == Period(date(2026, 11, 2), date(2026, 11, 8))
+    assert week_of(date(2026, 11, 8)) == Period(date(2026, 11, 2), date(2026, 11, 8))
+    # On a Monday: the week that just ended.
+    assert last_week(date(2026, 11, 9)) == Period(date(2026, 11, 2), date(2026, 11, 8))
+
+
+def test_the_brief_is_scheduled_monday_0700_wib(config: AppConfig) -> None:
+    assert config.alerts.brief.receivers == ["humas"]
+    trigger = crontab_trigger(config.alerts.brief.schedule)
+    after = datetime(2026, 12, 2, 10, 0, tzinfo=WIB)  # a Wednesday
+    assert trigger.get_next_fire_time(None, after) == datetime(2026, 12, 7, 7, 0, tzinfo=WIB)
+
+
+def test_monday_mail_carries_the_pdf_once_per_week(config: AppConfig, sqlite_db: Database) -> None:
+    seeded = seed(sqlite_db)
+    _tell(sqlite_db, seeded.rising_id, "pupr", NOW - timedelta(hours=8), "k-brief")
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=WIB)  # the week of 23 to 29 November just ended
+    with SmtpSink() as smtp:
+        cfg = alert_config(config, smtp_port=smtp.port)
+        assert brief_addresses(cfg) == ["humas@okikab.example"]
+        assert send(sqlite_db, cfg, monday) == ["humas@okikab.example"]
+        assert send(sqlite_db, cfg, monday + timedelta(minutes=30)) == []  # a restart does not send it twice
+        received = list(smtp.received)
+    assert len(received) == 1
+    mail = received[0]
+    assert "Ringkasan mingguan" in mail.subject and "23 Nov 2026 s.d. 29 Nov 2026" in mail.subject
+    pdfs = [p for p in mail.message.walk() if p.get_content_type() == "application/pdf"]
+    assert len(pdfs) == 1 and pdfs[0].get_filename() == "ringkasan-mingguan-2026-11-23.pdf"
+    payload = pdfs[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(payload)).pages)
+    assert "Jalan rusak di Kayu Agung" in text and "Dinas PUPR OKI" in text and "Kinerja OPD" in text
+
+
+def test_no_receivers_no_mail(config: AppConfig, sqlite_db: Database) -> None:
+    cfg = alert_config(config, brief={"enabled": True, "receivers": [], "schedule": "0 7 * * 1"})
+    assert send(sqlite_db, cfg, datetime(2026, 11, 30, 7, 0, tzinfo=WIB)) == []
