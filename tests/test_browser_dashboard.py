@@ -267,3 +267,35 @@ def test_admin_changes_a_role_and_resets_a_password(server: tuple[str, Seeded], 
     board = driver.find_element(By.ID, "board-rows").text
     assert "Air PDAM" in board and "Jalan rusak di Kayu Agung" not in board  # now bound to PDAM only
     assert f'data-issue="{s.pdam_id}"' in driver.page_source
+
+
+def test_email_link_opens_a_confirmation_page_and_only_its_button_acts(
+    config: AppConfig, sqlite_db: Database, server: tuple[str, Seeded], browser: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert e-mail's link in a browser without a dashboard login: opening it changes nothing; the button does."""
+    from urllib.parse import urlsplit
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from sqlalchemy import select
+
+    from alerts.ack import sign_ack_link
+    from monitor.models import Alert
+
+    assert isinstance(browser, WebDriver)
+    base, seeded = server
+    monkeypatch.setenv(config.alerts.ack_secret_env, "kunci-rahasia-uji-0123456789abcdef")
+    link = sign_ack_link(config, "tok-rising")
+    assert link is not None
+    browser.get(base + urlsplit(link).path)
+    _wait(browser, lambda d: d.find_elements(By.ID, "alert-action-form"))
+    assert "Konfirmasi tindak lanjut" in browser.find_element(By.TAG_NAME, "h1").text
+    with sqlite_db.session() as s:
+        assert s.scalar(select(Alert.acknowledged_at).where(Alert.id == seeded.alert_id)) is None
+    browser.find_element(By.CSS_SELECTOR, "#alert-action-form button").click()
+    _wait(browser, lambda d: "Terima kasih" in d.find_element(By.TAG_NAME, "h1").text)
+    with sqlite_db.session() as s:
+        assert s.scalar(select(Alert.acknowledged_by).where(Alert.id == seeded.alert_id)) == "email"
+    browser.get(base + urlsplit(link).path)  # opened again: says so, offers no button
+    _wait(browser, lambda d: "sudah dicatat sebelumnya" in d.find_element(By.TAG_NAME, "main").text)
+    assert not browser.find_elements(By.ID, "alert-action-form")
