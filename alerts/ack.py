@@ -238,6 +238,11 @@ class LinkPreview:
     button: str
     done: str | None
     """Set when what the link asks is already recorded: the page says so and offers no button."""
+    note_label: str | None = None
+    """A status step that needs a note (Diproses, Selesai, Bukan keluhan, Tunda): the page asks for it."""
+    note_required: bool = False
+    agencies: tuple[tuple[str, str], ...] = ()
+    """Salah dinas: (code, name) of the agencies to pick from."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,8 @@ def preview_link(session: Session, config: AppConfig, signed: str) -> LinkPrevie
     """
     action = verify_ack_link(config, signed)
     alert = _find(session, action.token, None)
+    if action.action in STATUS_LINKS:
+        return _status_preview(session, config, action)
     if action.action == "ack":
         return LinkPreview(
             heading="Konfirmasi tindak lanjut",
@@ -295,13 +302,75 @@ def preview_link(session: Session, config: AppConfig, signed: str) -> LinkPrevie
     )
 
 
-def apply_link(session: Session, config: AppConfig, signed: str, *, actor: str, now: datetime) -> LinkOutcome:
+STATUS_LINKS: dict[str, str] = {"rs:p": "p", "rs:s": "s", "rs:n": "n", "sz": "z", "rr": ""}
+"""E-mail link actions of the agency's answer (``alerts.buttons``) → note code; ``rr`` is Salah dinas."""
+
+
+def _status_preview(session: Session, config: AppConfig, action: LinkAction) -> LinkPreview:
+    from alerts.buttons import NOTE_CODES, issue_of
+    from monitor.response import ACTION_LABELS, NOTE_PROMPTS, SALAH_DINAS, status_label
+
+    try:
+        _alert, issue = issue_of(session, config, action.token)
+    except AckError as exc:
+        return LinkPreview(heading="Tanggapan isu", question="", button="", done=str(exc))
+    if action.action == "rr":
+        holder = config.agency(issue.agency_code)
+        return LinkPreview(
+            heading=f"{ACTION_LABELS[SALAH_DINAS]}: OKI-{issue.id}",
+            question=(
+                f"Isu OKI-{issue.id} sekarang di {holder.name if holder else issue.agency_code}. "
+                "Pilih OPD yang tepat; OPD itu langsung diberi tahu dan riwayat isu ikut pindah."
+            ),
+            button="Alihkan",
+            done=None,
+            note_label="Catatan (opsional)",
+            agencies=tuple((a.code, a.name) for a in config.agencies if a.code != issue.agency_code),
+        )
+    step = NOTE_CODES[STATUS_LINKS[action.action]]
+    label = ACTION_LABELS["snooze24"] if step == "snooze" else ACTION_LABELS[step]
+    return LinkPreview(
+        heading=f"{label}: OKI-{issue.id}",
+        question=f"Status tanggapan sekarang: {status_label(issue.response_status)}.",
+        button=label,
+        done=None,
+        note_label=NOTE_PROMPTS[step],
+        note_required=True,
+    )
+
+
+def _apply_status_link(
+    session: Session, config: AppConfig, action: LinkAction, note: str, agency: str, actor: str, now: datetime
+) -> LinkOutcome:
+    from alerts.buttons import apply_note, apply_reroute
+
+    if action.action == "rr":
+        text = apply_reroute(session, config, action.token, agency, actor=actor, channel="email", now=now, note=note)
+    else:
+        text = apply_note(
+            session, config, STATUS_LINKS[action.action], action.token, note, actor=actor, channel="email", now=now
+        )
+    return LinkOutcome(text, already_done=False)
+
+
+def apply_link(
+    session: Session,
+    config: AppConfig,
+    signed: str,
+    *,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    agency: str = "",
+) -> LinkOutcome:
     """What the confirmation page's ``POST /alerts/action`` does: acknowledge or record feedback.
 
     Idempotent: a second confirmation changes nothing and says it was already done. Raises
     :class:`AckError` for a bad, expired or unknown link.
     """
     action = verify_ack_link(config, signed)
+    if action.action in STATUS_LINKS:
+        return _apply_status_link(session, config, action, note, agency, actor, now)
     if action.action == "ack":
         alert = _find(session, action.token, None)
         if alert.acknowledged_at is not None:

@@ -69,6 +69,16 @@ def status_keyboard(token: str) -> tuple[tuple[Button, ...], ...]:
     )
 
 
+STATUS_LINK_LABELS: tuple[tuple[str, str], ...] = (
+    ("rs:p", rules.ACTION_LABELS[rules.DIPROSES]),
+    ("rs:s", rules.ACTION_LABELS[rules.SELESAI]),
+    ("rr", rules.ACTION_LABELS[rules.SALAH_DINAS]),
+    ("rs:n", rules.ACTION_LABELS[rules.BUKAN_KELUHAN]),
+    ("sz", rules.ACTION_LABELS["snooze24"]),
+)
+"""E-mail: the same steps as the Telegram buttons, as signed links (``alerts.ack.STATUS_LINKS``)."""
+
+
 def parse_press(data: str) -> Press | None:
     """The action of a status button's callback data, or None for other buttons (ack, feedback)."""
     parts = data.split(":")
@@ -166,12 +176,20 @@ def apply_note(
 
 
 def apply_reroute(
-    session: Session, config: AppConfig, token: str, agency: str, *, actor: str, channel: str, now: datetime
+    session: Session,
+    config: AppConfig,
+    token: str,
+    agency: str,
+    *,
+    actor: str,
+    channel: str,
+    now: datetime,
+    note: str | None = None,
 ) -> str:
-    """Move the issue to the picked agency; return the confirmation."""
+    """Move the issue to the picked agency (code or name); return the confirmation."""
     _alert, issue = issue_of(session, config, token)
     try:
-        step = respond.reroute(session, config, issue, agency, None, actor=actor, channel=channel, now=now)
+        step = respond.reroute(session, config, issue, agency, note, actor=actor, channel=channel, now=now)
     except respond.RespondError as exc:
         raise AckError(_user_message(exc)) from None
     target = config.agency(step.to_agency)

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alerts.ack import sign_ack_link
-from alerts.buttons import status_keyboard
+from alerts.buttons import STATUS_LINK_LABELS, status_keyboard
 from alerts.channels import load_channel
 from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import RetrySettings
@@ -171,10 +171,18 @@ def build_message(
     # WhatsApp gateways have no buttons: the signed link is how their readers confirm.
     linked = delivery.channel in ("email", "whatsapp")
     ack_link = sign_ack_link(config, alert.ack_token) if acknowledgeable and linked else None
+    actions: dict[str, str] = {}
+    if delivery.channel == "email" and acknowledgeable and alert.issue_id is not None:
+        # The answer's steps, each a confirmation page that acts only on its POST (as the Terima link).
+        for code, label in STATUS_LINK_LABELS:
+            link = sign_ack_link(config, alert.ack_token, code)
+            if link:
+                actions[label] = link
     feedback: dict[str, str] = {}
     if has_posts and delivery.channel == "email":
         for code, label in FEEDBACK_LABELS.items():
-            link = sign_ack_link(config, alert.ack_token, code)
+            # "Bukan keluhan" and "Salah dinas" are steps of the answer now (above); "Bukan OKI" stays a label.
+            link = None if (actions and code in ("n", "d")) else sign_ack_link(config, alert.ack_token, code)
             if link:
                 feedback[label] = link
     thread = (
@@ -187,7 +195,7 @@ def build_message(
     with_chart = chart_key is not None and (thread is None or thread.chart_hash != chart_key)
     rendered = render(
         payload,
-        Links(dashboard=dash, issue=issue_url, ack=ack_link, feedback=feedback),
+        Links(dashboard=dash, issue=issue_url, ack=ack_link, feedback=feedback, actions=actions),
         subject=thread.subject if thread is not None else None,
         chart=with_chart,
     )

@@ -54,6 +54,8 @@ class Links:
     ack: str | None = None
     feedback: dict[str, str] = field(default_factory=dict)
     """Feedback label → signed URL, for e-mail (Telegram uses buttons instead)."""
+    actions: dict[str, str] = field(default_factory=dict)
+    """Steps of the agency's answer (Diproses, Selesai, ...) → signed URL of their confirmation page, for e-mail."""
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,12 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
         doc.add(_t("Konfirmasi: "), _t(ack_hint + ". "), _t("Terima", links.ack, True))
     else:
         doc.add(_t("Konfirmasi: "), _t(ack_hint + "."))
+    if links.actions:
+        parts = [_t("Tanggapi: ")]
+        for label, url in links.actions.items():
+            parts.append(_t(label, url))
+            parts.append(_t(" · "))
+        doc.add(*parts[:-1])
     doc.add(_t("Detail dan bukti: "), _t("buka di dasbor", links.issue or links.dashboard))
     if links.feedback:
         parts = [_t("Label salah? ")]

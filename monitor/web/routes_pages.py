@@ -85,13 +85,30 @@ def alert_link_page(request: Request, signed: Annotated[str, Path(max_length=200
 
 
 @router.post("/alerts/action", response_class=HTMLResponse)
-def alert_link_action(request: Request, token: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """The confirmation page's button: acknowledge or record feedback; a repeat says it was already done."""
+def alert_link_action(
+    request: Request,
+    token: Annotated[str, Form(max_length=2000)] = "",
+    note: Annotated[str, Form(max_length=2100)] = "",
+    agency: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The confirmation page's button: acknowledge, record feedback, or a step of the agency's answer
+    (with its note, or the agency picked); a repeat says it was already done."""
     ctx = web(request)
     try:
         with ctx.db.session() as session:
-            outcome = apply_link(session, ctx.config, token, actor="email", now=ctx.clock.now())
+            now = ctx.clock.now()
+            outcome = apply_link(session, ctx.config, token, actor="email", now=now, note=note, agency=agency)
     except AckError as exc:
+        try:
+            with ctx.read() as session:
+                preview = preview_link(session, ctx.config, token)
+        except AckError:
+            preview = None
+        if preview is not None and preview.done is None and (preview.note_label or preview.agencies):
+            # A step refused for its input (no note, unknown agency): the same form again, with the reason.
+            return _render(
+                request, "alert_action.html", None, status_code=422, preview=preview, token=token, error=str(exc)
+            )
         return _render(request, "notice.html", None, status_code=400, heading="Tautan tidak berlaku", message=str(exc))
     if outcome.already_done:
         return _render(request, "notice.html", None, heading="Sudah dicatat", message=outcome.message)

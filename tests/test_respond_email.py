@@ -1,0 +1,91 @@
+"""The agency answers from an alert e-mail (real SMTP): each step's link opens a page that changes nothing;
+its POST, with the note (or the agency picked), does."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from alerts.engine import evaluate
+from alerts.outbox import deliver_due
+from monitor import respond
+from monitor.config import AppConfig
+from monitor.db import Database
+from monitor.demo.smtp_sink import SmtpSink
+from monitor.models import Alert, Issue, Silence
+from monitor.web.app import create_app
+from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
+from tests.test_web_security import _form_token, _snapshot
+from tests.web_support import NOW, make_clock
+
+
+def _links(mail_html: str) -> dict[str, str]:
+    """Link text → path of every signed action link in the e-mail."""
+    found = re.findall(r'<a href="([^"]*/alerts/action/[^"]+)"[^>]*>([^<]+)</a>', mail_html)
+    return {text: urlsplit(url).path for url, text in found}
+
+
+def test_email_steps_act_only_on_the_pages_post(
+    config: AppConfig, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
+    with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
+        cfg = alert_config(config, smtp_port=smtp.port, telegram_base=tg.base_url, route={"receiver": "$agency"})
+        with sqlite_db.session() as s:
+            issue_id = make_issue(s, NOW, agency_code="pupr").id
+            evaluate(s, cfg, NOW)
+        assert deliver_due(sqlite_db, cfg, NOW).sent == 2
+        (mail,) = smtp.received
+    part = next(p for p in mail.message.walk() if p.get_content_type() == "text/html")
+    raw = part.get_payload(decode=True)
+    assert isinstance(raw, bytes)
+    links = _links(raw.decode())
+    for label in ("Terima", "Diproses", "Selesai", "Salah dinas", "Bukan keluhan", "Tunda 24 jam"):
+        assert label in links, (label, sorted(links))
+
+    with TestClient(create_app(cfg, sqlite_db, make_clock())) as client:
+        before = _snapshot(sqlite_db)
+        pages = {label: client.get(path) for label, path in links.items()}
+        assert all(r.status_code == 200 for r in pages.values())
+        assert _snapshot(sqlite_db) == before, "a mail scanner opening every link changes nothing"
+        token = {label: _form_token(r.text) for label, r in pages.items()}
+        assert 'name="note"' in pages["Diproses"].text and "Dinas Sosial OKI" in pages["Salah dinas"].text
+
+        r = client.post("/alerts/action", data={"token": token["Diproses"], "note": " "})
+        assert r.status_code == 422 and "catatan wajib diisi" in r.text and 'name="note"' in r.text
+        assert _snapshot(sqlite_db) == before
+        r = client.post("/alerts/action", data={"token": token["Diproses"], "note": "Tim PUPR ke lokasi"})
+        assert r.status_code == 200 and "Diproses dicatat" in r.text
+        r = client.post("/alerts/action", data={"token": token["Tunda 24 jam"], "note": "Menunggu alat berat"})
+        assert r.status_code == 200 and "ditunda" in r.text
+        r = client.post("/alerts/action", data={"token": token["Salah dinas"], "agency": "Dinas Sosia"})
+        assert r.status_code == 422 and "tidak dikenal" in r.text
+        r = client.post(
+            "/alerts/action", data={"token": token["Salah dinas"], "agency": "Dinas Sosial OKI", "note": "bansos"}
+        )
+        assert r.status_code == 200 and "Dinas Sosial OKI" in r.text
+        # The old agency's links no longer act.
+        r = client.post("/alerts/action", data={"token": token["Selesai"], "note": "beres"})
+        assert r.status_code == 400 and "sudah dialihkan ke Dinas Sosial OKI" in r.text
+
+    with sqlite_db.session() as s:
+        steps = [(h.kind, h.status, h.channel, h.note) for h in respond.history(s, issue_id)]
+        assert steps[1:] == [
+            ("status", "diterima", "email", None),
+            ("status", "diproses", "email", "Tim PUPR ke lokasi"),
+            ("snoozed", "diproses", "email", "Menunggu alat berat"),
+            ("rerouted", "salah_dinas", "email", "bansos"),
+            ("assigned", "belum_ditanggapi", "email", None),
+        ]
+        issue = s.get(Issue, issue_id)
+        assert issue is not None and issue.agency_code == "dinsos"
+        assert s.scalars(select(Silence)).one().comment == "Menunggu alat berat"
+        assert (
+            s.scalars(select(Alert).where(Alert.receiver == "agency:dinsos")).one().payload["reroute"]["note"]
+            == "bansos"
+        )
