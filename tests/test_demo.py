@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from monitor.config import AppConfig
 from monitor.demo.runner import DemoResult, run_demo
@@ -170,3 +170,36 @@ def test_brief_on_the_demo_database_names_its_agencies_and_viral_issue(demo: Dem
         assert names[str(code)] in text, (code, text)
     bad = subprocess.run([*cmd[:-1], "pekan-lalu", "--output", str(out)], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "--week: tanggal" in bad.stderr
+
+
+def test_backtest_on_the_demo_database_reproduces_its_alerts_and_lead(demo: DemoResult) -> None:
+    """Issue 21: replaying the demo's stored posts and readings gives the same first alerts, viral times and lead."""
+    from datetime import timedelta
+
+    from monitor.backtest import ALERT_KINDS, replay, summarise
+    from monitor.demo.runner import STEP
+    from monitor.demo.scenario import HOURS, START
+    from monitor.models import IssueEvent
+
+    with demo.db.session() as s:
+        live_first: dict[int, object] = {}
+        for a in s.scalars(select(Alert).where(Alert.kind.in_(ALERT_KINDS)).order_by(Alert.created_at, Alert.id)):
+            if a.issue_id is not None:
+                live_first.setdefault(a.issue_id, a.created_at)
+        live_viral: dict[int, object] = {}
+        for e in s.scalars(select(IssueEvent).where(IssueEvent.kind == "stage").order_by(IssueEvent.at)):
+            if isinstance(e.detail, dict) and e.detail.get("to") == "viral":
+                live_viral.setdefault(e.issue_id, e.at)
+        before = s.scalar(select(func.count()).select_from(Alert))
+    timelines = replay(demo.db, demo.config, START, START + timedelta(hours=HOURS), step=STEP)
+    replayed_first = {t.issue_id: t.first_alert_at for t in timelines if t.first_alert_at is not None}
+    replayed_viral = {t.issue_id: t.viral_at for t in timelines if t.viral_at is not None}
+    assert replayed_first == live_first
+    assert replayed_viral == live_viral
+    outcomes, totals = summarise(timelines)
+    road = next(o for o in outcomes if o.timeline.issue_id == demo.road_issue_id)
+    assert road.timeline.first_alert_at == demo.first_alert_at
+    assert road.lead_minutes is not None and road.lead_minutes > 0 and not road.false_alert
+    assert totals.warned_early >= 1 and totals.alerted == len(live_first)
+    with demo.db.session() as s:  # the real database was only read
+        assert s.scalar(select(func.count()).select_from(Alert)) == before
