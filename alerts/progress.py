@@ -96,3 +96,46 @@ def after(p: Progress, since: datetime) -> Progress:
         finished_at=keep(p.finished_at),
         stopped_at=keep(p.stopped_at),
     )
+
+
+def agency_progress(session: Session, issue_ids: Iterable[int]) -> dict[tuple[int, str], Progress]:
+    """Per (issue, agency), the agency's own steps from the status workflow's history (``issue_responses``).
+
+    An issue handed from agency A to B keeps A's steps for A (its clock stopped at the move) and B's for B,
+    so B's answer never counts as A's. Issues without history rows are absent (callers fall back to
+    :func:`issue_progress`).
+    """
+    from monitor.models import IssueResponse  # the status workflow's table
+
+    ids = sorted(set(issue_ids))
+    if not ids:
+        return {}
+    steps: dict[tuple[int, str], dict[str, datetime]] = defaultdict(dict)
+    for issue_id, agency, kind, status, at in session.execute(
+        select(
+            IssueResponse.issue_id,
+            IssueResponse.agency_code,
+            IssueResponse.kind,
+            IssueResponse.status,
+            IssueResponse.at,
+        )
+        .where(IssueResponse.issue_id.in_(ids), IssueResponse.agency_code.is_not(None))
+        .order_by(IssueResponse.at, IssueResponse.id)
+    ):
+        key = (issue_id, str(agency))
+        step = "salah_dinas" if kind == "rerouted" else (status if kind == "status" else kind)
+        steps[key].setdefault(step, at)
+    out: dict[tuple[int, str], Progress] = {}
+    for key, s in steps.items():
+
+        def first(*names: str, s: dict[str, datetime] = s) -> datetime | None:
+            found = [s[n] for n in names if n in s]
+            return min(found) if found else None
+
+        out[key] = Progress(
+            acknowledged_at=first("diterima", "diproses", "selesai"),
+            responded_at=first("diproses", "selesai"),
+            finished_at=first("selesai"),
+            stopped_at=first("salah_dinas", "bukan_keluhan"),
+        )
+    return out

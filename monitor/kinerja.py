@@ -9,7 +9,11 @@ The regent's number. For each agency (OPD) and period:
 * ``viral_before_ack`` — *viral sebelum ditanggapi*: issues that reached the ``viral`` stage before the agency
   acknowledged them (or while still unacknowledged).
 
-:func:`performance` is pure (cases in, rows out); :func:`load_cases` reads the cases from the database.
+:func:`performance` is pure (cases in, rows out); :func:`load_cases` reads the cases from the database:
+the agency's first alert starts its clocks, and its own steps come from the status workflow's history
+(``issue_responses``: diterima, diproses, selesai, salah dinas), so an issue handed from one agency to
+another counts each for what it did. Issues from before that history fall back to the acknowledgement,
+the government responses among its posts and the resolution.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from alerts.ack import receiver_agency
 from alerts.engine import alert_deadlines
-from alerts.progress import issue_progress
+from alerts.progress import agency_progress, issue_progress
 from alerts.sla import CLOCKS, Deadlines, Progress, met_at, overdue
 from monitor.clock import WIB
 from monitor.config import AppConfig
@@ -253,6 +257,8 @@ def load_cases(session: Session, config: AppConfig, period: Period, agency: str 
     ids = sorted({iid for iid, _ in firsts})
     issues = {i.id: i for i in session.scalars(select(Issue).where(Issue.id.in_(ids)))}
     progress = issue_progress(session, ids)
+    own = agency_progress(session, ids)
+    with_history = {iid for iid, _ in own}
     viral = viral_times(session, ids)
     cases: list[Case] = []
     for (issue_id, code), alert in firsts.items():
@@ -263,7 +269,18 @@ def load_cases(session: Session, config: AppConfig, period: Period, agency: str 
         if issue is None:
             continue
         p = progress[issue_id]
-        if issue.agency_code != code and p.stopped_at is None:
+        if issue_id in with_history:
+            # The workflow's history says what this agency did; a government response post still counts as
+            # a first response for the agency holding the issue.
+            mine = own.get((issue_id, code), Progress())
+            responded = mine.responded_at
+            if issue.agency_code == code and p.responded_at is not None:
+                responded = min(t for t in (responded, p.responded_at) if t is not None)
+            finished = mine.finished_at
+            if issue.agency_code == code and finished is None and issue.resolved_at is not None:
+                finished = issue.resolved_at
+            p = replace(mine, responded_at=responded, finished_at=finished)
+        elif issue.agency_code != code and p.stopped_at is None:
             # Moved away without a recorded step (a correction of the topic): this agency's clock stops at the move.
             p = replace(p, stopped_at=issue.updated_at)
         if p.stopped_at is not None and issue.agency_code == code and p.stopped_at <= due.start:

@@ -175,7 +175,7 @@ def test_kinerja_page(env: tuple[TestClient, Seeded, Database]) -> None:
     login(client, "kominfo")
     html = client.get("/kinerja?from=2026-11-01&to=2026-11-29").text
     assert "Kinerja OPD" in html and "Viral sebelum ditanggapi" in html
-    assert "Dinas PUPR OKI" in html and "<svg" in html and 'format=csv' in html and 'format=xlsx' in html
+    assert "Dinas PUPR OKI" in html and "<svg" in html and "format=csv" in html and "format=xlsx" in html
     assert 'aria-sort="descending"' in html  # sorted by viral-before-acknowledged by default
     sorted_page = client.get("/kinerja?sort=median_ack_hours&desc=false").text
     assert 'aria-sort="ascending"' in sorted_page
@@ -190,3 +190,54 @@ def test_kinerja_page_for_an_agency_shows_its_own_row(config: AppConfig, sqlite_
         login(client, "pupr")
         html = client.get("/kinerja").text
     assert 'data-agency="pupr"' in html and 'data-agency="pdam"' not in html
+
+
+def test_rerouted_issue_counts_each_agency_for_its_own_steps(config: AppConfig, sqlite_db: Database) -> None:
+    """PUPR acknowledges and hands the issue to Dinas Perhubungan (salah dinas); Dishub finishes it.
+
+    The workflow's history (``issue_responses``) keeps the steps apart: Dishub's finish is not PUPR's, and
+    PUPR's stopped clock is not missed.
+    """
+    from alerts.engine import evaluate
+    from monitor import respond
+    from monitor.models import Issue
+    from tests.telegram_server import alert_config, make_issue
+
+    cfg = alert_config(config)
+    t0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 09:00 WIB
+    with sqlite_db.session() as s:
+        issue = make_issue(s, t0)
+        evaluate(s, cfg, t0)
+    with sqlite_db.session() as s:
+        issue = s.get(Issue, issue.id)
+        assert issue is not None
+        respond.set_status(s, cfg, issue, "diterima", None, actor="pupr", channel="api", now=t0 + timedelta(hours=1))
+        respond.reroute(
+            s,
+            cfg,
+            issue,
+            "Dinas Perhubungan OKI",
+            "jalan nasional",
+            actor="pupr",
+            channel="api",
+            now=t0 + timedelta(hours=2),
+        )
+        to = issue.agency_code
+    assert to != "pupr"
+    with sqlite_db.session() as s:
+        issue = s.get(Issue, issue.id)
+        assert issue is not None
+        respond.set_status(
+            s, cfg, issue, "selesai", "sudah ditambal", actor=str(to), channel="api", now=t0 + timedelta(hours=30)
+        )
+    with sqlite_db.session() as s:
+        rows = {
+            r.agency: r
+            for r in kinerja.agency_performance(
+                s, cfg, kinerja.Period(date(2026, 12, 1), date(2026, 12, 7)), t0 + timedelta(days=20)
+            )
+        }
+    pupr, other = rows["pupr"], rows[str(to)]
+    assert pupr.received == 1 and pupr.median_ack_hours == 1.0 and pupr.finished == 0
+    assert pupr.overdue_now == 0 and pupr.within_deadline == 1  # its clock stopped at the move
+    assert other.received == 1 and other.finished == 1 and other.median_finish_hours == 28.0
