@@ -246,6 +246,9 @@ def test_issue_page_buttons_walk_the_loop(env: tuple[TestClient, Seeded, Databas
     assert r.status_code == 303 and "Gagal" not in unquote(r.headers["location"])
     page = client.get(f"/issues/{s.rising_id}").text
     assert "Diproses" in page and "Tim ke lokasi" in page and 'id="ack-button"' not in page
+    board = client.get("/").text
+    row = board.split(f'data-issue="{s.rising_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Diproses" in row, "the board shows the answer"
     r = client.post(f"/issues/{s.rising_id}/status", data={"status": "selesai", "note": "x"})
     assert r.status_code == 403, "CSRF as the other forms"
     r = client.post(
