@@ -203,3 +203,35 @@ def test_backtest_on_the_demo_database_reproduces_its_alerts_and_lead(demo: Demo
     assert totals.warned_early >= 1 and totals.alerted == len(live_first)
     with demo.db.session() as s:  # the real database was only read
         assert s.scalar(select(func.count()).select_from(Alert)) == before
+
+
+def test_map_of_the_demo_matches_its_board(demo: DemoResult) -> None:
+    """GET /api/map?level=kecamatan on the demo data: 18 features, counts equal to the board's (issue 22)."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from monitor.clock import SimulatedClock
+    from monitor.demo.runner import HOURS, START
+    from monitor.web.app import create_app
+    from monitor.web.auth import Principal
+    from monitor.web.queries import board
+
+    comms = Principal(user_id=0, username="demo", role="comms", agency_code=None)
+    clock = SimulatedClock(START + timedelta(hours=HOURS))
+    with demo.db.session() as s:
+        rows = board(s, comms, clock.now(), limit=10_000)
+    on_board: dict[str, int] = {}
+    for row in rows:
+        if row.issue.kecamatan:
+            on_board[row.issue.kecamatan] = on_board.get(row.issue.kecamatan, 0) + 1
+    assert on_board, "the demo leaves open issues with a kecamatan"
+    from monitor.web import routes_map
+
+    app = create_app(demo.config, demo.db, clock)
+    app.dependency_overrides[routes_map.current_principal] = lambda: comms
+    with TestClient(app) as client:
+        body = client.get("/api/map?level=kecamatan").json()
+    assert len(body["features"]) == 18
+    on_map = {f["properties"]["nama"]: f["properties"]["isu"] for f in body["features"] if f["properties"]["isu"]}
+    assert on_map == on_board

@@ -188,7 +188,7 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
     ):
         cfg = demo_config(
             base,
-            f"sqlite:///{workdir / 'demo.db'}",
+            f"sqlite:///{workdir.resolve() / 'demo.db'}",
             replay.base_url,
             smtp.port,
             telegram.base_url,
