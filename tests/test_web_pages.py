@@ -241,6 +241,7 @@ def test_board_shows_overdue_badge_until_the_agency_acts(config: AppConfig, sqli
         assert alert is not None
         # Told twelve days ago (no holidays, to keep the arithmetic plain): response and process clocks ran out.
         due = deadlines(NOW - timedelta(days=12), Clocks(3, 5, 10), WorkCalendar(national=False))
+        alert.receiver = "agency:pupr"  # the agency's own clocks (comms' copy carries none on the board)
         alert.respond_due_at = due.respond
         alert.payload = {"deadlines": deadlines_payload(due)}
     with TestClient(create_app(config, sqlite_db, make_clock())) as client:

@@ -179,7 +179,8 @@ def board(
 def overdue_clocks(session: Session, issue_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, ...]]:
     """Per issue, the LAPOR! clocks past their deadline at ``now`` (two queries plus the progress read).
 
-    The clocks are those of the issue's latest root alert (a regression starts them again).
+    The clocks are those of the latest root alert to the agency holding the issue (a regression or a
+    reroute starts them again).
     """
     if not issue_ids:
         return {}
@@ -194,10 +195,15 @@ def overdue_clocks(session: Session, issue_ids: Sequence[int], now: datetime) ->
         .order_by(Alert.id)
     ):
         assert alert.issue_id is not None
-        roots[alert.issue_id] = alert
+        # The clocks of the agency holding the issue: not comms' copy, not an agency it was moved away from.
+        if alert.receiver.startswith("agency:") and not alert.payload.get("rerouted_to"):
+            roots[alert.issue_id] = alert
     if not roots:
         return {}
-    first = issue_progress(session, [i for i, a in roots.items() if a.kind != "regression"])
+    # A regression, or a reroute to this agency, starts the clocks again: earlier steps do not count.
+    first = issue_progress(
+        session, [i for i, a in roots.items() if a.kind != "regression" and not a.payload.get("reroute")]
+    )
     out: dict[int, tuple[str, ...]] = {}
     for issue_id, alert in roots.items():
         due = alert_deadlines(alert)
