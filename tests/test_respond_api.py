@@ -14,6 +14,7 @@ from monitor import respond
 from monitor.config import AppConfig
 from monitor.db import Database
 from monitor.models import Alert, Delivery, Issue, IssueEvent, IssueResponse, LabelCorrection, Silence, User
+from monitor.response import Refusal
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password, hash_token
 from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, csrf_from, login, make_clock, seed
@@ -308,3 +309,52 @@ def test_comms_silences_created_listed_and_ended(env: tuple[TestClient, Seeded, 
     assert r.status_code == 303
     active = client.get("/silences").text.split('id="silences-active"', 1)[1].split("</table>", 1)[0]
     assert "Jejawi" not in active and "mastodon-oki" in active
+
+
+# ---------------------------------------------------------------- silences as the alert engine reads them
+
+
+def test_comms_silences_mute_what_they_name(db: Database, config: AppConfig) -> None:
+    from alerts.engine import evaluate
+    from alerts.source_health import check
+    from monitor.models import Post, Source
+    from monitor.response import decide_silence
+    from tests.telegram_server import alert_config, make_issue
+
+    cfg = alert_config(config)
+    now = NOW
+    with db.session() as s:
+        road = make_issue(s, now, kecamatan="Jejawi", agency_code="pupr")
+        other = make_issue(s, now, kecamatan="Cengal", agency_code="pupr", title="Jalan rusak di Cengal")
+        src = Source(name="antara-sumsel", kind="rss", enabled=True, cursor={})
+        s.add(src)
+        s.flush()
+        for k in range(30):
+            at = now - timedelta(hours=12) + timedelta(minutes=15 * k)
+            s.add(
+                Post(
+                    source_id=src.id,
+                    platform="rss",
+                    external_id=f"n{k}",
+                    created_at=at,
+                    collected_at=at,
+                    content_hash=f"n{k}",
+                )
+            )
+        for args in (("infrastruktur", "Jejawi", ""), ("", "", "antara-sumsel")):
+            rule = decide_silence(
+                *args,
+                24,
+                "Perbaikan dijadwalkan",
+                topics=["infrastruktur"],
+                kecamatan_names=["Jejawi", "Cengal"],
+                sources=["antara-sumsel"],
+            )
+            assert not isinstance(rule, Refusal)
+            s.add(Silence(matchers=rule.matchers, starts_at=now, ends_at=now + timedelta(hours=24), comment=rule.note))
+        s.flush()
+        told = {a.issue_id for a in evaluate(s, cfg, now)}
+        assert other.id in told and road.id not in told, (
+            "topic x kecamatan silence holds; the source silence is no issue's"
+        )
+        assert check(s, cfg, now + timedelta(hours=6)) == [], "the silenced source's health alert is muted"
