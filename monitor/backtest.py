@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from monitor.config import AppConfig
 from monitor.db import Database, one_of
@@ -281,27 +282,46 @@ def _scratch(given: Database | None) -> Iterator[Database]:
 
 def _timelines(db: Database) -> list[IssueTimeline]:
     with db.session() as s:
-        issues = list(s.scalars(select(Issue).order_by(Issue.id)))
-        first_alert: dict[int, datetime] = {}
-        counts: dict[int, int] = {}
-        for a in s.scalars(select(Alert).where(Alert.kind.in_(ALERT_KINDS)).order_by(Alert.created_at, Alert.id)):
-            if a.issue_id is None:
-                continue
-            first_alert.setdefault(a.issue_id, a.created_at)
-            counts[a.issue_id] = counts.get(a.issue_id, 0) + 1
-        viral: dict[int, datetime] = {}
-        for e in s.scalars(select(IssueEvent).where(IssueEvent.kind == "stage").order_by(IssueEvent.at, IssueEvent.id)):
-            if isinstance(e.detail, dict) and e.detail.get("to") == "viral":
-                viral.setdefault(e.issue_id, e.at)
-        return [
-            IssueTimeline(
-                issue_id=i.id,
-                title=i.title or "",
-                topic=i.topic,
-                kecamatan=i.kecamatan,
-                first_alert_at=first_alert.get(i.id),
-                viral_at=viral.get(i.id),
-                alerts=counts.get(i.id, 0),
-            )
-            for i in issues
-        ]
+        return stored_timelines(s)
+
+
+def stored_timelines(
+    session: Session, start: datetime | None = None, end: datetime | None = None
+) -> list[IssueTimeline]:
+    """First warning and viral time of the issues in a database, as they really happened.
+
+    With ``start``/``end``, only issues whose first warning or viral time falls in ``[start, end)``:
+    the monitor's own weekly lead time is ``summarise(stored_timelines(session, monday, next_monday))``.
+    """
+    issues = list(session.scalars(select(Issue).order_by(Issue.id)))
+    first_alert: dict[int, datetime] = {}
+    counts: dict[int, int] = {}
+    for a in session.scalars(select(Alert).where(Alert.kind.in_(ALERT_KINDS)).order_by(Alert.created_at, Alert.id)):
+        if a.issue_id is None:
+            continue
+        first_alert.setdefault(a.issue_id, a.created_at)
+        counts[a.issue_id] = counts.get(a.issue_id, 0) + 1
+    viral: dict[int, datetime] = {}
+    stage_events = select(IssueEvent).where(IssueEvent.kind == "stage").order_by(IssueEvent.at, IssueEvent.id)
+    for e in session.scalars(stage_events):
+        if isinstance(e.detail, dict) and e.detail.get("to") == "viral":
+            viral.setdefault(e.issue_id, e.at)
+
+    def inside(when: datetime | None) -> bool:
+        if when is None:
+            return False
+        return (start is None or when >= start) and (end is None or when < end)
+
+    return [
+        IssueTimeline(
+            issue_id=i.id,
+            title=i.title or "",
+            topic=i.topic,
+            kecamatan=i.kecamatan,
+            first_alert_at=first_alert.get(i.id),
+            viral_at=viral.get(i.id),
+            alerts=counts.get(i.id, 0),
+        )
+        for i in issues
+        if (start is None and end is None) or inside(first_alert.get(i.id)) or inside(viral.get(i.id))
+    ]

@@ -235,3 +235,23 @@ def test_map_of_the_demo_matches_its_board(demo: DemoResult) -> None:
     assert len(body["features"]) == 18
     on_map = {f["properties"]["nama"]: f["properties"]["isu"] for f in body["features"] if f["properties"]["isu"]}
     assert on_map == on_board
+
+
+def test_monitor_reports_its_own_lead_time_for_a_week(demo: DemoResult) -> None:
+    """Issue 21 item 4: on stored history, how early the first warning came before viral, and false alerts."""
+    from datetime import timedelta
+
+    from monitor.backtest import stored_timelines, summarise
+    from monitor.demo.scenario import START
+
+    with demo.db.session() as s:
+        week = stored_timelines(s, START, START + timedelta(days=7))
+        earlier = stored_timelines(s, START - timedelta(days=7), START)
+    assert earlier == []
+    road = next(t for t in week if t.issue_id == demo.road_issue_id)
+    assert road.first_alert_at == demo.first_alert_at
+    assert road.viral_at is not None and road.first_alert_at is not None
+    outcomes, totals = summarise(week)
+    assert totals.warned_early >= 1 and totals.median_lead_minutes is not None
+    assert totals.median_lead_minutes == (road.viral_at - road.first_alert_at).total_seconds() / 60
+    assert totals.false_alerts == sum(o.false_alert for o in outcomes)
