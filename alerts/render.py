@@ -189,6 +189,18 @@ def growth_text(growth: list[list[Any]]) -> str | None:
     return f"{v0:.0f} → {v1:.0f} unggahan dalam {span}"
 
 
+def _later_deadlines(deadlines: Any) -> str:
+    """``; diproses paling lambat … (5 hari kerja); selesai paling lambat … (10 hari kerja)`` when known."""
+    if not isinstance(deadlines, dict):
+        return ""
+    parts = []
+    for clock, word in (("process", "diproses"), ("finish", "selesai")):
+        entry = deadlines.get(clock)
+        if isinstance(entry, dict) and entry.get("due"):
+            parts.append(f"; {word} paling lambat {_when(entry['due'])} ({entry.get('days', '?')} hari kerja)")
+    return "".join(parts)
+
+
 def _when(value: Any) -> str:
     if not value:
         return "-"
@@ -318,7 +330,7 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
             _t(
                 f"Batas tindak lanjut: {_when(payload.get('ack_due_at'))}; "
                 f"batas tanggapan (SLA {payload.get('sla_days', 5)} hari kerja): "
-                f"{_when(payload.get('respond_due_at'))}."
+                f"{_when(payload.get('respond_due_at'))}{_later_deadlines(payload.get('deadlines'))}."
             )
         )
     # One wording on every channel (monitor.response.ACTION_LABELS): the buttons say the same.

@@ -117,3 +117,16 @@ def test_shipped_config_lists_2026_and_2027() -> None:
     assert sorted(cfg.alerts.sla.cuti_bersama) == [2026, 2027]
     assert cfg.alerts.sla.cuti_bersama[2026] == SLA.cuti_bersama[2026]
     assert calendar_warning(cfg.alerts.sla.cuti_bersama, date(2026, 12, 6)) is None
+
+
+def test_alert_text_names_all_three_deadlines() -> None:
+    from alerts.engine import deadlines_payload
+    from alerts.render import _later_deadlines
+
+    due = deadlines(wib(2026, 12, 1), Clocks(3, 5, 10), WorkCalendar(national=False))
+    text = _later_deadlines(deadlines_payload(due))
+    assert text == (
+        "; diproses paling lambat 8 Des 2026 09:00 WIB (5 hari kerja)"
+        "; selesai paling lambat 15 Des 2026 09:00 WIB (10 hari kerja)"
+    )
+    assert _later_deadlines(None) == ""
