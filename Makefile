@@ -40,6 +40,7 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes 30
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/kill_repeat.py --kills 50
+	$(BIN)/python bench/kill_path.py --kills 50
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
