@@ -10,6 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.ack import receiver_agency
+from alerts.engine import alert_deadlines
+from alerts.progress import issue_progress
+from alerts.sla import overdue as clocks_overdue
 from monitor.config import AppConfig
 from monitor.models import Alert, Issue
 
@@ -25,7 +28,7 @@ class AgencyTimes:
     resolved: int
     median_resolve_hours: float | None
     overdue: int
-    """Open issues with an alert past its SLA response deadline (each issue once, however many were told)."""
+    """Open issues with a LAPOR! clock past its deadline and not met (each issue once, however many were told)."""
 
 
 def agency_times(
@@ -57,12 +60,19 @@ def agency_times(
             acks[code].append(max((a.acknowledged_at - shown).total_seconds(), 0.0) / 60)
         if a.issue_id is not None:
             issues.setdefault(code, set()).add(a.issue_id)
-        if a.respond_due_at is not None and a.respond_due_at <= now:
+        if a.respond_due_at is not None and a.respond_due_at <= now and not a.payload.get("rerouted_to"):
             # One issue may be told to several receivers (agency and humas) or inside a group: count issues.
             told = [a.issue_id] if a.issue_id is not None else [i.get("id") for i in a.payload.get("group", [])]
+            due = alert_deadlines(a)
+            fresh = a.kind == "regression" or bool(a.payload.get("reroute"))
             for iid in told:
                 issue = session.get(Issue, int(iid)) if iid is not None else None
-                if issue is not None and issue.resolved_at is None and issue.status == "open":
+                if issue is None or issue.resolved_at is not None or issue.status != "open":
+                    continue
+                # Past due means a LAPOR! clock still open past its deadline (acknowledged, then not followed up
+                # within the process clock, counts; acknowledged within the response clock alone does not).
+                progress = issue_progress(session, [issue.id], since=due.start if fresh else None)[issue.id]
+                if clocks_overdue(due, progress, now):
                     overdue.setdefault(code, set()).add(issue.id)
     out: dict[str, AgencyTimes] = {}
     for code, n in counts.items():

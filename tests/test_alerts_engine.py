@@ -287,3 +287,15 @@ def test_evaluate_is_idempotent_within_one_moment(sqlite_db: Database, cfg: AppC
         assert len(evaluate(s, cfg, T0)) == 1
         assert evaluate(s, cfg, T0) == []
         assert evaluate(s, cfg, T0 + timedelta(minutes=1)) == []
+
+
+def test_digest_overdue_counts_open_clocks_not_an_acknowledged_issue(db: Database, cfg: AppConfig) -> None:
+    from alerts.stats import agency_times
+
+    with db.session() as s:
+        make_issue(s, T0)
+        first = evaluate(s, cfg, T0)[0]
+        acknowledge(s, alert_id=first.id, actor="dashboard", now=T0 + timedelta(minutes=10))
+        # Past the response deadline (Friday) but acknowledged, and before the process deadline (Tuesday 8 Dec).
+        assert agency_times(s, T0 + timedelta(days=4), config=cfg)["pupr"].overdue == 0
+        assert agency_times(s, T0 + timedelta(days=7, minutes=1), config=cfg)["pupr"].overdue == 1
