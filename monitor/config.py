@@ -269,6 +269,13 @@ class AppConfig(_Strict):
         bad = {t: a for t, a in self.routing.items() if a not in codes}
         if bad:
             raise ValueError(f"routing: agency code(s) not in agencies: {bad}")
+        sla = self.alerts.sla
+        unknown_sla = [t for t in sla.topics if t not in TOPICS]
+        if unknown_sla:
+            raise ValueError(f"alerts.sla.topics: unknown topic(s) {unknown_sla}; expected keys of taxonomy.md")
+        unknown_stages = [st for st in sla.stages if st not in ("baru", "naik", "viral", "mereda")]
+        if unknown_stages:
+            raise ValueError(f"alerts.sla.stages: unknown stage(s) {unknown_stages}; use baru, naik, viral, mereda")
         names = [s.name for s in self.sources]
         dup_s = {n for n in names if names.count(n) > 1}
         if dup_s:

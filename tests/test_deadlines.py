@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ from alerts.sla import (
 )
 from monitor.clock import WIB
 
+ROOT = Path(__file__).resolve().parent.parent
 SLA = SlaSettings()
 CAL = SLA.calendar()
 
@@ -113,7 +115,7 @@ def test_shipped_config_lists_2026_and_2027() -> None:
     """The check `oki-monitor run` makes at start passes on the shipped config."""
     from monitor.config import load_config
 
-    cfg = load_config()
+    cfg = load_config(ROOT / "config.yaml")
     assert sorted(cfg.alerts.sla.cuti_bersama) == [2026, 2027]
     assert cfg.alerts.sla.cuti_bersama[2026] == SLA.cuti_bersama[2026]
     assert calendar_warning(cfg.alerts.sla.cuti_bersama, date(2026, 12, 6)) is None
@@ -130,3 +132,16 @@ def test_alert_text_names_all_three_deadlines() -> None:
         "; selesai paling lambat 15 Des 2026 09:00 WIB (10 hari kerja)"
     )
     assert _later_deadlines(None) == ""
+
+
+def test_clock_rules_name_known_topics_and_stages() -> None:
+    from monitor.config import ConfigError, load_config, parse_config
+
+    data = load_config(ROOT / "config.yaml").model_dump(by_alias=True)
+    data["alerts"]["sla"]["topics"] = {"banjir": {"respond": 1}}
+    with pytest.raises(ConfigError, match=r"alerts\.sla\.topics: unknown topic"):
+        parse_config(data)
+    data["alerts"]["sla"]["topics"] = {}
+    data["alerts"]["sla"]["stages"] = {"heboh": {"respond": 1}}
+    with pytest.raises(ConfigError, match=r"alerts\.sla\.stages: unknown stage"):
+        parse_config(data)
