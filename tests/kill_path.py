@@ -13,7 +13,9 @@ Per round the figures are compared with a run of the same stream without kills:
 
 * posts: every id the server served is stored, once (``lost``, ``duplicates``);
 * cursors: after every kill, every id at or below the stored ``min_id`` is stored (``skips``);
-* alerts: every (receiver, kecamatan) told of its issue in the clean run is told here too;
+* alerts: every (receiver, kecamatan) told of its issue in the clean run is told here too, and
+  every receiver's last alert about an issue carries the issue's final stage (updates themselves
+  differ: with kills, fewer pipeline passes see fewer intermediate stages);
 * deliveries: every outbox row sent and received at least once; copies beyond the first
   (``duplicates``) at most one per kill during delivery (only a kill between a send and its
   record repeats a message; a message hit by two such kills in a row arrives three times).
@@ -249,6 +251,8 @@ class State:
     unprocessed: int
     alerts: Counter[tuple[str, str, str | None]]
     deliveries: Counter[str]
+    stale: int = 0
+    """(issue, receiver) pairs whose last alert told another stage than the issue's current one."""
 
 
 def read_state(url: str) -> State:
@@ -272,6 +276,16 @@ def read_state(url: str) -> State:
             ):
                 alerts[(kind, receiver, kec)] += 1
             deliveries = Counter(s.scalars(select(Delivery.status)))
+            # The stage each receiver was last told about each issue, against the issue's stage now.
+            told: dict[tuple[int | None, str], str | None] = {}
+            for issue_id, receiver, stage in s.execute(
+                select(Alert.issue_id, Alert.receiver, Alert.stage)
+                .where(Alert.kind.in_(("first", "update", "repeat", "crisis", "regression")))
+                .order_by(Alert.id)
+            ):
+                told[(issue_id, receiver)] = stage
+            stages: dict[int | None, str] = {iid: st for iid, st in s.execute(select(Issue.id, Issue.stage))}
+            stale = sum(1 for (iid, _r), st in told.items() if stages.get(iid) != st)
     finally:
         db.dispose()
     return State(
@@ -281,6 +295,7 @@ def read_state(url: str) -> State:
         unprocessed=int(unprocessed),
         alerts=alerts,
         deliveries=deliveries,
+        stale=stale,
     )
 
 
@@ -300,6 +315,7 @@ class Figures:
     alerts_expected: int = 0
     alerts_made: int = 0
     alerts_lost: int = 0
+    stale_stages: int = 0
     deliveries: int = 0
     deliveries_lost: int = 0
     delivery_duplicates: int = 0
@@ -311,7 +327,7 @@ class Figures:
     @property
     def ok(self) -> bool:
         return (
-            self.posts_lost == self.post_duplicates == self.cursor_skips == self.alerts_lost == 0
+            self.posts_lost == self.post_duplicates == self.cursor_skips == self.alerts_lost == self.stale_stages == 0
             and self.deliveries_lost == self.failed_final_runs == 0
             # Only a kill between a send and its record repeats a message: one extra copy per kill in delivery.
             and self.delivery_duplicates <= self.kills_by_phase["deliver"]
@@ -324,7 +340,8 @@ class Figures:
             f"  posts: served {self.served}, stored {self.stored}, lost {self.posts_lost}, "
             f"duplicates {self.post_duplicates}; cursor skips after kills {self.cursor_skips}",
             f"  alerts (first alert of an issue to a receiver): expected {self.alerts_expected}, "
-            f"made {self.alerts_made}, lost {self.alerts_lost}",
+            f"made {self.alerts_made}, lost {self.alerts_lost}; receivers not told an issue's final stage "
+            f"{self.stale_stages}",
             f"  deliveries: {self.deliveries}, lost {self.deliveries_lost}, duplicates {self.delivery_duplicates} "
             f"(allowed: one per kill during delivery = {self.kills_by_phase['deliver']}), "
             f"most copies of one message {self.most_copies}; "
@@ -504,6 +521,7 @@ def kill_rounds(
         figures.alerts_made += sum(made.values())
         alerts_lost = sum((expected - made).values())
         figures.alerts_lost += alerts_lost
+        figures.stale_stages += r.state.stale
         wanted = sum(r.state.deliveries.values())
         unsent = sum(n for st, n in r.state.deliveries.items() if st != "sent")
         figures.deliveries += wanted
