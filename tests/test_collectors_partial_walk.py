@@ -82,7 +82,8 @@ def test_x_keeps_first_page_when_second_fails(failure: str, db: Database, config
     name = f"x-{failure}"
     with hostile() as server:
         server.routes["/2/tweets/search/recent"] = in_turn(good(page1), FAILURES[failure](page2), good(page2))
-        settings = {"base_url": server.base_url, **SMALL}
+        # One explicit query: the default is several gazetteer queries, each with its own walk.
+        settings = {"base_url": server.base_url, "query": "OKI", **SMALL}
         run(db, config, "x", name, settings, now)
         row, ids = stored(db, name)
         assert ids == {"1985000000000000003", "1985000000000000002"}

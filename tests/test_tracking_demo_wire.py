@@ -37,7 +37,8 @@ def test_x_search_and_lookup_round_trip() -> None:
             200, x_search_response(posts, since_id=q.get("since_id"), next_token=q.get("next_token"),
                                    max_results=int(q["max_results"])), x_rate_limit_headers(T)))
         server.add("GET", "/2/tweets", lambda q: Reply(200, x_lookup_response(grown, q["ids"].split(","))))
-        x = create_x("demo-x", {"base_url": server.base_url, "max_results": 10}, {"X_BEARER_TOKEN": "demo-token"})
+        x = create_x("demo-x", {"base_url": server.base_url, "max_results": 10, "query": "OKI"},
+                     {"X_BEARER_TOKEN": "demo-token"})
         first = x.fetch({}, client, T)
         again = x.fetch(first.cursor, client, T)
         readings, calls = x.lookup([x_id(p) for p in posts] + ["1"], client, T)

@@ -102,7 +102,7 @@ def downgrade() -> None:
     op.drop_index("ix_issue_responses_agency", table_name="issue_responses")
     op.drop_index("ix_issue_responses_issue", table_name="issue_responses")
     op.drop_table("issue_responses")
-    with op.batch_alter_table("issues", schema=None) as batch_op:
-        batch_op.drop_column("response_at")
-        batch_op.drop_column("assigned_at")
-        batch_op.drop_column("response_status")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), not a batch table copy: other tables reference
+    # issues, and with foreign keys on SQLite refuses to drop the old table during the copy.
+    for column in ("response_at", "assigned_at", "response_status"):
+        op.drop_column("issues", column)
