@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
+from typing import Literal, get_args
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -78,7 +79,7 @@ class AgencyRow:
         return self.within_deadline / self.decided if self.decided else None
 
 
-SORT_KEYS: tuple[str, ...] = (
+SortKey = Literal[
     "agency",
     "received",
     "median_ack_hours",
@@ -87,7 +88,8 @@ SORT_KEYS: tuple[str, ...] = (
     "share_within_deadline",
     "viral_before_ack",
     "overdue_now",
-)
+]
+SORT_KEYS: tuple[str, ...] = get_args(SortKey)
 
 
 def _hours(start: datetime, end: datetime | None) -> float | None:

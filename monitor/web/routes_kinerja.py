@@ -21,17 +21,6 @@ from monitor.web.auth import Principal
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["kinerja"])
 
-SortKey = Literal[
-    "agency",
-    "received",
-    "median_ack_hours",
-    "median_response_hours",
-    "median_finish_hours",
-    "share_within_deadline",
-    "viral_before_ack",
-    "overdue_now",
-]
-
 
 class AgencyPerformanceOut(BaseModel):
     """One agency's numbers for the period (hours are calendar hours from the agency's first alert)."""
@@ -113,7 +102,7 @@ def api_performance(
     principal: Annotated[Principal, Depends(current_principal)],
     from_: Annotated[str | None, Query(alias="from", max_length=10, description="YYYY-MM-DD (WIB)")] = None,
     to: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (WIB), inclusive")] = None,
-    sort: SortKey = "agency",
+    sort: kinerja.SortKey = "agency",
     desc: bool = False,
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Response:

@@ -124,6 +124,23 @@ def _text(data: dict[str, Any], key: str) -> str | rules.Refusal | None:
 Act = Callable[[Session, Issue, datetime], None]
 
 
+async def _fields(
+    request: Request, example: str, keys: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, str | None]] | JSONResponse:
+    """CSRF, then the JSON body and its text fields ``keys``; a 422 naming the field when one is wrong."""
+    require_csrf(request, request.headers.get("x-csrf-token"))
+    data = await _json_body(request, example)
+    if isinstance(data, JSONResponse):
+        return data
+    texts: dict[str, str | None] = {}
+    for key in keys:
+        value = _text(data, key)
+        if isinstance(value, rules.Refusal):
+            return JSONResponse({"detail": value.message, "field": value.field}, status_code=422)
+        texts[key] = value
+    return data, texts
+
+
 def _apply(request: Request, principal: Principal, issue_id: int, act: Act) -> JSONResponse:
     ctx = web(request)
     now = now_of(request)
@@ -166,14 +183,10 @@ async def api_status(
     request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(require_roles(*ACTORS))]
 ) -> JSONResponse:
     """``diterima``, ``diproses`` (note), ``selesai`` (note, optional ``evidence_url``), ``bukan_keluhan`` (reason)."""
-    require_csrf(request, request.headers.get("x-csrf-token"))
-    data = await _json_body(request, '{"status": "diproses", "note": "..."}')
-    if isinstance(data, JSONResponse):
-        return data
-    fields = {k: _text(data, k) for k in ("status", "note", "evidence_url")}
-    bad = next((v for v in fields.values() if isinstance(v, rules.Refusal)), None)
-    if bad is not None:
-        return JSONResponse({"detail": bad.message, "field": bad.field}, status_code=422)
+    parsed = await _fields(request, '{"status": "diproses", "note": "..."}', ("status", "note", "evidence_url"))
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    fields = parsed[1]
     if not fields["status"]:
         return JSONResponse({"detail": f"status: wajib diisi ({', '.join(rules.SETTABLE)})", "field": "status"}, 422)
     ctx = web(request)
@@ -184,11 +197,11 @@ async def api_status(
             ctx.config,
             issue,
             str(fields["status"]),
-            fields["note"] if isinstance(fields["note"], str) else None,
+            fields["note"],
             actor=principal.username,
             channel="api",
             now=now,
-            evidence_url=fields["evidence_url"] if isinstance(fields["evidence_url"], str) else None,
+            evidence_url=fields["evidence_url"],
         )
 
     return await run_in_threadpool(_apply, request, principal, issue_id, act)
@@ -205,14 +218,10 @@ async def api_reroute(
     request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(require_roles(*ACTORS))]
 ) -> JSONResponse:
     """Hand the issue to the agency named (its code or its name); it is told at once, the history moves along."""
-    require_csrf(request, request.headers.get("x-csrf-token"))
-    data = await _json_body(request, '{"agency": "dinsos", "note": "..."}')
-    if isinstance(data, JSONResponse):
-        return data
-    agency, note = _text(data, "agency"), _text(data, "note")
-    for bad in (agency, note):
-        if isinstance(bad, rules.Refusal):
-            return JSONResponse({"detail": bad.message, "field": bad.field}, status_code=422)
+    parsed = await _fields(request, '{"agency": "dinsos", "note": "..."}', ("agency", "note"))
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    fields = parsed[1]
     ctx = web(request)
 
     def act(session: Session, issue: Issue, now: datetime) -> None:
@@ -220,8 +229,8 @@ async def api_reroute(
             session,
             ctx.config,
             issue,
-            agency if isinstance(agency, str) else None,
-            note if isinstance(note, str) else None,
+            fields["agency"],
+            fields["note"],
             actor=principal.username,
             channel="api",
             now=now,
@@ -241,14 +250,11 @@ async def api_snooze(
     request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(require_roles(*ACTORS))]
 ) -> JSONResponse:
     """Mute the issue's alerts for 1-72 hours with a reason (deadlines keep running)."""
-    require_csrf(request, request.headers.get("x-csrf-token"))
-    data = await _json_body(request, '{"hours": 24, "note": "..."}')
-    if isinstance(data, JSONResponse):
-        return data
-    note = _text(data, "note")
-    if isinstance(note, rules.Refusal):
-        return JSONResponse({"detail": note.message, "field": note.field}, status_code=422)
-    hours = data.get("hours")
+    parsed = await _fields(request, '{"hours": 24, "note": "..."}', ("note",))
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    data, fields = parsed
+    hours, note = data.get("hours"), fields["note"]
 
     def act(session: Session, issue: Issue, now: datetime) -> None:
         respond.snooze(session, issue, hours, note, actor=principal.username, channel="api", now=now)
