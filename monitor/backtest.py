@@ -20,13 +20,14 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from monitor.clock import to_wib
 from monitor.config import AppConfig
 from monitor.db import Database, one_of
 from monitor.incident import is_response
@@ -112,6 +113,24 @@ def summarise(
         median_lead_minutes=statistics.median(leads) if leads else None,
     )
     return outcomes, totals
+
+
+def weekly(
+    timelines: Sequence[IssueTimeline], follow_hours: float = 48.0
+) -> list[tuple[date, list[IssueOutcome], BacktestTotals]]:
+    """:func:`summarise` per week (Monday, WIB) of each issue's first warning, else its viral time (pure).
+
+    The monitor's own lead time as users feel it: how early the first warning came before an issue
+    was viral, how many went viral unwarned, how many warnings were not followed by viral growth.
+    """
+    weeks: dict[date, list[IssueTimeline]] = {}
+    for tl in timelines:
+        when = tl.first_alert_at or tl.viral_at
+        if when is None:
+            continue
+        day = to_wib(when).date()
+        weeks.setdefault(day - timedelta(days=day.weekday()), []).append(tl)
+    return [(monday, *summarise(items, follow_hours)) for monday, items in sorted(weeks.items())]
 
 
 @contextmanager

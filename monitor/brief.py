@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from alerts.channels.base import Channel
 from monitor import kinerja
+from monitor.backtest import BacktestTotals, stored_timelines, summarise
 from monitor.clock import format_wib, to_wib
 from monitor.config import AppConfig
 from monitor.db import Database
@@ -62,6 +63,8 @@ class Brief:
     new_viral: list[BriefIssue] = field(default_factory=list)
     ongoing_viral: list[BriefIssue] = field(default_factory=list)
     performance: list[kinerja.AgencyRow] = field(default_factory=list)
+    lead: BacktestTotals | None = None
+    """The monitor's own early warning this week (first warnings before viral, false alerts)."""
 
 
 def week_of(day: date) -> kinerja.Period:
@@ -128,6 +131,7 @@ def collect(session: Session, config: AppConfig, week: kinerja.Period, now: date
         new_viral=new_viral,
         ongoing_viral=ongoing,
         performance=kinerja.sort_rows(rows, "viral_before_ack", descending=True),
+        lead=summarise(stored_timelines(session, start, end))[1],
     )
 
 
@@ -144,6 +148,20 @@ def font_dir() -> Path:
 def _day(d: date) -> str:
     months = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
     return f"{d.day} {months[d.month - 1]} {d.year}"
+
+
+def lead_sentence(lead: BacktestTotals | None) -> str:
+    """The week's early warning in one Bahasa paragraph (issues warned, how early before viral, false alerts)."""
+    if lead is None or (lead.alerted == 0 and lead.viral == 0):
+        return "Tidak ada peringatan dan tidak ada isu viral pada pekan ini."
+    parts = [f"{lead.alerted} isu diperingatkan; {lead.viral} menjadi viral"]
+    if lead.warned_early:
+        median = kinerja.hours_text(lead.median_lead_minutes / 60 if lead.median_lead_minutes is not None else None)
+        parts.append(f"{lead.warned_early} di antaranya diperingatkan lebih dulu (median {median} sebelum viral)")
+    if lead.missed:
+        parts.append(f"{lead.missed} viral tanpa peringatan lebih dulu")
+    parts.append(f"{lead.false_alerts} peringatan tidak diikuti viral dalam 48 jam (bisa karena cepat ditangani)")
+    return "; ".join(parts) + "."
 
 
 def render_pdf(brief: Brief) -> bytes:
@@ -214,6 +232,9 @@ def render_pdf(brief: Brief) -> bytes:
         table(("", "#", "Isu", "OPD", "Viral sejak", "Status"), rows, (20, 8, 66, 38, 32, 24))
     else:
         para("Tidak ada isu viral pada pekan ini.")
+
+    heading("Ketepatan peringatan dini")
+    para(lead_sentence(brief.lead))
 
     heading("Kinerja OPD: siapa yang menanggapi")
     para(

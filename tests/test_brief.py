@@ -56,3 +56,18 @@ def test_monday_mail_carries_the_pdf_once_per_week(config: AppConfig, sqlite_db:
 def test_no_receivers_no_mail(config: AppConfig, sqlite_db: Database) -> None:
     cfg = alert_config(config, brief={"enabled": True, "receivers": [], "schedule": "0 7 * * 1"})
     assert send(sqlite_db, cfg, datetime(2026, 11, 30, 7, 0, tzinfo=WIB)) == []
+
+
+def test_lead_sentence_says_how_early_and_how_often_in_vain() -> None:
+    from monitor.backtest import BacktestTotals
+    from monitor.brief import lead_sentence
+
+    quiet = BacktestTotals(issues=0, alerted=0, viral=0, warned_early=0, missed=0, false_alerts=0,
+                           median_lead_minutes=None)  # fmt: skip
+    assert lead_sentence(quiet).startswith("Tidak ada peringatan")
+    week = BacktestTotals(issues=5, alerted=4, viral=2, warned_early=1, missed=1, false_alerts=2,
+                          median_lead_minutes=150.0)  # fmt: skip
+    text = lead_sentence(week)
+    assert "4 isu diperingatkan; 2 menjadi viral" in text
+    assert "median 2,5 jam sebelum viral" in text and "1 viral tanpa peringatan" in text
+    assert "2 peringatan tidak diikuti viral" in text

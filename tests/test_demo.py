@@ -165,6 +165,7 @@ def test_brief_on_the_demo_database_names_its_agencies_and_viral_issue(demo: Dem
         told = {a.agency_code for a in s.scalars(select(Alert).where(Alert.receiver.like("agency:%")))}
     assert "Ringkasan mingguan" in text and "WIB" in text and "Kinerja OPD" in text
     assert f"Baru viral {road.id} " in text and "jalan poros rusak" in text
+    assert "Ketepatan peringatan dini" in text and "sebelum viral" in text  # the monitor's own lead time
     names = {a.code: a.name for a in demo.config.agencies}
     for code in told - {None}:
         assert names[str(code)] in text, (code, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -241,3 +242,37 @@ def test_rerouted_issue_counts_each_agency_for_its_own_steps(config: AppConfig, 
     assert pupr.received == 1 and pupr.median_ack_hours == 1.0 and pupr.finished == 0
     assert pupr.overdue_now == 0 and pupr.within_deadline == 1  # its clock stopped at the move
     assert other.received == 1 and other.finished == 1 and other.median_finish_hours == 28.0
+
+
+def test_weekly_lead_time_is_split_by_wib_monday() -> None:
+    """The monitor's own lead time per week: a Sunday-evening UTC warning is Monday in WIB."""
+    from monitor.backtest import IssueTimeline, weekly
+
+    sunday_utc = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)  # Monday 30 Nov, 01:00 WIB
+    timelines = [
+        IssueTimeline(1, "a", "infrastruktur", "Cengal", sunday_utc, sunday_utc + timedelta(hours=3), 2),
+        IssueTimeline(2, "b", "air_bersih", None, sunday_utc - timedelta(days=2), None, 1),
+        IssueTimeline(3, "c", "banjir", None, None, sunday_utc - timedelta(days=3), 0),
+        IssueTimeline(4, "d", "banjir", None, None, None, 0),
+    ]
+    weeks = weekly(timelines)
+    assert [monday for monday, _o, _t in weeks] == [date(2026, 11, 23), date(2026, 11, 30)]
+    early, late = weeks[0][2], weeks[1][2]
+    assert (early.alerted, early.viral, early.missed, early.false_alerts) == (1, 1, 1, 1)
+    assert (late.warned_early, late.median_lead_minutes, late.false_alerts) == (1, 180.0, 0)
+
+
+def test_kinerja_page_shows_the_monitors_lead_time(env: tuple[TestClient, Seeded, Database]) -> None:
+    client, seeded, db = env
+    told = NOW - timedelta(hours=8)
+    with db.session() as s:
+        s.add(IssueEvent(issue_id=seeded.rising_id, at=told + timedelta(hours=2), kind="stage",
+                         detail={"from": "naik", "to": "viral"}))  # fmt: skip
+    login(client, "kominfo")
+    html = client.get("/kinerja?from=2026-11-01&to=2026-11-29").text
+    section = html[html.index('id="peringatan-dini"') :]
+    assert "23-11-2026" in section and "2,0 jam" in section
+    row = section[section.index("23-11-2026") : section.index("</tr>", section.index("23-11-2026"))]
+    assert [c for c in re.findall(r'class="num">([^<]*)<', row)] == ["2", "1", "1", "2,0 jam", "0", "1"]
+    login(client, "pupr")
+    assert 'id="peringatan-dini"' not in client.get("/kinerja").text

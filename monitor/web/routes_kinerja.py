@@ -5,14 +5,14 @@ The numbers come from :mod:`monitor.kinerja`; an agency user sees only its own r
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor import kinerja
+from monitor import backtest, kinerja
 from monitor.clock import to_wib
 from monitor.web import exports, svg
 from monitor.web.app import current_principal, now_of, web
@@ -180,6 +180,12 @@ def kinerja_page(
         labels, [float(r.viral_before_ack) for r in rows], title="Isu yang viral sebelum ditanggapi"
     )
     query = f"from={period.start.isoformat()}&to={period.end.isoformat()}"
+    lead_weeks: list[Any] = []
+    if principal.scope_agency is None:
+        # Lead time is the monitor's own figure across agencies: comms and analysts see it.
+        with web(request).read() as session:
+            timelines = backtest.stored_timelines(session, period.start_utc, period.end_utc)
+        lead_weeks = [(monday, totals) for monday, _outcomes, totals in backtest.weekly(timelines)]
     templates = web(request).templates
     context = {
         "user": principal,
@@ -195,5 +201,6 @@ def kinerja_page(
         "viral_chart": Markup(viral_chart),
         "hours_text": kinerja.hours_text,
         "share_text": kinerja.share_text,
+        "lead_weeks": lead_weeks,
     }
     return templates.TemplateResponse(request, "kinerja.html", context, status_code=400 if problem else 200)
