@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 DATA = Path(__file__).resolve().parent / "data"
+_V = TypeVar("_V")
 
 Ring = tuple[tuple[float, float], ...]
 """One closed ring of ``(lng, lat)`` points."""
@@ -115,9 +116,10 @@ def kecamatan_features(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any
 
     Every kecamatan is present (zeros where nothing is open), so a client can draw the whole regency.
     """
+    by_key = keyed(counts)
     features = []
     for area in kecamatan_areas():
-        found = _lookup(counts, area.nama)
+        found = by_key.get(place_key(area.nama), {})
         props: dict[str, Any] = {"kode": area.kode, "nama": area.nama, "lat": area.lat, "lng": area.lng}
         props.update({"isu": 0, "unggahan": 0})
         props.update(found)
@@ -148,12 +150,9 @@ def desa_features(counts: Mapping[tuple[str, str], Mapping[str, int]]) -> dict[s
     return {"type": "FeatureCollection", "features": features}
 
 
-def _lookup(counts: Mapping[str, Mapping[str, int]], name: str) -> Mapping[str, int]:
-    key = place_key(name)
-    for k, v in counts.items():
-        if place_key(k) == key:
-            return v
-    return {}
+def keyed(values: Mapping[str, _V]) -> dict[str, _V]:
+    """``values`` keyed by :func:`place_key` of their place name, so any spelling finds its kecamatan."""
+    return {place_key(name): v for name, v in values.items()}
 
 
 # ---------------------------------------------------------------- SVG
@@ -225,10 +224,11 @@ def choropleth_svg(
     areas = kecamatan_areas()
     frame = frame_for(areas, width)
     top = max([0, *counts.values()])
+    by_key = keyed(counts)
     shapes: list[str] = []
     names: list[str] = []
     for area in areas:
-        n = int(_lookup({k: {"n": v} for k, v in counts.items()}, area.nama).get("n", 0))
+        n = by_key.get(place_key(area.nama), 0)
         title = escape(f"{area.nama}: {n} {label}")
         path = (
             f'<path class="area k{shade_class(n, top)}" fill="{SHADES[shade_class(n, top)]}" '

@@ -143,8 +143,9 @@ def map_page(
         if point is not None:
             pins.append((point, values["isu"]))
     table = []
+    by_key = geomap.keyed(by_kecamatan)
     for area in geomap.kecamatan_areas():
-        values = by_kecamatan.get(area.nama, {})
+        values = by_key.get(geomap.place_key(area.nama), {})
         table.append((area.nama, values.get("isu", 0), values.get("unggahan", 0), links[area.nama]))
     table.sort(key=lambda row: (-row[1], row[0]))
     top = max([0, *counts.values()])
