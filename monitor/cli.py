@@ -19,10 +19,10 @@ from types import ModuleType
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from monitor import __version__, commands
-from monitor.clock import Clock, SystemClock
-from monitor.config import DATABASE_ENV, DEFAULT_CONFIG, AppConfig, ConfigError, load_config
-from monitor.db import Database, SchemaOutOfDate
-from monitor.redact import mask, setup_logging
+from monitor.kernel.clock import Clock, SystemClock
+from monitor.kernel.config import DATABASE_ENV, DEFAULT_CONFIG, AppConfig, ConfigError, load_config
+from monitor.store.db import Database, SchemaOutOfDate
+from monitor.kernel.redact import mask, setup_logging
 
 log = logging.getLogger("oki-monitor")
 
@@ -37,7 +37,7 @@ class Context:
 
     @cached_property
     def config(self) -> AppConfig:
-        from monitor.sources import validate_sources
+        from monitor.kernel.sources import validate_sources
 
         cfg = load_config(self.config_path)
         validate_sources(cfg, self.config_path)

@@ -21,9 +21,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from monitor.config import crontab_trigger
-from monitor.models import JobRun
-from monitor.retrain import RetrainReport, run_retrain
+from monitor.kernel.config import crontab_trigger
+from monitor.store.models import JobRun
+from monitor.stages.retrain import RetrainReport, run_retrain
 from monitor.service import MonitorService
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def scheduled_retrain(service: MonitorService) -> RetrainReport:
 
 def send_weekly_brief(service: MonitorService) -> list[str]:
     """The Monday job: last week's brief (PDF) to ``alerts.brief.receivers`` by e-mail."""
-    from monitor.brief import send
+    from monitor.reports.brief import send
 
     return send(service.db, service.config, service.clock.now())
 

@@ -14,17 +14,17 @@ from alerts.engine import evaluate
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.source_health import check as check_source_health
 from collectors.base import Collector
-from monitor.clock import Clock
-from monitor.collect import CollectReport, run_source
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.ingest import Ingestor
-from monitor.pipeline import Classifier, PipelineReport, run_pipeline
-from monitor.retention import PurgeReport, purge
-from monitor.scopes import scan_scopes
-from monitor.sources import build_collector, source_states
-from monitor.tracked_queries import tracked_for
-from monitor.tracking import TrackingReport, run_tracking
+from monitor.kernel.clock import Clock
+from monitor.stages.collect import CollectReport, run_source
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.stages.ingest import Ingestor
+from monitor.stages.pipeline import Classifier, PipelineReport, run_pipeline
+from monitor.stages.retention import PurgeReport, purge
+from monitor.stages.scopes import scan_scopes
+from monitor.kernel.sources import build_collector, source_states
+from monitor.stages.tracked_queries import tracked_for
+from monitor.stages.track import TrackingReport, run_tracking
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class MonitorService:
 
     def get_classifier(self) -> Classifier:
         """The loaded model; reloaded when its file was replaced (a promoted retrain, `oki-monitor train`)."""
-        from monitor.retrain import model_stamp
+        from monitor.stages.retrain import model_stamp
 
         if (
             self.classifier is not None
@@ -86,7 +86,7 @@ class MonitorService:
 
     def reload_classifier(self) -> None:
         """Forget the loaded model (memory and load_classifier's cache): the next use reads the file again."""
-        from monitor.retrain import forget_cached_model
+        from monitor.stages.retrain import forget_cached_model
 
         if self._model_path is not None:
             forget_cached_model(self._model_path)
@@ -102,7 +102,7 @@ class MonitorService:
         src = self.config.source(name)
         now = self.clock.now()
         with self.db.session() as session:
-            # Rising incidents' places and words, searched too while they rise (monitor/tracked_queries.py).
+            # Rising incidents' places and words, searched too while they rise (monitor/stages/tracked_queries.py).
             tracked = tracked_for(session, self.config, now, src.kind)
         queries = [d.query for d in tracked if d.query]
         return run_source(

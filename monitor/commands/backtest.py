@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from monitor.backtest import BacktestTotals, IssueOutcome
+    from monitor.reports.backtest import BacktestTotals, IssueOutcome
     from monitor.cli import Context
 
 NAME = "backtest"
@@ -63,7 +63,7 @@ def load_params(path: Path, base: dict[str, object]) -> dict[str, object]:
 
 def format_outcomes(outcomes: list[IssueOutcome], totals: BacktestTotals) -> list[str]:
     """The operator's report, Bahasa Indonesia, times in WIB."""
-    from monitor.clock import format_wib
+    from monitor.kernel.clock import format_wib
 
     lines = ["isu | peringatan pertama | viral | selisih | catatan"]
     for o in outcomes:
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Replay the period on a copy and print the report; the real database is only read."""
     from classifiers.calendar_id import WIB
     from classifiers.virality import ViralityParams
-    from monitor.backtest import replay, summarise
+    from monitor.reports.backtest import replay, summarise
 
     try:
         first, last = _day(args.start), _day(args.end)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from monitor.cli import Context
-from monitor.retention import backup_sqlite
+from monitor.stages.retention import backup_sqlite
 
 NAME = "backup"
 HELP = "salin basis data SQLite secara konsisten saat aplikasi berjalan (PostgreSQL: pakai pg_dump)"

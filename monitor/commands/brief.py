@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from monitor.brief import last_week, week_of, wib_today, write_brief
+from monitor.reports.brief import last_week, week_of, wib_today, write_brief
 from monitor.cli import Context
 
 NAME = "brief"

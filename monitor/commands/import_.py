@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from collectors.import_file import parse_import_file
-    from monitor.ingest import ingest_raw
+    from monitor.stages.ingest import ingest_raw
 
     db = ctx.checked_database()
     if not args.file.exists():

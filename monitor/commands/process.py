@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.models import Issue, IssuePost, Post
+from monitor.store.models import Issue, IssuePost, Post
 
 if TYPE_CHECKING:
     from monitor.cli import Context
-    from monitor.pipeline import PipelineReport
+    from monitor.stages.pipeline import PipelineReport
 
 NAME = "process"
 HELP = (
@@ -75,7 +75,7 @@ def format_report(report: PipelineReport) -> str:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from classifiers.model import load_classifier
-    from monitor.pipeline import run_pipeline
+    from monitor.stages.pipeline import run_pipeline
 
     if not args.once:
         print("Gunakan --once: perintah ini menjalankan tahap-tahapnya satu kali.", file=sys.stderr)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from monitor.cli import Context
-from monitor.clock import format_wib
-from monitor.retention import purge
+from monitor.kernel.clock import format_wib
+from monitor.stages.retention import purge
 
 NAME = "purge"
 HELP = "hapus teks unggahan dan riwayat metrik yang lebih tua dari privacy.retention_days (jumlah agregat disimpan)"

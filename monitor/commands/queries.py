@@ -3,7 +3,7 @@
 For every search source in config.yaml: its queries (hashtags, keywords) as written there, or
 the gazetteer's defaults when none are (``collectors/queries.py``). With ``--tracked``: the
 queries added for rising issues right now and, for issues not tracked, why
-(``monitor/tracked_queries.py``).
+(``monitor/stages/tracked_queries.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from collectors.queries import PLATFORMS, SYNTAX, default_queries
 from monitor.cli import Context
-from monitor.clock import format_wib
-from monitor.config import SourceConfig
+from monitor.kernel.clock import format_wib
+from monitor.kernel.config import SourceConfig
 
 NAME = "queries"
 HELP = "tampilkan kueri pencarian yang berlaku per sumber (bawaan gazeter atau config) dan kueri pelacakan isu naik"
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ]
     tracked: list[dict[str, Any]] = []
     if args.tracked:
-        from monitor.tracked_queries import decisions_now
+        from monitor.stages.tracked_queries import decisions_now
 
         db = ctx.checked_database()
         with db.session() as session:

@@ -14,10 +14,10 @@ from types import FrameType
 from alerts.routing import check_routing
 from alerts.sla import calendar_warning
 from monitor.cli import Context
-from monitor.clock import to_wib
+from monitor.kernel.clock import to_wib
 from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
-from monitor.sources import graph_version_warnings
+from monitor.kernel.sources import graph_version_warnings
 
 log = logging.getLogger(__name__)
 

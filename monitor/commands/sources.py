@@ -7,9 +7,9 @@ import argparse
 from sqlalchemy import select
 
 from monitor.cli import Context
-from monitor.clock import format_wib
-from monitor.models import Source
-from monitor.sources import source_states
+from monitor.kernel.clock import format_wib
+from monitor.store.models import Source
+from monitor.kernel.sources import source_states
 
 NAME = "sources"
 HELP = "daftar sumber di konfigurasi dan kesehatannya"

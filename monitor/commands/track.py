@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from monitor.tracking import TrackingReport
+from monitor.stages.track import TrackingReport
 
 if TYPE_CHECKING:
     from monitor.cli import Context

@@ -70,7 +70,7 @@ def _default_output(ctx: Context) -> Path:
 
 
 def _scores_line(scores: dict[str, object]) -> str:
-    from monitor.retrain import METRICS, Scores
+    from monitor.stages.retrain import METRICS, Scores
 
     parsed = Scores.from_json(scores)
     parts = []
@@ -82,8 +82,8 @@ def _scores_line(scores: dict[str, object]) -> str:
 
 def show_history(ctx: Context, limit: int) -> int:
     """`train --history`: the recorded runs, newest first."""
-    from monitor.clock import format_wib
-    from monitor.retrain import reason_text, recent_runs
+    from monitor.kernel.clock import format_wib
+    from monitor.stages.retrain import reason_text, recent_runs
 
     runs = recent_runs(ctx.checked_database(), limit=max(1, limit))
     if not runs:
@@ -110,7 +110,7 @@ def show_history(ctx: Context, limit: int) -> int:
 
 def run_gate(ctx: Context) -> int:
     """`train --gate`: the scheduled retrain, now."""
-    from monitor.retrain import run_retrain
+    from monitor.stages.retrain import run_retrain
 
     report = run_retrain(ctx.checked_database(), ctx.config, ctx.clock.now, trigger="cli")
     words = {"promoted": "dipromosikan", "refused": "ditolak", "skipped": "dilewati", "failed": "gagal"}
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for problem in problems:
             print(f"Koreksi dilewati: {problem}", file=sys.stderr)
     if args.from_db:
-        from monitor.corrections import stored_corrections
+        from monitor.stages.corrections import stored_corrections
 
         from_db = stored_corrections(ctx.checked_database())
         print(f"Koreksi dari basis data: {len(from_db)}")

@@ -9,8 +9,8 @@ import sys
 from sqlalchemy import select
 
 from monitor.cli import Context
-from monitor.clock import format_wib
-from monitor.models import User
+from monitor.kernel.clock import format_wib
+from monitor.store.models import User
 
 NAME = "users"
 HELP = "manage dashboard users: add, list, and issue personal API tokens"

@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from alerts.report import summarise
-from monitor import kinerja
-from monitor.clock import SimulatedClock, format_wib, to_wib
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.reports import kinerja
+from monitor.kernel.clock import SimulatedClock, format_wib, to_wib
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from monitor.demo.scenario import HOURS, START, ScenarioPost, build_scenario, peak_time
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import Alert, Delivery, Issue, IssuePost, Label, Post
+from monitor.store.models import Alert, Delivery, Issue, IssuePost, Label, Post
 from monitor.service import MonitorService
 
 KIND_NAMES = {

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from monitor.clock import SimulatedClock
+from monitor.kernel.clock import SimulatedClock
 from monitor.demo.runner import DemoResult
 from monitor.demo.scenario import HOURS, START
-from monitor.models import User
+from monitor.store.models import User
 
 DEMO_USERS = [
     ("komunikasi", "comms", None),

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.gazetteer import KECAMATAN
-from monitor import issues as issue_ops
-from monitor import respond
-from monitor.config import TOPICS, AppConfig
-from monitor.models import Alert, Issue, IssueEvent, IssuePost, LabelCorrection, Post
+from monitor.stages import group as issue_ops
+from monitor.stages import respond
+from monitor.kernel.config import TOPICS, AppConfig
+from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, LabelCorrection, Post
 from monitor.web.auth import Principal
 from monitor.web.queries import TrendFilter, default_range, get_visible_issue, wib_day_start
 
@@ -42,7 +42,7 @@ def _alerts_acknowledge() -> Callable[..., Any] | None:
 def acknowledge(session: Session, issue: Issue, actor: str, now: datetime, channel: str = "dashboard") -> int:
     """Acknowledge the issue and every open alert about it; returns how many alerts were acknowledged.
 
-    The issue's answer becomes ``diterima`` (``monitor.respond``) unless it is further already.
+    The issue's answer becomes ``diterima`` (``monitor.stages.respond``) unless it is further already.
     """
     ack = _alerts_acknowledge()
     pending = list(session.scalars(select(Alert).where(Alert.issue_id == issue.id, Alert.acknowledged_at.is_(None))))

@@ -39,12 +39,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from classifiers.gazetteer import KECAMATAN
-from monitor import response as response_rules
-from monitor.clock import Clock, format_wib, to_wib
-from monitor.config import TOPICS, AppConfig, secret
-from monitor.db import Database
-from monitor.models import AuditLog, User
-from monitor.web import labels, queries, svg
+from monitor.domain import response as response_rules
+from monitor.kernel.clock import Clock, format_wib, to_wib
+from monitor.kernel.config import TOPICS, AppConfig, secret
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, User
+from monitor.domain import display
+from monitor.web import queries, svg
 from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
     ROLE_LABELS,
@@ -308,14 +309,14 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
     env.globals.update(
         format_wib=format_wib,
         to_wib=to_wib,
-        topic_label=labels.topic_label,
-        stage_label=labels.stage_label,
-        status_label=labels.status_label,
+        topic_label=display.topic_label,
+        stage_label=display.stage_label,
+        status_label=display.status_label,
         role_label=lambda r: ROLE_LABELS.get(r, r),
         agency_name=agency_name,
         region=config.region,
-        forecast_text=labels.forecast_text,
-        rate_limit_text=labels.rate_limit_text,
+        forecast_text=display.forecast_text,
+        rate_limit_text=display.rate_limit_text,
         number_id=svg.number_id,
         label_values_datalist=_label_values_datalist(config),
         response_label=response_rules.status_label,

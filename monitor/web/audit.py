@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from monitor.models import AuditLog
+from monitor.store.models import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class AuditWriter:
         self.on_flush: Callable[[int], None] | None = None
 
     def add(self, row: dict[str, Any]) -> None:
-        """Queue one row (keys of :class:`monitor.models.AuditLog`); written within :attr:`interval`."""
+        """Queue one row (keys of :class:`monitor.store.models.AuditLog`); written within :attr:`interval`."""
         with self._lock:
             self._rows.append(row)
             if len(self._rows) > MAX_PENDING:

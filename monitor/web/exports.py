@@ -10,7 +10,7 @@ from datetime import datetime
 
 from openpyxl import Workbook
 
-from monitor.clock import to_wib
+from monitor.kernel.clock import to_wib
 from monitor.web.queries import TrendRow
 
 HEADER: tuple[str, ...] = (

@@ -17,8 +17,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.metrics import CLASSIFY_SECONDS, PROCESS_REGISTRY, observe_classify
-from monitor.models import Delivery, JobRun, Source
+from monitor.kernel.metrics import CLASSIFY_SECONDS, PROCESS_REGISTRY, observe_classify
+from monitor.store.models import Delivery, JobRun, Source
 from monitor.web.queries import queue_depth
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, aliased, defer
 from alerts.engine import alert_deadlines
 from alerts.progress import issue_progress
 from alerts.sla import overdue
-from monitor.clock import WIB, to_wib
-from monitor.models import (
+from monitor.kernel.clock import WIB, to_wib
+from monitor.store.models import (
     Alert,
     Delivery,
     Issue,
@@ -36,7 +36,7 @@ from monitor.models import (
     Source,
     User,
 )
-from monitor.personal_urls import author_alias
+from monitor.domain.personal_urls import author_alias
 from monitor.web.auth import Principal
 
 MAX_ID = 2**31 - 1

@@ -15,10 +15,10 @@ from sqlalchemy import Select, select
 
 from collectors.base import RawItem
 from collectors.common import MAX_COUNT
-from monitor.clock import to_wib
-from monitor.config import secret
-from monitor.models import Issue, IssuePost, Post
-from monitor.personal_urls import author_alias, public_url
+from monitor.kernel.clock import to_wib
+from monitor.kernel.config import secret
+from monitor.store.models import Issue, IssuePost, Post
+from monitor.domain.personal_urls import author_alias, public_url
 from monitor.web import actions, exports, queries
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
@@ -583,7 +583,7 @@ async def api_ingest(request: Request) -> JSONResponse:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "item"
             errors.append(IngestError(index=index, error=f"{where}: {first['msg']}"))
-    from monitor.ingest import ingest_raw
+    from monitor.stages.ingest import ingest_raw
 
     report = ingest_raw(ctx.db, ctx.config, items, now_of(request), kind="push") if items else None
     out = IngestOut(

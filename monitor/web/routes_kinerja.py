@@ -1,6 +1,6 @@
 """Who responds: the page ``/kinerja`` and ``GET /api/agencies/performance`` (per agency and period).
 
-The numbers come from :mod:`monitor.kinerja`; an agency user sees only its own row.
+The numbers come from :mod:`monitor.reports.kinerja`; an agency user sees only its own row.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor import backtest, kinerja
-from monitor.clock import to_wib
+from monitor.reports import backtest, kinerja
+from monitor.kernel.clock import to_wib
 from monitor.web import exports, svg
 from monitor.web.app import current_principal, now_of, web
 from monitor.web.auth import Principal

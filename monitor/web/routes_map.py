@@ -17,9 +17,10 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.config import TOPICS
-from monitor.models import Issue
-from monitor.web import actions, geomap, labels
+from monitor.kernel.config import TOPICS
+from monitor.store.models import Issue
+from monitor.domain import display
+from monitor.web import actions, geomap
 from monitor.web.app import current_principal, now_of, web
 from monitor.web.auth import Principal
 
@@ -162,7 +163,7 @@ def map_page(
         "start": start or "",
         "end": end or "",
         "all_statuses": flt.all_statuses,
-        "topic_names": [(t, labels.topic_label(t)) for t in TOPICS],
+        "topic_names": [(t, display.topic_label(t)) for t in TOPICS],
         "now": now_of(request),
     }
     return templates.TemplateResponse(request, "map.html", context)

@@ -19,11 +19,12 @@ from alerts.ack import AckError, apply_link, preview_link
 from alerts.channels import whatsapp
 from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
-from monitor import respond
-from monitor.clock import format_wib, to_wib
-from monitor.config import TOPICS
-from monitor.models import User
-from monitor.web import actions, exports, labels, queries, svg
+from monitor.stages import respond
+from monitor.kernel.clock import format_wib, to_wib
+from monitor.kernel.config import TOPICS
+from monitor.store.models import User
+from monitor.domain import display
+from monitor.web import actions, exports, queries, svg
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import (
     ROLES,
@@ -253,7 +254,7 @@ def board_filter(request: Request) -> tuple[queries.BoardFilter, list[str]]:
     known: dict[str, Any] = {
         "kecamatan": {place_key(k): k for k in KECAMATAN},
         "topic": {t: t for t in TOPICS},
-        "stage": {s: s for s in labels.STAGE_LABELS},
+        "stage": {s: s for s in display.STAGE_LABELS},
         "opd": {a: a for a in agencies},
     }
     chosen: dict[str, str | None] = {}
@@ -318,8 +319,8 @@ def board_page(
         ignored=ignored,
         partial_url="/partials/board" + (f"?{urlencode(params)}" if params else ""),
         kecamatan_names=KECAMATAN,
-        topic_names=[(t, labels.topic_label(t)) for t in TOPICS],
-        stage_names=list(labels.STAGE_LABELS.items()),
+        topic_names=[(t, display.topic_label(t)) for t in TOPICS],
+        stage_names=list(display.STAGE_LABELS.items()),
         agency_names=[(a.code, a.name) for a in web(request).config.agencies],
     )
 
@@ -637,7 +638,7 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
 
 
 def queries_label(topic: str) -> str:
-    from monitor.web.labels import topic_label
+    from monitor.domain.display import topic_label
 
     return topic_label(topic)
 

@@ -1,4 +1,4 @@
-"""The agency's answer to an issue (``monitor.respond``): JSON API, issue-page forms, snoozes and silences.
+"""The agency's answer to an issue (``monitor.stages.respond``): JSON API, issue-page forms, snoozes and silences.
 
 API (bearer token or session + X-CSRF-Token; an agency user only on its own issues, comms and
 admin on all; another agency's issue is 404)::
@@ -27,10 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.gazetteer import KECAMATAN
-from monitor import respond
-from monitor import response as rules
-from monitor.config import TOPICS
-from monitor.models import Issue, Silence, Source
+from monitor.stages import respond
+from monitor.domain import response as rules
+from monitor.kernel.config import TOPICS
+from monitor.store.models import Issue, Silence, Source
 from monitor.web import queries
 from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal

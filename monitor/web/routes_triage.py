@@ -1,7 +1,7 @@
 """The triage list for the comms team: a page (one click labels a post) and its JSON API.
 
-Labels are stored as corrections (:mod:`monitor.corrections`, source ``triage``) and feed the
-scheduled retrain, whose recent runs the page also shows (:mod:`monitor.retrain`).
+Labels are stored as corrections (:mod:`monitor.stages.corrections`, source ``triage``) and feed the
+scheduled retrain, whose recent runs the page also shows (:mod:`monitor.stages.retrain`).
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from classifiers.taxonomy import TOPIC_LABELS
-from monitor.corrections import record_corrections
-from monitor.models import ModelRun
-from monitor.retrain import reason_text
-from monitor.triage import TriageInputError, TriageItem, is_labelled_post, parse_label, triage_count, triage_list
+from monitor.stages.corrections import record_corrections
+from monitor.store.models import ModelRun
+from monitor.stages.retrain import reason_text
+from monitor.reports.triage import TriageInputError, TriageItem, is_labelled_post, parse_label, triage_count, triage_list
 from monitor.web import queries
 from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
-from monitor.web.labels import safe_url
+from monitor.domain.display import safe_url
 
 PostId = Annotated[int, Path(ge=1, le=queries.MAX_BIG_ID)]
 TRIAGERS = ("admin", "comms")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
-from monitor.models import User, WebSession
+from monitor.store.models import User, WebSession
 from monitor.web.auth import IDLE_TIMEOUT_SECONDS, MAX_SESSION_SECONDS, SessionData
 from monitor.web.cache import VersionedCache
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from monitor.models import LoginThrottleRow
+from monitor.store.models import LoginThrottleRow
 
 FIRST_DELAY = 2.0
 """Seconds to wait after the first failure past the free allowance; doubles with each further failure."""

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.config import AppConfig
-from monitor.models import User
+from monitor.kernel.config import AppConfig
+from monitor.store.models import User
 from monitor.web.auth import ROLES, hash_password, hash_token, new_api_token, validate_password
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from collectors.base import Collector, load_collector
 from collectors.graph import DEFAULT_GRAPH_VERSION, version_warning
-from monitor.config import AppConfig, ConfigError, SourceConfig, secret
+from monitor.kernel.config import AppConfig, ConfigError, SourceConfig, secret
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alerts.config import AlertsConfig, TelegramTopic
 from classifiers.taxonomy import TOPICS
 from classifiers.virality import ViralityParams
-from monitor import redact
+from monitor.kernel import redact
 
 DATABASE_ENV = "OKI_MONITOR_DATABASE_URL"
 DEFAULT_CONFIG = Path("config.yaml")
@@ -114,7 +114,7 @@ def crontab_trigger(line: str) -> Any:
 
 
 class RetrainConfig(_Strict):
-    """The scheduled retrain with stored corrections, promoted only past the gate (monitor/retrain.py)."""
+    """The scheduled retrain with stored corrections, promoted only past the gate (monitor/stages/retrain.py)."""
 
     enabled: bool = True
     schedule: str = "0 2 * * 0"
@@ -144,7 +144,7 @@ class ClassifierConfig(_Strict):
     """Trained model file; empty means var/models/classifier.joblib, trained on first use."""
     triage_threshold: float = Field(0.6, ge=0, le=1)
     triage_relevance_floor: float = Field(0.2, ge=0, le=1)
-    """The triage list shows uncertain posts whose relevance score is above this (see monitor/triage.py)."""
+    """The triage list shows uncertain posts whose relevance score is above this (see monitor/reports/triage.py)."""
     triage_complaint_floor: float = Field(0.4, ge=0, le=1)
     """... and whose complaint score is at least this."""
     retrain: RetrainConfig = Field(default_factory=lambda: RetrainConfig())
@@ -164,7 +164,7 @@ class IssuesConfig(_Strict):
     regression_window_days: float = Field(30, gt=0)
     incident_window_hours: float = Field(24, gt=0)
     """A post sharing an incident's event words at its place joins it, whatever its topic, until the
-    incident has been quiet this long (``monitor.incident``)."""
+    incident has been quiet this long (``monitor.domain.incident``)."""
     other_desa_window_hours: float = Field(6, gt=0)
     """A post naming another desa of the same kecamatan joins an issue only if the issue began within this time."""
     unplaced_recent_hours: float = Field(24, gt=0)
@@ -216,7 +216,7 @@ class WebConfig(_Strict):
 
 
 class TrackedQueriesConfig(_Strict):
-    """While an issue rises, its place and key words are searched too (``monitor/tracked_queries.py``)."""
+    """While an issue rises, its place and key words are searched too (``monitor/stages/tracked_queries.py``)."""
 
     enabled: bool = True
     max_per_platform: int = Field(2, ge=0, le=10)
@@ -240,7 +240,7 @@ class TrackedQueriesConfig(_Strict):
 
 class AppConfig(_Strict):
     region: str = "Kabupaten Ogan Komering Ilir"
-    database_url: str = "sqlite:///var/oki-monitor.db"
+    database_url: str = "sqlite:///var/oki-monitor.store.db"
     agencies: list[AgencyConfig]
     routing: dict[str, str]
     sources: list[SourceConfig] = Field(default_factory=list)

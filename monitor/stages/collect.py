@@ -16,12 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from collectors.base import AuthFailed, Collector, RateLimited, RawItem, SourceError
 from collectors.common import MAX_NOTES, collecting_notes
-from monitor import redact
-from monitor.clock import format_wib
-from monitor.config import AppConfig, SourceConfig
-from monitor.db import Database
-from monitor.ingest import Ingestor, IngestReport, database_unavailable
-from monitor.models import Source
+from monitor.kernel import redact
+from monitor.kernel.clock import format_wib
+from monitor.kernel.config import AppConfig, SourceConfig
+from monitor.store.db import Database
+from monitor.stages.ingest import Ingestor, IngestReport, database_unavailable
+from monitor.store.models import Source
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def run_source(
 ) -> CollectReport:
     """Fetch new items of one source and store them; the cursor moves only after the items are stored.
 
-    ``tracked`` are queries following rising incidents (``monitor.tracked_queries``); a collector
+    ``tracked`` are queries following rising incidents (``monitor.stages.tracked_queries``); a collector
     with ``for_run(tracked, calls_left)`` searches them too this run, and is told what is left of
     the source's ``daily_call_budget`` today. ``incidents`` maps a tracked query to its issue and
     place; an item fetched by it (``extra["tracked_query"]`` or ``extra["query"]``) is stored with

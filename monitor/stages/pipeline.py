@@ -26,13 +26,13 @@ from classifiers.calibration import Calibration, load_calibration
 from classifiers.labels import Labels
 from classifiers.normalise import normalise
 from classifiers.virality import EngagementReading, PostEvent, assess
-from monitor.config import AppConfig
-from monitor.db import Database, bulk_insert, one_of
-from monitor.incident import is_response
-from monitor.issues import IssueGrouper, close_quiet, post_text, simhashes, terms_of_normalised
-from monitor.metrics import observe_classify
-from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
-from monitor.titles import best_phrase, make_title, words_of
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database, bulk_insert, one_of
+from monitor.domain.incident import is_response
+from monitor.stages.group import IssueGrouper, close_quiet, post_text, simhashes, terms_of_normalised
+from monitor.kernel.metrics import observe_classify
+from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, PostMetric, ScopeCount, Signal, table_of
+from monitor.domain.titles import best_phrase, make_title, words_of
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,14 @@ def classify_new(
 
 
 def _incident_places(session: Session, posts: Sequence[Any], texts: list[str], labels: list[Labels]) -> list[Labels]:
-    """A post a rising incident's tracked query fetched names the incident's place (monitor/tracked_queries.py).
+    """A post a rising incident's tracked query fetched names the incident's place (monitor/stages/tracked_queries.py).
 
     Only the few posts stored with ``extra["incident"]`` are read again (a text match on the JSON
     keeps the others' extra unread).
     """
     from sqlalchemy import Text, cast
 
-    from monitor.tracked_queries import place_from_incident
+    from monitor.stages.tracked_queries import place_from_incident
 
     first, last = posts[0].id, posts[-1].id
     found = {
@@ -271,7 +271,7 @@ TITLE_CANDIDATES = 20
 
 
 def _refresh_title(session: Session, issue: Issue, posts: Sequence[Any]) -> None:
-    """Title the issue with the phrase its most-seen original posts share (``monitor.titles``).
+    """Title the issue with the phrase its most-seen original posts share (``monitor.domain.titles``).
 
     Skipped while the issue's posts are the ones the title was last chosen from: grouping rewrites the term
     vector (and drops the marker) whenever posts join, and choosing again every pass cost a third of the pass.

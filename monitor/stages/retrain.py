@@ -46,10 +46,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from monitor.config import AppConfig
-from monitor.corrections import stored_corrections
-from monitor.db import Database
-from monitor.models import ModelRun
+from monitor.kernel.config import AppConfig
+from monitor.stages.corrections import stored_corrections
+from monitor.store.db import Database
+from monitor.store.models import ModelRun
 
 if TYPE_CHECKING:  # the child's imports; the parent never needs scikit-learn
     from classifiers.evaluation import Predictor
@@ -306,7 +306,7 @@ def run_in_child(spec: Mapping[str, Any]) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc = subprocess.run(
-        [sys.executable, "-m", "monitor.retrain"],
+        [sys.executable, "-m", "monitor.stages.retrain"],
         input=json.dumps(spec, ensure_ascii=False),
         env=env,
         capture_output=True,

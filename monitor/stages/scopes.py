@@ -2,7 +2,7 @@
 
 Reads the hourly aggregates (``scope_counts``, which survive the retention
 purge), runs the same detector the issues use over every scope at once, and
-stores a scope-level :class:`~monitor.models.Signal` for each new onset.
+stores a scope-level :class:`~monitor.store.models.Signal` for each new onset.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.virality import scan_series
-from monitor.config import AppConfig
-from monitor.models import ScopeCount, Signal
+from monitor.kernel.config import AppConfig
+from monitor.store.models import ScopeCount, Signal
 
 LOOKBACK = timedelta(days=14)
 FRESH = timedelta(hours=3)

@@ -12,7 +12,7 @@ passes two floors (``classifier.triage_relevance_floor`` / ``triage_complaint_fl
   complaint, and a complaint it missed that badly is not "uncertain" but a training gap that
   the issue page's corrections reach.
 
-A label given on the list is stored as corrections (:func:`monitor.corrections.record_corrections`,
+A label given on the list is stored as corrections (:func:`monitor.stages.corrections.record_corrections`,
 source ``triage``), which also takes the post off the list.
 """
 
@@ -27,8 +27,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from classifiers.taxonomy import TOPIC_LABELS, TOPICS
-from monitor.config import AppConfig
-from monitor.models import Label, LabelCorrection, Post
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Label, LabelCorrection, Post
 
 FIELD_NAMES: dict[str, str] = {"relevant": "relevan", "is_complaint": "keluhan", "topic": "topik"}
 """How the fields are named to users (error messages name the field in Bahasa Indonesia)."""

@@ -5,7 +5,7 @@ period (with the labels they were given), their engagement readings and the sour
 from the real database, which is only read, into a throw-away SQLite database. A simulated clock
 then steps through the period: at each step the posts the monitor had collected by then are
 released to grouping, and issues are assessed and alerts decided exactly as the live pipeline
-does (:func:`monitor.pipeline.group_new`, :func:`monitor.pipeline.assess_issues`,
+does (:func:`monitor.stages.pipeline.group_new`, :func:`monitor.stages.pipeline.assess_issues`,
 :func:`alerts.engine.evaluate`), with the parameters given.
 
 The outcome per issue (:func:`summarise`, pure) is its first alert, when it became viral, the lead
@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from monitor.clock import to_wib
-from monitor.config import AppConfig
-from monitor.db import Database, one_of
-from monitor.incident import is_response
-from monitor.issues import close_quiet, post_text
-from monitor.models import Alert, Issue, IssueEvent, Label, Post, PostMetric, Source, table_of
+from monitor.kernel.clock import to_wib
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database, one_of
+from monitor.domain.incident import is_response
+from monitor.stages.group import close_quiet, post_text
+from monitor.store.models import Alert, Issue, IssueEvent, Label, Post, PostMetric, Source, table_of
 
 READING_AFTER = timedelta(milliseconds=1)
 
@@ -220,7 +220,7 @@ def _copy(source: Database, target: Database, start: datetime, end: datetime, lo
 
 @dataclass(frozen=True, slots=True)
 class _Text:
-    """Title and text of a copied post row, for :func:`monitor.issues.post_text`."""
+    """Title and text of a copied post row, for :func:`monitor.stages.group.post_text`."""
 
     row: dict[str, object]
 
@@ -251,7 +251,7 @@ def replay(
     step, so an issue already running has its history.
     """
     from alerts.engine import evaluate
-    from monitor.pipeline import assess_issues, group_new
+    from monitor.stages.pipeline import assess_issues, group_new
 
     if end <= start:
         raise ValueError("akhir periode harus setelah awalnya")

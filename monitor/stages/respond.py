@@ -1,9 +1,9 @@
-"""Apply an agency's answer to an issue: the thin, stateful side of :mod:`monitor.response`.
+"""Apply an agency's answer to an issue: the thin, stateful side of :mod:`monitor.domain.response`.
 
 Every function takes the caller's open session (one transaction with whatever else the
 request does) and an injected ``now``; access has been checked by the caller (dashboard,
 API, Telegram, e-mail). A refused step raises :class:`RespondError` carrying the
-:class:`~monitor.response.Refusal` (its message names the field, in Bahasa Indonesia).
+:class:`~monitor.domain.response.Refusal` (its message names the field, in Bahasa Indonesia).
 
 Each applied step writes an ``issue_responses`` row (the performance figures read these) and
 an ``issue_events`` row (the issue's timeline; kind ``status`` with ``detail.status`` for a status
@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor import response as rules
-from monitor.config import AppConfig
-from monitor.models import Alert, Issue, IssueEvent, IssuePost, IssueResponse, LabelCorrection, Post, Silence
+from monitor.domain import response as rules
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, IssueResponse, LabelCorrection, Post, Silence
 
 CHANNELS: tuple[str, ...] = ("dashboard", "api", "telegram", "email", "sistem")
 
@@ -201,7 +201,7 @@ def set_status(
         evidence_url=step.evidence_url,
     )
     if step.status == rules.SELESAI and issue.status != "resolved":
-        from monitor.issues import resolve_issue
+        from monitor.stages.group import resolve_issue
 
         resolve_issue(session, issue.id, actor, now)
     elif step.status == rules.BUKAN_KELUHAN and issue.status == "open":

@@ -24,9 +24,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.normalise import normalise
-from monitor.config import AppConfig
-from monitor.db import bulk_insert, one_of
-from monitor.incident import (
+from monitor.kernel.config import AppConfig
+from monitor.store.db import bulk_insert, one_of
+from monitor.domain.incident import (
     ANCHOR_SHARE,
     CandidateView,
     Decision,
@@ -41,10 +41,10 @@ from monitor.incident import (
     primary_topic,
     secondary_topics,
 )
-from monitor.models import Issue, IssueEvent, IssuePost, Post, table_of
-from monitor.prefilter import place_words
-from monitor.respond import record_reopened
-from monitor.titles import best_phrase, make_title, words_of
+from monitor.store.models import Issue, IssueEvent, IssuePost, Post, table_of
+from monitor.domain.prefilter import place_words
+from monitor.stages.respond import record_reopened
+from monitor.domain.titles import best_phrase, make_title, words_of
 
 # Words that say nothing about *which* problem a post is about.
 _STOP = frozenset(
@@ -279,7 +279,7 @@ class Placement:
     similarity: float
     regression: bool = False
     reason: str = ""
-    """Why (``monitor.incident.Decision.reason``): spread, same_incident, same_problem, response, ..."""
+    """Why (``monitor.domain.incident.Decision.reason``): spread, same_incident, same_problem, response, ..."""
     response: bool = False
 
 
@@ -381,7 +381,7 @@ class IssueGrouper:
         sig: int | None = None,
         norm: str | None = None,
     ) -> Placement:
-        """Put one post into an issue (``monitor.incident.decide`` chooses; this applies it).
+        """Put one post into an issue (``monitor.domain.incident.decide`` chooses; this applies it).
 
         ``terms``, ``sig`` and ``norm``, when given, are the post's ``post_terms``, ``simhash`` and
         normalised lower-cased text computed beforehand (``group_new`` signs a whole batch at once).

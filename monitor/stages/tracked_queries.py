@@ -167,7 +167,7 @@ def active_queries(decisions: Iterable[TrackedQuery], platform: str) -> list[str
 
 def load_issue_facts(session: Session, now: datetime, lookback: timedelta) -> list[IssueFacts]:
     """Issues rising now, and those that rose within ``lookback`` (to say why they stopped)."""
-    from monitor.models import Issue, IssueEvent
+    from monitor.store.models import Issue, IssueEvent
 
     since = now - lookback
     rows = session.execute(
@@ -216,7 +216,7 @@ def _word_weights(terms: object) -> dict[str, float]:
 
 
 def budget_of(config: object) -> Budget | None:
-    """The decision's budget from an :class:`monitor.config.AppConfig` (None when tracking is off)."""
+    """The decision's budget from an :class:`monitor.kernel.config.AppConfig` (None when tracking is off)."""
     cfg = getattr(config, "tracked_queries", None)
     if cfg is None or not cfg.enabled:
         return None

@@ -28,9 +28,9 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from collectors.base import RawItem
 from collectors.common import count_problem
 from collectors.dedupe import canonical_url, content_hash
-from monitor.config import AppConfig, secret
-from monitor.db import Database, bulk_insert, one_of, value_list
-from monitor.models import Post, PostMetric, Source, table_of
+from monitor.kernel.config import AppConfig, secret
+from monitor.store.db import Database, bulk_insert, one_of, value_list
+from monitor.store.models import Post, PostMetric, Source, table_of
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class Ingestor:
     """Stores RawItems for one configured deployment."""
 
     def __init__(self, config: AppConfig, pseudonymise: AuthorPseudonymiser | None = None) -> None:
-        from monitor.prefilter import has_oki_evidence
+        from monitor.domain.prefilter import has_oki_evidence
 
         self.config = config
         self.pseudonymise = pseudonymise or AuthorPseudonymiser.from_config(config)

@@ -153,7 +153,7 @@ class Label(Base):
     __table_args__ = (
         UniqueConstraint("post_id", "model_version", name="uq_labels_post_model"),
         Index("ix_labels_topic_kec", "topic", "kecamatan"),
-        # The triage list reads uncertain labels newest first (monitor/triage.py).
+        # The triage list reads uncertain labels newest first (monitor/reports/triage.py).
         Index("ix_labels_triage", "needs_triage", "created_at"),
     )
 
@@ -239,11 +239,11 @@ class Issue(Base):
     """Bag of normalised words (term → weight) used to match new posts."""
     # Server-side defaults only: rows written in an older schema's shape (Core inserts) stay valid.
     facets: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
-    """What its posts are about and where (``monitor.incident``): ``topics`` and ``kecamatan`` / ``desa``
+    """What its posts are about and where (``monitor.domain.incident``): ``topics`` and ``kecamatan`` / ``desa``
     ("kecamatan|desa") → weight of the posts naming them, and ``secondary``: [{topic, agency}] of the
     facets whose agency is only informed."""
     response_status: Mapped[str] = mapped_column(String(20), server_default="belum_ditanggapi")
-    """The responsible agency's answer (``monitor.response``), apart from the virality ``stage``:
+    """The responsible agency's answer (``monitor.domain.response``), apart from the virality ``stage``:
     belum_ditanggapi | diterima | diproses | selesai | bukan_keluhan."""
     assigned_at: Mapped[datetime | None]
     """When the current agency's clock started: its first alert, a reroute to it, or a regression."""
@@ -292,7 +292,7 @@ class IssueEvent(Base):
 
 
 class IssueResponse(Base):
-    """One step of an agency's answer to an issue (``monitor.response``), kept for the timeline and
+    """One step of an agency's answer to an issue (``monitor.domain.response``), kept for the timeline and
     for the performance figures: who, when (UTC; shown in WIB), for which agency, with the note.
 
     ``kind``: ``assigned`` (the agency's clock starts: first alert, or rerouted to it), ``status``

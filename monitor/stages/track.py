@@ -31,12 +31,12 @@ from sqlalchemy import func, select
 
 from collectors.base import AuthFailed, MetricsReading, RateLimited, SourceError
 from collectors.common import count_problem
-from monitor.clock import format_wib
-from monitor.db import Database
-from monitor.models import Issue, IssuePost, Post, PostMetric, Source
+from monitor.kernel.clock import format_wib
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
 
 if TYPE_CHECKING:
-    from monitor.config import AppConfig
+    from monitor.kernel.config import AppConfig
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ def _day_key(now: datetime) -> str:
 
 
 def _seconds_left_today(now: datetime) -> float:
-    # Same day boundary as monitor.collect's calls_today (UTC date).
+    # Same day boundary as monitor.stages.collect's calls_today (UTC date).
     utc = now.astimezone(UTC)
     end = datetime(utc.year, utc.month, utc.day, tzinfo=UTC) + timedelta(days=1)
     return (end - utc).total_seconds()
@@ -420,7 +420,7 @@ def run_tracking(
 ) -> TrackingReport:
     """Re-measure the due posts of open issues and store each reading as a snapshot.
 
-    ``config`` is the :class:`monitor.config.AppConfig` (sources' ``daily_call_budget``
+    ``config`` is the :class:`monitor.kernel.config.AppConfig` (sources' ``daily_call_budget``
     and ``schedules.tracking_seconds`` are read). ``collectors`` maps source names to
     collector objects; those with a ``lookup`` method are tracked, the others ignored.
     A 401/403 marks the source ``auth_failed`` (no more calls until the token is fixed);

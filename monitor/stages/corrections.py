@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.db import Database
-from monitor.models import LabelCorrection, Post
+from monitor.store.db import Database
+from monitor.store.models import LabelCorrection, Post
 
 _BOOL_FIELDS = {"relevant", "is_complaint"}
 _TRUE = {"1", "true", "ya", "yes"}

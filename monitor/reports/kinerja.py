@@ -32,9 +32,9 @@ from alerts.ack import receiver_agency
 from alerts.engine import alert_deadlines
 from alerts.progress import agency_progress, issue_progress
 from alerts.sla import CLOCKS, Deadlines, Progress, met_at, overdue
-from monitor.clock import WIB
-from monitor.config import AppConfig
-from monitor.models import Alert, Issue, IssueEvent, Signal
+from monitor.kernel.clock import WIB
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Issue, IssueEvent, Signal
 
 ROOT_KINDS = ("first", "crisis", "regression")
 

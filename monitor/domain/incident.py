@@ -4,7 +4,7 @@ A suspension bridge collapses in a desa: some posts are about the bridge, some a
 who cannot reach school, villagers crossing on drum rafts, a midwife who cannot get through, and
 the regency's promise of an emergency bridge. The classifier files them under different topics,
 yet they are one event, and only one agency can fix its cause. This module holds the pure parts
-of that decision; ``monitor.issues.IssueGrouper`` reads the facts from the database, asks
+of that decision; ``monitor.stages.group.IssueGrouper`` reads the facts from the database, asks
 :func:`decide` and applies the answer.
 
 * **Event words** (:func:`event_anchors`): what broke (jembatan, tanggul, pipa...) and what
@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import Literal
 
 from classifiers.normalise import normalise
-from monitor.prefilter import WILAYAH
+from monitor.domain.prefilter import WILAYAH
 
 # --- event words -------------------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.engine import make_url
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import AuditLog, LabelCorrection, Post, PostMetric
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, LabelCorrection, Post, PostMetric
 
 log = logging.getLogger(__name__)
 

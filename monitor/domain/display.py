@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from classifiers.taxonomy import TOPIC_LABELS
-from monitor.clock import format_wib
+from monitor.kernel.clock import format_wib
 
 STAGE_LABELS: dict[str, str] = {"baru": "Baru", "naik": "Naik", "viral": "Viral", "mereda": "Mereda"}
 STATUS_LABELS: dict[str, str] = {

@@ -1,6 +1,6 @@
 """The one place that decides which parts of a post's URL name its author.
 
-Authors are stored pseudonymised (``monitor.ingest.AuthorPseudonymiser``), but a post URL
+Authors are stored pseudonymised (``monitor.stages.ingest.AuthorPseudonymiser``), but a post URL
 such as ``https://mastodon.social/@warga26/1134...``, ``https://bsky.app/profile/
 warga30.bsky.social/post/...`` or ``https://x.com/warga372/status/...`` carries the
 handle in clear and undid the pseudonym on issue pages, in alerts and in the CSV

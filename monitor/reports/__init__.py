@@ -1,0 +1,1 @@
+"""Read models for people: performance (kinerja), the triage list, the backtest and the weekly brief."""

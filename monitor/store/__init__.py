@@ -1,0 +1,1 @@
+"""Storage: the ORM models and the database handle (engine, sessions, migrations glue)."""
