@@ -16,10 +16,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.clock import format_wib
-from monitor.config import AppConfig, secret
-from monitor.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Post
-from monitor.respond import record_acknowledged
+from monitor.kernel.clock import format_wib
+from monitor.kernel.config import AppConfig, secret
+from monitor.stages.respond import record_acknowledged
+from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Post
 
 _SALT = "oki-alert-action"
 LINK_MAX_AGE_DAYS = 30
@@ -102,7 +102,7 @@ def acknowledge(
     """Mark an alert and its receiver's other alerts about the same issue(s) acknowledged; idempotent.
 
     The issue is marked too when :func:`speaks_for_issue` says this receiver may confirm it, and
-    its answer becomes ``diterima`` (``monitor.respond``; ``channel`` says where it was pressed).
+    its answer becomes ``diterima`` (``monitor.stages.respond``; ``channel`` says where it was pressed).
     ``config`` names the agency of configured receivers (``humas`` → Diskominfo); without it only
     ``agency:<code>`` receivers are known.
     """
@@ -308,7 +308,7 @@ STATUS_LINKS: dict[str, str] = {"rs:p": "p", "rs:s": "s", "rs:n": "n", "sz": "z"
 
 def _status_preview(session: Session, config: AppConfig, action: LinkAction) -> LinkPreview:
     from alerts.buttons import NOTE_CODES, issue_of
-    from monitor.response import ACTION_LABELS, NOTE_PROMPTS, SALAH_DINAS, status_label
+    from monitor.domain.response import ACTION_LABELS, NOTE_PROMPTS, SALAH_DINAS, status_label
 
     try:
         _alert, issue = issue_of(session, config, action.token)

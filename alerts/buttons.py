@@ -13,7 +13,7 @@ The note prompt carries ``Ref: <code>/<token>`` in its text; the officer's reply
 prompt (``reply_to_message``), so the reply says what it answers without any server-side state.
 A reply counts only when it answers the bot's own message, in a chat the alert was sent to.
 
-Wording comes from :mod:`monitor.response`, the same as the dashboard's.
+Wording comes from :mod:`monitor.domain.response`, the same as the dashboard's.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from alerts.ack import AckError, receiver_agency
 from alerts.channels.base import Button
-from monitor import respond
-from monitor import response as rules
-from monitor.clock import format_wib
-from monitor.config import AppConfig
-from monitor.models import Alert, Delivery, Issue
+from monitor.domain import response as rules
+from monitor.kernel.clock import format_wib
+from monitor.kernel.config import AppConfig
+from monitor.stages import respond
+from monitor.store.models import Alert, Delivery, Issue
 
 NOTE_CODES: dict[str, str] = {"p": rules.DIPROSES, "s": rules.SELESAI, "n": rules.BUKAN_KELUHAN, "z": "snooze"}
 """Code in callback data and prompt reference → the step it asks a note for."""

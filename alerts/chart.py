@@ -10,7 +10,7 @@ import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from monitor.clock import WIB
+from monitor.kernel.clock import WIB
 
 
 def growth_chart(growth: list[list[Any]], title: str = "Pertumbuhan unggahan (WIB)") -> bytes | None:

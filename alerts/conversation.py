@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.models import Source
+from monitor.store.models import Source
 
 WINDOW = timedelta(hours=24)
 ROW_PREFIX = "_wa_window:"

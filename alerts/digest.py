@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from alerts.queue import queue_alert
 from alerts.stats import agency_times, minutes_text
-from monitor.clock import WIB
-from monitor.config import AppConfig
-from monitor.models import Alert, Issue
+from monitor.kernel.clock import WIB
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Issue
 
 CATCH_UP = timedelta(hours=3)
 

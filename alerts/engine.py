@@ -11,7 +11,7 @@ transaction as the decision):
 * came back after being resolved → ``regression``;
 * not acknowledged by its deadline, or past its SLA response deadline → ``escalation``
   to the route's ``escalate_to`` receiver;
-* an agency whose topic is only a facet of the issue (``monitor.incident``: children cannot reach
+* an agency whose topic is only a facet of the issue (``monitor.domain.incident``: children cannot reach
   school because the bridge collapsed) → one ``info`` ("untuk diketahui") when the issue first
   becomes alertable: no crisis, no acknowledgement deadline, no escalation, no updates.
 
@@ -45,11 +45,11 @@ from alerts.render import clean_post_text
 from alerts.routing import Labels, RouteMatch, route
 from alerts.sla import CLOCK_LABELS, Clocks, Deadlines, deadlines, overdue
 from classifiers.urgency import find_terms
-from monitor.config import AppConfig
-from monitor.incident import secondary_topics
-from monitor.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence, Source
-from monitor.personal_urls import author_alias, public_url
-from monitor.respond import record_assigned
+from monitor.domain.incident import secondary_topics
+from monitor.domain.personal_urls import author_alias, public_url
+from monitor.kernel.config import AppConfig
+from monitor.stages.respond import record_assigned
+from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence, Source
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
 
 
 def _start_clocks(session: Session, created: list[Alert], now: datetime) -> None:
-    """An issue's first alert to anyone starts its agency's clock (``monitor.respond``)."""
+    """An issue's first alert to anyone starts its agency's clock (``monitor.stages.respond``)."""
     routed = {a.issue_id: a.agency_code for a in reversed(created) if a.kind in ROOT_KINDS and a.issue_id is not None}
     for iid in sorted(routed):
         issue = session.get(Issue, iid)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from alerts.config import InhibitRule, QuietHours
 from alerts.routing import Labels, matches
-from monitor.clock import WIB
-from monitor.models import Issue, Silence
+from monitor.kernel.clock import WIB
+from monitor.store.models import Issue, Silence
 
 STAGE_RANK = {"baru": 0, "naik": 1, "viral": 2}
 """Order of stages an issue climbs; 'mereda' (calming down) is not a climb."""

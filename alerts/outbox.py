@@ -16,7 +16,7 @@ Per (channel, recipient) delivery is FIFO: while an earlier delivery to the same
 recipient is failing, later ones wait behind it, so a mail server that comes back gets
 the queued alerts in the order they were decided.
 
-Every recipient follows an issue in one thread (:class:`monitor.models.AlertThread`): the
+Every recipient follows an issue in one thread (:class:`monitor.store.models.AlertThread`): the
 first message sent about it is remembered in the transaction that confirms it, and later ones
 reply to it under the same subject; the chart goes again only when its data changed.
 """
@@ -43,9 +43,9 @@ from alerts.config import RetrySettings
 from alerts.conversation import conversation_open
 from alerts.queue import queue_alert
 from alerts.render import FEEDBACK_LABELS, THREAD_KINDS, Links, render, thread_subject
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, AlertThread, Delivery, DeliveryAttempt
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, AlertThread, Delivery, DeliveryAttempt
 
 log = logging.getLogger(__name__)
 

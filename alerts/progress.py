@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.sla import Progress
-from monitor.models import Issue, IssueEvent, IssuePost
+from monitor.store.models import Issue, IssueEvent, IssuePost
 
 STATUS_EVENT_KINDS = ("status", "diterima", "diproses", "selesai", "bukan_keluhan", "salah_dinas", "rerouted")
 """Timeline kinds a status workflow may write; ``acknowledged`` and ``resolved`` exist already."""
@@ -105,7 +105,7 @@ def agency_progress(session: Session, issue_ids: Iterable[int]) -> dict[tuple[in
     so B's answer never counts as A's. Issues without history rows are absent (callers fall back to
     :func:`issue_progress`).
     """
-    from monitor.models import IssueResponse  # the status workflow's table
+    from monitor.store.models import IssueResponse  # the status workflow's table
 
     ids = sorted(set(issue_ids))
     if not ids:

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.config import AppConfig
-from monitor.models import Alert, Delivery
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Delivery
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 from classifiers.places import place_parts, place_phrase
 from classifiers.taxonomy import TOPIC_LONG_LABELS
 from classifiers.urgency import find_terms
-from monitor.clock import format_wib
+from monitor.kernel.clock import format_wib
 
 TELEGRAM_LIMIT = 4096
 """Telegram's limit for a message text (counted in UTF-16 code units)."""
@@ -333,7 +333,7 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
                 f"{_when(payload.get('respond_due_at'))}{_later_deadlines(payload.get('deadlines'))}."
             )
         )
-    # One wording on every channel (monitor.response.ACTION_LABELS): the buttons say the same.
+    # One wording on every channel (monitor.domain.response.ACTION_LABELS): the buttons say the same.
     ack_hint = (
         "tekan “Terima” (tombol di Telegram; di e-mail buka tautannya lalu tekan tombolnya; atau dasbor), "
         "lalu “Diproses” dan “Selesai” dengan catatan; “Salah dinas” bila bukan wewenang dinas Anda"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from alerts.render import KIND_PREFIX
 from alerts.stats import agency_times, minutes_text
-from monitor.clock import format_wib
-from monitor.models import Alert, Delivery, Issue
+from monitor.kernel.clock import format_wib
+from monitor.store.models import Alert, Delivery, Issue
 
 STATUS_ID = {
     "sent": "terkirim",

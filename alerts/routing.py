@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.config import AGENCY_RECEIVER, AlertsConfig, Route
-from monitor.config import TOPICS, AppConfig
+from monitor.kernel.config import TOPICS, AppConfig
 
 __all__ = ["AGENCY_RECEIVER", "Labels", "RouteMatch", "check_routing", "matches", "resolve_receiver", "route"]
 

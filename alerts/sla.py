@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Protocol
 
-from monitor.clock import WIB
+from monitor.kernel.clock import WIB
 
 OFFICE_START = time(8, 0)
 

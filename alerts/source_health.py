@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from alerts.hygiene import active_silences, source_health_silenced
 from alerts.queue import queue_alert
 from alerts.stats import minutes_text
-from monitor.config import AppConfig
-from monitor.models import Alert, Post, Source
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Post, Source
 
 HISTORY = 200
 MIN_GAPS = 4

@@ -13,8 +13,8 @@ from alerts.ack import receiver_agency
 from alerts.engine import alert_deadlines
 from alerts.progress import issue_progress
 from alerts.sla import overdue as clocks_overdue
-from monitor.config import AppConfig
-from monitor.models import Alert, Issue
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Issue
 
 ROOTS = ("first", "crisis", "group", "regression")
 

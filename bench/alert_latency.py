@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
-from monitor.config import AppConfig, load_config
-from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.demo.telegram_stub import TelegramStub
-from monitor.models import Delivery, Issue
+from monitor.kernel.config import AppConfig, load_config
+from monitor.store.db import Database
+from monitor.store.models import Delivery, Issue
 
 TOKEN = "123456:BENCH"
 

@@ -40,10 +40,10 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.clock import SimulatedClock  # noqa: E402
-from monitor.config import TOPICS, load_config  # noqa: E402
-from monitor.db import Database  # noqa: E402
-from monitor.models import Issue, ScopeCount, Signal, Source, User  # noqa: E402
+from monitor.kernel.clock import SimulatedClock  # noqa: E402
+from monitor.kernel.config import TOPICS, load_config  # noqa: E402
+from monitor.store.db import Database  # noqa: E402
+from monitor.store.models import Issue, ScopeCount, Signal, Source, User  # noqa: E402
 from monitor.web.auth import SESSION_COOKIE, hash_password  # noqa: E402
 from monitor.web.protocol import HTTP_PROTOCOL  # noqa: E402
 
@@ -222,7 +222,7 @@ def _insert_posts(db: Database, posts: int, issues: int, rnd: random.Random) -> 
         out.update({k: {} if k == "extra" else [] for k in ("extra", "urgency_cues") if k in out})
         return out
 
-    from monitor.models import IssuePost, Label, Post
+    from monitor.store.models import IssuePost, Label, Post
 
     batch = 20_000
     for start in range(0, posts, batch):

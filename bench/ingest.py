@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from collectors.base import RawItem  # noqa: E402
-from monitor.config import load_config  # noqa: E402
-from monitor.db import Database  # noqa: E402
 from monitor.demo.scenario import CHATTER, LOOKALIKES, ROAD_TEXTS, SMALL  # noqa: E402
-from monitor.ingest import Ingestor  # noqa: E402
-from monitor.models import IssuePost, Label, Post  # noqa: E402
-from monitor.pipeline import classify_new, group_new  # noqa: E402
+from monitor.kernel.config import load_config  # noqa: E402
+from monitor.stages.classify import classify_new  # noqa: E402
+from monitor.stages.group import group_new  # noqa: E402
+from monitor.stages.ingest import Ingestor  # noqa: E402
+from monitor.store.db import Database  # noqa: E402
+from monitor.store.models import IssuePost, Label, Post  # noqa: E402
 
 PG_URL = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PLATFORMS = ["rss", "mastodon", "bluesky", "telegram", "x", "youtube"]
@@ -108,7 +109,7 @@ def floor(lines: list[str], kind: str) -> float:
     db, schema = fresh_db(kind)
     t0 = time.perf_counter()
     with db.session() as s:
-        from monitor.models import Source
+        from monitor.store.models import Source
 
         src = Source(name="floor", kind="import", cursor={})
         s.add(src)

@@ -46,12 +46,12 @@ def worker(url: str, total: int) -> None:
     from soak import scaled_posts
 
     from collectors.base import FetchResult
-    from monitor.collect import run_source
-    from monitor.config import SourceConfig, load_config
-    from monitor.db import Database
     from monitor.demo.scenario import START
-    from monitor.models import Source
-    from monitor.pipeline import run_pipeline
+    from monitor.kernel.config import SourceConfig, load_config
+    from monitor.stages.collect import run_source
+    from monitor.stages.pipeline import run_pipeline
+    from monitor.store.db import Database
+    from monitor.store.models import Source
     from tests.test_outage_db import FixedClassifier
 
     items = [p.item for p in scaled_posts(total, 1.0)][:total]
@@ -85,8 +85,8 @@ def worker(url: str, total: int) -> None:
 def check(url: str) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from monitor.db import Database
-    from monitor.models import Alert, IssuePost, Label, Post, Source
+    from monitor.store.db import Database
+    from monitor.store.models import Alert, IssuePost, Label, Post, Source
 
     db = Database(url)
     try:
@@ -116,7 +116,7 @@ def ingest_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> boo
     """Kill the ingest worker ``args.kills`` times over as many scenario rounds as that takes."""
     from soak import db_url_for
 
-    from monitor.db import Database
+    from monitor.store.db import Database
 
     env = {**os.environ, "OKI_MONITOR_AUTHOR_KEY": "kill-bench-key-0123456789", "PYTHONPATH": str(ROOT)}
     kills = violations = rounds = lost_total = dup_total = dup_labels = final_failures = 0
@@ -174,8 +174,8 @@ def ingest_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> boo
 DELIVERY_WORKER = """
 import json, sys
 from datetime import datetime
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from alerts.outbox import deliver_due
 cfg = AppConfig.model_validate(json.loads(open(sys.argv[1]).read()))
 db = Database(sys.argv[2])
@@ -196,10 +196,10 @@ def delivery_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> b
 
     from alerts.engine import evaluate
     from alerts.outbox import deliver_due
-    from monitor.config import load_config
-    from monitor.db import Database
     from monitor.demo.smtp_sink import SmtpSink
-    from monitor.models import Delivery
+    from monitor.kernel.config import load_config
+    from monitor.store.db import Database
+    from monitor.store.models import Delivery
     from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue, received_copies
 
     os.environ[TOKEN_ENV] = TOKEN

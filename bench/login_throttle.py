@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.db import Database  # noqa: E402
+from monitor.store.db import Database  # noqa: E402
 from tests.web_support import seed  # noqa: E402
 
 PG = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -40,9 +40,6 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from collectors.base import RawItem  # noqa: E402
-from monitor.clock import SimulatedClock  # noqa: E402
-from monitor.config import load_config  # noqa: E402
-from monitor.db import Database  # noqa: E402
 from monitor.demo.scenario import (  # noqa: E402
     CHATTER,
     LOOKALIKES,
@@ -52,7 +49,10 @@ from monitor.demo.scenario import (  # noqa: E402
     START,
     ScenarioPost,
 )
-from monitor.models import Post  # noqa: E402
+from monitor.kernel.clock import SimulatedClock  # noqa: E402
+from monitor.kernel.config import load_config  # noqa: E402
+from monitor.store.db import Database  # noqa: E402
+from monitor.store.models import Post  # noqa: E402
 
 EXPECTED_PER_DAY = 3_000
 """Assumed items/day collected for OKI at launch (see the module docstring)."""
@@ -134,7 +134,7 @@ def queue_depths(db: Database) -> tuple[int, int]:
         posts = int(s.scalar(select(func.count()).select_from(Post).where(Post.stage.in_(("new", "classified")))) or 0)
         alerts = 0
         try:
-            from monitor.models import Delivery
+            from monitor.store.models import Delivery
 
             alerts = int(
                 s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status.in_(("pending", "retry"))))

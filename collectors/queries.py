@@ -22,7 +22,7 @@ limit; Reddit: 512 characters). Terms are packed greedily in order into as few q
 limits allow, so the output only changes when the gazetteer or these rules change.
 
 :func:`tracked_query` builds the query that follows one rising incident (its desa and kecamatan
-and its key words) on one platform; ``monitor.tracked_queries`` decides which incidents.
+and its key words) on one platform; ``monitor.stages.tracked_queries`` decides which incidents.
 """
 
 from __future__ import annotations

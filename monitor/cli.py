@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from monitor import __version__, commands
 from monitor.kernel.clock import Clock, SystemClock
 from monitor.kernel.config import DATABASE_ENV, DEFAULT_CONFIG, AppConfig, ConfigError, load_config
-from monitor.store.db import Database, SchemaOutOfDate
 from monitor.kernel.redact import mask, setup_logging
+from monitor.store.db import Database, SchemaOutOfDate
 
 log = logging.getLogger("oki-monitor")
 

@@ -22,9 +22,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from monitor.kernel.config import crontab_trigger
-from monitor.store.models import JobRun
-from monitor.stages.retrain import RetrainReport, run_retrain
 from monitor.service import MonitorService
+from monitor.stages.retrain import RetrainReport, run_retrain
+from monitor.store.models import JobRun
 
 log = logging.getLogger(__name__)
 

@@ -15,16 +15,17 @@ from alerts.outbox import DeliveryReport, deliver_due
 from alerts.source_health import check as check_source_health
 from collectors.base import Collector
 from monitor.kernel.clock import Clock
-from monitor.stages.collect import CollectReport, run_source
 from monitor.kernel.config import AppConfig
-from monitor.store.db import Database
+from monitor.kernel.sources import build_collector, source_states
+from monitor.stages.classify import Classifier
+from monitor.stages.collect import CollectReport, run_source
 from monitor.stages.ingest import Ingestor
-from monitor.stages.pipeline import Classifier, PipelineReport, run_pipeline
+from monitor.stages.pipeline import PipelineReport, run_pipeline
 from monitor.stages.retention import PurgeReport, purge
 from monitor.stages.scopes import scan_scopes
-from monitor.kernel.sources import build_collector, source_states
-from monitor.stages.tracked_queries import tracked_for
 from monitor.stages.track import TrackingReport, run_tracking
+from monitor.stages.tracked_queries import tracked_for
+from monitor.store.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from monitor.config import AppConfig, load_config
-from monitor.db import Database
+from monitor.kernel.config import AppConfig, load_config
+from monitor.store.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 # One trained classifier for the whole run (and its subprocesses), not one per temporary folder.

@@ -2,7 +2,7 @@
 
     python -m tests.crash_worker DB_URL N
 
-Collects items 0..N-1 in pages of 37 through monitor.collect.run_source with a
+Collects items 0..N-1 in pages of 37 through monitor.stages.collect.run_source with a
 cursor {"offset": k}, until the stored cursor reaches N. Prints "done" at the end.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 
 from collectors.base import FetchResult, RawItem
-from monitor.collect import run_source
-from monitor.config import SourceConfig, load_config
-from monitor.db import Database
-from monitor.models import Source
+from monitor.kernel.config import SourceConfig, load_config
+from monitor.stages.collect import run_source
+from monitor.store.db import Database
+from monitor.store.models import Source
 
 T0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 PAGE = 37

@@ -199,11 +199,11 @@ def worker(config_file: str, url: str, base_url: str, now_iso: str, total: int) 
     from alerts.engine import evaluate
     from alerts.outbox import deliver_due
     from collectors.base import load_collector
-    from monitor.collect import run_source
-    from monitor.config import AppConfig, SourceConfig
-    from monitor.db import Database
-    from monitor.models import Post, Source
-    from monitor.pipeline import run_pipeline
+    from monitor.kernel.config import AppConfig, SourceConfig
+    from monitor.stages.collect import run_source
+    from monitor.stages.pipeline import run_pipeline
+    from monitor.store.db import Database
+    from monitor.store.models import Post, Source
 
     config = AppConfig.model_validate(json.loads(Path(config_file).read_text(encoding="utf-8")))
     now = datetime.fromisoformat(now_iso)
@@ -258,8 +258,8 @@ class State:
 def read_state(url: str) -> State:
     from sqlalchemy import func, select
 
-    from monitor.db import Database
-    from monitor.models import Alert, Delivery, Issue, Post, Source
+    from monitor.store.db import Database
+    from monitor.store.models import Alert, Delivery, Issue, Post, Source
 
     db = Database(url)
     try:
@@ -354,7 +354,7 @@ def _first_alerts(state: State) -> Counter[tuple[str, str | None]]:
 
 
 def _config_file(tmp: Path, smtp_port: int, tg_base: str) -> Path:
-    from monitor.config import load_config
+    from monitor.kernel.config import load_config
     from tests.telegram_server import alert_config
 
     base = load_config(ROOT / "config.yaml")
@@ -404,8 +404,8 @@ class _Round:
 def _one_round(
     db_kind: str, tmp: Path, total: int, kills: int, rng: random.Random, max_wait: float, log: Any
 ) -> _Round:
-    from monitor.db import Database
     from monitor.demo.smtp_sink import SmtpSink
+    from monitor.store.db import Database
     from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, received_copies
 
     workdir = Path(tmp) / f"r{rng.randrange(10**9)}"

@@ -1,7 +1,7 @@
 """A tiny TCP proxy on 127.0.0.1 for outage tests: cut and restore the link to a real server.
 
 The shared PostgreSQL server is used by other tests at the same time, so it is
-never stopped; instead a test points its :class:`~monitor.db.Database` at this
+never stopped; instead a test points its :class:`~monitor.store.db.Database` at this
 proxy and cuts the proxy. ``cut()`` resets every open connection (the client
 sees "connection reset" mid-transaction) and refuses new ones until
 ``restore()``.

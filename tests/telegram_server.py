@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.engine import evaluate
-from monitor.config import AppConfig
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.demo.telegram_stub import StubRequest, TelegramStub, check_html, visible_length
-from monitor.models import Alert, Issue, IssuePost, Post, Signal, Source
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Issue, IssuePost, Post, Signal, Source
 
 __all__ = [
     "TOKEN",

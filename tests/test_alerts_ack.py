@@ -13,9 +13,9 @@ from alerts.channels.telegram import OFFSET_SOURCE, handle_update, handle_webhoo
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from alerts.report import summarise
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Source
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Source
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

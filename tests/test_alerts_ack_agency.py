@@ -9,9 +9,9 @@ from sqlalchemy import select
 from alerts.ack import acknowledge
 from alerts.engine import evaluate
 from alerts.stats import agency_times
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, AuditLog, Issue
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, AuditLog, Issue
 from tests.telegram_server import alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

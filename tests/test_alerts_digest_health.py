@@ -9,10 +9,10 @@ from sqlalchemy import select
 from alerts.digest import queue_digests
 from alerts.render import Links, render
 from alerts.source_health import check, usual_gap
-from monitor.clock import WIB
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, Delivery, Post, Source
+from monitor.kernel.clock import WIB
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, Delivery, Post, Source
 from tests.telegram_server import alert_config, make_issue
 
 

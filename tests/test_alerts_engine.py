@@ -14,10 +14,10 @@ from alerts.engine import evaluate
 from alerts.hygiene import snooze
 from alerts.routing import Labels, check_routing, route
 from alerts.sla import add_working_days
-from monitor.clock import WIB
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, Delivery, Issue, Silence
+from monitor.kernel.clock import WIB
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, Delivery, Issue, Silence
 from tests.telegram_server import add_posts, alert_config, group_of_three, make_issue
 
 # Tuesday 1 December 2026, 09:00 WIB: a working day, outside quiet hours.

@@ -26,10 +26,10 @@ from alerts.config import RetrySettings
 from alerts.engine import evaluate
 from alerts.outbox import backoff_seconds, deliver_due
 from alerts.report import summarise
-from monitor.config import AppConfig
-from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import Alert, Delivery, DeliveryAttempt
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, Delivery, DeliveryAttempt
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue, received_copies
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -253,8 +253,8 @@ def test_webhook_is_signed(sqlite_db: Database, config: AppConfig, monkeypatch: 
 WORKER = """
 import sys, json, time
 from datetime import datetime
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from alerts.outbox import deliver_due
 cfg = AppConfig.model_validate(json.loads(open(sys.argv[1]).read()))
 db = Database(sys.argv[2])
@@ -325,9 +325,9 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
 def test_service_pipeline_sends_new_alerts_without_waiting_for_the_delivery_tick(
     db: Database, config: AppConfig, smtp: SmtpSink, tg: TelegramStub
 ) -> None:
-    from monitor.clock import SimulatedClock
-    from monitor.models import IssuePost, Post
+    from monitor.kernel.clock import SimulatedClock
     from monitor.service import MonitorService
+    from monitor.store.models import IssuePost, Post
     from tests.test_outage_db import FixedClassifier
 
     cfg = _cfg(config, smtp, tg, route={"receiver": "$agency"}).model_copy(update={"sources": []})

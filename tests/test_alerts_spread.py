@@ -14,12 +14,12 @@ from sqlalchemy import select
 from alerts.engine import evaluate, spread_summary
 from alerts.outbox import deliver_due
 from alerts.render import Links, render, spread_lines
-from monitor.config import AppConfig
-from monitor.db import Database
 from monitor.demo.local_http import LocalHTTPServer
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import Alert, Issue, IssuePost, Post, Source
-from monitor.personal_urls import author_alias
+from monitor.domain.personal_urls import author_alias
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, Issue, IssuePost, Post, Source
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

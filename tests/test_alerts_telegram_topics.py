@@ -11,9 +11,9 @@ from alerts.channels.telegram import chat_id, thread_id
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from alerts.queue import recipients
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Delivery
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Delivery
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due, growth_hash
-from monitor.config import AppConfig
-from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import AlertThread, Issue, Signal
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import AlertThread, Issue, Signal
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, group_of_three, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

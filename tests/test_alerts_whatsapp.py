@@ -15,11 +15,11 @@ from alerts.conversation import conversation_open, normalise_number
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from alerts.render import Links, render, template_param
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig
-from monitor.db import Database
 from monitor.demo.whatsapp_stub import PHONE_NUMBER_ID, WhatsAppStub
-from monitor.models import Alert, Delivery, Issue
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, Delivery, Issue
 from monitor.web.app import create_app
 from tests.telegram_server import alert_config, make_issue
 
@@ -322,7 +322,7 @@ def test_cloud_profile_needs_a_phone_number_id(config: AppConfig, wa: WhatsAppSt
 def test_status_button_asks_for_the_note_and_the_reply_sets_the_answer(
     sqlite_db: Database, config: AppConfig, wa: WhatsAppStub
 ) -> None:
-    from monitor.models import IssueResponse
+    from monitor.store.models import IssueResponse
 
     db = sqlite_db
     cfg = wa_config(

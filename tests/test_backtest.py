@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.backtest import IssueTimeline, summarise
 from monitor.cli import main
 from monitor.commands.backtest import format_outcomes, load_params
+from monitor.reports.backtest import IssueTimeline, summarise
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 

@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 
 from pypdf import PdfReader
 
-from monitor.brief import brief_addresses, last_week, send, week_of
-from monitor.clock import WIB
-from monitor.config import AppConfig, crontab_trigger
-from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.kinerja import Period
+from monitor.kernel.clock import WIB
+from monitor.kernel.config import AppConfig, crontab_trigger
+from monitor.reports.brief import brief_addresses, last_week, send, week_of
+from monitor.reports.kinerja import Period
+from monitor.store.db import Database
 from tests.telegram_server import alert_config
 from tests.test_kinerja import _tell
 from tests.web_support import NOW, seed
@@ -59,8 +59,8 @@ def test_no_receivers_no_mail(config: AppConfig, sqlite_db: Database) -> None:
 
 
 def test_lead_sentence_says_how_early_and_how_often_in_vain() -> None:
-    from monitor.backtest import BacktestTotals
-    from monitor.brief import lead_sentence
+    from monitor.reports.backtest import BacktestTotals
+    from monitor.reports.brief import lead_sentence
 
     quiet = BacktestTotals(issues=0, alerted=0, viral=0, warned_early=0, missed=0, false_alerts=0,
                            median_lead_minutes=None)  # fmt: skip

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from monitor.web.app import create_app
 from tests.web_support import PASSWORD, Seeded, make_clock, seed, viral_flood_issue
 
@@ -280,7 +280,7 @@ def test_email_link_opens_a_confirmation_page_and_only_its_button_acts(
     from sqlalchemy import select
 
     from alerts.ack import sign_ack_link
-    from monitor.models import Alert
+    from monitor.store.models import Alert
 
     assert isinstance(browser, WebDriver)
     base, seeded = server

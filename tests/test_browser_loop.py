@@ -16,12 +16,12 @@ from sqlalchemy import select
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from classifiers.labels import Labels
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig
-from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.issues import IssueGrouper
-from monitor.models import Alert, Issue, Label, Post, Source, User
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig
+from monitor.stages.group import IssueGrouper
+from monitor.store.db import Database
+from monitor.store.models import Alert, Issue, Label, Post, Source, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config

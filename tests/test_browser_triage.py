@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from monitor.db import Database
-from monitor.models import LabelCorrection
+from monitor.store.db import Database
+from monitor.store.models import LabelCorrection
 from tests.test_browser_dashboard import _login, _wait, browser, server  # noqa: F401  (fixtures)
 from tests.test_triage import seed_triage
 from tests.web_support import Seeded

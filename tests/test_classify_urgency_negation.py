@@ -7,8 +7,8 @@ import pytest
 from alerts.engine import crisis_reason
 from classifiers.normalise import normalise
 from classifiers.urgency import find_terms, urgency_cues
-from monitor.config import AppConfig
-from monitor.models import Issue
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Issue
 
 
 @pytest.mark.parametrize(

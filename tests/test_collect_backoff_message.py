@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from monitor.collect import run_source
-from monitor.config import AppConfig, SourceConfig
-from monitor.db import Database
-from monitor.models import Source
+from monitor.kernel.config import AppConfig, SourceConfig
+from monitor.stages.collect import run_source
+from monitor.store.db import Database
+from monitor.store.models import Source
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 

@@ -118,7 +118,7 @@ def test_rss_etag_and_faults() -> None:
 
 
 def test_demo_sources_are_valid_config() -> None:
-    from monitor.config import SourceConfig
+    from monitor.kernel.config import SourceConfig
 
     sources = [SourceConfig.model_validate(s) for s in demo_sources("http://127.0.0.1:9")]
     assert {s.kind for s in sources} >= {"rss", "mastodon", "bluesky", "telegram_channel", "x", "youtube"}

@@ -1,7 +1,7 @@
 """Every collector kind against one catalogue of hostile responses, through the real collect path.
 
 Each case serves one kind of trouble from 127.0.0.1 (tests/hostile.py), runs the source with
-``monitor.collect.run_source`` into a real SQLite database, and checks that the run
+``monitor.stages.collect.run_source`` into a real SQLite database, and checks that the run
 
 * ends bounded in time (well under the 35 s of issue #19; the limits are configured small here,
   ``deadline_seconds`` 1.5 s and ``max_bytes`` 1 MiB, and the production defaults are exercised by
@@ -38,10 +38,10 @@ from sqlalchemy import select
 from collectors.base import load_collector
 from collectors.common import to_int
 from collectors.http import MAX_JSON_VALUES
-from monitor.collect import run_source
-from monitor.config import AppConfig, SourceConfig
-from monitor.db import Database
-from monitor.models import Post, Source
+from monitor.kernel.config import AppConfig, SourceConfig
+from monitor.stages.collect import run_source
+from monitor.store.db import Database
+from monitor.store.models import Post, Source
 from tests.hostile import HostileServer, cut_short, drip, endless, gzip_bomb, hostile, send
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from collectors.common import MAX_COUNT
 from collectors.import_file import decode, parse_import_file, parse_jsonl
 from monitor.cli import main
-from monitor.db import Database
-from monitor.models import Post
+from monitor.store.db import Database
+from monitor.store.models import Post
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 GOOD = {

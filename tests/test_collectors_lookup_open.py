@@ -19,10 +19,10 @@ from collectors.mastodon import MastodonCollector
 from collectors.mastodon import create as create_mastodon
 from collectors.reddit import RedditCollector, parse_info, to_fullname
 from collectors.reddit import create as create_reddit
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Issue, IssuePost, Post, PostMetric, Source
-from monitor.tracking import run_tracking
+from monitor.kernel.config import AppConfig
+from monitor.stages.track import run_tracking
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
 from tests.test_collectors_platforms_replay import ReplayServer, Reply, fixture
 
 NOW = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)

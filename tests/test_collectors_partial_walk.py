@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import select
 
 from collectors.base import load_collector
-from monitor.collect import run_source
-from monitor.config import AppConfig, SourceConfig
-from monitor.db import Database
-from monitor.models import Post, Source
+from monitor.kernel.config import AppConfig, SourceConfig
+from monitor.stages.collect import run_source
+from monitor.store.db import Database
+from monitor.store.models import Post, Source
 from tests.hostile import cut_short, drip, hostile, send
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

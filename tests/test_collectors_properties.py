@@ -23,7 +23,7 @@ from collectors.mastodon import parse_statuses
 from collectors.reddit import parse_listing
 from collectors.rss import parse_feed
 from collectors.telegram_channel import parse_channel_page
-from monitor.ingest import validate_item
+from monitor.stages.ingest import validate_item
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

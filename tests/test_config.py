@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.config import TOPICS, ConfigError, load_config, parse_config, secret
-from monitor.sources import source_states, validate_sources
+from monitor.kernel.config import TOPICS, ConfigError, load_config, parse_config, secret
+from monitor.kernel.sources import source_states, validate_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,7 +103,7 @@ def test_source_with_missing_token_is_disabled_with_the_variable_to_set(monkeypa
 def test_secrets_are_masked_in_logs(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from monitor.redact import RedactingFilter
+    from monitor.kernel.redact import RedactingFilter
 
     monkeypatch.setenv("OKI_TEST_BOT_TOKEN", "123456:ABCdefSECRET")
     assert secret("OKI_TEST_BOT_TOKEN") == "123456:ABCdefSECRET"

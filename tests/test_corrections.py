@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.corrections import stored_corrections
-from monitor.db import Database
-from monitor.models import LabelCorrection, Post, Source
+from monitor.stages.corrections import stored_corrections
+from monitor.store.db import Database
+from monitor.store.models import LabelCorrection, Post, Source
 
 T = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -52,7 +52,7 @@ def test_corrections_merge_per_text_and_survive_purged_posts(db: Database) -> No
 
 
 def test_recorded_corrections_keep_the_text_and_read_back_like_dashboard_ones(db: Database) -> None:
-    from monitor.corrections import record_corrections
+    from monitor.stages.corrections import record_corrections
 
     with db.session() as s:
         src = Source(name="s", kind="rss", cursor={})

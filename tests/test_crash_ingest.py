@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
-from monitor.db import Database
-from monitor.models import Post, Source
+from monitor.store.db import Database
+from monitor.store.models import Post, Source
 
 ROOT = Path(__file__).resolve().parent.parent
 TOTAL = 3000

@@ -21,7 +21,7 @@ from alerts.sla import (
     within_deadline,
     work_calendar,
 )
-from monitor.clock import WIB
+from monitor.kernel.clock import WIB
 
 ROOT = Path(__file__).resolve().parent.parent
 SLA = SlaSettings()
@@ -113,7 +113,7 @@ def test_cuti_bersama_of_the_wrong_year_is_refused() -> None:
 
 def test_shipped_config_lists_2026_and_2027() -> None:
     """The check `oki-monitor run` makes at start passes on the shipped config."""
-    from monitor.config import load_config
+    from monitor.kernel.config import load_config
 
     cfg = load_config(ROOT / "config.yaml")
     assert sorted(cfg.alerts.sla.cuti_bersama) == [2026, 2027]
@@ -135,7 +135,7 @@ def test_alert_text_names_all_three_deadlines() -> None:
 
 
 def test_clock_rules_name_known_topics_and_stages() -> None:
-    from monitor.config import ConfigError, load_config, parse_config
+    from monitor.kernel.config import ConfigError, load_config, parse_config
 
     data = load_config(ROOT / "config.yaml").model_dump(by_alias=True)
     data["alerts"]["sla"]["topics"] = {"banjir": {"respond": 1}}

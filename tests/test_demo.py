@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.config import AppConfig
 from monitor.demo.runner import DemoResult, run_demo
-from monitor.models import Alert, Issue, Source
+from monitor.kernel.config import AppConfig
+from monitor.store.models import Alert, Issue, Source
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    from monitor.config import load_config
+    from monitor.kernel.config import load_config
 
     root = Path(__file__).resolve().parent.parent
     mp = pytest.MonkeyPatch()
@@ -71,7 +71,7 @@ def test_pupr_duty_officer_gets_the_road_alert_on_whatsapp(demo: DemoResult) -> 
     assert any(f"OKI-{demo.road_issue_id} " in h for h in headlines), headlines
     assert any("pesan WhatsApp (Cloud API lokal):" in line for line in demo.lines)
     with demo.db.session() as s:
-        from monitor.models import Delivery
+        from monitor.store.models import Delivery
 
         sent = s.scalars(select(Delivery).where(Delivery.channel == "whatsapp", Delivery.status == "sent")).all()
     assert len(sent) == len(demo.whatsapp_messages)
@@ -96,11 +96,11 @@ def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
 
     precious = tmp_path / "var"
     precious.mkdir()
-    (precious / "oki-monitor.db").write_bytes(b"production")
+    (precious / "oki-monitor.store.db").write_bytes(b"production")
     with pytest.raises(WorkdirRefused, match="bukan milik demo"):
         prepare_workdir(precious)
     assert main(["demo", "--workdir", str(precious)]) == 2
-    assert (precious / "oki-monitor.db").read_bytes() == b"production"
+    assert (precious / "oki-monitor.store.db").read_bytes() == b"production"
     fresh = tmp_path / "baru" / "demo"
     prepare_workdir(fresh)  # absent: created and marked
     assert (fresh / MARKER).is_file()
@@ -121,7 +121,7 @@ def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
     link.symlink_to(precious)
     with pytest.raises(WorkdirRefused):
         prepare_workdir(link)
-    assert (precious / "oki-monitor.db").exists()
+    assert (precious / "oki-monitor.store.db").exists()
 
 
 def test_report_prints_the_performance_table(demo: DemoResult) -> None:
@@ -177,10 +177,10 @@ def test_backtest_on_the_demo_database_reproduces_its_alerts_and_lead(demo: Demo
     """Issue 21: replaying the demo's stored posts and readings gives the same first alerts, viral times and lead."""
     from datetime import timedelta
 
-    from monitor.backtest import ALERT_KINDS, replay, summarise
     from monitor.demo.runner import STEP
     from monitor.demo.scenario import HOURS, START
-    from monitor.models import IssueEvent
+    from monitor.reports.backtest import ALERT_KINDS, replay, summarise
+    from monitor.store.models import IssueEvent
 
     with demo.db.session() as s:
         live_first: dict[int, object] = {}
@@ -212,8 +212,8 @@ def test_map_of_the_demo_matches_its_board(demo: DemoResult) -> None:
 
     from fastapi.testclient import TestClient
 
-    from monitor.clock import SimulatedClock
     from monitor.demo.runner import HOURS, START
+    from monitor.kernel.clock import SimulatedClock
     from monitor.web.app import create_app
     from monitor.web.auth import Principal
     from monitor.web.queries import board
@@ -242,8 +242,8 @@ def test_monitor_reports_its_own_lead_time_for_a_week(demo: DemoResult) -> None:
     """Issue 21 item 4: on stored history, how early the first warning came before viral, and false alerts."""
     from datetime import timedelta
 
-    from monitor.backtest import stored_timelines, summarise
     from monitor.demo.scenario import START
+    from monitor.reports.backtest import stored_timelines, summarise
 
     with demo.db.session() as s:
         week = stored_timelines(s, START, START + timedelta(days=7))

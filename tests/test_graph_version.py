@@ -6,8 +6,8 @@ from datetime import date
 
 from collectors.facebook import Settings as FacebookSettings
 from collectors.graph import DEFAULT_GRAPH_VERSION, GRAPH_VERSION_ENDS, version_warning
-from monitor.config import AppConfig
-from monitor.sources import graph_version_warnings
+from monitor.kernel.config import AppConfig
+from monitor.kernel.sources import graph_version_warnings
 
 
 def test_warning_starts_60_days_before_the_end() -> None:

@@ -1,4 +1,4 @@
-"""The incident decision (monitor/incident.py), pure: one test per reason, and the rules around it."""
+"""The incident decision (monitor/domain/incident.py), pure: one test per reason, and the rules around it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.incident import (
+from monitor.domain.incident import (
     CandidateView,
     PostView,
     Rules,

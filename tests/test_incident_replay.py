@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate
 from classifiers.model import load_classifier
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, Issue, IssuePost, Post, Source
-from monitor.pipeline import run_pipeline
+from monitor.kernel.config import AppConfig
+from monitor.stages.pipeline import run_pipeline
+from monitor.store.db import Database
+from monitor.store.models import Alert, Issue, IssuePost, Post, Source
 
 # Tuesday 1 December 2026, 09:00 WIB: a working day, outside quiet hours.
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

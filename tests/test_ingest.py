@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from collectors.base import RawItem
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.ingest import Ingestor, ingest_raw
-from monitor.models import Post, PostMetric
+from monitor.kernel.config import AppConfig
+from monitor.stages.ingest import Ingestor, ingest_raw
+from monitor.store.db import Database
+from monitor.store.models import Post, PostMetric
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 
@@ -144,7 +144,7 @@ def test_copy_links_to_the_first_stored_copy_of_text_and_url(db: Database, confi
 
 def test_one_of_binds_the_list_once_and_matches_in(db: Database, config: AppConfig) -> None:
     """one_of's one-parameter forms (ANY(array), json_each) select what an IN list selects."""
-    from monitor.db import one_of
+    from monitor.store.db import one_of
 
     odd = ["id-1", "12", "0012", 'q"uote', "back\\slash", "ñ😡", "null", "[1]"]
     ingest_raw(db, config, [item(n, external_id=e) for n, e in enumerate(odd, start=1)], NOW)

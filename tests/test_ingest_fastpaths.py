@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 
 from collectors.dedupe import _TRACKING, canonical_url
-from monitor.prefilter import MAX_WORDS, _names, has_oki_evidence
+from monitor.domain.prefilter import MAX_WORDS, _names, has_oki_evidence
 
 
 def reference_canonical_url(url: str) -> str:

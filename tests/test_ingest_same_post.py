@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from collectors.base import RawItem
 from collectors.import_file import parse_import_file
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.ingest import ingest_raw, post_identity
-from monitor.models import Post
+from monitor.kernel.config import AppConfig
+from monitor.stages.ingest import ingest_raw, post_identity
+from monitor.store.db import Database
+from monitor.store.models import Post
 
 NOW = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
 TEXT = "Jembatan gantung Desa Bangsal Kec. Pampangan OKI putus, anak sekolah naik rakit"

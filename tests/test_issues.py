@@ -13,11 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.labels import Labels
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.issues import IssueGrouper, close_quiet, merge_issues, resolve_issue, split_issue, terms_of
-from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, Source
-from monitor.pipeline import group_new
+from monitor.kernel.config import AppConfig
+from monitor.stages.group import (
+    IssueGrouper,
+    close_quiet,
+    group_new,
+    merge_issues,
+    resolve_issue,
+    split_issue,
+    terms_of,
+)
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, Source
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -252,7 +259,7 @@ def test_batch_grouping_writes_issues_once_with_per_post_results(
 def test_batch_signatures_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """simhashes (grouping's vectorised signing) gives simhash's bits: empty, long, repeated words,
     and across a restart of its word table."""
-    import monitor.issues as issues
+    import monitor.stages.group as issues
 
     rng = random.Random(11)
     vocab = [f"kata{i}" for i in range(400)] + ["jalan", "rusak", "berlubang"]

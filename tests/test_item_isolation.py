@@ -21,11 +21,11 @@ from collectors.base import RawItem
 from collectors.common import MAX_COUNT, OUT_OF_RANGE, collecting_notes, count_problem, log_rejected, to_int
 from collectors.mastodon import create
 from monitor.cli import main
-from monitor.collect import run_source
-from monitor.config import AppConfig, SourceConfig
-from monitor.db import Database
-from monitor.ingest import Ingestor
-from monitor.models import Post, Source
+from monitor.kernel.config import AppConfig, SourceConfig
+from monitor.stages.collect import run_source
+from monitor.stages.ingest import Ingestor
+from monitor.store.db import Database
+from monitor.store.models import Post, Source
 from tests.test_collectors_platforms_replay import Reply, fixture, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)

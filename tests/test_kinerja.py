@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 
 from alerts.engine import deadlines_payload
 from alerts.sla import Clocks, Progress, WorkCalendar, deadlines
-from monitor import kinerja
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, IssueEvent, Signal
+from monitor.kernel.config import AppConfig
+from monitor.reports import kinerja
+from monitor.store.db import Database
+from monitor.store.models import Alert, IssueEvent, Signal
 from monitor.web.app import create_app
 from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, login, make_clock, seed
 
@@ -200,8 +200,8 @@ def test_rerouted_issue_counts_each_agency_for_its_own_steps(config: AppConfig, 
     PUPR's stopped clock is not missed.
     """
     from alerts.engine import evaluate
-    from monitor import respond
-    from monitor.models import Issue
+    from monitor.stages import respond
+    from monitor.store.models import Issue
     from tests.telegram_server import alert_config, make_issue
 
     cfg = alert_config(config)
@@ -246,7 +246,7 @@ def test_rerouted_issue_counts_each_agency_for_its_own_steps(config: AppConfig, 
 
 def test_weekly_lead_time_is_split_by_wib_monday() -> None:
     """The monitor's own lead time per week: a Sunday-evening UTC warning is Monday in WIB."""
-    from monitor.backtest import IssueTimeline, weekly
+    from monitor.reports.backtest import IssueTimeline, weekly
 
     sunday_utc = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)  # Monday 30 Nov, 01:00 WIB
     timelines = [

@@ -23,12 +23,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from collectors.base import FetchResult, RawItem
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig, SourceConfig
-from monitor.db import Database
-from monitor.models import Label, Post, Source
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig, SourceConfig
 from monitor.scheduler import build_scheduler
 from monitor.service import MonitorService
+from monitor.store.db import Database
+from monitor.store.models import Label, Post, Source
 from tests.test_outage_db import FixedClassifier
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

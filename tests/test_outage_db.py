@@ -26,15 +26,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from classifiers.labels import Labels
 from collectors.base import FetchResult, RawItem
-from monitor.clock import SimulatedClock
-from monitor.collect import run_source
-from monitor.config import AppConfig, SourceConfig
-from monitor.db import Database
-from monitor.ingest import ingest_raw
-from monitor.models import IssuePost, JobRun, Label, Post, PostMetric, Source
-from monitor.pipeline import run_pipeline
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig, SourceConfig
 from monitor.scheduler import build_scheduler
 from monitor.service import MonitorService
+from monitor.stages.collect import run_source
+from monitor.stages.ingest import ingest_raw
+from monitor.stages.pipeline import run_pipeline
+from monitor.store.db import Database
+from monitor.store.models import IssuePost, JobRun, Label, Post, PostMetric, Source
 from tests.conftest import drop_pg_schema, make_pg_database
 from tests.tcp_proxy import TcpProxy
 

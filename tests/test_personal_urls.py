@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from alerts.engine import issue_payload
 from alerts.render import Links, render
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Issue, IssuePost, Post, Source
-from monitor.personal_urls import handle_free, public_url
+from monitor.domain.personal_urls import handle_free, public_url
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssuePost, Post, Source
 from monitor.web.app import create_app
 from tests.web_support import NOW, Seeded, login, make_clock, seed
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from collectors.base import RawItem
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.ingest import AuthorPseudonymiser, Ingestor, ingest_raw
-from monitor.models import AuditLog, Post, PostMetric
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig
 from monitor.service import MonitorService
+from monitor.stages.ingest import AuthorPseudonymiser, Ingestor, ingest_raw
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, Post, PostMetric
 from tests.test_secrets_scan import database_text
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from monitor.cli import main
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.issues import IssueGrouper
-from monitor.models import Issue, IssuePost, Label, Post, Source
+from monitor.kernel.config import AppConfig
+from monitor.stages.group import IssueGrouper
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssuePost, Label, Post, Source
 from tests.test_incident_replay import BRIDGE, OLD_WATER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def test_migration_0005_keeps_old_issues_and_members(empty_db: Database, config:
     reads an old issue's topic and place as its facets; down and up again."""
     from alembic import command
 
-    from monitor.db import alembic_config
+    from monitor.store.db import alembic_config
 
     cfg = alembic_config(empty_db.url)
     with empty_db.engine.begin() as conn:

@@ -24,7 +24,7 @@ from collectors.queries import (
     tracked_query,
 )
 from collectors.x import XCollector, create
-from monitor.tracked_queries import (
+from monitor.stages.tracked_queries import (
     CLOSED,
     COOLED,
     EXPIRED,
@@ -256,7 +256,7 @@ def test_x_explicit_queries_and_flat_cursor_still_work() -> None:
         _x("http://127.0.0.1:1", queries=["x" * 513])
 
 
-# --- tracked queries while an issue rises (monitor/tracked_queries.py) -------------------------------
+# --- tracked queries while an issue rises (monitor/stages/tracked_queries.py) -------------------------------
 
 
 BRIDGE_TERMS = {"jembatan": 9.0, "gantung": 6.0, "putus": 4.0, "rakit": 2.0, "anak": 1.0}

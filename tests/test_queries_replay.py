@@ -19,12 +19,12 @@ import yaml
 from sqlalchemy import select
 
 from classifiers.labels import Labels
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig, parse_config
-from monitor.db import Database
-from monitor.models import Issue, IssueEvent, IssuePost, Label, Post, Source
-from monitor.pipeline import classify_new
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig, parse_config
 from monitor.service import MonitorService
+from monitor.stages.classify import classify_new
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, Source
 from tests.test_collectors_platforms_replay import replay
 from tests.x_search_server import Tweet, XSearch
 
@@ -66,7 +66,7 @@ class StubModel:
 
 
 def test_incident_place_only_when_the_text_names_it_and_points_nowhere_else() -> None:
-    from monitor.tracked_queries import place_from_incident
+    from monitor.stages.tracked_queries import place_from_incident
 
     model = StubModel()
     incident = {"issue_id": 1, "kecamatan": "Pampangan", "desa": "Bangsal"}
@@ -221,7 +221,7 @@ def test_queries_command_prints_defaults_and_tracked(
 
 
 def test_a_rise_is_dated_by_its_stage_event_and_expires(db: Database, config: AppConfig) -> None:
-    from monitor.tracked_queries import EXPIRED, VIRAL, decisions_now
+    from monitor.stages.tracked_queries import EXPIRED, VIRAL, decisions_now
 
     now = T0 + timedelta(days=3)
     old = rise(db, now - timedelta(hours=50))  # 48 hours is the default expiry
@@ -263,7 +263,7 @@ class GazetteerModel:
 
 
 def test_the_whole_incident_ends_in_one_issue(sqlite_db: Database, env: None) -> None:
-    from monitor.pipeline import run_pipeline
+    from monitor.stages.pipeline import run_pipeline
 
     search = XSearch()
     for n, text in enumerate([*NAMING_PAMPANGAN, *BANGSAL_ONLY], start=1):

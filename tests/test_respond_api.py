@@ -1,4 +1,4 @@
-"""The agency's answer through the API and the apply step (monitor.respond), on SQLite and PostgreSQL."""
+"""The agency's answer through the API and the apply step (monitor.stages.respond), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from monitor import respond
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, Delivery, Issue, IssueEvent, IssueResponse, LabelCorrection, Silence, User
-from monitor.response import Refusal
+from monitor.domain.response import Refusal
+from monitor.kernel.config import AppConfig
+from monitor.stages import respond
+from monitor.store.db import Database
+from monitor.store.models import Alert, Delivery, Issue, IssueEvent, IssueResponse, LabelCorrection, Silence, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password, hash_token
 from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, csrf_from, login, make_clock, seed
@@ -317,8 +317,8 @@ def test_comms_silences_created_listed_and_ended(env: tuple[TestClient, Seeded, 
 def test_comms_silences_mute_what_they_name(db: Database, config: AppConfig) -> None:
     from alerts.engine import evaluate
     from alerts.source_health import check
-    from monitor.models import Post, Source
-    from monitor.response import decide_silence
+    from monitor.domain.response import decide_silence
+    from monitor.store.models import Post, Source
     from tests.telegram_server import alert_config, make_issue
 
     cfg = alert_config(config)

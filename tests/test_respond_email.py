@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
-from monitor import respond
-from monitor.config import AppConfig
-from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import Alert, Issue, Silence
+from monitor.kernel.config import AppConfig
+from monitor.stages import respond
+from monitor.store.db import Database
+from monitor.store.models import Alert, Issue, Silence
 from monitor.web.app import create_app
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 from tests.test_web_security import _form_token, _snapshot

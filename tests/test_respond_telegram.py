@@ -11,10 +11,10 @@ from sqlalchemy import select
 from alerts.channels.telegram import handle_update, poll_updates
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
-from monitor import respond
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, Issue, Silence
+from monitor.kernel.config import AppConfig
+from monitor.stages import respond
+from monitor.store.db import Database
+from monitor.store.models import Alert, Issue, Silence
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

@@ -1,10 +1,10 @@
-"""The agency's answer as pure rules (monitor.response): one test per way a step is refused or taken."""
+"""The agency's answer as pure rules (monitor.domain.response): one test per way a step is refused or taken."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor import response as r
+from monitor.domain import response as r
 
 AGENCIES = [("pupr", "Dinas PUPR OKI"), ("dinsos", "Dinas Sosial OKI"), ("pdam", "PDAM Tirta Agung OKI")]
 

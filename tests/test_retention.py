@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from collectors.base import RawItem
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.ingest import ingest_raw
-from monitor.models import AuditLog, Post, PostMetric, ScopeCount
-from monitor.retention import backup_sqlite, purge
+from monitor.kernel.config import AppConfig
+from monitor.stages.ingest import ingest_raw
+from monitor.stages.retention import backup_sqlite, purge
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, Post, PostMetric, ScopeCount
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 

@@ -20,11 +20,11 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
-from monitor.clock import SimulatedClock, SystemClock
-from monitor.config import AppConfig, ConfigError, RetrainConfig, crontab_trigger, parse_config
-from monitor.db import Database
-from monitor.models import LabelCorrection, ModelRun, Post, Source
-from monitor.retrain import (
+from monitor.kernel.clock import SimulatedClock, SystemClock
+from monitor.kernel.config import AppConfig, ConfigError, RetrainConfig, crontab_trigger, parse_config
+from monitor.scheduler import build_scheduler, scheduled_retrain
+from monitor.service import MonitorService
+from monitor.stages.retrain import (
     METRICS,
     Scores,
     decide_promotion,
@@ -33,8 +33,8 @@ from monitor.retrain import (
     run_retrain,
     without_blind_texts,
 )
-from monitor.scheduler import build_scheduler, scheduled_retrain
-from monitor.service import MonitorService
+from monitor.store.db import Database
+from monitor.store.models import LabelCorrection, ModelRun, Post, Source
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)  # Monday 02:00 WIB
@@ -337,7 +337,7 @@ def gate_env(base_model: Path, config: AppConfig, tmp_path: Path) -> Iterator[tu
     shutil.copy(base_model, live)
     blind, surabaya = write_gate_data(tmp_path / "data")
     yield gate_config(config, live, blind, tmp_path / "data", surabaya.name), live
-    from monitor.retrain import forget_cached_model
+    from monitor.stages.retrain import forget_cached_model
 
     forget_cached_model(live)
 

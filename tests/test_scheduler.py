@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig
 from monitor.scheduler import LEASE_SECONDS, LeaseHeld, acquire_lease, build_scheduler, release_lease
 from monitor.service import MonitorService
+from monitor.store.db import Database
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import ScopeCount, Signal
-from monitor.scopes import scan_scopes
+from monitor.kernel.config import AppConfig
+from monitor.stages.scopes import scan_scopes
+from monitor.store.db import Database
+from monitor.store.models import ScopeCount, Signal
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -35,7 +35,7 @@ def test_a_burst_in_one_scope_is_signalled_once_and_quiet_scopes_are_not(db: Dat
 
 def test_hourly_counts_add_up_across_batches(db: Database) -> None:
     """The per-batch upsert adds to an existing hour's row instead of failing or replacing it."""
-    from monitor.pipeline import _add_scope_counts
+    from monitor.stages.classify import _add_scope_counts
 
     hour = NOW.replace(minute=0)
     key = (hour, "infrastruktur", "Cengal", "pupr", "x")

@@ -31,12 +31,12 @@ import yaml
 from sqlalchemy import select
 
 from collectors.base import FetchResult, RawItem
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig, SourceConfig, load_config, secret
-from monitor.db import Database
-from monitor.models import Base
-from monitor.redact import setup_logging
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig, SourceConfig, load_config, secret
+from monitor.kernel.redact import setup_logging
 from monitor.service import MonitorService
+from monitor.store.db import Database
+from monitor.store.models import Base
 from tests.test_outage_db import FixedClassifier
 
 ROOT = Path(__file__).resolve().parent.parent

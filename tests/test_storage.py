@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, insert, inspect, select, text
 
-from monitor.db import Database, SchemaOutOfDate
-from monitor.models import Issue, IssuePost, Post, Source
+from monitor.store.db import Database, SchemaOutOfDate
+from monitor.store.models import Issue, IssuePost, Post, Source
 
 EXPECTED_TABLES = {
     "sources",
@@ -84,7 +84,7 @@ def test_timeline_migration_copies_each_members_post_time(empty_db: Database) ->
     """0003 on a database that already holds issues: every membership gets its post's time."""
     from alembic import command
 
-    from monitor.db import alembic_config
+    from monitor.store.db import alembic_config
 
     with empty_db.engine.begin() as conn:
         cfg = alembic_config(empty_db.url)
@@ -124,7 +124,7 @@ def test_first_copy_index_migration_replaces_the_value_indexes(empty_db: Databas
     """0004 on a database with posts: (value, id) indexes instead of the value-only ones, data kept; and back."""
     from alembic import command
 
-    from monitor.db import alembic_config
+    from monitor.store.db import alembic_config
 
     def indexes() -> dict[str, list[str | None]]:
         return {ix["name"]: ix["column_names"] for ix in inspect(empty_db.engine).get_indexes("posts") if ix["name"]}

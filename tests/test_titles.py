@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Issue
-from monitor.pipeline import assess_issues
-from monitor.titles import best_phrase, make_title, phrase_of, top_words, words_of
+from monitor.domain.titles import best_phrase, make_title, phrase_of, top_words, words_of
+from monitor.kernel.config import AppConfig
+from monitor.stages.assess import assess_issues
+from monitor.store.db import Database
+from monitor.store.models import Issue
 from tests.test_issues import NOW, Harness
 
 ROAD = {"jalan": 10.0, "rusak": 9.0, "hancur": 3.0, "motor": 3.0, "lubang": 1.0}

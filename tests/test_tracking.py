@@ -14,10 +14,8 @@ from sqlalchemy import select
 
 from collectors.base import MetricsReading, RateLimited
 from collectors.x import create as create_x
-from monitor.config import AppConfig, parse_config
-from monitor.db import Database
-from monitor.models import Issue, IssuePost, Post, PostMetric, Source
-from monitor.tracking import (
+from monitor.kernel.config import AppConfig, parse_config
+from monitor.stages.track import (
     SourceBudget,
     TrackingParams,
     TrackTarget,
@@ -28,6 +26,8 @@ from monitor.tracking import (
     run_tracking,
     tracking_interval,
 )
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
 from tests.test_collectors_platforms_replay import Reply, fixture, replay
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from monitor.cli import Context
 from monitor.commands import track
 from monitor.commands.track import format_report
-from monitor.db import Database
-from monitor.models import Issue, IssuePost, Post, PostMetric, Source
-from monitor.tracking import TrackingReport
+from monitor.stages.track import TrackingReport
+from monitor.store.db import Database
+from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
 from tests.test_collectors_platforms_replay import fixture, replay
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from monitor.config import AppConfig
-from monitor.corrections import stored_corrections
-from monitor.db import Database
-from monitor.models import AuditLog, Label, LabelCorrection, Post, Source, User
-from monitor.triage import parse_label, triage_count, triage_list
+from monitor.kernel.config import AppConfig
+from monitor.reports.triage import parse_label, triage_count, triage_list
+from monitor.stages.corrections import stored_corrections
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, Label, LabelCorrection, Post, Source, User
 from monitor.web.app import create_app
 from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, csrf_from, login, make_clock, seed
 
@@ -238,7 +238,7 @@ def test_unknown_post_is_404_and_a_session_needs_the_csrf_token(
 
 
 def test_page_labels_with_one_click_and_shows_retrain_runs(app_env: tuple[TestClient, TriagePosts, Database]) -> None:
-    from monitor.models import ModelRun
+    from monitor.store.models import ModelRun
 
     client, posts, db = app_env
     with db.session() as s:

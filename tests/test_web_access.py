@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import AuditLog, Issue
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, Issue
 from monitor.web.app import create_app
 from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, Seeded, csrf_from, login, make_clock, seed
 

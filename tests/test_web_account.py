@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import AuditLog, User
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, User
 from monitor.web.app import create_app
 from monitor.web.queries import author_alias
 from tests.web_support import PASSWORD, Seeded, csrf_from, login, make_clock, seed
@@ -86,7 +86,7 @@ def test_post_export_csv_is_filtered_pseudonymised_and_audited(app_env: tuple[Ap
 def test_post_export_xlsx_neutralises_formulas(app_env: tuple[AppConfig, Database, Seeded]) -> None:
     config, db, s = app_env
     with db.session() as session:
-        from monitor.models import Post
+        from monitor.store.models import Post
 
         post = session.get(Post, s.plain_post_id)
         assert post is not None

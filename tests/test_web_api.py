@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Issue, Post
-from monitor.web import labels, queries, svg
+from monitor.domain import display
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Issue, Post
+from monitor.web import queries, svg
 from monitor.web.app import create_app
 from monitor.web.routes_api import parse_ingest_body
 from tests.web_support import ANALYST_TOKEN, Seeded, make_clock, seed
@@ -159,13 +160,13 @@ def test_author_alias_never_shows_the_handle() -> None:
 
 
 def test_safe_url_and_eta_text() -> None:
-    assert labels.safe_url("https://x.example/a?b=1") == "https://x.example/a?b=1"
+    assert display.safe_url("https://x.example/a?b=1") == "https://x.example/a?b=1"
     for bad in ("javascript:alert(1)", " JAVASCRIPT:alert(1)", "data:text/html,<b>", "//evil", "", None):
-        assert labels.safe_url(bad) is None
-    assert labels.eta_text(None) == "-" and labels.eta_text(0) == "sekarang"
-    assert labels.eta_text(45) == "±45 menit" and labels.eta_text(90) == "±1,5 jam"
-    assert labels.forecast_text(1.0, None) == "sudah viral" and labels.forecast_text(0.6, 90) == "±1,5 jam"
-    assert labels.forecast_text(0.0, None) == "-"
+        assert display.safe_url(bad) is None
+    assert display.eta_text(None) == "-" and display.eta_text(0) == "sekarang"
+    assert display.eta_text(45) == "±45 menit" and display.eta_text(90) == "±1,5 jam"
+    assert display.forecast_text(1.0, None) == "sudah viral" and display.forecast_text(0.6, 90) == "±1,5 jam"
+    assert display.forecast_text(0.0, None) == "-"
 
 
 def test_svg_escapes_labels() -> None:

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.exc import OperationalError
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import AuditLog, Issue, User
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, Issue, User
 from monitor.web import queries, sessions
 from monitor.web.app import create_app
 from monitor.web.audit import AuditWriter
@@ -143,7 +143,7 @@ def test_hourly_counts_in_sql_match_the_python_ones(env: tuple[TestClient, Seede
         issue = session.get(Issue, s.rising_id)
         assert issue is not None
         detail = queries.issue_detail(session, issue)
-        from monitor.models import IssuePost, Post
+        from monitor.store.models import IssuePost, Post
 
         times = session.scalars(
             select(Post.created_at).join(IssuePost, IssuePost.post_id == Post.id).where(IssuePost.issue_id == issue.id)

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from monitor.cli import main
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import AuditLog, Issue, User
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, Issue, User
 from monitor.web.app import create_app
 from monitor.web.auth import SessionStore, hash_password, verify_password
 from tests.web_support import PASSWORD, Seeded, csrf_from, login, make_clock, seed

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Issue, Signal
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Issue, Signal
 from monitor.web import queries, routes_pages
 from monitor.web.app import create_app
 from monitor.web.auth import Principal
@@ -106,7 +106,7 @@ def test_database_trend_sums_equal_python_sums(db: Database, bucket: str, dimens
 
 
 def test_issue_page_shows_a_page_of_posts_then_all_on_request(env: tuple[TestClient, Seeded, Database]) -> None:
-    from monitor.models import IssuePost, Post
+    from monitor.store.models import IssuePost, Post
 
     client, s, db = env
     with db.session() as session:

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.exc import DBAPIError
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Issue
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Issue
 from monitor.web import app as web_app
 from monitor.web.app import create_app
 from tests.conftest import PG_URL, drop_pg_schema, make_pg_database, require_postgres

@@ -80,7 +80,7 @@ def test_a_post_shows_its_source_line_text_label_and_forms() -> None:
     assert "Label: Infrastruktur · " in text
     assert "Kayuagung · Dinas PUPR · keluhan: ya · yakin 88%" in text
     links = [attrs for tag, attrs in page.tags if tag == "a"]
-    # Pseudonymised by default: the link opens the post without naming its author (monitor/personal_urls.py).
+    # Pseudonymised by default: the link opens the post without naming its author (monitor/domain/personal_urls.py).
     assert links == [
         {"href": "https://x.com/i/web/status/1", "rel": "noopener noreferrer nofollow", "target": "_blank"}
     ]

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from monitor.clock import SimulatedClock
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from monitor.web.app import create_app
 from tests.web_support import ANALYST_TOKEN, seed
 

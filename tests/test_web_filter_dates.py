@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from monitor.web.app import create_app
 from tests.web_support import ANALYST_TOKEN, login, make_clock, seed
 

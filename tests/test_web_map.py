@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from classifiers.gazetteer import KECAMATAN
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Issue
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Issue
 from monitor.web import geomap, queries
 from monitor.web.app import create_app
 from monitor.web.auth import Principal

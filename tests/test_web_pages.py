@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Alert, AuditLog, Issue, IssueEvent, IssuePost, LabelCorrection, User
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, IssuePost, LabelCorrection, User
 from monitor.web.app import create_app
 from tests.web_support import XSS_IMG, XSS_SCRIPT, Seeded, csrf_from, login, make_clock, seed
 
@@ -74,7 +74,7 @@ def test_hostile_post_text_is_shown_as_text(env: tuple[TestClient, Seeded, Datab
     assert "&lt;img src=x onerror=" in html
     assert XSS_SCRIPT not in html and XSS_IMG not in html
     assert not any(h.lower().startswith("javascript:") for h in scan.hrefs)
-    # Real links to originals stay, without the author's handle (monitor/personal_urls.py).
+    # Real links to originals stay, without the author's handle (monitor/domain/personal_urls.py).
     assert "https://mastodon.example/api/v1/statuses/2" in scan.hrefs and "@warga" not in html
     assert "rawhandle_" not in html  # authors only as aliases
 

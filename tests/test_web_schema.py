@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import APIOperation, Case
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from monitor.config import AppConfig
-from monitor.db import Database
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from monitor.web.app import create_app
 from tests.web_support import ANALYST_TOKEN, make_clock, seed
 
@@ -21,7 +21,7 @@ INGEST_TOKEN = "schema-test-ingest-token-0123456789"
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenApiSchema]:
-    from monitor.config import load_config
+    from monitor.kernel.config import load_config
 
     mp = pytest.MonkeyPatch()
     mp.setenv("OKI_MONITOR_AUTHOR_KEY", "schema-test-author-key")

@@ -24,10 +24,10 @@ from sqlalchemy import func, inspect, select
 from alerts.ack import sign_ack_link
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
-from monitor.config import AppConfig
-from monitor.db import Database
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.models import Alert, AuditLog, Base, LabelCorrection, LoginThrottleRow, User
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Alert, AuditLog, Base, LabelCorrection, LoginThrottleRow, User
 from monitor.web.app import create_app, server_config, worker_command
 from monitor.web.client import client_address, parse_networks
 from monitor.web.throttle import (

@@ -18,9 +18,9 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import User, WebSession
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import User, WebSession
 from monitor.web.app import create_app
 from monitor.web.auth import SESSION_COOKIE
 from monitor.web.sessions import RECHECK_AFTER, DbSessionStore, session_hash

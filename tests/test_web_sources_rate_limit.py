@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import Source
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import Source
 from monitor.web.app import create_app
 from tests.web_support import ANALYST_TOKEN, make_clock, seed
 

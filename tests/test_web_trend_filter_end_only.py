@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitor.clock import to_wib
-from monitor.config import AppConfig
+from monitor.kernel.clock import to_wib
+from monitor.kernel.config import AppConfig
 from monitor.web.actions import FilterInput, trend_filter
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)

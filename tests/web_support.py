@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from monitor.clock import SimulatedClock
-from monitor.db import Database
-from monitor.models import Alert, Delivery, Issue, IssuePost, Label, Post, ScopeCount, Signal, Source
+from monitor.kernel.clock import SimulatedClock
+from monitor.store.db import Database
+from monitor.store.models import Alert, Delivery, Issue, IssuePost, Label, Post, ScopeCount, Signal, Source
 from monitor.web import auth
 from monitor.web.auth import hash_password, hash_token
 
@@ -40,7 +40,7 @@ def seed(db: Database, now: datetime = NOW) -> Seeded:
     """Users of every role, a rising PUPR issue with hostile post text, a PDAM issue, trends."""
     pw = hash_password(PASSWORD)
     with db.session() as s:
-        from monitor.models import User
+        from monitor.store.models import User
 
         s.add_all(
             [

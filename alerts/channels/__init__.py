@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from alerts.channels.base import Channel
-from monitor.config import AppConfig
+from monitor.kernel.config import AppConfig
 
 
 def load_channel(kind: str, config: AppConfig) -> Channel:

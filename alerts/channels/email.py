@@ -16,7 +16,7 @@ from email.utils import formatdate
 
 from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import SmtpSettings
-from monitor.config import AppConfig, secret
+from monitor.kernel.config import AppConfig, secret
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 

@@ -38,10 +38,10 @@ from alerts.buttons import (
 )
 from alerts.channels.base import Button, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import TelegramSettings
-from monitor.config import AppConfig, secret
-from monitor.db import Database
-from monitor.models import Source
-from monitor.response import ACTION_LABELS, SALAH_DINAS
+from monitor.domain.response import ACTION_LABELS, SALAH_DINAS
+from monitor.kernel.config import AppConfig, secret
+from monitor.store.db import Database
+from monitor.store.models import Source
 
 log = logging.getLogger(__name__)
 

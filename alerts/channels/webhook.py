@@ -15,7 +15,7 @@ import time
 import httpx
 
 from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
-from monitor.config import AppConfig, secret
+from monitor.kernel.config import AppConfig, secret
 
 
 def sign(secret_key: str, timestamp: str, body: bytes) -> str:

@@ -42,10 +42,10 @@ from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFai
 from alerts.config import WhatsAppCloudSettings, WhatsAppGatewaySettings, WhatsAppSettings
 from alerts.conversation import close_conversation, normalise_number, record_inbound, set_pending, take_pending
 from alerts.render import FEEDBACK_LABELS
-from monitor.config import AppConfig, secret
-from monitor.db import Database
-from monitor.models import Delivery, DeliveryAttempt, Issue
-from monitor.response import DIPROSES, NOTE_PROMPTS, SELESAI, status_label
+from monitor.domain.response import DIPROSES, NOTE_PROMPTS, SELESAI, status_label
+from monitor.kernel.config import AppConfig, secret
+from monitor.store.db import Database
+from monitor.store.models import Delivery, DeliveryAttempt, Issue
 
 log = logging.getLogger(__name__)
 
@@ -481,7 +481,7 @@ def _issue_for_answer(session: Session, config: AppConfig, token: str) -> Issue:
 def apply_note(session: Session, config: AppConfig, sender: str, text: str, now: datetime) -> str | None:
     """A text that answers a status button: the step is done with it as its note. None when nothing waits."""
     from alerts.ack import AckError
-    from monitor.respond import RespondError, set_status
+    from monitor.stages.respond import RespondError, set_status
 
     pending = take_pending(session, sender, now)
     if pending is None:

@@ -15,9 +15,9 @@ from alerts.routing import check_routing
 from alerts.sla import calendar_warning
 from monitor.cli import Context
 from monitor.kernel.clock import to_wib
+from monitor.kernel.sources import graph_version_warnings
 from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
-from monitor.kernel.sources import graph_version_warnings
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from monitor.cli import Context
 from monitor.kernel.clock import format_wib
-from monitor.store.models import Source
 from monitor.kernel.sources import source_states
+from monitor.store.models import Source
 
 NAME = "sources"
 HELP = "daftar sumber di konfigurasi dan kesehatannya"

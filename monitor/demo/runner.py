@@ -23,14 +23,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from alerts.report import summarise
-from monitor.reports import kinerja
-from monitor.kernel.clock import SimulatedClock, format_wib, to_wib
-from monitor.kernel.config import AppConfig
-from monitor.store.db import Database
 from monitor.demo.scenario import HOURS, START, ScenarioPost, build_scenario, peak_time
 from monitor.demo.smtp_sink import SmtpSink
-from monitor.store.models import Alert, Delivery, Issue, IssuePost, Label, Post
+from monitor.kernel.clock import SimulatedClock, format_wib, to_wib
+from monitor.kernel.config import AppConfig
+from monitor.reports import kinerja
 from monitor.service import MonitorService
+from monitor.store.db import Database
+from monitor.store.models import Alert, Delivery, Issue, IssuePost, Label, Post
 
 KIND_NAMES = {
     "first": "pertama",

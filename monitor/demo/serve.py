@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from monitor.kernel.clock import SimulatedClock
 from monitor.demo.runner import DemoResult
 from monitor.demo.scenario import HOURS, START
+from monitor.kernel.clock import SimulatedClock
 from monitor.store.models import User
 
 DEMO_USERS = [

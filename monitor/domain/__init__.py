@@ -1,4 +1,5 @@
-"""Pure rules the stages, alerts and the web share: pre-filter, incidents, titles, the answer rules, public URLs, display wording.
+"""Pure rules shared by the stages, alerts and the web.
 
-No database and no clock here: functions of their arguments.
+Pre-filter, incidents, titles, the answer rules, public URLs, display wording: functions of their
+arguments, no database and no clock.
 """

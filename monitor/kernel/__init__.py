@@ -1,1 +1,4 @@
-"""The kernel under everything in monitor/: the injected clock, configuration, configured sources, secret redaction, process metrics."""
+"""The kernel under everything in monitor/.
+
+The injected clock, configuration, configured sources, secret redaction and process metrics.
+"""

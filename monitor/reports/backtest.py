@@ -5,7 +5,7 @@ period (with the labels they were given), their engagement readings and the sour
 from the real database, which is only read, into a throw-away SQLite database. A simulated clock
 then steps through the period: at each step the posts the monitor had collected by then are
 released to grouping, and issues are assessed and alerts decided exactly as the live pipeline
-does (:func:`monitor.stages.pipeline.group_new`, :func:`monitor.stages.pipeline.assess_issues`,
+does (:func:`monitor.stages.group.group_new`, :func:`monitor.stages.assess.assess_issues`,
 :func:`alerts.engine.evaluate`), with the parameters given.
 
 The outcome per issue (:func:`summarise`, pure) is its first alert, when it became viral, the lead
@@ -27,11 +27,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from monitor.domain.incident import is_response
 from monitor.kernel.clock import to_wib
 from monitor.kernel.config import AppConfig
-from monitor.store.db import Database, one_of
-from monitor.domain.incident import is_response
 from monitor.stages.group import close_quiet, post_text
+from monitor.store.db import Database, one_of
 from monitor.store.models import Alert, Issue, IssueEvent, Label, Post, PostMetric, Source, table_of
 
 READING_AFTER = timedelta(milliseconds=1)
@@ -251,7 +251,8 @@ def replay(
     step, so an issue already running has its history.
     """
     from alerts.engine import evaluate
-    from monitor.stages.pipeline import assess_issues, group_new
+    from monitor.stages.assess import assess_issues
+    from monitor.stages.group import group_new
 
     if end <= start:
         raise ValueError("akhir periode harus setelah awalnya")

@@ -21,13 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.channels.base import Channel
-from monitor.reports import kinerja
-from monitor.reports.backtest import BacktestTotals, stored_timelines, summarise
+from monitor.domain.display import stage_label
 from monitor.kernel.clock import format_wib, to_wib
 from monitor.kernel.config import AppConfig
+from monitor.reports import kinerja
+from monitor.reports.backtest import BacktestTotals, stored_timelines, summarise
 from monitor.store.db import Database
 from monitor.store.models import AuditLog, Issue
-from monitor.domain.display import stage_label
 
 log = logging.getLogger(__name__)
 

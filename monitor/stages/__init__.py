@@ -1,1 +1,4 @@
-"""The pipeline stages, each re-runnable on stored data: collect, ingest, classify, group, assess, track, retention, retrain."""
+"""The pipeline stages, each re-runnable on stored data.
+
+collect, ingest (with dedupe), classify, group, assess, track, retention, retrain: one module per stage.
+"""

@@ -19,8 +19,8 @@ from collectors.common import MAX_NOTES, collecting_notes
 from monitor.kernel import redact
 from monitor.kernel.clock import format_wib
 from monitor.kernel.config import AppConfig, SourceConfig
-from monitor.store.db import Database
 from monitor.stages.ingest import Ingestor, IngestReport, database_unavailable
+from monitor.store.db import Database
 from monitor.store.models import Source
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from classifiers.normalise import normalise
-from monitor.kernel.config import AppConfig
-from monitor.store.db import bulk_insert, one_of
 from monitor.domain.incident import (
     ANCHOR_SHARE,
     CandidateView,
@@ -41,10 +39,12 @@ from monitor.domain.incident import (
     primary_topic,
     secondary_topics,
 )
-from monitor.store.models import Issue, IssueEvent, IssuePost, Post, table_of
 from monitor.domain.prefilter import place_words
-from monitor.stages.respond import record_reopened
 from monitor.domain.titles import best_phrase, make_title, words_of
+from monitor.kernel.config import AppConfig
+from monitor.stages.respond import record_reopened
+from monitor.store.db import bulk_insert, one_of
+from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, table_of
 
 # Words that say nothing about *which* problem a post is about.
 _STOP = frozenset(
@@ -559,7 +559,7 @@ class IssueGrouper:
             issue.terms = {"w": dict(state.weights), "sigs": list(state.sigs)}
             issue.facets = _stored_facets(state.facets, issue.topic, self.config.routing)
             # The phrase is chosen when the issue is created and refreshed by the assessment from its most-seen
-            # posts (``pipeline.assess_issues``); here only the place may have become known.
+            # posts (``assess.assess_issues``); here only the place may have become known.
             title = make_title(issue.topic, issue.kecamatan, issue.desa, state.weights, words_of(issue.title))
             if title != issue.title:
                 issue.title = title
@@ -659,7 +659,7 @@ class IssueGrouper:
         state = self._state(issue)
         # A response (the government answering) is part of the issue but not a complaint: its words,
         # place, topic and urgency ("jembatan darurat") do not change what the issue is, and it is
-        # not growth (``pipeline.assess_issues`` leaves it out).
+        # not growth (``assess.assess_issues`` leaves it out).
         if not response:
             self._add_complaint(session, issue, state, label, terms, sig, now, 0.5 if spread else 1.0)
             # Assign only what changes: every ORM attribute write costs change-tracking work.
@@ -880,3 +880,52 @@ def _get(session: Session, issue_id: int) -> Issue:
     if issue is None:
         raise LookupError(f"isu #{issue_id} tidak ditemukan")
     return issue
+
+
+def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2000) -> tuple[int, int, int, set[int]]:
+    """Place classified complaint posts into issues; returns (grouped, new issues, regressions, touched ids)."""
+    grouper = IssueGrouper(config, deferred=True)
+    # Plain rows, not ORM objects: grouping reads a few columns of every complaint post.
+    rows = session.execute(
+        select(
+            Post.id,
+            Post.source_id,
+            Post.title,
+            Post.text,
+            Post.created_at,
+            Post.duplicate_of_id,
+            Post.parent_external_id,
+            Label.topic,
+            Label.kecamatan,
+            Label.desa,
+            Label.urgent,
+        )
+        .join(Label, Label.post_id == Post.id)
+        .where(Post.stage == "classified")
+        .order_by(Post.created_at, Post.id)
+        .limit(limit)
+    ).all()
+    grouped = created = regressions = 0
+    touched: set[int] = set()
+    seen_posts: set[int] = set()
+    unique = []
+    for row in rows:
+        if row.id not in seen_posts:  # several model versions: the first row wins
+            seen_posts.add(row.id)
+            unique.append(row)
+    if unique:
+        grouper.preload(session, min(row.created_at for row in unique))
+        grouper.prefetch_origins(session, unique)
+    # Words and signatures of the whole batch up front: signing posts together is one numpy pass.
+    norms = [normalise(post_text(row)).lower() for row in unique]
+    bags = [terms_of_normalised(norm) for norm in norms]
+    for row, terms, sig, norm in zip(unique, bags, simhashes(bags), norms, strict=True):
+        placement = grouper.place(session, row, row, now, terms=terms, sig=sig, norm=norm)
+        grouped += 1
+        created += placement.created
+        regressions += placement.regression
+        if placement.issue_id is not None:
+            touched.add(placement.issue_id)
+    grouper.write_pending(session)
+    return grouped, created, regressions, touched
+

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.gazetteer import KECAMATAN
+from monitor.kernel.config import TOPICS, AppConfig
 from monitor.stages import group as issue_ops
 from monitor.stages import respond
-from monitor.kernel.config import TOPICS, AppConfig
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, LabelCorrection, Post
 from monitor.web.auth import Principal
 from monitor.web.queries import TrendFilter, default_range, get_visible_issue, wib_day_start

@@ -39,12 +39,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from classifiers.gazetteer import KECAMATAN
+from monitor.domain import display
 from monitor.domain import response as response_rules
 from monitor.kernel.clock import Clock, format_wib, to_wib
 from monitor.kernel.config import TOPICS, AppConfig, secret
 from monitor.store.db import Database
 from monitor.store.models import AuditLog, User
-from monitor.domain import display
 from monitor.web import queries, svg
 from monitor.web.audit import AuditWriter
 from monitor.web.auth import (

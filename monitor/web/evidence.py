@@ -17,9 +17,9 @@ from html import escape
 
 from markupsafe import Markup
 
-from monitor.kernel.clock import format_wib
-from monitor.domain.personal_urls import public_url
 from monitor.domain.display import safe_url, topic_label
+from monitor.domain.personal_urls import public_url
+from monitor.kernel.clock import format_wib
 from monitor.web.queries import EvidencePost
 
 _FIELDS = (

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased, defer
 from alerts.engine import alert_deadlines
 from alerts.progress import issue_progress
 from alerts.sla import overdue
+from monitor.domain.personal_urls import author_alias
 from monitor.kernel.clock import WIB, to_wib
 from monitor.store.models import (
     Alert,
@@ -36,7 +37,6 @@ from monitor.store.models import (
     Source,
     User,
 )
-from monitor.domain.personal_urls import author_alias
 from monitor.web.auth import Principal
 
 MAX_ID = 2**31 - 1

@@ -15,10 +15,10 @@ from sqlalchemy import Select, select
 
 from collectors.base import RawItem
 from collectors.common import MAX_COUNT
+from monitor.domain.personal_urls import author_alias, public_url
 from monitor.kernel.clock import to_wib
 from monitor.kernel.config import secret
 from monitor.store.models import Issue, IssuePost, Post
-from monitor.domain.personal_urls import author_alias, public_url
 from monitor.web import actions, exports, queries
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.reports import backtest, kinerja
 from monitor.kernel.clock import to_wib
+from monitor.reports import backtest, kinerja
 from monitor.web import exports, svg
 from monitor.web.app import current_principal, now_of, web
 from monitor.web.auth import Principal

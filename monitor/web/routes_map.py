@@ -17,9 +17,9 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.domain import display
 from monitor.kernel.config import TOPICS
 from monitor.store.models import Issue
-from monitor.domain import display
 from monitor.web import actions, geomap
 from monitor.web.app import current_principal, now_of, web
 from monitor.web.auth import Principal

@@ -19,11 +19,11 @@ from alerts.ack import AckError, apply_link, preview_link
 from alerts.channels import whatsapp
 from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
-from monitor.stages import respond
+from monitor.domain import display
 from monitor.kernel.clock import format_wib, to_wib
 from monitor.kernel.config import TOPICS
+from monitor.stages import respond
 from monitor.store.models import User
-from monitor.domain import display
 from monitor.web import actions, exports, queries, svg
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import (

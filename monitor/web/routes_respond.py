@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.gazetteer import KECAMATAN
-from monitor.stages import respond
 from monitor.domain import response as rules
 from monitor.kernel.config import TOPICS
+from monitor.stages import respond
 from monitor.store.models import Issue, Silence, Source
 from monitor.web import queries
 from monitor.web.app import now_of, require_csrf, require_roles, web

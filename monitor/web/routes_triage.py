@@ -18,14 +18,21 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from classifiers.taxonomy import TOPIC_LABELS
+from monitor.domain.display import safe_url
+from monitor.reports.triage import (
+    TriageInputError,
+    TriageItem,
+    is_labelled_post,
+    parse_label,
+    triage_count,
+    triage_list,
+)
 from monitor.stages.corrections import record_corrections
-from monitor.store.models import ModelRun
 from monitor.stages.retrain import reason_text
-from monitor.reports.triage import TriageInputError, TriageItem, is_labelled_post, parse_label, triage_count, triage_list
+from monitor.store.models import ModelRun
 from monitor.web import queries
 from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
-from monitor.domain.display import safe_url
 
 PostId = Annotated[int, Path(ge=1, le=queries.MAX_BIG_ID)]
 TRIAGERS = ("admin", "comms")

@@ -1,0 +1,187 @@
+"""The assess stage: re-assess open issues' virality (stage, score, P(viral)) and refresh their titles.
+
+Writes the issue's new figures, a ``signals`` row and, on a stage change, an ``issue_events`` row.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers.calibration import DEFAULT_PATH as DEFAULT_CALIBRATION
+from classifiers.calibration import Calibration, load_calibration
+from classifiers.virality import EngagementReading, PostEvent, assess
+from monitor.domain.titles import best_phrase, make_title, words_of
+from monitor.kernel.config import AppConfig
+from monitor.stages.group import post_text
+from monitor.store.db import one_of
+from monitor.store.models import Issue, IssueEvent, IssuePost, Post, PostMetric, Signal
+
+log = logging.getLogger(__name__)
+
+
+NEWS_PLATFORMS = frozenset({"rss", "googlenews"})
+
+
+SIGNAL_EVERY = timedelta(minutes=5)
+
+
+def engagement_of(likes: int, shares: int, replies: int, views: int) -> float:
+    """One engagement number: shares weigh most (they spread), views least (cheap, often inflated)."""
+    return likes + 2.0 * shares + 1.5 * replies + 0.01 * views
+
+
+TITLE_CANDIDATES = 20
+"""How many of an issue's most-engaged original posts its title phrase is chosen from."""
+
+
+def _refresh_title(session: Session, issue: Issue, posts: Sequence[Any]) -> None:
+    """Title the issue with the phrase its most-seen original posts share (``monitor.domain.titles``).
+
+    Skipped while the issue's posts are the ones the title was last chosen from: grouping rewrites the term
+    vector (and drops the marker) whenever posts join, and choosing again every pass cost a third of the pass.
+    """
+    marker = [len(posts), max(p.id for p in posts)]
+    terms = issue.terms or {}
+    if terms.get("t") == marker:
+        return
+    originals = [p for p in posts if not p.is_spread] or list(posts)
+    originals.sort(key=lambda p: (-engagement_of(p.likes, p.shares, p.replies, p.views), p.id))
+    ids = [p.id for p in originals[:TITLE_CANDIDATES]]
+    # In id order: on a tie the earlier post's phrase wins, the same on every pass and database.
+    rows = session.execute(select(Post.title, Post.text).where(one_of(session, Post.id, ids)).order_by(Post.id))
+    texts = [post_text(row) for row in rows]
+    weights = terms.get("w", {})
+    phrase = best_phrase(
+        texts, weights, current=words_of(issue.title), places=(issue.kecamatan or "", issue.desa or "")
+    )
+    title = make_title(issue.topic, issue.kecamatan, issue.desa, weights, phrase)
+    if title != issue.title:
+        issue.title = title
+    issue.terms = {**terms, "t": marker}
+
+
+@functools.cache
+def forecast_calibration() -> Calibration | None:
+    """The shipped calibration of P(viral) (read once); None, with a warning, when it is missing or broken.
+
+    Without it the stage and alerts are the same; only the probability shown is the model's own.
+    """
+    try:
+        calibration = load_calibration(DEFAULT_CALIBRATION)
+    except ValueError as exc:
+        log.warning("%s: %s; P(viral) is shown uncalibrated", DEFAULT_CALIBRATION, exc)
+        return None
+    if calibration is None:
+        log.warning("%s missing; P(viral) is shown uncalibrated", DEFAULT_CALIBRATION)
+    return calibration
+
+
+def assess_issues(
+    session: Session, config: AppConfig, now: datetime, issue_ids: set[int] | None = None
+) -> tuple[int, list[tuple[int, str, str]]]:
+    """Re-assess open issues' virality; returns (count, [(issue id, old stage, new stage)])."""
+    query = select(Issue).where(Issue.status == "open")
+    if issue_ids is not None:
+        query = query.where(Issue.id.in_(issue_ids))
+    issues = list(session.scalars(query))
+    changes: list[tuple[int, str, str]] = []
+    calibration = forecast_calibration()
+    for issue in issues:
+        # Plain rows, not ORM objects: this runs for every open issue on every pipeline pass.
+        posts = session.execute(
+            select(
+                Post.id,
+                Post.created_at,
+                Post.author_key,
+                Post.platform,
+                Post.kind,
+                Post.likes,
+                Post.shares,
+                Post.replies,
+                Post.views,
+                IssuePost.is_spread,
+            )
+            .join(IssuePost, IssuePost.post_id == Post.id)
+            # The government's responses are part of the issue, not complaints: not growth, not the title.
+            .where(IssuePost.issue_id == issue.id, Post.created_at <= now, IssuePost.is_response.is_(False))
+        ).all()
+        if not posts:
+            continue
+        _refresh_title(session, issue, posts)
+        events = [
+            PostEvent(
+                at=p.created_at,
+                author=p.author_key or f"anon-{p.id}",
+                platform=p.platform,
+                engagement=engagement_of(p.likes, p.shares, p.replies, p.views),
+                is_news=p.platform in NEWS_PLATFORMS or p.kind == "news",
+            )
+            for p in posts
+        ]
+        readings = [
+            EngagementReading(
+                at=m.at, post_key=str(m.post_id), engagement=engagement_of(m.likes, m.shares, m.replies, m.views)
+            )
+            for m in session.execute(
+                select(
+                    PostMetric.at,
+                    PostMetric.post_id,
+                    PostMetric.likes,
+                    PostMetric.shares,
+                    PostMetric.replies,
+                    PostMetric.views,
+                )
+                .join(IssuePost, IssuePost.post_id == PostMetric.post_id)
+                .where(IssuePost.issue_id == issue.id, PostMetric.at <= now, IssuePost.is_response.is_(False))
+                .order_by(PostMetric.at)
+            )
+        ]
+        result = assess(events, readings, now, config.virality, previous_stage=issue.stage, calibration=calibration)
+        old = issue.stage
+        issue.stage, issue.score, issue.p_viral = result.stage, result.score, result.p_viral
+        issue.eta_minutes = result.eta_minutes
+        issue.author_count, issue.engagement = result.authors, result.engagement
+        issue.buzzer_suspected = result.buzzer_suspected
+        issue.post_count = len(posts)
+        issue.updated_at = now
+        last = session.scalar(select(Signal.at).where(Signal.issue_id == issue.id).order_by(Signal.at.desc()).limit(1))
+        if old != result.stage or last is None or now - last >= SIGNAL_EVERY:
+            session.add(
+                Signal(
+                    issue_id=issue.id,
+                    at=now,
+                    stage=result.stage,
+                    score=result.score,
+                    spike=result.spike,
+                    p_viral=result.p_viral,
+                    eta_minutes=result.eta_minutes,
+                    mentions=result.mentions,
+                    authors=result.authors,
+                    engagement=result.engagement,
+                    velocity=result.velocity,
+                    platforms=result.platforms,
+                    news_pickup=result.news_pickup,
+                    buzzer_suspected=result.buzzer_suspected,
+                    reasons=list(result.reasons),
+                )
+            )
+        if old != result.stage:
+            changes.append((issue.id, old, result.stage))
+            session.add(
+                IssueEvent(
+                    issue_id=issue.id,
+                    at=now,
+                    kind="stage",
+                    detail={"from": old, "to": result.stage, "reasons": list(result.reasons)},
+                    actor="sistem",
+                )
+            )
+    return len(issues), changes
+
