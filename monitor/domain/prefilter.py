@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-WILAYAH = Path(__file__).resolve().parent.parent / "classifiers" / "data" / "oki_wilayah.csv"
+WILAYAH = Path(__file__).resolve().parents[2] / "classifiers" / "data" / "oki_wilayah.csv"
 
 # Names and bodies that point at Kabupaten OKI, beyond its official place names.
 _TERMS = """oki | ogan komering ilir | kayu agung | bende seguguk | sp padang | pangkalan lampam |

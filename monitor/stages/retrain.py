@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # the child's imports; the parent never needs scikit-learn
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True, slots=True)
