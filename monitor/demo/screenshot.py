@@ -11,7 +11,7 @@ import textwrap
 
 from PIL import Image, ImageDraw, ImageFont
 
-from monitor.brief import font_dir
+from monitor.reports.brief import font_dir
 
 
 def chat_screenshot(message: str, *, sender: str = "Grup Warga Desa", dark: bool = False, width: int = 720) -> bytes:
