@@ -189,7 +189,7 @@ def test_agency_user_cannot_reach_another_agency(server: tuple[str, Seeded], bro
     assert "Jalan rusak di Kayu Agung" in board and "Air PDAM" not in board
     driver.get(f"{base}/issues/{s.pdam_id}")
     page = driver.find_element(By.TAG_NAME, "main").text
-    assert "Tidak ditemukan" in page and "Air PDAM" not in page
+    assert "tidak ditemukan" in page and "Air PDAM" not in page
     api = _fetch(driver, f"{base}/api/issues/{s.pdam_id}")
     assert api["status"] in (403, 404) and "Air PDAM" not in str(api["body"])
     own = _fetch(driver, f"{base}/api/issues/{s.rising_id}")

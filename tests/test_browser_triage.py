@@ -36,8 +36,8 @@ def test_comms_user_labels_an_uncertain_post_with_one_click(
 
     card.find_element(By.CSS_SELECTOR, "button.triage-complaint").click()  # "Keluhan OKI: Air bersih"
 
-    _wait(driver, lambda d: d.find_elements(By.ID, "triage-msg"))
-    assert "dilabeli: keluhan OKI, topik Air bersih" in driver.find_element(By.ID, "triage-msg").text
+    _wait(driver, lambda d: d.find_elements(By.ID, "flash"))
+    assert "dilabeli: keluhan OKI, topik Air bersih" in driver.find_element(By.ID, "flash").text
     assert not driver.find_elements(By.ID, f"triage-{posts.water}")
     assert driver.find_elements(By.ID, f"triage-{posts.road}")
     assert driver.find_element(By.ID, "triage-count").text == "1"

@@ -231,3 +231,15 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> TestCl
     )
     assert r.status_code == 303, r.text[:500]
     return client
+
+
+def flash_after(client: TestClient, response: object) -> tuple[str, bool]:
+    """Follow a form's 303 and read the one-shot message the landing page shows: (text, is it an error)."""
+    import html as html_lib
+
+    assert getattr(response, "status_code", None) == 303, getattr(response, "text", "")[:300]
+    page = client.get(response.headers["location"]).text  # type: ignore[attr-defined]
+    match = re.search(r'<p id="flash" class="(error|notice)" role="(alert|status)">([^<]*)</p>', page)
+    assert match, "no message on the page the form led to"
+    assert (match.group(1) == "error") == (match.group(2) == "alert")  # an error is announced as one
+    return html_lib.unescape(match.group(3)), match.group(1) == "error"

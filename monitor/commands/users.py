@@ -38,7 +38,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from monitor.web.users import add_user, issue_token
+    from monitor.web.users import AgencyChoiceError, add_user, issue_token
 
     db = ctx.checked_database()
     if args.users_command == "list":
@@ -65,6 +65,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         print("Token API baru (simpan sekarang; tidak akan ditampilkan lagi):")
         print(token)
         return 0
+    except AgencyChoiceError as exc:
+        if exc.needed:
+            known = ", ".join(a.code for a in ctx.config.agencies)
+            print(f"Gagal: {exc} dengan --agency KODE ({known})", file=sys.stderr)
+        else:
+            print(f"Gagal: {exc} (tanpa --agency)", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"Gagal: {exc}", file=sys.stderr)
         return 2

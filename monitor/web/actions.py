@@ -82,18 +82,28 @@ def parse_ids(raw: str, max_value: int) -> list[int]:
     return ids
 
 
-def merge(session: Session, principal: Principal, target: Issue, other_ids: Sequence[int], now: datetime) -> Issue:
-    """Merge issues the principal can see into ``target``; unknown or out-of-scope ids are refused."""
-    others = [i for i in dict.fromkeys(other_ids) if i != target.id]
-    if not others:
-        raise ActionError("sebutkan nomor isu lain yang akan digabung ke isu ini")
-    for other_id in others:
+def mergeable(session: Session, principal: Principal, target: Issue, other_ids: Sequence[int]) -> list[Issue]:
+    """The issues that merging ``other_ids`` into ``target`` would close; :class:`ActionError` when refused.
+
+    Unknown and out-of-scope ids are refused alike (an agency cannot learn another's issue numbers).
+    """
+    others: list[Issue] = []
+    for other_id in [i for i in dict.fromkeys(other_ids) if i != target.id]:
         other = get_visible_issue(session, principal, other_id)
         if other is None:
             raise ActionError(f"isu #{other_id} tidak ditemukan")
         if other.status == "merged":
             raise ActionError(f"isu #{other_id} sudah digabung ke isu #{other.merged_into_id}")
-    return issue_ops.merge_issues(session, target.id, others, principal.username, now)
+        others.append(other)
+    if not others:
+        raise ActionError("sebutkan nomor isu lain yang akan digabung ke isu ini")
+    return others
+
+
+def merge(session: Session, principal: Principal, target: Issue, other_ids: Sequence[int], now: datetime) -> Issue:
+    """Merge issues the principal can see into ``target``; unknown or out-of-scope ids are refused."""
+    others = mergeable(session, principal, target, other_ids)
+    return issue_ops.merge_issues(session, target.id, [o.id for o in others], principal.username, now)
 
 
 def split(session: Session, principal: Principal, issue: Issue, post_ids: Sequence[int], now: datetime) -> Issue:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +26,7 @@ from monitor.kernel.clock import format_wib, to_wib
 from monitor.kernel.config import TOPICS
 from monitor.stages import respond
 from monitor.store.models import User
-from monitor.web import actions, exports, queries, svg
+from monitor.web import actions, exports, flash, queries, svg
 from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import (
     ROLES,
@@ -238,6 +240,9 @@ def logout(
 # ---------------------------------------------------------------- board
 
 
+BOARD_STAMP_HEADER = "X-Board-Updated"
+"""Header of ``/partials/board``: when the rows were checked, as the page shows times (``format_wib``)."""
+
 BOARD_CACHE_CONTROL = "private, no-cache"
 """The browser may keep the rows but must ask again each time (If-None-Match → 304 when unchanged)."""
 
@@ -330,7 +335,14 @@ def board_partial(request: Request, principal: Annotated[Principal, Depends(curr
     """Only the table body, fetched by the page every 30 s; 304 when the browser already has these rows."""
     where, _ignored = board_filter(request)
     entry = _board_rows(request, principal, where)
-    headers = {"ETag": entry.etag, "Cache-Control": BOARD_CACHE_CONTROL, "Vary": "Cookie, Authorization"}
+    headers = {
+        "ETag": entry.etag,
+        "Cache-Control": BOARD_CACHE_CONTROL,
+        "Vary": "Cookie, Authorization",
+        # The page's "data per ..." stamp, written by the server so it reads as every other time;
+        # a 304 carries it too (the browser merges it into the rows it kept).
+        BOARD_STAMP_HEADER: format_wib(now_of(request)),
+    }
     given = request.headers.get("if-none-match", "")
     if entry.etag in (t.strip() for t in given.split(",")):
         return Response(status_code=304, headers=headers)
@@ -351,7 +363,6 @@ def issue_page(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(current_principal)],
-    msg: str = "",
     semua: bool = False,
 ) -> Response:
     """The issue with its evidence: the newest :data:`PAGE_POSTS` posts, or up to 500 with ``?semua=1``."""
@@ -406,7 +417,6 @@ def issue_page(
         chart_score=chart_score,
         baseline=base,
         can_act=principal.can_act,
-        msg=msg[:200],
         all_posts=semua,
         page_posts=PAGE_POSTS,
     )
@@ -418,6 +428,49 @@ def _end_labels(first: datetime | None, last: datetime | None, n: int) -> list[s
     if n:
         labels[0], labels[-1] = format_wib(first), format_wib(last)
     return labels
+
+
+CONFIRMED = "ya"
+"""Value of the ``konfirmasi`` form field on a confirmation page's button."""
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """A confirmation page for a destructive action: the same POST again, with ``konfirmasi=ya``.
+
+    A page rather than a script's ``confirm()``: it works without JavaScript, and the server, not
+    the browser, refuses the unconfirmed request.
+    """
+
+    heading: str
+    question: str
+    action: str
+    button: str
+    back: str
+    details: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+def _confirm_page(request: Request, principal: Principal, confirm: Confirm) -> Response:
+    return _render(request, "confirm.html", principal, c=confirm, confirmed=CONFIRMED)
+
+
+def _confirm_issue_action(
+    request: Request, principal: Principal, issue_id: int, csrf_token: str, fn: Callable[[Any, Any], Confirm]
+) -> Response:
+    """Ask before acting on an issue: the page names the issue (and what else the action touches)."""
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    try:
+        with ctx.read() as session:
+            issue = queries.get_visible_issue(session, principal, issue_id)
+            confirm = fn(session, issue) if issue is not None else None
+    except actions.ActionError as exc:
+        return flash.redirect(request, f"/issues/{issue_id}", f"Gagal: {exc}", error=True)
+    if confirm is None:
+        ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
+        raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
+    return _confirm_page(request, principal, confirm)
 
 
 def _issue_action(request: Request, principal: Principal, issue_id: int, csrf_token: str, fn: Any) -> Response:
@@ -434,11 +487,11 @@ def _issue_action(request: Request, principal: Principal, issue_id: int, csrf_to
                 message, target = fn(session, issue, now)
         ctx.changed()
     except actions.ActionError as exc:
-        return RedirectResponse(f"/issues/{issue_id}?msg={quote('Gagal: ' + str(exc))}", status_code=303)
+        return flash.redirect(request, f"/issues/{issue_id}", f"Gagal: {exc}", error=True)
     if missing:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
-    return RedirectResponse(f"/issues/{target}?msg={quote(message)}", status_code=303)
+    return flash.redirect(request, f"/issues/{target}", message)
 
 
 @router.post("/issues/{issue_id}/ack")
@@ -461,7 +514,25 @@ def issue_resolve(
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    konfirmasi: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """Close the issue (asks first: a closed issue leaves the board and its reminders stop)."""
+    if konfirmasi != CONFIRMED:
+        return _confirm_issue_action(
+            request,
+            principal,
+            issue_id,
+            csrf_token,
+            lambda _session, issue: Confirm(
+                heading=f"Tutup isu #{issue.id}?",
+                question=f"Isu #{issue.id} \u201c{issue.title}\u201d akan ditandai selesai: hilang dari papan "
+                "dan pengingatnya berhenti. Unggahan baru tentang masalah yang sama membukanya lagi.",
+                action=f"/issues/{issue.id}/resolve",
+                button="Ya, tandai selesai",
+                back=f"/issues/{issue.id}",
+            ),
+        )
+
     def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
         actions.resolve(session, issue, principal.username, now)
         return "Isu ditandai selesai.", issue.id
@@ -476,7 +547,26 @@ def issue_merge(
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     others: Annotated[str, Form(max_length=500)] = "",
+    konfirmasi: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """Merge other issues into this one (asks first, naming each issue that will close)."""
+    if konfirmasi != CONFIRMED:
+
+        def ask(session: Any, issue: Any) -> Confirm:
+            merged = actions.mergeable(session, principal, issue, actions.parse_ids(others, queries.MAX_ID))
+            return Confirm(
+                heading=f"Gabungkan ke isu #{issue.id}?",
+                question=f"Isu berikut ditutup dan unggahannya pindah ke isu #{issue.id} \u201c{issue.title}\u201d. "
+                "Penggabungan tidak bisa dibatalkan dari dasbor (unggahan bisa dipisah lagi).",
+                details=tuple(f"#{o.id} {o.title}" for o in merged),
+                action=f"/issues/{issue.id}/merge",
+                button="Ya, gabungkan",
+                back=f"/issues/{issue.id}",
+                fields=(("others", " ".join(str(o.id) for o in merged)),),
+            )
+
+        return _confirm_issue_action(request, principal, issue_id, csrf_token, ask)
+
     def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
         target = actions.merge(session, principal, issue, actions.parse_ids(others, queries.MAX_ID), now)
         return "Isu digabung.", target.id
@@ -710,15 +800,11 @@ def sources_page(
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def admin_users(
-    request: Request, principal: Annotated[Principal, Depends(require_roles("admin"))], msg: str = ""
-) -> Response:
+def admin_users(request: Request, principal: Annotated[Principal, Depends(require_roles("admin"))]) -> Response:
     ctx = web(request)
     with ctx.read() as session:
         rows = queries.users(session)
-    return _render(
-        request, "admin.html", principal, users=rows, roles=ROLES, agencies=ctx.config.agencies, msg=msg[:200]
-    )
+    return _render(request, "admin.html", principal, users=rows, roles=ROLES, agencies=ctx.config.agencies)
 
 
 @router.post("/admin/users")
@@ -736,9 +822,9 @@ def admin_add_user(
     try:
         create_user(ctx, username, password, role, agency or None)
     except ValueError as exc:
-        return RedirectResponse(f"/admin/users?msg={quote('Gagal: ' + str(exc))}", status_code=303)
+        return _admin_done(request, f"Gagal: {exc}", error=True)
     ctx.audit(principal.username, "user_added", f"user:{username.strip().lower()}", role=role)
-    return RedirectResponse(f"/admin/users?msg={quote('Pengguna ditambahkan.')}", status_code=303)
+    return _admin_done(request, "Pengguna ditambahkan.")
 
 
 @router.post("/admin/users/{user_id}/active")
@@ -747,23 +833,36 @@ def admin_toggle_user(
     user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    konfirmasi: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """Activate a user, or deactivate one (asks first: the user's sessions and API token stop at once)."""
     require_csrf(request, csrf_token)
     ctx = web(request)
     if user_id == principal.user_id:
-        return RedirectResponse(
-            f"/admin/users?msg={quote('Gagal: Anda tidak bisa menonaktifkan akun sendiri.')}", status_code=303
-        )
+        return _admin_done(request, "Gagal: Anda tidak bisa menonaktifkan akun sendiri.", error=True)
     with ctx.db.session() as session:
         user = session.get(User, user_id)
         if user is None:
             raise HTTPException(404, "Pengguna tidak ditemukan.")
+        if user.active and konfirmasi != CONFIRMED:
+            return _confirm_page(
+                request,
+                principal,
+                Confirm(
+                    heading=f"Nonaktifkan {user.username}?",
+                    question=f"{user.username} tidak bisa masuk lagi; sesinya berakhir dan token API-nya "
+                    "berhenti berlaku sampai akun diaktifkan kembali.",
+                    action=f"/admin/users/{user.id}/active",
+                    button="Ya, nonaktifkan",
+                    back="/admin/users",
+                ),
+            )
         user.active = not user.active
         active, name = user.active, user.username
     if not active:
         ctx.sessions.destroy_user(user_id)
     ctx.audit(principal.username, "user_activated" if active else "user_deactivated", f"user:{name}")
-    return RedirectResponse(f"/admin/users?msg={quote('Status pengguna diubah.')}", status_code=303)
+    return _admin_done(request, "Status pengguna diubah.")
 
 
 def create_user(ctx: Any, username: str, password: str, role: str, agency: str | None) -> None:
@@ -778,8 +877,8 @@ def create_user(ctx: Any, username: str, password: str, role: str, agency: str |
             raise ValueError(f"nama pengguna {username.strip().lower()!r} sudah dipakai") from None
 
 
-def _admin_done(message: str) -> Response:
-    return RedirectResponse(f"/admin/users?msg={quote(message)}", status_code=303)
+def _admin_done(request: Request, message: str, *, error: bool = False) -> Response:
+    return flash.redirect(request, "/admin/users", message, error=error)
 
 
 @router.post("/admin/users/{user_id}/role")
@@ -798,13 +897,15 @@ def admin_change_role(
     ctx = web(request)
     if user_id == principal.user_id:
         # An admin demoting themselves could leave nobody able to manage users.
-        return _admin_done("Gagal: Anda tidak bisa mengubah peran akun sendiri.")
+        return _admin_done(request, "Gagal: Anda tidak bisa mengubah peran akun sendiri.", error=True)
     try:
         with ctx.db.session() as session:
             user = session.get(User, user_id)
             if user is None:
                 raise HTTPException(404, "Pengguna tidak ditemukan.")
-            old_role, old_agency = change_role(ctx.config, user, role, agency or None)
+            # The agency picker keeps its last choice when the role changes away from OPD: only an
+            # OPD user is bound to an agency, so for any other role the choice is dropped, not refused.
+            old_role, old_agency = change_role(ctx.config, user, role, (agency or None) if role == "agency" else None)
             name, new_agency = user.username, user.agency_code
             ctx.audit_in(
                 session,
@@ -817,9 +918,9 @@ def admin_change_role(
                 agency=new_agency,
             )
     except ValueError as exc:
-        return _admin_done(f"Gagal: {exc}")
+        return _admin_done(request, f"Gagal: {exc}", error=True)
     ctx.sessions.destroy_user(user_id)
-    return _admin_done(f"Peran {name} diubah; sesinya diakhiri.")
+    return _admin_done(request, f"Peran {name} diubah; sesinya diakhiri.")
 
 
 @router.post("/admin/users/{user_id}/password")
@@ -844,19 +945,92 @@ def admin_reset_password(
             name = user.username
             ctx.audit_in(session, principal.username, "user_password_reset", f"user:{name}")
     except ValueError as exc:
-        return _admin_done(f"Gagal: {exc}")
+        return _admin_done(request, f"Gagal: {exc}", error=True)
     ctx.sessions.destroy_user(user_id)
-    return _admin_done(f"Kata sandi {name} diganti; sesinya diakhiri.")
+    return _admin_done(request, f"Kata sandi {name} diganti; sesinya diakhiri.")
+
+
+@router.post("/admin/users/{user_id}/token", response_class=HTMLResponse)
+def admin_create_token(
+    request: Request,
+    user_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    konfirmasi: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """A new personal API token for the user, shown on this page once (only its hash is stored).
+
+    Replacing a token the user already has stops the old one, so that asks first.
+    """
+    from monitor.web.users import give_token
+
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    with ctx.db.session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise HTTPException(404, "Pengguna tidak ditemukan.")
+        if user.api_token_hash and konfirmasi != CONFIRMED:
+            return _confirm_page(
+                request,
+                principal,
+                Confirm(
+                    heading=f"Ganti token API {user.username}?",
+                    question=f"{user.username} sudah punya token API. Token baru menggantikannya: "
+                    "integrasi yang memakai token lama langsung ditolak.",
+                    action=f"/admin/users/{user.id}/token",
+                    button="Ya, buat token baru",
+                    back="/admin/users",
+                ),
+            )
+        if not user.active:
+            return _admin_done(request, f"Gagal: {user.username} nonaktif; aktifkan dulu.", error=True)
+        token, name = give_token(user), user.username
+        ctx.audit_in(session, principal.username, "user_token_created", f"user:{name}")
+    return _render(request, "token.html", principal, username=name, token=token)
+
+
+@router.post("/admin/users/{user_id}/token/revoke")
+def admin_revoke_token(
+    request: Request,
+    user_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    konfirmasi: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Revoke the user's API token (asks first); requests with it are refused from then on."""
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    with ctx.db.session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise HTTPException(404, "Pengguna tidak ditemukan.")
+        if not user.api_token_hash:
+            return _admin_done(request, f"{user.username} tidak punya token API.")
+        if konfirmasi != CONFIRMED:
+            return _confirm_page(
+                request,
+                principal,
+                Confirm(
+                    heading=f"Cabut token API {user.username}?",
+                    question="Permintaan API dengan token ini langsung ditolak. Token baru bisa dibuat kapan saja.",
+                    action=f"/admin/users/{user.id}/token/revoke",
+                    button="Ya, cabut token",
+                    back="/admin/users",
+                ),
+            )
+        user.api_token_hash = None
+        name = user.username
+        ctx.audit_in(session, principal.username, "user_token_revoked", f"user:{name}")
+    return _admin_done(request, f"Token API {name} dicabut.")
 
 
 # ---------------------------------------------------------------- own account
 
 
 @router.get("/account/password", response_class=HTMLResponse)
-def account_password_form(
-    request: Request, principal: Annotated[Principal, Depends(current_principal)], msg: str = ""
-) -> Response:
-    return _render(request, "account.html", principal, msg=msg[:200], error=None)
+def account_password_form(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
+    return _render(request, "account.html", principal, error=None)
 
 
 @router.post("/account/password", response_class=HTMLResponse)
@@ -878,7 +1052,7 @@ def account_change_password(
     limit_key = password_change_key(principal.user_id)
 
     def fail(message: str, status: int) -> Response:
-        return _render(request, "account.html", principal, status_code=status, msg="", error=message)
+        return _render(request, "account.html", principal, status_code=status, error=message)
 
     if new != confirm:
         return fail("Kata sandi baru dan ulangannya tidak sama.", 400)
@@ -908,7 +1082,7 @@ def account_change_password(
     # Another device may hold a stolen session: end them all and give this browser a fresh id.
     ctx.sessions.destroy_user(principal.user_id)
     sid = ctx.sessions.create(principal.user_id)
-    response = RedirectResponse(f"/account/password?msg={quote('Kata sandi diganti.')}", status_code=303)
+    response = flash.redirect(request, "/account/password", "Kata sandi diganti.")
     response.set_cookie(
         SESSION_COOKIE, sid, httponly=True, samesite="lax", secure=ctx.config.secure_cookies, max_age=12 * 3600
     )

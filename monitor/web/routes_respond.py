@@ -17,11 +17,10 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +30,7 @@ from monitor.domain import response as rules
 from monitor.kernel.config import TOPICS
 from monitor.stages import respond
 from monitor.store.models import Issue, Silence, Source
-from monitor.web import queries
+from monitor.web import flash, queries
 from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
 
@@ -276,7 +275,7 @@ def _form_action(request: Request, principal: Principal, issue_id: int, csrf_tok
                 act(session, issue, now)
                 after = issue.agency_code
     except respond.RespondError as exc:
-        return RedirectResponse(f"/issues/{issue_id}?msg={quote('Gagal: ' + str(exc))}", status_code=303)
+        return flash.redirect(request, f"/issues/{issue_id}", f"Gagal: {exc}", error=True)
     if issue is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
@@ -291,7 +290,7 @@ def _form_action(request: Request, principal: Principal, issue_id: int, csrf_tok
             "message": f"Isu #{issue_id} dialihkan ke {name}; {name} sudah diberi tahu. Riwayatnya ikut pindah.",
         }
         return ctx.templates.TemplateResponse(request, "notice.html", context)
-    return RedirectResponse(f"/issues/{issue_id}?msg={quote('Tanggapan dicatat.')}#tanggapan", status_code=303)
+    return flash.redirect(request, f"/issues/{issue_id}#tanggapan", "Tanggapan dicatat.")
 
 
 @pages.post("/issues/{issue_id}/status")
@@ -374,9 +373,7 @@ def _silence_rows(session: Session, now: datetime) -> tuple[list[Silence], list[
 
 
 @pages.get("/silences", response_class=HTMLResponse)
-def silences_page(
-    request: Request, principal: Annotated[Principal, Depends(require_roles(*SILENCERS))], msg: str = ""
-) -> Response:
+def silences_page(request: Request, principal: Annotated[Principal, Depends(require_roles(*SILENCERS))]) -> Response:
     """Silences in force (issue snoozes included) and the recently ended ones; a form for a new one."""
     ctx = web(request)
     now = now_of(request)
@@ -391,7 +388,6 @@ def silences_page(
         topics=TOPICS,
         kecamatan=sorted(KECAMATAN),
         sources=sources,
-        msg=msg[:300],
         describe=rules.describe_silence,
     )
 
@@ -416,6 +412,7 @@ def silences_add(
         decided = rules.decide_silence(
             topic, kecamatan, source, hours, note, topics=TOPICS, kecamatan_names=KECAMATAN, sources=known_sources
         )
+        refused = isinstance(decided, rules.Refusal)
         if isinstance(decided, rules.Refusal):
             message = "Gagal: " + decided.message
         else:
@@ -429,8 +426,8 @@ def silences_add(
                 )
             )
             message = "Pembisuan dibuat."
-    ctx.audit(principal.username, "silence.create", None, ok=not isinstance(decided, rules.Refusal))
-    return RedirectResponse(f"/silences?msg={quote(message)}", status_code=303)
+    ctx.audit(principal.username, "silence.create", None, ok=not refused)
+    return flash.redirect(request, "/silences", message, error=refused)
 
 
 @pages.post("/silences/{silence_id}/end")
@@ -451,4 +448,4 @@ def silences_end(
         if row.ends_at is None or row.ends_at > now:
             row.ends_at = now
     ctx.audit(principal.username, "silence.end", f"silence:{silence_id}")
-    return RedirectResponse(f"/silences?msg={quote('Pembisuan diakhiri.')}", status_code=303)
+    return flash.redirect(request, "/silences", "Pembisuan diakhiri.")

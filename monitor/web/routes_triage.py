@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +29,7 @@ from monitor.reports.triage import (
 from monitor.stages.corrections import record_corrections
 from monitor.stages.retrain import reason_text
 from monitor.store.models import ModelRun
-from monitor.web import queries
+from monitor.web import flash, queries
 from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
 
@@ -87,9 +86,7 @@ def _done_message(fields: dict[str, object]) -> str:
 
 
 @pages.get("/triage", response_class=HTMLResponse)
-def triage_page(
-    request: Request, principal: Annotated[Principal, Depends(require_roles(*TRIAGERS))], msg: str = ""
-) -> Response:
+def triage_page(request: Request, principal: Annotated[Principal, Depends(require_roles(*TRIAGERS))]) -> Response:
     """Uncertain posts that may be OKI complaints, and the recent retrain runs."""
     ctx = web(request)
     with ctx.read() as session:
@@ -108,7 +105,6 @@ def triage_page(
             "items": items,
             "total": total,
             "runs": runs,
-            "msg": msg[:200],
             "retrain": ctx.config.classifier.retrain,
             "topic_names": list(TOPIC_LABELS.items()),
             "pct": _pct,
@@ -131,9 +127,9 @@ async def triage_label_form(
     try:
         fields = await run_in_threadpool(_label_post, request, principal, post_id, data)
     except TriageInputError as exc:
-        return RedirectResponse(f"/triage?msg={quote('Gagal: ' + str(exc))}", status_code=303)
+        return flash.redirect(request, "/triage", f"Gagal: {exc}", error=True)
     message = f"Unggahan #{post_id} dilabeli: {_done_message(fields)}. Disimpan untuk pelatihan ulang."
-    return RedirectResponse(f"/triage?msg={quote(message)}", status_code=303)
+    return flash.redirect(request, "/triage", message)
 
 
 # ---------------------------------------------------------------- API

@@ -45,9 +45,25 @@ def issue_token(session: Session, username: str) -> str:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise ValueError(f"pengguna {username[:50]!r} tidak ada; buat dulu dengan: oki-monitor users add")
+    return give_token(user)
+
+
+def give_token(user: User) -> str:
+    """A new personal API token for ``user`` (the old one stops working); only its hash is kept."""
     token = new_api_token()
     user.api_token_hash = hash_token(token)
     return token
+
+
+class AgencyChoiceError(ValueError):
+    """The role and agency do not fit together; ``needed`` says whether an agency was missing or extra.
+
+    The message names no command-line flag: the admin page shows it as it is, and the CLI adds its flag.
+    """
+
+    def __init__(self, message: str, *, needed: bool) -> None:
+        super().__init__(message)
+        self.needed = needed
 
 
 def check_role(config: AppConfig, role: str, agency: str | None) -> str | None:
@@ -56,11 +72,10 @@ def check_role(config: AppConfig, role: str, agency: str | None) -> str | None:
         raise ValueError(f"peran {role[:20]!r} tidak dikenal; pilih salah satu: {', '.join(ROLES)}")
     if role == "agency":
         if not agency or config.agency(agency) is None:
-            known = ", ".join(a.code for a in config.agencies)
-            raise ValueError(f"peran OPD perlu kode OPD yang ada di config (--agency di baris perintah): {known}")
+            raise AgencyChoiceError("peran OPD perlu satu OPD; pilih OPD-nya", needed=True)
         return agency
     if agency:
-        raise ValueError("hanya peran OPD yang terikat ke satu OPD; kosongkan pilihan OPD (atau --agency)")
+        raise AgencyChoiceError("hanya peran OPD yang terikat ke satu OPD; kosongkan pilihan OPD", needed=False)
     return None
 
 

@@ -6,11 +6,16 @@
   var url = table.getAttribute("data-refresh");
   var body = document.getElementById("board-rows");
   var stamp = document.getElementById("board-updated");
+  var when = null;
+  // Say the rows refresh themselves only where this script runs (a <noscript> note says otherwise).
+  var auto = document.getElementById("board-auto");
+  if (auto) { auto.hidden = false; }
   function refresh() {
     if (document.hidden) { return; }
     fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) {
         if (r.redirected || r.status === 401) { window.location.href = "/login"; return null; }
+        when = r.headers.get("X-Board-Updated");
         return r.ok ? r.text() : null;
       })
       .then(function (html) {
@@ -20,7 +25,8 @@
         tpl.innerHTML = "<table><tbody>" + html + "</tbody></table>";
         var fresh = tpl.content.querySelector("tbody");
         if (fresh) { body.replaceChildren.apply(body, Array.prototype.slice.call(fresh.childNodes)); }
-        if (stamp) { stamp.textContent = new Date().toLocaleTimeString("id-ID", { timeZone: "Asia/Jakarta", hour: "2-digit", minute: "2-digit" }) + " WIB"; }
+        // The server formats the time (one format everywhere); the browser's clock and locale play no part.
+        if (stamp && when) { stamp.textContent = when; }
       })
       .catch(function () { /* offline for a moment: try again next tick */ });
   }
