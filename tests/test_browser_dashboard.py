@@ -249,7 +249,7 @@ def test_admin_changes_a_role_and_resets_a_password(server: tuple[str, Seeded], 
     role_form.find_element(By.TAG_NAME, "button").click()
     _wait(driver, lambda d: "Peran analis diubah" in d.find_element(By.CLASS_NAME, "notice").text)
     row = driver.find_element(By.ID, "edit-analis").find_element(By.XPATH, "./ancestor::tr").text
-    assert "OPD" in row and "pdam" in row
+    assert "OPD" in row and "PDAM Tirta Agung OKI" in row  # the name, not the code
 
     edit = driver.find_element(By.ID, "edit-analis")
     edit.find_element(By.TAG_NAME, "summary").click()
