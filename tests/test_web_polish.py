@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from monitor.clock import format_wib
-from monitor.config import AppConfig
-from monitor.db import Database
-from monitor.models import AuditLog, User
+from monitor.kernel.clock import format_wib
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.store.models import AuditLog, User
 from monitor.web import flash
 from monitor.web.app import create_app
 from tests.web_support import NOW, Seeded, csrf_from, flash_after, login, make_clock, seed
