@@ -238,6 +238,28 @@ class TrackedQueriesConfig(_Strict):
         return value
 
 
+class LaporConfig(_Strict):
+    """The SP4N-LAPOR! bridge (``monitor/stages/lapor.py``): ticket exports from a folder, an upload or the CLI."""
+
+    source: str = Field("lapor", pattern=r"^[A-Za-z0-9_.-]+$")
+    """Name of the source the tickets are stored under (a ``sources`` row of kind ``lapor``)."""
+    folder: str | None = None
+    """Folder checked for new ``.csv`` / ``.xlsx`` exports every ``interval_seconds``; none: no folder job."""
+    interval_seconds: int = Field(900, ge=30)
+    ticket_url: str = "https://www.lapor.go.id/pengaduan/{tracking_id}"
+    """A ticket's public page; ``{tracking_id}`` is replaced (LAPOR!'s API documentation gives this form)."""
+    trust_tickets: bool = True
+    """The export is the regency's own LAPOR! inbox: every ticket is about OKI and a report to be
+    handled, whatever the classifier makes of its text (topic and place still come from the text)."""
+
+    @field_validator("ticket_url")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or "{tracking_id}" not in value:
+            raise ValueError("must be an http(s) address containing {tracking_id}")
+        return value
+
+
 class AppConfig(_Strict):
     region: str = "Kabupaten Ogan Komering Ilir"
     database_url: str = "sqlite:///var/oki-monitor.store.db"
@@ -253,6 +275,7 @@ class AppConfig(_Strict):
     privacy: PrivacyConfig = Field(default_factory=lambda: PrivacyConfig())
     web: WebConfig = Field(default_factory=lambda: WebConfig())
     tracked_queries: TrackedQueriesConfig = Field(default_factory=lambda: TrackedQueriesConfig())
+    lapor: LaporConfig = Field(default_factory=lambda: LaporConfig())
 
     @model_validator(mode="after")
     def _check_references(self) -> AppConfig:

@@ -9,6 +9,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from classifiers.labels import Labels
+from collectors.lapor import PLATFORM as LAPOR
 from monitor.domain.incident import is_response
 from monitor.kernel.config import AppConfig
 from monitor.kernel.metrics import observe_classify
@@ -66,6 +68,8 @@ def classify_new(
     labels = classifier.predict(texts)
     observe_classify(time.perf_counter() - started)
     labels = _incident_places(session, posts, texts, labels)
+    if config.lapor.trust_tickets:
+        labels = [_lapor_ticket(lab) if p.platform == LAPOR else lab for p, lab in zip(posts, labels, strict=True)]
     rows: list[dict[str, object]] = []
     kept_ids: list[int] = []
     filtered_ids: list[int] = []
@@ -113,6 +117,18 @@ def classify_new(
     kept = len(kept_ids)
     _add_scope_counts(session, counts)
     return len(posts), kept
+
+
+def _lapor_ticket(lab: Labels) -> Labels:
+    """A LAPOR! ticket from the regency's own inbox is about OKI and a report to handle (``lapor.trust_tickets``),
+    whatever the text says; its topic and place still come from the text."""
+    return replace(
+        lab,
+        relevant=True,
+        relevance_score=max(lab.relevance_score, 0.99),
+        is_complaint=True,
+        complaint_score=max(lab.complaint_score, 0.99),
+    )
 
 
 def _incident_places(session: Session, posts: Sequence[Any], texts: list[str], labels: list[Labels]) -> list[Labels]:
