@@ -4,7 +4,7 @@ Messages arrive through the channels the monitor already listens on: the Telegra
 poller or webhook (:mod:`alerts.channels.telegram`) and the WhatsApp Cloud API webhook
 (:mod:`alerts.channels.whatsapp`). Those only *accept* a message (parsed here by
 :func:`parse_telegram` / :func:`parse_whatsapp`, checked and queued in the ``laporan_inbox`` table
-by :mod:`monitor.intake`): no download, no OCR, so a webhook answers at once.
+by :mod:`monitor.stages.intake`): no download, no OCR, so a webhook answers at once.
 
 This collector then turns queued messages into posts, like any other source: its cursor is the
 last inbox row read, and it

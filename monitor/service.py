@@ -20,6 +20,8 @@ from monitor.kernel.sources import build_collector, source_states
 from monitor.stages.classify import Classifier
 from monitor.stages.collect import CollectReport, run_source
 from monitor.stages.ingest import Ingestor
+from monitor.stages.intake import attach as attach_inbox
+from monitor.stages.intake import send_replies
 from monitor.stages.pipeline import PipelineReport, run_pipeline
 from monitor.stages.retention import PurgeReport, purge
 from monitor.stages.scopes import scan_scopes
@@ -60,6 +62,7 @@ class MonitorService:
                 continue
             try:
                 self.collectors[state.config.name] = build_collector(state.config)
+                attach_inbox(self.collectors[state.config.name], self.db, self.config)
             except Exception as exc:  # a bad source must not stop the others
                 self.disabled[state.config.name] = f"gagal dibuat: {exc}"
                 log.error("source %s cannot start: %s", state.config.name, exc)
@@ -129,7 +132,12 @@ class MonitorService:
         report = run_pipeline(self.db, self.get_classifier(), self.config, self.clock.now(), alert_hook=evaluate)
         if report.alerts:
             self.deliver()
+        self.reply_reports()
         return report
+
+    def reply_reports(self) -> int:
+        """Answer forwarded reports whose issue (or "tidak terkait OKI") is now known."""
+        return send_replies(self.db, self.config, self.clock.now())
 
     def deliver(self) -> DeliveryReport:
         """Send what is due in the outbox."""
@@ -149,6 +157,7 @@ class MonitorService:
             check_source_health(session, self.config, now)
             evaluate(session, self.config, now)  # escalations and repeats are due by time, not by new posts
             scan_scopes(session, self.config, now)
+        self.reply_reports()  # retries of replies that failed, and reports that waited too long
 
     def track(self) -> TrackingReport:
         """Re-measure engagement of posts in open issues."""

@@ -228,7 +228,7 @@ def create(config: AppConfig) -> TelegramChannel:
 def handle_update(
     session: Session, config: AppConfig, update: dict[str, Any], now: datetime, api: TelegramClient | None = None
 ) -> bool:
-    """Apply one Update (a button press); return True when it was an acknowledgement or feedback.
+    """Apply one Update; return True when it was an acknowledgement, feedback, a note or a queued report.
 
     Telegram calls (answerCallbackQuery, editMessageReplyMarkup) are best effort: the
     acknowledgement is recorded even when they fail.
@@ -238,7 +238,15 @@ def handle_update(
     query = update.get("callback_query")
     if not isinstance(query, dict):
         message = update.get("message")
-        return isinstance(message, dict) and handle_reply(session, config, message, now, api)
+        if not isinstance(message, dict):
+            return False
+        if handle_reply(session, config, message, now, api):
+            return True
+        # Anything else sent to the bot in a private chat is a report ("Lapor ke monitor"): queued
+        # here, read and answered by later passes, so the poll never waits for a download or OCR.
+        from monitor.stages.intake import accept_telegram
+
+        return accept_telegram(session, config, message, now)
     data = str(query.get("data") or "")
     actor = _actor(query.get("from") or {})
     answer = "Perintah tidak dikenal"

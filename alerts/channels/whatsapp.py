@@ -44,6 +44,7 @@ from alerts.conversation import close_conversation, normalise_number, record_inb
 from alerts.render import FEEDBACK_LABELS
 from monitor.domain.response import DIPROSES, NOTE_PROMPTS, SELESAI, status_label
 from monitor.kernel.config import AppConfig, secret
+from monitor.stages.intake import accept_whatsapp
 from monitor.store.db import Database
 from monitor.store.models import Delivery, DeliveryAttempt, Issue
 
@@ -542,7 +543,9 @@ def handle_webhook(
     """Apply a webhook POST from Meta; return the HTTP status to answer (403 for a bad signature).
 
     Every inbound message opens (renews) the sender's 24-hour window; button presses acknowledge
-    or give feedback, answered with a short text (free-form is allowed: the user just wrote).
+    or give feedback, answered with a short text (free-form is allowed: the user just wrote). A text
+    that answers no status step, a photo or an image file is a report, queued for the intake
+    (:mod:`monitor.stages.intake`).
     """
     if not verify_signature(config, body, signature):
         return 403
@@ -568,11 +571,16 @@ def handle_webhook(
                     if payload:
                         answer = apply_button(session, config, payload, f"whatsapp:+{sender}", now)
                         replies.append((sender, answer, msg.get("id")))
-                    elif msg.get("type") == "text":
+                        continue
+                    if msg.get("type") == "text":
                         body_text = str((msg.get("text") or {}).get("body") or "")
                         noted = apply_note(session, config, sender, body_text, now)
                         if noted is not None:
                             replies.append((sender, noted, msg.get("id")))
+                            continue
+                    # Anything else is a report ("Lapor ke monitor"): queued now, read (media, OCR)
+                    # and answered by later passes, so Meta gets its 200 at once.
+                    accept_whatsapp(session, config, msg, sender, now)
                 for status in value.get("statuses") or []:
                     if (status or {}).get("status") == "failed":
                         _status_failure(session, config, status, now)

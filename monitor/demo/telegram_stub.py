@@ -106,6 +106,8 @@ class TelegramStub(LocalHTTPServer):
         self._next_update = 900000001
         self._next_message = 1
         self.messages: dict[tuple[str, int], dict[str, Any]] = {}
+        self.files: dict[str, bytes] = {}
+        """Uploaded files by ``file_id`` (served by getFile and ``/file/bot<token>/<file_path>``)."""
         self.lock = threading.Lock()
         stub = self
 
@@ -118,6 +120,14 @@ class TelegramStub(LocalHTTPServer):
                 return
 
             def do_GET(self) -> None:
+                if self.path.startswith("/file/bot"):
+                    status, data = stub._file(self.path)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 self._handle(b"")
 
             def do_POST(self) -> None:
@@ -230,6 +240,65 @@ class TelegramStub(LocalHTTPServer):
             self._next_update += 1
             return True
 
+    def user_sends(
+        self,
+        user_id: int,
+        *,
+        text: str | None = None,
+        photo: bytes | None = None,
+        document: tuple[bytes, str] | None = None,
+        username: str | None = "warga_oki",
+        declared_size: int | None = None,
+    ) -> int:
+        """A user writes to the bot in a private chat (text, a photo with ``text`` as caption, or an image
+        file given as (bytes, mime type)); returns the message id. ``declared_size`` overrides the
+        ``file_size`` Telegram reports."""
+        with self.lock:
+            message_id = 20_000_000 + self._next_update % 1_000_000
+            user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Warga"}
+            if username:
+                user["username"] = username
+            message: dict[str, Any] = {
+                "message_id": message_id,
+                "from": user,
+                "chat": {"id": user_id, "type": "private", "first_name": "Warga"},
+                "date": int(time.time()),
+            }
+            media = photo if photo is not None else (document[0] if document is not None else None)
+            if media is not None:
+                data = media
+                file_id = f"AgAC{self._next_update}"
+                self.files[file_id] = data
+                size = declared_size if declared_size is not None else len(data)
+                if photo is not None:
+                    message["photo"] = [
+                        {"file_id": file_id + "s", "file_unique_id": "s", "width": 90, "height": 160, "file_size": 1},
+                        {"file_id": file_id, "file_unique_id": "b", "width": 720, "height": 1280, "file_size": size},
+                    ]
+                elif document is not None:
+                    message["document"] = {
+                        "file_id": file_id,
+                        "file_unique_id": "d",
+                        "file_name": "tangkapan.png",
+                        "mime_type": document[1],
+                        "file_size": size,
+                    }
+                if text:
+                    message["caption"] = text
+            elif text is not None:
+                message["text"] = text
+            self._updates.append({"update_id": self._next_update, "message": message})
+            self._next_update += 1
+            return message_id
+
+    def _file(self, path: str) -> tuple[int, bytes]:
+        m = re.fullmatch(r"/file/bot([^/]+)/photos/(\w+)\.(?:jpg|png)", path)
+        with self.lock:
+            if not m or m.group(1) != self.token:
+                return 404, b""
+            data = self.files.get(m.group(2))
+        return (200, data) if data is not None else (404, b"")
+
     def press_ack_button(self, ack_token: str, **user: Any) -> bool:
         """Press "Tindak lanjuti" on the message carrying this alert's token."""
         return self.press_button(f"ack:{ack_token}", **user)
@@ -337,6 +406,19 @@ class TelegramStub(LocalHTTPServer):
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
             limit = int(p.get("limit") or 100)
             return 200, {"ok": True, "result": self._updates[:limit]}
+        if method == "getFile":
+            file_id = str(p.get("file_id") or "")
+            if file_id not in self.files:
+                return error(400, "Bad Request: invalid file_id")
+            return 200, {
+                "ok": True,
+                "result": {
+                    "file_id": file_id,
+                    "file_unique_id": "u" + file_id,
+                    "file_size": len(self.files[file_id]),
+                    "file_path": f"photos/{file_id}.jpg",
+                },
+            }
         if method == "answerCallbackQuery":
             if not p.get("callback_query_id"):
                 return error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")

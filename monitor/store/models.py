@@ -585,3 +585,42 @@ class LoginThrottleRow(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime]
+
+
+class LaporanInbox(Base):
+    """A message forwarded to the monitor ("Lapor ke monitor"), from acceptance to the reply.
+
+    Accepted by the Telegram poller/webhook or the WhatsApp webhook (``monitor.stages.intake.accept``),
+    read into a post of source ``laporan`` by its collector (``collectors.laporan``; the post's
+    external id is ``<channel>-<id>``), answered by the reply pass once the post is classified and
+    grouped. ``status``: ``baru`` (waiting for the collector), ``disimpan`` (a post exists),
+    ``ditolak`` (refused at acceptance: allow-list, rate limit, size, kind), ``gagal`` (nothing
+    readable). ``reply_status``: ``menunggu``, ``terkirim``, ``gagal`` (given up), ``tidak_perlu``.
+    ``reply_to`` (chat id or number) is cleared once the reply is sent or given up (UU PDP).
+    """
+
+    __tablename__ = "laporan_inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_key", name="uq_laporan_inbox_message"),
+        Index("ix_laporan_inbox_sender", "sender_key", "received_at"),
+        Index("ix_laporan_inbox_reply", "reply_status", "reply_next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    message_key: Mapped[str] = mapped_column(String(200))
+    """The channel's own message identity (``tg:<chat>:<message_id>``, ``wa:<wamid>``): redelivery is ignored."""
+    sender_key: Mapped[str | None] = mapped_column(String(100))
+    """The forwarder, pseudonymised like post authors (rate limit per sender)."""
+    reply_to: Mapped[str | None] = mapped_column(String(100))
+    reply_ref: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="baru")
+    reason: Mapped[str | None] = mapped_column(Text)
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="SET NULL"))
+    reply_status: Mapped[str] = mapped_column(String(20), default="menunggu")
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    reply_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reply_next_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
