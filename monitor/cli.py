@@ -30,8 +30,10 @@ log = logging.getLogger("oki-monitor")
 class Context:
     """What a command needs, built lazily so `--help` and `detect` never touch config or DB."""
 
-    def __init__(self, config_path: Path, clock: Clock | None = None) -> None:
-        self.config_path = config_path
+    def __init__(self, config_path: Path | None = None, clock: Clock | None = None) -> None:
+        # Without --config the demo may fall back to the packaged config; a named file must exist.
+        self.config_given = config_path is not None
+        self.config_path = config_path or DEFAULT_CONFIG
         self.clock: Clock = clock or SystemClock()
         self._db: Database | None = None
 
@@ -88,7 +90,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         description="OKI Viral Monitor: hears public-service complaints early and warns the right agency.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: ./config.yaml)")
+    parser.add_argument("--config", type=Path, default=None, help="config file (default: ./config.yaml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     by_name: dict[str, ModuleType] = {}

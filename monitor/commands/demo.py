@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from monitor.cli import Context
@@ -26,12 +27,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     import logging
 
+    from monitor.config import packaged_config_file
     from monitor.demo.runner import WorkdirRefused, run_demo
 
     if not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # the report says what happened; -v shows each job
+    with ExitStack() as stack:
+        if not ctx.config_given and not ctx.config_path.exists():
+            # An installed package run from any folder: the scenario is OKI's, so is the shipped config.
+            ctx.config_path = stack.enter_context(packaged_config_file())
+            print(
+                "config.yaml tidak ada di folder ini: demo memakai konfigurasi bawaan OKI "
+                "(salinan untuk diubah: oki-monitor init).",
+                file=sys.stderr,
+            )
+        config = ctx.config
     try:
-        result = run_demo(ctx.config, args.workdir)
+        result = run_demo(config, args.workdir)
     except WorkdirRefused as exc:
         print(f"Demo tidak dijalankan: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,21 @@ from monitor.kernel import redact
 
 DATABASE_ENV = "OKI_MONITOR_DATABASE_URL"
 DEFAULT_CONFIG = Path("config.yaml")
+PACKAGED_CONFIG = resources.files("monitor") / "defaults" / "config.yaml"
+"""OKI's default config.yaml as shipped inside the package (in a checkout: the top-level config.yaml,
+which ``monitor/defaults/config.yaml`` links to), so an installed package has it in any folder."""
 
 
-__all__ = ["TOPICS", "AppConfig", "ConfigError", "load_config", "parse_config", "secret"]
+__all__ = [
+    "TOPICS",
+    "AppConfig",
+    "ConfigError",
+    "load_config",
+    "packaged_config_file",
+    "packaged_config_text",
+    "parse_config",
+    "secret",
+]
 
 
 class ConfigError(Exception):
@@ -363,7 +377,10 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> AppConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found; pass --config FILE or run from the project folder") from None
+        raise ConfigError(
+            f"{path}: file not found; pass --config FILE, run from the project folder "
+            "or write a starter config with `oki-monitor init`"
+        ) from None
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise ConfigError(
@@ -381,6 +398,18 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> AppConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     return parse_config(data, path)
+
+
+def packaged_config_text() -> str:
+    """The text of the config.yaml shipped with the package: OKI's default, with its comments."""
+    return PACKAGED_CONFIG.read_text(encoding="utf-8")
+
+
+@contextmanager
+def packaged_config_file() -> Iterator[Path]:
+    """A real file holding the packaged config.yaml (a temporary copy only if the package is zipped)."""
+    with resources.as_file(PACKAGED_CONFIG) as path:
+        yield path
 
 
 def secret(env_name: str | None) -> str | None:
