@@ -17,6 +17,7 @@ Public interface (other stages code against it): :class:`TextClassifier`,
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -25,7 +26,8 @@ import platform
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
@@ -846,10 +848,35 @@ def load_classifier(path: Path | None = None) -> TextClassifier:
                 log.info("model %s is stale; retraining from the bundled corpus", target)
         elif not auto:
             raise FileNotFoundError(f"No model file at {target}. Run `oki-monitor train --output {target}` first.")
-    _retrain(target)
+    with _training_lock(target):
+        ready = _trained_meanwhile(target, auto)
+        if ready is None:
+            _retrain(target)
     with _LOCK:
         cached = _CACHE.get(target)
         if cached is None:
-            _metadata, cached = _read(target)
+            cached = ready or _read(target)[1]
             _CACHE[target] = cached
         return cached
+
+
+@contextmanager
+def _training_lock(target: Path) -> Iterator[None]:
+    """Hold ``<model>.lock``: one trainer per model file across processes and threads.
+
+    Test workers, dashboard workers and the scheduler may all find the same model missing at
+    once; one trains (a few hundred MB, tens of seconds of CPU), the others wait and load it.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.with_name(target.name + ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file is closed, also if this process dies
+        yield
+
+
+def _trained_meanwhile(target: Path, auto: bool) -> TextClassifier | None:
+    """The model another process wrote while this one waited for the training lock, if it will do."""
+    try:
+        metadata, classifier = _read(target)
+    except Exception:  # still missing, old or unreadable: ours to train
+        return None
+    return classifier if not auto or _is_current(metadata) else None

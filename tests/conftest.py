@@ -12,12 +12,16 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
+
+if TYPE_CHECKING:  # the demo's imports are heavy; only the fixture below needs them
+    from tests.demo_run import DemoRun
 
 ROOT = Path(__file__).resolve().parent.parent
 # One trained classifier for the whole run (and its subprocesses), not one per temporary folder.
@@ -105,3 +109,11 @@ def config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AppConfig:
     monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
     monkeypatch.delenv("OKI_MONITOR_DATABASE_URL", raising=False)
     return load_config(ROOT / "config.yaml")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The offline demo, run once per session (``tests/demo_run.py``); mark readers with ``xdist_group(GROUP)``."""
+    from tests.demo_run import run_shared_demo
+
+    return run_shared_demo(tmp_path_factory.mktemp("demo-cwd"))

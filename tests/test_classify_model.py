@@ -11,6 +11,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -172,6 +173,44 @@ def test_old_format_model_at_default_location_is_retrained_not_unpickled(
     with pytest.raises(RuntimeError, match="oki-monitor train"):
         load_classifier(garbage)
     assert garbage.read_text(encoding="utf-8") == "bukan model"
+
+
+def test_loaders_that_find_the_model_missing_at_once_train_it_once(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two test workers (or dashboard workers) starting on a fresh checkout: one trains, the other waits."""
+    import threading
+    import time
+
+    monkeypatch.setenv("OKI_MONITOR_MODEL_DIR", str(tmp_path))
+    target = (tmp_path / "classifier.joblib").resolve()
+    model_module._CACHE.pop(target, None)
+    trained: list[Path] = []
+    both_checked = threading.Barrier(2)
+
+    def slow_retrain(out: Path) -> None:
+        trained.append(out)
+        time.sleep(0.5)  # the other loader reaches the lock meanwhile
+        shutil.copyfile(model_dir / "classifier.joblib", out)
+
+    real_lock = model_module._training_lock
+
+    def lock_after_both_checked(path: Path) -> AbstractContextManager[None]:
+        both_checked.wait(timeout=10)  # both saw no model before either trains
+        return real_lock(path)
+
+    monkeypatch.setattr(model_module, "_retrain", slow_retrain)
+    monkeypatch.setattr(model_module, "_training_lock", lock_after_both_checked)
+    loaded: list[TextClassifier] = []
+    threads = [threading.Thread(target=lambda: loaded.append(load_classifier())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert trained == [target]
+    assert len(loaded) == 2 and loaded[0] is loaded[1]
+    assert loaded[0].predict(ROAD_POSTS)[0].kecamatan == "Cengal"
+    model_module._CACHE.pop(target, None)
 
 
 def test_stale_default_model_is_retrained_in_a_child_process(clf: TextClassifier, tmp_path: Path) -> None:

@@ -7,25 +7,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.demo.runner import DemoResult, run_demo
-from monitor.kernel.config import AppConfig
+from monitor.demo.runner import DemoResult
 from monitor.store.models import Alert, Issue, Source
+from tests.demo_run import GROUP, SECRETS, DemoRun
+
+pytestmark = pytest.mark.xdist_group(GROUP)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    from monitor.kernel.config import load_config
-
-    root = Path(__file__).resolve().parent.parent
-    mp = pytest.MonkeyPatch()
-    mp.setenv("OKI_MONITOR_AUTHOR_KEY", "demo-test-key-0123456789")
-    cwd = tmp_path_factory.mktemp("demo-cwd")
-    mp.chdir(cwd)
-    try:
-        cfg: AppConfig = load_config(root / "config.yaml")
-        return run_demo(cfg, cwd / "var" / "demo")  # absolute: `oki-monitor brief` reads the database later
-    finally:
-        mp.undo()
+def demo(demo_run: DemoRun) -> DemoResult:
+    """The session's one demo run (``tests/demo_run.py``)."""
+    return demo_run.result
 
 
 def test_road_issue_is_alerted_to_pupr_before_the_peak(demo: DemoResult) -> None:
@@ -147,7 +139,7 @@ def test_brief_on_the_demo_database_names_its_agencies_and_viral_issue(demo: Dem
     env = {
         **os.environ,
         "OKI_MONITOR_DATABASE_URL": demo.config.database_url,
-        "OKI_MONITOR_AUTHOR_KEY": "demo-test-key-0123456789",
+        "OKI_MONITOR_AUTHOR_KEY": SECRETS["OKI_MONITOR_AUTHOR_KEY"],  # the key the demo ran with
         "PYTHONPATH": str(root),
     }
     week = "2026-11-03"  # the scenario's Tuesday: the week of 2 to 8 November

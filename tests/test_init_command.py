@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.config import load_config, packaged_config_text
+from monitor.kernel.config import load_config, packaged_config_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,7 +29,9 @@ _NOT_SOURCE = shutil.ignore_patterns(
 )
 
 
-def _run(cmd: list[str | Path], cwd: Path, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str | Path], cwd: Path, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -42,11 +44,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     src = work / "src"
     shutil.copytree(ROOT, src, symlinks=True, ignore=_NOT_SOURCE)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "OKI_MONITOR_DATABASE_URL")}
-    built = _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", "dist", src],
-        work,
-        env,
-    )
+    pip = [sys.executable, "-m", "pip"]
+    built = _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", "dist", src], work, env)
     assert built.returncode == 0, built.stderr
     (wheel,) = (work / "dist").glob("oki_viral_monitor-*.whl")
 
@@ -56,7 +55,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     site = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work, env).stdout.strip()
     here = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(site, "dev-dependencies.pth").write_text("\n".join(sorted(here)) + "\n", encoding="utf-8")
-    done = _run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", wheel], work, env)
+    done = _run([*pip, "--python", python, "install", "-q", "--no-deps", "--no-index", wheel], work, env)
     assert done.returncode == 0, done.stderr
     return target / "bin", env
 

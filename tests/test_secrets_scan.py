@@ -10,7 +10,6 @@ as a buggy or hostile API might.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import logging
@@ -32,26 +31,16 @@ from sqlalchemy import select
 
 from collectors.base import FetchResult, RawItem
 from monitor.kernel.clock import SimulatedClock
-from monitor.kernel.config import AppConfig, SourceConfig, load_config, secret
+from monitor.kernel.config import AppConfig, SourceConfig, secret
 from monitor.kernel.redact import setup_logging
 from monitor.service import MonitorService
 from monitor.store.db import Database
 from monitor.store.models import Base
+from tests.demo_run import GROUP, SECRETS, DemoRun
 from tests.test_outage_db import FixedClassifier
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
-
-SECRETS = {
-    "OKI_MONITOR_TELEGRAM_TOKEN": "7234567890:AAHfakeTelegramBotTokenZZq81",
-    "OKI_TEST_SMTP_PASSWORD": "smtp-Pa55w0rd-fake-91c2",
-    "X_BEARER_TOKEN": "AAAAAAAAAAAAAAAAAAAAAFakeXBearerToken77d1",
-    "YOUTUBE_API_KEY": "AIzaFakeYoutubeKey0000000000000000000xyz",
-    "OKI_MONITOR_AUTHOR_KEY": "author-key-fake-5e1f0c77a9",
-    "OKI_MONITOR_SECRET_KEY": "web-secret-fake-0b7ad2e4c1",
-    "OKI_MONITOR_INGEST_TOKEN": "ingest-token-fake-4411aa",
-    "OKI_TEST_FEED_KEY": "feedkey-fake-c0ffee1234",
-}
 
 
 class LeakyApi(BaseHTTPRequestHandler):
@@ -271,28 +260,17 @@ def test_cli_collect_with_rejected_token_leaks_nothing(tmp_path: Path, leaky_api
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    importlib.util.find_spec("monitor.demo.replay_server") is None,
-    reason="monitor.demo.replay_server not importable yet: the full offline demo cannot run",
-)
-def test_full_demo_leaks_no_secret(
-    tmp_path: Path,
-    config: AppConfig,
-    fake_secrets: dict[str, str],
-    debug_logging: None,
-    capfd: pytest.CaptureFixture[str],
-) -> None:
-    from monitor.demo.runner import DEMO_TOKEN, run_demo
+@pytest.mark.xdist_group(GROUP)
+def test_full_demo_leaks_no_secret(demo_run: DemoRun) -> None:
+    """The session's one demo run (``tests/demo_run.py``) ran with these secrets set and logging at DEBUG."""
+    from monitor.demo.runner import DEMO_TOKEN
 
-    base = load_config(ROOT / "config.yaml")
-    result = run_demo(base, tmp_path / "demo", speak=False)
-    print("\n".join(result.lines))
-    out, err = capfd.readouterr()
-    everything = f"{out}\n{err}\n{LOG_BUFFER.getvalue()}"
-    values = {**fake_secrets, "demo telegram token": DEMO_TOKEN}
+    result = demo_run.result
+    values = {**SECRETS, "demo telegram token": DEMO_TOKEN}
     assert result.posts_stored > 0
-    assert not leaks(everything, values), leaks(everything, values)
+    assert "Laporan demo" in demo_run.output and "httpx" in demo_run.output, "the scan saw no report or request log"
+    assert not leaks(demo_run.output, values), leaks(demo_run.output, values)
     assert not leaks(database_text(result.db), values), leaks(database_text(result.db), values)
-    for path in (tmp_path / "demo").rglob("*"):
+    for path in demo_run.workdir.rglob("*"):
         if path.is_file() and path.suffix != ".db":
             assert not leaks(path.read_text(errors="replace"), values), path

@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     import logging
 
-    from monitor.config import packaged_config_file
     from monitor.demo.runner import WorkdirRefused, run_demo
+    from monitor.kernel.config import packaged_config_file
 
     if not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # the report says what happened; -v shows each job

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.cli import Context
-from monitor.config import DEFAULT_CONFIG, packaged_config_text
+from monitor.kernel.config import DEFAULT_CONFIG, packaged_config_text
 
 NAME = "init"
 HELP = "tulis config.yaml awal (bawaan OKI, berkomentar) untuk disesuaikan"

@@ -1,0 +1,117 @@
+"""The offline demo, run once per test session and read by every test that needs it.
+
+The run is the secret scan's (``test_secrets_scan``): fake secrets are in the environment and
+registered with the redactor, logging is at DEBUG (httpx and httpcore included, which log request
+URLs), and everything written to stdout and stderr, at the file-descriptor level too, is kept.
+The demo's own tests (``test_demo``) read the same result, so the two-minute demo runs once.
+Under pytest-xdist the tests reading it share the ``xdist_group`` :data:`GROUP`, so one worker runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from monitor.demo.runner import DemoResult, run_demo
+from monitor.kernel.config import load_config, secret
+from monitor.kernel.redact import setup_logging
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP = "demo"
+"""The ``xdist_group`` of every test that reads the shared demo run."""
+
+SECRETS = {
+    "OKI_MONITOR_TELEGRAM_TOKEN": "7234567890:AAHfakeTelegramBotTokenZZq81",
+    "OKI_TEST_SMTP_PASSWORD": "smtp-Pa55w0rd-fake-91c2",
+    "X_BEARER_TOKEN": "AAAAAAAAAAAAAAAAAAAAAFakeXBearerToken77d1",
+    "YOUTUBE_API_KEY": "AIzaFakeYoutubeKey0000000000000000000xyz",
+    "OKI_MONITOR_AUTHOR_KEY": "author-key-fake-5e1f0c77a9",
+    "OKI_MONITOR_SECRET_KEY": "web-secret-fake-0b7ad2e4c1",
+    "OKI_MONITOR_INGEST_TOKEN": "ingest-token-fake-4411aa",
+    "OKI_TEST_FEED_KEY": "feedkey-fake-c0ffee1234",
+}
+"""Fake secrets: set (and registered with the redactor) wherever the secret scan looks for leaks."""
+
+_CHATTY = ("httpx", "httpcore", "apscheduler")
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One demo run and everything it wrote."""
+
+    result: DemoResult
+    output: str
+    """stdout, stderr and every log record at DEBUG while the demo ran, then the report lines."""
+    workdir: Path
+    """The demo's working folder (its database and whatever else it wrote)."""
+
+
+@contextlib.contextmanager
+def _captured_output() -> Iterator[io.StringIO]:
+    """Everything written to stdout and stderr, by Python or by anything writing to fds 1 and 2."""
+    text = io.StringIO()
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = {fd: os.dup(fd) for fd in (1, 2)}
+        try:
+            for fd in saved:
+                os.dup2(sink.fileno(), fd)
+            stream = io.TextIOWrapper(os.fdopen(os.dup(sink.fileno()), "wb"), encoding="utf-8", write_through=True)
+            with stream, contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+                yield text
+        finally:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            sink.seek(0)
+            text.write(sink.read().decode("utf-8", errors="replace"))
+
+
+@contextlib.contextmanager
+def _debug_logging(buffer: io.StringIO) -> Iterator[None]:
+    """The program's own logging set-up turned all the way up (an operator chasing a bug), into ``buffer``."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging(logging.DEBUG)
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(buffer)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        for name in _CHATTY:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+def run_shared_demo(folder: Path) -> DemoRun:
+    """Run the demo in ``folder`` (its working directory) with the fake secrets set, keeping what it wrote."""
+    mp = pytest.MonkeyPatch()
+    logged = io.StringIO()
+    try:
+        for name, value in SECRETS.items():
+            mp.setenv(name, value)
+            secret(name)  # what config loading does for every secret it reads
+        mp.delenv("OKI_MONITOR_DATABASE_URL", raising=False)
+        mp.chdir(folder)
+        base = load_config(ROOT / "config.yaml")
+        workdir = folder / "var" / "demo"  # absolute: `oki-monitor brief` reads the database later
+        with _captured_output() as written, _debug_logging(logged):
+            result = run_demo(base, workdir, speak=False)
+            print("\n".join(result.lines))
+    finally:
+        mp.undo()
+    return DemoRun(result=result, output=f"{written.getvalue()}\n{logged.getvalue()}", workdir=workdir)
