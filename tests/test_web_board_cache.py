@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -33,9 +34,19 @@ def test_board_partial_answers_304_until_the_data_changes(env: tuple[TestClient,
     assert first.status_code == 200 and etag and "no-store" not in first.headers["cache-control"]
     again = client.get("/partials/board", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
-    # A pipeline write (a new signal for the sparkline) is seen without telling the web process.
+    # A pipeline write (a new assessment, its reasons on the row) is seen without telling the web process.
     with db.session() as session:
-        session.add(Signal(issue_id=s.rising_id, at=NOW, stage="naik", score=0.9, mentions=500, engagement=1.0))
+        session.add(
+            Signal(
+                issue_id=s.rising_id,
+                at=NOW,
+                stage="naik",
+                score=0.9,
+                mentions=500,
+                engagement=1.0,
+                reasons=["lonjakan terdeteksi"],
+            )
+        )
     changed = client.get("/partials/board", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
 
@@ -105,7 +116,7 @@ def test_database_trend_sums_equal_python_sums(db: Database, bucket: str, dimens
                 assert "pdam" not in got and "air_bersih" not in got
 
 
-def test_issue_page_shows_a_page_of_posts_then_all_on_request(env: tuple[TestClient, Seeded, Database]) -> None:
+def test_issue_page_shows_its_posts_page_by_page(env: tuple[TestClient, Seeded, Database]) -> None:
     from monitor.store.models import IssuePost, Post
 
     client, s, db = env
@@ -122,6 +133,14 @@ def test_issue_page_shows_a_page_of_posts_then_all_on_request(env: tuple[TestCli
     page = client.get(f"/issues/{s.quiet_id}").text
     shown = routes_pages.PAGE_POSTS
     assert 0 < shown < 61
-    assert page.count('class="post"') == shown and 'id="posts-more"' in page and "dari 61 unggahan" in page
-    full = client.get(f"/issues/{s.quiet_id}?semua=1").text
-    assert full.count('class="post"') == 61 and 'id="posts-more"' not in full
+    assert page.count('class="post"') == shown and f"Unggahan 1–{shown} dari 61" in page
+    assert "Halaman 1 dari 3" in page and f'href="/issues/{s.quiet_id}?hal=2#bukti"' in page
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        html = client.get(f"/issues/{s.quiet_id}?hal={number}").text
+        seen += re.findall(r'<li class="post" id="post-(\d+)"', html)
+        if number == 3:
+            assert html.count('class="post"') == 61 - 2 * shown and f"Unggahan {2 * shown + 1}–61 dari 61" in html
+            assert "Berikutnya" not in html and "Sebelumnya" in html
+    assert len(seen) == len(set(seen)) == 61  # every post once, on exactly one page
+    assert client.get(f"/issues/{s.quiet_id}?hal=0").status_code == 422

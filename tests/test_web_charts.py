@@ -41,14 +41,14 @@ def test_sparkline_starts_at_zero_so_one_post_is_not_a_surge() -> None:
     assert max(y for _, y in surge) == pytest.approx(height - 2)  # zero sits on the baseline
 
 
-def test_line_chart_keeps_legend_below_the_x_labels_and_marks_few_points() -> None:
+def test_line_chart_legend_is_a_list_under_the_drawing_and_few_points_are_marked() -> None:
     names = [f"topik {i}" for i in range(8)]
     chart = svg.line_chart(["a", "b"], [svg.Series(n, [float(i), 2.0]) for i, n in enumerate(names)], height=220)
-    label_y = max(float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)"[^>]*class="tick">[ab]<', chart))
-    legend_y = [float(y) for y in re.findall(r'y="([\d.]+)" class="legend"', chart)]
-    assert len(legend_y) == 8 and min(legend_y) > label_y + 6
-    assert max(legend_y) <= 220
-    assert chart.count("<circle") == 16  # two points per series, each marked
+    drawing, legend = chart.split('<ul class="chart-legend">', 1)
+    # The key is HTML after the drawing (it wraps, and keeps the page's text size on a phone).
+    assert drawing.endswith("</svg>") and [n for n in names if n in legend] == names
+    assert not re.search(r"<text[^>]*>topik", drawing)
+    assert drawing.count("<circle") == 16  # two points per series, each marked
     single = svg.line_chart(["02/11/26"], [svg.Series("x", [217.0])])
     assert single.count("<circle") == 1 and ">250<" in single  # round axis top above the value
 
@@ -92,9 +92,61 @@ def test_line_chart_leaves_a_gap_for_missing_values_instead_of_a_zero() -> None:
     assert "<circle" not in few and "<polyline" not in few
 
 
-def test_line_chart_legend_entries_do_not_overlap() -> None:
-    names = ["Median jam sampai diterima", "Median jam sampai selesai", "x"]
-    chart = svg.line_chart(["a", "b"], [svg.Series(n, [1.0, 2.0]) for n in names])
-    entries = [(float(x), float(y)) for x, y in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="legend"', chart)]
-    for (x1, y1), (x2, y2), name in zip(entries, entries[1:], names, strict=False):
-        assert y2 != y1 or x2 >= x1 + 6 * len(name)  # the next entry starts after this one's text, or on a new row
+def _ys(chart: str) -> list[float]:
+    return [float(p.split(",")[1]) for run in re.findall(r'<polyline points="([^"]+)"', chart) for p in run.split()]
+
+
+def test_line_chart_never_draws_below_zero() -> None:
+    chart = svg.line_chart([str(i) for i in range(50)], [svg.Series("x", [(-1.0) ** i * 3 for i in range(50)])])
+    base = float(re.search(r'<line x1="[\d.]+" y1="([\d.]+)"', chart).group(1))  # type: ignore[union-attr]
+    assert max(_ys(chart)) == pytest.approx(base)  # the negative values sit on the axis, not under it
+    spark = svg.sparkline([0, -4, 2, 0], height=28)
+    assert max(y for _, y in _points(spark)) == pytest.approx(26.0)
+
+
+def test_hour_axis_ticks_fall_on_round_wib_hours() -> None:
+    start = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # 17:00 WIB
+    full, ticks = svg.hour_axis(start, 24)
+    assert full[0] == "28 Nov 2026 17:00 WIB" and full[-1] == "29 Nov 2026 16:00 WIB"
+    texts = [t for _, t in ticks]
+    assert 2 <= len(ticks) <= 6 and "29 Nov" in texts  # midnight WIB is written as the date
+    assert all(t == "29 Nov" or t.endswith(":00") for t in texts)
+    assert all(int(t[:2]) % 6 == 0 for t in texts if t.endswith(":00"))  # every 6 hours for a day
+    _full, long_ticks = svg.hour_axis(start, 14 * 24)
+    assert 2 <= len(long_ticks) <= 6 and all(":" not in t for _, t in long_ticks)  # two weeks: dates only
+
+
+def test_line_chart_shows_ticks_markers_and_values_on_hover() -> None:
+    labels = [f"jam {i}" for i in range(48)]
+    ticks = [(0, "00:00"), (12, "12:00"), (24, "1 Des"), (36, "12:00")]
+    marker = svg.Marker(30.5, "alert", "Peringatan pertama ke Dinas PUPR OKI")
+    chart = svg.line_chart(
+        labels, [svg.Series("Unggahan per jam", [float(i % 7) for i in range(48)])], ticks=ticks, markers=[marker]
+    )
+    assert [t for t in re.findall(r'class="tick(?: minor)?">([^<]+)<', chart) if t in dict(ticks).values()] == [
+        "00:00",
+        "12:00",
+        "1 Des",
+        "12:00",
+    ]
+    assert chart.count('class="tick minor"') == 2  # every other tick hides on a phone
+    assert "<title>Peringatan pertama ke Dinas PUPR OKI</title>" in chart and "P = peringatan" not in chart
+    assert '<b class="key-mark" data-kind="alert">P</b> peringatan' in chart
+    hover = re.findall(r'<rect [^>]*class="hit"><title>([^<]+)</title>', chart)
+    assert len(hover) == 48 and hover[9] == "jam 9: Unggahan per jam 2"
+    many = svg.line_chart([str(i) for i in range(336)], [svg.Series("x", [1.0] * 336)])
+    assert many.count('class="hit"') <= svg.HOVER_TARGETS  # a long series groups neighbouring hours
+
+
+def test_data_table_lists_values_and_skips_quiet_hours() -> None:
+    table = svg.data_table(
+        "unggahan per jam",
+        "Jam",
+        ["a", "b", "<c>"],
+        [svg.Series("n", [0.0, 3.0, 1.5])],
+        skip_zero=True,
+        markers=[svg.Marker(2.2, "ack", "Diterima oleh kominfo")],
+    )
+    assert '<th scope="row">a</th>' not in table and '<th scope="row">b</th><td class="num">3</td>' in table
+    assert '<th scope="row">&lt;c&gt;</th><td class="num">1,5</td><td>Diterima oleh kominfo</td>' in table
+    assert table.startswith('<details class="chart-data">')

@@ -145,7 +145,7 @@ def test_api_map_counts_match_the_board(env: tuple[TestClient, Seeded, Database]
     assert len(props) == 18
     with db.session() as s:
         everyone = Principal(user_id=0, username="t", role="analyst", agency_code=None)
-        board = queries.board(s, everyone, NOW)
+        board = queries.board(s, everyone, NOW).rows
     on_board: dict[str, int] = {}
     for row in board:
         on_board[row.issue.kecamatan] = on_board.get(row.issue.kecamatan, 0) + 1

@@ -85,7 +85,7 @@ def test_issue_page_shows_chart_alerts_and_is_audited(env: tuple[TestClient, See
     assert "Garis dasar" in html and 'class="chart"' in html
     # Engagement (thousands) and the 0-100 score get a chart each: on one axis the score was a flat line.
     assert html.count('class="chart"') == 3 and "Skor dari waktu ke waktu" in html
-    assert "pupr@okikab.example" in html and "sent" in html
+    assert "pupr@okikab.example" in html and "<td>Terkirim</td>" in html and ">sent<" not in html
     client.app.state.web.audit_writer.flush()  # type: ignore[attr-defined]  # views are written in batches
     with db.session() as session:
         views = list(session.scalars(select(AuditLog).where(AuditLog.action == "view_issue")))

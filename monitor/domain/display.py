@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -80,3 +80,108 @@ def rate_limit_text(state: Mapping[str, Any] | None) -> str:
                 value = format_wib(datetime.fromisoformat(value))
         parts.append(f"{key}={value}")
     return " ".join(parts)
+
+
+ALERT_KIND_LABELS: dict[str, str] = {
+    "first": "Peringatan pertama",
+    "crisis": "Peringatan krisis",
+    "update": "Pembaruan",
+    "repeat": "Pengingat",
+    "escalation": "Eskalasi",
+    "regression": "Muncul lagi",
+    "group": "Ringkasan isu",
+    "digest": "Ringkasan harian",
+    "source_health": "Sumber data diam",
+    "delivery_failed": "Pengiriman gagal",
+    "info": "Untuk diketahui",
+}
+DELIVERY_STATUS_LABELS: dict[str, str] = {
+    "pending": "Menunggu dikirim",
+    "sent": "Terkirim",
+    "failed": "Gagal, akan dicoba lagi",
+    "dead": "Gagal permanen",
+}
+CHANNEL_LABELS: dict[str, str] = {
+    "email": "E-mail",
+    "telegram": "Telegram",
+    "whatsapp": "WhatsApp",
+    "webhook": "Webhook",
+    "dashboard": "dasbor",
+    "api": "API",
+    "sistem": "sistem",
+}
+
+
+def alert_kind_label(kind: str | None) -> str:
+    """``first`` → "Peringatan pertama" (an unknown kind is shown as "Peringatan", never as its code)."""
+    return ALERT_KIND_LABELS.get(kind or "", "Peringatan")
+
+
+def delivery_status_label(status: str | None) -> str:
+    """``sent`` → "Terkirim"."""
+    return DELIVERY_STATUS_LABELS.get(status or "", "Tidak diketahui")
+
+
+def channel_label(channel: str | None) -> str:
+    """``telegram`` → "Telegram"; also the channels of an agency's answer (``dashboard`` → "dasbor")."""
+    return CHANNEL_LABELS.get(channel or "", channel or "-")
+
+
+def receiver_label(receiver: str | None, agency_name: Callable[[str | None], str]) -> str:
+    """Who an alert went to, by name: ``agency:pupr`` → the agency's name; a configured receiver by its
+    name with a capital (``humas`` → "Humas")."""
+    if not receiver:
+        return "-"
+    if receiver.startswith("agency:"):
+        return agency_name(receiver.removeprefix("agency:"))
+    return receiver[:1].upper() + receiver[1:]
+
+
+def recipient_label(channel: str | None, recipient: str | None, receiver_name: str) -> str:
+    """Where a delivery went: an e-mail address as it is; a chat id, phone number or webhook URL by its owner.
+
+    Chat ids and numbers mean nothing to a reader (and a number is personal data): "chat Telegram
+    Dinas PUPR OKI" says the same.
+    """
+    if channel == "email" and recipient:
+        return recipient
+    return f"{channel_label(channel)} {receiver_name}"
+
+
+_REASON_ORDER: dict[str, tuple[str, ...]] = {
+    "viral": ("sudah melewati", "laju", "diberitakan", "keterlibatan"),
+    "naik": ("laju", "lonjakan", "tumbuh", "peluang viral", "diberitakan"),
+    "baru": ("masih sedikit", "laju", "peluang viral"),
+    "mereda": ("laju menurun", "laju"),
+}
+_REASON_SHORT = {"sudah melewati": "sudah melewati ambang viral"}
+
+
+def stage_sentence(stage: str | None, reasons: Sequence[str]) -> str:
+    """One short sentence on why an issue is at its stage, from its latest assessment's reasons.
+
+    ``naik`` with reasons ["laju 5 unggahan/jam, 3x di atas garis dasar", "tumbuh 40% per jam", ...] →
+    "Naik karena laju 5 unggahan/jam, 3x di atas garis dasar dan tumbuh 40% per jam." Two reasons at most,
+    the most telling for that stage first; the full list is on the issue page.
+    """
+    name = stage_label(stage)
+    picked: list[str] = []
+    for prefix in _REASON_ORDER.get(stage or "", ("laju",)):
+        for reason in reasons:
+            if reason.startswith(prefix) and reason not in picked:
+                picked.append(reason)
+                break
+        if len(picked) == 2:
+            break
+    if not picked:
+        return f"{name}: belum ada penilaian." if not reasons else f"{name} karena {reasons[0]}."
+    shown = [_REASON_SHORT.get(next((p for p in _REASON_SHORT if r.startswith(p)), ""), r) for r in picked]
+    return f"{name} karena {' dan '.join(shown)}."
+
+
+def sentence(text: str) -> str:
+    """A reason phrase as a sentence: capital first letter, a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -57,6 +57,8 @@ def to_wib(when: datetime) -> datetime:
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+MONTHS = _MONTHS
+"""Short month names as :func:`format_wib` writes them (chart ticks use them too)."""
 
 
 def format_wib(when: datetime | None, with_date: bool = True) -> str:

@@ -47,7 +47,7 @@ from monitor.kernel.clock import Clock, format_wib, to_wib
 from monitor.kernel.config import TOPICS, AppConfig, secret
 from monitor.store.db import Database
 from monitor.store.models import AuditLog, User
-from monitor.web import flash, queries, svg
+from monitor.web import flash, queries, svg, timeline
 from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
     ROLE_LABELS,
@@ -120,7 +120,9 @@ class WebContext:
         self.board_cache.invalidate()
         self.issue_cache.invalidate()
 
-    def issue_detail(self, session: Session, issue: Any, max_posts: int, page: bool = True) -> queries.IssueDetail:
+    def issue_detail(
+        self, session: Session, issue: Any, max_posts: int, page: bool = True, offset: int = 0
+    ) -> queries.IssueDetail:
         """The issue page's evidence for ``issue`` (already scope-checked by the caller), from the cache when fresh.
 
         The version is taken from the issue row the caller has just read: the pipeline bumps
@@ -128,7 +130,7 @@ class WebContext:
         process's own writes clear the cache. Alerts, deliveries and events that change none of these
         show within the cache's time limit (10 s). A re-view then costs a render and two small queries.
         """
-        key = (issue.id, max_posts, page)
+        key = (issue.id, max_posts, page, offset)
         version = (
             issue.updated_at,
             issue.last_seen,
@@ -140,7 +142,7 @@ class WebContext:
         cached = self.issue_cache.get(key, version)
         if cached is not None:
             return dataclasses.replace(cached, issue=issue)
-        detail = queries.issue_detail(session, issue, max_posts=max_posts, page=page)
+        detail = queries.issue_detail(session, issue, max_posts=max_posts, offset=offset, page=page)
         self.issue_cache.put(key, version, detail)
         return detail
 
@@ -331,6 +333,14 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
         action_labels=response_rules.ACTION_LABELS,
         note_prompts=response_rules.NOTE_PROMPTS,
         agency_choices=[(a.code, a.name) for a in config.agencies],
+        alert_kind_label=display.alert_kind_label,
+        delivery_status_label=display.delivery_status_label,
+        channel_label=display.channel_label,
+        receiver_label=lambda receiver: display.receiver_label(receiver, agency_name),
+        recipient_label=display.recipient_label,
+        event_sentence=lambda kind, detail, actor: timeline.event_sentence(kind, detail, actor, agency_name),
+        correction_text=lambda field, value: timeline.correction_text(field, value, agency_name),
+        sentence=display.sentence,
     )
 
 

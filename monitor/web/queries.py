@@ -91,11 +91,60 @@ def visible_issue_row(session: Session, principal: Principal, issue_id: int) -> 
 @dataclass(frozen=True, slots=True)
 class BoardRow:
     issue: Issue
-    spark: list[float]
+    spark: list[int]
+    """Posts per hour over the last :data:`SPARK_HOURS` hours, oldest first (:func:`hourly_posts`)."""
     alerted: bool = False
     """An alert about the issue was issued (else "not yet acknowledged" would blame an agency never told)."""
     overdue: tuple[str, ...] = ()
     """LAPOR! clocks (``respond``/``process``/``finish``) past their deadline and still open now."""
+    reasons: tuple[str, ...] = ()
+    """The reasons of the issue's latest assessment (Bahasa phrases, :func:`classifiers.virality.explain`)."""
+    spark_start: datetime | None = None
+    """The first hour of :attr:`spark` (UTC)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSummary:
+    """The strip above the board: what is open, and what needs someone now (within scope and filter)."""
+
+    by_stage: dict[str, int]
+    unacknowledged: int
+    """Alerted and nobody has acknowledged yet."""
+    overdue: int
+    """A LAPOR! clock past its deadline."""
+    viral_today: int
+    """Became viral since midnight WIB."""
+
+    @property
+    def open(self) -> int:
+        """All open issues."""
+        return sum(self.by_stage.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """The board's rows in "needs action" order, and the summary of all open issues behind them."""
+
+    rows: list[BoardRow]
+    summary: BoardSummary
+
+
+SPARK_HOURS = 24
+"""The board's sparkline: posts per hour over the last day."""
+RISING = ("naik", "viral")
+
+
+def needs_action_rank(issue: Any, alerted: bool, overdue_now: bool) -> int:
+    """0: rising and nobody acknowledged it; 1: a deadline passed; 2: the rest (the board's order, then score).
+
+    Rising means stage naik or viral: those are the stages that alert, and an issue nobody picked up
+    while it grows is what comms must see first.
+    """
+    if issue.stage in RISING and issue.acknowledged_at is None:
+        return 0
+    if overdue_now:
+        return 1
+    return 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,47 +182,129 @@ class BoardFilter:
         return query
 
 
+MAX_OPEN = 5000
+"""Open issues read for the board's order and summary; a regency has a few hundred at most."""
+
+
 def board(
     session: Session,
     principal: Principal,
     now: datetime,
     *,
     limit: int = 60,
-    spark_hours: int = 48,
     where: BoardFilter | None = None,
-) -> list[BoardRow]:
-    """Open issues, fastest rising first, with their recent score history for a sparkline.
+) -> Board:
+    """Open issues, those needing action first (:func:`needs_action_rank`, then score), with the summary strip.
 
-    Three queries whatever the number of rows: issues, then all their signals and their alerts at once.
+    The order needs every open issue's rank, so the ranking facts (stage, acknowledgement, alerts,
+    deadlines) are read for all open issues in scope; the wide columns and the sparkline counts
+    only for the rows shown. A fixed number of queries whatever the number of rows.
     """
     query = scoped_issues(principal).where(Issue.status == "open")
     if where is not None:
         query = where.apply(query)
     issues = list(
-        session.scalars(query.order_by(Issue.score.desc(), Issue.p_viral.desc(), Issue.id.desc()).limit(limit))
+        session.scalars(query.order_by(Issue.score.desc(), Issue.p_viral.desc(), Issue.id.desc()).limit(MAX_OPEN))
     )
-    history: dict[int, list[float]] = defaultdict(list)
-    if issues:
-        since = now - timedelta(hours=spark_hours)
-        rows = session.execute(
-            select(Signal.issue_id, Signal.mentions)
-            .where(Signal.issue_id.in_([i.id for i in issues]), Signal.at >= since, Signal.at <= now)
-            .order_by(Signal.issue_id, Signal.at)
-        )
-        for issue_id, mentions in rows:
-            if issue_id is not None:
-                history[issue_id].append(float(mentions))
+    ids = [i.id for i in issues]
     alerted: set[int] = set()
     late: dict[int, tuple[str, ...]] = {}
-    if issues:
-        alerted = set(
-            session.scalars(select(Alert.issue_id).where(Alert.issue_id.in_([i.id for i in issues])).distinct())
+    if ids:
+        alerted = set(session.scalars(select(Alert.issue_id).where(Alert.issue_id.in_(ids)).distinct()))
+        late = overdue_clocks(session, [i for i in ids if i in alerted], now)
+    ranked = sorted(
+        issues, key=lambda i: (needs_action_rank(i, i.id in alerted, i.id in late), -i.score, -i.p_viral, -i.id)
+    )
+    shown = ranked[:limit]
+    spark_start = (now - timedelta(hours=SPARK_HOURS - 1)).replace(minute=0, second=0, microsecond=0)
+    counts = hourly_posts(session, [i.id for i in shown], spark_start, now)
+    reasons = latest_reasons(session, [i.id for i in shown])
+    rows = [
+        BoardRow(
+            issue=i,
+            spark=counts[i.id].counts,
+            alerted=i.id in alerted,
+            overdue=late.get(i.id, ()),
+            reasons=reasons.get(i.id, ()),
+            spark_start=spark_start,
         )
-        late = overdue_clocks(session, [i.id for i in issues if i.id in alerted], now)
-    return [
-        BoardRow(issue=i, spark=history.get(i.id, []), alerted=i.id in alerted, overdue=late.get(i.id, ()))
-        for i in issues
+        for i in shown
     ]
+    by_stage = dict.fromkeys(("viral", "naik", "baru", "mereda"), 0)
+    for i in issues:
+        by_stage[i.stage] = by_stage.get(i.stage, 0) + 1
+    summary = BoardSummary(
+        by_stage=by_stage,
+        unacknowledged=sum(1 for i in issues if i.id in alerted and i.acknowledged_at is None),
+        overdue=len(late),
+        viral_today=viral_since(session, principal, wib_midnight(now), where),
+    )
+    return Board(rows, summary)
+
+
+def wib_midnight(now: datetime) -> datetime:
+    """The start of ``now``'s WIB day, as UTC."""
+    return to_wib(now).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def viral_since(session: Session, principal: Principal, since: datetime, where: BoardFilter | None = None) -> int:
+    """Issues in scope (and filter) whose stage turned viral since ``since`` (stage events), whatever their status."""
+    query = (
+        select(IssueEvent.issue_id, IssueEvent.detail)
+        .join(Issue, Issue.id == IssueEvent.issue_id)
+        .where(IssueEvent.kind == "stage", IssueEvent.at >= since)
+    )
+    if principal.scope_agency is not None:
+        query = query.where(Issue.agency_code == principal.scope_agency)
+    if where is not None:
+        query = where.apply(query)
+    return len({issue_id for issue_id, detail in session.execute(query) if (detail or {}).get("to") == "viral"})
+
+
+def latest_reasons(session: Session, issue_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The reasons of each issue's newest assessment (one query; issues never assessed are left out)."""
+    if not issue_ids:
+        return {}
+    newest = (
+        select(func.max(Signal.id)).where(Signal.issue_id.in_(list(issue_ids))).group_by(Signal.issue_id)
+    ).scalar_subquery()
+    rows = session.execute(select(Signal.issue_id, Signal.reasons).where(Signal.id.in_(newest)))
+    return {issue_id: tuple(str(r) for r in (reasons or [])) for issue_id, reasons in rows if issue_id is not None}
+
+
+def hourly_posts(session: Session, issue_ids: Sequence[int], start: datetime, end: datetime) -> dict[int, HourlyCounts]:
+    """Posts per whole hour of each issue from the hour holding ``start`` to the one holding ``end``, zeros included.
+
+    The one series function of "posts per hour": the board's sparkline and the issue page's chart
+    both read it, so they cannot disagree. Every post of the issue counts (originals, copies,
+    responses), by the time it was posted. Hours are whole in UTC and in WIB alike (UTC+7).
+    """
+    first = int(start.timestamp()) // 3600
+    last = int(end.timestamp()) // 3600
+    width = max(last - first + 1, 0)
+    out = {i: HourlyCounts(datetime.fromtimestamp(first * 3600, UTC), [0] * width) for i in issue_ids}
+    if not issue_ids or not width:
+        return out
+    created = IssuePost.post_created_at
+    lo = datetime.fromtimestamp(first * 3600, UTC)
+    hi = datetime.fromtimestamp((last + 1) * 3600, UTC)
+    in_range = (IssuePost.issue_id.in_(list(issue_ids)), created >= lo, created < hi)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        hour: Any = func.date_trunc("hour", type_coerce(created, DateTime()))
+        for issue_id, at, n in conn.execute(
+            select(IssuePost.issue_id, hour, func.count()).where(*in_range).group_by(IssuePost.issue_id, hour)
+        ).all():
+            out[issue_id].counts[int(at.replace(tzinfo=UTC).timestamp()) // 3600 - first] += int(n)
+    else:
+        # SQLite keeps naive UTC text; the hour is its first 13 characters ("YYYY-MM-DD HH").
+        text_hour = func.substr(type_coerce(created, String()), 1, 13)
+        for issue_id, at, n in conn.execute(
+            select(IssuePost.issue_id, text_hour, func.count()).where(*in_range).group_by(IssuePost.issue_id, text_hour)
+        ).all():
+            stamp = datetime.strptime(at, "%Y-%m-%d %H").replace(tzinfo=UTC)
+            out[issue_id].counts[int(stamp.timestamp()) // 3600 - first] += int(n)
+    return out
 
 
 def overdue_clocks(session: Session, issue_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, ...]]:
@@ -318,7 +449,12 @@ class IssueDetail:
     """Delivery rows of the issue's alerts (channel, recipient, status, attempts, ...), newest first."""
     corrections: Sequence[Any] = field(default_factory=list)
     hourly_mentions: HourlyCounts = field(default_factory=lambda: HourlyCounts())
+    """Posts per hour (:func:`hourly_posts`) from the issue's first post (at most two weeks back) to its last."""
     correction_users: dict[int, str] = field(default_factory=dict)
+    post_total: int = 0
+    """All posts of the issue (originals, copies, responses): the evidence pages count these."""
+    reasons: tuple[str, ...] = ()
+    """The newest assessment's reasons (Bahasa phrases)."""
 
 
 class LabelView(tuple[Any, ...]):
@@ -347,10 +483,10 @@ class IssuePageStatements(NamedTuple):
     alerts: Select[*tuple[Any, ...]]
     deliveries: Select[*tuple[Any, ...]]
     corrections: Select[*tuple[Any, ...]]
-    hourly_pg: Select[*tuple[Any, ...]]
-    """Posts per hour, counted by PostgreSQL."""
-    times: Select[*tuple[Any, ...]]
-    """The posts' times, for SQLite (counted in Python)."""
+    post_total: Select[*tuple[Any, ...]]
+    """How many posts the issue holds (the evidence pages)."""
+    latest_reasons: Select[*tuple[Any, ...]]
+    """The newest assessment's reasons."""
 
 
 def _issue_page_statements() -> IssuePageStatements:
@@ -369,6 +505,7 @@ def _issue_page_statements() -> IssuePageStatements:
         .where(IssuePost.issue_id == issue_id)
         .order_by(IssuePost.is_spread, IssuePost.post_created_at.desc())
         .limit(bindparam("max_posts"))
+        .offset(bindparam("offset"))
         .subquery("shown")
     )
     members = select(*POST_COLUMNS, shown.c.is_spread).join(shown, shown.c.post_id == Post.id).subquery("m")
@@ -428,6 +565,7 @@ def _issue_page_statements() -> IssuePageStatements:
             Delivery.created_at,
             Delivery.channel,
             Delivery.recipient,
+            Alert.receiver,
             Delivery.status,
             Delivery.attempts,
             Delivery.sent_at,
@@ -453,12 +591,8 @@ def _issue_page_statements() -> IssuePageStatements:
         .order_by(LabelCorrection.created_at.desc())
         .limit(200)
     )
-    since = bindparam("since", type_=IssuePost.post_created_at.type)
-    created = IssuePost.post_created_at
-    per_hour_pg = type_coerce(func.date_trunc("hour", type_coerce(created, DateTime())), created.type)
-    in_range = (IssuePost.issue_id == issue_id, created >= since)
-    hourly_pg = select(per_hour_pg, func.count()).where(*in_range).group_by(per_hour_pg)
-    times = select(created).where(*in_range)
+    post_total = select(func.count()).select_from(IssuePost).where(IssuePost.issue_id == issue_id)
+    latest_reasons = newest_signals(Signal.reasons).limit(1)
     return IssuePageStatements(
         evidence=evidence,
         signals=signals,
@@ -467,8 +601,8 @@ def _issue_page_statements() -> IssuePageStatements:
         alerts=alerts,
         deliveries=deliveries,
         corrections=corrections,
-        hourly_pg=hourly_pg,
-        times=times,
+        post_total=post_total,
+        latest_reasons=latest_reasons,
     )
 
 
@@ -477,7 +611,7 @@ _POST_WIDTH = len(POST_COLUMNS)
 
 
 def issue_detail(
-    session: Session, issue: Any, *, max_posts: int = 100, max_hours: int = 14 * 24, page: bool = True
+    session: Session, issue: Any, *, max_posts: int = 100, offset: int = 0, max_hours: int = 14 * 24, page: bool = True
 ) -> IssueDetail:
     """What the issue page (``page``) or the API shows of an issue, in a fixed number of queries of plain rows.
 
@@ -491,7 +625,7 @@ def issue_detail(
     key = {"issue_id": issue.id}
     posts = []
     # .all() fetches in one call; iterating a result fetches row by row (a tenth of these queries' CPU).
-    for row in conn.execute(q.evidence, {"issue_id": issue.id, "max_posts": max_posts}).all():
+    for row in conn.execute(q.evidence, {"issue_id": issue.id, "max_posts": max_posts, "offset": offset}).all():
         label = LabelView(row[_POST_WIDTH + 1 :]) if row[_POST_WIDTH + 1] is not None else None
         posts.append(EvidencePost(row, label, bool(row.is_spread), author_alias(row.author_key)))
     signals = conn.execute(q.signal_chart if page else q.signals, key).all()[::-1]
@@ -505,12 +639,11 @@ def issue_detail(
         c.user_id: c.username for c in detail.corrections if c.user_id is not None and c.username
     }
     detail.events = conn.execute(q.events, key).all()
-    since = {**key, "since": issue.last_seen - timedelta(hours=max_hours)}
-    if conn.dialect.name == "postgresql":
-        # Count per hour in SQL: a busy issue has thousands of posts, the chart needs at most 336 numbers.
-        detail.hourly_mentions = fill_hours(dict(conn.execute(q.hourly_pg, since).all()))
-    else:
-        detail.hourly_mentions = hourly_counts(conn.scalars(q.times, since).all())
+    detail.post_total = int(conn.execute(q.post_total, key).scalar() or 0)
+    detail.reasons = tuple(str(r) for r in (conn.execute(q.latest_reasons, key).scalar() or ()))
+    # The same counting as the board's sparkline (hourly_posts), over the issue's last two weeks of posts.
+    start = max(issue.first_seen, issue.last_seen - timedelta(hours=max_hours - 1))
+    detail.hourly_mentions = hourly_posts(session, [issue.id], start, issue.last_seen)[issue.id]
     return detail
 
 
@@ -535,6 +668,20 @@ class HourlyCounts:
         if self.start is not None:
             for k, n in enumerate(self.counts):
                 yield self.start + timedelta(hours=k), n
+
+    def extended_to(self, end: datetime, max_hours: int) -> HourlyCounts:
+        """The counts with the quiet hours up to the one holding ``end`` as zeros; the newest ``max_hours`` kept.
+
+        An open issue's chart runs to now, like the board's sparkline: ending at the last post hid
+        that it had gone quiet.
+        """
+        if self.start is None:
+            return self
+        last = int(end.timestamp()) // 3600
+        first = int(self.start.timestamp()) // 3600
+        counts = self.counts + [0] * max(0, last - first - len(self.counts) + 1)
+        drop = max(0, len(counts) - max_hours)
+        return HourlyCounts(self.start + timedelta(hours=drop), counts[drop:])
 
 
 def hourly_counts(times: Iterable[datetime]) -> HourlyCounts:

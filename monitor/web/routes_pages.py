@@ -22,7 +22,7 @@ from alerts.channels import whatsapp
 from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
-from monitor.kernel.clock import format_wib, to_wib
+from monitor.kernel.clock import MONTHS, format_wib, to_wib
 from monitor.kernel.config import TOPICS
 from monitor.stages import respond
 from monitor.store.models import User
@@ -278,29 +278,51 @@ def board_filter(request: Request) -> tuple[queries.BoardFilter, list[str]]:
 FILTER_NAMES = {"kecamatan": "Kecamatan", "topic": "Topik", "stage": "Tahap", "opd": "OPD"}
 
 
+ROWS_MARK = "<!--rows-->"
+"""Between the summary strip and the rows in a cached board entry (one entry, one version, one ETag)."""
+
+
 def _board_rows(request: Request, principal: Principal, where: queries.BoardFilter) -> CachedBoard:
-    """The rendered rows for the principal's scope and filter, from the shared cache while the data has not changed."""
+    """The rendered summary and rows for the principal's scope and filter, from the shared cache while the data
+    has not changed: ``summary`` + :data:`ROWS_MARK` + ``rows``."""
     ctx = web(request)
     key = (principal.role, principal.agency_code, where)
+    now = now_of(request)
     with ctx.read() as session:
-        # Deadlines pass without any row changing: the 10-minute bucket lets an "overdue" badge appear.
-        version = (ctx.board_cache.generation, queries.board_version(session), int(now_of(request).timestamp() // 600))
+        # Deadlines pass and hours turn without any row changing: the 10-minute bucket lets an "overdue"
+        # badge appear and the sparklines move on.
+        version = (ctx.board_cache.generation, queries.board_version(session), int(now.timestamp() // 600))
         entry = ctx.board_cache.get(key, version)
         if entry is not None:
             return entry
-        rows = queries.board(session, principal, now_of(request), where=where)
-    html = ctx.templates.get_template("board_rows.html").render(
-        rows=[
-            {
-                "issue": r.issue,
-                "alerted": r.alerted,
-                "overdue": overdue_label(r.overdue),
-                "spark": svg.sparkline(r.spark, label=f"Tren isu #{r.issue.id}"),
-            }
-            for r in rows
-        ]
-    )
-    return ctx.board_cache.put(key, version, html)
+        board = queries.board(session, principal, now, where=where)
+    env = ctx.templates.env
+    summary = env.get_template("board_summary.html").render(s=board.summary, where=where.params())
+    html = env.get_template("board_rows.html").render(rows=[_board_row(r) for r in board.rows])
+    return ctx.board_cache.put(key, version, summary + ROWS_MARK + html)
+
+
+def _board_row(r: queries.BoardRow) -> dict[str, Any]:
+    """What a board row shows besides the issue's columns: status, deadline badge, why, the sparkline."""
+    total = sum(r.spark)
+    peak = max(range(len(r.spark)), key=lambda k: (r.spark[k], k)) if r.spark else 0
+    if total and r.spark_start is not None:
+        peak_at = format_wib(r.spark_start + timedelta(hours=peak))
+        label = (
+            f"Unggahan per jam, 24 jam terakhir: {total} unggahan, "
+            f"puncak {r.spark[peak]} pada {peak_at}, jam terakhir {r.spark[-1]}"
+        )
+    else:
+        label = "Unggahan per jam, 24 jam terakhir: tidak ada unggahan"
+    return {
+        "issue": r.issue,
+        "alerted": r.alerted,
+        "overdue": overdue_label(r.overdue),
+        "why": display.stage_sentence(r.issue.stage, r.reasons),
+        "spark": svg.sparkline(r.spark, label=label, peak_label="puncak"),
+        "spark_total": total,
+        "rank": queries.needs_action_rank(r.issue, r.alerted, bool(r.overdue)),
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -312,13 +334,15 @@ def board_page(
     """The board; ``refresh`` is how often (seconds) the page reloads its rows; the filter lives in the URL."""
     where, ignored = board_filter(request)
     entry = _board_rows(request, principal, where)
+    summary, rows = entry.html.split(ROWS_MARK, 1)
     params = where.params()
     return _render(
         request,
         "board.html",
         principal,
         refresh=refresh,
-        rows_html=Markup(entry.html),
+        summary_html=Markup(summary),
+        rows_html=Markup(rows),
         now=now_of(request),
         where=where,
         ignored=ignored,
@@ -332,7 +356,10 @@ def board_page(
 
 @router.get("/partials/board", response_class=HTMLResponse)
 def board_partial(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
-    """Only the table body, fetched by the page every 30 s; 304 when the browser already has these rows."""
+    """The summary strip and the table body, fetched by the page every 30 s; 304 when the browser has them.
+
+    The body is the strip's ``<section id="board-summary">``, then ``<table><tbody>`` with the rows.
+    """
     where, _ignored = board_filter(request)
     entry = _board_rows(request, principal, where)
     headers = {
@@ -346,16 +373,20 @@ def board_partial(request: Request, principal: Annotated[Principal, Depends(curr
     given = request.headers.get("if-none-match", "")
     if entry.etag in (t.strip() for t in given.split(",")):
         return Response(status_code=304, headers=headers)
-    return HTMLResponse(entry.html, headers=headers)
+    summary, rows = entry.html.split(ROWS_MARK, 1)
+    return HTMLResponse(f"{summary}<table><tbody>{rows}</tbody></table>", headers=headers)
 
 
 # ---------------------------------------------------------------- issue
 
 
 PAGE_POSTS = 25
-"""Evidence posts on an issue page by default, originals first: about a feed page's worth on a phone.
-Each carries a correction form, and fetching and rendering them was most of the page's cost; the
-rest are one click (up to 500) or one export away."""
+"""Evidence posts per page of an issue, originals first: about a feed page's worth on a phone. Each
+carries a correction form; the pages below the list reach every post (and the export has them all)."""
+CHART_HOURS = 14 * 24
+"""The hourly chart's reach: the issue's last two weeks."""
+SIGNAL_ROWS = 48
+"""Assessments listed in the score table (the newest ones); the charts draw up to 500."""
 
 
 @router.get("/issues/{issue_id}", response_class=HTMLResponse)
@@ -363,40 +394,66 @@ def issue_page(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(current_principal)],
-    semua: bool = False,
+    hal: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """The issue with its evidence: the newest :data:`PAGE_POSTS` posts, or up to 500 with ``?semua=1``."""
+    """The issue: stage, reasons and forecast first, the answer, charts, evidence by pages of :data:`PAGE_POSTS`
+    (``hal``: page number), alerts and the history as sentences."""
     ctx = web(request)
     with ctx.read() as session:
         issue = queries.visible_issue_row(session, principal, issue_id)
         if issue is not None:
-            detail = ctx.issue_detail(session, issue, max_posts=500 if semua else PAGE_POSTS)
+            detail = ctx.issue_detail(session, issue, max_posts=PAGE_POSTS, offset=(hal - 1) * PAGE_POSTS)
             responses = respond.history(session, issue_id)
     if issue is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
     ctx.audit_view(principal.username, "view_issue", f"issue:{issue_id}")
+    now = now_of(request)
     hours = detail.hourly_mentions
+    if issue.status == "open":
+        hours = hours.extended_to(now, CHART_HOURS)
     mentions = [float(c) for c in hours.counts]
     base = queries.baseline(mentions)
+    hour_labels, hour_ticks = svg.hour_axis(hours.start, len(mentions)) if hours.start else ([], [])
+    markers = issue_markers(detail, hours.start, len(mentions), ctx.agency_name) if hours.start else []
+    hourly_series = [
+        svg.Series("Unggahan per jam", mentions),
+        svg.Series("Garis dasar", [base] * len(mentions), dashed=True),
+    ]
     chart_mentions = svg.line_chart(
-        _end_labels(hours.start, hours.end, len(mentions)),
-        [svg.Series("Unggahan per jam", mentions), svg.Series("Garis dasar", [base] * len(mentions), dashed=True)],
-        title="Unggahan per jam dan garis dasar",
+        hour_labels, hourly_series, title="Unggahan per jam (WIB) dan garis dasar", ticks=hour_ticks, markers=markers
+    )
+    table_mentions = svg.data_table(
+        "unggahan per jam (jam tanpa unggahan tidak dicantumkan)",
+        "Jam (WIB)",
+        hour_labels,
+        hourly_series[:1],
+        skip_zero=True,
+        markers=markers,
+        table_id="hourly-table",
     )
     sig = detail.signals
-    sig_labels = _end_labels(sig[0].at if sig else None, sig[-1].at if sig else None, len(sig))
+    sig_labels = [format_wib(s.at) for s in sig]
+    sig_ticks = [(i, _short_time(sig[i].at)) for i in svg.even_ticks(len(sig), 4)]
     # Two charts, not one: engagement runs to thousands and the score to 100, so on one axis the
     # score was a flat line along the bottom.
+    engagement = svg.Series("Keterlibatan", [s.engagement for s in sig])
+    score = svg.Series("Skor naik (0-100)", [s.score for s in sig])
     chart_engagement = svg.line_chart(
-        sig_labels, [svg.Series("Keterlibatan", [s.engagement for s in sig])], title="Keterlibatan dari waktu ke waktu"
+        sig_labels, [engagement], title="Keterlibatan dari waktu ke waktu (WIB)", ticks=sig_ticks
     )
     chart_score = svg.line_chart(
-        sig_labels,
-        [svg.Series("Skor naik (0-100)", [s.score for s in sig])],
-        height=160,
-        title="Skor dari waktu ke waktu",
+        sig_labels, [score], height=180, title="Skor dari waktu ke waktu (WIB)", ticks=sig_ticks
     )
+    newest = slice(max(0, len(sig) - SIGNAL_ROWS), None)
+    table_signals = svg.data_table(
+        f"keterlibatan dan skor, {min(len(sig), SIGNAL_ROWS)} penilaian terakhir",
+        "Waktu penilaian",
+        sig_labels[newest],
+        [svg.Series(engagement.name, engagement.values[newest]), svg.Series(score.name, score.values[newest])],
+    )
+    total = detail.post_total
+    pages = max(1, -(-total // PAGE_POSTS))
     return _render(
         request,
         "issue.html",
@@ -412,22 +469,64 @@ def issue_page(
             agency_name=ctx.agency_name,
             pseudonymise=ctx.config.privacy.pseudonymise_authors,
         ),
+        why=display.stage_sentence(issue.stage, detail.reasons),
         chart_mentions=chart_mentions,
+        table_mentions=table_mentions,
         chart_engagement=chart_engagement,
         chart_score=chart_score,
+        table_signals=table_signals,
         baseline=base,
         can_act=principal.can_act,
-        all_posts=semua,
+        page=hal,
+        pages=pages,
+        post_total=total,
+        first_shown=(hal - 1) * PAGE_POSTS + 1,
         page_posts=PAGE_POSTS,
     )
 
 
-def _end_labels(first: datetime | None, last: datetime | None, n: int) -> list[str]:
-    """X labels for a chart of ``n`` points: it prints only the first and the last, so format only those."""
-    labels = [""] * n
-    if n:
-        labels[0], labels[-1] = format_wib(first), format_wib(last)
-    return labels
+def _short_time(when: datetime) -> str:
+    """A tick under an assessment chart: ``29 Nov 14:05`` (WIB)."""
+    local = to_wib(when)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.hour:02d}:{local.minute:02d}"
+
+
+def issue_markers(detail: queries.IssueDetail, start: datetime, n: int, agency_name: Any) -> list[svg.Marker]:
+    """Alerts, acknowledgements and stage changes of the issue as marks on its hourly chart.
+
+    Several alerts in the same hour (one per receiver) make one mark naming them all; events before
+    the chart's first hour are left out.
+    """
+    at_hour: dict[tuple[str, int], list[str]] = {}
+    exact: dict[tuple[str, int], float] = {}
+
+    def add(kind: str, when: datetime | None, text: str) -> None:
+        if when is None:
+            return
+        pos = (when - start).total_seconds() / 3600
+        if pos < 0 or pos > n:
+            return
+        key = (kind, int(pos))
+        exact.setdefault(key, pos)
+        if text not in at_hour.setdefault(key, []):
+            at_hour[key].append(text)
+
+    for a in detail.alerts:
+        who = display.receiver_label(a.receiver, agency_name)
+        add("alert", a.created_at, f"{display.alert_kind_label(a.kind)} ke {who}, {format_wib(a.created_at)}")
+        if a.acknowledged_at is not None:
+            by = f" oleh {a.acknowledged_by}" if a.acknowledged_by else ""
+            add("ack", a.acknowledged_at, f"Diterima{by}, {format_wib(a.acknowledged_at)}")
+    for ev in detail.events:
+        if ev.kind == "stage":
+            d = ev.detail or {}
+            add(
+                "stage",
+                ev.at,
+                f"Tahap {display.stage_label(d.get('from'))} → {display.stage_label(d.get('to'))}, {format_wib(ev.at)}",
+            )
+    ordered = sorted(at_hour.items(), key=lambda kv: exact[kv[0]])
+    return [svg.Marker(exact[key], key[0], "; ".join(texts)) for key, texts in ordered]
 
 
 CONFIRMED = "ya"

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from html import escape
+
+from monitor.kernel.clock import MONTHS, format_wib, to_wib
 
 PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7b83", "#57606a")
 
@@ -19,30 +22,47 @@ def _fmt(v: float) -> str:
 
 
 def sparkline(
-    values: Sequence[float], width: int = 120, height: int = 28, label: str = "", min_span: float = 5.0
+    values: Sequence[float],
+    width: int = 120,
+    height: int = 28,
+    label: str = "",
+    min_span: float = 5.0,
+    peak_label: str = "",
 ) -> str:
-    """A small growth line from zero; empty data gives an empty frame rather than an error.
+    """A small line from zero; empty data gives an empty frame rather than an error.
 
     The scale starts at zero and spans at least ``min_span``: scaled min-to-max, one post coming and
-    going looked like a crash or a surge, and the board is read at a glance.
+    going looked like a crash or a surge, and the board is read at a glance. ``label`` is the
+    accessible name (and the hover text); ``peak_label`` marks the highest point with a dot.
+    The values ride along in ``data-values`` so a test (or a reader's tool) can read them back.
     """
     title = f"<title>{escape(label)}</title>" if label else ""
+    data = ",".join(_fmt(v) for v in values)
+    head = (
+        f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
+        f'{f" aria-label={_attr(label)}" if label else ""} data-values="{data}">{title}'
+        f'<line x1="0" y1="{height - 2}" x2="{width}" y2="{height - 2}" class="spark-base"/>'
+    )
     if len(values) < 2:
-        return (
-            f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
-            f'{title}<line x1="0" y1="{height - 2}" x2="{width}" y2="{height - 2}" class="spark-base"/></svg>'
-        )
-    lo = min(0.0, min(values))
-    span = max(max(values) - lo, min_span)
+        return head + "</svg>"
+    span = max(max(values), min_span)
     step = width / (len(values) - 1)
-    pts = " ".join(
-        f"{_fmt(i * step)},{_fmt(height - 2 - (v - lo) / span * (height - 4))}" for i, v in enumerate(values)
+
+    def y(v: float) -> str:
+        return _fmt(height - 2 - max(v, 0.0) / span * (height - 4))  # never below the base line
+
+    pts = " ".join(f"{_fmt(i * step)},{y(v)}" for i, v in enumerate(values))
+    peak = max(range(len(values)), key=lambda i: (values[i], i))
+    dot = (
+        f'<circle cx="{_fmt(peak * step)}" cy="{y(values[peak])}" r="2" fill="#d1242f"/>'
+        if peak_label and values[peak] > 0
+        else ""
     )
-    return (
-        f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
-        f'{title}<line x1="0" y1="{height - 2}" x2="{width}" y2="{height - 2}" class="spark-base"/>'
-        f'<polyline points="{pts}" fill="none" stroke="#d1242f" stroke-width="1.5"/></svg>'
-    )
+    return head + f'<polyline points="{pts}" fill="none" stroke="#d1242f" stroke-width="1.5"/>{dot}</svg>'
+
+
+def _attr(text: str) -> str:
+    return '"' + escape(text, quote=True) + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,21 +93,13 @@ def nice_ceiling(v: float) -> float:
     return 10.0 * magnitude
 
 
+def value_text(v: float) -> str:
+    """A value as read out (hover, tables): whole numbers without decimals, others with one (``2``, ``1,5``)."""
+    return number_id(v, 0 if float(v).is_integer() else 1)
+
+
 def _tick(v: float) -> str:
     return number_id(v, 0 if v >= 10 or v == int(v) else 1)
-
-
-def _legend_layout(names: Sequence[str], left: float, right: float) -> list[tuple[float, int]]:
-    """(x, row) of each legend entry: entries follow each other and wrap, sized by their names (~6 px a letter)."""
-    out: list[tuple[float, int]] = []
-    x, row = left, 0
-    for name in names:
-        width = 14 + 6 * len(name) + 16
-        if x > left and x + width > right:
-            x, row = left, row + 1
-        out.append((x, row))
-        x += width
-    return out
 
 
 def _segments(xs: Sequence[float], values: Sequence[float | None], to_y: Callable[[float], float]) -> list[str]:
@@ -108,22 +120,83 @@ def _segments(xs: Sequence[float], values: Sequence[float | None], to_y: Callabl
     return runs
 
 
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """Something that happened at a point of a chart's x axis: an alert, an acknowledgement, a stage change."""
+
+    at: float
+    """Position in points from the first (fractional between two points)."""
+    kind: str
+    """``alert``, ``ack`` or ``stage``: the mark's colour and letter."""
+    text: str
+    """What happened, for the hover text and the table (Bahasa)."""
+
+
+MARKER_STYLE: dict[str, tuple[str, str]] = {
+    "alert": ("#a40e26", "P"),
+    "ack": ("#1a7f37", "D"),
+    "stage": ("#8250df", "T"),
+}
+"""Colour and letter of each marker kind (Peringatan, Diterima, Tahap); the legend names them."""
+MARKER_NAMES = {"alert": "peringatan", "ack": "diterima", "stage": "tahap berubah"}
+
+
+def even_ticks(n: int, most: int = 5) -> list[int]:
+    """Up to ``most`` indexes spread evenly over ``n`` points, first and last included."""
+    if n <= 0:
+        return []
+    if n <= most:
+        return list(range(n))
+    return sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
+
+
+def hour_axis(start: datetime, n: int, most: int = 6) -> tuple[list[str], list[tuple[int, str]]]:
+    """Labels of ``n`` hourly points from ``start``: the full WIB time of each (hover, table) and the ticks.
+
+    Ticks fall on round WIB hours (every 1, 2, 3, 6 or 12 hours, or at midnight every 1, 2, 7 ... days) so that
+    at most ``most`` show; midnight is written as the date (``29 Nov``), other hours as ``14:00``.
+    """
+    first = to_wib(start)
+    full = [format_wib(first + timedelta(hours=k)) for k in range(n)]
+    step = next((h for h in (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720) if n / h <= most), 720)
+    ticks: list[tuple[int, str]] = []
+    for k in range(n):
+        local = first + timedelta(hours=k)
+        hours_since_midnight = local.hour
+        if step < 24 and hours_since_midnight % step == 0:
+            ticks.append((k, _day(local) if hours_since_midnight == 0 else f"{local.hour:02d}:00"))
+        elif step >= 24 and hours_since_midnight == 0 and (local.toordinal() % (step // 24)) == 0:
+            ticks.append((k, _day(local)))
+    if not ticks and n:
+        ticks = [(0, f"{first.hour:02d}:00")]
+    return full, ticks
+
+
+def _day(local: datetime) -> str:
+    return f"{local.day} {MONTHS[local.month - 1]}"
+
+
 def line_chart(
     x_labels: Sequence[str],
     series: Sequence[Series],
-    width: int = 640,
-    height: int = 220,
+    width: int = 600,
+    height: int = 240,
     title: str = "",
+    *,
+    ticks: Sequence[tuple[int, str]] | None = None,
+    markers: Sequence[Marker] = (),
 ) -> str:
-    """A responsive multi-line chart: y axis from zero to a round top, first/middle/last x labels, legend below.
+    """A responsive multi-line chart: y axis from zero to a round top, x ticks, markers, hover values, legend below.
 
-    Few points (weeks, months) also get a dot each, so a single period still shows as a mark on the chart;
-    a value of None is a gap in its line (no data), never drawn as zero.
+    ``x_labels`` names every point (the hover text); ``ticks`` are the (index, text) written under
+    the axis (default: up to five evenly spread labels). Every other tick is ``minor`` and hidden on
+    a phone, where the text is drawn larger (see app.css). Hovering shows the values of the nearest
+    points (SVG ``<title>``); pair the chart with :func:`data_table` for screen readers. Few points
+    (weeks, months) also get a dot each; a value of None is a gap in its line (no data), never a zero;
+    no line goes below zero.
     """
-    pad_l, pad_r, pad_t = 44, 12, 10
-    legend = _legend_layout([s.name for s in series], pad_l, width - pad_r)
-    legend_rows = 1 + max((row for _, row in legend), default=0)
-    pad_b = 22 + 14 * legend_rows
+    # Room for axis text at the phone size too (app.css draws it about twice as large there).
+    pad_l, pad_r, pad_t, pad_b = 60, 14, 22, 28
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     n = len(x_labels)
     known = [v for s in series for v in s.values if v is not None]
@@ -131,10 +204,11 @@ def line_chart(
     base_y = pad_t + plot_h
 
     def to_y(v: float) -> float:
-        return base_y - (v / top) * plot_h
+        return base_y - (max(v, 0.0) / top) * plot_h  # counts cannot be negative; neither can their line
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="img">',
+        f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="img"'
+        f"{f' aria-label={_attr(title)}' if title else ''}>",
         f"<title>{escape(title)}</title>" if title else "",
         f'<line x1="{pad_l}" y1="{base_y}" x2="{pad_l + plot_w}" y2="{base_y}" class="axis"/>',
         f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{base_y}" class="axis"/>',
@@ -147,20 +221,24 @@ def line_chart(
     ]
     step = plot_w / (n - 1) if n > 1 else 0.0
     x0 = pad_l if n > 1 else pad_l + plot_w / 2  # one period sits in the middle, not on the axis
-    label_y = base_y + 14
-    if n == 1:
-        parts.append(f'<text x="{x0:.1f}" y="{label_y}" text-anchor="middle" class="tick">{escape(x_labels[0])}</text>')
-    elif n:
-        parts.append(f'<text x="{pad_l}" y="{label_y}" class="tick">{escape(x_labels[0])}</text>')
-    if n > 1:
+    label_y = base_y + 18
+    chosen = list(ticks) if ticks is not None else [(i, x_labels[i]) for i in even_ticks(n)]
+    for k, (i, text) in enumerate(chosen):
+        x = x0 + i * step
+        anchor = "start" if n > 1 and i == 0 else "end" if n > 1 and i == n - 1 else "middle"
+        minor = " minor" if k % 2 else ""
+        parts.append(f'<line x1="{x:.1f}" y1="{base_y}" x2="{x:.1f}" y2="{base_y + 4}" class="axis"/>')
         parts.append(
-            f'<text x="{pad_l + plot_w}" y="{label_y}" text-anchor="end" class="tick">{escape(x_labels[-1])}</text>'
+            f'<text x="{x:.1f}" y="{label_y}" text-anchor="{anchor}" class="tick{minor}">{escape(text)}</text>'
         )
-    if n > 4:
-        mid = (n - 1) // 2
+    for m in markers:
+        color, letter = MARKER_STYLE.get(m.kind, ("#57606a", "?"))
+        x = x0 + min(max(m.at, 0.0), max(n - 1, 0)) * step
         parts.append(
-            f'<text x="{pad_l + mid * step:.1f}" y="{label_y}" text-anchor="middle" class="tick">'
-            f"{escape(x_labels[mid])}</text>"
+            f'<g class="marker marker-{escape(m.kind)}"><title>{escape(m.text)}</title>'
+            f'<line x1="{x:.1f}" y1="{pad_t}" x2="{x:.1f}" y2="{base_y}" stroke="{color}" stroke-width="1.5" '
+            f'stroke-dasharray="3 2"/><text x="{x:.1f}" y="{pad_t - 4}" text-anchor="middle" class="mark" '
+            f'fill="{color}">{letter}</text></g>'
         )
     dots = n <= 31
     for i, s in enumerate(series):
@@ -175,20 +253,103 @@ def line_chart(
             if " " in pts:
                 parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
             elif not dots:  # a lone known value between gaps still shows
-                x, y = pts.split(",")
-                parts.append(f'<circle cx="{x}" cy="{y}" r="2.5" fill="{color}"/>')
+                px, py = pts.split(",")
+                parts.append(f'<circle cx="{px}" cy="{py}" r="2.5" fill="{color}"/>')
         if (dots and not s.dashed) or len(s.values) == 1:
             parts.extend(
                 f'<circle cx="{x0 + j * step:.1f}" cy="{to_y(v):.1f}" r="2.5" fill="{color}"/>'
                 for j, v in enumerate(s.values)
                 if v is not None
             )
-        lx, row = legend[i]
-        ly = height - 6 - (legend_rows - 1 - row) * 14
-        parts.append(f'<rect x="{_fmt(lx)}" y="{ly - 7}" width="10" height="3" fill="{color}"/>')
-        parts.append(f'<text x="{_fmt(lx + 14)}" y="{ly}" class="legend">{escape(s.name)}</text>')
+    parts.extend(_hover_targets(x_labels, series, x0, step, pad_t, plot_h))
     parts.append("</svg>")
+    parts.append(_legend(series, markers))
     return "".join(parts)
+
+
+def _legend(series: Sequence[Series], markers: Sequence[Marker]) -> str:
+    """The key as an HTML list under the chart: it wraps and keeps the page's text size on a phone,
+    where text inside the scaled-down drawing could not."""
+    items = [
+        f'<li><svg class="key" width="16" height="6" aria-hidden="true"><rect y="1" width="16" height="4" '
+        f'fill="{PALETTE[i % len(PALETTE)]}"/></svg>{escape(s.name)}{" (putus-putus)" if s.dashed else ""}</li>'
+        for i, s in enumerate(series)
+    ]
+    for kind, (_color, letter) in MARKER_STYLE.items():
+        if any(m.kind == kind for m in markers):
+            items.append(f'<li><b class="key-mark" data-kind="{kind}">{letter}</b> {MARKER_NAMES[kind]}</li>')
+    return f'<ul class="chart-legend">{"".join(items)}</ul>'
+
+
+HOVER_TARGETS = 120
+"""Most hover areas a chart draws: past that, an area covers several neighbouring points (page weight)."""
+
+
+def _hover_targets(
+    x_labels: Sequence[str], series: Sequence[Series], x0: float, step: float, top: float, plot_h: float
+) -> list[str]:
+    """Transparent columns over the plot, each with a ``<title>`` naming its time and every series' value."""
+    n = len(x_labels)
+    if not n or not series:
+        return []
+    per = max(1, math.ceil(n / HOVER_TARGETS))
+    width = max(step * per, 2.0) if n > 1 else 20.0
+    out = []
+    for first in range(0, n, per):
+        idx = range(first, min(first + per, n))
+        lines = []
+        for j in idx:
+            values = "; ".join(
+                f"{s.name} {'-' if j >= len(s.values) or s.values[j] is None else value_text(s.values[j] or 0.0)}"
+                for s in series
+                if not s.dashed or j == idx[0]
+            )
+            lines.append(f"{x_labels[j]}: {values}")
+        left = x0 + first * step - (step / 2 if n > 1 else width / 2)
+        out.append(
+            f'<rect x="{left:.1f}" y="{top}" width="{width:.1f}" height="{plot_h:.1f}" class="hit">'
+            f"<title>{escape(chr(10).join(lines))}</title></rect>"
+        )
+    return out
+
+
+def data_table(
+    caption: str,
+    x_header: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    skip_zero: bool = False,
+    markers: Sequence[Marker] = (),
+    table_id: str = "",
+) -> str:
+    """The chart's numbers as an HTML table inside a closed ``<details>`` (screen readers, copying, a phone).
+
+    ``skip_zero`` leaves out the points where every series is 0 or missing (hourly counts are mostly quiet
+    hours); markers become a last column on the row of the point they sit on.
+    """
+    notes: dict[int, list[str]] = {}
+    for m in markers:
+        notes.setdefault(round(m.at), []).append(m.text)
+    head = "".join(f'<th scope="col" class="num">{escape(s.name)}</th>' for s in series)
+    has_notes = bool(notes)
+    rows = []
+    for j, label in enumerate(x_labels):
+        values = [s.values[j] if j < len(s.values) else None for s in series]
+        if skip_zero and not any(values) and j not in notes:
+            continue
+        cells = "".join(f'<td class="num">{"-" if v is None else escape(value_text(v))}</td>' for v in values)
+        note = f"<td>{escape('; '.join(notes.get(j, [])))}</td>" if has_notes else ""
+        rows.append(f'<tr><th scope="row">{escape(label)}</th>{cells}{note}</tr>')
+    if not rows:
+        rows.append(f'<tr><td colspan="{1 + len(series) + has_notes}" class="muted">Tidak ada data.</td></tr>')
+    ident = f' id="{escape(table_id)}"' if table_id else ""
+    notes_head = '<th scope="col">Kejadian</th>' if has_notes else ""
+    return (
+        f'<details class="chart-data"><summary>Tabel angka: {escape(caption)}</summary><div class="table-wrap">'
+        f'<table{ident}><caption>{escape(caption)}</caption><thead><tr><th scope="col">{escape(x_header)}</th>'
+        f"{head}{notes_head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></details>"
+    )
 
 
 def heatmap(

@@ -21,10 +21,14 @@
       .then(function (html) {
         if (html === null) { return; }
         // The fragment is our own server-rendered, auto-escaped template (same origin, CSP-protected).
+        // Body: the summary strip, then <table><tbody> with the rows (older servers sent the rows alone).
         var tpl = document.createElement("template");
-        tpl.innerHTML = "<table><tbody>" + html + "</tbody></table>";
+        tpl.innerHTML = html.indexOf("<tbody") === -1 ? "<table><tbody>" + html + "</tbody></table>" : html;
         var fresh = tpl.content.querySelector("tbody");
         if (fresh) { body.replaceChildren.apply(body, Array.prototype.slice.call(fresh.childNodes)); }
+        var summary = tpl.content.querySelector("#board-summary");
+        var shown = document.getElementById("board-summary");
+        if (summary && shown) { shown.replaceWith(summary); }
         // The server formats the time (one format everywhere); the browser's clock and locale play no part.
         if (stamp && when) { stamp.textContent = when; }
       })
