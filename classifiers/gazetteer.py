@@ -18,7 +18,13 @@ Evidence strength:
   names (a kecamatan weighs 10, a desa 1); otherwise it is ``weak``. So Pedamaran (one village
   in Riau), Lempuing (one kelurahan of Kota Bengkulu), Tanjung Lubuk (one village of Ogan Ilir)
   and Pampangan (three distant villages) are OKI's; Mesuji (a regency in Lampung) is weak; a
-  desa name is OKI's only if no other region in the country has it. A bare "OKI" is weak too;
+  desa name is OKI's only if no other region in the country has it. A bare "OKI" is weak too.
+  A desa name shared with places elsewhere counts as weak evidence without a cue ("pasar kalangan
+  Tugumulyo"), unless it is one word shared so widely that its namesakes weigh as much as a
+  regency (Sukamaju, Sidomulyo); such names, ordinary words (Riding, Paku) and short names need a
+  cue: "desa"/"dusun"/... or a facility named after its desa ("pasar", "puskesmas", "SDN 1"...).
+  Said after "di" without a cue they count as weak evidence ("di Embacang"). The model decides
+  relevance on weak evidence, and a post it finds not relevant gets no kecamatan;
 - **confuser**: other meanings of OKI (the OIC, Oki Setiana Dewi, printers, "oki doki");
 - **neighbour**: a name that points elsewhere (``data/elsewhere_places.csv`` plus a hand list
   of well-known neighbouring towns): the kecamatan and regency names of the neighbouring
@@ -35,6 +41,11 @@ dulu, jembatan ambruk" is about Ogan Ilir. An OKI name shared with other places 
 choose the kecamatan either. And an OKI name whose namesake lies in a region the post names is
 that namesake, not OKI's: "banjir di Pedamaran, Rokan Hilir, Riau" (the regions around the
 namesakes of a rarely shared kecamatan name are in ``data/elsewhere_places.csv`` for this).
+
+Spellings: besides the official name, its glued and apart forms ("Sumberagung" is also matched as
+"Sumber Agung" when exactly one split gives two words that region names of Sumatera Selatan are
+made of), "Seri"/"Sri", roman numerals, the short form of a leading geographic word ("Tg. Lubuk",
+"Sg. Menang", "Pulo ..."), and spellings seen in the news (`DESA_ALIASES`).
 """
 
 from __future__ import annotations
@@ -42,7 +53,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,6 +66,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 WILAYAH_OKI = DATA_DIR / "oki_wilayah.csv"
 NAMESAKES = DATA_DIR / "namesakes.csv"
 ELSEWHERE = DATA_DIR / "elsewhere_places.csv"
+SUMSEL_DESA = DATA_DIR / "sumsel_desa_kelurahan.csv"
 
 KECAMATAN: tuple[str, ...] = (
     "Kayu Agung",
@@ -87,17 +99,23 @@ KECAMATAN_ALIASES: dict[str, tuple[str, ...]] = {
     "Sungai Menang": ("sungaimenang", "sungai menang"),
     "Tanjung Lubuk": ("tanjunglubuk", "tanjung lubuk"),
     "Teluk Gelam": ("telukgelam", "teluk gelam"),
-    "Pedamaran Timur": ("pedamaran tim", "pedamaran timur", "pedamanran timur", "pedamarantimur"),
+    "Pedamaran Timur": ("pedamaran timur", "pedamanran timur", "pedamarantimur"),
     "Air Sugihan": ("airsugihan", "air sugihan"),
     "Lempuing Jaya": ("lempuingjaya", "lempuing jaya"),
     "Mesuji Makmur": ("mesuji makmur", "mesujimakmur"),
     "Mesuji Raya": ("mesuji raya", "mesujiraya"),
 }
 
+# Desa spellings seen in news that differ from the official list (research §1: "Kutaraya" is how
+# the news writes the Kutaraja of Kayu Agung). No other region has them, so they are OKI's.
+DESA_ALIASES: dict[str, tuple[str, ...]] = {"Kutaraja": ("kutaraya", "kuta raya")}
+
 # The place-weight rule (module docstring): what a namesake elsewhere weighs by its level, how
 # much more it weighs in a neighbouring regency, and what the OKI place itself weighs.
 LEVEL_WEIGHT: dict[str, float] = {"provinsi": 100.0, "kabupaten_kota": 100.0, "kecamatan": 10.0, "desa_kelurahan": 1.0}
 NEIGHBOUR_FACTOR = 3.0
+WIDELY_SHARED = LEVEL_WEIGHT["kabupaten_kota"]
+"""A one-word desa name whose namesakes weigh this much (a regency's worth of villages) needs a cue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +343,16 @@ _NEEDS_CUE = frozenset(
     "balian terate serdang jungkal embacang perigi kedaton kandis sepang tapus petaling kuripan".split()
 )
 _CUES = frozenset({"desa", "kelurahan", "dusun", "kecamatan", "kampung"})
+# Facilities named after the desa they stand in ("Pasar Tugumulyo", "Puskesmas Riding", "SDN 1
+# Kedaton", "kantor lurah Kedaton"): the name after one is a place, like after "desa". A school's
+# number may stand between them.
+_FACILITY_CUES = frozenset(
+    "pasar puskesmas pustu polindes poskesdes polsek koramil kua sd sdn smp smpn sma sman smk smkn mts mi "
+    "negeri spbu lurah kades kadus balai".split()
+)
+# A place preposition: "di Embacang" says where it happens. A desa name that is also an ordinary
+# word, or short, counts after one only as weak evidence (the model decides), never as a cue.
+_AT = frozenset({"di", "sekitar", "dekat"})
 # Destination words: a name right after one says where someone goes, not where the post happens.
 _ROUTE = frozenset({"ke", "kearah", "arah", "menuju", "tujuan", "jurusan"})
 # Words before a regency name elsewhere that make it one ("kab. Batu", "Kota Metro").
@@ -344,6 +372,42 @@ _NOT_PLACES = frozenset(
     "kalian mereka dia kito tidak sudah belum juga lagi saja sini sana situ untuk dengan pun nya".split()
 )
 
+def _word_before(text: str, start: int) -> str:
+    """The word that ends right before character `start` of a normalised text ('' if none)."""
+    if start < 2:
+        return ""
+    begin = text.rfind(" ", 0, start - 1) + 1
+    return text[begin : start - 1]
+
+
+def _located(text: str, start: int) -> bool:
+    """The name at `start` follows an office or facility word ("Disdukcapil Kayuagung", "pasar
+    Kayuagung"): it names where that office is, not the regency as a tag."""
+    before = _word_before(text, start)
+    return before in _OKI_OWNERS or before in _FACILITY_CUES
+
+
+def _from(text: str, start: int) -> bool:
+    """The name at `start` follows "dari" (where someone comes from, not where it happens)."""
+    return _word_before(text, start) == "dari"
+
+
+def is_cued(tokens: list[str], i: int) -> bool:
+    """Whether the name starting at word `i` follows a place cue ("desa", "kecamatan"...) or a
+    facility named after its desa ("pasar", "puskesmas", "sdn 1"...)."""
+    if not i:
+        return False
+    before = tokens[i - 1]
+    if before in _CUES or before in _FACILITY_CUES:
+        return True
+    # A number between them: "SDN 1 Kedaton", "Dusun III Embacang".
+    if i < 2 or not (before.isdigit() or before in _ROMAN):
+        return False
+    return tokens[i - 2] in _CUES or tokens[i - 2] in _FACILITY_CUES
+
+
+_ROMAN = frozenset({"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"})
+
 _STRENGTH_ORDER = {"confuser": 0, "neighbour": 1, "weak": 2, "place": 3, "strong": 4}
 
 
@@ -362,6 +426,8 @@ class Entry:
     """For a name elsewhere: its region code ("16.10" Ogan Ilir, "14" Riau; "" for hand-listed towns)."""
     namesakes_around: frozenset[str] = frozenset()
     """For an OKI name: codes of the regions around its namesakes (a post naming one means them)."""
+    shared: float = 0.0
+    """For an OKI name: what its namesakes elsewhere weigh (`namesake_weight`)."""
 
 
 # PlaceMatch and Evidence are created for every post; frozen dataclasses pay a setattr call per
@@ -420,6 +486,7 @@ class Gazetteer:
     cue_pattern: re.Pattern[str] = field(default_factory=lambda: re.compile(r"(?!x)x"))
     typo_pattern: re.Pattern[str] | None = None
     """Kecamatan names written as one word, by first three letters: "kayuuagung", "pedamran"."""
+    _twins: dict[Entry, Entry] = field(default_factory=dict)
     not_typos: set[str] = field(default_factory=set)
     """Words seen that can never be a glued or misspelled kecamatan (a memo, so lookups stay pure in
     effect; bounded by _NOT_TYPOS_LIMIT)."""
@@ -489,12 +556,14 @@ class Gazetteer:
                             continue
                         end = pos + len(phrase)
                         before = tokens[i - 1] if i else ""
-                        cued = before in _CUES
+                        cued = is_cued(tokens, i)
                         routed = before in _ROUTE
                         hit = False
                         for entry in entries:
                             if entry.needs_cue and not cued:
-                                continue
+                                if before not in _AT:
+                                    continue
+                                entry = self.weak_twin(entry)
                             found.append(PlaceMatch(phrase, pos, end, entry, False, routed))
                             hit = True
                         if hit:
@@ -546,6 +615,13 @@ class Gazetteer:
                 found.append(PlaceMatch(best[0], start, start + len(word), candidates[best[0]], True, routed))
         return found
 
+    def weak_twin(self, entry: Entry) -> Entry:
+        """The entry as weak evidence that needs no cue (a name that needs one, said after "di")."""
+        twin = self._twins.get(entry)
+        if twin is None:
+            twin = self._twins[entry] = replace(entry, strength="weak", needs_cue=False)
+        return twin
+
     def _fuzzy_at(self, text: str, pos: int) -> PlaceMatch | None:
         # Typos in place names after a cue ("desa sri tanjng", "kec pedamran"); the cue makes a
         # fuzzy guess safe enough, and restricting to it keeps the cost off ordinary words.
@@ -566,18 +642,6 @@ class Gazetteer:
                 return PlaceMatch(best[0], pos, pos + len(query), names[best[0]][0], fuzzy=True)
         return None
 
-    def _uncued_desa_kecamatan(self, tokens: list[str]) -> str | None:
-        """The one kecamatan of the OKI desa names in `tokens` that count only after a cue because other
-        regions share them (not ordinary words, not short names); None if none or they disagree."""
-        found: set[str] = set()
-        for tok in tokens:
-            if tok in _NEEDS_CUE or len(tok) < 6:
-                continue
-            for entry in self.index.get((tok,), ()):
-                if entry.kind == "desa" and entry.needs_cue and entry.kecamatan:
-                    found.add(entry.kecamatan)
-        return next(iter(found)) if len(found) == 1 else None
-
     def evidence(self, normalised: str, tokens: list[str] | None = None) -> Evidence:
         """Summarise matches in normalised text: evidence counts, kecamatan and desa.
 
@@ -596,6 +660,11 @@ class Gazetteer:
         # Codes of the places elsewhere the post names: an OKI name whose namesake lies in one
         # of them means the namesake ("Pedamaran, Rokan Hilir, Riau").
         away_codes = {m.entry.kode for m in matches if m.entry.kode and not m.routed}
+        # How many OKI desa of different kecamatan each matched name stands for.
+        spans: dict[int, int] = {}
+        for m in matches:
+            if m.entry.kind == "desa":
+                spans[m.start] = spans.get(m.start, 0) + 1
         for m in matches:
             entry = m.entry
             strength = entry.strength
@@ -627,15 +696,26 @@ class Gazetteer:
                 # "Kayuagung" is also how people name the whole regency (#Kayuagung), so it
                 # loses to any more specific place in the same post.
                 weight = 3.0 if kind == "kecamatan" else 2.0 if kind == "desa" else 1.0
-                if entry.kecamatan == "Kayu Agung" and kind != "desa":
+                if entry.kecamatan == "Kayu Agung" and kind == "kecamatan" and not _located(normalised, m.start):
                     weight = 0.9
                 if kind == "desa" and (entry.needs_cue or entry.strength == "weak"):
-                    weight = 1.0  # a name shared with other places: weaker vote
-                if m.routed:
-                    weight *= 0.5
-                if is_place and (entry.strength == "weak" or meant_elsewhere):
+                    # A name shared with other places votes less, and less again when its namesakes
+                    # weigh as much as a kecamatan ("Simpang Empat" names a crossroads anywhere).
+                    # A name that several OKI kecamatan have does not choose between them.
+                    # Said without a cue, a name shared as widely as a kecamatan weighs votes half.
+                    weight = (
+                        0.0
+                        if spans.get(m.start, 1) > 1
+                        else 1.0
+                        if entry.shared < LEVEL_WEIGHT["kecamatan"] or _word_before(normalised, m.start) in _CUES
+                        else 0.5
+                    )
+                if m.routed or _from(normalised, m.start):
+                    weight *= 0.5  # "ke Kayuagung", "dari Mesuji": where someone goes or comes from
+                if weight and is_place and (entry.strength == "weak" or meant_elsewhere):
                     shared_votes.append((entry.kecamatan, weight))
-                kec_votes[entry.kecamatan] = kec_votes.get(entry.kecamatan, 0.0) + weight
+                if weight:
+                    kec_votes[entry.kecamatan] = kec_votes.get(entry.kecamatan, 0.0) + weight
         if away and shared_votes:
             # A post that names places elsewhere: an OKI name shared with other places does not
             # choose the kecamatan (the "Sukamaju" next to "Indralaya" is Ogan Ilir's).
@@ -668,13 +748,6 @@ class Gazetteer:
             weak += place_strong
         if not kec_votes:
             kecamatan = None
-            if strong and not (away or confuser):
-                # The post is already OKI's (an OKI account, PDAM Tirta Agung, Pemkab OKI): a
-                # resident then names her desa alone ("air mati lagi di Sukadana"), and a name
-                # shared with places elsewhere means the OKI one, if it lies in one kecamatan.
-                kecamatan = self._uncued_desa_kecamatan(tokens)
-                if kecamatan is not None:
-                    kec_votes[kecamatan] = 1.0
         elif len(kec_votes) == 1:
             (kecamatan,) = kec_votes
         else:
@@ -721,6 +794,35 @@ def _split_variants(name: str) -> set[str]:
     return out
 
 
+# How the geographic word that starts many names is shortened in posts and news ("Tg. Lubuk",
+# "Sg. Menang", "Pulo Geronggang"); "Tj.", "Tlk." and "Sei" the normaliser already spells out.
+_SHORT_FORMS: dict[str, str] = {"tanjung": "tg", "sungai": "sg", "pulau": "pulo"}
+
+
+def _abbreviated(name: str) -> set[str]:
+    """A normalised name of two or more words with its first word in its short form ("tg lubuk")."""
+    first, _, rest = name.partition(" ")
+    short = _SHORT_FORMS.get(first)
+    return {f"{short} {rest}"} if short and rest else set()
+
+
+def _name_parts(rows: Iterable[dict[str, str]]) -> frozenset[str]:
+    """Words of three letters or more that region names of several words are made of ("sumber",
+    "agung", "tugu", "mulyo"): the pieces a glued official name is written apart in."""
+    return frozenset(
+        word for row in rows for word in normalise(row["nama"]).split() if len(word) >= 3 and " " in row["nama"].strip()
+    )
+
+
+def _split_glued(key: str, parts: frozenset[str]) -> str | None:
+    """A one-word name written as two words ("sumberagung" -> "sumber agung") when exactly one split
+    makes two known name words, else None."""
+    if " " in key or len(key) < 6:
+        return None
+    splits = [f"{key[:i]} {key[i:]}" for i in range(3, len(key) - 2) if key[:i] in parts and key[i:] in parts]
+    return splits[0] if len(splits) == 1 else None
+
+
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -734,6 +836,7 @@ def get_gazetteer() -> Gazetteer:
     oki_names = {normalise(r["nama"]) for r in oki_rows}
 
     gaz = Gazetteer()
+    name_parts = _name_parts([*oki_rows, *_read_csv(SUMSEL_DESA)])
     for kec in KECAMATAN:
         for variant in sorted({*_split_variants(kec), *KECAMATAN_ALIASES.get(kec, ())}):
             # "Kayuagung" is OKI's seat and how people name the regency: strong evidence.
@@ -741,7 +844,10 @@ def get_gazetteer() -> Gazetteer:
             ns = namesakes.get(key)
             strength = "strong" if kec == "Kayu Agung" else place_strength(ns, "kecamatan")
             around = ns.around if ns is not None else frozenset()
-            gaz.add(variant, Entry("kecamatan", strength, kecamatan=kec, namesakes_around=around), fuzzy=True)
+            entry = Entry("kecamatan", strength, kecamatan=kec, namesakes_around=around)
+            gaz.add(variant, entry, fuzzy=True)
+            for short in _abbreviated(key):
+                gaz.add(short, entry)
 
     for row in oki_rows:
         if row["level"] != "desa_kelurahan":
@@ -754,14 +860,27 @@ def get_gazetteer() -> Gazetteer:
             key = normalise(variant)
             ns = namesakes.get(key)
             strength = place_strength(ns, "desa_kelurahan")
-            # One-word names shared with other places, short ones, and ordinary words need a
-            # cue ("desa Riding") before they count at all.
-            needs_cue = key in _NEEDS_CUE or (" " not in key and (strength == "weak" or len(key) < 6))
-            if needs_cue:
-                strength = "weak"
+            # Ordinary words, short names and one-word names shared as widely as a regency weighs
+            # (Sukamaju, Sidomulyo) need a cue ("desa Riding", "pasar Paku") before they count at
+            # all; after one they weigh as the place-weight rule says. Said after "di" they count
+            # as weak evidence (see `Gazetteer.find`). Other names shared with places elsewhere
+            # count without a cue, as weak evidence ("pasar kalangan Tugumulyo", "Simpang Tiga").
+            needs_cue = key in _NEEDS_CUE or (
+                " " not in key and (len(key) < 6 or namesake_weight(ns or Namesakes(key, "")) >= WIDELY_SHARED)
+            )
             around = ns.around if ns is not None else frozenset()
-            entry = Entry("desa", strength, kecamatan=kec, desa=name, needs_cue=needs_cue, namesakes_around=around)
+            shared = namesake_weight(ns) if ns is not None else 0.0
+            entry = Entry(
+                "desa", strength, kecamatan=kec, desa=name, needs_cue=needs_cue, namesakes_around=around, shared=shared
+            )
             gaz.add(variant, entry, fuzzy=True)
+            for short in _abbreviated(key):
+                gaz.add(short, entry)
+            split = _split_glued(key, name_parts)
+            if split is not None and not gaz.index.get(tuple(split.split())):
+                gaz.add(split, entry)
+        for alias in DESA_ALIASES.get(name, ()):
+            gaz.add(alias, replace(entry, strength="place"))
 
     for kec in KECAMATAN:
         glued = normalise(kec).replace(" ", "")

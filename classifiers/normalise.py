@@ -246,6 +246,11 @@ def normalise(text: str) -> str:
     return normalise_split(text)[0]
 
 
+# "Pedamaran Tim." (research §1; OKI's only kecamatan named "... Timur"): with its period "Tim." is
+# "Timur"; without it "tim" is a team ("Pedamaran, tim gabungan ...") and stays.
+_TIMUR = re.compile(r"(\bpedamaran )tim\.(?!\w)", re.IGNORECASE)
+
+
 def normalise_split(text: str) -> tuple[str, list[str]]:
     """``(normalise(text), normalise(text).split())`` from one pass.
 
@@ -266,6 +271,8 @@ def normalise_split(text: str) -> tuple[str, list[str]]:
         text = _MENTION.sub(_mention, text)
     if "#" in text:
         text = _HASHTAG.sub(_hashtag, text)
+    if "im." in text or "IM." in text:
+        text = _TIMUR.sub(r"\1Timur", text)
     text = text.lower()
     if _HAS_DIGIT.search(text):
         if "2" in text and _LETTER_2.search(text):

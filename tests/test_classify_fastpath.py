@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from classifiers import normalise as norm_module
 from classifiers import urgency as urgency_module
 from classifiers.features import NgramFeatures, ProjectedFeatures
-from classifiers.gazetteer import _CUES, Entry, Evidence, find_places, get_gazetteer
+from classifiers.gazetteer import _AT, Entry, Evidence, find_places, get_gazetteer, is_cued
 from classifiers.model import CORPUS_PATH, _evidence_array
 from classifiers.normalise import normalise, normalise_split
 from classifiers.urgency import urgency_cues
@@ -90,11 +90,13 @@ def _regex_reference(text: str) -> list[tuple[str, int, int, Entry]]:
     gaz = get_gazetteer()
     out = []
     for m in gaz.pattern.finditer(text):
-        previous = text[: m.start()].split()[-1:]
-        cued = bool(previous) and previous[0] in _CUES
+        before = text[: m.start()].split()
+        cued = is_cued([*before, m.group()], len(before))
         for entry in gaz.index[tuple(m.group().split())]:
             if entry.needs_cue and not cued:
-                continue
+                if not before or before[-1] not in _AT:
+                    continue
+                entry = gaz.weak_twin(entry)
             out.append((m.group(), m.start(), m.end(), entry))
     return out
 

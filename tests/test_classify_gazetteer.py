@@ -108,12 +108,15 @@ def test_mesuji_alone_is_weak_and_kayuagung_is_strong() -> None:
     assert find_places("jalan rusak #OKI").bare_oki == 1
 
 
-def test_a_shared_desa_name_alone_places_a_post_that_is_already_okis() -> None:
-    # Sukadana is a kelurahan of Kayu Agung and a name of villages elsewhere: alone it needs a cue,
-    # but a post to PDAM Tirta Agung or Pemkab OKI means the OKI one.
+def test_a_shared_desa_name_alone_is_weak_evidence_that_names_its_kecamatan() -> None:
+    # Sukadana is a kelurahan of Kayu Agung and a name of villages elsewhere: alone it is weak
+    # evidence (the model decides relevance; a post judged not relevant gets no kecamatan).
+    alone = find_places("air mati lagi di sukadana dari subuh")
+    assert alone.weak == 1 and alone.place == 0 and alone.strong == 0
+    assert alone.kecamatan == "Kayu Agung"
     assert find_places("@pdamtirtaagung air mati lagi di sukadana dari subuh").kecamatan == "Kayu Agung"
-    assert find_places("air mati lagi di sukadana dari subuh").kecamatan is None
-    # Sukaraja lies in three OKI kecamatan: no guess.
-    assert find_places("pemkab oki jalan di sukaraja rusak").kecamatan is None
+    # Sukaraja lies in two OKI kecamatan: evidence, but no guess between them.
+    sukaraja = find_places("pemkab oki jalan di sukaraja rusak")
+    assert sukaraja.kecamatan is None and sukaraja.weak >= 1
     # A place elsewhere in the post: the shared name may be that place's.
     assert find_places("pemkab oki, air mati di sukadana indralaya").kecamatan is None

@@ -258,10 +258,16 @@ def test_a_desa_no_other_region_has_needs_no_cue_but_an_ordinary_word_does() -> 
     assert load_namesakes()["celikah"].total == 0
     ev = find_places("sekolah anak di celikah tidak ada buku paket")
     assert ev.kecamatan == "Kayu Agung" and ev.place == 1
-    # Riding is also a word, Sukamaju a name of 119 other villages: both need "desa" before them.
+    # Riding is also a word, Sukamaju a name of 119 other villages: both need a cue before them
+    # ("desa", a facility named after the desa) and are weak evidence after "di".
     assert find_places("riding motor ke pantai").kecamatan is None
-    assert find_places("banjir di Sukamaju").kecamatan is None
+    assert not find_places("banjir Sukamaju lagi").positive
     assert find_places("banjir di desa Sukamaju").kecamatan is not None
+    assert find_places("banjir di Sukamaju").weak == 1
+    riding = find_places("puskesmas riding kehabisan obat")
+    assert riding.place == 1 and riding.kecamatan == "Pangkalan Lampam"  # no namesake: cued, it is OKI's
+    assert find_places("atap sdn 1 kedaton bocor").kecamatan == "Kayu Agung"
+    assert find_places("jalan di dusun iii embacang rusak").kecamatan == "Mesuji Raya"
 
 
 def test_oki_as_a_first_name_is_a_confuser_but_desa_names_ending_in_mas_are_not() -> None:
@@ -269,3 +275,50 @@ def test_oki_as_a_first_name_is_a_confuser_but_desa_names_ending_in_mas_are_not(
     assert relevance_rule(0.9, find_places("si oki anak kos sebelah gk bayar utang")) < 0.5
     ev = find_places("jembatan baru di desa Gading Mas OKI mulai dikerjakan")
     assert ev.confuser == 0 and ev.kecamatan == "Sungai Menang"
+
+
+# How residents write a place they live in (issue #17: kecamatan accuracy on text nobody here wrote).
+
+
+@pytest.mark.parametrize(
+    "text, kecamatan",
+    [
+        # A desa name that is also a word counts after "di" or a facility named after it.
+        ("listrik mati-idup dari siang di Embacang, PLN jangan diem bae", "Mesuji Raya"),
+        ("puskesmas riding kehabisan obat", "Pangkalan Lampam"),
+        ("atap SDN 1 Kedaton bocor kalau hujan", "Kayu Agung"),
+        ("jalan di Dusun III Embacang mangkrak", "Mesuji Raya"),
+        # A shared one-word name counts alone (weak evidence): "pasar kalangan Tugumulyo".
+        ("kangen pasar kalangan tugumulyo waktu kecil", "Lempuing"),
+        # An official one-word name written apart, and apart names written glued.
+        ("saluran irigasi di Sumber Agung dangkal", "Lempuing"),
+        # Short forms of the geographic word that starts a name, and a spelling from the news.
+        ("banjir lagi di Tg. Lubuk, air masuk rumah", "Tanjung Lubuk"),
+        ("tiga anak di Kutaraya kena DBD", "Kayu Agung"),
+        # "Pedamaran Tim." is Pedamaran Timur; "Pedamaran, tim gabungan" is Pedamaran.
+        ("kabel listrik menjuntai di Pedamaran Tim. bahaya", "Pedamaran Timur"),
+        ("titik api di lahan gambut Pedamaran, tim gabungan memadamkan api", "Pedamaran"),
+        # The office the complaint is about outweighs where the complainant comes from.
+        ("antri di capil kayuagung dari subuh, yg dr Mesuji jauh2 datang pulang gigit jari", "Kayu Agung"),
+        ("pasar kayuagung becek, kami dari pedamaran jauh-jauh belanja", "Kayu Agung"),
+        # A specific desa outweighs a widely shared crossroads name.
+        ("lampu lalu lintas di simpang empat Kayuagung mati", "Kayu Agung"),
+    ],
+)
+def test_places_as_residents_write_them(text: str, kecamatan: str) -> None:
+    assert find_places(text).kecamatan == kecamatan
+
+
+def test_a_desa_name_several_oki_kecamatan_share_does_not_choose_between_them() -> None:
+    # Kertamukti lies in Air Sugihan and in Mesuji Raya: evidence for OKI, no kecamatan.
+    ev = find_places("pungli di pasar desa Kertamukti OKI")
+    assert ev.positive and ev.kecamatan is None
+    # Another place in the post still decides.
+    assert find_places("pungli di desa Kertamukti, Kecamatan Mesuji Raya").kecamatan == "Mesuji Raya"
+
+
+def test_a_shared_name_next_to_its_namesakes_region_is_that_namesake() -> None:
+    # Tugumulyo is also a kecamatan of Musi Rawas: said with Musi Rawas it is not OKI's.
+    ev = find_places("pasar tugumulyo musi rawas banjir lagi")
+    assert ev.neighbour >= 1 and ev.place == 0 and ev.strong == 0
+    assert relevance_rule(0.9, ev) < 0.5
