@@ -167,7 +167,7 @@ def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[
     assert result["status"] == 200 and str(result["type"]).startswith("text/csv")
     body = str(result["body"])
     assert (
-        body.lstrip("\ufeff").startswith("periode_mulai_wib") and "infrastruktur" in body and "air_bersih" not in body
+        body.lstrip("\ufeff").startswith("Periode mulai (WIB)") and "Infrastruktur" in body and "Air bersih" not in body
     )
     xlsx = _fetch(driver, str(driver.find_element(By.ID, "export-xlsx").get_attribute("href")))
     assert xlsx["status"] == 200 and "spreadsheetml" in str(xlsx["type"])

@@ -156,7 +156,7 @@ def test_api_scoping_sorting_and_exports(env: tuple[TestClient, Seeded, Database
     assert table[0] == list(kinerja.HEADER) and any(r[0] == "pupr" and r[7] == "1" for r in table[1:])
     xlsx = client.get("/api/agencies/performance?format=xlsx", headers=analyst)
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert sheet is not None and sheet.cell(1, 1).value == "opd"
+    assert sheet is not None and sheet.cell(1, 1).value == "Kode OPD"
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ def test_no_handle_on_the_issue_page_in_the_api_in_the_export_or_in_the_alert(
     export = client.get(f"/api/posts/export?issue_id={seeded.rising_id}&format=csv")
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert len(rows) >= len(CASES) and _leaks(export.content.decode("utf-8-sig")) == []
-    links = {r["tautan"] for r in rows}
+    links = {r["Tautan"] for r in rows}
     assert "https://www.tiktok.com/@/video/7234000000000000001" in links and "" in links  # dropped: an empty cell
     with db.session() as s:
         issue = s.get(Issue, seeded.rising_id)

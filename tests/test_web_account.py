@@ -71,12 +71,12 @@ def test_post_export_csv_is_filtered_pseudonymised_and_audited(app_env: tuple[Ap
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = _csv_rows(r.content)
-    assert len(rows) == 9 and {row["id_isu"] for row in rows} == {str(s.rising_id)}
-    assert all(row["akun"].startswith("akun-") for row in rows)
+    assert len(rows) == 9 and {row["ID isu"] for row in rows} == {str(s.rising_id)}
+    assert all(row["Akun"].startswith("akun-") for row in rows)
     assert "rawhandle" not in r.text  # the stored key never leaves as is
-    assert author_alias("rawhandle_0") in {row["akun"] for row in rows}
+    assert author_alias("rawhandle_0") in {row["Akun"] for row in rows}
     everything = _csv_rows(client.get("/api/posts/export").content)
-    assert {row["id_isu"] for row in everything} == {str(s.rising_id), str(s.pdam_id), str(s.quiet_id)}
+    assert {row["ID isu"] for row in everything} == {str(s.rising_id), str(s.pdam_id), str(s.quiet_id)}
     audit = _audit(db, "export")
     assert audit[-1].target == "posts" and audit[-1].actor == "kominfo"
     assert audit[-2].detail["issue_id"] == s.rising_id and audit[-2].detail["rows"] == 9
@@ -97,16 +97,17 @@ def test_post_export_xlsx_neutralises_formulas(app_env: tuple[AppConfig, Databas
     sheet = load_workbook(io.BytesIO(r.content)).active
     assert sheet is not None
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[0][:3] == ["id_unggahan", "id_isu", "waktu_wib"]
-    texts = [row[7] for row in values[1:]]
-    assert '\'=HYPERLINK("http://evil")' in texts
+    assert values[0][:3] == ["ID unggahan", "ID isu", "Waktu (WIB)"]
+    cells = {row[7].value: row[7] for row in sheet.iter_rows(min_row=2)}
+    # The text as written, stored as text: a spreadsheet shows it and never runs it.
+    assert cells['=HYPERLINK("http://evil")'].data_type == "s"
 
 
 def test_agency_user_exports_only_its_own_agency_posts(app_env: tuple[AppConfig, Database, Seeded]) -> None:
     config, db, s = app_env
     client = _client(config, db, "pdam")
     rows = _csv_rows(client.get("/api/posts/export?format=csv").content)
-    assert rows and {row["id_isu"] for row in rows} == {str(s.pdam_id)}
+    assert rows and {row["ID isu"] for row in rows} == {str(s.pdam_id)}
     # Asking for another agency's issue by id gives an empty file, not its posts.
     other = _csv_rows(client.get(f"/api/posts/export?issue_id={s.rising_id}").content)
     assert other == []
@@ -119,7 +120,7 @@ def test_post_export_shows_handles_only_when_pseudonymisation_is_off(
     plain = config.model_copy(update={"privacy": config.privacy.model_copy(update={"pseudonymise_authors": False})})
     client = _client(plain, db, "kominfo")
     rows = _csv_rows(client.get(f"/api/posts/export?issue_id={s.pdam_id}").content)
-    assert [row["akun"] for row in rows] == ["rawhandle_9"]
+    assert [row["Akun"] for row in rows] == ["rawhandle_9"]
     assert _audit(db, "export")[-1].detail["authors"] == "handles"
 
 

@@ -173,14 +173,14 @@ def test_trends_page_and_exports(env: tuple[TestClient, Seeded, Database]) -> No
     r = client.get("/trends/export?format=csv&agency=pupr")
     assert r.headers["content-type"].startswith("text/csv") and "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][0] == "periode_mulai_wib" and len(rows) > 1
-    assert {row[3] for row in rows[1:]} == {"pupr"}
+    assert rows[0][0] == "Periode mulai (WIB)" and len(rows) > 1
+    assert {row[3] for row in rows[1:]} == {"Dinas PUPR OKI"}
     assert all(not row[1].startswith("=") for row in rows[1:])  # no formula injection
     r = client.get("/trends/export?format=xlsx&kecamatan=Pedamaran")
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws is not None
     values = list(ws.iter_rows(values_only=True))
-    assert values[0][0] == "periode_mulai_wib" and len(values) > 1 and {v[2] for v in values[1:]} == {"Pedamaran"}
+    assert values[0][0] == "Periode mulai (WIB)" and len(values) > 1 and {v[2] for v in values[1:]} == {"Pedamaran"}
     with db.session() as session:
         exports = list(session.scalars(select(AuditLog).where(AuditLog.action == "export")))
     assert [e.detail["format"] for e in exports] == ["csv", "xlsx"] and exports[0].detail["agency"] == "pupr"

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 
-from monitor.kernel.clock import format_wib
+from monitor.kernel.clock import format_wib, to_wib
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
-from monitor.store.models import AuditLog, User
-from monitor.web import flash
+from monitor.store.models import AuditLog, Post, User
+from monitor.web import exports, flash
 from monitor.web.app import create_app
+from monitor.web.queries import TrendRow
 from tests.web_support import NOW, Seeded, csrf_from, flash_after, login, make_clock, seed
 
 
@@ -216,3 +221,62 @@ def test_html_css_and_json_are_gzipped_when_asked(app_env: tuple[FastAPI, Databa
     assert gzip.decompress(body) == page and len(body) < len(page) / 3
     xlsx = comms.get("/trends/export?format=xlsx", headers={"Accept-Encoding": "gzip"})
     assert xlsx.status_code == 200 and "content-encoding" not in xlsx.headers  # a zip already
+
+
+# ---------------------------------------------------------------- exports
+
+
+def test_trend_xlsx_has_real_times_names_bahasa_headers_frozen_and_filtered(
+    app_env: tuple[FastAPI, Database, Seeded],
+) -> None:
+    app, _db, _s = app_env
+    comms = _client(app, "kominfo")
+    query = "start=2026-10-01&end=2026-11-30&bucket=day"
+    book = load_workbook(io.BytesIO(comms.get(f"/trends/export?format=xlsx&{query}").content))
+    sheet = book.active
+    assert sheet is not None and sheet.freeze_panes == "A2"
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == exports.HEADER and all(c.font.b for c in sheet[1])
+    assert sheet.auto_filter.ref == f"A1:H{len(rows)}" and len(rows) > 10
+    for row in rows[1:]:
+        assert isinstance(row[0], datetime) and row[0].hour == 0  # a WIB day starts at 00:00 WIB
+        assert all(isinstance(v, int) for v in row[5:]), row
+    assert {r[3] for r in rows[1:]} == {"Dinas PUPR OKI", "PDAM Tirta Agung OKI"}  # names, not codes
+    assert {"Infrastruktur", "Air bersih"} <= {r[1] for r in rows[1:]}
+    assert sheet.cell(2, 1).number_format == exports.XLSX_TIME
+    # The CSV has the same columns and values, times written as the WIB date-time.
+    table = list(csv.reader(io.StringIO(comms.get(f"/trends/export?format=csv&{query}").content.decode("utf-8-sig"))))
+    assert tuple(table[0]) == exports.HEADER and len(table) == len(rows)
+    for line, row in zip(table[1:], rows[1:], strict=True):
+        assert line[0] == row[0].strftime("%Y-%m-%d %H:%M") and line[1:5] == [
+            exports.plain_cell(v or "") for v in row[1:5]
+        ]
+        assert [int(v) for v in line[5:]] == list(row[5:])
+
+
+def test_engagement_is_a_whole_number_and_times_are_wib() -> None:
+    when = datetime(2026, 11, 3, 17, 0, tzinfo=UTC)  # 4 Nov 00:00 WIB
+    row = TrendRow(when, "air_bersih", "Pedamaran", "pdam", "mastodon", 3, 2, 53.58)
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx([row], lambda code: f"Nama {code}"))).active
+    assert sheet is not None
+    assert list(sheet.iter_rows(min_row=2, values_only=True)) == [
+        (datetime(2026, 11, 4, 0, 0), "Air bersih", "Pedamaran", "Nama pdam", "mastodon", 3, 2, 54)
+    ]
+    text = exports.to_csv([row], lambda code: f"Nama {code}").decode("utf-8-sig")
+    assert text.splitlines()[1] == "2026-11-04 00:00,Air bersih,Pedamaran,Nama pdam,mastodon,3,2,54"
+
+
+def test_post_xlsx_times_are_datetimes_in_wib(app_env: tuple[FastAPI, Database, Seeded]) -> None:
+    app, db, s = app_env
+    analis = _client(app, "analis")
+    sheet = load_workbook(
+        io.BytesIO(analis.get(f"/api/posts/export?issue_id={s.rising_id}&format=xlsx").content)
+    ).active
+    assert sheet is not None and sheet.freeze_panes == "A2" and sheet.auto_filter.ref is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == exports.POST_HEADER
+    with db.session() as session:
+        created = {p.id: p.created_at for p in session.scalars(select(Post))}
+    for row in rows[1:]:
+        assert row[2] == to_wib(created[row[0]]).replace(tzinfo=None)
+        assert all(isinstance(v, int) for v in row[8:12]) and row[12] in ("ya", "tidak")

@@ -336,15 +336,15 @@ def agency_performance(
 # ---------------------------------------------------------------- presentation (Bahasa)
 
 HEADER: tuple[str, ...] = (
-    "opd",
-    "nama_opd",
-    "isu_diterima",
-    "median_jam_konfirmasi",
-    "median_jam_tanggapan",
-    "median_jam_selesai",
-    "persen_tepat_waktu",
-    "viral_sebelum_ditanggapi",
-    "lewat_batas_sekarang",
+    "Kode OPD",
+    "OPD",
+    "Isu diterima",
+    "Median jam sampai diterima",
+    "Median jam sampai tanggapan pertama",
+    "Median jam sampai selesai",
+    "Persen tepat waktu",
+    "Viral sebelum ditanggapi",
+    "Lewat batas sekarang",
 )
 
 

@@ -873,12 +873,12 @@ def export_response(
     stamp = to_wib(now_of(request)).strftime("%Y%m%d")  # the user's date, not UTC's
     if fmt == "xlsx":
         return Response(
-            exports.to_xlsx(rows),
+            exports.to_xlsx(rows, web(request).agency_name),
             media_type=exports.XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.xlsx"'},
         )
     return Response(
-        exports.to_csv(rows),
+        exports.to_csv(rows, web(request).agency_name),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.csv"'},
     )
