@@ -88,11 +88,11 @@ def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
 
     precious = tmp_path / "var"
     precious.mkdir()
-    (precious / "oki-monitor.store.db").write_bytes(b"production")
+    (precious / "oki-monitor.db").write_bytes(b"production")
     with pytest.raises(WorkdirRefused, match="bukan milik demo"):
         prepare_workdir(precious)
     assert main(["demo", "--workdir", str(precious)]) == 2
-    assert (precious / "oki-monitor.store.db").read_bytes() == b"production"
+    assert (precious / "oki-monitor.db").read_bytes() == b"production"
     fresh = tmp_path / "baru" / "demo"
     prepare_workdir(fresh)  # absent: created and marked
     assert (fresh / MARKER).is_file()
@@ -113,7 +113,7 @@ def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
     link.symlink_to(precious)
     with pytest.raises(WorkdirRefused):
         prepare_workdir(link)
-    assert (precious / "oki-monitor.store.db").exists()
+    assert (precious / "oki-monitor.db").exists()
 
 
 def test_report_prints_the_performance_table(demo: DemoResult) -> None:

@@ -88,3 +88,17 @@ def test_init_writes_the_commented_oki_default_and_never_overwrites(
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert "--config etc/oki.yaml db upgrade" in elsewhere.stdout
     assert (tmp_path / "etc" / "oki.yaml").read_text(encoding="utf-8") == written
+    upgraded = _run([bin_dir / "oki-monitor", "--config", "etc/oki.yaml", "db", "upgrade"], tmp_path, env)
+    assert upgraded.returncode == 0, upgraded.stderr  # the migrations ship inside the package
+    assert (tmp_path / "var" / "oki-monitor.db").is_file()
+
+
+@pytest.mark.timeout(900)
+def test_demo_runs_from_an_empty_folder(installed: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    bin_dir, env = installed
+    done = _run([bin_dir / "oki-monitor", "demo"], tmp_path, env, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "konfigurasi bawaan OKI" in done.stderr
+    assert "== Laporan demo OKI Viral Monitor ==" in done.stdout
+    assert (tmp_path / "var" / "demo" / "demo.db").is_file()
+    assert not (tmp_path / "config.yaml").exists()  # the fallback reads the package and writes no config

@@ -276,7 +276,7 @@ class LaporConfig(_Strict):
 
 class AppConfig(_Strict):
     region: str = "Kabupaten Ogan Komering Ilir"
-    database_url: str = "sqlite:///var/oki-monitor.store.db"
+    database_url: str = "sqlite:///var/oki-monitor.db"
     agencies: list[AgencyConfig]
     routing: dict[str, str]
     sources: list[SourceConfig] = Field(default_factory=list)
