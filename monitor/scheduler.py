@@ -129,6 +129,8 @@ def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
     add("housekeeping", service.housekeeping, 300)
     add("tracking", service.track, cfg.schedules.tracking_seconds)
     add("retention", service.purge, cfg.schedules.retention_hours * 3600)
+    if cfg.lapor.folder:
+        add("lapor-folder", service.import_lapor_folder, cfg.lapor.interval_seconds)
     add("lease", partial(_renew_lease, service, owner), LEASE_SECONDS // 3)
     retrain = cfg.classifier.retrain
     if retrain.enabled:

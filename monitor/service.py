@@ -22,6 +22,7 @@ from monitor.stages.collect import CollectReport, run_source
 from monitor.stages.ingest import Ingestor
 from monitor.stages.intake import attach as attach_inbox
 from monitor.stages.intake import send_replies
+from monitor.stages.lapor import LaporReport, scan_folder
 from monitor.stages.pipeline import PipelineReport, run_pipeline
 from monitor.stages.retention import PurgeReport, purge
 from monitor.stages.scopes import scan_scopes
@@ -163,6 +164,10 @@ class MonitorService:
         """Re-measure engagement of posts in open issues."""
         assert self.client is not None
         return run_tracking(self.db, self.config, self.clock.now(), self.client, self.collectors)
+
+    def import_lapor_folder(self) -> list[LaporReport]:
+        """Import the LAPOR! exports in ``lapor.folder`` not imported before (monitor/stages/lapor.py)."""
+        return scan_folder(self.db, self.config, self.clock.now())
 
     def purge(self) -> PurgeReport:
         """Apply the retention period (UU PDP)."""

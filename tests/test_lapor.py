@@ -17,8 +17,11 @@ from classifiers.model import load_classifier
 from collectors import lapor as parser
 from collectors.lapor import parse_date, parse_export
 from monitor.cli import main
+from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
-from monitor.stages.lapor import EVENT_KIND, event_sentence, import_export, scan_folder, tickets_of_issue
+from monitor.scheduler import build_scheduler
+from monitor.service import MonitorService
+from monitor.stages.lapor import EVENT_KIND, event_sentence, import_export, tickets_of_issue
 from monitor.stages.pipeline import run_pipeline
 from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, Post, Source
@@ -310,20 +313,38 @@ def test_cli_imports_xlsx_and_names_bad_rows(
 def test_folder_schedule_reads_a_new_file_once(db: Database, config: AppConfig, tmp_path: Path) -> None:
     folder = tmp_path / "lapor-masuk"
     folder.mkdir()
-    cfg = config.model_copy(update={"lapor": config.lapor.model_copy(update={"folder": str(folder)})})
+    cfg = config.model_copy(
+        update={
+            "sources": [],
+            "lapor": config.lapor.model_copy(update={"folder": str(folder), "interval_seconds": 600}),
+        }
+    )
+    clock = SimulatedClock(NOW)
+    service = MonitorService(cfg, db, clock)
+    job = next(j for j in build_scheduler(service, "host:1").get_jobs() if j.id == "lapor-folder")
+    assert job.trigger.interval == timedelta(seconds=600)
+
+    def tick() -> list[tuple[str, int]]:
+        clock.advance(timedelta(minutes=10))
+        return [(r.file, r.stored) for r in job.func()]
+
     (folder / "catatan.txt").write_text("bukan ekspor")
-    assert scan_folder(db, cfg, NOW) == []
+    assert tick() == []
     (folder / "november.csv").write_bytes(csv_bytes([ROAD_A, ROAD_B]))
-    reports = scan_folder(db, cfg, NOW + timedelta(minutes=15))
-    assert [(r.file, r.stored) for r in reports] == [("november.csv", 2)]
-    assert scan_folder(db, cfg, NOW + timedelta(minutes=30)) == []  # seen: not read again
+    assert tick() == [("november.csv", 2)]
+    assert tick() == []  # seen: not read again
     # The same content under another name is known by its hash; a new export is read once.
     (folder / "november-salinan.csv").write_bytes(csv_bytes([ROAD_A, ROAD_B]))
     (folder / "desember.xlsx").write_bytes(xlsx_bytes([WATER]))
-    reports = scan_folder(db, cfg, NOW + timedelta(minutes=45))
-    assert [(r.file, r.stored) for r in reports] == [("desember.xlsx", 1)]
-    assert scan_folder(db, cfg, NOW + timedelta(minutes=60)) == []
+    assert tick() == [("desember.xlsx", 1)]
+    assert tick() == []
+    # A hostile file is refused once, with its reason on the source, and not retried every tick.
+    (folder / "rusak.xlsx").write_bytes(b"PK\x03\x04 bukan excel")
+    assert tick() == [("rusak.xlsx", 0)]
+    assert tick() == []
+    service.close()
     with db.session() as s:
         source = s.scalars(select(Source).where(Source.name == "lapor")).one()
-        assert source.kind == "lapor" and len(source.cursor["files"]) == 2
+        assert source.kind == "lapor" and len(source.cursor["files"]) == 3
+        assert source.last_error is not None and "rusak.xlsx: ditolak" in source.last_error
         assert s.scalar(select(func.count()).select_from(Post)) == 3

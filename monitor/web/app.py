@@ -479,7 +479,15 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
     :func:`freeze_startup_objects` runs at startup. Off for apps built in tests and other hosts:
     freezing is a decision for the whole process.
     """
-    from monitor.web import routes_api, routes_kinerja, routes_map, routes_pages, routes_respond, routes_triage
+    from monitor.web import (
+        routes_api,
+        routes_kinerja,
+        routes_lapor,
+        routes_map,
+        routes_pages,
+        routes_respond,
+        routes_triage,
+    )
 
     app = FastAPI(
         title="OKI Viral Monitor API",
@@ -649,6 +657,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
     app.include_router(routes_map.api)
     app.include_router(routes_kinerja.pages)
     app.include_router(routes_kinerja.api)
+    app.include_router(routes_lapor.pages)
     return app
 
 

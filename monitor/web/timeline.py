@@ -14,6 +14,7 @@ from typing import Any
 from monitor.domain.display import channel_label, receiver_label, sentence, stage_label, topic_label
 from monitor.domain.response import status_label
 from monitor.kernel.clock import format_wib
+from monitor.stages.lapor import event_sentence as lapor_sentence
 
 FIELD_NAMES = {
     "topic": "topik",
@@ -101,6 +102,8 @@ def event_sentence(
         return f"Isu masuk ke {agency}; batas waktu tanggapan mulai dihitung."
     if kind == "snoozed":
         return f"Ditunda sampai {_time(d.get('until'))}{by}{note}"
+    if kind == "lapor_status":
+        return lapor_sentence(d)
     if kind == "reopened":
         return sentence(f"dibuka kembali untuk {agency}{by} (belum ditanggapi)")
     return sentence(f"perubahan pada isu dicatat{by}")
