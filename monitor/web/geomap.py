@@ -245,8 +245,11 @@ def choropleth_svg(
         r = min(9.0, 3.0 + 1.5 * math.sqrt(max(n, 1)))
         title = escape(f"{point.nama}, {point.kecamatan}: {n} {label}")
         dots.append(f'<circle class="pin" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"><title>{title}</title></circle>')
+    # With links inside, the map is a group of links (an "img" role would hide them from screen
+    # readers and nest interactive controls in an image); without, it is one picture.
+    role = "group" if link else "img"
     return (
-        f'<svg class="map" viewBox="0 0 {frame.width} {frame.height}" role="img" '
+        f'<svg class="map" viewBox="0 0 {frame.width} {frame.height}" role="{role}" '
         f'aria-label="Peta kecamatan OKI: {escape(label)}" preserveAspectRatio="xMidYMid meet">'
         + "".join(shapes)
         + "".join(dots)
