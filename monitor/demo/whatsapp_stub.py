@@ -87,6 +87,11 @@ class WhatsAppStub(LocalHTTPServer):
         self.gateway_requests: list[dict[str, Any]] = []
         self._faults: deque[tuple[int, int, str, dict[str, str]]] = deque()
         self._ids = itertools.count(1)
+        self.media: dict[str, tuple[bytes, str]] = {}
+        """Media users sent, by media id: (bytes, mime type)."""
+        self.media_requests: list[dict[str, str]] = []
+        """``path`` and ``authorization`` of every media GET (retrieve URL, download)."""
+        self._last_webhook: tuple[bytes, str] = (b"", "")
         self.lock = threading.Lock()
         stub = self
 
@@ -95,6 +100,14 @@ class WhatsAppStub(LocalHTTPServer):
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
+
+            def do_GET(self) -> None:
+                status, ctype, data = stub._media(self.path, self.headers.get("Authorization", ""))
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -158,7 +171,51 @@ class WhatsAppStub(LocalHTTPServer):
             ],
         }
         body = json.dumps(envelope).encode()
-        return body, "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        signed = body, "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        self._last_webhook = signed
+        return signed
+
+    def last_webhook(self) -> tuple[bytes, str]:
+        """The last webhook POST built (Meta redelivers one it believes failed)."""
+        return self._last_webhook
+
+    def user_sends_image(
+        self, wa_id: str, data: bytes, *, caption: str | None = None, mime: str = "image/png"
+    ) -> tuple[bytes, str]:
+        """The webhook POST for an image the user sends (documented ``type: image`` with a media id)."""
+        media_id = f"{next(self._ids) + 1_000_000_000_000}"
+        with self.lock:
+            self.media[media_id] = (data, mime)
+        image: dict[str, Any] = {"id": media_id, "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest()}
+        if caption:
+            image["caption"] = caption
+        return self._inbound(wa_id, {"type": "image", "image": image})
+
+    def _media(self, path: str, authorization: str) -> tuple[int, str, bytes]:
+        """``GET /{version}/{media-id}`` (the media URL, as documented) and the download of that URL."""
+        with self.lock:
+            self.media_requests.append({"path": path, "authorization": authorization})
+            if authorization != f"Bearer {self.token}":
+                status, body = meta_error(190, "Access token has expired", "Error validating access token", 401)
+                return status, "application/json", json.dumps(body).encode()
+            m = re.fullmatch(r"/(v\d+\.\d+)/(\d+)", path)
+            if m and m.group(2) in self.media:
+                data, mime = self.media[m.group(2)]
+                answer = {
+                    "messaging_product": "whatsapp",
+                    "url": f"{self.base_url}/media/download?mid={m.group(2)}",
+                    "mime_type": mime,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "file_size": len(data),
+                    "id": m.group(2),
+                }
+                return 200, "application/json", json.dumps(answer).encode()
+            d = re.fullmatch(r"/media/download\?mid=(\d+)", path)
+            if d and d.group(1) in self.media:
+                data, mime = self.media[d.group(1)]
+                return 200, mime, data
+            status, body = meta_error(100, "Invalid parameter", f"unknown media {path}", 404)
+            return status, "application/json", json.dumps(body).encode()
 
     def _inbound(self, wa_id: str, message: dict[str, Any], at: float | None = None) -> tuple[bytes, str]:
         with self.lock:
@@ -167,9 +224,7 @@ class WhatsAppStub(LocalHTTPServer):
         return self.webhook(
             {
                 "contacts": [{"profile": {"name": "Staf Dinas"}, "wa_id": wa_id}],
-                "messages": [
-                    {"from": wa_id, "id": f"wamid.IN{next(self._ids)}", "timestamp": str(int(at))} | message
-                ],
+                "messages": [{"from": wa_id, "id": f"wamid.IN{next(self._ids)}", "timestamp": str(int(at))} | message],
             }
         )
 
