@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor.demo.runner import DemoResult
-from monitor.store.models import Alert, Issue, Source
+from monitor.store.models import Alert, Issue, Post, Source
 from tests.demo_run import GROUP, SECRETS, DemoRun
 
 pytestmark = pytest.mark.xdist_group(GROUP)
@@ -248,3 +248,15 @@ def test_monitor_reports_its_own_lead_time_for_a_week(demo: DemoResult) -> None:
     assert totals.warned_early >= 1 and totals.median_lead_minutes is not None
     assert totals.median_lead_minutes == (road.viral_at - road.first_alert_at).total_seconds() / 60
     assert totals.false_alerts == sum(o.false_alert for o in outcomes)
+
+
+def test_a_forwarded_screenshot_joins_the_road_issue(demo: DemoResult) -> None:
+    """'Lapor ke monitor': the citizen's screenshot is read by OCR, joins the road issue, and is answered."""
+    assert demo.road_issue_id is not None
+    assert demo.report_issue_id == demo.road_issue_id
+    assert demo.report_reply is not None and f"OKI-{demo.road_issue_id}" in demo.report_reply
+    with demo.db.session() as s:
+        [text] = s.scalars(select(Post.text).where(Post.platform == "laporan")).all()
+    for word in ("sungai", "lumpur", "cengal", "amblas"):
+        assert word in (text or "").lower(), text
+    assert any("Laporan warga lewat bot Telegram" in line and f"#{demo.road_issue_id}" in line for line in demo.lines)

@@ -107,15 +107,21 @@ def test_forwarded_screenshot_joins_the_issue_and_the_forwarder_is_told(
             joined = s.scalar(select(IssuePost.issue_id).where(IssuePost.post_id == post.id))
             row = s.scalars(select(LaporanInbox)).one()
             assert (row.status, row.reply_status, row.issue_id, row.reply_to) == ("disimpan", "terkirim", joined, None)
+            assert row.payload == {}, "the text lives in the post alone (the retention purge clears it there)"
         assert joined == road_issue
         [reply] = replies_to(tg, CITIZEN)
         assert f"OKI-{road_issue}" in reply and f"https://monitor.okikab.example/issues/{road_issue}" in reply
         sent = tg.sent_messages()[-1]
         assert sent["reply_parameters"]["message_id"] == message_id
 
-        # Redelivered (a crash before the offset was saved) the same message is not queued again.
+        # A second pipeline run answers nobody twice.
         service.pipeline()
         assert len(replies_to(tg, CITIZEN)) == 1
+        # The retention period removes the queue rows with the posts' text.
+        clock.advance(timedelta(days=cfg.privacy.retention_days + 1))
+        service.purge()
+        with db.session() as s:
+            assert s.scalars(select(LaporanInbox)).all() == []
     finally:
         service.close()
 

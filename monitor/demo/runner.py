@@ -53,6 +53,13 @@ DEMO_WHATSAPP_TOKEN_ENV = "OKI_DEMO_WHATSAPP_TOKEN"
 DEMO_WHATSAPP_TOKEN = "EAAG-demo-whatsapp-token-not-secret"
 DEMO_WHATSAPP_NUMBER = "0812-7000-0001"
 """The PUPR duty officer's phone in the demo (alerts reach it as WhatsApp templates)."""
+DEMO_CITIZEN = 880001
+"""Telegram user id of the citizen who forwards a screenshot to the bot ("Lapor ke monitor")."""
+FORWARDED = (
+    "Jalan poros Desa Sungai Lumpur Kecamatan Cengal rusak parah, lubang besar, truk sawit amblas lagi. "
+    "Tolong Pemkab OKI segera perbaiki"
+)
+"""The chat message in the forwarded screenshot (drawn into a PNG, read back by OCR)."""
 
 
 @dataclass
@@ -70,6 +77,10 @@ class DemoResult:
     emails: list[Any] = field(default_factory=list)
     telegram_messages: list[Any] = field(default_factory=list)
     whatsapp_messages: list[dict[str, Any]] = field(default_factory=list)
+    report_issue_id: int | None = None
+    """The issue the forwarded screenshot joined."""
+    report_reply: str | None = None
+    """What the bot answered the citizen who forwarded it."""
     lines: list[str] = field(default_factory=list)
 
 
@@ -89,7 +100,11 @@ def demo_config(
 
     data = base.model_dump(by_alias=True)
     data["database_url"] = db_url
-    data["sources"] = demo_sources(replay_base)
+    # "Lapor ke monitor": reports sent to the demo's Telegram bot (media is on 127.0.0.1 here).
+    data["sources"] = [
+        *demo_sources(replay_base),
+        {"name": "laporan", "kind": "laporan", "interval_seconds": 60, "settings": {"allow_private_addresses": True}},
+    ]
     data["alerts"]["smtp"].update({"host": "127.0.0.1", "port": smtp_port, "security": "none", "enabled": True})
     data["alerts"]["telegram"].update({"api_base": telegram_base, "token_env": DEMO_TOKEN_ENV, "enabled": True})
     if whatsapp_base is not None:
@@ -200,7 +215,7 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
         result = DemoResult(config=cfg, db=db)
         next_run = {name: START for name in service.collectors}
         end = START + timedelta(hours=HOURS)
-        acked = False
+        acked = forwarded = False
         step = 0
         while clock.now() < end:
             now = clock.now()
@@ -215,6 +230,8 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
             service.deliver()
             if not acked:
                 acked = _maybe_acknowledge(db, telegram, now)
+            if not forwarded:
+                forwarded = _maybe_forward(db, telegram)
             service.poll_acks()
             clock.advance(STEP)
             step += 1
@@ -223,6 +240,8 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
         result.emails = list(smtp.received)
         result.telegram_messages = list(telegram.sent_messages())
         result.whatsapp_messages = whatsapp.sent()
+        said = [str(m["text"]) for m in telegram.sent_messages() if str(m["chat_id"]) == str(DEMO_CITIZEN)]
+        result.report_reply = said[0] if said else None
     result.posts_served = len(posts)
     result.peak_at = peak_time(posts)
     result.seconds = time.perf_counter() - started
@@ -241,6 +260,20 @@ def _maybe_acknowledge(db: Database, telegram: Any, now: datetime) -> bool:
             return False
         token = first.ack_token
     return bool(telegram.press_ack_button(token))
+
+
+def _maybe_forward(db: Database, telegram: Any) -> bool:
+    """Once the road issue has been alerted, a citizen forwards a screenshot of a WhatsApp group about it."""
+    from monitor.demo.screenshot import chat_screenshot
+
+    with db.session() as session:
+        alerted = session.scalar(
+            select(Alert.id).join(Issue, Issue.id == Alert.issue_id).where(Issue.kecamatan == "Cengal").limit(1)
+        )
+    if alerted is None:
+        return False
+    telegram.user_sends(DEMO_CITIZEN, photo=chat_screenshot(FORWARDED, sender="Grup Warga Sungai Lumpur"))
+    return True
 
 
 def performance_lines(config: AppConfig, db: Database, start: datetime, end: datetime) -> list[str]:
@@ -334,5 +367,17 @@ def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
         body = [c for c in issue_alerts[0]["template"].get("components", []) if c.get("type") == "body"]
         params = [str(p.get("text", "")) for c in body for p in c.get("parameters", [])]
         lines.append(f"  WhatsApp pertama tentang isu ke petugas PUPR (templat): {params[0] if params else '-'}")
+    with db.session() as session:
+        report = session.scalars(select(Post).where(Post.platform == "laporan")).first()
+        if report is not None:
+            result.report_issue_id = session.scalar(select(IssuePost.issue_id).where(IssuePost.post_id == report.id))
+            joined = session.get(Issue, result.report_issue_id) if result.report_issue_id is not None else None
+            lines.append(
+                "Laporan warga lewat bot Telegram (tangkapan layar grup WhatsApp, dibaca OCR): "
+                + (f"masuk isu #{joined.id} {joined.title}" if joined is not None else "tidak masuk isu")
+            )
+            lines.append(f"  Teks terbaca: {' '.join((report.text or '').split())[:160]}")
+    if result.report_reply:
+        lines.append(f"  Balasan bot ke pelapor: {result.report_reply.splitlines()[0]}")
     lines.extend(performance_lines(result.config, db, START, START + timedelta(hours=HOURS)))
     lines.append(f"Selesai dalam {result.seconds:.1f} detik.")

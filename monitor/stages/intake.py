@@ -236,10 +236,11 @@ def outcome(
         read_past = int(((source.cursor if source is not None else None) or {}).get("after") or 0)
         if source is not None and read_past >= row.id:
             # Read but not stored: ingest's place filter found no OKI place or body in it.
-            row.status = "tidak_terkait"
+            row.status, row.payload = "tidak_terkait", {}
             return unrelated_text("tidak menyebut tempat atau instansi di Kabupaten OKI")
         return _waited_too_long(row, now)
-    row.status = "disimpan"
+    # The post holds the text now (and the retention purge clears it there): the queue keeps none of it.
+    row.status, row.payload = "disimpan", {}
     issue = _issue_of(session, post)
     if issue is not None:
         row.issue_id = issue.id

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
-from monitor.store.models import AuditLog, LabelCorrection, Post, PostMetric
+from monitor.store.models import AuditLog, LabelCorrection, LaporanInbox, Post, PostMetric
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ def purge(db: Database, config: AppConfig, now: datetime, *, actor: str = "siste
             .values(text=None)
         )
         corr = _count(session.execute(old_corrections))
+        # Forwarded reports: the queue rows (sender pseudonym, reply address) go with the posts' text.
+        session.execute(delete(LaporanInbox).where(LaporanInbox.received_at < cutoff))
         session.add(
             AuditLog(
                 at=now,
