@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from monitor.kernel.clock import SimulatedClock
 from monitor.store.db import Database
@@ -243,3 +244,237 @@ def flash_after(client: TestClient, response: object) -> tuple[str, bool]:
     assert match, "no message on the page the form led to"
     assert (match.group(1) == "error") == (match.group(2) == "alert")  # an error is announced as one
     return html_lib.unescape(match.group(3)), match.group(1) == "error"
+
+
+REASONS = [
+    "laju 6 unggahan/jam, 3x di atas garis dasar",
+    "tumbuh 40% per jam",
+    "9 unggahan dari 9 akun di 1 platform dalam 6 jam",
+    "peluang viral 91% dalam 24 jam (terkalibrasi), perkiraan ±1,6 jam lagi",
+]
+
+
+def seed_history(db: Database, s: Seeded, now: datetime = NOW) -> None:
+    """What an issue page shows beyond posts, stored as the system stores it: assessment reasons, a stage
+    change, alerts of several kinds to an agency and to comms, deliveries by e-mail, Telegram (a chat id)
+    and WhatsApp in every status, an acknowledgement, a label correction, answer steps, source quotas.
+
+    The codes here (``escalation``, ``agency:pupr``, ``failed``, ``-1001234567890``, ``limit``) must never
+    reach a page as they are.
+    """
+    from monitor.store.models import IssueEvent
+
+    with db.session() as session:
+        # The assessments' reasons (the seed's signals carry none).
+        session.execute(update(Signal).where(Signal.issue_id == s.rising_id).values(reasons=REASONS))
+        events = [
+            ("created", {"post_id": s.plain_post_id}, "sistem", 9),
+            ("stage", {"from": "baru", "to": "naik", "reasons": REASONS[:2]}, "sistem", 3),
+            ("primary", {"from": "air_bersih", "to": "infrastruktur", "topics": {"infrastruktur": 2.0}}, "sistem", 3),
+            ("acknowledged", {"alert_id": 1, "receiver": "agency:pupr"}, "pupr", 2),
+            ("label_corrected", {"post": s.plain_post_id, "field": "agency", "value": "pdam"}, "kominfo", 2),
+            ("status", {"status": "diproses", "agency": "pupr", "note": "Tim turun", "channel": "telegram"}, "pupr", 1),
+            (
+                "reroute",
+                {"status": "salah_dinas", "agency": "pupr", "to_agency": "pdam", "channel": "dashboard"},
+                "pupr",
+                1,
+            ),
+            (
+                "snoozed",
+                {
+                    "status": "diproses",
+                    "agency": "pupr",
+                    "until": (now + timedelta(days=1)).isoformat(),
+                    "note": "menunggu alat",
+                    "channel": "api",
+                },
+                "pupr",
+                1,
+            ),
+            ("merged", {"from": s.quiet_id}, "kominfo", 1),
+        ]
+        for kind, detail, actor, hours in events:
+            session.add(
+                IssueEvent(issue_id=s.rising_id, at=now - timedelta(hours=hours), kind=kind, detail=detail, actor=actor)
+            )
+        for k, (kind, receiver) in enumerate(
+            [("escalation", "agency:pupr"), ("update", "agency:pupr"), ("first", "humas"), ("info", "agency:pdam")]
+        ):
+            alert = Alert(
+                issue_id=s.rising_id,
+                receiver=receiver,
+                agency_code=receiver.removeprefix("agency:"),
+                kind=kind,
+                stage="naik",
+                created_at=now - timedelta(minutes=50 - k),
+                ack_token=f"tok-h{k}",
+                payload={},
+                acknowledged_at=now - timedelta(minutes=20) if k == 0 else None,
+                acknowledged_by="pupr" if k == 0 else None,
+            )
+            session.add(alert)
+            session.flush()
+            for j, (channel, recipient, status) in enumerate(
+                [
+                    ("telegram", "-1001234567890", "failed"),
+                    ("whatsapp", "6281234567890", "dead"),
+                    ("email", "humas@okikab.example", "pending"),
+                    ("webhook", "https://hook.example/x", "sent"),
+                ]
+            ):
+                session.add(
+                    Delivery(
+                        alert_id=alert.id,
+                        channel=channel,
+                        recipient=recipient,
+                        idempotency_key=f"h{k}-{j}",
+                        status=status,
+                        attempts=j,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        source = session.query(Source).first()
+        assert source is not None
+        source.rate_limit = {"limit": 450, "remaining": 449, "reset": (now + timedelta(hours=1)).isoformat()}
+        session.add(
+            Source(
+                name="youtube-oki",
+                kind="youtube",
+                enabled=True,
+                cursor={},
+                rate_limit={"quota_used": 927, "quota_budget": 9000},
+            )
+        )
+
+
+def busy_issue(db: Database, posts: int, now: datetime = NOW) -> int:
+    """An open naik issue with ``posts`` posts spread over its last two weeks (a size test's worst case)."""
+    with db.session() as session:
+        source = session.query(Source).first()
+        assert source is not None
+        issue = Issue(
+            topic="infrastruktur",
+            agency_code="pupr",
+            kecamatan="Kayu Agung",
+            title="Jalan amblas",
+            status="open",
+            stage="naik",
+            score=0.8,
+            p_viral=0.6,
+            post_count=posts,
+            author_count=posts,
+            first_seen=now - timedelta(days=14),
+            last_seen=now,
+            created_at=now - timedelta(days=14),
+            updated_at=now,
+        )
+        session.add(issue)
+        session.flush()
+        for k in range(posts):
+            at = now - timedelta(minutes=(k * 10) % (14 * 24 * 60))
+            post = Post(
+                source_id=source.id,
+                platform="mastodon",
+                external_id=f"busy{k}",
+                url=f"https://mastodon.example/@w/{k}",
+                author_key=f"w{k}",
+                text=f"jalan amblas lagi nomor {k}, mohon segera diperbaiki sebelum ada korban",
+                created_at=at,
+                collected_at=now,
+                content_hash=f"busy{k}",
+                likes=k % 7,
+                shares=k % 3,
+                replies=1,
+                views=0,
+                stage="grouped",
+            )
+            session.add(post)
+            session.flush()
+            session.add(
+                IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=at, is_spread=k % 3 == 0)
+            )
+        for h in range(0, 14 * 24, 2):
+            session.add(
+                Signal(
+                    issue_id=issue.id,
+                    at=now - timedelta(hours=h),
+                    stage="naik",
+                    score=50.0,
+                    mentions=10,
+                    engagement=100.0 + h,
+                    reasons=REASONS,
+                )
+            )
+        return issue.id
+
+
+def many_open_issues(db: Database, n: int, now: datetime = NOW) -> None:
+    """``n`` open issues across topics, kecamatan and stages, each with an alert and a few posts in the last day."""
+    from classifiers.gazetteer import KECAMATAN
+
+    stages = ("baru", "naik", "viral", "mereda")
+    topics = (("infrastruktur", "pupr"), ("air_bersih", "pdam"), ("bencana", "bpbd"))
+    with db.session() as session:
+        source = session.query(Source).first()
+        assert source is not None
+        for k in range(n):
+            topic, agency = topics[k % 3]
+            issue = Issue(
+                topic=topic,
+                agency_code=agency,
+                kecamatan=KECAMATAN[k % len(KECAMATAN)],
+                title=f"Keluhan warga nomor {k} tentang {topic} yang belum tertangani",
+                status="open",
+                stage=stages[k % 4],
+                score=float(k % 100),
+                p_viral=(k % 10) / 10,
+                eta_minutes=30.0 * (k % 5),
+                post_count=3,
+                author_count=3,
+                first_seen=now - timedelta(hours=20),
+                last_seen=now,
+                created_at=now - timedelta(hours=20),
+                updated_at=now,
+            )
+            session.add(issue)
+            session.flush()
+            for j in range(3):
+                at = now - timedelta(hours=(k + j * 5) % 24)
+                post = Post(
+                    source_id=source.id,
+                    platform="mastodon",
+                    external_id=f"many{k}-{j}",
+                    text="keluhan",
+                    created_at=at,
+                    collected_at=now,
+                    content_hash=f"many{k}-{j}",
+                    stage="grouped",
+                )
+                session.add(post)
+                session.flush()
+                session.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=at))
+            session.add(
+                Signal(
+                    issue_id=issue.id,
+                    at=now,
+                    stage=issue.stage,
+                    score=issue.score,
+                    mentions=3,
+                    engagement=10.0,
+                    reasons=REASONS,
+                )
+            )
+            session.add(
+                Alert(
+                    issue_id=issue.id,
+                    receiver=f"agency:{agency}",
+                    agency_code=agency,
+                    kind="first",
+                    stage=issue.stage,
+                    created_at=now - timedelta(hours=2),
+                    ack_token=f"tok-many{k}",
+                    payload={},
+                )
+            )

@@ -68,18 +68,36 @@ def safe_url(url: str | None) -> str | None:
 
 
 def rate_limit_text(state: Mapping[str, Any] | None) -> str:
-    """A source's stored rate-limit facts for the sources page: reset times in WIB, nested windows spelled out."""
+    """A source's stored rate-limit and quota facts in words for the sources page (reset times in WIB).
+
+    ``{"limit": 450, "remaining": 449, "reset": ...}`` → "batas 450, sisa 449, pulih 29 Nov 2026 14:00 WIB";
+    ``{"quota_used": 927, "quota_budget": 9000}`` → "kuota terpakai 927 dari 9000"; a nested window
+    is named by its key. Keys not known here are left out rather than shown as codes.
+    """
+    state = state or {}
     parts: list[str] = []
-    for key, value in (state or {}).items():
+    for key, value in state.items():
         if isinstance(value, Mapping):
-            parts.append(f"{key}: ({rate_limit_text(value)})")
+            inner = rate_limit_text(value)
+            if inner:
+                parts.append(f"{key}: {inner}")
             continue
         if key == "reset" and isinstance(value, str):
             # Stored as UTC ISO text (collectors.budget.RateLimit.to_json); users read WIB.
             with contextlib.suppress(ValueError):
-                value = format_wib(datetime.fromisoformat(value))
-        parts.append(f"{key}={value}")
-    return " ".join(parts)
+                parts.append(f"pulih {format_wib(datetime.fromisoformat(value))}")
+            continue
+        if key == "quota_used":
+            budget = state.get("quota_budget")
+            parts.append(f"kuota terpakai {value}" + (f" dari {budget}" if budget is not None else ""))
+            continue
+        word = _RATE_WORDS.get(key)
+        if word is not None:
+            parts.append(word.format(value))
+    return ", ".join(parts)
+
+
+_RATE_WORDS = {"limit": "batas {}", "remaining": "sisa {}", "used_percent": "terpakai {}%"}
 
 
 ALERT_KIND_LABELS: dict[str, str] = {

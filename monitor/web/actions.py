@@ -224,7 +224,9 @@ class FilterInput:
     source: str | None = None
 
 
-def trend_filter(config: AppConfig, raw: FilterInput, now: datetime) -> tuple[TrendFilter, list[str]]:
+def trend_filter(
+    config: AppConfig, raw: FilterInput, now: datetime, default_days: int = 90
+) -> tuple[TrendFilter, list[str]]:
     """Validate filters; a bad value is dropped with a message, the rest still apply.
 
     A well-formed date outside the supported years raises :class:`DateOutOfRange` naming the
@@ -233,7 +235,7 @@ def trend_filter(config: AppConfig, raw: FilterInput, now: datetime) -> tuple[Tr
     problems: list[str] = []
     for name, value in (("start", raw.start), ("end", raw.end)):
         _check_range(name, value)
-    start, end = default_range(now)
+    start, end = default_range(now, default_days)
     span = end - start
     start_given = False
     try:
@@ -253,7 +255,7 @@ def trend_filter(config: AppConfig, raw: FilterInput, now: datetime) -> tuple[Tr
         problems.append(str(exc))
     if end <= start:
         problems.append("tanggal akhir sebelum tanggal mulai; rentang bawaan dipakai")
-        start, end = default_range(now)
+        start, end = default_range(now, default_days)
     if end - start > timedelta(days=3 * 366):
         problems.append("rentang maksimal 3 tahun; dipotong")
         start = end - timedelta(days=3 * 366)

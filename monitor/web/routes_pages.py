@@ -425,13 +425,14 @@ def issue_page(
     chart_mentions = svg.line_chart(
         hour_labels, hourly_series, title="Unggahan per jam (WIB) dan garis dasar", ticks=hour_ticks, markers=markers
     )
+    table_labels, table_values, cut, days = hourly_table(hours.start, hours.counts) if hours.start else ([], [], 0, 0)
     table_mentions = svg.data_table(
-        "unggahan per jam (jam tanpa unggahan tidak dicantumkan)",
-        "Jam (WIB)",
-        hour_labels,
-        hourly_series[:1],
+        f"unggahan per jam dalam {TABLE_HOURS} jam terakhir, per hari sebelumnya (tanpa unggahan tidak dicantumkan)",
+        "Waktu (WIB)",
+        table_labels,
+        [svg.Series("Unggahan", table_values)],
         skip_zero=True,
-        markers=markers,
+        markers=[svg.Marker(m.at - cut + days, m.kind, m.text) for m in markers if m.at >= cut],
         table_id="hourly-table",
     )
     sig = detail.signals
@@ -486,6 +487,25 @@ def issue_page(
         first_shown=(hal - 1) * PAGE_POSTS + 1,
         page_posts=PAGE_POSTS,
     )
+
+
+TABLE_HOURS = 48
+"""Hours the issue's data table lists one by one; earlier hours are summed per WIB day (a row per hour of
+two weeks was most of a busy issue page)."""
+
+
+def hourly_table(start: datetime, counts: list[int]) -> tuple[list[str], list[float], int, int]:
+    """Rows of the hourly chart's table: a row per WIB day before the last :data:`TABLE_HOURS` hours, then a
+    row per hour; also the index of the first hourly point and the number of day rows."""
+    cut = max(0, len(counts) - TABLE_HOURS)
+    day_totals: dict[str, float] = {}
+    for k in range(cut):
+        day = to_wib(start + timedelta(hours=k))
+        key = f"{day.day} {MONTHS[day.month - 1]} {day.year} (sehari)"
+        day_totals[key] = day_totals.get(key, 0.0) + counts[k]
+    labels = list(day_totals) + [format_wib(start + timedelta(hours=k)) for k in range(cut, len(counts))]
+    values = list(day_totals.values()) + [float(c) for c in counts[cut:]]
+    return labels, values, cut, len(day_totals)
 
 
 def _short_time(when: datetime) -> str:
@@ -763,6 +783,19 @@ def agency_page(
 # ---------------------------------------------------------------- trends
 
 
+TRENDS_DAYS = 14
+"""The trends page's default range: two weeks by day shows this week against the last (90 days by week was
+twelve flat weeks and one spike)."""
+TRENDS_BUCKET = "day"
+VIEWS: dict[str, tuple[str, str]] = {
+    "topic": ("topik", "Keluhan per topik"),
+    "agency": ("OPD", "Keluhan per OPD"),
+    "kecamatan": ("kecamatan", "Keluhan per kecamatan"),
+}
+"""The trends page's views (``?view=``): what its lines and bars are split by, and their titles."""
+BUCKET_NAMES = {"hour": "jam", "day": "hari", "week": "minggu", "month": "bulan"}
+
+
 def _filter_from_query(request: Request) -> tuple[queries.TrendFilter, list[str], actions.FilterInput]:
     q = request.query_params
     raw = actions.FilterInput(
@@ -774,32 +807,60 @@ def _filter_from_query(request: Request) -> tuple[queries.TrendFilter, list[str]
         source=q.get("source"),
     )
     try:
-        flt, problems = actions.trend_filter(web(request).config, raw, now_of(request))
+        flt, problems = actions.trend_filter(web(request).config, raw, now_of(request), TRENDS_DAYS)
     except actions.DateOutOfRange as exc:
         raise HTTPException(400, str(exc)) from None
     return flt, problems, raw
 
 
+def bucket_text(start: datetime, bucket: str, short: bool = False) -> str:
+    """A period of the trends chart in WIB: ``29 Nov 2026`` (day), ``mgg 23 Nov 2026`` (week), ``Nov 2026``,
+    or the full time of an hour; ``short`` drops the year (ticks)."""
+    local = to_wib(start)
+    month = MONTHS[local.month - 1]
+    if bucket == "hour":
+        return f"{local.day} {month} {local.hour:02d}:00" if short else format_wib(local)
+    if bucket == "month":
+        return f"{month} {local.year}"
+    day = f"{local.day} {month}" if short else f"{local.day} {month} {local.year}"
+    return f"mgg {day}" if bucket == "week" else day
+
+
 @router.get("/trends", response_class=HTMLResponse)
 def trends_page(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
+    """Complaints over time by topic, agency or kecamatan (``view``), last :data:`TRENDS_DAYS` days by day unless
+    the URL says otherwise."""
     ctx = web(request)
     flt, problems, raw = _filter_from_query(request)
-    bucket = request.query_params.get("bucket", "week")
+    bucket = request.query_params.get("bucket", TRENDS_BUCKET)
     if bucket not in queries.BUCKETS:
-        problems.append(f"ukuran periode {bucket[:10]!r} tidak dikenal; mingguan dipakai")
-        bucket = "week"
+        problems.append(f"ukuran periode {bucket[:10]!r} tidak dikenal; harian dipakai")
+        bucket = TRENDS_BUCKET
+    view = request.query_params.get("view", "topic")
+    if view not in VIEWS:
+        problems.append(f"tampilan {view[:20]!r} tidak dikenal; per topik dipakai")
+        view = "topic"
     with ctx.read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
         platforms = queries.distinct_platforms(session)
-    by_topic = queries.series_by(rows, "topic")
+    split = queries.series_by(rows, view)
+
+    def name(key: str) -> str:
+        if key == "-":
+            return f"(tanpa {VIEWS[view][0]})"
+        return {"topic": queries_label, "agency": ctx.agency_name}.get(view, str)(key)
+
     # Every period of the range, empty ones too, unless that is too many points to draw (hours over months).
     buckets = queries.bucket_starts(flt.start, flt.end, bucket) or sorted({r.bucket for r in rows})
-    top_topics = sorted(by_topic, key=lambda k: -sum(v[1] for v in by_topic[k].values()))[:8]
-    lines = svg.line_chart(
-        [b.strftime({"hour": "%d/%m %H:%M", "month": "%m/%Y"}.get(bucket, "%d/%m/%y")) for b in buckets],
-        [svg.Series(queries_label(t), [by_topic[t].get(b, [0, 0, 0])[1] for b in buckets]) for t in top_topics],
-        title="Keluhan per topik",
-    )
+    totals = {k: sum(v[1] for v in by_bucket.values()) for k, by_bucket in split.items()}
+    ranked = sorted(split, key=lambda k: (-totals[k], name(k)))
+    series = [svg.Series(name(k), [split[k].get(b, [0, 0, 0])[1] for b in buckets]) for k in ranked[:8]]
+    x_labels = [bucket_text(b, bucket) for b in buckets]
+    ticks = [(i, bucket_text(buckets[i], bucket, short=True)) for i in svg.even_ticks(len(buckets))]
+    title = VIEWS[view][1]
+    lines = svg.line_chart(x_labels, series, title=f"{title} (WIB)", ticks=ticks)
+    lines_table = svg.data_table(title.lower(), f"Periode ({BUCKET_NAMES[bucket]}, WIB)", x_labels, series)
+    bars = svg.bar_chart([name(k) for k in ranked], [totals[k] for k in ranked], title=f"{title}, jumlah dalam rentang")
     cells: dict[tuple[str, str], float] = {}
     for r in rows:
         key = (queries_label(r.topic), r.kecamatan or "(tanpa kecamatan)")
@@ -815,12 +876,21 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
         rows=rows[:500],
         total_rows=len(rows),
         lines=lines,
+        lines_table=lines_table,
+        bars=bars,
         heat=heat,
         problems=problems,
         raw=raw,
         flt=flt,
         bucket=bucket,
         buckets=queries.BUCKETS,
+        bucket_names=BUCKET_NAMES,
+        view=view,
+        view_links=[
+            (key, f"Per {words[0]}", "/trends?" + urlencode({**request.query_params, "view": key}))
+            for key, words in VIEWS.items()
+        ],
+        title=title,
         topics=TOPICS,
         kecamatan=KECAMATAN,
         agencies=ctx.config.agencies,
@@ -843,8 +913,8 @@ def trends_export(
 ) -> Response:
     ctx = web(request)
     flt, _problems, _raw = _filter_from_query(request)
-    bucket = request.query_params.get("bucket", "week")
-    bucket = bucket if bucket in queries.BUCKETS else "week"
+    bucket = request.query_params.get("bucket", TRENDS_BUCKET)
+    bucket = bucket if bucket in queries.BUCKETS else TRENDS_BUCKET
     with ctx.read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
     return export_response(request, principal, rows, format, flt, bucket)

@@ -281,34 +281,43 @@ def _legend(series: Sequence[Series], markers: Sequence[Marker]) -> str:
     return f'<ul class="chart-legend">{"".join(items)}</ul>'
 
 
-HOVER_TARGETS = 120
-"""Most hover areas a chart draws: past that, an area covers several neighbouring points (page weight)."""
+HOVER_TARGETS = 72
+"""Most hover areas a chart draws: past that, an area covers several neighbouring points (page weight:
+an issue page's three charts of two weeks stay a few kilobytes each)."""
 
 
 def _hover_targets(
     x_labels: Sequence[str], series: Sequence[Series], x0: float, step: float, top: float, plot_h: float
 ) -> list[str]:
-    """Transparent columns over the plot, each with a ``<title>`` naming its time and every series' value."""
+    """Transparent columns over the plot, each with a ``<title>``: the time and every series' value, or, when a
+    column covers several points, the time span and the values of each series in order."""
     n = len(x_labels)
     if not n or not series:
         return []
     per = max(1, math.ceil(n / HOVER_TARGETS))
     width = max(step * per, 2.0) if n > 1 else 20.0
+
+    def value(s: Series, j: int) -> str:
+        v = s.values[j] if j < len(s.values) else None
+        return "-" if v is None else value_text(v)
+
     out = []
     for first in range(0, n, per):
-        idx = range(first, min(first + per, n))
-        lines = []
-        for j in idx:
-            values = "; ".join(
-                f"{s.name} {'-' if j >= len(s.values) or s.values[j] is None else value_text(s.values[j] or 0.0)}"
+        last = min(first + per, n) - 1
+        if first == last:
+            text = f"{x_labels[first]}: " + "; ".join(f"{s.name} {value(s, first)}" for s in series)
+        else:
+            # A flat (dashed) reference line is the same at every point: once is enough.
+            text = f"{x_labels[first]} – {x_labels[last]}: " + "; ".join(
+                f"{s.name} {value(s, first)}"
+                if s.dashed
+                else f"{s.name} {', '.join(value(s, j) for j in range(first, last + 1))}"
                 for s in series
-                if not s.dashed or j == idx[0]
             )
-            lines.append(f"{x_labels[j]}: {values}")
         left = x0 + first * step - (step / 2 if n > 1 else width / 2)
         out.append(
             f'<rect x="{left:.1f}" y="{top}" width="{width:.1f}" height="{plot_h:.1f}" class="hit">'
-            f"<title>{escape(chr(10).join(lines))}</title></rect>"
+            f"<title>{escape(text)}</title></rect>"
         )
     return out
 

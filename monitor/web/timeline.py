@@ -101,7 +101,7 @@ def event_sentence(
     if kind == "assigned":
         return f"Isu masuk ke {agency}; batas waktu tanggapan mulai dihitung."
     if kind == "snoozed":
-        return f"Ditunda sampai {_time(d.get('until'))}{by}{note}"
+        return f"Ditunda sampai {_time(d.get('until'))}{by}{via}{note}"
     if kind == "lapor_status":
         return lapor_sentence(d)
     if kind == "reopened":
