@@ -16,12 +16,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from classifiers.virality import ViralityParams
+
+class ViralLevel(Protocol):
+    """What a calibration is fitted for: the viral level and the forecast horizon (``ViralityParams`` has them)."""
+
+    @property
+    def horizon_hours(self) -> float: ...
+
+    @property
+    def viral_mentions(self) -> int: ...
+
+    @property
+    def viral_window_hours(self) -> float: ...
+
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "virality_calibration.json"
 """The calibration shipped with the project (fitted by ``oki-monitor eval-detect --fit-calibration``)."""
@@ -97,7 +108,7 @@ class Calibration:
             return float(p)
         return float(np.interp(p, self.x, self.y))
 
-    def matches(self, params: ViralityParams) -> bool:
+    def matches(self, params: ViralLevel) -> bool:
         """Whether it was fitted for these parameters' viral level and horizon (otherwise it does not apply)."""
         return (
             self.horizon_hours == params.horizon_hours
@@ -151,7 +162,7 @@ def load_calibration(path: Path = DEFAULT_PATH) -> Calibration | None:
 def fit_isotonic(
     p: Sequence[float] | np.ndarray,
     y: Sequence[bool] | np.ndarray,
-    params: ViralityParams,
+    params: ViralLevel,
     min_block: int = 50,
     note: str = "",
 ) -> Calibration:

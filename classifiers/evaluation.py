@@ -20,10 +20,11 @@ from typing import Any, Protocol
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from classifiers.examples import Example
 from classifiers.gazetteer import get_gazetteer
 from classifiers.labels import Labels
-from classifiers.model import TOPICS, Example
 from classifiers.normalise import normalise
+from classifiers.taxonomy import TOPICS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SURABAYA_MAP = DATA_DIR / "surabaya_topic_map.csv"

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from classifiers.examples import Example
 from classifiers.features import NgramFeatures, ProjectedFeatures
 from classifiers.gazetteer import Evidence, get_gazetteer
 from classifiers.labels import Labels
@@ -88,22 +89,6 @@ _HASHED_FILES = (
     Path(__file__).with_name("normalise.py"),
     Path(__file__).with_name("gazetteer.py"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One labelled text; a ``None`` label means "not labelled for this decision"."""
-
-    text: str
-    relevant: bool | None = None
-    is_complaint: bool | None = None
-    topic: str | None = None
-    kecamatan: str | None = None
-    split: str = "train"
-    source: str = "corpus"
-    template: str = ""
-    topics: tuple[str, ...] = ()
-    """Every topic, primary first, where the data says (the hand-written set); else just ``topic``."""
 
 
 def load_corpus(path: Path = CORPUS_PATH) -> list[Example]:
@@ -664,7 +649,7 @@ def train(
     split (the honest numbers in the metadata); then the shipped model is fitted on everything.
     Returns the metadata stored next to the model.
     """
-    from classifiers.evaluation import score_examples  # local: evaluation imports this module
+    from classifiers.evaluation import score_examples  # local: scikit-learn metrics only when training
 
     started = datetime.now(UTC)
     corpus = load_corpus()

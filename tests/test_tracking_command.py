@@ -10,10 +10,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from monitor.cli import Context
 from monitor.commands import track
 from monitor.commands.track import format_report
 from monitor.stages.track import TrackingReport
+from monitor.store.context import Context
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
 from tests.test_collectors_platforms_replay import fixture, replay

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from monitor.cli import Context
     from monitor.reports.backtest import BacktestTotals, IssueOutcome
+    from monitor.store.context import Context
 
 NAME = "backtest"
 HELP = "putar ulang unggahan tersimpan melalui pengelompokan dan penilaian: kapan peringatan pertama, kapan viral"

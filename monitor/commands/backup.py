@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monitor.cli import Context
 from monitor.stages.retention import backup_sqlite
+from monitor.store.context import Context
 
 NAME = "backup"
 HELP = "salin basis data SQLite secara konsisten saat aplikasi berjalan (PostgreSQL: pakai pg_dump)"

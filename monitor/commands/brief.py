@@ -7,8 +7,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from monitor.cli import Context
 from monitor.reports.brief import last_week, week_of, wib_today, write_brief
+from monitor.store.context import Context
 
 NAME = "brief"
 HELP = "tulis ringkasan mingguan untuk Bupati (PDF A4): isu teratas, isu viral, kinerja OPD"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
 NAME = "classify"
 HELP = (

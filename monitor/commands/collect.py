@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from monitor.cli import Context
 from monitor.service import MonitorService
+from monitor.store.context import Context
 
 NAME = "collect"
 HELP = "jalankan satu sumber (atau semua yang aktif) sekali dan tampilkan apa yang disimpan"

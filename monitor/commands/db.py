@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from monitor.cli import Context
+from monitor.store.context import Context
 
 NAME = "db"
 HELP = "kelola skema basis data (upgrade menerapkan migrasi; current menampilkan revisi)"

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
 NAME = "deliver"
 HELP = "kirim peringatan yang menunggu di outbox (sekali dengan --once, atau terus-menerus)"

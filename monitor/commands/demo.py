@@ -7,7 +7,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from monitor.cli import Context
+from monitor.store.context import Context
 
 NAME = "demo"
 HELP = "putar ulang skenario dua hari secara luring dan cetak laporan (--serve: dasbor tetap menyala)"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
 NAME = "detect"
 HELP = "run the spike detector on CSV series (timestamp,value) and print alert onsets as JSON lines"

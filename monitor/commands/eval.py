@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
     from classifiers.evaluation import Predictor
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
 NAME = "eval"
 MIN_SUPPORT = 20

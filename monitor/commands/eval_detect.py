@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from classifiers.calibration import Calibration
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
 NAME = "eval-detect"
 HELP = "evaluate the spike detector (NAB realTweets + simulator) and print the tables"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monitor.cli import Context
+from monitor.store.context import Context
 
 NAME = "import"
 HELP = "impor unggahan dari berkas CSV atau JSON lines (mis. ekspor SP4N-LAPOR! atau hotline WhatsApp)"

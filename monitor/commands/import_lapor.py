@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monitor.cli import Context
+from monitor.store.context import Context
 
 NAME = "import-lapor"
 HELP = "impor ekspor tiket SP4N-LAPOR! (CSV atau XLSX): tiap tiket jadi unggahan, perubahan status masuk riwayat isu"

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from monitor import __version__
-from monitor.cli import Context
 from monitor.kernel.config import DEFAULT_CONFIG, packaged_config_text
+from monitor.store.context import Context
 
 NAME = "init"
 HELP = "tulis config.yaml awal (bawaan OKI, berkomentar) untuk disesuaikan"

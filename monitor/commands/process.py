@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from monitor.store.models import Issue, IssuePost, Post
 
 if TYPE_CHECKING:
-    from monitor.cli import Context
     from monitor.stages.pipeline import PipelineReport
+    from monitor.store.context import Context
 
 NAME = "process"
 HELP = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from monitor.cli import Context
 from monitor.kernel.clock import format_wib
 from monitor.stages.retention import purge
+from monitor.store.context import Context
 
 NAME = "purge"
 HELP = "hapus teks unggahan dan riwayat metrik yang lebih tua dari privacy.retention_days (jumlah agregat disimpan)"

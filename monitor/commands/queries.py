@@ -14,9 +14,9 @@ import sys
 from typing import Any
 
 from collectors.queries import PLATFORMS, SYNTAX, default_queries
-from monitor.cli import Context
 from monitor.kernel.clock import format_wib
 from monitor.kernel.config import SourceConfig
+from monitor.store.context import Context
 
 NAME = "queries"
 HELP = "tampilkan kueri pencarian yang berlaku per sumber (bawaan gazeter atau config) dan kueri pelacakan isu naik"

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from collectors.ocr import ImageRefused, OcrLimits, OcrUnavailable, read_image
-from monitor.cli import Context
 from monitor.kernel.config import ConfigError
+from monitor.store.context import Context
 
 NAME = "read-image"
 HELP = "baca teks foto/tangkapan layar dengan OCR (Tesseract, bahasa Indonesia), seperti yang disimpan laporan"

@@ -13,11 +13,11 @@ from types import FrameType
 
 from alerts.routing import check_routing
 from alerts.sla import calendar_warning
-from monitor.cli import Context
 from monitor.kernel.clock import to_wib
 from monitor.kernel.sources import graph_version_warnings
 from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
+from monitor.store.context import Context
 
 log = logging.getLogger(__name__)
 

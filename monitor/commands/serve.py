@@ -8,7 +8,7 @@ import signal
 import subprocess
 from types import FrameType
 
-from monitor.cli import Context
+from monitor.store.context import Context
 
 log = logging.getLogger(__name__)
 

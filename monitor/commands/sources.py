@@ -6,9 +6,9 @@ import argparse
 
 from sqlalchemy import select
 
-from monitor.cli import Context
 from monitor.kernel.clock import format_wib
 from monitor.kernel.sources import source_states
+from monitor.store.context import Context
 from monitor.store.models import Source
 
 NAME = "sources"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from monitor.stages.track import TrackingReport
 
 if TYPE_CHECKING:
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
 NAME = "track"
 HELP = "ukur ulang keterlibatan (suka, bagikan, balasan, tayangan) unggahan dalam isu terbuka, sekali"

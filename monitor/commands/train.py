@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
 NAME = "train"
 HELP = "latih ulang pengklasifikasi teks dari korpus bawaan (+ koreksi pengguna); hasilnya berkas model + metadata"

@@ -8,8 +8,8 @@ import sys
 
 from sqlalchemy import select
 
-from monitor.cli import Context
 from monitor.kernel.clock import format_wib
+from monitor.store.context import Context
 from monitor.store.models import User
 
 NAME = "users"

@@ -53,7 +53,7 @@ from monitor.store.models import ModelRun
 
 if TYPE_CHECKING:  # the child's imports; the parent never needs scikit-learn
     from classifiers.evaluation import Predictor
-    from classifiers.model import Example
+    from classifiers.examples import Example
 
 log = logging.getLogger(__name__)
 

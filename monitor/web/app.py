@@ -11,30 +11,25 @@ so every worker counts them: :mod:`monitor.web.throttle`).
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import gc
 import logging
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
-from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import sessionmaker
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -46,19 +41,14 @@ from monitor.domain import response as response_rules
 from monitor.kernel.clock import Clock, format_wib, to_wib
 from monitor.kernel.config import TOPICS, AppConfig, secret
 from monitor.store.db import Database
-from monitor.store.models import AuditLog, User
-from monitor.web import flash, queries, svg, timeline
+from monitor.web import flash, svg, timeline
 from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
     ROLE_LABELS,
-    SESSION_COOKIE,
     Principal,
-    SessionStore,
-    csrf_ok,
-    hash_token,
 )
-from monitor.web.cache import BoardCache, VersionedCache
-from monitor.web.client import IPNetwork, client_address, parse_networks
+from monitor.web.client import parse_networks
+from monitor.web.deps import NotAuthenticated, WebContext, current_principal, error_page_principal, require_roles
 from monitor.web.exports import XLSX_MEDIA_TYPE
 from monitor.web.metrics import WebMetrics
 from monitor.web.protocol import HTTP_PROTOCOL
@@ -75,97 +65,6 @@ CSP = (
 
 HSTS = "max-age=31536000"
 """One year; no ``includeSubDomains``: other sites of the same domain may not all be on HTTPS."""
-
-
-class NotAuthenticated(Exception):
-    """No valid session or token: pages redirect to the login form, the API answers 401."""
-
-
-@dataclass
-class WebContext:
-    """Per-application state shared by all requests."""
-
-    config: AppConfig
-    db: Database
-    clock: Clock
-    sessions: SessionStore | DbSessionStore
-    login_throttle: LoginThrottle
-    """Failed logins (per account, per address) and password-change attempts, counted in the database."""
-    templates: Jinja2Templates
-    metrics: WebMetrics
-    secret_key: str
-
-    read_sessions: sessionmaker[Session]
-    audit_writer: AuditWriter
-    agency_name: Callable[[str | None], str]
-    """An agency's display name from its code (the code itself when unknown)."""
-    board_cache: BoardCache = field(default_factory=BoardCache)
-    issue_cache: VersionedCache = field(default_factory=VersionedCache)
-    trusted_proxies: tuple[IPNetwork, ...] = ()
-    """Peers whose X-Forwarded-For / X-Real-IP are believed (``web.trusted_proxies``)."""
-
-    def client(self, request: Request) -> str:
-        """The request's client address: the socket peer unless that is a trusted proxy."""
-        return client_address(request.client.host if request.client else None, request.headers, self.trusted_proxies)
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A read-only session: on SQLite it does not take the write lock, so pages never queue behind each other."""
-        # Closing (not rolling back) keeps loaded objects usable for rendering after the block.
-        with self.read_sessions() as session:
-            yield session
-
-    def changed(self) -> None:
-        """This process changed issues (ack, resolve, merge, split, labels): cached boards are stale now."""
-        self.board_cache.invalidate()
-        self.issue_cache.invalidate()
-
-    def issue_detail(
-        self, session: Session, issue: Any, max_posts: int, page: bool = True, offset: int = 0
-    ) -> queries.IssueDetail:
-        """The issue page's evidence for ``issue`` (already scope-checked by the caller), from the cache when fresh.
-
-        The version is taken from the issue row the caller has just read: the pipeline bumps
-        ``updated_at`` when it adds signals, new posts change ``post_count`` and ``last_seen``, and this
-        process's own writes clear the cache. Alerts, deliveries and events that change none of these
-        show within the cache's time limit (10 s). A re-view then costs a render and two small queries.
-        """
-        key = (issue.id, max_posts, page, offset)
-        version = (
-            issue.updated_at,
-            issue.last_seen,
-            issue.post_count,
-            issue.status,
-            issue.acknowledged_at,
-            issue.merged_into_id,
-        )
-        cached = self.issue_cache.get(key, version)
-        if cached is not None:
-            return dataclasses.replace(cached, issue=issue)
-        detail = queries.issue_detail(session, issue, max_posts=max_posts, offset=offset, page=page)
-        self.issue_cache.put(key, version, detail)
-        return detail
-
-    def audit(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
-        """Write one audit-log row in its own transaction (UU PDP: who viewed/exported what)."""
-        # One Core INSERT: this runs on every issue view, where the ORM's unit of work is pure overhead.
-        row = {"at": self.clock.now(), "actor": actor, "action": action, "target": target, "detail": detail}
-        with self.db.engine.begin() as conn:
-            conn.execute(insert(AuditLog), [row])
-
-    def audit_view(self, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
-        """Queue the audit row of a *view*: written within 0.5 s by :class:`monitor.web.audit.AuditWriter`.
-
-        Only views go this way (see that module for the durability trade-off); logins, exports,
-        actions and denied accesses use :meth:`audit`, written before the response.
-        """
-        self.audit_writer.add(
-            {"at": self.clock.now(), "actor": actor, "action": action, "target": target, "detail": detail}
-        )
-
-    def audit_in(self, session: Session, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
-        """Add an audit-log row to the caller's transaction (never open a second one inside a session)."""
-        session.add(AuditLog(at=self.clock.now(), actor=actor, action=action, target=target, detail=detail))
 
 
 class SecurityHeaders:
@@ -207,110 +106,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
         route = scope.get("route")
         self.metrics.observe_request(getattr(route, "path", "other"), scope["method"], time.perf_counter() - started)
-
-
-def web(request: Request) -> WebContext:
-    """The app's :class:`WebContext` (FastAPI dependency)."""
-    ctx: WebContext = request.app.state.web
-    return ctx
-
-
-def _principal_from_request(request: Request, ctx: WebContext) -> Principal | None:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        token = auth[7:].strip()
-        if not token:
-            return None
-        with ctx.read() as session:
-            user = session.scalar(select(User).where(User.api_token_hash == hash_token(token), User.active.is_(True)))
-            if user is None:
-                return None
-            return Principal(user.id, user.username, user.role, user.agency_code, via_token=True)
-    sid = request.cookies.get(SESSION_COOKIE)
-    if isinstance(ctx.sessions, DbSessionStore):
-        found = ctx.sessions.get_with_user(sid)
-        if found is None:
-            return None
-        data, user_row = found
-        if not user_row.active:
-            ctx.sessions.destroy(sid)
-            return None
-        request.state.csrf_token = data.csrf_token
-        return Principal(data.user_id, user_row.username, user_row.role, user_row.agency_code)
-    local = ctx.sessions.get(sid)
-    if local is None:
-        return None
-    with ctx.read() as session:
-        user = session.get(User, local.user_id)
-        if user is None or not user.active:
-            ctx.sessions.destroy(sid)
-            return None
-        request.state.csrf_token = local.csrf_token
-        return Principal(user.id, user.username, user.role, user.agency_code)
-
-
-def _remembered_principal(request: Request, ctx: WebContext) -> Principal | None:
-    """The cookie session's user if this worker checked it a moment ago (memory only, no I/O)."""
-    if request.headers.get("authorization") or not isinstance(ctx.sessions, DbSessionStore):
-        return None
-    found = ctx.sessions.remembered(request.cookies.get(SESSION_COOKIE))
-    if found is None or not found[1].active:
-        return None
-    data, user_row = found
-    request.state.csrf_token = data.csrf_token
-    return Principal(data.user_id, user_row.username, user_row.role, user_row.agency_code)
-
-
-async def current_principal(request: Request) -> Principal:
-    """The signed-in user, or :class:`NotAuthenticated` (FastAPI dependency).
-
-    Async, so a session this worker has just checked costs no hop to the thread pool (a sync
-    dependency is one more handoff per request, on top of the route's own); a lookup that needs
-    the database still runs in the pool.
-    """
-    cached = getattr(request.state, "principal", None)
-    if isinstance(cached, Principal):
-        return cached
-    ctx = web(request)
-    principal = _remembered_principal(request, ctx)
-    if principal is None:
-        principal = await run_in_threadpool(_principal_from_request, request, ctx)
-    if principal is None:
-        raise NotAuthenticated()
-    request.state.principal = principal
-    return principal
-
-
-def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting only the given roles (403 for the others)."""
-
-    async def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if principal.role not in roles:
-            await run_in_threadpool(
-                web(request).audit, principal.username, "access_denied", request.url.path, role=principal.role
-            )
-            raise HTTPException(403, "Peran Anda tidak diizinkan membuka halaman ini.")
-        return principal
-
-    return dependency
-
-
-def require_csrf(request: Request, given: str | None) -> None:
-    """Reject a state-changing request from a session without the session's CSRF token.
-
-    Requests authenticated by a bearer token carry no ambient credentials, so they need none.
-    """
-    principal = getattr(request.state, "principal", None)
-    if isinstance(principal, Principal) and principal.via_token:
-        return
-    origin = request.headers.get("origin")
-    # Compare hosts only: behind an HTTPS proxy the scheme seen here differs from the browser's.
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise HTTPException(403, "Permintaan dari situs lain ditolak (Origin tidak cocok).")
-    if not csrf_ok(getattr(request.state, "csrf_token", None), given):
-        raise HTTPException(
-            403, "Token formulir (CSRF) tidak valid atau kedaluwarsa. Muat ulang halaman lalu coba lagi."
-        )
 
 
 def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name: Callable[[str | None], str]) -> None:
@@ -566,7 +361,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         if principal is None:
             # An unknown address never ran the session dependency: look the visitor up so the page
             # keeps its navigation (a signed-in user lost on a typo should find the way back).
-            principal = await _error_page_principal(request, ctx)
+            principal = await error_page_principal(request, ctx)
         return templates.TemplateResponse(
             request,
             "error.html",
@@ -673,7 +468,7 @@ def worker_app() -> FastAPI:
     """
     import os
 
-    from monitor.cli import Context
+    from monitor.store.context import Context
 
     ctx = Context(Path(os.environ.get(WORKER_CONFIG_ENV, "config.yaml")))
     return create_app(ctx.config, ctx.checked_database(), ctx.clock, freeze_gc=True)
@@ -760,23 +555,8 @@ def error_text(status: int, detail: Any) -> str:
     return str(detail)
 
 
-async def _error_page_principal(request: Request, ctx: WebContext) -> Principal | None:
-    """The signed-in visitor of an error page, or None; never fails (an error page must render)."""
-    try:
-        principal = _remembered_principal(request, ctx)
-        if principal is None and (request.cookies.get(SESSION_COOKIE) or request.headers.get("authorization")):
-            principal = await run_in_threadpool(_principal_from_request, request, ctx)
-    except Exception:  # a database outage: the page without navigation
-        log.debug("error page: could not look up the visitor", exc_info=True)
-        return None
-    return principal
-
-
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return path.startswith("/api/") or path in ("/openapi.json", "/metrics")
 
 
-def now_of(request: Request) -> datetime:
-    """The app clock's current time (demo apps run on simulated time)."""
-    return web(request).clock.now()

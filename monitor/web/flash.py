@@ -15,6 +15,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from monitor.web.deps import web
+
 COOKIE = "oki_flash"
 SALT = "oki-flash"
 MAX_AGE_SECONDS = 120
@@ -38,8 +40,6 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 
 def redirect(request: Request, url: str, text: str, *, error: bool = False) -> RedirectResponse:
     """A 303 to ``url`` (a path of this site) carrying ``text`` for the page it lands on."""
-    from monitor.web.app import web
-
     ctx = web(request)
     response = RedirectResponse(url, status_code=303)
     value = _serializer(ctx.secret_key).dumps({"t": text[:MAX_TEXT], "e": error})

@@ -20,8 +20,8 @@ from monitor.kernel.clock import to_wib
 from monitor.kernel.config import secret
 from monitor.store.models import Issue, IssuePost, Post
 from monitor.web import actions, exports, queries
-from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
+from monitor.web.deps import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.routes_pages import export_response
 
 log = logging.getLogger(__name__)

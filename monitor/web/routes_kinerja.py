@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.kernel.clock import to_wib
 from monitor.reports import backtest, kinerja
 from monitor.web import exports, svg
-from monitor.web.app import current_principal, now_of, web
 from monitor.web.auth import Principal
+from monitor.web.deps import current_principal, now_of, web
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["kinerja"])

@@ -21,8 +21,8 @@ from monitor.domain import display
 from monitor.kernel.config import TOPICS
 from monitor.store.models import Issue
 from monitor.web import actions, geomap
-from monitor.web.app import current_principal, now_of, web
 from monitor.web.auth import Principal
+from monitor.web.deps import current_principal, now_of, web
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["peta"])

@@ -28,7 +28,6 @@ from monitor.stages import respond
 from monitor.stages.lapor import tickets_of_issue
 from monitor.store.models import User
 from monitor.web import actions, exports, flash, queries, svg
-from monitor.web.app import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.auth import (
     ROLES,
     SESSION_COOKIE,
@@ -36,6 +35,7 @@ from monitor.web.auth import (
     verify_password,
 )
 from monitor.web.cache import CachedBoard
+from monitor.web.deps import current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.evidence import evidence_items
 from monitor.web.geomap import place_key
 from monitor.web.throttle import PASSWORD_CHANGE, password_change_key, retry_after_header, wait_text

@@ -31,8 +31,8 @@ from monitor.kernel.config import TOPICS
 from monitor.stages import respond
 from monitor.store.models import Issue, Silence, Source
 from monitor.web import flash, queries
-from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
+from monitor.web.deps import now_of, require_csrf, require_roles, web
 
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
 ACTORS = ("admin", "comms", "agency")

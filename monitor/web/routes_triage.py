@@ -30,8 +30,8 @@ from monitor.stages.corrections import record_corrections
 from monitor.stages.retrain import reason_text
 from monitor.store.models import ModelRun
 from monitor.web import flash, queries
-from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
+from monitor.web.deps import now_of, require_csrf, require_roles, web
 
 PostId = Annotated[int, Path(ge=1, le=queries.MAX_BIG_ID)]
 TRIAGERS = ("admin", "comms")
