@@ -19,8 +19,8 @@ from starlette.datastructures import UploadFile
 from collectors.lapor import MAX_FILE_BYTES
 from monitor.stages.lapor import LaporReport, import_export
 from monitor.store.models import Source
-from monitor.web.app import now_of, require_csrf, require_roles, web
 from monitor.web.auth import Principal
+from monitor.web.deps import now_of, require_csrf, require_roles, web
 
 IMPORTERS = ("admin", "comms")
 FORM_OVERHEAD = 64 * 1024
