@@ -163,6 +163,17 @@ def test_bad_rows_are_named_and_good_rows_kept() -> None:
     assert "masa depan" in parsed.errors[4] and "baris 2" in parsed.errors[5] and "rumus" in parsed.errors[6]
 
 
+def test_windows_1252_export_and_an_oversized_csv_field() -> None:
+    """Excel's "CSV" on Indonesian Windows is Windows-1252; a field beyond the csv module's limit costs its row only."""
+    rows = [["4210001", "Jalan rusak – café", "Isi", "", "", "Proses", "2026-11-30"]]
+    parsed = parse_export(csv_bytes(rows).decode().encode("cp1252"), "excel.csv", now=NOW)
+    assert parsed.errors == [] and parsed.tickets[0].judul == "Jalan rusak – café"
+    huge = ["4210099", "Panjang", "x" * (200 * 1024), "", "", "", "2026-11-30"]
+    parsed = parse_export(csv_bytes([huge, ROAD_B]), "besar.csv", now=NOW)
+    assert [t.tracking_id for t in parsed.tickets] == ["4210002"]  # ROAD_B, the next row
+    assert len(parsed.errors) == 1 and parsed.errors[0].startswith("baris 2: CSV rusak")
+
+
 def test_formula_cell_in_xlsx_is_refused_not_evaluated() -> None:
     rows: list[list[object]] = [["4210001", "Judul", "=1+1", "", "", "", "2026-11-30"], ROAD_B]
     parsed = parse_export(xlsx_bytes(rows), "ekspor.xlsx", now=NOW)
