@@ -96,8 +96,10 @@ PLATFORM_LABELS = {
     "rss": "berita",
     "news": "berita",
     "import": "laporan",
+    "laporan": "laporan warga",
 }
-"""How a post's platform is named in a message (an imported report with no known platform is a "laporan")."""
+"""How a post's platform is named in a message (an imported report with no known platform is a "laporan"; one
+forwarded to the monitor's bot, source ``laporan``, a "laporan warga")."""
 CAPTION_LIMIT = 1024
 """Telegram's limit for a photo caption."""
 THREAD_KINDS = ("first", "crisis", "update", "repeat", "regression", "escalation")

@@ -207,3 +207,26 @@ def test_hostile_files_are_answered_and_lose_nothing_else(db: Database, config: 
         assert "application/pdf" in replies_to(tg, CITIZEN + 2)[0]
     finally:
         service.close()
+
+
+def test_a_redelivered_update_is_queued_once_and_group_chats_are_no_reports(
+    db: Database, config: AppConfig, tg: TelegramStub
+) -> None:
+    from alerts.channels.telegram import handle_update
+
+    cfg = intake_config(config, tg)
+    private = {
+        "message_id": 31,
+        "from": {"id": CITIZEN, "is_bot": False, "first_name": "Warga"},
+        "chat": {"id": CITIZEN, "type": "private"},
+        "date": int(T0.timestamp()),
+        "text": "Jalan di Desa Sukamulya Tanjung Lubuk rusak",
+    }
+    group = {**private, "message_id": 32, "chat": {"id": -1009999, "type": "supergroup"}}
+    with db.session() as s:
+        assert handle_update(s, cfg, {"update_id": 1, "message": private}, T0)
+        # getUpdates re-read after a crash before the offset was stored: the same message again.
+        assert not handle_update(s, cfg, {"update_id": 1, "message": private}, T0)
+        assert not handle_update(s, cfg, {"update_id": 2, "message": group}, T0)
+    with db.session() as s:
+        assert len(s.scalars(select(LaporanInbox)).all()) == 1
