@@ -23,7 +23,8 @@ Evidence strength:
   Tugumulyo"), unless it is one word shared so widely that its namesakes weigh as much as a
   regency (Sukamaju, Sidomulyo); such names, ordinary words (Riding, Paku) and short names need a
   cue: "desa"/"dusun"/... or a facility named after its desa ("pasar", "puskesmas", "SDN 1"...).
-  Said after "di" without a cue they count as weak evidence ("di Embacang"). The model decides
+  A local name that is a rare word elsewhere counts after "di" too, as weak evidence ("di
+  Embacang"). The model decides
   relevance on weak evidence, and a post it finds not relevant gets no kecamatan;
 - **confuser**: other meanings of OKI (the OIC, Oki Setiana Dewi, printers, "oki doki");
 - **neighbour**: a name that points elsewhere (``data/elsewhere_places.csv`` plus a hand list
@@ -335,13 +336,18 @@ NEIGHBOURS: tuple[str, ...] = (
     "jambi",
 )
 
-# Single-word desa names that are ordinary words (beach, land, blessing, nail, palace, well...):
-# they need a cue ("desa Riding") before they count. Names shared with other places need one by
-# the place-weight rule (see `get_gazetteer`), so they are not listed here.
-_NEEDS_CUE = frozenset(
-    "anyar darat pantai berkat nusantara paku riding lirik toman kuro keman pedu deling rambai bangsal pulauan "
-    "balian terate serdang jungkal embacang perigi kedaton kandis sepang tapus petaling kuripan".split()
+# Single-word desa names a reader could take for something else: they need a cue ("desa Riding")
+# before they count. Everyday words and names of places elsewhere (beach, land, blessing, nail,
+# lyrics, ward, Deli Serdang, Petaling Jaya...) need one always; local names that are rare words
+# elsewhere (a fruit, a fish, an old word for a well) also count after "di" ("di Embacang"), as
+# weak evidence. Names shared with other places need a cue by the place-weight rule (see
+# `get_gazetteer`), so they are not listed here.
+_EVERYDAY = frozenset(
+    "anyar darat pantai berkat nusantara paku riding lirik bangsal serdang jungkal rambai kandis sepang petaling "
+    "kuripan".split()
 )
+_LOCAL_WORDS = frozenset("toman kuro keman pedu deling pulauan balian terate embacang tapus kedaton perigi".split())
+_NEEDS_CUE = _EVERYDAY | _LOCAL_WORDS
 _CUES = frozenset({"desa", "kelurahan", "dusun", "kecamatan", "kampung"})
 # Facilities named after the desa they stand in ("Pasar Tugumulyo", "Puskesmas Riding", "SDN 1
 # Kedaton", "kantor lurah Kedaton"): the name after one is a place, like after "desa". A school's
@@ -394,14 +400,14 @@ def _from(text: str, start: int) -> bool:
 
 def is_cued(tokens: list[str], i: int) -> bool:
     """Whether the name starting at word `i` follows a place cue ("desa", "kecamatan"...) or a
-    facility named after its desa ("pasar", "puskesmas", "sdn 1"...)."""
+    facility named after its desa ("pasar", "puskesmas", "sdn 1", "kantor desa di"...)."""
     if not i:
         return False
     before = tokens[i - 1]
     if before in _CUES or before in _FACILITY_CUES:
         return True
-    # A number between them: "SDN 1 Kedaton", "Dusun III Embacang".
-    if i < 2 or not (before.isdigit() or before in _ROMAN):
+    # A number or "di" between them: "SDN 1 Kedaton", "Dusun III Embacang", "kantor desa di Lirik".
+    if i < 2 or not (before.isdigit() or before in _ROMAN or before == "di"):
         return False
     return tokens[i - 2] in _CUES or tokens[i - 2] in _FACILITY_CUES
 
@@ -561,7 +567,7 @@ class Gazetteer:
                         hit = False
                         for entry in entries:
                             if entry.needs_cue and not cued:
-                                if before not in _AT:
+                                if before not in _AT or phrase not in _LOCAL_WORDS:
                                     continue
                                 entry = self.weak_twin(entry)
                             found.append(PlaceMatch(phrase, pos, end, entry, False, routed))
@@ -862,9 +868,10 @@ def get_gazetteer() -> Gazetteer:
             strength = place_strength(ns, "desa_kelurahan")
             # Ordinary words, short names and one-word names shared as widely as a regency weighs
             # (Sukamaju, Sidomulyo) need a cue ("desa Riding", "pasar Paku") before they count at
-            # all; after one they weigh as the place-weight rule says. Said after "di" they count
-            # as weak evidence (see `Gazetteer.find`). Other names shared with places elsewhere
-            # count without a cue, as weak evidence ("pasar kalangan Tugumulyo", "Simpang Tiga").
+            # all; after one they weigh as the place-weight rule says. A local name that is a rare
+            # word elsewhere counts after "di" as weak evidence (`_LOCAL_WORDS`). Other names
+            # shared with places elsewhere count without a cue, as weak evidence ("pasar kalangan
+            # Tugumulyo", "Simpang Tiga").
             needs_cue = key in _NEEDS_CUE or (
                 " " not in key and (len(key) < 6 or namesake_weight(ns or Namesakes(key, "")) >= WIDELY_SHARED)
             )

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from classifiers import normalise as norm_module
 from classifiers import urgency as urgency_module
 from classifiers.features import NgramFeatures, ProjectedFeatures
-from classifiers.gazetteer import _AT, Entry, Evidence, find_places, get_gazetteer, is_cued
+from classifiers.gazetteer import _AT, _LOCAL_WORDS, Entry, Evidence, find_places, get_gazetteer, is_cued
 from classifiers.model import CORPUS_PATH, _evidence_array
 from classifiers.normalise import normalise, normalise_split
 from classifiers.urgency import urgency_cues
@@ -94,7 +94,7 @@ def _regex_reference(text: str) -> list[tuple[str, int, int, Entry]]:
         cued = is_cued([*before, m.group()], len(before))
         for entry in gaz.index[tuple(m.group().split())]:
             if entry.needs_cue and not cued:
-                if not before or before[-1] not in _AT:
+                if not before or before[-1] not in _AT or m.group() not in _LOCAL_WORDS:
                     continue
                 entry = gaz.weak_twin(entry)
             out.append((m.group(), m.start(), m.end(), entry))

@@ -116,7 +116,7 @@ def test_a_shared_desa_name_alone_is_weak_evidence_that_names_its_kecamatan() ->
     assert alone.kecamatan == "Kayu Agung"
     assert find_places("@pdamtirtaagung air mati lagi di sukadana dari subuh").kecamatan == "Kayu Agung"
     # Sukaraja lies in two OKI kecamatan: evidence, but no guess between them.
-    sukaraja = find_places("pemkab oki jalan di sukaraja rusak")
+    sukaraja = find_places("pemkab oki jalan desa sukaraja rusak")
     assert sukaraja.kecamatan is None and sukaraja.weak >= 1
     # A place elsewhere in the post: the shared name may be that place's.
     assert find_places("pemkab oki, air mati di sukadana indralaya").kecamatan is None
