@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from alerts.queue import queue_alert
 from alerts.stats import agency_times, minutes_text
-from monitor.kernel.clock import WIB
+from monitor.kernel.clock import WIB, format_date
 from monitor.kernel.config import AppConfig
 from monitor.store.models import Alert, Issue
 
@@ -46,7 +46,7 @@ def queue_digests(session: Session, config: AppConfig, now: datetime) -> list[Al
             continue
         t = times.get(agency.code)
         digest = {
-            "date": local.strftime("%d-%m-%Y"),
+            "date": format_date(local),
             "open": len(open_issues),
             "new": new,
             "resolved": resolved,

@@ -245,7 +245,7 @@ def test_agency_loop_in_the_browser(world: tuple[str, World], browser: object) -
         "Masuk ke OPD (belum ditanggapi) · Dinas Sosial OKI",
         "Diterima · Dinas Sosial OKI · oleh dinsos",
         "Selesai · Dinas Sosial OKI · oleh dinsos (dashboard) · “Sembako sudah disalurkan ke 12 KK”",
-        "1 Des 2026 09:00 WIB",
+        "1 Des 2026 09.00 WIB",
     ):
         assert said in history, (said, history)
     driver.get(f"{base}/kinerja")

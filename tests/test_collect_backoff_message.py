@@ -19,4 +19,4 @@ def test_backoff_skip_message_is_in_wib(config: AppConfig, sqlite_db: Database) 
         s.add(Source(name="rss-x", kind="rss", enabled=True, cursor={}, backoff_until=NOW + timedelta(hours=1)))
     with httpx.Client() as client:
         report = run_source(sqlite_db, config, SourceConfig(name="rss-x", kind="rss"), object(), client, NOW)  # type: ignore[arg-type]
-    assert report.skipped == "menunggu hingga 29 Nov 2026 14:00 WIB"
+    assert report.skipped == "menunggu hingga 29 Nov 2026 14.00 WIB"

@@ -128,8 +128,8 @@ def test_alert_text_names_all_three_deadlines() -> None:
     due = deadlines(wib(2026, 12, 1), Clocks(3, 5, 10), WorkCalendar(national=False))
     text = _later_deadlines(deadlines_payload(due))
     assert text == (
-        "; diproses paling lambat 8 Des 2026 09:00 WIB (5 hari kerja)"
-        "; selesai paling lambat 15 Des 2026 09:00 WIB (10 hari kerja)"
+        "; diproses paling lambat 8 Des 2026 09.00 WIB (5 hari kerja)"
+        "; selesai paling lambat 15 Des 2026 09.00 WIB (10 hari kerja)"
     )
     assert _later_deadlines(None) == ""
 

@@ -271,8 +271,8 @@ def test_kinerja_page_shows_the_monitors_lead_time(env: tuple[TestClient, Seeded
     login(client, "kominfo")
     html = client.get("/kinerja?from=2026-11-01&to=2026-11-29").text
     section = html[html.index('id="peringatan-dini"') :]
-    assert "23-11-2026" in section and "2,0 jam" in section
-    row = section[section.index("23-11-2026") : section.index("</tr>", section.index("23-11-2026"))]
+    assert "23 Nov 2026" in section and "2,0 jam" in section
+    row = section[section.index("23 Nov 2026") : section.index("</tr>", section.index("23 Nov 2026"))]
     assert [c for c in re.findall(r'class="num">([^<]*)<', row)] == ["2", "1", "1", "2,0 jam", "0", "1"]
     login(client, "pupr")
     assert 'id="peringatan-dini"' not in client.get("/kinerja").text

@@ -107,7 +107,7 @@ def test_line_chart_never_draws_below_zero() -> None:
 def test_hour_axis_ticks_fall_on_round_wib_hours() -> None:
     start = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # 17:00 WIB
     full, ticks = svg.hour_axis(start, 24)
-    assert full[0] == "28 Nov 2026 17:00 WIB" and full[-1] == "29 Nov 2026 16:00 WIB"
+    assert full[0] == "28 Nov 2026 17.00 WIB" and full[-1] == "29 Nov 2026 16.00 WIB"
     texts = [t for _, t in ticks]
     assert 2 <= len(ticks) <= 6 and "29 Nov" in texts  # midnight WIB is written as the date
     assert all(t == "29 Nov" or t.endswith(":00") for t in texts)

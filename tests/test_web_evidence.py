@@ -75,7 +75,7 @@ def test_a_post_shows_its_source_line_text_label_and_forms() -> None:
     html = _render([EvidencePost(_post(), _label(), True, "akun-1a2b3c4d")])
     page = _parse(html)
     text = "".join(page.text)
-    assert "akun-1a2b3c4d" in text and "29 Nov 2026 10:05 WIB" in text and "sebaran" in text
+    assert "akun-1a2b3c4d" in text and "29 Nov 2026 10.05 WIB" in text and "sebaran" in text
     assert "👍 3 · 🔁 1 · 💬 0" in text
     assert "Label: Infrastruktur · " in text
     assert "Kayuagung · Dinas PUPR · keluhan: ya · yakin 88%" in text

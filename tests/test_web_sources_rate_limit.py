@@ -26,4 +26,4 @@ def test_rate_limit_reset_is_shown_in_wib(config: AppConfig, sqlite_db: Database
         page = client.get("/sources", headers={"Authorization": f"Bearer {ANALYST_TOKEN}"})
     assert page.status_code == 200
     assert "+00:00" not in page.text, [line for line in page.text.splitlines() if "+00:00" in line]
-    assert "17:00 WIB" in page.text and "18:30 WIB" in page.text
+    assert "17.00 WIB" in page.text and "18.30 WIB" in page.text

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
 from monitor.domain import response as response_rules
-from monitor.kernel.clock import Clock, format_wib, to_wib
+from monitor.kernel.clock import Clock, format_date, format_wib, to_wib
 from monitor.kernel.config import TOPICS, AppConfig, secret
 from monitor.store.db import Database
 from monitor.web import flash, svg, timeline
@@ -112,6 +112,7 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
     env = templates.env
     env.globals.update(
         format_wib=format_wib,
+        format_date=format_date,
         to_wib=to_wib,
         topic_label=display.topic_label,
         stage_label=display.stage_label,
