@@ -240,11 +240,11 @@ def test_agency_loop_in_the_browser(world: tuple[str, World], browser: object) -
     for said in (
         "Masuk ke OPD (belum ditanggapi) · Dinas PUPR OKI",
         "Diterima · Dinas PUPR OKI · oleh pupr",
-        "Diproses · Dinas PUPR OKI · oleh pupr (dashboard) · “Tim PUPR cek lokasi; ternyata soal bantuan sembako”",
+        "Diproses · Dinas PUPR OKI · oleh pupr (lewat dasbor) · “Tim PUPR cek lokasi; ternyata soal bantuan sembako”",
         "Salah dinas: dialihkan ke Dinas Sosial OKI · Dinas PUPR OKI · oleh pupr",
         "Masuk ke OPD (belum ditanggapi) · Dinas Sosial OKI",
         "Diterima · Dinas Sosial OKI · oleh dinsos",
-        "Selesai · Dinas Sosial OKI · oleh dinsos (dashboard) · “Sembako sudah disalurkan ke 12 KK”",
+        "Selesai · Dinas Sosial OKI · oleh dinsos (lewat dasbor) · “Sembako sudah disalurkan ke 12 KK”",
         "1 Des 2026 09.00 WIB",
     ):
         assert said in history, (said, history)
