@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timedelta
+from functools import cache
 from itertools import pairwise
 from statistics import median
 
@@ -37,13 +39,24 @@ def admin_receiver(config: AppConfig) -> str:
     return f"agency:{config.agencies[0].code}"
 
 
+@cache
+def silence_is_normal(kind: str) -> bool:
+    """True for a source fed by people when they choose (``SILENCE_IS_NORMAL`` in its collector module, as
+    reports forwarded to the bot): a quiet day there is no broken collector."""
+    try:
+        module = importlib.import_module(f"collectors.{kind}")
+    except (ImportError, ValueError):
+        return False
+    return bool(getattr(module, "SILENCE_IS_NORMAL", False))
+
+
 def check(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
     """One alert per silent source per silence (not repeated while the same last item stays the newest)."""
     created: list[Alert] = []
     known = {s.name: s for s in config.sources}
     silences = active_silences(session, now)
     for source in session.scalars(select(Source).where(Source.enabled.is_(True)).order_by(Source.id)):
-        if source.kind.startswith("_") or source.name not in known:
+        if source.kind.startswith("_") or source.name not in known or silence_is_normal(source.kind):
             continue
         if source_health_silenced(silences, source.name, now):
             continue  # comms silenced it (down for maintenance, say)

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "laporan"
 KIND = "laporan"
+SILENCE_IS_NORMAL = True
+"""Reports come when people send them: the source-health check never calls this source silent."""
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/tiff"})
 _URL = re.compile(r"https?://[^\s<>\"'()]+", re.IGNORECASE)
 

@@ -72,6 +72,22 @@ def test_silent_source_is_reported_once_against_its_own_cadence(sqlite_db: Datab
         assert s.scalar(select(Alert.kind)) == "source_health"
 
 
+def test_a_quiet_report_intake_is_no_silent_source(sqlite_db: Database, config: AppConfig) -> None:
+    """Forwarded reports come when people send them: days without one are no broken collector."""
+    db = sqlite_db
+    data = alert_config(config).model_dump(by_alias=True)
+    data["sources"] = [{"name": "laporan", "kind": "laporan", "interval_seconds": 60}]
+    cfg = AppConfig.model_validate(data)
+    start = datetime(2026, 12, 1, 0, 0, tzinfo=WIB)
+    with db.session() as s:
+        intake = Source(name="laporan", kind="laporan", enabled=True, cursor={})
+        s.add(intake)
+        s.flush()
+        _posts_every(s, intake, start, timedelta(minutes=10), 12)
+        s.flush()
+        assert check(s, cfg, start + timedelta(days=3)) == []
+
+
 def test_usual_gap_needs_history() -> None:
     t = datetime(2026, 12, 1, tzinfo=WIB)
     assert usual_gap([t, t - timedelta(minutes=5)]) is None
