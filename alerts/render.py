@@ -97,6 +97,7 @@ PLATFORM_LABELS = {
     "news": "berita",
     "import": "laporan",
     "laporan": "laporan warga",
+    "lapor": "SP4N-LAPOR!",
 }
 """How a post's platform is named in a message (an imported report with no known platform is a "laporan"; one
 forwarded to the monitor's bot, source ``laporan``, a "laporan warga")."""
