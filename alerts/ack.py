@@ -16,9 +16,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.kernel.clock import format_wib
 from monitor.kernel.config import AppConfig, secret
-from monitor.stages.respond import record_acknowledged
+from monitor.store.ledger import record_acknowledged
 from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Post
 
 _SALT = "oki-alert-action"
@@ -73,7 +72,7 @@ def verify_ack_link(config: AppConfig, signed: str, *, max_age_days: int = LINK_
     return LinkAction(token=data["t"], action=str(data.get("a", "ack")))
 
 
-def _find(session: Session, token: str | None, alert_id: int | None) -> Alert:
+def find_by(session: Session, token: str | None, alert_id: int | None) -> Alert:
     alert = None
     if token:
         alert = session.scalar(select(Alert).where(Alert.ack_token == token))
@@ -86,7 +85,7 @@ def _find(session: Session, token: str | None, alert_id: int | None) -> Alert:
 
 def find_alert(session: Session, token: str) -> Alert:
     """The alert with this ack token; :class:`AckError` when there is none."""
-    return _find(session, token, None)
+    return find_by(session, token, None)
 
 
 def acknowledge(
@@ -102,11 +101,11 @@ def acknowledge(
     """Mark an alert and its receiver's other alerts about the same issue(s) acknowledged; idempotent.
 
     The issue is marked too when :func:`speaks_for_issue` says this receiver may confirm it, and
-    its answer becomes ``diterima`` (``monitor.stages.respond``; ``channel`` says where it was pressed).
+    its answer becomes ``diterima`` (``alerts.respond``; ``channel`` says where it was pressed).
     ``config`` names the agency of configured receivers (``humas`` → Diskominfo); without it only
     ``agency:<code>`` receivers are known.
     """
-    alert = _find(session, token, alert_id)
+    alert = find_by(session, token, alert_id)
     issue_ids = {alert.issue_id} if alert.issue_id is not None else set()
     if alert.kind == "group" or (alert.kind == "escalation" and alert.issue_id is None):
         # A group, or the escalation of one, stands for the issues it lists.
@@ -178,7 +177,7 @@ def speaks_for_issue(alert: Alert, issue: Issue, config: AppConfig | None) -> bo
     return agency is not None and agency == (alert.agency_code or issue.agency_code)
 
 
-def _feedback_target(alert: Alert, code: str) -> tuple[str, str, str]:
+def feedback_target(alert: Alert, code: str) -> tuple[str, str, str]:
     """(LabelCorrection.field, value, what the user is told) for feedback ``code`` on ``alert``."""
     if code not in FEEDBACK:
         raise AckError("Jenis masukan tidak dikenal.")
@@ -188,7 +187,7 @@ def _feedback_target(alert: Alert, code: str) -> tuple[str, str, str]:
     return field, value, said
 
 
-def _feedback_pending(session: Session, alert: Alert, field: str, value: str, source: str) -> list[Post]:
+def feedback_pending(session: Session, alert: Alert, field: str, value: str, source: str) -> list[Post]:
     """The alert's example posts (still stored) that do not yet carry this correction from ``source``."""
     post_ids = [int(p["id"]) for p in alert.payload.get("posts", []) if p.get("id") is not None]
     pending: list[Post] = []
@@ -211,10 +210,10 @@ def record_feedback(
     session: Session, *, token: str, code: str, actor: str, now: datetime, source: str = "telegram"
 ) -> str:
     """Store one-tap feedback as label corrections for the alert's example posts; return the reply text."""
-    alert = _find(session, token, None)
-    field, value, said = _feedback_target(alert, code)
+    alert = find_by(session, token, None)
+    field, value, said = feedback_target(alert, code)
     added = 0
-    for post in _feedback_pending(session, alert, field, value, source):
+    for post in feedback_pending(session, alert, field, value, source):
         session.add(
             LabelCorrection(post_id=post.id, field=field, value=value, text=post.text, source=source, created_at=now)
         )
@@ -229,158 +228,3 @@ def record_feedback(
 # ---------------------------------------------------------------- e-mail links: look (GET), then act (POST)
 
 
-@dataclass(frozen=True)
-class LinkPreview:
-    """What a signed e-mail link asks, shown on the confirmation page before anything changes."""
-
-    heading: str
-    question: str
-    button: str
-    done: str | None
-    """Set when what the link asks is already recorded: the page says so and offers no button."""
-    note_label: str | None = None
-    """A status step that needs a note (Diproses, Selesai, Bukan keluhan, Tunda): the page asks for it."""
-    note_required: bool = False
-    agencies: tuple[tuple[str, str], ...] = ()
-    """Salah dinas: (code, name) of the agencies to pick from."""
-
-
-@dataclass(frozen=True)
-class LinkOutcome:
-    """The result of confirming a link: the sentence for the person, and whether it had been done before."""
-
-    message: str
-    already_done: bool
-
-
-def _issue_words(alert: Alert) -> str:
-    if alert.issue_id is None:
-        return "isu-isu dalam peringatan ini"
-    title = str((alert.payload.get("issue") or {}).get("title") or "").strip()
-    return f"isu OKI-{alert.issue_id}" + (f" “{title[:120]}”" if title else "")
-
-
-def _ack_done_text(alert: Alert) -> str:
-    when = format_wib(alert.acknowledged_at) if alert.acknowledged_at is not None else "-"
-    return f"Tindak lanjut untuk {_issue_words(alert)} sudah dicatat sebelumnya ({when}). Tidak ada yang diubah."
-
-
-def _feedback_done_text(said: str) -> str:
-    return f"Masukan “{said}” untuk peringatan ini sudah dicatat sebelumnya. Tidak ada yang diubah."
-
-
-def preview_link(session: Session, config: AppConfig, signed: str) -> LinkPreview:
-    """What ``GET /alerts/action/<signed>`` shows: reads only, changes nothing.
-
-    Mail scanners and link previews open every link in a message; only the confirmation page's
-    POST (:func:`apply_link`) acts. Raises :class:`AckError` for a bad, expired or unknown link.
-    """
-    action = verify_ack_link(config, signed)
-    alert = _find(session, action.token, None)
-    if action.action in STATUS_LINKS:
-        return _status_preview(session, config, action)
-    if action.action == "ack":
-        return LinkPreview(
-            heading="Konfirmasi tindak lanjut",
-            question=(
-                f"Catat bahwa {_issue_words(alert)} sedang ditindaklanjuti? Konfirmasi ini menghentikan "
-                "pengingat dan eskalasi untuk penerima peringatan ini."
-            ),
-            button="Ya, catat tindak lanjut",
-            done=_ack_done_text(alert) if alert.acknowledged_at is not None else None,
-        )
-    field, value, said = _feedback_target(alert, action.action)
-    pending = _feedback_pending(session, alert, field, value, "email")
-    return LinkPreview(
-        heading="Koreksi label",
-        question=(
-            f"Tandai contoh unggahan peringatan tentang {_issue_words(alert)} sebagai “{said}”? "
-            "Koreksi ini dipakai saat model dilatih ulang."
-        ),
-        button=f"Ya, {said}",
-        done=None if pending else _feedback_done_text(said),
-    )
-
-
-STATUS_LINKS: dict[str, str] = {"rs:p": "p", "rs:s": "s", "rs:n": "n", "sz": "z", "rr": ""}
-"""E-mail link actions of the agency's answer (``alerts.buttons``) → note code; ``rr`` is Salah dinas."""
-
-
-def _status_preview(session: Session, config: AppConfig, action: LinkAction) -> LinkPreview:
-    from alerts.buttons import NOTE_CODES, issue_of
-    from monitor.domain.response import ACTION_LABELS, NOTE_PROMPTS, SALAH_DINAS, status_label
-
-    try:
-        _alert, issue = issue_of(session, config, action.token)
-    except AckError as exc:
-        return LinkPreview(heading="Tanggapan isu", question="", button="", done=str(exc))
-    if action.action == "rr":
-        holder = config.agency(issue.agency_code)
-        return LinkPreview(
-            heading=f"{ACTION_LABELS[SALAH_DINAS]}: OKI-{issue.id}",
-            question=(
-                f"Isu OKI-{issue.id} sekarang di {holder.name if holder else issue.agency_code}. "
-                "Pilih OPD yang tepat; OPD itu langsung diberi tahu dan riwayat isu ikut pindah."
-            ),
-            button="Alihkan",
-            done=None,
-            note_label="Catatan (opsional)",
-            agencies=tuple((a.code, a.name) for a in config.agencies if a.code != issue.agency_code),
-        )
-    step = NOTE_CODES[STATUS_LINKS[action.action]]
-    label = ACTION_LABELS["snooze24"] if step == "snooze" else ACTION_LABELS[step]
-    return LinkPreview(
-        heading=f"{label}: OKI-{issue.id}",
-        question=f"Status tanggapan sekarang: {status_label(issue.response_status)}.",
-        button=label,
-        done=None,
-        note_label=NOTE_PROMPTS[step],
-        note_required=True,
-    )
-
-
-def _apply_status_link(
-    session: Session, config: AppConfig, action: LinkAction, note: str, agency: str, actor: str, now: datetime
-) -> LinkOutcome:
-    from alerts.buttons import apply_note, apply_reroute
-
-    if action.action == "rr":
-        text = apply_reroute(session, config, action.token, agency, actor=actor, channel="email", now=now, note=note)
-    else:
-        text = apply_note(
-            session, config, STATUS_LINKS[action.action], action.token, note, actor=actor, channel="email", now=now
-        )
-    return LinkOutcome(text, already_done=False)
-
-
-def apply_link(
-    session: Session,
-    config: AppConfig,
-    signed: str,
-    *,
-    actor: str,
-    now: datetime,
-    note: str = "",
-    agency: str = "",
-) -> LinkOutcome:
-    """What the confirmation page's ``POST /alerts/action`` does: acknowledge or record feedback.
-
-    Idempotent: a second confirmation changes nothing and says it was already done. Raises
-    :class:`AckError` for a bad, expired or unknown link.
-    """
-    action = verify_ack_link(config, signed)
-    if action.action in STATUS_LINKS:
-        return _apply_status_link(session, config, action, note, agency, actor, now)
-    if action.action == "ack":
-        alert = _find(session, action.token, None)
-        if alert.acknowledged_at is not None:
-            return LinkOutcome(_ack_done_text(alert), already_done=True)
-        alert = acknowledge(session, token=action.token, actor=actor, now=now, config=config, channel="email")
-        issue = f" untuk isu OKI-{alert.issue_id}" if alert.issue_id is not None else ""
-        return LinkOutcome(f"Terima kasih, tindak lanjut{issue} dicatat.", already_done=False)
-    alert = _find(session, action.token, None)
-    field, value, said = _feedback_target(alert, action.action)
-    if not _feedback_pending(session, alert, field, value, "email"):
-        return LinkOutcome(_feedback_done_text(said), already_done=True)
-    message = record_feedback(session, token=action.token, code=action.action, actor=actor, now=now, source="email")
-    return LinkOutcome(message, already_done=False)

@@ -25,12 +25,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts import respond
 from alerts.ack import AckError, receiver_agency
 from alerts.channels.base import Button
 from monitor.domain import response as rules
 from monitor.kernel.clock import format_wib
 from monitor.kernel.config import AppConfig
-from monitor.stages import respond
 from monitor.store.models import Alert, Delivery, Issue
 
 NOTE_CODES: dict[str, str] = {"p": rules.DIPROSES, "s": rules.SELESAI, "n": rules.BUKAN_KELUHAN, "z": "snooze"}
@@ -76,7 +76,7 @@ STATUS_LINK_LABELS: tuple[tuple[str, str], ...] = (
     ("rs:n", rules.ACTION_LABELS[rules.BUKAN_KELUHAN]),
     ("sz", rules.ACTION_LABELS["snooze24"]),
 )
-"""E-mail: the same steps as the Telegram buttons, as signed links (``alerts.ack.STATUS_LINKS``)."""
+"""E-mail: the same steps as the Telegram buttons, as signed links (``alerts.links.STATUS_LINKS``)."""
 
 
 def parse_press(data: str) -> Press | None:

@@ -48,7 +48,7 @@ from classifiers.urgency import find_terms
 from monitor.domain.incident import secondary_topics
 from monitor.domain.personal_urls import author_alias, public_url
 from monitor.kernel.config import AppConfig
-from monitor.stages.respond import record_assigned
+from monitor.store.ledger import record_assigned
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence, Source
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
 
 
 def _start_clocks(session: Session, created: list[Alert], now: datetime) -> None:
-    """An issue's first alert to anyone starts its agency's clock (``monitor.stages.respond``)."""
+    """An issue's first alert to anyone starts its agency's clock (``alerts.respond``)."""
     routed = {a.issue_id: a.agency_code for a in reversed(created) if a.kind in ROOT_KINDS and a.issue_id is not None}
     for iid in sorted(routed):
         issue = session.get(Issue, iid)

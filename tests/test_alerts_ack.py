@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from alerts.ack import AckError, acknowledge, apply_link, sign_ack_link, verify_ack_link
+from alerts.ack import AckError, acknowledge, sign_ack_link, verify_ack_link
 from alerts.channels.telegram import OFFSET_SOURCE, handle_update, handle_webhook, poll_updates
 from alerts.engine import evaluate
+from alerts.links import apply_link
 from alerts.outbox import deliver_due
 from alerts.report import summarise
 from monitor.kernel.config import AppConfig

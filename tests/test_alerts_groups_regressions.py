@@ -13,8 +13,9 @@ from alerts.engine import evaluate
 from alerts.render import TELEGRAM_LIMIT, Links, _utf16_len, render
 from monitor.kernel.clock import WIB
 from monitor.kernel.config import AppConfig
-from monitor.stages.group import post_text, resolve_issue, simhash, split_issue, terms_of
+from monitor.stages.group import post_text, simhash, split_issue, terms_of
 from monitor.store.db import Database
+from monitor.store.ledger import resolve_issue
 from monitor.store.models import Delivery, Issue, Post
 from monitor.web import actions
 from tests.telegram_server import alert_config, group_of_three

@@ -19,11 +19,11 @@ from monitor.stages.group import (
     close_quiet,
     group_new,
     merge_issues,
-    resolve_issue,
     split_issue,
     terms_of,
 )
 from monitor.store.db import Database
+from monitor.store.ledger import resolve_issue
 from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, Source
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

@@ -199,8 +199,8 @@ def test_rerouted_issue_counts_each_agency_for_its_own_steps(config: AppConfig, 
     The workflow's history (``issue_responses``) keeps the steps apart: Dishub's finish is not PUPR's, and
     PUPR's stopped clock is not missed.
     """
+    from alerts import respond
     from alerts.engine import evaluate
-    from monitor.stages import respond
     from monitor.store.models import Issue
     from tests.telegram_server import alert_config, make_issue
 

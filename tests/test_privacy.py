@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from collectors.base import RawItem
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
+from monitor.kernel.privacy import AuthorPseudonymiser
 from monitor.service import MonitorService
-from monitor.stages.ingest import AuthorPseudonymiser, Ingestor, ingest_raw
+from monitor.stages.ingest import Ingestor, ingest_raw
 from monitor.store.db import Database
 from monitor.store.models import AuditLog, Post, PostMetric
 from tests.test_secrets_scan import database_text

@@ -1,4 +1,4 @@
-"""The agency's answer through the API and the apply step (monitor.stages.respond), on SQLite and PostgreSQL."""
+"""The agency's answer through the API and the apply step (alerts.respond), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from alerts import respond
 from monitor.domain.response import Refusal
 from monitor.kernel.config import AppConfig
-from monitor.stages import respond
+from monitor.store import ledger
 from monitor.store.db import Database
 from monitor.store.models import Alert, Delivery, Issue, IssueEvent, IssueResponse, LabelCorrection, Silence, User
 from monitor.web.app import create_app
@@ -194,8 +195,8 @@ def test_apply_steps_on_both_databases(db: Database, config: AppConfig) -> None:
     with db.session() as session:
         issue = session.get(Issue, seeded.rising_id)
         assert issue is not None
-        respond.record_assigned(session, issue, now - timedelta(hours=1))
-        respond.record_assigned(session, issue, now)  # once per agency
+        ledger.record_assigned(session, issue, now - timedelta(hours=1))
+        ledger.record_assigned(session, issue, now)  # once per agency
         respond.set_status(session, config, issue, "diterima", None, actor="pupr", channel="dashboard", now=now)
         respond.set_status(session, config, issue, "diterima", None, actor="pupr", channel="dashboard", now=now)
         with pytest.raises(respond.RespondError) as err:

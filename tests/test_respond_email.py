@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from alerts import respond
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.config import AppConfig
-from monitor.stages import respond
 from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, Silence
 from monitor.web.app import create_app

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from alerts import respond
 from alerts.channels.telegram import handle_update, poll_updates
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from monitor.kernel.config import AppConfig
-from monitor.stages import respond
 from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, Silence
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue

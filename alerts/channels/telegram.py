@@ -244,7 +244,7 @@ def handle_update(
             return True
         # Anything else sent to the bot in a private chat is a report ("Lapor ke monitor"): queued
         # here, read and answered by later passes, so the poll never waits for a download or OCR.
-        from monitor.stages.intake import accept_telegram
+        from alerts.inbound import accept_telegram
 
         return accept_telegram(session, config, message, now)
     data = str(query.get("data") or "")

@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session
 from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import WhatsAppCloudSettings, WhatsAppGatewaySettings, WhatsAppSettings
 from alerts.conversation import close_conversation, normalise_number, record_inbound, set_pending, take_pending
+from alerts.inbound import accept_whatsapp
 from alerts.render import FEEDBACK_LABELS
 from monitor.domain.response import DIPROSES, NOTE_PROMPTS, SELESAI, status_label
 from monitor.kernel.config import AppConfig, secret
-from monitor.stages.intake import accept_whatsapp
 from monitor.store.db import Database
 from monitor.store.models import Delivery, DeliveryAttempt, Issue
 
@@ -482,7 +482,7 @@ def _issue_for_answer(session: Session, config: AppConfig, token: str) -> Issue:
 def apply_note(session: Session, config: AppConfig, sender: str, text: str, now: datetime) -> str | None:
     """A text that answers a status button: the step is done with it as its note. None when nothing waits."""
     from alerts.ack import AckError
-    from monitor.stages.respond import RespondError, set_status
+    from alerts.respond import RespondError, set_status
 
     pending = take_pending(session, sender, now)
     if pending is None:
@@ -545,7 +545,7 @@ def handle_webhook(
     Every inbound message opens (renews) the sender's 24-hour window; button presses acknowledge
     or give feedback, answered with a short text (free-form is allowed: the user just wrote). A text
     that answers no status step, a photo or an image file is a report, queued for the intake
-    (:mod:`monitor.stages.intake`).
+    (:mod:`alerts.inbound`).
     """
     if not verify_signature(config, body, signature):
         return 403

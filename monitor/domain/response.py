@@ -1,6 +1,6 @@
 """The agency's answer to an issue: which steps are allowed, and why a step is refused.
 
-Pure: no database, no clock. :mod:`monitor.stages.respond` reads the issue, asks these functions and
+Pure: no database, no clock. :mod:`alerts.respond` reads the issue, asks these functions and
 applies the :class:`Step` (or shows the :class:`Refusal`'s message, which names the field).
 
 The answer is separate from the virality stage (``baru``/``naik``/``viral``/``mereda``)::

@@ -42,8 +42,8 @@ from monitor.domain.incident import (
 from monitor.domain.prefilter import place_words
 from monitor.domain.titles import best_phrase, make_title, words_of
 from monitor.kernel.config import AppConfig
-from monitor.stages.respond import record_reopened
 from monitor.store.db import bulk_insert, one_of
+from monitor.store.ledger import record_reopened
 from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, table_of
 
 # Words that say nothing about *which* problem a post is about.
@@ -777,14 +777,6 @@ def close_quiet(session: Session, config: AppConfig, now: datetime) -> int:
         issue.stage = "mereda"
         session.add(IssueEvent(issue_id=issue.id, at=now, kind="closed_quiet", detail={}, actor="sistem"))
     return len(quiet)
-
-
-def resolve_issue(session: Session, issue_id: int, actor: str, now: datetime) -> Issue:
-    """The agency says the problem is fixed."""
-    issue = _get(session, issue_id)
-    issue.status, issue.resolved_at, issue.updated_at = "resolved", now, now
-    session.add(IssueEvent(issue_id=issue.id, at=now, kind="resolved", detail={}, actor=actor))
-    return issue
 
 
 def merge_issues(session: Session, target_id: int, other_ids: Iterable[int], actor: str, now: datetime) -> Issue:

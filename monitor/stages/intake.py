@@ -3,7 +3,7 @@
 Three steps, each short and in its own transaction, so a webhook never waits for a download,
 OCR or the classifier:
 
-1. :func:`accept` (called by the Telegram update handler and the WhatsApp webhook): the message is
+1. :func:`alerts.inbound.accept` (called by the Telegram update handler and the WhatsApp webhook): the message is
    checked (allow-list in ``staff`` mode, per-sender rate limit, declared size, kind) and queued as a
    ``laporan_inbox`` row; a refused one is queued with its reply already written.
 2. The ``laporan`` collector (:mod:`collectors.laporan`) reads accepted rows through :class:`DbInbox`
@@ -17,19 +17,17 @@ OCR or the classifier:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collectors.laporan import Channels, Inbound, Pending, Settings, external_id, laporan_source
+from alerts.inbound import settings_of
+from collectors.laporan import Channels, Pending, external_id
 from monitor.kernel.clock import format_wib
 from monitor.kernel.config import AppConfig, secret
-from monitor.stages.ingest import AuthorPseudonymiser
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Label, LaporanInbox, Post, Source
 
@@ -38,113 +36,6 @@ log = logging.getLogger(__name__)
 WAIT_LIMIT = timedelta(hours=6)
 """A report still unplaced after this is answered "diterima, sedang diperiksa" (the reply must not wait forever)."""
 MAX_REPLY_ATTEMPTS = 5
-RATE_WINDOW = timedelta(hours=1)
-
-
-def settings_of(config: AppConfig) -> tuple[str, Settings] | None:
-    """The ``laporan`` source's name and settings, or None when the intake is off."""
-    src = laporan_source(config)
-    return (src.name, Settings.model_validate(src.settings)) if src is not None else None
-
-
-# --- 1. accepting ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What to do with one message: keep it (``refusal`` None), refuse it with a reply, or refuse silently."""
-
-    refusal: str | None = None
-    reply: bool = True
-
-
-def judge(inbound: Inbound, settings: Settings, sent_last_hour: int) -> Verdict:
-    """Allow-list, rate limit, kind and declared size, in that order (pure)."""
-    if sent_last_hour >= settings.per_sender_per_hour:
-        # One polite refusal when the limit is reached, then silence: replies must not become the flood.
-        return Verdict(
-            f"terlalu banyak pesan: paling banyak {settings.per_sender_per_hour} laporan per jam. "
-            "Silakan kirim lagi nanti.",
-            reply=sent_last_hour == settings.per_sender_per_hour,
-        )
-    if settings.mode == "staff":
-        allowed = {a.strip().lower().lstrip("+") for a in settings.allow}
-        if not any(name.lower().lstrip("+") in allowed for name in inbound.names):
-            return Verdict("bot ini hanya menerima laporan dari petugas yang terdaftar.")
-    if inbound.problem:
-        return Verdict(inbound.problem)
-    if inbound.media is not None and inbound.media.size is not None and inbound.media.size > settings.max_image_bytes:
-        return Verdict(
-            f"berkas {inbound.media.size:,} byte terlalu besar (maks {settings.max_image_bytes:,} byte); "
-            "kirim sebagai foto atau potong gambarnya."
-        )
-    return Verdict()
-
-
-def accept(
-    session: Session,
-    config: AppConfig,
-    inbound: Inbound,
-    now: datetime,
-    pseudonymise: Callable[[str | None], str | None] | None = None,
-) -> LaporanInbox | None:
-    """Queue one forwarded message in the caller's transaction; None when the intake is off or it is a repeat."""
-    found = settings_of(config)
-    if found is None:
-        return None
-    _name, settings = found
-    if not getattr(settings, inbound.channel):
-        return None
-    known = session.scalar(
-        select(LaporanInbox.id).where(LaporanInbox.channel == inbound.channel, LaporanInbox.message_key == inbound.key)
-    )
-    if known is not None:
-        return None  # a webhook delivered twice, or a getUpdates batch re-read after a crash
-    sender_key = (pseudonymise or AuthorPseudonymiser.from_config(config))(inbound.sender)
-    recent = session.scalar(
-        select(func.count(LaporanInbox.id)).where(
-            LaporanInbox.sender_key == sender_key, LaporanInbox.received_at > now - RATE_WINDOW
-        )
-    )
-    verdict = judge(inbound, settings, int(recent or 0))
-    row = LaporanInbox(
-        channel=inbound.channel,
-        message_key=inbound.key,
-        sender_key=sender_key,
-        reply_to=inbound.reply_to,
-        reply_ref=inbound.reply_ref,
-        payload=inbound.to_json() if verdict.refusal is None else {},
-        received_at=now,
-        status="baru" if verdict.refusal is None else "ditolak",
-        reason=verdict.refusal,
-        reply_status="menunggu" if verdict.reply else "tidak_perlu",
-        reply_text=refusal_text(verdict.refusal) if verdict.refusal else None,
-        reply_attempts=0,
-    )
-    if not verdict.reply:
-        row.reply_to = None
-    session.add(row)
-    session.flush()
-    log.info("laporan %s accepted from %s: %s", row.id, inbound.channel, verdict.refusal or "ok")
-    return row
-
-
-def accept_telegram(session: Session, config: AppConfig, message: Mapping[str, Any], now: datetime) -> bool:
-    """A Telegram message that is no button answer: queue it when it is a report; True when queued."""
-    from collectors.laporan import parse_telegram
-
-    inbound = parse_telegram(message, now)
-    return inbound is not None and accept(session, config, inbound, now) is not None
-
-
-def accept_whatsapp(
-    session: Session, config: AppConfig, message: Mapping[str, Any], sender: str, now: datetime
-) -> bool:
-    """A WhatsApp inbound message that is no button press or status note: queue it; True when queued."""
-    from collectors.laporan import parse_whatsapp
-
-    inbound = parse_whatsapp(message, sender, now)
-    return inbound is not None and accept(session, config, inbound, now) is not None
 
 
 # --- 2. the collector's inbox ---------------------------------------------------------------------
@@ -198,11 +89,6 @@ def attach(collector: Any, db: Database, config: AppConfig) -> None:
 
 
 # --- 3. replies -----------------------------------------------------------------------------------
-
-
-def refusal_text(reason: str) -> str:
-    """The reply to a refused message."""
-    return f"Maaf, laporan tidak kami terima: {reason}"
 
 
 def joined_text(issue: Issue, dashboard_url: str) -> str:

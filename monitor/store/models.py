@@ -590,7 +590,7 @@ class LoginThrottleRow(Base):
 class LaporanInbox(Base):
     """A message forwarded to the monitor ("Lapor ke monitor"), from acceptance to the reply.
 
-    Accepted by the Telegram poller/webhook or the WhatsApp webhook (``monitor.stages.intake.accept``),
+    Accepted by the Telegram poller/webhook or the WhatsApp webhook (``alerts.inbound.accept``),
     read into a post of source ``laporan`` by its collector (``collectors.laporan``; the post's
     external id is ``<channel>-<id>``), answered by the reply pass once the post is classified and
     grouped. ``status``: ``baru`` (waiting for the collector), ``disimpan`` (a post exists),

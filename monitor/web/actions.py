@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from classifiers.gazetteer import KECAMATAN
 from monitor.kernel.config import TOPICS, AppConfig
 from monitor.stages import group as issue_ops
-from monitor.stages import respond
+from monitor.store import ledger
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, LabelCorrection, Post
 from monitor.web.auth import Principal
 from monitor.web.queries import TrendFilter, default_range, get_visible_issue, wib_day_start
@@ -42,7 +42,7 @@ def _alerts_acknowledge() -> Callable[..., Any] | None:
 def acknowledge(session: Session, issue: Issue, actor: str, now: datetime, channel: str = "dashboard") -> int:
     """Acknowledge the issue and every open alert about it; returns how many alerts were acknowledged.
 
-    The issue's answer becomes ``diterima`` (``monitor.stages.respond``) unless it is further already.
+    The issue's answer becomes ``diterima`` (``alerts.respond``) unless it is further already.
     """
     ack = _alerts_acknowledge()
     pending = list(session.scalars(select(Alert).where(Alert.issue_id == issue.id, Alert.acknowledged_at.is_(None))))
@@ -57,7 +57,7 @@ def acknowledge(session: Session, issue: Issue, actor: str, now: datetime, chann
         session.add(
             IssueEvent(issue_id=issue.id, at=now, kind="acknowledged", detail={"alerts": len(pending)}, actor=actor)
         )
-    respond.record_acknowledged(session, issue, actor, channel, now)
+    ledger.record_acknowledged(session, issue, actor, channel, now)
     return len(pending)
 
 
@@ -65,10 +65,10 @@ def resolve(session: Session, issue: Issue, actor: str, now: datetime) -> None:
     """Mark the issue resolved by the agency."""
     if issue.status == "merged":
         raise ActionError(f"isu #{issue.id} sudah digabung ke isu #{issue.merged_into_id}; selesaikan isu itu")
-    issue_ops.resolve_issue(session, issue.id, actor, now)
+    ledger.resolve_issue(session, issue.id, actor, now)
     if issue.response_status not in ("selesai", "bukan_keluhan"):
         # The older one-button "Tandai selesai" (no note): still a step of the agency's answer.
-        respond.record_resolved(session, issue, actor, "dashboard", now)
+        ledger.record_resolved(session, issue, actor, "dashboard", now)
 
 
 def parse_ids(raw: str, max_value: int) -> list[int]:

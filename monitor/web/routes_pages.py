@@ -17,14 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from alerts.ack import AckError, apply_link, preview_link
+from alerts import respond
+from alerts.ack import AckError
 from alerts.channels import whatsapp
+from alerts.links import apply_link, preview_link
 from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
 from monitor.kernel.clock import MONTHS, format_wib, to_wib
 from monitor.kernel.config import TOPICS
-from monitor.stages import respond
 from monitor.stages.lapor import tickets_of_issue
 from monitor.store.models import User
 from monitor.web import actions, exports, flash, queries, svg

@@ -1,4 +1,4 @@
-"""The agency's answer to an issue (``monitor.stages.respond``): JSON API, issue-page forms, snoozes and silences.
+"""The agency's answer to an issue (``alerts.respond``): JSON API, issue-page forms, snoozes and silences.
 
 API (bearer token or session + X-CSRF-Token; an agency user only on its own issues, comms and
 admin on all; another agency's issue is 404)::
@@ -25,10 +25,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts import respond
 from classifiers.gazetteer import KECAMATAN
 from monitor.domain import response as rules
 from monitor.kernel.config import TOPICS
-from monitor.stages import respond
 from monitor.store.models import Issue, Silence, Source
 from monitor.web import flash, queries
 from monitor.web.auth import Principal

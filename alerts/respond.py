@@ -13,13 +13,13 @@ step), and bumps ``issues.updated_at`` so every dashboard worker shows it on the
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.domain import response as rules
 from monitor.kernel.config import AppConfig
+from monitor.store.ledger import record, record_acknowledged, resolve_issue
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, IssueResponse, LabelCorrection, Post, Silence
 
 CHANNELS: tuple[str, ...] = ("dashboard", "api", "telegram", "email", "sistem")
@@ -41,91 +41,6 @@ def _own(config: AppConfig, issue: Issue) -> None:
     # An issue grouped without an agency is its topic's agency's (as routing treats it): name it before answering.
     if issue.agency_code is None:
         issue.agency_code = config.routing.get(issue.topic)
-
-
-def _touch(issue: Issue, now: datetime) -> None:
-    # The page cache keys on updated_at: a strictly later value even when the (simulated) clock has not moved.
-    issue.updated_at = max(now, issue.updated_at + timedelta(microseconds=1)) if issue.updated_at else now
-
-
-def _record(
-    session: Session,
-    issue: Issue,
-    *,
-    kind: str,
-    status: str,
-    actor: str,
-    channel: str,
-    now: datetime,
-    agency: str | None = None,
-    note: str | None = None,
-    evidence_url: str | None = None,
-    to_agency: str | None = None,
-    until: datetime | None = None,
-) -> IssueResponse:
-    previous = issue.response_status or rules.BELUM
-    row = IssueResponse(
-        issue_id=issue.id,
-        agency_code=agency if agency is not None else issue.agency_code,
-        kind=kind,
-        status=status,
-        previous_status=previous,
-        to_agency=to_agency,
-        note=note,
-        evidence_url=evidence_url,
-        until=until,
-        actor=actor[:100],
-        channel=channel,
-        at=now,
-    )
-    session.add(row)
-    detail: dict[str, Any] = {"status": status, "agency": row.agency_code}
-    for key, value in (("note", note), ("evidence_url", evidence_url), ("to_agency", to_agency)):
-        if value:
-            detail[key] = value
-    if until is not None:
-        detail["until"] = until.isoformat()
-    detail["channel"] = channel
-    # Timeline kinds: "status" (detail.status), "reroute" (detail.to_agency), "assigned", "snoozed", "reopened".
-    # alerts.progress reads "status" steps for the deadlines; a reroute is not read there as a stop (the new
-    # agency's clock runs from its own alert; the old agency's alerts are marked rerouted_to).
-    event_kind = "reroute" if kind == "rerouted" else kind
-    session.add(IssueEvent(issue_id=issue.id, at=now, kind=event_kind, detail=detail, actor=actor[:100]))
-    if kind != "snoozed":
-        issue.response_status = status if status != rules.SALAH_DINAS else rules.BELUM
-        issue.response_at = now
-    _touch(issue, now)
-    return row
-
-
-def record_assigned(
-    session: Session, issue: Issue, now: datetime, *, actor: str = "sistem", agency: str | None = None
-) -> None:
-    """The current agency's clock starts (its first alert about the issue); once per agency.
-
-    ``agency``: the agency the alert was routed to, for an issue grouped without one.
-    """
-    if issue.assigned_at is not None:
-        return
-    issue.assigned_at = now
-    _record(session, issue, kind="assigned", status=rules.BELUM, actor=actor, channel="sistem", now=now, agency=agency)
-
-
-def record_acknowledged(session: Session, issue: Issue, actor: str, channel: str, now: datetime) -> None:
-    """The agency (or comms for it) confirmed the issue: ``diterima`` unless it is further already."""
-    if (issue.response_status or rules.BELUM) == rules.BELUM:
-        _record(session, issue, kind="status", status=rules.DITERIMA, actor=actor, channel=channel, now=now)
-
-
-def record_resolved(session: Session, issue: Issue, actor: str, channel: str, now: datetime) -> None:
-    """``selesai`` without a note, for the older resolve paths (the issue is already marked resolved)."""
-    _record(session, issue, kind="status", status=rules.SELESAI, actor=actor, channel=channel, now=now)
-
-
-def record_reopened(session: Session, issue: Issue, now: datetime) -> None:
-    """A regression: new posts after ``selesai`` reopen the issue for its agency, with a fresh clock."""
-    issue.assigned_at = now
-    _record(session, issue, kind="reopened", status=rules.BELUM, actor="sistem", channel="sistem", now=now)
 
 
 def _acknowledge(session: Session, config: AppConfig, issue: Issue, actor: str, channel: str, now: datetime) -> None:
@@ -189,7 +104,7 @@ def set_status(
         _acknowledge(session, config, issue, actor, channel, now)
     if step.status == rules.DITERIMA:
         return step
-    _record(
+    record(
         session,
         issue,
         kind="status",
@@ -201,8 +116,6 @@ def set_status(
         evidence_url=step.evidence_url,
     )
     if step.status == rules.SELESAI and issue.status != "resolved":
-        from monitor.stages.group import resolve_issue
-
         resolve_issue(session, issue.id, actor, now)
     elif step.status == rules.BUKAN_KELUHAN and issue.status == "open":
         issue.status, issue.closed_at = "closed", now
@@ -245,7 +158,7 @@ def reroute(
     )
     if isinstance(step, rules.Refusal):
         raise RespondError(step)
-    _record(
+    record(
         session,
         issue,
         kind="rerouted",
@@ -263,7 +176,7 @@ def reroute(
     issue.agency_code = step.to_agency
     issue.acknowledged_at = issue.acknowledged_by = None
     issue.assigned_at = now
-    _record(session, issue, kind="assigned", status=rules.BELUM, actor=actor, channel=channel, now=now)
+    record(session, issue, kind="assigned", status=rules.BELUM, actor=actor, channel=channel, now=now)
     session.flush()
     from_name = next((n for c, n in agency_choices(config) if c == step.from_agency), step.from_agency)
     tell_rerouted(
@@ -303,7 +216,7 @@ def snooze(
         comment=step.note,
     )
     session.add(row)
-    _record(
+    record(
         session,
         issue,
         kind="snoozed",

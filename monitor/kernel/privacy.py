@@ -1,0 +1,52 @@
+"""Author pseudonymisation (UU PDP): a keyed hash of handles, the same for ingest and for reports sent to the bot."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets as pysecrets
+from pathlib import Path
+
+from monitor.kernel.config import AppConfig, secret
+
+log = logging.getLogger(__name__)
+
+
+class AuthorPseudonymiser:
+    """Keyed hash of author handles (UU PDP): stable per deployment, not reversible without the key."""
+
+    def __init__(self, key: bytes | None, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._key = key or b""
+
+    @classmethod
+    def from_config(cls, config: AppConfig, key_dir: Path = Path("var")) -> AuthorPseudonymiser:
+        """Key from the configured env var, else a random key kept in var/author.key (created once)."""
+        if not config.privacy.pseudonymise_authors:
+            return cls(None, enabled=False)
+        value = secret(config.privacy.author_key_env)
+        if value:
+            return cls(value.encode())
+        path = key_dir / "author.key"
+        if not path.exists():
+            key_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(pysecrets.token_hex(32))
+            log.warning(
+                "no %s set: created a random author-pseudonymisation key in %s; keep it with backups",
+                config.privacy.author_key_env,
+                path,
+            )
+        return cls(path.read_text().strip().encode())
+
+    def __call__(self, author: str | None) -> str | None:
+        if not author:
+            return None
+        handle = author.strip().lstrip("@").lower()
+        if not self.enabled:
+            return handle[:100]
+        digest = hmac.new(self._key, handle.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+        return "a_" + digest[:24]
