@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from alerts.channels.telegram import poll_updates
 from collectors.base import RawItem
+from monitor.demo.local_http import LocalHTTPServer
 from monitor.demo.screenshot import chat_screenshot
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
@@ -230,3 +232,70 @@ def test_a_redelivered_update_is_queued_once_and_group_chats_are_no_reports(
         assert not handle_update(s, cfg, {"update_id": 2, "message": group}, T0)
     with db.session() as s:
         assert len(s.scalars(select(LaporanInbox)).all()) == 1
+
+
+class NewsPage(LocalHTTPServer):
+    """A public news page with OpenGraph tags (and a count of the requests it got)."""
+
+    PAGE = (
+        b"<html><head><title>Berita</title>"
+        b'<meta property="og:title" content="Jembatan Gantung Desa Bangsal Pampangan Putus">'
+        b'<meta property="og:description" content="Warga Desa Bangsal, Kecamatan Pampangan, terisolasi.">'
+        b'<meta property="og:site_name" content="Berita Sumsel"></head><body>isi</body></html>'
+    )
+
+    def __init__(self) -> None:
+        self.hits = 0
+        page = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                page.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page.PAGE)))
+                self.end_headers()
+                self.wfile.write(page.PAGE)
+
+        self._serve(Handler)
+
+
+def test_a_forwarded_link_is_unfurled_and_private_addresses_are_not_fetched(
+    db: Database, config: AppConfig, tg: TelegramStub
+) -> None:
+    with NewsPage() as news:
+        link = f"{news.base_url}/berita/jembatan-bangsal"
+        # The shipped behaviour: a link into the server's own network is never fetched.
+        cfg = intake_config(config, tg, allow_private_addresses=False)
+        service = MonitorService(cfg, db, SimulatedClock(T0))
+        try:
+            tg.user_sends(CITIZEN, text=f"Lihat ini, jembatan di Bangsal Pampangan putus {link}")
+            poll_updates(db, cfg, T0)
+            assert service.collect("laporan").ok
+        finally:
+            service.close()
+        assert news.hits == 0
+        with db.session() as s:
+            post = s.scalars(select(Post).where(Post.platform == "laporan")).one()
+            assert post.url == link and "link" not in post.extra
+
+        # A public page (the test server stands in for one): its OpenGraph title and description are kept.
+        cfg = intake_config(config, tg)
+        service = MonitorService(cfg, db, SimulatedClock(T0))
+        try:
+            tg.user_sends(CITIZEN + 5, text=f"jembatan putus {link}")
+            poll_updates(db, cfg, T0)
+            assert service.collect("laporan").ok
+        finally:
+            service.close()
+        assert news.hits == 1
+        with db.session() as s:
+            post = s.scalars(select(Post).where(Post.platform == "laporan").order_by(Post.id.desc())).first()
+            assert post is not None
+            assert "Jembatan Gantung Desa Bangsal Pampangan Putus" in (post.text or "")
+            assert "Warga Desa Bangsal, Kecamatan Pampangan, terisolasi." in (post.text or "")
+            assert post.title == "Jembatan Gantung Desa Bangsal Pampangan Putus"
+            assert post.extra["link"]["site"] == "Berita Sumsel"
