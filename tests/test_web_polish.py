@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import html
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -280,3 +282,27 @@ def test_post_xlsx_times_are_datetimes_in_wib(app_env: tuple[FastAPI, Database, 
     for row in rows[1:]:
         assert row[2] == to_wib(created[row[0]]).replace(tzinfo=None)
         assert all(isinstance(v, int) for v in row[8:12]) and row[12] in ("ya", "tidak")
+
+
+# ---------------------------------------------------------------- API documentation
+
+
+ENGLISH = re.compile(r"\b(the|and|with|your|of|issues|posts|returns?)\b", re.IGNORECASE)
+
+
+def test_api_docs_are_in_bahasa_with_every_parameter_described(app_env: tuple[FastAPI, Database, Seeded]) -> None:
+    app, _db, _s = app_env
+    analis = _client(app, "analis")
+    spec = analis.get("/openapi.json").json()
+    assert not ENGLISH.search(spec["info"]["description"]) and "oki-monitor" not in spec["info"]["description"]
+    page = html.unescape(analis.get("/docs").text)
+    operations = [(path, op) for path, ops in spec["paths"].items() for op in ops.values()]
+    assert len(operations) >= 15
+    for path, op in operations:
+        for text in (op.get("summary"), op.get("description")):
+            assert text and not ENGLISH.search(text.replace("Bearer", "")), (path, text)
+            assert text in page, (path, text)
+        for param in op.get("parameters", []):
+            said = param.get("description")
+            assert said and not ENGLISH.search(said), (path, param["name"], said)
+            assert said in page, (path, param["name"])

@@ -289,8 +289,9 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         title="OKI Viral Monitor API",
         version="1",
         description=(
-            "JSON API for analysts and integrations. Authenticate with `Authorization: Bearer <token>` "
-            "(a personal token from `oki-monitor users token USERNAME`). Times are UTC ISO-8601."
+            "API JSON untuk analis dan integrasi. Kirim header `Authorization: Bearer <token>` dengan token API "
+            "pribadi yang dibuat admin di halaman Admin (ditampilkan sekali). Waktu dalam UTC, format ISO-8601; "
+            "dasbor menampilkannya dalam WIB."
         ),
         docs_url=None,
         redoc_url=None,

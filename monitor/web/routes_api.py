@@ -25,7 +25,7 @@ from monitor.web.deps import current_principal, now_of, require_csrf, require_ro
 from monitor.web.routes_pages import export_response
 
 log = logging.getLogger(__name__)
-IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
+IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID, description="Nomor isu (angka setelah # di dasbor, mis. 12)")]
 router = APIRouter(prefix="/api")
 
 MAX_INGEST_BYTES = 5 * 1024 * 1024
@@ -206,17 +206,45 @@ class IngestOut(BaseModel):
 # ---------------------------------------------------------------- issues and posts
 
 
-@router.get("/issues", response_model=list[IssueOut], responses=ERRORS, summary="Daftar isu")
+@router.get(
+    "/issues",
+    response_model=list[IssueOut],
+    responses=ERRORS,
+    summary="Daftar isu",
+    description="Isu yang boleh Anda lihat (pengguna OPD: hanya OPD-nya), skor naik tertinggi dulu.",
+)
 def api_issues(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    status: Literal["open", "closed", "resolved", "merged"] | None = None,
-    stage: Literal["baru", "naik", "viral", "mereda"] | None = None,
-    topic: Annotated[str | None, Query(max_length=40)] = None,
-    agency: Annotated[str | None, Query(max_length=40)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    status: Annotated[
+        Literal["open", "closed", "resolved", "merged"] | None,
+        Query(
+            description=(
+                "Status isu: `open` (terbuka), `closed`, `resolved` (selesai) atau `merged` (digabung); kosong = semua"
+            )
+        ),
+    ] = None,
+    stage: Annotated[
+        Literal["baru", "naik", "viral", "mereda"] | None,
+        Query(description="Tahap viral: `baru`, `naik`, `viral` atau `mereda`; kosong = semua"),
+    ] = None,
+    topic: Annotated[
+        str | None,
+        Query(max_length=40, description="Kunci topik, mis. `infrastruktur` atau `air_bersih`; kosong = semua"),
+    ] = None,
+    agency: Annotated[
+        str | None,
+        Query(
+            max_length=40, description="Kode OPD dari config (mis. `pupr`); pengguna OPD selalu hanya melihat OPD-nya"
+        ),
+    ] = None,
+    kecamatan: Annotated[
+        str | None, Query(max_length=40, description="Nama kecamatan, mis. `Kayu Agung`; kosong = semua")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Jumlah baris paling banyak dalam satu jawaban")] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Lewati sekian baris pertama (untuk halaman berikutnya)")
+    ] = 0,
 ) -> list[IssueOut]:
     """Issues in your scope (agency users: own agency only), highest score first."""
     with web(request).read() as session:
@@ -252,7 +280,15 @@ def _post_out(p: Any, pseudonymise: bool, issue_id: int | None = None, is_spread
     )
 
 
-@router.get("/issues/{issue_id}", response_model=IssueDetailOut, responses=ERRORS, summary="Detail isu")
+@router.get(
+    "/issues/{issue_id}",
+    response_model=IssueDetailOut,
+    responses=ERRORS,
+    summary="Detail isu",
+    description=(
+        "Satu isu dengan unggahan buktinya, sinyal viral dan peringatannya. Setiap pembukaan dicatat di log audit."
+    ),
+)
 def api_issue(
     request: Request, issue_id: IssueId, principal: Annotated[Principal, Depends(current_principal)]
 ) -> IssueDetailOut:
@@ -277,12 +313,27 @@ def api_issue(
     return out
 
 
-@router.post("/issues/{issue_id}/ack", response_model=AckOut, responses=ERRORS, summary="Terima (acknowledge) isu")
+@router.post(
+    "/issues/{issue_id}/ack",
+    response_model=AckOut,
+    responses=ERRORS,
+    summary="Terima (acknowledge) isu",
+    description=(
+        "Tandai isu dan peringatannya yang terbuka sudah diterima (ditangani). Sesi peramban wajib "
+        "mengirim header X-CSRF-Token."
+    ),
+)
 def api_ack(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin", "comms", "agency"))],
-    x_csrf_token: Annotated[str | None, Header(max_length=100)] = None,
+    x_csrf_token: Annotated[
+        str | None,
+        Header(
+            max_length=100,
+            description="Token CSRF halaman; wajib bila memakai sesi peramban, tidak perlu dengan token API",
+        ),
+    ] = None,
 ) -> AckOut:
     """Acknowledge an issue and its open alerts. Browser sessions must send X-CSRF-Token."""
     require_csrf(request, x_csrf_token)
@@ -302,16 +353,41 @@ def api_ack(
     raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
 
 
-@router.get("/posts", response_model=list[PostOut], responses=ERRORS, summary="Unggahan dalam isu")
+@router.get(
+    "/posts",
+    response_model=list[PostOut],
+    responses=ERRORS,
+    summary="Unggahan dalam isu",
+    description=(
+        "Unggahan yang termasuk isu dalam wewenang Anda, terbaru dulu. Akun penulis tampil sebagai alias "
+        "(`akun-...`) selama penyamaran penulis aktif."
+    ),
+)
 def api_posts(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    issue_id: Annotated[int | None, Query(ge=1, le=queries.MAX_ID)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    platform: Annotated[str | None, Query(max_length=30)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    issue_id: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=queries.MAX_ID,
+            description="Hanya unggahan dari isu bernomor ini; kosong = semua isu yang boleh Anda lihat",
+        ),
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="Hanya unggahan sejak waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Hanya unggahan sebelum waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
+    ] = None,
+    platform: Annotated[
+        str | None,
+        Query(max_length=30, description="Platform sumber, mis. `x`, `facebook`, `mastodon`; kosong = semua"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Jumlah baris paling banyak dalam satu jawaban")] = 100,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Lewati sekian baris pertama (untuk halaman berikutnya)")
+    ] = 0,
 ) -> list[PostOut]:
     """Posts that belong to issues in your scope, newest first."""
     query = _posts_query(principal, issue_id, since, until, platform).limit(limit).offset(offset)
@@ -358,16 +434,38 @@ def _posts_query(
     },
     response_class=Response,
     summary="Ekspor unggahan (CSV/XLSX)",
+    description=(
+        "Unggahan dari isu dalam wewenang Anda sebagai berkas, terbaru dulu; judul kolom berbahasa "
+        "Indonesia, waktu dalam WIB. Setiap ekspor dicatat di log audit."
+    ),
 )
 def api_posts_export(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    format: Literal["csv", "xlsx"] = "csv",
-    issue_id: Annotated[int | None, Query(ge=1, le=queries.MAX_ID)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    platform: Annotated[str | None, Query(max_length=30)] = None,
-    limit: Annotated[int, Query(ge=1, le=exports.MAX_POST_ROWS)] = 10_000,
+    format: Annotated[
+        Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
+    ] = "csv",
+    issue_id: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=queries.MAX_ID,
+            description="Hanya unggahan dari isu bernomor ini; kosong = semua isu yang boleh Anda lihat",
+        ),
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="Hanya unggahan sejak waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Hanya unggahan sebelum waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
+    ] = None,
+    platform: Annotated[
+        str | None,
+        Query(max_length=30, description="Platform sumber, mis. `x`, `facebook`, `mastodon`; kosong = semua"),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=exports.MAX_POST_ROWS, description="Jumlah unggahan paling banyak dalam berkas")
+    ] = 10_000,
 ) -> Response:
     """Posts of issues in your scope as a file, newest first (the export is audit-logged).
 
@@ -436,18 +534,47 @@ def _api_filter(
         raise HTTPException(422, str(exc)) from None
 
 
-@router.get("/trends", response_model=TrendsOut, responses=ERRORS, summary="Deret waktu keluhan")
+@router.get(
+    "/trends",
+    response_model=TrendsOut,
+    responses=ERRORS,
+    summary="Deret waktu keluhan",
+    description=(
+        "Jumlah keluhan per titik waktu untuk setiap nilai `dimension`. Saringan yang tidak dikenal "
+        "diabaikan dan disebut di `warnings`."
+    ),
+)
 def api_trends(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    dimension: Literal["topic", "kecamatan", "agency", "source"] = "topic",
-    bucket: Literal["hour", "day", "week", "month"] = "week",
-    start: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (WIB), default 90 days ago")] = None,
-    end: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (WIB), inclusive")] = None,
-    topic: Annotated[str | None, Query(max_length=40)] = None,
-    agency: Annotated[str | None, Query(max_length=40)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=40)] = None,
-    source: Annotated[str | None, Query(max_length=30)] = None,
+    dimension: Annotated[
+        Literal["topic", "kecamatan", "agency", "source"],
+        Query(description="Deret per `topic` (topik), `kecamatan`, `agency` (OPD) atau `source` (sumber)"),
+    ] = "topic",
+    bucket: Annotated[
+        Literal["hour", "day", "week", "month"],
+        Query(description="Lebar satu titik waktu: `hour`, `day`, `week` atau `month` (kalender WIB)"),
+    ] = "week",
+    start: Annotated[str | None, Query(max_length=10, description="Awal periode, YYYY-MM-DD (WIB)")] = None,
+    end: Annotated[
+        str | None, Query(max_length=10, description="Akhir periode, YYYY-MM-DD (WIB), termasuk hari itu")
+    ] = None,
+    topic: Annotated[
+        str | None,
+        Query(max_length=40, description="Kunci topik, mis. `infrastruktur` atau `air_bersih`; kosong = semua"),
+    ] = None,
+    agency: Annotated[
+        str | None,
+        Query(
+            max_length=40, description="Kode OPD dari config (mis. `pupr`); pengguna OPD selalu hanya melihat OPD-nya"
+        ),
+    ] = None,
+    kecamatan: Annotated[
+        str | None, Query(max_length=40, description="Nama kecamatan, mis. `Kayu Agung`; kosong = semua")
+    ] = None,
+    source: Annotated[
+        str | None, Query(max_length=30, description="Nama sumber dari config, mis. `mastodon-oki`; kosong = semua")
+    ] = None,
 ) -> TrendsOut:
     """Complaint counts per bucket for each value of ``dimension``; unknown filter values are reported in warnings."""
     flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
@@ -474,18 +601,40 @@ def api_trends(
     },
     response_class=Response,
     summary="Ekspor baris tren (CSV/XLSX)",
+    description=(
+        "Baris tren yang tersaring sebagai berkas (nama topik dan OPD, waktu WIB). Setiap ekspor dicatat di log audit."
+    ),
 )
 def api_export(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    format: Literal["csv", "xlsx"] = "csv",
-    bucket: Literal["hour", "day", "week", "month"] = "week",
-    start: Annotated[str | None, Query(max_length=10)] = None,
-    end: Annotated[str | None, Query(max_length=10)] = None,
-    topic: Annotated[str | None, Query(max_length=40)] = None,
-    agency: Annotated[str | None, Query(max_length=40)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=40)] = None,
-    source: Annotated[str | None, Query(max_length=30)] = None,
+    format: Annotated[
+        Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
+    ] = "csv",
+    bucket: Annotated[
+        Literal["hour", "day", "week", "month"],
+        Query(description="Lebar satu titik waktu: `hour`, `day`, `week` atau `month` (kalender WIB)"),
+    ] = "week",
+    start: Annotated[str | None, Query(max_length=10, description="Awal periode, YYYY-MM-DD (WIB)")] = None,
+    end: Annotated[
+        str | None, Query(max_length=10, description="Akhir periode, YYYY-MM-DD (WIB), termasuk hari itu")
+    ] = None,
+    topic: Annotated[
+        str | None,
+        Query(max_length=40, description="Kunci topik, mis. `infrastruktur` atau `air_bersih`; kosong = semua"),
+    ] = None,
+    agency: Annotated[
+        str | None,
+        Query(
+            max_length=40, description="Kode OPD dari config (mis. `pupr`); pengguna OPD selalu hanya melihat OPD-nya"
+        ),
+    ] = None,
+    kecamatan: Annotated[
+        str | None, Query(max_length=40, description="Nama kecamatan, mis. `Kayu Agung`; kosong = semua")
+    ] = None,
+    source: Annotated[
+        str | None, Query(max_length=30, description="Nama sumber dari config, mis. `mastodon-oki`; kosong = semua")
+    ] = None,
 ) -> Response:
     """The filtered trend rows as a file (the export is audit-logged)."""
     flt, _warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
@@ -531,6 +680,10 @@ def parse_ingest_body(body: bytes) -> tuple[list[Any], list[IngestError]]:
         503: {"description": "Ingest dimatikan"},
     },
     summary="Kirim unggahan (push import)",
+    description=(
+        "Kirim unggahan sebagai larik JSON atau baris JSON (JSON lines) dengan `Authorization: Bearer "
+        "<token ingest>`. Baris yang rusak ditolak sendiri-sendiri dengan alasannya; yang lain disimpan."
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,

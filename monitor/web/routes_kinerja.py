@@ -96,15 +96,30 @@ def _out(r: kinerja.AgencyRow) -> AgencyPerformanceOut:
         422: {"description": "Tanggal tidak valid (pesan menyebut kolomnya)"},
     },
     summary="Kinerja OPD per periode",
+    description=(
+        "Per OPD: isu diterima, median waktu sampai diterima, sampai tanggapan pertama dan sampai "
+        "selesai, persen tepat waktu menurut batas LAPOR! dan isu yang viral sebelum ditanggapi. Pengguna "
+        "OPD hanya mendapat barisnya sendiri."
+    ),
 )
 def api_performance(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    from_: Annotated[str | None, Query(alias="from", max_length=10, description="YYYY-MM-DD (WIB)")] = None,
-    to: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (WIB), inclusive")] = None,
-    sort: kinerja.SortKey = "agency",
-    desc: bool = False,
-    format: Literal["json", "csv", "xlsx"] = "json",
+    from_: Annotated[
+        str | None,
+        Query(alias="from", max_length=10, description="Awal periode, YYYY-MM-DD (WIB); bawaan 30 hari terakhir"),
+    ] = None,
+    to: Annotated[
+        str | None, Query(max_length=10, description="Akhir periode, YYYY-MM-DD (WIB), termasuk hari itu")
+    ] = None,
+    sort: Annotated[
+        kinerja.SortKey, Query(description="Kolom pengurutan, mis. `agency`, `received`, `viral_before_ack`")
+    ] = "agency",
+    desc: Annotated[bool, Query(description="`true`: urutan menurun")] = False,
+    format: Annotated[
+        Literal["json", "csv", "xlsx"],
+        Query(description="`json` (bawaan), atau berkas `csv` / `xlsx` berisi tabel yang sama"),
+    ] = "json",
 ) -> Response:
     """Per agency: issues received, median time to acknowledge, to first response and to finish, share within
     the LAPOR! deadlines and *viral sebelum ditanggapi*. Default period: the last 30 days. An agency user gets

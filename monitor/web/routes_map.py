@@ -97,7 +97,14 @@ def _filter(
     return MapFilter(chosen_topic, begin, until, all_statuses=status == "semua"), problems
 
 
-@api.get("/map", summary="Peta isu per kecamatan atau desa (GeoJSON)")
+@api.get(
+    "/map",
+    summary="Peta isu per kecamatan atau desa (GeoJSON)",
+    description=(
+        "GeoJSON FeatureCollection; properti setiap fitur memuat `isu` (isu terbuka, sama dengan papan) "
+        "dan `unggahan`. Pengguna OPD hanya menghitung isu OPD-nya."
+    ),
+)
 def api_map(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],

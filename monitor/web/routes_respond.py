@@ -34,7 +34,7 @@ from monitor.web import flash, queries
 from monitor.web.auth import Principal
 from monitor.web.deps import now_of, require_csrf, require_roles, web
 
-IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID)]
+IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID, description="Nomor isu (angka setelah # di dasbor, mis. 12)")]
 ACTORS = ("admin", "comms", "agency")
 SILENCERS = ("admin", "comms")
 
@@ -176,6 +176,11 @@ def _body_schema(example: dict[str, Any]) -> dict[str, Any]:
     response_model=ResponseOut,
     responses=_ERRORS,
     summary="Ubah status tanggapan isu",
+    description=(
+        "Isi badan JSON: `status` (`diterima`, `diproses` dengan `note`, `selesai` dengan `note` dan "
+        "boleh `evidence_url`, atau `bukan_keluhan` dengan `note`). Hanya OPD yang memegang isu (atau tim "
+        "komunikasi/admin). Isian salah: 422 dengan pesan yang menyebut kolomnya."
+    ),
     openapi_extra=_body_schema({"status": "diproses", "note": "Tim sudah ke lokasi"}),
 )
 async def api_status(
@@ -211,6 +216,10 @@ async def api_status(
     response_model=ResponseOut,
     responses=_ERRORS,
     summary="Alihkan isu ke OPD lain (salah dinas)",
+    description=(
+        "Isi badan JSON: `agency` (kode atau nama OPD tujuan) dan `note`. OPD tujuan langsung diberi "
+        "tahu; riwayat isu ikut pindah."
+    ),
     openapi_extra=_body_schema({"agency": "dinsos", "note": "Ini soal bansos, bukan jalan"}),
 )
 async def api_reroute(
@@ -243,6 +252,10 @@ async def api_reroute(
     response_model=ResponseOut,
     responses=_ERRORS,
     summary="Tunda peringatan isu (24 jam / 3 hari)",
+    description=(
+        "Isi badan JSON: `hours` (1-72) dan `note` (alasan). Pengingat berhenti sementara; batas waktu "
+        "LAPOR! tetap berjalan."
+    ),
     openapi_extra=_body_schema({"hours": 24, "note": "Menunggu jadwal alat berat"}),
 )
 async def api_snooze(

@@ -33,7 +33,7 @@ from monitor.web import flash, queries
 from monitor.web.auth import Principal
 from monitor.web.deps import now_of, require_csrf, require_roles, web
 
-PostId = Annotated[int, Path(ge=1, le=queries.MAX_BIG_ID)]
+PostId = Annotated[int, Path(ge=1, le=queries.MAX_BIG_ID, description="Nomor unggahan (dari GET /api/triage)")]
 TRIAGERS = ("admin", "comms")
 """Who triages: the comms team (and admins). Agency users see only their own issues, analysts only read."""
 PAGE_ITEMS = 50
@@ -184,12 +184,23 @@ class TriageLabelOut(BaseModel):
     stored: dict[str, bool | str]
 
 
-@api.get("/triage", response_model=list[TriageOut], responses=ERRORS, summary="Daftar triase")
+@api.get(
+    "/triage",
+    response_model=list[TriageOut],
+    responses=ERRORS,
+    summary="Daftar triase",
+    description=(
+        "Unggahan yang mungkin keluhan tentang OKI dan belum dilabeli siapa pun, terbaru dulu (tim "
+        "komunikasi dan admin)."
+    ),
+)
 def api_triage(
     request: Request,
     principal: Annotated[Principal, Depends(require_roles(*TRIAGERS))],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500, description="Jumlah baris paling banyak dalam satu jawaban")] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Lewati sekian baris pertama (untuk halaman berikutnya)")
+    ] = 0,
 ) -> list[TriageOut]:
     """Uncertain posts that may be OKI complaints and nobody has labelled yet, newest first (comms/admin)."""
     ctx = web(request)
@@ -204,6 +215,10 @@ def api_triage(
     response_model=TriageLabelOut,
     responses=ERRORS,
     summary="Beri label triase",
+    description=(
+        "Isi badan JSON: `relevant` (tentang OKI atau bukan), `is_complaint` (keluhan atau bukan) dan "
+        "`topic` (nama atau kunci topik). Label disimpan sebagai koreksi untuk pelatihan ulang."
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
