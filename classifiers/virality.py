@@ -43,6 +43,11 @@ class PostEvent:
     engagement: float
     """latest likes+shares+replies (+ a little of views) known at ``now``"""
     is_news: bool
+    key: str = ""
+    """the post's id as :class:`EngagementReading` names it ("" when unknown: its readings count only for velocity
+    once a reading before the velocity window exists)"""
+    reach: float = 0.0
+    """followers of the posting account when the collector reported them (0: unknown)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,8 @@ class EngagementReading:
     at: datetime
     post_key: str
     engagement: float
+    spread: float = 0.0
+    """shares + replies at this reading: the part of engagement that carries the post to new people"""
 
 
 class ViralityParams(BaseModel):
@@ -151,6 +158,24 @@ class ViralityParams(BaseModel):
     buzzer_min_posts: int = Field(8, ge=1)
     buzzer_weight: float = Field(0.3, ge=0, le=1)
     """How much one buzzer-like post counts compared with an organic one."""
+    lead_signals: int = Field(2, ge=0, le=3)
+    """Leading evidence: this many of engagement velocity, cross-platform spread and reach agreeing, while the
+    mentions grow, make an issue ``naik`` before its counts alone would (0: off). One signal never does."""
+    lead_window_hours: float = Field(3, gt=0)
+    """The leading signals read this recent stretch (platforms and reach) ..."""
+    lead_velocity_minutes: float = Field(60, gt=0)
+    """... and engagement velocity over this many minutes of tracking readings."""
+    lead_velocity_per_minute: float = Field(2.0, gt=0)
+    """Engagement velocity: shares + replies gained per minute (tracking readings, organic posts)."""
+    lead_platforms: int = Field(3, ge=2)
+    """Cross-platform spread: organic posts on at least this many platforms within ``lead_window_hours``."""
+    lead_reach: float = Field(50_000, gt=0)
+    """Reach: followers of the distinct organic accounts posting within ``lead_window_hours``."""
+    lead_max_share: float = Field(0.5, gt=0, le=1)
+    """Guard: no single post (velocity), platform (spread) or account (reach) may carry more than this share of a
+    leading signal; one big account's post or one dump on one platform is not a spreading issue."""
+    lead_min_sources: int = Field(3, ge=1)
+    """Guard: each leading signal needs at least this many distinct organic accounts (velocity: posts) behind it."""
 
     @model_validator(mode="after")
     def _check(self) -> ViralityParams:
@@ -329,6 +354,120 @@ def buzzer_flags(seconds: np.ndarray, authors: Sequence[str], params: ViralityPa
 
 
 @dataclass(frozen=True, slots=True)
+class Leading:
+    """Leading evidence beside the mention counts, from organic posts only (buzzer-like posts are left out).
+
+    Engagement velocity, spread across platforms and the reach of the posting accounts move before the counts
+    do: a complaint shared by many people, on several platforms, by accounts that are followed. Each comes with
+    its guard figures, so one big account's post or one dump on one platform cannot pass for a spreading issue.
+    """
+
+    velocity: float
+    """shares + replies gained per minute over the last ``lead_velocity_minutes`` (tracking readings)"""
+    velocity_posts: int
+    """posts whose shares + replies grew in that time"""
+    velocity_top: float
+    """share of that growth from the fastest post"""
+    platforms: int
+    """platforms with posts within ``lead_window_hours``"""
+    accounts: int
+    """distinct accounts posting within ``lead_window_hours``"""
+    reach: float
+    """their followers (accounts whose followers are known)"""
+    reach_accounts: int
+    reach_top: float
+    """share of the reach from the most followed account"""
+
+
+LEAD_NAMES = ("velocity", "spread", "reach")
+
+
+def read_leading(
+    events: Sequence[PostEvent],
+    organic: np.ndarray,
+    readings: Sequence[EngagementReading],
+    now: datetime,
+    params: ViralityParams,
+) -> Leading:
+    """Velocity, platforms and reach at ``now`` from the posts marked ``organic`` (a bool per event).
+
+    A post's velocity is its shares + replies at ``now`` less those at the start of the velocity window; a post
+    first read inside the window counts from 0 only if it was published inside it (an old post found late would
+    otherwise bring all its past shares at once).
+    """
+    now_s = to_utc(now).timestamp()
+    win_start = now_s - params.lead_window_hours * 3600.0
+    vel_start = now_s - params.lead_velocity_minutes * 60.0
+    by_key: dict[str, float] = {}
+    for e, ok in zip(events, organic, strict=True):
+        if ok and e.key and to_utc(e.at).timestamp() <= now_s:
+            by_key[e.key] = to_utc(e.at).timestamp()
+    # Per post: the last reading at or before `now`, and the last one at or before the window's start.
+    latest: dict[str, tuple[float, float]] = {}
+    before: dict[str, tuple[float, float]] = {}
+    for r in readings:
+        at = to_utc(r.at).timestamp()
+        if r.post_key not in by_key or at > now_s:
+            continue
+        # Whole seconds at the window's start: a replay stores a reading a millisecond after its pass
+        # (monitor.backtest.READING_AFTER), and that must not move it out of "before the window".
+        for book, inside in ((latest, True), (before, math.floor(at) <= vel_start)):
+            prev = book.get(r.post_key)
+            if inside and (prev is None or at >= prev[0]):
+                book[r.post_key] = (at, r.spread)
+    gains: list[float] = []
+    for key, (_, spread_now) in latest.items():
+        if key in before:
+            start = before[key][1]
+        elif by_key[key] > vel_start:
+            start = 0.0
+        else:
+            continue
+        if spread_now > start:
+            gains.append(spread_now - start)
+    gained = float(sum(gains))
+    recent = [e for e, ok in zip(events, organic, strict=True) if ok and win_start < to_utc(e.at).timestamp() <= now_s]
+    followers: dict[str, float] = {}
+    for e in recent:
+        if e.reach > 0:
+            followers[e.author] = max(followers.get(e.author, 0.0), e.reach)
+    reach = float(sum(followers.values()))
+    return Leading(
+        velocity=gained / params.lead_velocity_minutes,
+        velocity_posts=len(gains),
+        velocity_top=max(gains) / gained if gained > 0 else 0.0,
+        platforms=len({e.platform for e in recent}),
+        accounts=len({e.author for e in recent}),
+        reach=reach,
+        reach_accounts=len(followers),
+        reach_top=max(followers.values()) / reach if reach > 0 else 0.0,
+    )
+
+
+def leading_verdict(lead: Leading, params: ViralityParams) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which leading signals count (:data:`LEAD_NAMES`), and which reached their level but were stopped by a guard."""
+    passed: list[str] = []
+    guarded: list[str] = []
+    checks = (
+        (
+            "velocity",
+            lead.velocity >= params.lead_velocity_per_minute,
+            lead.velocity_posts >= params.lead_min_sources and lead.velocity_top <= params.lead_max_share,
+        ),
+        ("spread", lead.platforms >= params.lead_platforms, lead.accounts >= params.lead_min_sources),
+        (
+            "reach",
+            lead.reach >= params.lead_reach,
+            lead.reach_accounts >= params.lead_min_sources and lead.reach_top <= params.lead_max_share,
+        ),
+    )
+    for name, level, guard in checks:
+        if level:
+            (passed if guard else guarded).append(name)
+    return tuple(passed), tuple(guarded)
+
+
+@dataclass(frozen=True, slots=True)
 class Signals:
     """Step 1 of :func:`assess`: what the issue's posts and engagement readings say at ``now``, before any judgement."""
 
@@ -352,6 +491,7 @@ class Signals:
     window_times: np.ndarray
     """seconds of the posts in the viral window, and their weights"""
     window_weights: np.ndarray
+    lead: Leading
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +590,7 @@ def gather_signals(
         series_start=datetime.fromtimestamp(first_bin_s, tz=now.tzinfo),
         window_times=secs[in_win],
         window_weights=weights[in_win],
+        lead=read_leading(evs, ~flags, readings, now, params),
     )
 
 
@@ -526,6 +667,18 @@ def read_outlook(sig: Signals, ev: Evidence, params: ViralityParams) -> Outlook:
     return Outlook(small=small, p_viral=p_viral, eta_minutes=eta, growing=growing)
 
 
+def leading_rise(sig: Signals, ev: Evidence, params: ViralityParams) -> bool:
+    """``lead_signals`` leading signals agree while the mentions grow and no buzzer burst is suspected.
+
+    The mentions must be growing (fitted growth above zero and the last hour above its baseline): engagement on
+    an old post, or a quiet issue that happens to sit on three platforms, is not a rising issue.
+    """
+    if params.lead_signals <= 0 or sig.buzzer_suspected:
+        return False
+    passed, _ = leading_verdict(sig.lead, params)
+    return len(passed) >= params.lead_signals and ev.growth > 0.0 and ev.rate_hour > ev.expected_hour
+
+
 def decide_stage(sig: Signals, ev: Evidence, out: Outlook, params: ViralityParams, previous_stage: str) -> str:
     """The stage at ``now`` given the stage before, with hysteresis (see the README for the transitions)."""
     series = sig.series
@@ -538,8 +691,9 @@ def decide_stage(sig: Signals, ev: Evidence, out: Outlook, params: ViralityParam
     # Cooling is about the rate only: the detector's episode may stay open through a long decay.
     cooling = peak > 0 and last3 < params.mereda_fraction * peak
     small = out.small
-    rising = not small and (ev.spike or (out.p_viral >= params.naik_probability and out.growing))
-    holding = not small and (ev.spike or out.p_viral >= params.naik_exit_probability)
+    early = leading_rise(sig, ev, params)
+    rising = not small and (ev.spike or (out.p_viral >= params.naik_probability and out.growing) or early)
+    holding = not small and (ev.spike or out.p_viral >= params.naik_exit_probability or early)
     prev = previous_stage
     if prev == "viral":
         return "mereda" if cooling else "viral"
@@ -580,6 +734,48 @@ def calibrated_probability(
     return calibration.apply(out.p_viral)
 
 
+def _thousands(value: float) -> str:
+    return f"{value:,.0f}".replace(",", ".")
+
+
+def lead_reasons(sig: Signals, ev: Evidence, params: ViralityParams) -> list[str]:
+    """One sentence per leading signal that counts or that a guard stopped, and whether they raised the stage."""
+    if params.lead_signals <= 0:
+        return []
+    lead = sig.lead
+    hours = f"{params.lead_window_hours:g} jam terakhir"
+    passed, guarded = leading_verdict(lead, params)
+    said = {
+        "velocity": (
+            f"keterlibatan melaju: {lead.velocity:.1f} bagikan/balasan per menit dalam "
+            f"{params.lead_velocity_minutes:g} menit terakhir dari {lead.velocity_posts} unggahan"
+        ).replace(".", ",", 1),
+        "spread": f"menyebar di {lead.platforms} platform dalam {hours} ({lead.accounts} akun)",
+        "reach": (
+            f"jangkauan {_thousands(lead.reach)} pengikut dari {lead.reach_accounts} akun yang mengunggah dalam {hours}"
+        ),
+    }
+    stopped = {
+        "velocity": (
+            f"keterlibatan {lead.velocity:.1f} bagikan/balasan per menit tidak dihitung sebagai tanda awal: "
+            f"{100 * lead.velocity_top:.0f}% dari satu unggahan ({lead.velocity_posts} unggahan bertambah)"
+        ).replace(".", ",", 1),
+        "spread": (
+            f"{lead.platforms} platform tidak dihitung sebagai tanda awal: hanya {lead.accounts} akun dalam {hours}"
+        ),
+        "reach": (
+            f"jangkauan {_thousands(lead.reach)} pengikut tidak dihitung sebagai tanda awal: "
+            f"{100 * lead.reach_top:.0f}% dari satu akun ({lead.reach_accounts} akun)"
+        ),
+    }
+    reasons = [said[name] for name in passed] + [stopped[name] for name in guarded]
+    if passed and sig.buzzer_suspected:
+        reasons.append("tanda awal tidak dihitung: diduga ada akun terkoordinasi (buzzer)")
+    elif leading_rise(sig, ev, params):
+        reasons.append(f"tanda awal: {len(passed)} dari 3 (keterlibatan, sebaran platform, jangkauan) menguat")
+    return reasons
+
+
 def explain(
     sig: Signals,
     ev: Evidence,
@@ -608,6 +804,7 @@ def explain(
         reasons.append(f"diberitakan {sig.news_pickup} kali oleh portal berita")
     if sig.engagement > 0:
         reasons.append(f"keterlibatan {sig.engagement:,.0f} (+{sig.velocity:,.0f}/jam)".replace(",", "."))
+    reasons.extend(lead_reasons(sig, ev, params))
     if stage == "viral":
         reasons.append(
             f"sudah melewati ambang viral ({params.viral_mentions} unggahan/"
@@ -694,10 +891,12 @@ def assess(
 
 
 __all__ = [
+    "LEAD_NAMES",
     "STAGES",
     "Assessment",
     "EngagementReading",
     "Evidence",
+    "Leading",
     "Outlook",
     "PostEvent",
     "Signals",
@@ -710,6 +909,10 @@ __all__ = [
     "explain",
     "gather_signals",
     "growth_forecast",
+    "lead_reasons",
+    "leading_rise",
+    "leading_verdict",
+    "read_leading",
     "read_outlook",
     "rise_score",
     "scan_series",

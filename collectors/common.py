@@ -131,6 +131,17 @@ OUT_OF_RANGE = MAX_COUNT + 1
 """What :func:`to_int` returns for a count above :data:`MAX_COUNT`; ingest rejects the item."""
 
 
+def followers_extra(value: Any) -> dict[str, int]:
+    """``{"followers": n}`` for an account's follower count as a source reported it; ``{}`` when missing or absurd.
+
+    The count is the posting account's reach, a leading sign of a spreading issue (classifiers.virality).
+    """
+    if value is None:
+        return {}
+    count = to_int(value)
+    return {"followers": count} if count < OUT_OF_RANGE else {}
+
+
 def to_int(value: Any) -> int:
     """A count from a JSON number or numeric string, always in ``[0, OUT_OF_RANGE]``.
 

@@ -39,6 +39,7 @@ from collectors.common import (
     CommonSettings,
     Pacer,
     clean_text,
+    followers_extra,
     html_to_text,
     log_rejected,
     parse_iso,
@@ -179,6 +180,7 @@ def _status_item(raw: dict[str, Any], *, source: str, instance: str, now: dateti
             replies=to_int(status.get("replies_count")),
             extra={
                 "instance": instance,
+                **followers_extra(account.get("followers_count")),
                 **({"language": status["language"]} if isinstance(status.get("language"), str) else {}),
                 **({"tags": tags[:20]} if tags else {}),
             },

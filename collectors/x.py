@@ -35,7 +35,7 @@ from collectors.budget import (
     rate_limited,
     x_rate_limit,
 )
-from collectors.common import note, to_int
+from collectors.common import followers_extra, note, to_int
 from collectors.http import Fetched, FetchSettings, safe_get
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,7 @@ def parse_tweet(tweet: Any, users: Mapping[str, Mapping[str, Any]], source: str)
         "bookmarks": _count(metrics, "bookmark_count"),
         "quotes": _count(metrics, "quote_count"),
     }
+    extra.update(followers_extra(as_object(user.get("public_metrics")).get("followers_count")))
     if isinstance(tweet.get("lang"), str):
         extra["lang"] = tweet["lang"]
     if quoted:
@@ -375,7 +376,7 @@ class XCollector:
                 "max_results": str(self.settings.max_results),
                 "tweet.fields": TWEET_FIELDS,
                 "expansions": "author_id",
-                "user.fields": "username,name",
+                "user.fields": "username,name,public_metrics",
                 **{k: str(v) for k, v in bound.items()},
             }
             if token:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import pytest
@@ -246,7 +247,14 @@ def test_monitor_reports_its_own_lead_time_for_a_week(demo: DemoResult) -> None:
     assert road.viral_at is not None and road.first_alert_at is not None
     outcomes, totals = summarise(week)
     assert totals.warned_early >= 1 and totals.median_lead_minutes is not None
-    assert totals.median_lead_minutes == (road.viral_at - road.first_alert_at).total_seconds() / 60
+    # Every issue warned before it was viral counts: the road issue, and (its leading signals) one more.
+    leads = [
+        (t.viral_at - t.first_alert_at).total_seconds() / 60
+        for t in week
+        if t.viral_at is not None and t.first_alert_at is not None and t.first_alert_at < t.viral_at
+    ]
+    assert (road.viral_at - road.first_alert_at).total_seconds() / 60 in leads
+    assert totals.warned_early == len(leads) and totals.median_lead_minutes == statistics.median(leads)
     assert totals.false_alerts == sum(o.false_alert for o in outcomes)
 
 

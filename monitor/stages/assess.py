@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,14 @@ SIGNAL_EVERY = timedelta(minutes=5)
 def engagement_of(likes: int, shares: int, replies: int, views: int) -> float:
     """One engagement number: shares weigh most (they spread), views least (cheap, often inflated)."""
     return likes + 2.0 * shares + 1.5 * replies + 0.01 * views
+
+
+def followers_of(extra: Mapping[str, Any] | None) -> float:
+    """The posting account's followers as the collector reported them (``extra["followers"]``), 0 when unknown."""
+    value = (extra or {}).get("followers")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return 0.0
+    return float(value)
 
 
 TITLE_CANDIDATES = 20
@@ -106,6 +115,7 @@ def assess_issues(
                 Post.shares,
                 Post.replies,
                 Post.views,
+                Post.extra,
                 IssuePost.is_spread,
             )
             .join(IssuePost, IssuePost.post_id == Post.id)
@@ -122,12 +132,17 @@ def assess_issues(
                 platform=p.platform,
                 engagement=engagement_of(p.likes, p.shares, p.replies, p.views),
                 is_news=p.platform in NEWS_PLATFORMS or p.kind == "news",
+                key=str(p.id),
+                reach=followers_of(p.extra),
             )
             for p in posts
         ]
         readings = [
             EngagementReading(
-                at=m.at, post_key=str(m.post_id), engagement=engagement_of(m.likes, m.shares, m.replies, m.views)
+                at=m.at,
+                post_key=str(m.post_id),
+                engagement=engagement_of(m.likes, m.shares, m.replies, m.views),
+                spread=float(m.shares + m.replies),
             )
             for m in session.execute(
                 select(
