@@ -26,6 +26,11 @@ Model, per series:
   starts an episode by itself. Repeats of it are learned as routine bursts.
 * growth: consecutive rising hours add to the score, so an accelerating climb
   alerts earlier than a plateau of the same height.
+* multi-horizon climb: the hour's ratio lags a climb by half an hour or more, so
+  a last half hour ``climb_ratio`` times its normal also passes the size gate
+  when the ratio does not fall from half hour to hour to two hours and the two
+  hours are ``climb_long`` times up (capped counts: a dump cannot make it); it
+  alarms at ``climb_z``, the larger normal score of the half hour and two hours.
 * episodes with hysteresis: the alarm starts at ``spike_threshold`` and ends
   after ``release_bins`` bins below ``spike_release``; one onset per episode.
   During an episode the baseline is frozen so a rising issue is not absorbed
@@ -135,6 +140,12 @@ class DetectorSettings:
     """A silent surge (routine or below the novelty bar) also alerts once hot this many times as long as the longest
     remembered short burst, if its last hour is half again the hour before (never later than ``routine_short_bins``;
     0: only after ``routine_short_bins``)."""
+    climb_ratio: float = 0.0
+    """Multi-horizon climb: the last half hour at least this many times its normal opens the size gate (0: off) ..."""
+    climb_long: float = 3.0
+    """... if the ratio does not fall from the half hour to the hour to two hours, the two hours this far up ..."""
+    climb_z: float = 4.0
+    """... and the score reaches the alarm threshold at this normal score of the half hour or two hours."""
     initial_level: float | None = None
     """Per-bin starting level; None learns it during ``warmup_bins`` (no alerts meanwhile)."""
 
@@ -227,6 +238,9 @@ def _run(
     day_bins = 24 * int(knobs[0])
     nov_days = int(knobs[27]) // day_bins
     outlast = knobs[28]
+    climb_ratio = knobs[29]
+    climb_long = knobs[30]
+    climb_z = knobs[31]
     keep_bins = max(routine_bins, nov_days * day_bins)
     n_mem = 16  # remembered short bursts: a week of a spam account posting twice a day
     log_ratio = math.log(max(min_ratio, 1.0001))
@@ -240,6 +254,10 @@ def _run(
         seen = warmup if known else 0
         xs = np.zeros(ring)
         raw = np.zeros(ring)
+        ring2 = 2 * h  # the climb's horizons reach back two hours: capped counts and expectations
+        xs2 = np.zeros(ring2)
+        ms2 = np.zeros(ring2)
+        pos2 = 0
         delay = np.full(lag, math.nan)
         dpos = 0
         ms = np.zeros(ring)
@@ -284,6 +302,9 @@ def _run(
             raw[pos] = x
             xs[pos] = min(x, exp_t + max(bin_cap * math.sqrt(cal[0] * exp_t + (rel * exp_t) ** 2), 3.0))
             ms[pos] = exp_t
+            pos2 = (pos2 + 1) % ring2
+            xs2[pos2] = xs[pos]
+            ms2[pos2] = exp_t
             warming = seen < warmup
             # Window sums: 1 bin, a quarter hour, an hour.
             x1 = x
@@ -323,8 +344,33 @@ def _run(
             # The size gates read the raw counts; the surprise reads the capped ones.
             # A fast climb shows in the last quarter hour before the hour catches up: twice the ratio there.
             big = rh >= min_ratio * mh or (quarter_gate and rq >= 2.0 * min_ratio * mq and rq - mq >= min_excess)
+            # Multi-horizon climb: the last half hour `climb_ratio` times its normal, the ratio no lower at each
+            # shorter horizon (quarter ≥ half hour ≥ hour ≥ two hours: still accelerating) and the two hours
+            # already `climb_long` above normal (a climb, not a jump), on capped counts so a dump cannot make it.
+            climb = 0.0
+            if climb_ratio > 0.0 and not warming:
+                x30 = 0.0
+                m30 = 0.0
+                x120 = 0.0
+                m120 = 0.0
+                for k in range(ring2):
+                    j = (pos2 - k) % ring2
+                    x120 += xs2[j]
+                    m120 += ms2[j]
+                    if k < 2 * q:
+                        x30 += xs2[j]
+                        m30 += ms2[j]
+                if m30 > 0.0 and mh > 0.0 and m120 > 0.0:
+                    r30 = x30 / m30
+                    r60 = xh / mh
+                    r120 = x120 / m120
+                    if r30 >= climb_ratio and r30 >= r60 and r60 >= r120 and r120 >= climb_long:
+                        z30 = _surprise(x30, m30, cal[1] + rel * rel * m30)
+                        z120 = _surprise(x120, m120, cal[2] + rel * rel * m120)
+                        climb = on_thr * max(z30, z120) / climb_z
+                        big = True
             if not warming and rh - mh >= min_excess and big:
-                score = max(z, on_thr * cusum / cusum_h)
+                score = max(z, on_thr * cusum / cusum_h, climb)
                 if z > 1.0:
                     score += growth_w * rising
                 score = max(score, 0.0)
@@ -438,6 +484,8 @@ def _run(
                     if level > 0.0:
                         for k in range(ring):
                             ms[k] *= new_level / level
+                        for k in range(ring2):
+                            ms2[k] *= new_level / level
                     level = new_level
                     delay[:] = math.nan
                     in_alarm = False
@@ -535,6 +583,9 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
             s.routine_margin,
             s.novelty_bins,
             s.routine_outlast,
+            s.climb_ratio,
+            s.climb_long,
+            s.climb_z,
         ],
         dtype=np.float64,
     )

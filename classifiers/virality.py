@@ -124,6 +124,13 @@ class ViralityParams(BaseModel):
     hour has been hot this many times as long as the longest remembered short burst of the period and its last
     hour is at least 1.5× the hour before (a viral climb starts small but keeps climbing; a bot's dump is over in
     minutes). Never later than ``routine_burst_minutes``; 0: only after ``routine_burst_minutes``."""
+    climb_ratio: float = Field(3.5, ge=0)
+    """Multi-horizon climb (issue #21): the last half hour at this multiple of its normal (capped counts) passes the
+    size gate before the hour does, if the ratio is no lower at each shorter horizon (half hour ≥ hour ≥ two hours:
+    still climbing) and the two hours are ``climb_long``× up; it alarms at ``climb_z`` (0: off)."""
+    climb_long: float = Field(3.0, ge=1)
+    climb_z: float = Field(4.0, gt=0)
+    """Normal score of the half hour or the two hours at which a climb alarms (the hour needs ``spike_threshold``)."""
     baseline_lag_hours: float = Field(0, ge=0)
     """The level learns from bins this old, so a slow climb is compared with the level from before it."""
     baseline_half_life_hours: float = Field(24, gt=0)
@@ -213,6 +220,9 @@ class ViralityParams(BaseModel):
             routine_short_bins=max(1, round(self.routine_burst_minutes / self.bin_minutes)),
             novelty_bins=round(self.novelty_days * 24 * per_hour),
             routine_outlast=self.routine_outlast,
+            climb_ratio=self.climb_ratio,
+            climb_long=self.climb_long,
+            climb_z=self.climb_z,
             initial_level=initial_level,
         )
 

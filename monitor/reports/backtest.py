@@ -178,14 +178,20 @@ def _copy(source: Database, target: Database, start: datetime, end: datetime, lo
                 )
             ]
     collected_at = {int(p["id"]): p["collected_at"] for p in posts}
+    # The service collects (storing a reading of each new post, and of a stored post it sees again), runs
+    # the pipeline, then tracks: a tracking reading taken at a pipeline pass's time was not there for that
+    # pass. Readings are numbered in the order they were stored, so at each time, those up to the last
+    # reading stored with a new post were the collections'; later ones are tracking's and move a
+    # millisecond later, out of that pass in the replay too.
+    collections_end: dict[datetime, int] = {}
+    for m in metrics:
+        if m["at"] == collected_at.get(int(str(m["post_id"]))):
+            collections_end[m["at"]] = max(collections_end.get(m["at"], 0), int(m["id"]))
     first_reading: dict[int, dict[str, Any]] = {}
     for m in metrics:
         pid = int(str(m["post_id"]))
         first_reading.setdefault(pid, m)
-        # The service collects (storing a reading of each new post), runs the pipeline, then tracks: a
-        # tracking reading taken at a pipeline pass's time was not there for that pass. A millisecond
-        # later keeps it out of it in the replay too; the reading stored with the post stays in.
-        if m["at"] != collected_at.get(pid):
+        if int(m["id"]) > collections_end.get(m["at"], 0):
             m["at"] = m["at"] + READING_AFTER
     held: list[int] = []
     known = set(ids)
