@@ -215,7 +215,7 @@ def test_map_of_the_demo_matches_its_board(demo: DemoResult) -> None:
     comms = Principal(user_id=0, username="demo", role="comms", agency_code=None)
     clock = SimulatedClock(START + timedelta(hours=HOURS))
     with demo.db.session() as s:
-        rows = board(s, comms, clock.now(), limit=10_000)
+        rows = board(s, comms, clock.now(), limit=10_000).rows
     on_board: dict[str, int] = {}
     for row in rows:
         if row.issue.kecamatan:
