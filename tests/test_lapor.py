@@ -286,6 +286,23 @@ def test_same_export_twice_changes_nothing_and_a_status_change_shows_once(db: Da
     assert status == "Proses"
 
 
+def test_status_change_before_grouping_is_kept_with_the_ticket(db: Database, config: AppConfig) -> None:
+    """A change seen while the ticket is in no issue yet has no timeline to go to: the ticket keeps it."""
+    import_export(db, config, csv_bytes([ROAD_A]), "a.csv", NOW)
+    changed = import_export(
+        db, config, csv_bytes([[*ROAD_A[:5], "Proses", ROAD_A[6]]]), "b.csv", NOW + timedelta(hours=1)
+    )
+    assert (changed.status_changes, changed.timeline) == (1, 0)
+    _process(db, config, NOW + timedelta(hours=1, minutes=1))
+    with db.session() as s:
+        (ticket,) = tickets_of_issue(s, _issue_of(db, "4210001"))
+    assert ticket["status"] == "Proses"
+    assert [(h["from"], h["to"], h["at"]) for h in ticket["history"]] == [
+        ("Belum Terverifikasi", "Proses", NOW + timedelta(hours=1))
+    ]
+    assert _counts(db)["lapor_events"] == 0
+
+
 def test_ticket_without_oki_words_is_still_stored_and_grouped(db: Database, config: AppConfig) -> None:
     """The export is the regency's own inbox: the ingest pre-filter and the relevance model must not drop it."""
     plain = [

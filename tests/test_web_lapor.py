@@ -111,5 +111,6 @@ def test_issue_page_links_tickets_and_tells_a_status_change(
     section = section[: section.index("</section>")]
     assert 'href="https://www.lapor.go.id/pengaduan/4210001"' in section
     assert 'href="https://www.lapor.go.id/pengaduan/4210002"' in section and "Selesai" in section
+    assert "Riwayat status: Belum Terverifikasi → Selesai (" in section
     assert "Status laporan LAPOR! #4210002 berubah dari “Belum Terverifikasi” menjadi “Selesai”." in page
     assert "lapor_status" not in page

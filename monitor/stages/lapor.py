@@ -265,7 +265,8 @@ def scan_folder(db: Database, config: AppConfig, now: datetime) -> list[LaporRep
 
 
 def tickets_of_issue(session: Session, issue_id: int) -> list[dict[str, Any]]:
-    """The LAPOR! tickets in an issue, oldest first: Tracking ID, link, status, kategori, instansi, history."""
+    """The LAPOR! tickets in an issue, oldest first: Tracking ID, link, status, kategori, instansi, and the status
+    history (changes seen before the ticket joined an issue are only here, not in the issue's timeline)."""
     rows = session.execute(
         select(Post.external_id, Post.url, Post.extra, Post.created_at)
         .join(IssuePost, IssuePost.post_id == Post.id)
@@ -277,8 +278,16 @@ def tickets_of_issue(session: Session, issue_id: int) -> list[dict[str, Any]]:
     for external_id, url, extra, created_at in rows:
         facts = (extra or {}).get("lapor") if isinstance(extra, dict) else None
         facts = facts if isinstance(facts, dict) else {}
+        history = []
+        for step in facts.get("history") or []:
+            try:
+                at = datetime.fromisoformat(str(step.get("at")))
+            except (AttributeError, ValueError):
+                continue
+            history.append({"from": str(step.get("from") or ""), "to": str(step.get("to") or ""), "at": at})
         tickets.append(
             {
+                "history": history,
                 "tracking_id": external_id,
                 "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None,
                 "status": str(facts.get("status") or ""),
