@@ -105,29 +105,29 @@ def test_line_chart_never_draws_below_zero() -> None:
 
 
 def test_hour_axis_ticks_fall_on_round_wib_hours() -> None:
-    start = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # 17:00 WIB
+    start = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # 17.00 WIB
     full, ticks = svg.hour_axis(start, 24)
     assert full[0] == "28 Nov 2026 17.00 WIB" and full[-1] == "29 Nov 2026 16.00 WIB"
     texts = [t for _, t in ticks]
     assert 2 <= len(ticks) <= 6 and "29 Nov" in texts  # midnight WIB is written as the date
-    assert all(t == "29 Nov" or t.endswith(":00") for t in texts)
-    assert all(int(t[:2]) % 6 == 0 for t in texts if t.endswith(":00"))  # every 6 hours for a day
+    assert all(t == "29 Nov" or t.endswith(".00") for t in texts)
+    assert all(int(t[:2]) % 6 == 0 for t in texts if t.endswith(".00"))  # every 6 hours for a day
     _full, long_ticks = svg.hour_axis(start, 14 * 24)
-    assert 2 <= len(long_ticks) <= 6 and all(":" not in t for _, t in long_ticks)  # two weeks: dates only
+    assert 2 <= len(long_ticks) <= 6 and all("." not in t for _, t in long_ticks)  # two weeks: dates only
 
 
 def test_line_chart_shows_ticks_markers_and_values_on_hover() -> None:
     labels = [f"jam {i}" for i in range(48)]
-    ticks = [(0, "00:00"), (12, "12:00"), (24, "1 Des"), (36, "12:00")]
+    ticks = [(0, "00.00"), (12, "12.00"), (24, "1 Des"), (36, "12.00")]
     marker = svg.Marker(30.5, "alert", "Peringatan pertama ke Dinas PUPR OKI")
     chart = svg.line_chart(
         labels, [svg.Series("Unggahan per jam", [float(i % 7) for i in range(48)])], ticks=ticks, markers=[marker]
     )
     assert [t for t in re.findall(r'class="tick(?: minor)?">([^<]+)<', chart) if t in dict(ticks).values()] == [
-        "00:00",
-        "12:00",
+        "00.00",
+        "12.00",
         "1 Des",
-        "12:00",
+        "12.00",
     ]
     assert chart.count('class="tick minor"') == 2  # every other tick hides on a phone
     assert "<title>Peringatan pertama ke Dinas PUPR OKI</title>" in chart and "P = peringatan" not in chart

@@ -115,7 +115,7 @@ def test_no_page_shows_a_code_or_a_python_value(env: tuple[TestClient, Seeded, D
                   "Menunggu dikirim", "Telegram Dinas PUPR OKI", "WhatsApp Dinas PUPR OKI", "Humas"):  # fmt: skip
         assert words in issue, words
     sources = visible_text(client.get("/sources").text)
-    assert "batas 450, sisa 449, pulih 29 Nov 2026 14:00 WIB" in sources and "kuota terpakai 927 dari 9000" in sources
+    assert "batas 450, sisa 449, pulih 29 Nov 2026 14.00 WIB" in sources and "kuota terpakai 927 dari 9000" in sources
 
 
 def test_issue_page_opens_with_stage_reasons_and_forecast_and_tells_its_history(
@@ -137,7 +137,7 @@ def test_issue_page_opens_with_stage_reasons_and_forecast_and_tells_its_history(
         f"Label unggahan #{s.plain_post_id} dikoreksi oleh kominfo: OPD menjadi PDAM Tirta Agung OKI.",
         "Dinas PUPR OKI menandai isu diproses oleh pupr lewat Telegram: “Tim turun”",
         "Dinas PUPR OKI menyatakan salah dinas oleh pupr lewat dasbor; isu dialihkan ke PDAM Tirta Agung OKI.",
-        "Ditunda sampai 30 Nov 2026 13:00 WIB oleh pupr lewat API: “menunggu alat”",
+        "Ditunda sampai 30 Nov 2026 13.00 WIB oleh pupr lewat API: “menunggu alat”",
         f"Isu #{s.quiet_id} digabung ke isu ini oleh kominfo.",
         "Isu terbentuk dari unggahan pertama.",
     ):

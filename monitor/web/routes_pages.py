@@ -24,7 +24,7 @@ from alerts.links import apply_link, preview_link
 from alerts.sla import overdue_label
 from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
-from monitor.kernel.clock import MONTHS, format_wib, to_wib
+from monitor.kernel.clock import MONTHS, format_date, format_wib, to_wib
 from monitor.kernel.config import TOPICS
 from monitor.stages.lapor import tickets_of_issue
 from monitor.store.models import User
@@ -502,7 +502,7 @@ def hourly_table(start: datetime, counts: list[int]) -> tuple[list[str], list[fl
     day_totals: dict[str, float] = {}
     for k in range(cut):
         day = to_wib(start + timedelta(hours=k))
-        key = f"{day.day} {MONTHS[day.month - 1]} {day.year} (sehari)"
+        key = f"{format_date(day)} (sehari)"
         day_totals[key] = day_totals.get(key, 0.0) + counts[k]
     labels = list(day_totals) + [format_wib(start + timedelta(hours=k)) for k in range(cut, len(counts))]
     values = list(day_totals.values()) + [float(c) for c in counts[cut:]]
@@ -512,7 +512,7 @@ def hourly_table(start: datetime, counts: list[int]) -> tuple[list[str], list[fl
 def _short_time(when: datetime) -> str:
     """A tick under an assessment chart: ``29 Nov 14:05`` (WIB)."""
     local = to_wib(when)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.hour:02d}:{local.minute:02d}"
+    return f"{local.day} {MONTHS[local.month - 1]} {local.hour:02d}.{local.minute:02d}"
 
 
 def issue_markers(detail: queries.IssueDetail, start: datetime, n: int, agency_name: Any) -> list[svg.Marker]:
@@ -820,10 +820,10 @@ def bucket_text(start: datetime, bucket: str, short: bool = False) -> str:
     local = to_wib(start)
     month = MONTHS[local.month - 1]
     if bucket == "hour":
-        return f"{local.day} {month} {local.hour:02d}:00" if short else format_wib(local)
+        return f"{local.day} {month} {local.hour:02d}.00" if short else format_wib(local)
     if bucket == "month":
         return f"{month} {local.year}"
-    day = f"{local.day} {month}" if short else f"{local.day} {month} {local.year}"
+    day = f"{local.day} {month}" if short else format_date(local)
     return f"mgg {day}" if bucket == "week" else day
 
 

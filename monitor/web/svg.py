@@ -164,11 +164,11 @@ def hour_axis(start: datetime, n: int, most: int = 6) -> tuple[list[str], list[t
         local = first + timedelta(hours=k)
         hours_since_midnight = local.hour
         if step < 24 and hours_since_midnight % step == 0:
-            ticks.append((k, _day(local) if hours_since_midnight == 0 else f"{local.hour:02d}:00"))
+            ticks.append((k, _day(local) if hours_since_midnight == 0 else f"{local.hour:02d}.00"))
         elif step >= 24 and hours_since_midnight == 0 and (local.toordinal() % (step // 24)) == 0:
             ticks.append((k, _day(local)))
     if not ticks and n:
-        ticks = [(0, f"{first.hour:02d}:00")]
+        ticks = [(0, f"{first.hour:02d}.00")]
     return full, ticks
 
 
