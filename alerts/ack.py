@@ -16,7 +16,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.kernel.config import AppConfig, secret
+from alerts.directory import Directory
+from monitor.kernel.config import secret
 from monitor.store.ledger import record_acknowledged
 from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Post
 
@@ -42,12 +43,12 @@ class LinkAction:
     """'ack' or a feedback code (n, o, d)."""
 
 
-def _serializer(config: AppConfig) -> URLSafeTimedSerializer | None:
+def _serializer(config: Directory) -> URLSafeTimedSerializer | None:
     key = secret(config.alerts.ack_secret_env)
     return URLSafeTimedSerializer(key, salt=_SALT) if key else None
 
 
-def sign_ack_link(config: AppConfig, token: str, action: str = "ack") -> str | None:
+def sign_ack_link(config: Directory, token: str, action: str = "ack") -> str | None:
     """A signed dashboard URL that acknowledges (or gives feedback on) an alert; None without a key."""
     ser = _serializer(config)
     if ser is None:
@@ -56,7 +57,7 @@ def sign_ack_link(config: AppConfig, token: str, action: str = "ack") -> str | N
     return f"{config.alerts.dashboard_url.rstrip('/')}/alerts/action/{signed}"
 
 
-def verify_ack_link(config: AppConfig, signed: str, *, max_age_days: int = LINK_MAX_AGE_DAYS) -> LinkAction:
+def verify_ack_link(config: Directory, signed: str, *, max_age_days: int = LINK_MAX_AGE_DAYS) -> LinkAction:
     """Check a signed link and return what it asks for; raise :class:`AckError` when it is bad or old."""
     ser = _serializer(config)
     if ser is None:
@@ -95,7 +96,7 @@ def acknowledge(
     alert_id: int | None = None,
     actor: str,
     now: datetime,
-    config: AppConfig | None = None,
+    config: Directory | None = None,
     channel: str = "sistem",
 ) -> Alert:
     """Mark an alert and its receiver's other alerts about the same issue(s) acknowledged; idempotent.
@@ -154,7 +155,7 @@ def acknowledge(
     return alert
 
 
-def receiver_agency(receiver: str, config: AppConfig | None) -> str | None:
+def receiver_agency(receiver: str, config: Directory | None) -> str | None:
     """The agency code a receiver speaks for: ``agency:pupr`` → ``pupr``; a named receiver's ``agency``."""
     if receiver.startswith("agency:"):
         return receiver.removeprefix("agency:")
@@ -162,7 +163,7 @@ def receiver_agency(receiver: str, config: AppConfig | None) -> str | None:
     return named.agency if named is not None else None
 
 
-def speaks_for_issue(alert: Alert, issue: Issue, config: AppConfig | None) -> bool:
+def speaks_for_issue(alert: Alert, issue: Issue, config: Directory | None) -> bool:
     """May confirming ``alert`` count as the issue's acknowledgement (stopping escalation for all)?
 
     Yes for the responsible agency (the issue's agency, as routed when the alert was made) and for

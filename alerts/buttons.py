@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from alerts import respond
 from alerts.ack import AckError, receiver_agency
 from alerts.channels.base import Button
+from alerts.directory import Directory
 from monitor.domain import response as rules
 from monitor.kernel.clock import format_wib
-from monitor.kernel.config import AppConfig
 from monitor.store.models import Alert, Delivery, Issue
 
 NOTE_CODES: dict[str, str] = {"p": rules.DIPROSES, "s": rules.SELESAI, "n": rules.BUKAN_KELUHAN, "z": "snooze"}
@@ -107,7 +107,7 @@ def parse_ref(text: str | None) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-def picker_keyboard(config: AppConfig, token: str, current: str | None) -> tuple[tuple[Button, ...], ...]:
+def picker_keyboard(config: Directory, token: str, current: str | None) -> tuple[tuple[Button, ...], ...]:
     """Agencies by name, two a row, leaving out the one that has the issue now."""
     buttons = [
         Button(a.name, callback_data=f"rt:{a.code}:{token}")
@@ -117,7 +117,7 @@ def picker_keyboard(config: AppConfig, token: str, current: str | None) -> tuple
     return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
 
 
-def issue_of(session: Session, config: AppConfig, token: str) -> tuple[Alert, Issue]:
+def issue_of(session: Session, config: Directory, token: str) -> tuple[Alert, Issue]:
     """The alert a button belongs to and its issue, if this chat may still act on it; else :class:`AckError`.
 
     An agency's chat acts only on issues its agency holds now; a comms receiver (no agency of
@@ -149,7 +149,7 @@ def sent_to_chat(session: Session, alert: Alert, chat: str) -> bool:
 
 
 def apply_note(
-    session: Session, config: AppConfig, code: str, token: str, note: str, *, actor: str, channel: str, now: datetime
+    session: Session, config: Directory, code: str, token: str, note: str, *, actor: str, channel: str, now: datetime
 ) -> str:
     """Apply the step a note answers; return the confirmation (one wording with the dashboard)."""
     _alert, issue = issue_of(session, config, token)
@@ -177,7 +177,7 @@ def apply_note(
 
 def apply_reroute(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     token: str,
     agency: str,
     *,

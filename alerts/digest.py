@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from alerts.directory import Directory
 from alerts.queue import queue_alert
 from alerts.stats import agency_times, minutes_text
 from monitor.kernel.clock import WIB, format_date
-from monitor.kernel.config import AppConfig
 from monitor.store.models import Alert, Issue
 
 CATCH_UP = timedelta(hours=3)
 
 
-def queue_digests(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
+def queue_digests(session: Session, config: Directory, now: datetime) -> list[Alert]:
     """Queue today's digest for each agency with something to report, once per WIB day."""
     local = now.astimezone(WIB)
     due = datetime.combine(local.date(), config.alerts.digest_time, tzinfo=WIB)

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alerts.directory import Directory
 from alerts.hygiene import (
     STAGE_RANK,
     active_silences,
@@ -47,7 +48,6 @@ from alerts.sla import CLOCK_LABELS, Clocks, Deadlines, deadlines, overdue
 from classifiers.urgency import find_terms
 from monitor.domain.incident import secondary_topics
 from monitor.domain.personal_urls import author_alias, public_url
-from monitor.kernel.config import AppConfig
 from monitor.store.ledger import record_assigned
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence, Source
 
@@ -68,13 +68,13 @@ class _Candidate:
     crisis: str | None
 
 
-def labels_for(issue: Issue, config: AppConfig) -> Labels:
+def labels_for(issue: Issue, config: Directory) -> Labels:
     """Routing labels of an issue; its agency falls back to the topic's default agency."""
     agency = issue.agency_code or config.routing.get(issue.topic, "")
     return Labels(issue.topic, agency, issue.kecamatan or "", issue.stage, bool(issue.urgent))
 
 
-def crisis_reason(issue: Issue, config: AppConfig) -> str | None:
+def crisis_reason(issue: Issue, config: Directory) -> str | None:
     """Crisis words found in the issue (title or its posts' words), or 'mendesak' for urgent issues; else None."""
     # The words are the keys of the term vector's "w" (the vector's own keys are "w", "sigs", ...): a crisis
     # word the posts share counts even when the title's phrase does not quote it.
@@ -86,13 +86,13 @@ def crisis_reason(issue: Issue, config: AppConfig) -> str | None:
     return "mendesak" if issue.urgent else None
 
 
-def secondary_agencies(issue: Issue, config: AppConfig) -> list[tuple[str, str]]:
+def secondary_agencies(issue: Issue, config: Directory) -> list[tuple[str, str]]:
     """(topic, agency code) of the issue's secondary facets: agencies to inform, not to alarm."""
     topics = (issue.facets or {}).get("topics") or {}
     return secondary_topics(topics, issue.topic, config.routing)
 
 
-def issue_payload(session: Session, config: AppConfig, issue: Issue) -> dict[str, Any]:
+def issue_payload(session: Session, config: Directory, issue: Issue) -> dict[str, Any]:
     """What the renderer needs about an issue, frozen now (text cleaned: no handles, shortened)."""
     agency = config.agency(issue.agency_code or config.routing.get(issue.topic))
     signals = list(
@@ -215,7 +215,7 @@ def spread_summary(session: Session, issue: Issue, *, top: int = 5) -> dict[str,
     }
 
 
-def evaluate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
+def evaluate(session: Session, config: Directory, now: datetime) -> list[Alert]:
     """Decide and store the alerts due now (with their deliveries); the caller commits."""
     cfg = config.alerts
     issues = list(session.scalars(select(Issue).where(Issue.status == "open").order_by(Issue.id)))
@@ -276,14 +276,14 @@ def _start_clocks(session: Session, created: list[Alert], now: datetime) -> None
             record_assigned(session, issue, now, agency=issue.agency_code or routed[iid])
 
 
-def _agency_name(config: AppConfig, code: str) -> str:
+def _agency_name(config: Directory, code: str) -> str:
     agency = config.agency(code)
     return agency.name if agency else code
 
 
 def _inform_secondaries(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     issue: Issue,
     lab: Labels,
     matches: list[RouteMatch],
@@ -325,7 +325,7 @@ def _inform_secondaries(
     return created
 
 
-def _groupable(c: _Candidate, config: AppConfig) -> bool:
+def _groupable(c: _Candidate, config: Directory) -> bool:
     g = config.alerts.grouping
     return (
         g.enabled
@@ -336,7 +336,7 @@ def _groupable(c: _Candidate, config: AppConfig) -> bool:
     )
 
 
-def _follow_up(session: Session, config: AppConfig, c: _Candidate, told: list[Alert], now: datetime) -> list[Alert]:
+def _follow_up(session: Session, config: Directory, c: _Candidate, told: list[Alert], now: datetime) -> list[Alert]:
     issue = c.issue
     root = next((a for a in told if a.kind in ROOT_KINDS), told[0])
     rank = STAGE_RANK.get(issue.stage, -1)
@@ -375,7 +375,7 @@ def _group_issues(session: Session, alert: Alert) -> list[Issue]:
     return [i for i in (session.get(Issue, iid) for iid in ids) if i is not None]
 
 
-def _deliver_at(config: AppConfig, lab: Labels, now: datetime) -> datetime:
+def _deliver_at(config: Directory, lab: Labels, now: datetime) -> datetime:
     quiet = config.alerts.quiet_hours
     if in_quiet_hours(now, quiet) and not bypasses_quiet_hours(lab, quiet):
         return quiet_hours_end(now, quiet)
@@ -384,7 +384,7 @@ def _deliver_at(config: AppConfig, lab: Labels, now: datetime) -> datetime:
 
 def _tell(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     c: _Candidate,
     kind: str,
     root: Alert | None,
@@ -439,7 +439,7 @@ def _tell(
 
 
 def _tell_group(
-    session: Session, config: AppConfig, receiver: str, cands: list[_Candidate], now: datetime
+    session: Session, config: Directory, receiver: str, cands: list[_Candidate], now: datetime
 ) -> list[Alert]:
     cfg = config.alerts
     deliver_at = max(_deliver_at(config, c.labels, now) for c in cands)
@@ -494,7 +494,7 @@ def _tell_group(
     return [group, *members]
 
 
-def _escalate(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
+def _escalate(session: Session, config: Directory, now: datetime) -> list[Alert]:
     """Escalate alerts not acknowledged by their deadline, and roots past their SLA response deadline."""
     created: list[Alert] = []
     q = select(Alert).where(
@@ -606,7 +606,7 @@ def _parse_iso(value: object) -> datetime | None:
 
 
 def tell_rerouted(
-    session: Session, config: AppConfig, issue: Issue, reroute: dict[str, Any], now: datetime
+    session: Session, config: Directory, issue: Issue, reroute: dict[str, Any], now: datetime
 ) -> list[Alert]:
     """Tell the agency an issue was just handed to (``issue.agency_code`` already set), at once.
 
@@ -637,7 +637,7 @@ def _needs_ack(alert: Alert, issue: Issue) -> bool:
 
 def _escalation(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     alert: Alert,
     root_id: int,
     target: str,

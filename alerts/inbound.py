@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alerts.directory import Directory
 from collectors.laporan import Inbound, Settings, laporan_source
-from monitor.kernel.config import AppConfig
 from monitor.kernel.privacy import AuthorPseudonymiser
 from monitor.store.models import LaporanInbox
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 RATE_WINDOW = timedelta(hours=1)
 
 
-def settings_of(config: AppConfig) -> tuple[str, Settings] | None:
+def settings_of(config: Directory) -> tuple[str, Settings] | None:
     """The ``laporan`` source's name and settings, or None when the intake is off."""
     src = laporan_source(config)
     return (src.name, Settings.model_validate(src.settings)) if src is not None else None
@@ -66,7 +66,7 @@ def judge(inbound: Inbound, settings: Settings, sent_last_hour: int) -> Verdict:
 
 def accept(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     inbound: Inbound,
     now: datetime,
     pseudonymise: Callable[[str | None], str | None] | None = None,
@@ -112,7 +112,7 @@ def accept(
     return row
 
 
-def accept_telegram(session: Session, config: AppConfig, message: Mapping[str, Any], now: datetime) -> bool:
+def accept_telegram(session: Session, config: Directory, message: Mapping[str, Any], now: datetime) -> bool:
     """A Telegram message that is no button answer: queue it when it is a report; True when queued."""
     from collectors.laporan import parse_telegram
 
@@ -121,7 +121,7 @@ def accept_telegram(session: Session, config: AppConfig, message: Mapping[str, A
 
 
 def accept_whatsapp(
-    session: Session, config: AppConfig, message: Mapping[str, Any], sender: str, now: datetime
+    session: Session, config: Directory, message: Mapping[str, Any], sender: str, now: datetime
 ) -> bool:
     """A WhatsApp inbound message that is no button press or status note: queue it; True when queued."""
     from collectors.laporan import parse_whatsapp

@@ -23,9 +23,9 @@ from alerts.ack import (
     verify_ack_link,
 )
 from alerts.buttons import NOTE_CODES, apply_note, apply_reroute, issue_of
+from alerts.directory import Directory
 from monitor.domain.response import ACTION_LABELS, NOTE_PROMPTS, SALAH_DINAS, status_label
 from monitor.kernel.clock import format_wib
-from monitor.kernel.config import AppConfig
 from monitor.store.models import Alert
 
 
@@ -69,7 +69,7 @@ def _feedback_done_text(said: str) -> str:
     return f"Masukan “{said}” untuk peringatan ini sudah dicatat sebelumnya. Tidak ada yang diubah."
 
 
-def preview_link(session: Session, config: AppConfig, signed: str) -> LinkPreview:
+def preview_link(session: Session, config: Directory, signed: str) -> LinkPreview:
     """What ``GET /alerts/action/<signed>`` shows: reads only, changes nothing.
 
     Mail scanners and link previews open every link in a message; only the confirmation page's
@@ -106,7 +106,7 @@ STATUS_LINKS: dict[str, str] = {"rs:p": "p", "rs:s": "s", "rs:n": "n", "sz": "z"
 """E-mail link actions of the agency's answer (``alerts.buttons``) → note code; ``rr`` is Salah dinas."""
 
 
-def _status_preview(session: Session, config: AppConfig, action: LinkAction) -> LinkPreview:
+def _status_preview(session: Session, config: Directory, action: LinkAction) -> LinkPreview:
     try:
         _alert, issue = issue_of(session, config, action.token)
     except AckError as exc:
@@ -137,7 +137,7 @@ def _status_preview(session: Session, config: AppConfig, action: LinkAction) -> 
 
 
 def _apply_status_link(
-    session: Session, config: AppConfig, action: LinkAction, note: str, agency: str, actor: str, now: datetime
+    session: Session, config: Directory, action: LinkAction, note: str, agency: str, actor: str, now: datetime
 ) -> LinkOutcome:
     if action.action == "rr":
         text = apply_reroute(session, config, action.token, agency, actor=actor, channel="email", now=now, note=note)
@@ -150,7 +150,7 @@ def _apply_status_link(
 
 def apply_link(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     signed: str,
     *,
     actor: str,

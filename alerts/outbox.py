@@ -41,9 +41,9 @@ from alerts.channels import load_channel
 from alerts.channels.base import Button, Channel, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import RetrySettings
 from alerts.conversation import conversation_open
+from alerts.directory import Directory
 from alerts.queue import queue_alert
 from alerts.render import FEEDBACK_LABELS, THREAD_KINDS, Links, render, thread_subject
-from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, AlertThread, Delivery, DeliveryAttempt
 
@@ -107,7 +107,7 @@ def backoff_seconds(attempt: int, retry: RetrySettings, retry_after: float | Non
     return max(delay, retry_after or 0.0)
 
 
-def _claim(db: Database, config: AppConfig, now: datetime, limit: int) -> list[int]:
+def _claim(db: Database, config: Directory, now: datetime, limit: int) -> list[int]:
     lease = timedelta(seconds=config.alerts.retry.lease_seconds)
     with db.session() as session:
         q = (
@@ -151,7 +151,7 @@ def _claim(db: Database, config: AppConfig, now: datetime, limit: int) -> list[i
 
 def build_message(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     delivery: Delivery,
     chart_cache: dict[int, Any],
     now: datetime | None = None,
@@ -259,7 +259,7 @@ def _record(
     error: str | None = None,
     retry_after: float | None = None,
     permanent: bool = False,
-    config: AppConfig,
+    config: Directory,
     rng: random.Random,
     sent: OutgoingMessage | None = None,
 ) -> str:
@@ -329,7 +329,7 @@ def _remember_thread(session: Session, delivery: Delivery, message: OutgoingMess
             log.info("thread of issue %s to %s %s already started", issue_id, delivery.channel, delivery.recipient)
 
 
-def _tell_admins(session: Session, config: AppConfig, delivery: Delivery, now: datetime) -> None:
+def _tell_admins(session: Session, config: Directory, delivery: Delivery, now: datetime) -> None:
     """Queue a notice to the admins about a dead delivery, in the same transaction that marks it dead."""
     from alerts.source_health import admin_receiver
 
@@ -371,7 +371,7 @@ def _release(db: Database, delivery_id: int, now: datetime) -> None:
 
 def deliver_due(
     db: Database,
-    config: AppConfig,
+    config: Directory,
     now: datetime,
     *,
     limit: int = 100,

@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.kernel.config import AppConfig
+from alerts.directory import Directory
 from monitor.store.models import Alert, Delivery
 
 log = logging.getLogger(__name__)
 
 
-def recipients(config: AppConfig, receiver: str) -> list[tuple[str, str]]:
+def recipients(config: Directory, receiver: str) -> list[tuple[str, str]]:
     """(channel, recipient) pairs for a resolved receiver name (``agency:<code>`` or a configured receiver)."""
     out: list[tuple[str, str]] = []
     cfg = config.alerts
@@ -56,7 +56,7 @@ def recipients(config: AppConfig, receiver: str) -> list[tuple[str, str]]:
     return result
 
 
-def receiver_label(config: AppConfig, receiver: str) -> str:
+def receiver_label(config: Directory, receiver: str) -> str:
     """A human name for a receiver, e.g. 'Dinas PUPR OKI'."""
     if receiver.startswith("agency:"):
         agency = config.agency(receiver.removeprefix("agency:"))
@@ -72,7 +72,7 @@ def idempotency_key(alert_id: int, channel: str, recipient: str) -> str:
 
 def queue_alert(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     *,
     receiver: str,
     kind: str,

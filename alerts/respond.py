@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.directory import Directory
 from monitor.domain import response as rules
-from monitor.kernel.config import AppConfig
 from monitor.store.ledger import record, record_acknowledged, resolve_issue
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, IssueResponse, LabelCorrection, Post, Silence
 
@@ -37,13 +37,13 @@ class RespondError(ValueError):
         return self.refusal.field
 
 
-def _own(config: AppConfig, issue: Issue) -> None:
+def _own(config: Directory, issue: Issue) -> None:
     # An issue grouped without an agency is its topic's agency's (as routing treats it): name it before answering.
     if issue.agency_code is None:
         issue.agency_code = config.routing.get(issue.topic)
 
 
-def _acknowledge(session: Session, config: AppConfig, issue: Issue, actor: str, channel: str, now: datetime) -> None:
+def _acknowledge(session: Session, config: Directory, issue: Issue, actor: str, channel: str, now: datetime) -> None:
     from alerts.ack import acknowledge  # alerts.ack records the step itself through record_acknowledged
 
     pending = session.scalars(
@@ -81,7 +81,7 @@ def _not_a_complaint(session: Session, issue: Issue, channel: str, now: datetime
 
 def set_status(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     issue: Issue,
     status: str,
     note: str | None,
@@ -123,14 +123,14 @@ def set_status(
     return step
 
 
-def agency_choices(config: AppConfig) -> list[tuple[str, str]]:
+def agency_choices(config: Directory) -> list[tuple[str, str]]:
     """(code, name) of every configured agency, in config order: the reroute picker's list."""
     return [(a.code, a.name) for a in config.agencies]
 
 
 def reroute(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     issue: Issue,
     agency: str | None,
     note: str | None,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.config import AGENCY_RECEIVER, AlertsConfig, Route
-from monitor.kernel.config import TOPICS, AppConfig
+from alerts.directory import Directory
+from monitor.kernel.config import TOPICS
 
 __all__ = ["AGENCY_RECEIVER", "Labels", "RouteMatch", "check_routing", "matches", "resolve_receiver", "route"]
 
@@ -90,7 +91,7 @@ def _walk(
     return True
 
 
-def check_routing(config: AppConfig) -> list[str]:
+def check_routing(config: Directory) -> list[str]:
     """Problems with the rule set, one line each: topics routed nowhere, unknown receivers.
 
     Run at start-up; an empty list means every taxonomy topic reaches someone at every stage.

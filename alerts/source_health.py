@@ -11,10 +11,10 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.directory import Directory
 from alerts.hygiene import active_silences, source_health_silenced
 from alerts.queue import queue_alert
 from alerts.stats import minutes_text
-from monitor.kernel.config import AppConfig
 from monitor.store.models import Alert, Post, Source
 
 HISTORY = 200
@@ -30,7 +30,7 @@ def usual_gap(times: list[datetime]) -> timedelta | None:
     return timedelta(seconds=median(gaps))
 
 
-def admin_receiver(config: AppConfig) -> str:
+def admin_receiver(config: Directory) -> str:
     """The configured admin receiver, else the Diskominfo agency, else the first agency."""
     if config.alerts.admin_receiver:
         return config.alerts.admin_receiver
@@ -50,7 +50,7 @@ def silence_is_normal(kind: str) -> bool:
     return bool(getattr(module, "SILENCE_IS_NORMAL", False))
 
 
-def check(session: Session, config: AppConfig, now: datetime) -> list[Alert]:
+def check(session: Session, config: Directory, now: datetime) -> list[Alert]:
     """One alert per silent source per silence (not repeated while the same last item stays the newest)."""
     created: list[Alert] = []
     known = {s.name: s for s in config.sources}

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.ack import receiver_agency
+from alerts.directory import Directory
 from alerts.engine import alert_deadlines
 from alerts.progress import issue_progress
 from alerts.sla import overdue as clocks_overdue
-from monitor.kernel.config import AppConfig
 from monitor.store.models import Alert, Issue
 
 ROOTS = ("first", "crisis", "group", "regression")
@@ -32,7 +32,7 @@ class AgencyTimes:
 
 
 def agency_times(
-    session: Session, now: datetime, since: datetime | None = None, config: AppConfig | None = None
+    session: Session, now: datetime, since: datetime | None = None, config: Directory | None = None
 ) -> dict[str, AgencyTimes]:
     """Per agency: how fast alerts were acknowledged and issues resolved (medians), and SLA misses.
 

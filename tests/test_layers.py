@@ -180,3 +180,13 @@ def test_same_layer_and_downward_imports_pass() -> None:
     graph = {"monitor.web.app": {"monitor.store.models", "monitor.web.deps"}, "monitor.web.deps": set()}
     assert cycles(graph) == []
     assert upward_imports(graph) == []
+
+
+def test_alerts_reads_the_deployment_through_its_directory() -> None:
+    """alerts/ knows agencies, routing and its own settings through ``alerts.directory``, not ``AppConfig``."""
+    offenders = []
+    for path in (ROOT / "alerts").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "AppConfig" for alias in node.names):
+                offenders.append(module_name(path))
+    assert offenders == []

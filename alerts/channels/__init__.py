@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 
 from alerts.channels.base import Channel
-from monitor.kernel.config import AppConfig
+from alerts.directory import Directory
 
 
-def load_channel(kind: str, config: AppConfig) -> Channel:
+def load_channel(kind: str, config: Directory) -> Channel:
     """Build the channel ``alerts.channels.<kind>`` from config (its module exposes ``create(config)``)."""
     if not kind.isidentifier() or kind == "base":
         raise ValueError(f"unknown channel kind {kind!r}")

@@ -16,7 +16,8 @@ from email.utils import formatdate
 
 from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import SmtpSettings
-from monitor.kernel.config import AppConfig, secret
+from alerts.directory import Directory
+from monitor.kernel.config import secret
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
@@ -108,6 +109,6 @@ class EmailChannel:
         """Nothing is kept open between sends."""
 
 
-def create(config: AppConfig) -> EmailChannel:
+def create(config: Directory) -> EmailChannel:
     """The e-mail channel from ``alerts.smtp``."""
     return EmailChannel(config.alerts.smtp)

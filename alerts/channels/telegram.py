@@ -38,8 +38,9 @@ from alerts.buttons import (
 )
 from alerts.channels.base import Button, OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import TelegramSettings
+from alerts.directory import Directory
 from monitor.domain.response import ACTION_LABELS, SALAH_DINAS
-from monitor.kernel.config import AppConfig, secret
+from monitor.kernel.config import secret
 from monitor.store.db import Database
 from monitor.store.models import Source
 
@@ -217,7 +218,7 @@ class TelegramChannel:
         self.api.close()
 
 
-def create(config: AppConfig) -> TelegramChannel:
+def create(config: Directory) -> TelegramChannel:
     """The Telegram channel from ``alerts.telegram``."""
     return TelegramChannel(config.alerts.telegram)
 
@@ -226,7 +227,7 @@ def create(config: AppConfig) -> TelegramChannel:
 
 
 def handle_update(
-    session: Session, config: AppConfig, update: dict[str, Any], now: datetime, api: TelegramClient | None = None
+    session: Session, config: Directory, update: dict[str, Any], now: datetime, api: TelegramClient | None = None
 ) -> bool:
     """Apply one Update; return True when it was an acknowledgement, feedback, a note or a queued report.
 
@@ -299,7 +300,7 @@ def _say(api: TelegramClient | None, message: dict[str, Any], text: str, markup:
 
 def _press(
     session: Session,
-    config: AppConfig,
+    config: Directory,
     query: dict[str, Any],
     press: Press,
     actor: str,
@@ -343,7 +344,7 @@ def _press(
 
 
 def handle_reply(
-    session: Session, config: AppConfig, message: dict[str, Any], now: datetime, api: TelegramClient | None = None
+    session: Session, config: Directory, message: dict[str, Any], now: datetime, api: TelegramClient | None = None
 ) -> bool:
     """An officer's reply to a note prompt of the bot: apply the step with the reply as its note.
 
@@ -407,7 +408,7 @@ def _offset_row(session: Session) -> Source:
     return row
 
 
-def poll_updates(db: Database, config: AppConfig, now: datetime, *, client: httpx.Client | None = None) -> int:
+def poll_updates(db: Database, config: Directory, now: datetime, *, client: httpx.Client | None = None) -> int:
     """Read pending updates once (short poll) and apply them; return how many were handled.
 
     The offset is stored in the same transaction as the acknowledgements it confirms, so a
@@ -441,13 +442,13 @@ def poll_updates(db: Database, config: AppConfig, now: datetime, *, client: http
     return handled
 
 
-def verify_webhook_secret(config: AppConfig, header_value: str | None) -> bool:
+def verify_webhook_secret(config: Directory, header_value: str | None) -> bool:
     """True when the X-Telegram-Bot-Api-Secret-Token header matches the configured secret."""
     expected = secret(config.alerts.telegram.webhook_secret_env)
     return bool(expected and header_value and hmac.compare_digest(expected, header_value))
 
 
-def handle_webhook(db: Database, config: AppConfig, header_secret: str | None, body: bytes, now: datetime) -> int:
+def handle_webhook(db: Database, config: Directory, header_secret: str | None, body: bytes, now: datetime) -> int:
     """Apply a webhook POST from Telegram; returns the HTTP status the dashboard should answer."""
     if not verify_webhook_secret(config, header_secret):
         return 403

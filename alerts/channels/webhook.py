@@ -15,7 +15,8 @@ import time
 import httpx
 
 from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
-from monitor.kernel.config import AppConfig, secret
+from alerts.directory import Directory
+from monitor.kernel.config import secret
 
 
 def sign(secret_key: str, timestamp: str, body: bytes) -> str:
@@ -32,7 +33,7 @@ def verify(secret_key: str, timestamp: str, body: bytes, signature: str) -> bool
 class WebhookChannel:
     kind = "webhook"
 
-    def __init__(self, config: AppConfig, client: httpx.Client | None = None) -> None:
+    def __init__(self, config: Directory, client: httpx.Client | None = None) -> None:
         self._secrets = {t.url: t.secret_env for r in config.alerts.receivers for t in r.webhook}
         self._client = client or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
 
@@ -66,6 +67,6 @@ class WebhookChannel:
         self._client.close()
 
 
-def create(config: AppConfig) -> WebhookChannel:
+def create(config: Directory) -> WebhookChannel:
     """The webhook channel; targets and their secrets come from ``alerts.receivers[].webhook``."""
     return WebhookChannel(config)

@@ -41,10 +41,11 @@ from sqlalchemy.orm import Session
 from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from alerts.config import WhatsAppCloudSettings, WhatsAppGatewaySettings, WhatsAppSettings
 from alerts.conversation import close_conversation, normalise_number, record_inbound, set_pending, take_pending
+from alerts.directory import Directory
 from alerts.inbound import accept_whatsapp
 from alerts.render import FEEDBACK_LABELS
 from monitor.domain.response import DIPROSES, NOTE_PROMPTS, SELESAI, status_label
-from monitor.kernel.config import AppConfig, secret
+from monitor.kernel.config import secret
 from monitor.store.db import Database
 from monitor.store.models import Delivery, DeliveryAttempt, Issue
 
@@ -389,7 +390,7 @@ class WhatsAppGatewayChannel:
         """Nothing to release: the HTTP client is shared per process."""
 
 
-def create(config: AppConfig) -> WhatsAppCloudChannel | WhatsAppGatewayChannel:
+def create(config: Directory) -> WhatsAppCloudChannel | WhatsAppGatewayChannel:
     """The WhatsApp channel of the configured profile."""
     settings = config.alerts.whatsapp
     if settings.profile == "gateway":
@@ -400,7 +401,7 @@ def create(config: AppConfig) -> WhatsAppCloudChannel | WhatsAppGatewayChannel:
 # --- the webhook -------------------------------------------------------------------------------------
 
 
-def verify_subscription(config: AppConfig, mode: str | None, token: str | None, challenge: str | None) -> str | None:
+def verify_subscription(config: Directory, mode: str | None, token: str | None, challenge: str | None) -> str | None:
     """Meta's ``GET`` check of the callback URL: the challenge to echo, or None to refuse (403)."""
     expected = secret(config.alerts.whatsapp.cloud.verify_token_env)
     if mode != "subscribe" or not expected or not token or challenge is None:
@@ -413,7 +414,7 @@ def sign_body(app_secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def verify_signature(config: AppConfig, body: bytes, header: str | None) -> bool:
+def verify_signature(config: Directory, body: bytes, header: str | None) -> bool:
     """True when ``X-Hub-Signature-256`` is the HMAC-SHA256 of the raw body with the app secret."""
     key = secret(config.alerts.whatsapp.cloud.app_secret_env)
     return bool(key and header and hmac.compare_digest(sign_body(key, body), header.strip()))
@@ -437,7 +438,7 @@ def _button_payload(msg: dict[str, Any]) -> str | None:
     return None
 
 
-def apply_button(session: Session, config: AppConfig, payload: str, actor: str, now: datetime) -> str:
+def apply_button(session: Session, config: Directory, payload: str, actor: str, now: datetime) -> str:
     """Do what a button's payload asks (acknowledge, feedback, start a status step); return the reply."""
     from alerts.ack import AckError, acknowledge, record_feedback
 
@@ -466,7 +467,7 @@ def apply_button(session: Session, config: AppConfig, payload: str, actor: str, 
     return "Perintah tidak dikenal."
 
 
-def _issue_for_answer(session: Session, config: AppConfig, token: str) -> Issue:
+def _issue_for_answer(session: Session, config: Directory, token: str) -> Issue:
     """The issue an alert's status button answers; only the agency responsible for it may answer."""
     from alerts.ack import AckError, find_alert, speaks_for_issue
 
@@ -479,7 +480,7 @@ def _issue_for_answer(session: Session, config: AppConfig, token: str) -> Issue:
     return issue
 
 
-def apply_note(session: Session, config: AppConfig, sender: str, text: str, now: datetime) -> str | None:
+def apply_note(session: Session, config: Directory, sender: str, text: str, now: datetime) -> str | None:
     """A text that answers a status button: the step is done with it as its note. None when nothing waits."""
     from alerts.ack import AckError
     from alerts.respond import RespondError, set_status
@@ -504,7 +505,7 @@ def apply_note(session: Session, config: AppConfig, sender: str, text: str, now:
     return f"Status isu OKI-{issue.id} sekarang {status_label(step.status)}; catatan dicatat. Terima kasih."
 
 
-def _status_failure(session: Session, config: AppConfig, status: dict[str, Any], now: datetime) -> None:
+def _status_failure(session: Session, config: Directory, status: dict[str, Any], now: datetime) -> None:
     """A ``failed`` status of a message we sent: the delivery is retried (limits) or marked dead."""
     from alerts.outbox import _tell_admins
 
@@ -533,7 +534,7 @@ def _status_failure(session: Session, config: AppConfig, status: dict[str, Any],
 
 def handle_webhook(
     db: Database,
-    config: AppConfig,
+    config: Directory,
     signature: str | None,
     body: bytes,
     now: datetime,

@@ -8,10 +8,28 @@ import logging
 import os
 import secrets as pysecrets
 from pathlib import Path
+from typing import Protocol
 
-from monitor.kernel.config import AppConfig, secret
+from monitor.kernel.config import secret
 
 log = logging.getLogger(__name__)
+
+
+class PrivacySettings(Protocol):
+    """The ``privacy:`` settings the pseudonymiser reads (``PrivacyConfig`` has them)."""
+
+    @property
+    def pseudonymise_authors(self) -> bool: ...
+
+    @property
+    def author_key_env(self) -> str: ...
+
+
+class HasPrivacy(Protocol):
+    """A configuration with ``privacy:`` settings (``AppConfig``, or alerts' directory)."""
+
+    @property
+    def privacy(self) -> PrivacySettings: ...
 
 
 class AuthorPseudonymiser:
@@ -22,7 +40,7 @@ class AuthorPseudonymiser:
         self._key = key or b""
 
     @classmethod
-    def from_config(cls, config: AppConfig, key_dir: Path = Path("var")) -> AuthorPseudonymiser:
+    def from_config(cls, config: HasPrivacy, key_dir: Path = Path("var")) -> AuthorPseudonymiser:
         """Key from the configured env var, else a random key kept in var/author.key (created once)."""
         if not config.privacy.pseudonymise_authors:
             return cls(None, enabled=False)
