@@ -114,3 +114,8 @@ def test_issue_page_links_tickets_and_tells_a_status_change(
     assert "Riwayat status: Belum Terverifikasi → Selesai (" in section
     assert "Status laporan LAPOR! #4210002 berubah dari “Belum Terverifikasi” menjadi “Selesai”." in page
     assert "lapor_status" not in page
+    api = client.get(f"/api/issues/{issue_id}").json()
+    assert [(t["tracking_id"], t["url"], t["status"]) for t in api["lapor"]] == [
+        ("4210001", "https://www.lapor.go.id/pengaduan/4210001", "Belum Terverifikasi"),
+        ("4210002", "https://www.lapor.go.id/pengaduan/4210002", "Selesai"),
+    ]

@@ -18,6 +18,7 @@ from collectors.common import MAX_COUNT
 from monitor.domain.personal_urls import author_alias, public_url
 from monitor.kernel.clock import to_wib
 from monitor.kernel.config import secret
+from monitor.stages.lapor import tickets_of_issue
 from monitor.store.models import Issue, IssuePost, Post
 from monitor.web import actions, exports, queries
 from monitor.web.auth import Principal
@@ -111,10 +112,23 @@ class AlertOut(BaseModel):
     acknowledged_by: str | None
 
 
+class LaporTicketOut(BaseModel):
+    """An SP4N-LAPOR! ticket in the issue (``monitor/stages/lapor.py``)."""
+
+    tracking_id: str
+    url: str | None
+    status: str
+    kategori: str
+    instansi: str
+    created_at: datetime
+
+
 class IssueDetailOut(IssueOut):
     posts: list[PostOut]
     signals: list[SignalOut]
     alerts: list[AlertOut]
+    lapor: list[LaporTicketOut] = []
+    """The issue's LAPOR! tickets, oldest first, with their public links."""
 
 
 class AckOut(BaseModel):
@@ -305,6 +319,7 @@ def api_issue(
                 posts=[_post_out(e.post, hide, issue.id, e.is_spread) for e in d.posts],
                 signals=[SignalOut.model_validate(x) for x in d.signals],
                 alerts=[AlertOut.model_validate(a) for a in d.alerts],
+                lapor=[LaporTicketOut.model_validate(t) for t in tickets_of_issue(session, issue.id)],
             )
     if out is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
