@@ -444,11 +444,16 @@ class TextClassifier:
             cues = urgency_cues(norm[i], tokens[i]) if relevant else ()
             primary = names[best_list[i]]
             topics: tuple[str, ...] = (primary,)
-            if relevant and is_complaint and others[i]:
+            if others[i]:
                 other = second_topic(tokens[i], p_topic[i], best_list[i], names, tag)
+                # Conduct first whatever the relevance and complaint calls: the topic says what the
+                # post is about, and a levy post that names no place is still about the levy.
                 if other in CONDUCT_TOPICS:
                     primary, other = other, primary
-                topics = (primary, other) if other else topics
+                if relevant and is_complaint and other:
+                    topics = (primary, other)
+                else:
+                    topics = (primary,)
             append(
                 _labels(
                     relevant,

@@ -354,3 +354,14 @@ def test_second_topic_is_named_and_routed_primary_first(
     assert first["topic"] == "pungli_korupsi" and first["topics"] == ["pungli_korupsi", "adminduk"]
     assert first["agencies"] == ["inspektorat", "disdukcapil"]
     assert second["topics"][0] == second["topic"] == "infrastruktur" and second["agencies"][0] == "pupr"
+
+
+def test_conduct_is_primary_when_no_place_is_named(clf: TextClassifier) -> None:
+    """A cut from welfare aid by the one who hands it out is pungli first, even when the post names no
+    place (so it is not called relevant and gets no second topic): the topic says what it is about."""
+    text = "bantuan PKH nenek saya dipotong 75 ribu oleh pendamping tiap pencairan, alasannya uang administrasi"
+    (lab,) = clf.predict([text])
+    assert not lab.relevant
+    assert lab.topic == "pungli_korupsi" and lab.topics == ("pungli_korupsi",)
+    (placed,) = clf.predict([text + " di Desa Ulak Kapal Kecamatan Tanjung Lubuk"])
+    assert placed.relevant and placed.topics == ("pungli_korupsi", "bansos")

@@ -86,3 +86,10 @@ def test_komering_words_become_standard_and_mak_alone_stays_mother() -> None:
     assert normalise("ulun haga ngurus KTP, petugasnya mak wat") == "saya mau mengurus ktp petugasnya tidak ada"
     assert normalise("lampu mati unyin bingi, anak lunik takut") == "lampu mati semua malam anak kecil takut"
     assert normalise("mak ijah sakit") == "ibu ijah sakit"
+    assert normalise("ram sunyin ngungsi, bantuan pagun mak wat") == "kami semua mengungsi bantuan masih tidak ada"
+
+
+def test_palembang_o_forms_and_bribe_names() -> None:
+    assert normalise("katonyo la dibagike, tapi ke siapo?") == "katanya sudah dibagikan tapi ke siapa"
+    # What a bribe is called in passing becomes the lexicon's bribe word.
+    assert normalise("surat selesai asal ado uang kopi") == "surat selesai asal ada uang pelicin"
