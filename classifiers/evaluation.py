@@ -288,6 +288,8 @@ class BlindPost:
     topics: tuple[str, ...]
     register: str
     split: str
+    batch: str = ""
+    """The file it came from, without ``.jsonl`` (one writer or register batch: ``third``)."""
 
 
 def blind_split(post_id: str) -> str:
@@ -311,7 +313,7 @@ def load_blind(directory: Path = BLIND_DIR, split: str | None = None) -> list[Bl
                     continue
                 try:
                     row = json.loads(line)
-                    post = _blind_post(row)
+                    post = _blind_post(row, path.stem)
                 except (ValueError, KeyError, TypeError) as exc:
                     raise ValueError(f"{path.name}:{number}: {exc}") from exc
                 if post.id in seen:
@@ -322,7 +324,7 @@ def load_blind(directory: Path = BLIND_DIR, split: str | None = None) -> list[Bl
     return out
 
 
-def _blind_post(row: dict[str, Any]) -> BlindPost:
+def _blind_post(row: dict[str, Any], batch: str = "") -> BlindPost:
     post_id = str(row["id"])
     relevant = bool(row["relevant"])
     complaint = bool(row["is_complaint"]) and relevant
@@ -343,4 +345,4 @@ def _blind_post(row: dict[str, Any]) -> BlindPost:
         split="blind",
         source="blind",
     )
-    return BlindPost(post_id, example, topics, str(row.get("register", "")), blind_split(post_id))
+    return BlindPost(post_id, example, topics, str(row.get("register", "")), blind_split(post_id), batch)

@@ -84,3 +84,27 @@ def test_second_topic_scores_count_only_what_they_say() -> None:
     labels = [lab("pungli_korupsi", "adminduk"), lab("infrastruktur", "pendidikan"), lab("bencana")]
     assert second_topic_recall(truth, labels) == 0.5  # 1 of the 2 two-topic posts
     assert second_topic_precision(truth, labels) == 0.5  # 1 of the 2 named second topics is right
+
+
+def test_eval_reports_topic_f1_per_batch_and_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A writer the model reads worse shows in its own line: the pooled figure would hide it."""
+    from classifiers.evaluation import KeywordBaseline
+    from monitor.commands.eval import _blind_batches
+
+    def rows(prefix: str, text: str, topic: str) -> list[dict[str, object]]:
+        return [{"id": f"{prefix}-{i}", "text": f"{text} {i} di Pedamaran", "relevant": True, "is_complaint": True,
+                 "topic": topic, "kecamatan": "Pedamaran"} for i in range(30)]
+
+    _write(tmp_path / "first.jsonl", rows("f", "jalan rusak berlubang", "infrastruktur"))
+    # The keyword baseline reads these as roads too: this batch's topic F1 is 0.
+    _write(tmp_path / "third.jsonl", rows("t", "jalan rusak berlubang", "pendidikan"))
+    posts = load_blind(tmp_path)
+    report: dict[str, dict[str, object]] = {"blind": {}}
+    _blind_batches(posts, KeywordBaseline().predict([p.example.text for p in posts]), report)
+    per_batch = report["blind"]["per_batch"]
+    assert isinstance(per_batch, dict)
+    assert set(per_batch) == {"first/dev", "first/test", "third/dev", "third/test"}
+    assert per_batch["first/dev"]["macro_f1"] == 1.0 and per_batch["third/test"]["macro_f1"] == 0.0
+    assert sum(per_batch[f"third/{s}"]["n"] for s in ("dev", "test")) == 30
+    out = capsys.readouterr().out
+    assert "third" in out and "dev 0.000" in out

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
-    from classifiers.evaluation import Predictor
+    from classifiers.evaluation import BlindPost, Predictor
+    from classifiers.labels import Labels
     from monitor.store.context import Context
 
 NAME = "eval"
@@ -181,16 +182,43 @@ def _blind_section(model: Predictor, baseline: Predictor, worst: int, report: di
         cells = "".join(f"{_fmt(o[key]):>14}{'':>17}" for o, _ in scored.values())
         print(f"  {name:<22}{cells}")
     complaints = [(p, lab) for p, lab in zip(posts, labels, strict=True) if p.example.is_complaint and p.example.topic]
+    _blind_batches(posts, labels, report)
     truth = [str(p.example.topic) for p, _ in complaints]
     pred = [lab.topic for _, lab in complaints]
     print("  Topik per kelas (semua keluhan set buta):")
     print(_table(ev.per_class(truth, pred, sorted(set(truth)))))
     report["blind"]["per_class"] = ev.per_class(truth, pred, sorted(set(truth)))
+    report["blind"]["per_class_split"] = {}
+    for split in ev.BLIND_SPLITS:
+        part = [(p, lab) for p, lab in complaints if p.split == split]
+        s_truth = [str(p.example.topic) for p, _ in part]
+        split_rows = ev.per_class(s_truth, [lab.topic for _, lab in part], sorted(set(s_truth)))
+        report["blind"]["per_class_split"][split] = split_rows
+        print(f"  Topik per kelas, bagian {split}:")
+        print(_table(split_rows))
     print(f"  {worst} kesalahan topik paling yakin (hanya bagian dev; bagian test tidak dibaca):")
     dev = [(p, lab) for p, lab in complaints if p.split == "dev"]
     for m in ev.worst_mistakes([p.example.text for p, _ in dev], [str(p.example.topic) for p, _ in dev],
                                [lab for _, lab in dev], worst):
         print(f"   - [{m.truth} → {m.predicted} {m.score:.2f}] {' '.join(m.text.split())[:110]}")
+
+
+def _blind_batches(posts: Sequence[BlindPost], labels: Sequence[Labels], report: dict[str, Any]) -> None:
+    """Topic macro-F1 per batch (file) and split: a writer the model reads worse than the others shows
+    here, where the pooled figure would hide it (the third writer's posts, issue #17)."""
+    from classifiers import evaluation as ev
+
+    print("  Topik macro-F1 per berkas (keluhan):")
+    report["blind"]["per_batch"] = {}
+    for batch in sorted({p.batch for p in posts}):
+        cells = []
+        for split in ev.BLIND_SPLITS:
+            keep = [(p, lab) for p, lab in zip(posts, labels, strict=True)
+                    if p.batch == batch and p.split == split and p.example.is_complaint and p.example.topic]
+            scores = ev.topic_scores([str(p.example.topic) for p, _ in keep], [lab.topic for _, lab in keep])
+            report["blind"]["per_batch"][f"{batch}/{split}"] = scores
+            cells.append(f"{split} {_fmt(scores['macro_f1'] if keep else None)} (n={len(keep)})")
+        print(f"   - {batch:<10} " + " · ".join(cells))
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
