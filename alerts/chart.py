@@ -32,7 +32,7 @@ def growth_chart(growth: list[list[Any]], title: str = "Pertumbuhan unggahan (WI
     ax.plot(xs, ys, color="#c0392b", linewidth=2, marker="o", markersize=3)
     ax.fill_between(xs, ys, color="#c0392b", alpha=0.12)
     ax.set_title(title, fontsize=9)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=WIB))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H.%M", tz=WIB))
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     buf = io.BytesIO()

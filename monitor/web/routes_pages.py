@@ -510,7 +510,7 @@ def hourly_table(start: datetime, counts: list[int]) -> tuple[list[str], list[fl
 
 
 def _short_time(when: datetime) -> str:
-    """A tick under an assessment chart: ``29 Nov 14:05`` (WIB)."""
+    """A tick under an assessment chart: ``29 Nov 14.05`` (WIB, as :func:`format_wib` without the year)."""
     local = to_wib(when)
     return f"{local.day} {MONTHS[local.month - 1]} {local.hour:02d}.{local.minute:02d}"
 
@@ -760,7 +760,7 @@ def agency_page(
         issues = queries.agency_issues(session, code, now - timedelta(days=days))
     weeks = queries.response_times(issues)
     chart = svg.line_chart(
-        [w.week.strftime("%d/%m/%y") for w in weeks],
+        [format_date(w.week) for w in weeks],
         [
             svg.Series("Median jam sampai diterima", [w.median_ack_hours for w in weeks]),
             svg.Series("Median jam sampai selesai", [w.median_resolve_hours for w in weeks]),
