@@ -560,5 +560,3 @@ def error_text(status: int, detail: Any) -> str:
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return path.startswith("/api/") or path in ("/openapi.json", "/metrics")
-
-
