@@ -3,7 +3,8 @@
 It holds posts and answers ``GET /2/tweets/search/recent`` the way X documents it: only posts
 matching the query (``OR``, implicit AND, parentheses, ``"phrases"``, ``-`` exclusion,
 ``@mentions``, ``is:retweet``), newer than ``since_id`` or ``start_time``, newest first,
-``max_results`` a page with a ``next_token``. Served by :class:`tests.test_collectors_platforms_replay.ReplayServer`.
+``max_results`` a page with a ``next_token``, in the body :mod:`collectors.wire.x` renders.
+Served by :class:`tests.test_collectors_platforms_replay.ReplayServer`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from collectors.base import RawItem
+from collectors.wire.x import x_search_response
 from tests.test_collectors_platforms_replay import Reply
 
 _TOKEN = re.compile(r'\(|\)|-?"[^"]*"|-?[^\s()"]+')
@@ -111,26 +114,12 @@ class XSearch:
             key=lambda t: t.id,
             reverse=True,
         )
-        offset = int(query.get("next_token", "0") or 0)
         size = min(self.page_size, int(query.get("max_results", "100")))
-        page = hits[offset : offset + size]
-        meta: dict[str, object] = {"result_count": len(page)}
-        if page:
-            meta["newest_id"], meta["oldest_id"] = str(hits[0].id), str(page[-1].id)
-        if offset + size < len(hits):
-            meta["next_token"] = str(offset + size)
-        body = {
-            "data": [
-                {
-                    "id": str(t.id),
-                    "text": t.text,
-                    "created_at": t.at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                    "author_id": t.author,
-                    "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 1, "quote_count": 0},
-                }
-                for t in page
-            ],
-            "includes": {"users": [{"id": t.author, "username": t.author} for t in page]},
-            "meta": meta,
-        }
+        posts = [
+            RawItem(
+                source="x", platform="x", external_id=str(t.id), text=t.text, created_at=t.at, author=t.author, likes=1
+            )
+            for t in hits
+        ]
+        body = x_search_response(posts, next_token=query.get("next_token"), max_results=size)
         return Reply(200, body, {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "400"})

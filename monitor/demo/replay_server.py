@@ -22,7 +22,7 @@ URL layout (``B`` = ``replay.base_url``; items are chosen by ``RawItem.platform`
 ``B/bluesky/xrpc/app.bsky.feed.searchPosts``          ``bluesky`` items; ``q``, ``limit``, ``cursor``, ``since``
 ``B/reddit/search.json``, ``B/reddit/r/<s>/search.json``  ``reddit`` items; ``limit``, ``after``
 ``B/telegram/s/<channel>``                            ``telegram`` items as t.me/s HTML; ``before``
-``B/x/2/tweets/search/recent``, ``B/x/2/tweets``      ``x`` items (see :mod:`monitor.demo.platform_wire`)
+``B/x/2/tweets/search/recent``, ``B/x/2/tweets``      ``x`` items (see :mod:`collectors.wire.x`)
 ``B/youtube/search``, ``/videos``, ``/commentThreads``  ``youtube`` items (YouTube Data API v3 shapes)
 ====================================================  ==================================================
 
@@ -49,8 +49,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from collectors.base import RawItem
 from collectors.common import parse_iso
-from monitor.demo import platform_wire as pw
-from monitor.demo import wire
+from collectors.wire import bluesky as bluesky_wire
+from collectors.wire import googlenews as googlenews_wire
+from collectors.wire import mastodon as mastodon_wire
+from collectors.wire import reddit as reddit_wire
+from collectors.wire import rss as rss_wire
+from collectors.wire import telegram_channel as telegram_channel_wire
+from collectors.wire import x as x_wire
+from collectors.wire import youtube as youtube_wire
 from monitor.demo.local_http import LocalHTTPServer
 
 DEMO_X_TOKEN_ENV = "OKI_DEMO_X_TOKEN"
@@ -96,7 +102,9 @@ class ReplayServer(LocalHTTPServer):
         self.telegram_page_size = telegram_page_size
         self.faults: list[tuple[str, Fault]] = []
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._telegram_ids = wire.telegram_ids(p.item for p in self.posts if p.item.platform == "telegram")
+        self._telegram_ids = telegram_channel_wire.telegram_ids(
+            p.item for p in self.posts if p.item.platform == "telegram"
+        )
         self._lock = threading.Lock()
         server = self
 
@@ -165,46 +173,50 @@ class ReplayServer(LocalHTTPServer):
 
     def _route(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
         if path.startswith("/rss/"):
-            return _feed(wire.rss_feed(_latest(self.visible("rss"), 50)), headers)
+            return _feed(rss_wire.rss_feed(_latest(self.visible("rss"), 50)), headers)
         if path == "/googlenews/rss/search":
             items = _latest(self.visible("rss", "googlenews"), 100)
-            return _feed(wire.googlenews_feed(items, query=query.get("q", "")), headers)
+            return _feed(googlenews_wire.googlenews_feed(items, query=query.get("q", "")), headers)
         if path.startswith("/mastodon/api/v1/timelines/tag/"):
             limit = int(query.get("limit", "20"))
-            page = wire.mastodon_page(
+            page = mastodon_wire.mastodon_page(
                 self.visible("mastodon"),
                 max_id=query.get("max_id"),
                 since_id=query.get("since_id"),
                 min_id=query.get("min_id"),
                 limit=limit,
             )
-            link = wire.mastodon_link_header(page, self.base_url + path, limit=limit)
-            return _json(wire.mastodon_statuses(page), {"Link": link} if link else {})
+            link = mastodon_wire.mastodon_link_header(page, self.base_url + path, limit=limit)
+            return _json(mastodon_wire.mastodon_statuses(page), {"Link": link} if link else {})
         if path == "/mastodon/api/v1/statuses":  # lookup by id (engagement tracking)
             wanted = set(query.get("id[]", "").split(","))
-            return _json(wire.mastodon_statuses([i for i in self.visible("mastodon") if wire.mastodon_id(i) in wanted]))
+            return _json(
+                mastodon_wire.mastodon_statuses(
+                    [i for i in self.visible("mastodon") if mastodon_wire.mastodon_id(i) in wanted]
+                )
+            )
         if path == "/bluesky/xrpc/app.bsky.feed.getPosts":
-            return _json(wire.bluesky_get_posts(self.visible("bluesky"), query.get("uris", "").split(",")))
+            return _json(bluesky_wire.bluesky_get_posts(self.visible("bluesky"), query.get("uris", "").split(",")))
         if path == "/reddit/api/info.json":
             names = {i.removeprefix("t3_") for i in query.get("id", "").split(",")}
-            found = [i for i in self.visible("reddit") if wire.reddit_id(i) in names]
-            return _json(wire.reddit_listing(found, limit=100))
+            found = [i for i in self.visible("reddit") if reddit_wire.reddit_id(i) in names]
+            return _json(reddit_wire.reddit_listing(found, limit=100))
         if path == "/bluesky/xrpc/app.bsky.feed.searchPosts":
             since = parse_iso(query.get("since"))
-            body = wire.bluesky_search(
+            body = bluesky_wire.bluesky_search(
                 self.visible("bluesky"), cursor=query.get("cursor"), limit=int(query.get("limit", "25")), since=since
             )
             return _json(body)
         if path == "/reddit/search.json" or (path.startswith("/reddit/r/") and path.endswith("/search.json")):
             sub = path.split("/")[3] if path.startswith("/reddit/r/") else "indonesia"
-            body = wire.reddit_listing(
+            body = reddit_wire.reddit_listing(
                 self.visible("reddit"), after=query.get("after"), limit=int(query.get("limit", "25")), subreddit=sub
             )
             return _json(body)
         if path.startswith("/telegram/s/"):
             channel = path.rsplit("/", 1)[-1] or TELEGRAM_CHANNEL
             before = int(query["before"]) if query.get("before", "").isdigit() else None
-            html_page = wire.telegram_page(
+            html_page = telegram_channel_wire.telegram_page(
                 self.visible("telegram"),
                 self._telegram_ids,
                 channel=channel,
@@ -213,24 +225,26 @@ class ReplayServer(LocalHTTPServer):
             )
             return Reply(200, html_page.encode(), "text/html; charset=utf-8")
         if path == "/x/2/tweets/search/recent":
-            body = pw.x_search_response(
+            body = x_wire.x_search_response(
                 self.visible("x"),
                 since_id=query.get("since_id"),
                 next_token=query.get("next_token"),
                 max_results=int(query.get("max_results", "100")),
             )
-            return _json(body, pw.x_rate_limit_headers(self.now()))
+            return _json(body, x_wire.x_rate_limit_headers(self.now()))
         if path == "/x/2/tweets":
             ids = [i for i in query.get("ids", "").split(",") if i]
-            return _json(pw.x_lookup_response(self.visible("x"), ids), pw.x_rate_limit_headers(self.now()))
+            return _json(x_wire.x_lookup_response(self.visible("x"), ids), x_wire.x_rate_limit_headers(self.now()))
         if path == "/youtube/search":
             after = parse_iso(query.get("publishedAfter"))
-            return _json(pw.youtube_search_response(self.visible("youtube"), published_after=after))
+            return _json(youtube_wire.youtube_search_response(self.visible("youtube"), published_after=after))
         if path == "/youtube/videos":
             ids = [i for i in query.get("id", "").split(",") if i]
-            return _json(pw.youtube_videos_response(self.visible("youtube"), ids, parts=query.get("part", "snippet")))
+            return _json(
+                youtube_wire.youtube_videos_response(self.visible("youtube"), ids, parts=query.get("part", "snippet"))
+            )
         if path == "/youtube/commentThreads":
-            body = pw.youtube_comment_threads_response(
+            body = youtube_wire.youtube_comment_threads_response(
                 self.visible("youtube"),
                 video_id=query.get("videoId"),
                 ids=query["id"].split(",") if query.get("id") else None,
