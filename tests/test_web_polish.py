@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -306,3 +307,16 @@ def test_api_docs_are_in_bahasa_with_every_parameter_described(app_env: tuple[Fa
             said = param.get("description")
             assert said and not ENGLISH.search(said), (path, param["name"], said)
             assert said in page, (path, param["name"])
+
+
+def test_every_error_message_in_the_templates_is_announced() -> None:
+    """An error looks like one (class ``error``) and screen readers announce it (``role="alert"``)."""
+    folder = Path(exports.__file__).parent / "templates"
+    tags = [
+        (path.name, tag)
+        for path in sorted(folder.glob("*.html"))
+        for tag in re.findall(
+            r"<[a-z]+ [^>]*class=\"(?:[\w -]* )?error(?: [\w -]*)?\"[^>]*>", path.read_text(encoding="utf-8")
+        )
+    ]
+    assert tags and all('role="alert"' in tag for _name, tag in tags), [t for t in tags if 'role="alert"' not in t[1]]
