@@ -25,20 +25,22 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alerts.decision import ROOT_KINDS, AlertDecision, IssueState, Policy, Told, decide, gate
 from alerts.directory import Directory
 from alerts.hygiene import (
-    STAGE_RANK,
+    SNOOZE_STAGE_KEY,
     active_silences,
     bypasses_quiet_hours,
     in_quiet_hours,
     inhibited_by,
     is_silenced,
     quiet_hours_end,
+    silence_applies,
 )
 from alerts.progress import issue_progress
 from alerts.queue import queue_alert, receiver_label
@@ -53,7 +55,6 @@ from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, Post, Sign
 
 log = logging.getLogger(__name__)
 
-ROOT_KINDS = ("first", "crisis")
 INFO_KIND = "info"
 """Told once, for information, to an agency whose topic is a secondary facet of the issue."""
 TOLD_KINDS = ("first", "crisis", "update", "repeat", "regression")
@@ -234,26 +235,28 @@ def evaluate(session: Session, config: Directory, now: datetime) -> list[Alert]:
     for issue in issues:
         lab = labels[issue.id]
         crisis = crisis_reason(issue, config)
-        stage_alertable = issue.stage in cfg.alert_stages
-        if not stage_alertable and not crisis:
-            continue
-        if inhibited_by(cfg.inhibit_rules, issue.id, lab, open_sources) is not None:
-            continue
-        if is_silenced(silences, lab, issue.id, now):
+        if issue.stage not in cfg.alert_stages and not crisis:
+            continue  # what gate() says first; checked here so a quiet issue costs no query
+        state = IssueState(
+            stage=issue.stage,
+            crisis=crisis,
+            acknowledged=issue.acknowledged_at is not None,
+            reopened_at=_reopened_at(session, issue) if issue.regression else None,
+            inhibited_by=inhibited_by(cfg.inhibit_rules, issue.id, lab, open_sources),
+            muted=_muted(silences, lab, issue.id, now),
+        )
+        if gate(state, cfg.alert_stages) is not None:
             continue
         matches = route(cfg, lab)
         for match in matches:
             told = [a for a in history[(issue.id, match.receiver)] if a.kind in TOLD_KINDS]
+            policy = Policy(tuple(cfg.alert_stages), timedelta(hours=match.repeat_interval_hours))
+            decision = decide(state, [_told(a) for a in told], policy, now)
             cand = _Candidate(issue, lab, match, crisis)
-            if not told:
-                if _groupable(cand, config):
-                    to_group[match.receiver].append(cand)
-                else:
-                    created.append(
-                        _tell(session, config, cand, "crisis" if crisis and not stage_alertable else "first", None, now)
-                    )
-                continue
-            created.extend(_follow_up(session, config, cand, told, now))
+            if decision.action in ROOT_KINDS and _groupable(cand, config):
+                to_group[match.receiver].append(cand)
+            else:
+                created.extend(_apply(session, config, cand, decision, told, now))
         created.extend(_inform_secondaries(session, config, issue, lab, matches, history, silences, now))
 
     for receiver, cands in to_group.items():
@@ -336,23 +339,26 @@ def _groupable(c: _Candidate, config: Directory) -> bool:
     )
 
 
-def _follow_up(session: Session, config: Directory, c: _Candidate, told: list[Alert], now: datetime) -> list[Alert]:
-    issue = c.issue
-    root = next((a for a in told if a.kind in ROOT_KINDS), told[0])
-    rank = STAGE_RANK.get(issue.stage, -1)
-    told_rank = max(STAGE_RANK.get(a.stage or "", -1) for a in told)
-    if rank > told_rank and (issue.stage in config.alerts.alert_stages or c.crisis):
-        return [_tell(session, config, c, "update", root, now, previous_stage=told[-1].stage)]
-    back_at = _reopened_at(session, issue) if issue.regression else None
-    if back_at is not None:
-        regressions = [a for a in told if a.kind == "regression" and a.created_at >= back_at]
-        if not regressions:
-            return [_tell(session, config, c, "regression", root, now)]
-    last = told[-1]
-    acked = issue.acknowledged_at is not None or any(a.acknowledged_at is not None for a in told)
-    if not acked and now - last.created_at >= timedelta(hours=c.match.repeat_interval_hours):
-        return [_tell(session, config, c, "repeat", root, now)]
-    return []
+def _told(alert: Alert) -> Told:
+    return Told(alert.kind, alert.stage, alert.created_at, alert.acknowledged_at is not None)
+
+
+def _muted(silences: list[Silence], lab: Labels, issue_id: int, now: datetime) -> Literal["silenced", "snoozed"] | None:
+    """Whether a silence mutes the issue, and whether only snoozes do ("sampai naik tahap")."""
+    holding = [s for s in silences if silence_applies(s, lab, issue_id, now)]
+    if not holding:
+        return None
+    return "snoozed" if all(SNOOZE_STAGE_KEY in (s.matchers or {}) for s in holding) else "silenced"
+
+
+def _apply(
+    session: Session, config: Directory, c: _Candidate, decision: AlertDecision, told: list[Alert], now: datetime
+) -> list[Alert]:
+    """Write the alert ``alerts.decision.decide`` chose for one receiver (none for ``none``)."""
+    if decision.action == "none":
+        return []
+    root = told[decision.root] if decision.root is not None else None
+    return [_tell(session, config, c, decision.action, root, now, previous_stage=decision.previous_stage)]
 
 
 def _reopened_at(session: Session, issue: Issue) -> datetime | None:

@@ -13,12 +13,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from alerts.config import InhibitRule, QuietHours
+from alerts.decision import STAGE_RANK
 from alerts.routing import Labels, matches
 from monitor.kernel.clock import WIB
 from monitor.store.models import Issue, Silence
-
-STAGE_RANK = {"baru": 0, "naik": 1, "viral": 2}
-"""Order of stages an issue climbs; 'mereda' (calming down) is not a climb."""
 
 SNOOZE_STAGE_KEY = "_below_stage"
 """Matcher key of a snooze: it holds only while the issue's stage ranks below this stage."""

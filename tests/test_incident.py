@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import pytest
 
 from monitor.domain.incident import (
+    REASON_TEXT,
     CandidateView,
     PostView,
+    Reason,
     Rules,
     decide,
     desa_named,
@@ -164,6 +167,11 @@ def test_reason_regression() -> None:
 def test_reason_new_problem() -> None:
     d = decide(SCHOOL, [], RULES)
     assert (d.action, d.issue_id, d.reason) == ("new", None, "new_problem")
+
+
+def test_every_reason_has_bahasa_text() -> None:
+    assert set(REASON_TEXT) == set(get_args(Reason))
+    assert decide(SCHOOL, [], RULES).text == "masalah baru: tidak cocok dengan isu yang ada"
 
 
 def test_primary_is_the_cause_not_the_consequence() -> None:

@@ -291,6 +291,17 @@ Reason = Literal[
     "new_problem",
     "response_without_issue",
 ]
+REASON_TEXT: dict[Reason, str] = {
+    "spread": "salinan atau balasan unggahan yang sudah ada di isu ini",
+    "same_incident": "kejadian yang sama di tempat yang sama",
+    "same_problem": "masalah yang sama: topik, tempat dan kata-katanya dekat",
+    "response": "tanggapan pemerintah atas isu ini",
+    "regression": "masalah yang sudah selesai muncul lagi",
+    "incident_place": "akibat kejadian di desa yang sama",
+    "new_problem": "masalah baru: tidak cocok dengan isu yang ada",
+    "response_without_issue": "tanggapan pemerintah tanpa isu keluhan: tidak dikelompokkan",
+}
+"""The reason in Bahasa Indonesia, for people reading why a post went where it went."""
 INCIDENT_PULL_MIN_POSTS = 3
 """An incident pulls word-less posts of its desa only once it has this many complaint posts."""
 
@@ -305,6 +316,11 @@ class Decision:
     similarity: float = 1.0
     spread: bool = False
     response: bool = False
+
+    @property
+    def text(self) -> str:
+        """The reason in Bahasa Indonesia."""
+        return REASON_TEXT[self.reason]
 
 
 def _same_desa(post: PostView, c: CandidateView) -> bool:
