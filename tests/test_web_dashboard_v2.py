@@ -267,3 +267,21 @@ def test_issue_page_is_small_with_two_thousand_posts(config: AppConfig, sqlite_d
     assert first.status_code == 200 and len(first.content) < 100_000, len(first.content)
     print(f"issue page with 2000 posts: {len(first.content)} bytes")
     assert "Halaman 1 dari 80" in first.text and "Unggahan 1976–2000 dari 2000" in last.text
+
+
+def test_summary_and_rows_keep_the_agency_scope(config: AppConfig, sqlite_db: Database) -> None:
+    s = seed(sqlite_db)
+    seed_history(sqlite_db, s)
+    many_open_issues(sqlite_db, 12)  # four of them PDAM's, with posts and alerts
+    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
+        login(client, "pupr")
+        html = client.get("/").text
+    summary = re.sub(
+        r"\s+", " ", visible_text(html[html.index('<section id="board-summary"') : html.index("</section>")])
+    )
+    # PUPR's own: the two seeded issues and four of the twelve; PDAM's and BPBD's are neither counted nor listed.
+    assert "6 isu terbuka" in summary and "5 belum diterima" in summary
+    listed = {int(i) for i in re.findall(r'data-issue="(\d+)"', html)}
+    with sqlite_db.session() as session:
+        agencies = {i.agency_code for i in session.query(Issue).filter(Issue.id.in_(listed))}
+    assert len(listed) == 6 and agencies == {"pupr"}
