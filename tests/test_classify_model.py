@@ -365,3 +365,15 @@ def test_conduct_is_primary_when_no_place_is_named(clf: TextClassifier) -> None:
     assert lab.topic == "pungli_korupsi" and lab.topics == ("pungli_korupsi",)
     (placed,) = clf.predict([text + " di Desa Ulak Kapal Kecamatan Tanjung Lubuk"])
     assert placed.relevant and placed.topics == ("pungli_korupsi", "bansos")
+
+
+def test_a_disaster_on_fields_comes_before_the_harvest(clf: TextClassifier) -> None:
+    """Cause before consequence: a flood that ruins the rice is BPBD's first, the lost harvest second."""
+    (lab,) = clf.predict([
+        "Banjir luapan sungai merendam 300 hektare sawah di Desa Ulak Kapal Tanjung Lubuk, padi petani "
+        "membusuk dan gagal panen, tolong BPBD dan dinas pertanian turun"
+    ])
+    assert lab.relevant and lab.is_complaint
+    assert lab.topics == ("bencana", "pertanian")
+    (pest,) = clf.predict(["Hama wereng menyerang sawah petani di Desa Ulak Kapal Tanjung Lubuk, padi puso"])
+    assert pest.topic == "pertanian"
