@@ -420,7 +420,7 @@ def read_leading(
         if r.post_key not in by_key or at > now_s:
             continue
         # Whole seconds at the window's start: a replay stores a reading a millisecond after its pass
-        # (monitor.backtest.READING_AFTER), and that must not move it out of "before the window".
+        # (monitor.reports.backtest.READING_AFTER), and that must not move it out of "before the window".
         for book, inside in ((latest, True), (before, math.floor(at) <= vel_start)):
             prev = book.get(r.post_key)
             if inside and (prev is None or at >= prev[0]):
