@@ -118,6 +118,15 @@ def struct_to_datetime(value: Any) -> datetime | None:
         return None
 
 
+def updated(entry: Mapping[str, Any], key: str = "updated") -> Any:
+    """The entry's own ``updated``/``updated_parsed``, or None.
+
+    Asked for a missing one, feedparser hands back ``published`` instead with a DeprecationWarning
+    (its issue 310 fallback, due to be removed); ``in`` checks the entry itself.
+    """
+    return entry[key] if key in entry else None  # noqa: SIM401 - get() is the call that maps and warns
+
+
 def entry_id(entry: Mapping[str, Any]) -> str | None:
     """The item's own id: guid/id, else its link, else a hash of title and date (stable across fetches)."""
     for key in ("id", "link"):
@@ -126,7 +135,7 @@ def entry_id(entry: Mapping[str, Any]) -> str | None:
             return value.strip()[:500]
     title = entry.get("title")
     if isinstance(title, str) and title.strip():
-        stamp = str(entry.get("published") or entry.get("updated") or "")
+        stamp = str(entry.get("published") or updated(entry) or "")
         return "sha1:" + hashlib.sha1(f"{title}|{stamp}".encode(), usedforsecurity=False).hexdigest()
     return None
 
@@ -212,7 +221,7 @@ def _entry_item(
         out.rejected += 1
         log_rejected(source, ext, "feed item without title or text")
         return None
-    created = struct_to_datetime(entry.get("published_parsed")) or struct_to_datetime(entry.get("updated_parsed"))
+    created = struct_to_datetime(entry.get("published_parsed")) or struct_to_datetime(updated(entry, "updated_parsed"))
     extra: dict[str, Any] = {}
     if created is None:
         if not body:
