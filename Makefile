@@ -28,8 +28,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# One worker per core (pytest-xdist); TEST_WORKERS=0 runs in this process. loadgroup keeps each
+# xdist_group (the tests reading the one demo run) on one worker.
+TEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 ## Benchmarks (on demand, never in CI): writes bench/RESULTS.md
 bench: $(STAMP)

@@ -21,7 +21,7 @@ from classifiers.gazetteer import (
     load_namesakes,
     place_strength,
 )
-from classifiers.model import TextClassifier, data_hash, load_classifier, relevance_rule, train
+from classifiers.model import TextClassifier, data_hash, load_classifier, relevance_rule
 from classifiers.normalise import normalise, official_handle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,11 +230,9 @@ def test_shared_desa_does_not_choose_a_kecamatan_next_to_a_place_elsewhere() -> 
 
 
 @pytest.fixture(scope="module")
-def clf(tmp_path_factory: pytest.TempPathFactory) -> TextClassifier:
-    path = tmp_path_factory.mktemp("model") / "classifier.joblib"
-    train(path)
-    model_module._CACHE.clear()
-    return load_classifier(path)
+def clf() -> TextClassifier:
+    """The shared test model: trained from these data files once per checkout (conftest's OKI_MONITOR_MODEL_DIR)."""
+    return load_classifier()
 
 
 def test_classifier_reads_places_as_a_resident(clf: TextClassifier) -> None:
