@@ -328,7 +328,7 @@ def test_service_pipeline_sends_new_alerts_without_waiting_for_the_delivery_tick
     from monitor.kernel.clock import SimulatedClock
     from monitor.service import MonitorService
     from monitor.store.models import IssuePost, Post
-    from tests.test_outage_db import FixedClassifier
+    from tests.pipeline_support import FixedClassifier
 
     cfg = _cfg(config, smtp, tg, route={"receiver": "$agency"}).model_copy(update={"sources": []})
     start = T0 - timedelta(hours=4)

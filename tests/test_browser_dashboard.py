@@ -2,135 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
-import uvicorn
 
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
-from monitor.web.app import create_app
-from tests.web_support import PASSWORD, Seeded, make_clock, seed, viral_flood_issue
+from tests.browser_support import fetch, login, wait_until
+from tests.web_support import Seeded, viral_flood_issue
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
-
-
-def _require_browser() -> None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if not missing:
-        return
-    message = f"browser tests need {', '.join(missing)} (apt-get install chromium chromium-driver)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def server(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[str, Seeded]]:
-    _require_browser()
-    seeded = seed(sqlite_db)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(config, sqlite_db, make_clock()), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the dashboard did not start within 10 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", seeded
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
-    options.add_argument("--window-size=1280,900")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _wait(driver: object, condition: Callable[[Any], object], seconds: float = 10) -> None:
-    """Wait for a condition, tolerating elements that vanish while a page loads or rows refresh."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.remote.webdriver import WebDriver
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    assert isinstance(driver, WebDriver)
-    WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
-        condition
-    )
-
-
-def _login(driver: object, base: str, username: str) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.remote.webdriver import WebDriver
-
-    assert isinstance(driver, WebDriver)
-    driver.get(f"{base}/")
-    assert "/login" in driver.current_url  # no session → the login form
-    driver.find_element(By.ID, "username").send_keys(username)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login-submit").click()
-    # click() may return before the redirect lands: wait for the board instead of reading the URL at once.
-    _wait(driver, lambda d: d.find_elements(By.ID, "board-rows") or d.find_elements(By.CLASS_NAME, "error"))
-    assert "/login" not in driver.current_url, driver.find_element(By.TAG_NAME, "main").text
-
-
-def _fetch(driver: object, url: str) -> dict[str, object]:
-    from selenium.webdriver.remote.webdriver import WebDriver
-
-    assert isinstance(driver, WebDriver)
-    script = """
-        const done = arguments[arguments.length - 1];
-        fetch(arguments[0], {credentials: 'same-origin'})
-          .then(r => r.text().then(t => done({status: r.status, type: r.headers.get('content-type'), body: t})))
-          .catch(e => done({status: -1, body: String(e)}));
-    """
-    result: dict[str, object] = driver.execute_async_script(script, url)
-    return result
 
 
 def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[str, Seeded], browser: object) -> None:
@@ -140,13 +19,13 @@ def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[
     base, s = server
     driver = browser
     assert isinstance(driver, WebDriver)
-    _login(driver, base, "kominfo")
+    login(driver, base, "kominfo")
     rows = driver.find_elements(By.CSS_SELECTOR, "#board-rows tr[data-issue]")
     assert rows and rows[0].get_attribute("data-issue") == str(s.rising_id)
     assert "Naik" in rows[0].text and "Belum diterima" in rows[0].text
 
     rows[0].find_element(By.TAG_NAME, "a").click()
-    _wait(driver, lambda d: f"/issues/{s.rising_id}" in d.current_url)
+    wait_until(driver, lambda d: f"/issues/{s.rising_id}" in d.current_url)
     texts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".post-text")]
     assert any("<script>document.title='PWNED'</script>" in t for t in texts)  # shown as text
     assert any("onerror=" in t for t in texts)
@@ -154,7 +33,7 @@ def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[
     assert driver.execute_script("return document.querySelectorAll('main script, main img').length") == 0
 
     driver.find_element(By.ID, "ack-button").click()
-    _wait(driver, lambda d: "Diterima oleh kominfo" in d.find_element(By.ID, "ack-state").text)
+    wait_until(driver, lambda d: "Diterima oleh kominfo" in d.find_element(By.ID, "ack-state").text)
     assert not driver.find_elements(By.ID, "ack-button")
     driver.get(f"{base}/")
     first = driver.find_elements(By.CSS_SELECTOR, "#board-rows tr[data-issue]")[0]
@@ -163,13 +42,13 @@ def test_comms_user_sees_rising_issue_acknowledges_it_and_exports(server: tuple[
     driver.get(f"{base}/trends?topic=infrastruktur")
     href = driver.find_element(By.ID, "export-csv").get_attribute("href")
     assert href and "topic=infrastruktur" in href
-    result = _fetch(driver, href)
+    result = fetch(driver, href)
     assert result["status"] == 200 and str(result["type"]).startswith("text/csv")
     body = str(result["body"])
     assert (
         body.lstrip("\ufeff").startswith("Periode mulai (WIB)") and "Infrastruktur" in body and "Air bersih" not in body
     )
-    xlsx = _fetch(driver, str(driver.find_element(By.ID, "export-xlsx").get_attribute("href")))
+    xlsx = fetch(driver, str(driver.find_element(By.ID, "export-xlsx").get_attribute("href")))
     assert xlsx["status"] == 200 and "spreadsheetml" in str(xlsx["type"])
 
     logs = driver.get_log("browser")  # type: ignore[attr-defined]  # Chrome-only method
@@ -184,15 +63,15 @@ def test_agency_user_cannot_reach_another_agency(server: tuple[str, Seeded], bro
     base, s = server
     driver = browser
     assert isinstance(driver, WebDriver)
-    _login(driver, base, "pupr")
+    login(driver, base, "pupr")
     board = driver.find_element(By.ID, "board-rows").text
     assert "Jalan rusak di Kayu Agung" in board and "Air PDAM" not in board
     driver.get(f"{base}/issues/{s.pdam_id}")
     page = driver.find_element(By.TAG_NAME, "main").text
     assert "tidak ditemukan" in page and "Air PDAM" not in page
-    api = _fetch(driver, f"{base}/api/issues/{s.pdam_id}")
+    api = fetch(driver, f"{base}/api/issues/{s.pdam_id}")
     assert api["status"] in (403, 404) and "Air PDAM" not in str(api["body"])
-    own = _fetch(driver, f"{base}/api/issues/{s.rising_id}")
+    own = fetch(driver, f"{base}/api/issues/{s.rising_id}")
     assert own["status"] == 200
 
 
@@ -204,7 +83,7 @@ def test_board_fits_a_phone_screen(server: tuple[str, Seeded], browser: object) 
     driver = browser
     assert isinstance(driver, WebDriver)
     driver.set_window_size(390, 844)
-    _login(driver, base, "kominfo")
+    login(driver, base, "kominfo")
     width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1] + 1, width
     row = driver.find_element(By.CSS_SELECTOR, f'tr[data-issue="{s.rising_id}"]')
@@ -220,12 +99,12 @@ def test_board_refreshes_itself(server: tuple[str, Seeded], browser: object, sql
     base, _s = server
     driver = browser
     assert isinstance(driver, WebDriver)
-    _login(driver, base, "kominfo")
+    login(driver, base, "kominfo")
     driver.get(f"{base}/?refresh=2")
     assert "Banjir rob" not in driver.find_element(By.ID, "board-rows").text
     with sqlite_db.session() as session:
         session.add(viral_flood_issue())
-    _wait(driver, lambda d: "Banjir rob di Cengal" in d.find_element(By.ID, "board-rows").text)
+    wait_until(driver, lambda d: "Banjir rob di Cengal" in d.find_element(By.ID, "board-rows").text)
     # Rows are replaced every 2 s: read the first one in a single script call, not via a stale element.
     first = driver.execute_script("return document.querySelector('#board-rows tr[data-issue]').innerText")
     assert "Banjir rob" in first and "Viral" in first
@@ -239,7 +118,7 @@ def test_admin_changes_a_role_and_resets_a_password(server: tuple[str, Seeded], 
     base, s = server
     driver = browser
     assert isinstance(driver, WebDriver)
-    _login(driver, base, "admin")
+    login(driver, base, "admin")
     driver.get(f"{base}/admin/users")
     edit = driver.find_element(By.ID, "edit-analis")
     edit.find_element(By.TAG_NAME, "summary").click()
@@ -247,7 +126,7 @@ def test_admin_changes_a_role_and_resets_a_password(server: tuple[str, Seeded], 
     Select(role_form.find_element(By.NAME, "role")).select_by_value("agency")
     Select(role_form.find_element(By.NAME, "agency")).select_by_value("pdam")
     role_form.find_element(By.TAG_NAME, "button").click()
-    _wait(driver, lambda d: "Peran analis diubah" in d.find_element(By.CLASS_NAME, "notice").text)
+    wait_until(driver, lambda d: "Peran analis diubah" in d.find_element(By.CLASS_NAME, "notice").text)
     row = driver.find_element(By.ID, "edit-analis").find_element(By.XPATH, "./ancestor::tr").text
     assert "OPD" in row and "PDAM Tirta Agung OKI" in row  # the name, not the code
 
@@ -256,14 +135,14 @@ def test_admin_changes_a_role_and_resets_a_password(server: tuple[str, Seeded], 
     pw_form = edit.find_element(By.CLASS_NAME, "password-form")
     pw_form.find_element(By.NAME, "password").send_keys("sandi-baru-analis-1")
     pw_form.find_element(By.TAG_NAME, "button").click()
-    _wait(driver, lambda d: "Kata sandi analis diganti" in d.find_element(By.CLASS_NAME, "notice").text)
+    wait_until(driver, lambda d: "Kata sandi analis diganti" in d.find_element(By.CLASS_NAME, "notice").text)
 
     driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
-    _wait(driver, lambda d: "/login" in d.current_url)
+    wait_until(driver, lambda d: "/login" in d.current_url)
     driver.find_element(By.ID, "username").send_keys("analis")
     driver.find_element(By.ID, "password").send_keys("sandi-baru-analis-1")
     driver.find_element(By.ID, "login-submit").click()
-    _wait(driver, lambda d: d.find_elements(By.ID, "board-rows"))
+    wait_until(driver, lambda d: d.find_elements(By.ID, "board-rows"))
     board = driver.find_element(By.ID, "board-rows").text
     assert "Air PDAM" in board and "Jalan rusak di Kayu Agung" not in board  # now bound to PDAM only
     assert f'data-issue="{s.pdam_id}"' in driver.page_source
@@ -288,14 +167,14 @@ def test_email_link_opens_a_confirmation_page_and_only_its_button_acts(
     link = sign_ack_link(config, "tok-rising")
     assert link is not None
     browser.get(base + urlsplit(link).path)
-    _wait(browser, lambda d: d.find_elements(By.ID, "alert-action-form"))
+    wait_until(browser, lambda d: d.find_elements(By.ID, "alert-action-form"))
     assert "Konfirmasi tindak lanjut" in browser.find_element(By.TAG_NAME, "h1").text
     with sqlite_db.session() as s:
         assert s.scalar(select(Alert.acknowledged_at).where(Alert.id == seeded.alert_id)) is None
     browser.find_element(By.CSS_SELECTOR, "#alert-action-form button").click()
-    _wait(browser, lambda d: "Terima kasih" in d.find_element(By.TAG_NAME, "h1").text)
+    wait_until(browser, lambda d: "Terima kasih" in d.find_element(By.TAG_NAME, "h1").text)
     with sqlite_db.session() as s:
         assert s.scalar(select(Alert.acknowledged_by).where(Alert.id == seeded.alert_id)) == "email"
     browser.get(base + urlsplit(link).path)  # opened again: says so, offers no button
-    _wait(browser, lambda d: "sudah dicatat sebelumnya" in d.find_element(By.TAG_NAME, "main").text)
+    wait_until(browser, lambda d: "sudah dicatat sebelumnya" in d.find_element(By.TAG_NAME, "main").text)
     assert not browser.find_elements(By.ID, "alert-action-form")

@@ -24,10 +24,9 @@ from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, Label, Post, Source, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password
+from tests.browser_support import require_browser, wait_until
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config
-from tests.test_browser_dashboard import _free_port, _require_browser, _wait
-from tests.test_browser_dashboard import browser as browser  # the fixture
-from tests.web_support import PASSWORD
+from tests.web_support import PASSWORD, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -119,13 +118,13 @@ class World:
 
 @pytest.fixture
 def world(config: AppConfig, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, World]]:
-    _require_browser()
+    require_browser()
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
         cfg = alert_config(config, smtp_port=smtp.port, telegram_base=tg.base_url)
         clock = SimulatedClock(T0)
         w = World(sqlite_db, cfg, clock, smtp, tg)
-        port = _free_port()
+        port = free_port()
         srv = uvicorn.Server(
             uvicorn.Config(create_app(cfg, sqlite_db, clock), host="127.0.0.1", port=port, log_level="warning")
         )
@@ -151,7 +150,7 @@ def _login(driver: object, base: str, username: str) -> None:
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
-    _wait(driver, lambda d: d.find_elements(By.ID, "board-rows") or d.find_elements(By.CLASS_NAME, "error"))
+    wait_until(driver, lambda d: d.find_elements(By.ID, "board-rows") or d.find_elements(By.CLASS_NAME, "error"))
     assert "/login" not in driver.current_url
 
 
@@ -203,13 +202,13 @@ def test_agency_loop_in_the_browser(world: tuple[str, World], browser: object) -
     driver.get(f"{base}/issues/{issue_id}")
     assert _status(driver) == "Belum ditanggapi"
     driver.find_element(By.ID, "ack-button").click()
-    _wait(driver, lambda d: _status(d) == "Diterima")
+    wait_until(driver, lambda d: _status(d) == "Diterima")
     w.clock.advance(timedelta(minutes=30))
     _submit(driver, "form-diproses", note="Tim PUPR cek lokasi; ternyata soal bantuan sembako")
-    _wait(driver, lambda d: _status(d) == "Diproses")
+    wait_until(driver, lambda d: _status(d) == "Diproses")
     w.clock.advance(timedelta(minutes=10))
     _submit(driver, "form-reroute", agency="Dinas Sosial OKI", note="Keluhan utamanya bansos")
-    _wait(driver, lambda d: "dialihkan ke Dinas Sosial OKI" in d.find_element(By.TAG_NAME, "main").text)
+    wait_until(driver, lambda d: "dialihkan ke Dinas Sosial OKI" in d.find_element(By.TAG_NAME, "main").text)
     driver.get(f"{base}/issues/{issue_id}")
     assert "tidak ditemukan" in driver.find_element(By.TAG_NAME, "body").text.lower(), "no longer PUPR's"
 
@@ -231,7 +230,7 @@ def test_agency_loop_in_the_browser(world: tuple[str, World], browser: object) -
     _submit(
         driver, "form-selesai", note="Sembako sudah disalurkan ke 12 KK", evidence_url="https://okikab.example/bukti/1"
     )
-    _wait(driver, lambda d: _status(d) == "Selesai")
+    wait_until(driver, lambda d: _status(d) == "Selesai")
 
     # Comms sees every step, who and when (WIB).
     _login(driver, base, "kominfo")

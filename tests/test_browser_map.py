@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser_dashboard import _login, _wait, browser, server  # noqa: F401  (fixtures)
+from tests.browser_support import login, wait_until
 from tests.web_support import Seeded
 
 pytestmark = pytest.mark.browser
@@ -12,8 +12,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
 def test_map_draws_fits_and_clicks_through_to_the_board(
-    server: tuple[str, Seeded],  # noqa: F811
-    browser: object,  # noqa: F811
+    server: tuple[str, Seeded],
+    browser: object,
     width: int,
     height: int,
 ) -> None:
@@ -23,9 +23,9 @@ def test_map_draws_fits_and_clicks_through_to_the_board(
     assert isinstance(browser, WebDriver)
     base, _seeded = server
     browser.set_window_size(width, height)
-    _login(browser, base, "kominfo")
+    login(browser, base, "kominfo")
     browser.get(f"{base}/peta")
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.map path.area"))
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.map path.area"))
     areas = browser.find_elements(By.CSS_SELECTOR, "svg.map path.area")
     assert len(areas) == 18
     shaded = [a for a in areas if "k0" not in (a.get_attribute("class") or "")]
@@ -40,6 +40,6 @@ def test_map_draws_fits_and_clicks_through_to_the_board(
     link = browser.find_element(By.LINK_TEXT, "Kayu Agung")
     browser.execute_script("arguments[0].scrollIntoView()", link)
     link.click()
-    _wait(browser, lambda d: "kecamatan=Kayu" in d.current_url and d.find_elements(By.ID, "board-rows"))
+    wait_until(browser, lambda d: "kecamatan=Kayu" in d.current_url and d.find_elements(By.ID, "board-rows"))
     rows = browser.find_element(By.ID, "board-rows").text
     assert "Jalan rusak di Kayu Agung" in rows and "Air PDAM" not in rows

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from monitor.store.db import Database
 from monitor.store.models import LabelCorrection
-from tests.test_browser_dashboard import _login, _wait, browser, server  # noqa: F401  (fixtures)
+from tests.browser_support import login, wait_until
 from tests.test_triage import seed_triage
 from tests.web_support import Seeded
 
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_comms_user_labels_an_uncertain_post_with_one_click(
-    server: tuple[str, Seeded],  # noqa: F811
-    browser: object,  # noqa: F811
+    server: tuple[str, Seeded],
+    browser: object,
     sqlite_db: Database,
 ) -> None:
     from selenium.webdriver.common.by import By
@@ -26,9 +26,9 @@ def test_comms_user_labels_an_uncertain_post_with_one_click(
     posts = seed_triage(sqlite_db)
     driver = browser
     assert isinstance(driver, WebDriver)
-    _login(driver, base, "kominfo")
+    login(driver, base, "kominfo")
     driver.find_element(By.LINK_TEXT, "Triase").click()
-    _wait(driver, lambda d: d.find_elements(By.ID, "triage-list"))
+    wait_until(driver, lambda d: d.find_elements(By.ID, "triage-list"))
     listed = [e.get_attribute("data-post") for e in driver.find_elements(By.CSS_SELECTOR, "#triage-list li[data-post]")]
     assert listed == [str(posts.water), str(posts.road)]
     card = driver.find_element(By.ID, f"triage-{posts.water}")
@@ -36,7 +36,7 @@ def test_comms_user_labels_an_uncertain_post_with_one_click(
 
     card.find_element(By.CSS_SELECTOR, "button.triage-complaint").click()  # "Keluhan OKI: Air bersih"
 
-    _wait(driver, lambda d: d.find_elements(By.ID, "flash"))
+    wait_until(driver, lambda d: d.find_elements(By.ID, "flash"))
     assert "dilabeli: keluhan OKI, topik Air bersih" in driver.find_element(By.ID, "flash").text
     assert not driver.find_elements(By.ID, f"triage-{posts.water}")
     assert driver.find_elements(By.ID, f"triage-{posts.road}")

@@ -8,7 +8,7 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.bluesky import create
-from tests.test_collectors_platforms_replay import fixture, query_has, query_lacks, replay
+from tests.platform_replay import fixture, query_has, query_lacks, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 PATH = "/xrpc/app.bsky.feed.searchPosts"

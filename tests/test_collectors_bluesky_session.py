@@ -23,7 +23,7 @@ import pytest
 from collectors.base import AuthFailed
 from collectors.bluesky import BlueskyCollector, create
 from monitor.demo.local_http import LocalHTTPServer
-from tests.test_collectors_platforms_replay import FIXTURES
+from tests.platform_replay import FIXTURES
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 HANDLE = "diskominfo-oki.bsky.social"

@@ -15,7 +15,7 @@ from collectors.base import SourceError
 from collectors.http import MAX_JSON_VALUES, Fetched, FetchLimits, ResponseTooLarge, safe_get, safe_request
 from collectors.x import create as create_x
 from tests.hostile import gzip_bomb, hostile, send
-from tests.test_collectors_platforms_replay import Reply, fixture, replay
+from tests.platform_replay import Reply, fixture, replay
 
 NOW = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
 

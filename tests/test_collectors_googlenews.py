@@ -9,7 +9,7 @@ import pytest
 from collectors.base import RateLimited
 from collectors.googlenews import create, split_title
 from collectors.rss import FeedRejected
-from tests.test_collectors_platforms_replay import fixture, query_has, replay
+from tests.platform_replay import fixture, query_has, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 PATH = "/rss/search"

@@ -23,7 +23,7 @@ from monitor.kernel.config import AppConfig
 from monitor.stages.track import run_tracking
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
-from tests.test_collectors_platforms_replay import ReplayServer, Reply, fixture
+from tests.platform_replay import ReplayServer, Reply, fixture
 
 NOW = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
 TOKEN = "test-token-0123456789secret"

@@ -8,7 +8,7 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.mastodon import create, parse_link_header, parse_statuses
-from tests.test_collectors_platforms_replay import fixture, query_has, query_lacks, replay
+from tests.platform_replay import fixture, query_has, query_lacks, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 PATH = "/api/v1/timelines/tag/kayuagung"

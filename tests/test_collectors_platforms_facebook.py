@@ -8,7 +8,7 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.facebook import FacebookCollector, create
-from tests.test_collectors_platforms_replay import (
+from tests.platform_replay import (
     Reply,
     Responder,
     fixture,

@@ -9,7 +9,7 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.tiktok import TikTokCollector, create
-from tests.test_collectors_platforms_replay import ReplayServer, Reply, fixture, replay
+from tests.platform_replay import ReplayServer, Reply, fixture, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 SECRETS = {"TIKTOK_CLIENT_KEY": "awkey0123456789", "TIKTOK_CLIENT_SECRET": "secret-abcdef-0123456789"}

@@ -9,7 +9,7 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError, load_collector
 from collectors.x import XCollector, build_query, create
-from tests.test_collectors_platforms_replay import Reply, fixture, query_has, query_lacks, replay
+from tests.platform_replay import Reply, fixture, query_has, query_lacks, replay
 
 NOW = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
 TOKEN = "test-bearer-AAAAsecret0123456789"

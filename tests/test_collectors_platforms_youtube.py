@@ -10,7 +10,7 @@ import pytest
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.budget import next_pacific_midnight, pacific_day
 from collectors.youtube import YouTubeCollector, create
-from tests.test_collectors_platforms_replay import ReplayServer, Reply, Responder, fixture, query_has, replay
+from tests.platform_replay import ReplayServer, Reply, Responder, fixture, query_has, replay
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 KEY = "AIzaSyTESTKEY-0123456789abcdef"

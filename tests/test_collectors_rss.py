@@ -10,7 +10,7 @@ import pytest
 from collectors.base import RateLimited, SourceError
 from collectors.common import collecting_notes
 from collectors.rss import FeedRejected, create, parse_feed
-from tests.test_collectors_platforms_replay import Reply, fixture, replay
+from tests.platform_replay import Reply, fixture, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 LOCAL = {"min_request_interval": 0}

@@ -8,7 +8,7 @@ import pytest
 
 from collectors.base import RateLimited, SourceError
 from collectors.telegram_channel import create, parse_views
-from tests.test_collectors_platforms_replay import fixture, query_has, query_lacks, replay
+from tests.platform_replay import fixture, query_has, query_lacks, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 PATH = "/s/infooki"

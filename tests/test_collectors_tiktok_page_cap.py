@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from tests.test_collectors_platforms_replay import replay
+from tests.platform_replay import replay
 from tests.test_collectors_platforms_tiktok import QUERY, make, serve_pages
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)

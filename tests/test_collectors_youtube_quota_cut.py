@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from collectors.youtube import create
-from tests.test_collectors_platforms_replay import fixture, query_has, replay
+from tests.platform_replay import fixture, query_has, replay
 from tests.test_collectors_platforms_youtube import KEY
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)

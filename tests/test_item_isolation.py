@@ -26,7 +26,7 @@ from monitor.stages.collect import run_source
 from monitor.stages.ingest import Ingestor
 from monitor.store.db import Database
 from monitor.store.models import Post, Source
-from tests.test_collectors_platforms_replay import Reply, fixture, replay
+from tests.platform_replay import Reply, fixture, replay
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 PATH = "/api/v1/timelines/tag/kayuagung"

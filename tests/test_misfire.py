@@ -29,7 +29,7 @@ from monitor.scheduler import build_scheduler
 from monitor.service import MonitorService
 from monitor.store.db import Database
 from monitor.store.models import Label, Post, Source
-from tests.test_outage_db import FixedClassifier
+from tests.pipeline_support import FixedClassifier
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 

@@ -24,7 +24,6 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from classifiers.labels import Labels
 from collectors.base import FetchResult, RawItem
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig, SourceConfig
@@ -36,6 +35,7 @@ from monitor.stages.pipeline import run_pipeline
 from monitor.store.db import Database
 from monitor.store.models import IssuePost, JobRun, Label, Post, PostMetric, Source
 from tests.conftest import drop_pg_schema, make_pg_database
+from tests.pipeline_support import FixedClassifier
 from tests.tcp_proxy import TcpProxy
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
@@ -56,30 +56,6 @@ def make_items(n: int = N_ITEMS, source: str = "outage") -> list[RawItem]:
         )
         for i in range(n)
     ]
-
-
-class FixedClassifier:
-    """Says every post is a road complaint in Cengal: the outage, not the model, is under test."""
-
-    version = "outage-test"
-
-    def predict(self, texts: list[str]) -> list[Labels]:
-        label = Labels(
-            relevant=True,
-            relevance_score=0.99,
-            is_complaint=True,
-            complaint_score=0.95,
-            topic="infrastruktur",
-            topic_score=0.9,
-            kecamatan="Cengal",
-            desa="Sungai Lumpur",
-            urgent=False,
-            urgency_cues=(),
-            confidence=0.9,
-            needs_triage=False,
-            model_version=self.version,
-        )
-        return [label for _ in texts]
 
 
 class ListCollector:

@@ -40,7 +40,7 @@ from monitor.stages.tracked_queries import (
     decide,
     key_words,
 )
-from tests.test_collectors_platforms_replay import replay
+from tests.platform_replay import replay
 from tests.x_search_server import Tweet, XSearch, compile_query
 
 NOW = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
@@ -346,7 +346,7 @@ def test_key_words_leave_out_places_and_short_words() -> None:
 @pytest.mark.parametrize("kind", ["bluesky", "reddit"])
 def test_sweep_sources_search_and_mark_tracked_queries(kind: str) -> None:
     from collectors.base import load_collector
-    from tests.test_collectors_platforms_replay import fixture
+    from tests.platform_replay import fixture
 
     path = "/xrpc/app.bsky.feed.searchPosts" if kind == "bluesky" else "/r/indonesia/search.json"
     tracked = "Bangsal jembatan"

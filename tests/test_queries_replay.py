@@ -25,7 +25,7 @@ from monitor.service import MonitorService
 from monitor.stages.classify import classify_new
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, Source
-from tests.test_collectors_platforms_replay import replay
+from tests.platform_replay import replay
 from tests.x_search_server import Tweet, XSearch
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

@@ -37,7 +37,7 @@ from monitor.service import MonitorService
 from monitor.store.db import Database
 from monitor.store.models import Base
 from tests.demo_run import GROUP, SECRETS, DemoRun
-from tests.test_outage_db import FixedClassifier
+from tests.pipeline_support import FixedClassifier
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)

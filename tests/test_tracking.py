@@ -28,7 +28,7 @@ from monitor.stages.track import (
 )
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
-from tests.test_collectors_platforms_replay import Reply, fixture, replay
+from tests.platform_replay import Reply, fixture, replay
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 08:00 WIB

@@ -16,7 +16,7 @@ from monitor.stages.track import TrackingReport
 from monitor.store.context import Context
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
-from tests.test_collectors_platforms_replay import fixture, replay
+from tests.platform_replay import fixture, replay
 
 ROOT = Path(__file__).resolve().parent.parent
 

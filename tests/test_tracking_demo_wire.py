@@ -14,7 +14,7 @@ from collectors.wire.youtube import (
 )
 from collectors.x import create as create_x
 from collectors.youtube import create as create_youtube
-from tests.test_collectors_platforms_replay import Reply, replay
+from tests.platform_replay import Reply, replay
 
 T = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 

@@ -4,7 +4,6 @@ HTTPS-only cookies and HSTS, and e-mail action links that never act on a GET."""
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +41,7 @@ from monitor.web.throttle import (
     wait_text,
 )
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
-from tests.web_support import NOW, PASSWORD, Seeded, csrf_from, login, make_clock, seed
+from tests.web_support import NOW, PASSWORD, Seeded, csrf_from, free_port, login, make_clock, seed
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -258,15 +257,11 @@ def test_worker_processes_leave_forwarding_headers_to_the_app(tmp_path: Path) ->
     assert "--no-proxy-headers" in cmd
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _served_login_client(app: Any, uv_config: Callable[[Any, str, int], Any], db: Database) -> str:
     """Serve ``app`` on a real socket, fail one login with a forged X-Forwarded-For, return the audited client."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uv_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from monitor.store.models import User, WebSession
 from monitor.web.app import create_app
 from monitor.web.auth import SESSION_COOKIE
 from monitor.web.sessions import RECHECK_AFTER, DbSessionStore, session_hash
-from tests.web_support import PASSWORD, csrf_from, login, make_clock, seed
+from tests.web_support import PASSWORD, csrf_from, free_port, login, make_clock, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,10 +106,6 @@ def test_upgrade_twice_is_harmless(db: Database) -> None:
     assert db.current_revision() == db.head_revision() == "0011_laporan_inbox"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_with_two_workers_keeps_users_signed_in(tmp_path: Path) -> None:
@@ -123,7 +118,7 @@ def test_serve_with_two_workers_keeps_users_signed_in(tmp_path: Path) -> None:
     data["database_url"] = f"sqlite:///{tmp_path / 'web.db'}"
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(data))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OKI_MONITOR_AUTHOR_KEY": "serve-test-key-0123456789", "PYTHONPATH": str(ROOT)}
     env.pop("OKI_MONITOR_DATABASE_URL", None)
     proc = subprocess.Popen(

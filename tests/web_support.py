@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -478,3 +479,10 @@ def many_open_issues(db: Database, n: int, now: datetime = NOW) -> None:
                     payload={},
                 )
             )
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (for servers that cannot be handed a socket)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

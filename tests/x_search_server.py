@@ -4,7 +4,7 @@ It holds posts and answers ``GET /2/tweets/search/recent`` the way X documents i
 matching the query (``OR``, implicit AND, parentheses, ``"phrases"``, ``-`` exclusion,
 ``@mentions``, ``is:retweet``), newer than ``since_id`` or ``start_time``, newest first,
 ``max_results`` a page with a ``next_token``, in the body :mod:`collectors.wire.x` renders.
-Served by :class:`tests.test_collectors_platforms_replay.ReplayServer`.
+Served by :class:`tests.platform_replay.ReplayServer`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime
 
 from collectors.base import RawItem
 from collectors.wire.x import x_search_response
-from tests.test_collectors_platforms_replay import Reply
+from tests.platform_replay import Reply
 
 _TOKEN = re.compile(r'\(|\)|-?"[^"]*"|-?[^\s()"]+')
 _WORD = re.compile(r"@?[a-z0-9_]+")

@@ -1,0 +1,128 @@
+"""Headless Chromium for the browser tests: the dashboard served on a free port, a driver, waiting and logging in.
+
+The ``server`` and ``browser`` fixtures are offered to every test through ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
+from monitor.web.app import create_app
+from tests.web_support import PASSWORD, Seeded, free_port, make_clock, seed
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def require_browser() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if not missing:
+        return
+    message = f"browser tests need {', '.join(missing)} (apt-get install chromium chromium-driver)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+
+@pytest.fixture
+def server(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[str, Seeded]]:
+    require_browser()
+    seeded = seed(sqlite_db)
+    port = free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(config, sqlite_db, make_clock()), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the dashboard did not start within 10 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", seeded
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
+    options.add_argument("--window-size=1280,900")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_until(driver: object, condition: Callable[[Any], object], seconds: float = 10) -> None:
+    """Wait for a condition, tolerating elements that vanish while a page loads or rows refresh."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(driver, WebDriver)
+    WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+        condition
+    )
+
+
+def login(driver: object, base: str, username: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(driver, WebDriver)
+    driver.get(f"{base}/")
+    assert "/login" in driver.current_url  # no session → the login form
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    # click() may return before the redirect lands: wait for the board instead of reading the URL at once.
+    wait_until(driver, lambda d: d.find_elements(By.ID, "board-rows") or d.find_elements(By.CLASS_NAME, "error"))
+    assert "/login" not in driver.current_url, driver.find_element(By.TAG_NAME, "main").text
+
+
+def fetch(driver: object, url: str) -> dict[str, object]:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(driver, WebDriver)
+    script = """
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {credentials: 'same-origin'})
+          .then(r => r.text().then(t => done({status: r.status, type: r.headers.get('content-type'), body: t})))
+          .catch(e => done({status: -1, body: String(e)}));
+    """
+    result: dict[str, object] = driver.execute_async_script(script, url)
+    return result
