@@ -15,6 +15,9 @@ from classifiers.model import TOPICS
 
 DATA = Path(__file__).resolve().parents[1] / "classifiers" / "data"
 
+# Module-scoped fixtures: under pytest-xdist one worker builds the corpus.
+pytestmark = pytest.mark.xdist_group("corpus_generator")
+
 
 @pytest.fixture(scope="module")
 def gen() -> ModuleType:
