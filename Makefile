@@ -28,11 +28,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# One worker per core (pytest-xdist); TEST_WORKERS=0 runs in this process. loadgroup keeps each
-# xdist_group (the tests reading the one demo run) on one worker.
+# One worker per core (pytest-xdist); TEST_WORKERS=0 runs in this process. loadscope keeps a module
+# on one worker, so module- and session-scoped fixtures (the demo run, a trained model, a built wheel)
+# are built once.
 TEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
 
 ## Benchmarks (on demand, never in CI): writes bench/RESULTS.md
 bench: $(STAMP)

@@ -114,7 +114,7 @@ def config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AppConfig:
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The offline demo, run once per session (``tests/demo_run.py``); mark readers with ``xdist_group(GROUP)``."""
+    """The offline demo, run once per session (``tests/demo_run.py``); only ``test_demo`` reads it."""
     from tests.demo_run import run_shared_demo
 
     return run_shared_demo(tmp_path_factory.mktemp("demo-cwd"))

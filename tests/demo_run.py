@@ -3,8 +3,8 @@
 The run is the secret scan's (``test_secrets_scan``): fake secrets are in the environment and
 registered with the redactor, logging is at DEBUG (httpx and httpcore included, which log request
 URLs), and everything written to stdout and stderr, at the file-descriptor level too, is kept.
-The demo's own tests (``test_demo``) read the same result, so the two-minute demo runs once.
-Under pytest-xdist the tests reading it share the ``xdist_group`` :data:`GROUP`, so one worker runs it.
+Every test reading it is in ``test_demo`` (the secret scan of the demo too), so under pytest-xdist's
+``--dist loadscope`` one worker runs the demo, once.
 """
 
 from __future__ import annotations
@@ -24,23 +24,9 @@ import pytest
 from monitor.demo.runner import DemoResult, run_demo
 from monitor.kernel.config import load_config, secret
 from monitor.kernel.redact import setup_logging
+from tests.secrets_support import SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent
-GROUP = "demo"
-"""The ``xdist_group`` of every test that reads the shared demo run."""
-
-SECRETS = {
-    "OKI_MONITOR_TELEGRAM_TOKEN": "7234567890:AAHfakeTelegramBotTokenZZq81",
-    "OKI_TEST_SMTP_PASSWORD": "smtp-Pa55w0rd-fake-91c2",
-    "X_BEARER_TOKEN": "AAAAAAAAAAAAAAAAAAAAAFakeXBearerToken77d1",
-    "YOUTUBE_API_KEY": "AIzaFakeYoutubeKey0000000000000000000xyz",
-    "OKI_MONITOR_AUTHOR_KEY": "author-key-fake-5e1f0c77a9",
-    "OKI_MONITOR_SECRET_KEY": "web-secret-fake-0b7ad2e4c1",
-    "OKI_MONITOR_INGEST_TOKEN": "ingest-token-fake-4411aa",
-    "OKI_TEST_FEED_KEY": "feedkey-fake-c0ffee1234",
-}
-"""Fake secrets: set (and registered with the redactor) wherever the secret scan looks for leaks."""
-
 _CHATTY = ("httpx", "httpcore", "apscheduler")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser_dashboard import _login, _wait, browser, server  # noqa: F401  (fixtures)
+from tests.browser_support import login, wait_until
 from tests.web_support import Seeded
 
 pytestmark = pytest.mark.browser
@@ -55,8 +55,8 @@ def _violations(driver: Any, source: str) -> list[dict[str, Any]]:
 
 
 def test_every_page_has_no_serious_accessibility_violations(
-    server: tuple[str, Seeded],  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: tuple[str, Seeded],
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -64,12 +64,12 @@ def test_every_page_has_no_serious_accessibility_violations(
     base, s = server
     browser.set_window_size(1366, 768)
     browser.get(f"{base}/login")
-    _wait(browser, lambda d: d.find_elements(By.ID, "login-submit"))
+    wait_until(browser, lambda d: d.find_elements(By.ID, "login-submit"))
     problems: dict[str, list[dict[str, Any]]] = {}
     found = _violations(browser, source)
     if found:
         problems["/login"] = found
-    _login(browser, base, "admin")
+    login(browser, base, "admin")
     pages = [
         "/",
         f"/issues/{s.rising_id}",
@@ -88,20 +88,20 @@ def test_every_page_has_no_serious_accessibility_violations(
     ]
     for path in pages:
         browser.get(base + path)
-        _wait(browser, lambda d: d.find_elements(By.TAG_NAME, "main"))
+        wait_until(browser, lambda d: d.find_elements(By.TAG_NAME, "main"))
         found = _violations(browser, source)
         if found:
             problems[path] = found
     # Pages that only a form leads to: a confirmation, and a new API token shown once.
     browser.get(f"{base}/admin/users")
     browser.find_element(By.XPATH, "//button[normalize-space()='Nonaktifkan']").click()
-    _wait(browser, lambda d: d.find_elements(By.ID, "confirm-yes"))
+    wait_until(browser, lambda d: d.find_elements(By.ID, "confirm-yes"))
     found = _violations(browser, source)
     if found:
         problems["konfirmasi"] = found
     browser.get(f"{base}/admin/users")
     browser.find_element(By.XPATH, "//button[normalize-space()='Buat token']").click()
-    _wait(browser, lambda d: d.find_elements(By.ID, "api-token"))
+    wait_until(browser, lambda d: d.find_elements(By.ID, "api-token"))
     found = _violations(browser, source)
     if found:
         problems["token"] = found

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from monitor.store.db import Database
-from tests.test_browser_dashboard import _login, _wait, browser, server  # noqa: F401  (fixtures)
+from tests.browser_support import login, wait_until
 from tests.web_support import Seeded, seed_history, viral_flood_issue
 
 pytestmark = pytest.mark.browser
@@ -40,8 +40,8 @@ def _no_script_errors(driver: Any) -> None:
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_board_shows_what_needs_action_first_and_fits(
-    server: tuple[str, Seeded],  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: tuple[str, Seeded],
+    browser: Any,
     sqlite_db: Database,
     width: int,
     height: int,
@@ -51,7 +51,7 @@ def test_board_shows_what_needs_action_first_and_fits(
     base, s = server
     seed_history(sqlite_db, s)
     browser.set_window_size(width, height)
-    _login(browser, base, "kominfo")
+    login(browser, base, "kominfo")
     browser.get(f"{base}/?refresh=2")
     strip = browser.find_element(By.ID, "board-summary")
     assert strip.is_displayed() and strip.rect["y"] < height  # the summary is on the first screen
@@ -66,15 +66,15 @@ def test_board_shows_what_needs_action_first_and_fits(
     # The strip refreshes with the rows.
     with sqlite_db.session() as session:
         session.add(viral_flood_issue())
-    _wait(browser, lambda d: "4 isu terbuka" in d.find_element(By.ID, "board-summary").text)
+    wait_until(browser, lambda d: "4 isu terbuka" in d.find_element(By.ID, "board-summary").text)
     assert "1 Viral" in browser.find_element(By.ID, "board-summary").text
     _no_script_errors(browser)
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_issue_page_reads_as_sentences_and_its_chart_is_legible(
-    server: tuple[str, Seeded],  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: tuple[str, Seeded],
+    browser: Any,
     sqlite_db: Database,
     width: int,
     height: int,
@@ -84,9 +84,9 @@ def test_issue_page_reads_as_sentences_and_its_chart_is_legible(
     base, s = server
     seed_history(sqlite_db, s)
     browser.set_window_size(width, height)
-    _login(browser, base, "kominfo")
+    login(browser, base, "kominfo")
     browser.get(f"{base}/issues/{s.rising_id}")
-    _wait(browser, lambda d: d.find_elements(By.ID, "issue-why"))
+    wait_until(browser, lambda d: d.find_elements(By.ID, "issue-why"))
     head = browser.find_element(By.ID, "issue-why")
     assert head.rect["y"] < height  # stage, reason and forecast on the first screen
     assert "Naik karena laju 6 unggahan/jam" in head.text and "Perkiraan viral" in head.text
@@ -116,7 +116,7 @@ def test_issue_page_reads_as_sentences_and_its_chart_is_legible(
     # The numbers as a table, one click away.
     table = browser.find_element(By.CSS_SELECTOR, "#chart-hourly details.chart-data")
     table.find_element(By.TAG_NAME, "summary").click()
-    _wait(browser, lambda d: d.find_element(By.ID, "hourly-table").is_displayed())
+    wait_until(browser, lambda d: d.find_element(By.ID, "hourly-table").is_displayed())
     assert "Unggahan" in browser.find_element(By.ID, "hourly-table").text
     _no_overflow(browser, width)
     _no_script_errors(browser)

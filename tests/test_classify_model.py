@@ -33,10 +33,6 @@ LOOK_ALIKES = [
     "Banjir di Mesuji Lampung rendam ratusan rumah",
 ]
 
-# Module-scoped fixtures: under pytest-xdist one worker trains the module's model.
-pytestmark = pytest.mark.xdist_group("classify_model")
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TextClassifier]:
     """(model directory, the classifier as trained in this process, with its scikit-learn models)."""

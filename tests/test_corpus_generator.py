@@ -15,10 +15,6 @@ from classifiers.model import TOPICS
 
 DATA = Path(__file__).resolve().parents[1] / "classifiers" / "data"
 
-# Module-scoped fixtures: under pytest-xdist one worker builds the corpus.
-pytestmark = pytest.mark.xdist_group("corpus_generator")
-
-
 @pytest.fixture(scope="module")
 def gen() -> ModuleType:
     spec = importlib.util.spec_from_file_location("make_corpus", DATA / "make_corpus.py")

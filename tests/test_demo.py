@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 
 from monitor.demo.runner import DemoResult
 from monitor.store.models import Alert, Issue, Post, Source
-from tests.demo_run import GROUP, SECRETS, DemoRun
-
-pytestmark = pytest.mark.xdist_group(GROUP)
+from tests.demo_run import DemoRun
+from tests.secrets_support import SECRETS, database_text, leaks
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +268,18 @@ def test_a_forwarded_screenshot_joins_the_road_issue(demo: DemoResult) -> None:
     for word in ("sungai", "lumpur", "cengal", "amblas"):
         assert word in (text or "").lower(), text
     assert any("Laporan warga lewat bot Telegram" in line and f"#{demo.road_issue_id}" in line for line in demo.lines)
+
+
+def test_full_demo_leaks_no_secret(demo_run: DemoRun) -> None:
+    """The session's one demo run (``tests/demo_run.py``) ran with these secrets set and logging at DEBUG."""
+    from monitor.demo.runner import DEMO_TOKEN
+
+    result = demo_run.result
+    values = {**SECRETS, "demo telegram token": DEMO_TOKEN}
+    assert result.posts_stored > 0
+    assert "Laporan demo" in demo_run.output and "httpx" in demo_run.output, "the scan saw no report or request log"
+    assert not leaks(demo_run.output, values), leaks(demo_run.output, values)
+    assert not leaks(database_text(result.db), values), leaks(database_text(result.db), values)
+    for path in demo_run.workdir.rglob("*"):
+        if path.is_file() and path.suffix != ".db":
+            assert not leaks(path.read_text(errors="replace"), values), path

@@ -21,8 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Module-scoped fixtures: under pytest-xdist one worker builds and installs the wheel.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("install")]
+pytestmark = pytest.mark.slow
 
 # Everything that is not part of the distribution (or is rebuilt by it) stays behind.
 _NOT_SOURCE = shutil.ignore_patterns(

@@ -14,7 +14,7 @@ from monitor.service import MonitorService
 from monitor.stages.ingest import Ingestor, ingest_raw
 from monitor.store.db import Database
 from monitor.store.models import AuditLog, Post, PostMetric
-from tests.test_secrets_scan import database_text
+from tests.secrets_support import database_text
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 HANDLES = ["@Warga_Cengal", "budi.kayuagung", "Siti Aminah", "@PEMKAB_OKI_fans", "user_12345"]

@@ -27,7 +27,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
-from sqlalchemy import select
 
 from collectors.base import FetchResult, RawItem
 from monitor.kernel.clock import SimulatedClock
@@ -35,9 +34,8 @@ from monitor.kernel.config import AppConfig, SourceConfig, secret
 from monitor.kernel.redact import setup_logging
 from monitor.service import MonitorService
 from monitor.store.db import Database
-from monitor.store.models import Base
-from tests.demo_run import GROUP, SECRETS, DemoRun
 from tests.pipeline_support import FixedClassifier
+from tests.secrets_support import SECRETS, database_text, leaks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
@@ -141,26 +139,6 @@ class KeyInQueryCollector:
         return FetchResult(items=items, cursor={"n": len(items)}, calls=1)
 
 
-def database_text(db: Database) -> str:
-    """Every row of every table, as text (what the dashboard and exports could show)."""
-    parts: list[str] = []
-    with db.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                parts.append(repr(tuple(row)))
-    return "\n".join(parts)
-
-
-def leaks(text: str, values: dict[str, str]) -> dict[str, str]:
-    """Which secrets appear in ``text`` (and where, for the failure message)."""
-    found = {}
-    for name, value in values.items():
-        at = text.find(value)
-        if at >= 0:
-            found[name] = text[max(0, at - 80) : at + len(value) + 20]
-    return found
-
-
 LOG_BUFFER = io.StringIO()
 
 
@@ -257,20 +235,3 @@ def test_cli_collect_with_rejected_token_leaks_nothing(tmp_path: Path, leaky_api
     assert "x-oki" in everything and ("401" in everything or "rejected" in everything), everything[-3000:]
     assert not leaks(everything, SECRETS), leaks(everything, SECRETS)
     assert not leaks(database_text(Database(data["database_url"])), SECRETS)
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group(GROUP)
-def test_full_demo_leaks_no_secret(demo_run: DemoRun) -> None:
-    """The session's one demo run (``tests/demo_run.py``) ran with these secrets set and logging at DEBUG."""
-    from monitor.demo.runner import DEMO_TOKEN
-
-    result = demo_run.result
-    values = {**SECRETS, "demo telegram token": DEMO_TOKEN}
-    assert result.posts_stored > 0
-    assert "Laporan demo" in demo_run.output and "httpx" in demo_run.output, "the scan saw no report or request log"
-    assert not leaks(demo_run.output, values), leaks(demo_run.output, values)
-    assert not leaks(database_text(result.db), values), leaks(database_text(result.db), values)
-    for path in demo_run.workdir.rglob("*"):
-        if path.is_file() and path.suffix != ".db":
-            assert not leaks(path.read_text(errors="replace"), values), path
