@@ -492,6 +492,8 @@ class Gazetteer:
     cue_pattern: re.Pattern[str] = field(default_factory=lambda: re.compile(r"(?!x)x"))
     typo_pattern: re.Pattern[str] | None = None
     """Kecamatan names written as one word, by first three letters: "kayuuagung", "pedamran"."""
+    kecamatan_order: tuple[str, ...] = KECAMATAN
+    """The region's kecamatan in tie-break order (OKI's contract order by default)."""
     _twins: dict[Entry, Entry] = field(default_factory=dict)
     not_typos: set[str] = field(default_factory=set)
     """Words seen that can never be a glued or misspelled kecamatan (a memo, so lookups stay pure in
@@ -757,7 +759,8 @@ class Gazetteer:
         elif len(kec_votes) == 1:
             (kecamatan,) = kec_votes
         else:
-            kecamatan = max(kec_votes, key=lambda k: (kec_votes[k], -KECAMATAN.index(k)))
+            order = self.kecamatan_order
+            kecamatan = max(kec_votes, key=lambda k: (kec_votes[k], -order.index(k)))
         # Only a desa that lies in the chosen kecamatan is reported (a "Sri Tanjung" named
         # together with "Kec. Cengal" is not the Seritanjung of Tanjung Lubuk).
         desa = None

@@ -39,9 +39,10 @@ import numpy as np
 
 from classifiers.examples import Example
 from classifiers.features import NgramFeatures, ProjectedFeatures
-from classifiers.gazetteer import Evidence, get_gazetteer
+from classifiers.gazetteer import Evidence, Gazetteer, get_gazetteer
 from classifiers.labels import Labels
 from classifiers.normalise import normalise, normalise_split
+from classifiers.region import region_relevance
 from classifiers.taxonomy import TOPICS
 from classifiers.urgency import urgency_cues
 
@@ -397,23 +398,28 @@ class TextClassifier:
         return norm, evidence, p_rel, p_comp, p_topic
 
     def _score(
-        self, texts: Sequence[str]
+        self, texts: Sequence[str], gazetteer: Gazetteer | None = None
     ) -> tuple[list[str], list[list[str]], list[Evidence], np.ndarray, np.ndarray, np.ndarray]:
         # One tokenisation pass: the normaliser's word list feeds the features, the gazetteer
         # and the urgency cues; none of them splits the text again.
         pairs = [normalise_split(t) if isinstance(t, str) else ("", []) for t in texts]
         norm = [text for text, _ in pairs]
         tokens = [words for _, words in pairs]
-        gaz = get_gazetteer()
+        gaz = gazetteer or get_gazetteer()
         evidence = [gaz.evidence(text, words) for text, words in pairs]
         p_rel, p_comp, p_topic = self._heads.decide(self._projected.decision(tokens), _evidence_array(evidence))
         return norm, tokens, evidence, p_rel, p_comp, p_topic
 
-    def predict(self, texts: Sequence[str]) -> list[Labels]:
-        """Labels for each text, same order. Empty or odd input gives a low-confidence label, never an error."""
+    def predict(self, texts: Sequence[str], gazetteer: Gazetteer | None = None) -> list[Labels]:
+        """Labels for each text, same order. Empty or odd input gives a low-confidence label, never an error.
+
+        `gazetteer` reads another region (:func:`classifiers.region.build_region_gazetteer`); its
+        relevance then comes from place evidence alone (:func:`classifiers.region.region_relevance`).
+        """
         if not texts:
             return []
-        norm, tokens, evidence, p_rel, p_comp, p_topic = self._score(texts)
+        norm, tokens, evidence, p_rel, p_comp, p_topic = self._score(texts, gazetteer)
+        rule = relevance_rule if gazetteer is None else _region_rule
         best = p_topic.argmax(axis=1)
         # Plain Python floats: indexing numpy arrays per post costs more than the rest of the loop.
         best_p = p_topic[np.arange(len(texts)), best].round(4).tolist()
@@ -431,7 +437,7 @@ class TextClassifier:
         out: list[Labels] = []
         append = out.append
         for i, ev in enumerate(evidence):
-            rs = relevance_rule(rel_list[i], ev)
+            rs = rule(rel_list[i], ev)
             relevant = rs >= 0.5
             cs = comp_list[i]
             is_complaint = cs >= 0.5
@@ -544,6 +550,11 @@ def second_topic(words: Sequence[str], probabilities: np.ndarray, primary: int, 
         if p >= SECOND_TOPIC_FLOOR and (best is None or (count, p) > best[:2]):
             best = (count, p, topic)
     return best[2] if best else None
+
+
+def _region_rule(_p_model: float, ev: Evidence) -> float:
+    """Relevance under a derived region's gazetteer: the model's OKI place features do not transfer."""
+    return region_relevance(ev)
 
 
 def relevance_rule(p_model: float, ev: Evidence) -> float:

@@ -73,6 +73,7 @@ def _batches(stream: TextIO) -> Iterator[list[tuple[int, object, str | None, str
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from classifiers.model import load_classifier
+    from classifiers.region import DEFAULT_REGION, UnknownRegion, load_region_gazetteer
 
     config = ctx.config
     model_path = args.model or (Path(config.classifier.model_path) if config.classifier.model_path else None)
@@ -82,6 +83,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         print(f"Model tidak bisa dimuat: {exc}", file=sys.stderr)
         return 2
     classifier.triage_threshold = config.classifier.triage_threshold
+    gazetteer = None
+    if config.region_code != DEFAULT_REGION:
+        if not config.region_places:
+            print(
+                f"region_code {config.region_code} butuh region_places (buat dengan oki-monitor init --region).",
+                file=sys.stderr,
+            )
+            return 2
+        places = ctx.config_path.parent / config.region_places
+        try:
+            gazetteer = load_region_gazetteer(config.region_code, places)
+        except (OSError, UnknownRegion) as exc:
+            print(f"Gazetir wilayah {config.region_code} tidak bisa dibuat dari {places}: {exc}", file=sys.stderr)
+            return 2
     routing = config.routing
     if args.input is not None and not args.input.exists():
         print(f"Berkas input tidak ditemukan: {args.input}", file=sys.stderr)
@@ -95,7 +110,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     try:
         for batch in _batches(stream):
             texts = [text for _, _, text, _ in batch if text is not None]
-            labels = iter(classifier.predict(texts))
+            labels = iter(classifier.predict(texts, gazetteer))
             for _number, item_id, text, error in batch:
                 if text is None:
                     bad += 1

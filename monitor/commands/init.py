@@ -2,17 +2,33 @@
 
 The starter is the packaged OKI default with its comments (agencies with placeholder contacts,
 routing for every topic, the sources, thresholds and schedules), so a fresh install has a file
-that loads as it is and says what to replace. Another region's starter (``--region``) would be one
-more argument choosing what :func:`starter_config` returns.
+that loads as it is and says what to replace. ``--region CODE`` writes another kabupaten/kota's
+starter instead (:func:`region_config`): the same agencies and routing with that region's names and
+placeholder contacts, Google News queries for its name and kecamatan, and beside the config its
+extract of the national region list, from which `classify` builds its gazetteer.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from classifiers.region import (
+    DEFAULT_REGION,
+    NATIONAL_LIST,
+    UnknownRegion,
+    WilayahRow,
+    read_wilayah,
+    regency,
+    region_extract,
+    write_wilayah,
+)
 from monitor import __version__
 from monitor.kernel.config import DEFAULT_CONFIG, packaged_config_text
 from monitor.store.context import Context
@@ -26,6 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output", type=Path, default=DEFAULT_CONFIG, help="berkas yang ditulis (bawaan: ./config.yaml)"
     )
     parser.add_argument("--force", action="store_true", help="timpa berkas yang sudah ada")
+    parser.add_argument(
+        "--region", default=DEFAULT_REGION, help="kode kabupaten/kota Kemendagri (bawaan: 16.02, OKI; mis. 16.01 OKU)"
+    )
+    parser.add_argument(
+        "--wilayah",
+        type=Path,
+        default=NATIONAL_LIST,
+        help="daftar wilayah nasional (bawaan: ../shared/data/wilayah_id/)",
+    )
 
 
 def starter_config() -> str:
@@ -33,14 +58,89 @@ def starter_config() -> str:
     return f"# Written by `oki-monitor init` ({__version__}) from the packaged default.\n" + packaged_config_text()
 
 
+# Sources whose feeds cover all of Sumatera Selatan: kept for a regency of that province.
+_PROVINCE_FEEDS = {"16": ("antara-sumsel", "tribun-sumsel", "detik-sumbagsel", "sumeks")}
+_QUERY_CHARS = 100
+"""Longest Google News query written (several quoted kecamatan names ORed)."""
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def region_config(base: dict[str, Any], rows: list[WilayahRow], code: str, places: str) -> dict[str, Any]:
+    """The starter config of regency `code` from the OKI default `base` (parsed YAML). Pure.
+
+    OKI's hand-tuned sources (its accounts, pages, hashtags, local portals) are dropped; the
+    province's news feeds stay, and Google News searches the region's name and kecamatan.
+    """
+    own = regency(rows, code)
+    bare = own.nama.split(" ", 1)[1] if own.nama.startswith(("Kabupaten ", "Kota ")) else own.nama
+    slug = _slug(bare)
+    cfg = dict(base)
+    cfg["region"] = own.nama
+    cfg["region_code"] = code
+    cfg["region_places"] = places
+    agencies = []
+    for agency in base["agencies"]:
+        a = dict(agency)
+        a["name"] = {"pdam": f"PDAM {bare}", "pln": "PLN (via Bagian Perekonomian)"}.get(
+            a["code"], str(a["name"]).replace("OKI", bare)
+        )
+        a["emails"] = [e.replace("okikab.example", f"{slug}.example") for e in a.get("emails", [])]
+        agencies.append(a)
+    cfg["agencies"] = agencies
+    names = [f'"{r.nama}"' for r in rows if r.level == "kecamatan" and r.kode_induk == code]
+    queries = [f'"{own.nama}"', f'"{bare}"']
+    chunk: list[str] = []
+    for name in names:
+        if chunk and len(" OR ".join([*chunk, name])) > _QUERY_CHARS:
+            queries.append(" OR ".join(chunk))
+            chunk = []
+        chunk.append(name)
+    if chunk:
+        queries.append(" OR ".join(chunk))
+    feeds = _PROVINCE_FEEDS.get(own.kode_induk, ())
+    sources: list[dict[str, Any]] = [s for s in base["sources"] if s["name"] in feeds]
+    sources.append(
+        {"name": f"googlenews-{slug}", "kind": "googlenews", "interval_seconds": 900, "settings": {"queries": queries}}
+    )
+    sources.extend(s for s in base["sources"] if s["kind"] == "laporan")
+    cfg["sources"] = sources
+    return cfg
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     out: Path = args.output
     if out.exists() and not args.force:
         print(f"{out} sudah ada; tidak ditimpa (--force untuk menimpa, atau --output BERKAS lain).", file=sys.stderr)
         return 2
+    text = starter_config()
+    extract: list[WilayahRow] = []
+    places = out.with_name(f"{out.stem}.wilayah.csv")
+    if args.region != DEFAULT_REGION:
+        try:
+            rows = read_wilayah(args.wilayah)
+        except OSError as exc:
+            print(f"Daftar wilayah tidak bisa dibaca ({args.wilayah}): {exc}", file=sys.stderr)
+            return 2
+        try:
+            extract = region_extract(rows, args.region)
+            cfg = region_config(yaml.safe_load(packaged_config_text()), extract, args.region, places.name)
+        except UnknownRegion as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        text = (
+            f"# Written by `oki-monitor init --region {args.region}` ({__version__}) for {cfg['region']}.\n"
+            f"# Its gazetteer is built from {places.name} (Kepmendagri 300.2.2-2138/2025, cahyadsn/wilayah, MIT).\n"
+            "# Contacts are placeholders (*.example): replace them before going live.\n"
+            + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=120)
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
+    if extract:
+        write_wilayah(extract, places)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    tmp.write_text(starter_config(), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # never a half-written config, even when replacing one with --force
     print(f"Konfigurasi awal ditulis ke {out}.")
     print("Ganti kontak OPD (alamat *.example, chat Telegram) sebelum dipakai; rahasia lewat variabel lingkungan.")

@@ -276,6 +276,11 @@ class LaporConfig(_Strict):
 
 class AppConfig(_Strict):
     region: str = "Kabupaten Ogan Komering Ilir"
+    region_code: str = Field("16.02", pattern=r"^\d{2}\.\d{2}$")
+    """Kemendagri code of the kabupaten/kota monitored; 16.02 (OKI) uses the hand-tuned gazetteer."""
+    region_places: str | None = None
+    """For another region: its extract of the national list (`oki-monitor init --region`), relative
+    to this file's folder; the gazetteer is built from it at load."""
     database_url: str = "sqlite:///var/oki-monitor.db"
     agencies: list[AgencyConfig]
     routing: dict[str, str]
