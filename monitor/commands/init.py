@@ -77,10 +77,9 @@ def region_config(base: dict[str, Any], rows: list[WilayahRow], code: str, place
     own = regency(rows, code)
     bare = own.nama.split(" ", 1)[1] if own.nama.startswith(("Kabupaten ", "Kota ")) else own.nama
     slug = _slug(bare)
-    cfg = dict(base)
-    cfg["region"] = own.nama
-    cfg["region_code"] = code
-    cfg["region_places"] = places
+    # The region's keys first, where an operator reading the file looks.
+    cfg: dict[str, Any] = {"region": own.nama, "region_code": code, "region_places": places}
+    cfg.update((k, v) for k, v in base.items() if k not in cfg)
     agencies = []
     for agency in base["agencies"]:
         a = dict(agency)
