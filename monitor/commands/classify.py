@@ -84,18 +84,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return 2
     classifier.triage_threshold = config.classifier.triage_threshold
     gazetteer = None
-    if config.region_code != DEFAULT_REGION:
+    # Read with a default: callers that build a bare config namespace (scripts, tests) mean OKI.
+    region_code = getattr(config, "region_code", DEFAULT_REGION)
+    if region_code != DEFAULT_REGION:
         if not config.region_places:
             print(
-                f"region_code {config.region_code} butuh region_places (buat dengan oki-monitor init --region).",
+                f"region_code {region_code} butuh region_places (buat dengan oki-monitor init --region).",
                 file=sys.stderr,
             )
             return 2
         places = ctx.config_path.parent / config.region_places
         try:
-            gazetteer = load_region_gazetteer(config.region_code, places)
+            gazetteer = load_region_gazetteer(region_code, places)
         except (OSError, UnknownRegion) as exc:
-            print(f"Gazetir wilayah {config.region_code} tidak bisa dibuat dari {places}: {exc}", file=sys.stderr)
+            print(f"Gazetir wilayah {region_code} tidak bisa dibuat dari {places}: {exc}", file=sys.stderr)
             return 2
     routing = config.routing
     if args.input is not None and not args.input.exists():
