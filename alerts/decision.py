@@ -8,6 +8,7 @@ reads a clock or a session, so every reason has a test that needs no database (t
 Order, as Alertmanager's: an issue below the alert stages without crisis words is not alertable;
 then inhibition, silences and snoozes; then, per receiver, the first alert, a climb, a comeback,
 a repeat — or nothing, because it was acknowledged or the repeat interval has not passed.
+``decide_escalation`` says what becomes of an alert nobody acknowledged by its deadline.
 """
 
 from __future__ import annotations
@@ -146,3 +147,74 @@ def decide(issue: IssueState, told: Sequence[Told], policy: Policy, now: datetim
     if now - told[-1].created_at >= policy.repeat_interval:
         return AlertDecision("repeat", Reason.REPEAT_DUE, root)
     return AlertDecision("none", Reason.REPEAT_NOT_DUE, root)
+
+
+# --- escalation of an alert nobody acknowledged ---------------------------------------------------
+
+
+class EscalationReason(StrEnum):
+    """Why an alert past its acknowledgement deadline is (not) escalated."""
+
+    REROUTED = "rerouted"
+    ACKNOWLEDGED = "acknowledged"
+    NO_TARGET = "no_target"
+    ALREADY_ESCALATED = "already_escalated"
+    ACK_OVERDUE = "ack_overdue"
+
+
+ESCALATION_TEXT: dict[EscalationReason, str] = {
+    EscalationReason.REROUTED: "isu sudah dialihkan ke dinas lain: jam dinas ini berhenti",
+    EscalationReason.ACKNOWLEDGED: "sudah dikonfirmasi (atau isu tidak lagi terbuka)",
+    EscalationReason.NO_TARGET: "rute tidak punya penerima eskalasi selain penerima ini",
+    EscalationReason.ALREADY_ESCALATED: "isu ini sudah dieskalasi ke penerima yang sama",
+    EscalationReason.ACK_OVERDUE: "tidak ada konfirmasi sampai batas waktunya",
+}
+"""The reason in Bahasa Indonesia."""
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """An alert past its acknowledgement deadline, not acknowledged nor escalated yet."""
+
+    kind: str
+    receiver: str
+    escalate_to: str | None
+    rerouted: bool = False
+    """The issue went to another agency (``payload.rerouted_to``)."""
+    needs_ack: bool = True
+    """Its issue (for a group: one of its issues) is open and still waits for an acknowledgement."""
+    target_told: bool = False
+    """The issue was already escalated to ``escalate_to`` (not for a regression)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationDecision:
+    """Whether to escalate; ``close`` marks the alert as handled (``escalated_at``) even without a new alert."""
+
+    escalate: bool
+    close: bool
+    reason: EscalationReason
+
+    @property
+    def text(self) -> str:
+        """The reason in Bahasa Indonesia."""
+        return ESCALATION_TEXT[self.reason]
+
+
+def decide_escalation(alert: Overdue) -> EscalationDecision:
+    """What to do with an alert nobody acknowledged by its deadline.
+
+    A rerouted or acknowledged one stays open (a regression may need it later); one with nobody
+    else to tell, or whose issue already reached that person, is closed silently; the rest escalate.
+    One escalation per issue and target: an update that also goes unacknowledged does not page again,
+    but a regression does (the issue came back).
+    """
+    if alert.rerouted:
+        return EscalationDecision(False, False, EscalationReason.REROUTED)
+    if not alert.needs_ack:
+        return EscalationDecision(False, False, EscalationReason.ACKNOWLEDGED)
+    if not alert.escalate_to or alert.escalate_to == alert.receiver:
+        return EscalationDecision(False, True, EscalationReason.NO_TARGET)
+    if alert.target_told and alert.kind != "regression":
+        return EscalationDecision(False, True, EscalationReason.ALREADY_ESCALATED)
+    return EscalationDecision(True, True, EscalationReason.ACK_OVERDUE)

@@ -30,7 +30,17 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerts.decision import ROOT_KINDS, AlertDecision, IssueState, Policy, Told, decide, gate
+from alerts.decision import (
+    ROOT_KINDS,
+    AlertDecision,
+    IssueState,
+    Overdue,
+    Policy,
+    Told,
+    decide,
+    decide_escalation,
+    gate,
+)
 from alerts.directory import Directory
 from alerts.hygiene import (
     SNOOZE_STAGE_KEY,
@@ -517,18 +527,22 @@ def _escalate(session: Session, config: Directory, now: datetime) -> list[Alert]
         if not (a.payload.get("escalation") or {}).get("regression")
     }
     for alert in session.scalars(q.order_by(Alert.id)):
-        if alert.payload.get("rerouted_to"):
-            continue  # the issue went to another agency: this agency's clock stopped there
         issue = session.get(Issue, alert.issue_id) if alert.issue_id is not None else None
-        if issue is not None and not _needs_ack(alert, issue):
-            continue
-        # A group is acknowledged as a whole, or issue by issue on the dashboard (which does not touch the group).
-        if alert.kind == "group" and not any(_needs_ack(alert, i) for i in _group_issues(session, alert)):
-            continue
         target = alert.payload.get("escalate_to")
-        alert.escalated_at = now
         key = (alert.issue_id if alert.issue_id is not None else -alert.id, str(target))
-        if not target or target == alert.receiver or (key in done and alert.kind != "regression"):
+        decision = decide_escalation(
+            Overdue(
+                kind=alert.kind,
+                receiver=alert.receiver,
+                escalate_to=str(target) if target else None,
+                rerouted=bool(alert.payload.get("rerouted_to")),
+                needs_ack=_still_waits(session, alert, issue),
+                target_told=key in done,
+            )
+        )
+        if decision.close:
+            alert.escalated_at = now
+        if not decision.escalate:
             continue
         done.add(key)
         root_id = alert.parent_alert_id or alert.id
@@ -630,6 +644,17 @@ def tell_rerouted(
     alert = _tell(session, config, cand, "first", None, now, at_once=True)
     alert.payload = {**alert.payload, "reroute": reroute}
     return [alert]
+
+
+def _still_waits(session: Session, alert: Alert, issue: Issue | None) -> bool:
+    """Whether the alert's issue still waits for an acknowledgement.
+
+    A group is acknowledged as a whole, or issue by issue on the dashboard (which does not touch
+    the group): it waits while one of its issues does.
+    """
+    if issue is not None and not _needs_ack(alert, issue):
+        return False
+    return alert.kind != "group" or any(_needs_ack(alert, i) for i in _group_issues(session, alert))
 
 
 def _needs_ack(alert: Alert, issue: Issue) -> bool:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from alerts.decision import REASON_TEXT, IssueState, Policy, Reason, Told, decide, gate
+from alerts.decision import (
+    ESCALATION_TEXT,
+    REASON_TEXT,
+    EscalationReason,
+    IssueState,
+    Overdue,
+    Policy,
+    Reason,
+    Told,
+    decide,
+    decide_escalation,
+    gate,
+)
 
 NOW = datetime(2026, 11, 4, 3, 0, tzinfo=UTC)
 POLICY = Policy(alert_stages=("naik", "viral"), repeat_interval=timedelta(hours=6))
@@ -97,3 +109,39 @@ def test_gate_is_what_decide_applies_first() -> None:
 def test_every_reason_has_bahasa_text() -> None:
     assert set(REASON_TEXT) == set(Reason)
     assert decide(NAIK, [], POLICY, NOW).text == "isu mencapai tahap peringatan"
+
+
+OVERDUE = Overdue(kind="first", receiver="agency:pupr", escalate_to="role:kominfo")
+
+
+def test_escalation_reason_ack_overdue() -> None:
+    d = decide_escalation(OVERDUE)
+    assert (d.escalate, d.close, d.reason) == (True, True, EscalationReason.ACK_OVERDUE)
+
+
+def test_escalation_reason_rerouted() -> None:
+    d = decide_escalation(replace(OVERDUE, rerouted=True))
+    assert (d.escalate, d.close, d.reason) == (False, False, EscalationReason.REROUTED)
+
+
+def test_escalation_reason_acknowledged() -> None:
+    d = decide_escalation(replace(OVERDUE, needs_ack=False))
+    assert (d.escalate, d.close, d.reason) == (False, False, EscalationReason.ACKNOWLEDGED)
+
+
+def test_escalation_reason_no_target() -> None:
+    for target in (None, "agency:pupr"):  # none, or only the receiver itself
+        d = decide_escalation(replace(OVERDUE, escalate_to=target))
+        assert (d.escalate, d.close, d.reason) == (False, True, EscalationReason.NO_TARGET)
+
+
+def test_escalation_reason_already_escalated() -> None:
+    d = decide_escalation(replace(OVERDUE, kind="update", target_told=True))
+    assert (d.escalate, d.close, d.reason) == (False, True, EscalationReason.ALREADY_ESCALATED)
+    # A regression pages again: the issue came back.
+    assert decide_escalation(replace(OVERDUE, kind="regression", target_told=True)).escalate
+
+
+def test_every_escalation_reason_has_bahasa_text() -> None:
+    assert set(ESCALATION_TEXT) == set(EscalationReason)
+    assert decide_escalation(OVERDUE).text == "tidak ada konfirmasi sampai batas waktunya"
