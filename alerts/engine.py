@@ -55,7 +55,7 @@ from alerts.hygiene import (
 from alerts.progress import issue_progress
 from alerts.queue import queue_alert, receiver_label
 from alerts.render import clean_post_text
-from alerts.routing import Labels, RouteMatch, route
+from alerts.routing import AlertLabels, RouteMatch, route
 from alerts.sla import CLOCK_LABELS, Clocks, Deadlines, deadlines, overdue
 from classifiers.urgency import find_terms
 from monitor.domain.incident import secondary_topics
@@ -74,15 +74,15 @@ TOLD_KINDS = ("first", "crisis", "update", "repeat", "regression")
 @dataclass(frozen=True)
 class _Candidate:
     issue: Issue
-    labels: Labels
+    labels: AlertLabels
     match: RouteMatch
     crisis: str | None
 
 
-def labels_for(issue: Issue, config: Directory) -> Labels:
+def labels_for(issue: Issue, config: Directory) -> AlertLabels:
     """Routing labels of an issue; its agency falls back to the topic's default agency."""
     agency = issue.agency_code or config.routing.get(issue.topic, "")
-    return Labels(issue.topic, agency, issue.kecamatan or "", issue.stage, bool(issue.urgent))
+    return AlertLabels(issue.topic, agency, issue.kecamatan or "", issue.stage, bool(issue.urgent))
 
 
 def crisis_reason(issue: Issue, config: Directory) -> str | None:
@@ -298,7 +298,7 @@ def _inform_secondaries(
     session: Session,
     config: Directory,
     issue: Issue,
-    lab: Labels,
+    lab: AlertLabels,
     matches: list[RouteMatch],
     history: dict[tuple[int, str], list[Alert]],
     silences: list[Silence],
@@ -312,7 +312,7 @@ def _inform_secondaries(
         receiver = f"agency:{code}"
         if receiver in primary or history[(issue.id, receiver)]:
             continue  # told already (informed, or once its primary agency): never twice, never alarmed
-        labels = Labels(topic, code, lab.kecamatan, lab.stage, lab.urgent)
+        labels = AlertLabels(topic, code, lab.kecamatan, lab.stage, lab.urgent)
         if is_silenced(silences, labels, issue.id, now):
             continue
         # For information: waits for the morning, whatever its topic or urgency.
@@ -353,7 +353,9 @@ def _told(alert: Alert) -> Told:
     return Told(alert.kind, alert.stage, alert.created_at, alert.acknowledged_at is not None)
 
 
-def _muted(silences: list[Silence], lab: Labels, issue_id: int, now: datetime) -> Literal["silenced", "snoozed"] | None:
+def _muted(
+    silences: list[Silence], lab: AlertLabels, issue_id: int, now: datetime
+) -> Literal["silenced", "snoozed"] | None:
     """Whether a silence mutes the issue, and whether only snoozes do ("sampai naik tahap")."""
     holding = [s for s in silences if silence_applies(s, lab, issue_id, now)]
     if not holding:
@@ -391,7 +393,7 @@ def _group_issues(session: Session, alert: Alert) -> list[Issue]:
     return [i for i in (session.get(Issue, iid) for iid in ids) if i is not None]
 
 
-def _deliver_at(config: Directory, lab: Labels, now: datetime) -> datetime:
+def _deliver_at(config: Directory, lab: AlertLabels, now: datetime) -> datetime:
     quiet = config.alerts.quiet_hours
     if in_quiet_hours(now, quiet) and not bypasses_quiet_hours(lab, quiet):
         return quiet_hours_end(now, quiet)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from alerts.config import InhibitRule, QuietHours
 from alerts.decision import STAGE_RANK
-from alerts.routing import Labels, matches
+from alerts.routing import AlertLabels, matches
 from monitor.kernel.clock import WIB
 from monitor.store.models import Issue, Silence
 
@@ -43,12 +43,12 @@ def quiet_hours_end(now: datetime, quiet: QuietHours) -> datetime:
     return end
 
 
-def bypasses_quiet_hours(labels: Labels, quiet: QuietHours) -> bool:
+def bypasses_quiet_hours(labels: AlertLabels, quiet: QuietHours) -> bool:
     """Urgent topics (disasters, deaths, children) are told at once, night or not."""
     return (quiet.bypass_urgent and labels.urgent) or labels.topic in quiet.bypass_topics
 
 
-def silence_applies(silence: Silence, labels: Labels, issue_id: int | None, now: datetime) -> bool:
+def silence_applies(silence: Silence, labels: AlertLabels, issue_id: int | None, now: datetime) -> bool:
     """Does this silence mute an alert with these labels now?"""
     if silence.starts_at > now or (silence.ends_at is not None and silence.ends_at <= now):
         return False
@@ -81,7 +81,7 @@ def source_health_silenced(silences: Iterable[Silence], source_name: str, now: d
     return False
 
 
-def is_silenced(silences: Iterable[Silence], labels: Labels, issue_id: int | None, now: datetime) -> bool:
+def is_silenced(silences: Iterable[Silence], labels: AlertLabels, issue_id: int | None, now: datetime) -> bool:
     """True when any silence mutes these labels."""
     return any(silence_applies(s, labels, issue_id, now) for s in silences)
 
@@ -124,7 +124,7 @@ def silence(
 
 
 def inhibited_by(
-    rules: Sequence[InhibitRule], issue_id: int, labels: Labels, open_sources: Sequence[tuple[int, Labels]]
+    rules: Sequence[InhibitRule], issue_id: int, labels: AlertLabels, open_sources: Sequence[tuple[int, AlertLabels]]
 ) -> int | None:
     """The id of an open issue that absorbs this alert (e.g. a flood absorbing road alerts), or None."""
     for rule in rules:

@@ -16,6 +16,7 @@ from typing import Any
 from classifiers.places import place_parts, place_phrase
 from classifiers.taxonomy import TOPIC_LONG_LABELS
 from classifiers.urgency import find_terms
+from classifiers.virality import STAGES
 from monitor.kernel.clock import format_wib
 
 TELEGRAM_LIMIT = 4096
@@ -23,7 +24,7 @@ TELEGRAM_LIMIT = 4096
 POST_CHARS = 220
 
 TOPIC_LABELS = TOPIC_LONG_LABELS
-STAGE_LABELS = {"baru": "BARU", "naik": "NAIK", "viral": "VIRAL", "mereda": "MEREDA"}
+STAGE_LABELS: dict[str, str] = {stage: stage.upper() for stage in STAGES}
 KIND_PREFIX = {
     "first": "Peringatan",
     "crisis": "KRISIS",

@@ -13,12 +13,15 @@ from alerts.config import AGENCY_RECEIVER, AlertsConfig, Route
 from alerts.directory import Directory
 from monitor.kernel.config import TOPICS
 
-__all__ = ["AGENCY_RECEIVER", "Labels", "RouteMatch", "check_routing", "matches", "resolve_receiver", "route"]
+__all__ = ["AGENCY_RECEIVER", "AlertLabels", "RouteMatch", "check_routing", "matches", "resolve_receiver", "route"]
 
 
 @dataclass(frozen=True)
-class Labels:
-    """What routing, silences and inhibition look at."""
+class AlertLabels:
+    """An alert's labels: what routes, silences and inhibit rules match on.
+
+    Not the classifier's output, which is :class:`classifiers.labels.Labels`.
+    """
 
     topic: str
     agency: str
@@ -44,17 +47,17 @@ class RouteMatch:
     escalate_to: str | None
 
 
-def matches(matchers: dict[str, list[str]], labels: Labels) -> bool:
+def matches(matchers: dict[str, list[str]], labels: AlertLabels) -> bool:
     """True when every matcher accepts the label (an empty matcher set accepts everything)."""
     return all(labels.get(key) in values for key, values in matchers.items() if not key.startswith("_"))
 
 
-def resolve_receiver(name: str, labels: Labels) -> str:
+def resolve_receiver(name: str, labels: AlertLabels) -> str:
     """``$agency`` stands for the issue's agency; other names are used as written."""
     return f"agency:{labels.agency}" if name == AGENCY_RECEIVER else name
 
 
-def route(cfg: AlertsConfig, labels: Labels) -> list[RouteMatch]:
+def route(cfg: AlertsConfig, labels: AlertLabels) -> list[RouteMatch]:
     """The receivers for one issue, each once, in tree order."""
     found: list[RouteMatch] = []
     _walk(cfg.route, labels, cfg, None, cfg.repeat_interval_hours, cfg.escalate_after_minutes, cfg.escalate_to, found)
@@ -66,7 +69,7 @@ def route(cfg: AlertsConfig, labels: Labels) -> list[RouteMatch]:
 
 def _walk(
     node: Route,
-    labels: Labels,
+    labels: AlertLabels,
     cfg: AlertsConfig,
     receiver: str | None,
     repeat: float,
@@ -115,7 +118,7 @@ def check_routing(config: Directory) -> list[str]:
         agency = config.routing.get(topic, "")
         for stage in cfg.alert_stages:
             for urgent in (False, True):
-                labels = Labels(topic, agency, "", stage, urgent)
+                labels = AlertLabels(topic, agency, "", stage, urgent)
                 if not route(cfg, labels):
                     problems.append(
                         f"alerts.route: topic {topic!r} at stage {stage!r}"

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,7 +29,21 @@ from classifiers.calibration import Calibration
 from classifiers.forecast import Forecast, GrowthFit, fit_growth, forecast
 from classifiers.spike import DetectorOutput, DetectorSettings, run_detector
 
-STAGES = ("baru", "naik", "viral", "mereda")
+
+class Stage(StrEnum):
+    """An issue's stage, as stored in ``issues.stage`` and shown (in Bahasa) on the dashboard and in alerts."""
+
+    BARU = "baru"
+    NAIK = "naik"
+    VIRAL = "viral"
+    MEREDA = "mereda"
+
+
+STAGES: tuple[Stage, ...] = tuple(Stage)
+"""Every stage, in the order of an issue's life."""
+
+ESCALATION: tuple[Stage, ...] = (Stage.BARU, Stage.NAIK, Stage.VIRAL)
+"""The stages an issue climbs through, lowest first; ``mereda`` is a way down, not a step up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -901,6 +916,7 @@ def assess(
 
 
 __all__ = [
+    "ESCALATION",
     "LEAD_NAMES",
     "STAGES",
     "Assessment",
@@ -910,6 +926,7 @@ __all__ = [
     "Outlook",
     "PostEvent",
     "Signals",
+    "Stage",
     "ViralityParams",
     "assess",
     "buzzer_flags",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from alerts.ack import acknowledge
 from alerts.engine import evaluate
 from alerts.hygiene import snooze
-from alerts.routing import Labels, check_routing, route
+from alerts.routing import AlertLabels, check_routing, route
 from alerts.sla import add_working_days
 from monitor.kernel.clock import WIB
 from monitor.kernel.config import AppConfig
@@ -261,9 +261,9 @@ def test_routing_tree_with_continue_and_start_up_check(config: AppConfig) -> Non
             ],
         },
     )
-    viral = route(cfg.alerts, Labels("infrastruktur", "pupr", "Cengal", "viral", False))
+    viral = route(cfg.alerts, AlertLabels("infrastruktur", "pupr", "Cengal", "viral", False))
     assert [m.receiver for m in viral] == ["humas", "agency:pupr"]
-    urgent = route(cfg.alerts, Labels("bencana", "bpbd", "Cengal", "naik", True))
+    urgent = route(cfg.alerts, AlertLabels("bencana", "bpbd", "Cengal", "naik", True))
     assert [(m.receiver, m.escalate_after_minutes) for m in urgent] == [("bupati", 15)]
     assert check_routing(cfg) == []
 

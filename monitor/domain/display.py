@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from classifiers.taxonomy import TOPIC_LABELS
+from classifiers.virality import STAGES
 from monitor.kernel.clock import format_wib
 
-STAGE_LABELS: dict[str, str] = {"baru": "Baru", "naik": "Naik", "viral": "Viral", "mereda": "Mereda"}
+STAGE_LABELS: dict[str, str] = {stage: stage.capitalize() for stage in STAGES}
 STATUS_LABELS: dict[str, str] = {
     "open": "Terbuka",
     "closed": "Tenang",

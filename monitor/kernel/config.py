@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from alerts.config import AlertsConfig, TelegramTopic
 from classifiers.taxonomy import TOPICS
-from classifiers.virality import ViralityParams
+from classifiers.virality import STAGES, ViralityParams
 from monitor.kernel import redact
 
 DATABASE_ENV = "OKI_MONITOR_DATABASE_URL"
@@ -315,9 +315,9 @@ class AppConfig(_Strict):
         unknown_sla = [t for t in sla.topics if t not in TOPICS]
         if unknown_sla:
             raise ValueError(f"alerts.sla.topics: unknown topic(s) {unknown_sla}; expected keys of taxonomy.md")
-        unknown_stages = [st for st in sla.stages if st not in ("baru", "naik", "viral", "mereda")]
+        unknown_stages = [st for st in sla.stages if st not in STAGES]
         if unknown_stages:
-            raise ValueError(f"alerts.sla.stages: unknown stage(s) {unknown_stages}; use baru, naik, viral, mereda")
+            raise ValueError(f"alerts.sla.stages: unknown stage(s) {unknown_stages}; use {', '.join(STAGES)}")
         names = [s.name for s in self.sources]
         dup_s = {n for n in names if names.count(n) > 1}
         if dup_s:
