@@ -178,3 +178,30 @@ def test_email_link_opens_a_confirmation_page_and_only_its_button_acts(
     browser.get(base + urlsplit(link).path)  # opened again: says so, offers no button
     wait_until(browser, lambda d: "sudah dicatat sebelumnya" in d.find_element(By.TAG_NAME, "main").text)
     assert not browser.find_elements(By.ID, "alert-action-form")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
+def test_every_other_page_fits_desk_and_phone(
+    server: tuple[str, Seeded], browser: object, width: int, height: int
+) -> None:
+    """Trends (each view), kinerja, sources, admin and map: nothing wider than the screen, no script error."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    base, _s = server
+    driver = browser
+    assert isinstance(driver, WebDriver)
+    driver.set_window_size(width, height)
+    _login(driver, base, "admin")
+    wide: dict[str, list[int]] = {}
+    pages = ("/trends", "/trends?view=opd", "/trends?view=kecamatan", "/kinerja", "/sources", "/admin/users", "/peta")
+    for path in pages:
+        driver.get(f"{base}{path}")
+        assert driver.find_element(By.TAG_NAME, "h1").is_displayed(), path
+        assert "tidak ditemukan" not in driver.find_element(By.TAG_NAME, "main").text.lower(), path
+        sizes = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if sizes[0] > sizes[1] + 1:
+            wide[path] = sizes
+    assert wide == {}
+    logs = driver.get_log("browser")  # type: ignore[attr-defined]  # Chrome-only method
+    assert [e["message"] for e in logs if e["level"] == "SEVERE"] == []
