@@ -192,7 +192,7 @@ def test_every_other_page_fits_desk_and_phone(
     driver = browser
     assert isinstance(driver, WebDriver)
     driver.set_window_size(width, height)
-    _login(driver, base, "admin")
+    login(driver, base, "admin")
     wide: dict[str, list[int]] = {}
     pages = ("/trends", "/trends?view=opd", "/trends?view=kecamatan", "/kinerja", "/sources", "/admin/users", "/peta")
     for path in pages:
