@@ -11,7 +11,7 @@ from alerts.directory import Directory
 from alerts.queue import queue_alert
 from alerts.stats import agency_times, minutes_text
 from monitor.kernel.clock import WIB, format_date
-from monitor.store.models import Alert, Issue
+from monitor.store.models import Alert, Issue, IssueStatus
 
 CATCH_UP = timedelta(hours=3)
 
@@ -36,7 +36,7 @@ def queue_digests(session: Session, config: Directory, now: datetime) -> list[Al
         topics = [t for t, code in config.routing.items() if code == agency.code]
         mine = or_(Issue.agency_code == agency.code, Issue.agency_code.is_(None) & Issue.topic.in_(topics))
         open_issues = list(
-            session.scalars(select(Issue).where(mine, Issue.status == "open").order_by(Issue.score.desc()))
+            session.scalars(select(Issue).where(mine, Issue.status == IssueStatus.OPEN).order_by(Issue.score.desc()))
         )
         new = sum(1 for i in open_issues if i.created_at >= now - timedelta(hours=24))
         resolved = len(

@@ -45,7 +45,7 @@ from alerts.directory import Directory
 from alerts.queue import queue_alert
 from alerts.render import FEEDBACK_LABELS, THREAD_KINDS, Links, render, thread_subject
 from monitor.store.db import Database
-from monitor.store.models import Alert, AlertThread, Delivery, DeliveryAttempt
+from monitor.store.models import Alert, AlertThread, Delivery, DeliveryAttempt, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _claim(db: Database, config: Directory, now: datetime, limit: int) -> list[i
     with db.session() as session:
         q = (
             select(Delivery)
-            .where(Delivery.status.in_(("pending", "failed", "sending")))
+            .where(Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)))
             .order_by(Delivery.id)
             .limit(SCAN_LIMIT)
         )
@@ -128,12 +128,12 @@ def _claim(db: Database, config: Directory, now: datetime, limit: int) -> list[i
             due = d.next_attempt_at <= now
             if not due:
                 # A row held back on purpose (quiet hours) does not block others; a failing or in-flight one does.
-                if d.attempts > 0 or d.status == "sending":
+                if d.attempts > 0 or d.status == DeliveryStatus.SENDING:
                     blocked.add(key)
                 continue
             if len(claimed) >= limit:
                 break
-            if d.status == "sending":
+            if d.status == DeliveryStatus.SENDING:
                 session.add(
                     DeliveryAttempt(
                         delivery_id=d.id,
@@ -142,7 +142,7 @@ def _claim(db: Database, config: Directory, now: datetime, limit: int) -> list[i
                         error="pengiriman sebelumnya terputus (proses berhenti); dikirim ulang, mungkin ganda",
                     )
                 )
-            d.status = "sending"
+            d.status = DeliveryStatus.SENDING
             d.attempts += 1
             d.next_attempt_at = now + lease
             claimed.append(d.id)
@@ -270,19 +270,19 @@ def _record(
             return "missing"
         session.add(DeliveryAttempt(delivery_id=d.id, at=now, ok=ok, error=error, retry_after=retry_after))
         if ok:
-            d.status, d.sent_at, d.external_id, d.last_error = "sent", now, external_id, None
+            d.status, d.sent_at, d.external_id, d.last_error = DeliveryStatus.SENT, now, external_id, None
             if sent is not None:
                 _remember_thread(session, d, sent, now)
             return "sent"
         d.last_error = error
         too_old = now - d.created_at >= timedelta(hours=retry.max_age_hours)
         if permanent or d.attempts >= retry.max_attempts or too_old:
-            d.status = "dead"
+            d.status = DeliveryStatus.DEAD
             if not permanent:
                 d.last_error = f"{error} (menyerah setelah {d.attempts} percobaan)"
             _tell_admins(session, config, d, now)
             return "dead"
-        d.status = "failed"
+        d.status = DeliveryStatus.FAILED
         d.next_attempt_at = now + timedelta(seconds=backoff_seconds(d.attempts, retry, retry_after, rng))
         return "failed"
 
@@ -363,9 +363,9 @@ def _release(db: Database, delivery_id: int, now: datetime) -> None:
     """Give back a claimed row untouched (an earlier delivery to its recipient just failed)."""
     with db.session() as session:
         d = session.get(Delivery, delivery_id)
-        if d is not None and d.status == "sending":
+        if d is not None and d.status == DeliveryStatus.SENDING:
             d.attempts -= 1
-            d.status = "failed" if d.attempts > 0 else "pending"
+            d.status = DeliveryStatus.FAILED if d.attempts > 0 else "pending"
             d.next_attempt_at = now
 
 

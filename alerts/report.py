@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from alerts.render import KIND_PREFIX
 from alerts.stats import agency_times, minutes_text
 from monitor.kernel.clock import format_wib
-from monitor.store.models import Alert, Delivery, Issue
+from monitor.store.models import Alert, Delivery, DeliveryStatus, Issue
 
 STATUS_ID = {
     "sent": "terkirim",
@@ -55,7 +55,7 @@ def summarise(session: Session) -> list[str]:
         elif a.escalated_at:
             line += f" · belum dikonfirmasi, dieskalasi {format_wib(a.escalated_at, with_date=False)}"
         lines.append(f"#{a.id} {line}")
-    dead = [d for ds in deliveries.values() for d in ds if d.status == "dead"]
+    dead = [d for ds in deliveries.values() for d in ds if d.status == DeliveryStatus.DEAD]
     for d in dead:
         lines.append(f"Pengiriman #{d.id} ({d.channel} → {d.recipient}) GAGAL PERMANEN: {d.last_error}")
     latest = max((a.created_at for a in alerts), default=None)

@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session
 from alerts.directory import Directory
 from monitor.domain import response as rules
 from monitor.store.ledger import record, record_acknowledged, resolve_issue
-from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, IssueResponse, LabelCorrection, Post, Silence
+from monitor.store.models import (
+    Alert,
+    Issue,
+    IssueEvent,
+    IssuePost,
+    IssueResponse,
+    IssueStatus,
+    LabelCorrection,
+    Post,
+    Silence,
+)
 
 CHANNELS: tuple[str, ...] = ("dashboard", "api", "telegram", "email", "sistem")
 
@@ -115,9 +125,9 @@ def set_status(
         note=step.note,
         evidence_url=step.evidence_url,
     )
-    if step.status == rules.SELESAI and issue.status != "resolved":
+    if step.status == rules.SELESAI and issue.status != IssueStatus.RESOLVED:
         resolve_issue(session, issue.id, actor, now)
-    elif step.status == rules.BUKAN_KELUHAN and issue.status == "open":
+    elif step.status == rules.BUKAN_KELUHAN and issue.status == IssueStatus.OPEN:
         issue.status, issue.closed_at = "closed", now
         _not_a_complaint(session, issue, channel, now)
     return step

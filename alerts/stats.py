@@ -14,7 +14,7 @@ from alerts.directory import Directory
 from alerts.engine import alert_deadlines
 from alerts.progress import issue_progress
 from alerts.sla import overdue as clocks_overdue
-from monitor.store.models import Alert, Issue
+from monitor.store.models import Alert, Issue, IssueStatus
 
 ROOTS = ("first", "crisis", "group", "regression")
 
@@ -67,7 +67,7 @@ def agency_times(
             fresh = a.kind == "regression" or bool(a.payload.get("reroute"))
             for iid in told:
                 issue = session.get(Issue, int(iid)) if iid is not None else None
-                if issue is None or issue.resolved_at is not None or issue.status != "open":
+                if issue is None or issue.resolved_at is not None or issue.status != IssueStatus.OPEN:
                     continue
                 # Past due means a LAPOR! clock still open past its deadline (acknowledged, then not followed up
                 # within the process clock, counts; acknowledged within the response clock alone does not).

@@ -47,7 +47,7 @@ from alerts.render import FEEDBACK_LABELS
 from monitor.domain.response import DIPROSES, NOTE_PROMPTS, SELESAI, status_label
 from monitor.kernel.config import secret
 from monitor.store.db import Database
-from monitor.store.models import Delivery, DeliveryAttempt, Issue
+from monitor.store.models import Delivery, DeliveryAttempt, DeliveryStatus, Issue
 
 log = logging.getLogger(__name__)
 
@@ -515,7 +515,7 @@ def _status_failure(session: Session, config: Directory, status: dict[str, Any],
         if wamid
         else None
     )
-    if delivery is None or delivery.status != "sent":
+    if delivery is None or delivery.status != DeliveryStatus.SENT:
         return
     errors = status.get("errors") or [{}]
     err = classify_error(400, {"error": errors[0] if isinstance(errors[0], dict) else {}})
@@ -525,10 +525,10 @@ def _status_failure(session: Session, config: Directory, status: dict[str, Any],
     delivery.last_error = f"WhatsApp tidak menyampaikan pesan: {err}"
     if err.temporary or err.code == REENGAGEMENT:
         # Sent again (as a template, since the window is now known closed) after the limit's wait.
-        delivery.status = "failed"
+        delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = now + timedelta(seconds=err.retry_after or 60)
     else:
-        delivery.status = "dead"
+        delivery.status = DeliveryStatus.DEAD
         _tell_admins(session, config, delivery, now)
 
 

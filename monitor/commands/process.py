@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Issue, IssuePost, Post
+from monitor.store.models import Issue, IssuePost, IssueStatus, Post
 
 if TYPE_CHECKING:
     from monitor.stages.pipeline import PipelineReport
@@ -38,14 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_issues(session: Session) -> list[dict[str, Any]]:
     """The open issues as the ``--json`` contract gives them, by id; external ids by post time."""
-    issues = list(session.scalars(select(Issue).where(Issue.status == "open").order_by(Issue.id)))
+    issues = list(session.scalars(select(Issue).where(Issue.status == IssueStatus.OPEN).order_by(Issue.id)))
     external: dict[int, list[str]] = defaultdict(list)
     if issues:
         rows = session.execute(
             select(IssuePost.issue_id, Post.external_id)
             .join(Post, Post.id == IssuePost.post_id)
             .join(Issue, Issue.id == IssuePost.issue_id)
-            .where(Issue.status == "open")
+            .where(Issue.status == IssueStatus.OPEN)
             .order_by(IssuePost.issue_id, Post.created_at, Post.id)
         )
         for issue_id, external_id in rows:

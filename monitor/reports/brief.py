@@ -27,7 +27,7 @@ from monitor.kernel.config import AppConfig
 from monitor.reports import kinerja
 from monitor.reports.backtest import BacktestTotals, stored_timelines, summarise
 from monitor.store.db import Database
-from monitor.store.models import AuditLog, Issue
+from monitor.store.models import AuditLog, Issue, IssueStatus
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,9 @@ def last_week(today: date) -> kinerja.Period:
 
 
 def _status(issue: Issue) -> str:
-    if issue.status == "resolved":
+    if issue.status == IssueStatus.RESOLVED:
         return "Selesai"
-    if issue.status == "merged":
+    if issue.status == IssueStatus.MERGED:
         return "Digabung"
     status = getattr(issue, "response_status", None)
     if status and status != "belum_ditanggapi":
@@ -120,7 +120,7 @@ def collect(session: Session, config: AppConfig, week: kinerja.Period, now: date
     ongoing = [
         b
         for b, i in zip(items, active, strict=True)
-        if b.viral_at is not None and b.viral_at < start and i.status == "open"
+        if b.viral_at is not None and b.viral_at < start and i.status == IssueStatus.OPEN
     ]
     rows = [r for r in kinerja.agency_performance(session, config, week, min(now, end)) if r.received]
     return Brief(

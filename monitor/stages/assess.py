@@ -22,7 +22,7 @@ from monitor.domain.titles import best_phrase, make_title, words_of
 from monitor.kernel.config import AppConfig
 from monitor.stages.group import post_text
 from monitor.store.db import one_of
-from monitor.store.models import Issue, IssueEvent, IssuePost, Post, PostMetric, Signal
+from monitor.store.models import Issue, IssueEvent, IssuePost, IssueStatus, Post, PostMetric, Signal
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def assess_issues(
     session: Session, config: AppConfig, now: datetime, issue_ids: set[int] | None = None
 ) -> tuple[int, list[tuple[int, str, str]]]:
     """Re-assess open issues' virality; returns (count, [(issue id, old stage, new stage)])."""
-    query = select(Issue).where(Issue.status == "open")
+    query = select(Issue).where(Issue.status == IssueStatus.OPEN)
     if issue_ids is not None:
         query = query.where(Issue.id.in_(issue_ids))
     issues = list(session.scalars(query))

@@ -33,7 +33,7 @@ from collectors.base import AuthFailed, MetricsReading, RateLimited, SourceError
 from collectors.common import count_problem
 from monitor.kernel.clock import format_wib
 from monitor.store.db import Database
-from monitor.store.models import Issue, IssuePost, Post, PostMetric, Source
+from monitor.store.models import Issue, IssuePost, IssueStatus, Post, PostMetric, Source
 
 if TYPE_CHECKING:
     from monitor.kernel.config import AppConfig
@@ -367,7 +367,7 @@ def load_targets(db: Database, sources: Sequence[str], max_posts_per_issue: int 
         .join(Issue, Issue.id == IssuePost.issue_id)
         .join(Source, Source.id == Post.source_id)
         .outerjoin(last_metric, last_metric.c.post_id == Post.id)
-        .where(Issue.status == "open", Source.name.in_(list(sources)))
+        .where(Issue.status == IssueStatus.OPEN, Source.name.in_(list(sources)))
     )
     per_issue: dict[int, list[TrackTarget]] = defaultdict(list)
     with db.session() as session:

@@ -7,6 +7,7 @@ SQLite and PostgreSQL behave the same.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
@@ -28,6 +29,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class IssueStatus(StrEnum):
+    """An issue's place in its life, as stored in ``issues.status``."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    """Quiet for long enough."""
+    RESOLVED = "resolved"
+    """Resolved by the agency."""
+    MERGED = "merged"
+    """Folded into another issue."""
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery of an alert stands, as stored in ``deliveries.status``."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    """Claimed by a sender; back to pending or failed when the sender dies mid-send."""
+    SENT = "sent"
+    FAILED = "failed"
+    """Will be retried."""
+    DEAD = "dead"
+    """Permanent failure, shown to admins."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -212,10 +238,10 @@ class Issue(Base):
     kecamatan: Mapped[str | None] = mapped_column(String(40))
     desa: Mapped[str | None] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="open")
-    """open | closed (quiet) | resolved (by the agency) | merged"""
+    status: Mapped[str] = mapped_column(String(20), default=IssueStatus.OPEN.value)
+    """An :class:`IssueStatus`."""
     stage: Mapped[str] = mapped_column(String(20), default="baru")
-    """baru | naik | viral | mereda"""
+    """A :class:`classifiers.virality.Stage`."""
     score: Mapped[float] = mapped_column(Float, default=0.0)
     p_viral: Mapped[float] = mapped_column(Float, default=0.0)
     eta_minutes: Mapped[float | None] = mapped_column(Float)
@@ -401,8 +427,8 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(30))
     recipient: Mapped[str] = mapped_column(String(300))
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    """pending | sent | failed (will retry) | dead (permanent failure, shown to admins)"""
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
+    """A :class:`DeliveryStatus`."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -19,7 +19,7 @@ from classifiers.gazetteer import KECAMATAN
 from monitor.kernel.config import TOPICS, AppConfig
 from monitor.stages import group as issue_ops
 from monitor.store import ledger
-from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, LabelCorrection, Post
+from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, IssueStatus, LabelCorrection, Post
 from monitor.web.auth import Principal
 from monitor.web.queries import TrendFilter, default_range, get_visible_issue, wib_day_start
 
@@ -63,7 +63,7 @@ def acknowledge(session: Session, issue: Issue, actor: str, now: datetime, chann
 
 def resolve(session: Session, issue: Issue, actor: str, now: datetime) -> None:
     """Mark the issue resolved by the agency."""
-    if issue.status == "merged":
+    if issue.status == IssueStatus.MERGED:
         raise ActionError(f"isu #{issue.id} sudah digabung ke isu #{issue.merged_into_id}; selesaikan isu itu")
     ledger.resolve_issue(session, issue.id, actor, now)
     if issue.response_status not in ("selesai", "bukan_keluhan"):
@@ -92,7 +92,7 @@ def mergeable(session: Session, principal: Principal, target: Issue, other_ids: 
         other = get_visible_issue(session, principal, other_id)
         if other is None:
             raise ActionError(f"isu #{other_id} tidak ditemukan")
-        if other.status == "merged":
+        if other.status == IssueStatus.MERGED:
             raise ActionError(f"isu #{other_id} sudah digabung ke isu #{other.merged_into_id}")
         others.append(other)
     if not others:

@@ -27,9 +27,11 @@ from monitor.kernel.clock import WIB, to_wib
 from monitor.store.models import (
     Alert,
     Delivery,
+    DeliveryStatus,
     Issue,
     IssueEvent,
     IssuePost,
+    IssueStatus,
     Label,
     LabelCorrection,
     Post,
@@ -204,7 +206,7 @@ def board(
     # The ranking facts of every open issue as plain rows; whole issues only for the rows shown
     # (loading 2,000 ORM issues to show 60 was most of a big board's time).
     facts = select(Issue.id, Issue.stage, Issue.acknowledged_at, Issue.score, Issue.p_viral).where(
-        Issue.status == "open"
+        Issue.status == IssueStatus.OPEN
     )
     if principal.scope_agency is not None:
         facts = facts.where(Issue.agency_code == principal.scope_agency)
@@ -771,7 +773,7 @@ def agency_issues(session: Session, agency_code: str, since: datetime, limit: in
     return list(
         session.scalars(
             select(Issue)
-            .where(Issue.agency_code == agency_code, Issue.first_seen >= since, Issue.status != "merged")
+            .where(Issue.agency_code == agency_code, Issue.first_seen >= since, Issue.status != IssueStatus.MERGED)
             .order_by(Issue.first_seen.desc())
             .limit(limit)
         )
@@ -983,7 +985,11 @@ def queue_depth(session: Session) -> dict[str, int]:
     """Posts waiting for classification and deliveries waiting to be sent."""
     new_posts = session.scalar(select(func.count()).select_from(Post).where(Post.stage == "new")) or 0
     pending = (
-        session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status.in_(("pending", "failed"))))
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.FAILED)))
+        )
         or 0
     )
     return {"posts_new": int(new_posts), "deliveries_pending": int(pending)}

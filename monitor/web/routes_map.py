@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor.domain import display
 from monitor.kernel.config import TOPICS
-from monitor.store.models import Issue
+from monitor.store.models import Issue, IssueStatus
 from monitor.web import actions, geomap
 from monitor.web.auth import Principal
 from monitor.web.deps import current_principal, now_of, web
@@ -53,7 +53,7 @@ def place_counts(
     if principal.scope_agency is not None:
         query = query.where(Issue.agency_code == principal.scope_agency)
     if not flt.all_statuses:
-        query = query.where(Issue.status == "open")
+        query = query.where(Issue.status == IssueStatus.OPEN)
     if flt.topic:
         query = query.where(Issue.topic == flt.topic)
     if flt.start is not None:

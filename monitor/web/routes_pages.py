@@ -27,7 +27,7 @@ from monitor.domain import display
 from monitor.kernel.clock import MONTHS, format_date, format_wib, to_wib
 from monitor.kernel.config import TOPICS
 from monitor.stages.lapor import tickets_of_issue
-from monitor.store.models import User
+from monitor.store.models import IssueStatus, User
 from monitor.web import actions, exports, flash, queries, svg
 from monitor.web.auth import (
     ROLES,
@@ -413,7 +413,7 @@ def issue_page(
     ctx.audit_view(principal.username, "view_issue", f"issue:{issue_id}")
     now = now_of(request)
     hours = detail.hourly_mentions
-    if issue.status == "open":
+    if issue.status == IssueStatus.OPEN:
         hours = hours.extended_to(now, CHART_HOURS)
     mentions = [float(c) for c in hours.counts]
     base = queries.baseline(mentions)
@@ -767,7 +767,7 @@ def agency_page(
         ],
         title="Waktu respons per minggu",
     )
-    open_issues = [i for i in issues if i.status == "open"]
+    open_issues = [i for i in issues if i.status == IssueStatus.OPEN]
     return _render(
         request,
         "agency.html",
