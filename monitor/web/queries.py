@@ -24,6 +24,7 @@ from alerts.progress import issue_progress
 from alerts.sla import overdue
 from monitor.domain.personal_urls import author_alias
 from monitor.kernel.clock import WIB, to_wib
+from monitor.stages.lapor import tickets_of_issue
 from monitor.store.models import (
     Alert,
     Delivery,
@@ -472,6 +473,8 @@ class IssueDetail:
     """All posts of the issue (originals, copies, responses): the evidence pages count these."""
     reasons: tuple[str, ...] = ()
     """The newest assessment's reasons (Bahasa phrases)."""
+    lapor_tickets: list[dict[str, Any]] = field(default_factory=list)
+    """The issue's LAPOR! tickets (:func:`monitor.stages.lapor.tickets_of_issue`)."""
 
 
 class LabelView(tuple[Any, ...]):
@@ -658,6 +661,7 @@ def issue_detail(
     detail.events = conn.execute(q.events, key).all()
     detail.post_total = int(conn.execute(q.post_total, key).scalar() or 0)
     detail.reasons = tuple(str(r) for r in (conn.execute(q.latest_reasons, key).scalar() or ()))
+    detail.lapor_tickets = tickets_of_issue(session, issue.id)
     # The same counting as the board's sparkline (hourly_posts), over the issue's last two weeks of posts.
     start = max(issue.first_seen, issue.last_seen - timedelta(hours=max_hours - 1))
     detail.hourly_mentions = hourly_posts(session, [issue.id], start, issue.last_seen)[issue.id]

@@ -26,7 +26,6 @@ from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
 from monitor.kernel.clock import MONTHS, format_date, format_wib, to_wib
 from monitor.kernel.config import TOPICS
-from monitor.stages.lapor import tickets_of_issue
 from monitor.store.models import IssueStatus, User
 from monitor.web import actions, exports, flash, queries, svg
 from monitor.web.auth import (
@@ -406,7 +405,6 @@ def issue_page(
         if issue is not None:
             detail = ctx.issue_detail(session, issue, max_posts=PAGE_POSTS, offset=(hal - 1) * PAGE_POSTS)
             responses = respond.history(session, issue_id)
-            lapor_tickets = tickets_of_issue(session, issue_id)
     if issue is None:
         ctx.audit(principal.username, "access_denied", f"issue:{issue_id}")
         raise HTTPException(404, f"Isu #{issue_id} tidak ditemukan atau bukan wewenang Anda.")
@@ -465,7 +463,7 @@ def issue_page(
         d=detail,
         issue=detail.issue,
         responses=responses,
-        lapor_tickets=lapor_tickets,
+        lapor_tickets=detail.lapor_tickets,
         evidence=evidence_items(
             detail.posts,
             issue_id=detail.issue.id,
