@@ -18,6 +18,7 @@ from classifiers.taxonomy import TOPIC_LONG_LABELS
 from classifiers.urgency import find_terms
 from classifiers.virality import STAGES
 from monitor.kernel.clock import format_wib
+from monitor.store.models import AlertKind
 
 TELEGRAM_LIMIT = 4096
 """Telegram's limit for a message text (counted in UTF-16 code units)."""
@@ -25,18 +26,18 @@ POST_CHARS = 220
 
 TOPIC_LABELS = TOPIC_LONG_LABELS
 STAGE_LABELS: dict[str, str] = {stage: stage.upper() for stage in STAGES}
-KIND_PREFIX = {
-    "first": "Peringatan",
-    "crisis": "KRISIS",
-    "update": "Pembaruan",
-    "repeat": "Pengingat",
-    "escalation": "ESKALASI",
-    "regression": "Muncul lagi",
-    "group": "Ringkasan isu",
-    "digest": "Ringkasan harian",
-    "source_health": "Sumber data diam",
-    "delivery_failed": "Pengiriman gagal",
-    "info": "Untuk diketahui",
+KIND_PREFIX: dict[str, str] = {
+    AlertKind.FIRST: "Peringatan",
+    AlertKind.CRISIS: "KRISIS",
+    AlertKind.UPDATE: "Pembaruan",
+    AlertKind.REPEAT: "Pengingat",
+    AlertKind.ESCALATION: "ESKALASI",
+    AlertKind.REGRESSION: "Muncul lagi",
+    AlertKind.GROUP: "Ringkasan isu",
+    AlertKind.DIGEST: "Ringkasan harian",
+    AlertKind.SOURCE_HEALTH: "Sumber data diam",
+    AlertKind.DELIVERY_FAILED: "Pengiriman gagal",
+    AlertKind.INFO: "Untuk diketahui",
 }
 
 _HANDLE = re.compile(r"(?<![\w.])@[A-Za-z0-9_.]{1,30}")
@@ -249,13 +250,13 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
     kind = str(payload.get("kind", "first"))
     issue: dict[str, Any] = payload.get("issue") or {}
     prefix = KIND_PREFIX.get(kind, "Peringatan")
-    if kind == "digest":
+    if kind == AlertKind.DIGEST:
         return _build_digest(payload, links, prefix)
-    if kind == "source_health":
+    if kind == AlertKind.SOURCE_HEALTH:
         return _build_source(payload, links, prefix)
-    if kind == "group" or (kind == "escalation" and "group" in payload and not issue):
+    if kind == AlertKind.GROUP or (kind == AlertKind.ESCALATION and "group" in payload and not issue):
         return _build_group(payload, links, prefix)
-    if kind == "delivery_failed":
+    if kind == AlertKind.DELIVERY_FAILED:
         return _build_failure(payload, links, prefix)
     stage = STAGE_LABELS.get(str(issue.get("stage", "")), str(issue.get("stage", "")).upper())
     doc = _Doc(thread_subject(issue))
@@ -287,23 +288,23 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
     p = float(issue.get("p_viral") or 0)
     if eta:
         doc.add(_t("Perkiraan: "), _t(f"{eta} (peluang {p:.0%})", None, True))
-    if kind == "update" and payload.get("first_sent_at"):
+    if kind == AlertKind.UPDATE and payload.get("first_sent_at"):
         doc.add(
             _t(
                 f"Isu ini naik dari tahap {STAGE_LABELS.get(str(payload.get('previous_stage')), '-')} ke {stage}; "
                 f"peringatan pertama dikirim {_when(payload.get('first_sent_at'))}."
             )
         )
-    if kind == "regression":
+    if kind == AlertKind.REGRESSION:
         doc.add(_t("Isu ini sudah ditandai selesai, tetapi keluhan muncul lagi.", None, True))
-    if kind == "crisis" and payload.get("reason"):
+    if kind == AlertKind.CRISIS and payload.get("reason"):
         named = named_crisis_words(payload.get("reason"), issue, payload.get("posts") or [])
         if named:
             line = f"Kata krisis dalam unggahan: {', '.join(named)}. Dikirim segera tanpa menunggu lonjakan."
         else:
             line = "Dikirim segera tanpa menunggu lonjakan: laporan menyangkut keselamatan."
         doc.add(_t(line, None, True))
-    if kind == "escalation":
+    if kind == AlertKind.ESCALATION:
         doc.add(_escalation_line(payload.get("escalation") or {}))
     if issue.get("urgent"):
         doc.add(_t("⚠ Mendesak: menyangkut keselamatan (bencana/korban/anak).", None, True))
@@ -316,7 +317,7 @@ def _build(payload: dict[str, Any], links: Links) -> _Doc:
             platform = str(post.get("platform") or "")
             label = PLATFORM_LABELS.get(platform, platform or "sumber")
             doc.add(_t(f"{i}. “{text}” "), _t(f"[{label}]", url), kind="post")
-    if kind == "info":
+    if kind == AlertKind.INFO:
         # A secondary agency is told once, for its part of an event another agency fixes: no
         # deadline, no confirmation asked, nothing that reads like an alarm.
         part = TOPIC_LABELS.get(str((payload.get("info") or {}).get("topic")), "bagian isu ini")
@@ -399,7 +400,7 @@ def spread_lines(spread: dict[str, Any], *, top: int = 4) -> list[tuple[str, str
 
 
 def _advice(kind: str, issue: dict[str, Any]) -> str:
-    if kind == "escalation":
+    if kind == AlertKind.ESCALATION:
         return "pastikan dinas terkait menindaklanjuti dan beri tanggapan publik."
     if issue.get("stage") == "viral":
         return "segera beri klarifikasi/tanggapan resmi dan tindak lanjut di lapangan."

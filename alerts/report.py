@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from alerts.render import KIND_PREFIX
 from alerts.stats import agency_times, minutes_text
 from monitor.kernel.clock import format_wib
-from monitor.store.models import Alert, Delivery, DeliveryStatus, Issue
+from monitor.store.models import Alert, AlertKind, Delivery, DeliveryStatus, Issue
 
 STATUS_ID = {
     "sent": "terkirim",
@@ -44,7 +44,7 @@ def summarise(session: Session) -> list[str]:
         line = f"{format_wib(a.created_at)} · {what} ke {who} (tahap {a.stage or '-'}) · {subject} · {sent}"
         if first_sent and first_sent != a.created_at:
             line += f", diterima {format_wib(first_sent, with_date=False)}"
-        if a.kind == "escalation":
+        if a.kind == AlertKind.ESCALATION:
             esc = a.payload.get("escalation") or {}
             line += f" · karena {esc.get('reason', '-')} dari {esc.get('from_name', '-')}"
         if a.parent_alert_id:
@@ -70,13 +70,13 @@ def summarise(session: Session) -> list[str]:
 
 
 def _subject(a: Alert) -> str:
-    if a.kind == "group":
+    if a.kind == AlertKind.GROUP:
         return f"{len(a.payload.get('group', []))} isu"
-    if a.kind == "source_health":
+    if a.kind == AlertKind.SOURCE_HEALTH:
         return f"sumber {(a.payload.get('source') or {}).get('name', '?')}"
-    if a.kind == "delivery_failed":
+    if a.kind == AlertKind.DELIVERY_FAILED:
         f = a.payload.get("failure") or {}
         return f"peringatan #{f.get('alert_id')} ke {f.get('receiver')} lewat {f.get('channel')}"
-    if a.kind == "digest":
+    if a.kind == AlertKind.DIGEST:
         return f"ringkasan {(a.payload.get('digest') or {}).get('date', '')}"
     return "-"

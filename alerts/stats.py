@@ -14,7 +14,7 @@ from alerts.directory import Directory
 from alerts.engine import alert_deadlines
 from alerts.progress import issue_progress
 from alerts.sla import overdue as clocks_overdue
-from monitor.store.models import Alert, Issue, IssueStatus
+from monitor.store.models import Alert, AlertKind, Issue, IssueStatus
 
 ROOTS = ("first", "crisis", "group", "regression")
 
@@ -64,7 +64,7 @@ def agency_times(
             # One issue may be told to several receivers (agency and humas) or inside a group: count issues.
             told = [a.issue_id] if a.issue_id is not None else [i.get("id") for i in a.payload.get("group", [])]
             due = alert_deadlines(a)
-            fresh = a.kind == "regression" or bool(a.payload.get("reroute"))
+            fresh = a.kind == AlertKind.REGRESSION or bool(a.payload.get("reroute"))
             for iid in told:
                 issue = session.get(Issue, int(iid)) if iid is not None else None
                 if issue is None or issue.resolved_at is not None or issue.status != IssueStatus.OPEN:

@@ -43,6 +43,22 @@ class IssueStatus(StrEnum):
     """Folded into another issue."""
 
 
+class AlertKind(StrEnum):
+    """What an alert says, as stored in ``alerts.kind``; its Bahasa prefix is in :mod:`alerts.render`."""
+
+    FIRST = "first"
+    CRISIS = "crisis"
+    UPDATE = "update"
+    REPEAT = "repeat"
+    ESCALATION = "escalation"
+    REGRESSION = "regression"
+    GROUP = "group"
+    DIGEST = "digest"
+    SOURCE_HEALTH = "source_health"
+    DELIVERY_FAILED = "delivery_failed"
+    INFO = "info"
+
+
 class DeliveryStatus(StrEnum):
     """Where one delivery of an alert stands, as stored in ``deliveries.status``."""
 
