@@ -1,8 +1,9 @@
 """An item never blocks its batch: one impossible count is rejected with its reason, the rest stored, the cursor moves.
 
-Issue 19 item 1: a Mastodon ``favourites_count`` of 10^30 raised ``OverflowError`` in SQLite, the
-batch was lost, the cursor stayed and the source still said ``ok``. Counts now have one bound,
-``collectors.common.MAX_COUNT`` (10^12), checked at ingest for every origin.
+A count beyond what a database integer holds (a Mastodon ``favourites_count`` of 10^30 from a hostile
+or broken instance) would otherwise fail the whole batch's insert, keep the cursor and leave the source
+saying ``ok``. Counts have one bound, ``collectors.common.MAX_COUNT`` (10^12), checked at ingest for
+every origin.
 """
 
 from __future__ import annotations

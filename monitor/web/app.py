@@ -190,10 +190,10 @@ PING_AFTER_IDLE_SECONDS = 20.0
 def _pg_read_engine(db: Database) -> Engine:
     """PostgreSQL page reads: autocommit, read-only, and a liveness check only for connections left idle.
 
-    Every page view used to pay three round trips on top of its queries: the pool's ``SELECT 1``
-    liveness check, ``BEGIN`` and the ``ROLLBACK`` on return; the rollback also emptied psycopg's
-    prepared-statement cache, so no page query was ever prepared. Autocommit (each statement its own
-    snapshot, which is all a page needs) removes ``BEGIN``/``ROLLBACK``; ``default_transaction_read_only``
+    A default pool would cost each page view three round trips on top of its queries: the pool's
+    ``SELECT 1`` liveness check, ``BEGIN`` and the ``ROLLBACK`` on return; the rollback would also empty
+    psycopg's prepared-statement cache, so no page query would ever be prepared. Autocommit (each statement
+    its own snapshot, which is all a page needs) removes ``BEGIN``/``ROLLBACK``; ``default_transaction_read_only``
     makes any write through this engine fail, as ``query_only`` does for SQLite. A connection that
     was used within the last :data:`PING_AFTER_IDLE_SECONDS` was alive a moment ago; only older
     ones are pinged (a dropped one is replaced before the request sees it). A database restart
