@@ -12,7 +12,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from collectors.base import MetricsReading, RateLimited
+from collectors.base import MetricsReading, RateLimited, RawItem
+from collectors.wire.x import x_lookup_response, x_rate_limit_headers
 from collectors.x import create as create_x
 from monitor.kernel.config import AppConfig, parse_config
 from monitor.stages.track import (
@@ -165,13 +166,10 @@ def growing_lookup(counter: list[int]) -> Any:
     def respond(query: dict[str, str]) -> Reply:
         counter[0] += 1
         n = counter[0]
-        data = [{"id": i, "text": "…", "public_metrics": {"retweet_count": 2 * n, "reply_count": n,
-                                                        "like_count": 10 * n, "quote_count": 0,
-                                                        "impression_count": 100 * n}}
-                for i in query["ids"].split(",")]
-        reset = int((T0 + 15 * MIN).timestamp())
-        return Reply(200, {"data": data}, {"x-rate-limit-limit": "900", "x-rate-limit-remaining": "800",
-                                          "x-rate-limit-reset": str(reset)})
+        ids = query["ids"].split(",")
+        posts = [RawItem(source="x", platform="x", external_id=i, text="…", created_at=T0, shares=2 * n,
+                         replies=n, likes=10 * n, views=100 * n) for i in ids]
+        return Reply(200, x_lookup_response(posts, ids), x_rate_limit_headers(T0, remaining=800, limit=900))
     return respond
 
 
