@@ -19,7 +19,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-STAGE_RANK = {"baru": 0, "naik": 1, "viral": 2}
+from classifiers.virality import ESCALATION
+
+STAGE_RANK: dict[str, int] = {stage: rank for rank, stage in enumerate(ESCALATION)}
+"""baru 0, naik 1, viral 2: the order the stages climb in (``mereda`` has no rank)."""
 """Order of stages an issue climbs; 'mereda' (calming down) is not a climb."""
 
 ROOT_KINDS = ("first", "crisis")
