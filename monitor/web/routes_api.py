@@ -29,6 +29,28 @@ log = logging.getLogger(__name__)
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID, description="Nomor isu (angka setelah # di dasbor, mis. 12)")]
 router = APIRouter(prefix="/api")
 
+# Query parameters several endpoints share: one definition, one description in the API docs.
+BucketQ = Annotated[
+    Literal["hour", "day", "week", "month"],
+    Query(description="Lebar satu titik waktu: `hour`, `day`, `week` atau `month` (kalender WIB)"),
+]
+StartQ = Annotated[str | None, Query(max_length=10, description="Awal periode, YYYY-MM-DD (WIB)")]
+EndQ = Annotated[str | None, Query(max_length=10, description="Akhir periode, YYYY-MM-DD (WIB), termasuk hari itu")]
+TopicQ = Annotated[
+    str | None,
+    Query(max_length=40, description="Kunci topik, mis. `infrastruktur` atau `air_bersih`; kosong = semua"),
+]
+AgencyQ = Annotated[
+    str | None,
+    Query(max_length=40, description="Kode OPD dari config (mis. `pupr`); pengguna OPD selalu hanya melihat OPD-nya"),
+]
+KecamatanQ = Annotated[
+    str | None, Query(max_length=40, description="Nama kecamatan, mis. `Kayu Agung`; kosong = semua")
+]
+SourceQ = Annotated[
+    str | None, Query(max_length=30, description="Nama sumber dari config, mis. `mastodon-oki`; kosong = semua")
+]
+
 MAX_INGEST_BYTES = 5 * 1024 * 1024
 MAX_INGEST_ITEMS = 10_000
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -242,19 +264,9 @@ def api_issues(
         Literal["baru", "naik", "viral", "mereda"] | None,
         Query(description="Tahap viral: `baru`, `naik`, `viral` atau `mereda`; kosong = semua"),
     ] = None,
-    topic: Annotated[
-        str | None,
-        Query(max_length=40, description="Kunci topik, mis. `infrastruktur` atau `air_bersih`; kosong = semua"),
-    ] = None,
-    agency: Annotated[
-        str | None,
-        Query(
-            max_length=40, description="Kode OPD dari config (mis. `pupr`); pengguna OPD selalu hanya melihat OPD-nya"
-        ),
-    ] = None,
-    kecamatan: Annotated[
-        str | None, Query(max_length=40, description="Nama kecamatan, mis. `Kayu Agung`; kosong = semua")
-    ] = None,
+    topic: TopicQ = None,
+    agency: AgencyQ = None,
+    kecamatan: KecamatanQ = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Jumlah baris paling banyak dalam satu jawaban")] = 50,
     offset: Annotated[
         int, Query(ge=0, le=1_000_000, description="Lewati sekian baris pertama (untuk halaman berikutnya)")
@@ -566,30 +578,13 @@ def api_trends(
         Literal["topic", "kecamatan", "agency", "source"],
         Query(description="Deret per `topic` (topik), `kecamatan`, `agency` (OPD) atau `source` (sumber)"),
     ] = "topic",
-    bucket: Annotated[
-        Literal["hour", "day", "week", "month"],
-        Query(description="Lebar satu titik waktu: `hour`, `day`, `week` atau `month` (kalender WIB)"),
-    ] = "week",
-    start: Annotated[str | None, Query(max_length=10, description="Awal periode, YYYY-MM-DD (WIB)")] = None,
-    end: Annotated[
-        str | None, Query(max_length=10, description="Akhir periode, YYYY-MM-DD (WIB), termasuk hari itu")
-    ] = None,
-    topic: Annotated[
-        str | None,
-        Query(max_length=40, description="Kunci topik, mis. `infrastruktur` atau `air_bersih`; kosong = semua"),
-    ] = None,
-    agency: Annotated[
-        str | None,
-        Query(
-            max_length=40, description="Kode OPD dari config (mis. `pupr`); pengguna OPD selalu hanya melihat OPD-nya"
-        ),
-    ] = None,
-    kecamatan: Annotated[
-        str | None, Query(max_length=40, description="Nama kecamatan, mis. `Kayu Agung`; kosong = semua")
-    ] = None,
-    source: Annotated[
-        str | None, Query(max_length=30, description="Nama sumber dari config, mis. `mastodon-oki`; kosong = semua")
-    ] = None,
+    bucket: BucketQ = "week",
+    start: StartQ = None,
+    end: EndQ = None,
+    topic: TopicQ = None,
+    agency: AgencyQ = None,
+    kecamatan: KecamatanQ = None,
+    source: SourceQ = None,
 ) -> TrendsOut:
     """Complaint counts per bucket for each value of ``dimension``; unknown filter values are reported in warnings."""
     flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
@@ -626,30 +621,13 @@ def api_export(
     format: Annotated[
         Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
     ] = "csv",
-    bucket: Annotated[
-        Literal["hour", "day", "week", "month"],
-        Query(description="Lebar satu titik waktu: `hour`, `day`, `week` atau `month` (kalender WIB)"),
-    ] = "week",
-    start: Annotated[str | None, Query(max_length=10, description="Awal periode, YYYY-MM-DD (WIB)")] = None,
-    end: Annotated[
-        str | None, Query(max_length=10, description="Akhir periode, YYYY-MM-DD (WIB), termasuk hari itu")
-    ] = None,
-    topic: Annotated[
-        str | None,
-        Query(max_length=40, description="Kunci topik, mis. `infrastruktur` atau `air_bersih`; kosong = semua"),
-    ] = None,
-    agency: Annotated[
-        str | None,
-        Query(
-            max_length=40, description="Kode OPD dari config (mis. `pupr`); pengguna OPD selalu hanya melihat OPD-nya"
-        ),
-    ] = None,
-    kecamatan: Annotated[
-        str | None, Query(max_length=40, description="Nama kecamatan, mis. `Kayu Agung`; kosong = semua")
-    ] = None,
-    source: Annotated[
-        str | None, Query(max_length=30, description="Nama sumber dari config, mis. `mastodon-oki`; kosong = semua")
-    ] = None,
+    bucket: BucketQ = "week",
+    start: StartQ = None,
+    end: EndQ = None,
+    topic: TopicQ = None,
+    agency: AgencyQ = None,
+    kecamatan: KecamatanQ = None,
+    source: SourceQ = None,
 ) -> Response:
     """The filtered trend rows as a file (the export is audit-logged)."""
     flt, _warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
