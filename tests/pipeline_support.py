@@ -5,25 +5,31 @@ from __future__ import annotations
 from classifiers.labels import Labels
 
 
+def road_label(model_version: str = "t") -> Labels:
+    """A confident road complaint in Sungai Lumpur, Cengal: the label tests give posts when the model is not
+    under test."""
+    return Labels(
+        relevant=True,
+        relevance_score=0.99,
+        is_complaint=True,
+        complaint_score=0.95,
+        topic="infrastruktur",
+        topic_score=0.9,
+        kecamatan="Cengal",
+        desa="Sungai Lumpur",
+        urgent=False,
+        urgency_cues=(),
+        confidence=0.9,
+        needs_triage=False,
+        model_version=model_version,
+    )
+
+
 class FixedClassifier:
     """Says every post is a road complaint in Cengal: for tests of everything around the model."""
 
     version = "outage-test"
 
     def predict(self, texts: list[str]) -> list[Labels]:
-        label = Labels(
-            relevant=True,
-            relevance_score=0.99,
-            is_complaint=True,
-            complaint_score=0.95,
-            topic="infrastruktur",
-            topic_score=0.9,
-            kecamatan="Cengal",
-            desa="Sungai Lumpur",
-            urgent=False,
-            urgency_cues=(),
-            confidence=0.9,
-            needs_triage=False,
-            model_version=self.version,
-        )
+        label = road_label(self.version)
         return [label for _ in texts]

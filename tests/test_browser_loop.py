@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
-from classifiers.labels import Labels
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
@@ -25,27 +24,14 @@ from monitor.store.models import Alert, Issue, Label, Post, Source, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password
 from tests.browser_support import require_browser, wait_until
+from tests.pipeline_support import road_label
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config
 from tests.web_support import PASSWORD, free_port
 
 pytestmark = pytest.mark.browser
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 09:00 WIB
-LABEL = Labels(
-    relevant=True,
-    relevance_score=0.99,
-    is_complaint=True,
-    complaint_score=0.95,
-    topic="infrastruktur",
-    topic_score=0.9,
-    kecamatan="Cengal",
-    desa="Sungai Lumpur",
-    urgent=False,
-    urgency_cues=(),
-    confidence=0.9,
-    needs_triage=False,
-    model_version="t",
-)
+LABEL = road_label()
 DINSOS_CHAT = "-1001000000008"
 
 

@@ -25,24 +25,11 @@ from monitor.stages.group import (
 from monitor.store.db import Database
 from monitor.store.ledger import resolve_issue
 from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, Source
+from tests.pipeline_support import road_label
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
-BASE_LABEL = Labels(
-    relevant=True,
-    relevance_score=0.99,
-    is_complaint=True,
-    complaint_score=0.95,
-    topic="infrastruktur",
-    topic_score=0.9,
-    kecamatan="Cengal",
-    desa="Sungai Lumpur",
-    urgent=False,
-    urgency_cues=(),
-    confidence=0.9,
-    needs_triage=False,
-    model_version="t",
-)
+BASE_LABEL = road_label()
 
 
 class Harness:
