@@ -50,6 +50,23 @@ KecamatanQ = Annotated[
 SourceQ = Annotated[
     str | None, Query(max_length=30, description="Nama sumber dari config, mis. `mastodon-oki`; kosong = semua")
 ]
+PostIssueQ = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=queries.MAX_ID,
+        description="Hanya unggahan dari isu bernomor ini; kosong = semua isu yang boleh Anda lihat",
+    ),
+]
+SinceQ = Annotated[
+    datetime | None, Query(description="Hanya unggahan sejak waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
+]
+UntilQ = Annotated[
+    datetime | None, Query(description="Hanya unggahan sebelum waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
+]
+PlatformQ = Annotated[
+    str | None, Query(max_length=30, description="Platform sumber, mis. `x`, `facebook`, `mastodon`; kosong = semua")
+]
 
 MAX_INGEST_BYTES = 5 * 1024 * 1024
 MAX_INGEST_ITEMS = 10_000
@@ -393,24 +410,10 @@ def api_ack(
 def api_posts(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    issue_id: Annotated[
-        int | None,
-        Query(
-            ge=1,
-            le=queries.MAX_ID,
-            description="Hanya unggahan dari isu bernomor ini; kosong = semua isu yang boleh Anda lihat",
-        ),
-    ] = None,
-    since: Annotated[
-        datetime | None, Query(description="Hanya unggahan sejak waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
-    ] = None,
-    until: Annotated[
-        datetime | None, Query(description="Hanya unggahan sebelum waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
-    ] = None,
-    platform: Annotated[
-        str | None,
-        Query(max_length=30, description="Platform sumber, mis. `x`, `facebook`, `mastodon`; kosong = semua"),
-    ] = None,
+    issue_id: PostIssueQ = None,
+    since: SinceQ = None,
+    until: UntilQ = None,
+    platform: PlatformQ = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Jumlah baris paling banyak dalam satu jawaban")] = 100,
     offset: Annotated[
         int, Query(ge=0, le=1_000_000, description="Lewati sekian baris pertama (untuk halaman berikutnya)")
@@ -472,24 +475,10 @@ def api_posts_export(
     format: Annotated[
         Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
     ] = "csv",
-    issue_id: Annotated[
-        int | None,
-        Query(
-            ge=1,
-            le=queries.MAX_ID,
-            description="Hanya unggahan dari isu bernomor ini; kosong = semua isu yang boleh Anda lihat",
-        ),
-    ] = None,
-    since: Annotated[
-        datetime | None, Query(description="Hanya unggahan sejak waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
-    ] = None,
-    until: Annotated[
-        datetime | None, Query(description="Hanya unggahan sebelum waktu ini (ISO-8601; tanpa zona waktu dibaca UTC)")
-    ] = None,
-    platform: Annotated[
-        str | None,
-        Query(max_length=30, description="Platform sumber, mis. `x`, `facebook`, `mastodon`; kosong = semua"),
-    ] = None,
+    issue_id: PostIssueQ = None,
+    since: SinceQ = None,
+    until: UntilQ = None,
+    platform: PlatformQ = None,
     limit: Annotated[
         int, Query(ge=1, le=exports.MAX_POST_ROWS, description="Jumlah unggahan paling banyak dalam berkas")
     ] = 10_000,
