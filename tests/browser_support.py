@@ -99,6 +99,11 @@ def wait_until(driver: object, condition: Callable[[Any], object], seconds: floa
     )
 
 
+def script_errors(driver: Any) -> list[str]:
+    """The SEVERE messages of the browser console since the last read (Chrome's log is drained by reading)."""
+    return [str(e.get("message")) for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
 def login(driver: object, base: str, username: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from classifiers.labels import Labels
+from monitor.store.models import Label
 
 
 def road_label(model_version: str = "t") -> Labels:
@@ -22,6 +25,24 @@ def road_label(model_version: str = "t") -> Labels:
         confidence=0.9,
         needs_triage=False,
         model_version=model_version,
+    )
+
+
+def label_row(post_id: int, label: Labels, at: datetime) -> Label:
+    """The stored label of a post the tests place by hand: a sure complaint with ``label``'s topic and place."""
+    return Label(
+        post_id=post_id,
+        model_version="t",
+        relevant=True,
+        relevance_score=1,
+        is_complaint=True,
+        complaint_score=1,
+        topic=label.topic,
+        topic_score=1,
+        kecamatan=label.kecamatan,
+        desa=label.desa,
+        confidence=1,
+        created_at=at,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from monitor.store.db import Database
-from tests.browser_support import login, wait_until
+from tests.browser_support import login, script_errors, wait_until
 from tests.web_support import Seeded, seed_history, viral_flood_issue
 
 pytestmark = pytest.mark.browser
@@ -31,11 +31,6 @@ def _no_overflow(driver: Any, width: int) -> None:
         ".map(e => e.outerHTML.slice(0, 80))"
     )
     assert wide == [], wide
-
-
-def _no_script_errors(driver: Any) -> None:
-    errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-    assert not errors, errors
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
@@ -68,7 +63,7 @@ def test_board_shows_what_needs_action_first_and_fits(
         session.add(viral_flood_issue())
     wait_until(browser, lambda d: "4 isu terbuka" in d.find_element(By.ID, "board-summary").text)
     assert "1 Viral" in browser.find_element(By.ID, "board-summary").text
-    _no_script_errors(browser)
+    assert script_errors(browser) == []
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
@@ -119,4 +114,4 @@ def test_issue_page_reads_as_sentences_and_its_chart_is_legible(
     wait_until(browser, lambda d: d.find_element(By.ID, "hourly-table").is_displayed())
     assert "Unggahan" in browser.find_element(By.ID, "hourly-table").text
     _no_overflow(browser, width)
-    _no_script_errors(browser)
+    assert script_errors(browser) == []

@@ -6,7 +6,7 @@ import pytest
 
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
-from tests.browser_support import fetch, login, wait_until
+from tests.browser_support import fetch, login, script_errors, wait_until
 from tests.web_support import Seeded, viral_flood_issue
 
 pytestmark = pytest.mark.browser
@@ -203,5 +203,4 @@ def test_every_other_page_fits_desk_and_phone(
         if sizes[0] > sizes[1] + 1:
             wide[path] = sizes
     assert wide == {}
-    logs = driver.get_log("browser")  # type: ignore[attr-defined]  # Chrome-only method
-    assert [e["message"] for e in logs if e["level"] == "SEVERE"] == []
+    assert script_errors(driver) == []

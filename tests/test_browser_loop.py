@@ -20,11 +20,11 @@ from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
 from monitor.stages.group import IssueGrouper
 from monitor.store.db import Database
-from monitor.store.models import Alert, Issue, Label, Post, Source, User
+from monitor.store.models import Alert, Issue, Post, Source, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password
 from tests.browser_support import require_browser, wait_until
-from tests.pipeline_support import road_label
+from tests.pipeline_support import label_row, road_label
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config
 from tests.web_support import PASSWORD, free_port
 
@@ -73,22 +73,7 @@ class World:
             )
             s.add(post)
             s.flush()
-            s.add(
-                Label(
-                    post_id=post.id,
-                    model_version="t",
-                    relevant=True,
-                    relevance_score=1,
-                    is_complaint=True,
-                    complaint_score=1,
-                    topic=LABEL.topic,
-                    topic_score=1,
-                    kecamatan=LABEL.kecamatan,
-                    desa=LABEL.desa,
-                    confidence=1,
-                    created_at=at,
-                )
-            )
+            s.add(label_row(post.id, LABEL, at))
             s.flush()
             placed = self.grouper.place(s, post, LABEL, at)
             assert placed.issue_id is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import login, wait_until
+from tests.browser_support import login, script_errors, wait_until
 from tests.web_support import Seeded
 
 pytestmark = pytest.mark.browser
@@ -34,8 +34,7 @@ def test_map_draws_fits_and_clicks_through_to_the_board(
     assert svg_box["width"] > 200 and svg_box["height"] > 150
     overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"page {overflow}px wider than a {width}px screen"
-    errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
-    assert not errors, errors
+    assert script_errors(browser) == []
     # The table carries the same numbers for reading and for screen readers; its link filters the board.
     link = browser.find_element(By.LINK_TEXT, "Kayu Agung")
     browser.execute_script("arguments[0].scrollIntoView()", link)

@@ -24,8 +24,8 @@ from monitor.stages.group import (
 )
 from monitor.store.db import Database
 from monitor.store.ledger import resolve_issue
-from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, Source
-from tests.pipeline_support import road_label
+from monitor.store.models import Issue, IssueEvent, IssuePost, Post, Source
+from tests.pipeline_support import label_row, road_label
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -69,22 +69,7 @@ class Harness:
         )
         s.add(post)
         s.flush()
-        s.add(
-            Label(
-                post_id=post.id,
-                model_version="t",
-                relevant=True,
-                relevance_score=1,
-                is_complaint=True,
-                complaint_score=1,
-                topic=label.topic,
-                topic_score=1,
-                kecamatan=label.kecamatan,
-                desa=label.desa,
-                confidence=1,
-                created_at=at,
-            )
-        )
+        s.add(label_row(post.id, label, at))
         s.flush()
         return post
 
