@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from alerts import respond
@@ -576,6 +577,24 @@ def _confirm_page(request: Request, principal: Principal, confirm: Confirm) -> R
     return _render(request, "confirm.html", principal, c=confirm, confirmed=CONFIRMED)
 
 
+def _user_or_404(session: Session, user_id: int) -> User:
+    """The user row an admin action names, or the Bahasa 404 page."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, "Pengguna tidak ditemukan.")
+    return user
+
+
+def _confirm_user(
+    request: Request, principal: Principal, user: User, *, heading: str, question: str, action: str, button: str
+) -> Response:
+    """Ask before an admin action on ``user``; ``action`` is the path after ``/admin/users/<id>``."""
+    confirm = Confirm(
+        heading=heading, question=question, action=f"/admin/users/{user.id}{action}", button=button, back="/admin/users"
+    )
+    return _confirm_page(request, principal, confirm)
+
+
 def _confirm_issue_action(
     request: Request, principal: Principal, issue_id: int, csrf_token: str, fn: Callable[[Any, Any], Confirm]
 ) -> Response:
@@ -1012,21 +1031,17 @@ def admin_toggle_user(
     if user_id == principal.user_id:
         return _admin_done(request, "Gagal: Anda tidak bisa menonaktifkan akun sendiri.", error=True)
     with ctx.db.session() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise HTTPException(404, "Pengguna tidak ditemukan.")
+        user = _user_or_404(session, user_id)
         if user.active and konfirmasi != CONFIRMED:
-            return _confirm_page(
+            return _confirm_user(
                 request,
                 principal,
-                Confirm(
-                    heading=f"Nonaktifkan {user.username}?",
-                    question=f"{user.username} tidak bisa masuk lagi; sesinya berakhir dan token API-nya "
-                    "berhenti berlaku sampai akun diaktifkan kembali.",
-                    action=f"/admin/users/{user.id}/active",
-                    button="Ya, nonaktifkan",
-                    back="/admin/users",
-                ),
+                user,
+                heading=f"Nonaktifkan {user.username}?",
+                question=f"{user.username} tidak bisa masuk lagi; sesinya berakhir dan token API-nya "
+                "berhenti berlaku sampai akun diaktifkan kembali.",
+                action="/active",
+                button="Ya, nonaktifkan",
             )
         user.active = not user.active
         active, name = user.active, user.username
@@ -1071,9 +1086,7 @@ def admin_change_role(
         return _admin_done(request, "Gagal: Anda tidak bisa mengubah peran akun sendiri.", error=True)
     try:
         with ctx.db.session() as session:
-            user = session.get(User, user_id)
-            if user is None:
-                raise HTTPException(404, "Pengguna tidak ditemukan.")
+            user = _user_or_404(session, user_id)
             # The agency picker keeps its last choice when the role changes away from OPD: only an
             # OPD user is bound to an agency, so for any other role the choice is dropped, not refused.
             old_role, old_agency = change_role(ctx.config, user, role, (agency or None) if role == "agency" else None)
@@ -1109,9 +1122,7 @@ def admin_reset_password(
     ctx = web(request)
     try:
         with ctx.db.session() as session:
-            user = session.get(User, user_id)
-            if user is None:
-                raise HTTPException(404, "Pengguna tidak ditemukan.")
+            user = _user_or_404(session, user_id)
             set_password(user, password)
             name = user.username
             ctx.audit_in(session, principal.username, "user_password_reset", f"user:{name}")
@@ -1138,21 +1149,17 @@ def admin_create_token(
     require_csrf(request, csrf_token)
     ctx = web(request)
     with ctx.db.session() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise HTTPException(404, "Pengguna tidak ditemukan.")
+        user = _user_or_404(session, user_id)
         if user.api_token_hash and konfirmasi != CONFIRMED:
-            return _confirm_page(
+            return _confirm_user(
                 request,
                 principal,
-                Confirm(
-                    heading=f"Ganti token API {user.username}?",
-                    question=f"{user.username} sudah punya token API. Token baru menggantikannya: "
-                    "integrasi yang memakai token lama langsung ditolak.",
-                    action=f"/admin/users/{user.id}/token",
-                    button="Ya, buat token baru",
-                    back="/admin/users",
-                ),
+                user,
+                heading=f"Ganti token API {user.username}?",
+                question=f"{user.username} sudah punya token API. Token baru menggantikannya: "
+                "integrasi yang memakai token lama langsung ditolak.",
+                action="/token",
+                button="Ya, buat token baru",
             )
         if not user.active:
             return _admin_done(request, f"Gagal: {user.username} nonaktif; aktifkan dulu.", error=True)
@@ -1173,22 +1180,18 @@ def admin_revoke_token(
     require_csrf(request, csrf_token)
     ctx = web(request)
     with ctx.db.session() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise HTTPException(404, "Pengguna tidak ditemukan.")
+        user = _user_or_404(session, user_id)
         if not user.api_token_hash:
             return _admin_done(request, f"{user.username} tidak punya token API.")
         if konfirmasi != CONFIRMED:
-            return _confirm_page(
+            return _confirm_user(
                 request,
                 principal,
-                Confirm(
-                    heading=f"Cabut token API {user.username}?",
-                    question="Permintaan API dengan token ini langsung ditolak. Token baru bisa dibuat kapan saja.",
-                    action=f"/admin/users/{user.id}/token/revoke",
-                    button="Ya, cabut token",
-                    back="/admin/users",
-                ),
+                user,
+                heading=f"Cabut token API {user.username}?",
+                question="Permintaan API dengan token ini langsung ditolak. Token baru bisa dibuat kapan saja.",
+                action="/token/revoke",
+                button="Ya, cabut token",
             )
         user.api_token_hash = None
         name = user.username
