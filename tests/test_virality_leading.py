@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from classifiers.virality import (
     EngagementReading,
@@ -15,7 +17,9 @@ from classifiers.virality import (
     leading_verdict,
     read_leading,
 )
-from monitor.stages.assess import followers_of
+from monitor.stages.assess import FOLLOWERS, followers_of
+from monitor.store.db import Database
+from monitor.store.models import Post, Source
 
 NOW = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)  # Tuesday 10:00 WIB
 PARAMS = ViralityParams()
@@ -169,3 +173,29 @@ def test_collectors_keep_the_accounts_followers() -> None:
     items = parse_search_page(body, "x").items
     assert items and all(item.extra["followers"] == 250_000 for item in items)
     assert followers_of(items[0].extra) == 250_000.0
+
+
+def test_assessment_reads_followers_from_the_stored_posts(db: Database) -> None:
+    """The assessment selects only ``extra["followers"]`` from the database: the same value on SQLite and PostgreSQL."""
+    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    with db.session() as s:
+        src = Source(name="t", kind="mastodon", cursor={})
+        s.add(src)
+        s.flush()
+        extras: list[dict[str, Any]] = [{"followers": 250_000, "lang": "id"}, {"lang": "id"}, {"followers": "banyak"}]
+        for n, extra in enumerate(extras):
+            s.add(
+                Post(
+                    source_id=src.id,
+                    platform="mastodon",
+                    external_id=f"p{n}",
+                    text="jalan rusak",
+                    created_at=at,
+                    collected_at=at,
+                    content_hash=f"h{n}",
+                    extra=extra,
+                )
+            )
+        s.flush()
+        rows = s.execute(select(FOLLOWERS).order_by(Post.external_id)).all()
+    assert [followers_of({"followers": r.followers}) for r in rows] == [250_000.0, 0.0, 0.0]

@@ -38,6 +38,10 @@ def engagement_of(likes: int, shares: int, replies: int, views: int) -> float:
     return likes + 2.0 * shares + 1.5 * replies + 0.01 * views
 
 
+FOLLOWERS = Post.extra["followers"].label("followers")
+"""Only that field of ``extra``: reading every post's whole document on every pass buys nothing."""
+
+
 def followers_of(extra: Mapping[str, Any] | None) -> float:
     """The posting account's followers as the collector reported them (``extra["followers"]``), 0 when unknown."""
     value = (extra or {}).get("followers")
@@ -115,7 +119,7 @@ def assess_issues(
                 Post.shares,
                 Post.replies,
                 Post.views,
-                Post.extra,
+                FOLLOWERS,
                 IssuePost.is_spread,
             )
             .join(IssuePost, IssuePost.post_id == Post.id)
@@ -133,7 +137,7 @@ def assess_issues(
                 engagement=engagement_of(p.likes, p.shares, p.replies, p.views),
                 is_news=p.platform in NEWS_PLATFORMS or p.kind == "news",
                 key=str(p.id),
-                reach=followers_of(p.extra),
+                reach=followers_of({"followers": p.followers}),
             )
             for p in posts
         ]
