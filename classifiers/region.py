@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from classifiers.gazetteer import (
@@ -176,3 +177,22 @@ def region_relevance(ev: Evidence) -> float:
 def load_region_gazetteer(code: str, places: Path) -> Gazetteer:
     """The gazetteer of `code` built from a region extract file (I/O at the edge of the builder)."""
     return build_region_gazetteer(read_wilayah(places), code)
+
+
+@cache
+def cached_region_gazetteer(code: str, places: Path) -> Gazetteer:
+    """:func:`load_region_gazetteer`, built once per (region, file) and kept for the process.
+
+    A deployment reads every region's posts on each pass; one region's gazetteer takes a second
+    or so to build and some megabytes to keep (``bench/regions.py`` measures both for a province).
+    """
+    return load_region_gazetteer(code, places)
+
+
+def gazetteer_of(code: str, places: Path | None) -> Gazetteer | None:
+    """The gazetteer a region's posts are read with: None means OKI's hand-tuned one (the default)."""
+    if places is None:
+        if code != DEFAULT_REGION:
+            raise UnknownRegion(f"region {code} has no extract of the national list (region_places)")
+        return None
+    return cached_region_gazetteer(code, places.resolve())

@@ -7,14 +7,16 @@ with ``"error"``, and a message on stderr); 2 the model or the input file is mis
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:  # the CLI imports us; importing it back at runtime is not needed
+    from classifiers.gazetteer import Gazetteer
     from monitor.store.context import Context
 
 NAME = "classify"
@@ -36,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all-topics",
         action="store_true",
         help='also print "topics" (every topic, primary first) and "agencies" (their routing, in that order)',
+    )
+    parser.add_argument(
+        "--region",
+        metavar="KODE",
+        help="baca teks sebagai wilayah ini (kode Kemendagri, mis. 16.01): gazetir dan OPD wilayah itu "
+        "(bawaan: wilayah utama config)",
     )
 
 
@@ -71,9 +79,41 @@ def _batches(stream: TextIO) -> Iterator[list[tuple[int, object, str | None, str
         yield batch
 
 
+def _region_reading(args: argparse.Namespace, ctx: Context) -> tuple[Gazetteer | None, Mapping[str, str]]:
+    """The gazetteer (None: OKI's hand-tuned one) and topic routing of the region the texts are read as.
+
+    The deployment's own region unless ``--region`` names another: one of the deployment's regions,
+    or any kabupaten/kota of the national list (read with OKI's agency codes). ValueError says why not.
+    """
+    from classifiers.region import DEFAULT_REGION, NATIONAL_LIST, UnknownRegion, load_region_gazetteer
+
+    config = ctx.config
+    # Read with a default: callers that build a bare config namespace (scripts, tests) mean OKI.
+    own = getattr(config, "region_code", DEFAULT_REGION)
+    code = args.region or own
+    if hasattr(config, "deployment_regions") and code in config.deployment_regions():
+        region = config.deployment_regions()[code]
+        if region.code == own and region.places is not None and not region.places.is_absolute():
+            # The own region of a config validated without its path: its extract is beside the file.
+            region = dataclasses.replace(region, places=ctx.config_path.parent / (config.region_places or ""))
+        if region.places is None and code != DEFAULT_REGION:
+            raise ValueError(f"region_code {code} butuh region_places (buat dengan oki-monitor init --region).")
+        try:
+            return region.gazetteer(), region.routing
+        except (OSError, UnknownRegion) as exc:
+            raise ValueError(f"Gazetir wilayah {code} tidak bisa dibuat dari {region.places}: {exc}") from None
+    if code == DEFAULT_REGION:
+        return None, config.routing
+    try:
+        return load_region_gazetteer(code, NATIONAL_LIST), config.routing
+    except (OSError, UnknownRegion) as exc:
+        raise ValueError(
+            f"Wilayah {code} bukan wilayah config ini dan tidak bisa dibaca dari {NATIONAL_LIST}: {exc}"
+        ) from None
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from classifiers.model import load_classifier
-    from classifiers.region import DEFAULT_REGION, UnknownRegion, load_region_gazetteer
 
     config = ctx.config
     model_path = args.model or (Path(config.classifier.model_path) if config.classifier.model_path else None)
@@ -83,23 +123,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         print(f"Model tidak bisa dimuat: {exc}", file=sys.stderr)
         return 2
     classifier.triage_threshold = config.classifier.triage_threshold
-    gazetteer = None
-    # Read with a default: callers that build a bare config namespace (scripts, tests) mean OKI.
-    region_code = getattr(config, "region_code", DEFAULT_REGION)
-    if region_code != DEFAULT_REGION:
-        if not config.region_places:
-            print(
-                f"region_code {region_code} butuh region_places (buat dengan oki-monitor init --region).",
-                file=sys.stderr,
-            )
-            return 2
-        places = ctx.config_path.parent / config.region_places
-        try:
-            gazetteer = load_region_gazetteer(region_code, places)
-        except (OSError, UnknownRegion) as exc:
-            print(f"Gazetir wilayah {region_code} tidak bisa dibuat dari {places}: {exc}", file=sys.stderr)
-            return 2
-    routing = config.routing
+    try:
+        gazetteer, routing = _region_reading(args, ctx)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if args.input is not None and not args.input.exists():
         print(f"Berkas input tidak ditemukan: {args.input}", file=sys.stderr)
         return 2

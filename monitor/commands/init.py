@@ -30,7 +30,7 @@ from classifiers.region import (
     write_wilayah,
 )
 from monitor import __version__
-from monitor.kernel.config import DEFAULT_CONFIG, packaged_config_text
+from monitor.kernel.config import DEFAULT_CONFIG, REGION_KEYS, packaged_config_text
 from monitor.store.context import Context
 
 NAME = "init"
@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="timpa berkas yang sudah ada")
     parser.add_argument(
         "--region", default=DEFAULT_REGION, help="kode kabupaten/kota Kemendagri (bawaan: 16.02, OKI; mis. 16.01 OKU)"
+    )
+    parser.add_argument(
+        "--province",
+        help="kode provinsi (mis. 16, Sumatera Selatan): tulis satu deployment untuk semua kabupaten/kotanya; "
+        "--output lalu sebuah folder (config.yaml dan regions/KODE.yaml)",
     )
     parser.add_argument(
         "--wilayah",
@@ -109,7 +114,106 @@ def region_config(base: dict[str, Any], rows: list[WilayahRow], code: str, place
     return cfg
 
 
+def region_keys(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Only what a region file of a deployment brings (:data:`monitor.kernel.config.REGION_KEYS`)."""
+    return {k: cfg[k] for k in REGION_KEYS if k in cfg}
+
+
+def province_files(
+    base: dict[str, Any], rows: list[WilayahRow], province: str
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, list[WilayahRow]]]:
+    """A province deployment from the OKI default `base`: (main config, region file per code, extract per code). Pure.
+
+    The main config keeps the deployment-wide settings and lists ``regions/CODE.yaml`` for every
+    kabupaten/kota; its own region is OKI (16.02, hand-tuned) in Sumatera Selatan, else the first
+    regency. A source name is written once: the province's news feeds and the report inbox stay
+    with the own region, whose posts they become.
+    """
+    codes = [r.kode for r in rows if r.level == "kabupaten_kota" and r.kode_induk == province]
+    if not codes:
+        raise UnknownRegion(
+            f"Kode provinsi {province!r} tidak ada dalam daftar Kemendagri (contoh: 16 Sumatera Selatan) / "
+            f"province code {province!r} is not in the national list (e.g. 16)"
+        )
+    own = DEFAULT_REGION if DEFAULT_REGION in codes else codes[0]
+    codes = [own, *(c for c in codes if c != own)]
+    regions: dict[str, dict[str, Any]] = {}
+    extracts: dict[str, list[WilayahRow]] = {}
+    used: set[str] = set()
+    for code in codes:
+        if code == DEFAULT_REGION:
+            cfg = region_keys({**base, "region_code": code})
+        else:
+            extracts[code] = region_extract(rows, code)
+            cfg = region_keys(region_config(base, extracts[code], code, f"{code}.wilayah.csv"))
+        cfg["sources"] = [s for s in cfg.get("sources", []) if s["name"] not in used]
+        used.update(s["name"] for s in cfg["sources"])
+        regions[code] = cfg
+    main = {"region_code": own, "regions": [f"regions/{code}.yaml" for code in codes]}
+    main.update((k, v) for k, v in base.items() if k not in REGION_KEYS)
+    return main, regions, extracts
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # never a half-written config, even when replacing one with --force
+
+
+def _dump(cfg: dict[str, Any]) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=120)
+
+
+def run_province(args: argparse.Namespace) -> int:
+    """`init --province CODE --output DIR`: DIR/config.yaml and DIR/regions/<code>.yaml per kabupaten/kota."""
+    folder: Path = args.output if args.output != DEFAULT_CONFIG else Path(f"provinsi-{args.province}")
+    main_file = folder / "config.yaml"
+    if folder.exists() and not folder.is_dir():
+        print(f"{folder} bukan folder; --province menulis config.yaml dan regions/ ke sebuah folder.", file=sys.stderr)
+        return 2
+    if main_file.exists() and not args.force:
+        print(
+            f"{main_file} sudah ada; tidak ditimpa (--force untuk menimpa, atau --output FOLDER lain).", file=sys.stderr
+        )
+        return 2
+    try:
+        rows = read_wilayah(args.wilayah)
+    except OSError as exc:
+        print(f"Daftar wilayah tidak bisa dibaca ({args.wilayah}): {exc}", file=sys.stderr)
+        return 2
+    try:
+        main, regions, extracts = province_files(yaml.safe_load(packaged_config_text()), rows, args.province)
+    except UnknownRegion as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    province = next(r.nama for r in rows if r.kode == args.province)
+    (folder / "regions").mkdir(parents=True, exist_ok=True)
+    for code, cfg in regions.items():
+        if code in extracts:
+            write_wilayah(extracts[code], folder / "regions" / f"{code}.wilayah.csv")
+        _write(
+            folder / "regions" / f"{code}.yaml",
+            f"# {cfg['region']}: region of the {province} deployment, written by `oki-monitor init --province "
+            f"{args.province}` ({__version__}).\n# Deployment-wide settings (database, alerts, schedules) are in "
+            "../config.yaml. Contacts are placeholders (*.example).\n" + _dump(cfg),
+        )
+    _write(
+        main_file,
+        f"# Written by `oki-monitor init --province {args.province}` ({__version__}): one deployment for the "
+        f"{len(regions)} kabupaten/kota of {province}.\n# Each region (agencies, routing, sources, places) is a file "
+        "under regions/; this file holds the deployment-wide settings.\n" + _dump(main),
+    )
+    print(f"Deployment {province} ditulis ke {folder}: config.yaml dan {len(regions)} berkas wilayah di regions/.")
+    print("Ganti kontak OPD (alamat *.example, chat Telegram) sebelum dipakai; rahasia lewat variabel lingkungan.")
+    print(
+        f"Langkah berikutnya: oki-monitor --config {main_file} db upgrade, lalu oki-monitor --config {main_file} run."
+    )
+    return 0
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    if args.province:
+        return run_province(args)
     out: Path = args.output
     if out.exists() and not args.force:
         print(f"{out} sudah ada; tidak ditimpa (--force untuk menimpa, atau --output BERKAS lain).", file=sys.stderr)
@@ -138,9 +242,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     if extract:
         write_wilayah(extract, places)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)  # never a half-written config, even when replacing one with --force
+    _write(out, text)
     print(f"Konfigurasi awal ditulis ke {out}.")
     print("Ganti kontak OPD (alamat *.example, chat Telegram) sebelum dipakai; rahasia lewat variabel lingkungan.")
     flag = "" if out == DEFAULT_CONFIG else f" --config {out}"

@@ -7,19 +7,23 @@ redactor so it can never reach a log line.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from alerts.config import AlertsConfig, TelegramTopic
+from classifiers.gazetteer import Gazetteer
+from classifiers.region import DEFAULT_REGION, gazetteer_of
 from classifiers.taxonomy import TOPICS
 from classifiers.virality import STAGES, ViralityParams
 from monitor.kernel import redact
@@ -35,6 +39,8 @@ __all__ = [
     "TOPICS",
     "AppConfig",
     "ConfigError",
+    "Region",
+    "RegionConfig",
     "load_config",
     "packaged_config_file",
     "packaged_config_text",
@@ -77,6 +83,74 @@ class SourceConfig(_Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+
+REGION_CODE = r"^\d{2}\.\d{2}$"
+REGION_KEYS = ("region", "region_code", "region_places", "agencies", "routing", "sources")
+"""What a region file of a deployment brings (the keys `oki-monitor init --region` writes first); its
+other keys are deployment-wide and come from the main config."""
+
+
+def _check_region_keys(agencies: list[AgencyConfig], routing: Mapping[str, str], sources: list[SourceConfig]) -> None:
+    """One region's agencies, routing and sources agree with each other and the taxonomy."""
+    codes = [a.code for a in agencies]
+    dup = {c for c in codes if codes.count(c) > 1}
+    if dup:
+        raise ValueError(f"agencies: duplicate code(s) {sorted(dup)}")
+    missing = [t for t in TOPICS if t not in routing]
+    if missing:
+        raise ValueError(f"routing: every topic needs an agency; missing {missing}")
+    unknown_topics = [t for t in routing if t not in TOPICS]
+    if unknown_topics:
+        raise ValueError(f"routing: unknown topic(s) {unknown_topics}; expected keys of taxonomy.md")
+    bad = {t: a for t, a in routing.items() if a not in codes}
+    if bad:
+        raise ValueError(f"routing: agency code(s) not in agencies: {bad}")
+    names = [s.name for s in sources]
+    dup_s = {n for n in names if names.count(n) > 1}
+    if dup_s:
+        raise ValueError(f"sources: duplicate name(s) {sorted(dup_s)}")
+
+
+class RegionConfig(_Strict):
+    """The region keys of one region file of a deployment (see :data:`REGION_KEYS`)."""
+
+    region: str
+    region_code: str = Field(pattern=REGION_CODE)
+    region_places: str | None = None
+    """Its extract of the national list, relative to the region file's folder."""
+    agencies: list[AgencyConfig]
+    routing: dict[str, str]
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> RegionConfig:
+        _check_region_keys(self.agencies, self.routing, self.sources)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One kabupaten/kota of the deployment as the stages read it: its agencies, routing, sources and places."""
+
+    code: str
+    name: str
+    agencies: tuple[AgencyConfig, ...]
+    routing: Mapping[str, str]
+    sources: tuple[str, ...]
+    """Names of the sources whose posts are this region's."""
+    places: Path | None = None
+    """Its extract of the national list (the gazetteer is built from it); None: OKI's hand-tuned gazetteer."""
+    file: Path | None = dataclasses.field(default=None, compare=False)
+    """The file it was read from (the main config for the deployment's own region); where, not what."""
+
+    def agency(self, code: str | None) -> AgencyConfig | None:
+        """This region's agency with that code, or None."""
+        return next((a for a in self.agencies if a.code == code), None)
+
+    def gazetteer(self) -> Gazetteer | None:
+        """The gazetteer its posts are read with, built once per process; None: OKI's hand-tuned one."""
+        return gazetteer_of(self.code, self.places)
 
 
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -276,11 +350,15 @@ class LaporConfig(_Strict):
 
 class AppConfig(_Strict):
     region: str = "Kabupaten Ogan Komering Ilir"
-    region_code: str = Field("16.02", pattern=r"^\d{2}\.\d{2}$")
+    region_code: str = Field("16.02", pattern=REGION_CODE)
     """Kemendagri code of the kabupaten/kota monitored; 16.02 (OKI) uses the hand-tuned gazetteer."""
     region_places: str | None = None
     """For another region: its extract of the national list (`oki-monitor init --region`), relative
     to this file's folder; the gazetteer is built from it at load."""
+    regions: list[str] = Field(default_factory=list)
+    """Further regions of this deployment: files `oki-monitor init --region CODE` writes, relative to
+    this file's folder. Each brings its agencies, routing, sources and places; everything else
+    (database, alerts, schedules, web) is this file's. See :func:`parse_config`."""
     database_url: str = "sqlite:///var/oki-monitor.db"
     agencies: list[AgencyConfig]
     routing: dict[str, str]
@@ -296,21 +374,12 @@ class AppConfig(_Strict):
     tracked_queries: TrackedQueriesConfig = Field(default_factory=lambda: TrackedQueriesConfig())
     lapor: LaporConfig = Field(default_factory=lambda: LaporConfig())
 
+    _regions: dict[str, Region] | None = PrivateAttr(None)
+    _source_regions: dict[str, str] = PrivateAttr(default_factory=dict)
+
     @model_validator(mode="after")
     def _check_references(self) -> AppConfig:
-        codes = [a.code for a in self.agencies]
-        dup = {c for c in codes if codes.count(c) > 1}
-        if dup:
-            raise ValueError(f"agencies: duplicate code(s) {sorted(dup)}")
-        missing = [t for t in TOPICS if t not in self.routing]
-        if missing:
-            raise ValueError(f"routing: every topic needs an agency; missing {missing}")
-        unknown_topics = [t for t in self.routing if t not in TOPICS]
-        if unknown_topics:
-            raise ValueError(f"routing: unknown topic(s) {unknown_topics}; expected keys of taxonomy.md")
-        bad = {t: a for t, a in self.routing.items() if a not in codes}
-        if bad:
-            raise ValueError(f"routing: agency code(s) not in agencies: {bad}")
+        _check_region_keys(self.agencies, self.routing, self.sources)
         sla = self.alerts.sla
         unknown_sla = [t for t in sla.topics if t not in TOPICS]
         if unknown_sla:
@@ -318,14 +387,53 @@ class AppConfig(_Strict):
         unknown_stages = [st for st in sla.stages if st not in STAGES]
         if unknown_stages:
             raise ValueError(f"alerts.sla.stages: unknown stage(s) {unknown_stages}; use {', '.join(STAGES)}")
-        names = [s.name for s in self.sources]
-        dup_s = {n for n in names if names.count(n) > 1}
-        if dup_s:
-            raise ValueError(f"sources: duplicate name(s) {sorted(dup_s)}")
         return self
 
-    def agency(self, code: str | None) -> AgencyConfig | None:
-        return next((a for a in self.agencies if a.code == code), None)
+    def __eq__(self, other: object) -> bool:
+        # The regions read from region files are part of what a config says; where it was read from is not.
+        if not isinstance(other, AppConfig):
+            return NotImplemented
+        return self.__dict__ == other.__dict__ and self.deployment_regions() == other.deployment_regions()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def home(self) -> Region:
+        """The deployment's own region: this file's region keys (OKI, 16.02, by default)."""
+        return self.deployment_regions()[self.region_code]
+
+    def deployment_regions(self) -> dict[str, Region]:
+        """Every region of the deployment by code, its own region first (one when `regions:` is empty)."""
+        if self._regions is None:
+            # A config validated without parse_config (a test's model_validate) is its own region only.
+            self._regions = {self.region_code: self._own_region(Path("."), [s.name for s in self.sources])}
+        return self._regions
+
+    def region_of(self, code: str | None) -> Region:
+        """The region with this code; None or a code the deployment no longer has: its own region."""
+        regions = self.deployment_regions()
+        return regions.get(code or self.region_code) or regions[self.region_code]
+
+    def source_region(self, name: str) -> str:
+        """The region code of a configured source's posts (a source not in the config: the own region's)."""
+        return self._source_regions.get(name, self.region_code)
+
+    def _own_region(self, folder: Path, sources: list[str]) -> Region:
+        return Region(
+            code=self.region_code,
+            name=self.region,
+            agencies=tuple(self.agencies),
+            routing=dict(self.routing),
+            sources=tuple(sources),
+            places=folder / self.region_places if self.region_places else None,
+        )
+
+    def agency(self, code: str | None, region: str | None = None) -> AgencyConfig | None:
+        """The agency with this code in `region` (default: the deployment's own region), or None."""
+        if region is None or region == self.region_code:
+            return next((a for a in self.agencies if a.code == code), None)
+        found = self.deployment_regions().get(region)
+        return found.agency(code) if found is not None else None
 
     @property
     def public_https(self) -> bool:
@@ -365,23 +473,146 @@ def _format_error(path: Path, exc: ValidationError) -> str:
 
 
 def parse_config(data: Mapping[str, Any], path: Path = DEFAULT_CONFIG) -> AppConfig:
-    """Validate an already-read mapping; raise :class:`ConfigError` with one clear line."""
+    """Validate an already-read mapping; raise :class:`ConfigError` with one clear line.
+
+    With ``regions:``, each listed file (relative to `path`'s folder) is read too and adds its
+    region: its agencies (codes may repeat across regions), routing, sources (names unique in the
+    whole deployment; the very same source in several files is one, the first file's) and places.
+    A main config without ``agencies:`` takes its own region's keys from the listed file of its
+    ``region_code`` (what ``oki-monitor init --province`` writes).
+    """
+    raw = dict(data)
+    folder = path.parent
+    files = _region_files(raw.get("regions"), path)
+    region_data = [(file, _read_region_file(file)) for file in files]
+    own_file: Path | None = None
+    if files and "agencies" not in raw and "routing" not in raw:
+        own_code = str(raw.get("region_code", AppConfig.model_fields["region_code"].default))
+        match = [(f, d) for f, d in region_data if str(d.get("region_code")) == own_code]
+        if not match:
+            raise ConfigError(
+                f"{path}: regions: tidak ada berkas wilayah dengan region_code {own_code} untuk wilayah utama "
+                "(tulis agencies dan routing di berkas ini, atau daftarkan berkas wilayah itu)"
+            )
+        own_file, own = match[0]
+        region_data = [(f, d) for f, d in region_data if f != own_file]
+        raw.update({k: v for k, v in own.items() if k in REGION_KEYS and k not in ("region_places", "sources")})
+        raw["sources"] = [*own.get("sources", []), *raw.get("sources", [])]
+        if own.get("region_places"):
+            raw["region_places"] = os.path.relpath(own_file.parent / str(own["region_places"]), folder)
     try:
-        cfg = AppConfig.model_validate(dict(data))
+        cfg = AppConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_error(path, exc)) from None
+    regions = {cfg.region_code: cfg._own_region(folder, [s.name for s in cfg.sources])}
+    regions[cfg.region_code] = dataclasses.replace(regions[cfg.region_code], file=own_file or path)
+    where = {s.name: own_file or path for s in cfg.sources}
+    defined = {s.name: s for s in cfg.sources}
+    source_regions = {s.name: cfg.region_code for s in cfg.sources}
+    extra_sources: list[SourceConfig] = []
+    for file, region_raw in region_data:
+        try:
+            region = RegionConfig.model_validate({k: v for k, v in region_raw.items() if k in REGION_KEYS})
+        except ValidationError as exc:
+            raise ConfigError(_format_error(file, exc)) from None
+        if region.region_code in regions:
+            other = regions[region.region_code].file
+            raise ConfigError(
+                f"{file}: region_code: wilayah {region.region_code} sudah ada di {other}; "
+                "satu wilayah cukup satu berkas dalam satu deployment"
+            )
+        own_sources: list[SourceConfig] = []
+        for source in region.sources:
+            if source.name in where and source == defined[source.name]:
+                continue  # the same feed written into several files (a province's news): collected once
+            if source.name in where:
+                raise ConfigError(
+                    f"{file}: sources: nama sumber {source.name!r} juga dipakai di {where[source.name]}; "
+                    "dengan isi lain; nama sumber harus unik dalam satu deployment (mis. beri akhiran kode wilayah: "
+                    f"{source.name}-{region.region_code.replace('.', '')})"
+                )
+            where[source.name] = file
+            defined[source.name] = source
+            source_regions[source.name] = region.region_code
+            own_sources.append(source)
+        extra_sources.extend(own_sources)
+        regions[region.region_code] = Region(
+            code=region.region_code,
+            name=region.region,
+            agencies=tuple(region.agencies),
+            routing=dict(region.routing),
+            sources=tuple(s.name for s in own_sources),
+            places=file.parent / region.region_places if region.region_places else None,
+            file=file,
+        )
+    if files:  # a one-region config keeps today's checks (classify reports a missing extract)
+        for each in regions.values():
+            _check_places(each)
     override = os.environ.get(DATABASE_ENV)
-    if override:
-        cfg = cfg.model_copy(update={"database_url": override})
+    update: dict[str, Any] = {"database_url": override} if override else {}
+    if extra_sources:
+        update["sources"] = [*cfg.sources, *extra_sources]
+    if update:
+        cfg = cfg.model_copy(update=update)
+    cfg._regions = regions
+    cfg._source_regions = source_regions
     return cfg
 
 
+def _check_places(region: Region) -> None:
+    """A derived region needs its extract of the national list, and the file must be there."""
+    if region.places is None and region.code != DEFAULT_REGION:
+        raise ConfigError(
+            f"{region.file}: region_places: wilayah {region.code} butuh berkas daftar wilayahnya "
+            f"(tulis ulang dengan `oki-monitor init --region {region.code}`)"
+        )
+    if region.places is not None and not region.places.is_file():
+        raise ConfigError(
+            f"{region.file}: region_places: berkas {region.places} tidak ada "
+            f"(tulis ulang dengan `oki-monitor init --region {region.code}`)"
+        )
+
+
+def _region_files(value: object, path: Path) -> list[Path]:
+    """The region files `regions:` lists, relative to the main config's folder."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{path}: regions: harus daftar nama berkas wilayah, mis. [regions/16.01.yaml]")
+    files = [path.parent / v for v in value]
+    seen: set[Path] = set()
+    for file in files:
+        if file in seen:
+            raise ConfigError(f"{path}: regions: berkas {file} tercantum dua kali")
+        seen.add(file)
+    return files
+
+
+def _read_region_file(file: Path) -> dict[str, Any]:
+    """A region file's top-level mapping; its deployment-wide keys are left to the main config."""
+    data = _read_yaml(file)
+    if "regions" in data:
+        raise ConfigError(
+            f"{file}: regions: berkas wilayah tidak boleh mendaftar wilayah lain; daftarkan semuanya di config utama"
+        )
+    return data
+
+
 def load_config(path: Path | str = DEFAULT_CONFIG) -> AppConfig:
-    """Read and validate a config file."""
+    """Read and validate a config file (and the region files it lists)."""
     path = Path(path)
+    return parse_config(_read_yaml(path, main=True), path)
+
+
+def _read_yaml(path: Path, *, main: bool = False) -> dict[str, Any]:
+    """The top-level mapping of a config or region file; every failure names the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if not main:
+            raise ConfigError(
+                f"{path}: berkas wilayah tidak ada (buat dengan `oki-monitor init --region KODE`)"
+            ) from None
         raise ConfigError(
             f"{path}: file not found; pass --config FILE, run from the project folder "
             "or write a starter config with `oki-monitor init`"
@@ -402,7 +633,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> AppConfig:
         raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    return parse_config(data, path)
+    return data
 
 
 def packaged_config_text() -> str:

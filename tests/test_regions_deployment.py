@@ -1,0 +1,164 @@
+"""Several regions in one deployment: `regions:` files, `init --province`, reading and routing per region."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from classifiers.region import NATIONAL_LIST
+from monitor.cli import main
+from monitor.kernel.config import ConfigError, load_config, packaged_config_text
+
+ROOT = Path(__file__).resolve().parent.parent
+ROAD = "jalan rusak parah di Baturaja Timur"
+
+pytestmark = pytest.mark.skipif(not NATIONAL_LIST.exists(), reason="needs ../shared/data/wilayah_id")
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OKI's default config (16.02) plus region files for 16.01 (OKU) and 16.03 (Muara Enim)."""
+    folder = tmp_path_factory.mktemp("deployment")
+    for code in ("16.01", "16.03"):
+        assert main(["init", "--region", code, "--output", str(folder / "regions" / f"{code}.yaml")]) == 0
+    main_file = folder / "config.yaml"
+    main_file.write_text(
+        packaged_config_text() + "\nregions: [regions/16.01.yaml, regions/16.03.yaml]\n", encoding="utf-8"
+    )
+    return main_file
+
+
+def _classify(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+    src = tmp_path / "post.jsonl"
+    src.write_text(json.dumps({"id": "1", "text": ROAD}) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--config", str(config), "classify", "--input", str(src), *extra]) == 0
+    out: dict[str, object] = json.loads(capsys.readouterr().out)
+    return out
+
+
+def test_a_three_region_config_loads_each_region_with_its_own_agencies_and_sources(deployment: Path) -> None:
+    cfg = load_config(deployment)
+    regions = cfg.deployment_regions()
+    assert list(regions) == ["16.02", "16.01", "16.03"]
+    assert cfg.home.code == "16.02" and cfg.home.places is None  # OKI keeps its hand-tuned gazetteer
+    assert [regions[c].name for c in ("16.01", "16.03")] == ["Kabupaten Ogan Komering Ulu", "Kabupaten Muara Enim"]
+    # The same agency code in every regency, each its own body.
+    assert cfg.agency("pupr").name == "Dinas PUPR OKI"  # type: ignore[union-attr]
+    assert cfg.agency("pupr", "16.01").name == "Dinas PUPR Ogan Komering Ulu"  # type: ignore[union-attr]
+    assert cfg.agency("pupr", "16.03").emails == ["pupr@muara-enim.example"]  # type: ignore[union-attr]
+    assert regions["16.01"].routing["infrastruktur"] == "pupr"
+    # Every region's sources are the deployment's, each read as its region.
+    names = [s.name for s in cfg.sources]
+    assert len(names) == len(set(names))
+    assert cfg.source_region("googlenews-ogan-komering-ulu") == "16.01"
+    assert cfg.source_region("googlenews-muara-enim") == "16.03"
+    assert cfg.source_region("okinews") == "16.02"
+    assert "googlenews-muara-enim" in regions["16.03"].sources
+    assert regions["16.01"].places == deployment.parent / "regions" / "16.01.wilayah.csv"
+
+
+def test_a_one_region_config_is_its_own_deployment() -> None:
+    cfg = load_config(ROOT / "config.yaml")
+    assert list(cfg.deployment_regions()) == ["16.02"]
+    assert cfg.home.agencies == tuple(cfg.agencies) and cfg.home.routing == cfg.routing
+    assert cfg.source_region("okinews") == "16.02" and cfg.agency("pupr", "16.02") == cfg.agency("pupr")
+    assert cfg.agency("pupr", "16.01") is None
+
+
+def _write(path: Path, data: dict[str, object]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_source_name_used_in_two_files_is_refused_naming_both(deployment: Path, tmp_path: Path) -> None:
+    oku = yaml.safe_load((deployment.parent / "regions" / "16.01.yaml").read_text(encoding="utf-8"))
+    oku["region_places"] = str(deployment.parent / "regions" / "16.01.wilayah.csv")
+    oku["sources"].append({"name": "okinews", "kind": "rss", "settings": {"url": "https://x.example/rss"}})
+    region = _write(tmp_path / "r" / "oku.yaml", oku)
+    main_file = tmp_path / "config.yaml"
+    main_file.write_text(packaged_config_text() + "\nregions: [r/oku.yaml]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(main_file)
+    message = str(err.value)
+    assert message.startswith(f"{region}: sources:")
+    assert "'okinews'" in message and str(main_file) in message and "harus unik" in message
+
+
+def test_a_wrong_region_file_is_refused_naming_the_file_and_the_key(deployment: Path, tmp_path: Path) -> None:
+    muara = yaml.safe_load((deployment.parent / "regions" / "16.03.yaml").read_text(encoding="utf-8"))
+    muara["routing"]["infrastruktur"] = "dinas_jalan"
+    region = _write(tmp_path / "me.yaml", muara)
+    main_file = tmp_path / "config.yaml"
+    main_file.write_text(packaged_config_text() + "\nregions: [me.yaml]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"me\.yaml: .*routing: agency code\(s\) not in agencies.*dinas_jalan"):
+        load_config(main_file)
+    muara["routing"]["infrastruktur"] = "pupr"
+    muara["region_places"] = "hilang.csv"
+    _write(region, muara)
+    with pytest.raises(ConfigError, match=r"me\.yaml: region_places: berkas .*hilang\.csv tidak ada"):
+        load_config(main_file)
+    muara["region_code"] = "16.02"
+    _write(region, muara)
+    with pytest.raises(ConfigError, match=r"me\.yaml: region_code: wilayah 16\.02 sudah ada di .*config\.yaml"):
+        load_config(main_file)
+    main_file.write_text(packaged_config_text() + "\nregions: [tidak-ada.yaml]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"tidak-ada\.yaml: berkas wilayah tidak ada"):
+        load_config(main_file)
+
+
+def test_classify_reads_a_text_as_the_region_it_is_asked_for(
+    deployment: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    oku = _classify(deployment, tmp_path, capsys, "--region", "16.01")
+    assert (oku["relevant"], oku["kecamatan"], oku["agency"]) == (True, "Baturaja Timur", "pupr")
+    # The deployment's own region is OKI: the same text is not about OKI.
+    oki = _classify(deployment, tmp_path, capsys)
+    assert (oki["relevant"], oki["kecamatan"]) == (False, None)
+    assert _classify(deployment, tmp_path, capsys, "--region", "16.02")["relevant"] is False
+    # Muara Enim does not have Baturaja Timur: OKU's kecamatan points elsewhere there.
+    assert _classify(deployment, tmp_path, capsys, "--region", "16.03")["relevant"] is False
+    src = tmp_path / "post.jsonl"
+    assert main(["--config", str(deployment), "classify", "--input", str(src), "--region", "99.99"]) == 2
+    assert "99.99" in capsys.readouterr().err
+
+
+def test_init_province_writes_a_deployment_of_its_17_regencies_that_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "sumsel"
+    assert main(["init", "--province", "16", "--output", str(folder)]) == 0
+    assert "17 berkas wilayah" in capsys.readouterr().out
+    files = sorted((folder / "regions").glob("*.yaml"))
+    assert len(files) == 17
+    cfg = load_config(folder / "config.yaml")
+    regions = cfg.deployment_regions()
+    assert sorted(regions) == sorted(f.stem for f in files)
+    assert cfg.home.code == "16.02" and cfg.home.places is None and cfg.agency("pupr").name == "Dinas PUPR OKI"  # type: ignore[union-attr]
+    assert regions["16.71"].name == "Kota Palembang"
+    assert all(r.places is not None and r.places.is_file() for c, r in regions.items() if c != "16.02")
+    # A province feed is read once, for the own region; each regency searches its own name.
+    assert cfg.source_region("antara-sumsel") == "16.02"
+    assert cfg.source_region("googlenews-ogan-komering-ulu") == "16.01"
+    assert main(["init", "--province", "16", "--output", str(folder)]) == 2  # never overwritten silently
+    assert "sudah ada" in capsys.readouterr().err
+    oku = _classify(folder / "config.yaml", tmp_path, capsys, "--region", "16.01")
+    assert (oku["relevant"], oku["kecamatan"]) == (True, "Baturaja Timur")
+    assert main(["init", "--province", "99", "--output", str(tmp_path / "x")]) == 2
+    assert "provinsi '99'" in capsys.readouterr().err
+
+
+def test_a_deployment_file_takes_its_own_region_from_the_listed_file(tmp_path: Path) -> None:
+    main_file = _write(tmp_path / "config.yaml", {"region_code": "16.05", "regions": ["16.02.yaml"]})
+    oki = {k: v for k, v in yaml.safe_load(packaged_config_text()).items() if k in ("region", "agencies", "routing")}
+    _write(tmp_path / "16.02.yaml", {**oki, "region_code": "16.02"})
+    with pytest.raises(ConfigError, match=r"config\.yaml: regions: tidak ada berkas wilayah dengan region_code 16\.05"):
+        load_config(main_file)
+    _write(main_file, {"regions": ["16.02.yaml"]})
+    cfg = load_config(main_file)
+    assert cfg.region_code == "16.02" and cfg.agency("pupr").name == "Dinas PUPR OKI"  # type: ignore[union-attr]
+    assert cfg.home.file == tmp_path / "16.02.yaml"
