@@ -18,8 +18,8 @@ from monitor.store.db import Database
 from monitor.store.ledger import resolve_issue
 from monitor.store.models import Delivery, Issue, Post
 from monitor.web import actions
+from tests.grouping_support import Harness
 from tests.telegram_server import alert_config, group_of_three
-from tests.test_issues import Harness
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 09:00 WIB
 

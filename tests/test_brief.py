@@ -14,8 +14,7 @@ from monitor.reports.brief import brief_addresses, last_week, send, week_of
 from monitor.reports.kinerja import Period
 from monitor.store.db import Database
 from tests.telegram_server import alert_config
-from tests.test_kinerja import _tell
-from tests.web_support import NOW, seed
+from tests.web_support import NOW, seed, tell_agency
 
 
 def test_weeks_run_monday_to_sunday_in_wib() -> None:
@@ -34,7 +33,7 @@ def test_the_brief_is_scheduled_monday_0700_wib(config: AppConfig) -> None:
 
 def test_monday_mail_carries_the_pdf_once_per_week(config: AppConfig, sqlite_db: Database) -> None:
     seeded = seed(sqlite_db)
-    _tell(sqlite_db, seeded.rising_id, "pupr", NOW - timedelta(hours=8), "k-brief")
+    tell_agency(sqlite_db, seeded.rising_id, "pupr", NOW - timedelta(hours=8), "k-brief")
     monday = datetime(2026, 11, 30, 7, 0, tzinfo=WIB)  # the week of 23 to 29 November just ended
     with SmtpSink() as smtp:
         cfg = alert_config(config, smtp_port=smtp.port)

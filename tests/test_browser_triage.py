@@ -8,7 +8,7 @@ from sqlalchemy import select
 from monitor.store.db import Database
 from monitor.store.models import LabelCorrection
 from tests.browser_support import login, wait_until
-from tests.test_triage import seed_triage
+from tests.triage_support import seed_triage
 from tests.web_support import Seeded
 
 pytestmark = pytest.mark.browser

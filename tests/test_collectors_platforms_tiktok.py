@@ -8,23 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
-from collectors.tiktok import TikTokCollector, create
-from tests.platform_replay import ReplayServer, Reply, fixture, replay
+from collectors.tiktok import create
+from tests.platform_replay import Reply, fixture, replay
+from tests.tiktok_support import QUERY, SECRETS, make, serve_pages
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
-SECRETS = {"TIKTOK_CLIENT_KEY": "awkey0123456789", "TIKTOK_CLIENT_SECRET": "secret-abcdef-0123456789"}
-QUERY = "/v2/research/video/query/"
-COMMENTS = "/v2/research/video/comment/list/"
-
-
-def make(base_url: str, **settings: object) -> TikTokCollector:
-    return create("tt-oki", {"base_url": base_url, **settings}, SECRETS)
-
-
-def serve_pages(server: ReplayServer) -> None:
-    server.add("POST", "/v2/oauth/token/", fixture("tiktok", "token.json"))
-    server.add("POST", QUERY, fixture("tiktok", "query_page1.json"), fixture("tiktok", "query_page2.json"))
-    server.add("POST", COMMENTS, fixture("tiktok", "comments.json"))
 
 
 def test_query_pages_comments_and_token() -> None:

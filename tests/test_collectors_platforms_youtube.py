@@ -9,16 +9,12 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError
 from collectors.budget import next_pacific_midnight, pacific_day
-from collectors.youtube import YouTubeCollector, create
+from collectors.youtube import create
 from tests.platform_replay import ReplayServer, Reply, Responder, fixture, query_has, replay
+from tests.youtube_support import KEY, make
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
-KEY = "AIzaSyTESTKEY-0123456789abcdef"
 CHANNEL = "UCpemkaboki000000000001"
-
-
-def make(base_url: str, **settings: object) -> YouTubeCollector:
-    return create("yt-oki", {"base_url": base_url, **settings}, {"YOUTUBE_API_KEY": KEY})
 
 
 def serve_default(server: ReplayServer) -> None:

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from tests.platform_replay import replay
-from tests.test_collectors_platforms_tiktok import QUERY, make, serve_pages
+from tests.tiktok_support import QUERY, make, serve_pages
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 

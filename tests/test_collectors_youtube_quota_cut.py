@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from collectors.youtube import create
 from tests.platform_replay import fixture, query_has, replay
-from tests.test_collectors_platforms_youtube import KEY
+from tests.youtube_support import KEY
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 

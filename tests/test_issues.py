@@ -5,14 +5,12 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from classifiers.labels import Labels
 from monitor.kernel.config import AppConfig
 from monitor.stages.group import (
     IssueGrouper,
@@ -24,69 +22,8 @@ from monitor.stages.group import (
 )
 from monitor.store.db import Database
 from monitor.store.ledger import resolve_issue
-from monitor.store.models import Issue, IssueEvent, IssuePost, Post, Source
-from tests.pipeline_support import label_row, road_label
-
-NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-
-BASE_LABEL = road_label()
-
-
-class Harness:
-    def __init__(self, db: Database, config: AppConfig) -> None:
-        self.db, self.config = db, config
-        self.grouper = IssueGrouper(config)
-        self.n = 0
-        with db.session() as s:
-            src = Source(name="t", kind="mastodon", cursor={})
-            s.add(src)
-            s.flush()
-            self.source_id = src.id
-
-    def store(
-        self,
-        s: Session,
-        text: str,
-        *,
-        at: datetime = NOW,
-        label: Labels = BASE_LABEL,
-        parent: str | None = None,
-        dup_of: int | None = None,
-    ) -> Post:
-        """Store a classified post with its label in the session, not yet placed."""
-        self.n += 1
-        post = Post(
-            source_id=self.source_id,
-            platform="mastodon",
-            external_id=f"p{self.n}",
-            text=text,
-            created_at=at,
-            collected_at=at,
-            content_hash=f"h{self.n}",
-            stage="classified",
-            parent_external_id=parent,
-            duplicate_of_id=dup_of,
-        )
-        s.add(post)
-        s.flush()
-        s.add(label_row(post.id, label, at))
-        s.flush()
-        return post
-
-    def add(
-        self,
-        text: str,
-        *,
-        at: datetime = NOW,
-        label: Labels = BASE_LABEL,
-        parent: str | None = None,
-        dup_of: int | None = None,
-    ) -> tuple[int, int]:
-        """Store a post with a label and place it; returns (post id, issue id)."""
-        with self.db.session() as s:
-            post = self.store(s, text, at=at, label=label, parent=parent, dup_of=dup_of)
-            placement = self.grouper.place(s, post, label, at)
-            return post.id, placement.issue_id
+from monitor.store.models import Issue, IssueEvent, IssuePost, Post
+from tests.grouping_support import NOW, ROAD, Harness
 
 
 def test_same_problem_joins_one_issue(db: Database, config: AppConfig) -> None:
@@ -105,9 +42,9 @@ def test_same_problem_joins_one_issue(db: Database, config: AppConfig) -> None:
 def test_two_problems_in_one_kecamatan_stay_apart(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
     _, road = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
-    water_label = replace(BASE_LABEL, topic="air_bersih", desa=None)
+    water_label = replace(ROAD, topic="air_bersih", desa=None)
     _, water = h.add("Air PDAM di Cengal mati tiga hari, warga beli air galon", label=water_label)
-    bridge_label = replace(BASE_LABEL, desa="Sungai Lumpur")
+    bridge_label = replace(ROAD, desa="Sungai Lumpur")
     _, bridge = h.add("Jembatan gantung Sungai Lumpur putus, anak sekolah menyeberang pakai perahu", label=bridge_label)
     assert len({road, water, bridge}) == 3
 
@@ -148,7 +85,7 @@ def test_resolved_issue_that_comes_back_is_reopened_as_regression(db: Database, 
 def test_merge_and_split_keep_history(db: Database, config: AppConfig) -> None:
     h = Harness(db, config)
     _, a = h.add("Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar")
-    other = replace(BASE_LABEL, topic="transportasi", desa=None)
+    other = replace(ROAD, topic="transportasi", desa=None)
     p2, b = h.add("Truk ODOL lewat Cengal bikin macet dan jalan hancur", label=other)
     assert a != b
     with db.session() as s:
@@ -201,7 +138,7 @@ def test_batch_grouping_writes_issues_once_with_per_post_results(
         h.grouper = IssueGrouper(config)  # per post: written back after every placement
         with database.session() as s:
             for i, (text, kec) in enumerate(texts):
-                label = replace(BASE_LABEL, kecamatan=kec, desa=None)
+                label = replace(ROAD, kecamatan=kec, desa=None)
                 post = h.store(s, text, at=NOW + timedelta(minutes=i), label=label)
                 if not batch:
                     h.grouper.place(s, post, label, NOW)

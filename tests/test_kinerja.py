@@ -12,14 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from alerts.engine import deadlines_payload
 from alerts.sla import Clocks, Progress, WorkCalendar, deadlines
 from monitor.kernel.config import AppConfig
 from monitor.reports import kinerja
 from monitor.store.db import Database
-from monitor.store.models import Alert, IssueEvent, Signal
+from monitor.store.models import IssueEvent, Signal
 from monitor.web.app import create_app
-from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, login, make_clock, seed
+from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, login, make_clock, seed, tell_agency
 
 CAL = WorkCalendar(national=False)
 START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 09:00 WIB
@@ -90,30 +89,12 @@ def test_period_parsing_names_the_field_in_bahasa() -> None:
 # ---------------------------------------------------------------- database, API and page
 
 
-def _tell(db: Database, issue_id: int, agency: str, at: datetime, token: str) -> None:
-    due = deadlines(at, Clocks(3, 5, 10), CAL)
-    with db.session() as s:
-        s.add(
-            Alert(
-                issue_id=issue_id,
-                receiver=f"agency:{agency}",
-                agency_code=agency,
-                kind="first",
-                stage="naik",
-                created_at=at,
-                ack_token=token,
-                respond_due_at=due.respond,
-                payload={"deadlines": deadlines_payload(due), "deliver_at": at.isoformat(), "sla_days": 3},
-            )
-        )
-
-
 @pytest.fixture
 def env(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
     seeded = seed(sqlite_db)
     told = NOW - timedelta(hours=8)
-    _tell(sqlite_db, seeded.rising_id, "pupr", told, "k-rising")
-    _tell(sqlite_db, seeded.pdam_id, "pdam", told, "k-pdam")
+    tell_agency(sqlite_db, seeded.rising_id, "pupr", told, "k-rising")
+    tell_agency(sqlite_db, seeded.pdam_id, "pdam", told, "k-pdam")
     with sqlite_db.session() as s:
         # The PUPR issue went viral 2 h after PUPR was told, and nobody acknowledged it.
         s.add(Signal(issue_id=seeded.rising_id, at=told + timedelta(hours=2), stage="viral", score=0.95, mentions=80))
@@ -186,7 +167,7 @@ def test_kinerja_page(env: tuple[TestClient, Seeded, Database]) -> None:
 
 def test_kinerja_page_for_an_agency_shows_its_own_row(config: AppConfig, sqlite_db: Database) -> None:
     seeded = seed(sqlite_db)
-    _tell(sqlite_db, seeded.pdam_id, "pdam", NOW - timedelta(hours=3), "k-pdam")
+    tell_agency(sqlite_db, seeded.pdam_id, "pdam", NOW - timedelta(hours=3), "k-pdam")
     with TestClient(create_app(config, sqlite_db, make_clock())) as client:
         login(client, "pupr")
         html = client.get("/kinerja").text

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from alerts.engine import evaluate
@@ -25,59 +24,10 @@ from monitor.stages.lapor import EVENT_KIND, event_sentence, import_export, tick
 from monitor.stages.pipeline import run_pipeline
 from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, Post, Source
+from tests.lapor_support import ROAD_A, ROAD_B, WATER, csv_bytes, xlsx_bytes
 
 # Tuesday 1 December 2026, 09:00 WIB: a working day, outside quiet hours.
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-
-HEADER = ["Tracking ID", "Judul", "Isi", "Kategori", "Instansi", "Status", "Tanggal"]
-ROAD_A = [
-    "4210001",
-    "Jalan rusak parah di Desa Menang Raya",
-    "Jalan utama Desa Menang Raya Kecamatan Pedamaran rusak parah dan berlubang, motor sering jatuh. Mohon diperbaiki.",
-    "Infrastruktur",
-    "Dinas PUPR Kabupaten Ogan Komering Ilir",
-    "Belum Terverifikasi",
-    "30/11/2026 08:15",
-]
-ROAD_B = [
-    "4210002",
-    "Jalan berlubang Menang Raya",
-    "Jalan di Desa Menang Raya Pedamaran berlubang dan rusak parah, sudah banyak korban jatuh dari motor.",
-    "Infrastruktur",
-    "Dinas PUPR Kabupaten Ogan Komering Ilir",
-    "Belum Terverifikasi",
-    "Senin, 30 November 2026 10.40 WIB",
-]
-WATER = [
-    "4210003",
-    "Air PDAM mati",
-    "Air PDAM di Kelurahan Kayuagung mati sudah tiga hari, warga kesulitan air bersih.",
-    "Air Minum",
-    "PDAM Tirta Agung",
-    "Proses",
-    "2026-11-30T13:05:00+07:00",
-]
-
-
-def csv_bytes(rows: list[list[str]], sep: str = ",", header: list[str] = HEADER) -> bytes:
-    def cell(value: str) -> str:
-        return '"' + value.replace('"', '""') + '"' if (sep in value or '"' in value or "\n" in value) else value
-
-    lines = [sep.join(cell(c) for c in row) for row in [header, *rows]]
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-def xlsx_bytes(rows: list[list[object]], header: list[str] = HEADER) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
 
 # ------------------------------------------------------------------ parsing (pure)
 

@@ -1,4 +1,5 @@
-"""The code's floors: no import cycle between files, and no import from a lower layer to a higher one.
+"""The code's floors: no import cycle between files, no import from a lower layer to a higher one, and no
+test module importing another.
 
 Every module of the four packages is parsed with :mod:`ast` (nothing is imported, so a module that
 fails to import still shows up). An import inside a function counts like one at the top: a lazy
@@ -190,3 +191,41 @@ def test_alerts_reads_the_deployment_through_its_directory() -> None:
             if isinstance(node, ast.ImportFrom) and any(alias.name == "AppConfig" for alias in node.names):
                 offenders.append(module_name(path))
     assert offenders == []
+
+
+def imports_of_test_modules(graph: Mapping[str, set[str]]) -> list[str]:
+    """Every import of a test module (``test_*.py``) by another module, as ``a -> b``.
+
+    Helpers shared by tests live in ``tests/*_support.py`` (or conftest.py): a test module imported by
+    another runs twice over, and its fixtures and tests are registered wherever their names are imported.
+    """
+    return [
+        f"{module} -> {target}"
+        for module in sorted(graph)
+        for target in sorted(graph[module])
+        if target.rsplit(".", 1)[-1].startswith("test_")
+    ]
+
+
+def test_no_test_module_imports_another() -> None:
+    graph = import_graph(ROOT, ("tests",))
+    assert "tests.conftest" in graph and "tests.web_support" in graph  # the walk found the suite
+    assert imports_of_test_modules(graph) == []
+
+
+def test_an_import_of_a_test_module_is_found(tmp_path: Path) -> None:
+    """The check can fail: each way of writing the import, from a test module and from conftest."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "__init__.py").write_text("")
+    (tests / "web_support.py").write_text("NOW = 1\n")
+    (tests / "test_a.py").write_text("from tests.web_support import NOW\nHELPER = NOW\n")
+    (tests / "test_b.py").write_text("from tests.test_a import HELPER\n")
+    (tests / "test_c.py").write_text("def test_c():\n    from . import test_a\n")
+    (tests / "conftest.py").write_text("import tests.test_b\n")
+    graph = import_graph(tmp_path, ("tests",))
+    assert imports_of_test_modules(graph) == [
+        "tests.conftest -> tests.test_b",
+        "tests.test_b -> tests.test_a",
+        "tests.test_c -> tests.test_a",
+    ]

@@ -15,7 +15,7 @@ from monitor.kernel.config import AppConfig
 from monitor.stages.group import IssueGrouper
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Label, Post, Source
-from tests.test_incident_replay import BRIDGE, OLD_WATER
+from tests.incident_support import BRIDGE, OLD_WATER
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = {"id", "title", "topic", "agency", "kecamatan", "stage", "external_ids"}

@@ -19,8 +19,7 @@ from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, Silence
 from monitor.web.app import create_app
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
-from tests.test_web_security import _form_token, _snapshot
-from tests.web_support import NOW, make_clock
+from tests.web_support import NOW, action_form_token, every_row, make_clock
 
 
 def _links(mail_html: str) -> dict[str, str]:
@@ -49,16 +48,16 @@ def test_email_steps_act_only_on_the_pages_post(
         assert label in links, (label, sorted(links))
 
     with TestClient(create_app(cfg, sqlite_db, make_clock())) as client:
-        before = _snapshot(sqlite_db)
+        before = every_row(sqlite_db)
         pages = {label: client.get(path) for label, path in links.items()}
         assert all(r.status_code == 200 for r in pages.values())
-        assert _snapshot(sqlite_db) == before, "a mail scanner opening every link changes nothing"
-        token = {label: _form_token(r.text) for label, r in pages.items()}
+        assert every_row(sqlite_db) == before, "a mail scanner opening every link changes nothing"
+        token = {label: action_form_token(r.text) for label, r in pages.items()}
         assert 'name="note"' in pages["Diproses"].text and "Dinas Sosial OKI" in pages["Salah dinas"].text
 
         r = client.post("/alerts/action", data={"token": token["Diproses"], "note": " "})
         assert r.status_code == 422 and "catatan wajib diisi" in r.text and 'name="note"' in r.text
-        assert _snapshot(sqlite_db) == before
+        assert every_row(sqlite_db) == before
         r = client.post("/alerts/action", data={"token": token["Diproses"], "note": "Tim PUPR ke lokasi"})
         assert r.status_code == 200 and "Diproses dicatat" in r.text
         r = client.post("/alerts/action", data={"token": token["Tunda 24 jam"], "note": "Menunggu alat berat"})

@@ -9,7 +9,7 @@ from monitor.kernel.config import AppConfig
 from monitor.stages.assess import assess_issues
 from monitor.store.db import Database
 from monitor.store.models import Issue
-from tests.test_issues import NOW, Harness
+from tests.grouping_support import NOW, Harness
 
 ROAD = {"jalan": 10.0, "rusak": 9.0, "hancur": 3.0, "motor": 3.0, "lubang": 1.0}
 

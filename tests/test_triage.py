@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,77 +13,10 @@ from monitor.kernel.config import AppConfig
 from monitor.reports.triage import parse_label, triage_count, triage_list
 from monitor.stages.corrections import stored_corrections
 from monitor.store.db import Database
-from monitor.store.models import AuditLog, Label, LabelCorrection, Post, Source, User
+from monitor.store.models import AuditLog, LabelCorrection, User
 from monitor.web.app import create_app
+from tests.triage_support import TriagePosts, seed_triage
 from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, csrf_from, login, make_clock, seed
-
-
-@dataclass
-class TriagePosts:
-    road: int
-    water: int
-    excluded: dict[str, int]
-
-
-def seed_triage(db: Database, now: datetime = NOW) -> TriagePosts:
-    """Two posts that belong on the list and one of each kind that does not."""
-    with db.session() as s:
-        src = Source(name="fb-oki", kind="import", cursor={})
-        s.add(src)
-        s.flush()
-
-        def post(key: str, text: str | None, labels: list[dict[str, object]], minutes: int) -> int:
-            p = Post(
-                source_id=src.id,
-                platform="facebook",
-                external_id=key,
-                url=f"https://facebook.example/{key}",
-                text=text,
-                created_at=now - timedelta(minutes=minutes),
-                collected_at=now,
-                content_hash=f"t-{key}",
-                stage="classified",
-            )
-            s.add(p)
-            s.flush()
-            for k, over in enumerate(labels):
-                row: dict[str, object] = {
-                    "relevant": False,
-                    "relevance_score": 0.45,
-                    "is_complaint": True,
-                    "complaint_score": 0.55,
-                    "topic": "infrastruktur",
-                    "topic_score": 0.5,
-                    "confidence": 0.45,
-                    "needs_triage": True,
-                    "created_at": now - timedelta(minutes=minutes - k),
-                    "model_version": f"m{k}",
-                }
-                row.update(over)
-                s.add(Label(post_id=p.id, **row))
-            return p.id
-
-        road = post("road", "Jalan ke Pedamaran Timur kok begini terus, kapan dibenahi", [{}], 10)
-        water = post(
-            "water",
-            "Ledeng di Teluk Gelam mampet lagi",
-            [{"topic": "air_bersih", "relevance_score": 0.55, "relevant": True}],
-            5,
-        )
-        excluded = {
-            "no_evidence": post("none", "Jalan rusak di kota sebelah", [{"relevance_score": 0.15}], 20),
-            "not_complaint": post("praise", "Mantap Pedamaran", [{"complaint_score": 0.2, "is_complaint": False}], 21),
-            "sure": post("sure", "Jalan rusak parah di Cengal", [{"needs_triage": False, "confidence": 0.9}], 22),
-            "purged": post("gone", None, [{}], 23),
-            "relabelled": post("again", "Lampu jalan di Jejawi mati", [{}, {"needs_triage": False}], 24),
-            "corrected": post("done", "Sampah di Kayuagung menumpuk", [{}], 25),
-        }
-        s.add(
-            LabelCorrection(
-                post_id=excluded["corrected"], field="relevant", value="true", source="telegram", created_at=now
-            )
-        )
-    return TriagePosts(road, water, excluded)
 
 
 def test_list_holds_only_uncertain_posts_that_may_be_oki_complaints(db: Database, config: AppConfig) -> None:

@@ -20,7 +20,7 @@ from classifiers.calibration import (
 from classifiers.series_eval import check_forecast, forecast_samples, render_forecast
 from classifiers.simulate import first_viral, simulate_issues
 from classifiers.virality import PostEvent, ViralityParams, assess
-from tests.test_virality_assess import START, road_events
+from tests.virality_support import START, road_events
 
 PARAMS = ViralityParams()
 

@@ -18,13 +18,14 @@ from monitor.store.db import Database
 from monitor.store.models import AuditLog, IssuePost, Post
 from monitor.web import routes_lapor
 from monitor.web.app import create_app
-from tests.test_lapor import ROAD_A as ROAD_A_30
-from tests.test_lapor import ROAD_B as ROAD_B_30
-from tests.test_lapor import WATER as WATER_30
-from tests.test_lapor import csv_bytes, xlsx_bytes
+from tests.lapor_support import ROAD_A as ROAD_A_30
+from tests.lapor_support import ROAD_B as ROAD_B_30
+from tests.lapor_support import WATER as WATER_30
+from tests.lapor_support import csv_bytes, xlsx_bytes
 from tests.web_support import NOW, csrf_from, login, make_clock, seed
 
-# The dashboard's clock (tests/web_support.py) is a day before test_lapor's: the same tickets, filed a day earlier.
+# The dashboard's clock (tests/web_support.py) is a day before the exports' (tests/lapor_support.py): the same
+# tickets, filed a day earlier.
 ROAD_A, ROAD_B, WATER = ([*row[:6], "28/11/2026 08:15"] for row in (ROAD_A_30, ROAD_B_30, WATER_30))
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

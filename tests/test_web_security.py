@@ -18,7 +18,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from itsdangerous.timed import TimestampSigner
 from pydantic import ValidationError
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from alerts.ack import sign_ack_link
 from alerts.engine import evaluate
@@ -26,7 +26,7 @@ from alerts.outbox import deliver_due
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
-from monitor.store.models import Alert, AuditLog, Base, LabelCorrection, LoginThrottleRow, User
+from monitor.store.models import Alert, AuditLog, LabelCorrection, LoginThrottleRow, User
 from monitor.web.app import create_app, server_config, worker_command
 from monitor.web.client import client_address, parse_networks
 from monitor.web.throttle import (
@@ -41,7 +41,18 @@ from monitor.web.throttle import (
     wait_text,
 )
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
-from tests.web_support import NOW, PASSWORD, Seeded, csrf_from, free_port, login, make_clock, seed
+from tests.web_support import (
+    NOW,
+    PASSWORD,
+    Seeded,
+    action_form_token,
+    csrf_from,
+    every_row,
+    free_port,
+    login,
+    make_clock,
+    seed,
+)
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -381,40 +392,22 @@ def mailed(
         yield c, alert, links
 
 
-def _snapshot(db: Database) -> dict[str, list[str]]:
-    """Every row of every table, to show that a request changed nothing at all."""
-    with db.engine.connect() as conn:
-        return {
-            t.name: sorted(repr(tuple(r)) for r in conn.execute(select(t)))
-            for t in Base.metadata.sorted_tables
-            if inspect(conn).has_table(t.name)
-        }
-
-
-def _form_token(html: str) -> str:
-    m = re.search(
-        r'<form method="post" action="/alerts/action"[^>]*>\s*<input type="hidden" name="token" value="([^"]+)"', html
-    )
-    assert m is not None, html
-    return m.group(1)
-
-
 def test_opening_any_email_link_changes_nothing(
     mailed: tuple[TestClient, Alert, dict[str, str]], sqlite_db: Database
 ) -> None:
     client, _alert, links = mailed
-    before = _snapshot(sqlite_db)
+    before = every_row(sqlite_db)
     for action, path in links.items():
         for _ in range(2):  # a scanner, then the person
             r = client.get(path)
             assert r.status_code == 200, action
-            assert _form_token(r.text) == path.rsplit("/", 1)[1]
+            assert action_form_token(r.text) == path.rsplit("/", 1)[1]
             assert "Membuka tautan ini saja tidak mengubah apa pun" in r.text
         assert client.head(path).status_code in (200, 405)
     assert "Ya, catat tindak lanjut" in client.get(links["ack"]).text
     assert "bukan keluhan" in client.get(links["n"]).text
     assert "OKI-" in client.get(links["ack"]).text and "Jalan rusak di Kayu Agung" in client.get(links["ack"]).text
-    assert _snapshot(sqlite_db) == before
+    assert every_row(sqlite_db) == before
     assert "oki_session" not in client.cookies
 
 
@@ -423,7 +416,7 @@ def test_the_confirmation_post_acts_without_a_login_and_a_repeat_changes_nothing
 ) -> None:
     client, alert, links = mailed
     for action, path in links.items():
-        token = _form_token(client.get(path).text)
+        token = action_form_token(client.get(path).text)
         r = client.post("/alerts/action", data={"token": token})
         assert r.status_code == 200 and "Terima kasih" in r.text, (action, r.text)
     with sqlite_db.session() as s:
@@ -436,13 +429,13 @@ def test_the_confirmation_post_acts_without_a_login_and_a_repeat_changes_nothing
             ("agency", "bukan:pupr"),
         }
         assert len(corrections) == 6  # both example posts, three kinds
-    after = _snapshot(sqlite_db)
+    after = every_row(sqlite_db)
     for action, path in links.items():
         r = client.post("/alerts/action", data={"token": path.rsplit("/", 1)[1]})
         assert r.status_code == 200 and "Sudah dicatat" in r.text and "sudah dicatat sebelumnya" in r.text, action
         page = client.get(path)
         assert "sudah dicatat sebelumnya" in page.text and 'action="/alerts/action"' not in page.text
-    assert _snapshot(sqlite_db) == after
+    assert every_row(sqlite_db) == after
 
 
 def test_bad_or_expired_links_get_a_clear_page(
@@ -454,7 +447,7 @@ def test_bad_or_expired_links_get_a_clear_page(
     client, _alert, links = mailed
     signed = links["ack"].rsplit("/", 1)[1]
     tampered = signed[:-2] + ("A" if signed[-2] != "A" else "B") + signed[-1]
-    before = _snapshot(sqlite_db)
+    before = every_row(sqlite_db)
     for r in (client.get(f"/alerts/action/{tampered}"), client.post("/alerts/action", data={"token": tampered})):
         assert r.status_code == 400 and "Tautan tidak berlaku" in r.text and "tidak sah" in r.text
     assert client.post("/alerts/action", data={}).status_code == 400
@@ -471,7 +464,7 @@ def test_bad_or_expired_links_get_a_clear_page(
     assert unknown is not None
     r = client.get(urlsplit(unknown).path)
     assert r.status_code == 400 and "tidak ditemukan" in r.text
-    assert _snapshot(sqlite_db) == before
+    assert every_row(sqlite_db) == before
 
 
 def test_every_link_of_a_delivered_alert_email_acts_only_on_the_pages_post(
@@ -496,14 +489,14 @@ def test_every_link_of_a_delivered_alert_email_acts_only_on_the_pages_post(
     # "Bukan keluhan" and "Salah dinas" (they were label corrections before).
     assert len(paths) == 7
     with TestClient(create_app(cfg, sqlite_db, make_clock())) as client:
-        before = _snapshot(sqlite_db)
+        before = every_row(sqlite_db)
         tokens = []
         for path in paths:
             r = client.get(path)
             assert r.status_code == 200
             if 'name="note"' not in r.text:
-                tokens.append(_form_token(r.text))
-        assert _snapshot(sqlite_db) == before
+                tokens.append(action_form_token(r.text))
+        assert every_row(sqlite_db) == before
         assert len(tokens) == 2
         for token in tokens:
             r = client.post("/alerts/action", data={"token": token})

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import inspect, select, update
 
+from alerts.engine import deadlines_payload
+from alerts.sla import Clocks, WorkCalendar, deadlines
 from monitor.kernel.clock import SimulatedClock
 from monitor.store.db import Database
-from monitor.store.models import Alert, Delivery, Issue, IssuePost, Label, Post, ScopeCount, Signal, Source
+from monitor.store.models import Alert, Base, Delivery, Issue, IssuePost, Label, Post, ScopeCount, Signal, Source
 from monitor.web import auth
 from monitor.web.auth import hash_password, hash_token
 
@@ -212,6 +214,26 @@ def viral_flood_issue(now: datetime = NOW) -> Issue:
     )
 
 
+def tell_agency(db: Database, issue_id: int, agency: str, at: datetime, token: str) -> None:
+    """An unanswered first alert that told ``agency`` of the issue at ``at`` (deadlines of 3, 5 and 10 working
+    days), as the engine would have stored it."""
+    due = deadlines(at, Clocks(3, 5, 10), WorkCalendar(national=False))
+    with db.session() as s:
+        s.add(
+            Alert(
+                issue_id=issue_id,
+                receiver=f"agency:{agency}",
+                agency_code=agency,
+                kind="first",
+                stage="naik",
+                created_at=at,
+                ack_token=token,
+                respond_due_at=due.respond,
+                payload={"deadlines": deadlines_payload(due), "deliver_at": at.isoformat(), "sla_days": 3},
+            )
+        )
+
+
 def make_clock() -> SimulatedClock:
     return SimulatedClock(NOW)
 
@@ -233,6 +255,25 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> TestCl
     )
     assert r.status_code == 303, r.text[:500]
     return client
+
+
+def every_row(db: Database) -> dict[str, list[str]]:
+    """Every row of every table, to show that a request changed nothing at all."""
+    with db.engine.connect() as conn:
+        return {
+            t.name: sorted(repr(tuple(r)) for r in conn.execute(select(t)))
+            for t in Base.metadata.sorted_tables
+            if inspect(conn).has_table(t.name)
+        }
+
+
+def action_form_token(html: str) -> str:
+    """The token of the confirmation form an e-mail action link opens (the POST that acts)."""
+    m = re.search(
+        r'<form method="post" action="/alerts/action"[^>]*>\s*<input type="hidden" name="token" value="([^"]+)"', html
+    )
+    assert m is not None, html
+    return m.group(1)
 
 
 def flash_after(client: TestClient, response: object) -> tuple[str, bool]:
