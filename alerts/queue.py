@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alerts.directory import Directory
-from monitor.store.models import Alert, Delivery
+from monitor.kernel.regions import DEFAULT_REGION
+from monitor.store.models import Alert, Delivery, Issue
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,15 @@ def queue_alert(
     respond_due_at: datetime | None = None,
     escalation_level: int = 0,
     with_deliveries: bool = True,
+    region_code: str | None = None,
 ) -> Alert:
-    """Create the alert row and its deliveries; the caller's commit makes the decision and the outbox one."""
+    """Create the alert row and its deliveries; the caller's commit makes the decision and the outbox one.
+
+    The alert is in ``region_code`` when given, else in its issue's region (else the default region).
+    """
+    if region_code is None:
+        issue = session.get(Issue, issue_id) if issue_id is not None else None
+        region_code = issue.region_code if issue is not None else DEFAULT_REGION
     alert = Alert(
         issue_id=issue_id,
         receiver=receiver,
@@ -102,6 +110,7 @@ def queue_alert(
         respond_due_at=respond_due_at,
         escalation_level=escalation_level,
         payload={**payload, "kind": kind, "receiver_name": receiver_label(config, receiver)},
+        region_code=region_code,
     )
     session.add(alert)
     session.flush()

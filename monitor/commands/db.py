@@ -24,6 +24,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             print(f"Skema sudah terbaru (revision {after}).")
         else:
             print(f"Skema diperbarui: {before or 'kosong'} → {after}.")
+        from monitor.stages.regions import mirror_agencies
+
+        with db.session() as session:
+            mirror_agencies(session, ctx.config)
         return 0
     current, head = db.current_revision(), db.head_revision()
     state = "terbaru" if current == head else f"perlu upgrade ke {head}"

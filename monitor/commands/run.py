@@ -17,6 +17,7 @@ from monitor.kernel.clock import to_wib
 from monitor.kernel.sources import graph_version_warnings
 from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
 from monitor.service import MonitorService
+from monitor.stages.regions import mirror_agencies
 from monitor.store.context import Context
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     db = ctx.checked_database()
+    with db.session() as session:
+        mirror_agencies(session, ctx.config)
     service = MonitorService(ctx.config, db, ctx.clock)
     for problem in check_routing(ctx.config):  # e.g. a topic that reaches nobody
         log.warning("routing: %s", problem)

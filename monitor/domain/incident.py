@@ -35,6 +35,7 @@ from typing import Literal
 
 from classifiers.normalise import normalise
 from monitor.domain.prefilter import WILAYAH
+from monitor.kernel.regions import DEFAULT_REGION
 
 # --- event words -------------------------------------------------------------------------------
 
@@ -243,6 +244,8 @@ class PostView:
     """Candidate issues whose desa (or, with no desa, kecamatan) the post's text names."""
     desas: frozenset[str] = frozenset()
     """Where in its kecamatan the post is: its label's desa, else the desa of its kecamatan its text names."""
+    region_code: str = DEFAULT_REGION
+    """Its kabupaten/kota: it joins only issues of the same region."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +267,7 @@ class CandidateView:
     anchors: frozenset[str] = frozenset()
     size: int = 0
     """Complaint posts in the issue."""
+    region_code: str = DEFAULT_REGION
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +451,8 @@ def decide(post: PostView, candidates: Sequence[CandidateView], rules: Rules) ->
     """
     if post.spread_issue is not None:
         return Decision("join", post.spread_issue, "spread", 1.0, spread=True, response=post.response)
+    # One issue is one region's: a same-named village or the same story in another regency is not it.
+    candidates = [c for c in candidates if c.region_code == post.region_code]
     open_ = [c for c in candidates if c.status == "open" and post.at - c.last_seen <= rules.match_window]
     incidents = [(incident_match(post, c, rules), c) for c in open_]
     incidents = [(n, c) for n, c in incidents if n]

@@ -23,6 +23,7 @@ from collectors.lapor import PLATFORM as LAPOR
 from monitor.domain.incident import is_response
 from monitor.kernel.config import AppConfig
 from monitor.kernel.metrics import observe_classify
+from monitor.kernel.regions import DEFAULT_REGION
 from monitor.stages.assess import engagement_of
 from monitor.stages.group import post_text
 from monitor.store.db import bulk_insert, one_of
@@ -53,6 +54,7 @@ def classify_new(
             Post.shares,
             Post.replies,
             Post.views,
+            Post.region_code,
         )
         .where(Post.stage == "new")
         .order_by(Post.id)
@@ -73,7 +75,10 @@ def classify_new(
     rows: list[dict[str, object]] = []
     kept_ids: list[int] = []
     filtered_ids: list[int] = []
-    counts: dict[tuple[datetime, str, str, str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    # Per region, then per hour × topic × kecamatan × agency × platform.
+    counts: dict[str, dict[tuple[datetime, str, str, str, str], list[float]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0, 0.0])
+    )
     for post, lab in zip(posts, labels, strict=True):
         agency = config.routing.get(lab.topic)
         rows.append(
@@ -103,7 +108,7 @@ def classify_new(
         if lab.relevant:
             hour = post.created_at.replace(minute=0, second=0, microsecond=0)
             key = (hour, lab.topic, lab.kecamatan or "", agency or "", post.platform)
-            agg = counts[key]
+            agg = counts[post.region_code][key]
             agg[0] += 1
             agg[1] += 1 if lab.is_complaint else 0
             agg[2] += engagement_of(post.likes, post.shares, post.replies, post.views)
@@ -115,7 +120,8 @@ def classify_new(
                 execution_options={"synchronize_session": False},
             )
     kept = len(kept_ids)
-    _add_scope_counts(session, counts)
+    for region, region_counts in counts.items():
+        _add_scope_counts(session, region_counts, region)
     return len(posts), kept
 
 
@@ -159,8 +165,16 @@ def _incident_places(session: Session, posts: Sequence[Any], texts: list[str], l
     ]
 
 
-def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, str, str], list[float]]) -> None:
-    """Hourly aggregates that survive the retention purge (trends read these)."""
+SCOPE_KEY = ("hour", "topic", "kecamatan", "agency_code", "platform", "region_code")
+"""The unique key of ``scope_counts`` (migration 0012 added the region)."""
+
+
+def _add_scope_counts(
+    session: Session,
+    counts: dict[tuple[datetime, str, str, str, str], list[float]],
+    region_code: str = DEFAULT_REGION,
+) -> None:
+    """Hourly aggregates of one region that survive the retention purge (trends read these)."""
     if not counts:
         return
     rows: list[dict[str, Any]] = [
@@ -170,6 +184,7 @@ def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, s
             "kecamatan": kec,
             "agency_code": agency,
             "platform": platform,
+            "region_code": region_code,
             "posts": int(n),
             "complaints": int(c),
             "engagement": eng,
@@ -183,7 +198,7 @@ def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, s
         table = table_of(ScopeCount)
         stmt = dialect_insert(table)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["hour", "topic", "kecamatan", "agency_code", "platform"],
+            index_elements=list(SCOPE_KEY),
             set_={
                 "posts": table.c.posts + stmt.excluded.posts,
                 "complaints": table.c.complaints + stmt.excluded.complaints,
@@ -193,7 +208,7 @@ def _add_scope_counts(session: Session, counts: dict[tuple[datetime, str, str, s
         session.execute(stmt, rows)
         return
     for row in rows:  # other databases: read, then add or update
-        key = {k: row[k] for k in ("hour", "topic", "kecamatan", "agency_code", "platform")}
+        key = {k: row[k] for k in SCOPE_KEY}
         existing = session.scalar(select(ScopeCount).filter_by(**key))
         if existing is None:
             session.add(ScopeCount(**row))

@@ -42,6 +42,7 @@ from monitor.domain.incident import (
 from monitor.domain.prefilter import place_words
 from monitor.domain.titles import best_phrase, make_title, words_of
 from monitor.kernel.config import AppConfig
+from monitor.kernel.regions import DEFAULT_REGION
 from monitor.store.db import bulk_insert, one_of
 from monitor.store.ledger import record_reopened
 from monitor.store.models import Issue, IssueEvent, IssuePost, Label, Post, table_of
@@ -80,6 +81,8 @@ class PostFacts(Protocol):
     def duplicate_of_id(self) -> int | None: ...
     @property
     def parent_external_id(self) -> str | None: ...
+    @property
+    def region_code(self) -> str: ...
 
 
 class LabelFacts(Protocol):
@@ -394,7 +397,10 @@ class IssueGrouper:
         if sig is None:
             sig = simhash(terms)
         at = post.created_at
+        region = post.region_code
         original = self._original_issue(session, post)
+        if original is not None and original.region_code != region:
+            original = None  # the same story in two regencies: an issue of each, never one of both
         view = PostView(
             topic=label.topic,
             kecamatan=label.kecamatan,
@@ -404,20 +410,23 @@ class IssueGrouper:
             response=is_response_normalised(norm, raw=text),
             spread_issue=original.id if original is not None else None,
             desas=frozenset((label.desa,)) if label.desa else desa_named(norm, label.kecamatan),
+            region_code=region,
         )
         issues: dict[int, Issue] = {}
         if original is not None:
             decision = decide(view, [], self.rules)
             issues[original.id] = original
         else:
-            found = self._candidates(session, label, at, ("open",), self.window, norm)
+            found = self._candidates(session, label, at, ("open",), self.window, norm, region)
             issues.update((i.id, i) for i in found)
             views = [self._view(i, terms, sig) for i in found]
             view = replace(view, named=self._named(norm, found))
             decision = decide(view, views, self.rules)
             if decision.action == "new" or decision.reason == "incident_place":
                 # Only now the resolved issues: most posts join an open one.
-                back = self._candidates(session, label, at, ("resolved",), self.rules.regression_window, norm)
+                back = self._candidates(
+                    session, label, at, ("resolved",), self.rules.regression_window, norm, region
+                )
                 if back:
                     issues.update((i.id, i) for i in back)
                     view = replace(view, named=view.named | self._named(norm, back))
@@ -481,6 +490,7 @@ class IssueGrouper:
             urgent=label.urgent,
             terms={},
             facets={},
+            region_code=post.region_code,
         )
         session.add(issue)
         session.flush()
@@ -509,6 +519,7 @@ class IssueGrouper:
             near=self._near(issue, sig),
             anchors=state.anchors,
             size=issue.post_count + state.added,
+            region_code=issue.region_code,
         )
 
     @staticmethod
@@ -619,16 +630,24 @@ class IssueGrouper:
         statuses: Sequence[str],
         window: timedelta,
         norm: str = "",
+        region: str = DEFAULT_REGION,
     ) -> list[Issue]:
-        """Issues a post might join, active in the window: in its kecamatan (any topic), or of its topic with
-        no kecamatan; for a post with no kecamatan, of its topic or at a place its text names."""
+        """Issues of the post's region a post might join, active in the window: in its kecamatan (any topic),
+        or of its topic with no kecamatan; for a post with no kecamatan, of its topic or at a place its text
+        names."""
         # Readers disagree on the topic of one problem ("truck stuck on the broken road": roads or
         # transport?) and one event has many facets, so in the same kecamatan any topic may match;
         # ``decide`` weighs topic, place and words.
         if self._pool is not None and self._pool_floor is not None and at - window >= self._pool_floor:
-            pool = [i for i in self._pool if i.status in statuses and i.last_seen >= at - window]
+            pool = [
+                i
+                for i in self._pool
+                if i.status in statuses and i.last_seen >= at - window and i.region_code == region
+            ]
         else:
-            query = select(Issue).where(Issue.status.in_(statuses), Issue.last_seen >= at - window)
+            query = select(Issue).where(
+                Issue.status.in_(statuses), Issue.last_seen >= at - window, Issue.region_code == region
+            )
             if label.kecamatan:
                 query = query.where(
                     ((Issue.topic == label.topic) & ((Issue.kecamatan == label.kecamatan) | Issue.kecamatan.is_(None)))
@@ -786,6 +805,10 @@ def merge_issues(session: Session, target_id: int, other_ids: Iterable[int], act
         if other_id == target_id:
             continue
         other = _get(session, other_id)
+        if other.region_code != target.region_code:
+            raise ValueError(
+                f"isu #{other.id} dan isu #{target.id} dari wilayah berbeda: isu hanya memuat unggahan satu wilayah"
+            )
         session.execute(update(IssuePost).where(IssuePost.issue_id == other.id).values(issue_id=target.id))
         weights = dict(target.terms.get("w", {}))
         for word, w in other.terms.get("w", {}).items():
@@ -841,6 +864,7 @@ def split_issue(session: Session, issue_id: int, post_ids: Sequence[int], actor:
         updated_at=now,
         urgent=source.urgent,
         terms={"w": dict(terms), "sigs": simhashes(bags)},
+        region_code=source.region_code,
     )
     session.add(new)
     session.flush()
@@ -887,6 +911,7 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
             Post.created_at,
             Post.duplicate_of_id,
             Post.parent_external_id,
+            Post.region_code,
             Label.topic,
             Label.kecamatan,
             Label.desa,

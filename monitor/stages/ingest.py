@@ -127,12 +127,19 @@ class Ingestor:
         self._evidence = has_oki_evidence
 
     def source_row(self, session: Session, name: str, kind: str) -> Source:
-        """The Source row for ``name``, created on first use."""
+        """The Source row for ``name``, created on first use, in this config's region.
+
+        The config is the truth about the sources it defines: a source moved to another region's
+        config takes that region from now on (its stored posts keep theirs).
+        """
+        region = self.config.region_code
         row = session.scalar(select(Source).where(Source.name == name))
         if row is None:
-            row = Source(name=name, kind=kind, enabled=True, cursor={})
+            row = Source(name=name, kind=kind, enabled=True, cursor={}, region_code=region)
             session.add(row)
             session.flush()
+        elif row.region_code != region:
+            row.region_code = region
         return row
 
     def store(self, session: Session, source: Source, items: Sequence[RawItem], now: datetime) -> IngestReport:
@@ -280,6 +287,7 @@ class Ingestor:
                     "extra": dict(item.extra),
                     "stage": "new",
                     "duplicate_of_id": None,
+                    "region_code": source.region_code,
                 }
             )
         if not rows:

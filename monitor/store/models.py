@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from monitor.kernel.regions import DEFAULT_REGION
+
 
 class IssueStatus(StrEnum):
     """An issue's place in its life, as stored in ``issues.status``."""
@@ -100,6 +102,11 @@ def table_of(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+# ``region_code`` (migration 0012) is the Kemendagri code of the kabupaten/kota a row belongs to. A server
+# default only, so a row written in an older schema's shape (Core inserts, older code) is the default
+# region's, as every row was before regions, and bulk inserts that leave it out stay on the fast path.
+
+
 class Source(Base):
     """A configured collector and its cursor and health."""
 
@@ -130,6 +137,8 @@ class Source(Base):
     calls_day: Mapped[str | None] = mapped_column(String(10))
     calls_today: Mapped[int] = mapped_column(Integer, default=0)
     rate_limit: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    region_code: Mapped[str] = mapped_column(String(5), server_default=DEFAULT_REGION)
+    """The region of the config that defines the source; its posts take it at ingest."""
 
 
 class Post(Base):
@@ -143,6 +152,7 @@ class Post(Base):
         Index("ix_posts_content_hash_id", "content_hash", "id"),
         Index("ix_posts_canonical_url_id", "canonical_url", "id"),
         Index("ix_posts_stage", "stage", "id"),
+        Index("ix_posts_region_created", "region_code", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -171,6 +181,8 @@ class Post(Base):
     stage: Mapped[str] = mapped_column(String(20), default="new")
     """Pipeline position: new → classified → grouped | filtered (not relevant / not a complaint)."""
     purged_at: Mapped[datetime | None]
+    region_code: Mapped[str] = mapped_column(String(5), server_default=DEFAULT_REGION)
+    """Its source's region, copied at ingest (an issue holds posts of one region only)."""
 
 
 class PostMetric(Base):
@@ -246,6 +258,7 @@ class Issue(Base):
         # The dashboard's board fingerprint reads max() of these two on every refresh.
         Index("ix_issues_updated_at", "updated_at"),
         Index("ix_issues_acknowledged_at", "acknowledged_at"),
+        Index("ix_issues_region_status", "region_code", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -291,6 +304,8 @@ class Issue(Base):
     """When the current agency's clock started: its first alert, a reroute to it, or a regression."""
     response_at: Mapped[datetime | None]
     """When ``response_status`` last changed."""
+    region_code: Mapped[str] = mapped_column(String(5), server_default=DEFAULT_REGION)
+    """The region of its first post; grouping never adds a post of another region."""
 
 
 class IssuePost(Base):
@@ -398,18 +413,24 @@ class Agency(Base):
     """An OPD (or a non-Pemkab body) that receives alerts; mirrored from config."""
 
     __tablename__ = "agencies"
+    # Every regency has its own "pupr": a code is unique within its region (migration 0012).
+    __table_args__ = (UniqueConstraint("region_code", "code", name="uq_agencies_region_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     non_pemkab: Mapped[bool] = mapped_column(Boolean, default=False)
+    region_code: Mapped[str] = mapped_column(String(5), server_default=DEFAULT_REGION)
 
 
 class Alert(Base):
     """A decision to tell a receiver about an issue; stored with its deliveries in one transaction."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_issue_receiver", "issue_id", "receiver"),)
+    __table_args__ = (
+        Index("ix_alerts_issue_receiver", "issue_id", "receiver"),
+        Index("ix_alerts_region", "region_code", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
@@ -430,6 +451,8 @@ class Alert(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Everything the renderer needs, frozen at decision time."""
+    region_code: Mapped[str] = mapped_column(String(5), server_default=DEFAULT_REGION)
+    """Its issue's region (the default region for an alert about no issue)."""
 
 
 class Delivery(Base):
@@ -495,6 +518,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    region_code: Mapped[str | None] = mapped_column(String(5))
+    """The one region the user sees; NULL: every region (province comms, admins, and every user
+    made before regions existed)."""
 
 
 class AuditLog(Base):
@@ -559,7 +585,9 @@ class ScopeCount(Base):
 
     __tablename__ = "scope_counts"
     __table_args__ = (
-        UniqueConstraint("hour", "topic", "kecamatan", "agency_code", "platform", name="uq_scope_counts"),
+        UniqueConstraint(
+            "hour", "topic", "kecamatan", "agency_code", "platform", "region_code", name="uq_scope_counts"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -571,6 +599,7 @@ class ScopeCount(Base):
     posts: Mapped[int] = mapped_column(Integer, default=0)
     complaints: Mapped[int] = mapped_column(Integer, default=0)
     engagement: Mapped[float] = mapped_column(Float, default=0.0)
+    region_code: Mapped[str] = mapped_column(String(5), server_default=DEFAULT_REGION)
 
 
 class WebSession(Base):

@@ -1,0 +1,179 @@
+"""Several regions in one deployment: the region key (migration 0012), where it comes from, and grouping
+that never mixes two regions, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from alerts.queue import queue_alert
+from collectors.base import RawItem
+from monitor.domain.incident import CandidateView, PostView, Rules, decide
+from monitor.kernel.config import AppConfig
+from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names
+from monitor.stages.group import group_new, merge_issues
+from monitor.stages.ingest import Ingestor, ingest_raw
+from monitor.store.db import Database, alembic_config
+from monitor.store.models import Agency, Alert, Issue, IssuePost, Post, Source
+from tests.pipeline_support import label_row, road_label
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+OKU = "16.01"
+
+
+def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
+    with db.engine.begin() as conn:
+        cfg = alembic_config(db.url)
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_migration_keeps_existing_rows_as_oki_and_goes_back(empty_db: Database) -> None:
+    """0012 on a database written by 0011: every row is OKI's, users see every region; down and up again."""
+    _migrate(empty_db, "0011_laporan_inbox")
+    with empty_db.engine.begin() as conn:
+        # Rows in 0011's own shape: no region column yet.
+        conn.execute(text("INSERT INTO sources (name, kind, enabled, cursor, consecutive_failures, status, "
+                          "items_last_run, items_total, rejected_total, calls_today, rate_limit) "
+                          "VALUES ('s', 'rss', true, '{}', 0, 'ok', 0, 0, 0, 0, '{}')"))  # fmt: skip
+        conn.execute(text("INSERT INTO posts (source_id, platform, external_id, kind, created_at, collected_at, "
+                          "content_hash, likes, shares, replies, views, extra, stage) "
+                          "VALUES (1, 'rss', 'p1', 'post', :at, :at, 'h', 0, 0, 0, 0, '{}', 'new')"),
+                     {"at": datetime(2026, 11, 1, 3, 0)})  # fmt: skip
+        conn.execute(text("INSERT INTO agencies (code, name, non_pemkab) VALUES ('pupr', 'Dinas PUPR', false)"))
+        conn.execute(text("INSERT INTO users (username, password_hash, role, active, created_at) "
+                          "VALUES ('kominfo', 'x', 'comms', true, :at)"), {"at": datetime(2026, 11, 1)})  # fmt: skip
+    _migrate(empty_db, "0012_regions")
+    with empty_db.engine.connect() as conn:
+        for table in ("sources", "posts", "agencies"):
+            assert conn.scalar(text(f"SELECT region_code FROM {table}")) == "16.02", table
+        assert conn.scalar(text("SELECT region_code FROM users")) is None
+    issue_indexes = {ix["name"] for ix in inspect(empty_db.engine).get_indexes("issues")}
+    assert "ix_issues_region_status" in issue_indexes
+    # The same agency code in another regency is a different agency; twice in one regency is refused.
+    with empty_db.engine.begin() as conn:
+        oku_pupr = {"code": "pupr", "name": "Dinas PUPR OKU", "non_pemkab": False, "region_code": OKU}
+        conn.execute(insert(Agency), [oku_pupr])
+    with pytest.raises(IntegrityError), empty_db.engine.begin() as conn:
+        conn.execute(insert(Agency), [{"code": "pupr", "name": "lagi", "non_pemkab": False, "region_code": OKU}])
+    _migrate(empty_db, "0011_laporan_inbox", down=True)
+    assert "region_code" not in {c["name"] for c in inspect(empty_db.engine).get_columns("posts")}
+    with empty_db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM posts")) == 1
+        assert conn.execute(text("SELECT code, name FROM agencies")).all() == [("pupr", "Dinas PUPR")]
+    with pytest.raises(IntegrityError), empty_db.engine.begin() as conn:  # unique on the code alone again
+        conn.execute(text("INSERT INTO agencies (code, name, non_pemkab) VALUES ('pupr', 'x', false)"))
+    _migrate(empty_db, "head")
+    with empty_db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT region_code FROM posts")) == "16.02"
+    assert empty_db.current_revision() == empty_db.head_revision()
+
+
+def _item(source: str, n: int, text_: str, at: datetime = NOW) -> RawItem:
+    return RawItem(source=source, platform="rss", external_id=f"{source}-{n}", text=text_, created_at=at)
+
+
+def _in_region(config: AppConfig, code: str) -> AppConfig:
+    return config.model_copy(update={"region_code": code, "region": f"wilayah {code}"})
+
+
+def test_posts_take_their_sources_region(db: Database, config: AppConfig) -> None:
+    ingest_raw(db, config, [_item("oki-rss", 1, "Jalan rusak di Cengal OKI")], NOW, kind="rss")
+    ingest_raw(db, _in_region(config, OKU), [_item("oku-rss", 1, "Jalan rusak di Cengal, kata warga")], NOW, kind="rss")
+    with db.session() as s:
+        regions = dict(s.execute(select(Source.name, Source.region_code)).all())
+        assert regions == {"oki-rss": DEFAULT_REGION, "oku-rss": OKU}
+        posts = dict(s.execute(select(Post.external_id, Post.region_code)).all())
+        assert posts == {"oki-rss-1": DEFAULT_REGION, "oku-rss-1": OKU}
+        # A source moved to another region's config takes that region for the posts it brings next.
+        Ingestor(_in_region(config, OKU)).source_row(s, "oki-rss", "rss")
+    ingest_raw(db, _in_region(config, OKU), [_item("oki-rss", 2, "Jalan rusak lagi di Cengal")], NOW, kind="rss")
+    with db.session() as s:
+        posts = dict(s.execute(select(Post.external_id, Post.region_code)).all())
+        assert posts["oki-rss-1"] == DEFAULT_REGION and posts["oki-rss-2"] == OKU
+
+
+def _classified(db: Database, ids: list[int]) -> None:
+    with db.session() as s:
+        for pid in ids:
+            s.add(label_row(pid, road_label(), NOW))
+            s.get_one(Post, pid).stage = "classified"
+
+
+def test_grouping_never_puts_two_regions_in_one_issue(db: Database, config: AppConfig) -> None:
+    """The same complaint word for word, in the same kecamatan name, from a source of each region: two issues."""
+    story = "Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar, truk amblas"
+    ingest_raw(db, config, [_item("oki-rss", 1, story)], NOW, kind="rss")
+    ingest_raw(db, _in_region(config, OKU), [_item("oku-rss", 1, story + " ")], NOW + timedelta(minutes=5), kind="rss")
+    ingest_raw(db, config, [_item("oki-rss", 2, story + "!")], NOW + timedelta(minutes=9), kind="rss")
+    with db.session() as s:
+        ids = list(s.scalars(select(Post.id).order_by(Post.id)))
+    _classified(db, ids)
+    with db.session() as s:
+        grouped, created, _, _ = group_new(s, config, NOW + timedelta(hours=1))
+    assert (grouped, created) == (3, 2)
+    with db.session() as s:
+        rows = s.execute(
+            select(Post.region_code, Issue.region_code, Issue.id).join(IssuePost, IssuePost.post_id == Post.id)
+            .join(Issue, Issue.id == IssuePost.issue_id)
+        ).all()  # fmt: skip
+        assert all(post_region == issue_region for post_region, issue_region, _ in rows)
+        by_region = {}
+        for region, _, issue_id in rows:
+            by_region.setdefault(region, set()).add(issue_id)
+        assert {r: len(v) for r, v in by_region.items()} == {DEFAULT_REGION: 1, OKU: 1}
+        oki_issue, oku_issue = by_region[DEFAULT_REGION].pop(), by_region[OKU].pop()
+        # Nor by hand: merging issues of two regions is refused and changes nothing.
+        with pytest.raises(ValueError, match="wilayah berbeda"):
+            merge_issues(s, oki_issue, [oku_issue], "admin", NOW)
+        # Alerts take their issue's region.
+        alert = queue_alert(
+            s, config, receiver="agency:pupr", kind="first", now=NOW, payload={}, issue_id=oku_issue,
+            with_deliveries=False,
+        )  # fmt: skip
+        assert alert.region_code == OKU
+    with db.session() as s:
+        assert s.get_one(Issue, oku_issue).status == "open"
+        assert s.scalar(select(Alert.region_code)) == OKU
+
+
+def test_decide_joins_only_candidates_of_the_posts_region() -> None:
+    """The pure decision: the closest issue of another region is not a candidate at all."""
+    post = PostView(
+        topic="infrastruktur", kecamatan="Cengal", desa=None, at=NOW, anchors=frozenset(), region_code=OKU
+    )
+    other = CandidateView(
+        issue_id=7, status="open", topic="infrastruktur", kecamatan="Cengal", desa=None, first_seen=NOW,
+        last_seen=NOW, similarity=0.99, near=True,
+    )  # fmt: skip
+    assert decide(post, [other], Rules()).action == "new"
+    same = replace(other, issue_id=8, region_code=OKU)
+    decision = decide(post, [other, same], Rules())
+    assert (decision.action, decision.issue_id) == ("join", 8)
+
+
+def test_region_names_prefer_the_config_then_the_national_list() -> None:
+    names = region_names(["16.02", OKU, "99.99"], {"16.02": "Kabupaten OKI (config)"})
+    assert names["16.02"] == "Kabupaten OKI (config)"
+    assert names[OKU] == "Kabupaten Ogan Komering Ulu"
+    assert names["99.99"] == "99.99"  # known nowhere: nothing better to show
+    assert region_label(None, names) == "Semua wilayah"
+    assert region_label("16.74", {}) == "Kota Prabumulih"
+
+
+def test_agencies_are_mirrored_per_region(db: Database, config: AppConfig) -> None:
+    from monitor.stages.regions import mirror_agencies
+
+    with db.session() as s:
+        assert mirror_agencies(s, config) == len(config.agencies)
+        assert mirror_agencies(s, _in_region(config, OKU)) == len(config.agencies)
+        assert mirror_agencies(s, config) == 0  # nothing changed: nothing written
+    with db.session() as s:
+        rows = s.execute(select(Agency.region_code, Agency.code)).all()
+    codes = {a.code for a in config.agencies}
+    assert {c for r, c in rows if r == DEFAULT_REGION} == codes == {c for r, c in rows if r == OKU}
