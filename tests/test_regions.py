@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -12,9 +13,11 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from alerts.queue import queue_alert
+from classifiers.region import NATIONAL_LIST
 from collectors.base import RawItem
+from monitor.cli import main
 from monitor.domain.incident import CandidateView, PostView, Rules, decide
-from monitor.kernel.config import AppConfig
+from monitor.kernel.config import AppConfig, load_config, packaged_config_text
 from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names
 from monitor.stages.group import group_new, merge_issues
 from monitor.stages.ingest import Ingestor, ingest_raw
@@ -24,6 +27,28 @@ from tests.pipeline_support import label_row, road_label
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 OKU = "16.01"
+OKU_SOURCE = "googlenews-ogan-komering-ulu"
+"""A source `oki-monitor init --region 16.01` writes: its posts are OKU's."""
+
+
+@pytest.fixture(scope="module")
+def deployment_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OKI's shipped config (16.02) plus the region file of OKU (16.01), as an operator would write them."""
+    if not NATIONAL_LIST.exists():
+        pytest.skip("needs ../shared/data/wilayah_id")
+    folder = tmp_path_factory.mktemp("deployment")
+    assert main(["init", "--region", OKU, "--output", str(folder / "regions" / "16.01.yaml")]) == 0
+    path = folder / "config.yaml"
+    path.write_text(packaged_config_text() + "\nregions: [regions/16.01.yaml]\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def deployment(deployment_file: Path, config: AppConfig) -> AppConfig:
+    """The two-region config (after ``config`` set the author key the ingest needs)."""
+    loaded = load_config(deployment_file)
+    assert list(loaded.deployment_regions()) == [DEFAULT_REGION, OKU]
+    return loaded
 
 
 def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
@@ -78,24 +103,21 @@ def _item(source: str, n: int, text_: str, at: datetime = NOW) -> RawItem:
     return RawItem(source=source, platform="rss", external_id=f"{source}-{n}", text=text_, created_at=at)
 
 
-def _in_region(config: AppConfig, code: str) -> AppConfig:
-    return config.model_copy(update={"region_code": code, "region": f"wilayah {code}"})
-
-
-def test_posts_take_their_sources_region(db: Database, config: AppConfig) -> None:
-    ingest_raw(db, config, [_item("oki-rss", 1, "Jalan rusak di Cengal OKI")], NOW, kind="rss")
-    ingest_raw(db, _in_region(config, OKU), [_item("oku-rss", 1, "Jalan rusak di Cengal, kata warga")], NOW, kind="rss")
+def test_posts_take_their_sources_region(db: Database, deployment: AppConfig, config: AppConfig) -> None:
+    ingest_raw(db, deployment, [_item("okinews", 1, "Jalan rusak di Cengal OKI")], NOW, kind="rss")
+    ingest_raw(db, deployment, [_item(OKU_SOURCE, 1, "Jalan rusak di Cengal, kata warga")], NOW, kind="rss")
     with db.session() as s:
         regions = dict(s.execute(select(Source.name, Source.region_code)).all())
-        assert regions == {"oki-rss": DEFAULT_REGION, "oku-rss": OKU}
+        assert regions == {"okinews": DEFAULT_REGION, OKU_SOURCE: OKU}
         posts = dict(s.execute(select(Post.external_id, Post.region_code)).all())
-        assert posts == {"oki-rss-1": DEFAULT_REGION, "oku-rss-1": OKU}
-        # A source moved to another region's config takes that region for the posts it brings next.
-        Ingestor(_in_region(config, OKU)).source_row(s, "oki-rss", "rss")
-    ingest_raw(db, _in_region(config, OKU), [_item("oki-rss", 2, "Jalan rusak lagi di Cengal")], NOW, kind="rss")
+        assert posts == {"okinews-1": DEFAULT_REGION, f"{OKU_SOURCE}-1": OKU}
+        # The config is the truth: a source stored as OKU's that the one-region config calls OKI's is OKI's again
+        # for the posts it brings next; the posts already stored keep their region.
+        Ingestor(config).source_row(s, OKU_SOURCE, "googlenews")
+    ingest_raw(db, config, [_item(OKU_SOURCE, 2, "Jalan rusak lagi di Cengal")], NOW, kind="rss")
     with db.session() as s:
         posts = dict(s.execute(select(Post.external_id, Post.region_code)).all())
-        assert posts["oki-rss-1"] == DEFAULT_REGION and posts["oki-rss-2"] == OKU
+        assert posts[f"{OKU_SOURCE}-1"] == OKU and posts[f"{OKU_SOURCE}-2"] == DEFAULT_REGION
 
 
 def _classified(db: Database, ids: list[int]) -> None:
@@ -105,12 +127,13 @@ def _classified(db: Database, ids: list[int]) -> None:
             s.get_one(Post, pid).stage = "classified"
 
 
-def test_grouping_never_puts_two_regions_in_one_issue(db: Database, config: AppConfig) -> None:
+def test_grouping_never_puts_two_regions_in_one_issue(db: Database, deployment: AppConfig) -> None:
     """The same complaint word for word, in the same kecamatan name, from a source of each region: two issues."""
+    config = deployment
     story = "Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar, truk amblas"
-    ingest_raw(db, config, [_item("oki-rss", 1, story)], NOW, kind="rss")
-    ingest_raw(db, _in_region(config, OKU), [_item("oku-rss", 1, story + " ")], NOW + timedelta(minutes=5), kind="rss")
-    ingest_raw(db, config, [_item("oki-rss", 2, story + "!")], NOW + timedelta(minutes=9), kind="rss")
+    ingest_raw(db, config, [_item("okinews", 1, story)], NOW, kind="rss")
+    ingest_raw(db, config, [_item(OKU_SOURCE, 1, story + " ")], NOW + timedelta(minutes=5), kind="rss")
+    ingest_raw(db, config, [_item("okinews", 2, story + "!")], NOW + timedelta(minutes=9), kind="rss")
     with db.session() as s:
         ids = list(s.scalars(select(Post.id).order_by(Post.id)))
     _classified(db, ids)
@@ -166,14 +189,15 @@ def test_region_names_prefer_the_config_then_the_national_list() -> None:
     assert region_label("16.74", {}) == "Kota Prabumulih"
 
 
-def test_agencies_are_mirrored_per_region(db: Database, config: AppConfig) -> None:
+def test_agencies_are_mirrored_per_region(db: Database, deployment: AppConfig) -> None:
     from monitor.stages.regions import mirror_agencies
 
+    oku = deployment.deployment_regions()[OKU]
     with db.session() as s:
-        assert mirror_agencies(s, config) == len(config.agencies)
-        assert mirror_agencies(s, _in_region(config, OKU)) == len(config.agencies)
-        assert mirror_agencies(s, config) == 0  # nothing changed: nothing written
+        assert mirror_agencies(s, deployment) == len(deployment.agencies) + len(oku.agencies)
+        assert mirror_agencies(s, deployment) == 0  # nothing changed: nothing written
     with db.session() as s:
-        rows = s.execute(select(Agency.region_code, Agency.code)).all()
-    codes = {a.code for a in config.agencies}
-    assert {c for r, c in rows if r == DEFAULT_REGION} == codes == {c for r, c in rows if r == OKU}
+        rows = {(r, c): name for r, c, name in s.execute(select(Agency.region_code, Agency.code, Agency.name))}
+    assert {c for r, c in rows if r == DEFAULT_REGION} == {a.code for a in deployment.agencies}
+    assert {c for r, c in rows if r == OKU} == {a.code for a in oku.agencies}
+    assert rows[(OKU, "pupr")] == "Dinas PUPR Ogan Komering Ulu" and rows[(DEFAULT_REGION, "pupr")] == "Dinas PUPR OKI"

@@ -350,7 +350,7 @@ class LaporConfig(_Strict):
 
 class AppConfig(_Strict):
     region: str = "Kabupaten Ogan Komering Ilir"
-    region_code: str = Field("16.02", pattern=REGION_CODE)
+    region_code: str = Field(DEFAULT_REGION, pattern=REGION_CODE)
     """Kemendagri code of the kabupaten/kota monitored; 16.02 (OKI) uses the hand-tuned gazetteer."""
     region_places: str | None = None
     """For another region: its extract of the national list (`oki-monitor init --region`), relative

@@ -127,12 +127,13 @@ class Ingestor:
         self._evidence = has_oki_evidence
 
     def source_row(self, session: Session, name: str, kind: str) -> Source:
-        """The Source row for ``name``, created on first use, in this config's region.
+        """The Source row for ``name``, created on first use, in the region the config gives it
+        (``AppConfig.source_region``: its region file's; a source no file names: the own region's).
 
         The config is the truth about the sources it defines: a source moved to another region's
-        config takes that region from now on (its stored posts keep theirs).
+        file takes that region from now on (its stored posts keep theirs).
         """
-        region = self.config.region_code
+        region = self.config.source_region(name)
         row = session.scalar(select(Source).where(Source.name == name))
         if row is None:
             row = Source(name=name, kind=kind, enabled=True, cursor={}, region_code=region)
