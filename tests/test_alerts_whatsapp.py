@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,59 +14,29 @@ from alerts.conversation import conversation_open, normalise_number
 from alerts.engine import evaluate
 from alerts.outbox import deliver_due
 from alerts.render import Links, render, template_param
-from monitor.demo.whatsapp_stub import PHONE_NUMBER_ID, WhatsAppStub
+from monitor.demo.whatsapp_stub import WhatsAppStub
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, Delivery, Issue
 from monitor.web.app import create_app
 from tests.telegram_server import alert_config, make_issue
+from tests.whatsapp_support import TOKEN, VERIFY, post_webhook, whatsapp_only
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-TOKEN = "EAAG-test-whatsapp-token"
-APP_SECRET = "app-secret-0123456789"
-VERIFY = "verify-me-please"
 NUMBER = "0812-3456-7890"
 WA_ID = "6281234567890"
 
 
-@pytest.fixture
-def wa(monkeypatch: pytest.MonkeyPatch) -> Iterator[WhatsAppStub]:
-    monkeypatch.setenv("OKI_TEST_WA_TOKEN", TOKEN)
-    monkeypatch.setenv("OKI_TEST_WA_SECRET", APP_SECRET)
-    monkeypatch.setenv("OKI_TEST_WA_VERIFY", VERIFY)
-    monkeypatch.setenv("OKI_TEST_WA_GATEWAY", "gateway-token")
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with WhatsAppStub(TOKEN, APP_SECRET) as stub:
-        yield stub
-
-
 def wa_config(config: AppConfig, wa: WhatsAppStub, **whatsapp: Any) -> AppConfig:
     """Alerts for PUPR go to one WhatsApp number only (mail and Telegram off)."""
-    data = alert_config(
+    alerting = alert_config(
         config,
         receivers=[{"name": "pupr-wa", "agency": "pupr", "whatsapp": [NUMBER]}],
         route={"receiver": "pupr-wa"},
         escalate_to=None,
-    ).model_dump(by_alias=True)
-    data["alerts"]["smtp"]["enabled"] = False
-    data["alerts"]["telegram"]["enabled"] = False
-    data["alerts"]["whatsapp"] = {
-        "enabled": True,
-        "profile": "cloud",
-        "per_recipient_interval_seconds": 0,
-        "timeout_seconds": 5,
-        "cloud": {
-            "api_base": wa.base_url,
-            "api_version": "v24.0",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "token_env": "OKI_TEST_WA_TOKEN",
-            "app_secret_env": "OKI_TEST_WA_SECRET",
-            "verify_token_env": "OKI_TEST_WA_VERIFY",
-        },
-        "gateway": {"url": wa.base_url + "/gateway/send", "token_env": "OKI_TEST_WA_GATEWAY"},
-    } | whatsapp
-    return AppConfig.model_validate(data)
+    )
+    return AppConfig.model_validate(whatsapp_only(alerting, wa, **whatsapp))
 
 
 def _alert(db: Database, cfg: AppConfig, now: datetime = T0) -> Alert:
@@ -81,15 +50,6 @@ def _delivery(db: Database) -> Delivery:
     with db.session() as s:
         (d,) = s.scalars(select(Delivery).where(Delivery.channel == "whatsapp")).all()
         return d
-
-
-def _post(client: TestClient, body: bytes, signature: str) -> int:
-    r = client.post(
-        "/whatsapp/webhook",
-        content=body,
-        headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
-    )
-    return r.status_code
 
 
 def test_numbers_and_template_params() -> None:
@@ -140,12 +100,12 @@ def test_template_alert_sent_and_button_reply_acknowledges(
 
         body, signature = wa.press_button(WA_ID, f"ack:{alert.ack_token}", at=(T0 + timedelta(minutes=19)).timestamp())
         # A forged or altered body is refused and changes nothing.
-        assert _post(client, body, "sha256=" + "0" * 64) == 403
-        assert _post(client, body + b" ", signature) == 403
-        assert _post(client, body, "") == 403
+        assert post_webhook(client, body, "sha256=" + "0" * 64) == 403
+        assert post_webhook(client, body + b" ", signature) == 403
+        assert post_webhook(client, body, "") == 403
         with db.session() as s:
             assert s.get(Issue, alert.issue_id).acknowledged_at is None  # type: ignore[union-attr]
-        assert _post(client, body, signature) == 200
+        assert post_webhook(client, body, signature) == 200
     with db.session() as s:
         issue = s.get(Issue, alert.issue_id)
         assert issue is not None and issue.acknowledged_by == f"whatsapp:+{WA_ID}"
@@ -164,7 +124,7 @@ def test_inside_the_window_a_free_form_message_with_reply_buttons(
     db = sqlite_db
     cfg = wa_config(config, wa)
     with TestClient(create_app(cfg, db, SimulatedClock(T0))) as client:
-        assert _post(client, *wa.user_writes(WA_ID, "halo", at=(T0 - timedelta(hours=2)).timestamp())) == 200
+        assert post_webhook(client, *wa.user_writes(WA_ID, "halo", at=(T0 - timedelta(hours=2)).timestamp())) == 200
         alert = _alert(db, cfg)
         assert deliver_due(db, cfg, T0).sent == 1
         (sent,) = wa.sent()
@@ -173,7 +133,7 @@ def test_inside_the_window_a_free_form_message_with_reply_buttons(
         ids = [b["reply"]["id"] for b in sent["interactive"]["action"]["buttons"]]
         assert ids[0] == f"ack:{alert.ack_token}" and len(ids) == 3
         # A reply button (not a template button) acknowledges too.
-        assert _post(client, *wa.press_button(WA_ID, ids[0], at=T0.timestamp())) == 200
+        assert post_webhook(client, *wa.press_button(WA_ID, ids[0], at=T0.timestamp())) == 200
     with db.session() as s:
         assert s.get(Issue, alert.issue_id).acknowledged_at is not None  # type: ignore[union-attr]
 
@@ -200,13 +160,13 @@ def test_window_error_in_a_status_webhook_sends_the_template_again(
     cfg = wa_config(config, wa)
     wa.open_window(WA_ID)
     with TestClient(create_app(cfg, db, SimulatedClock(T0))) as client:
-        assert _post(client, *wa.user_writes(WA_ID, "halo", at=T0.timestamp())) == 200
+        assert post_webhook(client, *wa.user_writes(WA_ID, "halo", at=T0.timestamp())) == 200
         _alert(db, cfg)
         assert deliver_due(db, cfg, T0).sent == 1
         wamid = wa.requests[-1].wamid
         assert wamid is not None and wa.sent()[-1]["type"] == "interactive"
         # Meta accepted it, then reports it undeliverable: the window had closed.
-        assert _post(client, *wa.failed_status(wamid, WA_ID, 131047, "Re-engagement message")) == 200
+        assert post_webhook(client, *wa.failed_status(wamid, WA_ID, 131047, "Re-engagement message")) == 200
     d = _delivery(db)
     assert d.status == "failed" and "24 jam" in (d.last_error or "")
     assert deliver_due(db, cfg, T0 + timedelta(minutes=2)).sent == 1
@@ -339,14 +299,14 @@ def test_status_button_asks_for_the_note_and_the_reply_sets_the_answer(
     assert buttons == [f"ack:{alert.ack_token}", f"st:diproses:{alert.ack_token}", f"st:selesai:{alert.ack_token}"]
     at = (T0 + timedelta(minutes=5)).timestamp()
     with TestClient(create_app(cfg, db, SimulatedClock(T0 + timedelta(minutes=5)))) as client:
-        assert _post(client, *wa.press_button(WA_ID, buttons[1], at=at)) == 200
+        assert post_webhook(client, *wa.press_button(WA_ID, buttons[1], at=at)) == 200
         assert "Tulis catatan tindak lanjut" in wa.sent()[-1]["text"]["body"]
         with db.session() as s:
             assert s.get(Issue, alert.issue_id).response_status != "diproses"  # type: ignore[union-attr]
-        assert _post(client, *wa.user_writes(WA_ID, "Tim PUPR sudah menambal jalan di Cengal", at=at)) == 200
+        assert post_webhook(client, *wa.user_writes(WA_ID, "Tim PUPR sudah menambal jalan di Cengal", at=at)) == 200
         assert wa.sent()[-1]["text"]["body"].startswith(f"Status isu OKI-{alert.issue_id} sekarang Diproses")
         # A later chat message is just a message: nothing waits for a note any more.
-        assert _post(client, *wa.user_writes(WA_ID, "terima kasih", at=at)) == 200
+        assert post_webhook(client, *wa.user_writes(WA_ID, "terima kasih", at=at)) == 200
     with db.session() as s:
         issue = s.get(Issue, alert.issue_id)
         assert issue is not None and issue.response_status == "diproses" and issue.acknowledged_at is not None

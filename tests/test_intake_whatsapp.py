@@ -3,16 +3,14 @@ is downloaded by media id with the bearer token, read, stored as a `laporan` pos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from monitor.demo.screenshot import chat_screenshot
-from monitor.demo.whatsapp_stub import PHONE_NUMBER_ID, WhatsAppStub
+from monitor.demo.whatsapp_stub import WhatsAppStub
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
 from monitor.service import MonitorService
@@ -20,56 +18,19 @@ from monitor.store.db import Database
 from monitor.store.models import IssuePost, LaporanInbox, Post
 from monitor.web.app import create_app
 from tests.telegram_server import alert_config
+from tests.whatsapp_support import TOKEN, post_webhook, whatsapp_only
 
 T0 = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
-TOKEN = "EAAG-test-whatsapp-token"
-APP_SECRET = "app-secret-0123456789"
 CITIZEN = "6281377700001"
 DRAWN = "Air PDAM di Kelurahan Kutaraya Kayuagung tidak mengalir tiga hari, warga terpaksa beli air galon"
 
 
-@pytest.fixture
-def wa(monkeypatch: pytest.MonkeyPatch) -> Iterator[WhatsAppStub]:
-    monkeypatch.setenv("OKI_TEST_WA_TOKEN", TOKEN)
-    monkeypatch.setenv("OKI_TEST_WA_SECRET", APP_SECRET)
-    monkeypatch.setenv("OKI_TEST_WA_VERIFY", "verify")
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with WhatsAppStub(TOKEN, APP_SECRET) as stub:
-        yield stub
-
-
 def config_for(config: AppConfig, wa: WhatsAppStub, **settings: Any) -> AppConfig:
-    data = alert_config(config).model_dump(by_alias=True)
-    data["alerts"]["smtp"]["enabled"] = False
-    data["alerts"]["telegram"]["enabled"] = False
-    data["alerts"]["whatsapp"] = {
-        "enabled": True,
-        "profile": "cloud",
-        "per_recipient_interval_seconds": 0,
-        "timeout_seconds": 5,
-        "cloud": {
-            "api_base": wa.base_url,
-            "api_version": "v24.0",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "token_env": "OKI_TEST_WA_TOKEN",
-            "app_secret_env": "OKI_TEST_WA_SECRET",
-            "verify_token_env": "OKI_TEST_WA_VERIFY",
-        },
-    }
+    data = whatsapp_only(alert_config(config), wa)
     data["sources"] = [
         {"name": "laporan", "kind": "laporan", "settings": {"allow_private_addresses": True, **settings}}
     ]
     return AppConfig.model_validate(data)
-
-
-def _post(client: TestClient, signed: tuple[bytes, str]) -> int:
-    body, signature = signed
-    r = client.post(
-        "/whatsapp/webhook",
-        content=body,
-        headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
-    )
-    return r.status_code
 
 
 def test_whatsapp_screenshot_becomes_a_post_and_is_answered(
@@ -79,10 +40,10 @@ def test_whatsapp_screenshot_becomes_a_post_and_is_answered(
     cfg = config_for(config, wa)
     clock = SimulatedClock(T0)
     with TestClient(create_app(cfg, db, clock)) as client:
-        assert _post(client, wa.user_sends_image(CITIZEN, chat_screenshot(DRAWN), caption="tolong")) == 200
+        assert post_webhook(client, *wa.user_sends_image(CITIZEN, chat_screenshot(DRAWN), caption="tolong")) == 200
         # Meta redelivers a webhook it thinks failed: the report is queued once.
-        assert _post(client, wa.last_webhook()) == 200
-        assert _post(client, (wa.last_webhook()[0], "sha256=" + "0" * 64)) == 403
+        assert post_webhook(client, *wa.last_webhook()) == 200
+        assert post_webhook(client, *(wa.last_webhook()[0], "sha256=" + "0" * 64)) == 403
     with db.session() as s:
         assert len(s.scalars(select(LaporanInbox)).all()) == 1
     assert wa.sent() == [], "the webhook answers at once; no download, no reply yet"
@@ -116,8 +77,8 @@ def test_whatsapp_unreadable_media_and_voice_are_answered(
     cfg = config_for(config, wa, max_image_bytes=20_000)
     clock = SimulatedClock(T0)
     with TestClient(create_app(cfg, db, clock)) as client:
-        assert _post(client, wa.user_sends_image(CITIZEN, chat_screenshot(DRAWN) + b"\0" * 30_000)) == 200
-        assert _post(client, wa.user_sends_image(CITIZEN, b"not an image at all", mime="image/jpeg")) == 200
+        assert post_webhook(client, *wa.user_sends_image(CITIZEN, chat_screenshot(DRAWN) + b"\0" * 30_000)) == 200
+        assert post_webhook(client, *wa.user_sends_image(CITIZEN, b"not an image at all", mime="image/jpeg")) == 200
         voice = wa.webhook(
             {
                 "contacts": [{"profile": {"name": "Warga"}, "wa_id": CITIZEN}],
@@ -132,7 +93,7 @@ def test_whatsapp_unreadable_media_and_voice_are_answered(
                 ],
             }
         )
-        assert _post(client, voice) == 200
+        assert post_webhook(client, *voice) == 200
     service = MonitorService(cfg, db, clock)
     try:
         assert service.collect("laporan").ok
