@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
+from classifiers.gazetteer import Gazetteer
+from classifiers.labels import Labels
 from classifiers.region import NATIONAL_LIST
+from collectors.base import RawItem
 from monitor.cli import main
 from monitor.kernel.config import ConfigError, load_config, packaged_config_text
+from monitor.stages.classify import classify_new
+from monitor.stages.ingest import Ingestor
+from monitor.store.db import Database
+from monitor.store.models import Label, Post, Source
+from tests.pipeline_support import road_label
 
 ROOT = Path(__file__).resolve().parent.parent
 ROAD = "jalan rusak parah di Baturaja Timur"
@@ -162,3 +173,72 @@ def test_a_deployment_file_takes_its_own_region_from_the_listed_file(tmp_path: P
     cfg = load_config(main_file)
     assert cfg.region_code == "16.02" and cfg.agency("pupr").name == "Dinas PUPR OKI"  # type: ignore[union-attr]
     assert cfg.home.file == tmp_path / "16.02.yaml"
+
+
+NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+
+
+def _road(source: str, n: int, text: str = ROAD) -> RawItem:
+    return RawItem(source=source, platform="googlenews", external_id=f"{source}-{n}", text=text, created_at=NOW)
+
+
+def test_each_post_is_read_with_its_sources_region(
+    deployment: Path, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from classifiers.model import load_classifier
+
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
+    cfg = load_config(deployment)
+    oku, oki = "googlenews-ogan-komering-ulu", "okinews"
+    with sqlite_db.session() as s:
+        ingestor = Ingestor(cfg)
+        # OKU's source keeps the post (its places pass the pre-filter); OKI's drops it unread.
+        assert ingestor.store(s, ingestor.source_row(s, oku, "googlenews"), [_road(oku, 1)], NOW).stored == 1
+        assert ingestor.store(s, ingestor.source_row(s, oki, "rss"), [_road(oki, 1)], NOW).filtered == 1
+        unfiltered = Ingestor(cfg.model_copy(update={"ingest": cfg.ingest.model_copy(update={"prefilter": False})}))
+        assert unfiltered.store(s, unfiltered.source_row(s, oki, "rss"), [_road(oki, 2)], NOW).stored == 1
+    with sqlite_db.session() as s:
+        assert classify_new(s, load_classifier(None), cfg, NOW) == (2, 1)
+    with sqlite_db.session() as s:
+        got = {
+            name: (lab.relevant, lab.kecamatan, lab.topic, lab.agency_code)
+            for name, lab in s.execute(
+                select(Source.name, Label).join(Post, Post.source_id == Source.id).join(Label, Label.post_id == Post.id)
+            ).all()
+        }
+    assert got[oku] == (True, "Baturaja Timur", "infrastruktur", "pupr")
+    assert got[oki][:2] == (False, None)
+
+
+def test_a_region_whose_places_are_gone_waits_and_the_others_are_read(
+    deployment: Path, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
+    cfg = load_config(deployment)
+    seen: list[tuple[int, bool]] = []
+
+    class Recorder:
+        version = "rec"
+
+        def predict(self, texts: list[str], gazetteer: Gazetteer | None = None) -> list[Labels]:
+            seen.append((len(texts), gazetteer is None))
+            return [road_label("rec") for _ in texts]
+
+    with sqlite_db.session() as s:
+        ingestor = Ingestor(cfg)
+        for name, text in (
+            ("googlenews-ogan-komering-ulu", ROAD),
+            ("googlenews-muara-enim", "jalan putus di Gelumbang"),
+        ):
+            assert ingestor.store(s, ingestor.source_row(s, name, "googlenews"), [_road(name, 1, text)], NOW).stored
+
+    broken = cfg.model_copy()
+    broken._regions = {
+        **cfg.deployment_regions(),
+        "16.03": dataclasses.replace(cfg.deployment_regions()["16.03"], places=deployment.parent / "hilang.csv"),
+    }
+    with sqlite_db.session() as s:
+        assert classify_new(s, Recorder(), broken, NOW) == (1, 1)
+        assert seen == [(1, False)]  # OKU's post, with OKU's gazetteer
+        left = s.scalars(select(Post.stage).join(Source).where(Source.name == "googlenews-muara-enim")).all()
+    assert left == ["new"]

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from classifiers.gazetteer import Gazetteer
 from classifiers.labels import Labels
 from collectors.lapor import PLATFORM as LAPOR
 from monitor.domain.incident import is_response
@@ -35,7 +36,36 @@ log = logging.getLogger(__name__)
 class Classifier(Protocol):
     version: str
 
-    def predict(self, texts: list[str]) -> list[Labels]: ...
+    def predict(self, texts: list[str], gazetteer: Gazetteer | None = None) -> list[Labels]:
+        """Labels per text; `gazetteer` reads another region's places (None: OKI's hand-tuned one)."""
+        ...
+
+
+def predict_by_region(
+    classifier: Classifier, config: AppConfig, texts: list[str], regions: list[str]
+) -> list[Labels | None]:
+    """Each text read with the gazetteer of its region, one predict call per region (order kept).
+
+    A region whose gazetteer cannot be built (its extract file gone) leaves its texts unread (None)
+    and says so once per pass; the other regions are read.
+    """
+    out: list[Labels | None] = [None] * len(texts)
+    by_region: dict[str, list[int]] = defaultdict(list)
+    for index, code in enumerate(regions):
+        by_region[code].append(index)
+    for code, indices in by_region.items():
+        region = config.region_of(code)
+        try:
+            gazetteer = region.gazetteer()
+        except (OSError, ValueError) as exc:
+            log.error("region %s: its gazetteer cannot be built from %s (%s); its posts wait", code, region.places, exc)
+            continue
+        chunk = [texts[i] for i in indices]
+        # OKI's hand-tuned reading is the plain call, as every classifier takes it.
+        labels = classifier.predict(chunk) if gazetteer is None else classifier.predict(chunk, gazetteer)
+        for index, lab in zip(indices, labels, strict=True):
+            out[index] = lab
+    return out
 
 
 def classify_new(
@@ -66,9 +96,18 @@ def classify_new(
         f"{p.title}. {p.text}" if p.title and p.title not in (p.text or "") else (p.text or p.title or "")
         for p in posts
     ]
+    codes = [p.region_code for p in posts]  # the source's region, given at ingest
     started = time.perf_counter()
-    labels = classifier.predict(texts)
+    read = predict_by_region(classifier, config, texts, codes)
     observe_classify(time.perf_counter() - started)
+    if any(lab is None for lab in read):  # a region that cannot be read now: its posts stay new
+        keep = [i for i, lab in enumerate(read) if lab is not None]
+        if not keep:
+            return 0, 0
+        posts = [posts[i] for i in keep]
+        texts = [texts[i] for i in keep]
+        codes = [codes[i] for i in keep]
+    labels = [lab for lab in read if lab is not None]
     labels = _incident_places(session, posts, texts, labels)
     if config.lapor.trust_tickets:
         labels = [_lapor_ticket(lab) if p.platform == LAPOR else lab for p, lab in zip(posts, labels, strict=True)]
@@ -79,8 +118,8 @@ def classify_new(
     counts: dict[str, dict[tuple[datetime, str, str, str, str], list[float]]] = defaultdict(
         lambda: defaultdict(lambda: [0, 0, 0.0])
     )
-    for post, lab in zip(posts, labels, strict=True):
-        agency = config.routing.get(lab.topic)
+    for post, lab, code in zip(posts, labels, codes, strict=True):
+        agency = config.region_of(code).routing.get(lab.topic)
         rows.append(
             {
                 "post_id": post.id,
@@ -217,4 +256,3 @@ def _add_scope_counts(
             existing.posts += row["posts"]
             existing.complaints += row["complaints"]
             existing.engagement += row["engagement"]
-

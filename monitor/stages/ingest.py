@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -125,6 +125,27 @@ class Ingestor:
         self.config = config
         self.pseudonymise = pseudonymise or AuthorPseudonymiser.from_config(config)
         self._evidence = has_oki_evidence
+        self._region_evidence: dict[str, Callable[[str], bool]] = {}
+
+    def evidence_of(self, code: str) -> Callable[[str], bool]:
+        """The pre-filter for the items of a source in region `code`: any evidence of its places at all.
+
+        OKI (the hand-tuned gazetteer) keeps the cheap name scan; another region asks its own
+        gazetteer (built once per process), so a regency's posts are not dropped for naming no OKI place.
+        """
+        found = self._region_evidence.get(code)
+        if found is None:
+            gazetteer = self.config.region_of(code).gazetteer()
+            if gazetteer is None:
+                found = self._evidence
+            else:
+                from classifiers.normalise import normalise
+
+                def found(text: str) -> bool:
+                    return gazetteer.evidence(normalise(text)).positive
+
+            self._region_evidence[code] = found
+        return found
 
     def source_row(self, session: Session, name: str, kind: str) -> Source:
         """The Source row for ``name``, created on first use, in the region the config gives it
@@ -147,6 +168,7 @@ class Ingestor:
         """Store one batch in the caller's transaction; bad items are logged and skipped."""
         report = IngestReport()
         latest: dict[str, RawItem] = {}
+        evidence = self.evidence_of(source.region_code) if self.config.ingest.prefilter else self._evidence
         for item in items:
             problem = validate_item(item, now)
             if problem:
@@ -155,7 +177,7 @@ class Ingestor:
                 report.errors.append(msg)
                 log.warning(msg)
                 continue
-            if self.config.ingest.prefilter and not self._evidence(f"{item.title or ''} {item.text}"):
+            if self.config.ingest.prefilter and not evidence(f"{item.title or ''} {item.text}"):
                 report.filtered += 1
                 continue
             latest[item.external_id] = item  # duplicate ids within one page: the last reading wins
