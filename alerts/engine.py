@@ -60,6 +60,7 @@ from alerts.sla import CLOCK_LABELS, Clocks, Deadlines, deadlines, overdue
 from classifiers.urgency import find_terms
 from monitor.domain.incident import secondary_topics
 from monitor.domain.personal_urls import author_alias, public_url
+from monitor.store.db import lock_decisions
 from monitor.store.ledger import record_assigned
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, Post, Signal, Silence, Source
 
@@ -227,7 +228,12 @@ def spread_summary(session: Session, issue: Issue, *, top: int = 5) -> dict[str,
 
 
 def evaluate(session: Session, config: Directory, now: datetime) -> list[Alert]:
-    """Decide and store the alerts due now (with their deliveries); the caller commits."""
+    """Decide and store the alerts due now (with their deliveries); the caller commits.
+
+    Under the decision lock (:func:`monitor.store.db.lock_decisions`): two processes deciding at
+    once would both see "not told yet" and both tell.
+    """
+    lock_decisions(session)
     cfg = config.alerts
     issues = list(session.scalars(select(Issue).where(Issue.status == "open").order_by(Issue.id)))
     labels = {i.id: labels_for(i, config) for i in issues}

@@ -12,6 +12,18 @@ A worker killed between 2 and 3 leaves the row ``sending``; once the lease runs 
 next run sends it again (the only possible duplicate: one per kill). Rows that were
 claimed but not yet sent are re-sent after the lease too, which is not a duplicate.
 
+Several senders at once (`oki-monitor worker` processes, or the pipeline's immediate send beside
+the delivery job): the claim is ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and writes the sender's
+id into ``lease_owner``; right before each send the sender renews its lease with a conditional
+update that succeeds only while the row is still ``sending`` and still its own. A sender that
+stalled past its lease (and whose row another sender has claimed since) therefore skips the send
+instead of doubling it. The one at-least-once window left: the channel accepted the message and
+the sender died (or its database connection did) before the transaction that marks it ``sent``
+committed, a few milliseconds per message; the next sender then sends it again after the lease
+(``alerts.retry.lease_seconds``). Channel timeouts are far below that lease, so a single slow
+send cannot outlive its lease. Messages carry ``idempotency_key`` (the ``X-OKI-Idempotency-Key``
+mail header, the webhook body) so a receiver can drop the rare second copy.
+
 Per (channel, recipient) delivery is FIFO: while an earlier delivery to the same
 recipient is failing, later ones wait behind it, so a mail server that comes back gets
 the queued alerts in the order they were decided.
@@ -26,12 +38,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
+import socket
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,6 +113,8 @@ class DeliveryReport:
     """Permanent failures or out of retries: marked dead and shown to admins."""
     deferred: int = 0
     """Claimed but put back because an earlier delivery to the same recipient failed in this run."""
+    lost: int = 0
+    """Claimed, but another sender took the row over (this one stalled past its lease): not sent here."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -107,7 +125,7 @@ def backoff_seconds(attempt: int, retry: RetrySettings, retry_after: float | Non
     return max(delay, retry_after or 0.0)
 
 
-def _claim(db: Database, config: Directory, now: datetime, limit: int) -> list[int]:
+def _claim(db: Database, config: Directory, now: datetime, limit: int, owner: str) -> list[int]:
     lease = timedelta(seconds=config.alerts.retry.lease_seconds)
     with db.session() as session:
         q = (
@@ -145,6 +163,7 @@ def _claim(db: Database, config: Directory, now: datetime, limit: int) -> list[i
             d.status = DeliveryStatus.SENDING
             d.attempts += 1
             d.next_attempt_at = now + lease
+            d.lease_owner = owner
             claimed.append(d.id)
     return claimed
 
@@ -249,6 +268,22 @@ def build_message(
     )
 
 
+def _still_mine(db: Database, delivery_id: int, owner: str, now: datetime, lease_seconds: float) -> bool:
+    """Renew this sender's lease on a claimed row right before sending; False if it is not ours any more."""
+    with db.session() as session:
+        result = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery_id,
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.lease_owner == owner,
+            )
+            .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
 def _record(
     db: Database,
     delivery_id: int,
@@ -262,6 +297,7 @@ def _record(
     config: Directory,
     rng: random.Random,
     sent: OutgoingMessage | None = None,
+    owner: str | None = None,
 ) -> str:
     retry = config.alerts.retry
     with db.session() as session:
@@ -269,6 +305,9 @@ def _record(
         if d is None:
             return "missing"
         session.add(DeliveryAttempt(delivery_id=d.id, at=now, ok=ok, error=error, retry_after=retry_after))
+        if not ok and owner is not None and d.lease_owner != owner:
+            # Another sender claimed the row after this one's lease ran out: its outcome decides the status.
+            return "superseded"
         if ok:
             d.status, d.sent_at, d.external_id, d.last_error = DeliveryStatus.SENT, now, external_id, None
             if sent is not None:
@@ -359,11 +398,11 @@ def _tell_admins(session: Session, config: Directory, delivery: Delivery, now: d
     )
 
 
-def _release(db: Database, delivery_id: int, now: datetime) -> None:
+def _release(db: Database, delivery_id: int, now: datetime, owner: str) -> None:
     """Give back a claimed row untouched (an earlier delivery to its recipient just failed)."""
     with db.session() as session:
         d = session.get(Delivery, delivery_id)
-        if d is not None and d.status == DeliveryStatus.SENDING:
+        if d is not None and d.status == DeliveryStatus.SENDING and d.lease_owner == owner:
             d.attempts -= 1
             d.status = DeliveryStatus.FAILED if d.attempts > 0 else "pending"
             d.next_attempt_at = now
@@ -377,11 +416,18 @@ def deliver_due(
     limit: int = 100,
     channels: dict[str, Channel] | None = None,
     rng: random.Random | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeliveryReport:
-    """Claim due deliveries, send each through its channel, record every attempt and outcome."""
+    """Claim due deliveries, send each through its channel, record every attempt and outcome.
+
+    ``clock`` (the service's) renews each lease at the moment of its send; without it every
+    lease is counted from ``now``.
+    """
     rng = rng or random.Random()
     report = DeliveryReport()
-    ids = _claim(db, config, now, limit)
+    owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    lease_seconds = config.alerts.retry.lease_seconds
+    ids = _claim(db, config, now, limit, owner)
     report.claimed = len(ids)
     if not ids:
         return report
@@ -404,12 +450,17 @@ def deliver_due(
             # Outcomes are written in their own transactions, after the read session is closed.
             if key in failing:
                 report.deferred += 1
-                _release(db, delivery_id, now)
+                _release(db, delivery_id, now, owner)
+                continue
+            if not _still_mine(db, delivery_id, owner, clock() if clock else now, lease_seconds):
+                report.lost += 1
                 continue
             if problem is not None:
                 report.dead += 1
                 report.errors.append(problem)
-                _record(db, delivery_id, now, ok=False, error=problem, permanent=True, config=config, rng=rng)
+                _record(
+                    db, delivery_id, now, ok=False, error=problem, permanent=True, config=config, rng=rng, owner=owner
+                )
                 continue
             try:
                 channel = (channels or {}).get(key[0]) or owned.get(key[0])
@@ -419,17 +470,32 @@ def deliver_due(
             except TemporaryFailure as exc:
                 failing.add(key)
                 outcome = _record(
-                    db, delivery_id, now, ok=False, error=str(exc), retry_after=exc.retry_after, config=config, rng=rng
+                    db,
+                    delivery_id,
+                    now,
+                    ok=False,
+                    error=str(exc),
+                    retry_after=exc.retry_after,
+                    config=config,
+                    rng=rng,
+                    owner=owner,
                 )
             except (PermanentFailure, ValueError) as exc:
                 outcome = _record(
-                    db, delivery_id, now, ok=False, error=str(exc), permanent=True, config=config, rng=rng
+                    db, delivery_id, now, ok=False, error=str(exc), permanent=True, config=config, rng=rng, owner=owner
                 )
             except Exception as exc:  # a channel bug must not stop the other deliveries
                 log.exception("channel %s crashed on delivery %s", key[0], delivery_id)
                 failing.add(key)
                 outcome = _record(
-                    db, delivery_id, now, ok=False, error=f"galat internal: {exc!r}", config=config, rng=rng
+                    db,
+                    delivery_id,
+                    now,
+                    ok=False,
+                    error=f"galat internal: {exc!r}",
+                    config=config,
+                    rng=rng,
+                    owner=owner,
                 )
             else:
                 outcome = _record(

@@ -1,9 +1,11 @@
-"""APScheduler 3 wiring: one scheduler process, one instance per job, coalesced misfires.
+"""APScheduler 3 wiring of `oki-monitor run` on SQLite: one scheduler process, one instance per job.
 
 APScheduler job stores must never be shared by two schedulers, so a lease row
 in the database makes sure only one `oki-monitor run` schedules jobs; every
 collector keeps its own cursor in the database, so a run that was interrupted
-is simply caught up by the next one.
+is simply caught up by the next one. The jobs and their times are the plan of
+:mod:`monitor.domain.jobs`, which `oki-monitor worker` processes (monitor/worker.py)
+schedule through ``job_runs`` claims instead on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
+from monitor.domain.jobs import plan_jobs
 from monitor.kernel.config import crontab_trigger
 from monitor.service import MonitorService
 from monitor.stages.retrain import RetrainReport, run_retrain
@@ -30,8 +33,6 @@ log = logging.getLogger(__name__)
 
 LEASE_ID = "scheduler-lease"
 LEASE_SECONDS = 90
-RETRAIN_GRACE_SECONDS = 6 * 3600
-"""A weekly retrain missed (process down at 02:00) still runs if the scheduler is back within 6 hours."""
 
 
 class LeaseHeld(RuntimeError):
@@ -97,6 +98,27 @@ def send_weekly_brief(service: MonitorService) -> list[str]:
     return send(service.db, service.config, service.clock.now())
 
 
+def job_functions(service: MonitorService) -> dict[str, Callable[[], Any]]:
+    """What each job id of :func:`monitor.domain.jobs.plan_jobs` runs, for `run` and `worker` alike."""
+    functions: dict[str, Callable[[], Any]] = {
+        f"collect:{name}": partial(service.collect, name) for name in service.collectors
+    }
+    functions.update(
+        {
+            "pipeline": service.pipeline,
+            "deliver": service.deliver,
+            "telegram-acks": service.poll_acks,
+            "housekeeping": service.housekeeping,
+            "tracking": service.track,
+            "retention": service.purge,
+            "lapor-folder": service.import_lapor_folder,
+            "retrain": partial(scheduled_retrain, service),
+            "weekly-brief": partial(send_weekly_brief, service),
+        }
+    )
+    return functions
+
+
 def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
     """A scheduler with every job of this deployment, not yet started."""
     cfg = service.config
@@ -121,43 +143,23 @@ def build_scheduler(service: MonitorService, owner: str) -> BackgroundScheduler:
             next_run_time=service.clock.now(),
         )
 
-    for name in service.collectors:
-        add(f"collect:{name}", partial(service.collect, name), cfg.source(name).interval_seconds)
-    add("pipeline", service.pipeline, cfg.schedules.pipeline_seconds)
-    add("deliver", service.deliver, cfg.schedules.delivery_seconds)
-    add("telegram-acks", service.poll_acks, max(cfg.schedules.delivery_seconds, 10))
-    add("housekeeping", service.housekeeping, 300)
-    add("tracking", service.track, cfg.schedules.tracking_seconds)
-    add("retention", service.purge, cfg.schedules.retention_hours * 3600)
-    if cfg.lapor.folder:
-        add("lapor-folder", service.import_lapor_folder, cfg.lapor.interval_seconds)
+    functions = job_functions(service)
+    for spec in plan_jobs(cfg, service.collectors):
+        if spec.cron is not None:
+            scheduler.add_job(
+                functions[spec.job_id],
+                crontab_trigger(spec.cron),
+                id=spec.job_id,
+                name=spec.job_id,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=int(spec.grace_seconds or 1),
+            )
+        else:
+            assert spec.every_seconds is not None
+            add(spec.job_id, functions[spec.job_id], spec.every_seconds)
     add("lease", partial(_renew_lease, service, owner), LEASE_SECONDS // 3)
-    retrain = cfg.classifier.retrain
-    if retrain.enabled:
-        scheduler.add_job(
-            partial(scheduled_retrain, service),
-            crontab_trigger(retrain.schedule),
-            id="retrain",
-            name="retrain",
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=RETRAIN_GRACE_SECONDS,
-        )
-
-    brief = cfg.alerts.brief
-    if brief.enabled and brief.receivers:
-        # The regent's weekly brief: Monday 07:00 WIB by default; an hour late (the machine was down) still sends.
-        scheduler.add_job(
-            partial(send_weekly_brief, service),
-            crontab_trigger(brief.schedule),
-            id="weekly-brief",
-            name="weekly-brief",
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=3600,
-        )
 
     def on_event(event: JobExecutionEvent) -> None:
         if event.job_id == "lease":

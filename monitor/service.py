@@ -28,7 +28,7 @@ from monitor.stages.retention import PurgeReport, purge
 from monitor.stages.scopes import scan_scopes
 from monitor.stages.track import TrackingReport, run_tracking
 from monitor.stages.tracked_queries import tracked_for
-from monitor.store.db import Database
+from monitor.store.db import Database, lock_decisions
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class MonitorService:
 
     def deliver(self) -> DeliveryReport:
         """Send what is due in the outbox."""
-        return deliver_due(self.db, self.config, self.clock.now())
+        return deliver_due(self.db, self.config, self.clock.now(), clock=self.clock.now)
 
     def poll_acks(self) -> int:
         """Read Telegram button presses (acknowledgements, feedback)."""
@@ -154,6 +154,7 @@ class MonitorService:
         """Digests, source-health checks and escalations that do not wait for new posts."""
         now = self.clock.now()
         with self.db.session() as session:
+            lock_decisions(session)  # digests, health notices and escalations are alert decisions too
             queue_digests(session, self.config, now)
             check_source_health(session, self.config, now)
             evaluate(session, self.config, now)  # escalations and repeats are due by time, not by new posts

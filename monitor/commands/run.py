@@ -1,4 +1,10 @@
-"""`oki-monitor run`: the scheduler and the dashboard together, until SIGINT/SIGTERM."""
+"""`oki-monitor run`: the scheduler and the dashboard together, until SIGINT/SIGTERM.
+
+On SQLite (the one-process default) APScheduler schedules the jobs under a single lease. On
+PostgreSQL `run` schedules through the same ``job_runs`` claims as `oki-monitor worker`
+(monitor/worker.py): one code path for a shared database, so a `run` (with its dashboard) and any
+number of workers on other machines can serve one deployment without running a job twice.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +25,14 @@ from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_i
 from monitor.service import MonitorService
 from monitor.stages.regions import mirror_agencies
 from monitor.store.context import Context
+from monitor.worker import Worker
 
 log = logging.getLogger(__name__)
 
 NAME = "run"
 HELP = "jalankan pengumpul, pipeline dan pengiriman peringatan sesuai jadwal, sekaligus dasbor"
+RUN_THREADS = 4
+"""Jobs `run` runs side by side on PostgreSQL (APScheduler's pool does the same on SQLite)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +57,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for name, reason in service.disabled.items():
         log.info("source %s: %s", name, reason)
     owner = owner_id()
-    try:
-        acquire_lease(service, owner, ctx.clock.now())
-    except LeaseHeld as exc:
-        print(str(exc), file=sys.stderr)
-        service.close()
-        return 4
-    scheduler = build_scheduler(service, owner)
+    scheduler = None
+    worker = None
+    if db.is_sqlite:
+        try:
+            acquire_lease(service, owner, ctx.clock.now())
+        except LeaseHeld as exc:
+            print(str(exc), file=sys.stderr)
+            service.close()
+            return 4
+        scheduler = build_scheduler(service, owner)
+    else:
+        worker = Worker(service, threads=RUN_THREADS)
     stop = threading.Event()
     server = None
     web_workers: subprocess.Popen[bytes] | None = None
@@ -90,8 +104,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    scheduler.start()
-    log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
+    if scheduler is not None:
+        scheduler.start()
+        log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
+    elif worker is not None:
+        worker.start()
+        log.info("scheduler started with %d jobs (claimed in job_runs, shared with workers)", len(worker.specs))
     try:
         if server is not None:
             # uvicorn captures SIGINT/SIGTERM while serving and re-raises them to our handler on exit.
@@ -111,8 +129,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             except subprocess.TimeoutExpired:
                 web_workers.kill()
         # wait=True: a job in the middle of a transaction finishes (or rolls back) before exit.
-        scheduler.shutdown(wait=True)
-        release_lease(service, owner)
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+            release_lease(service, owner)
+        if worker is not None:
+            worker.shutdown()
         service.close()
         log.info("stopped cleanly")
     return 0

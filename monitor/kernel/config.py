@@ -266,6 +266,13 @@ class ScheduleConfig(_Strict):
     retention_hours: int = Field(24, ge=1)
     misfire_grace_fraction: float = Field(0.5, gt=0, le=1)
     """A late job still runs if it is at most this fraction of its interval late."""
+    lease_seconds: float = Field(60.0, ge=1)
+    """``oki-monitor worker``: a job claimed by a worker that died is taken over after this long.
+
+    A live worker renews its leases every third of this, so it only has to outlast a stalled
+    database round trip; clocks of the workers' machines must agree to well within it (NTP)."""
+    worker_poll_seconds: float = Field(1.0, gt=0, le=60)
+    """``oki-monitor worker``: how long an idle worker waits before looking for a due job again."""
 
 
 class PrivacyConfig(_Strict):

@@ -233,7 +233,9 @@ def send_replies(db: Database, config: AppConfig, now: datetime, *, client: http
     sent = 0
     for row_id, text in due:
         with db.session() as session:
-            current = session.get(LaporanInbox, row_id)
+            # Locked while its reply is sent: the pipeline and housekeeping of two workers may both be
+            # here, and the one that finds the row locked leaves it to the other (SQLite: one writer anyway).
+            current = session.get(LaporanInbox, row_id, with_for_update={"skip_locked": True})
             if current is None or current.reply_status != "menunggu" or not current.reply_to:
                 continue
             row = current

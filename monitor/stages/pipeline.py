@@ -19,7 +19,7 @@ from monitor.kernel.config import AppConfig
 from monitor.stages.assess import assess_issues
 from monitor.stages.classify import Classifier, classify_new
 from monitor.stages.group import close_quiet, group_new
-from monitor.store.db import Database
+from monitor.store.db import Database, lock_decisions
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,10 @@ def run_pipeline(
             break
     t2 = time.perf_counter()
     with db.session() as session:
+        if alert_hook is not None:
+            # Before assess writes issues: the alert decision at the end of this transaction takes
+            # this lock anyway, and a holder of issue rows waiting for it could deadlock another.
+            lock_decisions(session)
         report.assessed, report.stage_changes = assess_issues(session, config, now)
         report.closed = close_quiet(session, config, now)
         if alert_hook is not None:

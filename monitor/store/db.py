@@ -147,6 +147,24 @@ class Database:
         self.engine.dispose()
 
 
+DECISION_LOCK_KEY = 0x4F4B4901
+"""The PostgreSQL advisory lock under which alerts are decided (any number, fixed for the project)."""
+
+
+def lock_decisions(session: Session) -> None:
+    """Hold the alert-decision lock until the session's transaction ends.
+
+    Deciding an alert reads which alerts exist and then adds one; two processes doing that at
+    once (two workers' pipeline and housekeeping jobs) would both add it. On PostgreSQL a
+    transaction-scoped advisory lock makes them take turns; the second then sees the first's
+    alerts. SQLite's ``BEGIN IMMEDIATE`` already serialises every writing transaction. Take it
+    at the start of a transaction, before its first write, so two holders of row locks never
+    wait for each other.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(DECISION_LOCK_KEY)))
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) in the session's transaction.
 

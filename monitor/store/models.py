@@ -475,6 +475,8 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str | None] = mapped_column(String(200))
     """The channel's id for the sent message (Telegram message_id, SMTP Message-ID)."""
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    """The sender that claimed it last: only that sender may send it while its lease runs."""
 
 
 class DeliveryAttempt(Base):
@@ -538,7 +540,12 @@ class AuditLog(Base):
 
 
 class JobRun(Base):
-    """Last run of each scheduled job (liveness) and the scheduler lease."""
+    """Each scheduled job: its last run (liveness), when it is due next and who runs it now.
+
+    ``oki-monitor worker`` processes claim due rows (``next_due_at`` passed, no live lease) with
+    ``FOR UPDATE SKIP LOCKED`` (monitor/store/jobs.py); the row ``scheduler-lease`` is the single
+    APScheduler lease of ``oki-monitor run`` on SQLite.
+    """
 
     __tablename__ = "job_runs"
 
@@ -549,6 +556,10 @@ class JobRun(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None]
+    """The scheduled time of the next run; advanced from the scheduled time, not from the finish."""
+    runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Runs started by workers (taken-over runs count again): what an operator compares with the plan."""
 
 
 class ModelRun(Base):

@@ -1,0 +1,186 @@
+"""Job loops that claim due jobs from ``job_runs`` and run them: `oki-monitor worker`, on PostgreSQL.
+
+Any number of worker processes, on one machine or several, share one PostgreSQL database and
+no other service: the schedule is the rows of ``job_runs`` (:mod:`monitor.store.jobs`), the plan
+of which jobs exist is :func:`monitor.domain.jobs.plan_jobs` (the same one `oki-monitor run`
+gives APScheduler), and each job is the same :class:`monitor.service.MonitorService` method.
+
+What holds with several workers:
+
+- a job (a source's collection, the pipeline, the delivery run, ...) is run by one worker at a
+  time: it is claimed with ``FOR UPDATE SKIP LOCKED`` and a lease the running worker renews
+  every third of ``schedules.lease_seconds`` (a heartbeat thread);
+- each job runs once per slot: ``next_due_at`` advances from the scheduled time, and a job
+  overdue by several slots runs once;
+- a worker killed mid-run (SIGKILL, power loss) stops renewing; after ``schedules.lease_seconds``
+  another worker takes the job over and runs it again from its stored cursor;
+- alerts are decided under one lock (:func:`alerts.engine.evaluate`) and each delivery is sent by
+  the one worker holding its lease (:mod:`alerts.outbox`, which documents the one remaining
+  duplicate window).
+
+Each loop thread of a process has its own owner id, so a process with ``--threads 4`` runs up to
+four different jobs at once and never one job twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+from monitor.domain.jobs import JobSpec, first_due, missed, next_due, plan_jobs
+from monitor.scheduler import job_functions
+from monitor.service import MonitorService
+from monitor.store.jobs import Claim, claim_next, ensure_jobs, finish, release_all, renew
+
+log = logging.getLogger(__name__)
+
+NEEDS_POSTGRES = (
+    "oki-monitor worker butuh PostgreSQL: beberapa proses berbagi jadwal lewat basis data, "
+    "sedangkan SQLite hanya untuk satu proses. Dengan SQLite jalankan satu `oki-monitor run`; "
+    "untuk banyak worker isi database_url dengan postgresql+psycopg://..."
+)
+
+
+def worker_owner() -> str:
+    """``host:pid:random``: unique even when a pid is reused after a restart."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """The job loops of one process; ``threads`` loops run different jobs side by side.
+
+    ``jobs`` (glob patterns such as ``collect:*``) limits which jobs this process takes, e.g. a
+    machine near the sources that only collects; the other jobs are left to other workers.
+    """
+
+    def __init__(
+        self,
+        service: MonitorService,
+        *,
+        threads: int = 1,
+        owner: str | None = None,
+        functions: dict[str, Callable[[], Any]] | None = None,
+        jobs: Sequence[str] = (),
+    ) -> None:
+        if threads < 1:
+            raise ValueError("a worker needs at least one thread")
+        self.service = service
+        plan = plan_jobs(service.config, service.collectors)
+        self.specs: dict[str, JobSpec] = {
+            s.job_id: s for s in plan if not jobs or any(fnmatchcase(s.job_id, pattern) for pattern in jobs)
+        }
+        if not self.specs:
+            known = ", ".join(s.job_id for s in plan)
+            raise ValueError(f"tidak ada pekerjaan yang cocok dengan {', '.join(jobs)}; yang ada: {known}")
+        self.functions = functions if functions is not None else job_functions(service)
+        base = owner or worker_owner()
+        self.owners = [base] if threads == 1 else [f"{base}:{n}" for n in range(1, threads + 1)]
+        self.lease_seconds = service.config.schedules.lease_seconds
+        self.poll_seconds = service.config.schedules.worker_poll_seconds
+        self.stopping = threading.Event()
+        self._held: dict[str, str] = {}
+        """Owner id -> the job it runs now; what the heartbeat renews."""
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.ran: Counter[str] = Counter()
+        """Runs this process started, per job id (its share of the work; logged at the end)."""
+
+    def prepare(self) -> None:
+        """Create the rows of this deployment's jobs that do not exist yet (idempotent; any worker may)."""
+        now = self.service.clock.now()
+        ensure_jobs(self.service.db, {job_id: first_due(spec, now) for job_id, spec in self.specs.items()})
+
+    def run_once(self, owner: str | None = None) -> Claim | None:
+        """Claim one due job and run it to the end; None when nothing is due."""
+        owner = owner or self.owners[0]
+        db, clock = self.service.db, self.service.clock
+        claim = claim_next(db, list(self.specs), owner, clock.now(), self.lease_seconds)
+        if claim is None:
+            return None
+        spec = self.specs[claim.job_id]
+        if claim.taken_over_from:
+            log.warning("job %s: lease of %s expired (worker died?); taken over", claim.job_id, claim.taken_over_from)
+        started = clock.now()
+        if missed(spec, claim.due_at, started):
+            log.info("job %s: scheduled %s, too late now; skipped until the next slot", claim.job_id, claim.due_at)
+            finish(db, claim, started, next_due(spec, claim.due_at, started), ok=None)
+            return claim
+        with self._lock:
+            self._held[owner] = claim.job_id
+            self.ran[claim.job_id] += 1
+        ok, error = True, None
+        try:
+            self.functions[claim.job_id]()
+        except Exception as exc:  # one failing job must not stop the loop; the error is stored on its row
+            ok = False
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            log.error("job %s failed: %s", claim.job_id, error)
+        finally:
+            with self._lock:
+                self._held.pop(owner, None)
+        ended = clock.now()
+        if not finish(db, claim, ended, next_due(spec, claim.due_at, ended), ok=ok, error=error):
+            log.warning("job %s: lease lost while running (stalled past it); left to its new owner", claim.job_id)
+        return claim
+
+    def heartbeat(self) -> None:
+        """Renew the leases of the jobs this process runs now; log any that was taken over."""
+        with self._lock:
+            held = dict(self._held)
+        now = self.service.clock.now()
+        for owner, job_id in held.items():
+            if not renew(self.service.db, owner, [job_id], now, self.lease_seconds):
+                log.warning("job %s: lease of %s was taken over by another worker", job_id, owner)
+
+    def _loop(self, owner: str) -> None:
+        while not self.stopping.is_set():
+            try:
+                claim = self.run_once(owner)
+            except Exception:  # the database may be down: wait and look again, jobs stay due
+                log.exception("worker %s: could not claim or record a job", owner)
+                claim = None
+            if claim is None:
+                self.stopping.wait(self.poll_seconds)
+
+    def _beat(self) -> None:
+        while not self.stopping.wait(self.lease_seconds / 3):
+            try:
+                self.heartbeat()
+            except Exception:  # a missed beat is survivable: the lease is three beats long
+                log.exception("worker heartbeat failed")
+
+    def start(self) -> None:
+        """Start the loop threads and the heartbeat; returns at once."""
+        self.prepare()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(owner,), name=f"job-loop-{n}", daemon=True)
+            for n, owner in enumerate(self.owners, 1)
+        ]
+        self._threads.append(threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True))
+        for thread in self._threads:
+            thread.start()
+        log.info("worker %s started: %d jobs, %d thread(s)", self.owners[0], len(self.specs), len(self.owners))
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop claiming, let running jobs finish, and give back any lease still held."""
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        with self._lock:
+            running = set(self._held)
+        for owner in self.owners:
+            if owner in running:  # a job that did not finish in time keeps its lease until it expires
+                continue
+            try:
+                release_all(self.service.db, owner)
+            except Exception:  # the lease then simply expires
+                log.exception("could not release the leases of %s", owner)
+        log.info("worker %s ran %d jobs", self.owners[0], sum(self.ran.values()))
