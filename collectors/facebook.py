@@ -22,8 +22,8 @@ import httpx
 from pydantic import ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
-from collectors.budget import GraphObjectGone, as_object, expect_list, expect_object, pick_secret
-from collectors.graph import DEFAULT_GRAPH_VERSION, GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
+from collectors.budget import GraphObjectGone, as_object, expect_object, pick_secret
+from collectors.graph import DEFAULT_GRAPH_VERSION, GraphCollector, GraphRun, UsageCeiling, count, graph_time
 from collectors.http import FetchSettings
 
 log = logging.getLogger(__name__)
@@ -141,13 +141,7 @@ class FacebookCollector(GraphCollector[Settings]):
         state: JSONDict = {"pages": pages, "posts": kept}
         if walks:
             state["page_walks"] = walks
-        return FetchResult(
-            items=run.items,
-            cursor=state,
-            rejected=run.rejected,
-            calls=run.calls,
-            rate_limit=run.usage.to_json(),
-        )
+        return run.result(state)
 
     def _page_posts(
         self,
@@ -166,51 +160,38 @@ class FacebookCollector(GraphCollector[Settings]):
         when the walk ends. Moving it at the cut skipped every post between the last page read and it.
         """
         s = self.settings
-        since = pages.get(page_id) or (now - timedelta(hours=s.first_run_hours)).isoformat()
+        watermark = pages.get(page_id) or None
+        since = watermark or (now - timedelta(hours=s.first_run_hours)).isoformat()
         params = {
             "fields": POST_FIELDS,
             "limit": str(s.page_size),
             "since": str(int(datetime.fromisoformat(since).timestamp())),
         }
-        walk = walks.get(page_id, {})
-        newest = pages.get(page_id)
-        if isinstance(walk.get("after"), str) and walk["after"]:
-            params["after"] = walk["after"]
-            if isinstance(walk.get("top"), str):
-                newest = max(newest or walk["top"], walk["top"])
-        for page_no in range(s.max_pages):
-            if page_no == 0:
-                body, params = self._get_resuming(run, client, f"{page_id}/posts", params, now)
-            else:
-                body = self._get(run, client, f"{page_id}/posts", params, now)
-            data = expect_object(body, "Facebook posts")
-            for raw in expect_list(data, "data", "Facebook posts"):
-                try:
-                    item = parse_post(raw, self.name, page_id)
-                except (ValueError, TypeError) as exc:
-                    run.rejected += 1
-                    log.warning("source %s: Facebook post skipped: %s", self.name, exc)
-                    continue
-                if item is None:
-                    continue
-                stamp = item.created_at.isoformat()
-                if pages.get(page_id) and stamp <= pages[page_id]:
-                    continue  # ``since`` is inclusive to the second: the boundary post was stored last run
-                run.items.append(item)
-                watched.setdefault(item.external_id, {"created": stamp})
-                newest = max(newest or stamp, stamp)
-            following = next_page(data, params)
-            if following is None:
-                break
-            params = following
-        else:
-            # Without a watermark the first run takes what max_pages allows, as before.
-            if pages.get(page_id):
-                walks[page_id] = {"after": params["after"], "top": newest}
-                return
+        taken = len(run.items)
+        # ``since`` is inclusive to the second: the boundary post was stored last run (the floor skips it).
+        end = self._walk(
+            run,
+            client,
+            now,
+            f"{page_id}/posts",
+            params,
+            walks.get(page_id, {}),
+            lambda raw: parse_post(raw, self.name, page_id),
+            what="posts",
+            noun="post",
+            floor=watermark,
+            top=watermark,
+            ends_at_floor=False,
+        )
+        for item in run.items[taken:]:
+            watched.setdefault(item.external_id, {"created": item.created_at.isoformat()})
+        # Without a watermark the first run takes what max_pages allows, as before.
+        if end.after is not None and watermark:
+            walks[page_id] = {"after": end.after, "top": end.top}
+            return
         walks.pop(page_id, None)
-        if newest:
-            pages[page_id] = newest
+        if end.top:
+            pages[page_id] = end.top
 
     def _comments(self, run: GraphRun, client: httpx.Client, now: datetime, post_id: str, state: JSONDict) -> None:
         """New comments of one post, newest first, back to ``state["seen"]``; updates ``state`` in place.
@@ -220,45 +201,29 @@ class FacebookCollector(GraphCollector[Settings]):
         every comment between the last page read and the old ``seen`` for good. The next run resumes
         from ``after`` and ``seen`` moves only once the walk reaches it (as collectors/sweep.py does).
         """
-        params = {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "filter": "stream", "limit": "50"}
         raw_seen = state.get("seen")
         seen = raw_seen if isinstance(raw_seen, str) else None
         pending = as_object(state.get("pending"))
-        after = pending.get("after")
-        top = pending.get("top") if isinstance(pending.get("top"), str) else None
-        if isinstance(after, str) and after:
-            params = {**params, "after": after}
-        for page_no in range(self.settings.max_pages):
-            if page_no == 0:
-                body, params = self._get_resuming(run, client, f"{post_id}/comments", params, now)
-            else:
-                body = self._get(run, client, f"{post_id}/comments", params, now)
-            data = expect_object(body, "Facebook comments")
-            reached = False
-            for raw in expect_list(data, "data", "Facebook comments"):
-                try:
-                    item = parse_comment(raw, self.name, post_id)
-                except (ValueError, TypeError) as exc:
-                    run.rejected += 1
-                    log.warning("source %s: Facebook comment skipped: %s", self.name, exc)
-                    continue
-                stamp = item.created_at.isoformat()
-                if seen is not None and stamp <= seen:
-                    reached = True
-                    break
-                run.items.append(item)
-                top = max(top or stamp, stamp)
-            following = next_page(data, params)
-            if reached or following is None:
-                break
-            params = following
-        else:
-            # Without a ``seen`` there is nothing older to reach: a first look takes what max_pages allows.
-            if seen is not None:
-                state["pending"] = {"after": params["after"], "top": top}
-                return
+        end = self._walk(
+            run,
+            client,
+            now,
+            f"{post_id}/comments",
+            {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "filter": "stream", "limit": "50"},
+            pending,
+            lambda raw: parse_comment(raw, self.name, post_id),
+            what="comments",
+            noun="comment",
+            floor=seen,
+            top=None,
+            ends_at_floor=True,
+        )
+        # Without a ``seen`` there is nothing older to reach: a first look takes what max_pages allows.
+        if end.after is not None and seen is not None:
+            state["pending"] = {"after": end.after, "top": end.top}
+            return
         state.pop("pending", None)
-        newest = max(seen or "", top or "")
+        newest = max(seen or "", end.top or "")
         if newest:
             state["seen"] = newest
 

@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from collectors.base import MetricsReading, RawItem, SourceError
+from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import (
     GRAPH_AUTH_CODES,
     GRAPH_GONE_CODES,
@@ -26,6 +26,8 @@ from collectors.budget import (
     RateLimit,
     as_object,
     auth_failed,
+    expect_list,
+    expect_object,
     meta_usage,
     rate_limited,
 )
@@ -80,6 +82,8 @@ class GraphSettings(Protocol):
     def api_version(self) -> str: ...
     @property
     def token_env(self) -> str: ...
+    @property
+    def max_pages(self) -> int: ...
     def limits(self) -> FetchLimits: ...
 
 
@@ -118,6 +122,26 @@ class GraphRun:
     rejected: int = 0
     calls: int = 0
     usage: RateLimit = field(default_factory=RateLimit)
+
+    def result(self, cursor: JSONDict) -> FetchResult:
+        """The fetch's result: what the run gathered and spent, and the cursor for the next run."""
+        return FetchResult(
+            items=self.items,
+            cursor=cursor,
+            rejected=self.rejected,
+            calls=self.calls,
+            rate_limit=self.usage.to_json(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WalkEnd:
+    """How a walk through a newest-first list ended."""
+
+    top: str | None
+    """The newest stamp taken (or carried over from the walk it resumed)."""
+    after: str | None
+    """The ``after`` token where ``max_pages`` cut the walk short; None when the walk ended."""
 
 
 class UsageCeiling(Exception):
@@ -174,6 +198,82 @@ class GraphCollector(Generic[S]):
             )
             fresh = {k: v for k, v in params.items() if k != "after"}
             return self._get(run, client, path, fresh, now), fresh
+
+    def _take(
+        self,
+        run: GraphRun,
+        data: Mapping[str, Any],
+        parse: Callable[[Any], RawItem | None],
+        *,
+        what: str,
+        noun: str,
+        floor: str | None,
+        top: str | None,
+    ) -> tuple[str | None, bool]:
+        """Take the items of one result page newer than ``floor`` into ``run``.
+
+        Returns the newest stamp taken (or ``top``) and whether an item at or below ``floor`` was met.
+        A malformed item is counted as rejected and logged; ``parse`` returns None for one to pass over.
+        """
+        reached = False
+        for raw in expect_list(data, "data", f"{self.label} {what}"):
+            try:
+                item = parse(raw)
+            except (ValueError, TypeError) as exc:
+                run.rejected += 1
+                log.warning("source %s: %s %s skipped: %s", self.name, self.label, noun, exc)
+                continue
+            if item is None:
+                continue
+            stamp = item.created_at.isoformat()
+            if floor is not None and stamp <= floor:
+                reached = True
+                continue
+            run.items.append(item)
+            top = max(top or stamp, stamp)
+        return top, reached
+
+    def _walk(
+        self,
+        run: GraphRun,
+        client: httpx.Client,
+        now: datetime,
+        path: str,
+        params: Mapping[str, str],
+        resume: Mapping[str, Any],
+        parse: Callable[[Any], RawItem | None],
+        *,
+        what: str,
+        noun: str,
+        floor: str | None,
+        top: str | None,
+        ends_at_floor: bool,
+    ) -> WalkEnd:
+        """Read a newest-first list page by page, taking what is newer than ``floor``.
+
+        ``resume`` is a walk an earlier run left cut short (``{"after": token, "top": stamp}``, or
+        empty): reading starts at its token and its newest stamp counts. The walk ends when the list
+        does, at the page that meets ``floor`` when ``ends_at_floor``, or cut short after
+        ``max_pages`` pages; the caller keeps its watermark until a walk ends, so a cut never skips
+        what lies between the last page read and the watermark.
+        """
+        after = resume.get("after")
+        if isinstance(after, str) and after:
+            params = {**params, "after": after}
+            if isinstance(resume.get("top"), str):
+                top = max(top or resume["top"], resume["top"])
+        for page_no in range(self.settings.max_pages):
+            if page_no == 0:
+                body, params = self._get_resuming(run, client, path, params, now)
+            else:
+                body = self._get(run, client, path, params, now)
+            data = expect_object(body, f"{self.label} {what}")
+            top, reached = self._take(run, data, parse, what=what, noun=noun, floor=floor, top=top)
+            following = next_page(data, params)
+            if (reached and ends_at_floor) or following is None:
+                return WalkEnd(top, None)
+            params = following
+        return WalkEnd(top, params["after"])
 
     def _lookup(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from pydantic import ConfigDict, Field
 
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem
 from collectors.budget import GraphObjectGone, as_object, expect_list, expect_object, pick_secret
-from collectors.graph import DEFAULT_GRAPH_VERSION, GraphCollector, GraphRun, UsageCeiling, count, graph_time, next_page
+from collectors.graph import DEFAULT_GRAPH_VERSION, GraphCollector, GraphRun, UsageCeiling, count, graph_time
 from collectors.http import FetchSettings
 
 log = logging.getLogger(__name__)
@@ -122,13 +123,7 @@ class InstagramCollector(GraphCollector[Settings]):
         state: JSONDict = {"hashtag_ids": tag_ids, "hashtags": tag_seen, "media": media_seen}
         if walks:
             state["hashtag_walks"] = walks
-        return FetchResult(
-            items=run.items,
-            cursor=state,
-            rejected=run.rejected,
-            calls=run.calls,
-            rate_limit=run.usage.to_json(),
-        )
+        return run.result(state)
 
     def _hashtag(
         self,
@@ -157,50 +152,32 @@ class InstagramCollector(GraphCollector[Settings]):
                 return
             tag_ids[tag] = hashtag_id
         seen = tag_seen.get(tag) or (now - timedelta(hours=s.first_run_hours)).isoformat()
-        newest = seen
-        params = {"user_id": s.ig_user_id, "fields": MEDIA_FIELDS, "limit": "50"}
-        walk = walks.get(tag, {})
-        if isinstance(walk.get("after"), str) and walk["after"]:
-            params["after"] = walk["after"]
-            if isinstance(walk.get("top"), str):
-                newest = max(newest, walk["top"])
-        for page_no in range(s.max_pages):
-            try:
-                if page_no == 0:
-                    body, params = self._get_resuming(run, client, f"{tag_ids[tag]}/recent_media", params, now)
-                else:
-                    body = self._get(run, client, f"{tag_ids[tag]}/recent_media", params, now)
-            except GraphObjectGone as exc:
-                log.warning("source %s: hashtag #%s unreadable (%s)", self.name, tag, exc)
-                return
-            data = expect_object(body, "Instagram recent_media")
-            older = False
-            for raw in expect_list(data, "data", "Instagram recent_media"):
-                try:
-                    item = parse_media(raw, self.name, f"#{tag}")
-                except (ValueError, TypeError) as exc:
-                    run.rejected += 1
-                    log.warning("source %s: Instagram media skipped: %s", self.name, exc)
-                    continue
-                if item is None:
-                    continue
-                stamp = item.created_at.isoformat()
-                if stamp <= seen:
-                    older = True  # recent_media is newest first, with no "since" parameter
-                    continue
-                run.items.append(item)
-                newest = max(newest, stamp)
-            following = next_page(data, params)
-            if older or following is None:
-                break
-            params = following
-        else:
-            # Without a watermark the first run takes what max_pages allows of its window, as before.
-            if tag_seen.get(tag):
-                walks[tag] = {"after": params["after"], "top": newest}
-                return
+        try:
+            # recent_media is newest first, with no "since" parameter: the walk ends at the first page
+            # reaching the watermark.
+            end = self._walk(
+                run,
+                client,
+                now,
+                f"{tag_ids[tag]}/recent_media",
+                {"user_id": s.ig_user_id, "fields": MEDIA_FIELDS, "limit": "50"},
+                walks.get(tag, {}),
+                lambda raw: parse_media(raw, self.name, f"#{tag}"),
+                what="recent_media",
+                noun="media",
+                floor=seen,
+                top=seen,
+                ends_at_floor=True,
+            )
+        except GraphObjectGone as exc:
+            log.warning("source %s: hashtag #%s unreadable (%s)", self.name, tag, exc)
+            return
+        # Without a watermark the first run takes what max_pages allows of its window, as before.
+        if end.after is not None and tag_seen.get(tag):
+            walks[tag] = {"after": end.after, "top": end.top}
+            return
         walks.pop(tag, None)
-        tag_seen[tag] = newest
+        tag_seen[tag] = end.top or seen
 
     def _own_media(self, run: GraphRun, client: httpx.Client, now: datetime, media_seen: dict[str, str]) -> None:
         s = self.settings
@@ -221,19 +198,15 @@ class InstagramCollector(GraphCollector[Settings]):
                 )
             except GraphObjectGone:
                 continue
-            newest = seen
-            for rc in expect_list(expect_object(comments, "Instagram comments"), "data", "Instagram comments"):
-                try:
-                    item = parse_comment(rc, self.name, media_id, permalink)
-                except (ValueError, TypeError) as exc:
-                    run.rejected += 1
-                    log.warning("source %s: Instagram comment skipped: %s", self.name, exc)
-                    continue
-                stamp = item.created_at.isoformat()
-                if seen and stamp <= seen:
-                    continue
-                run.items.append(item)
-                newest = max(newest, stamp)
+            newest, _reached = self._take(
+                run,
+                expect_object(comments, "Instagram comments"),
+                partial(parse_comment, source=self.name, media_id=media_id, permalink=permalink),
+                what="comments",
+                noun="comment",
+                floor=seen or None,
+                top=seen or None,
+            )
             if newest:
                 media_seen[media_id] = newest
 

@@ -438,7 +438,10 @@ class XCollector:
         if len(self.queries) == 1 and not self.tracked and "queries" not in cursor:
             walk = self._walk(self.queries[0], cursor, client, now, cap)
             return FetchResult(
-                items=walk.items, cursor=walk.state, rejected=walk.rejected, calls=walk.calls,
+                items=walk.items,
+                cursor=walk.state,
+                rejected=walk.rejected,
+                calls=walk.calls,
                 rate_limit=self._rate(walk.limit),
             )
         return self._fetch_many(cursor, client, now, cap)
