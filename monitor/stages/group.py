@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -471,7 +471,7 @@ class IssueGrouper:
             return Placement(back.id, False, False, decision.similarity, regression=True, reason=decision.reason)
         issue = Issue(
             topic=label.topic,
-            agency_code=self.config.routing.get(label.topic),
+            agency_code=self._routing(post.region_code).get(label.topic),
             kecamatan=label.kecamatan,
             desa=label.desa,
             title=make_title(
@@ -499,6 +499,10 @@ class IssueGrouper:
         session.add(IssueEvent(issue_id=issue.id, at=now, kind="created", detail={"post_id": post.id}, actor="sistem"))
         placement = self._join(session, issue, post, label, terms, sig, now, 1.0, spread=False)
         return Placement(placement.issue_id, True, False, 1.0, reason=decision.reason)
+
+    def _routing(self, region: str) -> Mapping[str, str]:
+        """Topic → agency of a region: an issue goes to its own regency's agency."""
+        return self.config.region_of(region).routing
 
     def _view(self, issue: Issue, terms: Counter[str], sig: int) -> CandidateView:
         """What ``decide`` reads of an issue for this post: its similarity, near-duplicate flag and event words."""
@@ -568,7 +572,7 @@ class IssueGrouper:
             if not state.added:
                 continue
             issue.terms = {"w": dict(state.weights), "sigs": list(state.sigs)}
-            issue.facets = _stored_facets(state.facets, issue.topic, self.config.routing)
+            issue.facets = _stored_facets(state.facets, issue.topic, self._routing(issue.region_code))
             # The phrase is chosen when the issue is created and refreshed by the assessment from its most-seen
             # posts (``assess.assess_issues``); here only the place may have become known.
             title = make_title(issue.topic, issue.kecamatan, issue.desa, state.weights, words_of(issue.title))
@@ -753,10 +757,11 @@ class IssueGrouper:
                 )
             )
             # An issue a person handed to another agency (salah dinas) stays with that agency.
-            moved = issue.agency_code is not None and issue.agency_code != self.config.routing.get(issue.topic)
+            routing = self._routing(issue.region_code)
+            moved = issue.agency_code is not None and issue.agency_code != routing.get(issue.topic)
             issue.topic = primary
             if not moved:
-                issue.agency_code = self.config.routing.get(primary)
+                issue.agency_code = routing.get(primary)
         kecamatan, desa_name = majority_place(facets["kecamatan"], facets["desa"], (issue.kecamatan, issue.desa))
         if kecamatan != issue.kecamatan:
             issue.kecamatan = kecamatan
@@ -779,7 +784,7 @@ def _facets_of(issue: Issue) -> dict[str, dict[str, float]]:
     }
 
 
-def _stored_facets(facets: dict[str, dict[str, float]], primary: str, routing: dict[str, str]) -> dict[str, Any]:
+def _stored_facets(facets: dict[str, dict[str, float]], primary: str, routing: Mapping[str, str]) -> dict[str, Any]:
     """The ``Issue.facets`` value: the weights, and the secondary (topic, agency) facets they give."""
     return {
         **{key: dict(value) for key, value in facets.items()},
