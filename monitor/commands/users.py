@@ -9,6 +9,7 @@ import sys
 from sqlalchemy import select
 
 from monitor.kernel.clock import format_wib
+from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names, region_names_of
 from monitor.store.context import Context
 from monitor.store.models import User
 
@@ -22,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=["admin", "comms", "agency", "analyst"])
     add.add_argument("--agency", help="agency code from config (required for --role agency)")
+    add.add_argument(
+        "--region",
+        help="kode kabupaten/kota Kemendagri yang dilihat pengguna (mis. 16.01); tanpa ini: semua wilayah "
+        "(pengguna OPD: wilayah config)",
+    )
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     sub.add_parser("list", help="show users, roles and agencies")
     token = sub.add_parser("token", help="issue a new personal API token (replaces the old one); printed once")
@@ -37,6 +43,16 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
+def _region_of(args: argparse.Namespace, ctx: Context) -> str | None:
+    """The region given with --region; an agency user given none is of the config's region (an agency is
+    one regency's), everyone else of every region."""
+    if args.region is not None:
+        return str(args.region)
+    if args.role == "agency" and ctx.config.region_code != DEFAULT_REGION:
+        return ctx.config.region_code
+    return None
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from monitor.web.users import AgencyChoiceError, add_user, issue_token
 
@@ -44,6 +60,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.users_command == "list":
         with db.session() as session:
             users = list(session.scalars(select(User).order_by(User.username)))
+            names = region_names(
+                {u.region_code for u in users if u.region_code}, region_names_of(ctx.config)
+            )
             if not users:
                 print("Belum ada pengguna. Tambah dengan: oki-monitor users add NAMA --role admin")
             for u in users:
@@ -51,14 +70,26 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 state = "aktif" if u.active else "nonaktif"
                 token = " token-api" if u.api_token_hash else ""
                 last = format_wib(u.last_login_at)
-                print(f"{u.username:<20} {u.role}{agency:<16} {state}{token}  masuk terakhir {last}")
+                # A user of every region (NULL, as every user before regions) shows as before.
+                where = f"  wilayah {names[u.region_code]}" if u.region_code else ""
+                print(f"{u.username:<20} {u.role}{agency:<16} {state}{token}  masuk terakhir {last}{where}")
         return 0
     try:
         if args.users_command == "add":
             password = _read_password(args.password_stdin)
             with db.session() as session:
-                add_user(session, ctx.config, args.username, password, args.role, args.agency, ctx.clock.now())
-            print(f"Pengguna {args.username.strip().lower()} ({args.role}) dibuat.")
+                user = add_user(
+                    session,
+                    ctx.config,
+                    args.username,
+                    password,
+                    args.role,
+                    args.agency,
+                    ctx.clock.now(),
+                    region=_region_of(args, ctx),
+                )
+                where = f", wilayah {region_label(user.region_code, region_names_of(ctx.config))}"
+            print(f"Pengguna {args.username.strip().lower()} ({args.role}{where if args.region else ''}) dibuat.")
             return 0
         with db.session() as session:
             token = issue_token(session, args.username)

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from classifiers.region import DEFAULT_REGION, NATIONAL_LIST
 
-__all__ = ["ALL_REGIONS_LABEL", "DEFAULT_REGION", "national_names", "region_label", "region_names"]
+if TYPE_CHECKING:  # the tables import this module for the default: they need not load the config code
+    from monitor.kernel.config import AppConfig
+
+__all__ = ["ALL_REGIONS_LABEL", "DEFAULT_REGION", "national_names", "region_label", "region_names", "region_names_of"]
 
 ALL_REGIONS_LABEL = "Semua wilayah"
 """What a NULL user region (every region) is called in the dashboard and the CLI."""
@@ -54,6 +58,11 @@ def region_names(codes: Iterable[str], known: Mapping[str, str] | None = None) -
             name = national_names().get(code, code)
         out[code] = name
     return out
+
+
+def region_names_of(config: AppConfig) -> dict[str, str]:
+    """The names the config gives its regions (each region file's ``region``), by code."""
+    return {code: region.name for code, region in config.deployment_regions().items()}
 
 
 def region_label(code: str | None, names: Mapping[str, str]) -> str:

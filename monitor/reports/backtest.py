@@ -312,14 +312,17 @@ def _timelines(db: Database) -> list[IssueTimeline]:
 
 
 def stored_timelines(
-    session: Session, start: datetime | None = None, end: datetime | None = None
+    session: Session, start: datetime | None = None, end: datetime | None = None, region: str | None = None
 ) -> list[IssueTimeline]:
     """First warning and viral time of the issues in a database, as they really happened.
 
     With ``start``/``end``, only issues whose first warning or viral time falls in ``[start, end)``:
     the monitor's own weekly lead time is ``summarise(stored_timelines(session, monday, next_monday))``.
     """
-    issues = list(session.scalars(select(Issue).order_by(Issue.id)))
+    query = select(Issue).order_by(Issue.id)
+    if region is not None:  # one region's issues only (a user of one region)
+        query = query.where(Issue.region_code == region)
+    issues = list(session.scalars(query))
     first_alert: dict[int, datetime] = {}
     counts: dict[int, int] = {}
     for a in session.scalars(select(Alert).where(Alert.kind.in_(ALERT_KINDS)).order_by(Alert.created_at, Alert.id)):

@@ -228,7 +228,9 @@ def parse_period(raw_from: str | None, raw_to: str | None, today: date, default_
 # ---------------------------------------------------------------- reading the cases
 
 
-def load_cases(session: Session, config: AppConfig, period: Period, agency: str | None = None) -> list[Case]:
+def load_cases(
+    session: Session, config: AppConfig, period: Period, agency: str | None = None, region: str | None = None
+) -> list[Case]:
     """Every issue an agency was told about in ``period`` (its first root alert then), with progress and viral time.
 
     An agency counts an issue from the first alert told to the agency itself (not to comms); an issue
@@ -248,6 +250,8 @@ def load_cases(session: Session, config: AppConfig, period: Period, agency: str 
     )
     if agency is not None:
         q = q.where(Alert.agency_code == agency)
+    if region is not None:  # alerts carry their issue's region
+        q = q.where(Alert.region_code == region)
     firsts: dict[tuple[int, str], Alert] = {}
     for alert in session.scalars(q):
         code = receiver_agency(alert.receiver, config)
@@ -323,11 +327,17 @@ def viral_times(session: Session, ids: Sequence[int]) -> dict[int, datetime]:
 
 
 def agency_performance(
-    session: Session, config: AppConfig, period: Period, now: datetime, agency: str | None = None
+    session: Session,
+    config: AppConfig,
+    period: Period,
+    now: datetime,
+    agency: str | None = None,
+    region: str | None = None,
 ) -> list[AgencyRow]:
-    """The performance table for ``period`` (one agency only when ``agency`` is given), by agency code."""
+    """The performance table for ``period`` (one agency only when ``agency`` is given; the issues of one
+    region only when ``region`` is), by agency code."""
     names = {a.code: a.name for a in config.agencies}
-    cases = load_cases(session, config, period, agency)
+    cases = load_cases(session, config, period, agency, region)
     # Every agency that routing can reach has a row, so an agency with nothing received shows as such.
     listed = [agency] if agency is not None else sorted(set(config.routing.values()))
     return performance(cases, now, names, listed)

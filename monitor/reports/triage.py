@@ -63,9 +63,9 @@ class TriageItem:
     kecamatan: str | None
 
 
-def _pending(config: AppConfig) -> Any:
+def _pending(config: AppConfig, region: str | None = None) -> Any:
     newer = aliased(Label)
-    return (
+    query = (
         select(Label, Post)
         .join(Post, Post.id == Label.post_id)
         .where(
@@ -77,11 +77,15 @@ def _pending(config: AppConfig) -> Any:
             ~exists().where(LabelCorrection.post_id == Label.post_id),
         )
     )
+    # A user of one region triages that region's posts only.
+    return query if region is None else query.where(Post.region_code == region)
 
 
-def triage_list(session: Session, config: AppConfig, limit: int = 50, offset: int = 0) -> list[TriageItem]:
-    """Posts waiting for a human label, newest classification first."""
-    query = _pending(config).order_by(Label.created_at.desc(), Label.id.desc()).limit(limit).offset(offset)
+def triage_list(
+    session: Session, config: AppConfig, limit: int = 50, offset: int = 0, region: str | None = None
+) -> list[TriageItem]:
+    """Posts waiting for a human label (of ``region`` only, when given), newest classification first."""
+    query = _pending(config, region).order_by(Label.created_at.desc(), Label.id.desc()).limit(limit).offset(offset)
     return [
         TriageItem(
             post_id=post.id,
@@ -101,14 +105,17 @@ def triage_list(session: Session, config: AppConfig, limit: int = 50, offset: in
     ]
 
 
-def triage_count(session: Session, config: AppConfig) -> int:
-    """How many posts wait on the list."""
-    return int(session.scalar(select(func.count()).select_from(_pending(config).subquery())) or 0)
+def triage_count(session: Session, config: AppConfig, region: str | None = None) -> int:
+    """How many posts wait on the list (of ``region`` only, when given)."""
+    return int(session.scalar(select(func.count()).select_from(_pending(config, region).subquery())) or 0)
 
 
-def is_labelled_post(session: Session, post_id: int) -> bool:
-    """The post exists and was classified (only those can be triaged)."""
-    return session.scalar(select(Label.id).where(Label.post_id == post_id).limit(1)) is not None
+def is_labelled_post(session: Session, post_id: int, region: str | None = None) -> bool:
+    """The post exists and was classified (only those can be triaged), in ``region`` when given."""
+    query = select(Label.id).where(Label.post_id == post_id)
+    if region is not None:
+        query = query.join(Post, Post.id == Label.post_id).where(Post.region_code == region)
+    return session.scalar(query.limit(1)) is not None
 
 
 def _flag(data: Mapping[str, Any], field: str) -> bool | None:

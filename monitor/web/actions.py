@@ -7,6 +7,7 @@ checks stay in one place (the routes) and these stay testable without HTTP.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,6 +24,8 @@ from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, IssueStatu
 from monitor.web.auth import Principal
 from monitor.web.queries import TrendFilter, default_range, get_visible_issue, wib_day_start
 
+REGION_CODE = re.compile(r"\d{2}\.\d{2}")
+"""A kabupaten/kota code of the national list (Kemendagri), e.g. 16.01."""
 CORRECTABLE_FIELDS: tuple[str, ...] = ("topic", "kecamatan", "agency", "relevant", "is_complaint")
 
 
@@ -103,7 +106,10 @@ def mergeable(session: Session, principal: Principal, target: Issue, other_ids: 
 def merge(session: Session, principal: Principal, target: Issue, other_ids: Sequence[int], now: datetime) -> Issue:
     """Merge issues the principal can see into ``target``; unknown or out-of-scope ids are refused."""
     others = mergeable(session, principal, target, other_ids)
-    return issue_ops.merge_issues(session, target.id, [o.id for o in others], principal.username, now)
+    try:
+        return issue_ops.merge_issues(session, target.id, [o.id for o in others], principal.username, now)
+    except ValueError as exc:  # issues of two regions
+        raise ActionError(str(exc)) from exc
 
 
 def split(session: Session, principal: Principal, issue: Issue, post_ids: Sequence[int], now: datetime) -> Issue:
@@ -222,6 +228,7 @@ class FilterInput:
     agency: str | None = None
     kecamatan: str | None = None
     source: str | None = None
+    region: str | None = None
 
 
 def trend_filter(
@@ -272,4 +279,9 @@ def trend_filter(
         problems.append(f"kecamatan {kec[:40]!r} tidak dikenal")
         kec = None
     source = (raw.source or "").strip()[:30] or None
-    return TrendFilter(start=start, end=end, topic=topic, agency=agency, kecamatan=kec, source=source), problems
+    region = (raw.region or "").strip() or None
+    if region and not REGION_CODE.fullmatch(region):
+        problems.append(f"wilayah {region[:20]!r} bukan kode kabupaten/kota (contoh: 16.01)")
+        region = None
+    flt = TrendFilter(start=start, end=end, topic=topic, agency=agency, kecamatan=kec, source=source, region=region)
+    return flt, problems

@@ -40,6 +40,7 @@ from monitor.domain import display
 from monitor.domain import response as response_rules
 from monitor.kernel.clock import Clock, format_date, format_wib, to_wib
 from monitor.kernel.config import TOPICS, AppConfig, secret
+from monitor.kernel.regions import region_label, region_names_of
 from monitor.store.db import Database
 from monitor.web import flash, svg, timeline
 from monitor.web.audit import AuditWriter
@@ -120,6 +121,7 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
         role_label=lambda r: ROLE_LABELS.get(r, r),
         agency_name=agency_name,
         region=config.region,
+        region_name=lambda code: region_label(code, region_names_of(config)),
         forecast_text=display.forecast_text,
         rate_limit_text=display.rate_limit_text,
         number_id=svg.number_id,

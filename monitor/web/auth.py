@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from monitor.kernel.regions import DEFAULT_REGION
+
 ROLES: tuple[str, ...] = ("admin", "comms", "agency", "analyst")
 """admin: everything; comms: all issues, may act; agency: own agency only, may act; analyst: read all."""
 
@@ -77,6 +79,8 @@ class Principal:
     role: str
     agency_code: str | None
     via_token: bool = False
+    region_code: str | None = None
+    """The user's region (``users.region_code``); None: every region."""
 
     @property
     def can_act(self) -> bool:
@@ -95,9 +99,30 @@ class Principal:
         """
         return None if self.sees_all_agencies else (self.agency_code or "\x00")
 
+    @property
+    def scope_region(self) -> str | None:
+        """The region rows must carry for this principal to see them; None when it sees every region.
+
+        An agency is one regency's: an agency user with no region (every agency user made before
+        regions existed) is of the default region, so it never sees another regency's "pupr".
+        """
+        if self.role == "agency":
+            return self.region_code or DEFAULT_REGION
+        return self.region_code
+
+    @property
+    def sees_everything(self) -> bool:
+        """No row-level rule applies: every agency of every region."""
+        return self.scope_agency is None and self.scope_region is None
+
     def may_see_agency(self, agency_code: str | None) -> bool:
         """Row-level rule: an agency user sees only its own agency's rows."""
         return self.sees_all_agencies or (self.agency_code is not None and agency_code == self.agency_code)
+
+    def may_see(self, agency_code: str | None, region_code: str | None) -> bool:
+        """Row-level rule for a row of an agency and a region: its own agency, in its own region."""
+        scope = self.scope_region
+        return self.may_see_agency(agency_code) and (scope is None or region_code == scope)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.kernel.clock import Clock
 from monitor.kernel.config import AppConfig
+from monitor.kernel.regions import region_label, region_names_of
 from monitor.store.db import Database
 from monitor.store.models import AuditLog, User
 from monitor.web import queries
@@ -80,6 +81,18 @@ class WebContext:
         # Closing (not rolling back) keeps loaded objects usable for rendering after the block.
         with self.read_sessions() as session:
             yield session
+
+    def region_name(self, code: str | None) -> str:
+        """A region's name for people (the config's, else the national list's); "Semua wilayah" for None
+        (a user of every region)."""
+        return region_label(code, region_names_of(self.config))
+
+    def regions_for(self, principal: Principal) -> list[str]:
+        """The region codes ``principal`` sees: its own, or every region of the deployment. More than one is
+        when pages offer to compare regions."""
+        if principal.scope_region is not None:
+            return [principal.scope_region]
+        return list(self.config.deployment_regions())
 
     def changed(self) -> None:
         """This process changed issues (ack, resolve, merge, split, labels): cached boards are stale now."""
@@ -150,7 +163,9 @@ def _principal_from_request(request: Request, ctx: WebContext) -> Principal | No
             user = session.scalar(select(User).where(User.api_token_hash == hash_token(token), User.active.is_(True)))
             if user is None:
                 return None
-            return Principal(user.id, user.username, user.role, user.agency_code, via_token=True)
+            return Principal(
+                user.id, user.username, user.role, user.agency_code, via_token=True, region_code=user.region_code
+            )
     sid = request.cookies.get(SESSION_COOKIE)
     if isinstance(ctx.sessions, DbSessionStore):
         found = ctx.sessions.get_with_user(sid)
@@ -161,7 +176,9 @@ def _principal_from_request(request: Request, ctx: WebContext) -> Principal | No
             ctx.sessions.destroy(sid)
             return None
         request.state.csrf_token = data.csrf_token
-        return Principal(data.user_id, user_row.username, user_row.role, user_row.agency_code)
+        return Principal(
+            data.user_id, user_row.username, user_row.role, user_row.agency_code, region_code=user_row.region_code
+        )
     local = ctx.sessions.get(sid)
     if local is None:
         return None
@@ -171,7 +188,7 @@ def _principal_from_request(request: Request, ctx: WebContext) -> Principal | No
             ctx.sessions.destroy(sid)
             return None
         request.state.csrf_token = local.csrf_token
-        return Principal(user.id, user.username, user.role, user.agency_code)
+        return Principal(user.id, user.username, user.role, user.agency_code, region_code=user.region_code)
 
 
 def _remembered_principal(request: Request, ctx: WebContext) -> Principal | None:
@@ -183,7 +200,9 @@ def _remembered_principal(request: Request, ctx: WebContext) -> Principal | None
         return None
     data, user_row = found
     request.state.csrf_token = data.csrf_token
-    return Principal(data.user_id, user_row.username, user_row.role, user_row.agency_code)
+    return Principal(
+        data.user_id, user_row.username, user_row.role, user_row.agency_code, region_code=user_row.region_code
+    )
 
 
 async def current_principal(request: Request) -> Principal:

@@ -134,17 +134,41 @@ def _xlsx_value(ws: Any, value: object) -> object:
     return value
 
 
-def to_csv(rows: Sequence[TrendRow], agency_name: Callable[[str | None], str]) -> bytes:
-    """Trend rows as CSV (agencies and topics by name)."""
-    return table_csv(HEADER, (_values(row, agency_name) for row in rows))
+REGION_HEADER = "Wilayah"
+"""The extra last column of a trend export of a deployment with several regions (the region's name)."""
 
 
-def to_xlsx(rows: Sequence[TrendRow], agency_name: Callable[[str | None], str]) -> bytes:
+def _table(
+    rows: Sequence[TrendRow],
+    agency_name: Callable[[str | None], str],
+    region_name: Callable[[str], str] | None,
+) -> tuple[tuple[str, ...], Iterable[list[str | int | datetime]]]:
+    if region_name is None:  # one region: the columns of a one-region deployment, unchanged
+        return HEADER, (_values(row, agency_name) for row in rows)
+    return (*HEADER, REGION_HEADER), ([*_values(row, agency_name), region_name(row.region)] for row in rows)
+
+
+def to_csv(
+    rows: Sequence[TrendRow],
+    agency_name: Callable[[str | None], str],
+    region_name: Callable[[str], str] | None = None,
+) -> bytes:
+    """Trend rows as CSV (agencies, topics and, with ``region_name``, regions by name)."""
+    header, values = _table(rows, agency_name, region_name)
+    return table_csv(header, values)
+
+
+def to_xlsx(
+    rows: Sequence[TrendRow],
+    agency_name: Callable[[str | None], str],
+    region_name: Callable[[str], str] | None = None,
+) -> bytes:
     """Trend rows as a one-sheet workbook with the CSV's columns."""
-    return table_xlsx("Tren", HEADER, (_values(row, agency_name) for row in rows), widths=TREND_WIDTHS)
+    header, values = _table(rows, agency_name, region_name)
+    return table_xlsx("Tren", header, values, widths=TREND_WIDTHS)
 
 
-TREND_WIDTHS = {"Periode mulai (WIB)": 18, "Topik": 24, "OPD": 32, "Sumber": 20}
+TREND_WIDTHS = {"Periode mulai (WIB)": 18, "Topik": 24, "OPD": 32, "Sumber": 20, REGION_HEADER: 32}
 
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,8 +1,8 @@
 """Read queries for pages and API, each with the caller's scope applied in one place.
 
-Row-level access (an agency user sees only its agency) is enforced here, by
-:func:`scoped_issues` and :func:`get_visible_issue`, so a page and its API twin
-cannot disagree. Queries are batched per page (no query per row).
+Row-level access (an agency user sees only its agency, in its region; a user with a region
+only that region) is enforced here, by :func:`in_scope`, :func:`scoped_issues` and
+:func:`get_visible_issue`, so a page and its API twin cannot disagree. Queries are batched per page (no query per row).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from alerts.progress import issue_progress
 from alerts.sla import overdue
 from monitor.domain.personal_urls import author_alias
 from monitor.kernel.clock import WIB, to_wib
+from monitor.kernel.regions import DEFAULT_REGION
 from monitor.stages.lapor import tickets_of_issue
 from monitor.store.models import (
     Alert,
@@ -50,7 +51,23 @@ MAX_BIG_ID = 2**63 - 1
 _Q = TypeVar("_Q", bound=Select)
 
 BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
-DIMENSIONS: tuple[str, ...] = ("topic", "kecamatan", "agency", "source")
+DIMENSIONS: tuple[str, ...] = ("topic", "kecamatan", "agency", "source", "region")
+
+
+def in_scope(
+    query: _Q,
+    principal: Principal,
+    agency: Any = Issue.agency_code,
+    region: Any = Issue.region_code,
+) -> _Q:
+    """``query`` restricted to the rows ``principal`` may see: its agency (agency users) and its region
+    (users with one). ``agency`` and ``region`` are the columns carrying them (an issue's by default;
+    the trend aggregates' or alerts' for those)."""
+    if principal.scope_agency is not None:
+        query = query.where(agency == principal.scope_agency)
+    if principal.scope_region is not None:
+        query = query.where(region == principal.scope_region)
+    return query
 
 
 def scoped_issues(principal: Principal) -> Select[Issue]:
@@ -60,10 +77,7 @@ def scoped_issues(principal: Principal) -> Select[Issue]:
     left unloaded: no page shows them, and decoding them for every row of a board was waste. Code
     that needs them inside a session still gets them on first access.
     """
-    query = select(Issue).options(defer(Issue.terms))
-    if principal.scope_agency is not None:
-        query = query.where(Issue.agency_code == principal.scope_agency)
-    return query
+    return in_scope(select(Issue).options(defer(Issue.terms)), principal)
 
 
 def get_visible_issue(session: Session, principal: Principal, issue_id: int) -> Issue | None:
@@ -74,7 +88,8 @@ def get_visible_issue(session: Session, principal: Principal, issue_id: int) -> 
 _SHOWN_ISSUE = select(*(c for c in Issue.__table__.c if c.key != "terms")).where(
     Issue.id == bindparam("issue_id", type_=Integer())
 )
-_SHOWN_AGENCY_ISSUE = _SHOWN_ISSUE.where(Issue.agency_code == bindparam("agency", type_=String()))
+_SHOWN_REGION_ISSUE = _SHOWN_ISSUE.where(Issue.region_code == bindparam("region", type_=String()))
+_SHOWN_AGENCY_ISSUE = _SHOWN_REGION_ISSUE.where(Issue.agency_code == bindparam("agency", type_=String()))
 
 
 def visible_issue_row(session: Session, principal: Principal, issue_id: int) -> Any | None:
@@ -84,9 +99,13 @@ def visible_issue_row(session: Session, principal: Principal, issue_id: int) -> 
     loading the issue this way was an eighth of an issue page's CPU.
     """
     conn = session.connection()
-    if principal.scope_agency is None:
+    agency, region = principal.scope_agency, principal.scope_region
+    if agency is None and region is None:
         return conn.execute(_SHOWN_ISSUE, {"issue_id": issue_id}).first()
-    return conn.execute(_SHOWN_AGENCY_ISSUE, {"issue_id": issue_id, "agency": principal.scope_agency}).first()
+    if agency is None:
+        return conn.execute(_SHOWN_REGION_ISSUE, {"issue_id": issue_id, "region": region}).first()
+    # An agency user always has a region (Principal.scope_region).
+    return conn.execute(_SHOWN_AGENCY_ISSUE, {"issue_id": issue_id, "agency": agency, "region": region}).first()
 
 
 # ---------------------------------------------------------------- board
@@ -209,8 +228,7 @@ def board(
     facts = select(Issue.id, Issue.stage, Issue.acknowledged_at, Issue.score, Issue.p_viral).where(
         Issue.status == IssueStatus.OPEN
     )
-    if principal.scope_agency is not None:
-        facts = facts.where(Issue.agency_code == principal.scope_agency)
+    facts = in_scope(facts, principal)
     if where is not None:
         facts = where.apply(facts)
     issues = session.execute(
@@ -267,8 +285,7 @@ def viral_since(session: Session, principal: Principal, since: datetime, where: 
         .join(Issue, Issue.id == IssueEvent.issue_id)
         .where(IssueEvent.kind == "stage", IssueEvent.at >= since)
     )
-    if principal.scope_agency is not None:
-        query = query.where(Issue.agency_code == principal.scope_agency)
+    query = in_scope(query, principal)
     if where is not None:
         query = where.apply(query)
     return len({issue_id for issue_id, detail in session.execute(query) if (detail or {}).get("to") == "viral"})
@@ -772,16 +789,17 @@ def response_times(issues: Sequence[Issue]) -> list[ResponseWeek]:
     return out
 
 
-def agency_issues(session: Session, agency_code: str, since: datetime, limit: int = 500) -> list[Issue]:
-    """The agency's issues first seen since ``since`` (not merged pointers), newest first."""
-    return list(
-        session.scalars(
-            select(Issue)
-            .where(Issue.agency_code == agency_code, Issue.first_seen >= since, Issue.status != IssueStatus.MERGED)
-            .order_by(Issue.first_seen.desc())
-            .limit(limit)
-        )
+def agency_issues(
+    session: Session, agency_code: str, since: datetime, limit: int = 500, region: str | None = None
+) -> list[Issue]:
+    """The agency's issues first seen since ``since`` (not merged pointers), newest first; of one region's
+    agency of that code when ``region`` is given, else of that code in every region."""
+    query = select(Issue).where(
+        Issue.agency_code == agency_code, Issue.first_seen >= since, Issue.status != IssueStatus.MERGED
     )
+    if region is not None:
+        query = query.where(Issue.region_code == region)
+    return list(session.scalars(query.order_by(Issue.first_seen.desc()).limit(limit)))
 
 
 # ---------------------------------------------------------------- trends
@@ -797,6 +815,8 @@ class TrendFilter:
     agency: str | None = None
     kecamatan: str | None = None
     source: str | None = None
+    region: str | None = None
+    """A region code (``16.01``): that region's rows only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -811,6 +831,7 @@ class TrendRow:
     posts: int
     complaints: int
     engagement: float
+    region: str = DEFAULT_REGION
 
 
 @lru_cache(maxsize=65_536)
@@ -863,27 +884,29 @@ def trend_rows(
             ScopeCount.posts,
             ScopeCount.complaints,
             ScopeCount.engagement,
+            ScopeCount.region_code,
         ),
         principal,
         flt,
     )
-    sums: dict[tuple[datetime, str, str, str, str], list[float]] = {}
-    for hour, topic, kec, agency, platform, posts, complaints, engagement in session.execute(query.limit(max_rows)):
-        key = (bucket_of(hour, bucket), topic, kec or "", agency or "", platform or "")
+    sums: dict[tuple[datetime, str, str, str, str, str], list[float]] = {}
+    rows = session.execute(query.limit(max_rows))
+    for hour, topic, kec, agency, platform, posts, complaints, engagement, region in rows:
+        key = (bucket_of(hour, bucket), topic, kec or "", agency or "", platform or "", region)
         acc = sums.setdefault(key, [0, 0, 0.0])
         acc[0] += posts or 0
         acc[1] += complaints or 0
         acc[2] += engagement or 0.0
     return [
-        TrendRow(k[0], k[1], k[2], k[3], k[4], int(v[0]), int(v[1]), round(v[2], 2)) for k, v in sorted(sums.items())
+        TrendRow(k[0], k[1], k[2], k[3], k[4], int(v[0]), int(v[1]), round(v[2], 2), k[5])
+        for k, v in sorted(sums.items())
     ]
 
 
 def _trend_where(query: _Q, principal: Principal, flt: TrendFilter) -> _Q:
-    """The time range, the principal's agency scope and the optional filters: one place for all trend queries."""
+    """The time range, the principal's scope and the optional filters: one place for all trend queries."""
     query = query.where(ScopeCount.hour >= flt.start, ScopeCount.hour < flt.end)
-    if principal.scope_agency is not None:
-        query = query.where(ScopeCount.agency_code == principal.scope_agency)
+    query = in_scope(query, principal, ScopeCount.agency_code, ScopeCount.region_code)
     if flt.topic:
         query = query.where(ScopeCount.topic == flt.topic)
     if flt.agency:
@@ -892,6 +915,8 @@ def _trend_where(query: _Q, principal: Principal, flt: TrendFilter) -> _Q:
         query = query.where(ScopeCount.kecamatan == flt.kecamatan)
     if flt.source:
         query = query.where(ScopeCount.platform == flt.source)
+    if flt.region:
+        query = query.where(ScopeCount.region_code == flt.region)
     return query
 
 
@@ -900,6 +925,7 @@ _DIMENSION_COLUMNS = {
     "kecamatan": ScopeCount.kecamatan,
     "agency": ScopeCount.agency_code,
     "source": ScopeCount.platform,
+    "region": ScopeCount.region_code,
 }
 
 
@@ -950,7 +976,9 @@ def series_by(rows: Sequence[TrendRow], dimension: str) -> dict[str, dict[dateti
         raise ValueError(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
     out: dict[str, dict[datetime, list[float]]] = defaultdict(dict)
     for r in rows:
-        key = {"topic": r.topic, "kecamatan": r.kecamatan, "agency": r.agency, "source": r.source}[dimension]
+        key = {"topic": r.topic, "kecamatan": r.kecamatan, "agency": r.agency, "source": r.source, "region": r.region}[
+            dimension
+        ]
         acc = out[key or "-"].setdefault(r.bucket, [0.0, 0.0, 0.0])
         acc[0] += r.posts
         acc[1] += r.complaints
@@ -973,12 +1001,17 @@ def distinct_platforms(session: Session) -> list[str]:
     return sorted(p for p in session.scalars(select(ScopeCount.platform).distinct()) if p)
 
 
+
 # ---------------------------------------------------------------- sources, users, audit
 
 
-def sources(session: Session) -> list[Source]:
+def sources(session: Session, region: str | None = None) -> list[Source]:
+    """The collectors' rows (of ``region`` only, when given), by name."""
     # `_internal` rows hold bookkeeping (the Telegram update offset), not collectors.
-    return list(session.scalars(select(Source).where(Source.kind != "_internal").order_by(Source.name)))
+    query = select(Source).where(Source.kind != "_internal")
+    if region is not None:
+        query = query.where(Source.region_code == region)
+    return list(session.scalars(query.order_by(Source.name)))
 
 
 def users(session: Session) -> list[User]:

@@ -50,6 +50,13 @@ KecamatanQ = Annotated[
 SourceQ = Annotated[
     str | None, Query(max_length=30, description="Nama sumber dari config, mis. `mastodon-oki`; kosong = semua")
 ]
+RegionQ = Annotated[
+    str | None,
+    Query(
+        max_length=5,
+        description="Kode kabupaten/kota Kemendagri, mis. `16.01`; kosong = semua wilayah dalam wewenang Anda",
+    ),
+]
 PostIssueQ = Annotated[
     int | None,
     Query(
@@ -442,7 +449,7 @@ def _posts_query(
     query = select(*queries.POST_COLUMNS, IssuePost.issue_id, IssuePost.is_spread).join(
         IssuePost, IssuePost.post_id == Post.id
     )
-    if not principal.sees_all_agencies:
+    if not principal.sees_everything:
         visible = queries.scoped_issues(principal).with_only_columns(Issue.id)
         query = query.where(IssuePost.issue_id.in_(visible))
     if issue_id is not None:
@@ -542,8 +549,9 @@ def _api_filter(
     agency: str | None,
     kecamatan: str | None,
     source: str | None,
+    region: str | None = None,
 ) -> tuple[queries.TrendFilter, list[str]]:
-    raw = actions.FilterInput(start, end, topic, agency, kecamatan, source)
+    raw = actions.FilterInput(start, end, topic, agency, kecamatan, source, region)
     try:
         return actions.trend_filter(web(request).config, raw, now_of(request))
     except actions.DateOutOfRange as exc:
@@ -564,8 +572,13 @@ def api_trends(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     dimension: Annotated[
-        Literal["topic", "kecamatan", "agency", "source"],
-        Query(description="Deret per `topic` (topik), `kecamatan`, `agency` (OPD) atau `source` (sumber)"),
+        Literal["topic", "kecamatan", "agency", "source", "region"],
+        Query(
+            description=(
+                "Deret per `topic` (topik), `kecamatan`, `agency` (OPD), `source` (sumber) atau `region` "
+                "(wilayah: kode kabupaten/kota)"
+            )
+        ),
     ] = "topic",
     bucket: BucketQ = "week",
     start: StartQ = None,
@@ -574,9 +587,10 @@ def api_trends(
     agency: AgencyQ = None,
     kecamatan: KecamatanQ = None,
     source: SourceQ = None,
+    region: RegionQ = None,
 ) -> TrendsOut:
     """Complaint counts per bucket for each value of ``dimension``; unknown filter values are reported in warnings."""
-    flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
+    flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source, region)
     with web(request).read() as session:
         by_key = queries.trend_series(session, principal, flt, bucket, dimension)
     series = [
@@ -617,9 +631,10 @@ def api_export(
     agency: AgencyQ = None,
     kecamatan: KecamatanQ = None,
     source: SourceQ = None,
+    region: RegionQ = None,
 ) -> Response:
     """The filtered trend rows as a file (the export is audit-logged)."""
-    flt, _warnings = _api_filter(request, start, end, topic, agency, kecamatan, source)
+    flt, _warnings = _api_filter(request, start, end, topic, agency, kecamatan, source, region)
     with web(request).read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
     return export_response(request, principal, rows, format, flt, bucket)

@@ -61,7 +61,9 @@ def _rows(
     except kinerja.PeriodError as exc:
         raise HTTPException(422, str(exc)) from None
     with ctx.read() as session:
-        rows = kinerja.agency_performance(session, ctx.config, period, now, agency=principal.scope_agency)
+        rows = kinerja.agency_performance(
+            session, ctx.config, period, now, agency=principal.scope_agency, region=principal.scope_region
+        )
     return period, kinerja.sort_rows(rows, sort, desc)
 
 
@@ -199,7 +201,9 @@ def kinerja_page(
     if principal.scope_agency is None:
         # Lead time is the monitor's own figure across agencies: comms and analysts see it.
         with web(request).read() as session:
-            timelines = backtest.stored_timelines(session, period.start_utc, period.end_utc)
+            timelines = backtest.stored_timelines(
+                session, period.start_utc, period.end_utc, region=principal.scope_region
+            )
         lead_weeks = [(monday, totals) for monday, _outcomes, totals in backtest.weekly(timelines)]
     templates = web(request).templates
     context = {

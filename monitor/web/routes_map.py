@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from monitor.domain import display
 from monitor.kernel.config import TOPICS
 from monitor.store.models import Issue, IssueStatus
-from monitor.web import actions, geomap
+from monitor.web import actions, geomap, queries
 from monitor.web.auth import Principal
 from monitor.web.deps import current_principal, now_of, web
 
@@ -50,8 +50,7 @@ def place_counts(
         .where(Issue.kecamatan.is_not(None), Issue.merged_into_id.is_(None))
         .group_by(Issue.kecamatan, Issue.desa)
     )
-    if principal.scope_agency is not None:
-        query = query.where(Issue.agency_code == principal.scope_agency)
+    query = queries.in_scope(query, principal)
     if not flt.all_statuses:
         query = query.where(Issue.status == IssueStatus.OPEN)
     if flt.topic:

@@ -288,7 +288,7 @@ def _board_rows(request: Request, principal: Principal, where: queries.BoardFilt
     """The rendered summary and rows for the principal's scope and filter, from the shared cache while the data
     has not changed: ``summary`` + :data:`ROWS_MARK` + ``rows``."""
     ctx = web(request)
-    key = (principal.role, principal.agency_code, where)
+    key = (principal.role, principal.agency_code, principal.scope_region, where)
     now = now_of(request)
     with ctx.read() as session:
         # Deadlines pass and hours turn without any row changing: the 10-minute bucket lets an "overdue"
@@ -774,7 +774,7 @@ def agency_page(
         raise HTTPException(404, "OPD tidak ditemukan atau bukan wewenang Anda.")
     now = now_of(request)
     with ctx.read() as session:
-        issues = queries.agency_issues(session, code, now - timedelta(days=days))
+        issues = queries.agency_issues(session, code, now - timedelta(days=days), region=principal.scope_region)
     weeks = queries.response_times(issues)
     chart = svg.line_chart(
         [format_date(w.week) for w in weeks],
@@ -811,6 +811,8 @@ VIEWS: dict[str, tuple[str, str]] = {
     "kecamatan": ("kecamatan", "Keluhan per kecamatan"),
 }
 """The trends page's views (``?view=``): what its lines and bars are split by, and their titles."""
+REGION_VIEW = ("wilayah", "Keluhan per wilayah")
+"""The view a deployment of several regions adds (``?view=region``), for those who see more than one."""
 BUCKET_NAMES = {"hour": "jam", "day": "hari", "week": "minggu", "month": "bulan"}
 
 
@@ -823,6 +825,7 @@ def _filter_from_query(request: Request) -> tuple[queries.TrendFilter, list[str]
         agency=q.get("agency"),
         kecamatan=q.get("kecamatan"),
         source=q.get("source"),
+        region=q.get("region"),
     )
     try:
         flt, problems = actions.trend_filter(web(request).config, raw, now_of(request), TRENDS_DAYS)
@@ -854,19 +857,21 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
     if bucket not in queries.BUCKETS:
         problems.append(f"ukuran periode {bucket[:10]!r} tidak dikenal; harian dipakai")
         bucket = TRENDS_BUCKET
-    view = request.query_params.get("view", "topic")
-    if view not in VIEWS:
-        problems.append(f"tampilan {view[:20]!r} tidak dikenal; per topik dipakai")
-        view = "topic"
     with ctx.read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
         platforms = queries.distinct_platforms(session)
+    regions = ctx.regions_for(principal)
+    views = {**VIEWS, "region": REGION_VIEW} if len(regions) > 1 else VIEWS
+    view = request.query_params.get("view", "topic")
+    if view not in views:
+        problems.append(f"tampilan {view[:20]!r} tidak dikenal; per topik dipakai")
+        view = "topic"
     split = queries.series_by(rows, view)
 
     def name(key: str) -> str:
         if key == "-":
-            return f"(tanpa {VIEWS[view][0]})"
-        return {"topic": queries_label, "agency": ctx.agency_name}.get(view, str)(key)
+            return f"(tanpa {views[view][0]})"
+        return {"topic": queries_label, "agency": ctx.agency_name, "region": ctx.region_name}.get(view, str)(key)
 
     # Every period of the range, empty ones too, unless that is too many points to draw (hours over months).
     buckets = queries.bucket_starts(flt.start, flt.end, bucket) or sorted({r.bucket for r in rows})
@@ -875,7 +880,7 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
     series = [svg.Series(name(k), [split[k].get(b, [0, 0, 0])[1] for b in buckets]) for k in ranked[:8]]
     x_labels = [bucket_text(b, bucket) for b in buckets]
     ticks = [(i, bucket_text(buckets[i], bucket, short=True)) for i in svg.even_ticks(len(buckets))]
-    title = VIEWS[view][1]
+    title = views[view][1]
     lines = svg.line_chart(x_labels, series, title=f"{title} (WIB)", ticks=ticks)
     lines_table = svg.data_table(title.lower(), f"Periode ({BUCKET_NAMES[bucket]}, WIB)", x_labels, series)
     bars = svg.bar_chart([name(k) for k in ranked], [totals[k] for k in ranked], title=f"{title}, jumlah dalam rentang")
@@ -906,8 +911,9 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
         view=view,
         view_links=[
             (key, f"Per {words[0]}", "/trends?" + urlencode({**request.query_params, "view": key}))
-            for key, words in VIEWS.items()
+            for key, words in views.items()
         ],
+        regions=[(code, ctx.region_name(code)) for code in regions] if len(regions) > 1 else [],
         title=title,
         topics=TOPICS,
         kecamatan=KECAMATAN,
@@ -946,7 +952,10 @@ def export_response(
     flt: queries.TrendFilter,
     bucket: str,
 ) -> Response:
-    """The file download, audit-logged (UU PDP: exports are recorded)."""
+    """The file download, audit-logged (UU PDP: exports are recorded). With several regions in the
+    principal's view, a last column names each row's region."""
+    ctx = web(request)
+    region_name = ctx.region_name if len(ctx.regions_for(principal)) > 1 else None
     web(request).audit(
         principal.username,
         "export",
@@ -960,16 +969,17 @@ def export_response(
         agency=flt.agency,
         kecamatan=flt.kecamatan,
         source=flt.source,
+        **({"region": flt.region} if flt.region else {}),
     )
     stamp = to_wib(now_of(request)).strftime("%Y%m%d")  # the user's date, not UTC's
     if fmt == "xlsx":
         return Response(
-            exports.to_xlsx(rows, web(request).agency_name),
+            exports.to_xlsx(rows, web(request).agency_name, region_name),
             media_type=exports.XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.xlsx"'},
         )
     return Response(
-        exports.to_csv(rows, web(request).agency_name),
+        exports.to_csv(rows, web(request).agency_name, region_name),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.csv"'},
     )
@@ -984,7 +994,7 @@ def sources_page(
 ) -> Response:
     ctx = web(request)
     with ctx.read() as session:
-        rows = queries.sources(session)
+        rows = queries.sources(session, principal.scope_region)
         depth = queries.queue_depth(session)
     return _render(request, "sources.html", principal, sources=rows, depth=depth)
 
@@ -994,7 +1004,17 @@ def admin_users(request: Request, principal: Annotated[Principal, Depends(requir
     ctx = web(request)
     with ctx.read() as session:
         rows = queries.users(session)
-    return _render(request, "admin.html", principal, users=rows, roles=ROLES, agencies=ctx.config.agencies)
+    regions = _region_choices(ctx, rows)
+    return _render(
+        request, "admin.html", principal, users=rows, roles=ROLES, agencies=ctx.config.agencies, regions=regions
+    )
+
+
+def _region_choices(ctx: Any, users: list[Any]) -> list[tuple[str, str]]:
+    """(code, name) of the regions a user can be put in, when the deployment has several; none for one region
+    (the page then shows no region controls, as before regions)."""
+    codes = sorted({*ctx.config.deployment_regions(), *(u.region_code for u in users if u.region_code)})
+    return [(code, ctx.region_name(code)) for code in codes] if len(codes) > 1 else []
 
 
 @router.post("/admin/users")
@@ -1006,14 +1026,16 @@ def admin_add_user(
     password: Annotated[str, Form(max_length=256)] = "",
     role: Annotated[str, Form(max_length=20)] = "",
     agency: Annotated[str, Form(max_length=40)] = "",
+    region: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     require_csrf(request, csrf_token)
     ctx = web(request)
     try:
-        create_user(ctx, username, password, role, agency or None)
+        create_user(ctx, username, password, role, agency or None, region or None)
     except ValueError as exc:
         return _admin_done(request, f"Gagal: {exc}", error=True)
-    ctx.audit(principal.username, "user_added", f"user:{username.strip().lower()}", role=role)
+    where = {"region": region} if region else {}
+    ctx.audit(principal.username, "user_added", f"user:{username.strip().lower()}", role=role, **where)
     return _admin_done(request, "Pengguna ditambahkan.")
 
 
@@ -1051,13 +1073,15 @@ def admin_toggle_user(
     return _admin_done(request, "Status pengguna diubah.")
 
 
-def create_user(ctx: Any, username: str, password: str, role: str, agency: str | None) -> None:
+def create_user(
+    ctx: Any, username: str, password: str, role: str, agency: str | None, region: str | None = None
+) -> None:
     """Validate and store a new user; :class:`ValueError` with an Indonesian message when refused."""
     from monitor.web.users import add_user
 
     with ctx.db.session() as session:
         try:
-            add_user(session, ctx.config, username, password, role, agency, ctx.clock.now())
+            add_user(session, ctx.config, username, password, role, agency, ctx.clock.now(), region=region)
             session.flush()
         except IntegrityError:
             raise ValueError(f"nama pengguna {username.strip().lower()!r} sudah dipakai") from None
@@ -1105,6 +1129,36 @@ def admin_change_role(
         return _admin_done(request, f"Gagal: {exc}", error=True)
     ctx.sessions.destroy_user(user_id)
     return _admin_done(request, f"Peran {name} diubah; sesinya diakhiri.")
+
+
+@router.post("/admin/users/{user_id}/region")
+def admin_change_region(
+    request: Request,
+    user_id: IssueId,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    region: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Put a user in one region, or every region (empty); the user's sessions end so the new scope applies at once."""
+    from monitor.web.users import change_region
+
+    require_csrf(request, csrf_token)
+    ctx = web(request)
+    if user_id == principal.user_id:
+        # An admin narrowing themselves to one region could lose sight of the others' users and data.
+        return _admin_done(request, "Gagal: Anda tidak bisa mengubah wilayah akun sendiri.", error=True)
+    try:
+        with ctx.db.session() as session:
+            user = _user_or_404(session, user_id)
+            old = change_region(ctx.config, user, region or None)
+            name, new = user.username, user.region_code
+            ctx.audit_in(
+                session, principal.username, "user_region_changed", f"user:{name}", old_region=old, region=new
+            )
+    except ValueError as exc:
+        return _admin_done(request, f"Gagal: {exc}", error=True)
+    ctx.sessions.destroy_user(user_id)
+    return _admin_done(request, f"Wilayah {name} diubah menjadi {ctx.region_name(new)}; sesinya diakhiri.")
 
 
 @router.post("/admin/users/{user_id}/password")

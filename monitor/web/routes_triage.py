@@ -60,7 +60,7 @@ def _label_post(request: Request, principal: Principal, post_id: int, data: dict
     fields = parse_label(data)
     ctx = web(request)
     with ctx.db.session() as session:
-        if not is_labelled_post(session, post_id):
+        if not is_labelled_post(session, post_id, principal.scope_region):
             missing = True
         else:
             missing = False
@@ -90,8 +90,8 @@ def triage_page(request: Request, principal: Annotated[Principal, Depends(requir
     """Uncertain posts that may be OKI complaints, and the recent retrain runs."""
     ctx = web(request)
     with ctx.read() as session:
-        items = triage_list(session, ctx.config, limit=PAGE_ITEMS)
-        total = triage_count(session, ctx.config)
+        items = triage_list(session, ctx.config, limit=PAGE_ITEMS, region=principal.scope_region)
+        total = triage_count(session, ctx.config, principal.scope_region)
         newest = select(ModelRun).order_by(ModelRun.started_at.desc(), ModelRun.id.desc()).limit(10)
         runs = list(session.scalars(newest))
     ctx.audit_view(principal.username, "view_triage", None, shown=len(items))
@@ -205,7 +205,7 @@ def api_triage(
     """Uncertain posts that may be OKI complaints and nobody has labelled yet, newest first (comms/admin)."""
     ctx = web(request)
     with ctx.read() as session:
-        items = triage_list(session, ctx.config, limit=limit, offset=offset)
+        items = triage_list(session, ctx.config, limit=limit, offset=offset, region=principal.scope_region)
     ctx.audit_view(principal.username, "view_triage", None, shown=len(items), via="api")
     return [TriageOut.of(i) for i in items]
 

@@ -93,7 +93,8 @@ class DbSessionStore:
         return None if found is None else found[0]
 
     def get_with_user(self, sid: str | None) -> tuple[SessionData, Any] | None:
-        """The live session for ``sid`` and its user's row (``id, username, role, agency_code, active``).
+        """The live session for ``sid`` and its user's row (``id, username, role, agency_code, active,
+        region_code``).
 
         One query for both: every page and partial asks this first, so a second round trip for the
         user was a fixed cost on each request. None when the session is unknown or expired.
@@ -116,6 +117,7 @@ class DbSessionStore:
                     User.role,
                     User.agency_code,
                     User.active,
+                    User.region_code,
                 )
                 .join(User, User.id == WebSession.user_id)
                 .where(WebSession.id_hash == key)

@@ -1,0 +1,275 @@
+"""Several regions in one dashboard: a user of one region sees nothing of another, on every page and API
+endpoint (SQLite and PostgreSQL); analysts compare regions on the trends page and API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from classifiers.region import NATIONAL_LIST
+from monitor.kernel.config import AppConfig, load_config
+from monitor.store.db import Database
+from monitor.store.models import Issue, User
+from monitor.web import (
+    routes_api,
+    routes_kinerja,
+    routes_lapor,
+    routes_map,
+    routes_pages,
+    routes_respond,
+    routes_triage,
+)
+from monitor.web.app import create_app
+from tests.region_support import (
+    OKU,
+    OKU_AGENCY_TOKEN,
+    OKU_KECAMATAN,
+    OKU_MARK,
+    OkuSeeded,
+    seed_oku,
+    two_region_config,
+)
+from tests.web_support import Seeded, csrf_from, login, make_clock, seed
+
+pytestmark = pytest.mark.skipif(not NATIONAL_LIST.exists(), reason="needs ../shared/data/wilayah_id")
+
+OKI_MARKS = (
+    "Jalan rusak di Kayu Agung",
+    "Air PDAM mati",
+    "Jembatan Jejawi retak",
+    "Jalan Lintas Timur berlubang",
+    "jalan rusak lagi di kayuagung",
+    "PWNED",
+)
+"""Titles and post texts of OKI's (16.02) seeded data: never shown to a user of 16.01."""
+OKI_PLACES = ("Kayu Agung", "Pedamaran", "Jejawi")
+"""OKI's kecamatan in its trend rows: never in a 16.01 user's data files (pages list them as filter choices)."""
+SKIPPED = {"/alerts/action/{signed}", "/whatsapp/webhook", "/login"}
+"""GET routes that show no stored data to a signed-in user (a signed one-click link, a webhook, the login form)."""
+
+
+def get_routes() -> list[str]:
+    """Every GET route of the dashboard and API, from the routers themselves: a new one is walked too."""
+    routers = (
+        routes_pages.router,
+        routes_api.router,
+        routes_respond.api,
+        routes_respond.pages,
+        routes_triage.pages,
+        routes_triage.api,
+        routes_map.pages,
+        routes_map.api,
+        routes_kinerja.pages,
+        routes_kinerja.api,
+        routes_lapor.pages,
+    )
+    return sorted(
+        {r.path for router in routers for r in router.routes if isinstance(r, APIRoute) and "GET" in r.methods}
+        - SKIPPED
+    )
+
+
+@pytest.fixture(scope="module")
+def deployment_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return two_region_config(tmp_path_factory.mktemp("deployment"))
+
+
+@pytest.fixture
+def env(
+    deployment_file: Path, config: AppConfig, db: Database
+) -> Iterator[tuple[Any, Seeded, OkuSeeded, Database, AppConfig]]:
+    deployment = load_config(deployment_file)  # after `config` set the author key
+    oki, oku = seed(db), seed_oku(db)
+    yield create_app(deployment, db, make_clock()), oki, oku, db, deployment
+
+
+def _urls(path: str, oki: Seeded) -> list[str]:
+    """The URLs that exercise one GET route: its path parameters filled with OKI's rows, files in each format."""
+    unknown = set(re.findall(r"{(\w+)}", path)) - {"issue_id", "code"}
+    assert not unknown, f"{path}: teach this test what to put in {unknown}"
+    urls = [path.replace("{code}", "pupr").replace("{issue_id}", str(i)) for i in (oki.rising_id, oki.pdam_id)]
+    urls = list(dict.fromkeys(urls))
+    extra: dict[str, list[str]] = {
+        "/trends": ["/trends?start=2026-01-01&view=agency", "/trends?view=region", "/trends?bucket=hour"],
+        "/trends/export": ["/trends/export?format=xlsx&start=2026-01-01"],
+        "/api/trends": [f"/api/trends?dimension={d}&start=2026-01-01" for d in ("region", "kecamatan", "agency")],
+        "/api/export": ["/api/export?format=csv&start=2026-01-01", "/api/export?format=xlsx"],
+        "/api/posts": [f"/api/posts?issue_id={oki.rising_id}&limit=1000"],
+        "/api/posts/export": [f"/api/posts/export?issue_id={oki.rising_id}", "/api/posts/export?format=xlsx"],
+        "/api/agencies/performance": ["/api/agencies/performance?format=csv&from=2026-01-01"],
+        "/api/map": ["/api/map?status=semua&level=desa"],
+        "/peta": ["/peta?status=semua"],
+        "/kinerja": ["/kinerja?from=2026-01-01"],
+        "/api/issues": ["/api/issues?limit=500&status=open"],
+    }
+    return urls + extra.get(path, [])
+
+
+def _body(r: Any) -> str:
+    """What a response shows: its text, or the cell text of a workbook."""
+    if r.headers.get("content-type", "").startswith("application/vnd.openxmlformats"):
+        import io
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(r.content), read_only=True)
+        return "\n".join(str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row)
+    return str(r.text)
+
+
+def _walk(client: TestClient, oki: Seeded, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """URL → body of every GET route for the signed-in user (any status: a 403 or 404 must not leak either)."""
+    out: dict[str, str] = {}
+    for path in get_routes():
+        for url in _urls(path, oki):
+            r = client.get(url, headers=headers or {})
+            assert r.status_code < 500, (url, r.status_code, r.text[:300])
+            out[url] = _body(r)
+    return out
+
+
+def _no_oki(seen: dict[str, str], who: str) -> None:
+    for url, body in seen.items():
+        for mark in OKI_MARKS:
+            assert mark not in body, f"{who} sees OKI's {mark!r} at {url}"
+        if "export" in url or url.startswith(("/api/trends", "/api/agencies", "/api/issues", "/api/posts")):
+            for place in OKI_PLACES:
+                assert place not in body, f"{who} sees OKI's {place!r} in the data of {url}"
+
+
+def test_users_of_one_region_see_nothing_of_another(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
+    app, oki, oku, db, _ = env
+    # OKU's PUPR officer, its comms team and its analyst: every page and endpoint, nothing of OKI.
+    for name in ("pupr-oku", "kominfo-oku", "analis-oku"):
+        with TestClient(app) as client:
+            login(client, name)
+            seen = _walk(client, oki)
+            _no_oki(seen, name)
+            board = client.get("/").text
+            assert OKU_MARK in board, name  # its own region's issue is there: the walk saw real pages
+            assert client.get(f"/issues/{oki.rising_id}").status_code == 404
+            assert client.get(f"/issues/{oku.issue_id}").status_code == 200
+            trends = client.get("/api/trends?dimension=region&start=2026-01-01").json()
+            assert [s["key"] for s in trends["series"]] == [OKU]
+            # One region in view: no comparison offered.
+            assert "Per wilayah" not in client.get("/trends").text
+            # Performance counts OKU's alerts only (OKI's PUPR was told about its own issue the same day).
+            rows = client.get("/api/agencies/performance?from=2026-11-01").json()["agencies"]
+            assert sum(r["received"] for r in rows) == 1, (name, rows)
+    # The same, by API token.
+    with TestClient(app) as client:
+        seen = _walk(client, oki, headers={"Authorization": f"Bearer {OKU_AGENCY_TOKEN}"})
+        _no_oki(seen, "pupr-oku (token)")
+        ids = {i["id"] for i in client.get("/api/issues?limit=500", headers={"Authorization": f"Bearer {OKU_AGENCY_TOKEN}"}).json()}  # noqa: E501
+        assert ids == {oku.issue_id}
+    with TestClient(app) as client:
+        login(client, "kominfo")  # every region: both PUPR offices' alerts under the one code
+        rows = client.get("/api/agencies/performance?from=2026-11-01").json()["agencies"]
+        oki_received = next(r["received"] for r in rows if r["agency"] == "pupr") - 1
+    # OKI's PUPR officer, made before regions (no region): OKI's own PUPR issues only, never OKU's PUPR.
+    with TestClient(app) as client:
+        login(client, "pupr")
+        for url, body in _walk(client, oki).items():
+            assert OKU_MARK not in body and OKU_KECAMATAN not in body, f"OKI's pupr sees OKU at {url}"
+        assert "Jalan rusak di Kayu Agung" in client.get("/").text
+        assert client.get(f"/issues/{oku.issue_id}").status_code == 404
+        rows = client.get("/api/agencies/performance?from=2026-11-01").json()["agencies"]
+        assert [r["agency"] for r in rows] == ["pupr"] and rows[0]["received"] == oki_received
+        token = csrf_from(client.get(f"/issues/{oki.rising_id}").text)
+        assert client.post(f"/issues/{oku.issue_id}/ack", data={"csrf_token": token}).status_code == 404
+    with db.session() as s:
+        assert s.get_one(Issue, oku.issue_id).acknowledged_at is None
+
+
+def test_province_comms_sees_and_compares_every_region(
+    env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig],
+) -> None:
+    app, _oki, _oku, _db, _ = env
+    with TestClient(app) as client:
+        login(client, "kominfo")  # no region: the province's comms
+        board = client.get("/").text
+        assert OKU_MARK in board and "Jalan rusak di Kayu Agung" in board
+        page = client.get("/trends?view=region&start=2026-01-01").text
+        # Regions by name, never by bare code; the comparison is offered and drawn.
+        assert "Per wilayah" in page and "Keluhan per wilayah" in page
+        assert "Kabupaten Ogan Komering Ulu" in page and "Kabupaten Ogan Komering Ilir" in page
+        by_region = client.get("/api/trends?dimension=region&start=2026-01-01&bucket=month").json()
+        totals = {s["key"]: sum(p["complaints"] for p in s["points"]) for s in by_region["series"]}
+        assert totals[OKU] == 100 + 101 + 102 + 103
+        assert totals["16.02"] > 0
+        only = client.get(f"/api/trends?dimension=kecamatan&region={OKU}&start=2026-01-01").json()
+        assert [s["key"] for s in only["series"]] == [OKU_KECAMATAN]
+        export = client.get(f"/trends/export?format=csv&start=2026-01-01&region={OKU}").text
+        assert "Wilayah" in export.splitlines()[0] and "Kabupaten Ogan Komering Ulu" in export
+        assert "Kayu Agung" not in export
+        bad = client.get("/api/trends?region=OKU").json()
+        assert any("wilayah" in w for w in bad["warnings"])
+
+
+def test_admin_sets_a_users_region(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
+    app, _oki, _oku, db, _ = env
+    with TestClient(app) as client:
+        login(client, "admin")
+        page = client.get("/admin/users").text
+        assert "Semua wilayah" in page and "Kabupaten Ogan Komering Ulu" in page
+        token = csrf_from(page)
+        with db.session() as s:
+            pdam_id = s.scalar(select(User.id).where(User.username == "kominfo"))
+        r = client.post(f"/admin/users/{pdam_id}/region", data={"csrf_token": token, "region": OKU})
+        assert r.status_code in (200, 303)
+        with db.session() as s:
+            assert s.scalar(select(User.region_code).where(User.id == pdam_id)) == OKU
+        r = client.post(f"/admin/users/{pdam_id}/region", data={"csrf_token": token, "region": "99.99"})
+        with db.session() as s:
+            assert s.scalar(select(User.region_code).where(User.id == pdam_id)) == OKU  # refused: unchanged
+        client.post(
+            "/admin/users",
+            data={"csrf_token": token, "username": "dinkes-oku", "password": "kata-sandi-panjang-1", "role": "agency",
+                  "agency": "dinkes", "region": OKU},
+        )  # fmt: skip
+        with db.session() as s:
+            assert s.scalar(select(User.region_code).where(User.username == "dinkes-oku")) == OKU
+    with TestClient(app) as client:
+        login(client, "kominfo")  # now of OKU only
+        board = client.get("/").text
+        assert OKU_MARK in board and "Jalan rusak di Kayu Agung" not in board
+
+
+def test_users_command_puts_a_user_in_a_region(
+    deployment_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from monitor.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("OKI_MONITOR_DATABASE_URL", url)
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
+    Database(url).upgrade()
+    cfg = str(deployment_file)
+
+    def add(*args: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO("kata-sandi-panjang-1\n"))
+        return main(["--config", cfg, "users", "add", *args, "--password-stdin"])
+
+    assert add("pupr-oku", "--role", "agency", "--agency", "pupr", "--region", OKU) == 0
+    assert "Kabupaten Ogan Komering Ulu" in capsys.readouterr().out
+    assert add("provinsi", "--role", "comms") == 0
+    assert add("salah", "--role", "comms", "--region", "99.99") == 2
+    assert "bukan kode kabupaten/kota" in capsys.readouterr().err
+    assert main(["--config", cfg, "users", "list"]) == 0
+    listing = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert listing["pupr-oku"].endswith("wilayah Kabupaten Ogan Komering Ulu")
+    assert "wilayah" not in listing["provinsi"]  # every region: listed as before regions
+    db = Database(url)
+    with db.session() as s:
+        regions = dict(s.execute(select(User.username, User.region_code)).all())
+    db.dispose()
+    assert regions == {"pupr-oku": OKU, "provinsi": None}
