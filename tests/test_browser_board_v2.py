@@ -4,7 +4,7 @@ action is at the top, everything fits the screen, chart text is legible, numbers
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -14,6 +14,24 @@ from tests.web_support import Seeded, seed_history, viral_flood_issue
 
 pytestmark = pytest.mark.browser
 SIZES = [(1366, 768), (390, 844)]
+
+
+class Window(NamedTuple):
+    base: str
+    seeded: Seeded
+    width: int
+    height: int
+
+
+@pytest.fixture(params=SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def window(request: pytest.FixtureRequest, server: tuple[str, Seeded], browser: Any, sqlite_db: Database) -> Window:
+    """The seeded history, the browser sized to one of SIZES and logged in as kominfo."""
+    base, s = server
+    width, height = request.param
+    seed_history(sqlite_db, s)
+    browser.set_window_size(width, height)
+    login(browser, base, "kominfo")
+    return Window(base, s, width, height)
 
 
 def _no_overflow(driver: Any, width: int) -> None:
@@ -33,20 +51,10 @@ def _no_overflow(driver: Any, width: int) -> None:
     assert wide == [], wide
 
 
-@pytest.mark.parametrize(("width", "height"), SIZES)
-def test_board_shows_what_needs_action_first_and_fits(
-    server: tuple[str, Seeded],
-    browser: Any,
-    sqlite_db: Database,
-    width: int,
-    height: int,
-) -> None:
+def test_board_shows_what_needs_action_first_and_fits(window: Window, browser: Any, sqlite_db: Database) -> None:
     from selenium.webdriver.common.by import By
 
-    base, s = server
-    seed_history(sqlite_db, s)
-    browser.set_window_size(width, height)
-    login(browser, base, "kominfo")
+    base, s, width, height = window
     browser.get(f"{base}/?refresh=2")
     strip = browser.find_element(By.ID, "board-summary")
     assert strip.is_displayed() and strip.rect["y"] < height  # the summary is on the first screen
@@ -66,20 +74,10 @@ def test_board_shows_what_needs_action_first_and_fits(
     assert script_errors(browser) == []
 
 
-@pytest.mark.parametrize(("width", "height"), SIZES)
-def test_issue_page_reads_as_sentences_and_its_chart_is_legible(
-    server: tuple[str, Seeded],
-    browser: Any,
-    sqlite_db: Database,
-    width: int,
-    height: int,
-) -> None:
+def test_issue_page_reads_as_sentences_and_its_chart_is_legible(window: Window, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    base, s = server
-    seed_history(sqlite_db, s)
-    browser.set_window_size(width, height)
-    login(browser, base, "kominfo")
+    base, s, width, height = window
     browser.get(f"{base}/issues/{s.rising_id}")
     wait_until(browser, lambda d: d.find_elements(By.ID, "issue-why"))
     head = browser.find_element(By.ID, "issue-why")
