@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from monitor.stages.corrections import stored_corrections
 from monitor.store.db import Database
@@ -11,25 +14,32 @@ from monitor.store.models import LabelCorrection, Post, Source
 T = datetime(2026, 11, 2, tzinfo=UTC)
 
 
-def test_corrections_merge_per_text_and_survive_purged_posts(db: Database) -> None:
-    with db.session() as s:
-        src = Source(name="s", kind="rss", cursor={})
-        s.add(src)
-        s.flush()
-        live = Post(
+def _posts(s: Session, *texts: str | None, **fields: Any) -> list[Post]:
+    """Posts of one RSS source with these texts (and ``fields``), flushed so they have ids."""
+    src = Source(name="s", kind="rss", cursor={})
+    s.add(src)
+    s.flush()
+    posts = [
+        Post(
             source_id=src.id,
             platform="rss",
-            external_id="1",
-            text="Jalan rusak di Cengal",
+            external_id=str(n),
+            text=text,
             created_at=T,
             collected_at=T,
-            content_hash="a",
+            content_hash=f"h{n}",
+            **fields,
         )
-        purged = Post(
-            source_id=src.id, platform="rss", external_id="2", text=None, created_at=T, collected_at=T, content_hash="b"
-        )
-        s.add_all([live, purged])
-        s.flush()
+        for n, text in enumerate(texts, 1)
+    ]
+    s.add_all(posts)
+    s.flush()
+    return posts
+
+
+def test_corrections_merge_per_text_and_survive_purged_posts(db: Database) -> None:
+    with db.session() as s:
+        live, purged = _posts(s, "Jalan rusak di Cengal", None)
         s.add_all(
             [
                 LabelCorrection(post_id=live.id, field="topic", value="transportasi", created_at=T),
@@ -55,21 +65,7 @@ def test_recorded_corrections_keep_the_text_and_read_back_like_dashboard_ones(db
     from monitor.stages.corrections import record_corrections
 
     with db.session() as s:
-        src = Source(name="s", kind="rss", cursor={})
-        s.add(src)
-        s.flush()
-        post = Post(
-            source_id=src.id,
-            platform="rss",
-            external_id="1",
-            title="Air mati",
-            text="PDAM di Kayuagung mati dua hari",
-            created_at=T,
-            collected_at=T,
-            content_hash="a",
-        )
-        s.add(post)
-        s.flush()
+        (post,) = _posts(s, "PDAM di Kayuagung mati dua hari", title="Air mati")
         rows = record_corrections(
             s, post.id, {"relevant": True, "is_complaint": False}, user_id=None, source="triage", now=T
         )
