@@ -9,7 +9,7 @@ import pytest
 
 from collectors.base import AuthFailed, RateLimited, SourceError, load_collector
 from collectors.x import XCollector, build_query, create
-from tests.platform_replay import Reply, fixture, query_has, query_lacks, replay
+from tests.platform_replay import ReplayServer, Reply, fixture, query_has, query_lacks, replay
 
 NOW = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
 TOKEN = "test-bearer-AAAAsecret0123456789"
@@ -17,6 +17,14 @@ SEARCH = "/2/tweets/search/recent"
 
 
 QUERY = '("Ogan Komering Ilir" OR Kayuagung) -KTT -is:retweet'
+NEXT_TOKEN = "b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"
+"""The ``next_token`` of the recorded first search page."""
+
+
+def serve_chain(server: ReplayServer, first: Reply, second: Reply) -> None:
+    """A two-page search chain: ``first`` answers a call without a ``next_token``, ``second`` the one after it."""
+    server.add("GET", SEARCH, first, when=query_lacks("next_token"))
+    server.add("GET", SEARCH, second, when=query_has(next_token=NEXT_TOKEN))
 
 
 def make(base_url: str, **settings: object) -> XCollector:
@@ -43,13 +51,7 @@ def test_default_query_is_valid() -> None:
 
 def test_paging_follows_next_token_with_same_bound_and_saves_newest_id() -> None:
     with replay() as (server, client):
-        server.add("GET", SEARCH, fixture("x", "search_page1.json"), when=query_lacks("next_token"))
-        server.add(
-            "GET",
-            SEARCH,
-            fixture("x", "search_page2.json"),
-            when=query_has(next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"),
-        )
+        serve_chain(server, fixture("x", "search_page1.json"), fixture("x", "search_page2.json"))
         collector = make(server.base_url)
         cursor = {"since_id": "1984000000000000000"}
         result = collector.fetch(cursor, client, NOW)
@@ -94,21 +96,15 @@ def test_nothing_new_keeps_cursor() -> None:
 
 def test_exhausted_window_stops_paging_and_resumes_next_run() -> None:
     with replay() as (server, client):
-        server.add(
-            "GET", SEARCH, fixture("x", "search_page1.json", x_rate_limit_remaining="0"), when=query_lacks("next_token")
-        )
-        server.add(
-            "GET",
-            SEARCH,
-            fixture("x", "search_page2.json"),
-            when=query_has(next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"),
+        serve_chain(
+            server, fixture("x", "search_page1.json", x_rate_limit_remaining="0"), fixture("x", "search_page2.json")
         )
         collector = make(server.base_url)
         first = collector.fetch({"since_id": "1984000000000000000"}, client, NOW)
         assert first.calls == 1 and len(first.items) == 2
         assert first.cursor["resume"] == {
             "since_id": "1984000000000000000",
-            "next_token": "b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l",
+            "next_token": NEXT_TOKEN,
         }
         assert first.rate_limit["remaining"] == 0
         second = collector.fetch(first.cursor, client, NOW)
@@ -128,16 +124,10 @@ def test_429_raises_rate_limited_with_reset_from_headers() -> None:
 
 def test_429_mid_chain_keeps_items_and_resumes() -> None:
     with replay() as (server, client):
-        server.add("GET", SEARCH, fixture("x", "search_page1.json"), when=query_lacks("next_token"))
-        server.add(
-            "GET",
-            SEARCH,
-            fixture("x", "rate_limited_429.json"),
-            when=query_has(next_token="b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"),
-        )
+        serve_chain(server, fixture("x", "search_page1.json"), fixture("x", "rate_limited_429.json"))
         result = make(server.base_url).fetch({"since_id": "1984000000000000000"}, client, NOW)
     assert len(result.items) == 2 and result.calls == 1
-    assert result.cursor["resume"]["next_token"] == "b26v89c19zqg8o3fosbkqy0xx1a4az5s1kj5a6rxhfu9l"
+    assert result.cursor["resume"]["next_token"] == NEXT_TOKEN
     assert result.rate_limit["remaining"] == 0
 
 
