@@ -4,13 +4,19 @@ Prints posts per second and peak memory on SQLite and PostgreSQL, next to a
 floor baseline measured in the same run on the same rows: parsing the JSON
 and bulk-inserting rows with no processing.
 
-    python bench/ingest.py [--n 200000] [--db sqlite|postgresql|both]
+    python bench/ingest.py [--n 200000] [--db sqlite|postgresql|both] [--workers N]
+
+``--workers N`` runs N processes on PostgreSQL, each storing its share of the sources, with
+classify and group taken by one of them at a time (as ``oki-monitor worker`` runs the pipeline
+job); the floor then runs in N processes too. Figures are wall-clock over all posts; the client
+CPU per post is summed over the processes (PostgreSQL's own CPU is not in it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import random
 import resource
@@ -18,8 +24,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text
 
@@ -80,20 +89,22 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def fresh_db(kind: str) -> tuple[Database, str | None]:
+def fresh_db(kind: str) -> tuple[str, str | None]:
+    """A new empty database at the newest schema: its URL, and the PostgreSQL schema to drop after."""
     if kind == "sqlite":
         path = Path(tempfile.mkdtemp()) / "bench.db"
-        db = Database(f"sqlite:///{path}")
-        db.upgrade()
-        return db, None
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    db = Database(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        url, schema = f"sqlite:///{path}", None
+    else:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    db = Database(url)
     db.upgrade()
-    return db, schema
+    db.dispose()
+    return url, schema
 
 
 def drop(schema: str | None) -> None:
@@ -104,20 +115,67 @@ def drop(schema: str | None) -> None:
         admin.dispose()
 
 
-def floor(lines: list[str], kind: str) -> float:
-    """Parse JSON and bulk-insert rows with no processing: the floor any pipeline pays."""
-    db, schema = fresh_db(kind)
-    t0 = time.perf_counter()
-    with db.session() as s:
-        from monitor.store.models import Source
+def source_of(line: str) -> str:
+    return str(json.loads(line)["source"])
 
-        src = Source(name="floor", kind="import", cursor={})
+
+def shares(lines: list[str], workers: int) -> list[set[str]]:
+    """Each worker's sources (round robin over the sorted names), as ``oki-monitor worker`` claims sources."""
+    names = sorted({source_of(line) for line in lines})
+    return [set(names[i::workers]) for i in range(workers)]
+
+
+STAGES = ("parse+store", "classify", "group")
+PIPELINE_LOCK = 0x4F4B4924
+"""Advisory lock standing in for the pipeline job's lease: one worker classifies and groups at a time."""
+
+
+@dataclass
+class Run:
+    """What one worker process did: its wall-clock and CPU seconds per stage."""
+
+    wall: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    def add(self, other: Run) -> None:
+        for k in STAGES:
+            self.wall[k] += other.wall[k]
+            self.cpu[k] += other.cpu[k]
+
+
+class _Clock:
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def __call__(self, stage: str) -> _Clock:
+        self.stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self.w0, self.c0 = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *_: object) -> None:
+        self.run.wall[self.stage] += time.perf_counter() - self.w0
+        self.run.cpu[self.stage] += time.process_time() - self.c0
+
+
+def floor_share(url: str, lines: list[str], mine: set[str] | None) -> Run:
+    """Parse JSON and bulk-insert rows with no processing: the floor any pipeline pays."""
+    from monitor.store.models import Source
+
+    db = Database(url)
+    run = Run()
+    clock = _Clock(run)
+    with clock("parse+store"), db.session() as s:
+        src = Source(name=f"floor-{os.getpid()}", kind="import", cursor={})
         s.add(src)
         s.flush()
         now = datetime.now(UTC)
         rows = []
         for line in lines:
             d = json.loads(line)
+            if mine is not None and d["source"] not in mine:
+                continue
             rows.append(
                 {
                     "source_id": src.id,
@@ -142,63 +200,126 @@ def floor(lines: list[str], kind: str) -> float:
                 rows = []
         if rows:
             s.execute(insert(Post), rows)
-    elapsed = time.perf_counter() - t0
     db.dispose()
-    drop(schema)
-    return len(lines) / elapsed
+    return run
 
 
-def full(lines: list[str], kind: str) -> tuple[float, dict[str, float], dict[str, int]]:
-    from classifiers.model import load_classifier
+def full_share(url: str, lines: list[str], mine: set[str] | None, env: tuple[Any, Any], batch: int) -> Run:
+    """normalise → classify → dedupe → store → group for this worker's sources, a batch at a time.
 
-    config = load_config(ROOT / "config.yaml")
-    config = config.model_copy(update={"ingest": config.ingest.model_copy(update={"prefilter": True})})
-    classifier = load_classifier()
-    db, schema = fresh_db(kind)
+    Every worker walks the same batches of the stream (the posts of one stretch of time) and takes
+    its own sources' posts of each, so the posts stored, labelled and grouped are those of one
+    process. Classify and group run under one lock (the pipeline job is one worker's at a time);
+    a worker that finds it taken goes on storing and the holder takes its posts too.
+    """
+    config, classifier = env
+    db = Database(url)
+    pg = not db.is_sqlite
     ingestor = Ingestor(config)
-    parts = {"parse+store": 0.0, "classify": 0.0, "group": 0.0}
-    t0 = time.perf_counter()
-    batch = 5000
+    run = Run()
+    clock = _Clock(run)
+    lock_conn = db.engine.connect() if pg and mine is not None else None
+    now = datetime(2000, 1, 1, tzinfo=UTC)
+
+    def pipeline(wait: bool) -> None:
+        if lock_conn is not None:
+            fn = func.pg_advisory_lock if wait else func.pg_try_advisory_lock
+            got = lock_conn.execute(select(fn(PIPELINE_LOCK))).scalar()
+            lock_conn.commit()
+            if got is False:
+                return
+        try:
+            while True:
+                with clock("classify"), db.session() as s:
+                    classified, _ = classify_new(s, classifier, config, now, limit=batch)
+                with clock("group"), db.session() as s:
+                    grouped = group_new(s, config, now, limit=batch)[0]
+                if lock_conn is None or not (classified or grouped):
+                    return
+        finally:
+            if lock_conn is not None:
+                lock_conn.execute(select(func.pg_advisory_unlock(PIPELINE_LOCK)))
+                lock_conn.commit()
+
     for start in range(0, len(lines), batch):
-        ta = time.perf_counter()
-        items = []
-        for line in lines[start : start + batch]:
-            d = json.loads(line)
-            items.append(
-                RawItem(
-                    source=d["source"],
-                    platform=d["source"].split("-")[1],
-                    external_id=d["external_id"],
-                    text=d["text"],
-                    created_at=datetime.fromisoformat(d["created_at"]),
-                    url=d["url"],
-                    author=d["author"],
-                    likes=d["likes"],
-                    shares=d["shares"],
-                    replies=d["replies"],
-                    views=d["views"],
+        with clock("parse+store"):
+            items = []
+            for line in lines[start : start + batch]:
+                d = json.loads(line)
+                if mine is not None and d["source"] not in mine:
+                    continue
+                items.append(
+                    RawItem(
+                        source=d["source"],
+                        platform=d["source"].split("-")[1],
+                        external_id=d["external_id"],
+                        text=d["text"],
+                        created_at=datetime.fromisoformat(d["created_at"]),
+                        url=d["url"],
+                        author=d["author"],
+                        likes=d["likes"],
+                        shares=d["shares"],
+                        replies=d["replies"],
+                        views=d["views"],
+                    )
                 )
-            )
-        # Posts arrive as they are written: "now" is the batch's newest post (plus a minute), so no
-        # post is rejected as being in the future and every one goes through classify and group.
-        now = max(it.created_at for it in items) + timedelta(minutes=1)
-        with db.session() as s:
-            by_source: dict[str, list[RawItem]] = {}
-            for it in items:
-                by_source.setdefault(it.source, []).append(it)
-            for name, group in by_source.items():
-                ingestor.store(s, ingestor.source_row(s, name, "bench"), group, now)
-        tb = time.perf_counter()
-        with db.session() as s:
-            classify_new(s, classifier, config, now, limit=batch)
-        tc = time.perf_counter()
-        with db.session() as s:
-            group_new(s, config, now, limit=batch)
-        td = time.perf_counter()
-        parts["parse+store"] += tb - ta
-        parts["classify"] += tc - tb
-        parts["group"] += td - tc
-    elapsed = time.perf_counter() - t0
+            # Posts arrive as they are written: "now" is the batch's newest post (plus a minute), so no
+            # post is rejected as being in the future and every one goes through classify and group.
+            now = max(now, max(it.created_at for it in items) + timedelta(minutes=1))
+            with db.session() as s:
+                by_source: dict[str, list[RawItem]] = {}
+                for it in items:
+                    by_source.setdefault(it.source, []).append(it)
+                ingestor.store_sources(
+                    s, [(ingestor.source_row(s, name, "bench"), group) for name, group in by_source.items()], now
+                )
+        pipeline(wait=lock_conn is None)
+    if lock_conn is not None:
+        pipeline(wait=True)  # what is left, whoever stored it
+        lock_conn.close()
+    db.dispose()
+    return run
+
+
+def _child(target: Callable[..., Run], args: tuple[Any, ...], start: Any, out: Any) -> None:
+    start.wait()
+    out.put(target(*args))
+
+
+def measure(
+    kind: str, lines: list[str], workers: int, target: Callable[..., Run], *args: Any
+) -> tuple[float, Run, str]:
+    """Posts/s of ``target`` over ``lines`` in a fresh database, split over ``workers`` processes."""
+    url, schema = fresh_db(kind)
+    total = Run()
+    if workers == 1:
+        t0 = time.perf_counter()
+        total.add(target(url, lines, None, *args))
+        elapsed = time.perf_counter() - t0
+    else:
+        # Forked after the classifier and gazetteer are loaded: workers that have been running a while.
+        ctx = mp.get_context("fork")
+        start, out = ctx.Event(), ctx.Queue()
+        procs = [
+            ctx.Process(target=_child, args=(target, (url, lines, mine, *args), start, out))
+            for mine in shares(lines, workers)
+        ]
+        for proc in procs:
+            proc.start()
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        start.set()
+        for _ in procs:
+            total.add(out.get())
+        elapsed = time.perf_counter() - t0
+        for proc in procs:
+            proc.join()
+    return len(lines) / elapsed, total, url + ("|" + schema if schema else "")
+
+
+def counts_of(handle: str) -> dict[str, int]:
+    url = handle.split("|")[0]
+    db = Database(url)
     with db.session() as s:
         counts = {
             "stored": s.scalar(select(func.count()).select_from(Post)) or 0,
@@ -206,23 +327,44 @@ def full(lines: list[str], kind: str) -> tuple[float, dict[str, float], dict[str
             "grouped": s.scalar(select(func.count()).select_from(IssuePost)) or 0,
         }
     db.dispose()
-    drop(schema)
-    return len(lines) / elapsed, parts, counts
+    drop(handle.split("|")[1] if "|" in handle else None)
+    return counts
 
 
 def main() -> None:
+    from classifiers.model import load_classifier
+    from monitor.domain.prefilter import has_oki_evidence
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200_000)
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="processes on PostgreSQL, each ingesting its share of the sources"
+    )
+    ap.add_argument("--batch", type=int, default=5000)
     args = ap.parse_args()
     lines = make_lines(args.n)
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    config = load_config(ROOT / "config.yaml")
+    config = config.model_copy(update={"ingest": config.ingest.model_copy(update={"prefilter": True})})
+    classifier = load_classifier()
+    # Loaded and compiled before the clock starts, as in a worker that has been running a while.
+    classifier.predict(["jalan rusak parah di Kayuagung, warga resah"])
+    has_oki_evidence("Kayuagung")
     for kind in kinds:
-        base = floor(lines, kind)
-        rate, parts, counts = full(lines, kind)
+        workers = args.workers if kind == "postgresql" else 1
+        base, base_run, handle = measure(kind, lines, workers, floor_share)
+        drop(handle.split("|")[1] if "|" in handle else None)
+        rate, run, handle = measure(kind, lines, workers, full_share, (config, classifier), args.batch)
+        counts = counts_of(handle)
+        cpu = sum(run.cpu.values())
         print(
-            f"ingest[{kind}] n={args.n}: {rate:,.0f} posts/s end to end; floor {base:,.0f} posts/s; "
-            f"ratio {base / rate:.1f}x; split {', '.join(f'{k} {v:.1f}s' for k, v in parts.items())}; "
+            f"ingest[{kind}] n={args.n} workers={workers}: {rate:,.0f} posts/s end to end; "
+            f"floor {base:,.0f} posts/s; ratio {base / rate:.1f}x; "
+            f"split (wall, all workers) {', '.join(f'{k} {v:.1f}s' for k, v in run.wall.items())}; "
+            f"client CPU {cpu / args.n * 1e6:,.0f} us/post "
+            f"({', '.join(f'{k} {v / args.n * 1e6:,.0f}' for k, v in run.cpu.items())}; "
+            f"floor {sum(base_run.cpu.values()) / args.n * 1e6:,.0f}); "
             f"{', '.join(f'{k} {v:,}' for k, v in counts.items())}; peak RSS {peak_mb():.0f} MB"
         )
         if counts["stored"] != args.n:

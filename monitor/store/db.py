@@ -181,7 +181,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     conn = session.connection()
     dialect = conn.dialect
     keys = list(rows[0])
-    kind = dialect.name if dialect.driver in ("psycopg", "pysqlite") else ""
+    kind = fast_path(dialect)
     if kind not in ("postgresql", "sqlite") or any(
         c.key not in keys and (c.default is not None or c.onupdate is not None) for c in table.c
     ):
@@ -226,6 +226,11 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             conn.dispatch.after_cursor_execute(conn, cursor, sql, rows, None, True)
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=dialect) from exc
+
+
+def fast_path(dialect: Any) -> str:
+    """Which of ``bulk_insert``'s driver-level paths a dialect takes: "postgresql" (COPY), "sqlite", or ""."""
+    return str(dialect.name) if dialect.driver in ("psycopg", "pysqlite") else ""
 
 
 def _converted(values: list[Any], proc: Callable[[Any], Any], impl: Any) -> list[Any]:
