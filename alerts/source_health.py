@@ -94,6 +94,7 @@ def check(session: Session, config: Directory, now: datetime) -> list[Alert]:
                         "status": source.status,
                     }
                 },
+                region_code=source.region_code,  # the silent source's regency
             )
         )
     return created

@@ -203,3 +203,23 @@ def test_agencies_are_mirrored_per_region(db: Database, deployment: AppConfig) -
     assert {c for r, c in rows if r == DEFAULT_REGION} == {a.code for a in deployment.agencies}
     assert {c for r, c in rows if r == OKU} == {a.code for a in oku.agencies}
     assert rows[(OKU, "pupr")] == "Dinas PUPR Ogan Komering Ulu" and rows[(DEFAULT_REGION, "pupr")] == "Dinas PUPR OKI"
+
+
+def test_scope_spikes_are_per_region(db: Database, config: AppConfig) -> None:
+    """A burst in OKU's "Pampangan" is OKU's signal; OKI's quiet kecamatan of the same name stays quiet."""
+    from monitor.stages.scopes import scan_scopes
+    from monitor.store.models import ScopeCount, Signal
+
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    with db.session() as s:
+        for h in range(14 * 24):
+            hour = now - timedelta(hours=14 * 24 - h)
+            burst = 14 * 24 - h <= 2
+            for region in (DEFAULT_REGION, OKU):
+                complaints = 25 if burst and region == OKU else (1 if h % 8 == 0 else 0)
+                s.add(ScopeCount(hour=hour, topic="bencana", kecamatan="Pampangan", complaints=complaints, posts=1,
+                                 region_code=region))  # fmt: skip
+    with db.session() as s:
+        found = {sig.scope for sig in scan_scopes(s, config, now)}
+        stored = set(s.scalars(select(Signal.scope)))
+    assert found == stored == {f"{OKU}:bencana:Pampangan"}
