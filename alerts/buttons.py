@@ -131,6 +131,7 @@ def issue_of(session: Session, config: Directory, token: str) -> tuple[Alert, Is
     if issue is None:
         raise AckError("Tombol ini untuk satu isu; buka dasbor untuk menanggapi.")
     moved = alert.payload.get("rerouted_to")
+    config = config.for_region(issue.region_code)
     agency = receiver_agency(alert.receiver, config)
     holds = issue.agency_code or config.routing.get(issue.topic)
     if moved or (agency is not None and alert.kind != "escalation" and agency != holds):
@@ -153,6 +154,7 @@ def apply_note(
 ) -> str:
     """Apply the step a note answers; return the confirmation (one wording with the dashboard)."""
     _alert, issue = issue_of(session, config, token)
+    config = config.for_region(issue.region_code)
     step = NOTE_CODES[code]
     try:
         if step == "snooze":
@@ -188,6 +190,7 @@ def apply_reroute(
 ) -> str:
     """Move the issue to the picked agency (code or name); return the confirmation."""
     _alert, issue = issue_of(session, config, token)
+    config = config.for_region(issue.region_code)  # the agency picked is one of the issue's region
     try:
         step = respond.reroute(session, config, issue, agency, note, actor=actor, channel=channel, now=now)
     except respond.RespondError as exc:

@@ -143,14 +143,14 @@ class Receiver(_Strict):
     webhook: list[WebhookTarget] = Field(default_factory=list)
 
 
-MATCH_KEYS = ("topic", "agency", "kecamatan", "stage", "urgent")
+MATCH_KEYS = ("topic", "agency", "kecamatan", "stage", "urgent", "region")
 
 
 class Route(_Strict):
     """A node of the routing tree (Alertmanager-style).
 
-    ``match`` keys: topic, agency, kecamatan, stage, urgent; each a list of accepted values
-    (``urgent: ["true"]``). The special receiver ``$agency`` means the issue's own agency.
+    ``match`` keys: topic, agency, kecamatan, stage, urgent, region; each a list of accepted values
+    (``urgent: ["true"]``, ``region: ["16.01"]``). The special receiver ``$agency`` means the issue's own agency.
     A node without ``receiver`` inherits its parent's; timers are inherited the same way.
     """
 

@@ -24,17 +24,35 @@ def queue_digests(session: Session, config: Directory, now: datetime) -> list[Al
     if not due <= local < due + CATCH_UP:
         return []
     day_start = datetime.combine(local.date(), datetime.min.time(), tzinfo=WIB)
-    times = agency_times(session, now, since=now - timedelta(days=30), config=config)
+    created: list[Alert] = []
+    for region in config.deployment_regions():
+        created.extend(_region_digests(session, config.for_region(region), region, now, day_start))
+    return created
+
+
+def _region_digests(
+    session: Session, config: Directory, region: str, now: datetime, day_start: datetime
+) -> list[Alert]:
+    """The digests of one region's agencies: its own issues only."""
+    local = now.astimezone(WIB)
+    times = agency_times(session, now, since=now - timedelta(days=30), config=config, region=region)
     created: list[Alert] = []
     for agency in config.agencies:
         receiver = f"agency:{agency.code}"
         done = session.scalar(
-            select(Alert.id).where(Alert.kind == "digest", Alert.receiver == receiver, Alert.created_at >= day_start)
+            select(Alert.id).where(
+                Alert.kind == "digest",
+                Alert.receiver == receiver,
+                Alert.region_code == region,
+                Alert.created_at >= day_start,
+            )
         )
         if done is not None:
             continue
         topics = [t for t, code in config.routing.items() if code == agency.code]
-        mine = or_(Issue.agency_code == agency.code, Issue.agency_code.is_(None) & Issue.topic.in_(topics))
+        mine = (Issue.region_code == region) & or_(
+            Issue.agency_code == agency.code, Issue.agency_code.is_(None) & Issue.topic.in_(topics)
+        )
         open_issues = list(
             session.scalars(select(Issue).where(mine, Issue.status == IssueStatus.OPEN).order_by(Issue.score.desc()))
         )
@@ -64,6 +82,7 @@ def queue_digests(session: Session, config: Directory, now: datetime) -> list[Al
                 now=now,
                 payload={"digest": digest, "agency_name": agency.name},
                 agency_code=agency.code,
+                region_code=region,
             )
         )
     return created

@@ -1,7 +1,9 @@
 """What alerts needs to know about the deployment: its own settings, the agencies and who handles what.
 
-A structural protocol: the monitor's ``Directory`` satisfies it as it is, so alerts reads agency names,
-receivers and routing through it without importing the application's configuration.
+A structural protocol: the monitor's ``AppConfig`` satisfies it as it is, so alerts reads agency names,
+receivers and routing through it without importing the application's configuration. In a deployment of
+several regions, ``agencies``, ``routing`` and ``agency()`` are one region's: the deployment's own on the
+config itself, another's on ``config.for_region(code)``; alerts asks for the issue's region first.
 """
 
 from __future__ import annotations
@@ -77,4 +79,13 @@ class Directory(Protocol):
 
     def agency(self, code: str | None) -> Agency | None:
         """The agency with this code, or None."""
+        ...
+
+    def deployment_regions(self) -> Mapping[str, object]:
+        """The deployment's regions by code, its own first (one for a one-region config)."""
+        ...
+
+    def for_region(self, code: str | None) -> Directory:
+        """The same deployment seen from one region: its agencies and its topic routing, everything else
+        shared. An issue of region 16.01 about roads goes to 16.01's ``pupr``, never to another's."""
         ...

@@ -81,9 +81,9 @@ class _Candidate:
 
 
 def labels_for(issue: Issue, config: Directory) -> AlertLabels:
-    """Routing labels of an issue; its agency falls back to the topic's default agency."""
-    agency = issue.agency_code or config.routing.get(issue.topic, "")
-    return AlertLabels(issue.topic, agency, issue.kecamatan or "", issue.stage, bool(issue.urgent))
+    """Routing labels of an issue; its agency falls back to its region's agency for the topic."""
+    agency = issue.agency_code or config.for_region(issue.region_code).routing.get(issue.topic, "")
+    return AlertLabels(issue.topic, agency, issue.kecamatan or "", issue.stage, bool(issue.urgent), issue.region_code)
 
 
 def crisis_reason(issue: Issue, config: Directory) -> str | None:
@@ -247,9 +247,11 @@ def evaluate(session: Session, config: Directory, now: datetime) -> list[Alert]:
             history[(a.issue_id, a.receiver)].append(a)
 
     created: list[Alert] = []
-    to_group: dict[str, list[_Candidate]] = defaultdict(list)
+    # Grouped per region too: OKU's pupr and OKI's pupr share a receiver name, not an inbox.
+    to_group: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
     for issue in issues:
         lab = labels[issue.id]
+        here = config.for_region(issue.region_code)  # its region's agencies and routing
         crisis = crisis_reason(issue, config)
         if issue.stage not in cfg.alert_stages and not crisis:
             continue  # what gate() says first; checked here so a quiet issue costs no query
@@ -269,17 +271,18 @@ def evaluate(session: Session, config: Directory, now: datetime) -> list[Alert]:
             policy = Policy(tuple(cfg.alert_stages), timedelta(hours=match.repeat_interval_hours))
             decision = decide(state, [_told(a) for a in told], policy, now)
             cand = _Candidate(issue, lab, match, crisis)
-            if decision.action in ROOT_KINDS and _groupable(cand, config):
-                to_group[match.receiver].append(cand)
+            if decision.action in ROOT_KINDS and _groupable(cand, here):
+                to_group[(issue.region_code, match.receiver)].append(cand)
             else:
-                created.extend(_apply(session, config, cand, decision, told, now))
-        created.extend(_inform_secondaries(session, config, issue, lab, matches, history, silences, now))
+                created.extend(_apply(session, here, cand, decision, told, now))
+        created.extend(_inform_secondaries(session, here, issue, lab, matches, history, silences, now))
 
-    for receiver, cands in to_group.items():
+    for (region, receiver), cands in to_group.items():
+        here = config.for_region(region)
         if len(cands) >= cfg.grouping.min_issues:
-            created.extend(_tell_group(session, config, receiver, cands, now))
+            created.extend(_tell_group(session, here, receiver, cands, now))
         else:
-            created.extend(_tell(session, config, c, "first", None, now) for c in cands)
+            created.extend(_tell(session, here, c, "first", None, now) for c in cands)
 
     created.extend(_escalate(session, config, now))
     _start_clocks(session, created, now)
@@ -318,7 +321,7 @@ def _inform_secondaries(
         receiver = f"agency:{code}"
         if receiver in primary or history[(issue.id, receiver)]:
             continue  # told already (informed, or once its primary agency): never twice, never alarmed
-        labels = AlertLabels(topic, code, lab.kecamatan, lab.stage, lab.urgent)
+        labels = AlertLabels(topic, code, lab.kecamatan, lab.stage, lab.urgent, lab.region)
         if is_silenced(silences, labels, issue.id, now):
             continue
         # For information: waits for the morning, whatever its topic or urgency.
@@ -495,6 +498,7 @@ def _tell_group(
         },
         agency_code=agency,
         stage=cfg.alert_stages[0],
+        region_code=cands[0].issue.region_code,  # a group is of one region (evaluate groups per region)
         deliver_at=deliver_at,
         ack_due_at=ack_due,
         respond_due_at=respond_due,
@@ -554,7 +558,8 @@ def _escalate(session: Session, config: Directory, now: datetime) -> list[Alert]
             continue
         done.add(key)
         root_id = alert.parent_alert_id or alert.id
-        created.append(_escalation(session, config, alert, root_id, str(target), issue, now, "tidak ada konfirmasi"))
+        here = config.for_region(alert.region_code)
+        created.append(_escalation(session, here, alert, root_id, str(target), issue, now, "tidak ada konfirmasi"))
 
     sla_q = select(Alert).where(
         Alert.kind.in_([*ROOT_KINDS, "regression", "group"]),
@@ -589,7 +594,9 @@ def _escalate(session: Session, config: Directory, now: datetime) -> list[Alert]
         if not target or target == alert.receiver:
             continue
         reason = "lewat batas SLA " + ", ".join(f"{CLOCK_LABELS[c]} {due.clocks.days(c)} hari kerja" for c in late)
-        escalation = _escalation(session, config, alert, alert.id, str(target), issue, now, reason)
+        escalation = _escalation(
+            session, config.for_region(alert.region_code), alert, alert.id, str(target), issue, now, reason
+        )
         escalation.payload = {**escalation.payload, "overdue": late}
         created.append(escalation)
     return created
@@ -642,6 +649,7 @@ def tell_rerouted(
     agency's clock starts with this ``first`` alert (``reroute`` in its payload: from whom, the
     note). Its other receivers on the route (comms for a viral issue) already know the issue.
     """
+    config = config.for_region(issue.region_code)  # the agency it was handed to is of its region
     lab = labels_for(issue, config)
     mine = f"agency:{lab.agency}"
     cfg = config.alerts

@@ -133,6 +133,8 @@ def inhibited_by(
         for source_id, src in open_sources:
             if source_id == issue_id:
                 continue
+            if src.region != labels.region:
+                continue  # a flood in one regency absorbs nothing of another's, whatever the kecamatan is called
             if matches(rule.source, src) and all(src.get(k) == labels.get(k) and src.get(k) for k in rule.equal):
                 return source_id
     return None

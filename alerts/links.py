@@ -111,6 +111,7 @@ def _status_preview(session: Session, config: Directory, action: LinkAction) -> 
         _alert, issue = issue_of(session, config, action.token)
     except AckError as exc:
         return LinkPreview(heading="Tanggapan isu", question="", button="", done=str(exc))
+    config = config.for_region(issue.region_code)
     if action.action == "rr":
         holder = config.agency(issue.agency_code)
         return LinkPreview(

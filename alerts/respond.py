@@ -102,6 +102,7 @@ def set_status(
     evidence_url: str | None = None,
 ) -> rules.Step:
     """Move the issue's answer to ``status`` (diterima, diproses, selesai, bukan_keluhan)."""
+    config = config.for_region(issue.region_code)  # its region's agencies answer it
     _own(config, issue)
     step = rules.decide_status(
         issue.response_status or rules.BELUM, status, note, issue_status=issue.status, evidence_url=evidence_url
@@ -157,6 +158,7 @@ def reroute(
     """
     from alerts.engine import tell_rerouted
 
+    config = config.for_region(issue.region_code)  # handed to another agency of its own region
     _own(config, issue)
     step = rules.decide_reroute(
         issue.response_status or rules.BELUM,

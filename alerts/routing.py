@@ -28,6 +28,8 @@ class AlertLabels:
     kecamatan: str
     stage: str
     urgent: bool
+    region: str = ""
+    """The issue's region code (``16.01``); empty where no region is known (then it matches no ``region:`` route)."""
 
     def get(self, key: str) -> str:
         if key == "urgent":
@@ -109,22 +111,27 @@ def check_routing(config: Directory) -> list[str]:
     for r in cfg.receivers:
         if r.agency and config.agency(r.agency) is None:
             problems.append(f"alerts.receivers.{r.name}: agency {r.agency!r} is not in agencies")
-    for ag in config.agencies:
-        if not (ag.emails or ag.telegram_chat_ids or ag.telegram_topics or ag.whatsapp_numbers):
-            problems.append(
-                f"agencies.{ag.code}: no e-mail, Telegram chat or WhatsApp number; its alerts reach nobody"
-            )
-    for topic in TOPICS:
-        agency = config.routing.get(topic, "")
-        for stage in cfg.alert_stages:
-            for urgent in (False, True):
-                labels = AlertLabels(topic, agency, "", stage, urgent)
-                if not route(cfg, labels):
-                    problems.append(
-                        f"alerts.route: topic {topic!r} at stage {stage!r}"
-                        f"{' (urgent)' if urgent else ''} reaches no receiver; add a route or a default receiver"
-                    )
-                    break
+    home = next(iter(config.deployment_regions()), None)
+    for code in config.deployment_regions():
+        here = config.for_region(code)
+        # The deployment's own region reads as before; another's lines say which region.
+        where = "" if code == home else f"region {code}: "
+        for ag in here.agencies:
+            if not (ag.emails or ag.telegram_chat_ids or ag.telegram_topics or ag.whatsapp_numbers):
+                problems.append(
+                    f"{where}agencies.{ag.code}: no e-mail, Telegram chat or WhatsApp number; its alerts reach nobody"
+                )
+        for topic in TOPICS:
+            agency = here.routing.get(topic, "")
+            for stage in cfg.alert_stages:
+                for urgent in (False, True):
+                    labels = AlertLabels(topic, agency, "", stage, urgent, code)
+                    if not route(cfg, labels):
+                        problems.append(
+                            f"{where}alerts.route: topic {topic!r} at stage {stage!r}"
+                            f"{' (urgent)' if urgent else ''} reaches no receiver; add a route or a default receiver"
+                        )
+                        break
     return problems
 
 

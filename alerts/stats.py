@@ -32,9 +32,15 @@ class AgencyTimes:
 
 
 def agency_times(
-    session: Session, now: datetime, since: datetime | None = None, config: Directory | None = None
+    session: Session,
+    now: datetime,
+    since: datetime | None = None,
+    config: Directory | None = None,
+    region: str | None = None,
 ) -> dict[str, AgencyTimes]:
     """Per agency: how fast alerts were acknowledged and issues resolved (medians), and SLA misses.
+
+    With `region`, only that region's alerts (its ``pupr`` is not another regency's ``pupr``).
 
     Only alerts told to the agency itself count: comms hearing of the same issue (its alert carries
     the issue's agency code too) confirms for itself, not for the agency.
@@ -42,6 +48,8 @@ def agency_times(
     q = select(Alert).where(Alert.kind.in_(ROOTS), Alert.agency_code.is_not(None))
     if since is not None:
         q = q.where(Alert.created_at >= since)
+    if region is not None:
+        q = q.where(Alert.region_code == region)
     acks: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
     overdue: dict[str, set[int]] = {}

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from alerts.engine import evaluate
 from classifiers.gazetteer import Gazetteer
 from classifiers.labels import Labels
 from classifiers.region import NATIONAL_LIST
@@ -18,10 +20,12 @@ from collectors.base import RawItem
 from monitor.cli import main
 from monitor.kernel.config import ConfigError, load_config, packaged_config_text
 from monitor.stages.classify import classify_new
+from monitor.stages.group import group_new
 from monitor.stages.ingest import Ingestor
 from monitor.store.db import Database
-from monitor.store.models import Label, Post, Source
+from monitor.store.models import Alert, Delivery, Issue, Label, Post, Source
 from tests.pipeline_support import road_label
+from tests.telegram_server import make_issue
 
 ROOT = Path(__file__).resolve().parent.parent
 ROAD = "jalan rusak parah di Baturaja Timur"
@@ -242,3 +246,64 @@ def test_a_region_whose_places_are_gone_waits_and_the_others_are_read(
         assert seen == [(1, False)]  # OKU's post, with OKU's gazetteer
         left = s.scalars(select(Post.stage).join(Source).where(Source.name == "googlenews-muara-enim")).all()
     assert left == ["new"]
+
+
+T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+"""Tuesday 09:00 WIB: a working day, outside quiet hours."""
+
+
+def _recipients(s: Session, alert: Alert) -> set[str]:
+    return set(s.scalars(select(Delivery.recipient).where(Delivery.alert_id == alert.id)))
+
+
+def test_a_road_issue_of_oku_goes_to_okus_pupr_never_to_okis(
+    deployment: Path, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingest, classify, group and alert: OKU's road complaint reaches OKU's Dinas PUPR, with OKU's name."""
+    from classifiers.model import load_classifier
+
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
+    cfg = load_config(deployment)
+    oku = "googlenews-ogan-komering-ulu"
+    with sqlite_db.session() as s:
+        ingestor = Ingestor(cfg)
+        items = [_road(oku, n) for n in range(3)]
+        assert ingestor.store(s, ingestor.source_row(s, oku, "googlenews"), items, T0).stored == 3
+    with sqlite_db.session() as s:
+        classify_new(s, load_classifier(None), cfg, T0)
+        group_new(s, cfg, T0)
+    with sqlite_db.session() as s:
+        issue = s.scalars(select(Issue)).one()
+        assert (issue.region_code, issue.kecamatan, issue.agency_code) == ("16.01", "Baturaja Timur", "pupr")
+        issue.stage = "naik"
+        oki = make_issue(s, T0)  # OKI's own road issue in Cengal, at the same time
+        alerts = [a for a in evaluate(s, cfg, T0) if a.kind == "first"]
+        by_issue = {a.issue_id: a for a in alerts if a.receiver == "agency:pupr"}
+        assert set(by_issue) == {issue.id, oki.id}
+        told_oku, told_oki = by_issue[issue.id], by_issue[oki.id]
+        assert told_oku.region_code == "16.01" and told_oku.payload["receiver_name"] == "Dinas PUPR Ogan Komering Ulu"
+        assert "pupr@ogan-komering-ulu.example" in _recipients(s, told_oku)
+        assert not any("okikab" in r for r in _recipients(s, told_oku))
+        assert told_oki.region_code == "16.02" and "pupr@okikab.example" in _recipients(s, told_oki)
+        assert not any("ogan-komering-ulu" in r for r in _recipients(s, told_oki))
+
+
+def test_small_issues_are_grouped_per_region_and_a_flood_absorbs_only_its_own_regions_roads(
+    deployment: Path, sqlite_db: Database
+) -> None:
+    cfg = load_config(deployment)
+    with sqlite_db.session() as s:
+        for region, places in (("16.02", ("Cengal", "Jejawi")), ("16.01", ("Baturaja Timur", "Lengkiti"))):
+            for place in places:
+                make_issue(s, T0, score=30, title=f"Jalan berlubang {place}", kecamatan=place).region_code = region
+        # A flood in OKU's "Cengal"-named kecamatan would not absorb OKI's roads: same name, another regency.
+        flood = make_issue(s, T0, topic="bencana", kecamatan="Cengal", title="Banjir di Cengal", score=30)
+        flood.region_code = "16.01"
+        s.flush()
+        groups = [a for a in evaluate(s, cfg, T0) if a.kind == "group"]
+        assert sorted(g.region_code for g in groups) == ["16.01", "16.02"]
+        for group in groups:
+            addresses = _recipients(s, group)
+            own = "ogan-komering-ulu" if group.region_code == "16.01" else "okikab"
+            assert addresses and all(own in r for r in addresses if "@" in r)
+            assert len(group.payload["group"]) == 2

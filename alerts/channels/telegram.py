@@ -321,7 +321,7 @@ def _press(
         )
         return "Balas pesan dari bot dengan catatan Anda."
     if press.action == "picker":
-        rows = picker_keyboard(config, press.token, issue.agency_code)
+        rows = picker_keyboard(config.for_region(issue.region_code), press.token, issue.agency_code)
         _say(
             api,
             message,

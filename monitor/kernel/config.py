@@ -41,6 +41,7 @@ __all__ = [
     "ConfigError",
     "Region",
     "RegionConfig",
+    "RegionalConfig",
     "load_config",
     "packaged_config_file",
     "packaged_config_text",
@@ -421,6 +422,13 @@ class AppConfig(_Strict):
         regions = self.deployment_regions()
         return regions.get(code or self.region_code) or regions[self.region_code]
 
+    def for_region(self, code: str | None) -> AppConfig | RegionalConfig:
+        """This deployment seen from one region (:class:`alerts.directory.Directory`): that region's agencies,
+        routing and ``agency()``, everything else this config's. Its own region (or None): the config itself."""
+        if code is None or code == self.region_code:
+            return self
+        return RegionalConfig(self, self.region_of(code))
+
     def source_region(self, name: str) -> str:
         """The region code of a configured source's posts (a source not in the config: the own region's)."""
         return self._source_regions.get(name, self.region_code)
@@ -462,6 +470,55 @@ class AppConfig(_Strict):
             if s.name == name:
                 return s
         raise ConfigError(f"no source named {name!r} in config (known: {', '.join(s.name for s in self.sources)})")
+
+
+class RegionalConfig:
+    """A deployment seen from one of its regions: what reads ``agencies``, ``routing`` or ``agency()``
+    (alerts, digests, the classify stage) gets that region's; every other setting is the deployment's."""
+
+    def __init__(self, config: AppConfig, region: Region) -> None:
+        self._config = config
+        self.region = region
+
+    @property
+    def region_code(self) -> str:
+        return self.region.code
+
+    @property
+    def agencies(self) -> tuple[AgencyConfig, ...]:
+        return self.region.agencies
+
+    @property
+    def routing(self) -> Mapping[str, str]:
+        return self.region.routing
+
+    def agency(self, code: str | None) -> AgencyConfig | None:
+        """This region's agency with that code, or None."""
+        return self.region.agency(code)
+
+    def for_region(self, code: str | None) -> AppConfig | RegionalConfig:
+        """Another region of the same deployment (None: the deployment's own)."""
+        return self._config.for_region(code)
+
+    def deployment_regions(self) -> dict[str, Region]:
+        """Every region of the deployment (the same whichever region it is seen from)."""
+        return self._config.deployment_regions()
+
+    @property
+    def alerts(self) -> AlertsConfig:
+        return self._config.alerts
+
+    @property
+    def sources(self) -> list[SourceConfig]:
+        return self._config.sources
+
+    @property
+    def privacy(self) -> PrivacyConfig:
+        return self._config.privacy
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything deployment-wide (database, schedules, web, lapor, ...) is the deployment's.
+        return getattr(self._config, name)
 
 
 def _format_error(path: Path, exc: ValidationError) -> str:
