@@ -18,6 +18,7 @@ from types import ModuleType
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from monitor import __version__, commands
+from monitor.kernel.clock import Clock
 from monitor.kernel.config import DATABASE_ENV, ConfigError
 from monitor.kernel.redact import mask, setup_logging
 from monitor.store.context import Context
@@ -67,14 +68,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     return parser, by_name
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
+    """Run one command; ``clock`` replaces the wall clock (replays and benchmarks that compress a day)."""
     parser, by_name = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
     setup_logging(logging.DEBUG if args.verbose else logging.INFO)
-    ctx = Context(args.config)
+    ctx = Context(args.config, clock)
     try:
         code: int = by_name[args.command].run(args, ctx)
         return code

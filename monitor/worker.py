@@ -49,6 +49,10 @@ NEEDS_POSTGRES = (
 )
 
 
+BEAT_WAKE_SECONDS = 1.0
+"""Longest wall-clock wait between two looks at the clock by the heartbeat thread."""
+
+
 def worker_owner() -> str:
     """``host:pid:random``: unique even when a pid is reused after a restart."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -151,7 +155,15 @@ class Worker:
                 self.stopping.wait(self.poll_seconds)
 
     def _beat(self) -> None:
-        while not self.stopping.wait(self.lease_seconds / 3):
+        # Leases are counted on the service's clock, so beats are too: a clock running faster than the wall
+        # (a compressed replay) would otherwise let a running job's lease expire between two wall-time beats.
+        every = self.lease_seconds / 3
+        last = self.service.clock.now()
+        while not self.stopping.wait(min(every, BEAT_WAKE_SECONDS)):
+            now = self.service.clock.now()
+            if (now - last).total_seconds() < every:
+                continue
+            last = now
             try:
                 self.heartbeat()
             except Exception:  # a missed beat is survivable: the lease is three beats long

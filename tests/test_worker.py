@@ -356,3 +356,32 @@ def test_worker_refuses_sqlite_with_a_clear_message(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert proc.returncode == 2 and "butuh PostgreSQL" in proc.stderr and "oki-monitor run" in proc.stderr
+
+
+def test_the_heartbeat_renews_on_the_service_s_clock_not_the_wall_s(pg: Database, config: AppConfig) -> None:
+    # A clock running faster than the wall (a compressed day): a third of the lease passes on it in well under
+    # a wall-clock third of the lease, and the running job's lease must be renewed before it runs out.
+    data = config.model_dump(by_alias=True)
+    data["schedules"].update(lease_seconds=30)
+    cfg = AppConfig.model_validate(data)
+    clock = SimulatedClock(T0)
+    service = MonitorService(cfg, pg, clock, classifier=FixedClassifier())
+    worker = Worker(service, owner="beat")
+    ensure_jobs(pg, {"pipeline": T0})
+    assert claim_next(pg, ["pipeline"], "beat", T0, 30) is not None
+    worker._held["beat"] = "pipeline"
+    beat = threading.Thread(target=worker._beat, daemon=True)
+    beat.start()
+    try:
+        clock.advance(timedelta(seconds=11))
+
+        def renewed() -> bool:
+            with pg.session() as s:
+                row = s.get(JobRun, "pipeline")
+                return row is not None and row.lease_expires_at == T0 + timedelta(seconds=41)
+
+        _wait(renewed, 5, "the lease renewed 11 simulated seconds later (lease 30 s: a beat every 10 s)")
+    finally:
+        worker.stopping.set()
+        beat.join(5)
+        service.close()
