@@ -1105,30 +1105,25 @@ def admin_change_role(
 
     require_csrf(request, csrf_token)
     ctx = web(request)
-    if user_id == principal.user_id:
-        # An admin demoting themselves could leave nobody able to manage users.
-        return _admin_done(request, "Gagal: Anda tidak bisa mengubah peran akun sendiri.", error=True)
-    try:
-        with ctx.db.session() as session:
-            user = _user_or_404(session, user_id)
-            # The agency picker keeps its last choice when the role changes away from OPD: only an
-            # OPD user is bound to an agency, so for any other role the choice is dropped, not refused.
-            old_role, old_agency = change_role(ctx.config, user, role, (agency or None) if role == "agency" else None)
-            name, new_agency = user.username, user.agency_code
-            ctx.audit_in(
-                session,
-                principal.username,
-                "user_role_changed",
-                f"user:{name}",
-                old_role=old_role,
-                old_agency=old_agency,
-                role=role,
-                agency=new_agency,
-            )
-    except ValueError as exc:
-        return _admin_done(request, f"Gagal: {exc}", error=True)
-    ctx.sessions.destroy_user(user_id)
-    return _admin_done(request, f"Peran {name} diubah; sesinya diakhiri.")
+
+    def change(session: Session, user: User) -> str:
+        # The agency picker keeps its last choice when the role changes away from OPD: only an
+        # OPD user is bound to an agency, so for any other role the choice is dropped, not refused.
+        old_role, old_agency = change_role(ctx.config, user, role, (agency or None) if role == "agency" else None)
+        ctx.audit_in(
+            session,
+            principal.username,
+            "user_role_changed",
+            f"user:{user.username}",
+            old_role=old_role,
+            old_agency=old_agency,
+            role=role,
+            agency=user.agency_code,
+        )
+        return f"Peran {user.username} diubah; sesinya diakhiri."
+
+    # An admin demoting themselves could leave nobody able to manage users.
+    return _change_user(request, principal, user_id, change, own="Anda tidak bisa mengubah peran akun sendiri.")
 
 
 @router.post("/admin/users/{user_id}/region")
@@ -1144,21 +1139,17 @@ def admin_change_region(
 
     require_csrf(request, csrf_token)
     ctx = web(request)
-    if user_id == principal.user_id:
-        # An admin narrowing themselves to one region could lose sight of the others' users and data.
-        return _admin_done(request, "Gagal: Anda tidak bisa mengubah wilayah akun sendiri.", error=True)
-    try:
-        with ctx.db.session() as session:
-            user = _user_or_404(session, user_id)
-            old = change_region(ctx.config, user, region or None)
-            name, new = user.username, user.region_code
-            ctx.audit_in(
-                session, principal.username, "user_region_changed", f"user:{name}", old_region=old, region=new
-            )
-    except ValueError as exc:
-        return _admin_done(request, f"Gagal: {exc}", error=True)
-    ctx.sessions.destroy_user(user_id)
-    return _admin_done(request, f"Wilayah {name} diubah menjadi {ctx.region_name(new)}; sesinya diakhiri.")
+
+    def change(session: Session, user: User) -> str:
+        old = change_region(ctx.config, user, region or None)
+        new = user.region_code
+        ctx.audit_in(
+            session, principal.username, "user_region_changed", f"user:{user.username}", old_region=old, region=new
+        )
+        return f"Wilayah {user.username} diubah menjadi {ctx.region_name(new)}; sesinya diakhiri."
+
+    # An admin narrowing themselves to one region could lose sight of the others' users and data.
+    return _change_user(request, principal, user_id, change, own="Anda tidak bisa mengubah wilayah akun sendiri.")
 
 
 @router.post("/admin/users/{user_id}/password")
@@ -1173,17 +1164,38 @@ def admin_reset_password(
     from monitor.web.users import set_password
 
     require_csrf(request, csrf_token)
+
+    def change(session: Session, user: User) -> str:
+        set_password(user, password)
+        web(request).audit_in(session, principal.username, "user_password_reset", f"user:{user.username}")
+        return f"Kata sandi {user.username} diganti; sesinya diakhiri."
+
+    return _change_user(request, principal, user_id, change)
+
+
+def _change_user(
+    request: Request,
+    principal: Principal,
+    user_id: int,
+    change: Callable[[Session, User], str],
+    *,
+    own: str | None = None,
+) -> Response:
+    """Apply one change to a user in one transaction and end the user's sessions, so that it applies at once.
+
+    ``change`` returns the message for the admin page or raises :class:`ValueError` (its text is shown as
+    the failure); ``own``, when given, is the refusal shown when the admin would change their own account.
+    """
     ctx = web(request)
+    if own is not None and user_id == principal.user_id:
+        return _admin_done(request, f"Gagal: {own}", error=True)
     try:
         with ctx.db.session() as session:
-            user = _user_or_404(session, user_id)
-            set_password(user, password)
-            name = user.username
-            ctx.audit_in(session, principal.username, "user_password_reset", f"user:{name}")
+            message = change(session, _user_or_404(session, user_id))
     except ValueError as exc:
         return _admin_done(request, f"Gagal: {exc}", error=True)
     ctx.sessions.destroy_user(user_id)
-    return _admin_done(request, f"Kata sandi {name} diganti; sesinya diakhiri.")
+    return _admin_done(request, message)
 
 
 @router.post("/admin/users/{user_id}/token", response_class=HTMLResponse)
