@@ -543,19 +543,24 @@ def api_posts_export(
 
 def _api_filter(
     request: Request,
-    start: str | None,
-    end: str | None,
-    topic: str | None,
-    agency: str | None,
-    kecamatan: str | None,
-    source: str | None,
-    region: str | None = None,
+    start: StartQ = None,
+    end: EndQ = None,
+    topic: TopicQ = None,
+    agency: AgencyQ = None,
+    kecamatan: KecamatanQ = None,
+    source: SourceQ = None,
+    region: RegionQ = None,
 ) -> tuple[queries.TrendFilter, list[str]]:
+    """The trend filter of the shared query parameters, with warnings for unknown values; bad dates are a 422."""
     raw = actions.FilterInput(start, end, topic, agency, kecamatan, source, region)
     try:
         return actions.trend_filter(web(request).config, raw, now_of(request))
     except actions.DateOutOfRange as exc:
         raise HTTPException(422, str(exc)) from None
+
+
+# The filter's parameters as one dependency: the endpoints that share them declare them once.
+ApiFilter = Annotated[tuple[queries.TrendFilter, list[str]], Depends(_api_filter)]
 
 
 @router.get(
@@ -581,16 +586,11 @@ def api_trends(
         ),
     ] = "topic",
     bucket: BucketQ = "week",
-    start: StartQ = None,
-    end: EndQ = None,
-    topic: TopicQ = None,
-    agency: AgencyQ = None,
-    kecamatan: KecamatanQ = None,
-    source: SourceQ = None,
-    region: RegionQ = None,
+    *,
+    filtered: ApiFilter,
 ) -> TrendsOut:
     """Complaint counts per bucket for each value of ``dimension``; unknown filter values are reported in warnings."""
-    flt, warnings = _api_filter(request, start, end, topic, agency, kecamatan, source, region)
+    flt, warnings = filtered
     with web(request).read() as session:
         by_key = queries.trend_series(session, principal, flt, bucket, dimension)
     series = [
@@ -625,16 +625,11 @@ def api_export(
         Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
     ] = "csv",
     bucket: BucketQ = "week",
-    start: StartQ = None,
-    end: EndQ = None,
-    topic: TopicQ = None,
-    agency: AgencyQ = None,
-    kecamatan: KecamatanQ = None,
-    source: SourceQ = None,
-    region: RegionQ = None,
+    *,
+    filtered: ApiFilter,
 ) -> Response:
     """The filtered trend rows as a file (the export is audit-logged)."""
-    flt, _warnings = _api_filter(request, start, end, topic, agency, kecamatan, source, region)
+    flt, _warnings = filtered
     with web(request).read() as session:
         rows = queries.trend_rows(session, principal, flt, bucket)
     return export_response(request, principal, rows, format, flt, bucket)
