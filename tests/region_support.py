@@ -7,12 +7,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from monitor.cli import main
 from monitor.kernel.config import packaged_config_text
 from monitor.store.db import Database
-from monitor.store.models import Alert, Issue, IssuePost, Label, Post, ScopeCount, Source, User
+from monitor.store.models import (
+    Alert,
+    Delivery,
+    Issue,
+    IssuePost,
+    Label,
+    Post,
+    ScopeCount,
+    Silence,
+    Source,
+    User,
+)
 from monitor.web.auth import hash_password, hash_token
-from tests.web_support import NOW, PASSWORD
+from tests.web_support import NOW, PASSWORD, Seeded
 
 OKU = "16.01"
 OKU_SOURCE = "googlenews-ogan-komering-ulu"
@@ -142,3 +155,62 @@ def seed_oku(db: Database, now: datetime = NOW) -> OkuSeeded:
                 )
             )
         return OkuSeeded(issue.id, post_ids, alert.id)
+
+
+@dataclass
+class Silenced:
+    oki_ids: list[int]
+    """OKI's silences: a snooze of its rising issue, its source's, and a province-wide topic × kecamatan one."""
+    oku_id: int
+
+
+OKI_SILENCE_NOTE = "Jalan rusak di Kayu Agung sedang diperbaiki"
+"""The reason on each of OKI's silences (an OKI mark: never shown to a user of 16.01)."""
+
+
+def seed_silences_and_queues(db: Database, oki: Seeded, oku: OkuSeeded, now: datetime = NOW) -> Silenced:
+    """Silences of both regions, and work waiting in OKI's queues (posts to classify, a delivery to send)."""
+    until = now + timedelta(hours=24)
+    with db.session() as s:
+        rows = [
+            Silence(matchers=m, starts_at=now - timedelta(hours=1), ends_at=until, created_by="kominfo",
+                    comment=OKI_SILENCE_NOTE)
+            for m in ({"issue_id": [str(oki.rising_id)]}, {"source": ["mastodon-oki"]},
+                      {"topic": ["air_bersih"], "kecamatan": ["Pedamaran"]})
+        ]  # fmt: skip
+        own = Silence(
+            matchers={"issue_id": [str(oku.issue_id)]},
+            starts_at=now - timedelta(hours=1),
+            ends_at=until,
+            created_by="kominfo-oku",
+            comment=f"{OKU_MARK} menunggu alat berat",
+        )
+        s.add_all([*rows, own])
+        source_id = s.scalar(select(Source.id).where(Source.name == "mastodon-oki"))
+        for k in range(2):
+            s.add(
+                Post(
+                    source_id=source_id,
+                    platform="mastodon",
+                    external_id=f"waiting{k}",
+                    text="menunggu klasifikasi",
+                    created_at=now,
+                    collected_at=now,
+                    content_hash=f"waiting{k}",
+                    stage="new",
+                )
+            )
+        s.add(
+            Delivery(
+                alert_id=oki.alert_id,
+                channel="email",
+                recipient="pupr@okikab.example",
+                idempotency_key="oki-pending",
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        s.flush()
+        return Silenced([r.id for r in rows], own.id)

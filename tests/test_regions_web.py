@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from classifiers.region import NATIONAL_LIST
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
-from monitor.store.models import Issue, User
+from monitor.store.models import Alert, Issue, IssueEvent, LabelCorrection, Silence, User
 from monitor.web import (
     routes_api,
     routes_kinerja,
@@ -28,15 +28,17 @@ from monitor.web import (
 )
 from monitor.web.app import create_app
 from tests.region_support import (
+    OKI_SILENCE_NOTE,
     OKU,
     OKU_AGENCY_TOKEN,
     OKU_KECAMATAN,
     OKU_MARK,
     OkuSeeded,
     seed_oku,
+    seed_silences_and_queues,
     two_region_config,
 )
-from tests.web_support import Seeded, csrf_from, login, make_clock, seed
+from tests.web_support import NOW, Seeded, csrf_from, login, make_clock, seed
 
 pytestmark = pytest.mark.skipif(not NATIONAL_LIST.exists(), reason="needs ../shared/data/wilayah_id")
 
@@ -87,6 +89,7 @@ def env(
 ) -> Iterator[tuple[Any, Seeded, OkuSeeded, Database, AppConfig]]:
     deployment = load_config(deployment_file)  # after `config` set the author key
     oki, oku = seed(db), seed_oku(db)
+    seed_silences_and_queues(db, oki, oku)
     yield create_app(deployment, db, make_clock()), oki, oku, db, deployment
 
 
@@ -273,3 +276,152 @@ def test_users_command_puts_a_user_in_a_region(
         regions = dict(s.execute(select(User.username, User.region_code)).all())
     db.dispose()
     assert regions == {"pupr-oku": OKU, "provinsi": None}
+
+
+POST_SKIPPED = {
+    "/alerts/action",  # a signed one-click link: the signature names the alert
+    "/whatsapp/webhook",
+    "/login",
+    "/logout",
+    "/account/password",  # the user's own account
+    "/api/ingest",  # the ingest token, no user
+    "/silences",  # a new silence: test_silences_and_queues_are_a_regions_own
+    "/lapor",  # an upload: test_lapor_import_is_its_regions
+    "/admin/users",  # a new user: admin only (test_admin_sets_a_users_region)
+}
+"""POST routes that name no stored row of a region."""
+
+FORM: dict[str, Any] = {
+    "status": "diterima",
+    "note": "sudah ditangani tim",
+    "agency": "dinsos",
+    "hours": 24,
+    "konfirmasi": "ya",
+    "field": "topic",
+    "value": "air_bersih",
+    "relevant": True,
+    "is_complaint": True,
+    "topic": "air_bersih",
+    "role": "comms",
+    "region": OKU,
+    "active": "0",
+}
+"""A plausible body for every action, so an action refused is refused for its row, not for its input."""
+
+
+def post_routes() -> list[str]:
+    """Every POST route of the dashboard and API that acts on a stored row, from the routers themselves."""
+    routers = (routes_pages.router, routes_api.router, routes_respond.api, routes_respond.pages,
+               routes_triage.pages, routes_triage.api, routes_lapor.pages)  # fmt: skip
+    return sorted(
+        {r.path for router in routers for r in router.routes if isinstance(r, APIRoute) and "POST" in r.methods}
+        - POST_SKIPPED
+    )
+
+
+def _oki_state(db: Database) -> list[Any]:
+    """What a refused action must leave as it was: OKI's issues, alerts, silences, labels, users, events."""
+    with db.session() as s:
+        return [
+            s.execute(
+                select(Issue.id, Issue.status, Issue.acknowledged_at, Issue.response_status, Issue.agency_code,
+                       Issue.merged_into_id, Issue.post_count).where(Issue.region_code == "16.02").order_by(Issue.id)
+            ).all(),
+            s.execute(select(Alert.id, Alert.acknowledged_at).where(Alert.region_code == "16.02")).all(),
+            s.execute(select(Silence.id, Silence.ends_at).order_by(Silence.id)).all(),
+            s.scalar(select(func.count()).select_from(LabelCorrection)),
+            s.scalar(select(func.count()).select_from(Silence)),
+            s.scalar(select(func.count()).select_from(IssueEvent)),
+            s.execute(select(User.username, User.role, User.active, User.region_code, User.password_hash,
+                             User.api_token_hash).order_by(User.username)).all(),
+        ]  # fmt: skip
+
+
+def test_actions_on_another_regions_rows_are_refused_in_bahasa(
+    env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig],
+) -> None:
+    app, oki, oku, db, _ = env
+    with db.session() as s:
+        oki_silences = list(s.scalars(select(Silence.id).where(Silence.created_by == "kominfo")))
+        oki_user = s.scalar(select(User.id).where(User.username == "pupr"))
+    fill = {"issue_id": [oki.rising_id, oki.pdam_id], "post_id": [oki.plain_post_id], "silence_id": oki_silences,
+            "user_id": [oki_user]}  # fmt: skip
+    before = _oki_state(db)
+    for name in ("pupr-oku", "kominfo-oku"):
+        with TestClient(app) as client:
+            login(client, name)
+            token = csrf_from(client.get("/account/password").text)
+            tried = 0
+            for path in post_routes():
+                params = re.findall(r"{(\w+)}", path)
+                assert set(params) <= set(fill), f"{path}: teach this test what to put in {params}"
+                urls = [path]
+                for param in params:
+                    urls = [u.replace(f"{{{param}}}", str(v)) for u in urls for v in fill[param]]
+                for url in urls:
+                    form = {**FORM, "others": str(oku.issue_id), "post_id": oki.plain_post_id}
+                    if url.startswith("/api/triage/"):  # its fields are checked before its post is looked up
+                        form = {k: form[k] for k in ("relevant", "is_complaint", "topic")}
+                    if url.startswith("/api/"):
+                        r = client.post(url, json=form, headers={"X-CSRF-Token": token})
+                    else:
+                        r = client.post(url, data={**form, "csrf_token": token}, follow_redirects=False)
+                    assert r.status_code in (403, 404), (name, url, r.status_code, r.text[:300])
+                    assert "tidak ditemukan" in r.text or "tidak diizinkan" in r.text, (name, url, r.text[:300])
+                    tried += 1
+            assert tried > 20
+            # Naming another region's issue among one's own is refused too.
+            r = client.post(
+                f"/issues/{oku.issue_id}/merge",
+                data={"csrf_token": token, "others": str(oki.pdam_id), "konfirmasi": "ya"},
+                follow_redirects=False,
+            )
+            assert r.status_code == 303 and "Gagal" in client.get(f"/issues/{oku.issue_id}").text
+            assert _oki_state(db) == before, name
+    # The same token and session act on their own region's rows: the refusals above were for the row.
+    with TestClient(app) as client:
+        login(client, "pupr-oku")
+        token = csrf_from(client.get("/account/password").text)
+        r = client.post(f"/api/issues/{oku.issue_id}/ack", headers={"X-CSRF-Token": token})
+        assert r.status_code == 200 and r.json()["alerts_acknowledged"] == 1
+    with db.session() as s:
+        assert s.get_one(Alert, oku.alert_id).acknowledged_at is not None
+        assert s.get_one(Alert, oki.alert_id).acknowledged_at is None  # OKI's PUPR: the same code, untouched
+    assert _oki_state(db)[:2] == before[:2]
+
+
+def test_silences_and_queues_are_a_regions_own(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
+    from alerts.hygiene import active_silences, is_silenced
+    from alerts.routing import AlertLabels
+
+    app, _oki, _oku, db, _ = env
+    with TestClient(app) as client:
+        login(client, "kominfo-oku")
+        page = client.get("/silences").text
+        assert f"{OKU_MARK} menunggu alat berat" in page and OKI_SILENCE_NOTE not in page
+        assert f'<option value="{OKU_KECAMATAN}">' in page and '<option value="Kayu Agung">' not in page
+        assert '<option value="mastodon-oki">' not in page
+        token = csrf_from(page)
+        base = {"csrf_token": token, "hours": "24", "note": "perbaikan sudah dijadwalkan"}
+        for refused in ({"kecamatan": "Kayu Agung"}, {"source": "mastodon-oki"}):
+            client.post("/silences", data={**base, **refused})
+        client.post("/silences", data={**base, "topic": "infrastruktur", "kecamatan": OKU_KECAMATAN})
+        # Queues: OKU has nothing waiting; OKI's two posts and one delivery are not counted.
+        assert "Antrean: 0 unggahan menunggu klasifikasi · 0 pengiriman menunggu." in client.get("/sources").text
+    with db.session() as s:
+        made = list(s.scalars(select(Silence).where(Silence.comment == base["note"])))
+        want = {"topic": ["infrastruktur"], "kecamatan": [OKU_KECAMATAN], "region": [OKU]}
+        assert [m.matchers for m in made] == [want]  # the two refused: another region's kecamatan and source
+        silences = active_silences(s, NOW)
+
+    def labels(region: str) -> AlertLabels:
+        return AlertLabels(topic="infrastruktur", agency="pupr", kecamatan=OKU_KECAMATAN, stage="naik", urgent=False,
+                           region=region)  # fmt: skip
+
+    assert is_silenced(made, labels(OKU), None, NOW) and not is_silenced(made, labels("16.02"), None, NOW)
+    assert len(silences) == 5
+    with TestClient(app) as client:
+        login(client, "kominfo")  # every region: every silence, every queue
+        page = client.get("/silences").text
+        assert page.count(OKI_SILENCE_NOTE) == 3 and OKU_MARK in page
+        assert "Antrean: 2 unggahan menunggu klasifikasi · 1 pengiriman menunggu." in client.get("/sources").text

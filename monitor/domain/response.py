@@ -19,7 +19,7 @@ The wording below is the one wording of every channel (dashboard, Telegram, e-ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -338,6 +338,29 @@ def decide_silence(
     if refused is not None:
         return refused
     return Silencing(matchers=matchers, hours=raw, note=text)
+
+
+def silence_region(
+    matchers: Mapping[str, object], issue_regions: Mapping[str, str], source_regions: Mapping[str, str]
+) -> str | None:
+    """The region a silence mutes: its own ``region`` matcher, else its issue's (a snooze) or its source's
+    region; None: every region (a topic × kecamatan silence of the province's comms, or made before regions).
+
+    ``issue_regions`` and ``source_regions`` map the ids and names it may name to their region codes.
+    """
+
+    def first(key: str) -> str | None:
+        values = matchers.get(key)
+        return str(values[0]) if isinstance(values, list) and values else None
+
+    region, issue, source = first("region"), first("issue_id"), first("source")
+    if region is not None:
+        return region
+    if issue is not None:
+        return issue_regions.get(issue)
+    if source is not None:
+        return source_regions.get(source)
+    return None
 
 
 def describe_silence(matchers: dict[str, object]) -> str:

@@ -1018,17 +1018,19 @@ def users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def queue_depth(session: Session) -> dict[str, int]:
-    """Posts waiting for classification and deliveries waiting to be sent."""
-    new_posts = session.scalar(select(func.count()).select_from(Post).where(Post.stage == "new")) or 0
-    pending = (
-        session.scalar(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.FAILED)))
-        )
-        or 0
+def queue_depth(session: Session, region: str | None = None) -> dict[str, int]:
+    """Posts waiting for classification and deliveries waiting to be sent (of ``region`` only, when given)."""
+    posts = select(func.count()).select_from(Post).where(Post.stage == "new")
+    outbox = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.FAILED)))
     )
+    if region is not None:
+        # A delivery is its alert's region's (alerts carry their issue's region).
+        posts = posts.where(Post.region_code == region)
+        outbox = outbox.join(Alert, Alert.id == Delivery.alert_id).where(Alert.region_code == region)
+    new_posts, pending = session.scalar(posts) or 0, session.scalar(outbox) or 0
     return {"posts_new": int(new_posts), "deliveries_pending": int(pending)}
 
 

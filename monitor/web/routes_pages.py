@@ -995,7 +995,7 @@ def sources_page(
     ctx = web(request)
     with ctx.read() as session:
         rows = queries.sources(session, principal.scope_region)
-        depth = queries.queue_depth(session)
+        depth = queries.queue_depth(session, principal.scope_region)
     return _render(request, "sources.html", principal, sources=rows, depth=depth)
 
 

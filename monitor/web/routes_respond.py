@@ -378,28 +378,54 @@ def _render(request: Request, principal: Principal, status: int = 200, **context
     return web(request).templates.TemplateResponse(request, "silences.html", context, status_code=status)
 
 
-def _silence_rows(session: Session, now: datetime) -> tuple[list[Silence], list[Silence]]:
+def _silence_rows(session: Session, now: datetime, region: str | None) -> tuple[list[Silence], list[Silence]]:
     rows = list(session.scalars(select(Silence).order_by(Silence.starts_at.desc(), Silence.id.desc()).limit(300)))
+    if region is not None:
+        regions = _regions_of(session, rows)
+        rows = [r for r in rows if regions[r.id] == region]
     active = [s for s in rows if s.starts_at <= now and (s.ends_at is None or s.ends_at > now)]
     ended = [s for s in rows if s not in active][:50]
     return active, ended
 
 
+def _regions_of(session: Session, rows: list[Silence]) -> dict[int, str | None]:
+    """Each silence's region (:func:`rules.silence_region`), reading the issues and sources they name at once."""
+    issue_ids = {int(i) for r in rows for i in (r.matchers or {}).get("issue_id") or [] if str(i).isdigit()}
+    names = {str(n) for r in rows for n in (r.matchers or {}).get("source") or []}
+    issues = {
+        str(i): code
+        for i, code in session.execute(select(Issue.id, Issue.region_code).where(Issue.id.in_(issue_ids)))
+    }
+    of_source = select(Source.name, Source.region_code).where(Source.name.in_(names))
+    sources = {name: code for name, code in session.execute(of_source)}
+    return {r.id: rules.silence_region(r.matchers or {}, issues, sources) for r in rows}
+
+
+def _kecamatan_of(ctx: Any, region: str | None) -> tuple[str, ...]:
+    """The kecamatan a silence may name: its region's (the deployment's own for a user of every region)."""
+    gazetteer = ctx.config.region_of(region).gazetteer()
+    return tuple(gazetteer.kecamatan_order) if gazetteer is not None else tuple(KECAMATAN)
+
+
 @pages.get("/silences", response_class=HTMLResponse)
 def silences_page(request: Request, principal: Annotated[Principal, Depends(require_roles(*SILENCERS))]) -> Response:
-    """Silences in force (issue snoozes included) and the recently ended ones; a form for a new one."""
+    """Silences in force (issue snoozes included) and the recently ended ones; a form for a new one.
+
+    A user of one region sees and makes only that region's silences.
+    """
     ctx = web(request)
     now = now_of(request)
+    region = principal.scope_region
     with ctx.read() as session:
-        active, ended = _silence_rows(session, now)
-        sources = [s for s in session.scalars(select(Source.name).order_by(Source.name)) if not s.startswith("_")]
+        active, ended = _silence_rows(session, now, region)
+        sources = [s.name for s in queries.sources(session, region) if not s.name.startswith("_")]
     return _render(
         request,
         principal,
         active=active,
         ended=ended,
         topics=TOPICS,
-        kecamatan=sorted(KECAMATAN),
+        kecamatan=sorted(_kecamatan_of(ctx, region)),
         sources=sources,
         describe=rules.describe_silence,
     )
@@ -416,22 +442,36 @@ def silences_add(
     hours: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
 ) -> Response:
-    """A comms silence: topic × kecamatan, or a source, for a period, with a reason."""
+    """A comms silence: topic × kecamatan, or a source, for a period, with a reason.
+
+    A user of one region silences its region only: its sources, its kecamatan, its region's alerts.
+    """
     require_csrf(request, csrf_token)
     ctx = web(request)
     now = now_of(request)
+    region = principal.scope_region
     with ctx.db.session() as session:
-        known_sources = set(session.scalars(select(Source.name)))
+        known_sources = {s.name for s in queries.sources(session, region)}
         decided = rules.decide_silence(
-            topic, kecamatan, source, hours, note, topics=TOPICS, kecamatan_names=KECAMATAN, sources=known_sources
+            topic,
+            kecamatan,
+            source,
+            hours,
+            note,
+            topics=TOPICS,
+            kecamatan_names=_kecamatan_of(ctx, region),
+            sources=known_sources,
         )
         refused = isinstance(decided, rules.Refusal)
         if isinstance(decided, rules.Refusal):
             message = "Gagal: " + decided.message
         else:
+            matchers = dict(decided.matchers)
+            if region is not None and "source" not in matchers:
+                matchers["region"] = [region]  # another regency's kecamatan of the same name stays loud
             session.add(
                 Silence(
-                    matchers=decided.matchers,
+                    matchers=matchers,
                     starts_at=now,
                     ends_at=now + timedelta(hours=decided.hours),
                     created_by=principal.username,
@@ -456,7 +496,8 @@ def silences_end(
     now = now_of(request)
     with ctx.db.session() as session:
         row = session.get(Silence, silence_id)
-        if row is None:
+        region = principal.scope_region
+        if row is None or (region is not None and _regions_of(session, [row])[row.id] != region):
             raise HTTPException(404, f"Pembisuan #{silence_id} tidak ditemukan.")
         if row.ends_at is None or row.ends_at > now:
             row.ends_at = now
