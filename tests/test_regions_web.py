@@ -271,11 +271,21 @@ def test_users_command_puts_a_user_in_a_region(
     listing = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert listing["pupr-oku"].endswith("wilayah Kabupaten Ogan Komering Ulu")
     assert "wilayah" not in listing["provinsi"]  # every region: listed as before regions
+    monkeypatch.setattr("sys.stdin", io.StringIO("kata-sandi-panjang-1\n"))
+    assert main(["--config", cfg, "users", "add", "pupr-oki", "--role", "agency", "--agency", "pupr",
+                 "--password-stdin"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["--config", cfg, "users", "list", "--region", OKU]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["pupr-oku"]
+    assert main(["--config", cfg, "users", "list", "--region", "16.02"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["pupr-oki"]
+    assert main(["--config", cfg, "users", "list", "--region", "16.99.1"]) == 2
+    assert "bukan kode kabupaten/kota" in capsys.readouterr().err
     db = Database(url)
     with db.session() as s:
         regions = dict(s.execute(select(User.username, User.region_code)).all())
     db.dispose()
-    assert regions == {"pupr-oku": OKU, "provinsi": None}
+    assert regions == {"pupr-oku": OKU, "provinsi": None, "pupr-oki": None}
 
 
 POST_SKIPPED = {

@@ -29,7 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(pengguna OPD: wilayah config)",
     )
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    sub.add_parser("list", help="show users, roles and agencies")
+    listing = sub.add_parser("list", help="show users, roles, agencies and regions")
+    listing.add_argument(
+        "--region",
+        help="hanya pengguna wilayah ini (kode Kemendagri, mis. 16.01); pengguna semua wilayah tidak ikut",
+    )
     token = sub.add_parser("token", help="issue a new personal API token (replaces the old one); printed once")
     token.add_argument("username")
 
@@ -53,18 +57,38 @@ def _region_of(args: argparse.Namespace, ctx: Context) -> str | None:
     return None
 
 
+def user_region(user: User) -> str | None:
+    """The one region a user sees (as the dashboard scopes it); None: every region.
+
+    An agency user made before regions (no region) is of the default region.
+    """
+    if user.role == "agency":
+        return user.region_code or DEFAULT_REGION
+    return user.region_code
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from monitor.web.users import AgencyChoiceError, add_user, issue_token
 
     db = ctx.checked_database()
     if args.users_command == "list":
+        from monitor.web.users import check_region
+
+        try:
+            only = check_region(ctx.config, args.region) if args.region else None
+        except ValueError as exc:
+            print(f"--region: {exc}", file=sys.stderr)
+            return 2
         with db.session() as session:
             users = list(session.scalars(select(User).order_by(User.username)))
-            names = region_names(
-                {u.region_code for u in users if u.region_code}, region_names_of(ctx.config)
-            )
+            if only is not None:
+                users = [u for u in users if user_region(u) == only]
+            names = region_names({u.region_code for u in users if u.region_code}, region_names_of(ctx.config))
             if not users:
-                print("Belum ada pengguna. Tambah dengan: oki-monitor users add NAMA --role admin")
+                if only is not None:
+                    print(f"Tidak ada pengguna wilayah {region_label(only, region_names_of(ctx.config))}.")
+                else:
+                    print("Belum ada pengguna. Tambah dengan: oki-monitor users add NAMA --role admin")
             for u in users:
                 agency = f" ({u.agency_code})" if u.agency_code else ""
                 state = "aktif" if u.active else "nonaktif"
