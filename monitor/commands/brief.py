@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="any day of the week (Monday to Sunday, WIB); default the last complete week",
     )
     parser.add_argument("--output", type=Path, required=True, help="the PDF file to write")
+    parser.add_argument(
+        "--region",
+        metavar="KODE",
+        help="one region of the deployment (its code, e.g. 16.01): its issues and agencies; default every region",
+    )
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -39,15 +44,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.output.suffix.lower() != ".pdf":
         print(f"--output: nama berkas harus berakhiran .pdf (diberikan {args.output.name!r})", file=sys.stderr)
         return 2
+    regions = ctx.config.deployment_regions()
+    if args.region is not None and args.region.strip() not in regions:
+        known = ", ".join(f"{code} ({r.name})" for code, r in regions.items())
+        print(f"--region: {args.region[:20]!r} bukan wilayah deployment ini; pilih: {known}", file=sys.stderr)
+        return 2
+    region = args.region.strip() if args.region is not None else None
     db = ctx.checked_database()
     try:
         with db.session() as session:
-            brief = write_brief(session, ctx.config, week, now, args.output)
+            brief = write_brief(session, ctx.config, week, now, args.output, region)
     except OSError as exc:
         print(f"--output: tidak bisa menulis {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(
-        f"Ringkasan pekan {week.start.isoformat()} s.d. {week.end.isoformat()} ditulis ke {args.output}: "
+        f"Ringkasan {brief.region} pekan {week.start.isoformat()} s.d. {week.end.isoformat()} "
+        f"ditulis ke {args.output}: "
         f"{len(brief.top)} isu teratas, {len(brief.new_viral)} baru viral, {len(brief.ongoing_viral)} masih viral, "
         f"{len(brief.performance)} OPD."
     )

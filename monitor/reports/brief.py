@@ -24,6 +24,7 @@ from alerts.channels.base import Channel
 from monitor.domain.display import stage_label
 from monitor.kernel.clock import format_wib, to_wib
 from monitor.kernel.config import AppConfig
+from monitor.kernel.regions import ALL_REGIONS_LABEL
 from monitor.reports import kinerja
 from monitor.reports.backtest import BacktestTotals, stored_timelines, summarise
 from monitor.store.db import Database
@@ -89,21 +90,33 @@ def _status(issue: Issue) -> str:
     return "Diterima" if issue.acknowledged_at is not None else "Belum ditanggapi"
 
 
-def collect(session: Session, config: AppConfig, week: kinerja.Period, now: datetime) -> Brief:
-    """The week's brief from the database (issues active in the week; performance of agencies told in it)."""
+def brief_region_name(config: AppConfig, region: str | None) -> str:
+    """Whose brief it is: the region's name; for every region of a deployment of several, "Semua wilayah"."""
+    if region is not None:
+        return config.region_of(region).name if region in config.deployment_regions() else region
+    return config.region if len(config.deployment_regions()) == 1 else ALL_REGIONS_LABEL
+
+
+def collect(
+    session: Session, config: AppConfig, week: kinerja.Period, now: datetime, region: str | None = None
+) -> Brief:
+    """The week's brief from the database (issues active in the week; performance of agencies told in it);
+    of one region's issues and agencies when ``region`` is given."""
     start, end = week.start_utc, week.end_utc
-    names = {a.code: a.name for a in config.agencies}
-    active = list(
-        session.scalars(
-            select(Issue)
-            .where(Issue.last_seen >= start, Issue.first_seen < end, Issue.merged_into_id.is_(None))
-            .order_by(Issue.score.desc(), Issue.post_count.desc(), Issue.id)
-        )
+    here = config.for_region(region)  # that region's agency names and routing
+    names = {a.code: a.name for a in here.agencies}
+    query = (
+        select(Issue)
+        .where(Issue.last_seen >= start, Issue.first_seen < end, Issue.merged_into_id.is_(None))
+        .order_by(Issue.score.desc(), Issue.post_count.desc(), Issue.id)
     )
+    if region is not None:
+        query = query.where(Issue.region_code == region)
+    active = list(session.scalars(query))
     viral_times = kinerja.viral_times(session, [i.id for i in active])
 
     def item(i: Issue) -> BriefIssue:
-        code = i.agency_code or config.routing.get(i.topic, "")
+        code = i.agency_code or here.routing.get(i.topic, "")
         return BriefIssue(
             id=i.id,
             title=i.title,
@@ -122,16 +135,17 @@ def collect(session: Session, config: AppConfig, week: kinerja.Period, now: date
         for b, i in zip(items, active, strict=True)
         if b.viral_at is not None and b.viral_at < start and i.status == IssueStatus.OPEN
     ]
-    rows = [r for r in kinerja.agency_performance(session, config, week, min(now, end)) if r.received]
+    performance = kinerja.agency_performance(session, config, week, min(now, end), region=region)
+    rows = [r for r in performance if r.received]
     return Brief(
-        region=config.region,
+        region=brief_region_name(config, region),
         week=week,
         made_at=now,
         top=items[:TOP_ISSUES],
         new_viral=new_viral,
         ongoing_viral=ongoing,
         performance=kinerja.sort_rows(rows, "viral_before_ack", descending=True),
-        lead=summarise(stored_timelines(session, start, end))[1],
+        lead=summarise(stored_timelines(session, start, end, region))[1],
     )
 
 
@@ -290,9 +304,11 @@ def _bar_chart(pdf: object, rows: list[kinerja.AgencyRow], width: float) -> None
         pdf.set_y(y + bar_h + gap)
 
 
-def write_brief(session: Session, config: AppConfig, week: kinerja.Period, now: datetime, output: Path) -> Brief:
-    """Collect and write the brief to ``output``; returns what it holds."""
-    brief = collect(session, config, week, now)
+def write_brief(
+    session: Session, config: AppConfig, week: kinerja.Period, now: datetime, output: Path, region: str | None = None
+) -> Brief:
+    """Collect and write the brief (of ``region`` only, when given) to ``output``; returns what it holds."""
+    brief = collect(session, config, week, now, region)
     output.write_bytes(render_pdf(brief))
     return brief
 
@@ -310,43 +326,67 @@ def wib_today(now: datetime) -> date:
 # ---------------------------------------------------------------- the Monday e-mail
 
 
-def brief_addresses(config: AppConfig) -> list[str]:
-    """E-mail addresses of ``alerts.brief.receivers`` (a receiver naming an agency brings its e-mails)."""
+def brief_addresses(config: AppConfig, region: str | None = None) -> list[str]:
+    """E-mail addresses for one region's brief (None: the deployment's own region).
+
+    A receiver of ``alerts.brief.receivers`` naming an agency brings that region's agency of that code;
+    a receiver's own addresses get the deployment's own region's brief (they were written for it). A
+    region none of them reaches gets its brief at its own Diskominfo, the regency's comms office.
+    """
+    own = region is None or region == config.region_code
+    here = config.for_region(region)
     out: set[str] = set()
     for name in config.alerts.brief.receivers:
         receiver = config.alerts.receiver(name)
         if receiver is None:
             continue
-        out.update(receiver.email)
-        agency = config.agency(receiver.agency) if receiver.agency else None
+        if own:
+            out.update(receiver.email)
+        agency = here.agency(receiver.agency) if receiver.agency else None
         if agency is not None:
             out.update(agency.emails)
+    if not out and not own and config.alerts.brief.receivers:
+        comms = here.agency("diskominfo")
+        out.update(comms.emails if comms is not None else ())
     return sorted(out)
 
 
 def send(db: Database, config: AppConfig, now: datetime, channel: Channel | None = None) -> list[str]:
     """Mail last week's brief (PDF attached) to the configured receivers, once per week; returns who got it.
 
-    Sent directly over the SMTP channel (a PDF does not belong in the alert outbox's JSON); a week already
-    recorded as sent (``audit_log`` action ``brief_sent``) is not sent again after a restart.
+    A deployment of several regions sends each region its own brief (its issues, its agencies) at that
+    region's addresses (:func:`brief_addresses`). Sent directly over the SMTP channel (a PDF does not belong
+    in the alert outbox's JSON); a week already recorded as sent for a region (``audit_log`` action
+    ``brief_sent``) is not sent again after a restart.
     """
+    if not config.alerts.brief.enabled:
+        return []
+    regions = list(config.deployment_regions())
+    sent: list[str] = []
+    for code in regions:
+        sent += _send_region(db, config, now, code if len(regions) > 1 else None, channel)
+    return sent
+
+
+def _send_region(
+    db: Database, config: AppConfig, now: datetime, region: str | None, channel: Channel | None
+) -> list[str]:
     from alerts.channels.base import OutgoingMessage, PermanentFailure, TemporaryFailure
     from alerts.channels.email import EmailChannel
 
-    if not config.alerts.brief.enabled:
-        return []
-    addresses = brief_addresses(config)
+    addresses = brief_addresses(config, region)
     if not addresses:
-        log.info("weekly brief: no receiver with an e-mail address in alerts.brief.receivers")
+        log.info("weekly brief %s: no receiver with an e-mail address in alerts.brief.receivers", region or "")
         return []
     week = last_week(wib_today(now))
+    # The deployment's own region keeps the key it had before regions: a restart after the upgrade
+    # does not send that week again.
+    key = week.start.isoformat() if region in (None, config.region_code) else f"{week.start.isoformat()}:{region}"
     with db.session() as session:
-        done = session.scalar(
-            select(AuditLog.id).where(AuditLog.action == "brief_sent", AuditLog.target == week.start.isoformat())
-        )
+        done = session.scalar(select(AuditLog.id).where(AuditLog.action == "brief_sent", AuditLog.target == key))
         if done is not None:
             return []
-        brief = collect(session, config, week, now)
+        brief = collect(session, config, week, now, region)
     pdf = render_pdf(brief)
     period = f"{_day(week.start)} s.d. {_day(week.end)}"
     viral = len(brief.new_viral) + len(brief.ongoing_viral)
@@ -357,7 +397,7 @@ def send(db: Database, config: AppConfig, now: datetime, channel: Channel | None
     )
     html = "<p>" + plain.replace("\n\n", "</p><p>") + "</p>"
     message = OutgoingMessage(
-        idempotency_key=f"brief:{week.start.isoformat()}",
+        idempotency_key=f"brief:{key}",
         subject=f"Ringkasan mingguan isu publik {period}",
         plain=plain,
         html=html,
@@ -381,8 +421,8 @@ def send(db: Database, config: AppConfig, now: datetime, channel: Channel | None
                     at=now,
                     actor="sistem",
                     action="brief_sent",
-                    target=week.start.isoformat(),
-                    detail={"sent": sent, "failed": failed},
+                    target=key,
+                    detail={"sent": sent, "failed": failed, **({"region": region} if region else {})},
                 )
             )
     return sent

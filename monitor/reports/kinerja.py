@@ -336,10 +336,11 @@ def agency_performance(
 ) -> list[AgencyRow]:
     """The performance table for ``period`` (one agency only when ``agency`` is given; the issues of one
     region only when ``region`` is), by agency code."""
-    names = {a.code: a.name for a in config.agencies}
+    here = config.for_region(region)  # one region's agencies go by that region's names and routing
+    names = {a.code: a.name for a in here.agencies}
     cases = load_cases(session, config, period, agency, region)
     # Every agency that routing can reach has a row, so an agency with nothing received shows as such.
-    listed = [agency] if agency is not None else sorted(set(config.routing.values()))
+    listed = [agency] if agency is not None else sorted(set(here.routing.values()))
     return performance(cases, now, names, listed)
 
 
