@@ -1,12 +1,16 @@
 """Test helpers for the alert tests: the fake Telegram Bot API (it lives in monitor/demo so the demo can
-use it without importing tests), a config pointed at local servers, and issue/post factories."""
+use it without importing tests), a config pointed at local servers, and issue/post factories.
+
+Its ``tg`` and ``smtp`` fixtures are offered to every test through ``tests/conftest.py``."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,6 +35,22 @@ __all__ = [
 
 TOKEN = "123456:TEST-bot-token"
 TOKEN_ENV = "OKI_TEST_TELEGRAM_TOKEN"
+
+
+@pytest.fixture
+def tg(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramStub]:
+    """The Bot API stub with its token in the environment, and a secret key for the alerts' signed links."""
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
+    with TelegramStub(TOKEN) as stub:
+        yield stub
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A local SMTP server that keeps every mail it receives."""
+    with SmtpSink() as sink:
+        yield sink
 
 
 def alert_config(

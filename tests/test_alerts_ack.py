@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,17 +16,9 @@ from alerts.report import summarise
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, LabelCorrection, Source
-from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
+from tests.telegram_server import TelegramStub, alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def tg(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramStub]:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with TelegramStub(TOKEN) as stub:
-        yield stub
 
 
 def _setup(db: Database, config: AppConfig, tg: TelegramStub) -> tuple[AppConfig, Alert]:

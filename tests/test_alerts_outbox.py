@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -34,20 +33,6 @@ from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, 
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def tg(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramStub]:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with TelegramStub(TOKEN) as stub:
-        yield stub
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
-        yield sink
 
 
 def _cfg(config: AppConfig, smtp: SmtpSink, tg: TelegramStub, **kw: Any) -> AppConfig:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from alerts.engine import evaluate, spread_summary
@@ -20,7 +18,7 @@ from monitor.domain.personal_urls import author_alias
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, IssuePost, Post, Source
-from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
+from tests.telegram_server import TelegramStub, alert_config, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -44,14 +42,6 @@ class _Sink(LocalHTTPServer):
                 self.end_headers()
 
         self._serve(Handler, 0)
-
-
-@pytest.fixture
-def tg(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramStub]:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with TelegramStub(TOKEN) as stub:
-        yield stub
 
 
 def _source(session: Any, name: str, kind: str) -> Source:

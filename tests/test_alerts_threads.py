@@ -5,12 +5,10 @@ Against the local Telegram Bot API stand-in and a real SMTP server (aiosmtpd).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from alerts.engine import evaluate
@@ -19,24 +17,10 @@ from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import AlertThread, Issue, Signal
-from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, group_of_three, make_issue
+from tests.telegram_server import TelegramStub, alert_config, group_of_three, make_issue
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 PUPR_CHAT = "-1001000000002"
-
-
-@pytest.fixture
-def tg(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramStub]:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with TelegramStub(TOKEN) as stub:
-        yield stub
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
-        yield sink
 
 
 def _subject(mail: Any) -> str:
