@@ -10,11 +10,13 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
@@ -45,15 +47,11 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
-
-@pytest.fixture
-def server(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[str, Seeded]]:
-    require_browser()
-    seeded = seed(sqlite_db)
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port; yields its base URL and stops it on exit."""
     port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(config, sqlite_db, make_clock()), host="127.0.0.1", port=port, log_level="warning")
-    )
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -61,9 +59,19 @@ def server(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[str, Seeded
         if time.monotonic() > deadline:
             pytest.fail("the dashboard did not start within 10 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", seeded
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[str, Seeded]]:
+    require_browser()
+    seeded = seed(sqlite_db)
+    with serving(create_app(config, sqlite_db, make_clock())) as base:
+        yield base, seeded
 
 
 @pytest.fixture

@@ -22,12 +22,12 @@ ROAD = road_label()
 class Harness:
     """Stores classified posts of one source and places each with one ``IssueGrouper`` (its state kept)."""
 
-    def __init__(self, db: Database, config: AppConfig) -> None:
+    def __init__(self, db: Database, config: AppConfig, *, source: str = "t") -> None:
         self.db, self.config = db, config
         self.grouper = IssueGrouper(config)
         self.n = 0
         with db.session() as s:
-            src = Source(name="t", kind="mastodon", cursor={})
+            src = Source(name=source, kind="mastodon", cursor={})
             s.add(src)
             s.flush()
             self.source_id = src.id

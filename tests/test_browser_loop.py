@@ -4,13 +4,10 @@ sees every step; new posts after selesai reopen it for Dinas Sosial."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from alerts.engine import evaluate
@@ -18,15 +15,15 @@ from alerts.outbox import deliver_due
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig
-from monitor.stages.group import IssueGrouper
 from monitor.store.db import Database
-from monitor.store.models import Alert, Issue, Post, Source, User
+from monitor.store.models import Alert, Issue, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password
-from tests.browser_support import require_browser, wait_until
-from tests.pipeline_support import label_row, road_label
+from tests.browser_support import require_browser, serving, wait_until
+from tests.grouping_support import Harness
+from tests.pipeline_support import road_label
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config
-from tests.web_support import PASSWORD, free_port
+from tests.web_support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -35,18 +32,13 @@ LABEL = road_label()
 DINSOS_CHAT = "-1001000000008"
 
 
-class World:
+class World(Harness):
     """The database, clock, channels and grouper the test drives next to the browser."""
 
     def __init__(self, db: Database, cfg: AppConfig, clock: SimulatedClock, smtp: SmtpSink, tg: TelegramStub) -> None:
-        self.db, self.cfg, self.clock, self.smtp, self.tg = db, cfg, clock, smtp, tg
-        self.grouper = IssueGrouper(cfg)
-        self.n = 0
+        super().__init__(db, cfg, source="warga")
+        self.cfg, self.clock, self.smtp, self.tg = cfg, clock, smtp, tg
         with db.session() as s:
-            src = Source(name="warga", kind="mastodon", cursor={})
-            s.add(src)
-            s.flush()
-            self.source_id = src.id
             pw = hash_password(PASSWORD)
             s.add_all(
                 [
@@ -58,26 +50,9 @@ class World:
 
     def post(self, text: str) -> int:
         """A classified complaint placed by the real grouper; returns its issue id."""
-        at = self.clock.now()
-        self.n += 1
-        with self.db.session() as s:
-            post = Post(
-                source_id=self.source_id,
-                platform="mastodon",
-                external_id=f"p{self.n}",
-                text=text,
-                created_at=at,
-                collected_at=at,
-                content_hash=f"h{self.n}",
-                stage="classified",
-            )
-            s.add(post)
-            s.flush()
-            s.add(label_row(post.id, LABEL, at))
-            s.flush()
-            placed = self.grouper.place(s, post, LABEL, at)
-            assert placed.issue_id is not None
-            return placed.issue_id
+        _post_id, issue_id = self.add(text, at=self.clock.now(), label=LABEL)
+        assert issue_id is not None
+        return issue_id
 
     def alert_pass(self) -> list[Alert]:
         with self.db.session() as s:
@@ -95,20 +70,8 @@ def world(config: AppConfig, sqlite_db: Database, monkeypatch: pytest.MonkeyPatc
         cfg = alert_config(config, smtp_port=smtp.port, telegram_base=tg.base_url)
         clock = SimulatedClock(T0)
         w = World(sqlite_db, cfg, clock, smtp, tg)
-        port = free_port()
-        srv = uvicorn.Server(
-            uvicorn.Config(create_app(cfg, sqlite_db, clock), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not srv.started:
-            if time.monotonic() > deadline:
-                pytest.fail("the dashboard did not start within 10 s")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", w
-        srv.should_exit = True
-        thread.join(timeout=10)
+        with serving(create_app(cfg, sqlite_db, clock)) as base:
+            yield base, w
 
 
 def _login(driver: object, base: str, username: str) -> None:

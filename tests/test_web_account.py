@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
-from monitor.store.models import AuditLog, User
+from monitor.store.models import AuditLog
 from monitor.web.app import create_app
 from monitor.web.queries import author_alias
-from tests.web_support import PASSWORD, Seeded, csrf_from, flash_after, login, make_clock, seed
+from tests.web_support import PASSWORD, Seeded, csrf_from, flash_after, login, make_clock, seed, stored_user
 
 NEW_PASSWORD = "kata-sandi-baru-456"
 
@@ -51,14 +51,6 @@ def _audit(db: Database, action: str) -> list[AuditLog]:
         rows = list(s.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
         s.expunge_all()
     return rows
-
-
-def _user(db: Database, name: str) -> User:
-    with db.session() as s:
-        user = s.scalar(select(User).where(User.username == name))
-        assert user is not None
-        s.expunge(user)
-    return user
 
 
 # ---------------------------------------------------------------- post export
@@ -139,7 +131,7 @@ def test_admin_changes_role_and_agency_and_ends_the_users_sessions(
     admin = _client(config, db, "admin")
     pdam = _client(config, db, "pdam")
     assert pdam.get(f"/issues/{s.pdam_id}").status_code == 200
-    target = _user(db, "pdam")
+    target = stored_user(db, "pdam")
     token = csrf_from(admin.get("/admin/users").text)
     r = admin.post(
         f"/admin/users/{target.id}/role",
@@ -147,7 +139,7 @@ def test_admin_changes_role_and_agency_and_ends_the_users_sessions(
         follow_redirects=False,
     )
     assert flash_after(admin, r) == ("Peran pdam diubah; sesinya diakhiri.", False)
-    changed = _user(db, "pdam")
+    changed = stored_user(db, "pdam")
     assert (changed.role, changed.agency_code) == ("agency", "pupr")
     # The old session is gone: the next page asks for a login.
     assert pdam.get("/", follow_redirects=False).status_code == 303
@@ -163,7 +155,7 @@ def test_admin_role_change_is_validated_and_csrf_protected(app_env: tuple[AppCon
     config, db, _s = app_env
     admin = _client(config, db, "admin")
     token = csrf_from(admin.get("/admin/users").text)
-    target = _user(db, "analis")
+    target = stored_user(db, "analis")
     no_csrf = admin.post(f"/admin/users/{target.id}/role", data={"role": "admin"}, follow_redirects=False)
     assert no_csrf.status_code == 403
     bad = admin.post(
@@ -173,23 +165,23 @@ def test_admin_role_change_is_validated_and_csrf_protected(app_env: tuple[AppCon
     )
     text, error = flash_after(admin, bad)
     assert error and text.startswith("Gagal: peran OPD perlu satu OPD") and "--" not in text
-    me = _user(db, "admin")
+    me = stored_user(db, "admin")
     own = admin.post(
         f"/admin/users/{me.id}/role", data={"csrf_token": token, "role": "analyst"}, follow_redirects=False
     )
     assert flash_after(admin, own)[1]
-    assert _user(db, "analis").role == "analyst" and _user(db, "admin").role == "admin"
+    assert stored_user(db, "analis").role == "analyst" and stored_user(db, "admin").role == "admin"
     comms = _client(config, db, "kominfo")
     token = csrf_from(comms.get("/").text)
     denied = comms.post(f"/admin/users/{target.id}/role", data={"csrf_token": token, "role": "admin"})
-    assert denied.status_code == 403 and _user(db, "analis").role == "analyst"
+    assert denied.status_code == 403 and stored_user(db, "analis").role == "analyst"
 
 
 def test_admin_resets_a_password_and_the_old_one_stops_working(app_env: tuple[AppConfig, Database, Seeded]) -> None:
     config, db, _s = app_env
     admin = _client(config, db, "admin")
     victim = _client(config, db, "kominfo")
-    target = _user(db, "kominfo")
+    target = stored_user(db, "kominfo")
     token = csrf_from(admin.get("/admin/users").text)
     short = admin.post(
         f"/admin/users/{target.id}/password", data={"csrf_token": token, "password": "pendek"}, follow_redirects=False

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from monitor.kernel.clock import format_wib, to_wib
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
-from monitor.store.models import AuditLog, Post, User
+from monitor.store.models import AuditLog, Post
 from monitor.web import exports, flash
 from monitor.web.app import create_app
 from monitor.web.queries import TrendRow
-from tests.web_support import NOW, Seeded, csrf_from, flash_after, login, make_clock, seed
+from tests.web_support import NOW, Seeded, csrf_from, flash_after, login, make_clock, seed, stored_user
 
 
 @pytest.fixture
@@ -38,14 +38,6 @@ def _client(app: FastAPI, username: str | None = None) -> TestClient:
     if username:
         login(client, username)
     return client
-
-
-def _user(db: Database, name: str) -> User:
-    with db.session() as s:
-        user = s.scalar(select(User).where(User.username == name))
-        assert user is not None
-        s.expunge(user)
-    return user
 
 
 # ---------------------------------------------------------------- one-shot messages
@@ -67,7 +59,7 @@ def test_a_message_shows_once_and_errors_are_announced_as_errors(app_env: tuple[
     app, db, _s = app_env
     admin = _client(app, "admin")
     token = csrf_from(admin.get("/admin/users").text)
-    me = _user(db, "admin")
+    me = stored_user(db, "admin")
     refused = admin.post(f"/admin/users/{me.id}/active", data={"csrf_token": token}, follow_redirects=False)
     assert refused.headers["location"] == "/admin/users"  # nothing of the message in the URL
     assert flash_after(admin, refused) == ("Gagal: Anda tidak bisa menonaktifkan akun sendiri.", True)
@@ -93,7 +85,7 @@ def test_a_message_shows_once_and_errors_are_announced_as_errors(app_env: tuple[
 def test_admin_creates_and_revokes_an_api_token_shown_once(app_env: tuple[FastAPI, Database, Seeded]) -> None:
     app, db, _s = app_env
     admin = _client(app, "admin")
-    target = _user(db, "kominfo")
+    target = stored_user(db, "kominfo")
     token = csrf_from(admin.get("/admin/users").text)
     page = admin.post(f"/admin/users/{target.id}/token", data={"csrf_token": token})
     assert page.status_code == 200 and "hanya ditampilkan sekali" in page.text
@@ -127,15 +119,15 @@ def test_token_pages_are_for_admins_only(app_env: tuple[FastAPI, Database, Seede
     app, db, _s = app_env
     comms = _client(app, "kominfo")
     token = csrf_from(comms.get("/").text)
-    target = _user(db, "kominfo")
+    target = stored_user(db, "kominfo")
     assert comms.post(f"/admin/users/{target.id}/token", data={"csrf_token": token}).status_code == 403
-    assert _user(db, "kominfo").api_token_hash is None
+    assert stored_user(db, "kominfo").api_token_hash is None
 
 
 def test_role_change_from_opd_to_analyst_clears_the_agency(app_env: tuple[FastAPI, Database, Seeded]) -> None:
     app, db, _s = app_env
     admin = _client(app, "admin")
-    pdam = _user(db, "pdam")
+    pdam = stored_user(db, "pdam")
     assert (pdam.role, pdam.agency_code) == ("agency", "pdam")
     # The form still has the old agency selected: that must not block the change.
     r = admin.post(
@@ -144,7 +136,7 @@ def test_role_change_from_opd_to_analyst_clears_the_agency(app_env: tuple[FastAP
         follow_redirects=False,
     )
     assert flash_after(admin, r) == ("Peran pdam diubah; sesinya diakhiri.", False)
-    changed = _user(db, "pdam")
+    changed = stored_user(db, "pdam")
     assert (changed.role, changed.agency_code) == ("analyst", None)
 
 

@@ -15,7 +15,19 @@ from alerts.engine import deadlines_payload
 from alerts.sla import Clocks, WorkCalendar, deadlines
 from monitor.kernel.clock import SimulatedClock
 from monitor.store.db import Database
-from monitor.store.models import Alert, Base, Delivery, Issue, IssuePost, Label, Post, ScopeCount, Signal, Source
+from monitor.store.models import (
+    Alert,
+    Base,
+    Delivery,
+    Issue,
+    IssuePost,
+    Label,
+    Post,
+    ScopeCount,
+    Signal,
+    Source,
+    User,
+)
 from monitor.web import auth
 from monitor.web.auth import hash_password, hash_token
 
@@ -44,8 +56,6 @@ def seed(db: Database, now: datetime = NOW) -> Seeded:
     """Users of every role, a rising PUPR issue with hostile post text, a PDAM issue, trends."""
     pw = hash_password(PASSWORD)
     with db.session() as s:
-        from monitor.store.models import User
-
         s.add_all(
             [
                 User(username="admin", password_hash=pw, role="admin", created_at=now),
@@ -236,6 +246,15 @@ def tell_agency(db: Database, issue_id: int, agency: str, at: datetime, token: s
 
 def make_clock() -> SimulatedClock:
     return SimulatedClock(NOW)
+
+
+def stored_user(db: Database, name: str) -> User:
+    """The user ``name`` as stored now, detached from its session."""
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == name))
+        assert user is not None
+        s.expunge(user)
+    return user
 
 
 def csrf_from(html: str) -> str:
