@@ -307,3 +307,47 @@ def test_small_issues_are_grouped_per_region_and_a_flood_absorbs_only_its_own_re
             own = "ogan-komering-ulu" if group.region_code == "16.01" else "okikab"
             assert addresses and all(own in r for r in addresses if "@" in r)
             assert len(group.payload["group"]) == 2
+
+
+def test_two_regions_route_one_topic_to_agencies_of_different_codes_and_acks_stay_in_their_region(
+    deployment: Path, tmp_path: Path, db: Database
+) -> None:
+    """OKU gives roads to "dpupr" (its own code), OKI to "pupr": each road issue reaches its own region's
+    agency, and acknowledging one region's alert leaves the other's open (SQLite and PostgreSQL)."""
+    from alerts.ack import acknowledge
+
+    folder = tmp_path / "renamed"
+    (folder / "regions").mkdir(parents=True)
+    oku_file = yaml.safe_load((deployment.parent / "regions" / "16.01.yaml").read_text(encoding="utf-8"))
+    for agency in oku_file["agencies"]:
+        if agency["code"] == "pupr":
+            agency.update(code="dpupr", name="Dinas PU dan Penataan Ruang OKU", emails=["dpupr@oku.example"])
+    oku_file["routing"] = {topic: ("dpupr" if code == "pupr" else code) for topic, code in oku_file["routing"].items()}
+    (folder / "regions" / "16.01.yaml").write_text(yaml.safe_dump(oku_file, allow_unicode=True), encoding="utf-8")
+    places = oku_file.get("region_places")
+    if places:
+        (folder / "regions" / places).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "regions" / places).write_bytes((deployment.parent / "regions" / places).read_bytes())
+    main_file = folder / "config.yaml"
+    main_file.write_text(packaged_config_text() + "\nregions: [regions/16.01.yaml]\n", encoding="utf-8")
+    cfg = load_config(main_file)
+    assert cfg.for_region("16.01").routing["infrastruktur"] == "dpupr"
+    with db.session() as s:
+        oki = make_issue(s, T0, title="Jalan rusak parah di Cengal")
+        oku = make_issue(s, T0, kecamatan="Baturaja Timur", title="Jalan rusak parah di Baturaja Timur")
+        oku.region_code = "16.01"
+        s.flush()
+        first = {a.issue_id: a for a in evaluate(s, cfg, T0) if a.kind == "first"}
+        told_oki, told_oku = first[oki.id], first[oku.id]
+        assert (told_oku.receiver, told_oku.region_code) == ("agency:dpupr", "16.01")
+        assert told_oku.payload["receiver_name"] == "Dinas PU dan Penataan Ruang OKU"
+        assert "dpupr@oku.example" in _recipients(s, told_oku)
+        assert not any("okikab" in r for r in _recipients(s, told_oku))
+        assert told_oki.receiver == "agency:pupr" and "pupr@okikab.example" in _recipients(s, told_oki)
+        assert "dpupr@oku.example" not in _recipients(s, told_oki)
+        acknowledge(s, token=told_oku.ack_token, actor="dpupr-oku", now=T0, config=cfg, channel="dashboard")
+        s.flush()
+        s.refresh(told_oki)
+        s.refresh(oki)
+        assert told_oku.acknowledged_at is not None and s.get_one(Issue, oku.id).acknowledged_at is not None
+        assert told_oki.acknowledged_at is None and oki.acknowledged_at is None
