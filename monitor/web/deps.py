@@ -7,6 +7,7 @@ The routes modules and :mod:`monitor.web.app` both import from here, so no route
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -272,3 +274,15 @@ async def error_page_principal(request: Request, ctx: WebContext) -> Principal |
         log.debug("error page: could not look up the visitor", exc_info=True)
         return None
     return principal
+
+
+async def json_object(request: Request, example: str) -> dict[str, Any] | JSONResponse:
+    """The request's body as a JSON object, or the API's 422 (``detail`` naming ``example``, ``field`` null)."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        return JSONResponse({"detail": f"badan permintaan: kirim objek JSON, mis. {example}", "field": None}, 422)
+    return data

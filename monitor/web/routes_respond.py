@@ -13,7 +13,6 @@ Bad input answers 422 ``{"detail": "<field>: <Bahasa message>", "field": "<field
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -32,7 +31,7 @@ from monitor.kernel.config import TOPICS
 from monitor.store.models import Issue, Silence, Source
 from monitor.web import flash, queries
 from monitor.web.auth import Principal
-from monitor.web.deps import now_of, require_csrf, require_roles, web
+from monitor.web.deps import json_object, now_of, require_csrf, require_roles, web
 
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID, description="Nomor isu (angka setelah # di dasbor, mis. 12)")]
 ACTORS = ("admin", "comms", "agency")
@@ -102,17 +101,6 @@ def _out(session: Session, issue: Issue) -> ResponseOut:
     )
 
 
-async def _json_body(request: Request, example: str) -> dict[str, Any] | JSONResponse:
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        data = None
-    if not isinstance(data, dict):
-        return JSONResponse({"detail": f"badan permintaan: kirim objek JSON, mis. {example}", "field": None}, 422)
-    return data
-
-
 def _text(data: dict[str, Any], key: str) -> str | rules.Refusal | None:
     value = data.get(key)
     if value is None or isinstance(value, str):
@@ -128,7 +116,7 @@ async def _fields(
 ) -> tuple[dict[str, Any], dict[str, str | None]] | JSONResponse:
     """CSRF, then the JSON body and its text fields ``keys``; a 422 naming the field when one is wrong."""
     require_csrf(request, request.headers.get("x-csrf-token"))
-    data = await _json_body(request, example)
+    data = await json_object(request, example)
     if isinstance(data, JSONResponse):
         return data
     texts: dict[str, str | None] = {}

@@ -6,7 +6,6 @@ scheduled retrain, whose recent runs the page also shows (:mod:`monitor.stages.r
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -31,7 +30,7 @@ from monitor.stages.retrain import reason_text
 from monitor.store.models import ModelRun
 from monitor.web import flash, queries
 from monitor.web.auth import Principal
-from monitor.web.deps import now_of, require_csrf, require_roles, web
+from monitor.web.deps import json_object, now_of, require_csrf, require_roles, web
 
 PostId = Annotated[int, Path(ge=1, le=queries.MAX_BIG_ID, description="Nomor unggahan (dari GET /api/triage)")]
 TRIAGERS = ("admin", "comms")
@@ -237,15 +236,9 @@ async def api_triage_label(
     sessions must send X-CSRF-Token.
     """
     require_csrf(request, request.headers.get("x-csrf-token"))
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        data = None
-    if not isinstance(data, dict):
-        return JSONResponse(
-            {"detail": 'badan permintaan: kirim objek JSON, mis. {"relevant": false}', "field": None}, status_code=422
-        )
+    data = await json_object(request, '{"relevant": false}')
+    if isinstance(data, JSONResponse):
+        return data
     try:
         fields = await run_in_threadpool(_label_post, request, principal, post_id, data)
     except TriageInputError as exc:
