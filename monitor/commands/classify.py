@@ -113,16 +113,12 @@ def _region_reading(args: argparse.Namespace, ctx: Context) -> tuple[Gazetteer |
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from classifiers.model import load_classifier
+    from monitor.commands import load_model
 
     config = ctx.config
-    model_path = args.model or (Path(config.classifier.model_path) if config.classifier.model_path else None)
-    try:
-        classifier = load_classifier(model_path)
-    except (FileNotFoundError, RuntimeError) as exc:
-        print(f"Model tidak bisa dimuat: {exc}", file=sys.stderr)
+    classifier = load_model(config, args.model)
+    if classifier is None:
         return 2
-    classifier.triage_threshold = config.classifier.triage_threshold
     try:
         gazetteer, routing = _region_reading(args, ctx)
     except ValueError as exc:

@@ -12,12 +12,12 @@ import json
 import sys
 from collections import defaultdict
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.commands import load_model
 from monitor.store.models import Issue, IssuePost, IssueStatus, Post
 
 if TYPE_CHECKING:
@@ -74,7 +74,6 @@ def format_report(report: PipelineReport) -> str:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from classifiers.model import load_classifier
     from monitor.stages.pipeline import run_pipeline
 
     if not args.once:
@@ -82,13 +81,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return 2
     config = ctx.config
     db = ctx.checked_database()
-    model_path = Path(config.classifier.model_path) if config.classifier.model_path else None
-    try:
-        classifier = load_classifier(model_path)
-    except (FileNotFoundError, RuntimeError) as exc:
-        print(f"Model tidak bisa dimuat: {exc}", file=sys.stderr)
+    classifier = load_model(config)
+    if classifier is None:
         return 2
-    classifier.triage_threshold = config.classifier.triage_threshold
     now: datetime = ctx.clock.now()
     report = run_pipeline(db, classifier, config, now)
     if not args.json:
