@@ -1,15 +1,22 @@
-"""Benchmark: N realistic posts through normalise → classify → dedupe → store → group.
+"""Benchmark: N realistic posts through ingest, then through classify and group.
 
-Prints posts per second and peak memory on SQLite and PostgreSQL, next to a
-floor baseline measured in the same run on the same rows: parsing the JSON
-and bulk-inserting rows with no processing.
+Three runs per database, each in a fresh database on the same rows:
+
+- **floor**: parse the JSON and bulk-insert the rows with no processing at all.
+- **ingest** (what issue #24 calls "end to end"): collected items to stored posts, i.e. parse,
+  validate, normalise, pre-filter, dedupe (stored copies, same text or URL), pseudonymise, store
+  posts and their first engagement snapshots, commit. Its posts/s and ratio to the floor are the
+  figures the target is about.
+- **pipeline**: ingest with classify and group after every batch, as the service runs it; the
+  per-stage wall and CPU seconds and each stage's own rate are printed too, never folded away.
 
     python bench/ingest.py [--n 200000] [--db sqlite|postgresql|both] [--workers N]
 
 ``--workers N`` runs N processes on PostgreSQL, each storing its share of the sources, with
 classify and group taken by one of them at a time (as ``oki-monitor worker`` runs the pipeline
-job); the floor then runs in N processes too. Figures are wall-clock over all posts; the client
-CPU per post is summed over the processes (PostgreSQL's own CPU is not in it).
+job); the floor and the ingest run then use N processes too. Posts/s are wall-clock over all
+posts; the client CPU per post is summed over the processes (PostgreSQL's own CPU is not in it),
+which moves less than wall-clock on a shared machine. The load average is printed with each line.
 """
 
 from __future__ import annotations
@@ -204,7 +211,14 @@ def floor_share(url: str, lines: list[str], mine: set[str] | None) -> Run:
     return run
 
 
-def full_share(url: str, lines: list[str], mine: set[str] | None, env: tuple[Any, Any], batch: int) -> Run:
+def ingest_share(url: str, lines: list[str], mine: set[str] | None, env: tuple[Any, Any], batch: int) -> Run:
+    """Ingest alone (collected items to stored posts) for this worker's sources, a batch at a time."""
+    return full_share(url, lines, mine, env, batch, with_pipeline=False)
+
+
+def full_share(
+    url: str, lines: list[str], mine: set[str] | None, env: tuple[Any, Any], batch: int, with_pipeline: bool = True
+) -> Run:
     """normalise → classify → dedupe → store → group for this worker's sources, a batch at a time.
 
     Every worker walks the same batches of the stream (the posts of one stretch of time) and takes
@@ -218,7 +232,7 @@ def full_share(url: str, lines: list[str], mine: set[str] | None, env: tuple[Any
     ingestor = Ingestor(config)
     run = Run()
     clock = _Clock(run)
-    lock_conn = db.engine.connect() if pg and mine is not None else None
+    lock_conn = db.engine.connect() if pg and mine is not None and with_pipeline else None
     now = datetime(2000, 1, 1, tzinfo=UTC)
 
     def pipeline(wait: bool) -> None:
@@ -273,7 +287,8 @@ def full_share(url: str, lines: list[str], mine: set[str] | None, env: tuple[Any
                 ingestor.store_sources(
                     s, [(ingestor.source_row(s, name, "bench"), group) for name, group in by_source.items()], now
                 )
-        pipeline(wait=lock_conn is None)
+        if with_pipeline:
+            pipeline(wait=lock_conn is None)
     if lock_conn is not None:
         pipeline(wait=True)  # what is left, whoever stored it
         lock_conn.close()
@@ -353,23 +368,51 @@ def main() -> None:
     has_oki_evidence("Kayuagung")
     for kind in kinds:
         workers = args.workers if kind == "postgresql" else 1
+        env = (config, classifier)
+        head = f"[{kind}] n={args.n:,} workers={workers}"
+        load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
         base, base_run, handle = measure(kind, lines, workers, floor_share)
         drop(handle.split("|")[1] if "|" in handle else None)
-        rate, run, handle = measure(kind, lines, workers, full_share, (config, classifier), args.batch)
-        counts = counts_of(handle)
-        cpu = sum(run.cpu.values())
+        rate, only, handle = measure(kind, lines, workers, ingest_share, env, args.batch)
+        stored = counts_of(handle)["stored"]
+        target = TARGETS[kind]
+        met = rate >= target and base / rate <= MAX_RATIO and (kind == "sqlite" or workers >= 2)
         print(
-            f"ingest[{kind}] n={args.n} workers={workers}: {rate:,.0f} posts/s end to end; "
-            f"floor {base:,.0f} posts/s; ratio {base / rate:.1f}x; "
+            f"ingest{head} ({load}): ingest end to end (parse, normalise, pre-filter, dedupe, store, snapshots) "
+            f"{rate:,.0f} posts/s, CPU {us(only.cpu['parse+store'], args.n)} us/post; "
+            f"floor (parse + bulk insert) {base:,.0f} posts/s, CPU {us(sum(base_run.cpu.values()), args.n)} us/post; "
+            f"ratio {base / rate:.1f}x; stored {stored:,}; "
+            f"target >= {target:,} posts/s{' with 2 workers' if kind == 'postgresql' else ''} and <= {MAX_RATIO}x: "
+            f"{'met' if met else 'MISSED'}",
+            flush=True,
+        )
+        load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+        full, run, handle = measure(kind, lines, workers, full_share, env, args.batch)
+        counts = counts_of(handle)
+        labelled = counts["labelled"]
+        rates = {k: labelled / run.wall[k] for k in ("classify", "group")}
+        print(
+            f"pipeline{head} ({load}): ingest + classify + group {full:,.0f} posts/s end to end, "
+            f"ratio to the floor {base / full:.1f}x; "
             f"split (wall, all workers) {', '.join(f'{k} {v:.1f}s' for k, v in run.wall.items())}; "
-            f"client CPU {cpu / args.n * 1e6:,.0f} us/post "
-            f"({', '.join(f'{k} {v / args.n * 1e6:,.0f}' for k, v in run.cpu.items())}; "
-            f"floor {sum(base_run.cpu.values()) / args.n * 1e6:,.0f}); "
-            f"{', '.join(f'{k} {v:,}' for k, v in counts.items())}; peak RSS {peak_mb():.0f} MB"
+            f"stage rates {', '.join(f'{k} {v:,.0f} posts/s' for k, v in rates.items())}; "
+            f"client CPU {us(sum(run.cpu.values()), args.n)} us/post "
+            f"({', '.join(f'{k} {us(v, args.n)}' for k, v in run.cpu.items())}); "
+            f"{', '.join(f'{k} {v:,}' for k, v in counts.items())}; peak RSS {peak_mb():.0f} MB",
+            flush=True,
         )
         if counts["stored"] != args.n:
             # The OKI pre-filter drops posts with no sign of OKI (the look-alikes): expected, and counted.
             print(f"  {args.n - counts['stored']:,} posts not stored (pre-filter or duplicates)", file=sys.stderr)
+
+
+def us(seconds: float, n: int) -> str:
+    return f"{seconds / n * 1e6:,.0f}"
+
+
+TARGETS = {"sqlite": 5_000, "postgresql": 10_000}
+"""Issue #24 point 4: ingest posts/s end to end (PostgreSQL: with two workers), within MAX_RATIO of the floor."""
+MAX_RATIO = 3
 
 
 if __name__ == "__main__":
