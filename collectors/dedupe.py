@@ -50,9 +50,17 @@ def _canonical_parts(host: str, path: str, scheme: str, query: str, port: int | 
     return urlunsplit((scheme, host, path, query, ""))
 
 
+_LINK = re.compile(r"https?://\S+")
+
+
 def content_hash(text: str) -> str:
     """A hash that ignores case, accents, punctuation, spacing and links: syndicated copies collide."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    text = re.sub(r"https?://\S+", " ", text)
+    # Every stored post is hashed: ASCII text needs no NFKD, and text without "http" no link removal
+    # (the same result, ~2 µs of ~5 per post; tests/test_ingest_fastpaths.py checks both agree).
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = text.lower()
+    if "http" in text:
+        text = _LINK.sub(" ", text)
     words = _WORDS.findall(text)
     return hashlib.sha256(" ".join(words).encode()).hexdigest()

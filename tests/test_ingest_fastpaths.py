@@ -110,3 +110,44 @@ def test_prefilter_matches_reference() -> None:
             words.insert(rng.randint(0, len(words)), f"{name[:cut]} {name[cut:]}")  # split anywhere
         text = " ".join(words)
         assert has_oki_evidence(text) == reference_has_oki_evidence(text), text
+
+
+def reference_content_hash(text: str) -> str:
+    """content_hash before its fast paths (always NFKD, always the link removal)."""
+    import hashlib
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    text = re.sub(r"https?://\S+", " ", text)
+    return hashlib.sha256(" ".join(re.findall(r"\w+", text)).encode()).hexdigest()
+
+
+HASH_TEXTS = [
+    "Jalan rusak di Kayuagung",
+    "JALAN Rusak, di KAYUAGUNG!!",
+    "Jalan rusák di Kayuagung 😡",
+    "ｊａｌａｎ ｒｕｓａｋ",  # full-width: NFKD makes it ASCII
+    "lihat HTTPS://x.com/a/status/1 dan http://ex.invalid/p?q=1 sekarang",
+    "Http://EX.invalid/x jalan",
+    "tanpa tautan http saja",
+    "ﬁ ligature and Ⅻ numeral",
+    "\x00\t\n\\ text",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HASH_TEXTS)
+def test_content_hash_fast_paths_agree(text: str) -> None:
+    from collectors.dedupe import content_hash
+
+    assert content_hash(text) == reference_content_hash(text)
+
+
+def test_content_hash_fast_paths_agree_on_random_text() -> None:
+    from collectors.dedupe import content_hash
+
+    rng = random.Random(7)
+    alphabet = "abcXYZ 019.,:/?&=_-\t\n\\éÉñçü😡ｈｔｔｐ" + "https://" * 3
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert content_hash(text) == reference_content_hash(text), text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from collectors.base import RawItem
@@ -92,3 +93,19 @@ def test_scheduled_retention_job_purges_old_text_and_keeps_counts(db: Database, 
     # Nothing readable of the purged posts is left anywhere in the database.
     dump = database_text(db)
     assert "laporan old" not in dump and "laporan new" in dump
+
+
+def test_pseudonym_is_the_keyed_hash_remembered_or_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import hmac
+
+    from monitor.kernel import privacy
+
+    monkeypatch.setattr(privacy, "MEMO_SIZE", 3)
+    key = b"key-one-0123456789"
+    a = AuthorPseudonymiser(key)
+    handles = [f"@Warga_{k % 5}" for k in range(20)] + ["@ñ😡", "x\x00y"]
+    for handle in handles:
+        plain = handle.lstrip("@").lower().encode("utf-8", "replace")
+        assert a(handle) == "a_" + hmac.new(key, plain, hashlib.sha256).hexdigest()[:24]
+    assert len(a._seen) <= 3  # bounded, and still right after starting over
