@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from classifiers.region import NATIONAL_LIST
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
-from monitor.store.models import Alert, Issue, IssueEvent, LabelCorrection, Silence, User
+from monitor.store.models import Alert, Issue, IssueEvent, LabelCorrection, Post, Silence, User
 from monitor.web import (
     routes_api,
     routes_kinerja,
@@ -435,3 +435,25 @@ def test_silences_and_queues_are_a_regions_own(env: tuple[Any, Seeded, OkuSeeded
         page = client.get("/silences").text
         assert page.count(OKI_SILENCE_NOTE) == 3 and OKU_MARK in page
         assert "Antrean: 2 unggahan menunggu klasifikasi · 1 pengiriman menunggu." in client.get("/sources").text
+
+
+def test_lapor_import_is_its_regions(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
+    """LAPOR! tickets become posts of the LAPOR! source's region (OKI's here): a user of another region
+    neither sees its imported files nor uploads into it; the province's comms does."""
+    app, _oki, _oku, db, _ = env
+    with db.session() as s:
+        posts = s.scalar(select(func.count()).select_from(Post))
+    with TestClient(app) as client:
+        login(client, "kominfo-oku")
+        page = client.get("/lapor")
+        assert page.status_code == 403 and "tidak diizinkan" in page.text
+        assert "Kabupaten Ogan Komering Ilir" in page.text  # says whose it is
+        token = csrf_from(client.get("/account/password").text)
+        export = "Nomor Tiket,Judul,Isi,Tanggal,Status\nT-1,Jalan rusak,Jalan rusak di Baturaja,2026-11-28,Proses\n"
+        r = client.post("/lapor", data={"csrf_token": token}, files={"berkas": ("lapor.csv", export.encode())})
+        assert r.status_code == 403 and "tidak diizinkan" in r.text
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == posts
+    with TestClient(app) as client:
+        login(client, "kominfo")
+        assert client.get("/lapor").status_code == 200

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -64,9 +64,24 @@ def _page(request: Request, principal: Principal, status_code: int = 200, **cont
     return ctx.templates.TemplateResponse(request, "lapor.html", context, status_code=status_code)
 
 
+def _own_region(request: Request, principal: Principal) -> None:
+    """A user of one region imports only into that region: the LAPOR! source's tickets are its region's posts
+    (and its file list is that region's); another region's user is refused (403, in Bahasa)."""
+    ctx = web(request)
+    lapor_region = ctx.config.source_region(ctx.config.lapor.source)
+    if principal.scope_region is not None and principal.scope_region != lapor_region:
+        ctx.audit(principal.username, "access_denied", request.url.path, region=principal.scope_region)
+        raise HTTPException(
+            403,
+            f"Tiket LAPOR! di sini masuk ke {ctx.region_name(lapor_region)}; "
+            "akun wilayah lain tidak diizinkan membuka halaman ini.",
+        )
+
+
 @pages.get("/lapor", response_class=HTMLResponse)
 def lapor_page(request: Request, principal: Annotated[Principal, Depends(require_roles(*IMPORTERS))]) -> Response:
     """The upload form and the files imported before."""
+    _own_region(request, principal)
     return _page(request, principal)
 
 
@@ -75,6 +90,7 @@ async def lapor_upload(
     request: Request, principal: Annotated[Principal, Depends(require_roles(*IMPORTERS))]
 ) -> Response:
     """Import one uploaded export; the page shows what was stored and every rejected row."""
+    _own_region(request, principal)
     try:
         length = int(request.headers.get("content-length", ""))
     except ValueError:
