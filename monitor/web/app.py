@@ -47,6 +47,7 @@ from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
     ROLE_LABELS,
     Principal,
+    prepare_login_timing,
 )
 from monitor.web.client import parse_networks
 from monitor.web.deps import NotAuthenticated, WebContext, current_principal, error_page_principal, require_roles
@@ -287,6 +288,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         routes_triage,
     )
 
+    prepare_login_timing()
     app = FastAPI(
         title="OKI Viral Monitor API",
         version="1",
