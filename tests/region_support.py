@@ -169,7 +169,8 @@ OKI_SILENCE_NOTE = "Jalan rusak di Kayu Agung sedang diperbaiki"
 
 
 def seed_silences_and_queues(db: Database, oki: Seeded, oku: OkuSeeded, now: datetime = NOW) -> Silenced:
-    """Silences of both regions, and work waiting in OKI's queues (posts to classify, a delivery to send)."""
+    """Silences of both regions, work waiting in OKI's queues (posts to classify, a delivery to send) and a post of
+    each region waiting for triage."""
     until = now + timedelta(hours=24)
     with db.session() as s:
         rows = [
@@ -212,5 +213,8 @@ def seed_silences_and_queues(db: Database, oki: Seeded, oku: OkuSeeded, now: dat
                 created_at=now,
             )
         )
+        # One uncertain post of each region waits for triage.
+        for post_id in (oki.plain_post_id, oku.post_ids[0]):
+            s.scalars(select(Label).where(Label.post_id == post_id)).one().needs_triage = True
         s.flush()
         return Silenced([r.id for r in rows], own.id)

@@ -457,3 +457,14 @@ def test_lapor_import_is_its_regions(env: tuple[Any, Seeded, OkuSeeded, Database
     with TestClient(app) as client:
         login(client, "kominfo")
         assert client.get("/lapor").status_code == 200
+
+
+def test_triage_lists_a_regions_own_posts(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
+    app, oki, oku, _db, _ = env
+    with TestClient(app) as client:
+        login(client, "kominfo-oku")
+        assert [p["post_id"] for p in client.get("/api/triage").json()] == [oku.post_ids[0]]
+        assert OKU_MARK in client.get("/triage").text
+    with TestClient(app) as client:
+        login(client, "kominfo")
+        assert {p["post_id"] for p in client.get("/api/triage").json()} == {oki.plain_post_id, oku.post_ids[0]}
