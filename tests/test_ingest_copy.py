@@ -217,3 +217,33 @@ def test_a_row_only_the_database_refuses_costs_only_itself(db: Database, config:
         return
     assert (report.stored, report.rejected) == (4, 1) and "'id-3' not stored" in report.errors[0]
     assert stored == ["id-1", "id-2", "id-4", "id-5"]
+
+
+def test_nul_in_a_url_id_or_handle_costs_no_batch(
+    db: Database, config: AppConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL text holds no NUL: a NUL in a URL once failed the batch's look-up, so no item of it was stored."""
+    plain_handles = config.model_copy(
+        update={"privacy": config.privacy.model_copy(update={"pseudonymise_authors": False})}
+    )
+
+    def scenario(target: Database) -> tuple[int, int, list[str]]:
+        items = [
+            item(1, url="https://example.org/a\x00b?utm_source=x"),
+            item(2, external_id="id\x00-2"),  # an id cannot lose its NUL (it could become another's): rejected
+            item(3, author="@wa\x00rga", parent_id="p\x00-1", extra={"k": "a\x00b"}),
+            item(4),
+        ]
+        report = store_batch(target, plain_handles, items, NOW)
+        return report.stored, report.rejected, report.errors
+
+    fast, fast_rows, plain, plain_rows = run_both(db, tmp_path, monkeypatch, scenario)
+    assert fast == plain and fast_rows == plain_rows
+    stored, rejected, errors = fast
+    assert (stored, rejected) == (3, 1) and "NUL" in errors[0]
+    posts = {p["external_id"]: p for p in fast_rows[0]}
+    assert sorted(posts) == ["id-1", "id-3", "id-4"]
+    assert posts["id-1"]["url"] == "https://example.org/ab?utm_source=x"
+    assert posts["id-1"]["canonical_url"] == "https://example.org/ab"
+    assert posts["id-3"]["author_key"] == "warga" and posts["id-3"]["parent_external_id"] == "p-1"
+    assert posts["id-3"]["extra"] == {"k": "a\x00b"}  # JSON escapes it: stored exactly

@@ -71,7 +71,7 @@ class AuthorPseudonymiser:
             return None
         handle = author.strip().lstrip("@").lower()
         if not self.enabled:
-            return handle[:100]
+            return handle[:100].replace("\x00", "")  # stored as it is: PostgreSQL text holds no NUL
         found = self._seen.get(handle)
         if found is None:
             mac = self._mac.copy()  # the keyed state is set up once, not per handle

@@ -101,6 +101,9 @@ def validate_item(item: RawItem, now: datetime) -> str | None:
         return "no external id"
     if len(item.external_id) > 300:
         return "external id longer than 300 characters"
+    if "\x00" in item.external_id:
+        # Not storable on PostgreSQL, and removing it could make it another item's id.
+        return "external id contains a NUL byte"
     if not (item.text or "").strip() and not (item.title or "").strip():
         return "empty text"
     if item.created_at.tzinfo is None:
@@ -218,7 +221,9 @@ class Ingestor:
         for item in latest.values():
             text = _clean_text(item.text or "", limit)
             title = _clean_text(item.title, 500) if item.title else None
-            same = post_identity(item.platform, item.external_id, item.url)
+            # NUL cannot be stored (nor looked up) in PostgreSQL text: one such URL used to fail the whole batch.
+            url = item.url.replace("\x00", "") if item.url else item.url
+            same = post_identity(item.platform, item.external_id, url)
             out.append(
                 _Candidate(
                     source=source,
@@ -227,7 +232,8 @@ class Ingestor:
                     text=text,
                     title=title,
                     identity=same,
-                    canonical=same or (canonical_url(item.url) if item.url else None),
+                    url=url,
+                    canonical=same or (canonical_url(url) if url else None),
                     content_hash=content_hash(f"{title or ''}\n{text}"),
                 )
             )
@@ -359,12 +365,12 @@ class Ingestor:
                 "platform": c.item.platform,
                 "external_id": c.item.external_id,
                 "kind": c.item.kind,
-                "url": c.item.url,
+                "url": c.url,
                 "canonical_url": c.canonical,
                 "author_key": pseudonymise(c.item.author),
                 "title": c.title,
                 "text": c.text,
-                "parent_external_id": c.item.parent_id,
+                "parent_external_id": c.item.parent_id.replace("\x00", "") if c.item.parent_id else c.item.parent_id,
                 "created_at": c.item.created_at,
                 "collected_at": now,
                 "content_hash": c.content_hash,
@@ -411,6 +417,8 @@ class _Candidate:
     text: str
     title: str | None
     identity: str | None
+    url: str | None
+    """The item's URL as stored (without NUL)."""
     canonical: str | None
     content_hash: str
 
