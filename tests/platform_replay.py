@@ -26,6 +26,15 @@ from monitor.demo.local_http import LocalHTTPServer
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def encode_body(body: Any) -> bytes:
+    """A body to send as it goes on the wire: bytes as they are, text as UTF-8, anything else as JSON."""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
+
+
 @dataclass
 class Reply:
     """One HTTP response to serve."""
@@ -35,11 +44,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
     def encoded(self) -> bytes:
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode()
-        return json.dumps(self.body).encode()
+        return encode_body(self.body)
 
 
 def fixture(platform: str, name: str, **header_overrides: str) -> Reply:

@@ -43,6 +43,7 @@ from monitor.stages.collect import run_source
 from monitor.store.db import Database
 from monitor.store.models import Post, Source
 from tests.hostile import HostileServer, cut_short, drip, endless, gzip_bomb, hostile, send
+from tests.platform_replay import encode_body
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +64,7 @@ class Doc:
     status: int = 200
 
     def encoded(self) -> bytes:
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode()
-        return json.dumps(self.body).encode()
+        return encode_body(self.body)
 
 
 def recorded(platform: str, name: str, **changes: Any) -> Doc:
