@@ -27,6 +27,7 @@ Per round the figures are compared with a run of the same stream without kills:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -162,28 +163,13 @@ class KecamatanClassifier:
     version = "kill-path"
 
     def predict(self, texts: list[str]) -> list[Any]:
-        from classifiers.labels import Labels
+        from tests.pipeline_support import road_label
 
+        road = road_label(self.version)
         out = []
         for text in texts:
             kec = next((k for k in KECAMATAN if f"kecamatan {k}," in text), None)
-            out.append(
-                Labels(
-                    relevant=True,
-                    relevance_score=0.99,
-                    is_complaint=True,
-                    complaint_score=0.95,
-                    topic="infrastruktur",
-                    topic_score=0.9,
-                    kecamatan=kec,
-                    desa=None,
-                    urgent=False,
-                    urgency_cues=(),
-                    confidence=0.9,
-                    needs_triage=False,
-                    model_version=self.version,
-                )
-            )
+            out.append(dataclasses.replace(road, kecamatan=kec, desa=None))
         return out
 
 
