@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -91,16 +92,11 @@ def status(i: int, total: int) -> dict[str, Any]:
 # --- the parent's servers ------------------------------------------------------------------------------------
 
 
-class StreamServer:
-    """A Mastodon tag timeline revealing ``step`` more statuses per request; remembers what it served."""
+class JsonServer:
+    """A JSON API on 127.0.0.1: ``route(path, query)`` gives (status, body) for every GET; workers may be killed."""
 
-    def __init__(self, total: int, step: int = 25) -> None:
+    def __init__(self, route: Callable[[str, dict[str, str]], tuple[int, Any]]) -> None:
         from monitor.demo.local_http import LocalHTTPServer
-
-        self.total, self.step = total, step
-        self.requests = 0
-        self.served: set[int] = set()
-        server = self
 
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -113,8 +109,9 @@ class StreamServer:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                body = json.dumps(server.page(query) if parts.path == TAG_PATH else {"error": "no"}).encode()
-                self.send_response(200 if parts.path == TAG_PATH else 404)
+                code, answer = route(parts.path, query)
+                body = json.dumps(answer).encode()
+                self.send_response(code)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -131,6 +128,22 @@ class StreamServer:
 
         self._http = _Server()
         self._http.start()
+        self.base_url = self._http.base_url
+
+    def stop(self) -> None:
+        self._http.stop()
+
+
+class StreamServer:
+    """A Mastodon tag timeline revealing ``step`` more statuses per request; remembers what it served."""
+
+    def __init__(self, total: int, step: int = 25) -> None:
+        self.total, self.step = total, step
+        self.requests = 0
+        self.served: set[int] = set()
+        self._http = JsonServer(
+            lambda path, query: (200, self.page(query)) if path == TAG_PATH else (404, {"error": "no"})
+        )
         self.base_url = self._http.base_url
 
     def page(self, query: dict[str, str]) -> list[dict[str, Any]]:

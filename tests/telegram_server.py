@@ -89,8 +89,11 @@ def received_copies(smtp: SmtpSink, tg: TelegramStub) -> Counter[str]:
         for m in smtp.received:
             seen["mail:" + str(m.message["X-OKI-Idempotency-Key"])] += 1
     for params in tg.sent_messages():
-        token = params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        seen[f"tg:{params['chat_id']}:{token}"] += 1
+        if "reply_markup" in params:
+            token = params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            seen[f"tg:{params['chat_id']}:{token}"] += 1
+        else:  # a message without buttons (a digest): its text tells it apart
+            seen[f"tg:{params['chat_id']}:text:{hash(str(params.get('text', '')))}"] += 1
     return seen
 
 
