@@ -39,7 +39,7 @@ from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
 from monitor.domain import response as response_rules
 from monitor.kernel.clock import Clock, format_date, format_wib, to_wib
-from monitor.kernel.config import TOPICS, AppConfig, secret
+from monitor.kernel.config import TOPICS, AppConfig, Region, secret
 from monitor.kernel.regions import region_label, region_names_of
 from monitor.store.db import Database
 from monitor.web import flash, svg, timeline
@@ -261,7 +261,7 @@ def _close_writer(ref: weakref.ref[AuditWriter]) -> None:
         writer.close()
 
 
-def _agency_names(config: AppConfig) -> Callable[[str | None], str]:
+def _agency_names(config: AppConfig | Region) -> Callable[[str | None], str]:
     """``agency_name`` for templates: a dict lookup, called for every evidence post on an issue page."""
     names = {a.code: a.name for a in config.agencies}
 
@@ -269,6 +269,32 @@ def _agency_names(config: AppConfig) -> Callable[[str | None], str]:
         return names.get(code or "", code or "-")
 
     return agency_name
+
+
+def _region_context(config: AppConfig) -> Callable[[Request], dict[str, Any]]:
+    """Pages for a user of another region than the deployment's own are titled with that region's name and
+    name agencies by that region's names (OKU's "pupr" is not "Dinas PUPR OKI"); everyone else as before."""
+    def names_of(region: Region) -> dict[str, Any]:
+        name = _agency_names(region)
+        return {
+            "region": region.name,
+            "agency_name": name,
+            "agencies": region.agencies,
+            "agency_names": [(a.code, a.name) for a in region.agencies],
+            "agency_choices": [(a.code, a.name) for a in region.agencies],
+            "receiver_label": lambda receiver: display.receiver_label(receiver, name),
+            "event_sentence": lambda kind, detail, actor: timeline.event_sentence(kind, detail, actor, name),
+            "correction_text": lambda field, value: timeline.correction_text(field, value, name),
+        }
+
+    own = {code: names_of(r) for code, r in config.deployment_regions().items() if code != config.region_code}
+
+    def context(request: Request) -> dict[str, Any]:
+        principal = getattr(request.state, "principal", None)
+        region = principal.scope_region if principal is not None else None
+        return own.get(region, {}) if region is not None else {}
+
+    return context
 
 
 def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool = False) -> FastAPI:
@@ -301,7 +327,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         redoc_url=None,
         openapi_url=None,
     )
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[_region_context(config)])
     # Templates ship with the package and change only with a restart: skip the stat() of every
     # template file on every render that auto_reload does.
     templates.env.auto_reload = False

@@ -284,6 +284,19 @@ ROWS_MARK = "<!--rows-->"
 """Between the summary strip and the rows in a cached board entry (one entry, one version, one ETag)."""
 
 
+def _agency_names_in(ctx: Any, region: str | None) -> Any:
+    """Agency code → name in one region (OKU's "pupr" is OKU's Dinas PUPR); the deployment's own: as ever."""
+    if region is None or region == ctx.config.region_code:
+        return ctx.agency_name
+    here = ctx.config.for_region(region)
+
+    def name(code: str | None) -> str:
+        agency = here.agency(code)
+        return agency.name if agency is not None else (code or "-")
+
+    return name
+
+
 def _board_rows(request: Request, principal: Principal, where: queries.BoardFilter) -> CachedBoard:
     """The rendered summary and rows for the principal's scope and filter, from the shared cache while the data
     has not changed: ``summary`` + :data:`ROWS_MARK` + ``rows``."""
@@ -300,7 +313,9 @@ def _board_rows(request: Request, principal: Principal, where: queries.BoardFilt
         board = queries.board(session, principal, now, where=where)
     env = ctx.templates.env
     summary = env.get_template("board_summary.html").render(s=board.summary, where=where.params())
-    html = env.get_template("board_rows.html").render(rows=[_board_row(r) for r in board.rows])
+    # Rendered outside TemplateResponse: the request's own context (a user of one region: its agency names).
+    own = {k: v for p in ctx.templates.context_processors for k, v in p(request).items()}
+    html = env.get_template("board_rows.html").render(rows=[_board_row(r) for r in board.rows], **own)
     return ctx.board_cache.put(key, version, summary + ROWS_MARK + html)
 
 
@@ -417,7 +432,8 @@ def issue_page(
     mentions = [float(c) for c in hours.counts]
     base = queries.baseline(mentions)
     hour_labels, hour_ticks = svg.hour_axis(hours.start, len(mentions)) if hours.start else ([], [])
-    markers = issue_markers(detail, hours.start, len(mentions), ctx.agency_name) if hours.start else []
+    names = _agency_names_in(ctx, detail.issue.region_code)  # its own region's agencies, whoever looks
+    markers = issue_markers(detail, hours.start, len(mentions), names) if hours.start else []
     hourly_series = [
         svg.Series("Unggahan per jam", mentions),
         svg.Series("Garis dasar", [base] * len(mentions), dashed=True),
@@ -470,7 +486,7 @@ def issue_page(
             issue_id=detail.issue.id,
             can_act=principal.can_act,
             csrf_token=getattr(request.state, "csrf_token", ""),
-            agency_name=ctx.agency_name,
+            agency_name=names,
             pseudonymise=ctx.config.privacy.pseudonymise_authors,
         ),
         why=display.stage_sentence(issue.stage, detail.reasons),
@@ -768,7 +784,7 @@ def agency_page(
     days: Annotated[int, Query(ge=7, le=1100)] = 180,
 ) -> Response:
     ctx = web(request)
-    agency = ctx.config.agency(code)
+    agency = ctx.config.agency(code, principal.scope_region)  # a user of one region: that region's agency
     if agency is None or not principal.may_see_agency(code):
         ctx.audit(principal.username, "access_denied", f"agency:{code[:40]}")
         raise HTTPException(404, "OPD tidak ditemukan atau bukan wewenang Anda.")
@@ -871,7 +887,8 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
     def name(key: str) -> str:
         if key == "-":
             return f"(tanpa {views[view][0]})"
-        return {"topic": queries_label, "agency": ctx.agency_name, "region": ctx.region_name}.get(view, str)(key)
+        agency = _agency_names_in(ctx, principal.scope_region)
+        return {"topic": queries_label, "agency": agency, "region": ctx.region_name}.get(view, str)(key)
 
     # Every period of the range, empty ones too, unless that is too many points to draw (hours over months).
     buckets = queries.bucket_starts(flt.start, flt.end, bucket) or sorted({r.bucket for r in rows})
@@ -974,12 +991,12 @@ def export_response(
     stamp = to_wib(now_of(request)).strftime("%Y%m%d")  # the user's date, not UTC's
     if fmt == "xlsx":
         return Response(
-            exports.to_xlsx(rows, web(request).agency_name, region_name),
+            exports.to_xlsx(rows, _agency_names_in(web(request), principal.scope_region), region_name),
             media_type=exports.XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.xlsx"'},
         )
     return Response(
-        exports.to_csv(rows, web(request).agency_name, region_name),
+        exports.to_csv(rows, _agency_names_in(web(request), principal.scope_region), region_name),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="tren-keluhan-{stamp}.csv"'},
     )
