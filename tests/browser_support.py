@@ -5,6 +5,7 @@ The ``server`` and ``browser`` fixtures are offered to every test through ``test
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -74,9 +75,11 @@ def server(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[str, Seeded
         yield base, seeded
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
-    require_browser()
+WINDOW = (1280, 900)
+PAGE_LOAD_SECONDS = 30
+
+
+def _start_chromium(profile: Path) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -84,15 +87,68 @@ def browser(tmp_path: Path) -> Iterator[object]:
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
-    options.add_argument("--window-size=1280,900")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
+    return driver
+
+
+def _blank(driver: Any) -> None:
+    """Leave nothing of one test for the next: windows, storage, cookies, cache, console messages, window size."""
+    handles = driver.window_handles
+    for handle in handles[1:]:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(handles[0])
+    if driver.current_url.startswith("http"):
+        driver.execute_script("window.localStorage.clear(); window.sessionStorage.clear();")
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    driver.set_window_size(*WINDOW)
+    driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
+    driver.get_log("browser")  # reading drains the console log
+
+
+class _Chromium:
+    """One headless Chromium per test process (starting one costs ~1-2 s of CPU), restarted if a test broke it."""
+
+    def __init__(self, profiles: pytest.TempPathFactory) -> None:
+        self._profiles = profiles
+        self.driver: Any = None
+
+    def fresh(self) -> Any:
+        if self.driver is not None:
+            try:
+                _blank(self.driver)
+                return self.driver
+            except Exception:  # a test left it unusable (dialog open, crashed tab): start another one
+                self.quit()
+        self.driver = _start_chromium(self._profiles.mktemp("chrome-profile"))
+        _blank(self.driver)
+        return self.driver
+
+    def quit(self) -> None:
+        if self.driver is not None:
+            with contextlib.suppress(Exception):
+                self.driver.quit()
+            self.driver = None
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Chromium]:
+    holder = _Chromium(tmp_path_factory)
+    yield holder
+    holder.quit()
+
+
+@pytest.fixture
+def browser(chromium: _Chromium) -> object:
+    """The process's Chromium, blank: no window, cookie, storage, cache or console message of an earlier test."""
+    require_browser()
+    return chromium.fresh()
 
 
 def wait_until(driver: object, condition: Callable[[Any], object], seconds: float = 10) -> None:

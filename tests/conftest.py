@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, event, text
 
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
-from tests.browser_support import browser, server  # noqa: F401 - fixtures of the browser tests
+from tests.browser_support import browser, chromium, server  # noqa: F401 - fixtures of the browser tests
 from tests.telegram_server import smtp, tg  # noqa: F401 - the Telegram stub and mail sink of the alert tests
 from tests.whatsapp_support import wa  # noqa: F401 - the WhatsApp stub of the alert and intake tests
 
