@@ -31,9 +31,12 @@ typecheck: $(STAMP)
 # One worker per core (pytest-xdist); TEST_WORKERS=0 runs in this process. loadscope keeps a module
 # on one worker, so module- and session-scoped fixtures (the demo run, a trained model, a built wheel)
 # are built once.
+# PYTHONDONTWRITEBYTECODE (set in some shells) would make every test process (the workers and each
+# subprocess a test starts) compile the project and pytest's rewritten test modules from source again,
+# ~2 s of CPU each; their bytecode goes to the __pycache__ folders git ignores.
 TEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
 
 ## Benchmarks (on demand, never in CI): writes bench/RESULTS.md
 bench: $(STAMP)
