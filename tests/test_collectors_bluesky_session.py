@@ -22,7 +22,7 @@ import pytest
 
 from collectors.base import AuthFailed
 from collectors.bluesky import BlueskyCollector, create
-from monitor.demo.local_http import LocalHTTPServer
+from monitor.demo.local_http import LocalHTTPServer, send_json
 from tests.platform_replay import FIXTURES
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
@@ -46,12 +46,7 @@ class FakePds(LocalHTTPServer):
                 return
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -11,7 +11,6 @@ as a buggy or hostile API might.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import subprocess
@@ -29,6 +28,7 @@ import pytest
 import yaml
 
 from collectors.base import FetchResult, RawItem
+from monitor.demo.local_http import send_json
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig, SourceConfig, secret
 from monitor.kernel.redact import setup_logging
@@ -48,12 +48,7 @@ class LeakyApi(BaseHTTPRequestHandler):
         return
 
     def _json(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

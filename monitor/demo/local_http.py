@@ -7,6 +7,7 @@ otherwise, serves each request in its own daemon thread, and starts and stops wi
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -48,3 +49,15 @@ class LocalHTTPServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: object, **headers: str) -> None:
+    """Answer the request ``handler`` serves with ``body`` as JSON; ``headers`` (e.g. ``Retry_After``) go with it."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in headers.items():
+        handler.send_header(name.replace("_", "-"), value)
+    handler.end_headers()
+    handler.wfile.write(data)

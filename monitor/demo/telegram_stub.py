@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-from monitor.demo.local_http import LocalHTTPServer
+from monitor.demo.local_http import LocalHTTPServer, send_json
 
 _ALLOWED_TAGS = {
     "b",
@@ -136,14 +136,8 @@ class TelegramStub(LocalHTTPServer):
 
             def _handle(self, body: bytes) -> None:
                 status, reply = stub._dispatch(self.path, self.headers.get("Content-Type", ""), body)
-                data = json.dumps(reply).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                if status == 429:
-                    self.send_header("Retry-After", str(reply.get("parameters", {}).get("retry_after", 1)))
-                self.end_headers()
-                self.wfile.write(data)
+                wait = {"Retry_After": str(reply.get("parameters", {}).get("retry_after", 1))} if status == 429 else {}
+                send_json(self, status, reply, **wait)
 
         self._serve(Handler, port)
 

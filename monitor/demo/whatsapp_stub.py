@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-from monitor.demo.local_http import LocalHTTPServer
+from monitor.demo.local_http import LocalHTTPServer, send_json
 
 PATH = re.compile(r"/(v\d+\.\d+)/(\d+)/messages")
 PHONE_NUMBER_ID = "106540352242922"
@@ -116,12 +116,7 @@ class WhatsAppStub(LocalHTTPServer):
                     status, reply = stub._gateway(headers, body)
                 else:
                     status, reply = stub._cloud(self.path, headers, body)
-                data = json.dumps(reply).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, reply)
 
         self._serve(Handler, port)
 
