@@ -164,6 +164,15 @@ def _dump(cfg: dict[str, Any]) -> str:
     return yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=120)
 
 
+def _wilayah_rows(path: Path) -> list[WilayahRow] | None:
+    """The rows of the Kemendagri list at ``path``; None (the reason told on stderr) when it cannot be read."""
+    try:
+        return read_wilayah(path)
+    except OSError as exc:
+        print(f"Daftar wilayah tidak bisa dibaca ({path}): {exc}", file=sys.stderr)
+        return None
+
+
 def run_province(args: argparse.Namespace) -> int:
     """`init --province CODE --output DIR`: DIR/config.yaml and DIR/regions/<code>.yaml per kabupaten/kota."""
     folder: Path = args.output if args.output != DEFAULT_CONFIG else Path(f"provinsi-{args.province}")
@@ -176,10 +185,8 @@ def run_province(args: argparse.Namespace) -> int:
             f"{main_file} sudah ada; tidak ditimpa (--force untuk menimpa, atau --output FOLDER lain).", file=sys.stderr
         )
         return 2
-    try:
-        rows = read_wilayah(args.wilayah)
-    except OSError as exc:
-        print(f"Daftar wilayah tidak bisa dibaca ({args.wilayah}): {exc}", file=sys.stderr)
+    rows = _wilayah_rows(args.wilayah)
+    if rows is None:
         return 2
     try:
         main, regions, extracts = province_files(yaml.safe_load(packaged_config_text()), rows, args.province)
@@ -222,10 +229,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     extract: list[WilayahRow] = []
     places = out.with_name(f"{out.stem}.wilayah.csv")
     if args.region != DEFAULT_REGION:
-        try:
-            rows = read_wilayah(args.wilayah)
-        except OSError as exc:
-            print(f"Daftar wilayah tidak bisa dibaca ({args.wilayah}): {exc}", file=sys.stderr)
+        rows = _wilayah_rows(args.wilayah)
+        if rows is None:
             return 2
         try:
             extract = region_extract(rows, args.region)
