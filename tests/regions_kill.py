@@ -633,7 +633,13 @@ def run(
             db.dispose()
         for err in errs:
             text = err.read_text(encoding="utf-8", errors="replace")
-            bad = [line for line in text.splitlines() if "Traceback" in line or " ERROR " in line]
+            lines = text.splitlines()
+            bad = [line for line in lines if " ERROR " in line]
+            # A traceback's last line says what was raised.
+            for i, line in enumerate(lines):
+                if line.startswith("Traceback"):
+                    end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith(" ")), i)
+                    bad.append(f"{lines[i - 1][:160]} ... {lines[end][:300]}")
             figures.worker_errors.extend(f"{err.name}: {line}" for line in bad[:3])
     finally:
         for p in procs:
