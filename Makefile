@@ -28,15 +28,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# One worker per core (pytest-xdist); TEST_WORKERS=0 runs in this process. loadscope keeps a module
-# on one worker, so module- and session-scoped fixtures (the demo run, a trained model, a built wheel)
-# are built once.
+# One worker per core (pytest-xdist); TEST_WORKERS=0 runs in this process. loadgroup hands out single
+# tests, so one big module (the hostile-response catalogue) no longer keeps one core busy while the other
+# idles; a module with an expensive module- or session-scoped fixture (the demo run, a trained model, a
+# built wheel) is marked xdist_group and stays on one worker, which builds it once.
 # PYTHONDONTWRITEBYTECODE (set in some shells) would make every test process (the workers and each
 # subprocess a test starts) compile the project and pytest's rewritten test modules from source again,
 # ~2 s of CPU each; their bytecode goes to the __pycache__ folders git ignores.
 TEST_WORKERS ?= auto
 unit: $(STAMP)
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 ## Benchmarks (on demand, never in CI): writes bench/RESULTS.md
 bench: $(STAMP)

@@ -3,8 +3,8 @@
 The run is the secret scan's (``test_secrets_scan``): fake secrets are in the environment and
 registered with the redactor, logging is at DEBUG (httpx and httpcore included, which log request
 URLs), and everything written to stdout and stderr, at the file-descriptor level too, is kept.
-Every test reading it is in ``test_demo`` (the secret scan of the demo too), so under pytest-xdist's
-``--dist loadscope`` one worker runs the demo, once.
+Every test reading it is in ``test_demo`` (the secret scan of the demo too), one ``xdist_group``, so under
+pytest-xdist's ``--dist loadgroup`` one worker runs the demo, once.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ import scipy.sparse as sp
 import classifiers.model as model_module
 from classifiers.model import TOPICS, TextClassifier, load_classifier, train
 
+# One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("test_classify_model")
+
 ROAD_POSTS = [
     "Jalan di Desa Sri Tanjung Kec. Cengal rusak parah, lubang sebesar kolam, motor warga jatuh tiap hari #OKI",
     "Min @pemkaboki jalan poros Cengal dak pacak dilewati lagi, kapan diperbaiki?",

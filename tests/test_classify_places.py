@@ -24,6 +24,9 @@ from classifiers.gazetteer import (
 from classifiers.model import TextClassifier, data_hash, load_classifier, relevance_rule
 from classifiers.normalise import normalise, official_handle
 
+# One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("test_classify_places")
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "classifiers" / "data"
 

@@ -13,6 +13,9 @@ import pytest
 
 from classifiers.model import TOPICS
 
+# One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("test_corpus_generator")
+
 DATA = Path(__file__).resolve().parents[1] / "classifiers" / "data"
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,9 @@ from monitor.store.models import Alert, Issue, Post, Source
 from tests.demo_run import DemoRun
 from tests.secrets_support import SECRETS, database_text, leaks
 
+# One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("test_demo")
+
 
 @pytest.fixture(scope="module")
 def demo(demo_run: DemoRun) -> DemoResult:

@@ -21,7 +21,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.slow
+# One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_install")]
 
 # Everything that is not part of the distribution (or is rebuilt by it) stays behind.
 _NOT_SOURCE = shutil.ignore_patterns(

@@ -16,6 +16,9 @@ from monitor.store.db import Database
 from monitor.web.app import create_app
 from tests.web_support import ANALYST_TOKEN, make_clock, seed
 
+# One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("test_web_schema")
+
 INGEST_TOKEN = "schema-test-ingest-token-0123456789"
 
 
