@@ -78,11 +78,13 @@ def check(session: Session, config: Directory, now: datetime) -> list[Alert]:
         prior = session.scalars(select(Alert).where(Alert.kind == "source_health", Alert.created_at >= last))
         if any((a.payload.get("source") or {}).get("name") == source.name for a in prior):
             continue
+        # Told to the silent source's own regency (its Diskominfo), like every other alert of that region.
+        regional = config.for_region(source.region_code)
         created.append(
             queue_alert(
                 session,
-                config,
-                receiver=admin_receiver(config),
+                regional,
+                receiver=admin_receiver(regional),
                 kind="source_health",
                 now=now,
                 payload={

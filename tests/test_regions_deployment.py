@@ -351,3 +351,44 @@ def test_two_regions_route_one_topic_to_agencies_of_different_codes_and_acks_sta
         s.refresh(oki)
         assert told_oku.acknowledged_at is not None and s.get_one(Issue, oku.id).acknowledged_at is not None
         assert told_oki.acknowledged_at is None and oki.acknowledged_at is None
+
+
+def test_a_silent_source_is_reported_to_its_own_region_s_diskominfo(deployment: Path, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from alerts.source_health import check
+
+    cfg = load_config(deployment)
+    db = Database(f"sqlite:///{tmp_path / 'health.db'}")
+    db.upgrade()
+    now = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    with db.session() as s:
+        src = Source(
+            name="googlenews-ogan-komering-ulu", kind="googlenews", enabled=True, cursor={}, region_code="16.01"
+        )
+        s.add(src)
+        s.flush()
+        for k in range(8):  # collected every 15 minutes, then nothing for a day
+            at = now - timedelta(days=1, minutes=15 * k)
+            s.add(
+                Post(
+                    source_id=src.id,
+                    platform="googlenews",
+                    external_id=f"h{k}",
+                    url=f"https://berita.example/oku/{k}",
+                    text=f"berita {k}",
+                    created_at=at,
+                    collected_at=at,
+                    content_hash=f"h{k}",
+                    stage="grouped",
+                    region_code="16.01",
+                )
+            )
+        s.flush()
+        alerts = check(s, cfg, now)
+        assert [(a.kind, a.region_code) for a in alerts] == [("source_health", "16.01")]
+        recipients = set(s.scalars(select(Delivery.recipient).where(Delivery.alert_id == alerts[0].id)))
+    oku = cfg.agency("diskominfo", "16.01")
+    assert oku is not None and recipients and recipients <= {*oku.emails, *oku.telegram_chat_ids}
+    oki = cfg.agency("diskominfo")
+    assert oki is not None and not recipients & {*oki.emails}
