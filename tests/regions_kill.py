@@ -94,7 +94,8 @@ class ScaledClock:
     """Simulated time ``start + (wall - wall0) × speed``: every process with the same numbers agrees.
 
     ``wall0`` is read from ``start_file`` (the parent writes it once the workers are up); until then the
-    clock stands still an hour before ``start``.
+    clock stands still a second before ``start`` (a jump longer than a lease at the start would hand the
+    jobs the workers hold to the other worker while they run).
     """
 
     def __init__(self, start: datetime, start_file: Path, speed: float) -> None:
@@ -111,7 +112,7 @@ class ScaledClock:
     def now(self) -> datetime:
         wall0 = self.wall0
         if wall0 is None:
-            return self.start - timedelta(hours=1)
+            return self.start - timedelta(seconds=1)
         return self.start + timedelta(seconds=(time.time() - wall0) * self.speed)
 
     def wall_at(self, when: datetime) -> float:
