@@ -464,29 +464,32 @@ class Figures:
         ]
 
 
-def pg_database(name: str) -> str:
-    """A fresh PostgreSQL database ``name`` on the test server (dropped first if a run left it behind)."""
-    from sqlalchemy import create_engine, text
+def _pg_admin() -> Any:
+    """The test server's URL (``OKI_TEST_PG_URL`` or the local default)."""
     from sqlalchemy.engine import make_url
 
-    base = make_url(os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    drop_pg_database(name)
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    return make_url(os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+
+
+def _pg_execute(statement: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(_pg_admin(), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(statement))
     engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def pg_database(name: str) -> str:
+    """A fresh PostgreSQL database ``name`` on the test server (dropped first if a run left it behind)."""
+    drop_pg_database(name)
+    _pg_execute(f'CREATE DATABASE "{name}"')
+    return str(_pg_admin().set(database=name).render_as_string(hide_password=False))
 
 
 def drop_pg_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    """Drop ``name`` if it exists, ending its connections (a killed worker's may linger)."""
+    _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _held_jobs(db: Any, pid: int) -> list[str]:

@@ -9,7 +9,7 @@ import sys
 from sqlalchemy import select
 
 from monitor.kernel.clock import format_wib
-from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names, region_names_of
+from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names, region_names_of, seen_region
 from monitor.store.context import Context
 from monitor.store.models import User
 
@@ -57,16 +57,6 @@ def _region_of(args: argparse.Namespace, ctx: Context) -> str | None:
     return None
 
 
-def user_region(user: User) -> str | None:
-    """The one region a user sees (as the dashboard scopes it); None: every region.
-
-    An agency user made before regions (no region) is of the default region.
-    """
-    if user.role == "agency":
-        return user.region_code or DEFAULT_REGION
-    return user.region_code
-
-
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from monitor.web.users import AgencyChoiceError, add_user, issue_token
 
@@ -82,7 +72,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         with db.session() as session:
             users = list(session.scalars(select(User).order_by(User.username)))
             if only is not None:
-                users = [u for u in users if user_region(u) == only]
+                users = [u for u in users if seen_region(u.role, u.region_code) == only]
             names = region_names({u.region_code for u in users if u.region_code}, region_names_of(ctx.config))
             if not users:
                 if only is not None:

@@ -44,6 +44,17 @@ def national_names(path: Path = NATIONAL_LIST) -> dict[str, str]:
     return names
 
 
+def seen_region(role: str, region_code: str | None) -> str | None:
+    """The one region a user of ``role`` with ``region_code`` sees; None when it sees every region.
+
+    An agency is one regency's: an agency user with no region (every agency user made before
+    regions existed) is of the default region, so it never sees another regency's "pupr".
+    """
+    if role == "agency":
+        return region_code or DEFAULT_REGION
+    return region_code
+
+
 def region_names(codes: Iterable[str], known: Mapping[str, str] | None = None) -> dict[str, str]:
     """Each code's name: from ``known`` (the config's own ``region`` names) first, then the national list.
 

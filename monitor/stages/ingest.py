@@ -95,6 +95,12 @@ def _clean_text(text: str, limit: int) -> str:
     return text[:limit]
 
 
+def _storable(value: str | None) -> str | None:
+    """``value`` without NUL: PostgreSQL text can neither store nor look one up, and one such URL used to
+    fail its whole batch."""
+    return value.replace("\x00", "") if value else value
+
+
 def validate_item(item: RawItem, now: datetime) -> str | None:
     """Why an item cannot be stored, or None if it can."""
     if not item.external_id or not str(item.external_id).strip():
@@ -221,8 +227,7 @@ class Ingestor:
         for item in latest.values():
             text = _clean_text(item.text or "", limit)
             title = _clean_text(item.title, 500) if item.title else None
-            # NUL cannot be stored (nor looked up) in PostgreSQL text: one such URL used to fail the whole batch.
-            url = item.url.replace("\x00", "") if item.url else item.url
+            url = _storable(item.url)
             same = post_identity(item.platform, item.external_id, url)
             out.append(
                 _Candidate(
@@ -370,7 +375,7 @@ class Ingestor:
                 "author_key": pseudonymise(c.item.author),
                 "title": c.title,
                 "text": c.text,
-                "parent_external_id": c.item.parent_id.replace("\x00", "") if c.item.parent_id else c.item.parent_id,
+                "parent_external_id": _storable(c.item.parent_id),
                 "created_at": c.item.created_at,
                 "collected_at": now,
                 "content_hash": c.content_hash,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from monitor.kernel.regions import DEFAULT_REGION
+from monitor.kernel.regions import seen_region
 
 ROLES: tuple[str, ...] = ("admin", "comms", "agency", "analyst")
 """admin: everything; comms: all issues, may act; agency: own agency only, may act; analyst: read all."""
@@ -115,14 +115,8 @@ class Principal:
 
     @property
     def scope_region(self) -> str | None:
-        """The region rows must carry for this principal to see them; None when it sees every region.
-
-        An agency is one regency's: an agency user with no region (every agency user made before
-        regions existed) is of the default region, so it never sees another regency's "pupr".
-        """
-        if self.role == "agency":
-            return self.region_code or DEFAULT_REGION
-        return self.region_code
+        """The region rows must carry for this principal to see them; None when it sees every region."""
+        return seen_region(self.role, self.region_code)
 
     @property
     def sees_everything(self) -> bool:
