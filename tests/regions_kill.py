@@ -4,8 +4,8 @@ The parent process writes the deployment as an operator would (``oki-monitor ini
 one region file per kabupaten/kota of Sumatera Selatan) and points it at local servers: each
 region's sources become one Mastodon tag timeline served by the parent (:class:`DayServer`), the
 alert channels the aiosmtpd sink and the Telegram Bot API stub of the kill-path harness
-(``tests/kill_path.py``), and every agency of every region gets its own Telegram chat (``init``
-writes the same placeholder chats in every region file) so a message's recipient tells its region.
+(``tests/kill_path.py``). Every agency of every region has its own Telegram chat as ``init`` writes
+it (placeholders derived from the region code), so a message's recipient tells its region.
 
 The day (:func:`plan_day`): in every region, posts at a daily rhythm (quiet nights, busy
 evenings), most of them chatter and some small complaints about the region's kecamatan, and in a
@@ -295,11 +295,6 @@ class DayServer:
 # --- the deployment -------------------------------------------------------------------------------------------
 
 
-def chat_id(code: str, k: int) -> str:
-    """A Telegram chat of agency number ``k`` of region ``code``: distinct across regions."""
-    return f"-100{code.replace('.', '')}{k:03d}"
-
-
 def write_deployment(
     folder: Path, db_url: str, smtp_port: int, telegram_base: str, stub_base: str | None, speed: float
 ) -> Path:
@@ -331,26 +326,25 @@ def write_deployment(
         worker_poll_seconds=0.1,
     )
     main_file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    if stub_base is None:
+        return main_file
+    # Each region's sources become its timeline on the local server.
     for path in sorted((folder / "regions").glob("*.yaml")):
         region = yaml.safe_load(path.read_text(encoding="utf-8"))
         code = region["region_code"]
-        for k, agency in enumerate(region["agencies"], 1):
-            if agency.get("telegram_chat_ids"):
-                agency["telegram_chat_ids"] = [chat_id(code, k)]
-        if stub_base is not None:
-            region["sources"] = [
-                {
-                    "name": f"warga-{code.replace('.', '')}",
-                    "kind": "mastodon",
-                    "interval_seconds": max(1, round(POLL_WALL_SECONDS * speed)),
-                    "settings": {
-                        "base_url": f"{stub_base}/r/{code}",
-                        "hashtags": [TAG],
-                        "min_request_interval": 0,
-                        "max_pages": 25,
-                    },
-                }
-            ]
+        region["sources"] = [
+            {
+                "name": f"warga-{code.replace('.', '')}",
+                "kind": "mastodon",
+                "interval_seconds": max(1, round(POLL_WALL_SECONDS * speed)),
+                "settings": {
+                    "base_url": f"{stub_base}/r/{code}",
+                    "hashtags": [TAG],
+                    "min_request_interval": 0,
+                    "max_pages": 25,
+                },
+            }
+        ]
         path.write_text(yaml.safe_dump(region, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return main_file
 

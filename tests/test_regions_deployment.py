@@ -159,6 +159,11 @@ def test_init_province_writes_a_deployment_of_its_17_regencies_that_loads(
     # A province feed is read once, for the own region; each regency searches its own name.
     assert cfg.source_region("antara-sumsel") == "16.02"
     assert cfg.source_region("googlenews-ogan-komering-ulu") == "16.01"
+    # No placeholder chat in two regions: an alert can never reach another regency's group by a default.
+    chats = {code: {c for a in cfg.for_region(code).agencies for c in a.telegram_chat_ids} for code in regions}
+    assert all(chats.values()) and sum(map(len, chats.values())) == len(set().union(*chats.values()))
+    assert cfg.for_region("16.01").agency("pupr").telegram_chat_ids == ["-1001601000002"]  # type: ignore[union-attr]
+    assert cfg.agency("pupr").telegram_chat_ids == ["-1001000000002"]  # type: ignore[union-attr]  # OKI's as shipped
     assert main(["init", "--province", "16", "--output", str(folder)]) == 2  # never overwritten silently
     assert "sudah ada" in capsys.readouterr().err
     oku = _classify(folder / "config.yaml", tmp_path, capsys, "--region", "16.01")

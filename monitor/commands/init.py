@@ -4,8 +4,9 @@ The starter is the packaged OKI default with its comments (agencies with placeho
 routing for every topic, the sources, thresholds and schedules), so a fresh install has a file
 that loads as it is and says what to replace. ``--region CODE`` writes another kabupaten/kota's
 starter instead (:func:`region_config`): the same agencies and routing with that region's names and
-placeholder contacts, Google News queries for its name and kecamatan, and beside the config its
-extract of the national region list, from which `classify` builds its gazetteer.
+placeholder contacts (Telegram chats of its own, :func:`region_chat`), Google News queries for its
+name and kecamatan, and beside the config its extract of the national region list, from which
+`classify` builds its gazetteer.
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+_PLACEHOLDER_CHAT = re.compile(r"-100\d{4}(\d{6})")
+"""The packaged default's placeholder Telegram chats: ``-100`` then ``100000`` and the agency's number."""
+
+
+def region_chat(chat: str, code: str, number: int) -> str:
+    """Placeholder chat ``chat`` of agency ``number`` made region ``code``'s: ``-100`` + the code's digits + six.
+
+    Every region file gets chats no other region has (16.01's PUPR ``-1001601000002``, OKI's stays
+    ``-1001000000002``): a placeholder left in by copy-paste fails to send, or reaches a chat of the
+    right region once an operator replaces it, and never delivers one regency's alert to another's group.
+    """
+    match = _PLACEHOLDER_CHAT.fullmatch(chat)
+    return f"-100{code.replace('.', '')}{match.group(1) if match else f'{number:06d}'}"
+
+
 def region_config(base: dict[str, Any], rows: list[WilayahRow], code: str, places: str) -> dict[str, Any]:
     """The starter config of regency `code` from the OKI default `base` (parsed YAML). Pure.
 
@@ -86,12 +102,13 @@ def region_config(base: dict[str, Any], rows: list[WilayahRow], code: str, place
     cfg: dict[str, Any] = {"region": own.nama, "region_code": code, "region_places": places}
     cfg.update((k, v) for k, v in base.items() if k not in cfg)
     agencies = []
-    for agency in base["agencies"]:
+    for number, agency in enumerate(base["agencies"], 1):
         a = dict(agency)
         a["name"] = {"pdam": f"PDAM {bare}", "pln": "PLN (via Bagian Perekonomian)"}.get(
             a["code"], str(a["name"]).replace("OKI", bare)
         )
         a["emails"] = [e.replace("okikab.example", f"{slug}.example") for e in a.get("emails", [])]
+        a["telegram_chat_ids"] = [region_chat(c, code, number) for c in a.get("telegram_chat_ids", [])]
         agencies.append(a)
     cfg["agencies"] = agencies
     names = [f'"{r.nama}"' for r in rows if r.level == "kecamatan" and r.kode_induk == code]
