@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from classifiers.region import NATIONAL_LIST
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
-from monitor.store.models import Alert, Issue, IssueEvent, LabelCorrection, Post, Silence, User
+from monitor.store.models import Alert, Issue, IssueEvent, LabelCorrection, Post, Silence, Source, User
 from monitor.web import (
     routes_api,
     routes_kinerja,
@@ -27,6 +27,7 @@ from monitor.web import (
     routes_triage,
 )
 from monitor.web.app import create_app
+from tests.lapor_support import csv_bytes
 from tests.region_support import (
     OKI_SILENCE_NOTE,
     OKU,
@@ -144,8 +145,7 @@ OKI_NAMES = ("Dinas PUPR OKI", "Diskominfo OKI", "Kabupaten Ogan Komering Ilir")
 
 def _no_oki(seen: dict[str, str], who: str) -> None:
     for url, body in seen.items():
-        # The LAPOR! refusal names whose tickets they are, on purpose.
-        for mark in OKI_MARKS + (OKI_NAMES if url != "/lapor" else ()):
+        for mark in OKI_MARKS + OKI_NAMES:
             assert mark not in body, f"{who} sees OKI's {mark!r} at {url}"
         if "export" in url or url.startswith(("/api/trends", "/api/agencies", "/api/issues", "/api/posts")):
             for place in OKI_PLACES:
@@ -443,25 +443,49 @@ def test_silences_and_queues_are_a_regions_own(env: tuple[Any, Seeded, OkuSeeded
 
 
 def test_lapor_import_is_its_regions(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
-    """LAPOR! tickets become posts of the LAPOR! source's region (OKI's here): a user of another region
-    neither sees its imported files nor uploads into it; the province's comms does."""
+    """Each regency has its own LAPOR! inbox: a user of one region imports into its own region's LAPOR! source
+    and sees only its files; the province's comms picks the region (OKI's own ``lapor`` source by default)."""
     app, _oki, _oku, db, _ = env
-    with db.session() as s:
-        posts = s.scalar(select(func.count()).select_from(Post))
+
+    def export(ticket: str, text: str) -> bytes:
+        return csv_bytes([[ticket, "Jalan rusak", text, "Infrastruktur", "Pemda", "Proses", "28/11/2026 08:15"]])
+
+    def stored(ticket: str) -> tuple[str, str]:
+        with db.session() as s:
+            row = s.execute(
+                select(Post.region_code, Source.name).join(Source, Source.id == Post.source_id)
+                .where(Post.platform == "lapor", Post.external_id == ticket)
+            ).one()  # fmt: skip
+            return row[0], row[1]
+
     with TestClient(app) as client:
-        login(client, "kominfo-oku")
+        login(client, "kominfo")  # every region: picks the regency, OKI by default
+        page = client.get("/lapor").text
+        assert '<select name="wilayah"' in page and f'<option value="{OKU}">Kabupaten Ogan Komering Ulu' in page
+        token = csrf_from(page)
+        oki_file = {"berkas": ("oki.csv", export("T-OKI", "di Kayu Agung"))}
+        client.post("/lapor", data={"csrf_token": token}, files=oki_file)
+        client.post("/lapor", data={"csrf_token": token, "wilayah": OKU},
+                    files={"berkas": ("oku-provinsi.csv", export("T-OKU-1", f"{OKU_MARK} di Baturaja"))})  # fmt: skip
+        r = client.post("/lapor", data={"csrf_token": token, "wilayah": "99.99"},
+                        files={"berkas": ("x.csv", export("T-X", "di mana"))})  # fmt: skip
+        assert r.status_code == 400 and "tidak ada dalam deployment" in r.text
+        listed = client.get("/lapor").text
+        assert "oki.csv" in listed and "oku-provinsi.csv" in listed
+    assert stored("T-OKI") == ("16.02", "lapor")  # today's source and region for OKI's tickets
+    assert stored("T-OKU-1") == (OKU, "lapor-1601")
+    with TestClient(app) as client:
+        login(client, "kominfo-oku")  # its own region's inbox: no choice, never OKI's
         page = client.get("/lapor")
-        assert page.status_code == 403 and "tidak diizinkan" in page.text
-        assert "Kabupaten Ogan Komering Ilir" in page.text  # says whose it is
-        token = csrf_from(client.get("/account/password").text)
-        export = "Nomor Tiket,Judul,Isi,Tanggal,Status\nT-1,Jalan rusak,Jalan rusak di Baturaja,2026-11-28,Proses\n"
-        r = client.post("/lapor", data={"csrf_token": token}, files={"berkas": ("lapor.csv", export.encode())})
-        assert r.status_code == 403 and "tidak diizinkan" in r.text
+        assert page.status_code == 200 and 'name="wilayah"' not in page.text
+        assert "oku-provinsi.csv" in page.text and "oki.csv" not in page.text
+        token = csrf_from(page.text)
+        r = client.post("/lapor", data={"csrf_token": token, "wilayah": "16.02"},
+                        files={"berkas": ("oku.csv", export("T-OKU-2", f"{OKU_MARK} jalan amblas"))})  # fmt: skip
+        assert r.status_code == 200 and "1 baru" in r.text
+    assert stored("T-OKU-2") == (OKU, "lapor-1601")  # its own region, whatever the form said
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Post)) == posts
-    with TestClient(app) as client:
-        login(client, "kominfo")
-        assert client.get("/lapor").status_code == 200
+        assert s.scalar(select(func.count()).select_from(Post).where(Post.external_id == "T-X")) == 0
 
 
 def test_triage_lists_a_regions_own_posts(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:

@@ -430,8 +430,23 @@ class AppConfig(_Strict):
         return RegionalConfig(self, self.region_of(code))
 
     def source_region(self, name: str) -> str:
-        """The region code of a configured source's posts (a source not in the config: the own region's)."""
-        return self._source_regions.get(name, self.region_code)
+        """The region code of a configured source's posts (a region's LAPOR! source, :meth:`lapor_source`: that
+        region's; a source not in the config: the own region's)."""
+        found = self._source_regions.get(name)
+        if found is not None:
+            return found
+        return next((code for code in self.deployment_regions() if self.lapor_source(code) == name), self.region_code)
+
+    def lapor_source(self, code: str | None = None) -> str:
+        """The source a region's LAPOR! tickets are stored under: ``lapor.source`` for the deployment's own region
+        (None; today's tickets stay there), ``lapor.source`` and the code's digits for another (``lapor-1601``).
+
+        Each regency has its own LAPOR! inbox: its tickets are its posts, read with its gazetteer and
+        routed to its agencies, and its imported files are remembered apart.
+        """
+        if code is None or code == self.region_code:
+            return self.lapor.source
+        return f"{self.lapor.source}-{code.replace('.', '')}"
 
     def _own_region(self, folder: Path, sources: list[str]) -> Region:
         return Region(

@@ -93,27 +93,31 @@ def _same_status(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def import_export(db: Database, config: AppConfig, data: bytes, filename: str, now: datetime) -> LaporReport:
-    """Read one export's bytes and store its tickets; the file's hash is remembered in the source's cursor."""
+def import_export(
+    db: Database, config: AppConfig, data: bytes, filename: str, now: datetime, region: str | None = None
+) -> LaporReport:
+    """Read one export's bytes and store its tickets as posts of ``region`` (None: the deployment's own), under
+    that region's LAPOR! source (:meth:`AppConfig.lapor_source`); the file's hash is remembered in its cursor."""
     report = LaporReport(file=filename.rsplit("/", 1)[-1][:100], sha256=hashlib.sha256(data).hexdigest())
     parsed = parse_export(data, filename, now=now)
     report.rows, report.errors, report.more_errors = parsed.rows, parsed.errors, parsed.more_errors
     report.file_error = parsed.file_error
     report.tickets = len(parsed.tickets)
-    # The export is the regency's own inbox: a ticket that names no OKI place is still OKI's, so the
-    # ingest pre-filter (which drops texts without OKI evidence) must not drop it.
+    # The export is the regency's own inbox: a ticket that names no place of the regency is still its, so
+    # the ingest pre-filter (which drops texts without evidence of the region) must not drop it.
     trusted = config.model_copy(update={"ingest": config.ingest.model_copy(update={"prefilter": False})})
     ingestor = Ingestor(trusted)
     cfg = config.lapor
+    name = config.lapor_source(region)
     batch = config.ingest.batch_size
     tickets = parsed.tickets
     for start in range(0, max(len(tickets), 1), batch):
         chunk = tickets[start : start + batch]
         with db.session() as session:
-            source = ingestor.source_row(session, cfg.source, KIND)
+            source = ingestor.source_row(session, name, KIND)
             if chunk:
                 stored = ingestor.store(
-                    session, source, [to_item(t, cfg.source, url_pattern=cfg.ticket_url) for t in chunk], now
+                    session, source, [to_item(t, name, url_pattern=cfg.ticket_url) for t in chunk], now
                 )
                 report.stored += stored.stored
                 report.known += stored.duplicates
@@ -219,10 +223,10 @@ def _record(source: Source, report: LaporReport, now: datetime) -> None:
         source.last_reject_at = now
 
 
-def known_files(db: Database, config: AppConfig) -> set[str]:
-    """SHA-256 of every export already imported (any way in)."""
+def known_files(db: Database, config: AppConfig, region: str | None = None) -> set[str]:
+    """SHA-256 of every export already imported (any way in) into ``region`` (None: the deployment's own)."""
     with db.session() as session:
-        row = session.scalar(select(Source).where(Source.name == config.lapor.source))
+        row = session.scalar(select(Source).where(Source.name == config.lapor_source(region)))
         return set(((row.cursor if row else None) or {}).get("files") or {})
 
 

@@ -1,5 +1,8 @@
 """The LAPOR! page: upload a ticket export (admin and comms), see what it did and the files imported before.
 
+Each regency has its own LAPOR! inbox: a user of one region imports into its region; a user of every
+region picks the regency the export is of (the deployment's own by default).
+
 The upload goes through the same import as the folder job and ``oki-monitor import-lapor``
 (:mod:`monitor.stages.lapor`). Its size is checked from ``Content-Length`` before the body is read,
 so an oversized file is refused without being spooled to disk.
@@ -10,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -30,58 +33,70 @@ RECENT_FILES = 20
 pages = APIRouter(include_in_schema=False)
 
 
-def _recent(request: Request) -> list[dict[str, Any]]:
-    """The newest imported files (name, time, tickets, clean or not), from the source's cursor."""
+def _recent(request: Request, regions: list[str]) -> list[dict[str, Any]]:
+    """The newest imported files of ``regions`` (name, time, tickets, clean or not, region), from each region's
+    LAPOR! source's cursor, newest first."""
     ctx = web(request)
+    names = {ctx.config.lapor_source(code): code for code in regions}
     with ctx.read() as session:
-        row = session.scalar(select(Source).where(Source.name == ctx.config.lapor.source))
-        files = ((row.cursor if row else None) or {}).get("files") or {}
+        rows = list(session.execute(select(Source.name, Source.cursor).where(Source.name.in_(names))))
     recent = []
-    for info in reversed(list(files.values())[-RECENT_FILES:]):
-        if not isinstance(info, dict):
-            continue
-        try:
-            at = datetime.fromisoformat(str(info.get("at")))
-        except ValueError:
-            continue
-        recent.append(
-            {"file": str(info.get("file", "")), "at": at, "tickets": info.get("tickets", 0), "ok": info.get("ok")}
-        )
-    return recent
+    for name, cursor in rows:
+        files = (cursor or {}).get("files") or {}
+        for info in list(files.values())[-RECENT_FILES:]:
+            if not isinstance(info, dict):
+                continue
+            try:
+                at = datetime.fromisoformat(str(info.get("at")))
+            except ValueError:
+                continue
+            recent.append(
+                {
+                    "file": str(info.get("file", "")),
+                    "at": at,
+                    "tickets": info.get("tickets", 0),
+                    "ok": info.get("ok"),
+                    "region": ctx.region_name(names[name]),
+                }
+            )
+    # Newest first; within one region, files of one moment stay newest-remembered first.
+    recent.reverse()
+    recent.sort(key=lambda f: f["at"], reverse=True)
+    return recent[:RECENT_FILES]
 
 
 def _page(request: Request, principal: Principal, status_code: int = 200, **context: Any) -> Response:
     ctx = web(request)
+    regions = ctx.regions_for(principal)
     context.update(
         user=principal,
         csrf_token=getattr(request.state, "csrf_token", ""),
-        recent=_recent(request),
+        recent=_recent(request, regions),
         folder=ctx.config.lapor.folder,
+        home_region=ctx.region_name(ctx.config.region_code),  # the folder job's tickets are the own region's
         max_mb=MAX_FILE_BYTES // (1024 * 1024),
+        # Several regions in view: the upload names the regency whose inbox the export is.
+        regions=[(code, ctx.region_name(code)) for code in regions] if len(regions) > 1 else [],
     )
     context.setdefault("report", None)
     context.setdefault("problem", None)
+    context.setdefault("chosen", ctx.config.region_code)
     return ctx.templates.TemplateResponse(request, "lapor.html", context, status_code=status_code)
 
 
-def _own_region(request: Request, principal: Principal) -> None:
-    """A user of one region imports only into that region: the LAPOR! source's tickets are its region's posts
-    (and its file list is that region's); another region's user is refused (403, in Bahasa)."""
+def _target_region(request: Request, principal: Principal, asked: str) -> str | None:
+    """The region an upload's tickets go to: a user of one region, its own (whatever the form says); a user of
+    every region, the one chosen (empty: the deployment's own). None: a region the deployment does not have."""
     ctx = web(request)
-    lapor_region = ctx.config.source_region(ctx.config.lapor.source)
-    if principal.scope_region is not None and principal.scope_region != lapor_region:
-        ctx.audit(principal.username, "access_denied", request.url.path, region=principal.scope_region)
-        raise HTTPException(
-            403,
-            f"Tiket LAPOR! di sini masuk ke {ctx.region_name(lapor_region)}; "
-            "akun wilayah lain tidak diizinkan membuka halaman ini.",
-        )
+    if principal.scope_region is not None:
+        return principal.scope_region
+    code = asked.strip() or ctx.config.region_code
+    return code if code in ctx.config.deployment_regions() else None
 
 
 @pages.get("/lapor", response_class=HTMLResponse)
 def lapor_page(request: Request, principal: Annotated[Principal, Depends(require_roles(*IMPORTERS))]) -> Response:
-    """The upload form and the files imported before."""
-    _own_region(request, principal)
+    """The upload form and the files imported before (of the regions the user sees)."""
     return _page(request, principal)
 
 
@@ -89,8 +104,7 @@ def lapor_page(request: Request, principal: Annotated[Principal, Depends(require
 async def lapor_upload(
     request: Request, principal: Annotated[Principal, Depends(require_roles(*IMPORTERS))]
 ) -> Response:
-    """Import one uploaded export; the page shows what was stored and every rejected row."""
-    _own_region(request, principal)
+    """Import one uploaded export into its region; the page shows what was stored and every rejected row."""
     try:
         length = int(request.headers.get("content-length", ""))
     except ValueError:
@@ -102,13 +116,17 @@ async def lapor_upload(
         )
     form = await request.form(max_files=1, max_fields=4)
     require_csrf(request, str(form.get("csrf_token") or ""))
+    asked = str(form.get("wilayah") or "")[:20]
+    region = _target_region(request, principal, asked)
+    if region is None:
+        return _page(request, principal, 400, problem=f"Wilayah {asked!r} tidak ada dalam deployment ini.")
     upload = form.get("berkas")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(request, principal, 400, problem="Pilih berkas ekspor LAPOR! (CSV atau XLSX) dulu.")
     data = await upload.read(MAX_FILE_BYTES + 1)
     ctx = web(request)
     report: LaporReport = await run_in_threadpool(
-        import_export, ctx.db, ctx.config, data, upload.filename, now_of(request)
+        import_export, ctx.db, ctx.config, data, upload.filename, now_of(request), region
     )
     ctx.audit(
         principal.username,
@@ -119,7 +137,8 @@ async def lapor_upload(
         stored=report.stored,
         status_changes=report.status_changes,
         rejected=len(report.errors) + report.more_errors,
+        region=region,
     )
     if report.stored or report.status_changes:
         ctx.changed()
-    return _page(request, principal, 422 if report.file_error else 200, report=report)
+    return _page(request, principal, 422 if report.file_error else 200, report=report, chosen=region)
