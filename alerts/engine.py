@@ -227,15 +227,22 @@ def spread_summary(session: Session, issue: Issue, *, top: int = 5) -> dict[str,
     }
 
 
-def evaluate(session: Session, config: Directory, now: datetime) -> list[Alert]:
+def evaluate(session: Session, config: Directory, now: datetime, region: str | None = None) -> list[Alert]:
     """Decide and store the alerts due now (with their deliveries); the caller commits.
 
     Under the decision lock (:func:`monitor.store.db.lock_decisions`): two processes deciding at
-    once would both see "not told yet" and both tell.
+    once would both see "not told yet" and both tell. ``region``: only that region's issues and
+    alerts (its pipeline pass). Every decision here is about one issue or one alert, and each is
+    of one region (groups and inhibitions are per region too), so the passes of two regions never
+    decide the same thing; a deployment-wide receiver (``humas``) is told of each issue once, by
+    its region's pass.
     """
-    lock_decisions(session)
+    lock_decisions(session, region)
     cfg = config.alerts
-    issues = list(session.scalars(select(Issue).where(Issue.status == "open").order_by(Issue.id)))
+    query = select(Issue).where(Issue.status == "open")
+    if region is not None:
+        query = query.where(Issue.region_code == region)
+    issues = list(session.scalars(query.order_by(Issue.id)))
     labels = {i.id: labels_for(i, config) for i in issues}
     open_sources = [(i.id, labels[i.id]) for i in issues]
     silences = active_silences(session, now)
@@ -284,7 +291,7 @@ def evaluate(session: Session, config: Directory, now: datetime) -> list[Alert]:
         else:
             created.extend(_tell(session, here, c, "first", None, now) for c in cands)
 
-    created.extend(_escalate(session, config, now))
+    created.extend(_escalate(session, config, now, region))
     _start_clocks(session, created, now)
     return created
 
@@ -522,20 +529,28 @@ def _tell_group(
     return [group, *members]
 
 
-def _escalate(session: Session, config: Directory, now: datetime) -> list[Alert]:
-    """Escalate alerts not acknowledged by their deadline, and roots past their SLA response deadline."""
+def _escalate(session: Session, config: Directory, now: datetime, region: str | None = None) -> list[Alert]:
+    """Escalate alerts not acknowledged by their deadline, and roots past their SLA response deadline.
+
+    ``region``: only that region's alerts (an escalation is in its alert's region, so the ones that
+    count as done are too).
+    """
     created: list[Alert] = []
+    in_region = (Alert.region_code == region,) if region is not None else ()
     q = select(Alert).where(
         Alert.kind.in_([*TOLD_KINDS, "group"]),
         Alert.acknowledged_at.is_(None),
         Alert.escalated_at.is_(None),
         Alert.ack_due_at.is_not(None),
         Alert.ack_due_at <= now,
+        *in_region,
     )
     # One escalation per issue and target: an update that also goes unacknowledged does not page again.
     done: set[tuple[int | None, str]] = {
         (a.issue_id, a.receiver)
-        for a in session.scalars(select(Alert).where(Alert.kind == "escalation", Alert.issue_id.is_not(None)))
+        for a in session.scalars(
+            select(Alert).where(Alert.kind == "escalation", Alert.issue_id.is_not(None), *in_region)
+        )
         if not (a.payload.get("escalation") or {}).get("regression")
     }
     for alert in session.scalars(q.order_by(Alert.id)):
@@ -565,6 +580,7 @@ def _escalate(session: Session, config: Directory, now: datetime) -> list[Alert]
         Alert.kind.in_([*ROOT_KINDS, "regression", "group"]),
         Alert.respond_due_at.is_not(None),
         Alert.respond_due_at <= now,  # the earliest of the three clocks: nothing can be late before it
+        *in_region,
     )
     for alert in session.scalars(sla_q.order_by(Alert.id)):
         done_clocks = _sla_escalated(alert)
@@ -726,4 +742,6 @@ def _escalation(
         deliver_at=deliver_at,
         respond_due_at=alert.respond_due_at,
         escalation_level=alert.escalation_level + 1,
+        # In the escalated alert's region: a group alert has no issue to take it from.
+        region_code=alert.region_code,
     )

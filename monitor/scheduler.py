@@ -23,7 +23,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from monitor.domain.jobs import plan_jobs
+from monitor.domain.jobs import pipeline_job, plan_jobs
 from monitor.kernel.config import crontab_trigger
 from monitor.service import MonitorService
 from monitor.stages.retrain import RetrainReport, run_retrain
@@ -103,6 +103,10 @@ def job_functions(service: MonitorService) -> dict[str, Callable[[], Any]]:
     functions: dict[str, Callable[[], Any]] = {
         f"collect:{name}": partial(service.collect, name) for name in service.collectors
     }
+    # Each region's pass, for workers of a deployment of several regions (``plan_jobs(region_pipelines=True)``).
+    functions.update(
+        {pipeline_job(code): partial(service.pipeline, code) for code in service.config.deployment_regions()}
+    )
     functions.update(
         {
             "pipeline": service.pipeline,

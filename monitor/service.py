@@ -123,14 +123,17 @@ class MonitorService:
             incidents={d.query: d.incident() for d in tracked if d.query},
         )
 
-    def pipeline(self) -> PipelineReport:
+    def pipeline(self, region: str | None = None) -> PipelineReport:
         """Classify, group, assess, and decide alerts in the same transaction as the stage change.
 
         New alerts go out at once instead of waiting for the next delivery tick (up to
         ``schedules.delivery_seconds``): an early warning is the point. The outbox claims each
         delivery with a lease, so this and the scheduled delivery job never send one twice.
+        ``region``: that region's rows only (a worker's ``pipeline:CODE`` job); None: every region's.
         """
-        report = run_pipeline(self.db, self.get_classifier(), self.config, self.clock.now(), alert_hook=evaluate)
+        report = run_pipeline(
+            self.db, self.get_classifier(), self.config, self.clock.now(), alert_hook=evaluate, region=region
+        )
         if report.alerts:
             self.deliver()
         self.reply_reports()

@@ -7,8 +7,8 @@ gives APScheduler), and each job is the same :class:`monitor.service.MonitorServ
 
 What holds with several workers:
 
-- a job (a source's collection, the pipeline, the delivery run, ...) is run by one worker at a
-  time: it is claimed with ``FOR UPDATE SKIP LOCKED`` and a lease the running worker renews
+- a job (a source's collection, a region's pipeline pass, the delivery run, ...) is run by one
+  worker at a time: it is claimed with ``FOR UPDATE SKIP LOCKED`` and a lease the running worker renews
   every third of ``schedules.lease_seconds`` (a heartbeat thread);
 - each job runs once per slot: ``next_due_at`` advances from the scheduled time, and a job
   overdue by several slots runs once;
@@ -77,7 +77,8 @@ class Worker:
         if threads < 1:
             raise ValueError("a worker needs at least one thread")
         self.service = service
-        plan = plan_jobs(service.config, service.collectors)
+        # One pipeline job per region: the regions' passes are spread over the workers like collection is.
+        plan = plan_jobs(service.config, service.collectors, region_pipelines=True)
         self.specs: dict[str, JobSpec] = {
             s.job_id: s for s in plan if not jobs or any(fnmatchcase(s.job_id, pattern) for pattern in jobs)
         }

@@ -496,7 +496,8 @@ def _held_jobs(db: Any, pid: int) -> list[str]:
 
 
 def _kind_of(job_id: str) -> str:
-    return "collect" if job_id.startswith("collect:") else job_id
+    """``collect:warga-1601`` -> collect, ``pipeline:16.01`` (a region's pass) -> pipeline."""
+    return job_id.split(":", 1)[0]
 
 
 def run(

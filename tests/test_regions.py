@@ -3,32 +3,45 @@ that never mixes two regions, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import insert, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
+from alerts.engine import evaluate
 from alerts.queue import queue_alert
+from classifiers.labels import Labels
 from classifiers.region import NATIONAL_LIST
 from collectors.base import RawItem
 from monitor.cli import main
 from monitor.domain.incident import CandidateView, PostView, Rules, decide
+from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig, load_config, packaged_config_text
 from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names
 from monitor.stages.group import group_new, merge_issues
 from monitor.stages.ingest import Ingestor, ingest_raw
+from monitor.stages.pipeline import run_pipeline
 from monitor.store.db import Database, alembic_config
-from monitor.store.models import Agency, Alert, Issue, IssuePost, Post, Source
+from monitor.store.models import Agency, Alert, Issue, IssuePost, JobRun, Label, Post, Source
+from tests.conftest import drop_pg_schema, make_pg_database
 from tests.pipeline_support import label_row, road_label
+from tests.telegram_server import make_issue
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 OKU = "16.01"
 OKU_SOURCE = "googlenews-ogan-komering-ulu"
 """A source `oki-monitor init --region 16.01` writes: its posts are OKU's."""
+OKU_KECAMATAN = "Baturaja Timur"
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +236,168 @@ def test_scope_spikes_are_per_region(db: Database, config: AppConfig) -> None:
         found = {sig.scope for sig in scan_scopes(s, config, now)}
         stored = set(s.scalars(select(Signal.scope)))
     assert found == stored == {f"{OKU}:bencana:Pampangan"}
+
+
+# --- each region's pipeline pass on its own: several workers run them at once -----------------
+
+
+class _RoadReader:
+    """Reads every text as a road complaint in Cengal, in any region (a classifier taking a region's gazetteer)."""
+
+    version = "regions-test"
+
+    def predict(self, texts: list[str], gazetteer: object | None = None) -> list[Labels]:
+        return [road_label(self.version) for _ in texts]
+
+
+def _stages(db: Database) -> dict[str, set[str]]:
+    with db.session() as s:
+        found: dict[str, set[str]] = {}
+        for region, stage in s.execute(select(Post.region_code, Post.stage)):
+            found.setdefault(region, set()).add(stage)
+        return found
+
+
+def test_a_regions_pipeline_pass_reads_and_writes_only_that_regions_rows(db: Database, deployment: AppConfig) -> None:
+    story = "Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar, truk amblas"
+    ingest_raw(db, deployment, [_item("okinews", n, f"{story} {n}") for n in range(3)], NOW, kind="rss")
+    ingest_raw(db, deployment, [_item(OKU_SOURCE, n, f"{story} {n}") for n in range(3)], NOW, kind="rss")
+    report = run_pipeline(db, _RoadReader(), deployment, NOW + timedelta(minutes=5), alert_hook=evaluate, region=OKU)
+    assert (report.classified, report.grouped, report.new_issues) == (3, 3, 1)
+    assert _stages(db) == {DEFAULT_REGION: {"new"}, OKU: {"grouped"}}, "OKI's posts wait for OKI's own pass"
+    with db.session() as s:
+        assert list(s.scalars(select(Issue.region_code))) == [OKU]
+        assert s.scalar(select(func.count()).select_from(Label)) == 3
+    run_pipeline(db, _RoadReader(), deployment, NOW + timedelta(minutes=6), alert_hook=evaluate, region=DEFAULT_REGION)
+    assert _stages(db) == {DEFAULT_REGION: {"grouped"}, OKU: {"grouped"}}
+    with db.session() as s:
+        assert sorted(s.scalars(select(Issue.region_code))) == [OKU, DEFAULT_REGION]
+        assert s.scalar(select(func.count()).select_from(Label)) == 6, "no post read twice"
+
+
+def test_a_regions_alert_pass_decides_only_its_issues_and_each_receiver_hears_once(
+    db: Database, deployment: AppConfig
+) -> None:
+    """Humas (the deployment's receiver) hears of each region's viral issue once, from that region's pass."""
+    with db.session() as s:
+        oki = make_issue(s, NOW, stage="viral", score=95)
+        oku = make_issue(s, NOW, stage="viral", score=95, kecamatan=OKU_KECAMATAN)
+        oku.region_code = OKU
+    with db.session() as s:
+        first = evaluate(s, deployment, NOW, region=OKU)
+        assert first and {a.issue_id for a in first} == {oku.id}
+        assert {a.region_code for a in first} == {OKU}
+    with db.session() as s:
+        second = evaluate(s, deployment, NOW, region=DEFAULT_REGION)
+        assert second and {a.issue_id for a in second} == {oki.id}
+    with db.session() as s:
+        assert evaluate(s, deployment, NOW) == [], "the deployment-wide pass finds both decided"
+        told = Counter((a.issue_id, a.receiver) for a in s.scalars(select(Alert)))
+    assert max(told.values()) == 1
+    assert {issue for issue, receiver in told if receiver == "humas"} == {oki.id, oku.id}
+
+
+def test_two_regions_decide_at_once_and_a_deployment_wide_decision_waits_for_both(
+    deployment: AppConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision locks on PostgreSQL: a region's pass holds its own lock and the deployment's shared."""
+    import monitor.store.db as store_db
+
+    # Advisory locks are the server's, not a schema's: a key of its own keeps other tests' decisions out.
+    monkeypatch.setattr(store_db, "DECISION_LOCK_KEY", 0x4F4B0000 + uuid.uuid4().int % 0xFFFF)
+    pg, schema = make_pg_database()
+    sessions: list[Session] = []
+
+    def holds(region: str | None) -> bool:
+        """Whether a new transaction gets the lock of ``region`` (None: the deployment's) within a second."""
+        session = pg.new_session()
+        sessions.append(session)
+        session.execute(text("SET LOCAL lock_timeout = '1s'"))
+        try:
+            store_db.lock_decisions(session, region)
+        except OperationalError:
+            session.rollback()
+            return False
+        return True
+
+    try:
+        assert holds(OKU)
+        assert holds(DEFAULT_REGION), "another region's pass decides at the same time"
+        assert not holds(OKU), "one region's decisions are taken in turn"
+        assert not holds(None), "housekeeping (every region's escalations, digests) waits for the regions' passes"
+        for session in sessions:
+            session.rollback()
+        assert holds(None)
+        assert not holds(DEFAULT_REGION), "and a region's pass waits for housekeeping"
+    finally:
+        for session in sessions:
+            session.close()
+        pg.dispose()
+        drop_pg_schema(schema)
+
+
+def test_two_workers_run_two_regions_pipeline_passes_at_once(deployment: AppConfig) -> None:
+    """`oki-monitor worker` plans a pipeline job per region; two workers each hold one's lease at the same time
+    and each pass processes its own region's posts."""
+    from monitor.service import MonitorService
+    from monitor.worker import Worker
+
+    pg, schema = make_pg_database()
+    try:
+        pg.upgrade()
+        story = "Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar, truk amblas"
+        ingest_raw(pg, deployment, [_item("okinews", n, f"{story} {n}") for n in range(4)], NOW, kind="rss")
+        ingest_raw(pg, deployment, [_item(OKU_SOURCE, n, f"{story} {n}") for n in range(4)], NOW, kind="rss")
+        clock = SimulatedClock(NOW + timedelta(minutes=5))
+        engines = [Database(pg.url) for _ in range(2)]
+        services = [MonitorService(deployment, e, clock, classifier=_RoadReader()) for e in engines]
+        both_running = threading.Barrier(2, timeout=30)
+        held: list[set[str]] = []
+
+        def pass_of(service: MonitorService, region: str) -> None:
+            both_running.wait()  # each worker is inside its job: both leases are held now
+            with pg.session() as s:
+                held.append(set(s.scalars(select(JobRun.job_id).where(JobRun.lease_owner.is_not(None)))))
+            service.pipeline(region)
+
+        workers = [
+            Worker(
+                svc,
+                jobs=["pipeline:*"],
+                functions={f"pipeline:{code}": partial(pass_of, svc, code) for code in deployment.deployment_regions()},
+            )
+            for svc in services
+        ]
+        assert set(workers[0].specs) == {f"pipeline:{DEFAULT_REGION}", f"pipeline:{OKU}"}
+        workers[0].prepare()
+        claims: list[Any] = []
+        threads = [threading.Thread(target=lambda w=w: claims.append(w.run_once())) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for svc in services:
+            svc.close()
+        for e in engines:
+            e.dispose()
+        assert sorted(c.job_id for c in claims) == [f"pipeline:{OKU}", f"pipeline:{DEFAULT_REGION}"]
+        assert held == [{f"pipeline:{OKU}", f"pipeline:{DEFAULT_REGION}"}] * 2
+        assert _stages(pg) == {DEFAULT_REGION: {"grouped"}, OKU: {"grouped"}}
+        with pg.session() as s:
+            assert sorted(s.scalars(select(Issue.region_code))) == [OKU, DEFAULT_REGION]
+    finally:
+        pg.dispose()
+        drop_pg_schema(schema)
+
+
+def test_one_process_keeps_one_pipeline_job_and_workers_get_one_per_region(
+    deployment: AppConfig, config: AppConfig
+) -> None:
+    from monitor.domain.jobs import plan_jobs
+
+    def pipelines(cfg: AppConfig, **kw: bool) -> list[str]:
+        return [s.job_id for s in plan_jobs(cfg, [], **kw) if s.job_id.startswith("pipeline")]
+
+    assert pipelines(deployment) == ["pipeline"], "`oki-monitor run` passes over every region in one job"
+    assert pipelines(deployment, region_pipelines=True) == [f"pipeline:{DEFAULT_REGION}", f"pipeline:{OKU}"]
+    assert pipelines(config, region_pipelines=True) == ["pipeline"], "one region: one job, as before"

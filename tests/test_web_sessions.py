@@ -103,7 +103,7 @@ def test_a_worker_rechecks_a_remembered_session_after_a_short_time(db: Database)
 def test_upgrade_twice_is_harmless(db: Database) -> None:
     db.upgrade()
     db.upgrade()
-    assert db.current_revision() == db.head_revision() == "0013_worker_leases"
+    assert db.current_revision() == db.head_revision() == "0014_stage_region_index"
 
 
 

@@ -38,12 +38,26 @@ class JobSpec:
     """Cron jobs: a run later than this after its scheduled time is skipped. None: always runs (once)."""
 
 
-def plan_jobs(config: AppConfig, sources: Iterable[str]) -> list[JobSpec]:
-    """Every scheduled job of a deployment whose runnable sources are ``sources``, in a stable order."""
+def pipeline_job(region: str) -> str:
+    """The job id of one region's pipeline pass (``pipeline:16.01``)."""
+    return f"pipeline:{region}"
+
+
+def plan_jobs(config: AppConfig, sources: Iterable[str], *, region_pipelines: bool = False) -> list[JobSpec]:
+    """Every scheduled job of a deployment whose runnable sources are ``sources``, in a stable order.
+
+    ``region_pipelines`` (`oki-monitor worker`): in a deployment of several regions, one pipeline job
+    per region instead of one for all, so several workers run the regions' passes at once. One
+    process (`oki-monitor run`) keeps the one job, which passes over every region's rows.
+    """
     cfg = config.schedules
     jobs = [JobSpec(f"collect:{name}", every_seconds=config.source(name).interval_seconds) for name in sources]
+    regions = list(config.deployment_regions())
+    if region_pipelines and len(regions) > 1:
+        jobs += [JobSpec(pipeline_job(code), every_seconds=cfg.pipeline_seconds) for code in regions]
+    else:
+        jobs.append(JobSpec("pipeline", every_seconds=cfg.pipeline_seconds))
     jobs += [
-        JobSpec("pipeline", every_seconds=cfg.pipeline_seconds),
         JobSpec("deliver", every_seconds=cfg.delivery_seconds),
         JobSpec("telegram-acks", every_seconds=max(cfg.delivery_seconds, 10)),
         JobSpec("housekeeping", every_seconds=HOUSEKEEPING_SECONDS),

@@ -97,10 +97,17 @@ def forecast_calibration() -> Calibration | None:
 
 
 def assess_issues(
-    session: Session, config: AppConfig, now: datetime, issue_ids: set[int] | None = None
+    session: Session,
+    config: AppConfig,
+    now: datetime,
+    issue_ids: set[int] | None = None,
+    region: str | None = None,
 ) -> tuple[int, list[tuple[int, str, str]]]:
-    """Re-assess open issues' virality; returns (count, [(issue id, old stage, new stage)])."""
+    """Re-assess open issues' virality (``region``: of that region only); returns (count, [(issue id, old stage,
+    new stage)])."""
     query = select(Issue).where(Issue.status == IssueStatus.OPEN)
+    if region is not None:
+        query = query.where(Issue.region_code == region)
     if issue_ids is not None:
         query = query.where(Issue.id.in_(issue_ids))
     issues = list(session.scalars(query))

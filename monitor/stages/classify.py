@@ -69,11 +69,16 @@ def predict_by_region(
 
 
 def classify_new(
-    session: Session, classifier: Classifier, config: AppConfig, now: datetime, limit: int = 2000
+    session: Session,
+    classifier: Classifier,
+    config: AppConfig,
+    now: datetime,
+    limit: int = 2000,
+    region: str | None = None,
 ) -> tuple[int, int]:
-    """Label posts not yet read; returns (classified, complaints kept for grouping)."""
+    """Label posts not yet read (``region``: of that region); returns (classified, complaints kept for grouping)."""
     # Plain rows and Core statements: this stage sees every collected post.
-    posts = session.execute(
+    query = (
         select(
             Post.id,
             Post.title,
@@ -89,7 +94,10 @@ def classify_new(
         .where(Post.stage == "new")
         .order_by(Post.id)
         .limit(limit)
-    ).all()
+    )
+    if region is not None:
+        query = query.where(Post.region_code == region)
+    posts = session.execute(query).all()
     if not posts:
         return 0, 0
     texts = [
@@ -186,12 +194,13 @@ def _incident_places(session: Session, posts: Sequence[Any], texts: list[str], l
 
     from monitor.stages.tracked_queries import place_from_incident
 
-    first, last = posts[0].id, posts[-1].id
+    # The batch's own ids, not the range they span: a region's pass reads a batch of its posts only,
+    # and between its first and last id lie every other region's posts of the same hours.
     found = {
         post_id: extra["incident"]
         for post_id, extra in session.execute(
             select(Post.id, Post.extra).where(
-                Post.id >= first, Post.id <= last, cast(Post.extra, Text).like('%"incident"%')
+                one_of(session, Post.id, [p.id for p in posts]), cast(Post.extra, Text).like('%"incident"%')
             )
         )
         if isinstance(extra, dict) and isinstance(extra.get("incident"), dict)

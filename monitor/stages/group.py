@@ -326,12 +326,16 @@ class IssueGrouper:
         self._work: dict[Issue, _IssueState] = {}
         """The term vectors, signatures and counts of issues touched since the last ``write_pending``."""
 
-    def preload(self, session: Session, earliest: datetime) -> None:
-        """Load once the issues posts from ``earliest`` on could join, instead of one query per post."""
+    def preload(self, session: Session, earliest: datetime, region: str | None = None) -> None:
+        """Load once the issues posts from ``earliest`` on could join, instead of one query per post.
+
+        ``region``: the batch is of that region only, and a post joins only its own region's issues.
+        """
         floor = earliest - max(self.window, timedelta(days=self.config.issues.regression_window_days))
-        self._pool = list(
-            session.scalars(select(Issue).where(Issue.status.in_(("open", "resolved")), Issue.last_seen >= floor))
-        )
+        query = select(Issue).where(Issue.status.in_(("open", "resolved")), Issue.last_seen >= floor)
+        if region is not None:
+            query = query.where(Issue.region_code == region)
+        self._pool = list(session.scalars(query))
         self._pool_floor = floor
 
     def prefetch_origins(self, session: Session, posts: Sequence[PostFacts]) -> None:
@@ -792,10 +796,13 @@ def _stored_facets(facets: dict[str, dict[str, float]], primary: str, routing: M
     }
 
 
-def close_quiet(session: Session, config: AppConfig, now: datetime) -> int:
-    """Close open issues with no new post for the quiet period."""
+def close_quiet(session: Session, config: AppConfig, now: datetime, region: str | None = None) -> int:
+    """Close open issues (``region``: of that region) with no new post for the quiet period."""
     cutoff = now - timedelta(hours=config.issues.close_after_hours)
-    quiet = list(session.scalars(select(Issue).where(Issue.status == "open", Issue.last_seen < cutoff)))
+    query = select(Issue).where(Issue.status == "open", Issue.last_seen < cutoff)
+    if region is not None:
+        query = query.where(Issue.region_code == region)
+    quiet = list(session.scalars(query))
     for issue in quiet:
         issue.status, issue.closed_at, issue.updated_at = "closed", now, now
         issue.stage = "mereda"
@@ -903,11 +910,14 @@ def _get(session: Session, issue_id: int) -> Issue:
     return issue
 
 
-def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2000) -> tuple[int, int, int, set[int]]:
-    """Place classified complaint posts into issues; returns (grouped, new issues, regressions, touched ids)."""
+def group_new(
+    session: Session, config: AppConfig, now: datetime, limit: int = 2000, region: str | None = None
+) -> tuple[int, int, int, set[int]]:
+    """Place classified complaint posts (``region``: of that region) into issues; returns (grouped, new issues,
+    regressions, touched ids)."""
     grouper = IssueGrouper(config, deferred=True)
     # Plain rows, not ORM objects: grouping reads a few columns of every complaint post.
-    rows = session.execute(
+    query = (
         select(
             Post.id,
             Post.source_id,
@@ -926,7 +936,10 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
         .where(Post.stage == "classified")
         .order_by(Post.created_at, Post.id)
         .limit(limit)
-    ).all()
+    )
+    if region is not None:
+        query = query.where(Post.region_code == region)
+    rows = session.execute(query).all()
     grouped = created = regressions = 0
     touched: set[int] = set()
     seen_posts: set[int] = set()
@@ -936,7 +949,7 @@ def group_new(session: Session, config: AppConfig, now: datetime, limit: int = 2
             seen_posts.add(row.id)
             unique.append(row)
     if unique:
-        grouper.preload(session, min(row.created_at for row in unique))
+        grouper.preload(session, min(row.created_at for row in unique), region)
         grouper.prefetch_origins(session, unique)
     # Words and signatures of the whole batch up front: signing posts together is one numpy pass.
     norms = [normalise(post_text(row)).lower() for row in unique]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -151,7 +152,15 @@ DECISION_LOCK_KEY = 0x4F4B4901
 """The PostgreSQL advisory lock under which alerts are decided (any number, fixed for the project)."""
 
 
-def lock_decisions(session: Session) -> None:
+def region_lock_id(region: str) -> int:
+    """The second key of a region's decision lock: a stable 31-bit number of its code.
+
+    Two codes with the same number only take turns needlessly; they never decide at once wrongly.
+    """
+    return zlib.crc32(region.encode()) & 0x7FFFFFFF
+
+
+def lock_decisions(session: Session, region: str | None = None) -> None:
     """Hold the alert-decision lock until the session's transaction ends.
 
     Deciding an alert reads which alerts exist and then adds one; two processes doing that at
@@ -160,9 +169,22 @@ def lock_decisions(session: Session) -> None:
     alerts. SQLite's ``BEGIN IMMEDIATE`` already serialises every writing transaction. Take it
     at the start of a transaction, before its first write, so two holders of row locks never
     wait for each other.
+
+    ``region``: the decisions of one region only (a region's pipeline pass, whose issues and
+    alerts are all of that region). It holds the deployment lock *shared* and the region's own
+    lock exclusively, so the passes of two regions decide side by side (two workers) while a
+    deployment-wide decider (housekeeping: digests, source health, every region's escalations),
+    which holds the deployment lock exclusively, still takes turns with each of them. Always in
+    that order (deployment, then region), so no two holders wait for each other.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if region is None:
         session.execute(select(func.pg_advisory_xact_lock(DECISION_LOCK_KEY)))
+        return
+    session.execute(select(func.pg_advisory_xact_lock_shared(DECISION_LOCK_KEY)))
+    # The two-key form is a key space of its own: no region's lock is ever the deployment's.
+    session.execute(select(func.pg_advisory_xact_lock(DECISION_LOCK_KEY, region_lock_id(region))))
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

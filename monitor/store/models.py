@@ -151,7 +151,8 @@ class Post(Base):
         # With the id: the first stored copy of a text or URL is one index probe (migration 0004).
         Index("ix_posts_content_hash_id", "content_hash", "id"),
         Index("ix_posts_canonical_url_id", "canonical_url", "id"),
-        Index("ix_posts_stage", "stage", "id"),
+        # With the region: a worker's pipeline pass reads one region's waiting posts (migration 0014).
+        Index("ix_posts_stage_region", "stage", "region_code", "id"),
         Index("ix_posts_region_created", "region_code", "created_at"),
     )
 
