@@ -442,6 +442,48 @@ def test_silences_and_queues_are_a_regions_own(env: tuple[Any, Seeded, OkuSeeded
         assert "Antrean: 2 unggahan menunggu klasifikasi · 1 pengiriman menunggu." in client.get("/sources").text
 
 
+def test_a_province_silence_names_its_region_or_every_region(
+    env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig],
+) -> None:
+    """A user of every region must say which region a new silence mutes (or all of them); a region's user
+    keeps its own region whatever the form says."""
+    app, _oki, _oku, db, _ = env
+    with TestClient(app) as client:
+        login(client, "kominfo")
+        page = client.get("/silences").text
+        assert '<select name="wilayah" required>' in page and '<option value="semua">Semua wilayah' in page
+        assert f'<option value="{OKU}">Kabupaten Ogan Komering Ulu</option>' in page
+        # Each region's kecamatan under its name.
+        assert '<optgroup label="Kabupaten Ogan Komering Ulu">' in page and f'<option value="{OKU_KECAMATAN}">' in page
+        assert '<option value="Kayu Agung">' in page
+        token = csrf_from(page)
+
+        def silence(note: str, **form: str) -> str:
+            r = client.post("/silences", data={"csrf_token": token, "hours": "24", "note": note, **form})
+            return str(r.text)
+
+        assert "Gagal: wilayah: pilih wilayah" in silence("tanpa wilayah", topic="infrastruktur")
+        silence("wilayah lain", wilayah=OKU, kecamatan="Kayu Agung")  # refused: not OKU's kecamatan
+        silence("sumber wilayah lain", wilayah=OKU, source="mastodon-oki")  # refused: not OKU's source
+        silence("oku saja", wilayah=OKU, topic="infrastruktur", kecamatan=OKU_KECAMATAN)
+        silence("semua wilayah", wilayah="semua", topic="air_bersih")
+    with TestClient(app) as client:
+        login(client, "kominfo-oku")
+        page = client.get("/silences").text
+        assert 'name="wilayah"' not in page and "<optgroup" not in page
+        token = csrf_from(page)
+        client.post("/silences", data={"csrf_token": token, "hours": "24", "note": "milik oku", "wilayah": "semua",
+                                       "topic": "air_bersih"})  # fmt: skip
+    with db.session() as s:
+        made = {m.comment: m.matchers for m in s.scalars(select(Silence)) if m.created_by in ("kominfo", "kominfo-oku")}
+        made = {c: m for c, m in made.items() if c not in (OKI_SILENCE_NOTE, f"{OKU_MARK} menunggu alat berat")}
+    assert made == {
+        "oku saja": {"topic": ["infrastruktur"], "kecamatan": [OKU_KECAMATAN], "region": [OKU]},
+        "semua wilayah": {"topic": ["air_bersih"]},
+        "milik oku": {"topic": ["air_bersih"], "region": [OKU]},
+    }
+
+
 def test_lapor_import_is_its_regions(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
     """Each regency has its own LAPOR! inbox: a user of one region imports into its own region's LAPOR! source
     and sees only its files; the province's comms picks the region (OKI's own ``lapor`` source by default)."""

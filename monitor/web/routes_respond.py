@@ -390,31 +390,50 @@ def _regions_of(session: Session, rows: list[Silence]) -> dict[int, str | None]:
 
 
 def _kecamatan_of(ctx: Any, region: str | None) -> tuple[str, ...]:
-    """The kecamatan a silence may name: its region's (the deployment's own for a user of every region)."""
+    """The kecamatan a silence may name: its region's (the deployment's own for None)."""
     gazetteer = ctx.config.region_of(region).gazetteer()
     return tuple(gazetteer.kecamatan_order) if gazetteer is not None else tuple(KECAMATAN)
+
+
+ALL_REGIONS = "semua"
+"""The region choice of a silence of every region (the form's ``wilayah``)."""
+
+
+def _region_choices(ctx: Any, principal: Principal) -> list[tuple[str, str]]:
+    """(code, name) of the regions a user of every region picks a silence's region from, in a deployment of
+    several; none for a user of one region (its silences are its region's) or a deployment of one."""
+    regions = ctx.regions_for(principal)
+    return [(code, ctx.region_name(code)) for code in regions] if len(regions) > 1 else []
 
 
 @pages.get("/silences", response_class=HTMLResponse)
 def silences_page(request: Request, principal: Annotated[Principal, Depends(require_roles(*SILENCERS))]) -> Response:
     """Silences in force (issue snoozes included) and the recently ended ones; a form for a new one.
 
-    A user of one region sees and makes only that region's silences.
+    A user of one region sees and makes only that region's silences; a user of every region, in a
+    deployment of several, picks the region a new one mutes (or every region).
     """
     ctx = web(request)
     now = now_of(request)
     region = principal.scope_region
+    choices = _region_choices(ctx, principal)
     with ctx.read() as session:
         active, ended = _silence_rows(session, now, region)
         sources = [s.name for s in queries.sources(session, region) if not s.name.startswith("_")]
+    # Each region's kecamatan under its name: the same name can be a kecamatan of two regencies.
+    kecamatan = [(name, sorted(_kecamatan_of(ctx, code))) for code, name in choices] or [
+        ("", sorted(_kecamatan_of(ctx, region)))
+    ]
     return _render(
         request,
         principal,
         active=active,
         ended=ended,
         topics=TOPICS,
-        kecamatan=sorted(_kecamatan_of(ctx, region)),
+        kecamatan=kecamatan,
         sources=sources,
+        regions=choices,
+        all_regions=ALL_REGIONS,
         describe=rules.describe_silence,
     )
 
@@ -429,26 +448,40 @@ def silences_add(
     source: Annotated[str, Form(max_length=100)] = "",
     hours: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
+    wilayah: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """A comms silence: topic × kecamatan, or a source, for a period, with a reason.
 
-    A user of one region silences its region only: its sources, its kecamatan, its region's alerts.
+    A user of one region silences its region only: its sources, its kecamatan, its region's alerts
+    (whatever ``wilayah`` says). A user of every region in a deployment of several must choose
+    ``wilayah``: one region (its kecamatan and sources only) or ``semua`` (every region).
     """
     require_csrf(request, csrf_token)
     ctx = web(request)
     now = now_of(request)
     region = principal.scope_region
+    choices = dict(_region_choices(ctx, principal))
+    problem = None
+    if region is None and choices:
+        picked = wilayah.strip()
+        if picked in choices:
+            region = picked
+        elif picked != ALL_REGIONS:
+            problem = "wilayah: pilih wilayah yang dibisukan, atau semua wilayah"
     with ctx.db.session() as session:
         known_sources = {s.name for s in queries.sources(session, region)}
-        decided = rules.decide_silence(
-            topic,
-            kecamatan,
-            source,
-            hours,
-            note,
-            topics=TOPICS,
-            kecamatan_names=_kecamatan_of(ctx, region),
-            sources=known_sources,
+        # Every region: a kecamatan of any of them (the silence then mutes that name wherever it is).
+        names = (
+            {k for code in choices for k in _kecamatan_of(ctx, code)}
+            if choices and region is None
+            else set(_kecamatan_of(ctx, region))
+        )
+        decided = (
+            rules.Refusal("region_missing", "wilayah", problem)
+            if problem
+            else rules.decide_silence(
+                topic, kecamatan, source, hours, note, topics=TOPICS, kecamatan_names=names, sources=known_sources
+            )
         )
         refused = isinstance(decided, rules.Refusal)
         if isinstance(decided, rules.Refusal):
