@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis import APIOperation, Case
-from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.web.app import create_app
 from tests.web_support import ANALYST_TOKEN, make_clock, seed
+
+if TYPE_CHECKING:
+    # schemathesis costs ~1 s of CPU to import; every xdist worker collects this module but one runs it.
+    # Its pytest plugin is off too (pyproject addopts: -p no:schemathesis): this module needs none of it.
+    from schemathesis import APIOperation, Case
+    from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 # One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
 pytestmark = pytest.mark.xdist_group("test_web_schema")
@@ -24,6 +28,8 @@ INGEST_TOKEN = "schema-test-ingest-token-0123456789"
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenApiSchema]:
+    import schemathesis
+
     from monitor.kernel.config import load_config
 
     mp = pytest.MonkeyPatch()
