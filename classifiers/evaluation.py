@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from classifiers.examples import Example
 from classifiers.gazetteer import get_gazetteer
@@ -38,6 +37,8 @@ class Predictor(Protocol):
 
 def per_class(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> list[dict[str, Any]]:
     """Precision/recall/F1/support per class, in `labels` order."""
+    from sklearn.metrics import precision_recall_fscore_support  # local: scikit-learn (with scipy) costs ~1 s to import
+
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(labels), zero_division=0)
     return [
         {"label": lab, "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
@@ -47,11 +48,15 @@ def per_class(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str
 
 def binary_f1(y_true: Sequence[bool], y_pred: Sequence[bool]) -> float:
     """F1 of the positive class."""
+    from sklearn.metrics import f1_score
+
     return float(f1_score(np.array(y_true, dtype=bool), np.array(y_pred, dtype=bool), zero_division=0))
 
 
 def topic_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, float]:
     """Accuracy and macro-F1 over the classes present in the truth."""
+    from sklearn.metrics import accuracy_score, f1_score
+
     present = sorted(set(y_true))
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)) if y_true else 0.0,
@@ -74,6 +79,8 @@ def macro_f1_min_support(y_true: Sequence[str], y_pred: Sequence[str], min_suppo
     labels = sorted(k for k, n in counts.items() if n >= min_support)
     if not labels:
         return 0.0, 0
+    from sklearn.metrics import f1_score
+
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), len(labels)
 
 
@@ -141,6 +148,8 @@ def worst_mistakes(texts: Sequence[str], truth: Sequence[str], labels: Sequence[
 def topic_confusion(truth: Sequence[str], predicted: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """Confusion matrix over all taxonomy keys (rows: truth, columns: predicted)."""
     labels = list(TOPICS)
+    from sklearn.metrics import confusion_matrix
+
     return labels, confusion_matrix(truth, predicted, labels=labels)
 
 

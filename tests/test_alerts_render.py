@@ -8,7 +8,6 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.chart import growth_chart
 from alerts.render import Links, clean_post_text, eta_text, render
 from tests.telegram_server import check_html, visible_length
 
@@ -104,6 +103,8 @@ def test_eta_text() -> None:
 
 
 def test_growth_chart_is_a_png() -> None:
+    from alerts.chart import growth_chart  # local, as in alerts.outbox: matplotlib is heavy to import
+
     png = growth_chart([["2026-12-01T02:00:00+00:00", 3], ["2026-12-01T03:00:00+00:00", 9]])
     assert png is not None and png.startswith(b"\x89PNG")
     assert growth_chart([["2026-12-01T02:00:00+00:00", 3]]) is None

@@ -17,7 +17,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import classifiers.model as model_module
 from classifiers.model import TOPICS, TextClassifier, load_classifier, train
@@ -112,6 +111,8 @@ def test_fast_scoring_of_the_saved_model_equals_scikit_learn_predict_proba(
     clf: TextClassifier, trained: tuple[Path, TextClassifier]
 ) -> None:
     # `clf` was read back from the file (numpy only); `fitted` holds the scikit-learn models.
+    import scipy.sparse as sp  # local: each xdist worker collects this module, one runs it
+
     fitted = trained[1].fitted
     assert fitted is not None and clf.fitted is None
     texts = ROAD_POSTS + LOOK_ALIKES + ["air pdam mati di kayuagung", "", "kata asing sekali zzqx"]

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from alerts.channels.base import OutgoingMessage
 from classifiers.region import NATIONAL_LIST
@@ -44,6 +43,8 @@ class Mailbox:
 
 
 def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader  # local: ~0.5 s to import
+
     return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
