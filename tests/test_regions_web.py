@@ -484,6 +484,50 @@ def test_a_province_silence_names_its_region_or_every_region(
     }
 
 
+def test_the_map_draws_the_region_in_view(
+    env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig], tmp_path: Path
+) -> None:
+    """/peta and /api/map show one region: OKI's kecamatan, OKU's outline (Sumatera Selatan's boundaries),
+    a plain sentence for a region without boundaries; a user of every region picks it, a region's user has its own."""
+    app, _oki, _oku, db, _ = env
+    with TestClient(app) as client:
+        login(client, "kominfo-oku")
+        page = client.get("/peta?region=16.02").text  # asks for OKI's: gets its own
+        assert 'aria-label="Peta batas Kabupaten Ogan Komering Ulu: isu terbuka"' in page
+        assert page.count('class="area k') == 1 and 'class="area k4"' in page  # its one open issue
+        assert "Kayu Agung" not in page and 'name="region"' not in page
+        assert f'<td data-label="Kecamatan">{OKU_KECAMATAN}</td><td data-label="Isu" class="num">1</td>' in page
+        body = client.get("/api/map").json()
+        assert [(f["id"], f["properties"]["isu"]) for f in body["features"]] == [(OKU, 1)]
+        assert body["features"][0]["geometry"]["type"] == "MultiPolygon"  # OKU's outline, as shipped
+        assert client.get("/api/map?level=desa").json()["features"] == []
+    with TestClient(app) as client:
+        login(client, "kominfo")  # every region: OKI's kecamatan map by default, OKU's when picked
+        page = client.get("/peta").text
+        assert page.count('class="area k') == 18 and f'<option value="{OKU}">Kabupaten Ogan Komering Ulu' in page
+        assert OKU_KECAMATAN not in page  # OKU's issue is not counted on OKI's map
+        oku_page = client.get(f"/peta?region={OKU}").text
+        assert 'aria-label="Peta batas Kabupaten Ogan Komering Ulu: isu terbuka"' in oku_page
+        assert f'<option value="{OKU}" selected>' in oku_page and "Kayu Agung" not in oku_page
+        assert [f["id"] for f in client.get(f"/api/map?region={OKU}").json()["features"]] == [OKU]
+        assert len(client.get("/api/map").json()["features"]) == 18
+        assert client.get("/api/map?region=99.99").status_code == 422
+        assert "tidak ada dalam deployment ini" in client.get("/peta?region=99.99").text
+    # A region outside Sumatera Selatan (Kota Bandung): no boundaries shipped, said plainly, never OKI's map.
+    three = two_region_config(tmp_path)
+    from monitor.cli import main
+
+    assert main(["init", "--region", "32.73", "--output", str(tmp_path / "regions" / "32.73.yaml")]) == 0
+    text = three.read_text(encoding="utf-8").replace("[regions/16.01.yaml]", "[regions/16.01.yaml, regions/32.73.yaml]")
+    three.write_text(text, encoding="utf-8")
+    with TestClient(create_app(load_config(three), db, make_clock())) as client:
+        login(client, "kominfo")
+        page = client.get("/peta?region=32.73").text
+        assert "Peta batas wilayah ini belum tersedia" in page
+        assert "<svg" not in page.split("<main", 1)[1] and "Kayu Agung" not in page
+        assert client.get("/api/map?region=32.73").json()["features"] == []
+
+
 def test_lapor_import_is_its_regions(env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig]) -> None:
     """Each regency has its own LAPOR! inbox: a user of one region imports into its own region's LAPOR! source
     and sees only its files; the province's comms picks the region (OKI's own ``lapor`` source by default)."""

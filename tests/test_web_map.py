@@ -213,3 +213,18 @@ def test_board_filters_ignore_unknown_values_and_say_so(env: tuple[TestClient, S
     # An agency user's OPD filter cannot widen its scope.
     login(client, "pdam")
     assert "Jalan rusak di Kayu Agung" not in client.get("/?opd=pupr").text
+
+
+def test_every_regency_of_sumatera_selatan_has_an_outline_drawn_alone() -> None:
+    outlines = geomap.regency_areas()
+    assert len(outlines) == 17 and all(code.startswith("16.") for code in outlines)
+    oku = geomap.regency_area("16.01")
+    assert oku is not None and oku.nama == "Kabupaten Ogan Komering Ulu"
+    assert geomap.regency_area("32.73") is None and geomap.regency_area(None) is None
+    svg = geomap.choropleth_svg({oku.nama: 2}, areas=[oku], subject=f"batas {oku.nama}")
+    assert svg.count("<path") == 1 and 'class="area k4"' in svg and 'role="img"' in svg
+    assert 'aria-label="Peta batas Kabupaten Ogan Komering Ulu: isu terbuka"' in svg
+    fc = geomap.regency_features(oku, {"Baturaja Timur": {"isu": 2, "unggahan": 5}, "Lengkiti": {"isu": 1}})
+    (feature,) = fc["features"]
+    assert feature["id"] == "16.01" and feature["properties"]["isu"] == 3 and feature["properties"]["unggahan"] == 5
+    assert geomap.regency_features(None, {})["features"] == []

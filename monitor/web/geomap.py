@@ -1,8 +1,11 @@
-"""OKI's map: kecamatan boundaries and desa points, as GeoJSON for the API and as SVG for the page.
+"""The map: OKI's kecamatan boundaries and desa points, and the outline of every kabupaten/kota of Sumatera
+Selatan, as GeoJSON for the API and as SVG for the page.
 
 Pure functions over the boundary data shipped in ``monitor/web/data/`` (MIT, see the README there):
 no tiles, no JavaScript library, nothing fetched at run time. Names are matched the way the
 classifier writes them (``Kayu Agung``), case and spaces aside, so ``Kayuagung`` finds its polygon.
+Only OKI (:data:`KECAMATAN_REGION`) has kecamatan polygons; another regency of the province is drawn
+as its outline (:func:`regency_area`), and a region outside it has no map yet.
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ _V = TypeVar("_V")
 Ring = tuple[tuple[float, float], ...]
 """One closed ring of ``(lng, lat)`` points."""
 
+KECAMATAN_REGION = "16.02"
+"""The region whose kecamatan polygons and desa points are shipped: Kabupaten Ogan Komering Ilir."""
+
 SHADES: tuple[str, ...] = ("#f3f4f6", "#fde2c4", "#f9b271", "#ea7a2c", "#b64a08")
 """Fill per class, from 'no open issue' to 'the most': a single warm hue, readable when printed grey."""
 
 
 @dataclass(frozen=True, slots=True)
 class Area:
-    """One kecamatan: its Kemendagri code, name, a label point inside it and its polygons."""
+    """One kecamatan (or kabupaten/kota): its Kemendagri code, name, a label point inside it and its polygons."""
 
     kode: str
     nama: str
@@ -60,10 +66,9 @@ def _rings(coords: Any) -> tuple[Ring, ...]:
     return tuple(tuple((float(x), float(y)) for x, y in ring) for ring in coords)
 
 
-@cache
-def kecamatan_areas() -> tuple[Area, ...]:
-    """The 18 kecamatan of OKI from the shipped GeoJSON, in code order."""
-    data = json.loads((DATA / "oki_kecamatan.geojson").read_text(encoding="utf-8"))
+def _read_areas(path: Path) -> tuple[Area, ...]:
+    """The areas of one shipped GeoJSON (properties ``kode``, ``nama``, ``lat``, ``lng``), in code order."""
+    data = json.loads(path.read_text(encoding="utf-8"))
     areas = []
     for feature in data["features"]:
         props, geometry = feature["properties"], feature["geometry"]
@@ -74,6 +79,23 @@ def kecamatan_areas() -> tuple[Area, ...]:
             polygons = tuple(_rings(p) for p in geometry["coordinates"])
         areas.append(Area(props["kode"], props["nama"], float(props["lat"]), float(props["lng"]), polygons))
     return tuple(sorted(areas, key=lambda a: a.kode))
+
+
+@cache
+def kecamatan_areas() -> tuple[Area, ...]:
+    """The 18 kecamatan of OKI from the shipped GeoJSON, in code order."""
+    return _read_areas(DATA / "oki_kecamatan.geojson")
+
+
+@cache
+def regency_areas() -> dict[str, Area]:
+    """The 17 kabupaten/kota of Sumatera Selatan (codes ``16.*``) by code, from the shipped outlines."""
+    return {a.kode: a for a in _read_areas(DATA / "sumsel_kabupaten_kota.geojson")}
+
+
+def regency_area(code: str | None) -> Area | None:
+    """The outline of kabupaten/kota ``code``, or None when none is shipped (a region outside Sumatera Selatan)."""
+    return regency_areas().get(code or "")
 
 
 @cache
@@ -125,6 +147,20 @@ def kecamatan_features(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any
         props.update(found)
         features.append({"type": "Feature", "id": area.kode, "properties": props, "geometry": _geometry(area)})
     return {"type": "FeatureCollection", "features": features}
+
+
+def regency_features(area: Area | None, counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """A FeatureCollection of one regency outline whose properties sum ``counts`` over its kecamatan
+    (``level`` ``kabupaten_kota``); empty when there is no outline to draw."""
+    if area is None:
+        return {"type": "FeatureCollection", "features": []}
+    props: dict[str, Any] = {"kode": area.kode, "nama": area.nama, "lat": area.lat, "lng": area.lng}
+    props.update({"level": "kabupaten_kota", "isu": 0, "unggahan": 0})
+    for values in counts.values():
+        for key in ("isu", "unggahan"):
+            props[key] += int(values.get(key, 0))
+    feature = {"type": "Feature", "id": area.kode, "properties": props, "geometry": _geometry(area)}
+    return {"type": "FeatureCollection", "features": [feature]}
 
 
 def desa_features(counts: Mapping[tuple[str, str], Mapping[str, int]]) -> dict[str, Any]:
@@ -214,14 +250,17 @@ def choropleth_svg(
     pins: Sequence[tuple[Point, int]] = (),
     label: str = "isu terbuka",
     width: int = 640,
+    areas: Sequence[Area] | None = None,
+    subject: str = "kecamatan OKI",
 ) -> str:
-    """OKI's kecamatan shaded by ``counts`` (name -> number), each a link to ``link[name]`` when given.
+    """``areas`` (OKI's kecamatan by default) shaded by ``counts`` (name -> number), each a link to ``link[name]``
+    when given; ``subject`` names the map for screen readers ("Peta kecamatan OKI: isu terbuka").
 
     Every text from data is XML-escaped: the result goes into pages with ``|safe``. ``pins`` are desa
     points drawn as circles sized by their number. The page shows the same numbers in a table,
     for screen readers and for reading exact values.
     """
-    areas = kecamatan_areas()
+    areas = kecamatan_areas() if areas is None else areas
     frame = frame_for(areas, width)
     top = max([0, *counts.values()])
     by_key = keyed(counts)
@@ -250,7 +289,7 @@ def choropleth_svg(
     role = "group" if link else "img"
     return (
         f'<svg class="map" viewBox="0 0 {frame.width} {frame.height}" role="{role}" '
-        f'aria-label="Peta kecamatan OKI: {escape(label)}" preserveAspectRatio="xMidYMid meet">'
+        f'aria-label="Peta {escape(subject)}: {escape(label)}" preserveAspectRatio="xMidYMid meet">'
         + "".join(shapes)
         + "".join(dots)
         + '<g aria-hidden="true">'
