@@ -10,6 +10,9 @@ out a whole decompressed network read at once (a 64 KiB gzip read can be 67 MB).
   ``zlib`` decompressor, so the cap (:attr:`FetchLimits.max_bytes`, default 10 MiB)
   holds *after* decompression, and rejects a ``Content-Length`` over the cap before
   reading anything;
+* refuses a markup body with more tags than :attr:`FetchLimits.max_tags`, or nested deeper than
+  :attr:`FetchLimits.max_depth` (:func:`markup_depth`, a byte-level scan that stops past the limit),
+  before feedparser or BeautifulSoup spend seconds and a huge tree on it;
 * enforces a total deadline per fetch (:attr:`FetchLimits.deadline`, default 30 s) on
   top of httpx's connect/read timeouts;
 * follows at most :attr:`FetchLimits.max_redirects` redirects itself, refuses loops,
@@ -46,6 +49,7 @@ import ipaddress
 import json
 import logging
 import math
+import re
 import socket
 import time
 import zlib
@@ -74,6 +78,11 @@ richest page any collector reads) has about 20,000. Parsing and rejecting 4.5 mi
 a 9 MiB page took a collector over five minutes; ``[{},{},...]`` in 10 MiB needs 250 MB."""
 MAX_NUMBER_DIGITS = 40
 """Longer integers in JSON read as null: no count or id is that long, and parsing huge ones costs quadratic time."""
+MAX_MARKUP_DEPTH = 512
+"""Deepest element nesting accepted in a markup body. Browsers stop nesting at 512 too (Chromium's
+parser flattens deeper trees); real feeds and t.me pages nest under 40. A body of 45,000 unclosed
+``<div>`` passes the tag count yet costs feedparser's loose parser or BeautifulSoup a second and a
+45,000-level tree that recursive code cannot walk; the depth scan refuses it after 513 tags."""
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
 METADATA_ADDRESSES = frozenset(
     {
@@ -87,6 +96,10 @@ METADATA_ADDRESSES = frozenset(
 
 class ResponseTooLarge(SourceError):
     """The body (after decompression) is larger than the source's cap."""
+
+
+class MarkupTooDeep(SourceError):
+    """The markup body nests elements deeper than :attr:`FetchLimits.max_depth`."""
 
 
 class FetchTimeout(SourceError):
@@ -107,6 +120,8 @@ class FetchLimits:
     max_tags: int = 50_000
     """Most ``<`` a body may hold: feedparser and BeautifulSoup spend ~500 bytes and ~10 µs per tag, so a
     10 MiB page of ``<p>`` (1.2 M tags) would cost 600 MB; real feeds and t.me pages hold a few thousand."""
+    max_depth: int = MAX_MARKUP_DEPTH
+    """Deepest element nesting a markup body may have (see :data:`MAX_MARKUP_DEPTH`)."""
     allow_private: bool = False
     """Allow redirects to private/loopback addresses on another host (tests and the offline demo)."""
     default_retry_after: float = DEFAULT_RATE_LIMIT_WAIT
@@ -264,6 +279,14 @@ def safe_request(
                 f"source {source}: response from {_short(target)} holds {tags:,} markup tags, more than the "
                 f"{limits.max_tags:,} any real feed or page has; refused to protect memory — the next run retries"
             )
+        # Depth can only exceed max_depth with more tags than that, so small and JSON-only bodies skip the scan.
+        if tags > limits.max_depth and markup_depth(body, limits.max_depth) > limits.max_depth:
+            raise MarkupTooDeep(
+                f"source {source}: dokumen dari {_short(target)} terlalu dalam bersarang (lebih dari "
+                f"{limits.max_depth} tingkat) / the response nests markup more than {limits.max_depth} levels "
+                "deep, deeper than any real feed or page; refused before parsing to protect time and memory — "
+                "the next run retries"
+            )
         if location is None:
             fetched = Fetched(source, target, status, resp_headers, body, time.monotonic() - started, seen[1:])
             if check_status and status >= 400:
@@ -292,6 +315,58 @@ def safe_request(
         f"source {source}: more than {limits.max_redirects} redirects starting at {_short(url)}; "
         "set the configured address to the final one"
     )
+
+
+_TAG = re.compile(rb"<(?:(/)?([A-Za-z][^\s/<>]*+)[^<>]*+>|!--)")
+"""A start or end tag (possessive, so a name with no ``>`` after it fails in one pass), or a comment's start."""
+_VOID = frozenset(
+    b"area base br col embed hr img input link meta param source track wbr basefont bgsound frame keygen".split()
+)
+"""HTML elements that never have content (and so never nest), as BeautifulSoup's html.parser builder knows them."""
+
+
+def markup_depth(body: bytes, stop_above: int | None = None) -> int:
+    """The deepest element nesting of an XML or HTML body, as a forgiving parser would build the tree.
+
+    A byte-level scan (no tree, no text): a start tag opens an element unless it is void (``<br>``)
+    or self-closed (``<x/>``); an end tag closes the innermost open element of its name and every
+    element opened inside it (``</p>`` after an unclosed ``<b>``), and is ignored when no such element
+    is open; comments are skipped. Names compare case-insensitively. With ``stop_above`` the scan ends
+    as soon as the depth exceeds it, so a hostile body costs a few hundred tags, not the whole document.
+    Each tag pattern stops at the next ``<`` or ``>``, so the scan is linear in the body's length.
+    """
+    stack: list[bytes] = []
+    open_count: dict[bytes, int] = {}
+    deepest = 0
+    pos = 0
+    search = _TAG.search
+    while (match := search(body, pos)) is not None:
+        pos = match.end()
+        name = match.group(2)
+        if name is None:  # a comment: skip to its end (an unterminated one hides the rest, as in parsers)
+            end = body.find(b"-->", pos)
+            if end < 0:
+                break
+            pos = end + 3
+            continue
+        name = name.lower()
+        if match.group(1):
+            if open_count.get(name):
+                while True:
+                    top = stack.pop()
+                    open_count[top] -= 1
+                    if top == name:
+                        break
+            continue
+        if name in _VOID or body[pos - 2] == 0x2F:  # 0x2F: "/" of "/>"
+            continue
+        stack.append(name)
+        open_count[name] = open_count.get(name, 0) + 1
+        if len(stack) > deepest:
+            deepest = len(stack)
+            if stop_above is not None and deepest > stop_above:
+                break
+    return deepest
 
 
 def status_error(fetched: Fetched, now: datetime, default_retry_after: float = DEFAULT_RATE_LIMIT_WAIT) -> SourceError:

@@ -12,7 +12,17 @@ import httpx
 import pytest
 
 from collectors.base import SourceError
-from collectors.http import MAX_JSON_VALUES, Fetched, FetchLimits, ResponseTooLarge, safe_get, safe_request
+from collectors.http import (
+    MAX_JSON_VALUES,
+    MAX_MARKUP_DEPTH,
+    Fetched,
+    FetchLimits,
+    MarkupTooDeep,
+    ResponseTooLarge,
+    markup_depth,
+    safe_get,
+    safe_request,
+)
 from collectors.x import create as create_x
 from tests.hostile import gzip_bomb, hostile, send
 from tests.platform_replay import Reply, fixture, replay
@@ -140,6 +150,45 @@ def test_json_refuses_floods_and_reports_recursion_as_invalid() -> None:
     with pytest.raises(SourceError, match="not valid JSON"):
         _fetched(b"[" * 40_000 + b"]" * 40_000).json()
     assert _fetched(json.dumps([{"a": [1, 2]}] * 1000).encode()).json()[999] == {"a": [1, 2]}
+
+
+# --- markup nesting ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b"<rss><channel><item><title>x</title><link>u</link></item><item/></channel></rss>", 4),
+        (b"<p>a<br>b<img src=x/><a href='/x/'>c</a></p>", 2),  # void, self-closed, "/" inside a value
+        (b"<div><p><b>unclosed</p><p>next</p></div>" * 50, 3),  # </p> closes the <b> left open inside it
+        (b"</z><a></z><!-- <a><a><a> --><DIV><div></Div>", 3),  # stray end tag ignored, comment skipped
+        (b"<item><![CDATA[<p>tidak ditutup]]></item>" * 600, 2),  # sloppy HTML in CDATA does not pile up
+    ],
+)
+def test_markup_depth_follows_a_forgiving_parser(body: bytes, depth: int) -> None:
+    assert markup_depth(body) == depth
+
+
+def test_markup_depth_stops_once_past_the_limit() -> None:
+    assert markup_depth(b"<div>" * 45_000, stop_above=512) == 513
+    assert markup_depth(b"<div>" * 45_000) == 45_000
+
+
+def _markup_route(body: bytes) -> int:
+    """Serve ``body`` as a t.me-like HTML page and fetch it; the status if the fetch was accepted."""
+    with hostile() as srv, httpx.Client(timeout=5.0) as client:
+        srv.routes["/s/infooki"] = lambda h, q: send(h, 200, body, "text/html; charset=utf-8")
+        return safe_get(client, srv.base_url + "/s/infooki", source="tg", now=NOW).status
+
+
+def test_deeply_nested_markup_is_refused_before_any_parser_sees_it() -> None:
+    with pytest.raises(MarkupTooDeep, match=r"source tg: .*terlalu dalam bersarang.*512 levels deep"):
+        _markup_route(b"<html><body>" + b"<div>" * 45_000 + b"x")
+    # At the limit, and far more tags than the limit but shallow, the body is handed on.
+    at_limit = b"<span>" * (MAX_MARKUP_DEPTH - 1) + b"<p>tepat di batas</p>" + b"</span>" * (MAX_MARKUP_DEPTH - 1)
+    assert markup_depth(at_limit) == MAX_MARKUP_DEPTH
+    assert _markup_route(at_limit) == 200
+    assert _markup_route(b"<ul>" + b"<li>butir</li><li>butir<br><img src=x></li>" * 5_000 + b"</ul>") == 200
 
 
 # --- X answers that look empty but are failures -------------------------------------------
