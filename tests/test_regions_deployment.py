@@ -397,3 +397,31 @@ def test_a_silent_source_is_reported_to_its_own_region_s_diskominfo(deployment: 
     assert oku is not None and recipients and recipients <= {*oku.emails, *oku.telegram_chat_ids}
     oki = cfg.agency("diskominfo")
     assert oki is not None and not recipients & {*oki.emails}
+
+
+def test_a_regions_lapor_exports_in_its_subfolder_are_its_own(
+    deployment: Path, sqlite_db: Database, tmp_path: Path
+) -> None:
+    """The LAPOR! folder's files are the own region's; ``16.01/`` beside them holds OKU's, stored as OKU's posts
+    under its own source, each file read once per region."""
+    from monitor.stages.lapor import scan_folder
+    from tests.lapor_support import ROAD_A, ROAD_B, csv_bytes
+
+    folder = tmp_path / "lapor-masuk"
+    (folder / "16.01").mkdir(parents=True)
+    (folder / "oki.csv").write_bytes(csv_bytes([ROAD_A]))
+    (folder / "16.01" / "oku.csv").write_bytes(csv_bytes([ROAD_B]))
+    (folder / "16.99").mkdir()  # not a region of the deployment: left alone
+    (folder / "16.99" / "lain.csv").write_bytes(csv_bytes([["4219999", *ROAD_B[1:]]]))
+    base = load_config(deployment)
+    cfg = base.model_copy(update={"lapor": base.lapor.model_copy(update={"folder": str(folder)})})
+    now = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    reports = scan_folder(sqlite_db, cfg, now)
+    assert [(r.file, r.stored) for r in reports] == [("oki.csv", 1), ("oku.csv", 1)]
+    assert scan_folder(sqlite_db, cfg, now) == []  # each file once
+    with sqlite_db.session() as s:
+        rows = s.execute(
+            select(Post.external_id, Post.region_code, Source.name).join(Source, Source.id == Post.source_id)
+            .where(Post.platform == "lapor").order_by(Post.external_id)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [(ROAD_A[0], "16.02", "lapor"), (ROAD_B[0], "16.01", "lapor-1601")]

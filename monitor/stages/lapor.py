@@ -3,6 +3,8 @@
 Three ways in, one path (:func:`import_export`): a folder checked on a schedule (``lapor.folder``,
 each file remembered by the SHA-256 of its content, so a file is read once however often it is
 seen), an upload on the dashboard (``/lapor``, admin and comms) and ``oki-monitor import-lapor FILE``.
+Each regency has its own inbox: in a deployment of several regions its tickets are its posts, under
+its own source (:meth:`AppConfig.lapor_source`; the folder: a subfolder named by its code).
 
 Each ticket is stored as a post of the ``lapor`` source (external id = Tracking ID) through the
 ordinary ingest, so it is classified and grouped like any other post and joins or forms an issue.
@@ -239,7 +241,9 @@ def read_bounded(path: Path) -> bytes:
 def scan_folder(db: Database, config: AppConfig, now: datetime) -> list[LaporReport]:
     """Import every ``.csv`` / ``.xlsx`` in ``lapor.folder`` not imported before (by content), oldest first.
 
-    Oldest first by modification time: a later export carries the later status, so it must win.
+    The folder's files are the deployment's own region's; in a deployment of several regions, a
+    subfolder named by another region's code (``16.01/``) holds that regency's exports, imported into
+    it. Oldest first by modification time: a later export carries the later status, so it must win.
     """
     if not config.lapor.folder:
         return []
@@ -247,11 +251,22 @@ def scan_folder(db: Database, config: AppConfig, now: datetime) -> list[LaporRep
     if not folder.is_dir():
         log.error("lapor.folder %s is not a folder", folder)
         return []
+    reports: list[LaporReport] = []
+    for code in config.deployment_regions():
+        own = code == config.region_code
+        where = folder if own else folder / code
+        if where.is_dir():
+            reports.extend(_scan(db, config, where, None if own else code, now))
+    return reports
+
+
+def _scan(db: Database, config: AppConfig, folder: Path, region: str | None, now: datetime) -> list[LaporReport]:
+    """The new exports of one folder, imported into ``region`` (None: the deployment's own)."""
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".xlsx")),
         key=lambda p: (p.stat().st_mtime, p.name),
     )
-    seen = known_files(db, config)
+    seen = known_files(db, config, region)
     reports: list[LaporReport] = []
     for path in files:
         try:
@@ -261,9 +276,9 @@ def scan_folder(db: Database, config: AppConfig, now: datetime) -> list[LaporRep
             continue
         if hashlib.sha256(data).hexdigest() in seen:
             continue
-        report = import_export(db, config, data, path.name, now)
+        report = import_export(db, config, data, path.name, now, region)
         seen.add(report.sha256)
-        log.info("lapor: %s", report.summary())
+        log.info("lapor: %s%s", f"{region}: " if region else "", report.summary())
         reports.append(report)
     return reports
 
