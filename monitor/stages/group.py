@@ -423,7 +423,8 @@ class IssueGrouper:
         else:
             found = self._candidates(session, label, at, ("open",), self.window, norm, region)
             issues.update((i.id, i) for i in found)
-            views = [self._view(i, terms, sig) for i in found]
+            norm_terms = _norm(terms)  # the post's norm once, not once per candidate
+            views = [self._view(i, terms, norm_terms, sig) for i in found]
             view = replace(view, named=self._named(norm, found))
             decision = decide(view, views, self.rules)
             if decision.action == "new" or decision.reason == "incident_place":
@@ -434,7 +435,8 @@ class IssueGrouper:
                 if back:
                     issues.update((i.id, i) for i in back)
                     view = replace(view, named=view.named | self._named(norm, back))
-                    decision = decide(view, [*views, *(self._view(i, terms, sig) for i in back)], self.rules)
+                    more = (self._view(i, terms, norm_terms, sig) for i in back)
+                    decision = decide(view, [*views, *more], self.rules)
         return self._apply(session, decision, issues, post, label, terms, sig, norm, now)
 
     def _apply(
@@ -508,8 +510,9 @@ class IssueGrouper:
         """Topic → agency of a region: an issue goes to its own regency's agency."""
         return self.config.region_of(region).routing
 
-    def _view(self, issue: Issue, terms: Counter[str], sig: int) -> CandidateView:
-        """What ``decide`` reads of an issue for this post: its similarity, near-duplicate flag and event words."""
+    def _view(self, issue: Issue, terms: Counter[str], norm_terms: float, sig: int) -> CandidateView:
+        """What ``decide`` reads of an issue for this post (``norm_terms``: the norm of its ``terms``): its
+        similarity, near-duplicate flag and event words."""
         state = self._state(issue)
         if state.norm is None:
             state.norm = _norm(state.weights)
@@ -523,7 +526,7 @@ class IssueGrouper:
             desa=issue.desa,
             first_seen=issue.first_seen,
             last_seen=issue.last_seen,
-            similarity=_cosine_normed(terms, _norm(terms), state.weights, state.norm),
+            similarity=_cosine_normed(terms, norm_terms, state.weights, state.norm),
             near=self._near(issue, sig),
             anchors=state.anchors,
             size=issue.post_count + state.added,
@@ -646,15 +649,13 @@ class IssueGrouper:
         # Readers disagree on the topic of one problem ("truck stuck on the broken road": roads or
         # transport?) and one event has many facets, so in the same kecamatan any topic may match;
         # ``decide`` weighs topic, place and words.
-        if self._pool is not None and self._pool_floor is not None and at - window >= self._pool_floor:
-            pool = [
-                i
-                for i in self._pool
-                if i.status in statuses and i.last_seen >= at - window and i.region_code == region
-            ]
+        since = at - window
+        if self._pool is not None and self._pool_floor is not None and since >= self._pool_floor:
+            # ``since`` computed once: the scan runs over the whole pool for every post that looks for issues.
+            pool = [i for i in self._pool if i.status in statuses and i.last_seen >= since and i.region_code == region]
         else:
             query = select(Issue).where(
-                Issue.status.in_(statuses), Issue.last_seen >= at - window, Issue.region_code == region
+                Issue.status.in_(statuses), Issue.last_seen >= since, Issue.region_code == region
             )
             if label.kecamatan:
                 query = query.where(
