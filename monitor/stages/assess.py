@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifiers.calibration import DEFAULT_PATH as DEFAULT_CALIBRATION
@@ -96,6 +97,71 @@ def forecast_calibration() -> Calibration | None:
     return calibration
 
 
+ISSUES_PER_QUERY = 500
+"""Issues whose posts, readings and last signal one query reads (bounded lists)."""
+
+
+def _issue_inputs(
+    session: Session, issue_ids: list[int], now: datetime
+) -> tuple[dict[int, list[Any]], dict[int, list[Any]], dict[int, datetime]]:
+    """What assessing reads of each issue: its posts, its engagement readings (by time) and its last signal's time.
+
+    Three queries for all the issues, not three per issue: a pass assesses every open issue of its region,
+    and with dozens of open issues the round trips and statement overhead per issue were most of the pass.
+    """
+    posts: dict[int, list[Any]] = defaultdict(list)
+    readings: dict[int, list[Any]] = defaultdict(list)
+    last: dict[int, datetime] = {}
+    for start in range(0, len(issue_ids), ISSUES_PER_QUERY):
+        chunk = issue_ids[start : start + ISSUES_PER_QUERY]
+        # Plain rows, not ORM objects: this runs for every open issue on every pipeline pass.
+        for row in session.execute(
+            select(
+                IssuePost.issue_id,
+                Post.id,
+                Post.created_at,
+                Post.author_key,
+                Post.platform,
+                Post.kind,
+                Post.likes,
+                Post.shares,
+                Post.replies,
+                Post.views,
+                FOLLOWERS,
+                IssuePost.is_spread,
+            )
+            .join(IssuePost, IssuePost.post_id == Post.id)
+            # The government's responses are part of the issue, not complaints: not growth, not the title.
+            .where(one_of(session, IssuePost.issue_id, chunk), Post.created_at <= now, IssuePost.is_response.is_(False))
+            .order_by(IssuePost.issue_id, Post.id)
+        ):
+            posts[row.issue_id].append(row)
+        reading: Any
+        for reading in session.execute(
+            select(
+                IssuePost.issue_id,
+                PostMetric.at,
+                PostMetric.post_id,
+                PostMetric.likes,
+                PostMetric.shares,
+                PostMetric.replies,
+                PostMetric.views,
+            )
+            .join(IssuePost, IssuePost.post_id == PostMetric.post_id)
+            .where(one_of(session, IssuePost.issue_id, chunk), PostMetric.at <= now, IssuePost.is_response.is_(False))
+            .order_by(IssuePost.issue_id, PostMetric.at)
+        ):
+            readings[reading.issue_id].append(reading)
+        for issue_id, at in session.execute(
+            select(Signal.issue_id, func.max(Signal.at))
+            .where(one_of(session, Signal.issue_id, chunk))
+            .group_by(Signal.issue_id)
+        ):
+            if issue_id is not None:
+                last[issue_id] = at
+    return posts, readings, last
+
+
 def assess_issues(
     session: Session,
     config: AppConfig,
@@ -113,26 +179,9 @@ def assess_issues(
     issues = list(session.scalars(query))
     changes: list[tuple[int, str, str]] = []
     calibration = forecast_calibration()
+    posts_of, readings_of, last_signal = _issue_inputs(session, [i.id for i in issues], now)
     for issue in issues:
-        # Plain rows, not ORM objects: this runs for every open issue on every pipeline pass.
-        posts = session.execute(
-            select(
-                Post.id,
-                Post.created_at,
-                Post.author_key,
-                Post.platform,
-                Post.kind,
-                Post.likes,
-                Post.shares,
-                Post.replies,
-                Post.views,
-                FOLLOWERS,
-                IssuePost.is_spread,
-            )
-            .join(IssuePost, IssuePost.post_id == Post.id)
-            # The government's responses are part of the issue, not complaints: not growth, not the title.
-            .where(IssuePost.issue_id == issue.id, Post.created_at <= now, IssuePost.is_response.is_(False))
-        ).all()
+        posts = posts_of.get(issue.id)
         if not posts:
             continue
         _refresh_title(session, issue, posts)
@@ -155,19 +204,7 @@ def assess_issues(
                 engagement=engagement_of(m.likes, m.shares, m.replies, m.views),
                 spread=float(m.shares + m.replies),
             )
-            for m in session.execute(
-                select(
-                    PostMetric.at,
-                    PostMetric.post_id,
-                    PostMetric.likes,
-                    PostMetric.shares,
-                    PostMetric.replies,
-                    PostMetric.views,
-                )
-                .join(IssuePost, IssuePost.post_id == PostMetric.post_id)
-                .where(IssuePost.issue_id == issue.id, PostMetric.at <= now, IssuePost.is_response.is_(False))
-                .order_by(PostMetric.at)
-            )
+            for m in readings_of.get(issue.id, ())
         ]
         result = assess(events, readings, now, config.virality, previous_stage=issue.stage, calibration=calibration)
         old = issue.stage
@@ -177,7 +214,7 @@ def assess_issues(
         issue.buzzer_suspected = result.buzzer_suspected
         issue.post_count = len(posts)
         issue.updated_at = now
-        last = session.scalar(select(Signal.at).where(Signal.issue_id == issue.id).order_by(Signal.at.desc()).limit(1))
+        last = last_signal.get(issue.id)
         if old != result.stage or last is None or now - last >= SIGNAL_EVERY:
             session.add(
                 Signal(
@@ -210,4 +247,3 @@ def assess_issues(
                 )
             )
     return len(issues), changes
-
