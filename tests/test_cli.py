@@ -2,22 +2,20 @@
 
 Two tests start the real program (``python -m monitor.cli``): its help, and a config error's exit
 status and single stderr line as the shell sees them. The others call ``monitor.cli.main`` in this
-process, which is the same code after the interpreter's start (~1.5 s of CPU per start).
+process (``tests/cli_support.py``): the same code without a new interpreter's start.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
-from monitor.cli import main
+from tests.cli_support import CliResult, run_main
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTHOR_KEY = "cli-test-key-0123456789"
@@ -31,13 +29,7 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subp
     )
 
 
-class Result(NamedTuple):
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Cli = Callable[..., Result]
+Cli = Callable[..., CliResult]
 
 
 @pytest.fixture
@@ -47,21 +39,10 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
     monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", AUTHOR_KEY)
     monkeypatch.delenv("OKI_MONITOR_DATABASE_URL", raising=False)
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
-        root = logging.getLogger()
-        saved = (list(root.handlers), root.level)  # main() sets up logging for a process; give the test's back
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse's usage errors
-            code = exc.code if isinstance(exc.code, int) else 1
-        finally:
-            root.handlers[:] = saved[0]
-            root.setLevel(saved[1])
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
+        return run_main(capsys, *args)
 
     return run
 

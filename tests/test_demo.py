@@ -128,26 +128,22 @@ def test_report_prints_the_performance_table(demo: DemoResult) -> None:
     assert pupr.split()[-1] == "1"  # viral sebelum ditanggapi
 
 
-def test_brief_on_the_demo_database_names_its_agencies_and_viral_issue(demo: DemoResult, tmp_path: Path) -> None:
+def test_brief_on_the_demo_database_names_its_agencies_and_viral_issue(
+    demo: DemoResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`oki-monitor brief` on the demo database writes an A4 PDF whose text (read back with pypdf) names
     the agencies the demo told and its viral road issue."""
-    import os
-    import subprocess
-    import sys
-
     from pypdf import PdfReader
+
+    from tests.cli_support import run_main
 
     root = Path(__file__).resolve().parent.parent
     out = tmp_path / "ringkasan.pdf"
-    env = {
-        **os.environ,
-        "OKI_MONITOR_DATABASE_URL": demo.config.database_url,
-        "OKI_MONITOR_AUTHOR_KEY": SECRETS["OKI_MONITOR_AUTHOR_KEY"],  # the key the demo ran with
-        "PYTHONPATH": str(root),
-    }
+    monkeypatch.setenv("OKI_MONITOR_DATABASE_URL", demo.config.database_url)
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", SECRETS["OKI_MONITOR_AUTHOR_KEY"])  # the key the demo ran with
     week = "2026-11-03"  # the scenario's Tuesday: the week of 2 to 8 November
-    cmd = [sys.executable, "-m", "monitor.cli", "--config", str(root / "config.yaml"), "brief", "--week", week]
-    done = subprocess.run([*cmd, "--output", str(out)], env=env, capture_output=True, text=True, timeout=120)
+    cmd = ["--config", str(root / "config.yaml"), "brief", "--week", week]
+    done = run_main(capsys, *cmd, "--output", str(out))
     assert done.returncode == 0, done.stderr
     assert "2026-11-02 s.d. 2026-11-08" in done.stdout
     reader = PdfReader(out)
@@ -165,7 +161,7 @@ def test_brief_on_the_demo_database_names_its_agencies_and_viral_issue(demo: Dem
     names = {a.code: a.name for a in demo.config.agencies}
     for code in told - {None}:
         assert names[str(code)] in text, (code, text)
-    bad = subprocess.run([*cmd[:-1], "pekan-lalu", "--output", str(out)], env=env, capture_output=True, text=True)
+    bad = run_main(capsys, *cmd[:-1], "pekan-lalu", "--output", str(out))
     assert bad.returncode == 2 and "--week: tanggal" in bad.stderr
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from PIL import Image
 from collectors.laporan import find_links, parse_opengraph, parse_telegram, parse_whatsapp
 from collectors.ocr import ImageRefused, OcrLimits, binarise, otsu_level, read_image
 from monitor.demo.screenshot import chat_screenshot
+from tests.cli_support import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
@@ -32,32 +30,26 @@ def test_screenshot_text_is_read_back_light_and_dark() -> None:
         assert result.format == "PNG"
 
 
-def test_read_image_command_prints_the_drawn_words(tmp_path: Path) -> None:
+def test_read_image_command_prints_the_drawn_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     shot = tmp_path / "laporan.png"
     shot.write_bytes(chat_screenshot(COMPLAINT))
-    env = {**os.environ, "OKI_MONITOR_AUTHOR_KEY": "cli-test-key-0123456789"}
-    done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "read-image", str(shot)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "cli-test-key-0123456789")
+    done = run_main(capsys, "read-image", str(shot))
     assert done.returncode == 0, done.stderr
     assert words(COMPLAINT) <= words(done.stdout)
 
 
-def test_read_image_command_refuses_a_non_image_clearly(tmp_path: Path) -> None:
+def test_read_image_command_refuses_a_non_image_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     bogus = tmp_path / "bukan.png"
     bogus.write_bytes(b"%PDF-1.7 not an image at all")
-    done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "read-image", str(bogus)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("OKI_MONITOR_AUTHOR_KEY", raising=False)  # as before: the command needs no author key
+    done = run_main(capsys, "read-image", str(bogus))
     assert done.returncode == 2
     assert "bukan gambar" in done.stderr and "Traceback" not in done.stderr
 

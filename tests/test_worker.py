@@ -33,6 +33,7 @@ from monitor.store.db import Database
 from monitor.store.jobs import claim_next, ensure_jobs, finish, renew
 from monitor.store.models import Delivery, JobRun, Post, Source
 from monitor.worker import Worker
+from tests.cli_support import run_main
 from tests.conftest import drop_pg_schema, make_pg_database
 from tests.pipeline_support import FixedClassifier
 from tests.platform_replay import ReplayServer, Reply
@@ -320,9 +321,7 @@ def test_a_killed_worker_s_job_is_taken_over_after_its_lease_and_nothing_is_lost
             with pg.session() as s:
                 row = s.get(JobRun, "collect:lambat")
                 assert row is not None and row.lease_owner is None and row.runs == 2
-                stored = s.scalar(
-                    select(func.count()).select_from(Post).join(Source).where(Source.name == "lambat")
-                )
+                stored = s.scalar(select(func.count()).select_from(Post).join(Source).where(Source.name == "lambat"))
             assert stored == 4, "every post of the killed worker's run was stored by the next one"
             assert len(server.calls("/feed/cepat.xml")) == 1, "the other source ran once, by one worker"
             survivor = next(p for p in procs if p is not victim)
@@ -339,22 +338,18 @@ def test_a_killed_worker_s_job_is_taken_over_after_its_lease_and_nothing_is_lost
                     p.stderr.close()
 
 
-def test_worker_refuses_sqlite_with_a_clear_message(tmp_path: Path) -> None:
+def test_worker_refuses_sqlite_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = yaml.safe_load((ROOT / "config.yaml").read_text())
     data["sources"] = []
     data["database_url"] = f"sqlite:///{tmp_path / 'one.db'}"
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(data))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OKI_MONITOR_AUTHOR_KEY": "worker-test-key-0123"}
-    env.pop("OKI_MONITOR_DATABASE_URL", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "worker"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=tmp_path,
-    )
+    monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "worker-test-key-0123")
+    monkeypatch.delenv("OKI_MONITOR_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    proc = run_main(capsys, "--config", str(cfg), "worker")
     assert proc.returncode == 2 and "butuh PostgreSQL" in proc.stderr and "oki-monitor run" in proc.stderr
 
 
