@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -210,9 +211,25 @@ def html_to_text(html: str, limit: int = 20_000) -> str:
     return clean_text(soup.get_text(), limit)
 
 
-_NOTES: ContextVar[list[str] | None] = ContextVar("collector_notes", default=None)
 MAX_NOTES = 20
-"""Reasons kept per run for source health; the log has every one."""
+"""Reasons kept per run for source health; the log has more (see :data:`MAX_LOGGED`)."""
+MAX_LOGGED = 200
+"""Skipped items logged one by one per run; past that one summary line per source gives the count.
+A hostile page of 90,000 junk entries would otherwise write 90,000 warnings (13 MB of log) every
+run and spend most of the run formatting them; the source's health counts every one."""
+
+
+@dataclass
+class _Capture:
+    """What one :func:`collecting_notes` block has gathered."""
+
+    notes: list[str]
+    logged: int = 0
+    unlogged: dict[str, int] = field(default_factory=dict)
+    """Skipped items past :data:`MAX_LOGGED`, per source."""
+
+
+_CAPTURE: ContextVar[_Capture | None] = ContextVar("collector_notes", default=None)
 
 
 @contextmanager
@@ -221,26 +238,42 @@ def collecting_notes() -> Iterator[list[str]]:
 
     Every collector reports a skipped item through :func:`log_rejected`, so one capture
     around ``collector.fetch`` sees them all without each collector passing reasons back.
+    Inside a capture the first :data:`MAX_LOGGED` skipped items are logged one by one and
+    the rest as one count per source when the block ends.
     """
-    notes: list[str] = []
-    token = _NOTES.set(notes)
+    capture = _Capture([])
+    token = _CAPTURE.set(capture)
     try:
-        yield notes
+        yield capture.notes
     finally:
-        _NOTES.reset(token)
+        _CAPTURE.reset(token)
+        for source, count in capture.unlogged.items():
+            log.warning(
+                "source %s: %d more items skipped in this run, not logged one by one (the first %d were)",
+                source,
+                count,
+                MAX_LOGGED,
+            )
 
 
 def note(message: str) -> None:
     """Add one line to the running capture of :func:`collecting_notes` (no-op outside one)."""
-    notes = _NOTES.get()
-    if notes is not None and len(notes) < MAX_NOTES:
-        notes.append(message[:300])
+    capture = _CAPTURE.get()
+    if capture is not None and len(capture.notes) < MAX_NOTES:
+        capture.notes.append(message[:300])
 
 
 def log_rejected(source: str, item_id: object, reason: str) -> None:
     """Log one skipped item in a way an operator can grep for (and note it for source health)."""
-    log.warning("source %s: item %.80r skipped: %s", source, str(item_id), reason)
-    note(f"item {str(item_id)[:80]!r}: {reason}")
+    capture = _CAPTURE.get()
+    if capture is None or capture.logged < MAX_LOGGED:
+        if capture is not None:
+            capture.logged += 1
+        log.warning("source %s: item %.80r skipped: %s", source, str(item_id), reason)
+    else:
+        capture.unlogged[source] = capture.unlogged.get(source, 0) + 1
+    if capture is not None and len(capture.notes) < MAX_NOTES:
+        capture.notes.append(f"item {str(item_id)[:80]!r}: {reason}"[:300])
 
 
 ParsedEntry = tuple[RawItem | None, Any, str]

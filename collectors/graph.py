@@ -31,7 +31,7 @@ from collectors.budget import (
     meta_usage,
     rate_limited,
 )
-from collectors.common import to_int
+from collectors.common import log_rejected, to_int
 from collectors.http import Fetched, FetchLimits, safe_get
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ class GraphCollector(Generic[S]):
                 item = parse(raw)
             except (ValueError, TypeError) as exc:
                 run.rejected += 1
-                log.warning("source %s: %s %s skipped: %s", self.name, self.label, noun, exc)
+                log_rejected(self.name, as_object(raw).get("id", "?"), f"{self.label} {noun} skipped: {exc}")
                 continue
             if item is None:
                 continue

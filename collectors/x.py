@@ -35,7 +35,7 @@ from collectors.budget import (
     rate_limited,
     x_rate_limit,
 )
-from collectors.common import followers_extra, note, to_int
+from collectors.common import followers_extra, log_rejected, note, to_int
 from collectors.http import Fetched, FetchSettings, safe_get
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def parse_search_page(body: Any, source: str) -> SearchPage:
             items.append(parse_tweet(tweet, users, source))
         except (ValueError, TypeError) as exc:
             rejected += 1
-            log.warning("source %s: X post skipped: %s", source, exc)
+            log_rejected(source, as_object(tweet).get("id", "?"), f"X post skipped: {exc}")
     newest = meta.get("newest_id")
     token = meta.get("next_token")
     return SearchPage(

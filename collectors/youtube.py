@@ -41,7 +41,7 @@ from collectors.budget import (
     pick_secret,
     rate_limited,
 )
-from collectors.common import to_int
+from collectors.common import log_rejected, to_int
 from collectors.http import FetchSettings, safe_get
 
 log = logging.getLogger(__name__)
@@ -203,10 +203,10 @@ def parse_comment_threads(body: Any, source: str) -> tuple[list[RawItem], int, s
                     items.append(_comment(reply, video, source))
                 except ValueError as exc:
                     rejected += 1
-                    log.warning("source %s: YouTube reply skipped: %s", source, exc)
+                    log_rejected(source, as_object(reply).get("id", "?"), f"YouTube reply skipped: {exc}")
         except (ValueError, TypeError) as exc:
             rejected += 1
-            log.warning("source %s: YouTube comment skipped: %s", source, exc)
+            log_rejected(source, as_object(thread).get("id", "?"), f"YouTube comment skipped: {exc}")
     token = data.get("nextPageToken")
     return items, rejected, str(token) if token else None
 
@@ -385,7 +385,7 @@ class YouTubeCollector:
                     run.items.append(parse_video(video, self.name))
                 except (ValueError, TypeError) as exc:
                     run.rejected += 1
-                    log.warning("source %s: YouTube video skipped: %s", self.name, exc)
+                    log_rejected(self.name, as_object(video).get("id", "?"), f"YouTube video skipped: {exc}")
 
     def _comments(
         self,

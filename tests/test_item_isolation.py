@@ -9,6 +9,7 @@ every origin.
 from __future__ import annotations
 
 import copy
+import logging
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from collectors.base import RawItem
-from collectors.common import MAX_COUNT, OUT_OF_RANGE, collecting_notes, count_problem, log_rejected, to_int
+from collectors.common import (
+    MAX_COUNT,
+    MAX_LOGGED,
+    MAX_NOTES,
+    OUT_OF_RANGE,
+    collecting_notes,
+    count_problem,
+    log_rejected,
+    to_int,
+)
 from collectors.mastodon import create
 from monitor.cli import main
 from monitor.kernel.config import AppConfig, SourceConfig
@@ -157,6 +167,22 @@ def test_collector_rejections_are_captured_for_source_health() -> None:
         log_rejected("s", "abc", "status without a string id")
     log_rejected("s", "outside", "not captured")
     assert notes == ["item 'abc': status without a string id"]
+
+
+def test_a_flood_of_rejections_logs_a_bounded_number_of_lines_but_notes_and_counts_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="collectors")
+    with collecting_notes() as notes:
+        for n in range(MAX_LOGGED + 500):
+            log_rejected("junk", n, "not an object")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == MAX_LOGGED + 1 and lines[0] == "source junk: item '0' skipped: not an object"
+    assert lines[-1].startswith("source junk: 500 more items skipped in this run, not logged one by one")
+    assert len(notes) == MAX_NOTES
+    caplog.clear()
+    log_rejected("junk", "outside", "no capture: every one is logged")
+    assert len(caplog.records) == 1
 
 
 def test_cli_collect_and_sources_show_the_reject(
