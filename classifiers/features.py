@@ -10,6 +10,7 @@ raw TF, smoothed IDF and rows scaled to unit length.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from itertools import chain, pairwise
 from typing import TYPE_CHECKING, Any
@@ -90,20 +91,23 @@ class NgramFeatures:
             memo[word] = tag
         return tag
 
-    def _terms(self, text: str) -> list[str]:
-        words = text.split()
-        terms = [f"w:{w}" for w in words]
-        terms.extend(f"b:{a} {b}" for a, b in pairwise(words))
-        for w in words:
-            terms.extend(self._char_grams(w))
-        return terms
-
     def fit(self, texts: Sequence[str]) -> NgramFeatures:
         """Learn the vocabulary (terms in at least `min_df` texts) and IDF weights."""
-        df: dict[str, int] = {}
+        # A text's terms are its words, its bigrams and its words' character n-grams (with the lexicon
+        # tag). The n-grams are computed once per distinct word, not once per occurrence: the same
+        # counts, a fraction of the cost (training texts repeat their words a lot).
+        df: Counter[str] = Counter()
+        grams: dict[str, frozenset[str]] = {}
         for text in texts:
-            for term in set(self._terms(text)):
-                df[term] = df.get(term, 0) + 1
+            words = text.split()
+            terms = {f"w:{w}" for w in words}
+            terms.update(f"b:{a} {b}" for a, b in pairwise(words))
+            for w in set(words):
+                word_grams = grams.get(w)
+                if word_grams is None:
+                    word_grams = grams[w] = frozenset(self._char_grams(w))
+                terms |= word_grams
+            df.update(terms)
         # Bigrams last: transform() writes the two blocks separately (see there).
         kept = sorted((t for t, c in df.items() if c >= self.min_df), key=lambda t: (t.startswith("b:"), t))
         n = len(texts)

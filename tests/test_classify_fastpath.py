@@ -1,5 +1,7 @@
 """The fast prediction path gives the same answers as the plain definitions it replaces.
 
+- `NgramFeatures.fit` keeps the terms in at least ``min_df`` texts, counted once per text, with
+  scikit-learn's ``char_wb`` n-grams and smoothed IDF;
 - `ProjectedFeatures.decision` == ``NgramFeatures.transform(texts) @ weights``;
 - the gazetteer's word walk finds what the trie regex (`Gazetteer.pattern`) finds, and the
   glued-kecamatan check finds what `typo_pattern` finds;
@@ -44,6 +46,29 @@ def _corpus_texts(step: int = 7) -> list[str]:
 def _fitted() -> NgramFeatures:
     train = [normalise(t) for t in _corpus_texts(5)]
     return NgramFeatures(lexicon={"pdam": "air_bersih", "listrik": "listrik"}).fit(train)
+
+
+def test_fit_vocabulary_and_idf_equal_document_frequency_of_each_text_s_terms() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts = [normalise(t) for t in _corpus_texts(41)] + ["jalan jalan jalan", "pdam pdamnya pdam", "listrik"]
+    lexicon = {"pdam": "air_bersih", "listrik": "listrik"}
+    features = NgramFeatures(lexicon=lexicon).fit(texts)
+    chars = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, binary=True)
+    words = CountVectorizer(ngram_range=(1, 2), token_pattern=r"\S+", lowercase=False, binary=True)
+    df: dict[str, int] = {}
+    for prefix, vectoriser in (("c:", chars), ("", words)):
+        counts = np.asarray(vectoriser.fit_transform(texts).sum(axis=0)).ravel()
+        for term, column in vectoriser.vocabulary_.items():
+            key = prefix + term if prefix else ("b:" if " " in term else "w:") + term
+            df[key] = int(counts[column])
+    for tag in set(lexicon.values()):  # a text with a lexicon word (or its clitic form) counts once
+        df[f"t:{tag}"] = sum(1 for t in texts if any(features.lexicon_tag(w) == tag for w in t.split()))
+    expected = {term: n for term, n in df.items() if n >= features.min_df}
+    assert set(features.vocab) == set(expected)
+    n = len(texts)
+    for term, column in features.vocab.items():
+        assert features.idf[column] == np.log((1 + n) / (1 + expected[term])) + 1.0, term
 
 
 def test_projection_equals_sparse_product_for_known_unknown_and_empty_texts() -> None:
