@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -195,3 +196,39 @@ def fetch(driver: object, url: str) -> dict[str, object]:
     """
     result: dict[str, object] = driver.execute_async_script(script, url)
     return result
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKING = ("serious", "critical")
+"""Impacts that fail the test; minor and moderate ones are reported by axe but tolerated."""
+
+
+def axe_source() -> str:
+    """axe.min.js, from the cache folder scripts/axe-core.sh fills (the script prints it only when present)."""
+    env = {**os.environ, "npm_config_offline": "true"}  # never fetch from here: that is system-deps' job
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "axe-core.sh")], capture_output=True, text=True, env=env, check=False
+    )
+    path = Path(done.stdout.strip()) if done.returncode == 0 else None
+    if path is None or not path.is_file():
+        message = "axe-core is not installed: run scripts/system-deps.sh (or scripts/axe-core.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path.read_text(encoding="utf-8")
+
+
+def axe_violations(driver: Any, source: str) -> list[dict[str, Any]]:
+    """The serious and critical axe-core violations on the page the driver shows."""
+    driver.execute_script(source + "\n;return true;")
+    driver.set_script_timeout(60)
+    found: list[dict[str, Any]] = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)
+        })))).catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));
+        """
+    )
+    return [v for v in found if v["impact"] in BLOCKING]

@@ -24,6 +24,25 @@ from tests.browser_support import browser, chromium, server  # noqa: F401 - fixt
 from tests.telegram_server import smtp, tg  # noqa: F401 - the Telegram stub and mail sink of the alert tests
 from tests.whatsapp_support import wa  # noqa: F401 - the WhatsApp stub of the alert and intake tests
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse ``--dist loadgroup`` under a pytest whose node ids pytest-xdist cannot tag with their group.
+
+    xdist groups a test by appending ``@group`` to its node id on the worker; pytest 9.2 made node ids
+    structured and the suffix is lost (pytest-dev/pytest-xdist#1386). Nothing fails then: every
+    expensive module fixture marked ``xdist_group`` (the demo run, a trained model, a built wheel) is
+    simply built once per worker, and the suite takes twice as long. pyproject.toml pins pytest below
+    9.2; this stops a run in an environment that escaped the pin, with the fix in the message.
+    """
+    if config.getoption("dist", default="no") != "loadgroup":
+        return
+    major, minor = (int(part) for part in pytest.__version__.split(".")[:2])
+    if (major, minor) >= (9, 2):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} breaks pytest-xdist's --dist loadgroup (pytest-dev/pytest-xdist#1386): "
+            "install the versions pyproject.toml allows with `make .venv/.installed-stamp`, or run without -n"
+        )
+
 if TYPE_CHECKING:  # the demo's imports are heavy; only the fixture below needs them
     from tests.demo_run import DemoRun
 

@@ -12,7 +12,7 @@ from classifiers.region import NATIONAL_LIST
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
 from monitor.web.app import create_app
-from tests.browser_support import login, require_browser, script_errors, serving, wait_until
+from tests.browser_support import axe_source, axe_violations, login, require_browser, script_errors, serving, wait_until
 from tests.region_support import OKU, seed_oku, two_region_config
 from tests.web_support import Seeded, make_clock, seed
 
@@ -74,8 +74,6 @@ def test_province_user_picks_a_regency_whose_outline_fits_and_passes_axe(
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import Select
 
-    from tests.test_browser_a11y import _axe_source, _violations
-
     assert isinstance(browser, WebDriver)
     browser.set_window_size(width, height)
     login(browser, province, "kominfo")
@@ -94,5 +92,5 @@ def test_province_user_picks_a_regency_whose_outline_fits_and_passes_axe(
     assert "Baturaja Timur" in browser.find_element(By.CSS_SELECTOR, "table.map-table").text
     assert script_errors(browser) == []
     if width > 1000:  # axe at desk width, as the other pages
-        found = _violations(browser, _axe_source())
+        found = axe_violations(browser, axe_source())
         assert found == [], found
