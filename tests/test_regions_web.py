@@ -496,7 +496,9 @@ def test_the_map_draws_the_region_in_view(
         assert 'aria-label="Peta batas Kabupaten Ogan Komering Ulu: isu terbuka"' in page
         assert page.count('class="area k') == 1 and 'class="area k4"' in page  # its one open issue
         assert "Kayu Agung" not in page and 'name="region"' not in page
-        assert f'<td data-label="Kecamatan">{OKU_KECAMATAN}</td><td data-label="Isu" class="num">1</td>' in page
+        # Each kecamatan a link to its own region's board filtered to it.
+        link = f'<a href="/?kecamatan=Baturaja+Timur">{OKU_KECAMATAN}</a>'
+        assert f'<td data-label="Kecamatan">{link}</td><td data-label="Isu" class="num">1</td>' in page
         body = client.get("/api/map").json()
         assert [(f["id"], f["properties"]["isu"]) for f in body["features"]] == [(OKU, 1)]
         assert body["features"][0]["geometry"]["type"] == "MultiPolygon"  # OKU's outline, as shipped

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from classifiers.gazetteer import KECAMATAN
 from monitor.kernel.config import TOPICS, AppConfig
+from monitor.kernel.regions import region_label, region_names_of
 from monitor.stages import group as issue_ops
 from monitor.store import ledger
 from monitor.store.models import Alert, Issue, IssueEvent, IssuePost, IssueStatus, LabelCorrection, Post
@@ -31,6 +32,67 @@ CORRECTABLE_FIELDS: tuple[str, ...] = ("topic", "kecamatan", "agency", "relevant
 
 class ActionError(ValueError):
     """The request cannot be done as asked; the message tells the user why, in Indonesian."""
+
+
+def kecamatan_names(config: AppConfig, region: str | None) -> tuple[str, ...]:
+    """A region's kecamatan as its gazetteer writes them (None or the own region of an OKI deployment: OKI's
+    hand-tuned list), for filter choices and their checks."""
+    gazetteer = config.region_of(region).gazetteer()
+    return tuple(gazetteer.kecamatan_order) if gazetteer is not None else tuple(KECAMATAN)
+
+
+def kecamatan_by_region(config: AppConfig, regions: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Region code → its kecamatan, for the regions a user sees (``WebContext.regions_for``)."""
+    return {code: kecamatan_names(config, code) for code in regions}
+
+
+@dataclass(frozen=True, slots=True)
+class KecamatanChoice:
+    """A kecamatan filter checked against the gazetteers of the regions the user sees."""
+
+    kecamatan: str | None
+    """As its gazetteer writes it; None: no kecamatan filter (none asked, or the one asked was refused)."""
+    region: str | None
+    """The region the rows are narrowed to: the one asked for, or, for a user of several regions, the one
+    region that has the kecamatan (a name can be a kecamatan of two regencies: Mesuji of OKI and of
+    Kabupaten Mesuji)."""
+    problem: str | None = None
+    """Why the kecamatan was refused, in Indonesian, without the caller's own ending."""
+
+
+def choose_kecamatan(
+    config: AppConfig,
+    regions: Sequence[str],
+    kecamatan: str | None,
+    region: str | None = None,
+    key: Callable[[str], str] = str.strip,
+) -> KecamatanChoice:
+    """Check ``kecamatan`` (compared by ``key``) against the kecamatan of ``region``, or of every region in
+    ``regions`` (the ones the user sees) when no region in them is asked for.
+
+    A user of several regions gets the kecamatan's region as well, so the filter is region + kecamatan and
+    never shows another regency's issues of the same name; a name of two of its regions is refused until a
+    region is picked. A user of one region keeps ``region`` as given (its scope narrows the rows).
+    """
+    if not kecamatan:
+        return KecamatanChoice(None, region)
+    among = [region] if region is not None and region in regions else list(regions)
+    wanted = key(kecamatan)
+    by_region = kecamatan_by_region(config, among)
+    found = [(code, name) for code, names in by_region.items() for name in names if key(name) == wanted]
+    shown = repr(kecamatan[:40])
+    if not found:
+        where = f" di {_region_name(config, region)}" if region in regions and len(regions) > 1 else ""
+        return KecamatanChoice(None, region, f"kecamatan {shown} tidak dikenal{where}")
+    if len({code for code, _ in found}) > 1:
+        names = ", ".join(_region_name(config, code) for code, _ in found)
+        return KecamatanChoice(None, region, f"kecamatan {shown} ada di beberapa wilayah ({names}); pilih wilayahnya")
+    code, name = found[0]
+    return KecamatanChoice(name, code if len(regions) > 1 else region)
+
+
+def _region_name(config: AppConfig, code: str | None) -> str:
+    return region_label(code, region_names_of(config))
 
 
 def _alerts_acknowledge() -> Callable[..., Any] | None:
@@ -232,9 +294,16 @@ class FilterInput:
 
 
 def trend_filter(
-    config: AppConfig, raw: FilterInput, now: datetime, default_days: int = 90
+    config: AppConfig,
+    raw: FilterInput,
+    now: datetime,
+    default_days: int = 90,
+    regions: Sequence[str] | None = None,
 ) -> tuple[TrendFilter, list[str]]:
     """Validate filters; a bad value is dropped with a message, the rest still apply.
+
+    ``regions`` are the region codes the user sees (default: the deployment's own region): a kecamatan
+    is one of theirs (:func:`choose_kecamatan`), and for a user of several regions it brings its region.
 
     A well-formed date outside the supported years raises :class:`DateOutOfRange` naming the
     field (``start`` / ``end``): there is no sensible range to fall back to.
@@ -274,14 +343,15 @@ def trend_filter(
     if agency and config.agency(agency) is None:
         problems.append(f"OPD {agency[:40]!r} tidak dikenal")
         agency = None
-    kec = raw.kecamatan or None
-    if kec and kec not in KECAMATAN:
-        problems.append(f"kecamatan {kec[:40]!r} tidak dikenal")
-        kec = None
     source = (raw.source or "").strip()[:30] or None
     region = (raw.region or "").strip() or None
     if region and not REGION_CODE.fullmatch(region):
         problems.append(f"wilayah {region[:20]!r} bukan kode kabupaten/kota (contoh: 16.01)")
         region = None
+    # Exact names, as the lists and the API documentation write them.
+    place = choose_kecamatan(config, regions or [config.region_code], raw.kecamatan, region, key=str)
+    kec, region = place.kecamatan, place.region
+    if place.problem:
+        problems.append(place.problem)
     flt = TrendFilter(start=start, end=end, topic=topic, agency=agency, kecamatan=kec, source=source, region=region)
     return flt, problems

@@ -178,12 +178,16 @@ class BoardFilter:
     topic: str | None = None
     stage: str | None = None
     agency: str | None = None
+    region: str | None = None
+    """A region code (``16.01``), for a user of several regions: a kecamatan filter always comes with its
+    region there, since two regencies can have a kecamatan of the same name."""
 
     def params(self) -> dict[str, str]:
         """The filter as URL query parameters (empty values left out)."""
         return {
             k: v
             for k, v in (
+                ("region", self.region),
                 ("kecamatan", self.kecamatan),
                 ("topic", self.topic),
                 ("stage", self.stage),
@@ -194,6 +198,8 @@ class BoardFilter:
 
     def apply(self, query: _Q) -> _Q:
         """``query`` (over issues) narrowed to this filter."""
+        if self.region:
+            query = query.where(Issue.region_code == self.region)
         if self.kecamatan:
             query = query.where(Issue.kecamatan == self.kecamatan)
         if self.topic:

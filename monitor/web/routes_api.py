@@ -543,6 +543,7 @@ def api_posts_export(
 
 def _api_filter(
     request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
     start: StartQ = None,
     end: EndQ = None,
     topic: TopicQ = None,
@@ -551,10 +552,14 @@ def _api_filter(
     source: SourceQ = None,
     region: RegionQ = None,
 ) -> tuple[queries.TrendFilter, list[str]]:
-    """The trend filter of the shared query parameters, with warnings for unknown values; bad dates are a 422."""
+    """The trend filter of the shared query parameters, with warnings for unknown values; bad dates are a 422.
+
+    The kecamatan is one of the regions the caller sees; for a caller of several regions it brings its region.
+    """
     raw = actions.FilterInput(start, end, topic, agency, kecamatan, source, region)
+    ctx = web(request)
     try:
-        return actions.trend_filter(web(request).config, raw, now_of(request))
+        return actions.trend_filter(ctx.config, raw, now_of(request), regions=ctx.regions_for(principal))
     except actions.DateOutOfRange as exc:
         raise HTTPException(422, str(exc)) from None
 

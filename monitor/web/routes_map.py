@@ -189,8 +189,9 @@ def map_page(
     code = flt.region or ctx.config.region_code
     with ctx.read() as session:
         by_kecamatan, by_desa = place_counts(session, principal, flt)
-    extra = {"topic": flt.topic or ""}
     shown = ctx.regions_for(principal)
+    # The board's filter is region + kecamatan for a user of several regions (a name two regencies share).
+    extra = {"topic": flt.topic or "", **({"region": code} if len(shown) > 1 else {})}
     name = ctx.region_name(code)
     pins = []
     if code == geomap.KECAMATAN_REGION:
@@ -204,10 +205,10 @@ def map_page(
         svg: str | None = geomap.choropleth_svg(counts, link=links, pins=pins, subject=f"kecamatan {name}")
         top = max([0, *counts.values()])
     else:
-        # Kecamatan of another regency: its gazetteer's, without polygons; the board filters OKI's only.
+        # Kecamatan of another regency: its gazetteer's, without polygons; each a link to its board as OKI's are.
         gazetteer = ctx.config.region_of(code).gazetteer()
         places = list(gazetteer.kecamatan_order) if gazetteer is not None else []
-        links = {}
+        links = {n: geomap.board_link(n, extra) for n in places}
         outline = geomap.regency_area(code)
         top = sum(v["isu"] for v in by_kecamatan.values())
         svg = (

@@ -23,7 +23,6 @@ from alerts.ack import AckError
 from alerts.channels import whatsapp
 from alerts.links import apply_link, preview_link
 from alerts.sla import overdue_label
-from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
 from monitor.kernel.clock import MONTHS, format_date, format_wib, to_wib
 from monitor.kernel.config import TOPICS
@@ -249,17 +248,20 @@ BOARD_CACHE_CONTROL = "private, no-cache"
 """The browser may keep the rows but must ask again each time (If-None-Match → 304 when unchanged)."""
 
 
-def board_filter(request: Request) -> tuple[queries.BoardFilter, list[str]]:
-    """The board's filter from its URL (``kecamatan``, ``topic``, ``stage``, ``opd``) and what was ignored.
+def board_filter(request: Request, principal: Principal) -> tuple[queries.BoardFilter, list[str]]:
+    """The board's filter from its URL (``region``, ``kecamatan``, ``topic``, ``stage``, ``opd``) and what was
+    ignored.
 
     Only known values pass: the rendered rows are cached per filter, so the key space stays the
-    product of a few short lists, whatever a URL says.
+    product of a few short lists, whatever a URL says. The kecamatan are those of the regions the user
+    sees; a user of several regions may pick one (``region``), and a kecamatan brings its region, so a
+    name two regencies share never shows the other's issues.
     """
+    ctx = web(request)
     q = request.query_params
     ignored: list[str] = []
-    agencies = {a.code for a in web(request).config.agencies}
+    agencies = {a.code for a in ctx.config.agencies}
     known: dict[str, Any] = {
-        "kecamatan": {place_key(k): k for k in KECAMATAN},
         "topic": {t: t for t in TOPICS},
         "stage": {s: s for s in display.STAGE_LABELS},
         "opd": {a: a for a in agencies},
@@ -267,12 +269,25 @@ def board_filter(request: Request) -> tuple[queries.BoardFilter, list[str]]:
     chosen: dict[str, str | None] = {}
     for name, values in known.items():
         raw = (q.get(name) or "").strip()
-        key = place_key(raw) if name == "kecamatan" else raw
-        chosen[name] = values.get(key) if raw else None
+        chosen[name] = values.get(raw) if raw else None
         if raw and chosen[name] is None:
             ignored.append(f"{FILTER_NAMES[name]} '{raw[:40]}' tidak dikenal; saringan itu diabaikan.")
+    regions = ctx.regions_for(principal)
+    region = (q.get("region") or "").strip() or None
+    if region is not None and (len(regions) < 2 or region not in regions):
+        # A user of one region has its own region only (a link naming it changes nothing).
+        if region not in regions:
+            ignored.append(f"Wilayah '{region[:20]}' tidak dikenal; saringan itu diabaikan.")
+        region = None
+    place = actions.choose_kecamatan(ctx.config, regions, (q.get("kecamatan") or "").strip(), region, key=place_key)
+    if place.problem:
+        ignored.append(f"{place.problem[0].upper()}{place.problem[1:]}; saringan itu diabaikan.")
     flt = queries.BoardFilter(
-        kecamatan=chosen["kecamatan"], topic=chosen["topic"], stage=chosen["stage"], agency=chosen["opd"]
+        kecamatan=place.kecamatan,
+        topic=chosen["topic"],
+        stage=chosen["stage"],
+        agency=chosen["opd"],
+        region=place.region,
     )
     return flt, ignored
 
@@ -349,7 +364,7 @@ def board_page(
     refresh: Annotated[int, Query(ge=2, le=600)] = 30,
 ) -> Response:
     """The board; ``refresh`` is how often (seconds) the page reloads its rows; the filter lives in the URL."""
-    where, ignored = board_filter(request)
+    where, ignored = board_filter(request, principal)
     entry = _board_rows(request, principal, where)
     summary, rows = entry.html.split(ROWS_MARK, 1)
     params = where.params()
@@ -364,11 +379,31 @@ def board_page(
         where=where,
         ignored=ignored,
         partial_url="/partials/board" + (f"?{urlencode(params)}" if params else ""),
-        kecamatan_names=KECAMATAN,
+        kecamatan_names=_kecamatan_groups(web(request), principal),
+        region_names=_region_names(web(request), principal),
+        # The region the user picked, not the one a kecamatan brought: choosing another region's kecamatan
+        # next must not be refused for a region the user never chose.
+        region_picked=where.region if request.query_params.get("region") else None,
         topic_names=[(t, display.topic_label(t)) for t in TOPICS],
         stage_names=list(display.STAGE_LABELS.items()),
         agency_names=[(a.code, a.name) for a in web(request).config.agencies],
     )
+
+
+def _region_names(ctx: Any, principal: Principal) -> list[tuple[str, str]]:
+    """(code, name) of the regions a user of several regions picks from; none for a user of one."""
+    regions = ctx.regions_for(principal)
+    return [(code, ctx.region_name(code)) for code in regions] if len(regions) > 1 else []
+
+
+def _kecamatan_groups(ctx: Any, principal: Principal) -> list[tuple[str, str, list[str]]]:
+    """The kecamatan a user filters by: (region code, region name, names) per region it sees; one group without
+    a name for a user of one region (the select then has no groups, as before regions)."""
+    regions = ctx.regions_for(principal)
+    by_region = actions.kecamatan_by_region(ctx.config, regions)
+    if len(regions) < 2:
+        return [("", "", list(names)) for names in by_region.values()]
+    return [(code, ctx.region_name(code), sorted(names)) for code, names in by_region.items()]
 
 
 @router.get("/partials/board", response_class=HTMLResponse)
@@ -377,7 +412,7 @@ def board_partial(request: Request, principal: Annotated[Principal, Depends(curr
 
     The body is the strip's ``<section id="board-summary">``, then ``<table><tbody>`` with the rows.
     """
-    where, _ignored = board_filter(request)
+    where, _ignored = board_filter(request, principal)
     entry = _board_rows(request, principal, where)
     headers = {
         "ETag": entry.etag,
@@ -832,7 +867,10 @@ REGION_VIEW = ("wilayah", "Keluhan per wilayah")
 BUCKET_NAMES = {"hour": "jam", "day": "hari", "week": "minggu", "month": "bulan"}
 
 
-def _filter_from_query(request: Request) -> tuple[queries.TrendFilter, list[str], actions.FilterInput]:
+def _filter_from_query(
+    request: Request, principal: Principal
+) -> tuple[queries.TrendFilter, list[str], actions.FilterInput]:
+    """The trends filter of the URL, its kecamatan checked against the regions ``principal`` sees."""
     q = request.query_params
     raw = actions.FilterInput(
         start=q.get("start"),
@@ -844,7 +882,9 @@ def _filter_from_query(request: Request) -> tuple[queries.TrendFilter, list[str]
         region=q.get("region"),
     )
     try:
-        flt, problems = actions.trend_filter(web(request).config, raw, now_of(request), TRENDS_DAYS)
+        ctx = web(request)
+        regions = ctx.regions_for(principal)
+        flt, problems = actions.trend_filter(ctx.config, raw, now_of(request), TRENDS_DAYS, regions)
     except actions.DateOutOfRange as exc:
         raise HTTPException(400, str(exc)) from None
     return flt, problems, raw
@@ -868,7 +908,7 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
     """Complaints over time by topic, agency or kecamatan (``view``), last :data:`TRENDS_DAYS` days by day unless
     the URL says otherwise."""
     ctx = web(request)
-    flt, problems, raw = _filter_from_query(request)
+    flt, problems, raw = _filter_from_query(request, principal)
     bucket = request.query_params.get("bucket", TRENDS_BUCKET)
     if bucket not in queries.BUCKETS:
         problems.append(f"ukuran periode {bucket[:10]!r} tidak dikenal; harian dipakai")
@@ -933,7 +973,7 @@ def trends_page(request: Request, principal: Annotated[Principal, Depends(curren
         regions=[(code, ctx.region_name(code)) for code in regions] if len(regions) > 1 else [],
         title=title,
         topics=TOPICS,
-        kecamatan=KECAMATAN,
+        kecamatan=_kecamatan_groups(ctx, principal),
         agencies=ctx.config.agencies,
         platforms=platforms,
         query_string=query_string,
@@ -953,7 +993,7 @@ def trends_export(
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ) -> Response:
     ctx = web(request)
-    flt, _problems, _raw = _filter_from_query(request)
+    flt, _problems, _raw = _filter_from_query(request, principal)
     bucket = request.query_params.get("bucket", TRENDS_BUCKET)
     bucket = bucket if bucket in queries.BUCKETS else TRENDS_BUCKET
     with ctx.read() as session:
