@@ -129,6 +129,7 @@ def _issue_inputs(
                 Post.views,
                 FOLLOWERS,
                 IssuePost.is_spread,
+                IssuePost.added_at,
             )
             .join(IssuePost, IssuePost.post_id == Post.id)
             # The government's responses are part of the issue, not complaints: not growth, not the title.
@@ -162,6 +163,21 @@ def _issue_inputs(
     return posts, readings, last
 
 
+def _nothing_new(posts: Sequence[Any], readings: Sequence[Any], last: datetime, now: datetime) -> bool:
+    """Whether an issue assessed at ``last`` (its latest signal) can wait: within SIGNAL_EVERY of it, with no post
+    joined, no post's time reached and no engagement reading taken since.
+
+    With nothing new, time alone only cools an issue (posts leave the window, the fitted rate falls), so
+    re-reading it on every pass (every region's pass, every minute) bought nothing but CPU; it is re-read at
+    the cadence its signals are written at, and at once when something arrives.
+    """
+    if not timedelta(0) <= now - last < SIGNAL_EVERY:
+        return False
+    if any(p.added_at > last or p.created_at > last for p in posts):
+        return False
+    return not any(m.at > last for m in readings)
+
+
 def assess_issues(
     session: Session,
     config: AppConfig,
@@ -183,6 +199,9 @@ def assess_issues(
     for issue in issues:
         posts = posts_of.get(issue.id)
         if not posts:
+            continue
+        last = last_signal.get(issue.id)
+        if last is not None and _nothing_new(posts, readings_of.get(issue.id, ()), last, now):
             continue
         _refresh_title(session, issue, posts)
         events = [
@@ -214,7 +233,6 @@ def assess_issues(
         issue.buzzer_suspected = result.buzzer_suspected
         issue.post_count = len(posts)
         issue.updated_at = now
-        last = last_signal.get(issue.id)
         if old != result.stage or last is None or now - last >= SIGNAL_EVERY:
             session.add(
                 Signal(
