@@ -47,6 +47,24 @@ def test_upgrade_creates_schema_and_is_idempotent(empty_db: Database) -> None:
     empty_db.check_schema()
 
 
+def test_schema_check_reads_the_revisions_alembic_would(empty_db: Database) -> None:
+    """The check reads the migration files and the version table itself (Alembic is slow to import):
+    it must give Alembic's own answers, before and after the migrations."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from monitor.store.db import alembic_config
+
+    def alembic_current() -> str | None:
+        with empty_db.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    assert empty_db.head_revision() == ScriptDirectory.from_config(alembic_config(empty_db.url)).get_current_head()
+    assert empty_db.current_revision() is None and alembic_current() is None
+    empty_db.upgrade()
+    assert empty_db.current_revision() == alembic_current() == empty_db.head_revision()
+
+
 def test_schema_behind_is_refused(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'old0'")
