@@ -20,6 +20,7 @@ import pytest
 
 import classifiers.model as model_module
 from classifiers.model import TOPICS, TextClassifier, load_classifier, train
+from tests import small_training
 
 # One worker runs this module (make unit: --dist loadgroup), so its module-scoped fixtures are built once.
 pytestmark = pytest.mark.xdist_group("test_classify_model")
@@ -37,22 +38,37 @@ LOOK_ALIKES = [
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TextClassifier]:
-    """(model directory, the classifier as trained in this process, with its scikit-learn models)."""
+    """(model directory, a classifier trained here on the small set, with its scikit-learn models).
+
+    For the tests of training, the model file and loading; what the model reads is tested on `clf`.
+    """
     directory = tmp_path_factory.mktemp("model")
     path = directory / "classifier.joblib"
-    train(path)
+    with pytest.MonkeyPatch.context() as mp:
+        small_training.use(mp)
+        train(path)
     return directory, model_module._CACHE[path.resolve()]
 
 
 @pytest.fixture(scope="module")
-def model_dir(trained: tuple[Path, TextClassifier]) -> Iterator[Path]:
-    yield trained[0]
+def model_dir() -> Iterator[Path]:
+    """The folder of the shared model trained on all bundled data (trained once per checkout if missing)."""
+    load_classifier(None)
+    yield model_module.default_model_path().parent
 
 
 @pytest.fixture(scope="module")
 def clf(model_dir: Path) -> TextClassifier:
     model_module._CACHE.clear()
     return load_classifier(model_dir / "classifier.joblib")
+
+
+@pytest.fixture(scope="module")
+def small_clf(trained: tuple[Path, TextClassifier]) -> TextClassifier:
+    """The small model as read back from its file."""
+    path = trained[0] / "classifier.joblib"
+    model_module._CACHE.pop(path.resolve(), None)
+    return load_classifier(path)
 
 
 def test_demo_road_posts_are_relevant_infrastructure_complaints_in_cengal(clf: TextClassifier) -> None:
@@ -108,11 +124,12 @@ def test_empty_and_odd_input_do_not_raise(clf: TextClassifier) -> None:
 
 
 def test_fast_scoring_of_the_saved_model_equals_scikit_learn_predict_proba(
-    clf: TextClassifier, trained: tuple[Path, TextClassifier]
+    small_clf: TextClassifier, trained: tuple[Path, TextClassifier]
 ) -> None:
     # `clf` was read back from the file (numpy only); `fitted` holds the scikit-learn models.
     import scipy.sparse as sp  # local: each xdist worker collects this module, one runs it
 
+    clf = small_clf
     fitted = trained[1].fitted
     assert fitted is not None and clf.fitted is None
     texts = ROAD_POSTS + LOOK_ALIKES + ["air pdam mati di kayuagung", "", "kata asing sekali zzqx"]
@@ -125,8 +142,10 @@ def test_fast_scoring_of_the_saved_model_equals_scikit_learn_predict_proba(
     assert [str(c) for c in fitted.topic.classes_] == clf._topic_names
 
 
-def test_model_file_holds_no_pickle_and_prediction_needs_neither_sklearn_nor_scipy(model_dir: Path) -> None:
-    path = model_dir / "classifier.joblib"
+def test_model_file_holds_no_pickle_and_prediction_needs_neither_sklearn_nor_scipy(
+    trained: tuple[Path, TextClassifier],
+) -> None:
+    path = trained[0] / "classifier.joblib"
     with np.load(path, allow_pickle=False) as npz:
         assert "info" in npz.files and "heads_text_weights" in npz.files
     code = (
@@ -216,7 +235,11 @@ def test_loaders_that_find_the_model_missing_at_once_train_it_once(
     model_module._CACHE.pop(target, None)
 
 
-def test_stale_default_model_is_retrained_in_a_child_process(clf: TextClassifier, tmp_path: Path) -> None:
+def test_stale_default_model_is_retrained_in_a_child_process(
+    small_clf: TextClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clf = small_clf
+    small_training.child_environment(tmp_path / "site", monkeypatch)  # the child trains the small set too
     target = tmp_path / "classifier.joblib"
     model_module._retrain(target)
     assert target.resolve() not in model_module._CACHE  # trained elsewhere: nothing kept in this process
@@ -309,14 +332,13 @@ def test_classify_command_reads_input_file_and_reports_missing_file(
 
 
 def test_train_command_uses_corrections(
-    clf: TextClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    small_clf: TextClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from monitor.commands import train as train_command
 
-    # A third of the corpus keeps this second training run quick; the path under test is the same.
-    full_corpus = model_module.load_corpus()
-    monkeypatch.setattr(model_module, "load_corpus", lambda *a, **k: full_corpus[::3])
-
+    # The small set keeps this training run quick; `before` is the same set without the corrections.
+    small_training.use(monkeypatch)
+    clf = small_clf
     odd = "warung kopi depan terminal tutup terus, pelayan judes"
     (before,) = clf.predict([odd])
     lines = [json.dumps({"text": odd, "topic": "ketertiban", "is_complaint": True})] * 3 + ["{broken", "{}"]

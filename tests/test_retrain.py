@@ -1,8 +1,9 @@
 """Scheduled retrain: the promotion gate (one test per reason), promotion and refusal end to end.
 
-The end-to-end runs train a real candidate on the bundled corpus in a child process (~20 s each)
-and judge it on a small blind set and a small Surabaya-style file written here (the real
-Surabaya rows have no license; these sentences are our own). Only two runs train.
+The end-to-end runs train a real candidate in a child process and judge it on a small blind set
+and a small Surabaya-style file written here (the real Surabaya rows have no license; these
+sentences are our own). Only two runs train, on the small set of `tests.small_training` (live
+model and candidate alike): the point is the gate, promotion and history, not the shipped quality.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from monitor.stages.retrain import (
 )
 from monitor.store.db import Database
 from monitor.store.models import LabelCorrection, ModelRun, Post, Source
+from tests import small_training
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)  # Monday 02:00 WIB
@@ -113,12 +115,15 @@ def sha(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_model() -> Path:
-    """The shared test model (trained once per checkout, see conftest's OKI_MONITOR_MODEL_DIR)."""
-    from classifiers.model import default_model_path, load_classifier
+def base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live model of the end-to-end runs: trained on the small set, like their candidates."""
+    from classifiers.model import train
 
-    load_classifier(None)
-    return default_model_path()
+    path = tmp_path_factory.mktemp("base") / "classifier.joblib"
+    with pytest.MonkeyPatch.context() as mp:
+        small_training.use(mp)
+        train(path)
+    return path
 
 
 def add_corrections(db: Database, rows: list[tuple[str, dict[str, object]]], when: datetime = T0) -> None:
@@ -331,7 +336,11 @@ def test_a_failed_training_is_recorded_and_leaves_the_model_alone(
 
 
 @pytest.fixture
-def gate_env(base_model: Path, config: AppConfig, tmp_path: Path) -> Iterator[tuple[AppConfig, Path]]:
+def gate_env(
+    base_model: Path, config: AppConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[AppConfig, Path]]:
+    # The candidate is trained in a child process: on the small set, as the live model was.
+    small_training.child_environment(tmp_path / "site", monkeypatch)
     live = tmp_path / "models" / "classifier.joblib"
     live.parent.mkdir()
     shutil.copy(base_model, live)
