@@ -12,16 +12,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from classifiers.region import NATIONAL_LIST
 from monitor.cli import main
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
-from monitor.store.models import Issue, ScopeCount
+from monitor.store.models import Issue, IssuePost, LabelCorrection, ScopeCount
 from monitor.web import actions
 from monitor.web.app import create_app
 from tests.region_support import OKU, OKU_AGENCY_TOKEN, OKU_KECAMATAN, OKU_MARK, seed_oku, two_region_config
-from tests.web_support import NOW, Seeded, login, make_clock, seed
+from tests.web_support import NOW, Seeded, csrf_from, login, make_clock, seed
 
 pytestmark = pytest.mark.skipif(not NATIONAL_LIST.exists(), reason="needs ../shared/data/wilayah_id")
 
@@ -190,3 +191,30 @@ def test_choose_kecamatan_without_a_deployment_of_several(config: AppConfig) -> 
     refused = actions.choose_kecamatan(config, ["16.02"], "Baturaja Timur")
     assert refused.kecamatan is None and refused.problem == "kecamatan 'Baturaja Timur' tidak dikenal"
     assert actions.choose_kecamatan(config, ["16.02"], "", "16.02") == actions.KecamatanChoice(None, "16.02")
+
+
+def test_a_label_correction_names_a_kecamatan_of_the_issues_region(env: tuple[Any, Seeded, Database]) -> None:
+    """An OKU issue's post is corrected to an OKU kecamatan (it was refused as 'tidak dikenal') and never to an
+    OKI one; the issue page suggests its own region's kecamatan."""
+    app, _oki, db = env
+    with db.session() as s:
+        issue_id = s.scalars(select(Issue.id).where(Issue.region_code == OKU)).one()
+        post_id = s.scalars(select(IssuePost.post_id).where(IssuePost.issue_id == issue_id)).first()
+    with TestClient(app) as client:
+        login(client, "kominfo")  # every region: the datalist follows the issue's region
+        page = client.get(f"/issues/{issue_id}").text
+        datalist = page.split('<datalist id="label-values">', 1)[1].split("</datalist>", 1)[0]
+        assert '<option value="Lengkiti">' in datalist and "Kayu Agung" not in datalist
+        token = csrf_from(page)
+
+        def correct(value: str) -> str:
+            form = {"csrf_token": token, "post_id": str(post_id), "field": "kecamatan", "value": value}
+            return html.unescape(client.post(f"/issues/{issue_id}/labels", data=form).text)
+
+        assert "Koreksi label disimpan" in correct("Lengkiti")
+        assert "kecamatan 'Kayu Agung' tidak dikenal" in correct("Kayu Agung")
+        oki_page = client.get("/issues/1").text
+        assert '<option value="Kayu Agung">' in oki_page.split('<datalist id="label-values">', 1)[1]
+    with db.session() as s:
+        stored = s.scalars(select(LabelCorrection.value).where(LabelCorrection.post_id == post_id)).all()
+    assert stored == ["Lengkiti"]

@@ -206,7 +206,8 @@ def correct_label(
         if config.agency(value) is None:
             raise ActionError(f"OPD {value[:40]!r} tidak dikenal")
     elif field == "kecamatan":
-        if value and value not in KECAMATAN:
+        # The issue's own region's kecamatan: an OKU post is corrected to one of OKU's, never to OKI's.
+        if value and value not in kecamatan_names(config, issue.region_code):
             raise ActionError(f"kecamatan {value[:40]!r} tidak dikenal")
         value = value or "-"
     elif field in ("relevant", "is_complaint"):

@@ -35,7 +35,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from classifiers.gazetteer import KECAMATAN
 from monitor.domain import display
 from monitor.domain import response as response_rules
 from monitor.kernel.clock import Clock, format_date, format_wib, to_wib
@@ -43,6 +42,7 @@ from monitor.kernel.config import TOPICS, AppConfig, Region, secret
 from monitor.kernel.regions import region_label, region_names_of
 from monitor.store.db import Database
 from monitor.web import flash, svg, timeline
+from monitor.web.actions import kecamatan_names
 from monitor.web.audit import AuditWriter
 from monitor.web.auth import (
     ROLE_LABELS,
@@ -143,15 +143,27 @@ def _template_globals(templates: Jinja2Templates, config: AppConfig, agency_name
     )
 
 
-def _label_values_datalist(config: AppConfig) -> Markup:
-    """The values a label correction may take, as one ``<datalist>``.
+def _label_values_datalist(config: AppConfig) -> Callable[[str | None], Markup]:
+    """The values a label correction of an issue of a region may take, as one ``<datalist>``: its region's
+    kecamatan and agencies (an OKU issue is corrected to OKU's kecamatan, not OKI's).
 
-    The same on every issue page, and looping over ~60 values in the template was a tenth of the
-    page's rendering: built once when the app starts.
+    The same on every issue page of a region, and looping over ~60 values in the template was a tenth
+    of the page's rendering: the own region's is built when the app starts, another's on first use.
     """
-    values = [*TOPICS, *KECAMATAN, *(a.code for a in config.agencies), "ya", "tidak"]
-    options = "".join(f'<option value="{escape(v)}">' for v in values)
-    return Markup(f'<datalist id="label-values">{options}</datalist>')
+    built: dict[str | None, Markup] = {}
+
+    def datalist(region: str | None) -> Markup:
+        found = built.get(region)
+        if found is None:
+            here = config.for_region(region)
+            names = kecamatan_names(config, region)
+            values = [*TOPICS, *names, *(a.code for a in here.agencies), "ya", "tidak"]
+            options = "".join(f'<option value="{escape(v)}">' for v in values)
+            found = built[region] = Markup(f'<datalist id="label-values">{options}</datalist>')
+        return found
+
+    datalist(config.region_code)
+    return datalist
 
 
 READ_POOL_SIZE = 20
