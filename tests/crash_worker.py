@@ -4,12 +4,17 @@
 
 Collects items 0..N-1 in pages of 37 through monitor.stages.collect.run_source with a
 cursor {"offset": k}, until the stored cursor reaches N. Prints "done" at the end.
+``test_crash_ingest`` runs :func:`run` in processes forked from a server that imported this
+module once (``multiprocessing``'s forkserver), not in a new interpreter per kill.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +25,8 @@ from monitor.stages.collect import run_source
 from monitor.store.db import Database
 from monitor.store.models import Source
 
+ROOT = Path(__file__).resolve().parent.parent
+AUTHOR_KEY = "crash-test-key-123456"
 T0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 PAGE = 37
 
@@ -48,9 +55,19 @@ class NumberedCollector:
         return FetchResult(items=items, cursor={"offset": end}, calls=1)
 
 
-def main() -> None:
-    url, total = sys.argv[1], int(sys.argv[2])
-    config = load_config("config.yaml")
+def run(url: str, total: int, error_file: str | None = None) -> None:
+    """Collect until the stored cursor reaches ``total``; a failure's traceback also goes to ``error_file``."""
+    try:
+        collect_all(url, total)
+    except BaseException:
+        if error_file:
+            Path(error_file).write_text(traceback.format_exc(), encoding="utf-8")
+        raise
+
+
+def collect_all(url: str, total: int) -> None:
+    os.environ.setdefault("OKI_MONITOR_AUTHOR_KEY", AUTHOR_KEY)
+    config = load_config(ROOT / "config.yaml")
     src = SourceConfig(name="numbered", kind="mastodon", interval_seconds=60)
     db = Database(url)
     collector = NumberedCollector(total)
@@ -65,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(sys.argv[1], int(sys.argv[2]))
