@@ -55,7 +55,11 @@ code as plain Python (about 100 times slower, and 115 MB lighter).
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +75,10 @@ service's own workloads (one issue's few hundred bins, the 18 kecamatan × 16 to
 scan, ``detect`` on long files and the evaluations compile once and run ~100× faster."""
 
 _KERNELS = ("_upper_z", "_surprise", "_run")
+_N_MEM = 16
+"""Remembered short bursts per series: a week of a spam account posting twice a day."""
+_STATE_SCALARS = 20
+"""Scalars at the head of a series' saved state; its arrays follow (see :func:`_state_size`)."""
 _accelerated = False
 
 
@@ -206,6 +214,9 @@ def _run(
     score_out: np.ndarray,
     alarm_out: np.ndarray,
     onset_out: np.ndarray,
+    state: np.ndarray,
+    resume: bool,
+    t0: int,
 ) -> None:
     n, t_len = values.shape
     h = int(knobs[0])
@@ -242,11 +253,13 @@ def _run(
     climb_long = knobs[30]
     climb_z = knobs[31]
     keep_bins = max(routine_bins, nov_days * day_bins)
-    n_mem = 16  # remembered short bursts: a week of a spam account posting twice a day
+    n_mem = _N_MEM
     log_ratio = math.log(max(min_ratio, 1.0001))
     q = max(1, h // 4)
     n_slots = prior.shape[0]
     ring = h + 1
+    ring2 = 2 * h  # the climb's horizons reach back two hours: capped counts and expectations
+    n_days = max(nov_days, 1)
     for i in range(n):
         season = prior.copy()
         known = not math.isnan(init_level)
@@ -254,7 +267,6 @@ def _run(
         seen = warmup if known else 0
         xs = np.zeros(ring)
         raw = np.zeros(ring)
-        ring2 = 2 * h  # the climb's horizons reach back two hours: capped counts and expectations
         xs2 = np.zeros(ring2)
         ms2 = np.zeros(ring2)
         pos2 = 0
@@ -281,19 +293,73 @@ def _run(
         ep_run = 0.0  # the open episode's longest hot run
         mem_pos = 0
         hot_run = 0  # bins whose last quarter hour was min_ratio times above normal, less those since that were not
-        day_bin = np.zeros(max(nov_days, 1))  # per day of the novelty period: largest raw bin ...
-        day_hour = np.zeros(max(nov_days, 1))  # ... and largest raw hourly sum (outside the open episode)
+        day_bin = np.zeros(n_days)  # per day of the novelty period: largest raw bin ...
+        day_hour = np.zeros(n_days)  # ... and largest raw hourly sum (outside the open episode)
         ep_bin = 0.0  # the open episode's largest raw bin and hourly sum so far
         ep_hour = 0.0
-        for t in range(t_len):
-            x = values[i, t]
+        st = state[i]
+        if resume:
+            # Where an earlier run over this series' first t0 bins stopped (layout: see _state_size).
+            level = st[0]
+            seen = int(st[1])
+            pos = int(st[2])
+            pos2 = int(st[3])
+            dpos = int(st[4])
+            in_alarm = st[5] > 0.5
+            quiet = int(st[6])
+            age = int(st[7])
+            rising = st[8]
+            last_hour = st[9]
+            cusum = st[10]
+            floor = st[11]
+            silent = st[12] > 0.5
+            ep_max = st[13]
+            ep_hot = int(st[14])
+            ep_run = st[15]
+            mem_pos = int(st[16])
+            hot_run = int(st[17])
+            ep_bin = st[18]
+            ep_hour = st[19]
+            o = _STATE_SCALARS
+            season[:] = st[o : o + n_slots]
+            o += n_slots
+            xs[:] = st[o : o + ring]
+            o += ring
+            raw[:] = st[o : o + ring]
+            o += ring
+            ms[:] = st[o : o + ring]
+            o += ring
+            rhs[:] = st[o : o + ring]
+            o += ring
+            xs2[:] = st[o : o + ring2]
+            o += ring2
+            ms2[:] = st[o : o + ring2]
+            o += ring2
+            delay[:] = st[o : o + lag]
+            o += lag
+            cal[:] = st[o : o + 3]
+            o += 3
+            hours[:] = st[o : o + 6]
+            o += 6
+            mem_t[:] = st[o : o + n_mem]
+            o += n_mem
+            mem_peak[:] = st[o : o + n_mem]
+            o += n_mem
+            mem_hot[:] = st[o : o + n_mem]
+            o += n_mem
+            day_bin[:] = st[o : o + n_days]
+            o += n_days
+            day_hour[:] = st[o : o + n_days]
+        for tt in range(t_len):
+            t = t0 + tt  # the bin's index in the whole series (day and hour boundaries, remembered bursts)
+            x = values[i, tt]
             if not (x > 0.0):  # negatives and NaN count as nothing
                 x = 0.0
             day = (t // day_bins) % max(nov_days, 1)
             if t % day_bins == 0:
                 day_bin[day] = 0.0
                 day_hour[day] = 0.0
-            slot = slots[t] % n_slots
+            slot = slots[tt] % n_slots
             sv = season[slot]
             exp_t = level * sv
             pos = (pos + 1) % ring
@@ -503,10 +569,10 @@ def _run(
             else:
                 day_bin[day] = max(day_bin[day], x)
                 day_hour[day] = max(day_hour[day], rh)
-            expected_out[i, t] = exp_t
-            score_out[i, t] = score
-            alarm_out[i, t] = in_alarm and not silent
-            onset_out[i, t] = onset
+            expected_out[i, tt] = exp_t
+            score_out[i, tt] = score
+            alarm_out[i, tt] = in_alarm and not silent
+            onset_out[i, tt] = onset
 
             # Learn, winsorised; frozen while an episode is open. After warm-up the level learns
             # from bins `lag` old, so a slow climb is judged against the level from before it.
@@ -544,19 +610,65 @@ def _run(
                 for k in range(3):
                     cal[k] = min(max(cal[k], 1.0), 400.0)
             seen += 1
+        st[0] = level
+        st[1] = seen
+        st[2] = pos
+        st[3] = pos2
+        st[4] = dpos
+        st[5] = 1.0 if in_alarm else 0.0
+        st[6] = quiet
+        st[7] = age
+        st[8] = rising
+        st[9] = last_hour
+        st[10] = cusum
+        st[11] = floor
+        st[12] = 1.0 if silent else 0.0
+        st[13] = ep_max
+        st[14] = ep_hot
+        st[15] = ep_run
+        st[16] = mem_pos
+        st[17] = hot_run
+        st[18] = ep_bin
+        st[19] = ep_hour
+        o = _STATE_SCALARS
+        st[o : o + n_slots] = season
+        o += n_slots
+        st[o : o + ring] = xs
+        o += ring
+        st[o : o + ring] = raw
+        o += ring
+        st[o : o + ring] = ms
+        o += ring
+        st[o : o + ring] = rhs
+        o += ring
+        st[o : o + ring2] = xs2
+        o += ring2
+        st[o : o + ring2] = ms2
+        o += ring2
+        st[o : o + lag] = delay
+        o += lag
+        st[o : o + 3] = cal
+        o += 3
+        st[o : o + 6] = hours
+        o += 6
+        st[o : o + n_mem] = mem_t
+        o += n_mem
+        st[o : o + n_mem] = mem_peak
+        o += n_mem
+        st[o : o + n_mem] = mem_hot
+        o += n_mem
+        st[o : o + n_days] = day_bin
+        o += n_days
+        st[o : o + n_days] = day_hour
 
 
-def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettings) -> DetectorOutput:
-    """Run the detector over ``values`` (n series × T bins) whose bins fall in ``slots`` (length T)."""
-    values = np.ascontiguousarray(np.atleast_2d(np.asarray(values, dtype=np.float64)))
-    n, t_len = values.shape
-    s = settings
-    h = s.hour_bins
-    knobs = np.array(
+def _knobs(s: DetectorSettings) -> np.ndarray:
+    """The settings as the kernel reads them (one float vector, so the compiled kernel takes them as one argument)."""
+    return np.array(
         [
-            h,
+            s.hour_bins,
             1.0 - 0.5 ** (1.0 / max(s.level_half_life_bins, 1.0)),
-            1.0 / max(s.season_days * h, 1.0),
+            1.0 / max(s.season_days * s.hour_bins, 1.0),
             s.relative_error,
             s.spike_threshold,
             s.spike_release,
@@ -589,13 +701,226 @@ def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettin
         ],
         dtype=np.float64,
     )
+
+
+def _state_size(s: DetectorSettings) -> int:
+    """Floats in one series' saved state: the scalars, then season, four hour rings, two two-hour rings, the
+    learning delay, the spreads, six hours, the remembered bursts and the novelty days, in :func:`_run`'s order."""
+    h = s.hour_bins
+    nov_days = max(int(s.novelty_bins) // (24 * h), 1)
+    return (
+        _STATE_SCALARS
+        + SLOTS
+        + 4 * (h + 1)
+        + 2 * (2 * h)
+        + max(1, int(s.learn_lag_bins))
+        + 3
+        + 6
+        + 3 * _N_MEM
+        + 2 * nov_days
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorState:
+    """Where a run of the detector stopped: :func:`detector_step` continues from it.
+
+    Continuing over the next bins gives exactly what one run over the whole series gives for them (the
+    detector is causal and this is all it carries from bin to bin).
+    """
+
+    settings: DetectorSettings
+    bins: int
+    """bins consumed so far"""
+    data: np.ndarray
+    """per series (rows), the kernel's saved variables"""
+
+
+def detector_step(
+    values: np.ndarray, slots: np.ndarray, settings: DetectorSettings, state: DetectorState | None = None
+) -> tuple[DetectorOutput, DetectorState]:
+    """Run the detector over the next bins ``values`` (n series × T) in ``slots``, from ``state`` (None: bin 0).
+
+    Returns the outputs for these bins and the state after them.
+    """
+    values = np.ascontiguousarray(np.atleast_2d(np.asarray(values, dtype=np.float64)))
+    n, t_len = values.shape
+    if state is not None and (state.settings != settings or state.data.shape[0] != n):
+        raise ValueError("state is from other settings or another number of series")
     # The prior shape, pulled towards flat by 1 - prior_strength: a wrong prior costs days to unlearn.
-    prior = 1.0 + s.prior_strength * (rhythm_prior() - np.ones(SLOTS))
+    prior = 1.0 + settings.prior_strength * (rhythm_prior() - np.ones(SLOTS))
     if values.size >= ACCELERATE_MIN_POINTS:
         _accelerate()
     expected = np.empty((n, t_len))
     score = np.empty((n, t_len))
     alarm = np.empty((n, t_len), dtype=np.bool_)
     onset = np.empty((n, t_len), dtype=np.bool_)
-    _run(values, np.ascontiguousarray(slots, dtype=np.int64), prior, knobs, expected, score, alarm, onset)
+    # The kernel writes the state in place: a copy, so a state handed out earlier still means what it did.
+    data = np.zeros((n, _state_size(settings))) if state is None else state.data.copy()
+    _run(
+        values,
+        np.ascontiguousarray(slots, dtype=np.int64),
+        prior,
+        _knobs(settings),
+        expected,
+        score,
+        alarm,
+        onset,
+        data,
+        state is not None,
+        0 if state is None else state.bins,
+    )
+    out = DetectorOutput(expected=expected, score=score, alarm=alarm, onset=onset)
+    return out, DetectorState(settings=settings, bins=(0 if state is None else state.bins) + t_len, data=data)
+
+
+def run_detector(values: np.ndarray, slots: np.ndarray, settings: DetectorSettings) -> DetectorOutput:
+    """Run the detector over ``values`` (n series × T bins) whose bins fall in ``slots`` (length T).
+
+    Series that start with empty bins share that start: it is run once, on one series of zeros, and each series
+    continues from its state where its own first post falls (the same answers: the detector sees only the bins).
+    A topic × kecamatan scan looks back two weeks, and most places have no complaint in most of them.
+    """
+    values = np.ascontiguousarray(np.atleast_2d(np.asarray(values, dtype=np.float64)))
+    n, t_len = values.shape
+    if values.size >= ACCELERATE_MIN_POINTS:
+        _accelerate()  # decided on the whole workload, as before the split below
+    # The kernel reads anything not above zero (negatives, NaN) as an empty bin.
+    busy = values > 0.0
+    first = np.where(busy.any(axis=1), busy.argmax(axis=1), t_len)
+    if n < 2 or int(first.sum()) - int(first.max()) < t_len:  # too little shared emptiness to pay for the split
+        return detector_step(values, slots, settings)[0]
+    slots = np.ascontiguousarray(slots, dtype=np.int64)
+    expected = np.empty((n, t_len))
+    score = np.empty((n, t_len))
+    alarm = np.empty((n, t_len), dtype=np.bool_)
+    onset = np.empty((n, t_len), dtype=np.bool_)
+    state: DetectorState | None = None
+    done = 0
+    empty = np.zeros((1, t_len))
+    for start in sorted(set(first.tolist())):
+        if start > done:
+            quiet, state = detector_step(empty[:, done:start], slots[done:start], settings, state)
+            waiting = first >= start  # the series still empty here (the others already ran on)
+            expected[waiting, done:start] = quiet.expected
+            score[waiting, done:start] = quiet.score
+            alarm[waiting, done:start] = quiet.alarm
+            onset[waiting, done:start] = quiet.onset
+            done = start
+        rows = np.nonzero(first == start)[0]
+        if start == t_len:
+            continue  # series with no post at all: the empty series' answers, filled in above
+        shared = (
+            None if state is None else DetectorState(settings, state.bins, np.repeat(state.data, rows.size, axis=0))
+        )
+        out, _ = detector_step(values[rows, start:], slots[start:], settings, shared)
+        expected[rows, start:] = out.expected
+        score[rows, start:] = out.score
+        alarm[rows, start:] = out.alarm
+        onset[rows, start:] = out.onset
     return DetectorOutput(expected=expected, score=score, alarm=alarm, onset=onset)
+
+
+@dataclass(frozen=True, slots=True)
+class _Checkpoint:
+    values: bytes
+    """digests of the bins the state has consumed, and of their slots"""
+    slots: bytes
+    state: DetectorState
+    tail: DetectorOutput
+    """outputs of the last bins before it (up to the ``tail`` asked for)"""
+
+
+def _digest(array: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).digest()
+
+
+_FIELDS = ("expected", "score", "alarm", "onset")
+
+
+def _joined(parts: list[DetectorOutput], tail: int) -> DetectorOutput:
+    """The last ``tail`` bins of consecutive outputs."""
+    return DetectorOutput(**{f: np.concatenate([getattr(p, f) for p in parts], axis=1)[:, -tail:] for f in _FIELDS})
+
+
+class DetectorMemo:
+    """The detector's state per series key (an issue), so a series that only grew at its end runs its new bins only.
+
+    A service re-assesses each open issue every few minutes over its whole series from the first post; the
+    detector is causal, so the earlier bins' answers and state cannot have changed unless their inputs did.
+    Per key, two checkpoints are kept: where the last run ended, and ``settling`` bins before that (the bins a
+    late post or a changed weight may still move). A checkpoint is used only when the settings are equal and
+    the bins (values and slots) it consumed are, byte for byte, the start of the new series; with none usable
+    the series runs from bin 0. Bounded: the least recently used keys are dropped beyond ``capacity``. Safe to
+    share between threads.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[Hashable, tuple[DetectorSettings, list[_Checkpoint]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.resumed = 0
+        """calls that continued from a checkpoint"""
+        self.full = 0
+        """calls that ran the whole series"""
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def run(
+        self,
+        key: Hashable,
+        values: np.ndarray,
+        slots: np.ndarray,
+        settings: DetectorSettings,
+        tail: int,
+        settling: int = 0,
+    ) -> DetectorOutput:
+        """The detector's outputs for the last ``tail`` bins of one series ``values`` (1 × at most ``tail`` bins).
+
+        ``settling``: how many of the last bins may still change on a later call (a checkpoint is kept before them).
+        """
+        values = np.ascontiguousarray(np.asarray(values, dtype=np.float64).reshape(-1))
+        slots = np.ascontiguousarray(np.asarray(slots, dtype=np.int64).reshape(-1))
+        n_bins = len(values)
+        if len(slots) != n_bins:
+            raise ValueError(f"{n_bins} values but {len(slots)} slots")
+        tail = max(1, tail)
+        with self._lock:
+            entry = self._entries.get(key)
+        start: _Checkpoint | None = None
+        if entry is not None and entry[0] == settings:
+            for cp in reversed(entry[1]):  # the latest first
+                done = cp.state.bins
+                if (
+                    done <= n_bins
+                    and cp.tail.score.shape[1] + (n_bins - done) >= min(tail, n_bins)
+                    and _digest(values[:done]) == cp.values
+                    and _digest(slots[:done]) == cp.slots
+                ):
+                    start = cp
+                    break
+        if start is None:
+            self.full += 1
+        else:
+            self.resumed += 1
+        done = 0 if start is None else start.state.bins
+        state = None if start is None else start.state
+        parts = [] if start is None else [start.tail]
+        kept = [] if start is None else [start]
+        for stop in sorted({max(done, n_bins - max(settling, 0)), n_bins}):
+            if stop > done or state is None:
+                out, state = detector_step(values[None, done:stop], slots[done:stop], settings, state)
+                parts.append(out)
+                done = stop
+            cp = _Checkpoint(_digest(values[:stop]), _digest(slots[:stop]), state, _joined(parts, tail))
+            if kept and kept[-1].state.bins == stop:
+                kept[-1] = cp
+            else:
+                kept.append(cp)
+        with self._lock:
+            self._entries[key] = (settings, kept[-2:])
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+        return kept[-1].tail

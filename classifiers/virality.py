@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from classifiers.calendar_id import IndonesianCalendar, to_local, to_utc
 from classifiers.calibration import Calibration
 from classifiers.forecast import Forecast, GrowthFit, fit_growth, forecast
-from classifiers.spike import DetectorOutput, DetectorSettings, run_detector
+from classifiers.spike import DetectorMemo, DetectorOutput, DetectorSettings, run_detector
 
 
 class Stage(StrEnum):
@@ -650,14 +650,27 @@ def growth_forecast(sig: Signals, params: ViralityParams) -> tuple[GrowthFit, Fo
     return fit, fc
 
 
-def weigh_evidence(sig: Signals, params: ViralityParams) -> Evidence:
-    """Run the spike detector over the issue's series (from the new-issue prior) and fit and project its growth."""
+def weigh_evidence(
+    sig: Signals, params: ViralityParams, memo: DetectorMemo | None = None, key: Hashable = None
+) -> Evidence:
+    """Run the spike detector over the issue's series (from the new-issue prior) and fit and project its growth.
+
+    With a ``memo``, the detector resumes from where it stopped on the series under ``key`` (the issue) when
+    only bins at the end are new: the same answers for a fraction of the work.
+    """
     series = sig.series
     n_bins = len(series)
     slots = params.calendar().regular_slots(sig.series_start, n_bins, params.bin_minutes)
     prior = params.issue_prior_per_hour * params.bin_minutes / 60.0
-    det = run_detector(series[None, :], slots, params.detector_settings(initial_level=prior))
+    settings = params.detector_settings(initial_level=prior)
     hour_bins = max(1, round(60 / params.bin_minutes))
+    if memo is None:
+        det = run_detector(series[None, :], slots, settings)
+    else:
+        # The last bins may still move: buzzer weights change while posts are in the buzzer window, and a post
+        # can be collected an hour after it was written. A checkpoint is kept before them.
+        settling = math.ceil(params.buzzer_window_minutes / params.bin_minutes) + hour_bins
+        det = memo.run(key, series, slots, settings, tail=hour_bins, settling=settling)
 
     fit, fc = growth_forecast(sig, params)
     return Evidence(
@@ -862,6 +875,8 @@ def assess(
     params: ViralityParams,
     previous_stage: str | None = None,
     calibration: Calibration | None = None,
+    memo: DetectorMemo | None = None,
+    key: Hashable = None,
 ) -> Assessment:
     """Signals, spike test, forecast and stage of one issue at ``now`` (posts after ``now`` are ignored).
 
@@ -869,7 +884,8 @@ def assess(
     growth forecast) → :func:`read_outlook` → :func:`decide_stage` → :func:`rise_score` and :func:`explain`.
     With a ``calibration`` fitted for these parameters, ``p_viral`` is the calibrated probability
     (:func:`calibrated_probability`); the stage and the score still read the model's own, so the
-    calibration never moves a stage or an alert.
+    calibration never moves a stage or an alert. ``memo`` and ``key`` (the issue) spare the detector the bins it
+    has already run (:class:`~classifiers.spike.DetectorMemo`); the answer is the same without them.
     """
     prev = previous_stage if previous_stage in STAGES else "baru"
     sig = gather_signals(events, readings, now, params)
@@ -890,7 +906,7 @@ def assess(
             0.0,
             ("belum ada unggahan",),
         )
-    ev = weigh_evidence(sig, params)
+    ev = weigh_evidence(sig, params, memo, key)
     out = read_outlook(sig, ev, params)
     stage = decide_stage(sig, ev, out, params, prev)
     eta = None if stage == "viral" else out.eta_minutes
