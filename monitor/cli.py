@@ -1,7 +1,9 @@
 """`oki-monitor`: one entry point, one module per command under monitor/commands/.
 
 A command module exposes NAME, HELP, add_arguments(parser) and run(args, ctx).
-Adding a command is adding a file; this module discovers them.
+Adding a command is adding a file; this module discovers them. Every start imports every command
+module to build the parser, so a command imports its heavy modules (the service, the scheduler,
+the reports) inside ``run``: `oki-monitor --help` and the short commands do not pay for them.
 """
 
 from __future__ import annotations

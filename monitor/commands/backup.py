@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monitor.stages.retention import backup_sqlite
 from monitor.store.context import Context
 
 NAME = "backup"
@@ -17,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Here, not at the top: every command and --help import this module (monitor/cli.py).
+    from monitor.stages.retention import backup_sqlite
+
     try:
         path = backup_sqlite(ctx.database(), args.target)
     except ValueError as exc:

@@ -7,7 +7,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from monitor.reports.brief import last_week, week_of, wib_today, write_brief
 from monitor.store.context import Context
 
 NAME = "brief"
@@ -32,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Here, not at the top: every command and --help import this module (monitor/cli.py).
+    from monitor.reports.brief import last_week, week_of, wib_today, write_brief
+
     now = ctx.clock.now()
     if args.week:
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from monitor.service import MonitorService
 from monitor.store.context import Context
 
 NAME = "collect"
@@ -19,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Here, not at the top: every command and --help import this module (monitor/cli.py).
+    from monitor.service import MonitorService
+
     db = ctx.checked_database()
     service = MonitorService(ctx.config, db, ctx.clock)
     names = [args.source] if args.source else list(service.collectors)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from monitor.kernel.clock import format_wib
-from monitor.stages.retention import purge
 from monitor.store.context import Context
 
 NAME = "purge"
@@ -17,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Here, not at the top: every command and --help import this module (monitor/cli.py).
+    from monitor.stages.retention import purge
+
     report = purge(ctx.checked_database(), ctx.config, ctx.clock.now(), actor="cli")
     print(
         f"Retensi {ctx.config.privacy.retention_days} hari (sebelum {format_wib(report.cutoff)}): "

@@ -21,11 +21,8 @@ from alerts.routing import check_routing
 from alerts.sla import calendar_warning
 from monitor.kernel.clock import to_wib
 from monitor.kernel.sources import graph_version_warnings
-from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
-from monitor.service import MonitorService
 from monitor.stages.regions import mirror_agencies
 from monitor.store.context import Context
-from monitor.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Here, not at the top: every command and --help import this module (monitor/cli.py).
+    from monitor.scheduler import LeaseHeld, acquire_lease, build_scheduler, owner_id, release_lease
+    from monitor.service import MonitorService
+    from monitor.worker import Worker
+
     db = ctx.checked_database()
     with db.session() as session:
         mirror_agencies(session, ctx.config)

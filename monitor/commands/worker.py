@@ -14,9 +14,7 @@ import signal
 import sys
 from types import FrameType
 
-from monitor.service import MonitorService
 from monitor.store.context import Context
-from monitor.worker import NEEDS_POSTGRES, Worker
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Here, not at the top: every command and --help import this module (monitor/cli.py).
+    from monitor.service import MonitorService
+    from monitor.worker import NEEDS_POSTGRES, Worker
+
     if args.threads < 1:
         print("--threads harus 1 atau lebih", file=sys.stderr)
         return 2
