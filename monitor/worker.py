@@ -19,7 +19,9 @@ What holds with several workers:
   duplicate window).
 
 Each loop thread of a process has its own owner id, so a process with ``--threads 4`` runs up to
-four different jobs at once and never one job twice.
+four different jobs at once and never one job twice; at most ``threads - 1`` of them (at least one)
+are pipeline passes, so a deployment of many regions, whose passes are always due, leaves a loop of
+every process to collection and delivery.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ NEEDS_POSTGRES = (
 
 BEAT_WAKE_SECONDS = 1.0
 """Longest wall-clock wait between two looks at the clock by the heartbeat thread."""
+
+
+def is_pipeline(job_id: str) -> bool:
+    """The pipeline job (``pipeline``) or one region's pass (``pipeline:16.01``)."""
+    return job_id == "pipeline" or job_id.startswith("pipeline:")
 
 
 def worker_owner() -> str:
@@ -93,6 +100,11 @@ class Worker:
         self.stopping = threading.Event()
         self._held: dict[str, str] = {}
         """Owner id -> the job it runs now; what the heartbeat renews."""
+        self._pipeline_slots = max(1, threads - 1)
+        """Loops of this process that may run pipeline passes at once: with several regions there is a pass
+        per region always due, and passes on every loop left collection and delivery none."""
+        self._pipelines = 0
+        """Loops running (or about to claim) a pipeline pass now, under ``_lock``."""
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.ran: Counter[str] = Counter()
@@ -107,9 +119,34 @@ class Worker:
         """Claim one due job and run it to the end; None when nothing is due."""
         owner = owner or self.owners[0]
         db, clock = self.service.db, self.service.clock
-        claim = claim_next(db, list(self.specs), owner, clock.now(), self.lease_seconds)
+        with self._lock:  # a pipeline slot is taken before the claim, so two loops cannot both take the last one
+            may_pipeline = self._pipelines < self._pipeline_slots
+            if may_pipeline:
+                self._pipelines += 1
+        wanted = list(self.specs) if may_pipeline else [j for j in self.specs if not is_pipeline(j)]
+        try:
+            claim = claim_next(db, wanted, owner, clock.now(), self.lease_seconds)
+        except BaseException:
+            if may_pipeline:
+                self._release_pipeline_slot()
+            raise
+        if may_pipeline and (claim is None or not is_pipeline(claim.job_id)):
+            self._release_pipeline_slot()
         if claim is None:
             return None
+        try:
+            return self._run(claim, owner)
+        finally:
+            if is_pipeline(claim.job_id):
+                self._release_pipeline_slot()
+
+    def _release_pipeline_slot(self) -> None:
+        with self._lock:
+            self._pipelines -= 1
+
+    def _run(self, claim: Claim, owner: str) -> Claim:
+        """Run a claimed job to the end and record it."""
+        db, clock = self.service.db, self.service.clock
         spec = self.specs[claim.job_id]
         if claim.taken_over_from:
             log.warning("job %s: lease of %s expired (worker died?); taken over", claim.job_id, claim.taken_over_from)

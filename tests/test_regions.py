@@ -401,3 +401,40 @@ def test_one_process_keeps_one_pipeline_job_and_workers_get_one_per_region(
     assert pipelines(deployment) == ["pipeline"], "`oki-monitor run` passes over every region in one job"
     assert pipelines(deployment, region_pipelines=True) == [f"pipeline:{DEFAULT_REGION}", f"pipeline:{OKU}"]
     assert pipelines(config, region_pipelines=True) == ["pipeline"], "one region: one job, as before"
+
+
+def test_a_worker_keeps_a_loop_for_collection_while_regions_passes_are_due(deployment: AppConfig) -> None:
+    """With two loops, a worker runs one region's pass at a time: the other loop is left to other jobs."""
+    from monitor.service import MonitorService
+    from monitor.worker import Worker
+
+    pg, schema = make_pg_database()
+    try:
+        pg.upgrade()
+        service = MonitorService(deployment, pg, SimulatedClock(NOW), classifier=_RoadReader())
+        inside, leave = threading.Event(), threading.Event()
+
+        def blocked() -> None:
+            inside.set()
+            leave.wait(30)
+
+        worker = Worker(
+            service,
+            threads=2,
+            jobs=["pipeline:*"],
+            functions={f"pipeline:{code}": blocked for code in deployment.deployment_regions()},
+        )
+        worker.prepare()
+        first = threading.Thread(target=worker.run_once, args=(worker.owners[0],))
+        first.start()
+        try:
+            assert inside.wait(30)
+            assert worker.run_once(worker.owners[1]) is None, "the second region's pass waits for a free slot"
+        finally:
+            leave.set()
+            first.join(30)
+        assert worker.run_once(worker.owners[1]) is not None, "and is run once the first pass is over"
+        service.close()
+    finally:
+        pg.dispose()
+        drop_pg_schema(schema)

@@ -107,6 +107,50 @@ ISSUES_PER_QUERY = 500
 """Issues whose posts, readings and last signal one query reads (bounded lists)."""
 
 
+def _waiting(session: Session, issue_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """The issues that can wait, with their latest signal's time: signalled within SIGNAL_EVERY, and no post
+    joined, no post's time reached and no engagement reading taken since.
+
+    With nothing new, time alone only cools an issue (posts leave the window, the fitted rate falls), so
+    re-reading it on every pass (every region's pass, every minute) bought nothing but CPU; it is re-read at
+    the cadence its signals are written at, and at once when something arrives. Asked with aggregates, so a
+    pass over quiet issues reads a row per issue, not every post of every open issue.
+    """
+    waiting: dict[int, datetime] = {}
+    for start in range(0, len(issue_ids), ISSUES_PER_QUERY):
+        chunk = issue_ids[start : start + ISSUES_PER_QUERY]
+        for issue_id, at in session.execute(
+            select(Signal.issue_id, func.max(Signal.at))
+            .where(one_of(session, Signal.issue_id, chunk))
+            .group_by(Signal.issue_id)
+        ):
+            if issue_id is not None and timedelta(0) <= now - at < SIGNAL_EVERY:
+                waiting[issue_id] = at
+    ids = sorted(waiting)
+    for start in range(0, len(ids), ISSUES_PER_QUERY):
+        chunk = ids[start : start + ISSUES_PER_QUERY]
+        for issue_id, added, created in session.execute(
+            select(IssuePost.issue_id, func.max(IssuePost.added_at), func.max(Post.created_at))
+            .join(Post, IssuePost.post_id == Post.id)
+            .where(one_of(session, IssuePost.issue_id, chunk), Post.created_at <= now, IssuePost.is_response.is_(False))
+            .group_by(IssuePost.issue_id)
+        ):
+            if added > waiting[issue_id] or created > waiting[issue_id]:
+                del waiting[issue_id]
+        chunk = [i for i in chunk if i in waiting]
+        if not chunk:
+            continue
+        for issue_id, at in session.execute(
+            select(IssuePost.issue_id, func.max(PostMetric.at))
+            .join(IssuePost, IssuePost.post_id == PostMetric.post_id)
+            .where(one_of(session, IssuePost.issue_id, chunk), PostMetric.at <= now, IssuePost.is_response.is_(False))
+            .group_by(IssuePost.issue_id)
+        ):
+            if at > waiting[issue_id]:
+                del waiting[issue_id]
+    return waiting
+
+
 def _issue_inputs(
     session: Session, issue_ids: list[int], now: datetime
 ) -> tuple[dict[int, list[Any]], dict[int, list[Any]], dict[int, datetime]]:
@@ -169,21 +213,6 @@ def _issue_inputs(
     return posts, readings, last
 
 
-def _nothing_new(posts: Sequence[Any], readings: Sequence[Any], last: datetime, now: datetime) -> bool:
-    """Whether an issue assessed at ``last`` (its latest signal) can wait: within SIGNAL_EVERY of it, with no post
-    joined, no post's time reached and no engagement reading taken since.
-
-    With nothing new, time alone only cools an issue (posts leave the window, the fitted rate falls), so
-    re-reading it on every pass (every region's pass, every minute) bought nothing but CPU; it is re-read at
-    the cadence its signals are written at, and at once when something arrives.
-    """
-    if not timedelta(0) <= now - last < SIGNAL_EVERY:
-        return False
-    if any(p.added_at > last or p.created_at > last for p in posts):
-        return False
-    return not any(m.at > last for m in readings)
-
-
 def assess_issues(
     session: Session,
     config: AppConfig,
@@ -201,14 +230,14 @@ def assess_issues(
     issues = list(session.scalars(query))
     changes: list[tuple[int, str, str]] = []
     calibration = forecast_calibration()
+    waiting = _waiting(session, [i.id for i in issues], now)
+    issues = [i for i in issues if i.id not in waiting]
     posts_of, readings_of, last_signal = _issue_inputs(session, [i.id for i in issues], now)
     for issue in issues:
         posts = posts_of.get(issue.id)
         if not posts:
             continue
         last = last_signal.get(issue.id)
-        if last is not None and _nothing_new(posts, readings_of.get(issue.id, ()), last, now):
-            continue
         _refresh_title(session, issue, posts)
         events = [
             PostEvent(
