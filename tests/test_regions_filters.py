@@ -218,3 +218,28 @@ def test_a_label_correction_names_a_kecamatan_of_the_issues_region(env: tuple[An
     with db.session() as s:
         stored = s.scalars(select(LabelCorrection.value).where(LabelCorrection.post_id == post_id)).all()
     assert stored == ["Lengkiti"]
+
+
+def test_the_issues_api_filters_by_region_and_kecamatan(env: tuple[Any, Seeded, Database]) -> None:
+    """/api/issues of a user of several regions: a kecamatan is one region's (Mesuji of OKI or of Kabupaten
+    Mesuji, never both mixed); ``region`` narrows the list."""
+    app, _oki, _db = env
+    with TestClient(app) as client:
+        login(client, "kominfo")
+
+        def titles(query: str) -> set[str]:
+            r = client.get(f"/api/issues?status=open&limit=500&{query}")
+            assert r.status_code == 200, r.text
+            return {i["title"] for i in r.json()}
+
+        shared = client.get("/api/issues?kecamatan=Mesuji")
+        assert shared.status_code == 422 and "beberapa wilayah" in shared.text
+        assert titles("kecamatan=Mesuji&region=16.02") == {OKI_MESUJI}
+        assert titles(f"kecamatan=Mesuji&region={MESUJI}") == {LAMPUNG_MESUJI}
+        assert titles(f"region={MESUJI}") == {LAMPUNG_MESUJI}
+        assert titles(f"kecamatan={OKU_KECAMATAN}") == {f"{OKU_MARK} jalan amblas di {OKU_KECAMATAN}"}
+    with TestClient(app) as client:
+        h = {"Authorization": f"Bearer {OKU_AGENCY_TOKEN}"}  # one region: its own issues, as before
+        listed = client.get(f"/api/issues?kecamatan={OKU_KECAMATAN}", headers=h).json()
+        assert [i["kecamatan"] for i in listed] == [OKU_KECAMATAN]
+        assert client.get("/api/issues?kecamatan=Mesuji", headers=h).json() == []

@@ -58,6 +58,8 @@ class KecamatanChoice:
     Kabupaten Mesuji)."""
     problem: str | None = None
     """Why the kecamatan was refused, in Indonesian, without the caller's own ending."""
+    shared: bool = False
+    """Refused because several of the regions have a kecamatan of that name (a region must be picked)."""
 
 
 def choose_kecamatan(
@@ -86,7 +88,8 @@ def choose_kecamatan(
         return KecamatanChoice(None, region, f"kecamatan {shown} tidak dikenal{where}")
     if len({code for code, _ in found}) > 1:
         names = ", ".join(_region_name(config, code) for code, _ in found)
-        return KecamatanChoice(None, region, f"kecamatan {shown} ada di beberapa wilayah ({names}); pilih wilayahnya")
+        problem = f"kecamatan {shown} ada di beberapa wilayah ({names}); pilih wilayahnya"
+        return KecamatanChoice(None, region, problem, shared=True)
     code, name = found[0]
     return KecamatanChoice(name, code if len(regions) > 1 else region)
 

@@ -419,9 +419,12 @@ def list_issues(
     kecamatan: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    region: str | None = None,
 ) -> list[Issue]:
     """Issues matching the filters, within the principal's scope, highest score first."""
     query = scoped_issues(principal)
+    if region:
+        query = query.where(Issue.region_code == region)
     if status:
         query = query.where(Issue.status == status)
     if stage:

@@ -295,9 +295,22 @@ def api_issues(
     offset: Annotated[
         int, Query(ge=0, le=1_000_000, description="Lewati sekian baris pertama (untuk halaman berikutnya)")
     ] = 0,
+    region: RegionQ = None,
 ) -> list[IssueOut]:
-    """Issues in your scope (agency users: own agency only), highest score first."""
-    with web(request).read() as session:
+    """Issues in your scope (agency users: own agency only), highest score first.
+
+    For a caller of several regions a kecamatan is one region's: the one named by ``region``, else the
+    only one of its regions that has it; a name two of them share without ``region`` is a 422, never
+    both regencies' issues mixed.
+    """
+    ctx = web(request)
+    regions = ctx.regions_for(principal)
+    if kecamatan and len(regions) > 1:
+        place = actions.choose_kecamatan(ctx.config, regions, kecamatan, region, key=str)
+        if place.shared:
+            raise HTTPException(422, place.problem)
+        region = place.region  # a name none of them has stays as given: it matches what was stored under it
+    with ctx.read() as session:
         rows = queries.list_issues(
             session,
             principal,
@@ -308,6 +321,7 @@ def api_issues(
             kecamatan=kecamatan,
             limit=limit,
             offset=offset,
+            region=region,
         )
         return [IssueOut.model_validate(i) for i in rows]
 
