@@ -5,7 +5,9 @@ Each case serves one kind of trouble from 127.0.0.1 (tests/hostile.py), runs the
 
 * ends bounded in time (well under the 35 s of issue #19; the limits are configured small here,
   ``deadline_seconds`` 1.5 s and ``max_bytes`` 1 MiB, and the production defaults are exercised by
-  ``test_production_limits_bound_memory``) and in memory (< 200 MB, measured with tracemalloc);
+  ``test_production_limits_bound_memory``) and, in the cases whose point is size (bombs, floods,
+  endless bodies, deep nesting), in memory (< 200 MB, measured with tracemalloc, which slows a run
+  several-fold and so is not spent on the item-level cases of small documents);
 * keeps the good items where the document allows it (compared with a clean run of the same document);
 * shows the problem in the source's health: a failed run (status not ``ok``, ``last_error`` saying
   why) or more rejected items than the clean run.
@@ -37,7 +39,7 @@ from sqlalchemy import select
 
 from collectors.base import load_collector
 from collectors.common import to_int
-from collectors.http import MAX_JSON_VALUES
+from collectors.http import DEFAULT_MAX_BYTES, MAX_JSON_VALUES
 from monitor.kernel.config import AppConfig, SourceConfig
 from monitor.stages.collect import run_source
 from monitor.store.db import Database
@@ -50,6 +52,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"deadline_seconds": 1.5, "max_bytes": 1 << 20}
 TIME_LIMIT = 35.0
 MEMORY_LIMIT = 200 * 1024 * 1024
+PEAK_PER_CAP = 8
+"""A guarded fetch and parse peaks at a few times the body cap (20 MiB at the 10 MiB default); without the
+bounded decompression a gzip bomb peaked at 140 MiB, under MEMORY_LIMIT, so the peak is held to this too."""
+MEMORY_CASES = frozenset({"gzip_bomb", "endless_body", "container_flood", "deep_nesting"})
+"""The cases run under tracemalloc (all of them when HOSTILE_REPORT asks for the figures)."""
 SQL_INT_MAX = 2**63 - 1
 BAD_BYTES = b"\xff\xfe\xc3("
 MARK = "ZZBADBYTESZZ"
@@ -492,7 +499,8 @@ class Outcome:
     row: Source
     posts: dict[str, Post]
     seconds: float
-    peak: int
+    peak: int | None
+    """Peak traced bytes, or None where memory was not measured (see MEMORY_CASES)."""
 
 
 def run_case(db: Database, config: AppConfig, kind: Kind, case: str, name: str) -> tuple[str, Outcome]:
@@ -501,22 +509,26 @@ def run_case(db: Database, config: AppConfig, kind: Kind, case: str, name: str) 
         settings = kind.settings(server.base_url)
         collector = load_collector(kind.kind, name, settings, kind.secrets)
         src = SourceConfig(name=name, kind=kind.kind, settings=settings)
-        tracemalloc.start()
+        report = os.environ.get("HOSTILE_REPORT")
+        trace = case in MEMORY_CASES or bool(report)
+        if trace:
+            tracemalloc.start()
         started = time.monotonic()
+        peak: int | None = None
         try:
             with httpx.Client(timeout=5.0) as client:
                 run_source(db, config, src, collector, client, kind.now)
         finally:
             seconds = time.monotonic() - started
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
+            if trace:
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
     with db.session() as session:
         row = session.scalar(select(Source).where(Source.name == name))
         assert row is not None
         posts = {p.external_id: p for p in session.scalars(select(Post).where(Post.source_id == row.id))}
         session.expunge_all()
-    report = os.environ.get("HOSTILE_REPORT")
-    if report:
+    if report and peak is not None:
         with open(report, "a", encoding="utf-8") as fh:
             fh.write(
                 json.dumps(
@@ -565,7 +577,9 @@ def test_hostile_response(
     assert got.seconds < TIME_LIMIT, f"{got.seconds:.1f} s"
     if case == "slow_drip":
         assert got.seconds < SMALL["deadline_seconds"] + 2, "the total deadline did not cut the drip"
-    assert got.peak < MEMORY_LIMIT, f"{got.peak / 2**20:.0f} MiB"
+    if case in MEMORY_CASES:
+        limit = min(MEMORY_LIMIT, PEAK_PER_CAP * SMALL["max_bytes"])
+        assert got.peak is not None and got.peak < limit, f"{(got.peak or 0) / 2**20:.0f} MiB"
     row = got.row
     if expect == FAILS:
         assert row.status != "ok", "a hostile answer left the source looking healthy"
@@ -713,7 +727,7 @@ def test_production_limits_bound_memory(kind_name: str, case: str, hostile_db: D
                 + "\n"
             )
     assert seconds < TIME_LIMIT, f"{seconds:.1f} s"
-    assert peak < MEMORY_LIMIT, f"{peak / 2**20:.0f} MiB"
+    assert peak < min(MEMORY_LIMIT, PEAK_PER_CAP * DEFAULT_MAX_BYTES), f"{peak / 2**20:.0f} MiB"
     # 90,000 junk entries must not mean 90,000 log lines (13 MB of log every run): skipped items are
     # logged one by one up to collectors.common.MAX_LOGGED (200) per run, then counted in one line.
     assert logged.count < 1_000, f"{logged.count:,} log records"
