@@ -20,8 +20,9 @@ Per round the figures are compared with a run of the same stream without kills:
   (``duplicates``) at most one per kill during delivery (only a kill between a send and its
   record repeats a message; a message hit by two such kills in a row arrives three times).
 
-``python -m tests.kill_path --worker CONFIG_JSON DB_URL BASE_URL NOW TOTAL`` is the worker;
-``bench/kill_path.py`` and ``tests/test_kill_path.py`` drive :func:`kill_rounds`.
+``python -m tests.kill_path --worker CONFIG_JSON DB_URL BASE_URL NOW TOTAL`` runs the worker by
+hand; :func:`kill_rounds` forks each one from the kill tests' forkserver (``tests/forks.py``), not a
+new interpreter per kill. ``bench/kill_path.py`` and ``tests/test_kill_path.py`` drive :func:`kill_rounds`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -190,8 +191,10 @@ def source_settings(base_url: str) -> dict[str, Any]:
     return {"base_url": base_url, "hashtags": ["kayuagung"], "min_request_interval": 0, "max_pages": 3}
 
 
-def worker(config_file: str, url: str, base_url: str, now_iso: str, total: int) -> None:
-    """The monitor's loop until the stream is stored, processed and delivered; phases printed as it goes."""
+def worker(
+    config_file: str, url: str, base_url: str, now_iso: str, total: int, say: Callable[[str], None] | None = None
+) -> None:
+    """The monitor's loop until the stream is stored, processed and delivered; phases printed (or said) as it goes."""
     import httpx
     from sqlalchemy import func, select
 
@@ -214,7 +217,10 @@ def worker(config_file: str, url: str, base_url: str, now_iso: str, total: int) 
     last = status_id(total)
 
     def phase(name: str) -> None:
-        print(name, flush=True)
+        if say is not None:
+            say(name)
+        else:
+            print(name, flush=True)
 
     phase("ready")
     with httpx.Client(timeout=10.0) as client:
@@ -400,6 +406,61 @@ class _Round:
     error: str = ""
 
 
+def _forked_worker(lines: Connection, env: dict[str, str], err_file: str, *args: Any) -> None:
+    """The worker in a forked process: phases go to ``lines``, stderr to ``err_file``."""
+    os.environ.update(env)
+    fd = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    worker(*args, say=lines.send)
+
+
+class ForkedWorker:
+    """A worker process and the subset of ``subprocess.Popen`` the rounds use (lines, poll, kill, communicate)."""
+
+    def __init__(self, env: dict[str, str], err_file: Path, *args: Any) -> None:
+        from tests.forks import FORKS
+
+        self._lines, sender = FORKS.Pipe(duplex=False)
+        self._err_file = err_file
+        self.process = FORKS.Process(target=_forked_worker, args=(sender, env, str(err_file), *args), daemon=True)
+        self.process.start()
+        sender.close()  # the child holds the only sending end: its death is the end of the lines
+
+    def readline(self) -> str:
+        """The next phase and a newline, or "" once the worker is gone (as a pipe's readline)."""
+        try:
+            return str(self._lines.recv()) + "\n"
+        except EOFError:
+            return ""
+
+    def poll(self) -> int | None:
+        return self.process.exitcode
+
+    def kill(self) -> None:
+        self.process.kill()  # SIGKILL
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def communicate(self, timeout: float) -> tuple[str, str]:
+        """The phases still to come (until the worker is gone) and its stderr, as ``Popen.communicate``."""
+        phases = []
+        deadline = time.monotonic() + timeout
+        while self._lines.poll(max(0.0, deadline - time.monotonic())):
+            line = self.readline()
+            if not line:
+                break
+            phases.append(line)
+        self.process.join(max(0.0, deadline - time.monotonic()))
+        if self.process.exitcode is None:
+            raise TimeoutError(f"worker pid {self.process.pid} still running after {timeout} s")
+        self._lines.close()
+        err = self._err_file.read_text(encoding="utf-8", errors="replace") if self._err_file.exists() else ""
+        return "".join(phases), err
+
+
 def _one_round(
     db_kind: str, tmp: Path, total: int, kills: int, rng: random.Random, max_wait: float, log: Any
 ) -> _Round:
@@ -411,7 +472,7 @@ def _one_round(
     workdir.mkdir()
     url = _db_url(db_kind, workdir)
     Database(url).upgrade()
-    env = {**os.environ, TOKEN_ENV: TOKEN, "OKI_MONITOR_AUTHOR_KEY": AUTHOR_KEY, "PYTHONPATH": str(ROOT)}
+    env = {TOKEN_ENV: TOKEN, "OKI_MONITOR_AUTHOR_KEY": AUTHOR_KEY}
     stream = StreamServer(total)
     by_phase: Counter[str] = Counter()
     skips = 0
@@ -420,22 +481,15 @@ def _one_round(
         with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
             cfg = _config_file(workdir, smtp.port, tg.base_url)
 
-            def spawn() -> subprocess.Popen[str]:
-                cmd = [sys.executable, "-m", "tests.kill_path", "--worker", str(cfg), url, stream.base_url]
-                return subprocess.Popen(
-                    [*cmd, now.isoformat(), str(total)],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
+            def spawn() -> ForkedWorker:
+                return ForkedWorker(
+                    env, workdir / "worker-stderr.txt", str(cfg), url, stream.base_url, now.isoformat(), total
                 )
 
             done = 0
             while sum(by_phase.values()) < kills:
                 proc = spawn()
-                assert proc.stdout is not None
-                ready = proc.stdout.readline()  # imports and start-up are not what is under test
+                ready = proc.readline()  # imports and start-up are not what is under test
                 if ready.strip() != "ready":
                     out, err = proc.communicate(timeout=60)
                     return _Round(read_state(url), stream.served, Counter(), by_phase, skips, False, err[-800:])
@@ -446,7 +500,7 @@ def _one_round(
                 for _ in range(rng.randint(1, 3)):
                     line = ""
                     while True:
-                        line = proc.stdout.readline().strip()
+                        line = proc.readline().strip()
                         seen_lines.append(line)
                         if line in (target, "done", ""):
                             break
@@ -454,7 +508,7 @@ def _one_round(
                         break
                 time.sleep(rng.uniform(0.0, KILL_WINDOW[target] * max_wait))
                 if proc.poll() is None:
-                    proc.send_signal(signal.SIGKILL)
+                    proc.kill()
                 out, _err = proc.communicate(timeout=60)
                 phases = [p for p in [*seen_lines, *out.split()] if p]
                 if proc.returncode == -signal.SIGKILL and phases[-1:] != ["done"]:

@@ -1,14 +1,11 @@
 """SIGKILL during ingest, many times, then restart: every post stored once, cursor never ahead of storage.
 
-Each worker is a process of its own, killed with SIGKILL mid-stream. They are forked from
-``multiprocessing``'s forkserver, which imported the worker module once: a new interpreter per
-worker cost ~1.3 s of CPU in imports alone, nine times per database. Nothing is shared but the
-imported code; each worker opens its own database connections after the fork.
+Each worker is a process of its own, killed with SIGKILL mid-stream, forked from a server that
+imported the worker module once (``tests/forks.py``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 import time
 from multiprocessing.process import BaseProcess
@@ -20,11 +17,10 @@ from sqlalchemy import Engine, create_engine, func, select
 from monitor.store.db import Database
 from monitor.store.models import Post, Source
 from tests import crash_worker
+from tests.forks import FORKS
 
 TOTAL = 3000
 KILLS = 8
-FORKS = multiprocessing.get_context("forkserver")
-FORKS.set_forkserver_preload(["tests.crash_worker"])
 
 
 def _spawn(url: str, error_file: Path) -> BaseProcess:
