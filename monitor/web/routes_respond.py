@@ -25,11 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts import respond
-from classifiers.gazetteer import KECAMATAN
 from monitor.domain import response as rules
 from monitor.kernel.config import TOPICS
 from monitor.store.models import Issue, Silence, Source
-from monitor.web import flash, queries
+from monitor.web import actions, flash, queries
 from monitor.web.auth import Principal
 from monitor.web.deps import json_object, now_of, require_csrf, require_roles, web
 
@@ -390,9 +389,8 @@ def _regions_of(session: Session, rows: list[Silence]) -> dict[int, str | None]:
 
 
 def _kecamatan_of(ctx: Any, region: str | None) -> tuple[str, ...]:
-    """The kecamatan a silence may name: its region's (the deployment's own for None)."""
-    gazetteer = ctx.config.region_of(region).gazetteer()
-    return tuple(gazetteer.kecamatan_order) if gazetteer is not None else tuple(KECAMATAN)
+    """The kecamatan a silence may name: its region's (the deployment's own for None), as the board's filter."""
+    return actions.kecamatan_names(ctx.config, region)
 
 
 ALL_REGIONS = "semua"
