@@ -174,7 +174,7 @@ def test_the_map_table_links_each_regions_kecamatan_to_its_board(env: tuple[Any,
         login(client, "kominfo-oku")
         page = client.get("/peta").text
         link = f'<a href="/?kecamatan=Baturaja+Timur">{OKU_KECAMATAN}</a>'
-        assert link in page
+        assert link in page and "Klik nama kecamatan di tabel untuk membuka papan yang disaring." in page
         assert OKU_MARK in client.get("/?kecamatan=Baturaja+Timur").text
     with TestClient(app) as client:
         login(client, "kominfo")
