@@ -35,9 +35,11 @@ NEWS_PLATFORMS = frozenset({"rss", "googlenews"})
 SIGNAL_EVERY = timedelta(minutes=5)
 
 DETECTOR_MEMO = DetectorMemo()
-"""The spike detector's state per open issue, kept between passes: each pass runs only the bins added since the
-last one (the issue's whole series from its first post was a third of the demo's CPU). Entries are checked
-against the series they were made from, so one shared by two databases in a process is only a miss."""
+"""The spike detector's state per open issue, kept between passes: a pass runs only the bins added since the last
+one (the issue's whole series from its first post was a third of the demo's CPU). An issue's bins end at the
+pass's ``now``, so this holds when passes are whole bins apart (the demo, backtests); a pass off that grid runs
+the whole series, as before. Entries are checked against the series they were made from, so one shared by two
+databases in a process is only a miss."""
 
 
 def engagement_of(likes: int, shares: int, replies: int, views: int) -> float:
