@@ -9,7 +9,10 @@ server starts once, with whatever list was set last.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+from datetime import datetime
 
 PRELOAD = [
     "tests.crash_worker",
@@ -20,7 +23,23 @@ PRELOAD = [
     "collectors.mastodon",
     "monitor.stages.collect",
     "monitor.stages.pipeline",
+    "monitor.kernel.config",
 ]
 
 FORKS = multiprocessing.get_context("forkserver")
 FORKS.set_forkserver_preload(PRELOAD)
+
+
+def deliver_until_done(env: dict[str, str], config_file: str, url: str, now_iso: str, limit: int) -> None:
+    """A delivery worker for the outbox kill test: claims and sends batches of ``limit`` until none is due."""
+    from alerts.outbox import deliver_due
+    from monitor.kernel.config import AppConfig
+    from monitor.store.db import Database
+
+    os.environ.update(env)
+    with open(config_file, encoding="utf-8") as fh:
+        config = AppConfig.model_validate(json.load(fh))
+    db = Database(url)
+    now = datetime.fromisoformat(now_iso)
+    while deliver_due(db, config, now, limit=limit).claimed:
+        pass

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -29,10 +25,10 @@ from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, Delivery, DeliveryAttempt
+from tests.forks import FORKS, deliver_until_done
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue, received_copies
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cfg(config: AppConfig, smtp: SmtpSink, tg: TelegramStub, **kw: Any) -> AppConfig:
@@ -235,22 +231,6 @@ def test_webhook_is_signed(sqlite_db: Database, config: AppConfig, monkeypatch: 
 
 # --- crash safety: SIGKILL the worker mid-batch ------------------------------------------------------
 
-WORKER = """
-import sys, json, time
-from datetime import datetime
-from monitor.kernel.config import AppConfig
-from monitor.store.db import Database
-from alerts.outbox import deliver_due
-cfg = AppConfig.model_validate(json.loads(open(sys.argv[1]).read()))
-db = Database(sys.argv[2])
-now = datetime.fromisoformat(sys.argv[3])
-print("ready", flush=True)
-while deliver_due(db, cfg, now, limit=int(sys.argv[4])).claimed:
-    pass
-print("done", flush=True)
-"""
-
-
 @pytest.mark.slow
 def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
     sqlite_db: Database, config: AppConfig, smtp: SmtpSink, tg: TelegramStub, tmp_path: Path
@@ -270,29 +250,26 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_once(
     assert total == 16 * 4
     cfg_file = tmp_path / "cfg.json"
     cfg_file.write_text(cfg.model_dump_json(by_alias=True))
-    env = {**os.environ, TOKEN_ENV: TOKEN, "PYTHONPATH": str(ROOT)}
+    env = {TOKEN_ENV: TOKEN}
     now = T0
     lease = timedelta(seconds=cfg.alerts.retry.lease_seconds + 1)
     kills = 0
     for round_ in range(3):
         before = sum(received_copies(smtp, tg).values())
-        proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(cfg_file), db.url, now.isoformat(), "10"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        # A process of its own, forked from the kill tests' server (tests/forks.py), killed with SIGKILL.
+        proc = FORKS.Process(
+            target=deliver_until_done, args=(env, str(cfg_file), db.url, now.isoformat(), 10), daemon=True
         )
+        proc.start()
         target = before + 5 + 3 * round_
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and proc.exitcode is None:
             if sum(received_copies(smtp, tg).values()) >= target:
-                proc.send_signal(signal.SIGKILL)
+                proc.kill()
                 kills += 1
                 break
             time.sleep(0.005)
-        proc.wait(timeout=30)
+        proc.join(timeout=30)
         now += lease  # the next worker starts after the dead one's lease ran out
     assert kills >= 2, "the worker finished before it could be killed; the test did not test anything"
     for _ in range(10):
