@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.gazetteer import KECAMATAN
+from classifiers.region import cached_region_kecamatan
 from monitor.kernel.config import TOPICS, AppConfig
 from monitor.kernel.regions import region_label, region_names_of
 from monitor.stages import group as issue_ops
@@ -36,8 +37,15 @@ class ActionError(ValueError):
 
 def kecamatan_names(config: AppConfig, region: str | None) -> tuple[str, ...]:
     """A region's kecamatan as its gazetteer writes them (None or the own region of an OKI deployment: OKI's
-    hand-tuned list), for filter choices and their checks."""
-    gazetteer = config.region_of(region).gazetteer()
+    hand-tuned list), for filter choices and their checks.
+
+    Read from the region's extract of the national list rather than its gazetteer: a dashboard process
+    of a province would otherwise build every regency's gazetteer on its first board view.
+    """
+    here = config.region_of(region)
+    if here.places is not None:
+        return cached_region_kecamatan(here.code, here.places.resolve())
+    gazetteer = here.gazetteer()  # OKI's hand-tuned one (None), or a clear error for a region without places
     return tuple(gazetteer.kecamatan_order) if gazetteer is not None else tuple(KECAMATAN)
 
 
