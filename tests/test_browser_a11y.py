@@ -16,7 +16,7 @@ from tests.web_support import Seeded
 
 pytestmark = pytest.mark.browser
 
-def test_every_page_has_no_serious_accessibilityaxe_violations(
+def test_every_page_has_no_serious_accessibility_violations(
     server: tuple[str, Seeded],
     browser: Any,
 ) -> None:
