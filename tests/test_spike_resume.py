@@ -8,29 +8,14 @@ import numpy as np
 import pytest
 
 from classifiers import spike
-from classifiers.simulate import simulate
 from classifiers.virality import ViralityParams, assess
-from tests.virality_support import START, road_events
+from tests.virality_support import START, detector_workload, road_events
 
 FIELDS = ("expected", "score", "alarm", "onset")
 
 
-def _workload() -> tuple[np.ndarray, np.ndarray, spike.DetectorSettings]:
-    """Series that pass through every onset path: bursts, repeats of them (routine memory), a second wave."""
-    params = ViralityParams()
-    sims = simulate(seed=5, n_series=3, weeks=1.5)
-    values = np.stack([s.values for s in sims])
-    for day in (2, 3, 4, 5):
-        values[0, day * 288 + 100] += 150.0
-        values[1, day * 288 + 40 : day * 288 + 48] += 30.0
-    values[2, 600:636] += 3.0
-    values[2, 672:] += np.minimum(0.2 * np.exp(np.log(2) / 9 * np.arange(values.shape[1] - 672)), 40.0)
-    slots = params.calendar().regular_slots(sims[0].start, values.shape[1], params.bin_minutes)
-    return values, slots, params.detector_settings()
-
-
 def test_a_run_continued_from_its_state_gives_the_whole_runs_answers() -> None:
-    values, slots, settings = _workload()
+    values, slots, settings = detector_workload()
     whole = spike.run_detector(values, slots, settings)
     assert whole.onset.sum() >= 8, "the workload should alert often enough to compare episodes"
     # Cuts inside episodes, at day and hour boundaries and one bin apart.
@@ -49,7 +34,7 @@ def test_a_run_continued_from_its_state_gives_the_whole_runs_answers() -> None:
 
 
 def test_a_state_cannot_continue_under_other_settings() -> None:
-    values, slots, settings = _workload()
+    values, slots, settings = detector_workload()
     _, state = spike.detector_step(values[:, :100], slots[:100], settings)
     with pytest.raises(ValueError):
         spike.detector_step(values[:, 100:200], slots[100:200], spike.DetectorSettings(), state)
@@ -66,7 +51,7 @@ def _assert_same(a: spike.DetectorOutput, b: spike.DetectorOutput) -> None:
 
 
 def test_the_memo_runs_only_new_bins_and_answers_as_a_whole_run() -> None:
-    values, slots, settings = _workload()
+    values, slots, settings = detector_workload()
     series = values[2]
     memo = spike.DetectorMemo()
     for end in (300, 302, 302, 650, 700, 701, len(series)):
@@ -78,7 +63,7 @@ def test_the_memo_runs_only_new_bins_and_answers_as_a_whole_run() -> None:
 
 
 def test_the_memo_reruns_a_series_whose_earlier_bins_changed() -> None:
-    values, slots, settings = _workload()
+    values, slots, settings = detector_workload()
     series = values[2].copy()
     end = 700  # inside the climb: the last hour's answers depend on every bin of it
     memo = spike.DetectorMemo()
@@ -102,7 +87,7 @@ def test_the_memo_reruns_a_series_whose_earlier_bins_changed() -> None:
 
 
 def test_the_memo_keeps_its_newest_keys_only() -> None:
-    values, slots, settings = _workload()
+    values, slots, settings = detector_workload()
     memo = spike.DetectorMemo(capacity=2)
     for key in ("a", "b", "a", "c"):
         memo.run(key, values[0, :50], slots[:50], settings, tail=12)
@@ -126,7 +111,7 @@ def test_assess_with_a_memo_answers_as_without_one() -> None:
 
 
 def test_a_late_post_in_the_settling_bins_resumes_from_before_them() -> None:
-    values, slots, settings = _workload()
+    values, slots, settings = detector_workload()
     series = values[2].copy()
     end = 700
     memo = spike.DetectorMemo()

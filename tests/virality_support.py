@@ -6,7 +6,11 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
-from classifiers.virality import PostEvent
+import numpy as np
+
+from classifiers import spike
+from classifiers.simulate import simulate
+from classifiers.virality import PostEvent, ViralityParams
 
 START = datetime(2026, 11, 1, 17, 0, tzinfo=UTC)  # Monday 00:00 WIB
 PEAK_HOUR = 38.0
@@ -46,3 +50,18 @@ def road_events(seed: int = 3) -> list[PostEvent]:
     for i in range(4):  # news portals pick it up as it grows
         events.append(PostEvent(START + timedelta(hours=28 + 3 * i), f"portal{i}", "rss", 0.0, True))
     return sorted(events, key=lambda e: e.at)
+
+
+def detector_workload(n_series: int = 3) -> tuple[np.ndarray, np.ndarray, spike.DetectorSettings]:
+    """``n_series`` simulated series (the first three pass through every onset path: bursts, repeats of them
+    (routine memory), a second wave), their slots and the default detector settings."""
+    params = ViralityParams()
+    sims = simulate(seed=5, n_series=n_series, weeks=1.5)
+    values = np.stack([s.values for s in sims])
+    for day in (2, 3, 4, 5):
+        values[0, day * 288 + 100] += 150.0
+        values[1, day * 288 + 40 : day * 288 + 48] += 30.0
+    values[2, 600:636] += 3.0
+    values[2, 672:] += np.minimum(0.2 * np.exp(np.log(2) / 9 * np.arange(values.shape[1] - 672)), 40.0)
+    slots = params.calendar().regular_slots(sims[0].start, values.shape[1], params.bin_minutes)
+    return values, slots, params.detector_settings()
