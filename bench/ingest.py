@@ -301,6 +301,22 @@ def _child(target: Callable[..., Run], args: tuple[Any, ...], start: Any, out: A
     out.put(target(*args))
 
 
+def _result(out: Any, procs: list[Any]) -> Run:
+    """The next child's result; a child that died without one ends the benchmark instead of hanging it."""
+    import queue
+
+    while True:
+        try:
+            result: Run = out.get(timeout=5)
+            return result
+        except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                codes = ", ".join(f"pid {p.pid} exit {p.exitcode}" for p in dead)
+                message = f"a benchmark worker died without its figures ({codes}); see its traceback above"
+                raise SystemExit(message) from None
+
+
 def measure(
     kind: str, lines: list[str], workers: int, target: Callable[..., Run], *args: Any
 ) -> tuple[float, Run, str]:
@@ -325,7 +341,7 @@ def measure(
         t0 = time.perf_counter()
         start.set()
         for _ in procs:
-            total.add(out.get())
+            total.add(_result(out, procs))
         elapsed = time.perf_counter() - t0
         for proc in procs:
             proc.join()
