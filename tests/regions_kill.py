@@ -182,19 +182,11 @@ class RegionDay:
 
 def region_places(folder: Path) -> dict[str, tuple[str, list[str]]]:
     """Code -> (name, kecamatan names) of every region of the deployment written into ``folder``."""
-    from classifiers.gazetteer import KECAMATAN
-    from classifiers.region import read_wilayah
     from monitor.kernel.config import load_config
+    from monitor.web.actions import kecamatan_names
 
     cfg = load_config(folder / "config.yaml")
-    out: dict[str, tuple[str, list[str]]] = {}
-    for code, region in cfg.deployment_regions().items():
-        if region.places is None:  # OKI's hand-tuned gazetteer
-            out[code] = (region.name, list(KECAMATAN))
-        else:
-            rows = read_wilayah(region.places)
-            out[code] = (region.name, [r.nama for r in rows if r.level == "kecamatan" and r.kode_induk == code])
-    return out
+    return {code: (region.name, list(kecamatan_names(cfg, code))) for code, region in cfg.deployment_regions().items()}
 
 
 def _diurnal(hour: float) -> float:
