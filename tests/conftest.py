@@ -8,6 +8,8 @@ layer that was never run on the production database is not tested.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -47,8 +49,33 @@ if TYPE_CHECKING:  # the demo's imports are heavy; only the fixture below needs 
     from tests.demo_run import DemoRun
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _test_model_dir() -> Path:
+    """Where the suite's shared classifier lives: a user cache folder named by what shaped the model.
+
+    Training takes ~20 s of CPU. The model is a pure function of the training data, the feature code
+    (``data_hash``) and the library versions, so every checkout with the same inputs (a clean clone
+    in CI, a second worktree) reuses it instead of training again; a change to any input names
+    another folder. ``OKI_TEST_CACHE_DIR`` moves the cache; the five most recently used models stay.
+    """
+    from classifiers.model import data_hash, library_versions
+
+    inputs = data_hash() + json.dumps(library_versions(), sort_keys=True)
+    key = hashlib.sha256(inputs.encode()).hexdigest()[:16]
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "oki-monitor"
+    models = Path(os.environ.get("OKI_TEST_CACHE_DIR") or default) / "test-models"
+    folder = models / key
+    folder.mkdir(parents=True, exist_ok=True)
+    os.utime(folder)  # most recently used
+    for old in sorted(models.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)[5:]:
+        shutil.rmtree(old, ignore_errors=True)  # another run may be removing it too
+    return folder
+
+
 # One trained classifier for the whole run (and its subprocesses), not one per temporary folder.
-os.environ.setdefault("OKI_MONITOR_MODEL_DIR", str(ROOT / "var" / "test-models"))
+if "OKI_MONITOR_MODEL_DIR" not in os.environ:
+    os.environ["OKI_MONITOR_MODEL_DIR"] = str(_test_model_dir())
 PG_URL = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -3,7 +3,8 @@ corrections, the promotion gate) that need a trained model but not the shipped o
 
 `train()` on the whole bundled data costs ~20 s of CPU; on every `STEP`-th row of each source it
 takes a few seconds and runs the same code. Tests of what the model reads use the shared model at
-the default location instead (trained once per checkout, see conftest's ``OKI_MONITOR_MODEL_DIR``).
+the default location instead (trained once per set of training inputs into a user cache folder, see
+conftest's ``_test_model_dir``).
 
 A child process (``classifiers.model._retrain``, ``monitor.stages.retrain.run_in_child``) gets the
 same small set through :func:`child_environment`: a ``sitecustomize`` module on its ``PYTHONPATH``

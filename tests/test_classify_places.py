@@ -234,7 +234,7 @@ def test_shared_desa_does_not_choose_a_kecamatan_next_to_a_place_elsewhere() -> 
 
 @pytest.fixture(scope="module")
 def clf() -> TextClassifier:
-    """The shared test model: trained from these data files once per checkout (conftest's OKI_MONITOR_MODEL_DIR)."""
+    """The shared test model: trained from these data files once, then reused (conftest's ``_test_model_dir``)."""
     return load_classifier()
 
 
