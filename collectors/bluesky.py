@@ -46,6 +46,7 @@ from pydantic import Field
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import RateLimit
 from collectors.common import (
+    OUT_OF_RANGE,
     CommonSettings,
     Pacer,
     clean_text,
@@ -65,6 +66,11 @@ log = logging.getLogger(__name__)
 LOOKUP_BATCH = 25
 """AT-URIs per ``app.bsky.feed.getPosts`` call (the lexicon's ``maxLength``)."""
 _POST_URI = re.compile(r"^at://[A-Za-z0-9._:%-]{1,253}/app\.bsky\.feed\.post/[A-Za-z0-9._~:-]{1,512}$")
+
+
+def _shares(post: dict[str, Any]) -> int:
+    """Reposts plus quotes, bounded like any one count: two counts near 10^12 must not sum past the marker."""
+    return min(to_int(post.get("repostCount")) + to_int(post.get("quoteCount")), OUT_OF_RANGE)
 
 
 def _defaults() -> list[str]:
@@ -173,7 +179,7 @@ def _post(post: Any, *, source: str, now: datetime) -> tuple[RawItem | None, str
         kind="comment" if parent_uri else "post",
         parent_id=parent_uri,
         likes=to_int(post.get("likeCount")),
-        shares=to_int(post.get("repostCount")) + to_int(post.get("quoteCount")),
+        shares=_shares(post),
         replies=to_int(post.get("replyCount")),
         extra={"langs": [x for x in langs if isinstance(x, str)][:5]} if langs else {},
     )
@@ -427,7 +433,7 @@ def parse_posts(data: Any, *, source: str, wanted: list[str]) -> list[MetricsRea
         readings[uri] = MetricsReading(
             external_id=uri,
             likes=to_int(post.get("likeCount")),
-            shares=to_int(post.get("repostCount")) + to_int(post.get("quoteCount")),
+            shares=_shares(post),
             replies=to_int(post.get("replyCount")),
         )
     return list(readings.values())

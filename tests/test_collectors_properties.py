@@ -513,6 +513,19 @@ def test_mastodon_items(data: Any) -> None:
         },
     )
 )
+@example(
+    {
+        "posts": [
+            {
+                "uri": "at://did:plc:abc/app.bsky.feed.post/3k",
+                "indexedAt": "2026-11-02T01:00:00Z",
+                "record": {"text": "0", "createdAt": "2026-11-02T01:00:00Z"},
+                "repostCount": "9" * 60,
+                "quoteCount": 1,
+            }
+        ]
+    }
+)
 def test_bluesky_items(data: Any) -> None:
     try:
         page = parse_search(data, source="b", now=NOW)
