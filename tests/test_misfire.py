@@ -87,7 +87,7 @@ def make_service(db: Database, config: AppConfig, **schedules: int) -> MonitorSe
 
 
 def only_job(
-    svc: MonitorService, job_id: str, method: str, body: Callable[..., Any], *, seconds: int
+    svc: MonitorService, job_id: str, method: str, body: Callable[..., Any], *, seconds: float
 ) -> BackgroundScheduler:
     """The real scheduler with one job left, its body replaced, jitter removed (so lateness is exact)."""
     setattr(svc, method, body)  # build_scheduler binds service.<method> when it adds the job
@@ -98,6 +98,24 @@ def only_job(
             job.remove()
     scheduler.reschedule_job(job_id, trigger="interval", seconds=seconds)
     return scheduler
+
+
+def settled(
+    scheduler: BackgroundScheduler, timeout: float = 10, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> None:
+    """Wait until the scheduler has handled the late wake-up: every job's next run is in the future.
+
+    A wrong catch-up shows either in that same pass (several run times submitted at once, which
+    ``shutdown(wait=True)`` then waits out) or as a next run time left in the past (never settles).
+    A short pause after it leaves room for a submission racing the check.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at = now()
+        if all(job.next_run_time is not None and job.next_run_time > at for job in scheduler.get_jobs()):
+            break
+        time.sleep(0.02)
+    time.sleep(0.1)
 
 
 def test_late_wakeup_runs_a_job_once(sqlite_db: Database, config: AppConfig) -> None:
@@ -111,7 +129,7 @@ def test_late_wakeup_runs_a_job_once(sqlite_db: Database, config: AppConfig) -> 
     try:
         scheduler.resume()
         assert counter.ran.wait(5), "the late job never ran"
-        time.sleep(0.7)  # room for any (wrong) catch-up runs
+        settled(scheduler)
     finally:
         scheduler.shutdown(wait=True)
         svc.close()
@@ -139,7 +157,8 @@ def test_every_job_runs_at_most_once_after_a_long_stall(
         scheduler.modify_job(job.id, next_run_time=late)
     try:
         scheduler.resume()
-        time.sleep(1.0)
+        assert counters["purge"].ran.wait(5), "retention did not run"
+        settled(scheduler)
     finally:
         scheduler.shutdown(wait=True)
         svc.close()
@@ -150,14 +169,18 @@ def test_every_job_runs_at_most_once_after_a_long_stall(
 
 def test_a_running_job_is_not_started_again(sqlite_db: Database, config: AppConfig) -> None:
     svc = make_service(sqlite_db, config, delivery_seconds=1)
-    slow = Counter(hold=2.2)  # a delivery that takes longer than its 1 s interval (slow SMTP server)
-    scheduler = only_job(svc, "deliver", "deliver", slow, seconds=1)
+    # A delivery that takes longer than its interval (slow SMTP server); the interval is a quarter
+    # second rather than the shortest configurable 1 s so the test need not hold a job for seconds.
+    slow = Counter(hold=0.8)
+    scheduler = only_job(svc, "deliver", "deliver", slow, seconds=0.25)
     skipped: list[JobSubmissionEvent] = []
     scheduler.add_listener(skipped.append, EVENT_JOB_MAX_INSTANCES)
     scheduler.modify_job("deliver", next_run_time=datetime.now(UTC))
     try:
         scheduler.resume()
-        time.sleep(2.6)
+        deadline = time.monotonic() + 10
+        while not skipped and time.monotonic() < deadline:
+            time.sleep(0.02)
     finally:
         scheduler.shutdown(wait=True)
         svc.close()
@@ -188,7 +211,7 @@ def test_wall_clock_jumps_do_not_double_run(
         shifted_clock.offset = timedelta(hours=1)
         scheduler.wakeup()
         assert counter.ran.wait(5), "the job did not run after the clock jumped forward"
-        time.sleep(0.6)
+        settled(scheduler, now=lambda: shifted_clock.now(UTC))
     finally:
         scheduler.shutdown(wait=True)
         svc.close()
