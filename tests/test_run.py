@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from monitor.store.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,17 +28,20 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-def _upgraded_config(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def upgraded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file with the schema, made once per module: the schema is not what is under test here,
+    and a `db upgrade` subprocess per test cost an interpreter start-up and the migrations each time."""
+    path = tmp_path_factory.mktemp("run-schema") / "run.db"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    return path
+
+
+def _upgraded_config(tmp_path: Path, upgraded_db: Path) -> Path:
     cfg = _config(tmp_path)
-    up = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "db", "upgrade"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert up.returncode == 0, up.stderr
+    shutil.copyfile(upgraded_db, tmp_path / "run.db")
     return cfg
 
 
@@ -73,8 +79,8 @@ def test_run_refuses_database_without_schema(tmp_path: Path) -> None:
     assert proc.returncode == 3 and "oki-monitor db upgrade" in err
 
 
-def test_run_starts_and_stops_cleanly_and_holds_the_lease(tmp_path: Path) -> None:
-    cfg = _upgraded_config(tmp_path)
+def test_run_starts_and_stops_cleanly_and_holds_the_lease(tmp_path: Path, upgraded_db: Path) -> None:
+    cfg = _upgraded_config(tmp_path, upgraded_db)
     first = _start(cfg, "--no-web")
     try:
         _wait_for(first, "scheduler started")
@@ -108,10 +114,10 @@ def _signal_a_worker_thread(pid: int, sig: int) -> None:
     assert libc.syscall(_SYS_TGKILL[os.uname().machine], pid, tids[0], sig) == 0, ctypes.get_errno()
 
 
-def test_run_stops_when_the_signal_lands_on_another_thread(tmp_path: Path) -> None:
+def test_run_stops_when_the_signal_lands_on_another_thread(tmp_path: Path, upgraded_db: Path) -> None:
     if os.uname().machine not in _SYS_TGKILL or not Path("/proc/self/task").exists():
         pytest.skip("needs Linux tgkill to aim a signal at one thread")
-    cfg = _upgraded_config(tmp_path)
+    cfg = _upgraded_config(tmp_path, upgraded_db)
     proc = _start(cfg, "--no-web")
     try:
         _wait_for(proc, "scheduler started")
