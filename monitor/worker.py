@@ -97,6 +97,8 @@ class Worker:
         self.owners = [base] if threads == 1 else [f"{base}:{n}" for n in range(1, threads + 1)]
         self.lease_seconds = service.config.schedules.lease_seconds
         self.poll_seconds = service.config.schedules.worker_poll_seconds
+        self.beat_wake_seconds = BEAT_WAKE_SECONDS
+        """Longest wall-clock wait between two looks at the clock by the heartbeat (tests shorten it)."""
         self.stopping = threading.Event()
         self._held: dict[str, str] = {}
         """Owner id -> the job it runs now; what the heartbeat renews."""
@@ -197,7 +199,7 @@ class Worker:
         # (a compressed replay) would otherwise let a running job's lease expire between two wall-time beats.
         every = self.lease_seconds / 3
         last = self.service.clock.now()
-        while not self.stopping.wait(min(every, BEAT_WAKE_SECONDS)):
+        while not self.stopping.wait(min(every, self.beat_wake_seconds)):
             now = self.service.clock.now()
             if (now - last).total_seconds() < every:
                 continue

@@ -362,6 +362,9 @@ def test_the_heartbeat_renews_on_the_service_s_clock_not_the_wall_s(pg: Database
     clock = SimulatedClock(T0)
     service = MonitorService(cfg, pg, clock, classifier=FixedClassifier())
     worker = Worker(service, owner="beat")
+    # Looks at the clock every 0.05 s of wall time instead of every second: the beat is still due only
+    # once 10 s have passed on the service's clock, which the wall does not reach within the wait below.
+    worker.beat_wake_seconds = 0.05
     ensure_jobs(pg, {"pipeline": T0})
     assert claim_next(pg, ["pipeline"], "beat", T0, 30) is not None
     worker._held["beat"] = "pipeline"
