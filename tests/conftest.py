@@ -1,7 +1,9 @@
 """Shared fixtures: a fresh database on SQLite and on PostgreSQL, the default config.
 
-PostgreSQL tests use a throw-away schema in the database named by
-OKI_TEST_PG_URL (default: the local server CI provides). When CI is set and
+PostgreSQL tests use a schema of their own in the database named by
+OKI_TEST_PG_URL (default: the local server CI provides): a migrated one from
+the worker's pool (``tests/pg_support.py``, emptied and checked between tests),
+or a new empty one for the tests of the migrations themselves. When CI is set and
 PostgreSQL is unreachable, the tests fail instead of skipping: a storage
 layer that was never run on the production database is not tested.
 """
@@ -12,8 +14,8 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ from sqlalchemy import create_engine, event, text
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
 from tests.browser_support import browser, chromium, server  # noqa: F401 - fixtures of the browser tests
+from tests.pg_support import PgSchemaPool, Statement, new_schema_name, replay, schema_url
 from tests.telegram_server import smtp, tg  # noqa: F401 - the Telegram stub and mail sink of the alert tests
 from tests.whatsapp_support import wa  # noqa: F401 - the WhatsApp stub of the alert and intake tests
 
@@ -105,13 +108,12 @@ def require_postgres() -> None:
 def make_pg_database() -> tuple[Database, str]:
     """A Database bound to a new, empty schema; returns it and the schema name."""
     require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = new_schema_name()
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    sep = "&" if "?" in PG_URL else "?"
-    return Database(f"{PG_URL}{sep}options=-csearch_path%3D{schema}"), schema
+    return Database(schema_url(PG_URL, schema)), schema
 
 
 def drop_pg_schema(schema: str) -> None:
@@ -135,9 +137,6 @@ def _sqlite_copy(template: Path, tmp_path: Path) -> Database:
     target = tmp_path / "test.db"
     shutil.copyfile(template, target)
     return Database(f"sqlite:///{target}")
-
-
-Statement = tuple[str, Any, bool]
 
 
 @pytest.fixture(scope="session")
@@ -164,19 +163,31 @@ def pg_migration_statements() -> list[Statement]:
     return sent
 
 
-def _replay(db: Database, statements: list[Statement]) -> None:
-    raw = db.engine.raw_connection()
+@pytest.fixture(scope="session")
+def pg_schema_pool(pg_migration_statements: list[Statement]) -> Iterator[PgSchemaPool]:
+    """The worker's migrated PostgreSQL schemas: one per test at a time, emptied and checked between tests."""
+    pool = PgSchemaPool(PG_URL, lambda db: replay(db, pg_migration_statements))
     try:
-        cursor = raw.cursor()
-        for statement, params, many in statements:
-            if many:
-                cursor.executemany(statement, params)
-            else:
-                cursor.execute(statement, params or None)
-        cursor.close()
-        raw.commit()
+        yield pool
     finally:
-        raw.close()
+        pool.close()
+
+
+@contextmanager
+def pooled_pg_database(pool: PgSchemaPool) -> Iterator[Database]:
+    """A migrated PostgreSQL database with no rows from ``pool``, given back (emptied or dropped) on exit."""
+    db, schema = pool.acquire()
+    try:
+        yield db
+    finally:
+        pool.release(db, schema)
+
+
+@pytest.fixture
+def pg_db(pg_schema_pool: PgSchemaPool) -> Iterator[Database]:
+    """A migrated PostgreSQL database with no rows, for tests that need only that backend."""
+    with pooled_pg_database(pg_schema_pool) as db:
+        yield db
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -197,20 +208,18 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated database with no rows, on SQLite and on PostgreSQL, built from what one migration run produced."""
+    """A migrated database with no rows, on SQLite and on PostgreSQL, built from what one migration run produced.
+
+    The PostgreSQL one comes from the worker's pool (``pg_schema_pool``): a schema an earlier test used,
+    emptied and checked to be exactly a fresh one, or a new one when there is none.
+    """
     if request.param == "sqlite":
         sqlite = _sqlite_copy(request.getfixturevalue("migrated_sqlite_file"), tmp_path)
         yield sqlite
         sqlite.dispose()
         return
-    statements = request.getfixturevalue("pg_migration_statements")
-    pg, schema = make_pg_database()
-    try:
-        _replay(pg, statements)
+    with pooled_pg_database(request.getfixturevalue("pg_schema_pool")) as pg:
         yield pg
-    finally:
-        pg.dispose()
-        drop_pg_schema(schema)
 
 
 @pytest.fixture

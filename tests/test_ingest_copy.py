@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from monitor.stages.ingest import Ingestor, IngestReport, ingest_raw
 from monitor.store import db as db_module
 from monitor.store.db import Database
 from monitor.store.models import Post, PostMetric, Source
-from tests.conftest import drop_pg_schema, make_pg_database
+from tests.conftest import pooled_pg_database
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 PLACE = "Jalan rusak di Kayuagung OKI"
@@ -97,23 +96,18 @@ def dump(db: Database) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
 
 
 @contextmanager
-def twin(db: Database, tmp_path: Path) -> Iterator[Database]:
-    """Another empty migrated database on the same backend as ``db``."""
+def twin(db: Database, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """Another empty migrated database on the same backend as ``db`` (``request``: the test's, for its fixtures)."""
     if db.is_sqlite:
-        other = Database(f"sqlite:///{tmp_path / 'twin.db'}")
+        other = Database(f"sqlite:///{request.getfixturevalue('tmp_path') / 'twin.db'}")
         other.upgrade()
         try:
             yield other
         finally:
             other.dispose()
         return
-    other, schema = make_pg_database()
-    try:
-        other.upgrade()
+    with pooled_pg_database(request.getfixturevalue("pg_schema_pool")) as other:
         yield other
-    finally:
-        other.dispose()
-        drop_pg_schema(schema)
 
 
 def store_batch(db: Database, config: AppConfig, items: list[RawItem], now: datetime) -> IngestReport:
@@ -128,17 +122,19 @@ def store_batch(db: Database, config: AppConfig, items: list[RawItem], now: date
         )
 
 
-def run_both(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: Any) -> tuple[Any, Any, Any, Any]:
+def run_both(
+    db: Database, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, scenario: Any
+) -> tuple[Any, Any, Any, Any]:
     """``scenario(db)`` through the bulk path, then on a twin database through plain ``insert``."""
     fast = scenario(db)
-    with twin(db, tmp_path) as other, monkeypatch.context() as m:
+    with twin(db, request) as other, monkeypatch.context() as m:
         m.setattr(db_module, "fast_path", lambda dialect: "")
         plain = scenario(other)
         return fast, dump(db), plain, dump(other)
 
 
 def test_bulk_path_stores_what_plain_insert_stores(
-    db: Database, config: AppConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, config: AppConfig, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def scenario(target: Database) -> list[tuple[int, int, int, int]]:
         first = store_batch(target, config, hostile_items(), NOW)
@@ -148,7 +144,7 @@ def test_bulk_path_stores_what_plain_insert_stores(
         third = ingest_raw(target, config, [item(n) for n in range(30, 40)], NOW + timedelta(minutes=6))
         return [(r.stored, r.duplicates, r.updated, r.rejected) for r in (first, again, third)]
 
-    fast, fast_rows, plain, plain_rows = run_both(db, tmp_path, monkeypatch, scenario)
+    fast, fast_rows, plain, plain_rows = run_both(db, request, monkeypatch, scenario)
     assert fast == plain
     assert fast_rows == plain_rows
     posts, metrics = fast_rows
@@ -179,7 +175,7 @@ def test_bulk_path_stores_what_plain_insert_stores(
 
 
 def test_one_bad_row_costs_only_itself_and_copies_skip_it(
-    db: Database, config: AppConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, config: AppConfig, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def scenario(target: Database) -> tuple[int, int, list[str]]:
         items = [
@@ -192,7 +188,7 @@ def test_one_bad_row_costs_only_itself_and_copies_skip_it(
         report = store_batch(target, config, items, NOW)
         return report.stored, report.rejected, report.errors
 
-    fast, fast_rows, plain, plain_rows = run_both(db, tmp_path, monkeypatch, scenario)
+    fast, fast_rows, plain, plain_rows = run_both(db, request, monkeypatch, scenario)
     # The same rows and counts; the error's class may differ (SQLAlchemy wraps what it converts itself).
     assert fast[:2] == plain[:2] and fast_rows == plain_rows
     assert [e.rsplit(": ", 1)[0] for e in fast[2]] == [e.rsplit(": ", 1)[0] for e in plain[2]]
@@ -220,7 +216,7 @@ def test_a_row_only_the_database_refuses_costs_only_itself(db: Database, config:
 
 
 def test_nul_in_a_url_id_or_handle_costs_no_batch(
-    db: Database, config: AppConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, config: AppConfig, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL text holds no NUL: a NUL in a URL once failed the batch's look-up, so no item of it was stored."""
     plain_handles = config.model_copy(
@@ -237,7 +233,7 @@ def test_nul_in_a_url_id_or_handle_costs_no_batch(
         report = store_batch(target, plain_handles, items, NOW)
         return report.stored, report.rejected, report.errors
 
-    fast, fast_rows, plain, plain_rows = run_both(db, tmp_path, monkeypatch, scenario)
+    fast, fast_rows, plain, plain_rows = run_both(db, request, monkeypatch, scenario)
     assert fast == plain and fast_rows == plain_rows
     stored, rejected, errors = fast
     assert (stored, rejected) == (3, 1) and "NUL" in errors[0]

@@ -34,7 +34,6 @@ from monitor.stages.ingest import ingest_raw
 from monitor.stages.pipeline import run_pipeline
 from monitor.store.db import Database
 from monitor.store.models import IssuePost, JobRun, Label, Post, PostMetric, Source
-from tests.conftest import drop_pg_schema, make_pg_database
 from tests.pipeline_support import FixedClassifier
 from tests.tcp_proxy import TcpProxy
 
@@ -120,10 +119,9 @@ def assert_disconnect(exc: BaseException) -> None:
 
 
 @pytest.fixture
-def pg_pair() -> Iterator[tuple[Database, Database, TcpProxy]]:
+def pg_pair(pg_db: Database) -> Iterator[tuple[Database, Database, TcpProxy]]:
     """(direct database, database through the proxy, proxy) on a fresh migrated schema."""
-    direct, schema = make_pg_database()
-    direct.upgrade()
+    direct = pg_db
     url = make_url(direct.url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     proxied_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -133,8 +131,6 @@ def pg_pair() -> Iterator[tuple[Database, Database, TcpProxy]]:
     finally:
         proxied.dispose()
         proxy.close()
-        direct.dispose()
-        drop_pg_schema(schema)
 
 
 def test_pg_refused_ingest_fails_clearly_then_completes(

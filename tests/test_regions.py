@@ -336,58 +336,53 @@ def test_two_regions_decide_at_once_and_a_deployment_wide_decision_waits_for_bot
         drop_pg_schema(schema)
 
 
-def test_two_workers_run_two_regions_pipeline_passes_at_once(deployment: AppConfig) -> None:
+def test_two_workers_run_two_regions_pipeline_passes_at_once(deployment: AppConfig, pg_db: Database) -> None:
     """`oki-monitor worker` plans a pipeline job per region; two workers each hold one's lease at the same time
     and each pass processes its own region's posts."""
     from monitor.service import MonitorService
     from monitor.worker import Worker
 
-    pg, schema = make_pg_database()
-    try:
-        pg.upgrade()
-        story = "Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar, truk amblas"
-        ingest_raw(pg, deployment, [_item("okinews", n, f"{story} {n}") for n in range(4)], NOW, kind="rss")
-        ingest_raw(pg, deployment, [_item(OKU_SOURCE, n, f"{story} {n}") for n in range(4)], NOW, kind="rss")
-        clock = SimulatedClock(NOW + timedelta(minutes=5))
-        engines = [Database(pg.url) for _ in range(2)]
-        services = [MonitorService(deployment, e, clock, classifier=_RoadReader()) for e in engines]
-        both_running = threading.Barrier(2, timeout=30)
-        held: list[set[str]] = []
+    pg = pg_db
+    story = "Jalan di Desa Sungai Lumpur Cengal rusak parah, lubang besar, truk amblas"
+    ingest_raw(pg, deployment, [_item("okinews", n, f"{story} {n}") for n in range(4)], NOW, kind="rss")
+    ingest_raw(pg, deployment, [_item(OKU_SOURCE, n, f"{story} {n}") for n in range(4)], NOW, kind="rss")
+    clock = SimulatedClock(NOW + timedelta(minutes=5))
+    engines = [Database(pg.url) for _ in range(2)]
+    services = [MonitorService(deployment, e, clock, classifier=_RoadReader()) for e in engines]
+    both_running = threading.Barrier(2, timeout=30)
+    held: list[set[str]] = []
 
-        def pass_of(service: MonitorService, region: str) -> None:
-            both_running.wait()  # each worker is inside its job: both leases are held now
-            with pg.session() as s:
-                held.append(set(s.scalars(select(JobRun.job_id).where(JobRun.lease_owner.is_not(None)))))
-            service.pipeline(region)
-
-        workers = [
-            Worker(
-                svc,
-                jobs=["pipeline:*"],
-                functions={f"pipeline:{code}": partial(pass_of, svc, code) for code in deployment.deployment_regions()},
-            )
-            for svc in services
-        ]
-        assert set(workers[0].specs) == {f"pipeline:{DEFAULT_REGION}", f"pipeline:{OKU}"}
-        workers[0].prepare()
-        claims: list[Any] = []
-        threads = [threading.Thread(target=lambda w=w: claims.append(w.run_once())) for w in workers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        for svc in services:
-            svc.close()
-        for e in engines:
-            e.dispose()
-        assert sorted(c.job_id for c in claims) == [f"pipeline:{OKU}", f"pipeline:{DEFAULT_REGION}"]
-        assert held == [{f"pipeline:{OKU}", f"pipeline:{DEFAULT_REGION}"}] * 2
-        assert _stages(pg) == {DEFAULT_REGION: {"grouped"}, OKU: {"grouped"}}
+    def pass_of(service: MonitorService, region: str) -> None:
+        both_running.wait()  # each worker is inside its job: both leases are held now
         with pg.session() as s:
-            assert sorted(s.scalars(select(Issue.region_code))) == [OKU, DEFAULT_REGION]
-    finally:
-        pg.dispose()
-        drop_pg_schema(schema)
+            held.append(set(s.scalars(select(JobRun.job_id).where(JobRun.lease_owner.is_not(None)))))
+        service.pipeline(region)
+
+    workers = [
+        Worker(
+            svc,
+            jobs=["pipeline:*"],
+            functions={f"pipeline:{code}": partial(pass_of, svc, code) for code in deployment.deployment_regions()},
+        )
+        for svc in services
+    ]
+    assert set(workers[0].specs) == {f"pipeline:{DEFAULT_REGION}", f"pipeline:{OKU}"}
+    workers[0].prepare()
+    claims: list[Any] = []
+    threads = [threading.Thread(target=lambda w=w: claims.append(w.run_once())) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for svc in services:
+        svc.close()
+    for e in engines:
+        e.dispose()
+    assert sorted(c.job_id for c in claims) == [f"pipeline:{OKU}", f"pipeline:{DEFAULT_REGION}"]
+    assert held == [{f"pipeline:{OKU}", f"pipeline:{DEFAULT_REGION}"}] * 2
+    assert _stages(pg) == {DEFAULT_REGION: {"grouped"}, OKU: {"grouped"}}
+    with pg.session() as s:
+        assert sorted(s.scalars(select(Issue.region_code))) == [OKU, DEFAULT_REGION]
 
 
 def test_one_process_keeps_one_pipeline_job_and_workers_get_one_per_region(
@@ -403,38 +398,35 @@ def test_one_process_keeps_one_pipeline_job_and_workers_get_one_per_region(
     assert pipelines(config, region_pipelines=True) == ["pipeline"], "one region: one job, as before"
 
 
-def test_a_worker_keeps_a_loop_for_collection_while_regions_passes_are_due(deployment: AppConfig) -> None:
+def test_a_worker_keeps_a_loop_for_collection_while_regions_passes_are_due(
+    deployment: AppConfig, pg_db: Database
+) -> None:
     """With two loops, a worker runs one region's pass at a time: the other loop is left to other jobs."""
     from monitor.service import MonitorService
     from monitor.worker import Worker
 
-    pg, schema = make_pg_database()
+    pg = pg_db
+    service = MonitorService(deployment, pg, SimulatedClock(NOW), classifier=_RoadReader())
+    inside, leave = threading.Event(), threading.Event()
+
+    def blocked() -> None:
+        inside.set()
+        leave.wait(30)
+
+    worker = Worker(
+        service,
+        threads=2,
+        jobs=["pipeline:*"],
+        functions={f"pipeline:{code}": blocked for code in deployment.deployment_regions()},
+    )
+    worker.prepare()
+    first = threading.Thread(target=worker.run_once, args=(worker.owners[0],))
+    first.start()
     try:
-        pg.upgrade()
-        service = MonitorService(deployment, pg, SimulatedClock(NOW), classifier=_RoadReader())
-        inside, leave = threading.Event(), threading.Event()
-
-        def blocked() -> None:
-            inside.set()
-            leave.wait(30)
-
-        worker = Worker(
-            service,
-            threads=2,
-            jobs=["pipeline:*"],
-            functions={f"pipeline:{code}": blocked for code in deployment.deployment_regions()},
-        )
-        worker.prepare()
-        first = threading.Thread(target=worker.run_once, args=(worker.owners[0],))
-        first.start()
-        try:
-            assert inside.wait(30)
-            assert worker.run_once(worker.owners[1]) is None, "the second region's pass waits for a free slot"
-        finally:
-            leave.set()
-            first.join(30)
-        assert worker.run_once(worker.owners[1]) is not None, "and is run once the first pass is over"
-        service.close()
+        assert inside.wait(30)
+        assert worker.run_once(worker.owners[1]) is None, "the second region's pass waits for a free slot"
     finally:
-        pg.dispose()
-        drop_pg_schema(schema)
+        leave.set()
+        first.join(30)
+    assert worker.run_once(worker.owners[1]) is not None, "and is run once the first pass is over"
+    service.close()

@@ -14,20 +14,13 @@ from monitor.store.db import Database
 from monitor.store.models import Issue
 from monitor.web import app as web_app
 from monitor.web.app import create_app
-from tests.conftest import PG_URL, drop_pg_schema, make_pg_database, require_postgres
+from tests.conftest import PG_URL
 from tests.web_support import Seeded, login, make_clock, seed
 
 
 @pytest.fixture
-def pg() -> Iterator[Database]:
-    require_postgres()
-    db, schema = make_pg_database()
-    db.upgrade()
-    try:
-        yield db
-    finally:
-        db.dispose()
-        drop_pg_schema(schema)
+def pg(pg_db: Database) -> Database:
+    return pg_db
 
 
 def _page_backends_killed() -> int:

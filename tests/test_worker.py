@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ from monitor.store.jobs import claim_next, ensure_jobs, finish, renew
 from monitor.store.models import Delivery, JobRun, Post, Source
 from monitor.worker import Worker
 from tests.cli_support import run_main
-from tests.conftest import drop_pg_schema, make_pg_database
 from tests.pipeline_support import FixedClassifier
 from tests.platform_replay import ReplayServer, Reply
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
@@ -81,14 +79,8 @@ def test_plan_has_one_collection_job_per_source_and_the_stage_jobs(config: AppCo
 
 
 @pytest.fixture
-def pg() -> Iterator[Database]:
-    db, schema = make_pg_database()
-    try:
-        db.upgrade()
-        yield db
-    finally:
-        db.dispose()
-        drop_pg_schema(schema)
+def pg(pg_db: Database) -> Database:
+    return pg_db
 
 
 def test_a_job_is_claimed_by_one_worker_and_taken_over_after_its_lease(pg: Database) -> None:
