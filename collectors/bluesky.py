@@ -46,9 +46,9 @@ from pydantic import Field
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import RateLimit
 from collectors.common import (
-    OUT_OF_RANGE,
     CommonSettings,
     Pacer,
+    add_counts,
     clean_text,
     keep_parsed,
     log_rejected,
@@ -69,8 +69,8 @@ _POST_URI = re.compile(r"^at://[A-Za-z0-9._:%-]{1,253}/app\.bsky\.feed\.post/[A-
 
 
 def _shares(post: dict[str, Any]) -> int:
-    """Reposts plus quotes, bounded like any one count: two counts near 10^12 must not sum past the marker."""
-    return min(to_int(post.get("repostCount")) + to_int(post.get("quoteCount")), OUT_OF_RANGE)
+    """Reposts plus quotes."""
+    return add_counts(to_int(post.get("repostCount")), to_int(post.get("quoteCount")))
 
 
 def _defaults() -> list[str]:

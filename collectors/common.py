@@ -167,6 +167,15 @@ def to_int(value: Any) -> int:
     return 0
 
 
+def add_counts(*counts: int) -> int:
+    """The sum of counts read by :func:`to_int` (reposts plus quotes), bounded the same way.
+
+    Two counts near 10^12 must not sum past :data:`OUT_OF_RANGE`: an item promises every count in
+    ``[0, OUT_OF_RANGE]``, and anything above :data:`MAX_COUNT` is already the out-of-range marker.
+    """
+    return min(sum(counts), OUT_OF_RANGE)
+
+
 def count_problem(name: str, value: Any) -> str | None:
     """Why ``value`` cannot be stored as the count ``name``, or None if it is an int in ``[0, MAX_COUNT]``."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -35,7 +35,7 @@ from collectors.budget import (
     rate_limited,
     x_rate_limit,
 )
-from collectors.common import followers_extra, log_rejected, note, to_int
+from collectors.common import add_counts, followers_extra, log_rejected, note, to_int
 from collectors.http import Fetched, FetchSettings, safe_get
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ def parse_tweet(tweet: Any, users: Mapping[str, Mapping[str, Any]], source: str)
         parent_id=str(conversation or replied_to) if replied_to else None,
         likes=_count(metrics, "like_count"),
         # Retweets and quotes both carry the post to new audiences: both count as spread.
-        shares=_count(metrics, "retweet_count") + _count(metrics, "quote_count"),
+        shares=add_counts(_count(metrics, "retweet_count"), _count(metrics, "quote_count")),
         replies=_count(metrics, "reply_count"),
         views=_count(metrics, "impression_count"),
         extra=extra,
@@ -538,7 +538,7 @@ def parse_lookup(body: Any) -> list[MetricsReading]:
             MetricsReading(
                 external_id=tweet["id"],
                 likes=_count(metrics, "like_count"),
-                shares=_count(metrics, "retweet_count") + _count(metrics, "quote_count"),
+                shares=add_counts(_count(metrics, "retweet_count"), _count(metrics, "quote_count")),
                 replies=_count(metrics, "reply_count"),
                 views=_count(metrics, "impression_count"),
             )
