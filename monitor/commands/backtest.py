@@ -50,8 +50,10 @@ def load_params(path: Path, base: dict[str, object]) -> dict[str, object]:
     """The ``virality:`` keys of ``path`` merged over ``base`` (a file may also hold a top-level ``virality:``)."""
     import yaml
 
+    from monitor.kernel.config import read_yaml_text
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml_text(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"berkas parameter {path} tidak bisa dibaca: {exc}") from exc
     if isinstance(data, dict) and isinstance(data.get("virality"), dict):

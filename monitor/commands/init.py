@@ -31,7 +31,7 @@ from classifiers.region import (
     write_wilayah,
 )
 from monitor import __version__
-from monitor.kernel.config import DEFAULT_CONFIG, REGION_KEYS, packaged_config_text
+from monitor.kernel.config import DEFAULT_CONFIG, REGION_KEYS, packaged_config_text, read_yaml_text
 from monitor.store.context import Context
 
 NAME = "init"
@@ -206,7 +206,7 @@ def run_province(args: argparse.Namespace) -> int:
     if rows is None:
         return 2
     try:
-        main, regions, extracts = province_files(yaml.safe_load(packaged_config_text()), rows, args.province)
+        main, regions, extracts = province_files(read_yaml_text(packaged_config_text()), rows, args.province)
     except UnknownRegion as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -251,7 +251,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             return 2
         try:
             extract = region_extract(rows, args.region)
-            cfg = region_config(yaml.safe_load(packaged_config_text()), extract, args.region, places.name)
+            cfg = region_config(read_yaml_text(packaged_config_text()), extract, args.region, places.name)
         except UnknownRegion as exc:
             print(str(exc), file=sys.stderr)
             return 2
