@@ -14,9 +14,11 @@ appears on its region's timeline when the compressed clock (:class:`ScaledClock`
 parent and the workers: ``speed`` simulated seconds per wall second) passes its time.
 
 Two worker processes run ``monitor.cli.main([... "worker"])`` with that clock: the real command,
-its job claims, leases and heartbeats. Leases are a few wall seconds long (in simulated time: the
-workers count them on their clock). The parent kills a random worker with SIGKILL at random
-moments of the day and starts it again at once; after the day it waits until every published post
+its job claims, leases and heartbeats; each a new interpreter, or (``fork``, the test's) a fork of one
+process that imported and warmed up what a worker needs once (:class:`Zygote`). Leases are a few wall
+seconds long (in simulated time: the workers count them on their clock). The parent kills a random
+worker with SIGKILL at random moments of the day (``kill_busy``, the test's: a worker amid a collection
+or pipeline pass) and starts it again at once; after the day it waits until every published post
 is served and stored, the pipeline is empty and the outbox is drained, stops both workers, and checks:
 
 * posts: every status the timelines served is stored once, in its source's region;
@@ -67,6 +69,10 @@ POLL_WALL_SECONDS = 2.0
 STARTUP_WALL_SECONDS = 120.0
 """Longest wait for both workers to start before the day begins (a loaded machine imports slowly)."""
 WORKERS = 2
+WORK = ("collect", "pipeline")
+"""Kinds of job that carry posts: a kill in one of them interrupts work on posts."""
+BUSY_WAIT_WALL_SECONDS = 5.0
+"""With ``kill_busy``, the longest wait at a kill's moment for a worker to be in such a job."""
 THREADS = 2
 """Job loops per worker process (`worker --threads`)."""
 COMPLAINTS = (
@@ -369,6 +375,163 @@ def worker(config_file: str, start_iso: str, start_file: str, speed: str) -> int
     return cli(["--config", config_file, "worker", "--threads", str(THREADS)], clock=clock)
 
 
+# --- forked workers (the test's) ------------------------------------------------------------------------------
+
+
+def _warm(config_file: str) -> None:
+    """What each new worker process would do for itself before and in its first jobs: imports (every command
+    module, the service, the HTTP transport, the database driver, matplotlib), the ORM's mappers, OKI's and the
+    regions' gazetteers, the model and its word rows, Indonesia's holidays."""
+    import importlib
+
+    from sqlalchemy.orm import configure_mappers
+
+    from alerts.chart import growth_chart
+    from alerts.sla import work_calendar
+    from classifiers.gazetteer import get_gazetteer
+    from classifiers.model import load_classifier
+    from monitor.cli import build_parser
+    from monitor.kernel.config import load_config
+
+    # httpcore: imported by the first HTTP client; psycopg: by the engine's first connection; the service and
+    # the job loops: by the worker command when it runs.
+    for module in ("httpcore", "psycopg", "monitor.service", "monitor.worker"):
+        importlib.import_module(module)
+    build_parser()
+    configure_mappers()
+    get_gazetteer()
+    for region in load_config(config_file).deployment_regions().values():
+        region.gazetteer()
+    load_classifier().predict(["jalan rusak di Kayu Agung"])
+    growth_chart([[START.isoformat(), 1], [(START + timedelta(hours=1)).isoformat(), 3]])
+    START.date() in work_calendar({})  # noqa: B015 - computes the year's national holidays once
+
+
+_ZYGOTE_CONN: list[Any] = []
+"""In the zygote, its end of the pipe to the parent: a forked worker closes its copy."""
+
+
+def _forked_worker(env: dict[str, str], cwd: str, err_file: str, *args: str) -> None:
+    """A worker forked from the zygote: the environment, folder and stderr a started one would have."""
+    for conn in _ZYGOTE_CONN:
+        conn.close()  # the parent sees the zygote's end close when the zygote ends, whatever workers still run
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    fd = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    raise SystemExit(worker(*args))
+
+
+def _zygote(conn: Any, env: dict[str, str], config_file: str) -> None:
+    """Warm up once (:func:`_warm`), then fork a worker per request and report how they end.
+
+    Requests on ``conn``: ``("spawn", args of _forked_worker)`` -> pid; ``("wait", pid, timeout)`` -> exit
+    code or None; ``("stop",)`` kills what is left and ends. The zygote has one thread: forking it is safe.
+    """
+    import multiprocessing
+
+    _ZYGOTE_CONN.append(conn)
+    os.environ.update(env)
+    _warm(config_file)
+    fork = multiprocessing.get_context("fork")
+    children: dict[int, Any] = {}
+    conn.send("ready")
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            break
+        if request[0] == "spawn":
+            child = fork.Process(target=_forked_worker, args=request[1:], daemon=True)
+            child.start()
+            assert child.pid is not None
+            children[child.pid] = child
+            conn.send(child.pid)
+        elif request[0] == "wait":
+            child = children[request[1]]
+            child.join(request[2])
+            conn.send(child.exitcode)
+        else:
+            break
+    for child in children.values():
+        if child.exitcode is None:
+            child.kill()
+            child.join(10)
+    import resource
+
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    conn.send(sum(u.ru_utime + u.ru_stime for u in used))
+
+
+class Zygote:
+    """A process forked from the kill tests' forkserver (``tests/forks.py``) that has warmed up what every worker
+    needs once and forks the workers: a new `oki-monitor worker` costs a fork instead of ~2-3 s of CPU."""
+
+    def __init__(self, env: dict[str, str], config_file: Path) -> None:
+        from tests.forks import FORKS
+
+        self._conn, theirs = FORKS.Pipe()
+        self.process = FORKS.Process(target=_zygote, args=(theirs, env, str(config_file)))
+        self.process.start()
+        theirs.close()
+        if self._conn.recv() != "ready":
+            raise RuntimeError("the workers' zygote did not start")
+
+    def spawn(self, env: dict[str, str], cwd: Path, err_file: Path, *args: str) -> ForkedProcess:
+        """A new worker process running ``worker(*args)``."""
+        self._conn.send(("spawn", env, str(cwd), str(err_file), *args))
+        return ForkedProcess(self, int(self._conn.recv()))
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        """The exit code of worker ``pid`` once it ended within ``timeout`` seconds, else None."""
+        self._conn.send(("wait", pid, timeout))
+        code = self._conn.recv()
+        return None if code is None else int(code)
+
+    def stop(self) -> float | None:
+        """End the zygote and any worker still running; CPU seconds the zygote and its workers used (None: unknown).
+
+        Its workers are not this process's children: ``os.times()`` here does not count them.
+        """
+        cpu = None
+        try:
+            self._conn.send(("stop",))
+            if self._conn.poll(30):
+                cpu = float(self._conn.recv())
+        except (OSError, EOFError):
+            pass
+        self.process.join(30)
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join(10)
+        self._conn.close()
+        return cpu
+
+
+class ForkedProcess:
+    """A forked worker behind the part of ``subprocess.Popen`` :func:`run` uses."""
+
+    def __init__(self, zygote: Zygote, pid: int) -> None:
+        self.zygote, self.pid = zygote, pid
+
+    def send_signal(self, sig: int) -> None:
+        os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def poll(self) -> int | None:
+        return self.zygote.wait(self.pid, 0)
+
+    def wait(self, timeout: float) -> int:
+        code = self.zygote.wait(self.pid, timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+        return code
+
+
 # --- the run --------------------------------------------------------------------------------------------------
 
 
@@ -381,6 +544,8 @@ class Figures:
     per_day: int = 0
     kills: int = 0
     kills_holding: Counter[str] = field(default_factory=Counter)
+    kills_in_work: int = 0
+    """Kills whose victim held a collection or a region's pipeline pass (work on posts) at that moment."""
     published: int = 0
     served: int = 0
     stored: int = 0
@@ -410,6 +575,8 @@ class Figures:
     drained: bool = False
     day_seconds: float = 0.0
     seconds: float = 0.0
+    workers_cpu: float | None = None
+    """CPU seconds of the worker processes (and the zygote they were forked from); None: not known."""
     worker_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -432,8 +599,10 @@ class Figures:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.alerts_by_kind.items()))
         return [
             f"{self.regions} regions, {self.day_hours:g} h at {self.per_day:,} posts/day per region, "
-            f"{WORKERS} workers x {THREADS} threads on PostgreSQL: {self.kills} SIGKILLs ({holding}); "
-            f"day {self.day_seconds:.0f} s, whole run {self.seconds:.0f} s",
+            f"{WORKERS} workers x {THREADS} threads on PostgreSQL: {self.kills} SIGKILLs ({holding}; "
+            f"{self.kills_in_work} during a collection or pipeline pass); "
+            f"day {self.day_seconds:.0f} s, whole run {self.seconds:.0f} s, workers' CPU "
+            + ("?" if self.workers_cpu is None else f"{self.workers_cpu:.1f} s"),
             f"  posts: published {self.published:,}, served {self.served:,}, stored {self.stored:,}, "
             f"lost {self.posts_lost}, stored twice {self.posts_twice}, in the wrong region {self.posts_wrong_region}, "
             f"left unprocessed {self.unprocessed}",
@@ -487,6 +656,39 @@ def _held_jobs(db: Any, pid: int) -> list[str]:
         return list(s.scalars(select(JobRun.job_id).where(JobRun.lease_owner.like(f"%:{pid}:%"))))
 
 
+def _busy_worker(db: Any, procs: list[Any], first: int, deadline: float) -> tuple[int, list[str]]:
+    """The first worker (``first``, then the other) seen in a collection or pipeline pass and not amid sends before
+    ``deadline`` (``time.monotonic()``), and its jobs; else ``first`` and what it holds then.
+
+    Not amid sends: a pipeline pass sends its new alerts at once, and a kill between a channel's accept and the
+    record of the send repeats that message (the outbox's documented window, tests/test_alerts_outbox.py); here
+    every copy received twice is a failure.
+    """
+    while True:
+        for slot in (first, *(k for k in range(len(procs)) if k != first)):
+            held = _held_jobs(db, procs[slot].pid)
+            if any(_kind_of(job) in WORK for job in held) and not _sending(db, procs[slot].pid):
+                return slot, held
+        if time.monotonic() >= deadline:
+            return first, _held_jobs(db, procs[first].pid)
+        time.sleep(0.02)
+
+
+def _sending(db: Any, pid: int) -> bool:
+    """Whether process ``pid`` holds deliveries it is sending (claimed, not yet recorded)."""
+    from sqlalchemy import func, select
+
+    from monitor.store.models import Delivery
+
+    with db.session() as s:
+        query = (
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.status == "sending", Delivery.lease_owner.like(f"%:{pid}:%"))
+        )
+        return bool(s.scalar(query))
+
+
 def _kind_of(job_id: str) -> str:
     """``collect:warga-1601`` -> collect, ``pipeline:16.01`` (a region's pass) -> pipeline."""
     return job_id.split(":", 1)[0]
@@ -495,7 +697,7 @@ def _kind_of(job_id: str) -> str:
 def run(
     *,
     tmp: Path,
-    db_name: str,
+    db_name: str = "regionskill",
     kills: int = 10,
     per_day: int = 30_000,
     hours: float = 24.0,
@@ -505,13 +707,27 @@ def run(
     seed: int = 1,
     drain_timeout: float = 300.0,
     log: Any = print,
+    database_url: str | None = None,
+    fork: bool = False,
+    kill_busy: bool = False,
+    kills_before: float = 0.98,
 ) -> Figures:
-    """Replay the day through two workers with ``kills`` SIGKILLs; see the module docstring."""
+    """Replay the day through two workers with ``kills`` SIGKILLs; see the module docstring.
+
+    ``database_url``: an empty, migrated PostgreSQL database of the caller's (say, a fresh schema), used and
+    left as it is; None: a new database ``db_name``, created, migrated and dropped here. ``fork``: workers are
+    forked from a process that warmed up once (:class:`Zygote`) instead of started as new interpreters; the same
+    command in a process of its own, killed the same way. ``kill_busy``: at each kill's moment, wait (up to
+    :data:`BUSY_WAIT_WALL_SECONDS`) for a worker in a collection or pipeline pass and kill that one.
+    ``kills_before``: the kills land before this fraction of the day (a job a late kill leaves leased waits for
+    its lease to expire, after the day: the drain waits with it).
+    """
     from monitor.demo.smtp_sink import SmtpSink
     from monitor.store.db import Database
     from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, received_copies
 
     started = time.monotonic()
+    children = os.times()
     rng = random.Random(seed)
     speed = hours * 3600 / (day_minutes * 60)
     folder = tmp / "provinsi"
@@ -521,17 +737,19 @@ def run(
         keep = list(places)[:regions]
         places = {c: places[c] for c in keep}
     # Three polls of every source in the opening: the first run happens while only the opening post is out.
-    days = plan_day(places, per_day, hours, bursts, seed, opening_hours=3 * POLL_WALL_SECONDS * speed / 3600)
+    opening_hours = 3 * POLL_WALL_SECONDS * speed / 3600
+    days = plan_day(places, per_day, hours, bursts, seed, opening_hours=opening_hours)
     figures = Figures(regions=len(days), day_hours=hours, per_day=per_day)
     figures.published = sum(len(d.times) for d in days)
     log(
         f"day planned: {figures.published:,} posts in {len(days)} regions; growing complaints in "
         + ", ".join(f"{d.code} {d.burst_place}" for d in days if d.burst_place)
     )
-    url = pg_database(db_name)
-    procs: list[subprocess.Popen[str]] = []
+    url = database_url or pg_database(db_name)
+    procs: list[Any] = []
     errs: list[Path] = []
     server = None
+    zygote: Zygote | None = None
     try:
         with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
             # The day starts once the workers are up: a source's first run reads only the newest page (by
@@ -543,7 +761,8 @@ def run(
             if regions is not None:
                 _keep_regions(config, [d.code for d in days])
             db = Database(url)
-            db.upgrade()
+            if database_url is None:
+                db.upgrade()
             os.environ.setdefault("OKI_MONITOR_MODEL_DIR", str(ROOT / "var" / "models"))
             from classifiers.model import load_classifier
 
@@ -551,9 +770,14 @@ def run(
             env = {**os.environ, TOKEN_ENV: TOKEN, "OKI_MONITOR_AUTHOR_KEY": AUTHOR_KEY, "PYTHONPATH": str(ROOT)}
             env.pop("OKI_MONITOR_DATABASE_URL", None)
 
-            def spawn(slot: int) -> subprocess.Popen[str]:
+            if fork:
+                zygote = Zygote(env, config)
+
+            def spawn(slot: int) -> Any:
                 err = tmp / f"worker-{slot}-{len(errs)}.log"
                 errs.append(err)
+                if zygote is not None:
+                    return zygote.spawn(env, tmp, err, str(config), START.isoformat(), str(start_file), repr(speed))
                 cmd = [sys.executable, "-m", "tests.regions_kill", "--worker", str(config)]
                 with err.open("w") as fh:
                     return subprocess.Popen(
@@ -571,20 +795,27 @@ def run(
                 " started: " in e.read_text(encoding="utf-8", errors="replace") for e in errs
             ):
                 time.sleep(0.2)
+            log(f"workers up {time.monotonic() - started:.1f} s into the run")
             wall0 = time.time() + 1.0
             (tmp / "wall0.tmp").write_text(repr(wall0), encoding="utf-8")
             (tmp / "wall0.tmp").replace(start_file)  # a worker never reads half a number
             end = START + timedelta(hours=hours)
             day_wall = clock.wall_at(end) - wall0
-            moments = sorted(wall0 + day_wall * rng.uniform(0.02, 0.98) for _ in range(kills))
+            # Within the day after its quiet opening (see plan_day), where posts come.
+            earliest = max(0.02, opening_hours / hours)
+            moments = sorted(wall0 + day_wall * rng.uniform(earliest, kills_before) for _ in range(kills))
             for moment in moments:
                 time.sleep(max(0.0, moment - time.time()))
                 slot = rng.randrange(WORKERS)
+                if kill_busy:
+                    slot, held = _busy_worker(db, procs, slot, time.monotonic() + BUSY_WAIT_WALL_SECONDS)
+                else:
+                    held = _held_jobs(db, procs[slot].pid)
                 victim = procs[slot]
-                held = _held_jobs(db, victim.pid)
                 victim.send_signal(signal.SIGKILL)
                 victim.wait(30)
                 figures.kills += 1
+                figures.kills_in_work += any(_kind_of(job) in WORK for job in held)
                 for job in held or ["nothing"]:
                     figures.kills_holding[_kind_of(job)] += 1
                 log(
@@ -637,17 +868,25 @@ def run(
             # A traceback's last line says what was raised.
             for i, line in enumerate(lines):
                 if line.startswith("Traceback"):
-                    end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith(" ")), i)
-                    bad.append(f"{lines[i - 1][:160]} ... {lines[end][:300]}")
+                    last = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith(" ")), i)
+                    bad.append(f"{lines[i - 1][:160]} ... {lines[last][:300]}")
             figures.worker_errors.extend(f"{err.name}: {line}" for line in bad[:3])
     finally:
-        for p in procs:
+        if zygote is not None:
+            figures.workers_cpu = zygote.stop()  # and with it any worker still running
+        for p in procs if zygote is None else ():
             if p.poll() is None:
                 p.kill()
                 p.wait(10)
+        if zygote is None:
+            now = os.times()
+            figures.workers_cpu = (
+                now.children_user + now.children_system - children.children_user - children.children_system
+            )
         if server is not None:
             server.stop()
-        drop_pg_database(db_name)
+        if database_url is None:
+            drop_pg_database(db_name)
     figures.served = sum(len(d.served) for d in days)
     figures.seconds = time.monotonic() - started
     return figures
@@ -686,7 +925,7 @@ def _drain(db: Any, days: list[RegionDay], clock: ScaledClock, deadline: float, 
             state = now
         if served == published and stored >= served and not waiting and not outbox:
             return at
-        time.sleep(1.0)
+        time.sleep(0.25)
     return None
 
 
