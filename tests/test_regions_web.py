@@ -84,6 +84,20 @@ def deployment_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return two_region_config(tmp_path_factory.mktemp("deployment"))
 
 
+@pytest.fixture(scope="module")
+def three_region_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two regions and Kota Bandung (32.73), a region outside Sumatera Selatan: written once for the module
+    (each `init` reads the national list), read by each test that needs it."""
+    from monitor.cli import main
+
+    folder = tmp_path_factory.mktemp("three-regions")
+    three = two_region_config(folder)
+    assert main(["init", "--region", "32.73", "--output", str(folder / "regions" / "32.73.yaml")]) == 0
+    text = three.read_text(encoding="utf-8").replace("[regions/16.01.yaml]", "[regions/16.01.yaml, regions/32.73.yaml]")
+    three.write_text(text, encoding="utf-8")
+    return three
+
+
 @pytest.fixture
 def env(
     deployment_file: Path, config: AppConfig, db: Database
@@ -251,16 +265,21 @@ def test_admin_sets_a_users_region(env: tuple[Any, Seeded, OkuSeeded, Database, 
 
 
 def test_users_command_puts_a_user_in_a_region(
-    deployment_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    deployment_file: Path,
+    migrated_sqlite_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import io
+    import shutil
 
     from monitor.cli import main
 
+    shutil.copyfile(migrated_sqlite_file, tmp_path / "cli.db")  # migrated once per worker (conftest)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("OKI_MONITOR_DATABASE_URL", url)
     monkeypatch.setenv("OKI_MONITOR_AUTHOR_KEY", "test-author-key-0123456789")
-    Database(url).upgrade()
     cfg = str(deployment_file)
 
     def add(*args: str) -> int:
@@ -485,7 +504,7 @@ def test_a_province_silence_names_its_region_or_every_region(
 
 
 def test_the_map_draws_the_region_in_view(
-    env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig], tmp_path: Path
+    env: tuple[Any, Seeded, OkuSeeded, Database, AppConfig], three_region_file: Path
 ) -> None:
     """/peta and /api/map show one region: OKI's kecamatan, OKU's outline (Sumatera Selatan's boundaries),
     a plain sentence for a region without boundaries; a user of every region picks it, a region's user has its own."""
@@ -516,13 +535,7 @@ def test_the_map_draws_the_region_in_view(
         assert client.get("/api/map?region=99.99").status_code == 422
         assert "tidak ada dalam deployment ini" in client.get("/peta?region=99.99").text
     # A region outside Sumatera Selatan (Kota Bandung): no boundaries shipped, said plainly, never OKI's map.
-    three = two_region_config(tmp_path)
-    from monitor.cli import main
-
-    assert main(["init", "--region", "32.73", "--output", str(tmp_path / "regions" / "32.73.yaml")]) == 0
-    text = three.read_text(encoding="utf-8").replace("[regions/16.01.yaml]", "[regions/16.01.yaml, regions/32.73.yaml]")
-    three.write_text(text, encoding="utf-8")
-    with TestClient(create_app(load_config(three), db, make_clock())) as client:
+    with TestClient(create_app(load_config(three_region_file), db, make_clock())) as client:
         login(client, "kominfo")
         page = client.get("/peta?region=32.73").text
         assert "Peta batas wilayah ini belum tersedia" in page
