@@ -58,3 +58,32 @@ def child_environment(folder: Path, monkeypatch: Any) -> None:
     root = str(Path(__file__).resolve().parent.parent)
     paths = [str(folder), root] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+
+
+def copy_trained(target: Path) -> None:
+    """Write the small set's model (seed 0) to ``target``: trained once and kept beside the shared model
+    (``OKI_MONITOR_MODEL_DIR``) until the training data, the code that shapes features or the libraries change,
+    as the shared model is; training it costs ~4 s of CPU a run otherwise."""
+    import shutil
+
+    import pytest
+
+    from classifiers.model import MODEL_FORMAT, data_hash, default_model_path, library_versions, load_classifier
+
+    kept = default_model_path().with_name(f"small-step{STEP}.joblib")
+    current = False
+    if kept.exists():
+        try:
+            meta = load_classifier(kept).metadata
+        except Exception:  # a truncated or foreign file: trained again below
+            meta = {}
+        current = (meta.get("format"), meta.get("data_hash"), meta.get("libraries")) == (
+            MODEL_FORMAT,
+            data_hash(),
+            library_versions(),
+        )
+    if not current:
+        with pytest.MonkeyPatch.context() as mp:
+            use(mp)
+            model_module.train(kept)  # written atomically: a concurrent reader sees the old file or the new one
+    shutil.copyfile(kept, target)
