@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, event, text
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
 from tests.browser_support import browser, chromium, server  # noqa: F401 - fixtures of the browser tests
-from tests.pg_support import PgSchemaPool, Statement, new_schema_name, replay, schema_url
+from tests.pg_support import PgSchemaPool, Statement, new_schema_name, schema_pool, schema_url
 from tests.telegram_server import smtp, tg  # noqa: F401 - the Telegram stub and mail sink of the alert tests
 from tests.whatsapp_support import wa  # noqa: F401 - the WhatsApp stub of the alert and intake tests
 
@@ -166,11 +166,8 @@ def pg_migration_statements() -> list[Statement]:
 @pytest.fixture(scope="session")
 def pg_schema_pool(pg_migration_statements: list[Statement]) -> Iterator[PgSchemaPool]:
     """The worker's migrated PostgreSQL schemas: one per test at a time, emptied and checked between tests."""
-    pool = PgSchemaPool(PG_URL, lambda db: replay(db, pg_migration_statements))
-    try:
+    with schema_pool(PG_URL, pg_migration_statements) as pool:
         yield pool
-    finally:
-        pool.close()
 
 
 @contextmanager

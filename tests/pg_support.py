@@ -15,7 +15,8 @@ so whatever it still does fails instead of writing into the next test's data.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
@@ -257,3 +258,12 @@ class PgSchemaPool:
         self._in_use.clear()
         self._admin.dispose()
 
+
+@contextmanager
+def schema_pool(url: str, statements: list[Statement]) -> Iterator[PgSchemaPool]:
+    """A pool whose schemas are built by replaying ``statements``; every schema it still holds is dropped on exit."""
+    pool = PgSchemaPool(url, lambda db: replay(db, statements))
+    try:
+        yield pool
+    finally:
+        pool.close()

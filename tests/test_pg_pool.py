@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from monitor.store.db import Database
 from monitor.store.models import Post, Source
 from tests.conftest import PG_URL
-from tests.pg_support import PgSchemaPool, Statement, replay
+from tests.pg_support import PgSchemaPool, Statement, schema_pool
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -25,11 +25,8 @@ NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def pool(pg_migration_statements: list[Statement]) -> Iterator[PgSchemaPool]:
     """A pool of its own, so what it builds, reuses and drops is this test's alone."""
-    own = PgSchemaPool(PG_URL, lambda db: replay(db, pg_migration_statements))
-    try:
+    with schema_pool(PG_URL, pg_migration_statements) as own:
         yield own
-    finally:
-        own.close()
 
 
 def _schemas() -> set[str]:
