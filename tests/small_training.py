@@ -68,7 +68,7 @@ def copy_trained(target: Path) -> None:
 
     import pytest
 
-    from classifiers.model import MODEL_FORMAT, data_hash, default_model_path, library_versions, load_classifier
+    from classifiers.model import _is_current, default_model_path, load_classifier
 
     kept = default_model_path().with_name(f"small-step{STEP}.joblib")
     current = False
@@ -77,11 +77,7 @@ def copy_trained(target: Path) -> None:
             meta = load_classifier(kept).metadata
         except Exception:  # a truncated or foreign file: trained again below
             meta = {}
-        current = (meta.get("format"), meta.get("data_hash"), meta.get("libraries")) == (
-            MODEL_FORMAT,
-            data_hash(),
-            library_versions(),
-        )
+        current = _is_current(meta)  # the test the default model's loader applies: format, data hash, libraries
     if not current:
         with pytest.MonkeyPatch.context() as mp:
             use(mp)
