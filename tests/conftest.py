@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,20 +169,10 @@ def pg_schema_pool(pg_migration_statements: list[Statement]) -> Iterator[PgSchem
         yield pool
 
 
-@contextmanager
-def pooled_pg_database(pool: PgSchemaPool) -> Iterator[Database]:
-    """A migrated PostgreSQL database with no rows from ``pool``, given back (emptied or dropped) on exit."""
-    db, schema = pool.acquire()
-    try:
-        yield db
-    finally:
-        pool.release(db, schema)
-
-
 @pytest.fixture
 def pg_db(pg_schema_pool: PgSchemaPool) -> Iterator[Database]:
     """A migrated PostgreSQL database with no rows, for tests that need only that backend."""
-    with pooled_pg_database(pg_schema_pool) as db:
+    with pg_schema_pool.database() as db:
         yield db
 
 
@@ -215,7 +204,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         yield sqlite
         sqlite.dispose()
         return
-    with pooled_pg_database(request.getfixturevalue("pg_schema_pool")) as pg:
+    pool: PgSchemaPool = request.getfixturevalue("pg_schema_pool")
+    with pool.database() as pg:
         yield pg
 
 

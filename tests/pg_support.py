@@ -189,6 +189,15 @@ class PgSchemaPool:
         self._in_use.add(schema)
         return Database(schema_url(self.url, schema)), schema
 
+    @contextmanager
+    def database(self) -> Iterator[Database]:
+        """A migrated database with no rows, given back (emptied or dropped) on exit."""
+        db, schema = self.acquire()
+        try:
+            yield db
+        finally:
+            self.release(db, schema)
+
     def release(self, db: Database, schema: str) -> str | None:
         """Dispose ``db``, empty the schema and pool it again; returns its new name, or None when dropped."""
         self._in_use.discard(schema)

@@ -18,7 +18,6 @@ from monitor.stages.ingest import Ingestor, IngestReport, ingest_raw
 from monitor.store import db as db_module
 from monitor.store.db import Database
 from monitor.store.models import Post, PostMetric, Source
-from tests.conftest import pooled_pg_database
 
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 PLACE = "Jalan rusak di Kayuagung OKI"
@@ -106,7 +105,7 @@ def twin(db: Database, request: pytest.FixtureRequest) -> Iterator[Database]:
         finally:
             other.dispose()
         return
-    with pooled_pg_database(request.getfixturevalue("pg_schema_pool")) as other:
+    with request.getfixturevalue("pg_schema_pool").database() as other:
         yield other
 
 
