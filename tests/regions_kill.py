@@ -418,7 +418,7 @@ def _forked_worker(env: dict[str, str], cwd: str, err_file: str, *args: str) -> 
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
-    fd = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 2)
     os.close(fd)
     raise SystemExit(worker(*args))
@@ -481,6 +481,9 @@ class Zygote:
 
     def spawn(self, env: dict[str, str], cwd: Path, err_file: Path, *args: str) -> ForkedProcess:
         """A new worker process running ``worker(*args)``."""
+        # Created here, before the fork: the caller reads it as soon as this returns, and the child may not
+        # have opened it yet (a missing log is not a worker that has not started).
+        err_file.write_bytes(b"")
         self._conn.send(("spawn", env, str(cwd), str(err_file), *args))
         return ForkedProcess(self, int(self._conn.recv()))
 
