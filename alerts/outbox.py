@@ -35,6 +35,7 @@ reply to it under the same subject; the chart goes again only when its data chan
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -448,6 +449,9 @@ def deliver_due(
                     except PermanentFailure as exc:
                         problem = str(exc)
             # Outcomes are written in their own transactions, after the read session is closed.
+            # Every failed attempt is recorded against this sender's lease (``owner``), so one that
+            # lost the row to another sender does not overwrite that sender's outcome.
+            failed = functools.partial(_record, db, delivery_id, now, ok=False, config=config, rng=rng, owner=owner)
             if key in failing:
                 report.deferred += 1
                 _release(db, delivery_id, now, owner)
@@ -458,9 +462,7 @@ def deliver_due(
             if problem is not None:
                 report.dead += 1
                 report.errors.append(problem)
-                _record(
-                    db, delivery_id, now, ok=False, error=problem, permanent=True, config=config, rng=rng, owner=owner
-                )
+                failed(error=problem, permanent=True)
                 continue
             try:
                 channel = (channels or {}).get(key[0]) or owned.get(key[0])
@@ -469,34 +471,13 @@ def deliver_due(
                 external_id = channel.send(message, key[1])
             except TemporaryFailure as exc:
                 failing.add(key)
-                outcome = _record(
-                    db,
-                    delivery_id,
-                    now,
-                    ok=False,
-                    error=str(exc),
-                    retry_after=exc.retry_after,
-                    config=config,
-                    rng=rng,
-                    owner=owner,
-                )
+                outcome = failed(error=str(exc), retry_after=exc.retry_after)
             except (PermanentFailure, ValueError) as exc:
-                outcome = _record(
-                    db, delivery_id, now, ok=False, error=str(exc), permanent=True, config=config, rng=rng, owner=owner
-                )
+                outcome = failed(error=str(exc), permanent=True)
             except Exception as exc:  # a channel bug must not stop the other deliveries
                 log.exception("channel %s crashed on delivery %s", key[0], delivery_id)
                 failing.add(key)
-                outcome = _record(
-                    db,
-                    delivery_id,
-                    now,
-                    ok=False,
-                    error=f"galat internal: {exc!r}",
-                    config=config,
-                    rng=rng,
-                    owner=owner,
-                )
+                outcome = failed(error=f"galat internal: {exc!r}")
             else:
                 outcome = _record(
                     db, delivery_id, now, ok=True, external_id=external_id, config=config, rng=rng, sent=message

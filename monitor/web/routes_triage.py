@@ -6,7 +6,7 @@ scheduled retrain, whose recent runs the page also shows (:mod:`monitor.stages.r
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -134,40 +134,20 @@ async def triage_label_form(
 # ---------------------------------------------------------------- API
 
 
-class TriageOut(BaseModel):
+@dataclass(frozen=True, slots=True)
+class TriageOut(TriageItem):
     """A post waiting for triage, with the model's uncertain guess."""
 
-    post_id: int
-    platform: str
-    url: str | None
-    title: str | None
-    text: str | None
-    created_at: datetime
-    relevance_score: float
-    complaint_score: float
-    topic: str
     topic_name: str
-    topic_score: float
-    confidence: float
-    kecamatan: str | None
 
     @classmethod
     def of(cls, item: TriageItem) -> TriageOut:
-        return cls(
-            post_id=item.post_id,
-            platform=item.platform,
-            url=item.url,
-            title=item.title,
-            text=item.text,
-            created_at=item.created_at,
-            relevance_score=item.relevance_score,
-            complaint_score=item.complaint_score,
-            topic=item.topic,
-            topic_name=TOPIC_LABELS.get(item.topic, item.topic),
-            topic_score=item.topic_score,
-            confidence=item.confidence,
-            kecamatan=item.kecamatan,
-        )
+        """The item as the API shows it: every field of :class:`TriageItem`, plus the topic's name.
+
+        The fields are inherited and copied by name, so one added to the item reaches the API too.
+        """
+        copied = {f.name: getattr(item, f.name) for f in fields(item)}
+        return cls(**copied, topic_name=TOPIC_LABELS.get(item.topic, item.topic))
 
 
 class TriageLabelIn(BaseModel):
