@@ -289,7 +289,6 @@ class MastodonCollector:
         now: datetime,
     ) -> tuple[list[RawItem], int, int, str | None, JSONDict]:
         """Page forward from ``newest``; returns items, rejected, calls, the new newest id and rate-limit facts."""
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         items: list[RawItem] = []
         rejected = calls = 0
         rate: JSONDict = {}
@@ -299,18 +298,8 @@ class MastodonCollector:
         for pages_done in range(self.settings.max_pages):
             if next_url is None:
                 break
-            self._pacer.wait()
             try:
-                fetched = safe_get(
-                    client,
-                    next_url,
-                    source=self.name,
-                    now=now,
-                    params=next_params,
-                    headers=headers,
-                    limits=self.settings.limits(),
-                    check_status=False,
-                )
+                fetched = self._get(client, next_url, next_params, now)
                 calls += 1
                 if fetched.status == 404:
                     raise not_found(self.name, self.instance, urlsplit(next_url).path)
@@ -369,14 +358,16 @@ class MastodonCollector:
                     readings.append(reading)
         return readings, calls
 
-    def _lookup_fetch(
-        self, client: httpx.Client, path: str, params: Mapping[str, str | list[str]] | None, now: datetime
+    def _get(
+        self, client: httpx.Client, url: str, params: Mapping[str, str | list[str]] | None, now: datetime
     ) -> Fetched:
+        """One paced GET with the source's token (when it has one) and size limits, for timelines and lookups
+        alike; the caller judges the status (404 means different things to each)."""
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         self._pacer.wait()
-        fetched = safe_get(
+        return safe_get(
             client,
-            self.settings.base_url.rstrip("/") + path,
+            url,
             source=self.name,
             now=now,
             params=params,
@@ -384,6 +375,11 @@ class MastodonCollector:
             limits=self.settings.limits(),
             check_status=False,
         )
+
+    def _lookup_fetch(
+        self, client: httpx.Client, path: str, params: Mapping[str, str | list[str]] | None, now: datetime
+    ) -> Fetched:
+        fetched = self._get(client, self.settings.base_url.rstrip("/") + path, params, now)
         limit = lookup_rate_limit(fetched.headers)
         if limit != RateLimit():
             self.last_lookup_rate_limit = limit

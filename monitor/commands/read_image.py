@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from collectors.ocr import ImageRefused, OcrLimits, OcrUnavailable, read_image
@@ -32,25 +33,17 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     except (ConfigError, OSError, ValueError):
         pass
     if args.lang:
-        limits = OcrLimits(
-            max_bytes=limits.max_bytes,
-            max_pixels=limits.max_pixels,
-            max_side=limits.max_side,
-            timeout_seconds=limits.timeout_seconds,
-            lang=args.lang,
-        )
+        limits = replace(limits, lang=args.lang)
     try:
         size = args.file.stat().st_size
-        if size > limits.max_bytes:
-            raise ImageRefused(f"berkas gambar {size:,} byte terlalu besar (maks {limits.max_bytes:,} byte)")
-        data = args.file.read_bytes()
+        # A file over the bound is refused without being read into memory.
+        data = args.file.read_bytes() if size <= limits.max_bytes else None
     except OSError as exc:
         print(f"Berkas tidak bisa dibaca: {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    except ImageRefused as exc:
-        print(f"Gambar ditolak: {exc}", file=sys.stderr)
-        return 2
     try:
+        if data is None:
+            raise ImageRefused(f"berkas gambar {size:,} byte terlalu besar (maks {limits.max_bytes:,} byte)")
         result = read_image(data, limits)
     except ImageRefused as exc:
         print(f"Gambar ditolak: {exc}", file=sys.stderr)
