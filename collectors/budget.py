@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from collectors.base import AuthFailed, JSONDict, RateLimited, SourceError
+from collectors.base import AuthFailed, JSONDict, RateLimited, RawItem, SourceError
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 """YouTube quotas reset at midnight Pacific Time (determine_quota_cost docs)."""
@@ -184,6 +184,34 @@ class QuotaLedger:
 
     def to_json(self) -> JSONDict:
         return {"day": self.day, "used": self.used}
+
+
+@dataclass
+class QuotaRun:
+    """Mutable state of one fetch that spends a daily quota (the cursor itself is never mutated).
+
+    YouTube counts quota units and TikTok requests; both charge a call before making it, against
+    the ledger kept in the cursor, so one spending rule serves both.
+    """
+
+    ledger: QuotaLedger
+    budget: int
+    items: list[RawItem] = field(default_factory=list)
+    rejected: int = 0
+    spent: int = 0
+    """Units spent by this run (the result's ``calls``)."""
+
+    def spend(self, units: int) -> bool:
+        """Charge ``units`` to the ledger; False, charging nothing, when they would overrun the budget."""
+        if not self.ledger.can_spend(units, self.budget):
+            return False
+        self.ledger = self.ledger.spend(units)
+        self.spent += units
+        return True
+
+    def rate_facts(self) -> JSONDict:
+        """The quota as the result's ``rate_limit`` reports it."""
+        return {"quota_used": self.ledger.used, "quota_budget": self.budget}
 
 
 def expect_object(data: Any, what: str, key: str | None = None) -> JSONDict:

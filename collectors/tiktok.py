@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from pydantic import ConfigDict, Field
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     QuotaLedger,
+    QuotaRun,
     as_list,
     as_object,
     auth_failed,
@@ -161,15 +162,6 @@ def parse_comment(comment: Any, source: str, video_url: str | None) -> RawItem:
     )
 
 
-@dataclass
-class _Run:
-    ledger: QuotaLedger
-    budget: int
-    items: list[RawItem] = field(default_factory=list)
-    rejected: int = 0
-    calls: int = 0
-
-
 class _BudgetSpent(Exception):
     pass
 
@@ -282,12 +274,10 @@ class TikTokCollector:
         raise SourceError("TikTok: token renewal did not help")  # pragma: no cover - loop always returns or raises
 
     def _call(
-        self, run: _Run, client: httpx.Client, path: str, fields: str, payload: JSONDict, now: datetime
+        self, run: QuotaRun, client: httpx.Client, path: str, fields: str, payload: JSONDict, now: datetime
     ) -> JSONDict:
-        if not run.ledger.can_spend(1, run.budget):
+        if not run.spend(1):
             raise _BudgetSpent()
-        run.ledger = run.ledger.spend(1)
-        run.calls += 1
         return self._post(client, path, fields, payload, now)
 
     def _query(self, extra: list[JSONDict]) -> JSONDict:
@@ -307,7 +297,7 @@ class TikTokCollector:
         finishes that walk first. A failed comment page costs only that video's comments.
         """
         s = self.settings
-        run = _Run(
+        run = QuotaRun(
             ledger=QuotaLedger.load(cursor, now.astimezone(UTC).date().isoformat()), budget=s.daily_request_budget
         )
         seen = cursor.get("newest_create_time")
@@ -331,12 +321,14 @@ class TikTokCollector:
             new_cursor["newest_create_time"] = newest
         if walk.resume is not None:
             new_cursor["resume"] = walk.resume
-        rate: JSONDict = {"quota_used": run.ledger.used, "quota_budget": run.budget}
+        rate = run.rate_facts()
         if error is not None and error.retry_after:
             rate["retry_after"] = error.retry_after
-        return FetchResult(items=run.items, cursor=new_cursor, rejected=run.rejected, calls=run.calls, rate_limit=rate)
+        return FetchResult(items=run.items, cursor=new_cursor, rejected=run.rejected, calls=run.spent, rate_limit=rate)
 
-    def _walk(self, run: _Run, client: httpx.Client, now: datetime, seen: int | None, resume: JSONDict | None) -> _Walk:
+    def _walk(
+        self, run: QuotaRun, client: httpx.Client, now: datetime, seen: int | None, resume: JSONDict | None
+    ) -> _Walk:
         """Read result pages into ``run``; a failure after the first page is kept in the returned value."""
         s = self.settings
         if resume is not None:
@@ -397,7 +389,9 @@ class TikTokCollector:
     def _keywords(self) -> list[JSONDict]:
         return [{"operation": "EQ", "field_name": "keyword", "field_values": [k]} for k in self.settings.keywords]
 
-    def _comments(self, run: _Run, client: httpx.Client, now: datetime, videos: list[RawItem]) -> SourceError | None:
+    def _comments(
+        self, run: QuotaRun, client: httpx.Client, now: datetime, videos: list[RawItem]
+    ) -> SourceError | None:
         """Comments of the most-engaged videos into ``run``; the first failure is returned, not raised."""
         busiest = sorted(videos, key=lambda v: v.likes + v.shares + v.replies, reverse=True)
         for video in busiest[: self.settings.comment_videos]:

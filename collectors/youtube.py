@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from pydantic import ConfigDict, Field
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     QuotaLedger,
+    QuotaRun,
     RateLimit,
     as_list,
     as_object,
@@ -212,14 +213,9 @@ def parse_comment_threads(body: Any, source: str) -> tuple[list[RawItem], int, s
 
 
 @dataclass
-class _Run:
-    """Mutable state of one fetch (the cursor itself is never mutated)."""
+class _Run(QuotaRun):
+    """One fetch's quota state, and why the quota ran out in it (if it did)."""
 
-    ledger: QuotaLedger
-    budget: int
-    items: list[RawItem] = field(default_factory=list)
-    rejected: int = 0
-    units: int = 0
     exhausted: str | None = None
 
 
@@ -277,10 +273,8 @@ class YouTubeCollector:
         raise SourceError(f"YouTube {endpoint} answered HTTP {status} ({reason}: {message})")
 
     def _spend(self, run: _Run, units: int) -> None:
-        if not run.ledger.can_spend(units, run.budget):
+        if not run.spend(units):
             raise _QuotaGone(f"daily budget of {run.budget} units for this source is spent", by_google=False)
-        run.ledger = run.ledger.spend(units)
-        run.units += units
 
     def _call(
         self, run: _Run, client: httpx.Client, endpoint: str, params: Mapping[str, str], now: datetime, units: int = 1
@@ -327,10 +321,10 @@ class YouTubeCollector:
         new_cursor.update({"quota": run.ledger.to_json(), "videos": kept, "channels": channels})
         if channel_walks:
             new_cursor["channel_walks"] = channel_walks
-        rate: JSONDict = {"quota_used": run.ledger.used, "quota_budget": run.budget}
+        rate = run.rate_facts()
         if run.exhausted:
             rate.update(remaining=0, reset=next_pacific_midnight(now).isoformat(), note=run.exhausted[:200])
-        return FetchResult(items=run.items, cursor=new_cursor, rejected=run.rejected, calls=run.units, rate_limit=rate)
+        return FetchResult(items=run.items, cursor=new_cursor, rejected=run.rejected, calls=run.spent, rate_limit=rate)
 
     def _search(
         self, run: _Run, client: httpx.Client, now: datetime, cursor: JSONDict, new_cursor: JSONDict
