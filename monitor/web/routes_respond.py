@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts import respond
+from alerts.directory import Directory
 from monitor.domain import response as rules
 from monitor.kernel.config import TOPICS
 from monitor.store.models import Issue, Silence, Source
@@ -110,6 +111,32 @@ def _text(data: dict[str, Any], key: str) -> str | rules.Refusal | None:
 Act = Callable[[Session, Issue, datetime], None]
 
 
+# The three steps, as the API (channel "api") and the issue page's forms (channel "dashboard") both take them.
+
+
+def _set_status(config: Directory, actor: str, channel: str, status: str, note: str | None, url: str | None) -> Act:
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.set_status(
+            session, config, issue, status, note, actor=actor, channel=channel, now=now, evidence_url=url
+        )
+
+    return act
+
+
+def _reroute(config: Directory, actor: str, channel: str, agency: str | None, note: str | None) -> Act:
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.reroute(session, config, issue, agency, note, actor=actor, channel=channel, now=now)
+
+    return act
+
+
+def _snooze(actor: str, channel: str, hours: object, note: str | None) -> Act:
+    def act(session: Session, issue: Issue, now: datetime) -> None:
+        respond.snooze(session, issue, hours, note, actor=actor, channel=channel, now=now)
+
+    return act
+
+
 async def _fields(
     request: Request, example: str, keys: tuple[str, ...]
 ) -> tuple[dict[str, Any], dict[str, str | None]] | JSONResponse:
@@ -180,21 +207,8 @@ async def api_status(
     fields = parsed[1]
     if not fields["status"]:
         return JSONResponse({"detail": f"status: wajib diisi ({', '.join(rules.SETTABLE)})", "field": "status"}, 422)
-    ctx = web(request)
-
-    def act(session: Session, issue: Issue, now: datetime) -> None:
-        respond.set_status(
-            session,
-            ctx.config,
-            issue,
-            str(fields["status"]),
-            fields["note"],
-            actor=principal.username,
-            channel="api",
-            now=now,
-            evidence_url=fields["evidence_url"],
-        )
-
+    config, actor = web(request).config, principal.username
+    act = _set_status(config, actor, "api", str(fields["status"]), fields["note"], fields["evidence_url"])
     return await run_in_threadpool(_apply, request, principal, issue_id, act)
 
 
@@ -217,20 +231,7 @@ async def api_reroute(
     if isinstance(parsed, JSONResponse):
         return parsed
     fields = parsed[1]
-    ctx = web(request)
-
-    def act(session: Session, issue: Issue, now: datetime) -> None:
-        respond.reroute(
-            session,
-            ctx.config,
-            issue,
-            fields["agency"],
-            fields["note"],
-            actor=principal.username,
-            channel="api",
-            now=now,
-        )
-
+    act = _reroute(web(request).config, principal.username, "api", fields["agency"], fields["note"])
     return await run_in_threadpool(_apply, request, principal, issue_id, act)
 
 
@@ -253,11 +254,7 @@ async def api_snooze(
     if isinstance(parsed, JSONResponse):
         return parsed
     data, fields = parsed
-    hours, note = data.get("hours"), fields["note"]
-
-    def act(session: Session, issue: Issue, now: datetime) -> None:
-        respond.snooze(session, issue, hours, note, actor=principal.username, channel="api", now=now)
-
+    act = _snooze(principal.username, "api", data.get("hours"), fields["note"])
     return await run_in_threadpool(_apply, request, principal, issue_id, act)
 
 
@@ -303,21 +300,7 @@ def form_status(
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
     evidence_url: Annotated[str, Form(max_length=2100)] = "",
 ) -> Response:
-    ctx = web(request)
-
-    def act(session: Session, issue: Issue, now: datetime) -> None:
-        respond.set_status(
-            session,
-            ctx.config,
-            issue,
-            status,
-            note,
-            actor=principal.username,
-            channel="dashboard",
-            now=now,
-            evidence_url=evidence_url or None,
-        )
-
+    act = _set_status(web(request).config, principal.username, "dashboard", status, note, evidence_url or None)
     return _form_action(request, principal, issue_id, csrf_token, act)
 
 
@@ -330,13 +313,7 @@ def form_reroute(
     agency: Annotated[str, Form(max_length=200)] = "",
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
 ) -> Response:
-    ctx = web(request)
-
-    def act(session: Session, issue: Issue, now: datetime) -> None:
-        respond.reroute(
-            session, ctx.config, issue, agency, note, actor=principal.username, channel="dashboard", now=now
-        )
-
+    act = _reroute(web(request).config, principal.username, "dashboard", agency, note)
     return _form_action(request, principal, issue_id, csrf_token, act)
 
 
@@ -350,10 +327,7 @@ def form_snooze(
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
 ) -> Response:
     parsed: object = int(hours) if hours.strip().isdigit() else hours
-
-    def act(session: Session, issue: Issue, now: datetime) -> None:
-        respond.snooze(session, issue, parsed, note, actor=principal.username, channel="dashboard", now=now)
-
+    act = _snooze(principal.username, "dashboard", parsed, note)
     return _form_action(request, principal, issue_id, csrf_token, act)
 
 
@@ -380,8 +354,7 @@ def _regions_of(session: Session, rows: list[Silence]) -> dict[int, str | None]:
     issue_ids = {int(i) for r in rows for i in (r.matchers or {}).get("issue_id") or [] if str(i).isdigit()}
     names = {str(n) for r in rows for n in (r.matchers or {}).get("source") or []}
     issues = {
-        str(i): code
-        for i, code in session.execute(select(Issue.id, Issue.region_code).where(Issue.id.in_(issue_ids)))
+        str(i): code for i, code in session.execute(select(Issue.id, Issue.region_code).where(Issue.id.in_(issue_ids)))
     }
     of_source = select(Source.name, Source.region_code).where(Source.name.in_(names))
     sources = {name: code for name, code in session.execute(of_source)}
