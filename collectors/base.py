@@ -92,6 +92,19 @@ class Collector(Protocol):
         ...
 
 
+class KeepsSecrets:
+    """Base of a collector that holds a token, key or password: its repr names only the class and the source.
+
+    A collector ends up in log lines and tracebacks; dataclass-style or default reprs would print the
+    secret its attributes hold, so every such collector takes this one instead of writing its own.
+    """
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
 class CollectorFactory(Protocol):
     def __call__(self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> Collector: ...
 

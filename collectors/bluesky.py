@@ -43,6 +43,7 @@ from typing import Any
 import httpx
 from pydantic import Field
 
+from collectors import base
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import RateLimit
 from collectors.common import (
@@ -197,7 +198,7 @@ class _Session:
         return f"_Session(active={self.tokens is not None}, logins={self.logins})"
 
 
-class BlueskyCollector:
+class BlueskyCollector(base.KeepsSecrets):
     """Bluesky search for a few queries, and lookup of stored posts by AT-URI."""
 
     platform = "bluesky"
@@ -233,9 +234,6 @@ class BlueskyCollector:
     @_session.setter
     def _session(self, value: tuple[str, str] | None) -> None:
         self._auth_state.tokens = value
-
-    def __repr__(self) -> str:  # never show the token
-        return f"BlueskyCollector(name={self.name!r})"
 
     def for_run(self, tracked: Sequence[str], calls_left: int | None) -> BlueskyCollector:
         """A copy that also searches ``tracked`` queries (rising incidents) this run (the session is shared)."""

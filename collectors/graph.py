@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
+from collectors import base
 from collectors.base import FetchResult, JSONDict, MetricsReading, RawItem, SourceError
 from collectors.budget import (
     GRAPH_AUTH_CODES,
@@ -148,7 +149,7 @@ class UsageCeiling(Exception):
     """Usage reached the ceiling: stop calling for this run."""
 
 
-class GraphCollector(Generic[S]):
+class GraphCollector(base.KeepsSecrets, Generic[S]):
     """Calls with accounting and the usage ceiling, and the multi-id lookup loop."""
 
     platform = "graph"
@@ -162,9 +163,6 @@ class GraphCollector(Generic[S]):
         self.settings = settings
         self._token = token
         self.last_lookup_rate_limit = RateLimit()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"{type(self).__name__}(name={self.name!r})"
 
     def _get(self, run: GraphRun, client: httpx.Client, path: str, params: Mapping[str, str], now: datetime) -> Any:
         if run.usage.exhausted(now):

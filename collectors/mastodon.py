@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from pydantic import Field, field_validator
 
+from collectors import base
 from collectors.base import FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import RateLimit
 from collectors.common import (
@@ -204,7 +205,7 @@ def not_found(source: str, instance: str, path: str) -> SourceError:
     )
 
 
-class MastodonCollector:
+class MastodonCollector(base.KeepsSecrets):
     """Hashtag timelines (and token searches) on one instance, and status lookup by id."""
 
     platform = "mastodon"
@@ -219,9 +220,6 @@ class MastodonCollector:
         self.instance = urlsplit(settings.base_url).netloc or settings.base_url
         self.last_lookup_rate_limit: RateLimit = RateLimit()
         self._batch_lookup = True
-
-    def __repr__(self) -> str:  # never show the token
-        return f"MastodonCollector(name={self.name!r})"
 
     def fetch(self, cursor: JSONDict, client: httpx.Client, now: datetime) -> FetchResult:
         """New statuses of every hashtag (and search) since the stored ids."""

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from pydantic import ConfigDict, Field
 
+from collectors import base
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     QuotaLedger,
@@ -187,7 +188,7 @@ def _resume_of(payload: JSONDict, top: int) -> JSONDict:
     }
 
 
-class TikTokCollector:
+class TikTokCollector(base.KeepsSecrets):
     """Research API video query and comments, with the client token renewed in memory."""
 
     platform = PLATFORM
@@ -200,9 +201,6 @@ class TikTokCollector:
         self._secret = client_secret
         self._token: str | None = None
         self._token_expires: datetime | None = None
-
-    def __repr__(self) -> str:  # never show the secrets
-        return f"TikTokCollector(name={self.name!r})"
 
     @property
     def _env_vars(self) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from pydantic import ConfigDict, Field, field_validator
 
+from collectors import base
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     RateLimit,
@@ -287,7 +288,7 @@ class _Walk:
     """The rate-limit window is spent (or a 429 came mid-chain): no more calls this run."""
 
 
-class XCollector:
+class XCollector(base.KeepsSecrets):
     """Recent search over the OKI gazetteer (several queries, one cursor each), and by-id lookup of public metrics.
 
     A source with one query keeps the flat cursor ``{"since_id", "resume"}``; with several (the
@@ -312,9 +313,6 @@ class XCollector:
         self.calls_left: int | None = None
         """What is left of the source's daily call budget, if it has one."""
         self.last_lookup_rate_limit: RateLimit = RateLimit()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"XCollector(name={self.name!r})"
 
     def for_run(self, tracked: Sequence[str], calls_left: int | None) -> XCollector:
         """A copy that also walks ``tracked`` queries and stays within ``calls_left`` calls this run."""

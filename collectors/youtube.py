@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from pydantic import ConfigDict, Field
 
+from collectors import base
 from collectors.base import AuthFailed, FetchResult, JSONDict, MetricsReading, RateLimited, RawItem, SourceError
 from collectors.budget import (
     QuotaLedger,
@@ -219,7 +220,7 @@ class _Run(QuotaRun):
     exhausted: str | None = None
 
 
-class YouTubeCollector:
+class YouTubeCollector(base.KeepsSecrets):
     """Search, statistics and comment threads, within a daily quota budget."""
 
     platform = PLATFORM
@@ -231,9 +232,6 @@ class YouTubeCollector:
         self.settings = settings
         self._key = api_key
         self.last_lookup_rate_limit = RateLimit()
-
-    def __repr__(self) -> str:  # never show the key
-        return f"YouTubeCollector(name={self.name!r})"
 
     def _get(self, client: httpx.Client, endpoint: str, params: Mapping[str, str], now: datetime) -> Any:
         fetched = safe_get(
