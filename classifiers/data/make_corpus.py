@@ -920,7 +920,8 @@ class Places:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        rows = list(csv.DictReader((HERE / "oki_wilayah.csv").open(encoding="utf-8")))
+        with (HERE / "oki_wilayah.csv").open(encoding="utf-8") as table:
+            rows = list(csv.DictReader(table))
         self.desa = [(r["nama"], r["nama_kecamatan"]) for r in rows if r["level"] == "desa_kelurahan"]
         counts: dict[str, int] = {}
         for name, _ in self.desa:

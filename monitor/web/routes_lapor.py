@@ -114,19 +114,22 @@ async def lapor_upload(
         return _page(
             request, principal, 413, problem=f"Berkas terlalu besar (maks {limit} MB). Pecah ekspor per bulan."
         )
-    form = await request.form(max_files=1, max_fields=4)
-    require_csrf(request, str(form.get("csrf_token") or ""))
-    asked = str(form.get("wilayah") or "")[:20]
-    region = _target_region(request, principal, asked)
-    if region is None:
-        return _page(request, principal, 400, problem=f"Wilayah {asked!r} tidak ada dalam deployment ini.")
-    upload = form.get("berkas")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return _page(request, principal, 400, problem="Pilih berkas ekspor LAPOR! (CSV atau XLSX) dulu.")
-    data = await upload.read(MAX_FILE_BYTES + 1)
+    # The block closes the spooled upload (in memory, on disk past 1 MB) when it ends, on a refusal too:
+    # the request never closes it, and an open one is left to the garbage collector, which warns.
+    async with request.form(max_files=1, max_fields=4) as form:
+        require_csrf(request, str(form.get("csrf_token") or ""))
+        asked = str(form.get("wilayah") or "")[:20]
+        region = _target_region(request, principal, asked)
+        if region is None:
+            return _page(request, principal, 400, problem=f"Wilayah {asked!r} tidak ada dalam deployment ini.")
+        upload = form.get("berkas")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return _page(request, principal, 400, problem="Pilih berkas ekspor LAPOR! (CSV atau XLSX) dulu.")
+        filename = upload.filename
+        data = await upload.read(MAX_FILE_BYTES + 1)
     ctx = web(request)
     report: LaporReport = await run_in_threadpool(
-        import_export, ctx.db, ctx.config, data, upload.filename, now_of(request), region
+        import_export, ctx.db, ctx.config, data, filename, now_of(request), region
     )
     ctx.audit(
         principal.username,

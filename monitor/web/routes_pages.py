@@ -771,9 +771,10 @@ async def issue_split(
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
 ) -> Response:
-    form = await request.form()
-    token = str(form.get("csrf_token") or "")
-    raw_ids = " ".join(str(v) for v in form.getlist("post_id"))[:5000]
+    # Closed when the block ends: a file part a client sends anyway is spooled, and only closing removes it.
+    async with request.form() as form:
+        token = str(form.get("csrf_token") or "")
+        raw_ids = " ".join(str(v) for v in form.getlist("post_id"))[:5000]
 
     def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
         new = actions.split(session, principal, issue, actions.parse_ids(raw_ids, queries.MAX_BIG_ID), now)

@@ -120,9 +120,10 @@ async def triage_label_form(
     request: Request, post_id: PostId, principal: Annotated[Principal, Depends(require_roles(*TRIAGERS))]
 ) -> Response:
     """One click on the page: store the label, back to the list with a message."""
-    form = await request.form()
-    require_csrf(request, str(form.get("csrf_token") or ""))
-    data = {k: str(form.get(k)) for k in ("relevant", "is_complaint", "topic") if form.get(k) not in (None, "")}
+    # Closed when the block ends: a file part a client sends anyway is spooled, and only closing removes it.
+    async with request.form() as form:
+        require_csrf(request, str(form.get("csrf_token") or ""))
+        data = {k: str(form.get(k)) for k in ("relevant", "is_complaint", "topic") if form.get(k) not in (None, "")}
     try:
         fields = await run_in_threadpool(_label_post, request, principal, post_id, data)
     except TriageInputError as exc:
