@@ -70,6 +70,18 @@ def in_scope(
     return query
 
 
+def narrowed(query: _Q, *tests: tuple[Any, str | None]) -> _Q:
+    """``query`` with ``column == value`` for each ``(column, value)`` whose value is given.
+
+    A filter left empty (None or "") narrows nothing: the rule the board, the issue list and the
+    trends share, so a new filter cannot treat an empty value differently in one of them.
+    """
+    for column, value in tests:
+        if value:
+            query = query.where(column == value)
+    return query
+
+
 def scoped_issues(principal: Principal) -> Select[Issue]:
     """``SELECT issues`` restricted to what ``principal`` may see.
 
@@ -198,17 +210,14 @@ class BoardFilter:
 
     def apply(self, query: _Q) -> _Q:
         """``query`` (over issues) narrowed to this filter."""
-        if self.region:
-            query = query.where(Issue.region_code == self.region)
-        if self.kecamatan:
-            query = query.where(Issue.kecamatan == self.kecamatan)
-        if self.topic:
-            query = query.where(Issue.topic == self.topic)
-        if self.stage:
-            query = query.where(Issue.stage == self.stage)
-        if self.agency:
-            query = query.where(Issue.agency_code == self.agency)
-        return query
+        return narrowed(
+            query,
+            (Issue.region_code, self.region),
+            (Issue.kecamatan, self.kecamatan),
+            (Issue.topic, self.topic),
+            (Issue.stage, self.stage),
+            (Issue.agency_code, self.agency),
+        )
 
 
 MAX_OPEN = 5000
@@ -422,19 +431,15 @@ def list_issues(
     region: str | None = None,
 ) -> list[Issue]:
     """Issues matching the filters, within the principal's scope, highest score first."""
-    query = scoped_issues(principal)
-    if region:
-        query = query.where(Issue.region_code == region)
-    if status:
-        query = query.where(Issue.status == status)
-    if stage:
-        query = query.where(Issue.stage == stage)
-    if topic:
-        query = query.where(Issue.topic == topic)
-    if agency:
-        query = query.where(Issue.agency_code == agency)
-    if kecamatan:
-        query = query.where(Issue.kecamatan == kecamatan)
+    query = narrowed(
+        scoped_issues(principal),
+        (Issue.region_code, region),
+        (Issue.status, status),
+        (Issue.stage, stage),
+        (Issue.topic, topic),
+        (Issue.agency_code, agency),
+        (Issue.kecamatan, kecamatan),
+    )
     query = query.order_by(Issue.score.desc(), Issue.id.desc()).limit(limit).offset(offset)
     return list(session.scalars(query))
 
@@ -915,18 +920,14 @@ def trend_rows(
 def _trend_where(query: _Q, principal: Principal, flt: TrendFilter) -> _Q:
     """The time range, the principal's scope and the optional filters: one place for all trend queries."""
     query = query.where(ScopeCount.hour >= flt.start, ScopeCount.hour < flt.end)
-    query = in_scope(query, principal, ScopeCount.agency_code, ScopeCount.region_code)
-    if flt.topic:
-        query = query.where(ScopeCount.topic == flt.topic)
-    if flt.agency:
-        query = query.where(ScopeCount.agency_code == flt.agency)
-    if flt.kecamatan:
-        query = query.where(ScopeCount.kecamatan == flt.kecamatan)
-    if flt.source:
-        query = query.where(ScopeCount.platform == flt.source)
-    if flt.region:
-        query = query.where(ScopeCount.region_code == flt.region)
-    return query
+    return narrowed(
+        in_scope(query, principal, ScopeCount.agency_code, ScopeCount.region_code),
+        (ScopeCount.topic, flt.topic),
+        (ScopeCount.agency_code, flt.agency),
+        (ScopeCount.kecamatan, flt.kecamatan),
+        (ScopeCount.platform, flt.source),
+        (ScopeCount.region_code, flt.region),
+    )
 
 
 _DIMENSION_COLUMNS = {
@@ -1008,7 +1009,6 @@ def wib_day_start(d: date) -> datetime:
 
 def distinct_platforms(session: Session) -> list[str]:
     return sorted(p for p in session.scalars(select(ScopeCount.platform).distinct()) if p)
-
 
 
 # ---------------------------------------------------------------- sources, users, audit

@@ -82,6 +82,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Peran tidak diizinkan"},
     404: {"description": "Tidak ditemukan atau di luar wewenang"},
 }
+FileFormatQ = Annotated[
+    Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
+]
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"content": {"text/csv": {}, exports.XLSX_MEDIA_TYPE: {}}},
+}
+"""The answers of an export endpoint: the file (CSV or XLSX, as ``format`` asks) or one of :data:`ERRORS`."""
 
 
 class IssueOut(BaseModel):
@@ -479,10 +487,7 @@ def _posts_query(
 
 @router.get(
     "/posts/export",
-    responses={
-        **ERRORS,
-        200: {"content": {"text/csv": {}, exports.XLSX_MEDIA_TYPE: {}}},
-    },
+    responses=FILE_RESPONSES,
     response_class=Response,
     summary="Ekspor unggahan (CSV/XLSX)",
     description=(
@@ -493,9 +498,7 @@ def _posts_query(
 def api_posts_export(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    format: Annotated[
-        Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
-    ] = "csv",
+    format: FileFormatQ = "csv",
     issue_id: PostIssueQ = None,
     since: SinceQ = None,
     until: UntilQ = None,
@@ -627,10 +630,7 @@ def api_trends(
 
 @router.get(
     "/export",
-    responses={
-        **ERRORS,
-        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
-    },
+    responses=FILE_RESPONSES,
     response_class=Response,
     summary="Ekspor baris tren (CSV/XLSX)",
     description=(
@@ -640,9 +640,7 @@ def api_trends(
 def api_export(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    format: Annotated[
-        Literal["csv", "xlsx"], Query(description="Bentuk berkas: `csv` (UTF-8 dengan BOM) atau `xlsx`; kolom sama")
-    ] = "csv",
+    format: FileFormatQ = "csv",
     bucket: BucketQ = "week",
     *,
     filtered: ApiFilter,
