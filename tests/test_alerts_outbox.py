@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import time
+import warnings
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
@@ -21,7 +23,7 @@ from alerts.config import RetrySettings
 from alerts.engine import evaluate
 from alerts.outbox import backoff_seconds, deliver_due
 from alerts.report import summarise
-from monitor.demo.smtp_sink import SmtpSink
+from monitor.demo.smtp_sink import SmtpSink, free_port
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, Delivery, DeliveryAttempt
@@ -141,7 +143,7 @@ def test_permanent_failures_are_dead_and_shown_not_retried(
 
 
 def test_smtp_down_queues_and_delivers_everything_in_order(db: Database, config: AppConfig, tg: TelegramStub) -> None:
-    port = SmtpSink().port
+    port = free_port()  # nothing listens there until the sink below starts
     cfg = alert_config(config, smtp_port=port, telegram_base=tg.base_url, telegram={"enabled": False})
     with db.session() as s:
         for k in range(6):
@@ -178,6 +180,15 @@ def test_smtp_4xx_is_retried_and_5xx_is_permanent(
     smtp.refuse_with = "550 5.1.1 mailbox tidak ada"
     assert deliver_due(db, cfg, T0 + timedelta(hours=1)).dead == 1
     assert "550" in (_deliveries(db)[0].last_error or "")
+
+
+def test_a_mail_sink_that_never_starts_leaves_nothing_open() -> None:
+    """Made and dropped without start(), a sink holds no event loop or socket for the garbage collector."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        SmtpSink()
+        gc.collect()
+    assert [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_backoff_grows_with_jitter_and_respects_retry_after() -> None:
@@ -222,6 +233,7 @@ def test_webhook_is_signed(sqlite_db: Database, config: AppConfig, monkeypatch: 
         assert deliver_due(db, cfg, T0).sent == 1
     finally:
         server.shutdown()
+        server.server_close()  # shutdown() only stops the loop; the listening socket stays open until closed
     headers, body = got[0]
     assert verify("hook-secret", headers["X-OKI-Timestamp"], body, headers["X-OKI-Signature"])
     assert not verify("wrong", headers["X-OKI-Timestamp"], body, headers["X-OKI-Signature"])

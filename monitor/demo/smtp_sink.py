@@ -52,14 +52,21 @@ class SmtpSink:
         self.received: list[ReceivedMail] = []
         self.lock = threading.Lock()
         self.refuse_with: str | None = None
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        # Built by start(): aiosmtpd's Controller opens an event loop when it is made and closes it only
+        # when its server thread ends, so one made for a sink that never starts is never closed.
+        self._controller: Controller | None = None
 
     def start(self) -> SmtpSink:
+        """Serve on :attr:`port` in a thread of its own until :meth:`stop`."""
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop serving; the server thread closes its event loop."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     def __enter__(self) -> SmtpSink:
         return self.start()
