@@ -186,10 +186,8 @@ class FacebookCollector(GraphCollector[Settings]):
         for item in run.items[taken:]:
             watched.setdefault(item.external_id, {"created": item.created_at.isoformat()})
         # Without a watermark the first run takes what max_pages allows, as before.
-        if end.after is not None and watermark:
-            walks[page_id] = {"after": end.after, "top": end.top}
+        if end.kept(walks, page_id, resumable=bool(watermark)):
             return
-        walks.pop(page_id, None)
         if end.top:
             pages[page_id] = end.top
 
@@ -219,10 +217,8 @@ class FacebookCollector(GraphCollector[Settings]):
             ends_at_floor=True,
         )
         # Without a ``seen`` there is nothing older to reach: a first look takes what max_pages allows.
-        if end.after is not None and seen is not None:
-            state["pending"] = {"after": end.after, "top": end.top}
+        if end.kept(state, "pending", resumable=seen is not None):
             return
-        state.pop("pending", None)
         newest = max(seen or "", end.top or "")
         if newest:
             state["seen"] = newest

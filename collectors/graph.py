@@ -10,7 +10,7 @@ keeps those rules in one place; each platform's module keeps only what its endpo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -143,6 +143,18 @@ class WalkEnd:
     """The newest stamp taken (or carried over from the walk it resumed)."""
     after: str | None
     """The ``after`` token where ``max_pages`` cut the walk short; None when the walk ended."""
+
+    def kept(self, store: MutableMapping[str, Any], key: str, *, resumable: bool) -> bool:
+        """Save a walk cut short as ``store[key]`` for the next run to resume (True), or forget one that ended.
+
+        ``resumable``: there is a watermark to reach; without one a first walk takes what ``max_pages``
+        allows and is not resumed. The saved form is the ``resume`` that :meth:`GraphCollector._walk` reads.
+        """
+        if self.after is not None and resumable:
+            store[key] = {"after": self.after, "top": self.top}
+            return True
+        store.pop(key, None)
+        return False
 
 
 class UsageCeiling(Exception):

@@ -173,10 +173,8 @@ class InstagramCollector(GraphCollector[Settings]):
             log.warning("source %s: hashtag #%s unreadable (%s)", self.name, tag, exc)
             return
         # Without a watermark the first run takes what max_pages allows of its window, as before.
-        if end.after is not None and tag_seen.get(tag):
-            walks[tag] = {"after": end.after, "top": end.top}
+        if end.kept(walks, tag, resumable=bool(tag_seen.get(tag))):
             return
-        walks.pop(tag, None)
         tag_seen[tag] = end.top or seen
 
     def _own_media(self, run: GraphRun, client: httpx.Client, now: datetime, media_seen: dict[str, str]) -> None:
