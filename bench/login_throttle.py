@@ -24,7 +24,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.store.db import Database  # noqa: E402
-from tests.web_support import seed  # noqa: E402
+from tests.web_support import answers_health, seed  # noqa: E402
 
 PG = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -115,17 +114,9 @@ def main() -> int:
             start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                print("serve did not start", file=sys.stderr)
-                return 1
-            time.sleep(0.2)
+        if not answers_health(base, proc, 120):
+            print("serve did not start", file=sys.stderr)
+            return 1
         engine = create_engine(url)
         for spoof in (False, True):
             with engine.begin() as conn:

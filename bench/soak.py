@@ -247,17 +247,9 @@ def db_url_for(kind: str, workdir: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'soak.db'}"
     url = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    import uuid
+    from tests.pg_support import create_schema, schema_url
 
-    from sqlalchemy import create_engine, text
-
-    schema = f"soak_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}"
+    return schema_url(url, create_schema(url, "soak"))
 
 
 def main() -> int:

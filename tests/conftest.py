@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, event, text
 from monitor.kernel.config import AppConfig, load_config
 from monitor.store.db import Database
 from tests.browser_support import browser, chromium, server  # noqa: F401 - fixtures of the browser tests
-from tests.pg_support import PgSchemaPool, Statement, new_schema_name, schema_pool, schema_url
+from tests.pg_support import PgSchemaPool, Statement, create_schema, schema_pool, schema_url
 from tests.telegram_server import smtp, tg  # noqa: F401 - the Telegram stub and mail sink of the alert tests
 from tests.whatsapp_support import wa  # noqa: F401 - the WhatsApp stub of the alert and intake tests
 
@@ -107,11 +107,7 @@ def require_postgres() -> None:
 def make_pg_database() -> tuple[Database, str]:
     """A Database bound to a new, empty schema; returns it and the schema name."""
     require_postgres()
-    schema = new_schema_name()
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
+    schema = create_schema(PG_URL)
     return Database(schema_url(PG_URL, schema)), schema
 
 

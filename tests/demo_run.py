@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import os
 import sys
 import tempfile
@@ -23,11 +22,9 @@ import pytest
 
 from monitor.demo.runner import DemoResult, run_demo
 from monitor.kernel.config import load_config, secret
-from monitor.kernel.redact import setup_logging
-from tests.secrets_support import SECRETS
+from tests.secrets_support import SECRETS, debug_logging_into
 
 ROOT = Path(__file__).resolve().parent.parent
-_CHATTY = ("httpx", "httpcore", "apscheduler")
 
 
 @dataclass(frozen=True)
@@ -63,26 +60,6 @@ def _captured_output() -> Iterator[io.StringIO]:
             text.write(sink.read().decode("utf-8", errors="replace"))
 
 
-@contextlib.contextmanager
-def _debug_logging(buffer: io.StringIO) -> Iterator[None]:
-    """The program's own logging set-up turned all the way up (an operator chasing a bug), into ``buffer``."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    setup_logging(logging.DEBUG)
-    for handler in root.handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(buffer)
-    for name in _CHATTY:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    try:
-        yield
-    finally:
-        for name in _CHATTY:
-            logging.getLogger(name).setLevel(logging.NOTSET)
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-
-
 def run_shared_demo(folder: Path) -> DemoRun:
     """Run the demo in ``folder`` (its working directory) with the fake secrets set, keeping what it wrote."""
     mp = pytest.MonkeyPatch()
@@ -95,7 +72,7 @@ def run_shared_demo(folder: Path) -> DemoRun:
         mp.chdir(folder)
         base = load_config(ROOT / "config.yaml")
         workdir = folder / "var" / "demo"  # absolute: `oki-monitor brief` reads the database later
-        with _captured_output() as written, _debug_logging(logged):
+        with _captured_output() as written, debug_logging_into(logged):
             result = run_demo(base, workdir, speak=False)
             print("\n".join(result.lines))
     finally:

@@ -390,17 +390,10 @@ def _config_file(tmp: Path, smtp_port: int, tg_base: str) -> Path:
 def _db_url(kind: str, workdir: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'kill.db'}"
-    import uuid
-
-    from sqlalchemy import create_engine, text
+    from tests.pg_support import create_schema, schema_url
 
     url = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    schema = f"kill_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    return schema_url(url, create_schema(url, "kill"))
 
 
 @dataclass

@@ -113,15 +113,26 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def new_schema_name() -> str:
-    """A schema name no other test (or other run on the same server) uses."""
-    return f"t_{uuid.uuid4().hex[:12]}"
+def new_schema_name(prefix: str = "t") -> str:
+    """A schema name no other test (or other run on the same server) uses, starting with ``prefix``."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
 def schema_url(url: str, schema: str) -> str:
     """``url`` with every connection's search_path set to ``schema``."""
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def create_schema(url: str, prefix: str = "t") -> str:
+    """Create a new, empty schema on the server at ``url`` and return its name (see ``new_schema_name``); the
+    caller drops it."""
+    schema = new_schema_name(prefix)
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {_quoted(schema)}"))
+    admin.dispose()
+    return schema
 
 
 class _Template:

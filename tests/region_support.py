@@ -16,7 +16,6 @@ from monitor.store.models import (
     Alert,
     Delivery,
     Issue,
-    IssuePost,
     Label,
     Post,
     ScopeCount,
@@ -25,7 +24,7 @@ from monitor.store.models import (
     User,
 )
 from monitor.web.auth import hash_password, hash_token
-from tests.web_support import NOW, PASSWORD, Seeded
+from tests.web_support import NOW, PASSWORD, Seeded, file_under
 
 OKU = "16.01"
 OKU_SOURCE = "googlenews-ogan-komering-ulu"
@@ -106,27 +105,8 @@ def seed_oku(db: Database, now: datetime = NOW) -> OkuSeeded:
                 stage="grouped",
                 region_code=OKU,
             )
-            s.add(post)
-            s.flush()
+            file_under(s, issue, post, now)
             post_ids.append(post.id)
-            s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=post.created_at))
-            s.add(
-                Label(
-                    post_id=post.id,
-                    model_version="t1",
-                    relevant=True,
-                    relevance_score=0.9,
-                    is_complaint=True,
-                    complaint_score=0.9,
-                    topic="infrastruktur",
-                    topic_score=0.8,
-                    agency_code="pupr",
-                    kecamatan=OKU_KECAMATAN,
-                    confidence=0.8,
-                    created_at=now,
-                )
-            )
-            issue.post_count += 1
         alert = Alert(
             issue_id=issue.id,
             receiver="agency:pupr",

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+from collections.abc import Iterator
+
 from sqlalchemy import select
 
+from monitor.kernel.redact import setup_logging
 from monitor.store.db import Database
 from monitor.store.models import Base
 
@@ -38,3 +44,28 @@ def leaks(text: str, values: dict[str, str]) -> dict[str, str]:
         if at >= 0:
             found[name] = text[max(0, at - 80) : at + len(value) + 20]
     return found
+
+
+_CHATTY = ("httpx", "httpcore", "apscheduler")
+"""Libraries that log request URLs (where a secret in a query string would show) only when turned up."""
+
+
+@contextlib.contextmanager
+def debug_logging_into(buffer: io.StringIO) -> Iterator[None]:
+    """The program's own logging set-up turned all the way up (an operator chasing a bug), written into
+    ``buffer``; the logging as it was again after."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging(logging.DEBUG)
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(buffer)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        for name in _CHATTY:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])

@@ -11,7 +11,6 @@ as a buggy or hostile API might.
 from __future__ import annotations
 
 import io
-import logging
 import os
 import subprocess
 import sys
@@ -31,11 +30,10 @@ from collectors.base import FetchResult, RawItem
 from monitor.demo.local_http import send_json
 from monitor.kernel.clock import SimulatedClock
 from monitor.kernel.config import AppConfig, SourceConfig, secret
-from monitor.kernel.redact import setup_logging
 from monitor.service import MonitorService
 from monitor.store.db import Database
 from tests.pipeline_support import FixedClassifier
-from tests.secrets_support import SECRETS, database_text, leaks
+from tests.secrets_support import SECRETS, database_text, debug_logging_into, leaks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
@@ -143,22 +141,11 @@ def debug_logging(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
 
     Depends on ``capfd`` so the handler writes to the captured stderr.
     """
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    setup_logging(logging.DEBUG)
     # Write the program's log lines to a buffer this fixture owns (pytest swaps and closes its own streams).
-    for handler in root.handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(LOG_BUFFER)
-    for name in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    yield
+    with debug_logging_into(LOG_BUFFER):
+        yield
     LOG_BUFFER.seek(0)
     LOG_BUFFER.truncate()
-    for name in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
 
 
 def test_collect_pipeline_purge_leak_no_secret(

@@ -18,7 +18,7 @@ from monitor.store.models import AuditLog, Issue, User
 from monitor.web import queries, sessions
 from monitor.web.app import create_app
 from monitor.web.audit import AuditWriter
-from tests.web_support import Seeded, csrf_from, login, make_clock, seed
+from tests.web_support import Seeded, csrf_from, dashboard, login, make_clock, seed
 
 
 def _views(db: Database) -> list[tuple[str, str | None]]:
@@ -30,8 +30,7 @@ def _views(db: Database) -> list[tuple[str, str | None]]:
 def env(config: AppConfig, db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
     """The app on SQLite and on PostgreSQL, signed in as the communications team."""
     seeded = seed(db)
-    with TestClient(create_app(config, db, make_clock())) as c:
-        login(c, "kominfo")
+    with dashboard(config, db, "kominfo") as c:
         yield c, seeded, db
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,12 @@ from monitor.store.db import Database
 from monitor.store.models import AuditLog, Issue, User
 from monitor.web.app import create_app
 from monitor.web.auth import SessionStore, hash_password, verify_password
-from tests.web_support import PASSWORD, Seeded, csrf_from, login, make_clock, seed
+from tests import web_support
+from tests.web_support import PASSWORD, Seeded, csrf_from, login, make_clock
 
-
-@pytest.fixture
-def seeded(sqlite_db: Database) -> Seeded:
-    return seed(sqlite_db)
-
-
-@pytest.fixture
-def client(config: AppConfig, sqlite_db: Database, seeded: Seeded) -> Iterator[TestClient]:
-    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
-        yield c
+# The dashboard tests' shared fixtures, under the names this module's tests ask for.
+seeded = web_support.seeded
+client = web_support.client
 
 
 def test_pages_need_a_session_and_api_needs_a_token(client: TestClient, seeded: Seeded) -> None:

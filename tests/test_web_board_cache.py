@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,15 +15,11 @@ from monitor.web import queries, routes_pages
 from monitor.web.app import create_app
 from monitor.web.auth import Principal
 from monitor.web.cache import BoardCache
+from tests import web_support
 from tests.web_support import NOW, Seeded, csrf_from, login, make_clock, seed, viral_flood_issue
 
-
-@pytest.fixture
-def env(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
-    seeded = seed(sqlite_db)
-    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
-        login(c, "kominfo")
-        yield c, seeded, sqlite_db
+# The dashboard tests' shared fixture: the seeded app signed in as the communications team.
+env = web_support.kominfo_env
 
 
 def test_board_partial_answers_304_until_the_data_changes(env: tuple[TestClient, Seeded, Database]) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from html.parser import HTMLParser
 
-import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -16,15 +14,11 @@ from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, IssuePost, LabelCorrection, User
 from monitor.web.app import create_app
+from tests import web_support
 from tests.web_support import XSS_IMG, XSS_SCRIPT, Seeded, csrf_from, login, make_clock, seed
 
-
-@pytest.fixture
-def env(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
-    seeded = seed(sqlite_db)
-    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
-        login(c, "kominfo")
-        yield c, seeded, sqlite_db
+# The dashboard tests' shared fixture: the seeded app signed in as the communications team.
+env = web_support.kominfo_env
 
 
 class _Scan(HTMLParser):

@@ -40,6 +40,7 @@ from monitor.web.throttle import (
     wait_seconds,
     wait_text,
 )
+from tests import web_support
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
 from tests.web_support import (
     NOW,
@@ -51,8 +52,11 @@ from tests.web_support import (
     free_port,
     login,
     make_clock,
-    seed,
 )
+
+# The dashboard tests' shared fixtures, under the names this module's tests ask for.
+seeded = web_support.seeded
+client = web_support.client
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -187,17 +191,6 @@ def test_parallel_guesses_from_three_workers_get_exactly_the_free_allowance(db: 
 # ---------------------------------------------------------------- through the login form
 
 
-@pytest.fixture
-def seeded(sqlite_db: Database) -> Seeded:
-    return seed(sqlite_db)
-
-
-@pytest.fixture
-def client(config: AppConfig, sqlite_db: Database, seeded: Seeded) -> Iterator[TestClient]:
-    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
-        yield c
-
-
 def _try_login(client: TestClient, username: str, password: str, **kwargs: Any) -> Any:
     token = csrf_from(client.get("/login").text)
     return client.post(
@@ -266,8 +259,6 @@ def test_trusted_proxies_must_be_addresses_or_networks(config: AppConfig) -> Non
 def test_worker_processes_leave_forwarding_headers_to_the_app(tmp_path: Path) -> None:
     cmd, _env = worker_command(tmp_path / "config.yaml", "127.0.0.1", 8080, 2)
     assert "--no-proxy-headers" in cmd
-
-
 
 
 def _served_login_client(app: Any, uv_config: Callable[[Any, str, int], Any], db: Database) -> str:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from monitor.store.models import User, WebSession
 from monitor.web.app import create_app
 from monitor.web.auth import SESSION_COOKIE
 from monitor.web.sessions import RECHECK_AFTER, DbSessionStore, session_hash
-from tests.web_support import PASSWORD, csrf_from, free_port, login, make_clock, seed
+from tests.web_support import PASSWORD, answers_health, csrf_from, free_port, login, make_clock, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,15 +128,7 @@ def test_serve_with_two_workers_keeps_users_signed_in(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "serve --workers 2 did not start"
-            time.sleep(0.2)
+        assert answers_health(base, proc, 60), "serve --workers 2 did not start"
         with httpx.Client(base_url=base) as client:
             token = csrf_from(client.get("/login").text)
             r = client.post("/login", data={"username": "kominfo", "password": PASSWORD, "csrf_token": token})

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import Session
 
 from alerts.engine import deadlines_payload
 from alerts.sla import Clocks, WorkCalendar, deadlines
 from monitor.kernel.clock import SimulatedClock
+from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import (
     Alert,
@@ -29,6 +37,7 @@ from monitor.store.models import (
     User,
 )
 from monitor.web import auth
+from monitor.web.app import create_app
 from monitor.web.auth import hash_password, hash_token
 
 # Same algorithm (argon2id), lighter cost: the production cost (~0.5 s a hash here) would make the suite slow.
@@ -128,27 +137,8 @@ def seed(db: Database, now: datetime = NOW) -> Seeded:
                 views=0,
                 stage="grouped",
             )
-            s.add(p)
-            s.flush()
             posts.append(p)
-            s.add(IssuePost(post_id=p.id, issue_id=iss.id, added_at=now, post_created_at=p.created_at))
-            s.add(
-                Label(
-                    post_id=p.id,
-                    model_version="t1",
-                    relevant=True,
-                    relevance_score=0.9,
-                    is_complaint=True,
-                    complaint_score=0.9,
-                    topic=iss.topic,
-                    topic_score=0.8,
-                    agency_code=iss.agency_code,
-                    kecamatan=iss.kecamatan,
-                    confidence=0.8,
-                    created_at=now,
-                )
-            )
-            iss.post_count += 1
+            file_under(s, iss, p, now)
         for h in range(10):
             s.add(
                 Signal(
@@ -204,6 +194,31 @@ def seed(db: Database, now: datetime = NOW) -> Seeded:
                     )
                 )
         return Seeded(rising.id, pdam.id, quiet.id, [posts[0].id, posts[1].id], posts[2].id, alert.id)
+
+
+def file_under(s: Session, issue: Issue, post: Post, now: datetime) -> None:
+    """Store ``post`` in ``issue`` as the pipeline leaves it: the post, its link to the issue, a sure complaint
+    label of the issue's topic, agency and kecamatan, and one more post in the issue's count."""
+    s.add(post)
+    s.flush()
+    s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=post.created_at))
+    s.add(
+        Label(
+            post_id=post.id,
+            model_version="t1",
+            relevant=True,
+            relevance_score=0.9,
+            is_complaint=True,
+            complaint_score=0.9,
+            topic=issue.topic,
+            topic_score=0.8,
+            agency_code=issue.agency_code,
+            kecamatan=issue.kecamatan,
+            confidence=0.8,
+            created_at=now,
+        )
+    )
+    issue.post_count += 1
 
 
 def viral_flood_issue(now: datetime = NOW) -> Issue:
@@ -274,6 +289,42 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> TestCl
     )
     assert r.status_code == 303, r.text[:500]
     return client
+
+
+@contextmanager
+def dashboard(config: AppConfig, db: Database, username: str | None = None) -> Iterator[TestClient]:
+    """The dashboard app over ``db`` on the tests' clock, signed in through the form as ``username`` (``None``: no
+    session)."""
+    with TestClient(create_app(config, db, make_clock())) as client:
+        if username is not None:
+            login(client, username)
+        yield client
+
+
+# Fixtures shared by the dashboard test modules: a module takes one by naming it at its top
+# (``client = web_support.client``), as pytest finds fixtures by their names in the test module. Not through
+# conftest: importing this module there would put the light password hasher above into every test.
+
+
+@pytest.fixture
+def seeded(sqlite_db: Database) -> Seeded:
+    """The dashboard data (``seed``) in the test's own SQLite database."""
+    return seed(sqlite_db)
+
+
+@pytest.fixture
+def client(config: AppConfig, sqlite_db: Database, seeded: Seeded) -> Iterator[TestClient]:
+    """The app over the seeded database, with no session."""
+    with dashboard(config, sqlite_db) as c:
+        yield c
+
+
+@pytest.fixture
+def kominfo_env(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
+    """The seeded app signed in as the communications team: (client, the seeded ids, the database)."""
+    seeded = seed(sqlite_db)
+    with dashboard(config, sqlite_db, "kominfo") as c:
+        yield c, seeded, sqlite_db
 
 
 def every_row(db: Database) -> dict[str, list[str]]:
@@ -546,3 +597,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def answers_health(base: str, proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Wait until the dashboard that ``proc`` serves answers ``base``/healthz: True, or False once ``proc`` has
+    exited or ``seconds`` have passed (a server still starting up refuses or times out, so those are retried)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            return False
+        time.sleep(0.2)
