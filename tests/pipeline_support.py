@@ -30,18 +30,36 @@ def road_label(model_version: str = "t") -> Labels:
 
 def label_row(post_id: int, label: Labels, at: datetime) -> Label:
     """The stored label of a post the tests place by hand: a sure complaint with ``label``'s topic and place."""
+    return complaint_label(post_id, at, topic=label.topic, kecamatan=label.kecamatan, desa=label.desa)
+
+
+def complaint_label(
+    post_id: int,
+    at: datetime,
+    *,
+    topic: str | None,
+    kecamatan: str | None,
+    desa: str | None = None,
+    agency_code: str | None = None,
+    model_version: str = "t",
+    score: float = 1.0,
+    topic_score: float = 1.0,
+) -> Label:
+    """The stored label of a relevant complaint about ``topic`` in ``kecamatan``: ``score`` is how sure the model
+    was that it is a (relevant) complaint, ``topic_score`` how sure of its topic (the label's confidence too)."""
     return Label(
         post_id=post_id,
-        model_version="t",
+        model_version=model_version,
         relevant=True,
-        relevance_score=1,
+        relevance_score=score,
         is_complaint=True,
-        complaint_score=1,
-        topic=label.topic,
-        topic_score=1,
-        kecamatan=label.kecamatan,
-        desa=label.desa,
-        confidence=1,
+        complaint_score=score,
+        topic=topic,
+        topic_score=topic_score,
+        agency_code=agency_code,
+        kecamatan=kecamatan,
+        desa=desa,
+        confidence=topic_score,
         created_at=at,
     )
 

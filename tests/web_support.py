@@ -29,7 +29,6 @@ from monitor.store.models import (
     Delivery,
     Issue,
     IssuePost,
-    Label,
     Post,
     ScopeCount,
     Signal,
@@ -39,6 +38,7 @@ from monitor.store.models import (
 from monitor.web import auth
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password, hash_token
+from tests.pipeline_support import complaint_label
 
 # Same algorithm (argon2id), lighter cost: the production cost (~0.5 s a hash here) would make the suite slow.
 auth._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -203,19 +203,15 @@ def file_under(s: Session, issue: Issue, post: Post, now: datetime) -> None:
     s.flush()
     s.add(IssuePost(post_id=post.id, issue_id=issue.id, added_at=now, post_created_at=post.created_at))
     s.add(
-        Label(
-            post_id=post.id,
-            model_version="t1",
-            relevant=True,
-            relevance_score=0.9,
-            is_complaint=True,
-            complaint_score=0.9,
+        complaint_label(
+            post.id,
+            now,
             topic=issue.topic,
-            topic_score=0.8,
-            agency_code=issue.agency_code,
             kecamatan=issue.kecamatan,
-            confidence=0.8,
-            created_at=now,
+            agency_code=issue.agency_code,
+            model_version="t1",
+            score=0.9,
+            topic_score=0.8,
         )
     )
     issue.post_count += 1
