@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import insert, select
@@ -239,6 +239,10 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+CsrfField = Annotated[str, Form(max_length=100)]
+"""A page form's ``csrf_token`` field, checked by :func:`require_csrf`: one bound for every form."""
 
 
 def require_csrf(request: Request, given: str | None) -> None:

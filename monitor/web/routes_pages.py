@@ -35,7 +35,7 @@ from monitor.web.auth import (
     verify_password,
 )
 from monitor.web.cache import CachedBoard
-from monitor.web.deps import current_principal, now_of, require_csrf, require_roles, web
+from monitor.web.deps import CsrfField, current_principal, now_of, require_csrf, require_roles, web
 from monitor.web.evidence import evidence_items
 from monitor.web.geomap import place_key
 from monitor.web.throttle import PASSWORD_CHANGE, password_change_key, retry_after_header, wait_text
@@ -171,7 +171,7 @@ def login(
     request: Request,
     username: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     ctx = web(request)
@@ -229,7 +229,7 @@ def login(
 def logout(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
 ) -> Response:
     require_csrf(request, csrf_token)
     web(request).sessions.destroy(request.cookies.get(SESSION_COOKIE))
@@ -605,6 +605,8 @@ def issue_markers(detail: queries.IssueDetail, start: datetime, n: int, agency_n
 
 CONFIRMED = "ya"
 """Value of the ``konfirmasi`` form field on a confirmation page's button."""
+ConfirmField = Annotated[str, Form(max_length=10)]
+"""The ``konfirmasi`` form field of an action that asks first (:data:`CONFIRMED` once confirmed)."""
 
 
 @dataclass(frozen=True)
@@ -690,7 +692,7 @@ def issue_ack(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
 ) -> Response:
     def do(session: Any, issue: Any, now: Any) -> tuple[str, int]:
         actions.acknowledge(session, issue, principal.username, now)
@@ -704,8 +706,8 @@ def issue_resolve(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    konfirmasi: Annotated[str, Form(max_length=10)] = "",
+    csrf_token: CsrfField = "",
+    konfirmasi: ConfirmField = "",
 ) -> Response:
     """Close the issue (asks first: a closed issue leaves the board and its reminders stop)."""
     if konfirmasi != CONFIRMED:
@@ -736,9 +738,9 @@ def issue_merge(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     others: Annotated[str, Form(max_length=500)] = "",
-    konfirmasi: Annotated[str, Form(max_length=10)] = "",
+    konfirmasi: ConfirmField = "",
 ) -> Response:
     """Merge other issues into this one (asks first, naming each issue that will close)."""
     if konfirmasi != CONFIRMED:
@@ -789,7 +791,7 @@ def issue_label(
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
     post_id: Annotated[int, Form(ge=1, le=queries.MAX_BIG_ID)],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     field: Annotated[str, Form(max_length=30)] = "",
     value: Annotated[str, Form(max_length=80)] = "",
 ) -> Response:
@@ -1079,7 +1081,7 @@ def _region_choices(ctx: Any, users: list[Any]) -> list[tuple[str, str]]:
 def admin_add_user(
     request: Request,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     username: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     role: Annotated[str, Form(max_length=20)] = "",
@@ -1102,8 +1104,8 @@ def admin_toggle_user(
     request: Request,
     user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    konfirmasi: Annotated[str, Form(max_length=10)] = "",
+    csrf_token: CsrfField = "",
+    konfirmasi: ConfirmField = "",
 ) -> Response:
     """Activate a user, or deactivate one (asks first: the user's sessions and API token stop at once)."""
     require_csrf(request, csrf_token)
@@ -1154,7 +1156,7 @@ def admin_change_role(
     request: Request,
     user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     role: Annotated[str, Form(max_length=20)] = "",
     agency: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
@@ -1189,7 +1191,7 @@ def admin_change_region(
     request: Request,
     user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     region: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Put a user in one region, or every region (empty); the user's sessions end so the new scope applies at once."""
@@ -1215,7 +1217,7 @@ def admin_reset_password(
     request: Request,
     user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
     """Set a new password for a user (e.g. forgotten); every session of that user ends."""
@@ -1261,8 +1263,8 @@ def admin_create_token(
     request: Request,
     user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    konfirmasi: Annotated[str, Form(max_length=10)] = "",
+    csrf_token: CsrfField = "",
+    konfirmasi: ConfirmField = "",
 ) -> Response:
     """A new personal API token for the user, shown on this page once (only its hash is stored).
 
@@ -1297,8 +1299,8 @@ def admin_revoke_token(
     request: Request,
     user_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    konfirmasi: Annotated[str, Form(max_length=10)] = "",
+    csrf_token: CsrfField = "",
+    konfirmasi: ConfirmField = "",
 ) -> Response:
     """Revoke the user's API token (asks first); requests with it are refused from then on."""
     require_csrf(request, csrf_token)
@@ -1335,7 +1337,7 @@ def account_password_form(request: Request, principal: Annotated[Principal, Depe
 def account_change_password(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     current: Annotated[str, Form(max_length=256)] = "",
     new: Annotated[str, Form(max_length=256)] = "",
     confirm: Annotated[str, Form(max_length=256)] = "",

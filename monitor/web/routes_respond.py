@@ -31,7 +31,7 @@ from monitor.kernel.config import TOPICS
 from monitor.store.models import Issue, Silence, Source
 from monitor.web import actions, flash, queries
 from monitor.web.auth import Principal
-from monitor.web.deps import json_object, now_of, require_csrf, require_roles, web
+from monitor.web.deps import CsrfField, json_object, now_of, require_csrf, require_roles, web
 
 IssueId = Annotated[int, Path(ge=1, le=queries.MAX_ID, description="Nomor isu (angka setelah # di dasbor, mis. 12)")]
 ACTORS = ("admin", "comms", "agency")
@@ -295,7 +295,7 @@ def form_status(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     status: Annotated[str, Form(max_length=30)] = "",
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
     evidence_url: Annotated[str, Form(max_length=2100)] = "",
@@ -309,7 +309,7 @@ def form_reroute(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     agency: Annotated[str, Form(max_length=200)] = "",
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
 ) -> Response:
@@ -322,7 +322,7 @@ def form_snooze(
     request: Request,
     issue_id: IssueId,
     principal: Annotated[Principal, Depends(require_roles(*ACTORS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     hours: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=rules.NOTE_MAX + 100)] = "",
 ) -> Response:
@@ -413,7 +413,7 @@ def silences_page(request: Request, principal: Annotated[Principal, Depends(requ
 def silences_add(
     request: Request,
     principal: Annotated[Principal, Depends(require_roles(*SILENCERS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
     topic: Annotated[str, Form(max_length=40)] = "",
     kecamatan: Annotated[str, Form(max_length=40)] = "",
     source: Annotated[str, Form(max_length=100)] = "",
@@ -480,7 +480,7 @@ def silences_end(
     request: Request,
     silence_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)],
     principal: Annotated[Principal, Depends(require_roles(*SILENCERS))],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfField = "",
 ) -> Response:
     """End a silence (or an agency's snooze) now."""
     require_csrf(request, csrf_token)
