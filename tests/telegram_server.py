@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.engine import evaluate
+from alerts.outbox import deliver_due
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.demo.telegram_stub import StubRequest, TelegramStub, check_html, visible_length
 from monitor.kernel.config import AppConfig
+from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, IssuePost, Post, Signal, Source
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "add_posts",
     "alert_config",
     "check_html",
+    "mailed_alert",
     "make_issue",
     "received_copies",
     "visible_length",
@@ -154,6 +157,26 @@ def group_of_three(session: Session, cfg: AppConfig, now: datetime) -> tuple[Ale
     groups = [a for a in evaluate(session, cfg, now) if a.kind == "group"]
     assert len(groups) == 1
     return groups[0], ids
+
+
+def mailed_alert(
+    db: Database, config: AppConfig, monkeypatch: pytest.MonkeyPatch, now: datetime, **issue: Any
+) -> tuple[AppConfig, int, str]:
+    """A new issue (``make_issue``'s, with ``issue`` changed) alerted to its agency and mailed by the outbox over
+    real SMTP (Telegram stubbed): the alert config (its servers stopped now), the issue's id, the e-mail's HTML."""
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
+    with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
+        cfg = alert_config(config, smtp_port=smtp.port, telegram_base=tg.base_url, route={"receiver": "$agency"})
+        with db.session() as s:
+            issue_id = make_issue(s, now, **issue).id
+            evaluate(s, cfg, now)
+        assert deliver_due(db, cfg, now).sent == 2  # the e-mail and the Telegram message
+        (mail,) = smtp.received
+    part = next(p for p in mail.message.walk() if p.get_content_type() == "text/html")
+    raw = part.get_payload(decode=True)
+    assert isinstance(raw, bytes)
+    return cfg, issue_id, raw.decode()
 
 
 def add_posts(session: Session, issue: Issue, now: datetime, n: int, text: str | None = None) -> None:

@@ -16,6 +16,7 @@ from monitor.stages.group import IssueGrouper
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Label, Post, Source
 from tests.incident_support import BRIDGE, OLD_WATER
+from tests.migration_support import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = {"id", "title", "topic", "agency", "kecamatan", "stage", "external_ids"}
@@ -87,14 +88,7 @@ def test_process_once_json_prints_one_line_per_open_issue(
 def test_migration_0005_keeps_old_issues_and_members(empty_db: Database, config: AppConfig) -> None:
     """0005 on a database grouped before it: old issues get empty facets, memberships are complaints; grouping
     reads an old issue's topic and place as its facets; down and up again."""
-    from alembic import command
-
-    from monitor.store.db import alembic_config
-
-    cfg = alembic_config(empty_db.url)
-    with empty_db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0004")
+    migrate(empty_db, "0004")
     at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     with empty_db.engine.begin() as conn:
         conn.execute(insert(Source), [{"name": "s", "kind": "rss", "cursor": {}, "status": "ok", "rate_limit": {}}])
@@ -148,9 +142,7 @@ def test_migration_0005_keeps_old_issues_and_members(empty_db: Database, config:
         assert issue is not None and issue.topic == "air_bersih" and issue.agency_code == "pdam"
         assert issue.facets["topics"] == {"air_bersih": 3.0, "kesehatan": 1.0}
         assert issue.facets["desa"] == {"Kayu Agung|Sukadana": 4.0}
-    with empty_db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0004")
+    migrate(empty_db, "0004", down=True)
     with empty_db.engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM issue_posts")) == 2
     empty_db.upgrade()  # and up again: the migration is re-runnable

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -31,9 +30,10 @@ from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names
 from monitor.stages.group import group_new, merge_issues
 from monitor.stages.ingest import Ingestor, ingest_raw
 from monitor.stages.pipeline import run_pipeline
-from monitor.store.db import Database, alembic_config
+from monitor.store.db import Database
 from monitor.store.models import Agency, Alert, Issue, IssuePost, JobRun, Label, Post, Source
 from tests.conftest import drop_pg_schema, make_pg_database
+from tests.migration_support import migrate
 from tests.pipeline_support import label_row, road_label
 from tests.telegram_server import make_issue
 
@@ -66,16 +66,9 @@ def deployment(deployment_file: Path, config: AppConfig) -> AppConfig:
     return loaded.model_copy(update={"ingest": loaded.ingest.model_copy(update={"prefilter": False})})
 
 
-def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
-    with db.engine.begin() as conn:
-        cfg = alembic_config(db.url)
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-
 def test_migration_keeps_existing_rows_as_oki_and_goes_back(empty_db: Database) -> None:
     """0012 on a database written by 0011: every row is OKI's, users see every region; down and up again."""
-    _migrate(empty_db, "0011_laporan_inbox")
+    migrate(empty_db, "0011_laporan_inbox")
     with empty_db.engine.begin() as conn:
         # Rows in 0011's own shape: no region column yet.
         conn.execute(text("INSERT INTO sources (name, kind, enabled, cursor, consecutive_failures, status, "
@@ -88,7 +81,7 @@ def test_migration_keeps_existing_rows_as_oki_and_goes_back(empty_db: Database) 
         conn.execute(text("INSERT INTO agencies (code, name, non_pemkab) VALUES ('pupr', 'Dinas PUPR', false)"))
         conn.execute(text("INSERT INTO users (username, password_hash, role, active, created_at) "
                           "VALUES ('kominfo', 'x', 'comms', true, :at)"), {"at": datetime(2026, 11, 1)})  # fmt: skip
-    _migrate(empty_db, "0012_regions")
+    migrate(empty_db, "0012_regions")
     with empty_db.engine.connect() as conn:
         for table in ("sources", "posts", "agencies"):
             assert conn.scalar(text(f"SELECT region_code FROM {table}")) == "16.02", table
@@ -101,14 +94,14 @@ def test_migration_keeps_existing_rows_as_oki_and_goes_back(empty_db: Database) 
         conn.execute(insert(Agency), [oku_pupr])
     with pytest.raises(IntegrityError), empty_db.engine.begin() as conn:
         conn.execute(insert(Agency), [{"code": "pupr", "name": "lagi", "non_pemkab": False, "region_code": OKU}])
-    _migrate(empty_db, "0011_laporan_inbox", down=True)
+    migrate(empty_db, "0011_laporan_inbox", down=True)
     assert "region_code" not in {c["name"] for c in inspect(empty_db.engine).get_columns("posts")}
     with empty_db.engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM posts")) == 1
         assert conn.execute(text("SELECT code, name FROM agencies")).all() == [("pupr", "Dinas PUPR")]
     with pytest.raises(IntegrityError), empty_db.engine.begin() as conn:  # unique on the code alone again
         conn.execute(text("INSERT INTO agencies (code, name, non_pemkab) VALUES ('pupr', 'x', false)"))
-    _migrate(empty_db, "head")
+    migrate(empty_db, "head")
     with empty_db.engine.connect() as conn:
         assert conn.scalar(text("SELECT region_code FROM posts")) == "16.02"
     assert empty_db.current_revision() == empty_db.head_revision()

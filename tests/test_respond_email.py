@@ -11,14 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from alerts import respond
-from alerts.engine import evaluate
-from alerts.outbox import deliver_due
-from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, Silence
 from monitor.web.app import create_app
-from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
+from tests.telegram_server import mailed_alert
 from tests.web_support import NOW, action_form_token, every_row, make_clock
 
 
@@ -31,19 +28,8 @@ def _links(mail_html: str) -> dict[str, str]:
 def test_email_steps_act_only_on_the_pages_post(
     config: AppConfig, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
-        cfg = alert_config(config, smtp_port=smtp.port, telegram_base=tg.base_url, route={"receiver": "$agency"})
-        with sqlite_db.session() as s:
-            issue_id = make_issue(s, NOW, agency_code="pupr").id
-            evaluate(s, cfg, NOW)
-        assert deliver_due(sqlite_db, cfg, NOW).sent == 2
-        (mail,) = smtp.received
-    part = next(p for p in mail.message.walk() if p.get_content_type() == "text/html")
-    raw = part.get_payload(decode=True)
-    assert isinstance(raw, bytes)
-    links = _links(raw.decode())
+    cfg, issue_id, mail_html = mailed_alert(sqlite_db, config, monkeypatch, NOW, agency_code="pupr")
+    links = _links(mail_html)
     for label in ("Terima", "Diproses", "Selesai", "Salah dinas", "Bukan keluhan", "Tunda 24 jam"):
         assert label in links, (label, sorted(links))
 

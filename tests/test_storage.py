@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, inspect, select, text
 
 from monitor.store.db import Database, SchemaOutOfDate
 from monitor.store.models import Issue, IssuePost, Post, Source
+from tests.migration_support import migrate
 
 EXPECTED_TABLES = {
     "sources",
@@ -100,14 +101,7 @@ def test_sqlite_pragmas(sqlite_db: Database) -> None:
 
 def test_timeline_migration_copies_each_members_post_time(empty_db: Database) -> None:
     """0003 on a database that already holds issues: every membership gets its post's time."""
-    from alembic import command
-
-    from monitor.store.db import alembic_config
-
-    with empty_db.engine.begin() as conn:
-        cfg = alembic_config(empty_db.url)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+    migrate(empty_db, "0002")
     created = [datetime(2026, 11, 28, h, 5, tzinfo=UTC) for h in (1, 7, 13)]
     with empty_db.engine.begin() as conn:
         # Core inserts into tables 0003 leaves as they were; the membership row in 0002's own shape.
@@ -140,17 +134,11 @@ def test_timeline_migration_copies_each_members_post_time(empty_db: Database) ->
 
 def test_first_copy_index_migration_replaces_the_value_indexes(empty_db: Database) -> None:
     """0004 on a database with posts: (value, id) indexes instead of the value-only ones, data kept; and back."""
-    from alembic import command
-
-    from monitor.store.db import alembic_config
 
     def indexes() -> dict[str, list[str | None]]:
         return {ix["name"]: ix["column_names"] for ix in inspect(empty_db.engine).get_indexes("posts") if ix["name"]}
 
-    cfg = alembic_config(empty_db.url)
-    with empty_db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
+    migrate(empty_db, "0003")
     at = datetime(2026, 11, 28, 1, 5, tzinfo=UTC)
     with empty_db.engine.begin() as conn:
         conn.execute(insert(Source), [{"name": "s", "kind": "rss", "cursor": {}, "status": "ok", "rate_limit": {}}])
@@ -168,9 +156,7 @@ def test_first_copy_index_migration_replaces_the_value_indexes(empty_db: Databas
     assert "ix_posts_content_hash" not in after and "ix_posts_canonical_url" not in after
     with empty_db.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Post)) == 3
-    with empty_db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003")
+    migrate(empty_db, "0003", down=True)
     back = indexes()
     assert back["ix_posts_content_hash"] == ["content_hash"] and "ix_posts_content_hash_id" not in back
     empty_db.upgrade()  # and up again: the migration is re-runnable

@@ -21,9 +21,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from alerts.ack import sign_ack_link
-from alerts.engine import evaluate
-from alerts.outbox import deliver_due
-from monitor.demo.smtp_sink import SmtpSink
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, AuditLog, LabelCorrection, LoginThrottleRow, User
@@ -41,7 +38,7 @@ from monitor.web.throttle import (
     wait_text,
 )
 from tests import web_support
-from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config, make_issue
+from tests.telegram_server import mailed_alert
 from tests.web_support import (
     NOW,
     PASSWORD,
@@ -463,19 +460,8 @@ def test_every_link_of_a_delivered_alert_email_acts_only_on_the_pages_post(
 ) -> None:
     """The whole path: the outbox mails the alert over real SMTP; each link in it is opened (as a mail
     scanner would), which changes nothing; pressing each page's button does."""
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    monkeypatch.setenv("OKI_MONITOR_SECRET_KEY", "test-secret-key-0123456789")
-    with SmtpSink() as smtp, TelegramStub(TOKEN) as tg:
-        cfg = alert_config(config, smtp_port=smtp.port, telegram_base=tg.base_url, route={"receiver": "$agency"})
-        with sqlite_db.session() as s:
-            make_issue(s, NOW)
-            evaluate(s, cfg, NOW)
-        assert deliver_due(sqlite_db, cfg, NOW).sent == 2
-        (mail,) = smtp.received
-    html_part = next(p for p in mail.message.walk() if p.get_content_type() == "text/html")
-    raw = html_part.get_payload(decode=True)
-    assert isinstance(raw, bytes)
-    paths = sorted({urlsplit(u).path for u in re.findall(r'href="([^"]*/alerts/action/[^"]+)"', raw.decode())})
+    cfg, _issue_id, mail_html = mailed_alert(sqlite_db, config, monkeypatch, NOW)
+    paths = sorted({urlsplit(u).path for u in re.findall(r'href="([^"]*/alerts/action/[^"]+)"', mail_html)})
     # Terima, "Bukan OKI" and five steps of the agency's answer (tests/test_respond_email.py), which include
     # "Bukan keluhan" and "Salah dinas" (they were label corrections before).
     assert len(paths) == 7
