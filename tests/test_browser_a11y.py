@@ -28,9 +28,14 @@ def test_every_page_has_no_serious_accessibility_violations(
     browser.get(f"{base}/login")
     wait_until(browser, lambda d: d.find_elements(By.ID, "login-submit"))
     problems: dict[str, list[dict[str, Any]]] = {}
-    found = axe_violations(browser, source)
-    if found:
-        problems["/login"] = found
+
+    def check(name: str) -> None:
+        """axe-core on the page now shown; its violations kept under ``name``."""
+        found = axe_violations(browser, source)
+        if found:
+            problems[name] = found
+
+    check("/login")
     login(browser, base, "admin")
     pages = [
         "/",
@@ -51,22 +56,13 @@ def test_every_page_has_no_serious_accessibility_violations(
     for path in pages:
         browser.get(base + path)
         wait_until(browser, lambda d: d.find_elements(By.TAG_NAME, "main"))
-        found = axe_violations(browser, source)
-        if found:
-            problems[path] = found
+        check(path)
     # Pages that only a form leads to: a confirmation, and a new API token shown once.
-    browser.get(f"{base}/admin/users")
-    browser.find_element(By.XPATH, "//button[normalize-space()='Nonaktifkan']").click()
-    wait_until(browser, lambda d: d.find_elements(By.ID, "confirm-yes"))
-    found = axe_violations(browser, source)
-    if found:
-        problems["konfirmasi"] = found
-    browser.get(f"{base}/admin/users")
-    browser.find_element(By.XPATH, "//button[normalize-space()='Buat token']").click()
-    wait_until(browser, lambda d: d.find_elements(By.ID, "api-token"))
-    found = axe_violations(browser, source)
-    if found:
-        problems["token"] = found
+    for name, button, shown in (("konfirmasi", "Nonaktifkan", "confirm-yes"), ("token", "Buat token", "api-token")):
+        browser.get(f"{base}/admin/users")
+        browser.find_element(By.XPATH, f"//button[normalize-space()='{button}']").click()
+        wait_until(browser, lambda d, shown=shown: d.find_elements(By.ID, shown))
+        check(name)
     assert not problems, "\n".join(
         f"{path}: {v['impact']} {v['id']} ({v['help']}): {v['nodes']}"
         for path, found in problems.items()
