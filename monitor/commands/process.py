@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.commands import load_model
-from monitor.store.models import Issue, IssuePost, IssueStatus, Post
 
 if TYPE_CHECKING:
     from monitor.stages.pipeline import PipelineReport
@@ -38,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_issues(session: Session) -> list[dict[str, Any]]:
     """The open issues as the ``--json`` contract gives them, by id; external ids by post time."""
+    # Here, not at the top: every `oki-monitor` start imports this module (monitor/cli.py).
+    from monitor.store.models import Issue, IssuePost, IssueStatus, Post
+
     issues = list(session.scalars(select(Issue).where(Issue.status == IssueStatus.OPEN).order_by(Issue.id)))
     external: dict[int, list[str]] = defaultdict(list)
     if issues:

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import select
-
-from monitor.kernel.clock import format_wib
-from monitor.kernel.sources import source_states
 from monitor.store.context import Context
-from monitor.store.models import Source
 
 NAME = "sources"
 HELP = "daftar sumber di konfigurasi dan kesehatannya"
@@ -20,6 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Here, not at the top: every `oki-monitor` start imports this module (monitor/cli.py).
+    from sqlalchemy import select
+
+    from monitor.kernel.clock import format_wib
+    from monitor.kernel.sources import source_states
+    from monitor.store.models import Source
+
     db = ctx.checked_database()
     with db.session() as session:
         rows = {s.name: s for s in session.scalars(select(Source))}

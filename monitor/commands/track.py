@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from monitor.stages.track import TrackingReport
-
 if TYPE_CHECKING:
+    from monitor.stages.track import TrackingReport
     from monitor.store.context import Context
 
 NAME = "track"
@@ -44,6 +43,7 @@ def format_report(report: TrackingReport, disabled: dict[str, str]) -> list[str]
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from monitor.service import MonitorService  # the service pulls in every stage: load it only to run
+    from monitor.stages.track import TrackingReport  # so does tracking (every collector): not at the top
 
     db = ctx.checked_database()
     service = MonitorService(ctx.config, db, ctx.clock)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from monitor.kernel.clock import format_wib
 from monitor.kernel.regions import DEFAULT_REGION, region_label, region_names, region_names_of, seen_region
 from monitor.store.context import Context
-from monitor.store.models import User
 
 NAME = "users"
 HELP = "manage dashboard users: add, list, and issue personal API tokens"
@@ -58,6 +57,7 @@ def _region_of(args: argparse.Namespace, ctx: Context) -> str | None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from monitor.store.models import User  # not at the top: every `oki-monitor` start imports this module
     from monitor.web.users import AgencyChoiceError, add_user, issue_token
 
     db = ctx.checked_database()
