@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,15 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.store.db import Database  # noqa: E402
-from tests.web_support import answers_health, seed  # noqa: E402
+from tests.web_support import answers_health, free_port, seed  # noqa: E402
 
 PG = os.environ.get("OKI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _round(base: str, guesses: int, spoof: bool) -> Counter[int]:
@@ -91,7 +84,7 @@ def main() -> int:
         db.dispose()
         cfg = work / "config.yaml"
         shutil.copy(ROOT / "config.yaml", cfg)
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "OKI_MONITOR_DATABASE_URL": url, "OKI_MONITOR_SECRET_KEY": "k" * 32}
         env.setdefault("OKI_MONITOR_AUTHOR_KEY", "bench-author-key-0123456789")
         proc = subprocess.Popen(

@@ -19,7 +19,7 @@ from monitor.store.db import Database
 from monitor.store.models import Alert, Issue, User
 from monitor.web.app import create_app
 from monitor.web.auth import hash_password
-from tests.browser_support import require_browser, serving, wait_until
+from tests.browser_support import login, require_browser, serving, wait_until
 from tests.grouping_support import Harness
 from tests.pipeline_support import road_label
 from tests.telegram_server import TOKEN, TOKEN_ENV, TelegramStub, alert_config
@@ -75,17 +75,12 @@ def world(config: AppConfig, sqlite_db: Database, monkeypatch: pytest.MonkeyPatc
 
 
 def _login(driver: object, base: str, username: str) -> None:
-    from selenium.webdriver.common.by import By
+    """Sign in as ``username`` in place of whoever is signed in (the loop passes between agencies and comms)."""
     from selenium.webdriver.remote.webdriver import WebDriver
 
     assert isinstance(driver, WebDriver)
     driver.delete_all_cookies()
-    driver.get(f"{base}/login")
-    driver.find_element(By.ID, "username").send_keys(username)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login-submit").click()
-    wait_until(driver, lambda d: d.find_elements(By.ID, "board-rows") or d.find_elements(By.CLASS_NAME, "error"))
-    assert "/login" not in driver.current_url
+    login(driver, base, username)
 
 
 def _status(driver: object) -> str:

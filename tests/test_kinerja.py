@@ -18,7 +18,7 @@ from monitor.reports import kinerja
 from monitor.store.db import Database
 from monitor.store.models import IssueEvent, Signal
 from monitor.web.app import create_app
-from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, login, make_clock, seed, tell_agency
+from tests.web_support import AGENCY_TOKEN, ANALYST_TOKEN, NOW, Seeded, dashboard, login, make_clock, seed, tell_agency
 
 CAL = WorkCalendar(national=False)
 START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 09:00 WIB
@@ -168,8 +168,7 @@ def test_kinerja_page(env: tuple[TestClient, Seeded, Database]) -> None:
 def test_kinerja_page_for_an_agency_shows_its_own_row(config: AppConfig, sqlite_db: Database) -> None:
     seeded = seed(sqlite_db)
     tell_agency(sqlite_db, seeded.pdam_id, "pdam", NOW - timedelta(hours=3), "k-pdam")
-    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
-        login(client, "pupr")
+    with dashboard(config, sqlite_db, "pupr") as client:
         html = client.get("/kinerja").text
     assert 'data-agency="pupr"' in html and 'data-agency="pdam"' not in html
 

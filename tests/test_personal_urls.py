@@ -20,7 +20,7 @@ from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssuePost, Post, Source
 from monitor.web.app import create_app
-from tests.web_support import NOW, Seeded, login, make_clock, seed
+from tests.web_support import NOW, Seeded, dashboard, login, make_clock, seed
 
 # (URL as collected, handle it carries, what is shown when authors are pseudonymised)
 CASES = [
@@ -110,8 +110,7 @@ def _add_posts(db: Database, issue_id: int) -> None:
 def env(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
     seeded = seed(sqlite_db)
     _add_posts(sqlite_db, seeded.rising_id)
-    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
-        login(client, "kominfo")
+    with dashboard(config, sqlite_db, "kominfo") as client:
         yield client, seeded, sqlite_db
 
 

@@ -108,8 +108,7 @@ def test_a_re_view_is_served_from_the_cache_and_still_audited(env: tuple[TestCli
 
 def test_cached_issue_data_respects_agency_scope(config: AppConfig, db: Database) -> None:
     s = seed(db)
-    with TestClient(create_app(config, db, make_clock())) as client:
-        login(client, "kominfo")
+    with dashboard(config, db, "kominfo") as client:
         assert client.get(f"/issues/{s.pdam_id}").status_code == 200  # now cached
         client.cookies.clear()
         login(client, "pupr")

@@ -17,15 +17,13 @@ from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Issue, IssueEvent
 from monitor.web import queries, timeline
-from monitor.web.app import create_app
 from monitor.web.auth import Principal
 from tests.web_support import (
     NOW,
     REASONS,
     Seeded,
     busy_issue,
-    login,
-    make_clock,
+    dashboard,
     many_open_issues,
     seed,
     seed_history,
@@ -38,8 +36,7 @@ EVERYONE = Principal(user_id=0, username="t", role="comms", agency_code=None)
 def env(config: AppConfig, sqlite_db: Database) -> Iterator[tuple[TestClient, Seeded, Database]]:
     seeded = seed(sqlite_db)
     seed_history(sqlite_db, seeded)
-    with TestClient(create_app(config, sqlite_db, make_clock())) as c:
-        login(c, "admin")
+    with dashboard(config, sqlite_db, "admin") as c:
         yield c, seeded, sqlite_db
 
 
@@ -248,8 +245,7 @@ def test_trends_default_to_two_weeks_by_day_with_views_by_agency_and_kecamatan(
 def test_board_is_small_with_two_hundred_open_issues(config: AppConfig, sqlite_db: Database) -> None:
     seed(sqlite_db)
     many_open_issues(sqlite_db, 200)
-    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
-        login(client, "kominfo")
+    with dashboard(config, sqlite_db, "kominfo") as client:
         html = client.get("/").content
         summary = visible_text(html.decode())
     assert "203 isu terbuka" in re.sub(r"\s+", " ", summary)
@@ -260,8 +256,7 @@ def test_board_is_small_with_two_hundred_open_issues(config: AppConfig, sqlite_d
 def test_issue_page_is_small_with_two_thousand_posts(config: AppConfig, sqlite_db: Database) -> None:
     seed(sqlite_db)
     issue_id = busy_issue(sqlite_db, 2000)
-    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
-        login(client, "kominfo")
+    with dashboard(config, sqlite_db, "kominfo") as client:
         first = client.get(f"/issues/{issue_id}")
         last = client.get(f"/issues/{issue_id}?hal=80")
     assert first.status_code == 200 and len(first.content) < 100_000, len(first.content)
@@ -273,8 +268,7 @@ def test_summary_and_rows_keep_the_agency_scope(config: AppConfig, sqlite_db: Da
     s = seed(sqlite_db)
     seed_history(sqlite_db, s)
     many_open_issues(sqlite_db, 12)  # four of them PDAM's, with posts and alerts
-    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
-        login(client, "pupr")
+    with dashboard(config, sqlite_db, "pupr") as client:
         html = client.get("/").text
     summary = re.sub(
         r"\s+", " ", visible_text(html[html.index('<section id="board-summary"') : html.index("</section>")])

@@ -13,9 +13,8 @@ from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Issue
 from monitor.web import app as web_app
-from monitor.web.app import create_app
 from tests.conftest import PG_URL
-from tests.web_support import Seeded, login, make_clock, seed
+from tests.web_support import Seeded, dashboard, seed
 
 
 @pytest.fixture
@@ -42,8 +41,7 @@ def _page_backends_killed() -> int:
 def signed_in(config: AppConfig, pg: Database) -> Iterator[tuple[TestClient, Seeded]]:
     seeded = seed(pg)
     # As a context manager, so the app's shutdown writes its queued audit rows before the schema goes.
-    with TestClient(create_app(config, pg, make_clock())) as client:
-        login(client, "kominfo")
+    with dashboard(config, pg, "kominfo") as client:
         yield client, seeded
 
 

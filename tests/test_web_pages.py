@@ -13,9 +13,8 @@ from sqlalchemy import select
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from monitor.store.models import Alert, AuditLog, Issue, IssueEvent, IssuePost, LabelCorrection, User
-from monitor.web.app import create_app
 from tests import web_support
-from tests.web_support import XSS_IMG, XSS_SCRIPT, Seeded, csrf_from, login, make_clock, seed
+from tests.web_support import XSS_IMG, XSS_SCRIPT, Seeded, csrf_from, dashboard, seed
 
 # The dashboard tests' shared fixture: the seeded app signed in as the communications team.
 env = web_support.kominfo_env
@@ -205,8 +204,7 @@ def test_sources_metrics_and_docs(env: tuple[TestClient, Seeded, Database]) -> N
 
 def test_admin_manages_users(config: AppConfig, sqlite_db: Database) -> None:
     seed(sqlite_db)
-    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
-        login(client, "admin")
+    with dashboard(config, sqlite_db, "admin") as client:
         token = csrf_from(client.get("/admin/users").text)
         r = client.post(
             "/admin/users",
@@ -256,8 +254,7 @@ def test_board_shows_overdue_badge_until_the_agency_acts(config: AppConfig, sqli
         alert.receiver = "agency:pupr"  # the agency's own clocks (comms' copy carries none on the board)
         alert.respond_due_at = due.respond
         alert.payload = {"deadlines": deadlines_payload(due)}
-    with TestClient(create_app(config, sqlite_db, make_clock())) as client:
-        login(client, "kominfo")
+    with dashboard(config, sqlite_db, "kominfo") as client:
         board = client.get("/partials/board").text
         assert "Lewat batas tanggapan awal, tindak lanjut" in board, board
         assert board.count("Lewat batas") == 1  # the issues never told carry none
