@@ -84,6 +84,17 @@ def test_report_is_in_bahasa_indonesia(demo: DemoResult) -> None:
     assert "Laporan demo" in text and "sebelum puncak" in text and "WIB" in text
 
 
+def test_demo_hours_outside_the_scenario_are_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    for hours in ("0", "49"):
+        assert main(["demo", "--hours", hours, "--workdir", str(tmp_path / "demo")]) == 2
+        assert "--hours: harus 1 sampai 48" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
+
+
 def test_demo_refuses_a_workdir_that_is_not_its_own(tmp_path: Path) -> None:
     """`demo --workdir var` must never wipe production data (issue 19 item 6)."""
     from monitor.cli import main

@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("var/demo"),
         help="where the demo database goes: a new or empty folder, or an earlier demo's (other data is refused)",
     )
+    parser.add_argument(
+        "--hours",
+        type=int,
+        default=None,
+        help="replay only the scenario's first N hours (1-48; the road issue is first alerted 24 hours in)",
+    )
     parser.add_argument("--serve", action="store_true", help="then keep the dashboard running on the demo data")
     parser.add_argument("--port", type=int, default=8080, help="dashboard port with --serve (127.0.0.1)")
 
@@ -28,7 +34,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     import logging
 
     from monitor.demo.runner import WorkdirRefused, run_demo
+    from monitor.demo.scenario import HOURS
     from monitor.kernel.config import packaged_config_file
+
+    hours = HOURS if args.hours is None else args.hours
+    if not 1 <= hours <= HOURS:
+        print(f"--hours: harus 1 sampai {HOURS} (skenario demo berlangsung {HOURS} jam)", file=sys.stderr)
+        return 2
 
     if not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # the report says what happened; -v shows each job
@@ -43,7 +55,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
         config = ctx.config
     try:
-        result = run_demo(config, args.workdir)
+        result = run_demo(config, args.workdir, hours=hours)
     except WorkdirRefused as exc:
         print(f"Demo tidak dijalankan: {exc}", file=sys.stderr)
         return 2

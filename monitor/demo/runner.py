@@ -82,6 +82,13 @@ class DemoResult:
     report_reply: str | None = None
     """What the bot answered the citizen who forwarded it."""
     lines: list[str] = field(default_factory=list)
+    hours: int = HOURS
+    """How much of the scenario was replayed, from its start."""
+
+    @property
+    def end(self) -> datetime:
+        """Where the replay stopped (simulated time)."""
+        return START + timedelta(hours=self.hours)
 
 
 def demo_config(
@@ -184,8 +191,11 @@ def prepare_workdir(workdir: Path) -> None:
     (workdir / MARKER).write_text("Folder kerja `oki-monitor demo`: boleh dihapus dan diisi ulang oleh demo.\n")
 
 
-def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResult:
-    """Run the whole scenario; returns what happened (the report is in ``result.lines``)."""
+def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True, hours: int = HOURS) -> DemoResult:
+    """Run the scenario's first ``hours`` (all of it by default); returns what happened (the report is in
+    ``result.lines``)."""
+    if not 1 <= hours <= HOURS:
+        raise ValueError(f"hours must be 1..{HOURS}")
     from monitor.demo.replay_server import ReplayServer
     from monitor.demo.telegram_stub import TelegramStub
     from monitor.demo.whatsapp_stub import WhatsAppStub
@@ -212,9 +222,9 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
         db = Database(cfg.database_url, sqlite_synchronous="NORMAL")  # a throw-away database
         db.upgrade()
         service = MonitorService(cfg, db, clock)
-        result = DemoResult(config=cfg, db=db)
+        result = DemoResult(config=cfg, db=db, hours=hours)
         next_run = {name: START for name in service.collectors}
-        end = START + timedelta(hours=HOURS)
+        end = result.end
         acked = forwarded = False
         step = 0
         while clock.now() < end:
@@ -242,7 +252,7 @@ def run_demo(base: AppConfig, workdir: Path, *, speak: bool = True) -> DemoResul
         result.whatsapp_messages = whatsapp.sent()
         said = [str(m["text"]) for m in telegram.sent_messages() if str(m["chat_id"]) == str(DEMO_CITIZEN)]
         result.report_reply = said[0] if said else None
-    result.posts_served = len(posts)
+    result.posts_served = sum(1 for p in posts if p.item.created_at < result.end)
     result.peak_at = peak_time(posts)
     result.seconds = time.perf_counter() - started
     _report(result, posts)
@@ -320,7 +330,7 @@ def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
         result.first_alert_at = road_alerts[0].created_at
 
     lines.append("== Laporan demo OKI Viral Monitor ==")
-    lines.append(f"Skenario: {format_wib(START)} s.d. {format_wib(START + timedelta(hours=HOURS))} (disimulasikan)")
+    lines.append(f"Skenario: {format_wib(START)} s.d. {format_wib(result.end)} (disimulasikan)")
     lines.append(
         f"Unggahan disajikan: {result.posts_served}; tersimpan (lolos saring awal): {stored}; "
         f"tentang OKI: {relevant}; keluhan: {complaints}"
@@ -379,5 +389,5 @@ def _report(result: DemoResult, posts: list[ScenarioPost]) -> None:
             lines.append(f"  Teks terbaca: {' '.join((report.text or '').split())[:160]}")
     if result.report_reply:
         lines.append(f"  Balasan bot ke pelapor: {result.report_reply.splitlines()[0]}")
-    lines.extend(performance_lines(result.config, db, START, START + timedelta(hours=HOURS)))
+    lines.extend(performance_lines(result.config, db, START, result.end))
     lines.append(f"Selesai dalam {result.seconds:.1f} detik.")

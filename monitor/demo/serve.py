@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from monitor.demo.runner import DemoResult
-from monitor.demo.scenario import HOURS, START
 from monitor.kernel.clock import SimulatedClock
 from monitor.store.models import User
 
@@ -50,5 +49,5 @@ def serve_demo(result: DemoResult, port: int) -> None:
         scope = f" ({agency})" if agency else ""
         print(f"  masuk sebagai {username:<11} peran {role}{scope}: kata sandi {passwords[username]}")
     # The dashboard's "now" is the end of the scenario, so sparklines and "rising" read as they did then.
-    app = create_app(result.config, result.db, SimulatedClock(START + timedelta(hours=HOURS)), freeze_gc=True)
+    app = create_app(result.config, result.db, SimulatedClock(result.end), freeze_gc=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
