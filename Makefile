@@ -25,8 +25,13 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# mypy's incremental cache lives beside the user's other caches, not in the checkout: a fresh clone (CI)
+# or a second worktree then checks only what differs instead of ~24 s of CPU from nothing. The cache is
+# safe to share: mypy re-validates every entry by the source's hash when its path or mtime differ,
+# discards entries of another mypy version or other options, and writes each entry atomically.
+MYPY_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/oki-monitor/mypy
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	MYPY_CACHE_DIR="$(MYPY_CACHE_DIR)" $(BIN)/mypy
 
 # One worker per core (pytest-xdist); TEST_WORKERS=0 runs in this process. loadgroup hands out single
 # tests, so one big module (the hostile-response catalogue) no longer keeps one core busy while the other
