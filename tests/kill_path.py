@@ -472,7 +472,11 @@ def _one_round(
     workdir = Path(tmp) / f"r{rng.randrange(10**9)}"
     workdir.mkdir()
     url = _db_url(db_kind, workdir)
-    Database(url).upgrade()
+    db = Database(url)
+    try:
+        db.upgrade()
+    finally:
+        db.dispose()  # else its pooled connection stays open until the garbage collector finds the engine
     env = {TOKEN_ENV: TOKEN, "OKI_MONITOR_AUTHOR_KEY": AUTHOR_KEY}
     stream = StreamServer(total)
     by_phase: Counter[str] = Counter()

@@ -165,7 +165,9 @@ def test_users_command_add_list_token(
     cfg.write_text((root / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("OKI_MONITOR_DATABASE_URL", url)
-    Database(url).upgrade()
+    schema = Database(url)
+    schema.upgrade()
+    schema.dispose()
     monkeypatch.setattr("sys.stdin", io.StringIO("kata-sandi-panjang-1\n"))
     assert (
         main(["--config", str(cfg), "users", "add", "Budi", "--role", "agency", "--agency", "pupr", "--password-stdin"])
