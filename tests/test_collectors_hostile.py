@@ -572,10 +572,11 @@ def clean_runs() -> dict[str, Outcome]:
 
 
 @pytest.fixture(scope="module")
-def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
+def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'hostile.db'}")
     db.upgrade()
-    return db
+    yield db
+    db.dispose()  # its pooled connections are closed here, not by the garbage collector
 
 
 _BOUNDED_COUNTS = to_int(10**30) <= SQL_INT_MAX
