@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -50,7 +50,14 @@ from monitor.web.auth import (
     prepare_login_timing,
 )
 from monitor.web.client import parse_networks
-from monitor.web.deps import NotAuthenticated, WebContext, current_principal, error_page_principal, require_roles
+from monitor.web.deps import (
+    NotAuthenticated,
+    WebContext,
+    current_principal,
+    error_page_principal,
+    require_roles,
+    web,
+)
 from monitor.web.exports import XLSX_MEDIA_TYPE
 from monitor.web.metrics import WebMetrics
 from monitor.web.protocol import HTTP_PROTOCOL
@@ -309,6 +316,55 @@ def _region_context(config: AppConfig) -> Callable[[Request], dict[str, Any]]:
     return context
 
 
+service_routes = APIRouter(include_in_schema=False)
+"""The app's own routes: health probe, metrics, the API description, robots.txt.
+
+Module-level functions reading the app through the request, never closures over one app: FastAPI keeps what
+it learns of each endpoint callable in a process-wide cache, so a closure would keep its app alive for good.
+"""
+
+
+@service_routes.get("/healthz")
+def healthz(request: Request) -> JSONResponse:
+    ctx = web(request)
+    try:
+        with ctx.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # report, never crash the probe
+        log.warning("health check: database unreachable: %s", exc.__class__.__name__)
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "time": ctx.clock.now().isoformat()})
+
+
+@service_routes.get("/metrics")
+def metrics(request: Request, _: Annotated[Principal, Depends(require_roles("admin", "comms", "analyst"))]) -> Response:
+    body, content_type = web(request).metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@service_routes.get("/openapi.json")
+def openapi(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@service_routes.get("/docs", response_class=HTMLResponse)
+def docs(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
+    return web(request).templates.TemplateResponse(
+        request,
+        "docs.html",
+        {
+            "user": principal,
+            "spec": request.app.openapi(),
+            "csrf_token": request.state.csrf_token if hasattr(request.state, "csrf_token") else "",
+        },
+    )
+
+
+@service_routes.get("/robots.txt")
+def robots() -> PlainTextResponse:
+    return PlainTextResponse("User-agent: *\nDisallow: /\n")
+
+
 def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool = False) -> FastAPI:
     """Build the dashboard + API app over ``db``; ``clock`` decides what "now" is (the demo passes its own).
 
@@ -371,6 +427,9 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
         app.router.on_startup.append(freeze_startup_objects)
     if reader is not db.engine:
         app.router.on_shutdown.append(reader.dispose)
+        # An app dropped without its shutdown (a test client used without ``with``, an embedding host) still
+        # closes its page pool's connections when it is collected, instead of leaving them to the driver.
+        weakref.finalize(app, reader.dispose)
     atexit.register(_close_writer, weakref.ref(ctx.audit_writer))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -450,42 +509,7 @@ def create_app(config: AppConfig, db: Database, clock: Clock, *, freeze_gc: bool
             ),
         )
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
-        try:
-            with db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # report, never crash the probe
-            log.warning("health check: database unreachable: %s", exc.__class__.__name__)
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "time": clock.now().isoformat()})
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics(_: Annotated[Principal, Depends(require_roles("admin", "comms", "analyst"))]) -> Response:
-        body, content_type = ctx.metrics.render()
-        return Response(body, media_type=content_type)
-
-    @app.get("/openapi.json", include_in_schema=False)
-    def openapi(_: Annotated[Principal, Depends(current_principal)]) -> JSONResponse:
-        return JSONResponse(app.openapi())
-
-    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
-    def docs(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Response:
-        spec = app.openapi()
-        return templates.TemplateResponse(
-            request,
-            "docs.html",
-            {
-                "user": principal,
-                "spec": spec,
-                "csrf_token": request.state.csrf_token if hasattr(request.state, "csrf_token") else "",
-            },
-        )
-
-    @app.get("/robots.txt", include_in_schema=False)
-    def robots() -> PlainTextResponse:
-        return PlainTextResponse("User-agent: *\nDisallow: /\n")
-
+    app.include_router(service_routes)
     app.include_router(routes_pages.router)
     app.include_router(routes_api.router)
     app.include_router(routes_respond.api)
