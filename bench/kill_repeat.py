@@ -172,12 +172,12 @@ def ingest_phase(args: argparse.Namespace, rng: random.Random, tmp: Path) -> boo
 
 
 DELIVERY_WORKER = """
-import json, sys
+import json, pathlib, sys
 from datetime import datetime
 from monitor.kernel.config import AppConfig
 from monitor.store.db import Database
 from alerts.outbox import deliver_due
-cfg = AppConfig.model_validate(json.loads(open(sys.argv[1]).read()))
+cfg = AppConfig.model_validate(json.loads(pathlib.Path(sys.argv[1]).read_text(encoding="utf-8")))
 db = Database(sys.argv[2])
 now = datetime.fromisoformat(sys.argv[3])
 while deliver_due(db, cfg, now, limit=10).claimed:
