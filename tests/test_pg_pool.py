@@ -7,7 +7,7 @@ where a fresh schema's starts. One a test changed in any other way is dropped, n
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -109,42 +109,22 @@ def test_a_used_schema_comes_back_with_no_rows_and_ids_from_the_start(pool: PgSc
         pool.release(second, again)
 
 
-def _add_column(db: Database) -> None:
-    with db.session() as s:
-        s.execute(text("ALTER TABLE sources ADD COLUMN spare integer"))
+SCHEMA_CHANGES = {
+    "add_column": "ALTER TABLE sources ADD COLUMN spare integer",
+    "new_table": "CREATE TABLE spare (id serial PRIMARY KEY)",
+    "new_index": "CREATE INDEX ix_spare ON posts (title)",
+    "dropped_default": "ALTER TABLE sources ALTER COLUMN region_code DROP DEFAULT",
+    "other_version": "UPDATE alembic_version SET version_num = '0001'",
+    "sequence_starting_elsewhere": "ALTER SEQUENCE sources_id_seq START WITH 100",
+}
+"""What a test may leave changed in its schema, each a way a fresh schema's fingerprint must tell apart."""
 
 
-def _new_table(db: Database) -> None:
-    with db.session() as s:
-        s.execute(text("CREATE TABLE spare (id serial PRIMARY KEY)"))
-
-
-def _new_index(db: Database) -> None:
-    with db.session() as s:
-        s.execute(text("CREATE INDEX ix_spare ON posts (title)"))
-
-
-def _dropped_default(db: Database) -> None:
-    with db.session() as s:
-        s.execute(text("ALTER TABLE sources ALTER COLUMN region_code DROP DEFAULT"))
-
-
-def _other_version(db: Database) -> None:
-    with db.session() as s:
-        s.execute(text("UPDATE alembic_version SET version_num = '0001'"))
-
-
-def _sequence_starting_elsewhere(db: Database) -> None:
-    with db.session() as s:
-        s.execute(text("ALTER SEQUENCE sources_id_seq START WITH 100"))
-
-
-@pytest.mark.parametrize(
-    "change", [_add_column, _new_table, _new_index, _dropped_default, _other_version, _sequence_starting_elsewhere]
-)
-def test_a_schema_a_test_changed_is_dropped_not_reused(pool: PgSchemaPool, change: Callable[[Database], None]) -> None:
+@pytest.mark.parametrize("change", SCHEMA_CHANGES.values(), ids=SCHEMA_CHANGES.keys())
+def test_a_schema_a_test_changed_is_dropped_not_reused(pool: PgSchemaPool, change: str) -> None:
     db, schema = pool.acquire()
-    change(db)
+    with db.session() as s:
+        s.execute(text(change))
     assert pool.release(db, schema) is None
     assert schema not in _schemas()
     other, fresh = pool.acquire()
