@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +24,11 @@ def pg(pg_db: Database) -> Database:
 
 
 def _page_backends_killed() -> int:
-    """Terminate the page pool's server processes, as a database restart would; returns how many."""
+    """Terminate this test's page pool's server processes, as a database restart would; returns how many.
+
+    Only this test's: the pool name is made unique per test (``signed_in``), since other workers run page
+    pools of their own against the same server at the same time, and killing theirs fails their requests.
+    """
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -38,8 +43,10 @@ def _page_backends_killed() -> int:
 
 
 @pytest.fixture
-def signed_in(config: AppConfig, pg: Database) -> Iterator[tuple[TestClient, Seeded]]:
+def signed_in(config: AppConfig, pg: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Seeded]]:
     seeded = seed(pg)
+    # The app's page pool takes this name for its connections (application_name, read when it is built).
+    monkeypatch.setattr(web_app, "READ_POOL_NAME", f"{web_app.READ_POOL_NAME} {uuid.uuid4().hex[:12]}")
     # As a context manager, so the app's shutdown writes its queued audit rows before the schema goes.
     with dashboard(config, pg, "kominfo") as client:
         yield client, seeded
