@@ -152,15 +152,28 @@ def browser(chromium: _Chromium) -> object:
     return chromium.fresh()
 
 
+LEFT_DOCUMENT = "does not belong to the document"
+"""Chrome's message when an element found a moment ago went with a page that has since been replaced: the
+same staleness as ``StaleElementReferenceException``, reported as a plain ``WebDriverException``."""
+
+
 def wait_until(driver: object, condition: Callable[[Any], object], seconds: float = 10) -> None:
     """Wait for a condition, tolerating elements that vanish while a page loads or rows refresh."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def tolerant(d: Any) -> object:
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            if LEFT_DOCUMENT in str(exc.msg or ""):
+                return False  # looked up in the page being replaced: look again in the new one
+            raise
+
     assert isinstance(driver, WebDriver)
     WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
-        condition
+        tolerant
     )
 
 
